@@ -1,0 +1,77 @@
+/* librbm — context: allocator, log callback, last-error detail.
+ *
+ * A context is the root of every librbm object: machines, datasets,
+ * samplers, estimators and trainers are created from one and report their
+ * errors into it. The context must outlive every object created from it.
+ *
+ * Error detail: every failing call that has a context stores a one-line,
+ * specific message ("dataset has 783 columns, machine expects 784") that
+ * rbm_context_last_error() returns until the next failing call. Successful
+ * calls do not clear it.
+ *
+ * THREAD SAFETY: a context and every object made from it form one threading
+ * domain: use them from one thread at a time. Different contexts (and their
+ * objects) may be used concurrently from different threads. */
+#ifndef RBM_CONTEXT_H
+#define RBM_CONTEXT_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Allocation callbacks. alloc must return memory aligned for any object type
+ * (as malloc does) or NULL on failure; free must accept what alloc returned.
+ * Both receive the user pointer given at context creation. */
+typedef void *(*rbm_alloc_fn)(void *user, size_t size);
+typedef void (*rbm_free_fn)(void *user, void *ptr);
+
+/* Log levels, in increasing verbosity. */
+typedef enum rbm_log_level {
+    RBM_LOG_ERROR = 0,
+    RBM_LOG_WARNING = 1,
+    RBM_LOG_INFO = 2,
+    RBM_LOG_DEBUG = 3
+} rbm_log_level;
+
+/* Log callback: receives a NUL-terminated line without trailing newline. The
+ * message is only valid during the call. */
+typedef void (*rbm_log_fn)(void *user, rbm_log_level level, const char *message);
+
+/* Create a context using malloc/free and no logging.
+ * Errors: RBM_ERR_NULL (out is NULL), RBM_ERR_NO_MEMORY. *out is set to NULL
+ * on failure. The caller owns *out and releases it with rbm_context_free(). */
+RBM_API rbm_status rbm_context_new(rbm_context **out);
+
+/* Create a context whose allocations all go through alloc/free_fn.
+ * Errors: RBM_ERR_NULL (out, alloc or free_fn NULL), RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_context_new_with_allocator(rbm_alloc_fn alloc, rbm_free_fn free_fn,
+                                                  void *user, rbm_context **out);
+
+/* Release a context. NULL is a no-op. Objects created from it must have been
+ * freed before. */
+RBM_API void rbm_context_free(rbm_context *ctx);
+
+/* Install (or with fn == NULL remove) a log callback receiving messages at
+ * levels <= max_level. Errors: RBM_ERR_NULL (ctx), RBM_ERR_INVALID_ARGUMENT
+ * (max_level outside the enum). */
+RBM_API rbm_status rbm_context_set_log(rbm_context *ctx, rbm_log_fn fn, void *user,
+                                       rbm_log_level max_level);
+
+/* Detail of the last error reported into ctx, or "" when none. The string is
+ * owned by the context and valid until the next librbm call on it. Returns
+ * "" for a NULL ctx. */
+RBM_API const char *rbm_context_last_error(const rbm_context *ctx);
+
+/* Status of the last error reported into ctx (RBM_OK when none). */
+RBM_API rbm_status rbm_context_last_status(const rbm_context *ctx);
+
+/* Forget the last error. NULL is a no-op. */
+RBM_API void rbm_context_clear_error(rbm_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_CONTEXT_H */

@@ -1,0 +1,161 @@
+/* librbm — datasets: rows of visible configurations.
+ *
+ * A dataset is an M x D matrix (M rows = samples, D columns = visible units),
+ * stored in one of the rbm_dtype element types. Values are used as they are:
+ * a uint8 image dataset holds 0..255 until transformed (rbm_dataset_transform).
+ * Sources: caller memory (copied or borrowed), IDX files (plain or gzip, as
+ * distributed for MNIST / Fashion-MNIST), CSV, NPY (v1/v2/v3, C order,
+ * u1/f4/f8 little- or big-endian), and the synthetic cluster generator of
+ * SCIENCE.md §7.
+ *
+ * Every loader validates sizes before allocating: a header claiming more
+ * data than the file holds gives RBM_ERR_BAD_FORMAT, a product of sizes that
+ * overflows gives RBM_ERR_TOO_LARGE. Float input containing NaN or infinity
+ * gives RBM_ERR_NOT_FINITE (with row and column in the detail).
+ *
+ * THREAD SAFETY: a dataset belongs to its context's threading domain; const
+ * functions may run concurrently with each other. A borrowed buffer must
+ * stay valid and unmodified for the dataset's lifetime. */
+#ifndef RBM_DATASET_H
+#define RBM_DATASET_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Whether rbm_dataset_from_memory copies the caller's buffer or keeps a
+ * pointer to it. */
+typedef enum rbm_ownership {
+    RBM_COPY = 0,
+    RBM_BORROW = 1
+} rbm_ownership;
+
+/* Elementwise transforms (rbm_dataset_transform). */
+typedef enum rbm_transform {
+    RBM_TRANSFORM_BINARIZE = 0,   /* x > threshold ? 1 : 0                       */
+    RBM_TRANSFORM_SCALE01 = 1,    /* (x - min) / (max - min) over the whole data;
+                                     uint8 data is divided by 255; constant data
+                                     maps to 0                                   */
+    RBM_TRANSFORM_TO_ISING = 2,   /* 2x - 1 (expects values in [0,1])            */
+    RBM_TRANSFORM_BINARIZE_ISING = 3 /* x > threshold ? +1 : -1                  */
+} rbm_transform;
+
+/* Wrap or copy rows x cols elements of type dtype (row-major). With
+ * RBM_BORROW the buffer must outlive the dataset. Float data is checked for
+ * NaN/Inf. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (rows or cols 0,
+ * unknown dtype/ownership), RBM_ERR_TOO_LARGE, RBM_ERR_NOT_FINITE,
+ * RBM_ERR_NO_MEMORY. The caller owns *out. */
+RBM_API rbm_status rbm_dataset_from_memory(rbm_context *ctx, const void *data, rbm_dtype dtype,
+                                           size_t rows, size_t cols, rbm_ownership ownership,
+                                           rbm_dataset **out);
+
+/* Load an IDX file (magic 0x00 0x00 type ndim, big-endian dims), plain or
+ * gzip-compressed (detected from the content, not the name). The first
+ * dimension is the rows; the others are flattened into columns (an image
+ * file of n x 28 x 28 gives 784 columns and image shape 28 x 28). Element
+ * type ubyte is kept as uint8; float and double are loaded as such; signed
+ * and int types are converted to float64.
+ * Errors: RBM_ERR_NULL, RBM_ERR_IO (cannot open/read, with the OS reason),
+ * RBM_ERR_BAD_FORMAT (wrong magic, unknown type, ndim 0, truncated),
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY, RBM_ERR_NOT_FINITE. */
+RBM_API rbm_status rbm_dataset_load_idx(rbm_context *ctx, const char *path, rbm_dataset **out);
+
+/* Load a CSV file of numbers (comma separated; a first line that does not
+ * parse as numbers is taken as a header and skipped; blank lines ignored).
+ * Every row must have the same number of fields. Values are float64.
+ * Errors: RBM_ERR_IO, RBM_ERR_BAD_FORMAT (with line and field), others as
+ * above. */
+RBM_API rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out);
+
+/* Load a 1-D or 2-D NPY array (1-D gives one row). dtypes u1, f4, f8 in
+ * either byte order; fortran_order must be False. */
+RBM_API rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset **out);
+
+/* Load by file name: *.idx*, *-ubyte, *-ubyte.gz -> IDX; *.csv -> CSV;
+ * *.npy -> NPY; otherwise RBM_ERR_BAD_FORMAT naming the accepted forms. */
+RBM_API rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_dataset **out);
+
+/* Synthetic clusters (SCIENCE.md §7): n_clusters centres c_k ~ N(0, I_d) in
+ * d = intrinsic_dim dimensions, a random orthonormal embedding E
+ * (n_dims x d, Gram-Schmidt of a Gaussian matrix), samples
+ * x = E (c_k + noise * xi) with xi ~ N(0, I_d) and k uniform; then
+ * kind RBM_UNIT_BERNOULLI stores (x_i > 0) in {0,1}, RBM_UNIT_ISING stores
+ * sign(x_i) in {-1,+1} (0 maps to +1), RBM_UNIT_GAUSSIAN stores x itself
+ * (float64). Zero for n_clusters, intrinsic_dim or n_dims selects the
+ * defaults 11, 5 and 100. Everything is drawn from one rbm_rng seeded with
+ * seed, so the same arguments give identical data.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n_samples 0, noise < 0 or
+ * not finite, intrinsic_dim > n_dims, unknown kind), RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_dataset_synthetic(rbm_context *ctx, size_t n_samples, size_t n_clusters,
+                                         size_t intrinsic_dim, size_t n_dims, double noise,
+                                         rbm_unit_kind kind, uint64_t seed, rbm_dataset **out);
+
+/* Apply a transform, producing a new dataset (owned by the caller; the input
+ * is unchanged). threshold is used by the BINARIZE transforms only and is
+ * compared with the raw values (e.g. 127 for uint8 images, 0.5 after
+ * SCALE01). Results are stored as float32 (float64 if the input is float64).
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown transform,
+ * threshold not finite), RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_dataset_transform(const rbm_dataset *ds, rbm_transform transform,
+                                         double threshold, rbm_dataset **out);
+
+/* A new dataset holding rows [start, start+count) (copied). Errors:
+ * RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (empty or out-of-range slice). */
+RBM_API rbm_status rbm_dataset_slice(const rbm_dataset *ds, size_t start, size_t count,
+                                     rbm_dataset **out);
+
+/* Release a dataset; NULL is a no-op. */
+RBM_API void rbm_dataset_free(rbm_dataset *ds);
+
+/* Queries (0 for NULL). image_shape writes the image height and width when
+ * the source had them (IDX with 3 dims, or set by the caller), 0 and 0
+ * otherwise; either pointer may be NULL. */
+RBM_API size_t rbm_dataset_rows(const rbm_dataset *ds);
+RBM_API size_t rbm_dataset_cols(const rbm_dataset *ds);
+RBM_API rbm_dtype rbm_dataset_dtype(const rbm_dataset *ds);
+RBM_API void rbm_dataset_image_shape(const rbm_dataset *ds, size_t *height, size_t *width);
+
+/* Declare the rows to be height x width images (height*width must equal
+ * cols). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE. */
+RBM_API rbm_status rbm_dataset_set_image_shape(rbm_dataset *ds, size_t height, size_t width);
+
+/* Copy count rows starting at start into out (count x cols doubles).
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (range), RBM_ERR_SHAPE. */
+RBM_API rbm_status rbm_dataset_get_rows(const rbm_dataset *ds, size_t start, size_t count,
+                                        double *out, size_t out_len);
+
+/* Smallest and largest value in the dataset. Either pointer may be NULL. */
+RBM_API rbm_status rbm_dataset_range(const rbm_dataset *ds, double *min, double *max);
+
+/* Column means (cols values) and the centred covariance
+ * Cov = <x x^T> - <x><x>^T (cols x cols, divided by M), computed in double.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_dataset_mean(const rbm_dataset *ds, double *out, size_t len);
+RBM_API rbm_status rbm_dataset_covariance(const rbm_dataset *ds, double *out, size_t len);
+
+/* Minibatch iteration. An iterator visits every row once per epoch in an
+ * order drawn from its own rng (seeded with seed; shuffle == 0 keeps the
+ * file order). The last batch of an epoch holds the remaining
+ * rows % batch_size rows when drop_last == 0 and is skipped otherwise.
+ * rbm_batch_iter_next copies the next batch (rows x cols doubles) into out
+ * (capacity out_len >= batch_size * cols) and stores its row count in *rows;
+ * it returns RBM_OK, or RBM_DONE after delivering the last batch of an epoch
+ * (the next call starts a new epoch with a new order).
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (batch_size 0 or larger
+ * than the rows), RBM_ERR_SHAPE (out_len too small). The iterator borrows the
+ * dataset, which must outlive it. */
+RBM_API rbm_status rbm_batch_iter_new(const rbm_dataset *ds, size_t batch_size, int shuffle,
+                                      int drop_last, uint64_t seed, rbm_batch_iter **out);
+RBM_API rbm_status rbm_batch_iter_next(rbm_batch_iter *it, double *out, size_t out_len,
+                                       size_t *rows);
+RBM_API size_t rbm_batch_iter_batches_per_epoch(const rbm_batch_iter *it);
+RBM_API void rbm_batch_iter_free(rbm_batch_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_DATASET_H */

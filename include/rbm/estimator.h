@@ -1,0 +1,88 @@
+/* librbm — gradients and gradient estimators (SCIENCE.md §2.1).
+ *
+ * A gradient object holds the ascent direction of the mean log-likelihood of
+ * a minibatch, dLik/dW (N_v x N_h row-major), dLik/da (N_v), dLik/db (N_h):
+ *   dW = <v E[h|v]>_data - <v h>_model,  da = <v>_data - <v>_model,
+ *   db = <E[h|v]>_data - <h>_model,
+ * data averages taken over the minibatch. Estimators differ in the model
+ * term:
+ *   CD-k   chains start at the minibatch and run k Gibbs sweeps;
+ *   PCD-k  persistent chains (as many as the minibatch size unless set),
+ *          k sweeps per call;
+ *   EXACT  enumeration of the smaller discrete layer (at most 24 units);
+ * Negative statistics use the last visible state and E[h|v] (Rao-Blackwell).
+ *
+ * THREAD SAFETY: estimators and gradients belong to their context's
+ * threading domain. */
+#ifndef RBM_ESTIMATOR_H
+#define RBM_ESTIMATOR_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rbm_estimator_kind {
+    RBM_ESTIMATOR_CD = 0,
+    RBM_ESTIMATOR_PCD = 1,
+    RBM_ESTIMATOR_EXACT = 2
+} rbm_estimator_kind;
+
+/* Largest layer the EXACT estimator enumerates. */
+#define RBM_EXACT_MAX_UNITS 24
+
+/* Name ("cd", "pcd", "exact") or NULL; parse the same names. */
+RBM_API const char *rbm_estimator_kind_name(rbm_estimator_kind kind);
+RBM_API rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out);
+
+/* A zero gradient shaped like m. Errors: RBM_ERR_NULL, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out);
+RBM_API void rbm_gradient_free(rbm_gradient *g);
+RBM_API rbm_status rbm_gradient_zero(rbm_gradient *g);
+
+/* Copy the components out (lengths as for the machine's parameters).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE. */
+RBM_API rbm_status rbm_gradient_get_weights(const rbm_gradient *g, double *w, size_t len);
+RBM_API rbm_status rbm_gradient_get_visible_bias(const rbm_gradient *g, double *a, size_t len);
+RBM_API rbm_status rbm_gradient_get_hidden_bias(const rbm_gradient *g, double *b, size_t len);
+
+/* Plain gradient-ascent update: theta += step * g for W, a and b.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (g made for another shape),
+ * RBM_ERR_NOT_FINITE (step), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss result;
+ * the machine is then unchanged). */
+RBM_API rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step);
+
+/* Create an estimator for machine m (borrowed; must outlive it).
+ * k: Gibbs sweeps per call (CD, PCD; >= 1; ignored by EXACT).
+ * n_chains: persistent chains for PCD (0 means max_batch); ignored by the
+ * others. PCD chains start from random states (rbm_sampler_new).
+ * max_batch: largest minibatch compute() will receive (buffers are
+ * allocated here, never during compute()).
+ * seed: seeds the estimator's rng (chains and sampling).
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (k = 0 for CD/PCD,
+ * max_batch = 0, unknown kind), RBM_ERR_UNSUPPORTED (EXACT when neither
+ * layer is discrete with <= RBM_EXACT_MAX_UNITS units),
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k,
+                                     size_t n_chains, size_t max_batch, uint64_t seed,
+                                     rbm_estimator **out);
+RBM_API void rbm_estimator_free(rbm_estimator *e);
+RBM_API rbm_estimator_kind rbm_estimator_get_kind(const rbm_estimator *e);
+
+/* Estimate the gradient on a minibatch v (batch x N_v doubles) into g
+ * (overwritten). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (batch 0 or >
+ * max_batch, lengths), RBM_ERR_NOT_FINITE, RBM_ERR_STATE (machine precision
+ * changed since creation). */
+RBM_API rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v,
+                                         size_t v_len, rbm_gradient *g);
+
+/* The persistent chains of a PCD estimator (borrowed; valid while the
+ * estimator lives), NULL for the other kinds. */
+RBM_API rbm_sampler *rbm_estimator_sampler(rbm_estimator *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_ESTIMATOR_H */

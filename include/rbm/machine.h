@@ -1,0 +1,152 @@
+/* librbm — machines: shapes, unit kinds, parameters, energies, conditionals.
+ *
+ * A machine has N_v visible and N_h hidden units, one unit kind per layer,
+ * couplings W (N_v x N_h), visible biases a (N_v) and hidden biases b (N_h),
+ * and for Gaussian layers a standard deviation sigma (one per layer). The
+ * energy is (SCIENCE.md §1.1, beta = 1)
+ *   E(v, h) = -v^T W h - a.v - b.h + sum_i phi_v(v_i) + sum_j phi_h(h_j)
+ * and the free energy of a visible configuration is
+ *   F(v) = -a.v + sum_i phi_v(v_i) - sum_j Lambda_h(b_j + (W^T v)_j),
+ * so that p(v) = exp(-F(v)) / Z.
+ *
+ * Arrays: every matrix is row-major and dense. W is exchanged as an N_v x N_h
+ * array (w_ij at W[i*N_h + j]); a batch of B visible states is a B x N_v
+ * array; a batch of hidden states is B x N_h. Every array argument comes
+ * with its length in elements, which must equal the documented size
+ * (RBM_ERR_SHAPE otherwise, with the expected size in the error detail).
+ *
+ * Precision: parameters are stored in double. rbm_machine_set_precision()
+ * selects the arithmetic of the heavy training kernels (samplers,
+ * estimators, trainers): float64 (default) or float32. The batch functions
+ * of this header always compute in double.
+ *
+ * Gauss-Gauss machines (both layers Gaussian) are normalisable only when
+ * sigma_v^2 sigma_h^2 w_1^2 < 1 (w_1 the top singular value of W); every
+ * setter refuses parameters violating it with RBM_ERR_NOT_NORMALIZABLE and
+ * leaves the machine unchanged.
+ *
+ * THREAD SAFETY: a machine belongs to its context's threading domain. Const
+ * functions on one machine may run concurrently with each other but not with
+ * a setter, sampler, estimator or trainer using the machine. */
+#ifndef RBM_MACHINE_H
+#define RBM_MACHINE_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Create a machine with all parameters zero and sigma = 1 on Gaussian layers.
+ * Sizes must be >= 1 and N_v * N_h must not overflow (RBM_ERR_TOO_LARGE).
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (size 0, unknown kind),
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. The caller owns *out. */
+RBM_API rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
+                                   rbm_unit_kind visible, rbm_unit_kind hidden,
+                                   rbm_machine **out);
+
+/* Deep copy (parameters, sigmas, precision) into a new machine owned by the
+ * caller. Errors: RBM_ERR_NULL, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_machine_clone(const rbm_machine *m, rbm_machine **out);
+
+/* Release a machine; NULL is a no-op. Samplers, estimators and trainers
+ * using it must be freed first. */
+RBM_API void rbm_machine_free(rbm_machine *m);
+
+/* Shape and kind queries (0 / RBM_UNIT_BERNOULLI for a NULL machine). */
+RBM_API size_t rbm_machine_n_visible(const rbm_machine *m);
+RBM_API size_t rbm_machine_n_hidden(const rbm_machine *m);
+RBM_API rbm_unit_kind rbm_machine_unit_kind(const rbm_machine *m, rbm_layer layer);
+RBM_API rbm_context *rbm_machine_context(const rbm_machine *m);
+
+/* Standard deviation of a Gaussian layer (1 by default; NaN for a NULL
+ * machine; for discrete layers the stored value is unused).
+ * set_sigma errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (bad layer, or
+ * sigma not finite and > 0), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss). */
+RBM_API double rbm_machine_sigma(const rbm_machine *m, rbm_layer layer);
+RBM_API rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma);
+
+/* Compute precision of the training kernels. Errors: RBM_ERR_NULL,
+ * RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NO_MEMORY. Changing it while a sampler,
+ * estimator or trainer uses the machine is allowed; they pick it up on
+ * their next call only if they were created after the change
+ * (RBM_ERR_STATE is returned by them otherwise). */
+RBM_API rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision);
+RBM_API rbm_precision rbm_machine_precision(const rbm_machine *m);
+
+/* Parameters. get_* copy into caller buffers; set_* copy from them and
+ * validate: lengths (RBM_ERR_SHAPE), finiteness (RBM_ERR_NOT_FINITE, with the
+ * index in the detail), Gauss-Gauss normalisability. On error nothing
+ * changes. W has n_visible*n_hidden elements, a n_visible, b n_hidden. */
+RBM_API rbm_status rbm_machine_get_weights(const rbm_machine *m, double *w, size_t len);
+RBM_API rbm_status rbm_machine_set_weights(rbm_machine *m, const double *w, size_t len);
+RBM_API rbm_status rbm_machine_get_visible_bias(const rbm_machine *m, double *a, size_t len);
+RBM_API rbm_status rbm_machine_set_visible_bias(rbm_machine *m, const double *a, size_t len);
+RBM_API rbm_status rbm_machine_get_hidden_bias(const rbm_machine *m, double *b, size_t len);
+RBM_API rbm_status rbm_machine_set_hidden_bias(rbm_machine *m, const double *b, size_t len);
+
+/* Initialisation. init_zero sets W, a, b to 0. init_normal draws every w_ij
+ * from N(0, std^2) with a fresh rbm_rng seeded with seed (row-major order)
+ * and zeroes a and b. init_visible_bias_from_data sets a_i so that a free
+ * visible unit has the data mean <v_i> of column i:
+ * Bernoulli logit(p) (p clipped to [1e-3, 1-1e-3]), Ising atanh(m) (m clipped
+ * to [-1+2e-3, 1-2e-3]), Gaussian mean/sigma_v^2.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (std < 0 or not finite),
+ * RBM_ERR_SHAPE (dataset columns != n_visible), RBM_ERR_NOT_NORMALIZABLE. */
+RBM_API rbm_status rbm_machine_init_zero(rbm_machine *m);
+RBM_API rbm_status rbm_machine_init_normal(rbm_machine *m, double std, uint64_t seed);
+RBM_API rbm_status rbm_machine_init_visible_bias_from_data(rbm_machine *m, const rbm_dataset *data);
+
+/* Energy E(v,h) of `batch` joint configurations: v is batch x N_v, h is
+ * batch x N_h, out receives batch values. Inputs are not required to lie in
+ * the units' support (the formula is evaluated as written).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE. */
+RBM_API rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v,
+                                      size_t v_len, const double *h, size_t h_len, double *out);
+
+/* Free energy F(v) (hidden layer summed/integrated out) of batch visible
+ * configurations; out receives batch values. Errors as rbm_machine_energy. */
+RBM_API rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
+                                           size_t v_len, double *out);
+
+/* Free energy of hidden configurations, F_h(h) = -b.h + sum_j phi_h(h_j)
+ * - sum_i Lambda_v(a_i + (W h)_i), so that p(h) = exp(-F_h(h))/Z. */
+RBM_API rbm_status rbm_machine_free_energy_hidden(const rbm_machine *m, size_t batch,
+                                                  const double *h, size_t h_len, double *out);
+
+/* Conditional means: hidden_mean writes E[h|v] (batch x N_h) for batch
+ * visible states; visible_mean writes E[v|h] (batch x N_v).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE. */
+RBM_API rbm_status rbm_machine_hidden_mean(const rbm_machine *m, size_t batch, const double *v,
+                                           size_t v_len, double *out, size_t out_len);
+RBM_API rbm_status rbm_machine_visible_mean(const rbm_machine *m, size_t batch, const double *h,
+                                            size_t h_len, double *out, size_t out_len);
+
+/* Conditional samples h ~ p(h|v) and v ~ p(v|h), drawn with rng (unit
+ * order: row by row, unit by unit, one deviate each).
+ * Errors: as the means, plus RBM_ERR_NULL for rng. */
+RBM_API rbm_status rbm_machine_sample_hidden(const rbm_machine *m, rbm_rng *rng, size_t batch,
+                                             const double *v, size_t v_len, double *out,
+                                             size_t out_len);
+RBM_API rbm_status rbm_machine_sample_visible(const rbm_machine *m, rbm_rng *rng, size_t batch,
+                                              const double *h, size_t h_len, double *out,
+                                              size_t out_len);
+
+/* Exact change of variables between {0,1} and +-1 units (SCIENCE.md §1.4):
+ * creates a new machine (owned by the caller) in which every Bernoulli layer
+ * of m becomes Ising (to == RBM_UNIT_ISING) or every Ising layer becomes
+ * Bernoulli (to == RBM_UNIT_BERNOULLI); Gaussian layers are kept. The
+ * distribution over mapped states is identical:
+ *   log p_m(x) = log p_out(map(x)) for all x,
+ *   log Z_m = log Z_out + *log_z_shift.
+ * log_z_shift may be NULL. Layers that already have kind `to` are copied.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (to is Gaussian),
+ * RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, rbm_machine **out,
+                                       double *log_z_shift);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_MACHINE_H */

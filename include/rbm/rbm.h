@@ -1,0 +1,18 @@
+/* librbm — umbrella header: includes every public module header.
+ * See docs/ and each header for the API contract. */
+#ifndef RBM_RBM_H
+#define RBM_RBM_H
+
+#include "common.h"
+#include "status.h"
+#include "version.h"
+#include "context.h"
+#include "rng.h"
+#include "units.h"
+#include "machine.h"
+#include "dataset.h"
+#include "sampler.h"
+#include "estimator.h"
+#include "trainer.h"
+
+#endif /* RBM_RBM_H */

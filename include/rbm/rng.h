@@ -1,0 +1,54 @@
+/* librbm — random numbers.
+ *
+ * Algorithm (part of the ABI promise: same seed, same stream, on every
+ * platform): xoshiro256** with its 256-bit state filled from the 64-bit seed
+ * by four outputs of splitmix64. Uniform doubles take the top 53 bits of one
+ * output (u = (x >> 11) * 2^-53, in [0,1)). Normal deviates use the
+ * Marsaglia polar method and keep the second deviate for the next call
+ * (the cached deviate is part of the state).
+ *
+ * THREAD SAFETY: an rng is used by one thread at a time (see context.h). */
+#ifndef RBM_RNG_H
+#define RBM_RNG_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Size in bytes of a serialized RNG state (rbm_rng_get_state). */
+#define RBM_RNG_STATE_BYTES 48
+
+/* Create a generator seeded with seed. Errors: RBM_ERR_NULL, RBM_ERR_NO_MEMORY.
+ * The caller owns *out (rbm_rng_free). */
+RBM_API rbm_status rbm_rng_new(rbm_context *ctx, uint64_t seed, rbm_rng **out);
+RBM_API void rbm_rng_free(rbm_rng *rng);
+
+/* Restart the stream from seed. */
+RBM_API rbm_status rbm_rng_seed(rbm_rng *rng, uint64_t seed);
+
+/* Next raw 64-bit output. rng must not be NULL (returns 0 if it is). */
+RBM_API uint64_t rbm_rng_next_u64(rbm_rng *rng);
+
+/* Uniform double in [0,1). Returns 0 for a NULL rng. */
+RBM_API double rbm_rng_uniform(rbm_rng *rng);
+
+/* Standard normal deviate. Returns 0 for a NULL rng. */
+RBM_API double rbm_rng_normal(rbm_rng *rng);
+
+/* Copy the complete state (RBM_RNG_STATE_BYTES bytes, little-endian, portable
+ * across hosts) into buf of capacity len. Errors: RBM_ERR_NULL,
+ * RBM_ERR_SHAPE (len < RBM_RNG_STATE_BYTES). */
+RBM_API rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t len);
+
+/* Restore a state written by rbm_rng_get_state. Errors: RBM_ERR_NULL,
+ * RBM_ERR_SHAPE (len < RBM_RNG_STATE_BYTES), RBM_ERR_BAD_FORMAT (all-zero
+ * generator state, which xoshiro cannot leave). */
+RBM_API rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_RNG_H */

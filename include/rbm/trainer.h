@@ -1,0 +1,126 @@
+/* librbm — trainers: optimiser, weight decay, one minibatch per step.
+ *
+ * A trainer owns a gradient estimator and an optimiser state and iterates
+ * over a dataset in seeded shuffled minibatches. The caller drives it:
+ *
+ *     while ((st = rbm_trainer_step(t)) == RBM_OK) { ... }   // one epoch
+ *     if (st != RBM_DONE) handle error
+ *
+ * rbm_trainer_step() performs exactly one parameter update and returns
+ * RBM_OK, or RBM_DONE when that update used the last minibatch of an epoch.
+ * After construction and after every configuration call, the step loop does
+ * no heap allocation.
+ *
+ * Update rule for a parameter theta with gradient estimate g (ascent):
+ *   d = g - l2 * theta - l1 * sign(theta)      (decay on W only)
+ *   SGD:       theta += lr * d
+ *   momentum:  u = mu * u + lr * d; theta += u
+ *   Adam:      m = b1 m + (1-b1) d; s = b2 s + (1-b2) d^2;
+ *              theta += lr * (m / (1-b1^t)) / (sqrt(s / (1-b2^t)) + eps)
+ *
+ * Defaults: estimator PCD-1, optimiser SGD, learning rate 0.01, momentum
+ * 0.9, Adam b1 0.9 b2 0.999 eps 1e-8, l1 = l2 = 0, reconstruction error
+ * computed every step.
+ *
+ * THREAD SAFETY: a trainer belongs to its context's threading domain and
+ * must not run concurrently with other use of its machine or dataset. */
+#ifndef RBM_TRAINER_H
+#define RBM_TRAINER_H
+
+#include "common.h"
+#include "status.h"
+#include "estimator.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rbm_optimizer {
+    RBM_OPTIMIZER_SGD = 0,
+    RBM_OPTIMIZER_MOMENTUM = 1,
+    RBM_OPTIMIZER_ADAM = 2
+} rbm_optimizer;
+
+/* Real-valued tunables (rbm_trainer_set_real / get_real) with their bounds. */
+typedef enum rbm_trainer_param {
+    RBM_PARAM_LEARNING_RATE = 0, /* > 0, finite                 */
+    RBM_PARAM_MOMENTUM = 1,      /* [0, 1)                      */
+    RBM_PARAM_ADAM_BETA1 = 2,    /* [0, 1)                      */
+    RBM_PARAM_ADAM_BETA2 = 3,    /* [0, 1)                      */
+    RBM_PARAM_ADAM_EPSILON = 4,  /* > 0                         */
+    RBM_PARAM_L1 = 5,            /* >= 0                        */
+    RBM_PARAM_L2 = 6             /* >= 0                        */
+} rbm_trainer_param;
+
+/* Names ("sgd", "momentum", "adam") and parsing. */
+RBM_API const char *rbm_optimizer_name(rbm_optimizer opt);
+RBM_API rbm_status rbm_optimizer_parse(const char *name, rbm_optimizer *out);
+
+/* Observer called after every successful step with the trainer (read-only
+ * use: query functions below). Return 0 to continue; any other value makes
+ * rbm_trainer_step() return RBM_STOPPED (the update itself is kept). */
+typedef int (*rbm_observer_fn)(void *user, const rbm_trainer *t);
+
+/* Create a trainer for machine m on data (both borrowed; they must outlive
+ * it) with minibatches of batch_size rows (the last one of an epoch may be
+ * smaller) shuffled with seed, which also seeds the estimator.
+ * The dataset is validated once here: its columns must equal N_v
+ * (RBM_ERR_SHAPE) and its values must lie in the support of the visible
+ * units: [0,1] for Bernoulli (fractional values are used as probabilities),
+ * [-1,1] for Ising (RBM_ERR_OUT_OF_RANGE with row, column and value).
+ * Errors also: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (batch_size 0 or
+ * larger than the rows), RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch_size,
+                                   uint64_t seed, rbm_trainer **out);
+RBM_API void rbm_trainer_free(rbm_trainer *t);
+
+/* Replace the estimator (fresh chains, seeded from the trainer's seed).
+ * Errors: as rbm_estimator_new. */
+RBM_API rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind kind, size_t k);
+
+/* Choose the optimiser; its moment buffers are reset to zero.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_trainer_set_optimizer(rbm_trainer *t, rbm_optimizer opt);
+
+/* Set / get a real tunable. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT
+ * (unknown key or value out of its bounds, with the bounds in the detail). */
+RBM_API rbm_status rbm_trainer_set_real(rbm_trainer *t, rbm_trainer_param key, double value);
+RBM_API rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, double *out);
+
+/* Compute the reconstruction error every `every` steps (0: never). The
+ * error of a minibatch v is mean_{rows,units} (v - E[v | h])^2 with
+ * h = E[h|v] (mean-field reconstruction). Default 1. */
+RBM_API rbm_status rbm_trainer_set_monitor_every(rbm_trainer *t, size_t every);
+
+/* Install (fn != NULL) or remove the observer. */
+RBM_API rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *user);
+
+/* One minibatch update. Returns RBM_OK, RBM_DONE (epoch completed by this
+ * step), RBM_STOPPED (observer), or an error: RBM_ERR_NUMERICAL (the update
+ * produced NaN/Inf; parameters are restored to their values before the
+ * step), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss step crossed the
+ * normalisability bound; parameters restored), RBM_ERR_STATE. */
+RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
+
+/* Run whole epochs: calls rbm_trainer_step until n_epochs more epochs have
+ * completed. Returns RBM_OK, RBM_STOPPED or the first error. */
+RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
+
+/* Queries. */
+RBM_API uint64_t rbm_trainer_steps(const rbm_trainer *t);            /* updates done       */
+RBM_API uint64_t rbm_trainer_epochs(const rbm_trainer *t);           /* epochs completed   */
+RBM_API size_t rbm_trainer_batch_index(const rbm_trainer *t);        /* batches done in the
+                                                                        current epoch     */
+RBM_API size_t rbm_trainer_batches_per_epoch(const rbm_trainer *t);
+RBM_API size_t rbm_trainer_batch_size(const rbm_trainer *t);
+/* Reconstruction error of the most recent monitored step (NaN before one). */
+RBM_API double rbm_trainer_reconstruction_error(const rbm_trainer *t);
+/* The gradient estimate used by the most recent step (borrowed). */
+RBM_API const rbm_gradient *rbm_trainer_gradient(const rbm_trainer *t);
+RBM_API rbm_machine *rbm_trainer_machine(const rbm_trainer *t);
+RBM_API rbm_estimator *rbm_trainer_estimator(rbm_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_TRAINER_H */

@@ -1,0 +1,59 @@
+/* librbm — unit kinds (SCIENCE.md §1.1).
+ *
+ * For a unit of kind K in a local field x (the field already includes the
+ * bias), with confinement phi(x') (0 for discrete units, x'^2/(2 sigma^2) for
+ * Gaussian ones):
+ *   log-partition  Lambda(x) = log sum_x' exp(x x' - phi(x'))
+ *     Bernoulli: softplus(x) = log(1 + e^x)
+ *     Ising:     log(2 cosh x)
+ *     Gaussian:  sigma^2 x^2 / 2 + log(2 pi sigma^2) / 2
+ *   mean           f(x) = Lambda'(x): sigm(x), tanh(x), sigma^2 x
+ *   variance       f'(x): f(1-f), 1-f^2, sigma^2
+ * Softplus and log 2cosh are evaluated in overflow-free forms: finite for
+ * every finite field in float32 and float64.
+ *
+ * sigma is the standard deviation of a Gaussian unit and is ignored (may be
+ * anything) for the discrete kinds; for Gaussian units it must be finite and
+ * > 0.
+ *
+ * THREAD SAFETY: functions without an rng are pure; those with an rng use it
+ * exclusively for the duration of the call. */
+#ifndef RBM_UNITS_H
+#define RBM_UNITS_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Name of a unit kind ("bernoulli", "ising", "gaussian"), or NULL for an
+ * unknown value. Static storage. */
+RBM_API const char *rbm_unit_kind_name(rbm_unit_kind kind);
+
+/* Parse a unit-kind name (case-sensitive, as above). Errors: RBM_ERR_NULL,
+ * RBM_ERR_INVALID_ARGUMENT (unknown name). */
+RBM_API rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out);
+
+/* Evaluate n units of one kind at the fields field[0..n). Each of mean,
+ * variance and log_partition may be NULL (not computed); each non-NULL one
+ * receives n values. Output arrays may alias field.
+ * Errors: RBM_ERR_NULL (field NULL with n > 0), RBM_ERR_INVALID_ARGUMENT
+ * (unknown kind, or Gaussian with sigma not finite and > 0),
+ * RBM_ERR_NOT_FINITE (a field is NaN or infinite). */
+RBM_API rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,
+                                 double *mean, double *variance, double *log_partition);
+
+/* Draw one sample per unit from the unit law in its field: Bernoulli
+ * P(1) = sigm(x); Ising P(+1) = sigm(2x); Gaussian N(sigma^2 x, sigma^2).
+ * Writes n values to out (may alias field). Uses one uniform (discrete) or
+ * one normal (Gaussian) deviate per unit, in index order.
+ * Errors: as rbm_unit_eval, plus RBM_ERR_NULL for rng/out. */
+RBM_API rbm_status rbm_unit_sample(rbm_unit_kind kind, double sigma, size_t n, const double *field,
+                                   rbm_rng *rng, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_UNITS_H */

@@ -1,0 +1,170 @@
+/* librbm — internal declarations shared by the modules (not installed). */
+#ifndef RBM_INTERNAL_H
+#define RBM_INTERNAL_H
+
+#include <rbm/rbm.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RBM__ERRBUF 512
+
+#if defined(__GNUC__)
+#define RBM__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RBM__PRINTF(a, b)
+#endif
+
+struct rbm_context {
+    rbm_alloc_fn alloc;
+    rbm_free_fn dealloc;
+    void *alloc_user;
+    rbm_log_fn log;
+    void *log_user;
+    rbm_log_level log_level;
+    rbm_status last_status;
+    char last_error[RBM__ERRBUF];
+};
+
+struct rbm_rng {
+    rbm_context *ctx;
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+};
+
+struct rbm_machine {
+    rbm_context *ctx;
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+    double sigma_v, sigma_h;
+    rbm_precision prec;
+    double *W; /* nv x nh */
+    double *a; /* nv */
+    double *b; /* nh */
+    float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
+};
+
+struct rbm_dataset {
+    rbm_context *ctx;
+    size_t rows, cols;
+    rbm_dtype dtype;
+    const void *data; /* rows x cols elements of dtype */
+    void *owned;      /* == data when owned, NULL when borrowed */
+    size_t img_h, img_w;
+};
+
+/* ---- errors, logging, memory (context.c) ---- */
+rbm_status rbm__fail(rbm_context *ctx, rbm_status st, const char *fmt, ...) RBM__PRINTF(3, 4);
+void rbm__log(rbm_context *ctx, rbm_log_level level, const char *fmt, ...) RBM__PRINTF(3, 4);
+void *rbm__alloc(rbm_context *ctx, size_t size);                 /* uninitialised */
+void *rbm__calloc(rbm_context *ctx, size_t count, size_t size);  /* zeroed; overflow -> NULL */
+void rbm__free(rbm_context *ctx, void *p);
+/* Allocation that reports RBM_ERR_TOO_LARGE / RBM_ERR_NO_MEMORY into ctx. */
+rbm_status rbm__xcalloc(rbm_context *ctx, size_t count, size_t size, void *out_ptr,
+                        const char *what);
+
+static inline bool rbm__mul_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+/* Check a caller array: non-NULL and len == expected. */
+rbm_status rbm__check_array(rbm_context *ctx, const void *p, size_t len, size_t expected,
+                            const char *what);
+/* Check finiteness of n doubles; reports index. */
+rbm_status rbm__check_finite(rbm_context *ctx, const double *x, size_t n, const char *what);
+
+/* ---- rng (rng.c) ---- */
+void rbm__rng_seed(rbm_rng *r, uint64_t seed);
+uint64_t rbm__rng_next(rbm_rng *r);
+double rbm__rng_uniform(rbm_rng *r);
+double rbm__rng_normal(rbm_rng *r);
+/* An rng living inside another object (no allocation). */
+void rbm__rng_init(rbm_rng *r, rbm_context *ctx, uint64_t seed);
+
+/* ---- units (units.c): scalar, numerically stable ---- */
+double rbm__softplus(double x);
+double rbm__log2cosh(double x);
+double rbm__sigmoid(double x);
+float rbm__softplusf(float x);
+float rbm__log2coshf(float x);
+float rbm__sigmoidf(float x);
+double rbm__unit_logpart(rbm_unit_kind k, double sigma, double x);
+double rbm__unit_mean(rbm_unit_kind k, double sigma, double x);
+double rbm__unit_var(rbm_unit_kind k, double sigma, double x);
+double rbm__unit_phi(rbm_unit_kind k, double sigma, double x); /* confinement */
+double rbm__unit_sample(rbm_unit_kind k, double sigma, double x, rbm_rng *rng);
+bool rbm__unit_kind_valid(rbm_unit_kind k);
+
+/* ---- machine (machine.c) ---- */
+/* Refresh the float32 mirror after a parameter change. */
+void rbm__machine_sync(rbm_machine *m);
+/* Largest singular value of W (LAPACK). */
+rbm_status rbm__machine_top_singular(const rbm_machine *m, const double *W, double *out);
+/* RBM_ERR_NOT_NORMALIZABLE if Gauss-Gauss and the bound fails for (W, sigmas). */
+rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W,
+                                           double sigma_v, double sigma_h);
+static inline double rbm__sigma(const rbm_machine *m, rbm_layer l)
+{
+    return l == RBM_LAYER_VISIBLE ? m->sigma_v : m->sigma_h;
+}
+
+/* ---- precision-generic kernels (kernels_impl.h, compiled for f32/f64) ----
+ * Buffers are arrays of the machine's compute type ("real"). */
+typedef struct rbm__kern {
+    size_t elem; /* sizeof(real) */
+    /* H (B x nh) = X (B x nv) W + b */
+    void (*hidden_field)(const rbm_machine *m, size_t B, const void *X, void *H);
+    /* F (B x nv) = Y (B x nh) W^T + a */
+    void (*visible_field)(const rbm_machine *m, size_t B, const void *Y, void *F);
+    /* out[i] = mean of unit in field[i] (out may alias field) */
+    void (*mean)(rbm_unit_kind k, double sigma, size_t n, const void *field, void *out);
+    /* out[i] = sample of unit in field[i] (out may alias field) */
+    void (*sample)(rbm_unit_kind k, double sigma, size_t n, const void *field, void *out,
+                   rbm_rng *rng);
+    /* G (nv x nh, double) = alpha * X^T Y + beta * G, X: B x nv, Y: B x nh, via
+     * the real-typed scratch Gr (nv x nh real) */
+    void (*outer)(size_t B, size_t nv, size_t nh, double alpha, const void *X, const void *Y,
+                  double beta, void *Gr);
+    /* out[j] (double) = alpha * sum_rows X[r, j] + beta * out[j] */
+    void (*colsum)(size_t B, size_t n, double alpha, const void *X, double beta, double *out);
+    /* conversions */
+    void (*from_f64)(size_t n, const double *src, void *dst);
+    void (*to_f64)(size_t n, const void *src, double *dst);
+    /* mean squared difference of n elements */
+    double (*msd)(size_t n, const void *x, const void *y);
+    /* true when every element is finite */
+    bool (*all_finite)(size_t n, const void *x);
+} rbm__kern;
+
+extern const rbm__kern rbm__kern_f32;
+extern const rbm__kern rbm__kern_f64;
+static inline const rbm__kern *rbm__kern_for(rbm_precision p)
+{
+    return p == RBM_PRECISION_FLOAT32 ? &rbm__kern_f32 : &rbm__kern_f64;
+}
+
+/* ---- dataset (dataset.c) ---- */
+/* Copy rows idx[0..n) (or rows start..start+n when idx is NULL) into out as
+ * float (as_f32) or double, row-major n x cols. */
+void rbm__dataset_fetch(const rbm_dataset *ds, const size_t *idx, size_t start, size_t n,
+                        bool as_f32, void *out);
+/* Value at (r, c) as double. */
+double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
+
+/* ---- sampler / estimator internals ---- */
+rbm_status rbm__sampler_set_visible_real(rbm_sampler *s, const void *v);
+const void *rbm__sampler_visible_real(const rbm_sampler *s);
+/* Estimate the gradient from a batch already in the machine's compute type. */
+rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
+                                       rbm_gradient *g);
+
+struct rbm_gradient {
+    rbm_context *ctx;
+    size_t nv, nh;
+    double *dW, *da, *db;
+};
+
+#endif /* RBM_INTERNAL_H */

@@ -1,0 +1,168 @@
+/* librbm — xoshiro256** seeded by splitmix64; Marsaglia polar normals. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void rbm__rng_seed(rbm_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+    r->has_spare = 0;
+    r->spare = 0.0;
+}
+
+void rbm__rng_init(rbm_rng *r, rbm_context *ctx, uint64_t seed)
+{
+    r->ctx = ctx;
+    rbm__rng_seed(r, seed);
+}
+
+uint64_t rbm__rng_next(rbm_rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double rbm__rng_uniform(rbm_rng *r)
+{
+    return (double)(rbm__rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+double rbm__rng_normal(rbm_rng *r)
+{
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u, v, q;
+    do {
+        u = 2.0 * rbm__rng_uniform(r) - 1.0;
+        v = 2.0 * rbm__rng_uniform(r) - 1.0;
+        q = u * u + v * v;
+    } while (q >= 1.0 || q == 0.0);
+    double f = sqrt(-2.0 * log(q) / q);
+    r->spare = v * f;
+    r->has_spare = 1;
+    return u * f;
+}
+
+rbm_status rbm_rng_new(rbm_context *ctx, uint64_t seed, rbm_rng **out)
+{
+    if (!out)
+        return ctx ? rbm__fail(ctx, RBM_ERR_NULL, "rbm_rng_new: out is NULL") : RBM_ERR_NULL;
+    *out = NULL;
+    if (!ctx)
+        return RBM_ERR_NULL;
+    rbm_rng *r;
+    rbm_status st = rbm__xcalloc(ctx, 1, sizeof *r, &r, "rng");
+    if (st)
+        return st;
+    rbm__rng_init(r, ctx, seed);
+    *out = r;
+    return RBM_OK;
+}
+
+void rbm_rng_free(rbm_rng *rng)
+{
+    if (rng)
+        rbm__free(rng->ctx, rng);
+}
+
+rbm_status rbm_rng_seed(rbm_rng *rng, uint64_t seed)
+{
+    if (!rng)
+        return RBM_ERR_NULL;
+    rbm__rng_seed(rng, seed);
+    return RBM_OK;
+}
+
+uint64_t rbm_rng_next_u64(rbm_rng *rng)
+{
+    return rng ? rbm__rng_next(rng) : 0;
+}
+
+double rbm_rng_uniform(rbm_rng *rng)
+{
+    return rng ? rbm__rng_uniform(rng) : 0.0;
+}
+
+double rbm_rng_normal(rbm_rng *rng)
+{
+    return rng ? rbm__rng_normal(rng) : 0.0;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t len)
+{
+    if (!rng || !buf)
+        return RBM_ERR_NULL;
+    if (len < RBM_RNG_STATE_BYTES)
+        return rbm__fail(rng->ctx, RBM_ERR_SHAPE, "rng state buffer has %zu bytes, needs %d", len,
+                         RBM_RNG_STATE_BYTES);
+    for (int i = 0; i < 4; i++)
+        put_u64(buf + 8 * i, rng->s[i]);
+    uint64_t bits;
+    memcpy(&bits, &rng->spare, sizeof bits);
+    put_u64(buf + 32, rng->has_spare ? 1u : 0u);
+    put_u64(buf + 40, bits);
+    return RBM_OK;
+}
+
+rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len)
+{
+    if (!rng || !buf)
+        return RBM_ERR_NULL;
+    if (len < RBM_RNG_STATE_BYTES)
+        return rbm__fail(rng->ctx, RBM_ERR_SHAPE, "rng state buffer has %zu bytes, needs %d", len,
+                         RBM_RNG_STATE_BYTES);
+    uint64_t s[4];
+    for (int i = 0; i < 4; i++)
+        s[i] = get_u64(buf + 8 * i);
+    uint64_t flag = get_u64(buf + 32);
+    if ((s[0] | s[1] | s[2] | s[3]) == 0 || flag > 1)
+        return rbm__fail(rng->ctx, RBM_ERR_BAD_FORMAT,
+                         "rng state is invalid (all-zero generator state or bad spare flag)");
+    uint64_t bits = get_u64(buf + 40);
+    double spare;
+    memcpy(&spare, &bits, sizeof spare);
+    memcpy(rng->s, s, sizeof s);
+    rng->has_spare = (int)flag;
+    rng->spare = spare;
+    return RBM_OK;
+}
