@@ -146,6 +146,24 @@ RBM_API rbm_status rbm_machine_sample_visible(const rbm_machine *m, rbm_rng *rng
 RBM_API rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, rbm_machine **out,
                                        double *log_z_shift);
 
+/* Save a machine (shapes, unit kinds, sigmas, precision, W, a, b) to path
+ * in the librbm model format (docs/file-format.md: little-endian whatever
+ * the host, a CRC-32 per section). The write is atomic: the data goes to a
+ * temporary file in the same directory which is renamed over path only
+ * after a successful write and flush, so a failed save leaves any previous
+ * file intact. Errors: RBM_ERR_NULL, RBM_ERR_IO (with the OS reason). */
+RBM_API rbm_status rbm_machine_save(const rbm_machine *m, const char *path);
+
+/* Load a machine saved by rbm_machine_save into a new machine owned by the
+ * caller. Every size is validated before allocation; truncated, corrupted
+ * (checksum mismatch) or hostile files give RBM_ERR_BAD_FORMAT with the
+ * offset and field in the detail; sizes beyond what the file can hold give
+ * RBM_ERR_BAD_FORMAT, products that overflow RBM_ERR_TOO_LARGE.
+ * Errors also: RBM_ERR_NULL, RBM_ERR_IO, RBM_ERR_NO_MEMORY,
+ * RBM_ERR_NOT_NORMALIZABLE (a stored Gauss-Gauss machine that violates the
+ * bound). */
+RBM_API rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out);
+
 #ifdef __cplusplus
 }
 #endif
