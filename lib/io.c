@@ -1,0 +1,720 @@
+/* librbm — model files: rbm_machine_save / rbm_machine_load.
+ *
+ * The byte layout is specified in docs/file-format.md; this file follows it
+ * field by field. Everything on disk is little-endian and written byte by
+ * byte, so the host's byte order never matters. A file is a 24-byte header
+ * followed by a sequence of sections, each a 24-byte section header (tag,
+ * flags, payload length, CRC-32) and its payload. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+_Static_assert(sizeof(double) == 8, "librbm files store IEEE-754 binary64 values");
+
+#define IO_MAGIC_LEN 8
+static const unsigned char io_magic[IO_MAGIC_LEN] = {0x89, 'R', 'B', 'M', 0x0D, 0x0A, 0x1A, 0x0A};
+
+enum {
+    IO_MAJOR = 1,
+    IO_MINOR = 0,
+    IO_HEADER_BYTES = 24,
+    IO_SECTION_BYTES = 24, /* section header */
+    IO_MODEL_BYTES = 48,   /* payload of the 'model' section */
+    IO_CHUNK = 8192,       /* I/O buffer, a multiple of 8 */
+};
+
+#define IO_FLAG_REQUIRED 0x1u
+
+static const unsigned char tag_model[4] = {'M', 'O', 'D', 'L'};
+static const unsigned char tag_params[4] = {'P', 'A', 'R', 'M'};
+
+/* ---- little-endian encoding ---- */
+
+static void put_u16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v & 0xFF);
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)((v >> (8 * i)) & 0xFF);
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)((v >> (8 * i)) & 0xFF);
+}
+
+static void put_f64(unsigned char *p, double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    put_u64(p, bits);
+}
+
+static uint16_t get_u16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static double get_f64(const unsigned char *p)
+{
+    uint64_t bits = get_u64(p);
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+/* zlib's crc32 takes a uInt length: feed it in pieces. */
+static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    uLong c = crc;
+    while (n > 0) {
+        uInt piece = n > 0x40000000u ? 0x40000000u : (uInt)n;
+        c = crc32(c, p, piece);
+        p += piece;
+        n -= piece;
+    }
+    return (uint32_t)c;
+}
+
+/* ---- error helpers ---- */
+
+static void describe_errno(int err, char *buf, size_t cap)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    const char *s = strerror_r(err, buf, cap);
+    if (s != buf)
+        snprintf(buf, cap, "%s", s);
+#else
+    if (strerror_r(err, buf, cap) != 0)
+        snprintf(buf, cap, "error %d", err);
+#endif
+}
+
+static rbm_status io_fail(rbm_context *ctx, int err, const char *what, const char *path)
+{
+    char msg[160];
+    describe_errno(err, msg, sizeof msg);
+    return rbm__fail(ctx, RBM_ERR_IO, "%s '%s': %s", what, path, msg);
+}
+
+/* Printable name of a section tag: the known names, else the tag itself with
+ * non-printable bytes shown as '?'. buf needs 5 bytes. */
+static const char *section_name(const unsigned char tag[4], char *buf)
+{
+    if (memcmp(tag, tag_model, 4) == 0)
+        return "model";
+    if (memcmp(tag, tag_params, 4) == 0)
+        return "params";
+    for (int i = 0; i < 4; i++)
+        buf[i] = (tag[i] >= 0x20 && tag[i] < 0x7F && tag[i] != '\'') ? (char)tag[i] : '?';
+    buf[4] = '\0';
+    return buf;
+}
+
+/* ===================================================================== */
+/*                                 save                                  */
+/* ===================================================================== */
+
+typedef struct writer {
+    int fd;
+    int err;            /* errno of the first failure, 0 while all is well */
+    uint64_t off;       /* file offset of buf[0] */
+    size_t n;           /* bytes pending in buf */
+    uint32_t crc;       /* running CRC-32 of the open section */
+    uint64_t crc_at;    /* file offset of the open section's CRC field */
+    unsigned char buf[IO_CHUNK];
+} writer;
+
+static void w_flush(writer *w)
+{
+    size_t done = 0;
+    while (w->err == 0 && done < w->n) {
+        ssize_t k = write(w->fd, w->buf + done, w->n - done);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            w->err = errno;
+        } else if (k == 0) {
+            w->err = EIO;
+        } else {
+            done += (size_t)k;
+        }
+    }
+    w->off += w->n;
+    w->n = 0;
+}
+
+static void w_bytes(writer *w, const unsigned char *p, size_t n)
+{
+    while (n > 0 && w->err == 0) {
+        size_t room = sizeof w->buf - w->n;
+        size_t take = n < room ? n : room;
+        memcpy(w->buf + w->n, p, take);
+        w->n += take;
+        p += take;
+        n -= take;
+        if (w->n == sizeof w->buf)
+            w_flush(w);
+    }
+}
+
+/* Payload bytes: written and added to the section's CRC. */
+static void w_payload(writer *w, const unsigned char *p, size_t n)
+{
+    w->crc = crc_update(w->crc, p, n);
+    w_bytes(w, p, n);
+}
+
+static void w_section_begin(writer *w, const unsigned char tag[4], uint32_t flags, uint64_t len)
+{
+    unsigned char h[IO_SECTION_BYTES];
+    memcpy(h, tag, 4);
+    put_u32(h + 4, flags);
+    put_u64(h + 8, len);
+    put_u32(h + 16, 0);          /* reserved */
+    put_u32(h + 20, 0);          /* CRC, patched by w_section_end */
+    w->crc = crc_update(0, h, 20); /* the CRC covers header bytes 0..19 */
+    w->crc_at = w->off + w->n + 20;
+    w_bytes(w, h, sizeof h);
+}
+
+/* Flush, then write the section's CRC into its header. */
+static void w_section_end(writer *w)
+{
+    w_flush(w);
+    if (w->err)
+        return;
+    unsigned char c[4];
+    put_u32(c, w->crc);
+    for (;;) {
+        ssize_t k = pwrite(w->fd, c, sizeof c, (off_t)w->crc_at);
+        if (k == (ssize_t)sizeof c)
+            return;
+        if (k < 0 && errno == EINTR)
+            continue;
+        w->err = k < 0 ? errno : EIO;
+        return;
+    }
+}
+
+/* Encode n doubles as binary64 little-endian payload. */
+static void w_doubles(writer *w, const double *x, size_t n)
+{
+    unsigned char chunk[IO_CHUNK];
+    const size_t per = sizeof chunk / 8;
+    while (n > 0 && w->err == 0) {
+        size_t take = n < per ? n : per;
+        for (size_t i = 0; i < take; i++)
+            put_f64(chunk + 8 * i, x[i]);
+        w_payload(w, chunk, 8 * take);
+        x += take;
+        n -= take;
+    }
+}
+
+static double stored_sigma(double s)
+{
+    /* The sigma of a discrete layer is unused; keep the file valid whatever
+     * it holds (readers require a finite positive value). */
+    return (isfinite(s) && s > 0) ? s : 1.0;
+}
+
+static void write_machine(writer *w, const rbm_machine *m)
+{
+    unsigned char h[IO_HEADER_BYTES];
+    memcpy(h, io_magic, IO_MAGIC_LEN);
+    put_u16(h + 8, IO_MAJOR);
+    put_u16(h + 10, IO_MINOR);
+    put_u32(h + 12, 2); /* section count */
+    put_u32(h + 16, 0); /* flags */
+    put_u32(h + 20, crc_update(0, h, 20));
+    w_bytes(w, h, sizeof h);
+
+    unsigned char p[IO_MODEL_BYTES];
+    put_u64(p + 0, (uint64_t)m->nv);
+    put_u64(p + 8, (uint64_t)m->nh);
+    put_u32(p + 16, (uint32_t)m->vk);
+    put_u32(p + 20, (uint32_t)m->hk);
+    put_f64(p + 24, stored_sigma(m->sigma_v));
+    put_f64(p + 32, stored_sigma(m->sigma_h));
+    put_u32(p + 40, (uint32_t)m->prec);
+    put_u32(p + 44, 0); /* reserved */
+    w_section_begin(w, tag_model, IO_FLAG_REQUIRED, sizeof p);
+    w_payload(w, p, sizeof p);
+    w_section_end(w);
+
+    /* The machine exists in memory, so these products cannot overflow. */
+    uint64_t count = (uint64_t)m->nv * m->nh + m->nv + m->nh;
+    w_section_begin(w, tag_params, IO_FLAG_REQUIRED, 8 * count);
+    w_doubles(w, m->W, m->nv * m->nh);
+    w_doubles(w, m->a, m->nv);
+    w_doubles(w, m->b, m->nh);
+    w_section_end(w);
+}
+
+/* Open a new file "<path>.tmp.XXXXXX" exclusively (mode 0666 less the umask).
+ * Returns the descriptor, or -1 with *err set. */
+static int create_temp(const char *path, char *tmp, size_t cap, int *err)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15u ^ (uint64_t)ts.tv_nsec ^
+                 ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)tmp;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        /* splitmix64 step */
+        x += 0x9E3779B97F4A7C15u;
+        uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+        z ^= z >> 31;
+        char suffix[7];
+        for (int i = 0; i < 6; i++) {
+            suffix[i] = alphabet[z % (sizeof alphabet - 1)];
+            z /= sizeof alphabet - 1;
+        }
+        suffix[6] = '\0';
+        snprintf(tmp, cap, "%s.tmp.%s", path, suffix);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST) {
+            *err = errno;
+            return -1;
+        }
+    }
+    *err = EEXIST;
+    return -1;
+}
+
+/* Make the rename durable: fsync the directory holding path (best effort). */
+static void sync_parent_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == path) {
+        snprintf(dir, sizeof dir, "/");
+    } else {
+        size_t len = (size_t)(slash - path);
+        if (len >= sizeof dir)
+            return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
+{
+    if (!m)
+        return RBM_ERR_NULL;
+    rbm_context *ctx = m->ctx;
+    if (!path)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_save: path is NULL");
+    if (!*path)
+        return io_fail(ctx, ENOENT, "cannot save to", path);
+
+    char tmp[4096 + 16];
+    if (strlen(path) + sizeof ".tmp.XXXXXX" > sizeof tmp)
+        return io_fail(ctx, ENAMETOOLONG, "cannot save to", path);
+
+    int err = 0;
+    int fd = create_temp(path, tmp, sizeof tmp, &err);
+    if (fd < 0)
+        return io_fail(ctx, err, "cannot create temporary file for", path);
+
+    writer w;
+    w.fd = fd;
+    w.err = 0;
+    w.off = 0;
+    w.n = 0;
+    w.crc = 0;
+    w.crc_at = 0;
+    write_machine(&w, m);
+    const char *what = "cannot write";
+    if (w.err) {
+        err = w.err;
+    } else if (fsync(fd) != 0) {
+        err = errno;
+        what = "cannot flush";
+    }
+    if (close(fd) != 0 && !err) {
+        err = errno;
+        what = "cannot close";
+    }
+    if (!err && rename(tmp, path) != 0) {
+        err = errno;
+        what = "cannot rename temporary file over";
+    }
+    if (err) {
+        unlink(tmp);
+        return io_fail(ctx, err, what, path);
+    }
+    sync_parent_dir(path);
+    return RBM_OK;
+}
+
+/* ===================================================================== */
+/*                                 load                                  */
+/* ===================================================================== */
+
+typedef struct reader {
+    rbm_context *ctx;
+    const char *path;
+    int fd;
+    uint64_t size; /* file size from fstat */
+    uint64_t off;  /* offset of the next byte read() returns */
+} reader;
+
+static rbm_status bad(reader *r, const char *fmt, ...) RBM__PRINTF(2, 3);
+
+static rbm_status bad(reader *r, const char *fmt, ...)
+{
+    char msg[RBM__ERRBUF];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rbm__fail(r->ctx, RBM_ERR_BAD_FORMAT, "%s: %s", r->path, msg);
+}
+
+/* Read exactly n bytes at the current offset. Lengths are checked against
+ * the file size before every read, so a short read means the file shrank
+ * while being read. */
+static rbm_status r_read(reader *r, unsigned char *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = read(r->fd, p + done, n - done);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return io_fail(r->ctx, errno, "cannot read", r->path);
+        }
+        if (k == 0)
+            return bad(r, "truncated: file ended at offset %" PRIu64 " while reading (it shrank "
+                          "while being read)", r->off + done);
+        done += (size_t)k;
+    }
+    r->off += n;
+    return RBM_OK;
+}
+
+/* Model description from the 'model' section. */
+typedef struct model_info {
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+    double sigma_v, sigma_h;
+    rbm_precision prec;
+    uint64_t params_bytes; /* required payload length of 'params' */
+} model_info;
+
+static rbm_status parse_model(reader *r, const unsigned char *p, uint64_t at, model_info *mi)
+{
+    uint64_t nv = get_u64(p + 0), nh = get_u64(p + 8);
+    uint32_t vk = get_u32(p + 16), hk = get_u32(p + 20);
+    double sv = get_f64(p + 24), sh = get_f64(p + 32);
+    uint32_t prec = get_u32(p + 40);
+
+    if (nv == 0)
+        return bad(r, "section 'model': n_visible (offset %" PRIu64 ") is 0", at);
+    if (nh == 0)
+        return bad(r, "section 'model': n_hidden (offset %" PRIu64 ") is 0", at + 8);
+    if (vk > RBM_UNIT_GAUSSIAN)
+        return bad(r, "section 'model': visible unit kind %" PRIu32 " (offset %" PRIu64
+                      ") is not 0, 1 or 2", vk, at + 16);
+    if (hk > RBM_UNIT_GAUSSIAN)
+        return bad(r, "section 'model': hidden unit kind %" PRIu32 " (offset %" PRIu64
+                      ") is not 0, 1 or 2", hk, at + 20);
+    if (!(isfinite(sv) && sv > 0))
+        return bad(r, "section 'model': sigma_v %g (offset %" PRIu64 ") is not finite and > 0",
+                   sv, at + 24);
+    if (!(isfinite(sh) && sh > 0))
+        return bad(r, "section 'model': sigma_h %g (offset %" PRIu64 ") is not finite and > 0",
+                   sh, at + 32);
+    if (prec > RBM_PRECISION_FLOAT32)
+        return bad(r, "section 'model': precision %" PRIu32 " (offset %" PRIu64
+                      ") is not 0 or 1", prec, at + 40);
+
+    /* 8 * (nv*nh + nv + nh) bytes of parameters must be representable. */
+    uint64_t nw, count, bytes;
+    if (nv > SIZE_MAX || nh > SIZE_MAX || __builtin_mul_overflow(nv, nh, &nw) ||
+        __builtin_add_overflow(nw, nv, &count) || __builtin_add_overflow(count, nh, &count) ||
+        __builtin_mul_overflow(count, (uint64_t)8, &bytes) || bytes > SIZE_MAX)
+        return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE,
+                         "%s: section 'model': a %" PRIu64 " x %" PRIu64
+                         " machine is too large for this host", r->path, nv, nh);
+
+    mi->nv = (size_t)nv;
+    mi->nh = (size_t)nh;
+    mi->vk = (rbm_unit_kind)vk;
+    mi->hk = (rbm_unit_kind)hk;
+    mi->sigma_v = sv;
+    mi->sigma_h = sh;
+    mi->prec = (rbm_precision)prec;
+    mi->params_bytes = bytes;
+    return RBM_OK;
+}
+
+static rbm_status check_crc(reader *r, const char *name, uint64_t at, uint32_t stored,
+                            uint32_t computed)
+{
+    if (stored == computed)
+        return RBM_OK;
+    return bad(r, "checksum mismatch in section '%s' at offset %" PRIu64
+                  " (stored 0x%08" PRIx32 ", computed 0x%08" PRIx32 ")",
+               name, at, stored, computed);
+}
+
+/* Read the 'params' payload (len bytes at r->off, already checked against
+ * the file size and the model) into a new machine. */
+static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uint32_t stored,
+                              uint64_t at, rbm_machine **out)
+{
+    rbm_machine *m = NULL;
+    rbm_status st = rbm_machine_new(r->ctx, mi->nv, mi->nh, mi->vk, mi->hk, &m);
+    if (st != RBM_OK)
+        return st;
+    *out = m;
+    m->sigma_v = mi->sigma_v;
+    m->sigma_h = mi->sigma_h;
+    if (mi->prec != RBM_PRECISION_FLOAT64) {
+        st = rbm_machine_set_precision(m, mi->prec);
+        if (st != RBM_OK)
+            return st;
+    }
+
+    const size_t nw = mi->nv * mi->nh;
+    const size_t total = nw + mi->nv + mi->nh;
+    size_t bad_index = SIZE_MAX;
+    double bad_value = 0;
+    unsigned char chunk[IO_CHUNK];
+    size_t k = 0;
+    while (k < total) {
+        size_t take = total - k < sizeof chunk / 8 ? total - k : sizeof chunk / 8;
+        st = r_read(r, chunk, 8 * take);
+        if (st != RBM_OK)
+            return st;
+        crc = crc_update(crc, chunk, 8 * take);
+        for (size_t i = 0; i < take; i++, k++) {
+            double x = get_f64(chunk + 8 * i);
+            if (!isfinite(x) && bad_index == SIZE_MAX) {
+                bad_index = k;
+                bad_value = x;
+            }
+            if (k < nw)
+                m->W[k] = x;
+            else if (k < nw + mi->nv)
+                m->a[k - nw] = x;
+            else
+                m->b[k - nw - mi->nv] = x;
+        }
+    }
+    st = check_crc(r, "params", at, stored, crc);
+    if (st != RBM_OK)
+        return st;
+    if (bad_index != SIZE_MAX) {
+        const char *arr = bad_index < nw ? "W" : bad_index < nw + mi->nv ? "a" : "b";
+        size_t idx = bad_index < nw ? bad_index
+                     : bad_index < nw + mi->nv ? bad_index - nw
+                                               : bad_index - nw - mi->nv;
+        return bad(r, "section 'params': %s[%zu] (offset %" PRIu64 ") is %s", arr, idx,
+                   at + IO_SECTION_BYTES + 8 * (uint64_t)bad_index,
+                   isnan(bad_value) ? "NaN" : "infinite");
+    }
+    st = rbm__machine_check_normalizable(m, m->W, m->sigma_v, m->sigma_h);
+    if (st != RBM_OK)
+        return st;
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+/* Stream over a payload of len bytes, folding it into crc. */
+static rbm_status skip_payload(reader *r, uint64_t len, uint32_t *crc)
+{
+    unsigned char chunk[IO_CHUNK];
+    while (len > 0) {
+        size_t take = len < sizeof chunk ? (size_t)len : sizeof chunk;
+        rbm_status st = r_read(r, chunk, take);
+        if (st != RBM_OK)
+            return st;
+        *crc = crc_update(*crc, chunk, take);
+        len -= take;
+    }
+    return RBM_OK;
+}
+
+static rbm_status load_file(reader *r, rbm_machine **out)
+{
+    unsigned char h[IO_HEADER_BYTES];
+    size_t have = r->size < sizeof h ? (size_t)r->size : sizeof h;
+    rbm_status st = r_read(r, h, have);
+    if (st != RBM_OK)
+        return st;
+    size_t cmp = have < IO_MAGIC_LEN ? have : IO_MAGIC_LEN;
+    if (memcmp(h, io_magic, cmp) != 0)
+        return bad(r, "not a librbm model file (wrong magic at offset 0)");
+    if (have < sizeof h)
+        return bad(r, "truncated: header needs %d bytes at offset 0, file has %" PRIu64,
+                   IO_HEADER_BYTES, r->size);
+    unsigned major = get_u16(h + 8), minor = get_u16(h + 10);
+    if (major != IO_MAJOR)
+        return bad(r, "format version %u.%u (offset 8) is not supported; this librbm reads "
+                      "version %d.x", major, minor, IO_MAJOR);
+    uint32_t crc = crc_update(0, h, 20);
+    uint32_t stored = get_u32(h + 20);
+    if (crc != stored)
+        return bad(r, "checksum mismatch in the file header (stored 0x%08" PRIx32
+                      ", computed 0x%08" PRIx32 ")", stored, crc);
+    uint32_t count = get_u32(h + 12);
+    if ((uint64_t)count * IO_SECTION_BYTES > r->size - IO_HEADER_BYTES)
+        return bad(r, "truncated: header declares %" PRIu32 " sections, a file of %" PRIu64
+                      " bytes has room for at most %" PRIu64, count, r->size,
+                   (r->size - IO_HEADER_BYTES) / IO_SECTION_BYTES);
+
+    model_info mi;
+    bool have_model = false, have_params = false;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint64_t at = r->off;
+        unsigned char s[IO_SECTION_BYTES];
+        if (r->size - at < sizeof s)
+            return bad(r, "truncated: header of section %" PRIu32 " of %" PRIu32
+                          " needs %d bytes at offset %" PRIu64 ", file has %" PRIu64,
+                       i + 1, count, IO_SECTION_BYTES, at, r->size);
+        st = r_read(r, s, sizeof s);
+        if (st != RBM_OK)
+            return st;
+        char namebuf[5];
+        const char *name = section_name(s, namebuf);
+        uint32_t flags = get_u32(s + 4);
+        uint64_t len = get_u64(s + 8);
+        stored = get_u32(s + 20);
+        crc = crc_update(0, s, 20);
+        if (len > r->size - r->off)
+            return bad(r, "truncated: section '%s' needs %" PRIu64 " bytes at offset %" PRIu64
+                          ", file has %" PRIu64, name, len, r->off, r->size);
+
+        if (memcmp(s, tag_model, 4) == 0) {
+            if (have_model)
+                return bad(r, "second section 'model' at offset %" PRIu64, at);
+            if (len != IO_MODEL_BYTES)
+                return bad(r, "section 'model' at offset %" PRIu64 " has %" PRIu64
+                              " bytes, expected %d", at, len, IO_MODEL_BYTES);
+            unsigned char p[IO_MODEL_BYTES];
+            st = r_read(r, p, sizeof p);
+            if (st != RBM_OK)
+                return st;
+            st = check_crc(r, name, at, stored, crc_update(crc, p, sizeof p));
+            if (st != RBM_OK)
+                return st;
+            st = parse_model(r, p, at + IO_SECTION_BYTES, &mi);
+            if (st != RBM_OK)
+                return st;
+            have_model = true;
+        } else if (memcmp(s, tag_params, 4) == 0) {
+            if (have_params)
+                return bad(r, "second section 'params' at offset %" PRIu64, at);
+            if (!have_model)
+                return bad(r, "section 'params' at offset %" PRIu64
+                              " comes before section 'model'", at);
+            if (len != mi.params_bytes)
+                return bad(r, "section 'params' at offset %" PRIu64 " has %" PRIu64
+                              " bytes, a %zu x %zu machine needs %" PRIu64,
+                           at, len, mi.nv, mi.nh, mi.params_bytes);
+            st = load_params(r, &mi, crc, stored, at, out);
+            if (st != RBM_OK)
+                return st;
+            have_params = true;
+        } else {
+            /* Unknown section: verify it, then skip it unless it is required. */
+            st = skip_payload(r, len, &crc);
+            if (st != RBM_OK)
+                return st;
+            st = check_crc(r, name, at, stored, crc);
+            if (st != RBM_OK)
+                return st;
+            if (flags & IO_FLAG_REQUIRED)
+                return bad(r, "section '%s' at offset %" PRIu64
+                              " is required but not supported by this librbm", name, at);
+        }
+    }
+    if (!have_model)
+        return bad(r, "missing section 'model'");
+    if (!have_params)
+        return bad(r, "missing section 'params'");
+    if (r->off != r->size)
+        return bad(r, "%" PRIu64 " unexpected bytes after the last section (offset %" PRIu64 ")",
+                   r->size - r->off, r->off);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out)
+{
+    if (!ctx)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_load: out is NULL");
+    *out = NULL;
+    if (!path)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_load: path is NULL");
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail(ctx, errno, "cannot open", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return io_fail(ctx, e, "cannot stat", path);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return rbm__fail(ctx, RBM_ERR_IO, "cannot load '%s': not a regular file", path);
+    }
+    reader r = {ctx, path, fd, (uint64_t)sb.st_size, 0};
+    rbm_machine *m = NULL;
+    rbm_status st = load_file(&r, &m);
+    close(fd);
+    if (st != RBM_OK) {
+        rbm_machine_free(m);
+        return st;
+    }
+    *out = m;
+    return RBM_OK;
+}
