@@ -1,0 +1,837 @@
+/* Tests of the Gibbs sampler (sampler.h) against exact marginals computed by
+ * brute-force enumeration in the test itself. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_PI 3.14159265358979323846
+
+/* ---------------------------------------------------------------------------
+ * Independent reference (no librbm arithmetic): a copy of the parameters and
+ * brute-force enumeration written from SCIENCE.md §1.1-§1.3.
+ * ------------------------------------------------------------------------- */
+typedef struct ref_rbm {
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+    double sv, sh; /* sigma of Gaussian layers */
+    double *W, *a, *b;
+} ref_rbm;
+
+static uint64_t t_sm_state;
+static uint64_t t_next(void)
+{
+    uint64_t z = (t_sm_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static double t_unif(void) { return (double)(t_next() >> 11) * 0x1.0p-53; }
+static double t_normal(void)
+{
+    double u1 = t_unif(), u2 = t_unif();
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * T_PI * u2);
+}
+
+static double ref_lambda(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case RBM_UNIT_ISING: return fabs(x) + log1p(exp(-2.0 * fabs(x)));
+    default: return 0.5 * sigma * sigma * x * x + 0.5 * log(2.0 * T_PI * sigma * sigma);
+    }
+}
+static double ref_mean(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return 1.0 / (1.0 + exp(-x));
+    case RBM_UNIT_ISING: return tanh(x);
+    default: return sigma * sigma * x;
+    }
+}
+static double ref_phi(rbm_unit_kind k, double sigma, double x)
+{
+    return k == RBM_UNIT_GAUSSIAN ? x * x / (2.0 * sigma * sigma) : 0.0;
+}
+/* Unit value of bit `bit` for a discrete kind. */
+static double ref_bitval(rbm_unit_kind k, int bit)
+{
+    return k == RBM_UNIT_ISING ? (bit ? 1.0 : -1.0) : (bit ? 1.0 : 0.0);
+}
+static void ref_state(rbm_unit_kind k, size_t n, uint64_t idx, double *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = ref_bitval(k, (int)((idx >> i) & 1u));
+}
+
+static ref_rbm *ref_new(size_t nv, size_t nh, rbm_unit_kind vk, rbm_unit_kind hk)
+{
+    ref_rbm *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->nv = nv;
+    r->nh = nh;
+    r->vk = vk;
+    r->hk = hk;
+    r->sv = r->sh = 1.0;
+    r->W = calloc(nv * nh, sizeof(double));
+    r->a = calloc(nv, sizeof(double));
+    r->b = calloc(nh, sizeof(double));
+    assert_true(r->W && r->a && r->b);
+    return r;
+}
+static void ref_free(ref_rbm *r)
+{
+    if (!r) return;
+    free(r->W);
+    free(r->a);
+    free(r->b);
+    free(r);
+}
+static void ref_randomize(ref_rbm *r, uint64_t seed, double wstd, double bstd)
+{
+    t_sm_state = seed;
+    for (size_t k = 0; k < r->nv * r->nh; k++) r->W[k] = wstd * t_normal();
+    for (size_t i = 0; i < r->nv; i++) r->a[i] = bstd * t_normal();
+    for (size_t j = 0; j < r->nh; j++) r->b[j] = bstd * t_normal();
+}
+/* Build a librbm machine holding the parameters of r. */
+static rbm_machine *ref_to_machine(rbm_context *ctx, const ref_rbm *r)
+{
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, r->nv, r->nh, r->vk, r->hk, &m));
+    if (r->vk == RBM_UNIT_GAUSSIAN) RBM_OKAY(ctx, rbm_machine_set_sigma(m, RBM_LAYER_VISIBLE, r->sv));
+    if (r->hk == RBM_UNIT_GAUSSIAN) RBM_OKAY(ctx, rbm_machine_set_sigma(m, RBM_LAYER_HIDDEN, r->sh));
+    RBM_OKAY(ctx, rbm_machine_set_weights(m, r->W, r->nv * r->nh));
+    RBM_OKAY(ctx, rbm_machine_set_visible_bias(m, r->a, r->nv));
+    RBM_OKAY(ctx, rbm_machine_set_hidden_bias(m, r->b, r->nh));
+    return m;
+}
+/* Copy the parameters of m into r (shapes must agree). */
+static void ref_from_machine(rbm_context *ctx, ref_rbm *r, const rbm_machine *m)
+{
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, r->W, r->nv * r->nh));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, r->a, r->nv));
+    RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, r->b, r->nh));
+}
+/* F(v) = -a.v + sum phi_v(v_i) - sum_j Lambda_h(b_j + (W^T v)_j) */
+static double ref_free_energy_v(const ref_rbm *r, const double *v)
+{
+    double f = 0.0;
+    for (size_t i = 0; i < r->nv; i++) f += -r->a[i] * v[i] + ref_phi(r->vk, r->sv, v[i]);
+    for (size_t j = 0; j < r->nh; j++) {
+        double x = r->b[j];
+        for (size_t i = 0; i < r->nv; i++) x += v[i] * r->W[i * r->nh + j];
+        f -= ref_lambda(r->hk, r->sh, x);
+    }
+    return f;
+}
+/* F_h(h) = -b.h + sum phi_h(h_j) - sum_i Lambda_v(a_i + (W h)_i) */
+static double ref_free_energy_h(const ref_rbm *r, const double *h)
+{
+    double f = 0.0;
+    for (size_t j = 0; j < r->nh; j++) f += -r->b[j] * h[j] + ref_phi(r->hk, r->sh, h[j]);
+    for (size_t i = 0; i < r->nv; i++) {
+        double x = r->a[i];
+        for (size_t j = 0; j < r->nh; j++) x += r->W[i * r->nh + j] * h[j];
+        f -= ref_lambda(r->vk, r->sv, x);
+    }
+    return f;
+}
+/* log Z by enumerating a discrete layer: visible when `layer` is
+ * RBM_LAYER_VISIBLE, hidden otherwise. */
+static double ref_log_z_layer(const ref_rbm *r, rbm_layer layer)
+{
+    size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;
+    rbm_unit_kind k = layer == RBM_LAYER_VISIBLE ? r->vk : r->hk;
+    assert_true(k != RBM_UNIT_GAUSSIAN && n <= 24);
+    double *x = malloc(n * sizeof(double));
+    assert_non_null(x);
+    uint64_t ns = (uint64_t)1 << n;
+    double mx = -INFINITY, s = 0.0;
+    for (uint64_t idx = 0; idx < ns; idx++) {
+        ref_state(k, n, idx, x);
+        double lw = layer == RBM_LAYER_VISIBLE ? -ref_free_energy_v(r, x) : -ref_free_energy_h(r, x);
+        if (lw > mx) {
+            s = s * exp(mx - lw) + 1.0;
+            mx = lw;
+        } else {
+            s += exp(lw - mx);
+        }
+    }
+    free(x);
+    return mx + log(s);
+}
+static double ref_log_z(const ref_rbm *r)
+{
+    int vd = r->vk != RBM_UNIT_GAUSSIAN, hd = r->hk != RBM_UNIT_GAUSSIAN;
+    if (vd && (!hd || r->nv <= r->nh)) return ref_log_z_layer(r, RBM_LAYER_VISIBLE);
+    return ref_log_z_layer(r, RBM_LAYER_HIDDEN);
+}
+/* Mean log-likelihood of M rows: mean(-F(v)) - log Z. */
+static double ref_mean_ll(const ref_rbm *r, size_t M, const double *data)
+{
+    double s = 0.0;
+    for (size_t mu = 0; mu < M; mu++) s -= ref_free_energy_v(r, data + mu * r->nv);
+    return s / (double)M - ref_log_z(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Statistics helpers
+ * ------------------------------------------------------------------------- */
+
+/* Upper-tail standard normal quantile: z with P(Z > z) = alpha (bisection on
+ * erfc). */
+static double upper_normal_quantile(double alpha)
+{
+    double lo = -10.0, hi = 40.0;
+    for (int it = 0; it < 200; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(mid / sqrt(2.0)) > alpha) lo = mid;
+        else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Chi-square critical value for df degrees of freedom at upper-tail
+ * probability alpha (Wilson-Hilferty). */
+static double chi2_critical(double df, double alpha)
+{
+    double z = upper_normal_quantile(alpha);
+    double c = 2.0 / (9.0 * df);
+    double t = 1.0 - c + z * sqrt(c);
+    return df * t * t * t;
+}
+
+/* Pearson chi-square of counts against probabilities p over nb bins, after
+ * pooling bins whose expected count is below 5 into one bin. Returns the
+ * statistic and stores the degrees of freedom. */
+static double chi2_stat(size_t nb, const double *p, const size_t *count, size_t n, double *df)
+{
+    double stat = 0.0, pool_e = 0.0, pool_o = 0.0;
+    size_t bins = 0;
+    for (size_t k = 0; k < nb; k++) {
+        double e = p[k] * (double)n;
+        if (e < 5.0) {
+            pool_e += e;
+            pool_o += (double)count[k];
+            continue;
+        }
+        stat += ((double)count[k] - e) * ((double)count[k] - e) / e;
+        bins++;
+    }
+    if (pool_e > 0.0) {
+        if (pool_e >= 1.0) {
+            stat += (pool_o - pool_e) * (pool_o - pool_e) / pool_e;
+            bins++;
+        } else if (pool_o > 5.0) {
+            stat += 1e300; /* many hits where almost nothing is expected */
+        }
+    }
+    *df = (double)(bins - 1);
+    return stat;
+}
+
+/* Index of a discrete configuration; fails if a value is outside the
+ * support. */
+static uint64_t config_index(rbm_unit_kind k, size_t n, const double *x)
+{
+    uint64_t idx = 0;
+    for (size_t i = 0; i < n; i++) {
+        int bit;
+        if (x[i] == ref_bitval(k, 1)) bit = 1;
+        else if (x[i] == ref_bitval(k, 0)) bit = 0;
+        else fail_msg("unit %zu has value %.17g outside the support of %s", i, x[i],
+                      rbm_unit_kind_name(k));
+        idx |= (uint64_t)bit << i;
+    }
+    return idx;
+}
+
+/* Exact distribution of a discrete layer (2^n states) from its free energy. */
+static void exact_layer_probs(const ref_rbm *r, rbm_layer layer, double *p)
+{
+    size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;
+    rbm_unit_kind k = layer == RBM_LAYER_VISIBLE ? r->vk : r->hk;
+    double lz = ref_log_z(r);
+    double x[32];
+    double tot = 0.0;
+    for (uint64_t idx = 0; idx < ((uint64_t)1 << n); idx++) {
+        ref_state(k, n, idx, x);
+        double f = layer == RBM_LAYER_VISIBLE ? ref_free_energy_v(r, x) : ref_free_energy_h(r, x);
+        p[idx] = exp(-f - lz);
+        tot += p[idx];
+    }
+    rbm_assert_close(tot, 1.0, 1e-10, 0.0, "exact probabilities sum to one");
+}
+
+/* Run n_chains independent chains for `steps` sweeps from random starts and
+ * compare the histogram of the final states of `layer` with the exact
+ * distribution (Pearson chi-square at upper-tail probability alpha). One
+ * sample per chain, so the samples are independent. */
+static void check_gibbs_layer(const ref_rbm *r, rbm_precision prec, rbm_layer layer,
+                              size_t n_chains, size_t steps, double alpha, uint64_t seed)
+{
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *m = ref_to_machine(ctx, r);
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, n_chains, seed, &s));
+    assert_int_equal(rbm_sampler_n_chains(s), n_chains);
+    RBM_OKAY(ctx, rbm_sampler_run(s, steps));
+
+    size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;
+    rbm_unit_kind k = layer == RBM_LAYER_VISIBLE ? r->vk : r->hk;
+    double *states = malloc(n_chains * n * sizeof(double));
+    assert_non_null(states);
+    if (layer == RBM_LAYER_VISIBLE) RBM_OKAY(ctx, rbm_sampler_get_visible(s, states, n_chains * n));
+    else RBM_OKAY(ctx, rbm_sampler_get_hidden(s, states, n_chains * n));
+
+    size_t nb = (size_t)1 << n;
+    size_t *count = calloc(nb, sizeof(size_t));
+    double *p = malloc(nb * sizeof(double));
+    assert_true(count && p);
+    for (size_t c = 0; c < n_chains; c++) count[config_index(k, n, states + c * n)]++;
+    exact_layer_probs(r, layer, p);
+
+    double df = 0.0;
+    double stat = chi2_stat(nb, p, count, n_chains, &df);
+    double crit = chi2_critical(df, alpha);
+    print_message("# %s-%s %s layer, %s: chi2 = %.2f, df = %.0f, critical(%.0e) = %.2f\n",
+                  rbm_unit_kind_name(r->vk), rbm_unit_kind_name(r->hk),
+                  layer == RBM_LAYER_VISIBLE ? "visible" : "hidden",
+                  prec == RBM_PRECISION_FLOAT32 ? "float32" : "float64", stat, df, alpha, crit);
+    if (!(stat < crit))
+        fail_msg("Gibbs histogram does not match the exact distribution: chi2 %.3f >= %.3f (df %.0f)",
+                 stat, crit, df);
+
+    free(count);
+    free(p);
+    free(states);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+}
+
+/* The chi-square machinery itself must be able to reject: a histogram drawn
+ * from a slightly different distribution is refused. */
+static void test_chi2_helper_rejects(void **state)
+{
+    (void)state;
+    /* Wilson-Hilferty against known tables: chi2(0.001; 10) = 29.588,
+     * chi2(0.001; 31) = 61.098. */
+    rbm_assert_close(chi2_critical(10, 1e-3), 29.588, 1e-2, 0, "WH critical df=10");
+    rbm_assert_close(chi2_critical(31, 1e-3), 61.098, 3e-3, 0, "WH critical df=31");
+    double p[4] = {0.1, 0.2, 0.3, 0.4};
+    size_t good[4] = {1000, 2000, 3000, 4000};
+    size_t bad[4] = {1200, 2000, 2800, 4000};
+    double df;
+    assert_true(chi2_stat(4, p, good, 10000, &df) < chi2_critical(3, 1e-3));
+    assert_true(df == 3.0);
+    assert_true(chi2_stat(4, p, bad, 10000, &df) > chi2_critical(3, 1e-3));
+}
+
+/* ---------------------------------------------------------------------------
+ * Gibbs marginals vs exact marginals
+ * ------------------------------------------------------------------------- */
+#define GIBBS_CHAINS 20000
+#define GIBBS_STEPS 200
+
+static void test_gibbs_bernoulli(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 11, 0.8, 0.5);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 101);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_HIDDEN, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 102);
+    ref_free(r);
+}
+
+static void test_gibbs_ising(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_ISING);
+    ref_randomize(r, 12, 0.4, 0.3);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 103);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_HIDDEN, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 104);
+    ref_free(r);
+}
+
+static void test_gibbs_mixed_kinds(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 13, 0.6, 0.4);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 105);
+    ref_free(r);
+    r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING);
+    ref_randomize(r, 14, 0.4, 0.4);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 106);
+    ref_free(r);
+}
+
+/* Gaussian hidden units (Hopfield marginal, SCIENCE §1.6). */
+static void test_gibbs_gaussian_hidden(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN);
+    ref_randomize(r, 15, 0.4, 0.3);
+    r->sh = 0.9;
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 107);
+    ref_free(r);
+    r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN);
+    ref_randomize(r, 16, 0.25, 0.3);
+    r->sh = 1.2;
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 108);
+    ref_free(r);
+}
+
+/* Gaussian visible units: the hidden marginal p(h) = exp(-F_h(h))/Z. */
+static void test_gibbs_gaussian_visible(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(4, 5, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 17, 0.5, 0.5);
+    r->sv = 0.8;
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_HIDDEN, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 109);
+
+    /* and the visible means: E[v] = sum_h p(h) sigma_v^2 (a + W h) */
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_sampler *s = NULL;
+    const size_t nc = 20000;
+    RBM_OKAY(ctx, rbm_sampler_new(m, nc, 110, &s));
+    RBM_OKAY(ctx, rbm_sampler_run(s, GIBBS_STEPS));
+    double *v = malloc(nc * r->nv * sizeof(double));
+    assert_non_null(v);
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * r->nv));
+    double p[32], h[5], ev[4] = {0}, ev2[4] = {0};
+    exact_layer_probs(r, RBM_LAYER_HIDDEN, p);
+    for (uint64_t idx = 0; idx < 32; idx++) {
+        ref_state(r->hk, r->nh, idx, h);
+        for (size_t i = 0; i < r->nv; i++) {
+            double x = r->a[i];
+            for (size_t j = 0; j < r->nh; j++) x += r->W[i * r->nh + j] * h[j];
+            double mu = r->sv * r->sv * x;
+            ev[i] += p[idx] * mu;
+            ev2[i] += p[idx] * (mu * mu + r->sv * r->sv);
+        }
+    }
+    for (size_t i = 0; i < r->nv; i++) {
+        double mean = 0.0;
+        for (size_t c = 0; c < nc; c++) mean += v[c * r->nv + i];
+        mean /= (double)nc;
+        double sd = sqrt(ev2[i] - ev[i] * ev[i]);
+        char what[64];
+        snprintf(what, sizeof what, "Gaussian visible mean of unit %zu", i);
+        rbm_assert_close(mean, ev[i], 0.0, 5.0 * sd / sqrt((double)nc), what);
+    }
+    free(v);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    ref_free(r);
+}
+
+/* float32 kernels: the same chi-square test (looser level). */
+static void test_gibbs_float32(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 18, 0.8, 0.5);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT32, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-4, 111);
+    ref_free(r);
+    r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_ISING);
+    ref_randomize(r, 19, 0.4, 0.3);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT32, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-4, 112);
+    ref_free(r);
+    r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN);
+    ref_randomize(r, 20, 0.4, 0.3);
+    check_gibbs_layer(r, RBM_PRECISION_FLOAT32, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-4, 113);
+    ref_free(r);
+}
+
+/* A machine whose Gibbs distribution is wrong for the exact reference must be
+ * rejected: sample from one machine, test against another with a slightly
+ * different bias. Shows the test has power. */
+static void test_gibbs_detects_wrong_distribution(void **state)
+{
+    (void)state;
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 11, 0.8, 0.5);
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, GIBBS_CHAINS, 121, &s));
+    RBM_OKAY(ctx, rbm_sampler_run(s, GIBBS_STEPS));
+    double *v = malloc(GIBBS_CHAINS * 5 * sizeof(double));
+    assert_non_null(v);
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, GIBBS_CHAINS * 5));
+    size_t count[32] = {0};
+    for (size_t c = 0; c < GIBBS_CHAINS; c++) count[config_index(r->vk, 5, v + c * 5)]++;
+    r->a[2] += 0.15; /* the reference is now a different machine */
+    double p[32], df;
+    exact_layer_probs(r, RBM_LAYER_VISIBLE, p);
+    double stat = chi2_stat(32, p, count, GIBBS_CHAINS, &df);
+    assert_true(stat > chi2_critical(df, 1e-3));
+    free(v);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    ref_free(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Determinism, state access, initialisation
+ * ------------------------------------------------------------------------- */
+
+static void run_and_read(rbm_context *ctx, rbm_machine *m, size_t nc, uint64_t seed, size_t steps,
+                         double *v, double *h)
+{
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, nc, seed, &s));
+    RBM_OKAY(ctx, rbm_sampler_run(s, steps));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * rbm_machine_n_visible(m)));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h, nc * rbm_machine_n_hidden(m)));
+    rbm_sampler_free(s);
+}
+
+static void check_determinism(rbm_unit_kind vk, rbm_unit_kind hk, rbm_precision prec)
+{
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(7, 6, vk, hk);
+    ref_randomize(r, 31, 0.3, 0.3);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    const size_t nc = 64, nvs = nc * 7, nhs = nc * 6;
+    double *v1 = malloc(nvs * sizeof(double)), *v2 = malloc(nvs * sizeof(double));
+    double *h1 = malloc(nhs * sizeof(double)), *h2 = malloc(nhs * sizeof(double));
+    assert_true(v1 && v2 && h1 && h2);
+    run_and_read(ctx, m, nc, 4242, 25, v1, h1);
+    run_and_read(ctx, m, nc, 4242, 25, v2, h2);
+    assert_memory_equal(v1, v2, nvs * sizeof(double));
+    assert_memory_equal(h1, h2, nhs * sizeof(double));
+    run_and_read(ctx, m, nc, 4243, 25, v2, h2);
+    assert_true(memcmp(v1, v2, nvs * sizeof(double)) != 0);
+    assert_true(memcmp(h1, h2, nhs * sizeof(double)) != 0);
+    free(v1);
+    free(v2);
+    free(h1);
+    free(h2);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+static void test_same_seed_identical(void **state)
+{
+    (void)state;
+    check_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_PRECISION_FLOAT64);
+    check_determinism(RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_PRECISION_FLOAT64);
+    check_determinism(RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, RBM_PRECISION_FLOAT64);
+    check_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, RBM_PRECISION_FLOAT64);
+    check_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_PRECISION_FLOAT32);
+}
+
+/* k = 0 leaves the chains unchanged. */
+static void test_run_zero_steps(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 32, 0.5, 0.5);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, 10, 5, &s));
+    double v1[50], v2[50], h1[40], h2[40];
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v1, 50));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h1, 40));
+    RBM_OKAY(ctx, rbm_sampler_run(s, 0));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v2, 50));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h2, 40));
+    assert_memory_equal(v1, v2, sizeof v1);
+    assert_memory_equal(h1, h2, sizeof h1);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+/* set_visible / get_visible round trip (values are not projected), and the
+ * hidden states drawn by set_visible follow p(h|v). */
+static void test_set_get_visible(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 33, 0.7, 0.5);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    const size_t nc = 20000;
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, nc, 6, &s));
+    double *v = malloc(nc * 5 * sizeof(double)), *v2 = malloc(nc * 5 * sizeof(double));
+    double *h = malloc(nc * 4 * sizeof(double));
+    assert_true(v && v2 && h);
+    /* round trip with values outside the support: kept as they are */
+    t_sm_state = 77;
+    for (size_t k = 0; k < nc * 5; k++) v[k] = t_unif();
+    RBM_OKAY(ctx, rbm_sampler_set_visible(s, v, nc * 5));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v2, nc * 5));
+    assert_memory_equal(v, v2, nc * 5 * sizeof(double));
+
+    /* every chain at the same v: hidden frequencies match sigm(b + W^T v) */
+    const double v0[5] = {1, 0, 1, 1, 0};
+    for (size_t c = 0; c < nc; c++) memcpy(v + c * 5, v0, sizeof v0);
+    RBM_OKAY(ctx, rbm_sampler_set_visible(s, v, nc * 5));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v2, nc * 5));
+    assert_memory_equal(v, v2, nc * 5 * sizeof(double));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h, nc * 4));
+    for (size_t j = 0; j < 4; j++) {
+        double x = r->b[j];
+        for (size_t i = 0; i < 5; i++) x += v0[i] * r->W[i * 4 + j];
+        double p = ref_mean(RBM_UNIT_BERNOULLI, 1.0, x);
+        double f = 0.0;
+        for (size_t c = 0; c < nc; c++) {
+            double hv = h[c * 4 + j];
+            assert_true(hv == 0.0 || hv == 1.0);
+            f += hv;
+        }
+        f /= (double)nc;
+        rbm_assert_close(f, p, 0.0, 5.0 * sqrt(p * (1 - p) / (double)nc), "P(h_j=1|v) after set_visible");
+    }
+    free(v);
+    free(v2);
+    free(h);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+/* Random initial states: uniform on the discrete support, N(0, sigma_v^2)
+ * for Gaussian visible units; init_random restarts them. */
+static void test_init_random(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t nc = 20000;
+    double *v = malloc(nc * 3 * sizeof(double));
+    assert_non_null(v);
+
+    /* Ising with a strong bias: after running, chains are mostly +1; after
+     * init_random they are uniform again. */
+    ref_rbm *r = ref_new(3, 2, RBM_UNIT_ISING, RBM_UNIT_ISING);
+    r->a[0] = r->a[1] = r->a[2] = 3.0;
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, nc, 7, &s));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * 3));
+    for (size_t i = 0; i < 3; i++) {
+        double mean = 0;
+        for (size_t c = 0; c < nc; c++) {
+            assert_true(v[c * 3 + i] == 1.0 || v[c * 3 + i] == -1.0);
+            mean += v[c * 3 + i];
+        }
+        rbm_assert_close(mean / (double)nc, 0.0, 0.0, 5.0 / sqrt((double)nc), "random Ising start mean");
+    }
+    RBM_OKAY(ctx, rbm_sampler_run(s, 3));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * 3));
+    double mean = 0;
+    for (size_t c = 0; c < nc; c++) mean += v[c * 3];
+    rbm_assert_close(mean / (double)nc, tanh(3.0), 0.0, 5.0 * sqrt((1 - tanh(3.0) * tanh(3.0)) / (double)nc),
+                     "Ising mean tanh(a) with W = 0");
+    RBM_OKAY(ctx, rbm_sampler_init_random(s));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * 3));
+    mean = 0;
+    for (size_t c = 0; c < nc; c++) mean += v[c * 3];
+    rbm_assert_close(mean / (double)nc, 0.0, 0.0, 5.0 / sqrt((double)nc), "Ising mean after init_random");
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    ref_free(r);
+
+    /* Gaussian visible, sigma_v = 2 */
+    r = ref_new(3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
+    r->sv = 2.0;
+    m = ref_to_machine(ctx, r);
+    RBM_OKAY(ctx, rbm_sampler_new(m, nc, 8, &s));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * 3));
+    for (size_t i = 0; i < 3; i++) {
+        double s1 = 0, s2 = 0;
+        for (size_t c = 0; c < nc; c++) {
+            s1 += v[c * 3 + i];
+            s2 += v[c * 3 + i] * v[c * 3 + i];
+        }
+        s1 /= (double)nc;
+        s2 /= (double)nc;
+        rbm_assert_close(s1, 0.0, 0.0, 5.0 * 2.0 / sqrt((double)nc), "Gaussian random start mean");
+        rbm_assert_close(s2, 4.0, 0.0, 5.0 * 4.0 * sqrt(2.0 / (double)nc), "Gaussian random start variance");
+    }
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    ref_free(r);
+    free(v);
+    rbm_context_free(ctx);
+}
+
+/* init_from_data: every chain's visible state is one of the data rows, the
+ * rows are drawn uniformly, and the hidden states lie in the support. */
+static void test_init_from_data(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(6, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 34, 0.5, 0.5);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    enum { ROWS = 7, NC = 7000 };
+    double rows[ROWS * 6];
+    for (size_t k = 0; k < ROWS; k++)
+        for (size_t i = 0; i < 6; i++) rows[k * 6 + i] = (double)(((k + 1) * 37 >> i) & 1u); /* distinct */
+    for (size_t k = 0; k < ROWS; k++)
+        for (size_t l = 0; l < k; l++) assert_true(memcmp(rows + k * 6, rows + l * 6, 6 * sizeof(double)) != 0);
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, rows, RBM_DTYPE_FLOAT64, ROWS, 6, RBM_COPY, &ds));
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, NC, 9, &s));
+    RBM_OKAY(ctx, rbm_sampler_init_from_data(s, ds));
+    double *v = malloc(NC * 6 * sizeof(double)), *h = malloc(NC * 3 * sizeof(double));
+    assert_true(v && h);
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, NC * 6));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h, NC * 3));
+    size_t count[ROWS] = {0};
+    for (size_t c = 0; c < NC; c++) {
+        size_t k = 0;
+        while (k < ROWS && memcmp(v + c * 6, rows + k * 6, 6 * sizeof(double)) != 0) k++;
+        if (k == ROWS) fail_msg("chain %zu does not start from a data row", c);
+        count[k]++;
+        for (size_t j = 0; j < 3; j++) assert_true(h[c * 3 + j] == 0.0 || h[c * 3 + j] == 1.0);
+    }
+    double p[ROWS], df;
+    for (size_t k = 0; k < ROWS; k++) p[k] = 1.0 / ROWS;
+    double stat = chi2_stat(ROWS, p, count, NC, &df);
+    assert_true(stat < chi2_critical(df, 1e-3));
+
+    /* wrong columns */
+    rbm_dataset *bad = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, rows, RBM_DTYPE_FLOAT64, 6, 7, RBM_COPY, &bad));
+    RBM_CHECK(ctx, rbm_sampler_init_from_data(s, bad), RBM_ERR_SHAPE);
+    RBM_CHECK(ctx, rbm_sampler_init_from_data(s, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_init_from_data(NULL, ds), RBM_ERR_NULL);
+    rbm_dataset_free(bad);
+
+    free(v);
+    free(h);
+    rbm_sampler_free(s);
+    rbm_dataset_free(ds);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+/* The chains follow parameter changes of the borrowed machine. */
+static void test_sees_parameter_changes(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    const size_t nc = 4000;
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, nc, 10, &s));
+    double a[4] = {40, 40, -40, -40};
+    RBM_OKAY(ctx, rbm_machine_set_visible_bias(m, a, 4));
+    RBM_OKAY(ctx, rbm_sampler_run(s, 1));
+    double *v = malloc(nc * 4 * sizeof(double));
+    assert_non_null(v);
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * 4));
+    for (size_t c = 0; c < nc; c++) {
+        assert_true(v[c * 4] == 1.0 && v[c * 4 + 1] == 1.0);
+        assert_true(v[c * 4 + 2] == 0.0 && v[c * 4 + 3] == 0.0);
+    }
+    free(v);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------------
+ * Bad input
+ * ------------------------------------------------------------------------- */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_sampler *s = NULL;
+    RBM_CHECK(ctx, rbm_sampler_new(NULL, 10, 1, &s), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_new(m, 10, 1, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_new(m, 0, 1, &s), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_sampler_new(m, SIZE_MAX / 2, 1, &s), RBM_ERR_TOO_LARGE);
+    RBM_OKAY(ctx, rbm_sampler_new(m, 10, 1, &s));
+    assert_non_null(rbm_sampler_rng(s));
+
+    double v[50] = {0}, h[40] = {0};
+    RBM_CHECK(ctx, rbm_sampler_run(NULL, 1), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_init_random(NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_get_visible(NULL, v, 50), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_get_visible(s, NULL, 50), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_get_visible(s, v, 49), RBM_ERR_SHAPE);
+    RBM_CHECK(ctx, rbm_sampler_get_visible(s, v, 40), RBM_ERR_SHAPE);
+    RBM_CHECK(ctx, rbm_sampler_get_hidden(s, h, 50), RBM_ERR_SHAPE);
+    RBM_CHECK(ctx, rbm_sampler_get_hidden(s, NULL, 40), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_set_visible(NULL, v, 50), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_set_visible(s, NULL, 50), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_sampler_set_visible(s, v, 51), RBM_ERR_SHAPE);
+
+    /* NaN / Inf in set_visible */
+    double before[50], after[50];
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, before, 50));
+    v[17] = NAN;
+    RBM_CHECK(ctx, rbm_sampler_set_visible(s, v, 50), RBM_ERR_NOT_FINITE);
+    assert_true(strlen(rbm_context_last_error(ctx)) > 0);
+    v[17] = INFINITY;
+    RBM_CHECK(ctx, rbm_sampler_set_visible(s, v, 50), RBM_ERR_NOT_FINITE);
+    v[17] = -INFINITY;
+    RBM_CHECK(ctx, rbm_sampler_set_visible(s, v, 50), RBM_ERR_NOT_FINITE);
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, after, 50));
+    assert_memory_equal(before, after, sizeof before);
+
+    /* precision changed after creation -> RBM_ERR_STATE */
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, RBM_PRECISION_FLOAT32));
+    RBM_CHECK(ctx, rbm_sampler_run(s, 1), RBM_ERR_STATE);
+    rbm_sampler_free(s);
+    s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, 10, 1, &s));
+    RBM_OKAY(ctx, rbm_sampler_run(s, 1));
+    rbm_sampler_free(s);
+    rbm_sampler_free(NULL);
+
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chi2_helper_rejects),
+        cmocka_unit_test(test_gibbs_bernoulli),
+        cmocka_unit_test(test_gibbs_ising),
+        cmocka_unit_test(test_gibbs_mixed_kinds),
+        cmocka_unit_test(test_gibbs_gaussian_hidden),
+        cmocka_unit_test(test_gibbs_gaussian_visible),
+        cmocka_unit_test(test_gibbs_float32),
+        cmocka_unit_test(test_gibbs_detects_wrong_distribution),
+        cmocka_unit_test(test_same_seed_identical),
+        cmocka_unit_test(test_run_zero_steps),
+        cmocka_unit_test(test_set_get_visible),
+        cmocka_unit_test(test_init_random),
+        cmocka_unit_test(test_init_from_data),
+        cmocka_unit_test(test_sees_parameter_changes),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
