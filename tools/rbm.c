@@ -1,0 +1,1406 @@
+/* rbm — the librbm command-line program.
+ *
+ *   rbm train [options]     train an RBM, save it, print a report
+ *   rbm help [COMMAND]      usage
+ *   rbm --version           version of the program and of the loaded library
+ *
+ * Uses only the public librbm API (<rbm/rbm.h>).
+ *
+ * Output conventions (DESIGN.md, "The rbm program"): results go to stdout
+ * (a short report, or with --json exactly one JSON object and nothing else);
+ * progress and errors go to stderr. Errors are one line "rbm: error: ...".
+ * Exit status: 0 success, 1 runtime error (I/O, library failure, training
+ * diverged), 2 usage error (bad option or value), 130 interrupted (the model
+ * trained so far is still saved and reported). */
+#include <rbm/rbm.h>
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__) || defined(__APPLE__) || defined(__unix__)
+#include <sys/ioctl.h>
+#endif
+
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,
+    EXIT_USAGE = 2,
+    EXIT_INTERRUPTED = 130
+};
+
+#define FASHION_MNIST_TRAIN "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+#define DEFAULT_MODEL_PATH "rbm-model.rbm"
+
+/* Built-in synthetic data (SCIENCE.md §7): 11 clusters in 5 dimensions
+ * embedded in 100, cluster noise 0.1. */
+#define SYNTH_SAMPLES 10000
+#define SYNTH_NOISE 0.1
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+/* Print s with control characters replaced by spaces, so that an error
+ * stays on one line whatever the detail text or a file name contains. */
+static void put_one_line(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
+    }
+}
+
+PRINTF_LIKE(1, 2) static void errorf(const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fputs("rbm: error: ", stderr);
+    put_one_line(stderr, buf);
+    fputc('\n', stderr);
+}
+
+/* Report a failed library call: "<what>: <context detail> (RBM_ERR_...)". */
+PRINTF_LIKE(3, 4)
+static void lib_errorf(const rbm_context *ctx, rbm_status st, const char *fmt, ...)
+{
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const char *detail = ctx ? rbm_context_last_error(ctx) : "";
+    if (!detail || !*detail)
+        detail = rbm_status_message(st);
+    errorf("%s: %s (%s)", what, detail, rbm_status_name(st));
+}
+
+/* ------------------------------------------------------------------------
+ * Help
+ * ------------------------------------------------------------------------ */
+
+static void print_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rbm <command> [options]\n"
+            "\n"
+            "Restricted Boltzmann Machines from the command line (librbm %s).\n"
+            "\n"
+            "commands:\n"
+            "  train      train an RBM on synthetic data, Fashion-MNIST or a file,\n"
+            "             save the model and print a report\n"
+            "  help       show this help, or 'rbm help COMMAND' for one command\n"
+            "\n"
+            "options:\n"
+            "  -h, --help     show this help\n"
+            "  --version      print the version and exit\n"
+            "\n"
+            "Run 'rbm train' with no arguments for a complete run on the built-in\n"
+            "synthetic data.\n",
+            rbm_version_string());
+}
+
+static void print_train_usage(FILE *f)
+{
+    fputs("usage: rbm train [options]\n"
+          "\n"
+          "Train an RBM, showing progress on stderr, save it and print a report on\n"
+          "stdout. With no options: the built-in synthetic data set (10000 samples\n"
+          "of 11 clusters in 5 dimensions embedded in 100, as +-1 spins), an\n"
+          "Ising-Ising RBM with 50 hidden units, PCD-1, and a run of a few seconds.\n"
+          "\n"
+          "data:\n"
+          "  --data synthetic|fashion-mnist|FILE   (default synthetic)\n"
+          "      synthetic      generated in the library, of the kind of the visible\n"
+          "                     units ({0,1}, +-1 or real)\n"
+          "      fashion-mnist  " FASHION_MNIST_TRAIN "\n"
+          "                     (Debian package dataset-fashion-mnist); pixels are\n"
+          "                     binarised at 127 for bernoulli/ising visible units,\n"
+          "                     scaled to [0,1] for gaussian ones\n"
+          "      FILE           .csv, .npy or IDX (*-ubyte, *.idx*, optionally .gz),\n"
+          "                     one sample per row. Values inside the support of\n"
+          "                     the visible units are used as they are (fractional\n"
+          "                     values in [0,1] as probabilities for bernoulli);\n"
+          "                     otherwise bernoulli/ising data is binarised at the\n"
+          "                     midpoint of its range (127 for 8-bit data) and 8-bit\n"
+          "                     data for gaussian units is scaled to [0,1]. Data in\n"
+          "                     [0,1] for ising units is mapped to 2x-1.\n"
+          "\n"
+          "machine:\n"
+          "  --visible bernoulli|ising|gaussian   (default ising for synthetic data,\n"
+          "                                        bernoulli otherwise)\n"
+          "  --hidden bernoulli|ising|gaussian    (default: the visible kind, or\n"
+          "                                        bernoulli for gaussian visible)\n"
+          "  --n-hidden N          hidden units (default 50; 500 for fashion-mnist;\n"
+          "                        16 with --estimator exact)\n"
+          "  --precision float32|float64   arithmetic of the training kernels\n"
+          "                        (default float64)\n"
+          "\n"
+          "training:\n"
+          "  --estimator cd|pcd|exact   gradient estimator (default pcd); exact\n"
+          "                        enumerates a discrete layer of at most 24 units\n"
+          "  -k K                  Gibbs sweeps per step for cd/pcd (default 1)\n"
+          "  --epochs E            passes over the data (default 50 for synthetic\n"
+          "                        data, 5 otherwise)\n"
+          "  --batch B             minibatch size (default 100)\n"
+          "  --lr X                learning rate (default 0.01)\n"
+          "  --optimizer sgd|momentum|adam   (default sgd)\n"
+          "  --l2 X                L2 weight decay on W (default 0)\n"
+          "  --seed S              seeds data generation, initialisation and\n"
+          "                        training (default 1)\n"
+          "\n"
+          "output:\n"
+          "  --out MODEL           where to save the model (default " DEFAULT_MODEL_PATH ")\n"
+          "  --json                print one JSON object on stdout instead of the report\n"
+          "  --quiet               no progress display on stderr\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "The reconstruction error is the mean over units and samples of\n"
+          "(v - E[v|h])^2 with h = E[h|v], measured on every 10th minibatch and\n"
+          "averaged over the epoch. Weights start from N(0, 0.01^2), visible biases\n"
+          "from the data means. Ctrl-C stops after the current minibatch and saves\n"
+          "the model trained so far (exit status 130).\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n",
+          f);
+}
+
+/* ------------------------------------------------------------------------
+ * Option values
+ * ------------------------------------------------------------------------ */
+
+/* Parse a decimal unsigned integer: digits only (no sign, no blanks, no
+ * trailing characters), no overflow, at least min, at most max. */
+static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (*s == '\0') {
+        errorf("empty value for %s (expected a whole number)", opt);
+        return -1;
+    }
+    if (*s == '-') {
+        errorf("invalid value '%s' for %s: must not be negative", s, opt);
+        return -1;
+    }
+    if (*s < '0' || *s > '9') {
+        errorf("invalid value '%s' for %s: not a whole number", s, opt);
+        return -1;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') {
+        errorf("invalid value '%s' for %s: not a whole number", s, opt);
+        return -1;
+    }
+    if (errno == ERANGE || v > max) {
+        errorf("invalid value '%s' for %s: too large (at most %llu)", s, opt,
+               (unsigned long long)max);
+        return -1;
+    }
+    if (v < min) {
+        errorf("invalid value '%s' for %s: must be at least %llu", s, opt,
+               (unsigned long long)min);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int parse_size(const char *opt, const char *s, size_t min, size_t *out)
+{
+    uint64_t v = 0;
+    uint64_t max = (uint64_t)SIZE_MAX < UINT64_MAX ? (uint64_t)SIZE_MAX : UINT64_MAX;
+    if (parse_u64(opt, s, min, max, &v) != 0)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Parse a finite real number; positive requires > 0, otherwise >= 0. */
+static int parse_real(const char *opt, const char *s, int positive, double *out)
+{
+    if (*s == '\0') {
+        errorf("empty value for %s (expected a number)", opt);
+        return -1;
+    }
+    if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v') {
+        errorf("invalid value '%s' for %s: not a number", s, opt);
+        return -1;
+    }
+    errno = 0;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0') {
+        errorf("invalid value '%s' for %s: not a number", s, opt);
+        return -1;
+    }
+    if (!isfinite(v)) {
+        errorf("invalid value '%s' for %s: must be a finite number", s, opt);
+        return -1;
+    }
+    if (positive && !(v > 0)) {
+        errorf("invalid value '%s' for %s: must be greater than 0", s, opt);
+        return -1;
+    }
+    if (!positive && v < 0) {
+        errorf("invalid value '%s' for %s: must not be negative", s, opt);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_unit_kind(const char *opt, const char *s, rbm_unit_kind *out)
+{
+    if (strcmp(s, "bernoulli") == 0)
+        *out = RBM_UNIT_BERNOULLI;
+    else if (strcmp(s, "ising") == 0)
+        *out = RBM_UNIT_ISING;
+    else if (strcmp(s, "gaussian") == 0)
+        *out = RBM_UNIT_GAUSSIAN;
+    else {
+        errorf("unknown unit kind '%s' for %s (expected bernoulli, ising or gaussian)", s, opt);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_estimator(const char *opt, const char *s, rbm_estimator_kind *out)
+{
+    if (strcmp(s, "cd") == 0)
+        *out = RBM_ESTIMATOR_CD;
+    else if (strcmp(s, "pcd") == 0)
+        *out = RBM_ESTIMATOR_PCD;
+    else if (strcmp(s, "exact") == 0)
+        *out = RBM_ESTIMATOR_EXACT;
+    else {
+        errorf("unknown estimator '%s' for %s (expected cd, pcd or exact)", s, opt);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_optimizer(const char *opt, const char *s, rbm_optimizer *out)
+{
+    if (strcmp(s, "sgd") == 0)
+        *out = RBM_OPTIMIZER_SGD;
+    else if (strcmp(s, "momentum") == 0)
+        *out = RBM_OPTIMIZER_MOMENTUM;
+    else if (strcmp(s, "adam") == 0)
+        *out = RBM_OPTIMIZER_ADAM;
+    else {
+        errorf("unknown optimizer '%s' for %s (expected sgd, momentum or adam)", s, opt);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_precision(const char *opt, const char *s, rbm_precision *out)
+{
+    if (strcmp(s, "float64") == 0)
+        *out = RBM_PRECISION_FLOAT64;
+    else if (strcmp(s, "float32") == 0)
+        *out = RBM_PRECISION_FLOAT32;
+    else {
+        errorf("unknown precision '%s' for %s (expected float32 or float64)", s, opt);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *unit_name(rbm_unit_kind k)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return "bernoulli";
+    case RBM_UNIT_ISING: return "ising";
+    case RBM_UNIT_GAUSSIAN: return "gaussian";
+    }
+    return "?";
+}
+
+static const char *estimator_name(rbm_estimator_kind k)
+{
+    switch (k) {
+    case RBM_ESTIMATOR_CD: return "cd";
+    case RBM_ESTIMATOR_PCD: return "pcd";
+    case RBM_ESTIMATOR_EXACT: return "exact";
+    }
+    return "?";
+}
+
+static const char *optimizer_name(rbm_optimizer o)
+{
+    switch (o) {
+    case RBM_OPTIMIZER_SGD: return "sgd";
+    case RBM_OPTIMIZER_MOMENTUM: return "momentum";
+    case RBM_OPTIMIZER_ADAM: return "adam";
+    }
+    return "?";
+}
+
+static const char *precision_name(rbm_precision p)
+{
+    return p == RBM_PRECISION_FLOAT32 ? "float32" : "float64";
+}
+
+/* ------------------------------------------------------------------------
+ * rbm train: options
+ * ------------------------------------------------------------------------ */
+
+enum data_source { DATA_SYNTHETIC, DATA_FASHION_MNIST, DATA_FILE };
+
+struct train_opts {
+    const char *data;
+    enum data_source source;
+    rbm_unit_kind visible, hidden;
+    int visible_set, hidden_set;
+    size_t n_hidden;
+    int n_hidden_set;
+    rbm_estimator_kind estimator;
+    size_t k;
+    size_t epochs;
+    int epochs_set;
+    size_t batch;
+    int batch_set;
+    double lr;
+    rbm_optimizer optimizer;
+    double l2;
+    uint64_t seed;
+    rbm_precision precision;
+    const char *out;
+    int json, quiet, help;
+};
+
+/* Match argv[*i] against option name `name` (e.g. "--epochs"), accepting
+ * "--epochs VALUE" and "--epochs=VALUE" (and "-kK" for short options).
+ * Returns 1 and sets *value on a match, 0 if the argument is another
+ * option, -1 (after printing the error) if the value is missing. */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (arg[n] != '\0') {
+        /* short option with attached value: -k3 */
+        if (name[1] != '-') {
+            *value = arg + n;
+            return 1;
+        }
+        return 0; /* a longer option name with the same prefix */
+    }
+    if (*i + 1 >= argc) {
+        errorf("option '%s' requires a value", name);
+        return -1;
+    }
+    const char *next = argv[*i + 1];
+    if (next[0] == '-' && next[1] == '-' && next[2] != '\0') {
+        errorf("option '%s' requires a value (got option '%s')", name, next);
+        return -1;
+    }
+    *value = next;
+    *i += 1;
+    return 1;
+}
+
+static int is_flag(const char *arg, const char *name)
+{
+    return strcmp(arg, name) == 0;
+}
+
+/* Returns 0 on success, EXIT_USAGE after printing an error. */
+static int parse_train_opts(int argc, char **argv, struct train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data = "synthetic";
+    o->estimator = RBM_ESTIMATOR_PCD;
+    o->k = 1;
+    o->batch = 100;
+    o->lr = 0.01;
+    o->optimizer = RBM_OPTIMIZER_SGD;
+    o->l2 = 0.0;
+    o->seed = 1;
+    o->precision = RBM_PRECISION_FLOAT64;
+    o->out = DEFAULT_MODEL_PATH;
+
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *v = NULL;
+        int r;
+
+        if (is_flag(arg, "--json")) {
+            o->json = 1;
+            continue;
+        }
+        if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            errorf("unexpected argument '%s' for 'rbm train' (use --data FILE to train on "
+                   "a file; see 'rbm help train')",
+                   arg);
+            return EXIT_USAGE;
+        }
+
+#define VALUE_OPTION(NAME) take_value(argc, argv, &i, NAME, &v)
+
+        if ((r = VALUE_OPTION("--data")) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (*v == '\0') {
+                errorf("empty value for --data (expected synthetic, fashion-mnist or a file)");
+                return EXIT_USAGE;
+            }
+            o->data = v;
+        } else if ((r = VALUE_OPTION("--visible")) != 0) {
+            if (r < 0 || parse_unit_kind("--visible", v, &o->visible) != 0)
+                return EXIT_USAGE;
+            o->visible_set = 1;
+        } else if ((r = VALUE_OPTION("--hidden")) != 0) {
+            if (r < 0 || parse_unit_kind("--hidden", v, &o->hidden) != 0)
+                return EXIT_USAGE;
+            o->hidden_set = 1;
+        } else if ((r = VALUE_OPTION("--n-hidden")) != 0) {
+            if (r < 0 || parse_size("--n-hidden", v, 1, &o->n_hidden) != 0)
+                return EXIT_USAGE;
+            o->n_hidden_set = 1;
+        } else if ((r = VALUE_OPTION("--estimator")) != 0) {
+            if (r < 0 || parse_estimator("--estimator", v, &o->estimator) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("-k")) != 0) {
+            if (r < 0 || parse_size("-k", v, 1, &o->k) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--epochs")) != 0) {
+            if (r < 0 || parse_size("--epochs", v, 1, &o->epochs) != 0)
+                return EXIT_USAGE;
+            o->epochs_set = 1;
+        } else if ((r = VALUE_OPTION("--batch")) != 0) {
+            if (r < 0 || parse_size("--batch", v, 1, &o->batch) != 0)
+                return EXIT_USAGE;
+            o->batch_set = 1;
+        } else if ((r = VALUE_OPTION("--lr")) != 0) {
+            if (r < 0 || parse_real("--lr", v, 1, &o->lr) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--optimizer")) != 0) {
+            if (r < 0 || parse_optimizer("--optimizer", v, &o->optimizer) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--l2")) != 0) {
+            if (r < 0 || parse_real("--l2", v, 0, &o->l2) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--seed")) != 0) {
+            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--precision")) != 0) {
+            if (r < 0 || parse_precision("--precision", v, &o->precision) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--out")) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (*v == '\0') {
+                errorf("empty value for --out (expected a file name)");
+                return EXIT_USAGE;
+            }
+            o->out = v;
+        } else {
+            if (is_flag(arg, "--version"))
+                errorf("'--version' is not an option of 'rbm train' (use 'rbm --version')");
+            else
+                errorf("unknown option '%s' for 'rbm train' (see 'rbm help train')", arg);
+            return EXIT_USAGE;
+        }
+#undef VALUE_OPTION
+    }
+
+    if (strcmp(o->data, "synthetic") == 0)
+        o->source = DATA_SYNTHETIC;
+    else if (strcmp(o->data, "fashion-mnist") == 0)
+        o->source = DATA_FASHION_MNIST;
+    else
+        o->source = DATA_FILE;
+
+    /* Data-dependent defaults. The synthetic data of the papers is +-1
+     * (SCIENCE.md §7) and the physics is written for +-1 units: Ising there.
+     * Images are conventionally modelled with {0,1} units (and the benchmark
+     * of issue 2 uses them): Bernoulli elsewhere. */
+    if (!o->visible_set)
+        o->visible = o->source == DATA_SYNTHETIC ? RBM_UNIT_ISING : RBM_UNIT_BERNOULLI;
+    if (!o->hidden_set)
+        o->hidden = o->visible == RBM_UNIT_GAUSSIAN ? RBM_UNIT_BERNOULLI : o->visible;
+    if (!o->n_hidden_set) {
+        if (o->estimator == RBM_ESTIMATOR_EXACT)
+            o->n_hidden = 16;
+        else
+            o->n_hidden = o->source == DATA_FASHION_MNIST ? 500 : 50;
+    }
+    if (!o->epochs_set)
+        o->epochs = o->source == DATA_SYNTHETIC ? 50 : 5;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Data
+ * ------------------------------------------------------------------------ */
+
+/* Independent seeds for the data, the initial weights and the trainer,
+ * derived from --seed with splitmix64 (so equal --seed values never make
+ * two consumers draw the same stream). */
+static uint64_t derive_seed(uint64_t seed, uint64_t stream)
+{
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+struct data_info {
+    char transform[160]; /* what was done to the raw values ("none" if nothing) */
+    size_t rows, cols;
+    double min, max; /* range after the transform */
+};
+
+static int apply_transform(rbm_context *ctx, rbm_dataset **ds, rbm_transform tr, double thr,
+                           const char *what)
+{
+    rbm_dataset *t = NULL;
+    rbm_status st = rbm_dataset_transform(*ds, tr, thr, &t);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot transform the data (%s)", what);
+        return -1;
+    }
+    rbm_dataset_free(*ds);
+    *ds = t;
+    return 0;
+}
+
+/* Load or generate the training data for o and bring it into the support
+ * of the visible units. Returns 0 or an exit status after printing the
+ * error. */
+static int load_data(rbm_context *ctx, const struct train_opts *o, rbm_dataset **out,
+                     struct data_info *info)
+{
+    rbm_dataset *ds = NULL;
+    rbm_status st;
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    snprintf(info->transform, sizeof info->transform, "none");
+
+    if (o->source == DATA_SYNTHETIC) {
+        st = rbm_dataset_synthetic(ctx, SYNTH_SAMPLES, 0, 0, 0, SYNTH_NOISE, o->visible,
+                                   derive_seed(o->seed, 0), &ds);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot generate the synthetic data");
+            return EXIT_RUNTIME;
+        }
+    } else if (o->source == DATA_FASHION_MNIST) {
+        st = rbm_dataset_load_idx(ctx, FASHION_MNIST_TRAIN, &ds);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st,
+                       "cannot load fashion-mnist from " FASHION_MNIST_TRAIN
+                       " (Debian package dataset-fashion-mnist)");
+            return EXIT_RUNTIME;
+        }
+        int r = 0;
+        switch (o->visible) {
+        case RBM_UNIT_BERNOULLI:
+            r = apply_transform(ctx, &ds, RBM_TRANSFORM_BINARIZE, 127, "binarise at 127");
+            snprintf(info->transform, sizeof info->transform, "binarize>127");
+            break;
+        case RBM_UNIT_ISING:
+            r = apply_transform(ctx, &ds, RBM_TRANSFORM_BINARIZE_ISING, 127,
+                                "binarise to +-1 at 127");
+            snprintf(info->transform, sizeof info->transform, "binarize_ising>127");
+            break;
+        case RBM_UNIT_GAUSSIAN:
+            r = apply_transform(ctx, &ds, RBM_TRANSFORM_SCALE01, 0, "scale to [0,1]");
+            snprintf(info->transform, sizeof info->transform, "scale01");
+            break;
+        }
+        if (r != 0) {
+            rbm_dataset_free(ds);
+            return EXIT_RUNTIME;
+        }
+    } else {
+        st = rbm_dataset_load(ctx, o->data, &ds);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot load data from '%s'", o->data);
+            return EXIT_RUNTIME;
+        }
+        double lo = 0, hi = 0;
+        st = rbm_dataset_range(ds, &lo, &hi);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot read the range of '%s'", o->data);
+            rbm_dataset_free(ds);
+            return EXIT_RUNTIME;
+        }
+        int is_u8 = rbm_dataset_dtype(ds) == RBM_DTYPE_UINT8;
+        double mid = is_u8 ? 127.0 : lo + 0.5 * (hi - lo);
+        int r = 0;
+        switch (o->visible) {
+        case RBM_UNIT_BERNOULLI:
+            if (!(lo >= 0 && hi <= 1)) {
+                r = apply_transform(ctx, &ds, RBM_TRANSFORM_BINARIZE, mid, "binarise");
+                snprintf(info->transform, sizeof info->transform, "binarize>%.17g", mid);
+            }
+            break;
+        case RBM_UNIT_ISING:
+            if (!(lo >= -1 && hi <= 1)) {
+                r = apply_transform(ctx, &ds, RBM_TRANSFORM_BINARIZE_ISING, mid,
+                                    "binarise to +-1");
+                snprintf(info->transform, sizeof info->transform, "binarize_ising>%.17g", mid);
+            } else if (lo >= 0) {
+                /* no negative value: {0,1} or [0,1] data, mapped to +-1 */
+                r = apply_transform(ctx, &ds, RBM_TRANSFORM_TO_ISING, 0, "map to 2x-1");
+                snprintf(info->transform, sizeof info->transform, "to_ising");
+            }
+            break;
+        case RBM_UNIT_GAUSSIAN:
+            if (is_u8) {
+                r = apply_transform(ctx, &ds, RBM_TRANSFORM_SCALE01, 0, "scale to [0,1]");
+                snprintf(info->transform, sizeof info->transform, "scale01");
+            }
+            break;
+        }
+        if (r != 0) {
+            rbm_dataset_free(ds);
+            return EXIT_RUNTIME;
+        }
+    }
+
+    info->rows = rbm_dataset_rows(ds);
+    info->cols = rbm_dataset_cols(ds);
+    if (rbm_dataset_range(ds, &info->min, &info->max) != RBM_OK)
+        info->min = info->max = NAN;
+    *out = ds;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Time and formatting
+ * ------------------------------------------------------------------------ */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "812", "45.6k", "1.23M" */
+static void fmt_rate(char *buf, size_t n, double x)
+{
+    if (!(x >= 0) || !isfinite(x))
+        snprintf(buf, n, "-");
+    else if (x < 1e4)
+        snprintf(buf, n, "%.0f", x);
+    else if (x < 1e6)
+        snprintf(buf, n, "%.1fk", x / 1e3);
+    else if (x < 1e9)
+        snprintf(buf, n, "%.2fM", x / 1e6);
+    else
+        snprintf(buf, n, "%.2fG", x / 1e9);
+}
+
+/* "0:07", "12:34", "1:02:03", "--:--" */
+static void fmt_duration(char *buf, size_t n, double s)
+{
+    if (!(s >= 0) || !isfinite(s) || s > 1e8) {
+        snprintf(buf, n, "--:--");
+        return;
+    }
+    unsigned long t = (unsigned long)(s + 0.5);
+    unsigned long h = t / 3600, m = (t / 60) % 60, sec = t % 60;
+    if (h > 0)
+        snprintf(buf, n, "%lu:%02lu:%02lu", h, m, sec);
+    else
+        snprintf(buf, n, "%lu:%02lu", m, sec);
+}
+
+static void fmt_recon(char *buf, size_t n, double r)
+{
+    if (isnan(r))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.4g", r);
+}
+
+/* ------------------------------------------------------------------------
+ * Progress display
+ * ------------------------------------------------------------------------ */
+
+enum progress_mode { PROGRESS_NONE, PROGRESS_TTY, PROGRESS_LINES };
+
+struct progress {
+    enum progress_mode mode;
+    int columns;       /* terminal width */
+    double last_draw;  /* time of the last redraw (tty) */
+    size_t last_len;   /* length of the line drawn last (tty) */
+    int line_open;     /* a redrawn line is on screen without newline */
+};
+
+static int terminal_columns(void)
+{
+    int cols = 0;
+#ifdef TIOCGWINSZ
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        cols = ws.ws_col;
+#endif
+    if (cols <= 0) {
+        const char *c = getenv("COLUMNS");
+        if (c && *c) {
+            long v = strtol(c, NULL, 10);
+            if (v > 0 && v < 10000)
+                cols = (int)v;
+        }
+    }
+    if (cols <= 0)
+        cols = 80;
+    return cols;
+}
+
+static void progress_init(struct progress *p, int quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->last_draw = -1e300;
+    if (quiet)
+        p->mode = PROGRESS_NONE;
+    else if (isatty(STDERR_FILENO))
+        p->mode = PROGRESS_TTY;
+    else
+        p->mode = PROGRESS_LINES;
+    if (p->mode == PROGRESS_TTY)
+        p->columns = terminal_columns();
+}
+
+/* Redraw the single status line: epoch, batch, bar of the whole run,
+ * samples/s, reconstruction error, ETA. */
+static void progress_draw(struct progress *p, size_t epoch, size_t epochs, size_t batch,
+                          size_t batches, double fraction, double rate, double recon, double eta)
+{
+    char rate_s[32], recon_s[32], eta_s[32], left[96], right[128], line[512];
+    fmt_rate(rate_s, sizeof rate_s, rate);
+    fmt_recon(recon_s, sizeof recon_s, recon);
+    fmt_duration(eta_s, sizeof eta_s, eta);
+    int ew = snprintf(NULL, 0, "%zu", epochs);
+    int bw = snprintf(NULL, 0, "%zu", batches);
+    snprintf(left, sizeof left, "epoch %*zu/%zu  batch %*zu/%zu ", ew, epoch, epochs, bw, batch,
+             batches);
+    snprintf(right, sizeof right, " %s samples/s  recon %s  ETA %s", rate_s, recon_s, eta_s);
+
+    /* the bar takes what is left of the terminal width, within [10, 40] */
+    int avail = p->columns - 1 - (int)strlen(left) - (int)strlen(right) - 2;
+    if (avail > 40)
+        avail = 40;
+    if (!(fraction >= 0))
+        fraction = 0;
+    if (fraction > 1)
+        fraction = 1;
+    if (avail >= 10) {
+        char bar[64];
+        int fill = (int)(fraction * avail + 1e-9);
+        for (int i = 0; i < avail; i++)
+            bar[i] = i < fill ? '#' : '-';
+        bar[avail] = '\0';
+        snprintf(line, sizeof line, "%s[%s]%s", left, bar, right);
+    } else {
+        snprintf(line, sizeof line, "%s%3d%%%s", left, (int)(fraction * 100), right);
+    }
+    size_t len = strlen(line);
+    if ((int)len > p->columns - 1 && p->columns > 1) {
+        len = (size_t)(p->columns - 1);
+        line[len] = '\0';
+    }
+    fputc('\r', stderr);
+    fputs(line, stderr);
+    /* blank out what remains of a longer previous line */
+    for (size_t i = len; i < p->last_len; i++)
+        fputc(' ', stderr);
+    fflush(stderr);
+    p->last_len = len;
+    p->line_open = 1;
+}
+
+/* End the redrawn line (before printing anything else on stderr). */
+static void progress_close(struct progress *p)
+{
+    if (p->line_open) {
+        fputc('\n', stderr);
+        fflush(stderr);
+        p->line_open = 0;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * JSON output
+ * ------------------------------------------------------------------------ */
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+/* Finite numbers with round-trip precision; NaN and infinities as null. */
+static void json_number(FILE *f, double x)
+{
+    if (isfinite(x))
+        fprintf(f, "%.17g", x);
+    else
+        fputs("null", f);
+}
+
+static void json_key(FILE *f, int *first, const char *key)
+{
+    fputs(*first ? "{" : ",", f);
+    *first = 0;
+    fputs("\n  ", f);
+    json_string(f, key);
+    fputs(": ", f);
+}
+
+/* ------------------------------------------------------------------------
+ * Interruption
+ * ------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t g_interrupted = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+/* First SIGINT/SIGTERM: stop after the current minibatch (the handler is
+ * reset, so a second one ends the program at once). */
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void restore_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * rbm train
+ * ------------------------------------------------------------------------ */
+
+struct train_result {
+    size_t epochs_done;
+    uint64_t steps;
+    uint64_t samples;
+    double seconds;
+    double recon_first, recon_last;
+    double *history; /* mean reconstruction error per epoch */
+    size_t history_len, history_cap;
+    int interrupted;
+};
+
+static void history_push(struct train_result *res, double x)
+{
+    if (res->history_len == res->history_cap) {
+        size_t cap = res->history_cap ? 2 * res->history_cap : 64;
+        double *h = realloc(res->history, cap * sizeof *h);
+        if (!h)
+            return; /* the history is optional output: drop values on OOM */
+        res->history = h;
+        res->history_cap = cap;
+    }
+    res->history[res->history_len++] = x;
+}
+
+/* The step loop, with progress on stderr. Returns 0 or an exit status
+ * after printing the error. */
+static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opts *o,
+                        size_t rows, struct train_result *res)
+{
+    struct progress p;
+    progress_init(&p, o->quiet);
+
+    const size_t batches = rbm_trainer_batches_per_epoch(t);
+    const double total_steps = (double)o->epochs * (double)batches;
+
+    /* Reconstruction error: every 10th minibatch (two extra matrix products
+     * per monitored step, under 5% of the step time), and at least about ten
+     * measurements per epoch on small data sets. */
+    size_t every = batches / 10;
+    if (every < 1)
+        every = 1;
+    if (every > 10)
+        every = 10;
+    rbm_status st = rbm_trainer_set_monitor_every(t, every);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot configure the reconstruction monitor");
+        return EXIT_RUNTIME;
+    }
+
+    double seen_bits = NAN; /* last reconstruction error read, to detect new ones */
+    double latest = NAN, epoch_sum = 0;
+    size_t epoch_n = 0, batch_in_epoch = 0;
+    memset(res, 0, sizeof *res);
+    res->recon_first = res->recon_last = NAN;
+
+    const double t0 = now_seconds();
+    double epoch_start = t0;
+    int status = 0;
+
+    install_signal_handlers();
+    while (res->epochs_done < o->epochs) {
+        if (g_interrupted) {
+            res->interrupted = 1;
+            break;
+        }
+        st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE) {
+            progress_close(&p);
+            lib_errorf(ctx, st, "training failed at epoch %zu, minibatch %zu",
+                       res->epochs_done + 1, batch_in_epoch + 1);
+            status = EXIT_RUNTIME;
+            break;
+        }
+        res->steps++;
+        batch_in_epoch++;
+
+        double r = rbm_trainer_reconstruction_error(t);
+        if (!isnan(r) && (isnan(seen_bits) || memcmp(&r, &seen_bits, sizeof r) != 0)) {
+            seen_bits = r;
+            latest = r;
+            epoch_sum += r;
+            epoch_n++;
+        }
+
+        double now = now_seconds();
+        if (st == RBM_DONE) {
+            res->epochs_done++;
+            res->samples += rows;
+            double mean = epoch_n ? epoch_sum / (double)epoch_n : latest;
+            if (res->epochs_done == 1)
+                res->recon_first = mean;
+            res->recon_last = mean;
+            history_push(res, mean);
+            if (p.mode == PROGRESS_LINES) {
+                char recon_s[32];
+                double dt = now - epoch_start;
+                fmt_recon(recon_s, sizeof recon_s, mean);
+                fprintf(stderr, "epoch %zu/%zu  %.3f s  %.0f samples/s  recon %s\n",
+                        res->epochs_done, o->epochs, dt, dt > 0 ? (double)rows / dt : 0.0,
+                        recon_s);
+                fflush(stderr);
+            }
+            epoch_start = now;
+            epoch_sum = 0;
+            epoch_n = 0;
+            batch_in_epoch = 0;
+        }
+        if (p.mode == PROGRESS_TTY &&
+            (now - p.last_draw >= 0.1 || res->epochs_done == o->epochs)) {
+            double elapsed = now - t0;
+            double done_samples =
+                (double)res->samples + (double)batch_in_epoch * (double)rbm_trainer_batch_size(t);
+            if (done_samples > (double)res->samples + (double)rows)
+                done_samples = (double)res->samples + (double)rows;
+            double rate = elapsed > 0 ? done_samples / elapsed : NAN;
+            double fraction = (double)res->steps / total_steps;
+            double eta = elapsed / (double)res->steps * (total_steps - (double)res->steps);
+            size_t shown_epoch = res->epochs_done + (batch_in_epoch > 0 ? 1 : 0);
+            if (shown_epoch == 0)
+                shown_epoch = 1;
+            size_t shown_batch = batch_in_epoch > 0 || res->epochs_done == 0 ? batch_in_epoch
+                                                                              : batches;
+            progress_draw(&p, shown_epoch, o->epochs, shown_batch, batches, fraction, rate,
+                          latest, eta);
+            p.last_draw = now;
+        }
+    }
+    res->seconds = now_seconds() - t0;
+    restore_signal_handlers();
+    progress_close(&p);
+    if (res->interrupted && status == 0) {
+        if (res->steps > 0 && res->epochs_done == 0)
+            res->recon_last = latest;
+        if (!o->quiet) {
+            fprintf(stderr, "rbm: interrupted during epoch %zu (minibatch %zu/%zu); saving "
+                            "the model trained so far\n",
+                    res->epochs_done + 1, batch_in_epoch, batches);
+        }
+        /* count the samples of the partial epoch */
+        uint64_t extra = (uint64_t)batch_in_epoch * rbm_trainer_batch_size(t);
+        res->samples += extra < rows ? extra : rows;
+    }
+    return status;
+}
+
+static void print_report(const struct train_opts *o, const struct data_info *di,
+                         const struct train_result *res, double rate)
+{
+    char rate_s[32];
+    fmt_rate(rate_s, sizeof rate_s, rate);
+    printf("data        ");
+    if (o->source == DATA_SYNTHETIC)
+        printf("synthetic, %zu x %zu (11 clusters in 5 of 100 dimensions, %s)\n", di->rows,
+               di->cols, unit_name(o->visible));
+    else if (o->source == DATA_FASHION_MNIST)
+        printf("fashion-mnist, %zu x %zu", di->rows, di->cols);
+    else {
+        printf("%s, %zu x %zu", o->data, di->rows, di->cols);
+    }
+    if (o->source != DATA_SYNTHETIC) {
+        if (strcmp(di->transform, "none") == 0)
+            printf(" (values used as they are)\n");
+        else
+            printf(" (transform %s)\n", di->transform);
+    }
+    printf("machine     %zu %s visible x %zu %s hidden, %s\n", di->cols, unit_name(o->visible),
+           o->n_hidden, unit_name(o->hidden), precision_name(o->precision));
+    if (o->estimator == RBM_ESTIMATOR_EXACT)
+        printf("estimator   exact");
+    else
+        printf("estimator   %s-%zu", o->estimator == RBM_ESTIMATOR_CD ? "CD" : "PCD", o->k);
+    printf(", %s lr %g", optimizer_name(o->optimizer), o->lr);
+    if (o->l2 > 0)
+        printf(", l2 %g", o->l2);
+    printf(", batch %zu, seed %llu\n", o->batch, (unsigned long long)o->seed);
+    printf("epochs      %zu of %zu (%llu steps)%s\n", res->epochs_done, o->epochs,
+           (unsigned long long)res->steps, res->interrupted ? ", interrupted" : "");
+    printf("time        %.3f s, %s samples/s\n", res->seconds, rate_s);
+    char a[32], b[32];
+    fmt_recon(a, sizeof a, res->recon_first);
+    fmt_recon(b, sizeof b, res->recon_last);
+    printf("recon error %s -> %s (first -> last epoch)\n", a, b);
+    printf("model       %s\n", o->out);
+}
+
+static void print_json(const struct train_opts *o, const struct data_info *di,
+                       const struct train_result *res, double rate)
+{
+    FILE *f = stdout;
+    int first = 1;
+    json_key(f, &first, "command");
+    json_string(f, "train");
+    json_key(f, &first, "version");
+    json_string(f, rbm_version_string());
+    json_key(f, &first, "data");
+    json_string(f, o->data);
+    json_key(f, &first, "transform");
+    json_string(f, di->transform);
+    json_key(f, &first, "n_samples");
+    fprintf(f, "%zu", di->rows);
+    json_key(f, &first, "n_visible");
+    fprintf(f, "%zu", di->cols);
+    json_key(f, &first, "n_hidden");
+    fprintf(f, "%zu", o->n_hidden);
+    json_key(f, &first, "visible");
+    json_string(f, unit_name(o->visible));
+    json_key(f, &first, "hidden");
+    json_string(f, unit_name(o->hidden));
+    json_key(f, &first, "precision");
+    json_string(f, precision_name(o->precision));
+    json_key(f, &first, "estimator");
+    json_string(f, estimator_name(o->estimator));
+    json_key(f, &first, "k");
+    fprintf(f, "%zu", o->k);
+    json_key(f, &first, "optimizer");
+    json_string(f, optimizer_name(o->optimizer));
+    json_key(f, &first, "learning_rate");
+    json_number(f, o->lr);
+    json_key(f, &first, "l2");
+    json_number(f, o->l2);
+    json_key(f, &first, "batch");
+    fprintf(f, "%zu", o->batch);
+    json_key(f, &first, "seed");
+    fprintf(f, "%llu", (unsigned long long)o->seed);
+    json_key(f, &first, "epochs");
+    fprintf(f, "%zu", res->epochs_done);
+    json_key(f, &first, "epochs_requested");
+    fprintf(f, "%zu", o->epochs);
+    json_key(f, &first, "steps");
+    fprintf(f, "%llu", (unsigned long long)res->steps);
+    json_key(f, &first, "seconds");
+    json_number(f, res->seconds);
+    json_key(f, &first, "samples_per_second");
+    json_number(f, rate);
+    json_key(f, &first, "reconstruction_error");
+    json_number(f, res->recon_last);
+    json_key(f, &first, "reconstruction_error_first");
+    json_number(f, res->recon_first);
+    json_key(f, &first, "reconstruction_error_history");
+    fputc('[', f);
+    for (size_t i = 0; i < res->history_len; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, res->history[i]);
+    }
+    fputc(']', f);
+    json_key(f, &first, "interrupted");
+    fputs(res->interrupted ? "true" : "false", f);
+    json_key(f, &first, "model_path");
+    json_string(f, o->out);
+    fputs("\n}\n", f);
+}
+
+/* Before building anything: combinations the library would refuse, turned
+ * into usage errors with a specific message. */
+static int check_combination(const struct train_opts *o, size_t n_visible, size_t rows)
+{
+    if (o->estimator == RBM_ESTIMATOR_EXACT) {
+        int v_ok = o->visible != RBM_UNIT_GAUSSIAN && n_visible <= RBM_EXACT_MAX_UNITS;
+        int h_ok = o->hidden != RBM_UNIT_GAUSSIAN && o->n_hidden <= RBM_EXACT_MAX_UNITS;
+        if (!v_ok && !h_ok) {
+            errorf("--estimator exact enumerates a bernoulli or ising layer of at most %d "
+                   "units, but the machine has %zu %s visible and %zu %s hidden units "
+                   "(try --n-hidden 16)",
+                   RBM_EXACT_MAX_UNITS, n_visible, unit_name(o->visible), o->n_hidden,
+                   unit_name(o->hidden));
+            return EXIT_USAGE;
+        }
+    }
+    if (o->batch > rows) {
+        errorf("--batch %zu is larger than the data set (%zu samples)", o->batch, rows);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    struct train_opts o;
+    int rc = parse_train_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        print_train_usage(stdout);
+        return EXIT_OK;
+    }
+
+    rbm_context *ctx = NULL;
+    rbm_dataset *data = NULL;
+    rbm_machine *m = NULL;
+    rbm_trainer *t = NULL;
+    struct data_info di;
+    struct train_result res;
+    memset(&res, 0, sizeof res);
+    rbm_status st;
+
+    st = rbm_context_new(&ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return EXIT_RUNTIME;
+    }
+
+    rc = load_data(ctx, &o, &data, &di);
+    if (rc != 0)
+        goto done;
+
+    /* a small data set and the default batch size: use the whole set */
+    if (!o.batch_set && o.batch > di.rows)
+        o.batch = di.rows;
+    rc = check_combination(&o, di.cols, di.rows);
+    if (rc != 0)
+        goto done;
+
+    rc = EXIT_RUNTIME;
+    st = rbm_machine_new(ctx, di.cols, o.n_hidden, o.visible, o.hidden, &m);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot create a %zu x %zu machine", di.cols, o.n_hidden);
+        goto done;
+    }
+    st = rbm_machine_set_precision(m, o.precision);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot set precision %s", precision_name(o.precision));
+        goto done;
+    }
+    st = rbm_machine_init_normal(m, 0.01, derive_seed(o.seed, 1));
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot initialise the weights");
+        goto done;
+    }
+    st = rbm_machine_init_visible_bias_from_data(m, data);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot initialise the visible biases from the data");
+        goto done;
+    }
+    st = rbm_trainer_new(m, data, o.batch, derive_seed(o.seed, 2), &t);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot create the trainer");
+        goto done;
+    }
+    st = rbm_trainer_set_estimator(t, o.estimator, o.k);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot use estimator %s", estimator_name(o.estimator));
+        rc = st == RBM_ERR_INVALID_ARGUMENT || st == RBM_ERR_UNSUPPORTED ? EXIT_USAGE
+                                                                          : EXIT_RUNTIME;
+        goto done;
+    }
+    st = rbm_trainer_set_optimizer(t, o.optimizer);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot use optimizer %s", optimizer_name(o.optimizer));
+        goto done;
+    }
+    st = rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, o.lr);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot set learning rate %g", o.lr);
+        rc = st == RBM_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME;
+        goto done;
+    }
+    st = rbm_trainer_set_real(t, RBM_PARAM_L2, o.l2);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot set L2 weight decay %g", o.l2);
+        rc = st == RBM_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME;
+        goto done;
+    }
+
+    if (!o.quiet) {
+        char est[32];
+        if (o.estimator == RBM_ESTIMATOR_EXACT)
+            snprintf(est, sizeof est, "exact gradient");
+        else
+            snprintf(est, sizeof est, "%s-%zu", o.estimator == RBM_ESTIMATOR_CD ? "CD" : "PCD",
+                     o.k);
+        fprintf(stderr,
+                "rbm: training %zu %s visible x %zu %s hidden on %s (%zu samples), %s, "
+                "%zu epochs of %zu minibatches\n",
+                di.cols, unit_name(o.visible), o.n_hidden, unit_name(o.hidden), o.data, di.rows,
+                est, o.epochs, rbm_trainer_batches_per_epoch(t));
+        fflush(stderr);
+    }
+
+    rc = run_training(ctx, t, &o, di.rows, &res);
+    if (rc != 0)
+        goto done;
+
+    st = rbm_machine_save(m, o.out);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot save the model to '%s'", o.out);
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+
+    double rate = res.seconds > 0 ? (double)res.samples / res.seconds : NAN;
+    if (o.json)
+        print_json(&o, &di, &res, rate);
+    else
+        print_report(&o, &di, &res, rate);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    rc = res.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+
+done:
+    free(res.history);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(data);
+    rbm_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * main
+ * ------------------------------------------------------------------------ */
+
+static int cmd_version(void)
+{
+    printf("rbm %s (librbm %s)\n", RBM_VERSION_STRING, rbm_version_string());
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 0) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    if (argc > 1) {
+        errorf("'rbm help' takes at most one command name");
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[0], "train") == 0)
+        print_train_usage(stdout);
+    else if (strcmp(argv[0], "help") == 0)
+        print_usage(stdout);
+    else {
+        errorf("unknown command '%s' (see 'rbm help')", argv[0]);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        if (argc != 2) {
+            errorf("'%s' takes no arguments", cmd);
+            return EXIT_USAGE;
+        }
+        return cmd_version();
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+        return cmd_help(argc - 2, argv + 2);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 2, argv + 2);
+    if (cmd[0] == '-')
+        errorf("unknown option '%s' (see 'rbm help')", cmd);
+    else
+        errorf("unknown command '%s' (see 'rbm help')", cmd);
+    return EXIT_USAGE;
+}
