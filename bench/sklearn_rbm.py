@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""scikit-learn's BernoulliRBM on the librbm benchmark problem.
+
+One epoch (n_iter=1) of Fashion-MNIST binarised at 127 into {0,1},
+n_components=500, batch_size=100, learning_rate=0.01 (sklearn's training is
+PCD-1), in float32 and float64. Only fit() is timed. After the last repeat
+the mean-field reconstruction error mean (v - E[v | E[h|v]])^2 over all rows
+is computed in float64, the same quantity bench_train prints for librbm.
+
+Prints one JSON object per measurement on stdout and progress on stderr.
+Uses Debian's python3-sklearn: run with /usr/bin/python3.
+"""
+import argparse
+import gzip
+import json
+import struct
+import sys
+import time
+
+import numpy as np
+from sklearn import __version__ as sklearn_version
+from sklearn.neural_network import BernoulliRBM
+
+DEFAULT_DATA = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+
+def load_idx_images(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype != 0x08 or ndim < 2:
+        raise SystemExit(f"{path}: not an IDX ubyte file")
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    rows = dims[0]
+    cols = int(np.prod(dims[1:]))
+    if data.size != rows * cols:
+        raise SystemExit(f"{path}: truncated IDX file")
+    return data.reshape(rows, cols)
+
+
+def sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def recon_error(rbm, X):
+    W = rbm.components_.astype(np.float64)  # n_components x n_features
+    b = rbm.intercept_hidden_.astype(np.float64)
+    a = rbm.intercept_visible_.astype(np.float64)
+    acc = 0.0
+    for s in range(0, X.shape[0], 5000):
+        v = X[s:s + 5000].astype(np.float64)
+        h = sigmoid(v @ W.T + b)
+        r = sigmoid(h @ W + a)
+        acc += float(((v - r) ** 2).sum())
+    return acc / X.size
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [
+        {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
+                               "threading_layer", "filepath")}
+        for d in threadpool_info()
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--threshold", type=float, default=127)
+    ap.add_argument("--hidden", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--precision", choices=["f32", "f64", "both"], default="both")
+    args = ap.parse_args()
+
+    X8 = load_idx_images(args.data)
+    Xb = X8 > args.threshold
+    print(f"sklearn_rbm: sklearn {sklearn_version}, numpy {np.__version__}, "
+          f"data {X8.shape[0]} x {X8.shape[1]}, density {Xb.mean():.4f}", file=sys.stderr)
+    print(json.dumps({"name": "sklearn-info", "sklearn": sklearn_version,
+                      "numpy": np.__version__, "blas": blas_info()}), flush=True)
+
+    dtypes = {"f32": [np.float32], "f64": [np.float64],
+              "both": [np.float32, np.float64]}[args.precision]
+    for dt in dtypes:
+        X = np.ascontiguousarray(Xb, dtype=dt)
+        pname = np.dtype(dt).name
+        times = []
+        rbm = None
+        for r in range(args.repeat):
+            rbm = BernoulliRBM(n_components=args.hidden, batch_size=args.batch,
+                               learning_rate=args.lr, n_iter=1,
+                               random_state=args.seed + r, verbose=0)
+            t0 = time.perf_counter()
+            rbm.fit(X)
+            times.append(time.perf_counter() - t0)
+            print(f"  sklearn {pname}: fit {times[-1]:.3f} s", file=sys.stderr)
+        assert rbm.components_.dtype == dt, "sklearn changed the dtype"
+        err = recon_error(rbm, X)
+        print(f"  sklearn {pname}: reconstruction error {err:.5f}", file=sys.stderr)
+        srt = sorted(times)
+        n = len(srt)
+        median = srt[n // 2] if n % 2 else 0.5 * (srt[n // 2 - 1] + srt[n // 2])
+        print(json.dumps({"name": "sklearn", "precision": pname,
+                          "batches": -(-X.shape[0] // args.batch),
+                          "seconds": srt[0], "seconds_median": median,
+                          "seconds_all": times, "recon_error": err}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
