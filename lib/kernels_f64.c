@@ -1,0 +1,10 @@
+/* librbm — float64 instance of the training kernels. */
+#define REAL double
+#define SUFFIX _f64
+#define GEMM cblas_dgemm
+#define MW(m) ((m)->W)
+#define MA(m) ((m)->a)
+#define MB(m) ((m)->b)
+#define SIGMOID rbm__sigmoid
+#define TANH tanh
+#include "kernels_impl.h"

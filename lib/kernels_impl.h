@@ -1,0 +1,150 @@
+/* librbm — precision-generic kernels. Included by kernels_f32.c and
+ * kernels_f64.c with REAL, SUFFIX, GEMM, MW/MA/MB (machine parameter arrays
+ * in that precision) and the scalar helpers defined. */
+#include "internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define K(name) CAT(name, SUFFIX)
+
+static void K(hidden_field)(const rbm_machine *m, size_t B, const void *Xv, void *Hv)
+{
+    const REAL *X = Xv;
+    REAL *H = Hv;
+    const REAL *b = MB(m);
+    for (size_t r = 0; r < B; r++)
+        memcpy(H + r * m->nh, b, m->nh * sizeof(REAL));
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)m->nh, (int)m->nv, (REAL)1, X,
+         (int)m->nv, MW(m), (int)m->nh, (REAL)1, H, (int)m->nh);
+}
+
+static void K(visible_field)(const rbm_machine *m, size_t B, const void *Yv, void *Fv)
+{
+    const REAL *Y = Yv;
+    REAL *F = Fv;
+    const REAL *a = MA(m);
+    for (size_t r = 0; r < B; r++)
+        memcpy(F + r * m->nv, a, m->nv * sizeof(REAL));
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)m->nv, (int)m->nh, (REAL)1, Y,
+         (int)m->nh, MW(m), (int)m->nh, (REAL)1, F, (int)m->nv);
+}
+
+static void K(mean)(rbm_unit_kind k, double sigma, size_t n, const void *fv, void *ov)
+{
+    const REAL *f = fv;
+    REAL *o = ov;
+    switch (k) {
+    case RBM_UNIT_BERNOULLI:
+        for (size_t i = 0; i < n; i++)
+            o[i] = SIGMOID(f[i]);
+        break;
+    case RBM_UNIT_ISING:
+        for (size_t i = 0; i < n; i++)
+            o[i] = TANH(f[i]);
+        break;
+    case RBM_UNIT_GAUSSIAN: {
+        REAL s2 = (REAL)(sigma * sigma);
+        for (size_t i = 0; i < n; i++)
+            o[i] = s2 * f[i];
+        break;
+    }
+    }
+}
+
+static void K(sample)(rbm_unit_kind k, double sigma, size_t n, const void *fv, void *ov,
+                      rbm_rng *rng)
+{
+    const REAL *f = fv;
+    REAL *o = ov;
+    switch (k) {
+    case RBM_UNIT_BERNOULLI:
+        for (size_t i = 0; i < n; i++) {
+            REAL p = SIGMOID(f[i]);
+            o[i] = (REAL)rbm__rng_uniform(rng) < p ? (REAL)1 : (REAL)0;
+        }
+        break;
+    case RBM_UNIT_ISING:
+        for (size_t i = 0; i < n; i++) {
+            REAL p = SIGMOID((REAL)2 * f[i]);
+            o[i] = (REAL)rbm__rng_uniform(rng) < p ? (REAL)1 : (REAL)-1;
+        }
+        break;
+    case RBM_UNIT_GAUSSIAN: {
+        double s2 = sigma * sigma;
+        for (size_t i = 0; i < n; i++)
+            o[i] = (REAL)(s2 * (double)f[i] + sigma * rbm__rng_normal(rng));
+        break;
+    }
+    }
+}
+
+static void K(outer)(size_t B, size_t nv, size_t nh, double alpha, const void *Xv, const void *Yv,
+                     double beta, void *Gv)
+{
+    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nv, (int)nh, (int)B, (REAL)alpha,
+         (const REAL *)Xv, (int)nv, (const REAL *)Yv, (int)nh, (REAL)beta, (REAL *)Gv, (int)nh);
+}
+
+static void K(colsum)(size_t B, size_t n, double alpha, const void *Xv, double beta, double *out)
+{
+    const REAL *X = Xv;
+    for (size_t j = 0; j < n; j++)
+        out[j] *= beta;
+    for (size_t r = 0; r < B; r++) {
+        const REAL *row = X + r * n;
+        for (size_t j = 0; j < n; j++)
+            out[j] += alpha * (double)row[j];
+    }
+}
+
+static void K(from_f64)(size_t n, const double *src, void *dst)
+{
+    REAL *d = dst;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (REAL)src[i];
+}
+
+static void K(to_f64)(size_t n, const void *src, double *dst)
+{
+    const REAL *s = src;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (double)s[i];
+}
+
+static double K(msd)(size_t n, const void *xv, const void *yv)
+{
+    const REAL *x = xv, *y = yv;
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)x[i] - (double)y[i];
+        acc += d * d;
+    }
+    return n ? acc / (double)n : 0.0;
+}
+
+static bool K(all_finite)(size_t n, const void *xv)
+{
+    const REAL *x = xv;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
+const rbm__kern K(rbm__kern) = {
+    .elem = sizeof(REAL),
+    .hidden_field = K(hidden_field),
+    .visible_field = K(visible_field),
+    .mean = K(mean),
+    .sample = K(sample),
+    .outer = K(outer),
+    .colsum = K(colsum),
+    .from_f64 = K(from_f64),
+    .to_f64 = K(to_f64),
+    .msd = K(msd),
+    .all_finite = K(all_finite),
+};

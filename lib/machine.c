@@ -1,0 +1,619 @@
+/* librbm — machines: parameters, energies, conditionals, conversion. */
+#include "internal.h"
+
+#include <lapacke.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#define CHECK_M(m)                                                                             \
+    do {                                                                                       \
+        if (!(m))                                                                              \
+            return RBM_ERR_NULL;                                                               \
+    } while (0)
+
+static void machine_release(rbm_machine *m)
+{
+    rbm_context *ctx = m->ctx;
+    rbm__free(ctx, m->W);
+    rbm__free(ctx, m->a);
+    rbm__free(ctx, m->b);
+    rbm__free(ctx, m->Wf);
+    rbm__free(ctx, m->af);
+    rbm__free(ctx, m->bf);
+    rbm__free(ctx, m);
+}
+
+void rbm_machine_free(rbm_machine *m)
+{
+    if (m)
+        machine_release(m);
+}
+
+static rbm_status alloc_mirror(rbm_machine *m)
+{
+    rbm_status st;
+    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(float), &m->Wf, "float32 weights")) ||
+        (st = rbm__xcalloc(m->ctx, m->nv, sizeof(float), &m->af, "float32 visible bias")) ||
+        (st = rbm__xcalloc(m->ctx, m->nh, sizeof(float), &m->bf, "float32 hidden bias")))
+        return st;
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
+                           rbm_unit_kind visible, rbm_unit_kind hidden, rbm_machine **out)
+{
+    if (!ctx)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_new: out is NULL");
+    *out = NULL;
+    if (n_visible == 0 || n_hidden == 0)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "machine sizes must be >= 1 (got %zu visible, %zu hidden)", n_visible,
+                         n_hidden);
+    if (!rbm__unit_kind_valid(visible) || !rbm__unit_kind_valid(hidden))
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "unknown unit kind (visible %d, hidden %d)",
+                         (int)visible, (int)hidden);
+    size_t nw;
+    if (!rbm__mul_ok(n_visible, n_hidden, &nw) || !rbm__mul_ok(nw, sizeof(double), &nw) ||
+        n_visible > INT_MAX || n_hidden > INT_MAX)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
+                         "machine of %zu x %zu units is too large (sizes must fit a BLAS int and "
+                         "the weight matrix must fit in memory)",
+                         n_visible, n_hidden);
+    rbm_machine *m;
+    rbm_status st = rbm__xcalloc(ctx, 1, sizeof *m, &m, "machine");
+    if (st)
+        return st;
+    m->ctx = ctx;
+    m->nv = n_visible;
+    m->nh = n_hidden;
+    m->vk = visible;
+    m->hk = hidden;
+    m->sigma_v = m->sigma_h = 1.0;
+    m->prec = RBM_PRECISION_FLOAT64;
+    if ((st = rbm__xcalloc(ctx, n_visible * n_hidden, sizeof(double), &m->W, "weights")) ||
+        (st = rbm__xcalloc(ctx, n_visible, sizeof(double), &m->a, "visible bias")) ||
+        (st = rbm__xcalloc(ctx, n_hidden, sizeof(double), &m->b, "hidden bias"))) {
+        machine_release(m);
+        return st;
+    }
+    *out = m;
+    return RBM_OK;
+}
+
+void rbm__machine_sync(rbm_machine *m)
+{
+    if (m->prec != RBM_PRECISION_FLOAT32 || !m->Wf)
+        return;
+    size_t n = m->nv * m->nh;
+    for (size_t i = 0; i < n; i++)
+        m->Wf[i] = (float)m->W[i];
+    for (size_t i = 0; i < m->nv; i++)
+        m->af[i] = (float)m->a[i];
+    for (size_t j = 0; j < m->nh; j++)
+        m->bf[j] = (float)m->b[j];
+}
+
+rbm_status rbm_machine_clone(const rbm_machine *m, rbm_machine **out)
+{
+    CHECK_M(m);
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_clone: out is NULL");
+    rbm_machine *c;
+    rbm_status st = rbm_machine_new(m->ctx, m->nv, m->nh, m->vk, m->hk, &c);
+    if (st)
+        return st;
+    memcpy(c->W, m->W, m->nv * m->nh * sizeof(double));
+    memcpy(c->a, m->a, m->nv * sizeof(double));
+    memcpy(c->b, m->b, m->nh * sizeof(double));
+    c->sigma_v = m->sigma_v;
+    c->sigma_h = m->sigma_h;
+    if (m->prec == RBM_PRECISION_FLOAT32) {
+        if ((st = rbm_machine_set_precision(c, RBM_PRECISION_FLOAT32))) {
+            rbm_machine_free(c);
+            return st;
+        }
+    }
+    *out = c;
+    return RBM_OK;
+}
+
+size_t rbm_machine_n_visible(const rbm_machine *m)
+{
+    return m ? m->nv : 0;
+}
+
+size_t rbm_machine_n_hidden(const rbm_machine *m)
+{
+    return m ? m->nh : 0;
+}
+
+rbm_unit_kind rbm_machine_unit_kind(const rbm_machine *m, rbm_layer layer)
+{
+    if (!m)
+        return RBM_UNIT_BERNOULLI;
+    return layer == RBM_LAYER_HIDDEN ? m->hk : m->vk;
+}
+
+rbm_context *rbm_machine_context(const rbm_machine *m)
+{
+    return m ? m->ctx : NULL;
+}
+
+double rbm_machine_sigma(const rbm_machine *m, rbm_layer layer)
+{
+    if (!m)
+        return NAN;
+    return layer == RBM_LAYER_HIDDEN ? m->sigma_h : m->sigma_v;
+}
+
+rbm_status rbm__machine_top_singular(const rbm_machine *m, const double *W, double *out)
+{
+    size_t nv = m->nv, nh = m->nh, r = nv < nh ? nv : nh;
+    double *copy, *s, *superb;
+    rbm_status st;
+    if ((st = rbm__xcalloc(m->ctx, nv * nh, sizeof(double), &copy, "svd workspace")))
+        return st;
+    if ((st = rbm__xcalloc(m->ctx, 2 * r + 1, sizeof(double), &s, "svd workspace"))) {
+        rbm__free(m->ctx, copy);
+        return st;
+    }
+    superb = s + r;
+    memcpy(copy, W, nv * nh * sizeof(double));
+    lapack_int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)nv, (lapack_int)nh,
+                                     copy, (lapack_int)nh, s, NULL, 1, NULL, 1, superb);
+    double top = s[0];
+    rbm__free(m->ctx, copy);
+    rbm__free(m->ctx, s);
+    if (info != 0)
+        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "LAPACK dgesvd failed (info %d)", (int)info);
+    *out = top;
+    return RBM_OK;
+}
+
+rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W, double sigma_v,
+                                           double sigma_h)
+{
+    if (m->vk != RBM_UNIT_GAUSSIAN || m->hk != RBM_UNIT_GAUSSIAN)
+        return RBM_OK;
+    double w1;
+    rbm_status st = rbm__machine_top_singular(m, W, &w1);
+    if (st)
+        return st;
+    double g = sigma_v * sigma_v * sigma_h * sigma_h * w1 * w1;
+    if (!(g < 1.0))
+        return rbm__fail(m->ctx, RBM_ERR_NOT_NORMALIZABLE,
+                         "Gauss-Gauss machine is not normalisable: sigma_v^2 sigma_h^2 w_1^2 = "
+                         "%.6g >= 1 (top singular value w_1 = %.6g)",
+                         g, w1);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma)
+{
+    CHECK_M(m);
+    if (layer != RBM_LAYER_VISIBLE && layer != RBM_LAYER_HIDDEN)
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown layer %d", (int)layer);
+    if (!(isfinite(sigma) && sigma > 0))
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "sigma must be finite and > 0 (got %g)", sigma);
+    double sv = layer == RBM_LAYER_VISIBLE ? sigma : m->sigma_v;
+    double sh = layer == RBM_LAYER_HIDDEN ? sigma : m->sigma_h;
+    rbm_status st = rbm__machine_check_normalizable(m, m->W, sv, sh);
+    if (st)
+        return st;
+    m->sigma_v = sv;
+    m->sigma_h = sh;
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision)
+{
+    CHECK_M(m);
+    if (precision != RBM_PRECISION_FLOAT32 && precision != RBM_PRECISION_FLOAT64)
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)precision);
+    if (precision == RBM_PRECISION_FLOAT32 && !m->Wf) {
+        rbm_status st = alloc_mirror(m);
+        if (st) {
+            rbm__free(m->ctx, m->Wf);
+            rbm__free(m->ctx, m->af);
+            rbm__free(m->ctx, m->bf);
+            m->Wf = NULL;
+            m->af = m->bf = NULL;
+            return st;
+        }
+    }
+    m->prec = precision;
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+rbm_precision rbm_machine_precision(const rbm_machine *m)
+{
+    return m ? m->prec : RBM_PRECISION_FLOAT64;
+}
+
+static rbm_status get_array(const rbm_machine *m, const double *src, size_t n, double *dst,
+                            size_t len, const char *what)
+{
+    CHECK_M(m);
+    rbm_status st = rbm__check_array(m->ctx, dst, len, n, what);
+    if (st)
+        return st;
+    memcpy(dst, src, n * sizeof(double));
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_get_weights(const rbm_machine *m, double *w, size_t len)
+{
+    CHECK_M(m);
+    return get_array(m, m->W, m->nv * m->nh, w, len, "weight buffer");
+}
+
+rbm_status rbm_machine_get_visible_bias(const rbm_machine *m, double *a, size_t len)
+{
+    CHECK_M(m);
+    return get_array(m, m->a, m->nv, a, len, "visible bias buffer");
+}
+
+rbm_status rbm_machine_get_hidden_bias(const rbm_machine *m, double *b, size_t len)
+{
+    CHECK_M(m);
+    return get_array(m, m->b, m->nh, b, len, "hidden bias buffer");
+}
+
+rbm_status rbm_machine_set_weights(rbm_machine *m, const double *w, size_t len)
+{
+    CHECK_M(m);
+    rbm_status st;
+    if ((st = rbm__check_array(m->ctx, w, len, m->nv * m->nh, "weights")) ||
+        (st = rbm__check_finite(m->ctx, w, len, "weights")) ||
+        (st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h)))
+        return st;
+    memcpy(m->W, w, len * sizeof(double));
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+static rbm_status set_bias(rbm_machine *m, double *dst, size_t n, const double *src, size_t len,
+                           const char *what)
+{
+    rbm_status st;
+    if ((st = rbm__check_array(m->ctx, src, len, n, what)) ||
+        (st = rbm__check_finite(m->ctx, src, len, what)))
+        return st;
+    memcpy(dst, src, n * sizeof(double));
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_set_visible_bias(rbm_machine *m, const double *a, size_t len)
+{
+    CHECK_M(m);
+    return set_bias(m, m->a, m->nv, a, len, "visible bias");
+}
+
+rbm_status rbm_machine_set_hidden_bias(rbm_machine *m, const double *b, size_t len)
+{
+    CHECK_M(m);
+    return set_bias(m, m->b, m->nh, b, len, "hidden bias");
+}
+
+rbm_status rbm_machine_init_zero(rbm_machine *m)
+{
+    CHECK_M(m);
+    memset(m->W, 0, m->nv * m->nh * sizeof(double));
+    memset(m->a, 0, m->nv * sizeof(double));
+    memset(m->b, 0, m->nh * sizeof(double));
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_init_normal(rbm_machine *m, double std, uint64_t seed)
+{
+    CHECK_M(m);
+    if (!(isfinite(std) && std >= 0))
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "initial weight std must be finite and >= 0 (got %g)", std);
+    size_t n = m->nv * m->nh;
+    double *w;
+    rbm_status st = rbm__xcalloc(m->ctx, n, sizeof(double), &w, "initial weights");
+    if (st)
+        return st;
+    rbm_rng rng;
+    rbm__rng_init(&rng, m->ctx, seed);
+    for (size_t i = 0; i < n; i++)
+        w[i] = std * rbm__rng_normal(&rng);
+    st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h);
+    if (!st) {
+        memcpy(m->W, w, n * sizeof(double));
+        memset(m->a, 0, m->nv * sizeof(double));
+        memset(m->b, 0, m->nh * sizeof(double));
+        rbm__machine_sync(m);
+    }
+    rbm__free(m->ctx, w);
+    return st;
+}
+
+rbm_status rbm_machine_init_visible_bias_from_data(rbm_machine *m, const rbm_dataset *data)
+{
+    CHECK_M(m);
+    if (!data)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "dataset is NULL");
+    if (rbm_dataset_cols(data) != m->nv)
+        return rbm__fail(m->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
+                         rbm_dataset_cols(data), m->nv);
+    double *mean;
+    rbm_status st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &mean, "data means");
+    if (st)
+        return st;
+    st = rbm_dataset_mean(data, mean, m->nv);
+    if (st) {
+        rbm__free(m->ctx, mean);
+        return rbm__fail(m->ctx, st, "cannot compute data means: %s",
+                         rbm_context_last_error(data->ctx));
+    }
+    for (size_t i = 0; i < m->nv; i++) {
+        double p = mean[i], a;
+        switch (m->vk) {
+        case RBM_UNIT_BERNOULLI:
+            p = fmin(fmax(p, 1e-3), 1 - 1e-3);
+            a = log(p / (1 - p));
+            break;
+        case RBM_UNIT_ISING:
+            p = fmin(fmax(p, -1 + 2e-3), 1 - 2e-3);
+            a = atanh(p);
+            break;
+        default:
+            a = p / (m->sigma_v * m->sigma_v);
+            break;
+        }
+        m->a[i] = a;
+    }
+    rbm__free(m->ctx, mean);
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+/* ---- batch evaluations in double ---- */
+
+static rbm_status check_batch(const rbm_machine *m, size_t batch, const double *x, size_t len,
+                              size_t width, const char *what)
+{
+    size_t n;
+    if (!rbm__mul_ok(batch, width, &n))
+        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%s: batch %zu x %zu overflows", what, batch,
+                         width);
+    rbm_status st = rbm__check_array(m->ctx, x, len, n, what);
+    if (st)
+        return st;
+    return rbm__check_finite(m->ctx, x, n, what);
+}
+
+/* field_h[j] = b_j + sum_i v_i w_ij */
+static void hfield(const rbm_machine *m, const double *v, double *out)
+{
+    memcpy(out, m->b, m->nh * sizeof(double));
+    for (size_t i = 0; i < m->nv; i++) {
+        double vi = v[i];
+        if (vi == 0)
+            continue;
+        const double *row = m->W + i * m->nh;
+        for (size_t j = 0; j < m->nh; j++)
+            out[j] += vi * row[j];
+    }
+}
+
+/* field_v[i] = a_i + sum_j w_ij h_j */
+static void vfield(const rbm_machine *m, const double *h, double *out)
+{
+    for (size_t i = 0; i < m->nv; i++) {
+        const double *row = m->W + i * m->nh;
+        double acc = m->a[i];
+        for (size_t j = 0; j < m->nh; j++)
+            acc += row[j] * h[j];
+        out[i] = acc;
+    }
+}
+
+rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v, size_t v_len,
+                              const double *h, size_t h_len, double *out)
+{
+    CHECK_M(m);
+    rbm_status st;
+    if ((st = check_batch(m, batch, v, v_len, m->nv, "visible batch")) ||
+        (st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")))
+        return st;
+    if (!out && batch)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
+    double *f;
+    if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &f, "workspace")))
+        return st;
+    for (size_t r = 0; r < batch; r++) {
+        const double *vr = v + r * m->nv, *hr = h + r * m->nh;
+        for (size_t i = 0; i < m->nv; i++) {
+            const double *row = m->W + i * m->nh;
+            double acc = 0;
+            for (size_t j = 0; j < m->nh; j++)
+                acc += row[j] * hr[j];
+            f[i] = acc;
+        }
+        double e = 0;
+        for (size_t i = 0; i < m->nv; i++)
+            e += -vr[i] * (f[i] + m->a[i]) + rbm__unit_phi(m->vk, m->sigma_v, vr[i]);
+        for (size_t j = 0; j < m->nh; j++)
+            e += -m->b[j] * hr[j] + rbm__unit_phi(m->hk, m->sigma_h, hr[j]);
+        out[r] = e;
+    }
+    rbm__free(m->ctx, f);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
+                                   size_t v_len, double *out)
+{
+    CHECK_M(m);
+    rbm_status st;
+    if ((st = check_batch(m, batch, v, v_len, m->nv, "visible batch")))
+        return st;
+    if (!out && batch)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
+    double *f;
+    if ((st = rbm__xcalloc(m->ctx, m->nh, sizeof(double), &f, "workspace")))
+        return st;
+    for (size_t r = 0; r < batch; r++) {
+        const double *vr = v + r * m->nv;
+        hfield(m, vr, f);
+        double e = 0;
+        for (size_t i = 0; i < m->nv; i++)
+            e += -m->a[i] * vr[i] + rbm__unit_phi(m->vk, m->sigma_v, vr[i]);
+        for (size_t j = 0; j < m->nh; j++)
+            e -= rbm__unit_logpart(m->hk, m->sigma_h, f[j]);
+        out[r] = e;
+    }
+    rbm__free(m->ctx, f);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_free_energy_hidden(const rbm_machine *m, size_t batch, const double *h,
+                                          size_t h_len, double *out)
+{
+    CHECK_M(m);
+    rbm_status st;
+    if ((st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")))
+        return st;
+    if (!out && batch)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
+    double *f;
+    if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &f, "workspace")))
+        return st;
+    for (size_t r = 0; r < batch; r++) {
+        const double *hr = h + r * m->nh;
+        vfield(m, hr, f);
+        double e = 0;
+        for (size_t j = 0; j < m->nh; j++)
+            e += -m->b[j] * hr[j] + rbm__unit_phi(m->hk, m->sigma_h, hr[j]);
+        for (size_t i = 0; i < m->nv; i++)
+            e -= rbm__unit_logpart(m->vk, m->sigma_v, f[i]);
+        out[r] = e;
+    }
+    rbm__free(m->ctx, f);
+    return RBM_OK;
+}
+
+/* Shared body of the four conditional functions. to_hidden selects the
+ * direction; rng == NULL gives means. */
+static rbm_status conditional(const rbm_machine *m, rbm_rng *rng, int to_hidden, size_t batch,
+                              const double *x, size_t x_len, double *out, size_t out_len)
+{
+    CHECK_M(m);
+    size_t win = to_hidden ? m->nv : m->nh, wout = to_hidden ? m->nh : m->nv;
+    rbm_unit_kind k = to_hidden ? m->hk : m->vk;
+    double sigma = to_hidden ? m->sigma_h : m->sigma_v;
+    rbm_status st;
+    if ((st = check_batch(m, batch, x, x_len, win, to_hidden ? "visible batch" : "hidden batch")))
+        return st;
+    if ((st = rbm__check_array(m->ctx, out, out_len, batch * wout, "output buffer")))
+        return st;
+    double *f;
+    if ((st = rbm__xcalloc(m->ctx, wout, sizeof(double), &f, "workspace")))
+        return st;
+    for (size_t r = 0; r < batch; r++) {
+        if (to_hidden)
+            hfield(m, x + r * win, f);
+        else
+            vfield(m, x + r * win, f);
+        double *o = out + r * wout;
+        for (size_t j = 0; j < wout; j++)
+            o[j] = rng ? rbm__unit_sample(k, sigma, f[j], rng) : rbm__unit_mean(k, sigma, f[j]);
+    }
+    rbm__free(m->ctx, f);
+    return RBM_OK;
+}
+
+rbm_status rbm_machine_hidden_mean(const rbm_machine *m, size_t batch, const double *v,
+                                   size_t v_len, double *out, size_t out_len)
+{
+    return conditional(m, NULL, 1, batch, v, v_len, out, out_len);
+}
+
+rbm_status rbm_machine_visible_mean(const rbm_machine *m, size_t batch, const double *h,
+                                    size_t h_len, double *out, size_t out_len)
+{
+    return conditional(m, NULL, 0, batch, h, h_len, out, out_len);
+}
+
+rbm_status rbm_machine_sample_hidden(const rbm_machine *m, rbm_rng *rng, size_t batch,
+                                     const double *v, size_t v_len, double *out, size_t out_len)
+{
+    CHECK_M(m);
+    if (!rng)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rng is NULL");
+    return conditional(m, rng, 1, batch, v, v_len, out, out_len);
+}
+
+rbm_status rbm_machine_sample_visible(const rbm_machine *m, rbm_rng *rng, size_t batch,
+                                      const double *h, size_t h_len, double *out, size_t out_len)
+{
+    CHECK_M(m);
+    if (!rng)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rng is NULL");
+    return conditional(m, rng, 0, batch, h, h_len, out, out_len);
+}
+
+/* Bernoulli <-> Ising. A converted layer's old variable x relates to the new
+ * one y by x = alpha + beta y: Bernoulli -> Ising x = (1 + s)/2, Ising ->
+ * Bernoulli s = 2x - 1. Substituting in -E = v W h + a.v + b.h gives
+ * W' = beta_v beta_h W, a'_i = beta_v (a_i + alpha_h sum_j w_ij),
+ * b'_j = beta_h (b_j + alpha_v sum_i w_ij) and the constant
+ * C = alpha_v alpha_h sum W + alpha_v sum a + alpha_h sum b, so that
+ * log Z = log Z' + C. */
+rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, rbm_machine **out,
+                               double *log_z_shift)
+{
+    CHECK_M(m);
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_convert: out is NULL");
+    *out = NULL;
+    if (to != RBM_UNIT_BERNOULLI && to != RBM_UNIT_ISING)
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "conversion target must be bernoulli or ising (got %d)", (int)to);
+    rbm_unit_kind from = to == RBM_UNIT_ISING ? RBM_UNIT_BERNOULLI : RBM_UNIT_ISING;
+    double al = to == RBM_UNIT_ISING ? 0.5 : -1.0, be = to == RBM_UNIT_ISING ? 0.5 : 2.0;
+    bool cv = m->vk == from, ch = m->hk == from;
+    double av = cv ? al : 0.0, bv = cv ? be : 1.0, ah = ch ? al : 0.0, bh = ch ? be : 1.0;
+    rbm_machine *c;
+    rbm_status st = rbm_machine_new(m->ctx, m->nv, m->nh, cv ? to : m->vk, ch ? to : m->hk, &c);
+    if (st)
+        return st;
+    c->sigma_v = m->sigma_v;
+    c->sigma_h = m->sigma_h;
+    double C = 0;
+    for (size_t j = 0; j < m->nh; j++)
+        c->b[j] = m->b[j];
+    for (size_t i = 0; i < m->nv; i++) {
+        const double *row = m->W + i * m->nh;
+        double rs = 0;
+        for (size_t j = 0; j < m->nh; j++) {
+            rs += row[j];
+            c->W[i * m->nh + j] = bv * bh * row[j];
+            c->b[j] += av * row[j];
+        }
+        c->a[i] = bv * (m->a[i] + ah * rs);
+        C += av * ah * rs + av * m->a[i];
+    }
+    for (size_t j = 0; j < m->nh; j++) {
+        C += ah * m->b[j];
+        c->b[j] *= bh;
+    }
+    if (m->prec == RBM_PRECISION_FLOAT32 && (st = rbm_machine_set_precision(c, m->prec))) {
+        rbm_machine_free(c);
+        return st;
+    }
+    if (log_z_shift)
+        *log_z_shift = C;
+    *out = c;
+    return RBM_OK;
+}

@@ -1,0 +1,191 @@
+/* librbm — persistent Gibbs chains. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n, void *v, void *h,
+                void *fv, void *fh, size_t sweeps)
+{
+    for (size_t t = 0; t < sweeps; t++) {
+        k->visible_field(m, n, h, fv);
+        k->sample(m->vk, m->sigma_v, n * m->nv, fv, v, rng);
+        k->hidden_field(m, n, v, fh);
+        k->sample(m->hk, m->sigma_h, n * m->nh, fh, h, rng);
+    }
+}
+
+void rbm_sampler_free(rbm_sampler *s)
+{
+    if (!s)
+        return;
+    rbm__free(s->ctx, s->v);
+    rbm__free(s->ctx, s->h);
+    rbm__free(s->ctx, s->fv);
+    rbm__free(s->ctx, s->fh);
+    rbm__free(s->ctx, s);
+}
+
+/* h ~ p(h|v) for the current v. */
+static void resample_hidden(rbm_sampler *s)
+{
+    s->k->hidden_field(s->m, s->n, s->v, s->fh);
+    s->k->sample(s->m->hk, s->m->sigma_h, s->n * s->m->nh, s->fh, s->h, &s->rng);
+}
+
+static void random_visible(rbm_sampler *s)
+{
+    const rbm_machine *m = s->m;
+    size_t total = s->n * m->nv;
+    for (size_t i = 0; i < total; i++) {
+        double x;
+        switch (m->vk) {
+        case RBM_UNIT_BERNOULLI: x = rbm__rng_uniform(&s->rng) < 0.5 ? 1.0 : 0.0; break;
+        case RBM_UNIT_ISING: x = rbm__rng_uniform(&s->rng) < 0.5 ? 1.0 : -1.0; break;
+        default: x = m->sigma_v * rbm__rng_normal(&s->rng); break;
+        }
+        s->k->from_f64(1, &x, (char *)s->v + i * s->k->elem);
+    }
+}
+
+rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_sampler **out)
+{
+    if (!m)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_sampler_new: out is NULL");
+    *out = NULL;
+    if (n_chains == 0)
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "number of chains must be >= 1");
+    if (n_chains > (size_t)INT32_MAX)
+        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%zu chains exceed the BLAS limit", n_chains);
+    rbm_sampler *s;
+    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *s, &s, "sampler");
+    if (st)
+        return st;
+    s->ctx = m->ctx;
+    s->m = m;
+    s->prec = m->prec;
+    s->k = rbm__kern_for(m->prec);
+    s->n = n_chains;
+    rbm__rng_init(&s->rng, m->ctx, seed);
+    size_t nvn, nhn;
+    if (!rbm__mul_ok(n_chains, m->nv, &nvn) || !rbm__mul_ok(n_chains, m->nh, &nhn)) {
+        rbm_sampler_free(s);
+        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%zu chains of this machine overflow",
+                         n_chains);
+    }
+    if ((st = rbm__xcalloc(m->ctx, nvn, s->k->elem, &s->v, "chain states")) ||
+        (st = rbm__xcalloc(m->ctx, nhn, s->k->elem, &s->h, "chain states")) ||
+        (st = rbm__xcalloc(m->ctx, nvn, s->k->elem, &s->fv, "chain fields")) ||
+        (st = rbm__xcalloc(m->ctx, nhn, s->k->elem, &s->fh, "chain fields"))) {
+        rbm_sampler_free(s);
+        return st;
+    }
+    random_visible(s);
+    resample_hidden(s);
+    *out = s;
+    return RBM_OK;
+}
+
+size_t rbm_sampler_n_chains(const rbm_sampler *s)
+{
+    return s ? s->n : 0;
+}
+
+static rbm_status check_state(const rbm_sampler *s)
+{
+    if (s->m->prec != s->prec)
+        return rbm__fail(s->ctx, RBM_ERR_STATE,
+                         "machine precision changed since the sampler was created");
+    return RBM_OK;
+}
+
+rbm_status rbm_sampler_init_random(rbm_sampler *s)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    rbm_status st = check_state(s);
+    if (st)
+        return st;
+    random_visible(s);
+    resample_hidden(s);
+    return RBM_OK;
+}
+
+rbm_status rbm_sampler_init_from_data(rbm_sampler *s, const rbm_dataset *data)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    if (!data)
+        return rbm__fail(s->ctx, RBM_ERR_NULL, "dataset is NULL");
+    rbm_status st = check_state(s);
+    if (st)
+        return st;
+    if (data->cols != s->m->nv)
+        return rbm__fail(s->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
+                         data->cols, s->m->nv);
+    size_t *idx;
+    if ((st = rbm__xcalloc(s->ctx, s->n, sizeof(size_t), &idx, "row indices")))
+        return st;
+    for (size_t c = 0; c < s->n; c++) {
+        size_t r = (size_t)(rbm__rng_uniform(&s->rng) * (double)data->rows);
+        idx[c] = r < data->rows ? r : data->rows - 1;
+    }
+    rbm__dataset_fetch(data, idx, 0, s->n, s->prec == RBM_PRECISION_FLOAT32, s->v);
+    rbm__free(s->ctx, idx);
+    resample_hidden(s);
+    return RBM_OK;
+}
+
+rbm_status rbm_sampler_run(rbm_sampler *s, size_t k)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    rbm_status st = check_state(s);
+    if (st)
+        return st;
+    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->v, s->h, s->fv, s->fh, k);
+    return RBM_OK;
+}
+
+rbm_status rbm_sampler_get_visible(const rbm_sampler *s, double *out, size_t len)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    rbm_status st = rbm__check_array(s->ctx, out, len, s->n * s->m->nv, "visible state buffer");
+    if (st)
+        return st;
+    s->k->to_f64(len, s->v, out);
+    return RBM_OK;
+}
+
+rbm_status rbm_sampler_get_hidden(const rbm_sampler *s, double *out, size_t len)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    rbm_status st = rbm__check_array(s->ctx, out, len, s->n * s->m->nh, "hidden state buffer");
+    if (st)
+        return st;
+    s->k->to_f64(len, s->h, out);
+    return RBM_OK;
+}
+
+rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    rbm_status st;
+    if ((st = check_state(s)) ||
+        (st = rbm__check_array(s->ctx, v, len, s->n * s->m->nv, "visible states")) ||
+        (st = rbm__check_finite(s->ctx, v, len, "visible states")))
+        return st;
+    s->k->from_f64(len, v, s->v);
+    resample_hidden(s);
+    return RBM_OK;
+}
+
+rbm_rng *rbm_sampler_rng(rbm_sampler *s)
+{
+    return s ? &s->rng : NULL;
+}

@@ -1,0 +1,172 @@
+/* librbm — unit kinds: log-partitions, means, variances, sampling. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static const double LOG_2PI = 1.8378770664093454835606594728112;
+
+double rbm__softplus(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+double rbm__log2cosh(double x)
+{
+    double ax = fabs(x);
+    return ax + log1p(exp(-2.0 * ax));
+}
+
+double rbm__sigmoid(double x)
+{
+    if (x >= 0)
+        return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+float rbm__softplusf(float x)
+{
+    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
+float rbm__log2coshf(float x)
+{
+    float ax = fabsf(x);
+    return ax + log1pf(expf(-2.0f * ax));
+}
+
+float rbm__sigmoidf(float x)
+{
+    if (x >= 0)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+bool rbm__unit_kind_valid(rbm_unit_kind k)
+{
+    return k == RBM_UNIT_BERNOULLI || k == RBM_UNIT_ISING || k == RBM_UNIT_GAUSSIAN;
+}
+
+double rbm__unit_logpart(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return rbm__softplus(x);
+    case RBM_UNIT_ISING: return rbm__log2cosh(x);
+    case RBM_UNIT_GAUSSIAN:
+        return 0.5 * sigma * sigma * x * x + 0.5 * (LOG_2PI + 2.0 * log(sigma));
+    }
+    return NAN;
+}
+
+double rbm__unit_mean(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return rbm__sigmoid(x);
+    case RBM_UNIT_ISING: return tanh(x);
+    case RBM_UNIT_GAUSSIAN: return sigma * sigma * x;
+    }
+    return NAN;
+}
+
+double rbm__unit_var(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: {
+        double p = rbm__sigmoid(x);
+        return p * (1.0 - p);
+    }
+    case RBM_UNIT_ISING: {
+        double t = tanh(x);
+        return 1.0 - t * t;
+    }
+    case RBM_UNIT_GAUSSIAN: return sigma * sigma;
+    }
+    return NAN;
+}
+
+double rbm__unit_phi(rbm_unit_kind k, double sigma, double x)
+{
+    return k == RBM_UNIT_GAUSSIAN ? x * x / (2.0 * sigma * sigma) : 0.0;
+}
+
+double rbm__unit_sample(rbm_unit_kind k, double sigma, double x, rbm_rng *rng)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return rbm__rng_uniform(rng) < rbm__sigmoid(x) ? 1.0 : 0.0;
+    case RBM_UNIT_ISING: return rbm__rng_uniform(rng) < rbm__sigmoid(2.0 * x) ? 1.0 : -1.0;
+    case RBM_UNIT_GAUSSIAN: return sigma * sigma * x + sigma * rbm__rng_normal(rng);
+    }
+    return NAN;
+}
+
+const char *rbm_unit_kind_name(rbm_unit_kind kind)
+{
+    switch (kind) {
+    case RBM_UNIT_BERNOULLI: return "bernoulli";
+    case RBM_UNIT_ISING: return "ising";
+    case RBM_UNIT_GAUSSIAN: return "gaussian";
+    }
+    return NULL;
+}
+
+rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out)
+{
+    if (!name || !out)
+        return RBM_ERR_NULL;
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, rbm_unit_kind_name((rbm_unit_kind)k)) == 0) {
+            *out = (rbm_unit_kind)k;
+            return RBM_OK;
+        }
+    return RBM_ERR_INVALID_ARGUMENT;
+}
+
+static rbm_status check_unit_args(rbm_unit_kind kind, double sigma, size_t n, const double *field)
+{
+    if (!rbm__unit_kind_valid(kind))
+        return RBM_ERR_INVALID_ARGUMENT;
+    if (kind == RBM_UNIT_GAUSSIAN && !(isfinite(sigma) && sigma > 0))
+        return RBM_ERR_INVALID_ARGUMENT;
+    if (n > 0 && !field)
+        return RBM_ERR_NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(field[i]))
+            return RBM_ERR_NOT_FINITE;
+    return RBM_OK;
+}
+
+rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,
+                         double *mean, double *variance, double *log_partition)
+{
+    rbm_status st = check_unit_args(kind, sigma, n, field);
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        double x = field[i];
+        double mu = rbm__unit_mean(kind, sigma, x);
+        double va = rbm__unit_var(kind, sigma, x);
+        double lp = rbm__unit_logpart(kind, sigma, x);
+        if (mean)
+            mean[i] = mu;
+        if (variance)
+            variance[i] = va;
+        if (log_partition)
+            log_partition[i] = lp;
+    }
+    return RBM_OK;
+}
+
+rbm_status rbm_unit_sample(rbm_unit_kind kind, double sigma, size_t n, const double *field,
+                           rbm_rng *rng, double *out)
+{
+    rbm_status st = check_unit_args(kind, sigma, n, field);
+    if (st)
+        return st;
+    if (!rng || (n > 0 && !out))
+        return RBM_ERR_NULL;
+    for (size_t i = 0; i < n; i++)
+        out[i] = rbm__unit_sample(kind, sigma, field[i], rng);
+    return RBM_OK;
+}
