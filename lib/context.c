@@ -162,3 +162,16 @@ rbm_status rbm__check_finite(rbm_context *ctx, const double *x, size_t n, const 
                              isnan(x[i]) ? "NaN" : "infinite");
     return RBM_OK;
 }
+
+rbm_status rbm_context_set_threads(rbm_context *ctx, size_t n)
+{
+    if (!ctx)
+        return RBM_ERR_NULL;
+    ctx->threads = n;
+    return RBM_OK;
+}
+
+size_t rbm_context_threads(const rbm_context *ctx)
+{
+    return ctx ? rbm__threads(ctx) : 0;
+}

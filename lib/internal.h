@@ -25,6 +25,7 @@ struct rbm_context {
     rbm_log_level log_level;
     rbm_status last_status;
     char last_error[RBM__ERRBUF];
+    size_t threads; /* 0: online processors */
 };
 
 struct rbm_rng {
@@ -75,6 +76,14 @@ rbm_status rbm__check_array(rbm_context *ctx, const void *p, size_t len, size_t 
                             const char *what);
 /* Check finiteness of n doubles; reports index. */
 rbm_status rbm__check_finite(rbm_context *ctx, const double *x, size_t n, const char *what);
+
+/* ---- parallel loops (parallel.c) ----
+ * Runs fn(arg, part, n_parts) for part = 0..n_parts-1 on up to n_parts
+ * threads (n_parts = rbm__threads(ctx) capped by max_parts); a part whose
+ * thread cannot be started runs on the calling thread. */
+size_t rbm__threads(const rbm_context *ctx);
+void rbm__parallel(const rbm_context *ctx, size_t max_parts, void (*fn)(void *, size_t, size_t),
+                   void *arg);
 
 /* ---- rng (rng.c) ---- */
 void rbm__rng_seed(rbm_rng *r, uint64_t seed);

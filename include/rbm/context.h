@@ -68,6 +68,15 @@ RBM_API const char *rbm_context_last_error(const rbm_context *ctx);
 /* Status of the last error reported into ctx (RBM_OK when none). */
 RBM_API rbm_status rbm_context_last_status(const rbm_context *ctx);
 
+/* Number of threads librbm's own parallel loops (exact enumeration,
+ * pseudo-likelihood) may use for work made from this context: n >= 1, or 0
+ * for the number of online processors (the default). BLAS threading is
+ * configured by the BLAS library itself (e.g. OPENBLAS_NUM_THREADS).
+ * Results do not depend on the thread count beyond floating-point
+ * summation order of exact enumeration. Errors: RBM_ERR_NULL. */
+RBM_API rbm_status rbm_context_set_threads(rbm_context *ctx, size_t n);
+RBM_API size_t rbm_context_threads(const rbm_context *ctx);
+
 /* Forget the last error. NULL is a no-op. */
 RBM_API void rbm_context_clear_error(rbm_context *ctx);
 

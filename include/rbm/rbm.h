@@ -14,5 +14,6 @@
 #include "sampler.h"
 #include "estimator.h"
 #include "trainer.h"
+#include "metrics.h"
 
 #endif /* RBM_RBM_H */
