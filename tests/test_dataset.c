@@ -1598,21 +1598,31 @@ static void test_batch_iter_uniform(void **state)
     rbm_dataset *ds = NULL;
     rbm_batch_iter *it = NULL;
     RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT64, 8, 1, RBM_BORROW, &ds));
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, 1, 0, 2024, &it));
-    size_t counts[8][8] = {{0}};
-    const int epochs = 8000;
-    for (int e = 0; e < epochs; e++) {
+    size_t counts[8][8] = {{0}}, counts2[8][8] = {{0}};
+    const int runs = 8000;
+    /* first epochs of fresh iterators (one seed each), and successive
+     * epochs of one iterator */
+    rbm_batch_iter *one = NULL;
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, 1, 0, 2024, &one));
+    for (int e = 0; e < runs; e++) {
         double buf[8];
         size_t rows;
+        RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, 1, 0, (uint64_t)e * 7919u + 1u, &it));
         RBM_CHECK(ctx, rbm_batch_iter_next(it, buf, 8, &rows), RBM_DONE);
         for (int p = 0; p < 8; p++)
             counts[(size_t)buf[p]][p]++;
+        rbm_batch_iter_free(it);
+        RBM_CHECK(ctx, rbm_batch_iter_next(one, buf, 8, &rows), RBM_DONE);
+        for (int p = 0; p < 8; p++)
+            counts2[(size_t)buf[p]][p]++;
     }
     /* expected 1000 per cell, sd ~ 30: allow 6 sd */
     for (int r = 0; r < 8; r++)
-        for (int p = 0; p < 8; p++)
+        for (int p = 0; p < 8; p++) {
             assert_true(counts[r][p] > 820 && counts[r][p] < 1180);
-    rbm_batch_iter_free(it);
+            assert_true(counts2[r][p] > 820 && counts2[r][p] < 1180);
+        }
+    rbm_batch_iter_free(one);
     rbm_dataset_free(ds);
     rbm_context_free(ctx);
 }
