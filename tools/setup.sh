@@ -67,6 +67,10 @@ build() {
 
 # summary DIR...: count meson's test results in DIR/meson-logs/testlog.json.
 summary() {
+    if [ ! -x /usr/bin/python3 ]; then   # setup failed before python3 was installed
+        echo "0 passed, 1 failed, 0 skipped"
+        return 1
+    fi
     /usr/bin/python3 - "$@" << 'EOF'
 import json, os, sys
 passed = failed = skipped = 0
