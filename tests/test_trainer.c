@@ -1,0 +1,1114 @@
+/* Tests of the trainer (trainer.h): determinism, epoch bookkeeping, the
+ * update rules of SGD / momentum / Adam with weight decay against closed
+ * forms, likelihood gains measured by exact enumeration in the test, the
+ * observer, the no-allocation promise of the step loop, and bad input. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_PI 3.14159265358979323846
+
+/* ---------------------------------------------------------------------------
+ * Independent reference (no librbm arithmetic): a copy of the parameters and
+ * brute-force enumeration written from SCIENCE.md §1.1-§1.3.
+ * ------------------------------------------------------------------------- */
+#if defined(__GNUC__)
+#define T_UNUSED __attribute__((unused))
+#else
+#define T_UNUSED
+#endif
+
+typedef struct ref_rbm {
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+    double sv, sh; /* sigma of Gaussian layers */
+    double *W, *a, *b;
+} ref_rbm;
+
+static uint64_t t_sm_state;
+T_UNUSED static uint64_t t_next(void)
+{
+    uint64_t z = (t_sm_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+T_UNUSED static double t_unif(void) { return (double)(t_next() >> 11) * 0x1.0p-53; }
+T_UNUSED static double t_normal(void)
+{
+    double u1 = t_unif(), u2 = t_unif();
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * T_PI * u2);
+}
+
+T_UNUSED static double ref_lambda(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case RBM_UNIT_ISING: return fabs(x) + log1p(exp(-2.0 * fabs(x)));
+    default: return 0.5 * sigma * sigma * x * x + 0.5 * log(2.0 * T_PI * sigma * sigma);
+    }
+}
+T_UNUSED static double ref_mean(rbm_unit_kind k, double sigma, double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return 1.0 / (1.0 + exp(-x));
+    case RBM_UNIT_ISING: return tanh(x);
+    default: return sigma * sigma * x;
+    }
+}
+T_UNUSED static double ref_phi(rbm_unit_kind k, double sigma, double x)
+{
+    return k == RBM_UNIT_GAUSSIAN ? x * x / (2.0 * sigma * sigma) : 0.0;
+}
+/* Unit value of bit `bit` for a discrete kind. */
+T_UNUSED static double ref_bitval(rbm_unit_kind k, int bit)
+{
+    return k == RBM_UNIT_ISING ? (bit ? 1.0 : -1.0) : (bit ? 1.0 : 0.0);
+}
+T_UNUSED static void ref_state(rbm_unit_kind k, size_t n, uint64_t idx, double *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = ref_bitval(k, (int)((idx >> i) & 1u));
+}
+
+T_UNUSED static ref_rbm *ref_new(size_t nv, size_t nh, rbm_unit_kind vk, rbm_unit_kind hk)
+{
+    ref_rbm *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->nv = nv;
+    r->nh = nh;
+    r->vk = vk;
+    r->hk = hk;
+    r->sv = r->sh = 1.0;
+    r->W = calloc(nv * nh, sizeof(double));
+    r->a = calloc(nv, sizeof(double));
+    r->b = calloc(nh, sizeof(double));
+    assert_true(r->W && r->a && r->b);
+    return r;
+}
+T_UNUSED static void ref_free(ref_rbm *r)
+{
+    if (!r) return;
+    free(r->W);
+    free(r->a);
+    free(r->b);
+    free(r);
+}
+T_UNUSED static void ref_randomize(ref_rbm *r, uint64_t seed, double wstd, double bstd)
+{
+    t_sm_state = seed;
+    for (size_t k = 0; k < r->nv * r->nh; k++) r->W[k] = wstd * t_normal();
+    for (size_t i = 0; i < r->nv; i++) r->a[i] = bstd * t_normal();
+    for (size_t j = 0; j < r->nh; j++) r->b[j] = bstd * t_normal();
+}
+/* Build a librbm machine holding the parameters of r. */
+T_UNUSED static rbm_machine *ref_to_machine(rbm_context *ctx, const ref_rbm *r)
+{
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, r->nv, r->nh, r->vk, r->hk, &m));
+    if (r->vk == RBM_UNIT_GAUSSIAN) RBM_OKAY(ctx, rbm_machine_set_sigma(m, RBM_LAYER_VISIBLE, r->sv));
+    if (r->hk == RBM_UNIT_GAUSSIAN) RBM_OKAY(ctx, rbm_machine_set_sigma(m, RBM_LAYER_HIDDEN, r->sh));
+    RBM_OKAY(ctx, rbm_machine_set_weights(m, r->W, r->nv * r->nh));
+    RBM_OKAY(ctx, rbm_machine_set_visible_bias(m, r->a, r->nv));
+    RBM_OKAY(ctx, rbm_machine_set_hidden_bias(m, r->b, r->nh));
+    return m;
+}
+/* Copy the parameters of m into r (shapes must agree). */
+T_UNUSED static void ref_from_machine(rbm_context *ctx, ref_rbm *r, const rbm_machine *m)
+{
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, r->W, r->nv * r->nh));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, r->a, r->nv));
+    RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, r->b, r->nh));
+}
+/* F(v) = -a.v + sum phi_v(v_i) - sum_j Lambda_h(b_j + (W^T v)_j) */
+T_UNUSED static double ref_free_energy_v(const ref_rbm *r, const double *v)
+{
+    double f = 0.0;
+    for (size_t i = 0; i < r->nv; i++) f += -r->a[i] * v[i] + ref_phi(r->vk, r->sv, v[i]);
+    for (size_t j = 0; j < r->nh; j++) {
+        double x = r->b[j];
+        for (size_t i = 0; i < r->nv; i++) x += v[i] * r->W[i * r->nh + j];
+        f -= ref_lambda(r->hk, r->sh, x);
+    }
+    return f;
+}
+/* F_h(h) = -b.h + sum phi_h(h_j) - sum_i Lambda_v(a_i + (W h)_i) */
+T_UNUSED static double ref_free_energy_h(const ref_rbm *r, const double *h)
+{
+    double f = 0.0;
+    for (size_t j = 0; j < r->nh; j++) f += -r->b[j] * h[j] + ref_phi(r->hk, r->sh, h[j]);
+    for (size_t i = 0; i < r->nv; i++) {
+        double x = r->a[i];
+        for (size_t j = 0; j < r->nh; j++) x += r->W[i * r->nh + j] * h[j];
+        f -= ref_lambda(r->vk, r->sv, x);
+    }
+    return f;
+}
+/* log Z by enumerating a discrete layer: visible when `layer` is
+ * RBM_LAYER_VISIBLE, hidden otherwise. */
+T_UNUSED static double ref_log_z_layer(const ref_rbm *r, rbm_layer layer)
+{
+    size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;
+    rbm_unit_kind k = layer == RBM_LAYER_VISIBLE ? r->vk : r->hk;
+    assert_true(k != RBM_UNIT_GAUSSIAN && n <= 24);
+    double *x = malloc(n * sizeof(double));
+    assert_non_null(x);
+    uint64_t ns = (uint64_t)1 << n;
+    double mx = -INFINITY, s = 0.0;
+    for (uint64_t idx = 0; idx < ns; idx++) {
+        ref_state(k, n, idx, x);
+        double lw = layer == RBM_LAYER_VISIBLE ? -ref_free_energy_v(r, x) : -ref_free_energy_h(r, x);
+        if (lw > mx) {
+            s = s * exp(mx - lw) + 1.0;
+            mx = lw;
+        } else {
+            s += exp(lw - mx);
+        }
+    }
+    free(x);
+    return mx + log(s);
+}
+T_UNUSED static double ref_log_z(const ref_rbm *r)
+{
+    int vd = r->vk != RBM_UNIT_GAUSSIAN, hd = r->hk != RBM_UNIT_GAUSSIAN;
+    if (vd && (!hd || r->nv <= r->nh)) return ref_log_z_layer(r, RBM_LAYER_VISIBLE);
+    return ref_log_z_layer(r, RBM_LAYER_HIDDEN);
+}
+/* Mean log-likelihood of M rows: mean(-F(v)) - log Z. */
+T_UNUSED static double ref_mean_ll(const ref_rbm *r, size_t M, const double *data)
+{
+    double s = 0.0;
+    for (size_t mu = 0; mu < M; mu++) s -= ref_free_energy_v(r, data + mu * r->nv);
+    return s / (double)M - ref_log_z(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------- */
+
+static double *dataset_rows(rbm_context *ctx, const rbm_dataset *ds)
+{
+    size_t M = rbm_dataset_rows(ds), D = rbm_dataset_cols(ds);
+    double *x = malloc(M * D * sizeof(double));
+    assert_non_null(x);
+    RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 0, M, x, M * D));
+    return x;
+}
+
+static rbm_dataset *random_dataset(rbm_context *ctx, rbm_unit_kind k, size_t M, size_t D, uint64_t seed)
+{
+    double *x = malloc(M * D * sizeof(double));
+    assert_non_null(x);
+    t_sm_state = seed;
+    for (size_t q = 0; q < M * D; q++)
+        x[q] = k == RBM_UNIT_GAUSSIAN ? t_normal() : ref_bitval(k, t_unif() < 0.6);
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT64, M, D, RBM_COPY, &ds));
+    free(x);
+    return ds;
+}
+
+/* Exact mean log-likelihood of the whole dataset under m. */
+static double exact_ll(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *ds)
+{
+    ref_rbm *r = ref_new(rbm_machine_n_visible(m), rbm_machine_n_hidden(m),
+                         rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN));
+    r->sv = rbm_machine_sigma(m, RBM_LAYER_VISIBLE);
+    r->sh = rbm_machine_sigma(m, RBM_LAYER_HIDDEN);
+    ref_from_machine(ctx, r, m);
+    double *x = dataset_rows(ctx, ds);
+    double ll = ref_mean_ll(r, rbm_dataset_rows(ds), x);
+    free(x);
+    ref_free(r);
+    return ll;
+}
+
+/* Mean log-likelihood of the best factorised (independent units) model of
+ * discrete data: sum_i [p_i log p_i + (1-p_i) log(1-p_i)], p_i the frequency
+ * of the "up" value. An RBM with W = 0 can do exactly this and no better. */
+static double independent_ll(rbm_context *ctx, const rbm_dataset *ds)
+{
+    size_t M = rbm_dataset_rows(ds), D = rbm_dataset_cols(ds);
+    double *x = dataset_rows(ctx, ds);
+    double ll = 0.0;
+    for (size_t i = 0; i < D; i++) {
+        double p = 0.0;
+        for (size_t mu = 0; mu < M; mu++) p += (x[mu * D + i] > 0.0) ? 1.0 : 0.0;
+        p /= (double)M;
+        if (p > 0.0) ll += p * log(p);
+        if (p < 1.0) ll += (1.0 - p) * log(1.0 - p);
+    }
+    free(x);
+    return ll;
+}
+
+static void read_params(rbm_context *ctx, const rbm_machine *m, double *W, double *a, double *b)
+{
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, W, nv * nh));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, a, nv));
+    RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, b, nh));
+}
+
+/* Exact gradient of the mean log-likelihood of all rows of ds under m,
+ * by a separate EXACT estimator. */
+static void full_exact_gradient(rbm_context *ctx, rbm_machine *m, const rbm_dataset *ds, double *gW, double *ga,
+                                double *gb)
+{
+    size_t M = rbm_dataset_rows(ds), nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    double *x = dataset_rows(ctx, ds);
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    RBM_OKAY(ctx, rbm_estimator_compute(e, M, x, M * nv, g));
+    RBM_OKAY(ctx, rbm_gradient_get_weights(g, gW, nv * nh));
+    RBM_OKAY(ctx, rbm_gradient_get_visible_bias(g, ga, nv));
+    RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(g, gb, nh));
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    free(x);
+}
+
+static double sgn(double x) { return (x > 0) - (x < 0); }
+
+/* A trainer step that is expected to succeed (OK or DONE). */
+static rbm_status step_ok(rbm_context *ctx, rbm_trainer *t)
+{
+    rbm_status st = rbm_trainer_step(t);
+    if (st != RBM_OK && st != RBM_DONE)
+        fail_msg("rbm_trainer_step returned %s (%s)", rbm_status_name(st), rbm_context_last_error(ctx));
+    return st;
+}
+
+/* ---------------------------------------------------------------------------
+ * Determinism and bookkeeping
+ * ------------------------------------------------------------------------- */
+static void run_steps(rbm_context *ctx, rbm_machine *m, const rbm_dataset *ds, uint64_t seed, rbm_optimizer opt,
+                      rbm_estimator_kind kind, size_t nsteps)
+{
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, seed, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.05));
+    for (size_t s = 0; s < nsteps; s++) step_ok(ctx, t);
+    assert_int_equal(rbm_trainer_steps(t), nsteps);
+    rbm_trainer_free(t);
+}
+
+static void check_seed_determinism(rbm_unit_kind vk, rbm_unit_kind hk, rbm_optimizer opt, rbm_estimator_kind kind,
+                                   rbm_precision prec)
+{
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 10, nh = 6;
+    rbm_dataset *ds = random_dataset(ctx, vk, 100, nv, 21);
+    rbm_machine *m[3] = {NULL, NULL, NULL};
+    RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh, vk, hk, &m[0]));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m[0], 0.1, 5));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m[0], prec));
+    RBM_OKAY(ctx, rbm_machine_clone(m[0], &m[1]));
+    RBM_OKAY(ctx, rbm_machine_clone(m[0], &m[2]));
+    run_steps(ctx, m[0], ds, 99, opt, kind, 100);
+    run_steps(ctx, m[1], ds, 99, opt, kind, 100);
+    run_steps(ctx, m[2], ds, 98, opt, kind, 100);
+    double W[3][60], a[3][10], b[3][6];
+    for (int q = 0; q < 3; q++) read_params(ctx, m[q], W[q], a[q], b[q]);
+    assert_memory_equal(W[0], W[1], sizeof W[0]);
+    assert_memory_equal(a[0], a[1], sizeof a[0]);
+    assert_memory_equal(b[0], b[1], sizeof b[0]);
+    assert_true(memcmp(W[0], W[2], sizeof W[0]) != 0);
+    for (int q = 0; q < 3; q++) rbm_machine_free(m[q]);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+static void test_same_seed_identical(void **state)
+{
+    (void)state;
+    check_seed_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_OPTIMIZER_SGD, RBM_ESTIMATOR_PCD,
+                           RBM_PRECISION_FLOAT64);
+    check_seed_determinism(RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_OPTIMIZER_MOMENTUM, RBM_ESTIMATOR_CD,
+                           RBM_PRECISION_FLOAT64);
+    check_seed_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_OPTIMIZER_ADAM, RBM_ESTIMATOR_PCD,
+                           RBM_PRECISION_FLOAT32);
+    /* EXACT is deterministic given the batch order: the seed still changes
+     * the shuffling, hence the result */
+    check_seed_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_OPTIMIZER_SGD, RBM_ESTIMATOR_EXACT,
+                           RBM_PRECISION_FLOAT64);
+}
+
+static void check_epochs(size_t M, size_t B)
+{
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, M, 5, 22);
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 5, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, B, 1, &t));
+    const size_t bpe = (M + B - 1) / B;
+    assert_int_equal(rbm_trainer_batches_per_epoch(t), bpe);
+    assert_int_equal(rbm_trainer_batch_size(t), B);
+    assert_int_equal(rbm_trainer_steps(t), 0);
+    assert_int_equal(rbm_trainer_epochs(t), 0);
+    assert_int_equal(rbm_trainer_batch_index(t), 0);
+    assert_true(rbm_trainer_machine(t) == m);
+    for (size_t ep = 0; ep < 3; ep++) {
+        for (size_t s = 1; s <= bpe; s++) {
+            rbm_status st = rbm_trainer_step(t);
+            RBM_CHECK(ctx, st, s == bpe ? RBM_DONE : RBM_OK);
+            assert_int_equal(rbm_trainer_steps(t), ep * bpe + s);
+            if (s < bpe) {
+                assert_int_equal(rbm_trainer_epochs(t), ep);
+                assert_int_equal(rbm_trainer_batch_index(t), s);
+            }
+        }
+        assert_int_equal(rbm_trainer_epochs(t), ep + 1);
+        size_t bi = rbm_trainer_batch_index(t);
+        assert_true(bi == 0 || bi == bpe);
+    }
+    RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 2));
+    assert_int_equal(rbm_trainer_epochs(t), 5);
+    assert_int_equal(rbm_trainer_steps(t), 5 * bpe);
+    RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 0));
+    assert_int_equal(rbm_trainer_steps(t), 5 * bpe);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+static void test_epoch_bookkeeping(void **state)
+{
+    (void)state;
+    check_epochs(103, 10); /* 11 batches, last one of 3 rows */
+    check_epochs(100, 10); /* exactly 10 */
+    check_epochs(7, 7);    /* one batch: every step ends an epoch */
+    check_epochs(9, 4);
+}
+
+static void test_defaults_and_names(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, 20, 4, 23);
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 5, 1, &t));
+    double v = 0;
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_LEARNING_RATE, &v));
+    assert_true(v == 0.01);
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_MOMENTUM, &v));
+    assert_true(v == 0.9);
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_ADAM_BETA1, &v));
+    assert_true(v == 0.9);
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_ADAM_BETA2, &v));
+    assert_true(v == 0.999);
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_ADAM_EPSILON, &v));
+    assert_true(v == 1e-8);
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_L1, &v));
+    assert_true(v == 0.0);
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, &v));
+    assert_true(v == 0.0);
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 0.25));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, &v));
+    assert_true(v == 0.25);
+    rbm_estimator *e = rbm_trainer_estimator(t);
+    assert_non_null(e);
+    assert_int_equal(rbm_estimator_get_kind(e), RBM_ESTIMATOR_PCD);
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
+    assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t)), RBM_ESTIMATOR_EXACT);
+    assert_true(isnan(rbm_trainer_reconstruction_error(t)));
+
+    assert_string_equal(rbm_optimizer_name(RBM_OPTIMIZER_SGD), "sgd");
+    assert_string_equal(rbm_optimizer_name(RBM_OPTIMIZER_MOMENTUM), "momentum");
+    assert_string_equal(rbm_optimizer_name(RBM_OPTIMIZER_ADAM), "adam");
+    assert_null(rbm_optimizer_name((rbm_optimizer)17));
+    rbm_optimizer o = RBM_OPTIMIZER_SGD;
+    RBM_OKAY(ctx, rbm_optimizer_parse("adam", &o));
+    assert_int_equal(o, RBM_OPTIMIZER_ADAM);
+    RBM_OKAY(ctx, rbm_optimizer_parse("momentum", &o));
+    assert_int_equal(o, RBM_OPTIMIZER_MOMENTUM);
+    RBM_CHECK(ctx, rbm_optimizer_parse("rmsprop", &o), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_optimizer_parse(NULL, &o), RBM_ERR_NULL);
+    rbm_trainer_free(t);
+    rbm_trainer_free(NULL);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------------
+ * Update rules against closed forms (EXACT estimator, batch = whole data, so
+ * the gradient is deterministic whatever the shuffling)
+ * ------------------------------------------------------------------------- */
+enum { UNV = 6, UNH = 4, UM = 16 };
+
+typedef struct upd_fixture {
+    rbm_context *ctx;
+    rbm_dataset *ds;
+    rbm_machine *m;
+    rbm_trainer *t;
+} upd_fixture;
+
+static void upd_setup(upd_fixture *f, rbm_optimizer opt, double lr, double l1, double l2)
+{
+    f->ctx = rbm_test_context();
+    f->ds = random_dataset(f->ctx, RBM_UNIT_BERNOULLI, UM, UNV, 24);
+    ref_rbm *r = ref_new(UNV, UNH, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 25, 0.5, 0.5);
+    f->m = ref_to_machine(f->ctx, r);
+    ref_free(r);
+    RBM_OKAY(f->ctx, rbm_trainer_new(f->m, f->ds, UM, 3, &f->t));
+    RBM_OKAY(f->ctx, rbm_trainer_set_estimator(f->t, RBM_ESTIMATOR_EXACT, 1));
+    RBM_OKAY(f->ctx, rbm_trainer_set_optimizer(f->t, opt));
+    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_PARAM_LEARNING_RATE, lr));
+    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_PARAM_L1, l1));
+    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_PARAM_L2, l2));
+    assert_int_equal(rbm_trainer_batches_per_epoch(f->t), 1);
+}
+
+static void upd_teardown(upd_fixture *f)
+{
+    rbm_trainer_free(f->t);
+    rbm_machine_free(f->m);
+    rbm_dataset_free(f->ds);
+    rbm_context_free(f->ctx);
+}
+
+/* Direction d = g - l2 theta - l1 sign(theta) on W, d = g on biases; all
+ * parameters concatenated as (W, a, b). */
+#define UNP (UNV * UNH + UNV + UNH)
+static void upd_direction(upd_fixture *f, double l1, double l2, double *theta, double *d)
+{
+    read_params(f->ctx, f->m, theta, theta + UNV * UNH, theta + UNV * UNH + UNV);
+    full_exact_gradient(f->ctx, f->m, f->ds, d, d + UNV * UNH, d + UNV * UNH + UNV);
+    for (size_t k = 0; k < UNV * UNH; k++) d[k] += -l2 * theta[k] - l1 * sgn(theta[k]);
+}
+
+static void upd_compare(upd_fixture *f, const double *expect, const char *what)
+{
+    double got[UNP];
+    read_params(f->ctx, f->m, got, got + UNV * UNH, got + UNV * UNH + UNV);
+    char buf[96];
+    for (size_t k = 0; k < UNP; k++) {
+        snprintf(buf, sizeof buf, "%s: parameter %zu", what, k);
+        rbm_assert_close(got[k], expect[k], 1e-12, 1e-14, buf);
+    }
+}
+
+static void test_sgd_decay_closed_form(void **state)
+{
+    (void)state;
+    const double lr = 0.1, l1 = 0.05, l2 = 0.3;
+    upd_fixture f;
+    upd_setup(&f, RBM_OPTIMIZER_SGD, lr, l1, l2);
+    double theta[UNP], d[UNP], expect[UNP];
+    for (int s = 0; s < 3; s++) {
+        upd_direction(&f, l1, l2, theta, d);
+        for (size_t k = 0; k < UNP; k++) expect[k] = theta[k] + lr * d[k];
+        RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+        upd_compare(&f, expect, "SGD with L1/L2");
+    }
+    upd_teardown(&f);
+
+    /* pure L2 shrinkage: W' = W + lr (g - l2 W) with l2 dominating g */
+    upd_setup(&f, RBM_OPTIMIZER_SGD, 0.5, 0.0, 1.5);
+    upd_direction(&f, 0.0, 1.5, theta, d);
+    for (size_t k = 0; k < UNP; k++) expect[k] = theta[k] + 0.5 * d[k];
+    RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+    upd_compare(&f, expect, "SGD with large L2");
+    double wn0 = 0, wn1 = 0;
+    for (size_t k = 0; k < UNV * UNH; k++) {
+        wn0 += theta[k] * theta[k];
+        wn1 += expect[k] * expect[k];
+    }
+    assert_true(wn1 < 0.5 * wn0); /* the weights shrank */
+    upd_teardown(&f);
+}
+
+static void test_trainer_gradient_is_estimate(void **state)
+{
+    (void)state;
+    upd_fixture f;
+    upd_setup(&f, RBM_OPTIMIZER_SGD, 0.1, 0.02, 0.2);
+    double theta[UNP], g[UNP], got[UNP];
+    read_params(f.ctx, f.m, theta, theta + UNV * UNH, theta + UNV * UNH + UNV);
+    full_exact_gradient(f.ctx, f.m, f.ds, g, g + UNV * UNH, g + UNV * UNH + UNV);
+    RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+    const rbm_gradient *tg = rbm_trainer_gradient(f.t);
+    assert_non_null(tg);
+    RBM_OKAY(f.ctx, rbm_gradient_get_weights(tg, got, UNV * UNH));
+    RBM_OKAY(f.ctx, rbm_gradient_get_visible_bias(tg, got + UNV * UNH, UNV));
+    RBM_OKAY(f.ctx, rbm_gradient_get_hidden_bias(tg, got + UNV * UNH + UNV, UNH));
+    for (size_t k = 0; k < UNP; k++) rbm_assert_close(got[k], g[k], 1e-12, 1e-14, "trainer gradient = estimate");
+    upd_teardown(&f);
+}
+
+static void test_momentum_closed_form(void **state)
+{
+    (void)state;
+    const double lr = 0.07, mu = 0.8, l2 = 0.1;
+    upd_fixture f;
+    upd_setup(&f, RBM_OPTIMIZER_MOMENTUM, lr, 0.0, l2);
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_MOMENTUM, mu));
+    double theta[UNP], d[UNP], u[UNP] = {0}, expect[UNP];
+    for (int s = 0; s < 4; s++) {
+        upd_direction(&f, 0.0, l2, theta, d);
+        for (size_t k = 0; k < UNP; k++) {
+            u[k] = mu * u[k] + lr * d[k];
+            expect[k] = theta[k] + u[k];
+        }
+        RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+        upd_compare(&f, expect, "momentum");
+    }
+    /* set_optimizer resets the velocity: the next step is a plain lr d */
+    RBM_OKAY(f.ctx, rbm_trainer_set_optimizer(f.t, RBM_OPTIMIZER_MOMENTUM));
+    upd_direction(&f, 0.0, l2, theta, d);
+    for (size_t k = 0; k < UNP; k++) expect[k] = theta[k] + lr * d[k];
+    RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+    upd_compare(&f, expect, "momentum after reset");
+    upd_teardown(&f);
+}
+
+static void test_adam_closed_form(void **state)
+{
+    (void)state;
+    const double lr = 0.02, b1 = 0.8, b2 = 0.95, eps = 1e-3, l2 = 0.05;
+    upd_fixture f;
+    upd_setup(&f, RBM_OPTIMIZER_ADAM, lr, 0.0, l2);
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_ADAM_BETA1, b1));
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_ADAM_BETA2, b2));
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_ADAM_EPSILON, eps));
+    double theta[UNP], d[UNP], mm[UNP] = {0}, ss[UNP] = {0}, expect[UNP];
+
+    /* first step: m/(1-b1) = d and s/(1-b2) = d^2, so the step is
+     * lr d / (|d| + eps) */
+    upd_direction(&f, 0.0, l2, theta, d);
+    for (size_t k = 0; k < UNP; k++) expect[k] = theta[k] + lr * d[k] / (fabs(d[k]) + eps);
+    RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+    upd_compare(&f, expect, "Adam first step");
+    for (size_t k = 0; k < UNP; k++) {
+        mm[k] = (1 - b1) * d[k];
+        ss[k] = (1 - b2) * d[k] * d[k];
+    }
+    /* later steps: the general rule with bias corrections 1 - b^t */
+    for (int t = 2; t <= 4; t++) {
+        upd_direction(&f, 0.0, l2, theta, d);
+        for (size_t k = 0; k < UNP; k++) {
+            mm[k] = b1 * mm[k] + (1 - b1) * d[k];
+            ss[k] = b2 * ss[k] + (1 - b2) * d[k] * d[k];
+            double mh = mm[k] / (1 - pow(b1, t)), sh = ss[k] / (1 - pow(b2, t));
+            expect[k] = theta[k] + lr * mh / (sqrt(sh) + eps);
+        }
+        RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+        upd_compare(&f, expect, "Adam later step");
+    }
+    upd_teardown(&f);
+
+    /* default hyper-parameters, first step = lr d / (|d| + 1e-8) */
+    upd_setup(&f, RBM_OPTIMIZER_ADAM, lr, 0.0, 0.0);
+    upd_direction(&f, 0.0, 0.0, theta, d);
+    for (size_t k = 0; k < UNP; k++) expect[k] = theta[k] + lr * d[k] / (fabs(d[k]) + 1e-8);
+    RBM_CHECK(f.ctx, rbm_trainer_step(f.t), RBM_DONE);
+    upd_compare(&f, expect, "Adam first step, defaults");
+    upd_teardown(&f);
+}
+
+/* ---------------------------------------------------------------------------
+ * Learning: the exact log-likelihood rises
+ * ------------------------------------------------------------------------- */
+typedef struct ll_result {
+    double ll0, ll1, ll_indep, rec_first, rec_last;
+    double W[12 * 6]; /* final weights */
+} ll_result;
+
+static ll_result train_ll(rbm_unit_kind kind, rbm_estimator_kind est, size_t k, rbm_optimizer opt, double lr,
+                          rbm_precision prec, size_t epochs)
+{
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 500, 4, 3, 12, 0.4, kind, 2024, &ds));
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 12, 6, kind, kind, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.01, 7));
+    RBM_OKAY(ctx, rbm_machine_init_visible_bias_from_data(m, ds));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    ll_result res;
+    res.ll_indep = independent_ll(ctx, ds);
+    res.ll0 = exact_ll(ctx, m, ds);
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 25, 11, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, est, k));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr));
+    size_t bpe = rbm_trainer_batches_per_epoch(t);
+    res.rec_first = 0;
+    res.rec_last = 0;
+    for (size_t ep = 0; ep < epochs; ep++) {
+        for (size_t s = 0; s < bpe; s++) {
+            rbm_status st = step_ok(ctx, t);
+            assert_int_equal(st, s + 1 == bpe ? RBM_DONE : RBM_OK);
+            double rec = rbm_trainer_reconstruction_error(t);
+            assert_true(isfinite(rec) && rec >= 0.0);
+            if (ep == 0) res.rec_first += rec / (double)bpe;
+            if (ep + 1 == epochs) res.rec_last += rec / (double)bpe;
+        }
+    }
+    res.ll1 = exact_ll(ctx, m, ds);
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, res.W, 12 * 6));
+    print_message("# %s %s-%zu %s lr=%g %s: LL %.4f -> %.4f (independent model %.4f); rec. error %.4f -> %.4f\n",
+                  rbm_unit_kind_name(kind), rbm_estimator_kind_name(est), k, rbm_optimizer_name(opt), lr,
+                  prec == RBM_PRECISION_FLOAT32 ? "float32" : "float64", res.ll0, res.ll1, res.ll_indep,
+                  res.rec_first, res.rec_last);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+    return res;
+}
+
+/* The initial machine (W ~ 0, biases from the data means) is essentially
+ * the best independent model; a trained RBM must capture correlations and
+ * beat it clearly. */
+static void check_learns(ll_result r, double min_gain)
+{
+    assert_true(fabs(r.ll0 - r.ll_indep) < 0.05);
+    if (!(r.ll1 > r.ll0 + min_gain))
+        fail_msg("log-likelihood rose from %.4f to %.4f only (wanted +%.2f)", r.ll0, r.ll1, min_gain);
+    assert_true(r.ll1 > r.ll_indep + min_gain);
+}
+
+static void test_learns_sgd(void **state)
+{
+    (void)state;
+    check_learns(train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_SGD, 0.3, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_EXACT, 1, RBM_OPTIMIZER_SGD, 0.3, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_ISING, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_SGD, 0.1, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_ISING, RBM_ESTIMATOR_EXACT, 1, RBM_OPTIMIZER_SGD, 0.1, RBM_PRECISION_FLOAT64, 20), 2.0);
+}
+
+static void test_learns_momentum(void **state)
+{
+    (void)state;
+    check_learns(train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_MOMENTUM, 0.03, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_EXACT, 1, RBM_OPTIMIZER_MOMENTUM, 0.03, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_ISING, RBM_ESTIMATOR_CD, 1, RBM_OPTIMIZER_MOMENTUM, 0.01, RBM_PRECISION_FLOAT64, 20), 2.0);
+}
+
+static void test_learns_adam(void **state)
+{
+    (void)state;
+    check_learns(train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_ADAM, 0.01, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_EXACT, 1, RBM_OPTIMIZER_ADAM, 0.01, RBM_PRECISION_FLOAT64, 20), 2.0);
+    check_learns(train_ll(RBM_UNIT_ISING, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_ADAM, 0.01, RBM_PRECISION_FLOAT64, 20), 2.0);
+}
+
+static void test_learns_float32(void **state)
+{
+    (void)state;
+    ll_result r32 = train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_SGD, 0.3, RBM_PRECISION_FLOAT32, 20);
+    check_learns(r32, 2.0);
+    /* the float32 kernels are really used: the run is not bit-identical to
+     * the float64 one, yet lands at the same likelihood */
+    ll_result r64 = train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_SGD, 0.3, RBM_PRECISION_FLOAT64, 20);
+    assert_true(memcmp(r32.W, r64.W, sizeof r32.W) != 0);
+    rbm_assert_close(r32.ll1, r64.ll1, 0.0, 0.1, "float32 vs float64 final log-likelihood");
+    check_learns(train_ll(RBM_UNIT_ISING, RBM_ESTIMATOR_EXACT, 1, RBM_OPTIMIZER_ADAM, 0.01, RBM_PRECISION_FLOAT32, 20), 2.0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Reconstruction error
+ * ------------------------------------------------------------------------- */
+
+/* Definition check: one step with a tiny learning rate on the whole data;
+ * the reported error equals mean (v - E[v|h])^2 with h = E[h|v], computed
+ * here from the parameters (which move by ~1e-10 only). */
+static void test_reconstruction_error_definition(void **state)
+{
+    (void)state;
+    rbm_unit_kind kinds[3] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN};
+    for (int q = 0; q < 3; q++) {
+        rbm_context *ctx = rbm_test_context();
+        const size_t nv = 6, nh = 4, M = 30;
+        rbm_dataset *ds = random_dataset(ctx, kinds[q], M, nv, 26);
+        ref_rbm *r = ref_new(nv, nh, kinds[q], RBM_UNIT_BERNOULLI);
+        ref_randomize(r, 27, 0.5, 0.5);
+        r->sv = 0.9;
+        rbm_machine *m = ref_to_machine(ctx, r);
+        rbm_trainer *t = NULL;
+        RBM_OKAY(ctx, rbm_trainer_new(m, ds, M, 1, &t));
+        RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
+        RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1e-10));
+        assert_true(isnan(rbm_trainer_reconstruction_error(t)));
+        RBM_CHECK(ctx, rbm_trainer_step(t), RBM_DONE);
+        double *x = dataset_rows(ctx, ds), err = 0.0;
+        for (size_t mu = 0; mu < M; mu++) {
+            const double *v = x + mu * nv;
+            double h[4];
+            for (size_t j = 0; j < nh; j++) {
+                double f = r->b[j];
+                for (size_t i = 0; i < nv; i++) f += v[i] * r->W[i * nh + j];
+                h[j] = ref_mean(r->hk, r->sh, f);
+            }
+            for (size_t i = 0; i < nv; i++) {
+                double f = r->a[i];
+                for (size_t j = 0; j < nh; j++) f += r->W[i * nh + j] * h[j];
+                double dv = v[i] - ref_mean(r->vk, r->sv, f);
+                err += dv * dv;
+            }
+        }
+        err /= (double)(M * nv);
+        rbm_assert_close(rbm_trainer_reconstruction_error(t), err, 1e-6, 0.0, "reconstruction error");
+        free(x);
+        rbm_trainer_free(t);
+        rbm_machine_free(m);
+        ref_free(r);
+        rbm_dataset_free(ds);
+        rbm_context_free(ctx);
+    }
+}
+
+static void test_reconstruction_error_decreases(void **state)
+{
+    (void)state;
+    ll_result r = train_ll(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, RBM_OPTIMIZER_SGD, 0.1, RBM_PRECISION_FLOAT64, 15);
+    assert_true(r.rec_last < 0.8 * r.rec_first);
+
+    /* monitoring off: never computed */
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, 20, 4, 28);
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 5, 1, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 0));
+    for (int s = 0; s < 6; s++) step_ok(ctx, t);
+    assert_true(isnan(rbm_trainer_reconstruction_error(t)));
+    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
+    step_ok(ctx, t);
+    assert_true(isfinite(rbm_trainer_reconstruction_error(t)));
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------------
+ * Observer
+ * ------------------------------------------------------------------------- */
+typedef struct obs_state {
+    int calls;
+    int stop_at;
+    uint64_t last_steps;
+    int bad;
+} obs_state;
+
+static int observer(void *user, const rbm_trainer *t)
+{
+    obs_state *o = user;
+    o->calls++;
+    o->last_steps = rbm_trainer_steps(t);
+    if (o->last_steps != (uint64_t)o->calls) o->bad = 1;
+    return o->calls == o->stop_at;
+}
+
+static void test_observer(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, 40, 5, 29);
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 5, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.1, 1));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 4, 1, &t)); /* 10 batches per epoch */
+    obs_state o = {0, 5, 0, 0};
+    RBM_OKAY(ctx, rbm_trainer_set_observer(t, observer, &o));
+    for (int s = 1; s <= 4; s++) RBM_CHECK(ctx, rbm_trainer_step(t), RBM_OK);
+    double W0[15], W1[15], a[5], b[3];
+    read_params(ctx, m, W0, a, b);
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_STOPPED);
+    read_params(ctx, m, W1, a, b);
+    assert_true(memcmp(W0, W1, sizeof W0) != 0); /* the stopped update is kept */
+    assert_int_equal(o.calls, 5);
+    assert_int_equal(rbm_trainer_steps(t), 5);
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_OK);
+    assert_int_equal(o.calls, 6);
+    assert_false(o.bad);
+
+    /* run_epochs reports the stop */
+    o.stop_at = 8;
+    RBM_CHECK(ctx, rbm_trainer_run_epochs(t, 3), RBM_STOPPED);
+    assert_int_equal(o.calls, 8);
+    assert_int_equal(rbm_trainer_steps(t), 8);
+
+    /* removed: no more calls */
+    RBM_OKAY(ctx, rbm_trainer_set_observer(t, NULL, NULL));
+    step_ok(ctx, t);
+    assert_int_equal(o.calls, 8);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------------
+ * No heap allocation in the step loop
+ * ------------------------------------------------------------------------- */
+typedef struct alloc_count {
+    size_t allocs, frees;
+} alloc_count;
+
+static void *count_alloc(void *user, size_t size)
+{
+    ((alloc_count *)user)->allocs++;
+    return malloc(size);
+}
+static void count_free(void *user, void *p)
+{
+    if (p) ((alloc_count *)user)->frees++;
+    free(p);
+}
+
+static int quiet_observer(void *user, const rbm_trainer *t)
+{
+    (void)t;
+    (*(int *)user)++;
+    return 0;
+}
+
+static void test_no_allocation_in_step(void **state)
+{
+    (void)state;
+    alloc_count cnt = {0, 0};
+    rbm_context *ctx = NULL;
+    RBM_OKAY(ctx, rbm_context_new_with_allocator(count_alloc, count_free, &cnt, &ctx));
+    const rbm_estimator_kind kinds[3] = {RBM_ESTIMATOR_PCD, RBM_ESTIMATOR_CD, RBM_ESTIMATOR_EXACT};
+    const rbm_optimizer opts[3] = {RBM_OPTIMIZER_SGD, RBM_OPTIMIZER_MOMENTUM, RBM_OPTIMIZER_ADAM};
+    const rbm_precision precs[2] = {RBM_PRECISION_FLOAT64, RBM_PRECISION_FLOAT32};
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 70, 3, 3, 10, 0.5, RBM_UNIT_BERNOULLI, 3, &ds));
+    for (int p = 0; p < 2; p++)
+        for (int q = 0; q < 3; q++) {
+            rbm_machine *m = NULL;
+            RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+            RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.1, 1));
+            RBM_OKAY(ctx, rbm_machine_set_precision(m, precs[p]));
+            rbm_trainer *t = NULL;
+            RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, 1, &t)); /* 5 batches, last of 6 rows */
+            RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kinds[q], 2));
+            RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opts[q]));
+            RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-4));
+            RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-3));
+            RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
+            int calls = 0;
+            RBM_OKAY(ctx, rbm_trainer_set_observer(t, quiet_observer, &calls));
+            assert_true(cnt.allocs > 0); /* the allocator is really used */
+            size_t a0 = cnt.allocs, f0 = cnt.frees;
+            for (int s = 0; s < 50; s++) step_ok(ctx, t);
+            RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 2));
+            if (cnt.allocs != a0 || cnt.frees != f0)
+                fail_msg("%s/%s/%s: %zu allocations and %zu frees during the step loop",
+                         rbm_estimator_kind_name(kinds[q]), rbm_optimizer_name(opts[q]),
+                         p ? "float32" : "float64", cnt.allocs - a0, cnt.frees - f0);
+            assert_int_equal(calls, 60);
+            rbm_trainer_free(t);
+            rbm_machine_free(m);
+        }
+    rbm_dataset_free(ds);
+    assert_int_equal(cnt.allocs, cnt.frees + 1); /* only the context itself is left */
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------------
+ * Bad input
+ * ------------------------------------------------------------------------- */
+static void expect_trainer_refused(rbm_context *ctx, rbm_machine *m, const void *x, rbm_dtype dt, size_t M,
+                                   size_t D, rbm_status want)
+{
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, dt, M, D, RBM_COPY, &ds));
+    rbm_trainer *t = NULL;
+    RBM_CHECK(ctx, rbm_trainer_new(m, ds, 2, 1, &t), want);
+    if (want != RBM_OK) {
+        assert_null(t);
+        assert_true(strlen(rbm_context_last_error(ctx)) > 0);
+    }
+    rbm_trainer_free(t);
+    rbm_dataset_free(ds);
+}
+
+static void test_bad_data(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *mb = NULL, *mi = NULL, *mg = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &mb));
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, &mi));
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, &mg));
+    double x[12] = {0, 1, 0, 1, 1, 0, 0.5, 0.25, 1, 0, 0, 1};
+    expect_trainer_refused(ctx, mb, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_OK); /* fractions are fine */
+    x[7] = 2.0;
+    expect_trainer_refused(ctx, mb, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_ERR_OUT_OF_RANGE);
+    x[7] = -0.1;
+    expect_trainer_refused(ctx, mb, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_ERR_OUT_OF_RANGE);
+    expect_trainer_refused(ctx, mg, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_OK);
+    x[7] = 0.3;
+    expect_trainer_refused(ctx, mi, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_OK);
+    x[7] = -1.5;
+    expect_trainer_refused(ctx, mi, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_ERR_OUT_OF_RANGE);
+    x[7] = 250.0;
+    expect_trainer_refused(ctx, mg, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_OK);
+    float xf[12] = {0, 1, 0, 1, 1, 0, 0, 1, 1, 3, 0, 1};
+    expect_trainer_refused(ctx, mb, xf, RBM_DTYPE_FLOAT32, 4, 3, RBM_ERR_OUT_OF_RANGE);
+    uint8_t xu[12] = {0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 255, 1}; /* raw uint8 images are not in [0,1] */
+    expect_trainer_refused(ctx, mb, xu, RBM_DTYPE_UINT8, 4, 3, RBM_ERR_OUT_OF_RANGE);
+    xu[10] = 1;
+    expect_trainer_refused(ctx, mb, xu, RBM_DTYPE_UINT8, 4, 3, RBM_OK);
+    /* wrong columns */
+    expect_trainer_refused(ctx, mb, xu, RBM_DTYPE_UINT8, 3, 4, RBM_ERR_SHAPE);
+    expect_trainer_refused(ctx, mb, xu, RBM_DTYPE_UINT8, 6, 2, RBM_ERR_SHAPE);
+    /* NaN / Inf never reach the trainer: the dataset refuses them */
+    double xn[6] = {0, 1, 0, 1, NAN, 0};
+    rbm_dataset *ds = NULL;
+    RBM_CHECK(ctx, rbm_dataset_from_memory(ctx, xn, RBM_DTYPE_FLOAT64, 2, 3, RBM_COPY, &ds), RBM_ERR_NOT_FINITE);
+    RBM_CHECK(ctx, rbm_dataset_from_memory(ctx, xn, RBM_DTYPE_FLOAT64, 2, 3, RBM_BORROW, &ds), RBM_ERR_NOT_FINITE);
+    xn[4] = INFINITY;
+    RBM_CHECK(ctx, rbm_dataset_from_memory(ctx, xn, RBM_DTYPE_FLOAT64, 2, 3, RBM_COPY, &ds), RBM_ERR_NOT_FINITE);
+    float xnf[6] = {0, 1, 0, 1, NAN, 0};
+    RBM_CHECK(ctx, rbm_dataset_from_memory(ctx, xnf, RBM_DTYPE_FLOAT32, 2, 3, RBM_COPY, &ds), RBM_ERR_NOT_FINITE);
+    rbm_machine_free(mb);
+    rbm_machine_free(mi);
+    rbm_machine_free(mg);
+    rbm_context_free(ctx);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, 10, 4, 30);
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    rbm_trainer *t = NULL;
+    RBM_CHECK(ctx, rbm_trainer_new(NULL, ds, 2, 1, &t), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_new(m, NULL, 2, 1, &t), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_new(m, ds, 2, 1, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_new(m, ds, 0, 1, &t), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_trainer_new(m, ds, 11, 1, &t), RBM_ERR_INVALID_ARGUMENT);
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 10, 1, &t));
+
+    const struct {
+        rbm_trainer_param key;
+        double value;
+    } bad[] = {
+        {RBM_PARAM_LEARNING_RATE, 0.0},   {RBM_PARAM_LEARNING_RATE, -0.1}, {RBM_PARAM_LEARNING_RATE, NAN},
+        {RBM_PARAM_LEARNING_RATE, INFINITY}, {RBM_PARAM_MOMENTUM, 1.0},   {RBM_PARAM_MOMENTUM, -0.01},
+        {RBM_PARAM_MOMENTUM, NAN},        {RBM_PARAM_ADAM_BETA1, 1.0},     {RBM_PARAM_ADAM_BETA1, -0.5},
+        {RBM_PARAM_ADAM_BETA2, 1.0},      {RBM_PARAM_ADAM_BETA2, 2.0},     {RBM_PARAM_ADAM_EPSILON, 0.0},
+        {RBM_PARAM_ADAM_EPSILON, -1e-8},  {RBM_PARAM_L1, -1e-3},           {RBM_PARAM_L1, NAN},
+        {RBM_PARAM_L2, -1.0},             {RBM_PARAM_L2, INFINITY},        {(rbm_trainer_param)99, 0.5},
+    };
+    for (size_t q = 0; q < sizeof bad / sizeof bad[0]; q++) {
+        rbm_status st = rbm_trainer_set_real(t, bad[q].key, bad[q].value);
+        if (st != RBM_ERR_INVALID_ARGUMENT)
+            fail_msg("set_real(key %d, %g) returned %s, expected RBM_ERR_INVALID_ARGUMENT", (int)bad[q].key,
+                     bad[q].value, rbm_status_name(st));
+    }
+    double v;
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_MOMENTUM, 0.0));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_ADAM_BETA1, 0.0));
+    RBM_CHECK(ctx, rbm_trainer_get_real(t, (rbm_trainer_param)99, &v), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_get_real(NULL, RBM_PARAM_L2, &v), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_real(NULL, RBM_PARAM_L2, 0.1), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_optimizer(t, (rbm_optimizer)7), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_trainer_set_optimizer(NULL, RBM_OPTIMIZER_SGD), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_CD, 0), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_trainer_set_estimator(t, (rbm_estimator_kind)9, 1), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_trainer_set_estimator(NULL, RBM_ESTIMATOR_CD, 1), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_observer(NULL, NULL, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_monitor_every(NULL, 1), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_step(NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_run_epochs(NULL, 1), RBM_ERR_NULL);
+    /* the trainer still works after the refusals */
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_DONE);
+    /* precision changed under the trainer */
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, RBM_PRECISION_FLOAT32));
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_ERR_STATE);
+    rbm_trainer_free(t);
+
+    /* EXACT refused for a machine too large to enumerate */
+    rbm_machine *big = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 25, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, &big));
+    RBM_OKAY(ctx, rbm_trainer_new(big, ds, 5, 1, &t));
+    RBM_CHECK(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1), RBM_ERR_UNSUPPORTED);
+    rbm_trainer_free(t);
+    rbm_machine_free(big);
+
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+/* An update that overflows gives RBM_ERR_NUMERICAL and restores the
+ * parameters. Gaussian visible data of 100 give da ~ 100; with a learning
+ * rate of 1e307 the update is infinite. */
+static void test_numerical_failure_restores(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    double x[12];
+    for (int q = 0; q < 12; q++) x[q] = 100.0 + q;
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT64, 4, 3, RBM_COPY, &ds));
+    ref_rbm *r = ref_new(3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 31, 0.1, 0.1);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 4, 1, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1e307));
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_ERR_NUMERICAL);
+    double W[6], a[3], b[2];
+    read_params(ctx, m, W, a, b);
+    assert_memory_equal(W, r->W, sizeof W);
+    assert_memory_equal(a, r->a, sizeof a);
+    assert_memory_equal(b, r->b, sizeof b);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_seed_identical),
+        cmocka_unit_test(test_epoch_bookkeeping),
+        cmocka_unit_test(test_defaults_and_names),
+        cmocka_unit_test(test_sgd_decay_closed_form),
+        cmocka_unit_test(test_trainer_gradient_is_estimate),
+        cmocka_unit_test(test_momentum_closed_form),
+        cmocka_unit_test(test_adam_closed_form),
+        cmocka_unit_test(test_learns_sgd),
+        cmocka_unit_test(test_learns_momentum),
+        cmocka_unit_test(test_learns_adam),
+        cmocka_unit_test(test_learns_float32),
+        cmocka_unit_test(test_reconstruction_error_definition),
+        cmocka_unit_test(test_reconstruction_error_decreases),
+        cmocka_unit_test(test_observer),
+        cmocka_unit_test(test_no_allocation_in_step),
+        cmocka_unit_test(test_bad_data),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_numerical_failure_restores),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
