@@ -1088,6 +1088,44 @@ static void test_numerical_failure_restores(void **state)
     rbm_context_free(ctx);
 }
 
+/* Gauss-Gauss: a step that crosses sigma_v^2 sigma_h^2 w_1^2 < 1 gives
+ * RBM_ERR_NOT_NORMALIZABLE and leaves the parameters unchanged. Data with
+ * variance ~100 give dW ~ sigma_h^2 C W ~ 50, so one step of lr = 1 from
+ * w = 0.5 lands far beyond the bound w < 1. */
+static void test_gauss_gauss_bound_restores(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    double x[16];
+    for (int q = 0; q < 8; q++) {
+        double s = (q % 2) ? 10.0 : -10.0;
+        x[2 * q] = s;
+        x[2 * q + 1] = s * 0.9;
+    }
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT64, 8, 2, RBM_COPY, &ds));
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 2, 1, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, &m));
+    double w0[2] = {0.5, 0.3}, a0[2] = {0.1, -0.1}, b0[1] = {0.2};
+    RBM_OKAY(ctx, rbm_machine_set_weights(m, w0, 2));
+    RBM_OKAY(ctx, rbm_machine_set_visible_bias(m, a0, 2));
+    RBM_OKAY(ctx, rbm_machine_set_hidden_bias(m, b0, 1));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 8, 1, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1.0));
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_ERR_NOT_NORMALIZABLE);
+    double W[2], a[2], b[1];
+    read_params(ctx, m, W, a, b);
+    assert_memory_equal(W, w0, sizeof W);
+    assert_memory_equal(a, a0, sizeof a);
+    assert_memory_equal(b, b0, sizeof b);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1109,6 +1147,7 @@ int main(void)
         cmocka_unit_test(test_bad_data),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_numerical_failure_restores),
+        cmocka_unit_test(test_gauss_gauss_bound_restores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
