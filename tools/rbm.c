@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__linux__) || defined(__APPLE__) || defined(__unix__)
 #include <sys/ioctl.h>
@@ -147,7 +148,7 @@ static void print_train_usage(FILE *f)
           "  --hidden bernoulli|ising|gaussian    (default: the visible kind, or\n"
           "                                        bernoulli for gaussian visible)\n"
           "  --n-hidden N          hidden units (default 50; 500 for fashion-mnist;\n"
-          "                        16 with --estimator exact)\n"
+          "                        10 with --estimator exact)\n"
           "  --precision float32|float64   arithmetic of the training kernels\n"
           "                        (default float64)\n"
           "\n"
@@ -552,7 +553,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         o->hidden = o->visible == RBM_UNIT_GAUSSIAN ? RBM_UNIT_BERNOULLI : o->visible;
     if (!o->n_hidden_set) {
         if (o->estimator == RBM_ESTIMATOR_EXACT)
-            o->n_hidden = 16;
+            o->n_hidden = 10; /* 2^10 states per gradient: about 1 s per epoch */
         else
             o->n_hidden = o->source == DATA_FASHION_MNIST ? 500 : 50;
     }
@@ -803,34 +804,40 @@ static void progress_draw(struct progress *p, size_t epoch, size_t epochs, size_
 {
     char rate_s[32], recon_s[32], eta_s[32], left[96], right[128], line[512];
     fmt_rate(rate_s, sizeof rate_s, rate);
-    fmt_recon(recon_s, sizeof recon_s, recon);
+    if (isnan(recon))
+        snprintf(recon_s, sizeof recon_s, "-");
+    else if (fabs(recon) < 10)
+        snprintf(recon_s, sizeof recon_s, "%.4f", recon);
+    else
+        snprintf(recon_s, sizeof recon_s, "%.4g", recon);
     fmt_duration(eta_s, sizeof eta_s, eta);
+    /* fixed-width fields, so that the line does not jitter between redraws */
     int ew = snprintf(NULL, 0, "%zu", epochs);
     int bw = snprintf(NULL, 0, "%zu", batches);
-    snprintf(left, sizeof left, "epoch %*zu/%zu  batch %*zu/%zu ", ew, epoch, epochs, bw, batch,
+    snprintf(left, sizeof left, "epoch %*zu/%zu batch %*zu/%zu ", ew, epoch, epochs, bw, batch,
              batches);
-    snprintf(right, sizeof right, " %s samples/s  recon %s  ETA %s", rate_s, recon_s, eta_s);
+    snprintf(right, sizeof right, " %6s samples/s recon %-6s ETA %5s", rate_s, recon_s, eta_s);
 
-    /* the bar takes what is left of the terminal width, within [10, 40] */
+    /* the bar of the whole run takes what is left of the width, up to 30 */
     int avail = p->columns - 1 - (int)strlen(left) - (int)strlen(right) - 2;
-    if (avail > 40)
-        avail = 40;
+    if (avail > 30)
+        avail = 30;
     if (!(fraction >= 0))
         fraction = 0;
     if (fraction > 1)
         fraction = 1;
-    if (avail >= 10) {
+    if (avail >= 8) {
         char bar[64];
         int fill = (int)(fraction * avail + 1e-9);
         for (int i = 0; i < avail; i++)
-            bar[i] = i < fill ? '#' : '-';
+            bar[i] = i < fill ? '#' : '.';
         bar[avail] = '\0';
         snprintf(line, sizeof line, "%s[%s]%s", left, bar, right);
     } else {
         snprintf(line, sizeof line, "%s%3d%%%s", left, (int)(fraction * 100), right);
     }
     size_t len = strlen(line);
-    if ((int)len > p->columns - 1 && p->columns > 1) {
+    if (p->columns > 1 && len > (size_t)(p->columns - 1)) {
         len = (size_t)(p->columns - 1);
         line[len] = '\0';
     }
@@ -1201,7 +1208,7 @@ static int check_combination(const struct train_opts *o, size_t n_visible, size_
         if (!v_ok && !h_ok) {
             errorf("--estimator exact enumerates a bernoulli or ising layer of at most %d "
                    "units, but the machine has %zu %s visible and %zu %s hidden units "
-                   "(try --n-hidden 16)",
+                   "(try --n-hidden 10)",
                    RBM_EXACT_MAX_UNITS, n_visible, unit_name(o->visible), o->n_hidden,
                    unit_name(o->hidden));
             return EXIT_USAGE;
@@ -1210,6 +1217,41 @@ static int check_combination(const struct train_opts *o, size_t n_visible, size_
     if (o->batch > rows) {
         errorf("--batch %zu is larger than the data set (%zu samples)", o->batch, rows);
         return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Fail early (before a long training run) when the model cannot be written:
+ * the path is a directory, or its directory does not exist or is not
+ * writable. rbm_machine_save() reports anything else at the end. */
+static int check_output_path(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        errorf("cannot save the model to '%s': it is a directory", path);
+        return EXIT_RUNTIME;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return 0; /* too long to check here; the save reports it */
+    if (stat(dir, &sb) != 0) {
+        errorf("cannot save the model to '%s': directory '%s': %s", path, dir, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        errorf("cannot save the model to '%s': '%s' is not a directory", path, dir);
+        return EXIT_RUNTIME;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        errorf("cannot save the model to '%s': directory '%s': %s", path, dir, strerror(errno));
+        return EXIT_RUNTIME;
     }
     return 0;
 }
@@ -1224,6 +1266,10 @@ static int cmd_train(int argc, char **argv)
         print_train_usage(stdout);
         return EXIT_OK;
     }
+
+    rc = check_output_path(o.out);
+    if (rc != 0)
+        return rc;
 
     rbm_context *ctx = NULL;
     rbm_dataset *data = NULL;
@@ -1311,9 +1357,9 @@ static int cmd_train(int argc, char **argv)
                      o.k);
         fprintf(stderr,
                 "rbm: training %zu %s visible x %zu %s hidden on %s (%zu samples), %s, "
-                "%zu epochs of %zu minibatches\n",
+                "%zu epoch%s of %zu minibatches\n",
                 di.cols, unit_name(o.visible), o.n_hidden, unit_name(o.hidden), o.data, di.rows,
-                est, o.epochs, rbm_trainer_batches_per_epoch(t));
+                est, o.epochs, o.epochs == 1 ? "" : "s", rbm_trainer_batches_per_epoch(t));
         fflush(stderr);
     }
 
@@ -1383,7 +1429,7 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        print_usage(stderr);
+        errorf("no command given (try 'rbm train', or 'rbm help')");
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
