@@ -31,7 +31,7 @@ else
     exit 99
 fi
 
-headers=$(cd "$tmp/include/rbm" && ls *.h)
+headers=$(cd "$tmp/include/rbm" && ls -- *.h)
 n=0
 for h in $headers; do n=$((n + 2)); done
 n=$((n + 2))

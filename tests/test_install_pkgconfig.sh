@@ -66,7 +66,8 @@ if [ "$soname" = "$want" ]; then pass "SONAME $soname"; else fail "SONAME is '$s
 [ -e "$libdir/librbm.so" ] || fail "development symlink librbm.so missing in $libdir"
 
 # --- 3. build and run programs against the installed tree only -------------------
-export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+pcdir=$(dirname "$pc")
+export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PKG_CONFIG_SYSROOT_DIR="$dest"
 if ! flags=$(pkg-config --cflags --libs rbm 2> "$tmp/pc.log"); then
     cat "$tmp/pc.log"
