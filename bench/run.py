@@ -10,7 +10,7 @@ N_h = 500, batch 100, PCD-1, learning rate 0.01) with
     bound, also in bench_train.c),
 and prints a table of times (best of --repeat runs) and ratios.
 
-Usage: bench/run.sh [--repeat R] [--json] [--markdown]
+Usage: bench/run.sh [--repeat R] [--json] [--markdown] [--wait-idle S]
 Builds librbm and bench_train in build-bench/ (meson, release) when needed.
 If librbm does not build, the GEMM bound is compiled by hand and the librbm
 rows are reported as missing.
@@ -19,9 +19,11 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench")
@@ -97,6 +99,32 @@ def machine_info():
     return info
 
 
+def cpu_busy_seconds():
+    """Busy CPU-seconds of the whole machine so far (all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / hz
+
+
+def children_cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def wait_idle(max_wait, ncpu):
+    """Wait (at most max_wait s) until other processes use < 0.1 CPU for 3 s."""
+    t_end = time.monotonic() + max_wait
+    while True:
+        b0 = cpu_busy_seconds()
+        time.sleep(3)
+        busy = (cpu_busy_seconds() - b0) / 3
+        if busy < 0.1 or time.monotonic() >= t_end:
+            return busy
+        log(f"run: machine busy ({busy:.1f} of {ncpu} CPUs in use by others); waiting")
+
+
 def fmt(x, spec=".2f", missing="—"):
     return missing if x is None else format(x, spec)
 
@@ -110,6 +138,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is shown)")
     ap.add_argument("--json", action="store_true", help="also print all results as JSON")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--wait-idle", type=float, default=120,
+                    help="wait up to this many seconds for an idle machine first (0: no)")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
     args = ap.parse_args()
 
@@ -118,8 +148,9 @@ def main():
     log(f"run: {info['nproc']} CPUs, {info['cpu']}, {info.get('openblas_package', 'OpenBLAS ?')}")
     if info["openblas_env"]:
         log(f"run: environment {info['openblas_env']} (left as it is)")
-    with open("/proc/loadavg") as f:
-        info["loadavg_before"] = f.read().split()[:3]
+    if args.wait_idle > 0:
+        info["others_busy_cpus_before"] = round(wait_idle(args.wait_idle, info["nproc"]), 2)
+    busy0, own0, wall0 = cpu_busy_seconds(), children_cpu_seconds(), time.monotonic()
 
     results = []
     r = sh([exe, "--data", args.data, "--repeat", str(args.repeat)]
@@ -137,8 +168,9 @@ def main():
             log("run: sklearn_rbm.py failed (apt-get install python3-sklearn)")
     else:
         log(f"run: {PY} not found; no sklearn rows")
-    with open("/proc/loadavg") as f:
-        info["loadavg_after"] = f.read().split()[:3]
+    wall = time.monotonic() - wall0
+    others = (cpu_busy_seconds() - busy0 - (children_cpu_seconds() - own0)) / wall
+    info["others_busy_cpus_during"] = round(max(others, 0.0), 2)
 
     def get(name, prec):
         for x in results:
@@ -201,6 +233,9 @@ def main():
     if init is not None:
         print(f"reconstruction error at initialisation: {init:.4f} "
               "(mean-field, all 60000 rows; lower after the epoch = the trainer learns)")
+    print(f"other processes used {info['others_busy_cpus_during']:.2f} of {info['nproc']} CPUs "
+          "on average during the run" + ("  ** timings disturbed **"
+                                         if info["others_busy_cpus_during"] > 0.2 else ""))
     if not with_librbm:
         print("librbm rows missing: the library did not build")
     if args.json:
