@@ -456,6 +456,57 @@ static void test_sampling_extremes(void **state)
     rbm_context_free(ctx);
 }
 
+/* The float32 kernels (used through a machine's training precision) at
+ * fields of magnitude 1e3 and 1e30: a Gibbs sampler on a machine whose
+ * biases dominate every field must land on the certain states, finite and in
+ * the support, in float32 as in float64. */
+static void test_large_fields_both_precisions(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const double scales[2] = {1e3, 1e30};
+    const rbm_precision precs[2] = {RBM_PRECISION_FLOAT64, RBM_PRECISION_FLOAT32};
+    enum { NV = 3, NH = 2, C = 4 };
+    for (int p = 0; p < 2; p++)
+        for (int sc = 0; sc < 2; sc++)
+            for (int vk = 0; vk < 2; vk++)
+                for (int hk = 0; hk < 2; hk++) {
+                    double S = scales[sc];
+                    double W[NV * NH], a[NV] = {5 * S, -5 * S, 5 * S}, b[NH] = {-5 * S, 5 * S};
+                    for (int k = 0; k < NV * NH; k++)
+                        W[k] = (k % 3 ? 1 : -1) * S;
+                    rbm_machine *m = NULL;
+                    RBM_OKAY(ctx, rbm_machine_new(ctx, NV, NH, kinds[vk], kinds[hk], &m));
+                    RBM_OKAY(ctx, rbm_machine_set_weights(m, W, NV * NH));
+                    RBM_OKAY(ctx, rbm_machine_set_visible_bias(m, a, NV));
+                    RBM_OKAY(ctx, rbm_machine_set_hidden_bias(m, b, NH));
+                    RBM_OKAY(ctx, rbm_machine_set_precision(m, precs[p]));
+                    rbm_sampler *smp = NULL;
+                    RBM_OKAY(ctx, rbm_sampler_new(m, C, 11, &smp));
+                    RBM_OKAY(ctx, rbm_sampler_run(smp, 3));
+                    double v[C * NV], h[C * NH];
+                    RBM_OKAY(ctx, rbm_sampler_get_visible(smp, v, C * NV));
+                    RBM_OKAY(ctx, rbm_sampler_get_hidden(smp, h, C * NH));
+                    double down_v = kinds[vk] == RBM_UNIT_BERNOULLI ? 0.0 : -1.0;
+                    double down_h = kinds[hk] == RBM_UNIT_BERNOULLI ? 0.0 : -1.0;
+                    for (int c = 0; c < C; c++) {
+                        for (int i = 0; i < NV; i++)
+                            if (v[c * NV + i] != (a[i] > 0 ? 1.0 : down_v))
+                                fail_msg("%s precision, scale %g, %s/%s: v[%d][%d] = %g",
+                                         p ? "float32" : "float64", S, kind_names[vk],
+                                         kind_names[hk], c, i, v[c * NV + i]);
+                        for (int j = 0; j < NH; j++)
+                            if (h[c * NH + j] != (b[j] > 0 ? 1.0 : down_h))
+                                fail_msg("%s precision, scale %g, %s/%s: h[%d][%d] = %g",
+                                         p ? "float32" : "float64", S, kind_names[vk],
+                                         kind_names[hk], c, j, h[c * NH + j]);
+                    }
+                    rbm_sampler_free(smp);
+                    rbm_machine_free(m);
+                }
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_sampling_statistics),
         cmocka_unit_test(test_sampling_deviates_and_aliasing),
         cmocka_unit_test(test_sampling_extremes),
+        cmocka_unit_test(test_large_fields_both_precisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
