@@ -600,6 +600,77 @@ static void test_conditional_sampling(void **state)
     rbm_context_free(ctx);
 }
 
+/* Larger shapes (no enumeration possible): F(v), F_h(h), E[h|v], E[v|h] and
+ * E(v,h) against the closed forms of SCIENCE.md §1.1-1.2 (F(v) = -a.v +
+ * sum phi_v - sum_j Lambda_h(b_j + (W^T v)_j) with Lambda from the §1.1
+ * table), evaluated here in long double. */
+static long double lambda_closed(rbm_unit_kind k, long double s, long double x)
+{
+    long double ax = fabsl(x);
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return x > 0 ? x + log1pl(expl(-x)) : log1pl(expl(x));
+    case RBM_UNIT_ISING: return ax + log1pl(expl(-2 * ax));
+    default: return s * s * x * x / 2 + 0.5L * logl(2 * PI_L * s * s);
+    }
+}
+
+static long double mean_closed(rbm_unit_kind k, long double s, long double x)
+{
+    switch (k) {
+    case RBM_UNIT_BERNOULLI: return 1 / (1 + expl(-x));
+    case RBM_UNIT_ISING: return tanhl(x);
+    default: return s * s * x;
+    }
+}
+
+static void test_larger_shapes(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    enum { NV = 37, NH = 23, B = 5 };
+    for (int vi = 0; vi < 3; vi++)
+        for (int hi = 0; hi < 3; hi++) {
+            ref_rbm R = ref_make(NV, NH, kinds[vi], kinds[hi], 1200 + 10 * vi + hi);
+            rbm_machine *m = machine_from_ref(ctx, &R);
+            double v[B * NV], h[B * NH], f[B], e[B], mh[B * NH], mv[B * NV];
+            for (int r = 0; r < B; r++) {
+                random_state(R.vk, NV, v + r * NV);
+                random_state(R.hk, NH, h + r * NH);
+            }
+            RBM_OKAY(ctx, rbm_machine_energy(m, B, v, B * NV, h, B * NH, e));
+            RBM_OKAY(ctx, rbm_machine_free_energy(m, B, v, B * NV, f));
+            RBM_OKAY(ctx, rbm_machine_hidden_mean(m, B, v, B * NV, mh, B * NH));
+            RBM_OKAY(ctx, rbm_machine_visible_mean(m, B, h, B * NH, mv, B * NV));
+            for (int r = 0; r < B; r++) {
+                const double *vr = v + r * NV, *hr = h + r * NH;
+                expect_close(e[r], ref_energy(&R, vr, hr), 1e-12, 1e-12, "energy (37x23)", &R,
+                             (size_t)r);
+                long double F = 0;
+                for (size_t i = 0; i < NV; i++)
+                    F += -(long double)R.a[i] * vr[i] + phi(R.vk, R.sv, vr[i]);
+                for (size_t j = 0; j < NH; j++) {
+                    long double x = R.b[j];
+                    for (size_t i = 0; i < NV; i++)
+                        x += (long double)vr[i] * R.W[i * NH + j];
+                    F -= lambda_closed(R.hk, R.sh, x);
+                    expect_close(mh[r * NH + j], mean_closed(R.hk, R.sh, x), 1e-12, 1e-13,
+                                 "E[h_j|v] (37x23)", &R, (size_t)r);
+                }
+                expect_close(f[r], F, 1e-12, 1e-12, "F(v) (37x23)", &R, (size_t)r);
+                for (size_t i = 0; i < NV; i++) {
+                    long double x = R.a[i];
+                    for (size_t j = 0; j < NH; j++)
+                        x += (long double)R.W[i * NH + j] * hr[j];
+                    expect_close(mv[r * NV + i], mean_closed(R.vk, R.sv, x), 1e-12, 1e-13,
+                                 "E[v_i|h] (37x23)", &R, (size_t)r);
+                }
+            }
+            rbm_machine_free(m);
+            ref_free(&R);
+        }
+    rbm_context_free(ctx);
+}
+
 /* ---- log Z by enumeration (SCIENCE.md §9 item 6) ---- */
 
 /* log Z = logsumexp over the discrete visible layer of -F(v) (library F). */
@@ -1704,6 +1775,7 @@ int main(void)
         cmocka_unit_test(test_free_energies),
         cmocka_unit_test(test_conditional_means),
         cmocka_unit_test(test_conditional_sampling),
+        cmocka_unit_test(test_larger_shapes),
         cmocka_unit_test(test_logz_enumeration),
         cmocka_unit_test(test_convert),
         cmocka_unit_test(test_hopfield_form),
