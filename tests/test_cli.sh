@@ -217,6 +217,30 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["transform"].startswith("binarize
 else
     fail "0..255 CSV (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+# fewer rows than the default batch: the batch becomes the whole data set
+printf '0,1,1\n1,0,1\n0,0,1\n' >"$tmp/tiny.csv"
+run train --data "$tmp/tiny.csv" --epochs 2 --n-hidden 2 --json --quiet --out "$tmp/f.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["batch"] == 3 and d["steps"] == 2' >"$tmp/py" 2>&1; then
+    ok "a 3-row data set trains with batch 3"
+else
+    fail "3-row CSV (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# NPY (when NumPy is there): probabilities in [0,1] are used as they are
+if "$PY" -c 'import numpy' 2>/dev/null; then
+    "$PY" -c 'import numpy as np, sys
+np.save(sys.argv[1], np.random.default_rng(0).random((200, 30)).astype(np.float32))' "$tmp/p.npy"
+    run train --data "$tmp/p.npy" --epochs 1 --n-hidden 5 --batch 20 --json --quiet --out "$tmp/f.rbm"
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_visible"] == 30 and d["transform"] == "none"' \
+        >"$tmp/py" 2>&1; then
+        ok "train on an NPY file of probabilities"
+    else
+        fail "NPY file (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+else
+    echo "ok - NPY file # SKIP NumPy not available"
+fi
+printf '0.5,nan\n1,0\n' >"$tmp/nan.csv"
+expect_error 1 "NaN in a CSV file" train --data "$tmp/nan.csv" --epochs 1
 printf '1,2\n3,x\n' >"$tmp/bad.csv"
 expect_error 1 "malformed CSV file" train --data "$tmp/bad.csv" --epochs 1
 printf 'not an idx file' >"$tmp/bad-ubyte"

@@ -742,6 +742,17 @@ static void fmt_duration(char *buf, size_t n, double s)
         snprintf(buf, n, "%lu:%02lu", m, sec);
 }
 
+/* "12.35 s", "0.412 s", "0.000123 s" */
+static void fmt_seconds(char *buf, size_t n, double s)
+{
+    if (s >= 1)
+        snprintf(buf, n, "%.2f s", s);
+    else if (s >= 0.01)
+        snprintf(buf, n, "%.3f s", s);
+    else
+        snprintf(buf, n, "%.3g s", s);
+}
+
 static void fmt_recon(char *buf, size_t n, double r)
 {
     if (isnan(r))
@@ -1042,11 +1053,12 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
             res->recon_last = mean;
             history_push(res, mean);
             if (p.mode == PROGRESS_LINES) {
-                char recon_s[32];
+                char recon_s[32], dt_s[32];
                 double dt = now - epoch_start;
                 fmt_recon(recon_s, sizeof recon_s, mean);
-                fprintf(stderr, "epoch %zu/%zu  %.3f s  %.0f samples/s  recon %s\n",
-                        res->epochs_done, o->epochs, dt, dt > 0 ? (double)rows / dt : 0.0,
+                fmt_seconds(dt_s, sizeof dt_s, dt);
+                fprintf(stderr, "epoch %zu/%zu  %s  %.0f samples/s  recon %s\n",
+                        res->epochs_done, o->epochs, dt_s, dt > 0 ? (double)rows / dt : 0.0,
                         recon_s);
                 fflush(stderr);
             }
@@ -1096,8 +1108,9 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
 static void print_report(const struct train_opts *o, const struct data_info *di,
                          const struct train_result *res, double rate)
 {
-    char rate_s[32];
+    char rate_s[32], time_s[32];
     fmt_rate(rate_s, sizeof rate_s, rate);
+    fmt_seconds(time_s, sizeof time_s, res->seconds);
     printf("data        ");
     if (o->source == DATA_SYNTHETIC)
         printf("synthetic, %zu x %zu (11 clusters in 5 of 100 dimensions, %s)\n", di->rows,
@@ -1125,7 +1138,7 @@ static void print_report(const struct train_opts *o, const struct data_info *di,
     printf(", batch %zu, seed %llu\n", o->batch, (unsigned long long)o->seed);
     printf("epochs      %zu of %zu (%llu steps)%s\n", res->epochs_done, o->epochs,
            (unsigned long long)res->steps, res->interrupted ? ", interrupted" : "");
-    printf("time        %.3f s, %s samples/s\n", res->seconds, rate_s);
+    printf("time        %s, %s samples/s\n", time_s, rate_s);
     char a[32], b[32];
     fmt_recon(a, sizeof a, res->recon_first);
     fmt_recon(b, sizeof b, res->recon_last);
