@@ -1165,10 +1165,25 @@ rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset 
                        path, rows, cols, dtype_name(dtype), total, fsize - (uintmax_t)data_off);
         goto done;
     }
-    raw = ds_alloc(ctx, total, "npy file", &st);
+    /* regular file: size checked above; otherwise grow as data arrives */
+    size_t cap = regular || total < DS_GROW_START ? total : DS_GROW_START;
+    raw = ds_alloc(ctx, cap, "npy file", &st);
     if (!raw)
         goto done;
-    n = fread(raw, 1, total, f);
+    n = 0;
+    for (;;) {
+        n += fread(raw + n, 1, cap - n, f);
+        if (n < cap || cap == total)
+            break;
+        size_t ncap = cap > total / 2 ? total : 2 * cap;
+        uint8_t *nraw = ds_alloc(ctx, ncap, "npy file", &st);
+        if (!nraw)
+            goto done;
+        memcpy(nraw, raw, n);
+        rbm__free(ctx, raw);
+        raw = nraw;
+        cap = ncap;
+    }
     if (n != total) {
         if (ferror(f)) {
             os_reason(errno, why, sizeof why);
@@ -1462,23 +1477,23 @@ rbm_status rbm_dataset_transform(const rbm_dataset *ds, rbm_transform transform,
     void *data = ds_alloc(ctx, bytes, "rbm_dataset_transform", &st);
     if (!data)
         return st;
-    double lo = 0.0, scale = 1.0;
-    if (transform == RBM_TRANSFORM_SCALE01) {
-        if (ds->dtype == RBM_DTYPE_UINT8) {
-            lo = 0.0;
-            scale = 1.0 / 255.0;
-        } else {
-            double hi;
-            data_range(ds, &lo, &hi);
-            scale = hi > lo ? 1.0 / (hi - lo) : 0.0;
-        }
+    /* SCALE01 works on halves so that hi - lo cannot overflow */
+    double half_lo = 0.0, half_span = 0.0;
+    if (transform == RBM_TRANSFORM_SCALE01 && ds->dtype != RBM_DTYPE_UINT8) {
+        double lo, hi;
+        data_range(ds, &lo, &hi);
+        half_lo = 0.5 * lo;
+        half_span = 0.5 * hi - 0.5 * lo;
     }
     for (size_t i = 0; i < n; i++) {
         double x = rbm__dataset_at(ds, i / ds->cols, i % ds->cols), y;
         switch (transform) {
         case RBM_TRANSFORM_BINARIZE: y = x > threshold ? 1.0 : 0.0; break;
         case RBM_TRANSFORM_SCALE01:
-            y = ds->dtype == RBM_DTYPE_UINT8 ? x / 255.0 : (x - lo) * scale;
+            if (ds->dtype == RBM_DTYPE_UINT8)
+                y = x / 255.0;
+            else
+                y = half_span > 0.0 ? (0.5 * x - half_lo) / half_span : 0.0;
             break;
         case RBM_TRANSFORM_TO_ISING: y = 2.0 * x - 1.0; break;
         default: y = x > threshold ? 1.0 : -1.0; break;

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -1311,6 +1314,15 @@ static void test_transforms(void **state)
     for (int i = 0; i < 6; i++)
         assert_true(y[i] == (f64[i] > 0.0 ? 1.0 : -1.0));
     rbm_dataset_free(t);
+    /* extreme range: hi - lo overflows a double */
+    const double ext[3] = {-1e308, 0.0, 1e308};
+    rbm_dataset *de = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, ext, RBM_DTYPE_FLOAT64, 1, 3, RBM_BORROW, &de));
+    RBM_OKAY(ctx, rbm_dataset_transform(de, RBM_TRANSFORM_SCALE01, 0, &t));
+    RBM_OKAY(ctx, rbm_dataset_get_rows(t, 0, 1, y, 3));
+    assert_true(y[0] == 0.0 && y[1] == 0.5 && y[2] == 1.0);
+    rbm_dataset_free(t);
+    rbm_dataset_free(de);
     /* constant data maps to 0 */
     const double cst[4] = {2.5, 2.5, 2.5, 2.5};
     rbm_dataset *dc = NULL;
@@ -1628,6 +1640,86 @@ static void test_batch_iter_uniform(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* non-regular files (a FIFO): sizes cannot be checked before reading        */
+/* ------------------------------------------------------------------------ */
+
+/* Load `data` through a FIFO fed by a child process. */
+static rbm_status load_via_fifo(rbm_context *ctx, const char *name, const bytes *data,
+                                rbm_dataset **out)
+{
+    const char *path = fixture_path(name);
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        FILE *f = fopen(path, "wb");
+        if (f) {
+            fwrite(data->p, 1, data->n, f);
+            fclose(f);
+        }
+        _exit(0);
+    }
+    rbm_status st = rbm_dataset_load(ctx, path, out);
+    int status;
+    waitpid(pid, &status, 0);
+    return st;
+}
+
+static void test_fifo_inputs(void **state)
+{
+    (void)state;
+    alloc_stats as;
+    rbm_context *ctx = counting_context(&as);
+    rbm_dataset *ds = NULL;
+    /* a valid idx file, plain and gzip */
+    bytes b = idx_u8_3x2x4();
+    RBM_OKAY(ctx, load_via_fifo(ctx, "fifo1.idx", &b, &ds));
+    check_u8_3x2x4(ctx, ds);
+    rbm_dataset_free(ds);
+    bytes g = gzip_stored(b.p, b.n);
+    RBM_OKAY(ctx, load_via_fifo(ctx, "fifo2.idx", &g, &ds));
+    check_u8_3x2x4(ctx, ds);
+    rbm_dataset_free(ds);
+    bytes_free(&g);
+    bytes_free(&b);
+    /* hostile plain idx header: 2^31 rows of 784 bytes, 3 rows sent */
+    uint32_t huge[3] = {0x80000000u, 28, 28};
+    idx_header(&b, 0x08, 3, huge);
+    for (int i = 0; i < 3 * 784; i++)
+        put_u8(&b, i & 0xFF);
+    as.max_size = 0;
+    RBM_CHECK(ctx, load_via_fifo(ctx, "fifo3.idx", &b, &ds), RBM_ERR_BAD_FORMAT);
+    assert_detail(ctx, "file ends after 3 rows");
+    assert_true(as.max_size <= ((size_t)1 << 20) + 4096);
+    bytes_free(&b);
+    /* npy: a valid one, and one whose shape claims 2^32 x 100 doubles */
+    b = npy_file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }");
+    for (int i = 0; i < 4; i++)
+        put_le_f64(&b, i + 0.5);
+    RBM_OKAY(ctx, load_via_fifo(ctx, "fifo4.npy", &b, &ds));
+    double x[4];
+    RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 0, 2, x, 4));
+    for (int i = 0; i < 4; i++)
+        assert_true(x[i] == i + 0.5);
+    rbm_dataset_free(ds);
+    bytes_free(&b);
+    b = npy_file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 100), }");
+    for (int i = 0; i < 300000; i++)
+        put_le_f64(&b, 1.0);
+    as.max_size = 0;
+    RBM_CHECK(ctx, load_via_fifo(ctx, "fifo5.npy", &b, &ds), RBM_ERR_BAD_FORMAT);
+    assert_detail(ctx, "truncated");
+    assert_true(as.max_size <= ((size_t)4 << 20) + 4096);
+    bytes_free(&b);
+    assert_null(ds);
+    assert_int_equal(as.live, 1);
+    rbm_context_free(ctx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* allocation failures: every path frees what it took                        */
 /* ------------------------------------------------------------------------ */
 
@@ -1753,6 +1845,7 @@ int main(void)
         cmocka_unit_test(test_mean_covariance),
         cmocka_unit_test(test_batch_iter),
         cmocka_unit_test(test_batch_iter_uniform),
+        cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
