@@ -1177,10 +1177,59 @@ static void get_all(rbm_context *ctx, const rbm_machine *m, double *W, double *a
     RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, b, nh));
 }
 
+/* Rank-one W = f * bound * u v^T (unit u, v): refused for f >= 1.0001,
+ * accepted for f <= 0.9999, for any shape. */
+static void gg_rank_one_bound(rbm_context *ctx, size_t nv, size_t nh)
+{
+    const double sv = 1.1, sh = 0.7, bound = 1.0 / (sv * sh);
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, &m));
+    RBM_OKAY(ctx, rbm_machine_set_sigma(m, RBM_LAYER_VISIBLE, sv));
+    RBM_OKAY(ctx, rbm_machine_set_sigma(m, RBM_LAYER_HIDDEN, sh));
+    double *W = xmalloc(nv * nh * sizeof(double)), *got = xmalloc(nv * nh * sizeof(double));
+    double *u = xmalloc(nv * sizeof(double)), *v = xmalloc(nh * sizeof(double));
+    long double nu = 0, nw = 0;
+    for (size_t i = 0; i < nv; i++) {
+        u[i] = 1.0 + (double)i;
+        nu += (long double)u[i] * u[i];
+    }
+    for (size_t j = 0; j < nh; j++) {
+        v[j] = (j % 2 ? -1.0 : 1.0) * (2.0 + (double)j);
+        nw += (long double)v[j] * v[j];
+    }
+    double *last = xmalloc(nv * nh * sizeof(double));
+    memset(last, 0, nv * nh * sizeof(double));
+    const double f[5] = {0.5, 1.0001, 0.9999, 3.0, 1.0 + 1e-6};
+    for (int t = 0; t < 5; t++) {
+        for (size_t i = 0; i < nv; i++)
+            for (size_t j = 0; j < nh; j++)
+                W[i * nh + j] = (double)((long double)f[t] * bound * u[i] * v[j] / sqrtl(nu * nw));
+        rbm_status st = rbm_machine_set_weights(m, W, nv * nh);
+        rbm_status want = f[t] < 1 ? RBM_OK : RBM_ERR_NOT_NORMALIZABLE;
+        if (st != want)
+            fail_msg("Gauss-Gauss %zux%zu, sigma_v sigma_h w_1 = %g: %s, expected %s", nv, nh,
+                     f[t], rbm_status_name(st), rbm_status_name(want));
+        RBM_OKAY(ctx, rbm_machine_get_weights(m, got, nv * nh));
+        if (st == RBM_OK)
+            memcpy(last, W, nv * nh * sizeof(double));
+        assert_memory_equal(got, last, nv * nh * sizeof(double));
+    }
+    free(last);
+    free(W);
+    free(got);
+    free(u);
+    free(v);
+    rbm_machine_free(m);
+}
+
 static void test_gauss_gauss_normalizable(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
+    gg_rank_one_bound(ctx, 1, 1);
+    gg_rank_one_bound(ctx, 2, 5);
+    gg_rank_one_bound(ctx, 6, 6);
+    gg_rank_one_bound(ctx, 9, 4);
     const double sv = 0.8, sh = 1.3, bound = 1.0 / (sv * sh); /* w_1 < bound */
     rbm_machine *m = NULL;
     RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, &m));
@@ -1245,7 +1294,7 @@ static void test_gauss_gauss_normalizable(void **state)
     get_all(ctx, m, got, a, b);
     assert_memory_equal(got, W0, sizeof W0);
 
-    /* the free energy is finite and matches the closed form at the edge */
+    /* the free energy stays finite near the edge */
     double v[3] = {0.3, -1.0, 2.0}, f;
     RBM_OKAY(ctx, rbm_machine_free_energy(m, 1, v, 3, &f));
     assert_true(isfinite(f));
