@@ -10,8 +10,9 @@
  * (a short report, or with --json exactly one JSON object and nothing else);
  * progress and errors go to stderr. Errors are one line "rbm: error: ...".
  * Exit status: 0 success, 1 runtime error (I/O, library failure, training
- * diverged), 2 usage error (bad option or value), 130 interrupted (the model
- * trained so far is still saved and reported). */
+ * diverged), 2 usage error (bad option or value), 128 + signal number when
+ * SIGINT (130) or SIGTERM (143) stopped training (the model trained so far is
+ * still saved and reported). */
 #include <rbm/rbm.h>
 
 #include <errno.h>
@@ -32,8 +33,7 @@
 enum {
     EXIT_OK = 0,
     EXIT_RUNTIME = 1,
-    EXIT_USAGE = 2,
-    EXIT_INTERRUPTED = 130
+    EXIT_USAGE = 2
 };
 
 #define FASHION_MNIST_TRAIN "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
@@ -176,10 +176,11 @@ static void print_train_usage(FILE *f)
           "(v - E[v|h])^2 with h = E[h|v], measured on every 10th to 20th minibatch\n"
           "(every one on small data sets) and averaged over each epoch. Weights\n"
           "start from N(0, 0.01^2), visible biases from the data means. Ctrl-C\n"
-          "stops after the current minibatch and saves the model trained so far\n"
-          "(exit status 130).\n"
+          "(or SIGTERM) stops after the current minibatch and saves the model\n"
+          "trained so far.\n"
           "\n"
-          "Exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted.\n",
+          "Exit status: 0 success, 1 runtime error, 2 usage error, 130 (SIGINT) or\n"
+          "143 (SIGTERM) when interrupted.\n",
           f);
 }
 
@@ -923,35 +924,45 @@ static void json_key(FILE *f, int *first, const char *key)
  * Interruption
  * ------------------------------------------------------------------------ */
 
-static volatile sig_atomic_t g_interrupted = 0;
+static volatile sig_atomic_t g_interrupted = 0; /* number of the signal received */
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    g_interrupted = 1;
+    g_interrupted = sig;
 }
 
 /* First SIGINT/SIGTERM: stop after the current minibatch (the handler is
- * reset, so a second one ends the program at once). */
+ * reset, so a second one ends the program at once). A signal ignored when
+ * the program started (nohup, background jobs of a script) stays ignored. */
 static void install_signal_handlers(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 static void restore_signal_handlers(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction cur;
+        if (sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != on_signal)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -966,7 +977,7 @@ struct train_result {
     double recon_first, recon_last;
     double *history; /* mean reconstruction error per epoch */
     size_t history_len, history_cap;
-    int interrupted;
+    int interrupted; /* the signal that stopped training, or 0 */
 };
 
 static void history_push(struct train_result *res, double x)
@@ -1021,7 +1032,7 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
     install_signal_handlers();
     while (res->epochs_done < o->epochs) {
         if (g_interrupted) {
-            res->interrupted = 1;
+            res->interrupted = (int)g_interrupted;
             break;
         }
         st = rbm_trainer_step(t);
@@ -1094,8 +1105,9 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
         if (res->steps > 0 && res->epochs_done == 0)
             res->recon_last = latest;
         if (!o->quiet) {
-            fprintf(stderr, "rbm: interrupted during epoch %zu (minibatch %zu/%zu); saving "
+            fprintf(stderr, "rbm: %s: stopped during epoch %zu (minibatch %zu/%zu); saving "
                             "the model trained so far\n",
+                    res->interrupted == SIGINT ? "interrupted" : "terminated",
                     res->epochs_done + 1, batch_in_epoch, batches);
         }
         /* count the samples of the partial epoch */
@@ -1209,6 +1221,10 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
     fputc(']', f);
     json_key(f, &first, "interrupted");
     fputs(res->interrupted ? "true" : "false", f);
+    if (res->interrupted) {
+        json_key(f, &first, "signal");
+        json_string(f, res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     json_key(f, &first, "model_path");
     json_string(f, o->out);
     fputs("\n}\n", f);
@@ -1400,7 +1416,7 @@ static int cmd_train(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto done;
     }
-    rc = res.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+    rc = res.interrupted ? 128 + res.interrupted : EXIT_OK;
 
 done:
     free(res.history);
