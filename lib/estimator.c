@@ -411,6 +411,16 @@ rbm_sampler *rbm_estimator_sampler(rbm_estimator *e)
     return e ? e->chains : NULL;
 }
 
+size_t rbm__estimator_k(const rbm_estimator *e)
+{
+    return e->k;
+}
+
+rbm_rng *rbm__estimator_rng(rbm_estimator *e)
+{
+    return &e->rng;
+}
+
 const void *rbm__estimator_positive_hidden(const rbm_estimator *e)
 {
     return e->ph;

@@ -181,6 +181,8 @@ void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n
 /* Estimate the gradient from a batch already in the machine's compute type. */
 rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
                                        rbm_gradient *g);
+size_t rbm__estimator_k(const rbm_estimator *e);
+rbm_rng *rbm__estimator_rng(rbm_estimator *e);
 /* E[h|v] of the last batch given to compute (batch x nh, compute type). */
 const void *rbm__estimator_positive_hidden(const rbm_estimator *e);
 
@@ -203,5 +205,15 @@ struct rbm_gradient {
     size_t nv, nh;
     double *dW, *da, *db;
 };
+
+/* ---- files (io.c) ----
+ * Save m plus, when extra_tag (4 bytes) is non-NULL, one optional section
+ * with that tag and payload. Load a machine and, when extra is non-NULL, the
+ * payload of the first section tagged want_tag (allocated with the context's
+ * allocator; *extra stays NULL when the file has none). */
+rbm_status rbm__io_save(const rbm_machine *m, const char *path, const char *extra_tag,
+                        const unsigned char *extra, size_t extra_len);
+rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
+                        const char *want_tag, unsigned char **extra, size_t *extra_len);
 
 #endif /* RBM_INTERNAL_H */

@@ -249,13 +249,14 @@ static double stored_sigma(double s)
     return (isfinite(s) && s > 0) ? s : 1.0;
 }
 
-static void write_machine(writer *w, const rbm_machine *m)
+static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag,
+                          const unsigned char *extra, size_t extra_len)
 {
     unsigned char h[IO_HEADER_BYTES];
     memcpy(h, io_magic, IO_MAGIC_LEN);
     put_u16(h + 8, IO_MAJOR);
     put_u16(h + 10, IO_MINOR);
-    put_u32(h + 12, 2); /* section count */
+    put_u32(h + 12, extra_tag ? 3 : 2); /* section count */
     put_u32(h + 16, 0); /* flags */
     put_u32(h + 20, crc_update(0, h, 20));
     w_bytes(w, h, sizeof h);
@@ -280,6 +281,12 @@ static void write_machine(writer *w, const rbm_machine *m)
     w_doubles(w, m->a, m->nv);
     w_doubles(w, m->b, m->nh);
     w_section_end(w);
+
+    if (extra_tag) { /* an optional section (training state) */
+        w_section_begin(w, (const unsigned char *)extra_tag, 0, extra_len);
+        w_payload(w, extra, extra_len);
+        w_section_end(w);
+    }
 }
 
 /* Open a new file "<path>.tmp.XXXXXX" exclusively (mode 0666 less the umask).
@@ -340,7 +347,8 @@ static void sync_parent_dir(const char *path)
     close(fd);
 }
 
-rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
+rbm_status rbm__io_save(const rbm_machine *m, const char *path, const char *extra_tag,
+                        const unsigned char *extra, size_t extra_len)
 {
     if (!m)
         return RBM_ERR_NULL;
@@ -366,7 +374,7 @@ rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
     w.n = 0;
     w.crc = 0;
     w.crc_at = 0;
-    write_machine(&w, m);
+    write_machine(&w, m, extra_tag, extra, extra_len);
     const char *what = "cannot write";
     if (w.err) {
         err = w.err;
@@ -580,7 +588,8 @@ static rbm_status skip_payload(reader *r, uint64_t len, uint32_t *crc)
     return RBM_OK;
 }
 
-static rbm_status load_file(reader *r, rbm_machine **out)
+static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
+                            unsigned char **extra, size_t *extra_len)
 {
     unsigned char h[IO_HEADER_BYTES];
     size_t have = r->size < sizeof h ? (size_t)r->size : sizeof h;
@@ -661,6 +670,22 @@ static rbm_status load_file(reader *r, rbm_machine **out)
             if (st != RBM_OK)
                 return st;
             have_params = true;
+        } else if (want_tag && memcmp(s, want_tag, 4) == 0 && !*extra) {
+            /* The optional section the caller asked for: len is already
+             * known to fit in the rest of the file. */
+            if (len > SIZE_MAX)
+                return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE, "%s: section '%s' is too large",
+                                 r->path, name);
+            st = rbm__xcalloc(r->ctx, (size_t)len ? (size_t)len : 1, 1, extra, "file section");
+            if (st != RBM_OK)
+                return st;
+            st = r_read(r, *extra, (size_t)len);
+            if (st != RBM_OK)
+                return st;
+            st = check_crc(r, name, at, stored, crc_update(crc, *extra, (size_t)len));
+            if (st != RBM_OK)
+                return st;
+            *extra_len = (size_t)len;
         } else {
             /* Unknown section: verify it, then skip it unless it is required. */
             st = skip_payload(r, len, &crc);
@@ -684,7 +709,8 @@ static rbm_status load_file(reader *r, rbm_machine **out)
     return RBM_OK;
 }
 
-rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out)
+rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
+                        const char *want_tag, unsigned char **extra, size_t *extra_len)
 {
     if (!ctx)
         return RBM_ERR_NULL;
@@ -709,12 +735,30 @@ rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **ou
     }
     reader r = {ctx, path, fd, (uint64_t)sb.st_size, 0};
     rbm_machine *m = NULL;
-    rbm_status st = load_file(&r, &m);
+    if (extra) {
+        *extra = NULL;
+        *extra_len = 0;
+    }
+    rbm_status st = load_file(&r, &m, extra ? want_tag : NULL, extra, extra_len);
     close(fd);
     if (st != RBM_OK) {
         rbm_machine_free(m);
+        if (extra) {
+            rbm__free(ctx, *extra);
+            *extra = NULL;
+        }
         return st;
     }
     *out = m;
     return RBM_OK;
+}
+
+rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
+{
+    return rbm__io_save(m, path, NULL, NULL, 0);
+}
+
+rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out)
+{
+    return rbm__io_load(ctx, path, out, NULL, NULL, NULL);
 }

@@ -447,3 +447,412 @@ rbm_estimator *rbm_trainer_estimator(rbm_trainer *t)
 {
     return t ? t->est : NULL;
 }
+
+/* ---------------- checkpoints ---------------- */
+
+#include <zlib.h>
+
+#define TRNS_VERSION 1u
+static const char tag_trns[4] = {'T', 'R', 'N', 'S'};
+
+typedef struct {
+    unsigned char *p; /* NULL: only count */
+    size_t off;
+} wbuf;
+
+static void wb_bytes(wbuf *w, const void *src, size_t n)
+{
+    if (w->p)
+        memcpy(w->p + w->off, src, n);
+    w->off += n;
+}
+
+static void wb_u64(wbuf *w, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    wb_bytes(w, b, 8);
+}
+
+static void wb_u32(wbuf *w, uint32_t v)
+{
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    wb_bytes(w, b, 4);
+}
+
+static void wb_f64(wbuf *w, double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, 8);
+    wb_u64(w, u);
+}
+
+static void wb_f64s(wbuf *w, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        wb_f64(w, x[i]);
+}
+
+static void wb_rng(wbuf *w, const rbm_rng *r)
+{
+    uint8_t st[RBM_RNG_STATE_BYTES];
+    rbm_rng_get_state(r, st, sizeof st);
+    wb_bytes(w, st, sizeof st);
+}
+
+/* n values of a compute-type array, stored as binary64 (exact for float). */
+static void wb_reals(wbuf *w, const rbm__kern *K, const void *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        K->to_f64(1, (const char *)x + i * K->elem, &d);
+        wb_f64(w, d);
+    }
+}
+
+typedef struct {
+    const unsigned char *p;
+    size_t len, off;
+    bool short_read;
+} rbuf;
+
+static const unsigned char *rb_take(rbuf *r, size_t n)
+{
+    if (r->short_read || r->len - r->off < n) {
+        r->short_read = true;
+        return NULL;
+    }
+    const unsigned char *q = r->p + r->off;
+    r->off += n;
+    return q;
+}
+
+static uint64_t rb_u64(rbuf *r)
+{
+    const unsigned char *q = rb_take(r, 8);
+    uint64_t v = 0;
+    if (q)
+        for (int i = 0; i < 8; i++)
+            v |= (uint64_t)q[i] << (8 * i);
+    return v;
+}
+
+static uint32_t rb_u32(rbuf *r)
+{
+    const unsigned char *q = rb_take(r, 4);
+    uint32_t v = 0;
+    if (q)
+        for (int i = 0; i < 4; i++)
+            v |= (uint32_t)q[i] << (8 * i);
+    return v;
+}
+
+static double rb_f64(rbuf *r)
+{
+    uint64_t u = rb_u64(r);
+    double x;
+    memcpy(&x, &u, 8);
+    return x;
+}
+
+static uint32_t data_fingerprint(const rbm_dataset *d)
+{
+    size_t el = d->dtype == RBM_DTYPE_UINT8 ? 1 : d->dtype == RBM_DTYPE_FLOAT32 ? 4 : 8;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const unsigned char *p = d->data;
+    size_t total = d->rows * d->cols * el;
+    while (total > 0) {
+        uInt take = total > (1u << 30) ? (1u << 30) : (uInt)total;
+        crc = crc32(crc, p, take);
+        p += take;
+        total -= take;
+    }
+    return (uint32_t)crc;
+}
+
+static void write_state(const rbm_trainer *t, wbuf *w)
+{
+    const rbm_machine *m = t->m;
+    size_t nw = m->nv * m->nh;
+    wb_u32(w, TRNS_VERSION);
+    wb_u64(w, m->nv);
+    wb_u64(w, m->nh);
+    wb_u64(w, t->data->rows);
+    wb_u64(w, t->data->cols);
+    wb_u32(w, (uint32_t)t->data->dtype);
+    wb_u32(w, data_fingerprint(t->data));
+    wb_u64(w, t->B);
+    wb_u64(w, t->seed);
+    wb_u32(w, (uint32_t)rbm_estimator_get_kind(t->est));
+    wb_u64(w, rbm__estimator_k(t->est));
+    wb_u32(w, (uint32_t)t->opt);
+    const double reals[] = {t->lr, t->mom, t->b1, t->b2, t->eps, t->l1, t->l2};
+    wb_f64s(w, reals, 7);
+    wb_u64(w, t->monitor_every);
+    wb_u64(w, t->steps);
+    wb_u64(w, t->epochs);
+    wb_u64(w, t->batch_idx);
+    wb_f64(w, t->recon);
+    wb_f64(w, t->b1t);
+    wb_f64(w, t->b2t);
+    wb_rng(w, &t->rng);
+    wb_rng(w, rbm__estimator_rng(t->est));
+    for (size_t i = 0; i < t->data->rows; i++)
+        wb_u64(w, t->perm[i]);
+    wb_u32(w, t->uW ? 1 : 0);
+    if (t->uW) {
+        wb_f64s(w, t->uW, nw);
+        wb_f64s(w, t->ua, m->nv);
+        wb_f64s(w, t->ub, m->nh);
+    }
+    wb_u32(w, t->sW ? 1 : 0);
+    if (t->sW) {
+        wb_f64s(w, t->sW, nw);
+        wb_f64s(w, t->sa, m->nv);
+        wb_f64s(w, t->sb, m->nh);
+    }
+    const rbm_sampler *s = rbm_estimator_sampler(t->est);
+    wb_u64(w, s ? s->n : 0);
+    if (s) {
+        wb_rng(w, &s->rng);
+        wb_reals(w, s->k, s->v, s->n * m->nv);
+        wb_reals(w, s->k, s->h, s->n * m->nh);
+    }
+}
+
+rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    if (!path)
+        return rbm__fail(t->ctx, RBM_ERR_NULL, "checkpoint path is NULL");
+    wbuf w = {NULL, 0};
+    write_state(t, &w);
+    unsigned char *buf;
+    rbm_status st = rbm__xcalloc(t->ctx, w.off, 1, &buf, "checkpoint buffer");
+    if (st)
+        return st;
+    size_t len = w.off;
+    w = (wbuf){buf, 0};
+    write_state(t, &w);
+    st = rbm__io_save(t->m, path, tag_trns, buf, len);
+    rbm__free(t->ctx, buf);
+    return st;
+}
+
+#define CKPT_BAD(...) rbm__fail(ctx, RBM_ERR_BAD_FORMAT, __VA_ARGS__)
+
+static rbm_status read_rng(rbm_context *ctx, rbuf *r, rbm_rng *rng, const char *path,
+                           const char *what)
+{
+    const unsigned char *q = rb_take(r, RBM_RNG_STATE_BYTES);
+    if (!q)
+        return CKPT_BAD("%s: training state truncated at %s", path, what);
+    if (rbm_rng_set_state(rng, q, RBM_RNG_STATE_BYTES) != RBM_OK)
+        return CKPT_BAD("%s: training state: invalid %s", path, what);
+    return RBM_OK;
+}
+
+static rbm_status read_f64s(rbm_context *ctx, rbuf *r, double *x, size_t n, const char *path,
+                            const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        x[i] = rb_f64(r);
+        if (!isfinite(x[i]) || r->short_read)
+            return CKPT_BAD("%s: training state: %s[%zu] is %s", path, what, i,
+                            r->short_read ? "missing (truncated)" : "not finite");
+    }
+    return RBM_OK;
+}
+
+static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm_machine *m,
+                                const rbm_dataset *data, rbm_trainer **out)
+{
+    *out = NULL;
+    uint32_t version = rb_u32(r);
+    if (version != TRNS_VERSION)
+        return CKPT_BAD("%s: training state version %u is not supported (expected %u)", path,
+                        version, TRNS_VERSION);
+    uint64_t nv = rb_u64(r), nh = rb_u64(r), rows = rb_u64(r), cols = rb_u64(r);
+    uint32_t dtype = rb_u32(r), fp = rb_u32(r);
+    if (r->short_read)
+        return CKPT_BAD("%s: training state truncated in its header", path);
+    if (nv != m->nv || nh != m->nh)
+        return CKPT_BAD("%s: training state is for a %llu x %llu machine, the file's machine is "
+                        "%zu x %zu", path, (unsigned long long)nv, (unsigned long long)nh, m->nv,
+                        m->nh);
+    if (rows != data->rows || cols != data->cols || dtype != (uint32_t)data->dtype ||
+        fp != data_fingerprint(data))
+        return rbm__fail(ctx, RBM_ERR_SHAPE,
+                         "%s: checkpoint was made on a different dataset (%llu x %llu, dtype %u, "
+                         "fingerprint %08x; given %zu x %zu, dtype %u, fingerprint %08x)",
+                         path, (unsigned long long)rows, (unsigned long long)cols, dtype, fp,
+                         data->rows, data->cols, (unsigned)data->dtype, data_fingerprint(data));
+    uint64_t B = rb_u64(r), seed = rb_u64(r);
+    uint32_t ekind = rb_u32(r);
+    uint64_t k = rb_u64(r);
+    uint32_t opt = rb_u32(r);
+    double reals[7];
+    for (int i = 0; i < 7; i++)
+        reals[i] = rb_f64(r);
+    uint64_t monitor = rb_u64(r), steps = rb_u64(r), epochs = rb_u64(r), bidx = rb_u64(r);
+    double recon = rb_f64(r), b1t = rb_f64(r), b2t = rb_f64(r);
+    if (r->short_read)
+        return CKPT_BAD("%s: training state truncated in its configuration", path);
+    if (B == 0 || B > data->rows)
+        return CKPT_BAD("%s: training state: batch size %llu invalid for %zu rows", path,
+                        (unsigned long long)B, data->rows);
+    rbm_trainer *t = NULL;
+    rbm_status st = rbm_trainer_new(m, data, (size_t)B, seed, &t);
+    if (st)
+        return st;
+    const rbm_trainer_param keys[7] = {RBM_PARAM_LEARNING_RATE, RBM_PARAM_MOMENTUM,
+                                       RBM_PARAM_ADAM_BETA1, RBM_PARAM_ADAM_BETA2,
+                                       RBM_PARAM_ADAM_EPSILON, RBM_PARAM_L1, RBM_PARAM_L2};
+    if (rbm_trainer_set_estimator(t, (rbm_estimator_kind)ekind, (size_t)k) != RBM_OK ||
+        rbm_trainer_set_optimizer(t, (rbm_optimizer)opt) != RBM_OK) {
+        st = CKPT_BAD("%s: training state: invalid estimator (%u, k %llu) or optimiser (%u)", path,
+                      ekind, (unsigned long long)k, opt);
+        goto fail;
+    }
+    for (int i = 0; i < 7; i++)
+        if (rbm_trainer_set_real(t, keys[i], reals[i]) != RBM_OK) {
+            st = CKPT_BAD("%s: training state: tunable %d has invalid value %g", path, i,
+                          reals[i]);
+            goto fail;
+        }
+    if (bidx >= t->nbatches || !(isfinite(b1t) && isfinite(b2t) && b1t > 0 && b1t <= 1 &&
+                                 b2t > 0 && b2t <= 1)) {
+        st = CKPT_BAD("%s: training state: invalid counters (batch %llu of %zu)", path,
+                      (unsigned long long)bidx, t->nbatches);
+        goto fail;
+    }
+    t->monitor_every = (size_t)monitor;
+    t->steps = steps;
+    t->epochs = epochs;
+    t->batch_idx = (size_t)bidx;
+    t->recon = recon;
+    t->b1t = b1t;
+    t->b2t = b2t;
+    if ((st = read_rng(ctx, r, &t->rng, path, "trainer rng")) ||
+        (st = read_rng(ctx, r, rbm__estimator_rng(t->est), path, "estimator rng")))
+        goto fail;
+    /* the stored row order must be a permutation of the rows */
+    for (size_t i = 0; i < data->rows; i++) {
+        uint64_t v = rb_u64(r);
+        if (r->short_read || v >= data->rows) {
+            st = CKPT_BAD("%s: training state: row order entry %zu is %s", path, i,
+                          r->short_read ? "missing (truncated)" : "out of range");
+            goto fail;
+        }
+        t->perm[i] = (size_t)v;
+    }
+    {
+        size_t words = (data->rows + 63) / 64;
+        uint64_t *seen;
+        if ((st = rbm__xcalloc(ctx, words, sizeof(uint64_t), &seen, "permutation check")))
+            goto fail;
+        bool dup = false;
+        for (size_t i = 0; i < data->rows && !dup; i++) {
+            size_t v = t->perm[i];
+            if (seen[v / 64] >> (v % 64) & 1)
+                dup = true;
+            seen[v / 64] |= (uint64_t)1 << (v % 64);
+        }
+        rbm__free(ctx, seen);
+        if (dup) {
+            st = CKPT_BAD("%s: training state: row order is not a permutation", path);
+            goto fail;
+        }
+    }
+    size_t nw = m->nv * m->nh;
+    uint32_t has_u = rb_u32(r);
+    if (has_u != (t->uW ? 1u : 0u)) {
+        st = CKPT_BAD("%s: training state: optimiser moments do not match the optimiser", path);
+        goto fail;
+    }
+    if (has_u && ((st = read_f64s(ctx, r, t->uW, nw, path, "first moment W")) ||
+                  (st = read_f64s(ctx, r, t->ua, m->nv, path, "first moment a")) ||
+                  (st = read_f64s(ctx, r, t->ub, m->nh, path, "first moment b"))))
+        goto fail;
+    uint32_t has_s = rb_u32(r);
+    if (has_s != (t->sW ? 1u : 0u)) {
+        st = CKPT_BAD("%s: training state: optimiser moments do not match the optimiser", path);
+        goto fail;
+    }
+    if (has_s && ((st = read_f64s(ctx, r, t->sW, nw, path, "second moment W")) ||
+                  (st = read_f64s(ctx, r, t->sa, m->nv, path, "second moment a")) ||
+                  (st = read_f64s(ctx, r, t->sb, m->nh, path, "second moment b"))))
+        goto fail;
+    rbm_sampler *s = rbm_estimator_sampler(t->est);
+    uint64_t nchains = rb_u64(r);
+    if (nchains != (s ? s->n : 0)) {
+        st = CKPT_BAD("%s: training state: %llu persistent chains, estimator has %zu", path,
+                      (unsigned long long)nchains, s ? s->n : (size_t)0);
+        goto fail;
+    }
+    if (s) {
+        if ((st = read_rng(ctx, r, &s->rng, path, "chain rng")))
+            goto fail;
+        size_t nvn = s->n * m->nv, nhn = s->n * m->nh;
+        for (size_t pass = 0; pass < 2; pass++) {
+            size_t n = pass ? nhn : nvn;
+            void *dst = pass ? s->h : s->v;
+            for (size_t i = 0; i < n; i++) {
+                double x = rb_f64(r);
+                if (r->short_read || !isfinite(x)) {
+                    st = CKPT_BAD("%s: training state: chain %s state %zu is %s", path,
+                                  pass ? "hidden" : "visible", i,
+                                  r->short_read ? "missing (truncated)" : "not finite");
+                    goto fail;
+                }
+                s->k->from_f64(1, &x, (char *)dst + i * s->k->elem);
+            }
+        }
+    }
+    if (r->off != r->len) {
+        st = CKPT_BAD("%s: training state has %zu unexpected trailing bytes", path,
+                      r->len - r->off);
+        goto fail;
+    }
+    *out = t;
+    return RBM_OK;
+fail:
+    rbm_trainer_free(t);
+    return st;
+}
+
+rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *path, const rbm_dataset *data,
+                                       rbm_machine **machine_out, rbm_trainer **trainer_out)
+{
+    if (!ctx)
+        return RBM_ERR_NULL;
+    if (!path || !data || !machine_out || !trainer_out)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_trainer_load_checkpoint: NULL argument");
+    *machine_out = NULL;
+    *trainer_out = NULL;
+    rbm_machine *m = NULL;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    rbm_status st = rbm__io_load(ctx, path, &m, tag_trns, &buf, &len);
+    if (st)
+        return st;
+    if (!buf) {
+        rbm_machine_free(m);
+        return CKPT_BAD("%s: no training state: this is a model file, not a checkpoint", path);
+    }
+    rbuf r = {buf, len, 0, false};
+    rbm_trainer *t = NULL;
+    st = restore_state(ctx, path, &r, m, data, &t);
+    rbm__free(ctx, buf);
+    if (st) {
+        rbm_machine_free(m);
+        return st;
+    }
+    *machine_out = m;
+    *trainer_out = t;
+    return RBM_OK;
+}

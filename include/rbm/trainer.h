@@ -106,6 +106,27 @@ RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
  * completed. Returns RBM_OK, RBM_STOPPED or the first error. */
 RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
 
+/* Checkpoints. rbm_trainer_save_checkpoint writes the machine exactly as
+ * rbm_machine_save does (so rbm_machine_load reads a checkpoint as a model)
+ * plus an optional section 'TRNS' holding the complete training state:
+ * configuration (batch size, seed, estimator and k, optimiser and its
+ * tunables, monitor period), counters, the epoch's row order, optimiser
+ * moments, every rng state, and the persistent chains. The observer is not
+ * saved. Atomic like rbm_machine_save. Errors: RBM_ERR_NULL, RBM_ERR_IO,
+ * RBM_ERR_NO_MEMORY.
+ *
+ * rbm_trainer_load_checkpoint creates a machine and a trainer (both owned by
+ * the caller; free the trainer first) that continue the saved run bit for
+ * bit on data, which must be the dataset the run was trained on (same rows,
+ * columns, element type and bytes: checked by a CRC-32 fingerprint,
+ * RBM_ERR_SHAPE otherwise). Errors also: RBM_ERR_BAD_FORMAT (not a
+ * checkpoint, or an invalid training-state section, with the field in the
+ * detail), RBM_ERR_IO, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path);
+RBM_API rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *path,
+                                               const rbm_dataset *data, rbm_machine **machine_out,
+                                               rbm_trainer **trainer_out);
+
 /* Queries. */
 RBM_API uint64_t rbm_trainer_steps(const rbm_trainer *t);            /* updates done       */
 RBM_API uint64_t rbm_trainer_epochs(const rbm_trainer *t);           /* epochs completed   */

@@ -1,0 +1,245 @@
+/* Checkpoints: resume bit for bit (in a new process), validation of the
+ * training-state section. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+    rbm_unit_kind vk, hk;
+    rbm_estimator_kind est;
+    rbm_optimizer opt;
+    rbm_precision prec;
+} config;
+
+static rbm_dataset *make_data(rbm_context *ctx, rbm_unit_kind vk)
+{
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 250, 0, 0, 20, 0.1, vk, 11, &d));
+    return d;
+}
+
+static void make_run(rbm_context *ctx, const config *c, rbm_dataset *d, rbm_machine **m,
+                     rbm_trainer **t)
+{
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 20, 6, c->vk, c->hk, m));
+    RBM_OKAY(ctx, rbm_machine_set_precision(*m, c->prec));
+    RBM_OKAY(ctx, rbm_machine_init_normal(*m, 0.05, 3));
+    RBM_OKAY(ctx, rbm_trainer_new(*m, d, 32, 77, t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(*t, c->est, 2));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(*t, c->opt));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_LEARNING_RATE, 0.02));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_L2, 1e-4));
+}
+
+static void steps(rbm_context *ctx, rbm_trainer *t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("step %d: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+}
+
+static void params(rbm_context *ctx, const rbm_machine *m, double *out)
+{
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, out, nv * nh));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, out + nv * nh, nv));
+    RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, out + nv * nh + nv, nh));
+}
+
+/* 2N steps straight vs N steps, checkpoint, a child process loads it and
+ * runs N more steps and saves the model; the parameters must be identical
+ * bit for bit. N = 13 crosses an epoch boundary (8 batches per epoch). */
+static void resume_case(const config *c)
+{
+    enum { N = 13, P = 20 * 6 + 20 + 6 };
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d = make_data(ctx, c->vk);
+    rbm_machine *m;
+    rbm_trainer *t;
+    make_run(ctx, c, d, &m, &t);
+    steps(ctx, t, 2 * N);
+    double straight[P];
+    params(ctx, m, straight);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+
+    char dir[] = "/tmp/rbm-ckpt-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ck[256], out[256];
+    snprintf(ck, sizeof ck, "%s/run.ckpt", dir);
+    snprintf(out, sizeof out, "%s/final.rbm", dir);
+    make_run(ctx, c, d, &m, &t);
+    steps(ctx, t, N);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, ck));
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* a new process: nothing shared but the file and the data */
+        rbm_context *c2 = NULL;
+        rbm_dataset *d2 = NULL;
+        rbm_machine *m2 = NULL;
+        rbm_trainer *t2 = NULL;
+        int ok = rbm_context_new(&c2) == RBM_OK &&
+                 rbm_dataset_synthetic(c2, 250, 0, 0, 20, 0.1, c->vk, 11, &d2) == RBM_OK &&
+                 rbm_trainer_load_checkpoint(c2, ck, d2, &m2, &t2) == RBM_OK;
+        for (int i = 0; ok && i < N; i++) {
+            rbm_status st = rbm_trainer_step(t2);
+            ok = st == RBM_OK || st == RBM_DONE;
+        }
+        ok = ok && rbm_trainer_steps(t2) == 2 * N && rbm_machine_save(m2, out) == RBM_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    RBM_OKAY(ctx, rbm_machine_load(ctx, out, &m));
+    double resumed[P];
+    params(ctx, m, resumed);
+    for (int i = 0; i < P; i++)
+        if (memcmp(&straight[i], &resumed[i], sizeof(double)) != 0)
+            fail_msg("parameter %d differs after resume: %.17g vs %.17g", i, straight[i],
+                     resumed[i]);
+    /* The checkpoint also reads as a plain model file. */
+    rbm_machine *plain = NULL;
+    RBM_OKAY(ctx, rbm_machine_load(ctx, ck, &plain));
+    assert_int_equal(rbm_machine_precision(plain), c->prec);
+    rbm_machine_free(plain);
+    rbm_machine_free(m);
+    unlink(ck);
+    unlink(out);
+    rmdir(dir);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
+static void test_resume_pcd_sgd(void **state)
+{
+    (void)state;
+    config c = {RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, RBM_OPTIMIZER_SGD,
+                RBM_PRECISION_FLOAT64};
+    resume_case(&c);
+}
+
+static void test_resume_pcd_adam_f32_ising(void **state)
+{
+    (void)state;
+    config c = {RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_ESTIMATOR_PCD, RBM_OPTIMIZER_ADAM,
+                RBM_PRECISION_FLOAT32};
+    resume_case(&c);
+}
+
+static void test_resume_cd_momentum_gauss_hidden(void **state)
+{
+    (void)state;
+    config c = {RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, RBM_ESTIMATOR_CD, RBM_OPTIMIZER_MOMENTUM,
+                RBM_PRECISION_FLOAT64};
+    resume_case(&c);
+}
+
+static void test_resume_exact(void **state)
+{
+    (void)state;
+    config c = {RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_EXACT, RBM_OPTIMIZER_ADAM,
+                RBM_PRECISION_FLOAT64};
+    resume_case(&c);
+}
+
+static size_t file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return (size_t)n;
+}
+
+/* Wrong dataset, model file instead of checkpoint, truncations. */
+static void test_checkpoint_validation(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    config c = {RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, RBM_OPTIMIZER_ADAM,
+                RBM_PRECISION_FLOAT64};
+    rbm_dataset *d = make_data(ctx, c.vk);
+    rbm_machine *m;
+    rbm_trainer *t;
+    make_run(ctx, &c, d, &m, &t);
+    steps(ctx, t, 5);
+    char dir[] = "/tmp/rbm-ckpt-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ck[256], model[256], cut[256];
+    snprintf(ck, sizeof ck, "%s/a.ckpt", dir);
+    snprintf(model, sizeof model, "%s/a.rbm", dir);
+    snprintf(cut, sizeof cut, "%s/cut.ckpt", dir);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, ck));
+    RBM_OKAY(ctx, rbm_machine_save(m, model));
+
+    rbm_machine *m2 = NULL;
+    rbm_trainer *t2 = NULL;
+    RBM_CHECK(ctx, rbm_trainer_load_checkpoint(ctx, model, d, &m2, &t2), RBM_ERR_BAD_FORMAT);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "not a checkpoint"));
+    assert_null(m2);
+    assert_null(t2);
+
+    rbm_dataset *other = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 250, 0, 0, 20, 0.1, c.vk, 12, &other));
+    RBM_CHECK(ctx, rbm_trainer_load_checkpoint(ctx, ck, other, &m2, &t2), RBM_ERR_SHAPE);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "different dataset"));
+
+    /* Every truncation fails cleanly. */
+    size_t n = file_size(ck);
+    FILE *f = fopen(ck, "rb");
+    assert_non_null(f);
+    unsigned char *bytes = malloc(n);
+    assert_int_equal(fread(bytes, 1, n, f), n);
+    fclose(f);
+    for (size_t cutlen = 0; cutlen < n; cutlen += (cutlen < 256 ? 1 : 97)) {
+        FILE *g = fopen(cut, "wb");
+        fwrite(bytes, 1, cutlen, g);
+        fclose(g);
+        rbm_status st = rbm_trainer_load_checkpoint(ctx, cut, d, &m2, &t2);
+        if (st != RBM_ERR_BAD_FORMAT)
+            fail_msg("truncation at %zu of %zu: %s", cutlen, n, rbm_status_name(st));
+    }
+    free(bytes);
+
+    /* Success path sanity: counters restored. */
+    RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, ck, d, &m2, &t2));
+    assert_int_equal(rbm_trainer_steps(t2), 5);
+    assert_int_equal(rbm_trainer_batch_index(t2), 5);
+    rbm_trainer_free(t2);
+    rbm_machine_free(m2);
+
+    unlink(ck);
+    unlink(model);
+    unlink(cut);
+    rmdir(dir);
+    rbm_dataset_free(other);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resume_pcd_sgd),
+        cmocka_unit_test(test_resume_pcd_adam_f32_ising),
+        cmocka_unit_test(test_resume_cd_momentum_gauss_hidden),
+        cmocka_unit_test(test_resume_exact),
+        cmocka_unit_test(test_checkpoint_validation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
