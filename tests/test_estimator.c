@@ -630,9 +630,12 @@ static void test_cd_large_k_approaches_exact(void **state)
  *   da_i = <v_i>_data - p_i,  db_j = <f(b + W^T v)_j>_data - f(b + W^T p)_j
  * with p the pattern and f the hidden mean: this checks the data term
  * <v E[h|v]>_data and the Rao-Blackwellised model term exactly. */
-static void check_cd_closed_form(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind, size_t k,
-                                 size_t n_chains)
+static void check_cd_closed_form_prec(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind, size_t k,
+                                      size_t n_chains, rbm_precision prec)
 {
+    /* float32 kernels: float rounding of fields and means (~1e-7 relative) */
+    const double rtol = prec == RBM_PRECISION_FLOAT32 ? 1e-5 : 1e-12;
+    const double atol = prec == RBM_PRECISION_FLOAT32 ? 1e-6 : 1e-13;
     rbm_context *ctx = rbm_test_context();
     const size_t nv = 6, nh = 4, M = 9;
     ref_rbm *r = ref_new(nv, nh, vk, hk);
@@ -644,6 +647,7 @@ static void check_cd_closed_form(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimat
         pat[i] = ref_bitval(vk, bit);
     }
     rbm_machine *m = ref_to_machine(ctx, r);
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
     double *data = make_data(r, M, 331);
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
@@ -675,15 +679,15 @@ static void check_cd_closed_form(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimat
         for (size_t i = 0; i < nv; i++)
             for (size_t j = 0; j < nh; j++) {
                 snprintf(what, sizeof what, "%s-%zu dW[%zu,%zu] closed form", rbm_estimator_kind_name(kind), k, i, j);
-                rbm_assert_close(G.W[i * nh + j], dW[i * nh + j] - pat[i] * fp[j], 1e-12, 1e-13, what);
+                rbm_assert_close(G.W[i * nh + j], dW[i * nh + j] - pat[i] * fp[j], rtol, atol, what);
             }
         for (size_t i = 0; i < nv; i++) {
             snprintf(what, sizeof what, "%s-%zu da[%zu] closed form", rbm_estimator_kind_name(kind), k, i);
-            rbm_assert_close(G.a[i], da[i] - pat[i], 1e-12, 1e-13, what);
+            rbm_assert_close(G.a[i], da[i] - pat[i], rtol, atol, what);
         }
         for (size_t j = 0; j < nh; j++) {
             snprintf(what, sizeof what, "%s-%zu db[%zu] closed form", rbm_estimator_kind_name(kind), k, j);
-            rbm_assert_close(G.b[j], db[j] - fp[j], 1e-12, 1e-13, what);
+            rbm_assert_close(G.b[j], db[j] - fp[j], rtol, atol, what);
         }
     }
     grad3_free(&G);
@@ -693,6 +697,12 @@ static void check_cd_closed_form(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimat
     rbm_machine_free(m);
     ref_free(r);
     rbm_context_free(ctx);
+}
+
+static void check_cd_closed_form(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind, size_t k,
+                                 size_t n_chains)
+{
+    check_cd_closed_form_prec(vk, hk, kind, k, n_chains, RBM_PRECISION_FLOAT64);
 }
 
 static void test_cd_pcd_closed_form(void **state)
@@ -706,6 +716,47 @@ static void test_cd_pcd_closed_form(void **state)
     check_cd_closed_form(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, 0);
     check_cd_closed_form(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 1, 7);
     check_cd_closed_form(RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_ESTIMATOR_PCD, 2, 13);
+    check_cd_closed_form_prec(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_CD, 1, 0, RBM_PRECISION_FLOAT32);
+    check_cd_closed_form_prec(RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 2, 5, RBM_PRECISION_FLOAT32);
+}
+
+/* CD chains start at the minibatch: in a two-mode Ising machine (N_h = 1,
+ * w = 3, zero biases) chains started at the all-(+1) data stay in that mode
+ * for one sweep (they leave it with probability ~ 2 sigm(-6) per unit), so
+ * CD-1 gives da_i = 1 - <v_i> ~ 0.005, while the exact gradient is
+ * da_i = <v_i>_data - 0 = 1 (the model is symmetric under s -> -s). */
+static void test_cd_starts_at_data(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 4, nh = 1, M = 400;
+    ref_rbm *r = ref_new(nv, nh, RBM_UNIT_ISING, RBM_UNIT_ISING);
+    for (size_t i = 0; i < nv; i++) r->W[i] = 3.0;
+    rbm_machine *m = ref_to_machine(ctx, r);
+    double *data = malloc(M * nv * sizeof(double));
+    assert_non_null(data);
+    for (size_t k = 0; k < M * nv; k++) data[k] = 1.0;
+    grad3 G = grad3_new(nv, nh);
+    exact_gradient(ctx, m, M, data, &G);
+    for (size_t i = 0; i < nv; i++) rbm_assert_close(G.a[i], 1.0, 0.0, 1e-12, "exact da, symmetric model");
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, 1, 0, M, 5, &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
+    grad3_read(ctx, g, nv, nh, &G);
+    /* <v_i> after one sweep = 1 - 2 sigm(-6) + O(1e-10); binomial error of
+     * M = 400 chains on the flip frequency */
+    double pf = 1.0 / (1.0 + exp(6.0));
+    for (size_t i = 0; i < nv; i++)
+        rbm_assert_close(G.a[i], 2.0 * pf, 0.0, 2.0 * 5.0 * sqrt(pf / (double)M) + 1e-9, "CD-1 da near 0");
+    grad3_free(&G);
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    free(data);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
 }
 
 /* W = 0: hidden means do not depend on v, so for CD and PCD
@@ -1001,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_cd_large_k_approaches_exact),
         cmocka_unit_test(test_cd_pcd_closed_form),
         cmocka_unit_test(test_cd_zero_weights),
+        cmocka_unit_test(test_cd_starts_at_data),
         cmocka_unit_test(test_pcd_persistence_and_seed),
         cmocka_unit_test(test_gradient_apply),
         cmocka_unit_test(test_exact_limits),

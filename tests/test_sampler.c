@@ -541,6 +541,40 @@ static void test_same_seed_identical(void **state)
     check_determinism(RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_PRECISION_FLOAT32);
 }
 
+/* The sampler's generator is exposed: restoring its saved state and the
+ * visible states replays the chains bit for bit. */
+static void test_rng_state_replay(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm *r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN);
+    ref_randomize(r, 35, 0.3, 0.3);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_sampler *s = NULL;
+    RBM_OKAY(ctx, rbm_sampler_new(m, 16, 11, &s));
+    RBM_OKAY(ctx, rbm_sampler_run(s, 3));
+    double v0[80], v1[80], v2[80], h1[64], h2[64];
+    uint8_t st[RBM_RNG_STATE_BYTES];
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v0, 80));
+    RBM_OKAY(ctx, rbm_rng_get_state(rbm_sampler_rng(s), st, sizeof st));
+    RBM_OKAY(ctx, rbm_sampler_set_visible(s, v0, 80));
+    RBM_OKAY(ctx, rbm_sampler_run(s, 7));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v1, 80));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h1, 64));
+    RBM_OKAY(ctx, rbm_rng_set_state(rbm_sampler_rng(s), st, sizeof st));
+    RBM_OKAY(ctx, rbm_sampler_set_visible(s, v0, 80));
+    RBM_OKAY(ctx, rbm_sampler_run(s, 7));
+    RBM_OKAY(ctx, rbm_sampler_get_visible(s, v2, 80));
+    RBM_OKAY(ctx, rbm_sampler_get_hidden(s, h2, 64));
+    assert_memory_equal(v1, v2, sizeof v1);
+    assert_memory_equal(h1, h2, sizeof h1);
+    assert_true(memcmp(v0, v1, sizeof v0) != 0);
+    rbm_sampler_free(s);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
 /* k = 0 leaves the chains unchanged. */
 static void test_run_zero_steps(void **state)
 {
@@ -833,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_gibbs_detects_wrong_distribution),
         cmocka_unit_test(test_same_seed_identical),
         cmocka_unit_test(test_run_zero_steps),
+        cmocka_unit_test(test_rng_state_replay),
         cmocka_unit_test(test_set_get_visible),
         cmocka_unit_test(test_init_random),
         cmocka_unit_test(test_init_from_data),

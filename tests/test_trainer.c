@@ -391,6 +391,53 @@ static void test_epoch_bookkeeping(void **state)
     check_epochs(9, 4);
 }
 
+/* Every row is used exactly once per epoch, the last batch holding the
+ * remainder: with EXACT and a negligible learning rate the model term is the
+ * same at every step, so sum_k n_k g_k / M over the batches of one epoch
+ * equals the gradient of the whole dataset (the data term is linear in the
+ * rows). */
+static void test_epoch_covers_every_row(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 5, nh = 3, M = 23, B = 5;
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, M, nv, 32);
+    ref_rbm *r = ref_new(nv, nh, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    ref_randomize(r, 33, 0.5, 0.5);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    double fW[15], fa[5], fb[3];
+    full_exact_gradient(ctx, m, ds, fW, fa, fb);
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, B, 4, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1e-13));
+    const size_t bpe = rbm_trainer_batches_per_epoch(t);
+    assert_int_equal(bpe, 5);
+    for (int ep = 0; ep < 2; ep++) {
+        double sW[15] = {0}, sa[5] = {0}, sb[3] = {0}, gW[15], ga[5], gb[3];
+        for (size_t k = 0; k < bpe; k++) {
+            rbm_status st = step_ok(ctx, t);
+            assert_int_equal(st, k + 1 == bpe ? RBM_DONE : RBM_OK);
+            double nk = (double)(k + 1 == bpe ? M - B * (bpe - 1) : B);
+            const rbm_gradient *g = rbm_trainer_gradient(t);
+            RBM_OKAY(ctx, rbm_gradient_get_weights(g, gW, 15));
+            RBM_OKAY(ctx, rbm_gradient_get_visible_bias(g, ga, 5));
+            RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(g, gb, 3));
+            for (size_t q = 0; q < 15; q++) sW[q] += nk * gW[q] / (double)M;
+            for (size_t q = 0; q < 5; q++) sa[q] += nk * ga[q] / (double)M;
+            for (size_t q = 0; q < 3; q++) sb[q] += nk * gb[q] / (double)M;
+        }
+        for (size_t q = 0; q < 15; q++) rbm_assert_close(sW[q], fW[q], 1e-9, 1e-11, "epoch sum of dW");
+        for (size_t q = 0; q < 5; q++) rbm_assert_close(sa[q], fa[q], 1e-9, 1e-11, "epoch sum of da");
+        for (size_t q = 0; q < 3; q++) rbm_assert_close(sb[q], fb[q], 1e-9, 1e-11, "epoch sum of db");
+    }
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
 static void test_defaults_and_names(void **state)
 {
     (void)state;
@@ -1131,6 +1178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_identical),
         cmocka_unit_test(test_epoch_bookkeeping),
+        cmocka_unit_test(test_epoch_covers_every_row),
         cmocka_unit_test(test_defaults_and_names),
         cmocka_unit_test(test_sgd_decay_closed_form),
         cmocka_unit_test(test_trainer_gradient_is_estimate),
