@@ -15,5 +15,7 @@
 #include "estimator.h"
 #include "trainer.h"
 #include "metrics.h"
+#include "svd.h"
+#include "linear.h"
 
 #endif /* RBM_RBM_H */

@@ -1,0 +1,74 @@
+/* librbm — the Gauss-Gauss (linear) RBM: exact learning dynamics
+ * (SCIENCE.md §3; every formula there is verified).
+ *
+ * Model: Gaussian visible (sigma_v) and hidden (sigma_h) units, no biases
+ * in the dynamics below (centred data), E = |s|^2/(2 sigma_v^2) +
+ * |h|^2/(2 sigma_h^2) - s^T W h. With C the data covariance (N_v x N_v,
+ * row-major, symmetric):
+ *   C_model = (sigma_v^{-2} I - sigma_h^2 W W^T)^{-1}
+ *   dW/dt   = sigma_h^2 (C - C_model) W
+ *   dw_a/dt = sigma_h^2 w_a (<s_a^2> - sigma_v^2 / (1 - sigma_v^2 sigma_h^2 w_a^2))
+ * Fixed points: w_a = 0 or w_a^2 = (lambda_a - sigma_v^2)/(sigma_v^2 sigma_h^2
+ * lambda_a) for eigenvalues lambda_a > sigma_v^2 of C (threshold).
+ *
+ * THREAD SAFETY: functions without a handle are pure; those taking a machine
+ * follow machine.h. */
+#ifndef RBM_LINEAR_H
+#define RBM_LINEAR_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Model covariance of the visible layer of a Gauss-Gauss machine (N_v x N_v).
+ * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (not Gauss-Gauss), RBM_ERR_SHAPE,
+ * RBM_ERR_NOT_NORMALIZABLE. */
+RBM_API rbm_status rbm_linear_model_covariance(const rbm_machine *m, double *out, size_t len);
+
+/* Exact gradient-flow direction dW/dt = sigma_h^2 (C - C_model) W for data
+ * covariance C (N_v x N_v); dW is N_v x N_h. Errors: as above plus
+ * RBM_ERR_NOT_FINITE (C). */
+RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, size_t c_len,
+                                       double *dW, size_t dw_len);
+
+/* Integrate dW/dt from the machine's current W to time t_end with an
+ * adaptive embedded Runge-Kutta 5(4) (Dormand-Prince) method under relative
+ * / absolute tolerances rtol, atol; the machine's W is replaced by W(t_end).
+ * When n_out > 0, the singular values of W at n_out equally spaced times
+ * t_k = k t_end / (n_out - 1) (k = 0..n_out-1; n_out = 1 records t_end) are
+ * written to w_out (n_out x r, r = min(N_v, N_h)) and the times to times
+ * (may be NULL). progress may be NULL.
+ * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED, RBM_ERR_SHAPE,
+ * RBM_ERR_INVALID_ARGUMENT (t_end < 0, tolerances <= 0),
+ * RBM_ERR_NOT_NORMALIZABLE (trajectory left the normalisable region),
+ * RBM_ERR_NOT_CONVERGED (step size underflow), RBM_STOPPED. */
+RBM_API rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len,
+                                        double t_end, double rtol, double atol, size_t n_out,
+                                        double *times, double *w_out, size_t w_len,
+                                        int (*progress)(void *user, double fraction), void *user);
+
+/* Fixed-point singular values for covariance eigenvalues lambda[0..n)
+ * (any order): w_star[a] = sqrt((lambda_a - sigma_v^2)/(sigma_v^2 sigma_h^2
+ * lambda_a)) when lambda_a > sigma_v^2, else 0.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (sigmas not finite > 0,
+ * lambda negative or not finite). */
+RBM_API rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, double sigma_v,
+                                           double sigma_h, double *w_star);
+
+/* One aligned mode (SCIENCE.md §3.4): w(t) for eigenvalue lambda from w(0) =
+ * w0 > 0, by solving the implicit closed form
+ *   ln x - (sigma_v^2/lambda) ln|A - lambda c x| = const + 2 sigma_h^2 A t,
+ * x = w^2, c = sigma_v^2 sigma_h^2, A = lambda - sigma_v^2, with a bracketed
+ * 1-D root finder (relative accuracy 1e-13). Errors: RBM_ERR_NULL,
+ * RBM_ERR_INVALID_ARGUMENT (non-positive or non-finite inputs, t < 0,
+ * w0 outside the normalisable range). */
+RBM_API rbm_status rbm_linear_mode_trajectory(double lambda, double sigma_v, double sigma_h,
+                                              double w0, double t, double *w_t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_LINEAR_H */

@@ -1,0 +1,141 @@
+/* librbm — the spectral view of W (SCIENCE.md §0.2, §2.2, §5.1, §6).
+ *
+ * W = sum_alpha w_alpha u^alpha (v^alpha)^T with r = min(N_v, N_h) modes,
+ * w_1 >= w_2 >= ... >= 0, |u^alpha| = |v^alpha| = 1 (LAPACK dgesdd).
+ * Sign convention (fixed so that results are reproducible): the entry of
+ * largest magnitude of each u^alpha is positive (the lowest index wins a
+ * tie); v^alpha carries the matching sign so that W v^alpha = w_alpha u^alpha.
+ *
+ * Arrays: U is N_v x r row-major with u^alpha in column alpha
+ * (U[i*r + alpha]); V is N_h x r likewise. Projections of a batch of B
+ * states onto the first K modes are B x K row-major.
+ *
+ * The noise bulk (§5.1): the random part of W, entries of variance
+ * sigma^2 / sqrt(N_v N_h), has singular values below the Marchenko-Pastur
+ * edge sigma (kappa^{1/4} + kappa^{-1/4}), kappa = N_h / N_v. The library
+ * estimates sigma from the modes inside the bulk (iterating: sigma^2 =
+ * sum_{bulk} w_alpha^2 / (sqrt(N_v N_h) * r_bulk / r), edge from sigma,
+ * modes above the edge by more than 2% are outside) and reports how many
+ * modes lie outside.
+ *
+ * THREAD SAFETY: an rbm_svd belongs to its context's threading domain. */
+#ifndef RBM_SVD_H
+#define RBM_SVD_H
+
+#include "common.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rbm_svd rbm_svd;
+typedef struct rbm_mode_tracker rbm_mode_tracker;
+
+/* Decompose the current W of m into a new rbm_svd (owned by the caller).
+ * Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL (LAPACK failure), RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out);
+
+/* Recompute for the current W of m (same shape as at creation; no
+ * allocation). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NUMERICAL. */
+RBM_API rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m);
+RBM_API void rbm_svd_free(rbm_svd *s);
+
+/* r = min(N_v, N_h); 0 for NULL. */
+RBM_API size_t rbm_svd_rank(const rbm_svd *s);
+
+/* Copy w (r values, descending), U (N_v x r) or V (N_h x r). */
+RBM_API rbm_status rbm_svd_singular_values(const rbm_svd *s, double *w, size_t len);
+RBM_API rbm_status rbm_svd_left_vectors(const rbm_svd *s, double *U, size_t len);
+RBM_API rbm_status rbm_svd_right_vectors(const rbm_svd *s, double *V, size_t len);
+
+/* Projections s_alpha = u^alpha . x of B visible states x (B x N_v) onto the
+ * first n_modes modes (out: B x n_modes), and sigma_alpha = v^alpha . h of
+ * hidden states (B x N_h). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
+ * RBM_ERR_INVALID_ARGUMENT (n_modes 0 or > r), RBM_ERR_NOT_FINITE. */
+RBM_API rbm_status rbm_svd_project_visible(const rbm_svd *s, size_t batch, const double *x,
+                                           size_t x_len, size_t n_modes, double *out,
+                                           size_t out_len);
+RBM_API rbm_status rbm_svd_project_hidden(const rbm_svd *s, size_t batch, const double *h,
+                                          size_t h_len, size_t n_modes, double *out,
+                                          size_t out_len);
+
+/* Projections of every row of a dataset (rows x n_modes). */
+RBM_API rbm_status rbm_svd_project_dataset(const rbm_svd *s, const rbm_dataset *data,
+                                           size_t n_modes, double *out, size_t out_len);
+
+/* Overlaps |u^alpha . e_beta| between the first n_modes left singular
+ * vectors and the top n_modes principal directions e_beta of the data
+ * (eigenvectors of its centred covariance, descending eigenvalues);
+ * out is n_modes x n_modes (alpha rows, beta columns). eigenvalues, if not
+ * NULL, receives the top n_modes covariance eigenvalues.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT,
+ * RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_svd_pca_overlaps(const rbm_svd *s, const rbm_dataset *data,
+                                        size_t n_modes, double *out, size_t out_len,
+                                        double *eigenvalues, size_t eig_len);
+
+/* The projected gradient of a gradient estimate g (any estimator) on the
+ * first K = n_modes modes (SCIENCE.md §2.2):
+ *   G (K x K)        G[a*K+b] = u^a . dW v^b      (dw_a/dt = G[a*K+a])
+ *   omega_v (K x K)  (w_a G_ba + w_b G_ab) / (w_a^2 - w_b^2)  (a != b; 0 on the diagonal)
+ *   omega_h (K x K)  (w_a G_ab + w_b G_ba) / (w_a^2 - w_b^2)
+ * Pairs with |w_a - w_b| <= tol * w_1 are degenerate: their omega entries
+ * are NaN (undefined). omega_v / omega_h may be NULL.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT. */
+RBM_API rbm_status rbm_svd_project_gradient(const rbm_svd *s, const rbm_gradient *g,
+                                            size_t n_modes, double tol, double *G, size_t G_len,
+                                            double *omega_v, size_t ov_len, double *omega_h,
+                                            size_t oh_len);
+
+/* Marchenko-Pastur analysis (see above): estimated noise sigma, bulk edge
+ * and number of modes outside the bulk. Any output may be NULL. */
+RBM_API rbm_status rbm_svd_bulk(const rbm_svd *s, double *sigma, double *edge,
+                                size_t *n_outside);
+
+/* ---- mode tracking during training ----
+ * A tracker records the spectrum of a machine's W at the steps the caller
+ * chooses (rbm_mode_tracker_record), keeping each mode's identity across
+ * level crossings by matching left singular vectors between consecutive
+ * records: mode identities are assigned by a greedy maximum-|overlap|
+ * matching of the new u's against the previous ones (the identity of a
+ * mode is the index it had at the first record). It tracks the first
+ * n_modes modes; each record stores the step, w of each tracked identity,
+ * the bulk edge and the number of modes outside the bulk. */
+RBM_API rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes,
+                                        rbm_mode_tracker **out);
+RBM_API void rbm_mode_tracker_free(rbm_mode_tracker *t);
+
+/* Decompose W now and append a record for `step` (any caller-chosen
+ * counter, e.g. rbm_trainer_steps). Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL,
+ * RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_mode_tracker_record(rbm_mode_tracker *t, uint64_t step);
+
+/* Number of records so far and tracked modes. */
+RBM_API size_t rbm_mode_tracker_records(const rbm_mode_tracker *t);
+RBM_API size_t rbm_mode_tracker_n_modes(const rbm_mode_tracker *t);
+
+/* Record k: step, singular values by identity (n_modes values: out[id] is
+ * the singular value of the mode with identity id), bulk edge and number of
+ * modes outside. Any output may be NULL. Errors: RBM_ERR_NULL,
+ * RBM_ERR_INVALID_ARGUMENT (k out of range), RBM_ERR_SHAPE. */
+RBM_API rbm_status rbm_mode_tracker_get(const rbm_mode_tracker *t, size_t k, uint64_t *step,
+                                        double *w, size_t w_len, double *edge,
+                                        size_t *n_outside);
+
+/* Write all records as CSV (header "step,edge,n_outside,w0,w1,...").
+ * Errors: RBM_ERR_NULL, RBM_ERR_IO. */
+RBM_API rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *path);
+
+/* PCA initialisation: set W's first min(r, n_modes) modes to
+ * scale * e_alpha (f^alpha)^T where e_alpha are the data's top principal
+ * directions and f^alpha are the first unit vectors of the hidden space;
+ * the remaining entries are zero. Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
+ * RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL. */
+RBM_API rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t n_modes,
+                                        double scale);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RBM_SVD_H */
