@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,7 +584,14 @@ rbm_status rbm_dataset_load_idx(rbm_context *ctx, const char *path, rbm_dataset 
         }
         cap = total;
     } else {
-        cap = total < DS_GROW_START ? total : DS_GROW_START;
+        /* start from a small multiple of the compressed size (a hostile
+         * header cannot make a small file allocate much), then grow */
+        cap = DS_GROW_START;
+        if (S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size < DS_MAX_BYTES / 4 &&
+            4 * (size_t)sb.st_size > cap)
+            cap = 4 * (size_t)sb.st_size;
+        if (cap > total)
+            cap = total;
     }
     raw = ds_alloc(ctx, cap, "idx file", &st);
     if (!raw)
@@ -815,6 +823,9 @@ rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset 
     double *vals = NULL;
     size_t vcap = 0, nvals = 0, rows = 0, cols = 0, lineno = 0, cols_line = 0;
     bool first = true;
+    /* numbers always use '.', whatever LC_NUMERIC the program has set */
+    locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    locale_t old_loc = cloc ? uselocale(cloc) : (locale_t)0;
     lr.buf = ds_alloc(ctx, lr.cap, "csv file", &st);
     if (!lr.buf)
         goto done;
@@ -905,6 +916,10 @@ rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset 
     vals = NULL;
 
 done:
+    if (cloc) {
+        uselocale(old_loc);
+        freelocale(cloc);
+    }
     rbm__free(ctx, vals);
     rbm__free(ctx, lr.buf);
     fclose(f);
