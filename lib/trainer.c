@@ -19,6 +19,7 @@ struct rbm_trainer {
     double *uW, *ua, *ub; /* momentum velocity / Adam first moment */
     double *sW, *sa, *sb; /* Adam second moment */
     double b1t, b2t;      /* b1^t, b2^t */
+    double maxu;          /* max |u| after the last momentum update */
     double *candW;        /* Gauss-Gauss: candidate weights before the bound check */
     size_t monitor_every;
     rbm_observer_fn obs;
@@ -161,6 +162,7 @@ rbm_status rbm_trainer_set_optimizer(rbm_trainer *t, rbm_optimizer opt)
     }
     t->opt = opt;
     t->b1t = t->b2t = 1.0;
+    t->maxu = 0.0;
     return RBM_OK;
 }
 
@@ -286,43 +288,81 @@ static inline double sgn(double x)
     return (double)((x > 0) - (x < 0));
 }
 
-/* theta[i] += update of direction d[i] = g[i] - l2 theta - l1 sign(theta). */
-static void update(const rbm_trainer *t, size_t n, double *theta, const double *g, double *u,
-                   double *s, double l1, double l2, double c1, double c2)
+/* theta[i] += update of direction d[i] = g[i] - l2 theta - l1 sign(theta).
+ * With dry set, nothing is stored and the return value says whether every
+ * new parameter and moment would be finite. */
+static bool update(const rbm_trainer *t, size_t n, double *theta, const double *g, double *u,
+                   double *s, double l1, double l2, double c1, double c2, bool dry)
 {
-    switch (t->opt) {
-    case RBM_OPTIMIZER_SGD:
-        for (size_t i = 0; i < n; i++)
-            theta[i] += t->lr * (g[i] - l2 * theta[i] - l1 * sgn(theta[i]));
-        break;
-    case RBM_OPTIMIZER_MOMENTUM:
-        for (size_t i = 0; i < n; i++) {
-            u[i] = t->mom * u[i] + t->lr * (g[i] - l2 * theta[i] - l1 * sgn(theta[i]));
-            theta[i] += u[i];
+    double acc = 0.0; /* NaN/Inf in any candidate makes acc NaN */
+    for (size_t i = 0; i < n; i++) {
+        double d = g[i] - l2 * theta[i] - l1 * sgn(theta[i]);
+        double th, ui = 0, si = 0;
+        switch (t->opt) {
+        case RBM_OPTIMIZER_SGD:
+            th = theta[i] + t->lr * d;
+            break;
+        case RBM_OPTIMIZER_MOMENTUM:
+            ui = t->mom * u[i] + t->lr * d;
+            th = theta[i] + ui;
+            break;
+        default: /* Adam */
+            ui = t->b1 * u[i] + (1 - t->b1) * d;
+            si = t->b2 * s[i] + (1 - t->b2) * d * d;
+            th = theta[i] + t->lr * (ui / c1) / (sqrt(si / c2) + t->eps);
+            break;
         }
-        break;
-    case RBM_OPTIMIZER_ADAM:
-        for (size_t i = 0; i < n; i++) {
-            double d = g[i] - l2 * theta[i] - l1 * sgn(theta[i]);
-            u[i] = t->b1 * u[i] + (1 - t->b1) * d;
-            s[i] = t->b2 * s[i] + (1 - t->b2) * d * d;
-            theta[i] += t->lr * (u[i] / c1) / (sqrt(s[i] / c2) + t->eps);
+        if (dry) {
+            acc += (th + ui + si) * 0.0;
+            continue;
         }
-        break;
+        theta[i] = th;
+        if (t->opt != RBM_OPTIMIZER_SGD)
+            u[i] = ui;
+        if (t->opt == RBM_OPTIMIZER_ADAM)
+            s[i] = si;
     }
+    return acc == 0.0;
 }
 
-static bool gradient_finite(const rbm_gradient *g)
+/* max |x_i| over n values; NaN or Inf anywhere gives +Inf. */
+static double max_abs(size_t n, const double *x)
 {
-    double acc = 0;
-    size_t n = g->nv * g->nh;
-    for (size_t i = 0; i < n; i++)
-        acc += g->dW[i] * 0.0;
-    for (size_t i = 0; i < g->nv; i++)
-        acc += g->da[i] * 0.0;
-    for (size_t j = 0; j < g->nh; j++)
-        acc += g->db[j] * 0.0;
-    return acc == 0.0; /* NaN or Inf anywhere makes acc NaN */
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs(x[i]);
+        if (!(a <= m)) /* also true for NaN */
+            m = a == a ? a : INFINITY;
+    }
+    return m;
+}
+
+/* A cheap bound proving that the in-place update cannot overflow; when it
+ * fails the step is first computed dry (update(..., dry = true)). For Adam
+ * with b1^2 < b2, |m_t| <= sqrt(s_t) (1-b1)/sqrt((1-b2)(1 - b1^2/b2)) by
+ * Cauchy-Schwarz on the two moving averages. */
+static bool update_provably_finite(const rbm_trainer *t, double maxg, double c1, double c2)
+{
+    const rbm_machine *m = t->m;
+    double maxth = fmax(max_abs(m->nv * m->nh, m->W), fmax(max_abs(m->nv, m->a), max_abs(m->nh, m->b)));
+    double dmax = maxg + t->l2 * maxth + t->l1;
+    double step;
+    switch (t->opt) {
+    case RBM_OPTIMIZER_SGD:
+        step = t->lr * dmax;
+        break;
+    case RBM_OPTIMIZER_MOMENTUM:
+        step = t->mom * t->maxu + t->lr * dmax;
+        break;
+    default:
+        if (t->b1 * t->b1 >= t->b2)
+            return false;
+        step = t->lr * (1 - t->b1) / sqrt((1 - t->b2) * (1 - t->b1 * t->b1 / t->b2)) * sqrt(c2) / c1;
+        if (!(dmax < 1e150)) /* d^2 must not overflow */
+            return false;
+        break;
+    }
+    return isfinite(step) && maxth + step < 1e300;
 }
 
 rbm_status rbm_trainer_step(rbm_trainer *t)
@@ -340,7 +380,9 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
     if (st)
         return st;
-    if (!gradient_finite(t->g))
+    double maxg = fmax(max_abs(m->nv * m->nh, t->g->dW),
+                       fmax(max_abs(m->nv, t->g->da), max_abs(m->nh, t->g->db)));
+    if (!isfinite(maxg))
         return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
                          "gradient estimate at step %llu is not finite; parameters left unchanged "
                          "(lower the learning rate?)",
@@ -363,17 +405,32 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
         memcpy(t->candW, m->W, nw * sizeof(double));
         W = t->candW;
     }
-    /* Momentum/Adam state is updated even if a Gauss-Gauss bound check fails
-     * below; the parameters themselves are then left unchanged. */
-    update(t, nw, W, t->g->dW, t->uW, t->sW, t->l1, t->l2, c1, c2);
+    if (!update_provably_finite(t, maxg, c1, c2) &&
+        !(update(t, nw, m->W, t->g->dW, t->uW, t->sW, t->l1, t->l2, c1, c2, true) &&
+          update(t, m->nv, m->a, t->g->da, t->ua, t->sa, 0, 0, c1, c2, true) &&
+          update(t, m->nh, m->b, t->g->db, t->ub, t->sb, 0, 0, c1, c2, true))) {
+        if (t->opt == RBM_OPTIMIZER_ADAM) { /* undo the bias-correction powers */
+            t->b1t /= t->b1;
+            t->b2t /= t->b2;
+        }
+        return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
+                         "update at step %llu would overflow (learning rate %g too large?); "
+                         "parameters and optimiser state left unchanged",
+                         (unsigned long long)t->steps, t->lr);
+    }
+    /* Gauss-Gauss: the moments advance even if the bound check below refuses
+     * the new weights (documented in trainer.h). */
+    update(t, nw, W, t->g->dW, t->uW, t->sW, t->l1, t->l2, c1, c2, false);
     if (t->candW) {
         st = rbm__machine_check_normalizable(m, W, m->sigma_v, m->sigma_h);
         if (st)
             return st;
         memcpy(m->W, W, nw * sizeof(double));
     }
-    update(t, m->nv, m->a, t->g->da, t->ua, t->sa, 0, 0, c1, c2);
-    update(t, m->nh, m->b, t->g->db, t->ub, t->sb, 0, 0, c1, c2);
+    update(t, m->nv, m->a, t->g->da, t->ua, t->sa, 0, 0, c1, c2, false);
+    update(t, m->nh, m->b, t->g->db, t->ub, t->sb, 0, 0, c1, c2, false);
+    if (t->opt == RBM_OPTIMIZER_MOMENTUM)
+        t->maxu = fmax(max_abs(nw, t->uW), fmax(max_abs(m->nv, t->ua), max_abs(m->nh, t->ub)));
     rbm__machine_sync(m);
 
     t->steps++;
@@ -737,6 +794,7 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
     t->recon = recon;
     t->b1t = b1t;
     t->b2t = b2t;
+    t->maxu = INFINITY; /* unknown until the next momentum update: dry-run first */
     if ((st = read_rng(ctx, r, &t->rng, path, "trainer rng")) ||
         (st = read_rng(ctx, r, rbm__estimator_rng(t->est), path, "estimator rng")))
         goto fail;

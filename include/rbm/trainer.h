@@ -96,10 +96,11 @@ RBM_API rbm_status rbm_trainer_set_monitor_every(rbm_trainer *t, size_t every);
 RBM_API rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *user);
 
 /* One minibatch update. Returns RBM_OK, RBM_DONE (epoch completed by this
- * step), RBM_STOPPED (observer), or an error: RBM_ERR_NUMERICAL (the update
- * produced NaN/Inf; parameters are restored to their values before the
- * step), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss step crossed the
- * normalisability bound; parameters restored), RBM_ERR_STATE. */
+ * step), RBM_STOPPED (observer), or an error: RBM_ERR_NUMERICAL (the gradient
+ * estimate or the update would contain NaN/Inf; parameters and optimiser
+ * state are left as they were before the step), RBM_ERR_NOT_NORMALIZABLE
+ * (a Gauss-Gauss step would cross the normalisability bound; parameters are
+ * left unchanged, momentum/Adam moments have advanced), RBM_ERR_STATE. */
 RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
 
 /* Run whole epochs: calls rbm_trainer_step until n_epochs more epochs have
