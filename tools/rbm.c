@@ -16,6 +16,7 @@
 #include <rbm/rbm.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -165,6 +166,21 @@ static void print_train_usage(FILE *f)
           "  --l2 X                L2 weight decay on W (default 0)\n"
           "  --seed S              seeds data generation, initialisation and\n"
           "                        training (default 1)\n"
+          "\n"
+          "  --log-likelihood      compute the exact log-likelihood of the data after\n"
+          "                        every epoch even when it is not cheap (it is computed\n"
+          "                        anyway when the smaller bernoulli/ising layer has at\n"
+          "                        most 16 units and the data at most 100000 rows)\n"
+          "\n"
+          "checkpoints:\n"
+          "  --checkpoint-every E  every E epochs (and when interrupted) write a\n"
+          "                        checkpoint MODEL.ckpt (the --out path + \".ckpt\"): the\n"
+          "                        model plus the complete training state; a model file\n"
+          "                        for every reader\n"
+          "  --resume CKPT         continue the run saved in CKPT, bit for bit, up to\n"
+          "                        --epochs epochs in total; give the same --data and\n"
+          "                        --seed (the machine and training options come from\n"
+          "                        the checkpoint)\n"
           "\n"
           "output:\n"
           "  --out MODEL           where to save the model (default " DEFAULT_MODEL_PATH ")\n"
@@ -368,6 +384,15 @@ static const char *precision_name(rbm_precision p)
 
 enum data_source { DATA_SYNTHETIC, DATA_FASHION_MNIST, DATA_FILE };
 
+static enum data_source data_source_of(const char *data)
+{
+    if (strcmp(data, "synthetic") == 0)
+        return DATA_SYNTHETIC;
+    if (strcmp(data, "fashion-mnist") == 0)
+        return DATA_FASHION_MNIST;
+    return DATA_FILE;
+}
+
 struct train_opts {
     const char *data;
     enum data_source source;
@@ -388,6 +413,10 @@ struct train_opts {
     rbm_precision precision;
     const char *out;
     int json, quiet, help;
+    size_t checkpoint_every; /* 0: no checkpoints */
+    const char *resume;      /* checkpoint to continue from, or NULL */
+    int log_likelihood;      /* --log-likelihood: exact log-likelihood every epoch */
+    const char *config_opt;  /* first machine/training option given (for --resume) */
 };
 
 /* Match argv[*i] against option name `name` (e.g. "--epochs"), accepting
@@ -463,6 +492,10 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
             o->help = 1;
             continue;
         }
+        if (is_flag(arg, "--log-likelihood")) {
+            o->log_likelihood = 1;
+            continue;
+        }
         if (arg[0] != '-' || arg[1] == '\0') {
             errorf("unexpected argument '%s' for 'rbm train' (use --data FILE to train on "
                    "a file; see 'rbm help train')",
@@ -481,21 +514,26 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
             }
             o->data = v;
         } else if ((r = VALUE_OPTION("--visible")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--visible";
             if (r < 0 || parse_unit_kind("--visible", v, &o->visible) != 0)
                 return EXIT_USAGE;
             o->visible_set = 1;
         } else if ((r = VALUE_OPTION("--hidden")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--hidden";
             if (r < 0 || parse_unit_kind("--hidden", v, &o->hidden) != 0)
                 return EXIT_USAGE;
             o->hidden_set = 1;
         } else if ((r = VALUE_OPTION("--n-hidden")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--n-hidden";
             if (r < 0 || parse_size("--n-hidden", v, 1, &o->n_hidden) != 0)
                 return EXIT_USAGE;
             o->n_hidden_set = 1;
         } else if ((r = VALUE_OPTION("--estimator")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--estimator";
             if (r < 0 || parse_estimator("--estimator", v, &o->estimator) != 0)
                 return EXIT_USAGE;
         } else if ((r = VALUE_OPTION("-k")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "-k";
             if (r < 0 || parse_size("-k", v, 1, &o->k) != 0)
                 return EXIT_USAGE;
         } else if ((r = VALUE_OPTION("--epochs")) != 0) {
@@ -503,24 +541,40 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
                 return EXIT_USAGE;
             o->epochs_set = 1;
         } else if ((r = VALUE_OPTION("--batch")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--batch";
             if (r < 0 || parse_size("--batch", v, 1, &o->batch) != 0)
                 return EXIT_USAGE;
             o->batch_set = 1;
         } else if ((r = VALUE_OPTION("--lr")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--lr";
             if (r < 0 || parse_real("--lr", v, 1, &o->lr) != 0)
                 return EXIT_USAGE;
         } else if ((r = VALUE_OPTION("--optimizer")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--optimizer";
             if (r < 0 || parse_optimizer("--optimizer", v, &o->optimizer) != 0)
                 return EXIT_USAGE;
         } else if ((r = VALUE_OPTION("--l2")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--l2";
             if (r < 0 || parse_real("--l2", v, 0, &o->l2) != 0)
                 return EXIT_USAGE;
         } else if ((r = VALUE_OPTION("--seed")) != 0) {
             if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
                 return EXIT_USAGE;
         } else if ((r = VALUE_OPTION("--precision")) != 0) {
+            o->config_opt = o->config_opt ? o->config_opt : "--precision";
             if (r < 0 || parse_precision("--precision", v, &o->precision) != 0)
                 return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--checkpoint-every")) != 0) {
+            if (r < 0 || parse_size("--checkpoint-every", v, 1, &o->checkpoint_every) != 0)
+                return EXIT_USAGE;
+        } else if ((r = VALUE_OPTION("--resume")) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (*v == '\0') {
+                errorf("empty value for --resume (expected a checkpoint file)");
+                return EXIT_USAGE;
+            }
+            o->resume = v;
         } else if ((r = VALUE_OPTION("--out")) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -539,12 +593,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
 #undef VALUE_OPTION
     }
 
-    if (strcmp(o->data, "synthetic") == 0)
-        o->source = DATA_SYNTHETIC;
-    else if (strcmp(o->data, "fashion-mnist") == 0)
-        o->source = DATA_FASHION_MNIST;
-    else
-        o->source = DATA_FILE;
+    o->source = data_source_of(o->data);
 
     /* Data-dependent defaults. The synthetic data of the papers is +-1
      * (SCIENCE.md §7) and the physics is written for +-1 units: Ising there.
@@ -600,11 +649,23 @@ static int apply_transform(rbm_context *ctx, rbm_dataset **ds, rbm_transform tr,
     return 0;
 }
 
-/* Load or generate the training data for o and bring it into the support
- * of the visible units. Returns 0 or an exit status after printing the
- * error. */
-static int load_data(rbm_context *ctx, const struct train_opts *o, rbm_dataset **out,
-                     struct data_info *info)
+/* Where data comes from and for which units: the --data value, its kind,
+ * the visible unit kind (which decides the transform), --seed (which seeds
+ * the synthetic data) and the dimension of synthetic data (0: the default
+ * 100). */
+struct data_spec {
+    const char *data;
+    enum data_source source;
+    rbm_unit_kind visible;
+    uint64_t seed;
+    size_t synth_dims;
+};
+
+/* Load or generate the data of spec and bring it into the support of the
+ * visible units (the transforms of 'rbm train'; 'rbm eval' and 'rbm sample'
+ * use the same). Returns 0 or an exit status after printing the error. */
+static int load_data_spec(rbm_context *ctx, const struct data_spec *o, rbm_dataset **out,
+                          struct data_info *info)
 {
     rbm_dataset *ds = NULL;
     rbm_status st;
@@ -613,8 +674,11 @@ static int load_data(rbm_context *ctx, const struct train_opts *o, rbm_dataset *
     snprintf(info->transform, sizeof info->transform, "none");
 
     if (o->source == DATA_SYNTHETIC) {
-        st = rbm_dataset_synthetic(ctx, SYNTH_SAMPLES, 0, 0, 0, SYNTH_NOISE, o->visible,
-                                   derive_seed(o->seed, 0), &ds);
+        size_t dims = o->synth_dims, intrinsic = 0;
+        if (dims > 0 && dims < 5)
+            intrinsic = dims;
+        st = rbm_dataset_synthetic(ctx, SYNTH_SAMPLES, 0, intrinsic, dims, SYNTH_NOISE,
+                                   o->visible, derive_seed(o->seed, 0), &ds);
         if (st != RBM_OK) {
             lib_errorf(ctx, st, "cannot generate the synthetic data");
             return EXIT_RUNTIME;
@@ -700,6 +764,14 @@ static int load_data(rbm_context *ctx, const struct train_opts *o, rbm_dataset *
         info->min = info->max = NAN;
     *out = ds;
     return 0;
+}
+
+/* The training data of 'rbm train'. */
+static int load_data(rbm_context *ctx, const struct train_opts *o, rbm_dataset **out,
+                     struct data_info *info)
+{
+    struct data_spec spec = {o->data, o->source, o->visible, o->seed, 0};
+    return load_data_spec(ctx, &spec, out, info);
 }
 
 /* ------------------------------------------------------------------------
@@ -811,12 +883,16 @@ static void progress_init(struct progress *p, int quiet)
         p->columns = terminal_columns();
 }
 
+static void progress_show(struct progress *p, const char *left, double fraction,
+                          const char *right);
+
 /* Redraw the single status line: epoch, batch, bar of the whole run,
  * samples/s, reconstruction error, ETA. */
 static void progress_draw(struct progress *p, size_t epoch, size_t epochs, size_t batch,
-                          size_t batches, double fraction, double rate, double recon, double eta)
+                          size_t batches, double fraction, double rate, double recon, double ll,
+                          double eta)
 {
-    char rate_s[32], recon_s[32], eta_s[32], left[96], right[128], line[512];
+    char rate_s[32], recon_s[32], eta_s[32], ll_s[48] = "", left[96], right[160];
     fmt_rate(rate_s, sizeof rate_s, rate);
     if (isnan(recon))
         snprintf(recon_s, sizeof recon_s, "-");
@@ -830,8 +906,18 @@ static void progress_draw(struct progress *p, size_t epoch, size_t epochs, size_
     int bw = snprintf(NULL, 0, "%zu", batches);
     snprintf(left, sizeof left, "epoch %*zu/%zu batch %*zu/%zu ", ew, epoch, epochs, bw, batch,
              batches);
-    snprintf(right, sizeof right, " %6s samples/s recon %-6s ETA %5s", rate_s, recon_s, eta_s);
+    if (!isnan(ll))
+        snprintf(ll_s, sizeof ll_s, " log-lik %.4g", ll);
+    snprintf(right, sizeof right, " %6s samples/s recon %-6s%s ETA %5s", rate_s, recon_s, ll_s,
+             eta_s);
+    progress_show(p, left, fraction, right);
+}
 
+/* Redraw the status line as LEFT [bar] RIGHT, the bar showing fraction. */
+static void progress_show(struct progress *p, const char *left, double fraction,
+                          const char *right)
+{
+    char line[512];
     /* the bar of the whole run takes what is left of the width, up to 30 */
     int avail = p->columns - 1 - (int)strlen(left) - (int)strlen(right) - 2;
     if (avail > 30)
@@ -970,39 +1056,78 @@ static void restore_signal_handlers(void)
  * ------------------------------------------------------------------------ */
 
 struct train_result {
-    size_t epochs_done;
-    uint64_t steps;
-    uint64_t samples;
-    double seconds;
+    size_t start_epoch;  /* epochs completed before this run (--resume) */
+    size_t epochs_done;  /* epochs completed in total */
+    uint64_t steps;      /* updates made by this run */
+    uint64_t total_steps; /* updates made in total (with those before --resume) */
+    uint64_t samples;    /* samples visited by this run */
+    double seconds;      /* wall time of the run */
+    double train_seconds; /* the same without log-likelihoods and checkpoints */
     double recon_first, recon_last;
     double *history; /* mean reconstruction error per epoch */
     size_t history_len, history_cap;
+    int ll_enabled;    /* the exact log-likelihood is computed after every epoch */
+    double ll_last;    /* log-likelihood after the last epoch (NaN: none) */
+    double *ll_history;
+    size_t ll_len, ll_cap;
+    size_t checkpoints; /* checkpoints written */
     int interrupted; /* the signal that stopped training, or 0 */
 };
 
-static void history_push(struct train_result *res, double x)
+static void push_value(double **buf, size_t *len, size_t *cap, double x)
 {
-    if (res->history_len == res->history_cap) {
-        size_t cap = res->history_cap ? 2 * res->history_cap : 64;
-        double *h = realloc(res->history, cap * sizeof *h);
+    if (*len == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        double *h = realloc(*buf, c * sizeof *h);
         if (!h)
             return; /* the history is optional output: drop values on OOM */
-        res->history = h;
-        res->history_cap = cap;
+        *buf = h;
+        *cap = c;
     }
-    res->history[res->history_len++] = x;
+    (*buf)[(*len)++] = x;
 }
 
-/* The step loop, with progress on stderr. Returns 0 or an exit status
- * after printing the error. */
-static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opts *o,
-                        size_t rows, struct train_result *res)
+static void history_push(struct train_result *res, double x)
+{
+    push_value(&res->history, &res->history_len, &res->history_cap, x);
+}
+
+/* Path of the checkpoint written next to the model: MODEL + ".ckpt". */
+static char *checkpoint_path(const char *model)
+{
+    size_t n = strlen(model);
+    char *p = malloc(n + 6);
+    if (p) {
+        memcpy(p, model, n);
+        memcpy(p + n, ".ckpt", 6);
+    }
+    return p;
+}
+
+static void fmt_ll(char *buf, size_t n, double ll)
+{
+    if (isnan(ll))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.4f", ll);
+}
+
+/* The step loop, with progress on stderr, the exact log-likelihood after
+ * every epoch when res->ll_enabled, and a checkpoint every
+ * o->checkpoint_every epochs (and when interrupted). Returns 0 or an exit
+ * status after printing the error. */
+static int run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
+                        const struct train_opts *o, size_t rows, struct train_result *res)
 {
     struct progress p;
     progress_init(&p, o->quiet);
+    rbm_machine *m = rbm_trainer_machine(t);
 
     const size_t batches = rbm_trainer_batches_per_epoch(t);
-    const double total_steps = (double)o->epochs * (double)batches;
+    const size_t start_epoch = (size_t)rbm_trainer_epochs(t);
+    const size_t start_batch = rbm_trainer_batch_index(t);
+    const double total_steps =
+        (double)(o->epochs - start_epoch) * (double)batches - (double)start_batch;
 
     /* Reconstruction error: one monitored minibatch costs two extra matrix
      * products, about 40% of a PCD-1 step; monitoring every 10th to 20th
@@ -1018,15 +1143,27 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
         lib_errorf(ctx, st, "cannot configure the reconstruction monitor");
         return EXIT_RUNTIME;
     }
+    char *ckpt = NULL;
+    if (o->checkpoint_every > 0) {
+        ckpt = checkpoint_path(o->out);
+        if (!ckpt) {
+            errorf("out of memory");
+            return EXIT_RUNTIME;
+        }
+    }
 
     double seen_bits = NAN; /* last reconstruction error read, to detect new ones */
     double latest = NAN, epoch_sum = 0;
-    size_t epoch_n = 0, batch_in_epoch = 0;
+    size_t epoch_n = 0, batch_in_epoch = start_batch;
+    int ll_enabled = res->ll_enabled;
     memset(res, 0, sizeof *res);
+    res->ll_enabled = ll_enabled;
     res->recon_first = res->recon_last = NAN;
+    res->ll_last = NAN;
+    res->start_epoch = res->epochs_done = start_epoch;
 
     const double t0 = now_seconds();
-    double epoch_start = t0;
+    double epoch_start = t0, extra_seconds = 0;
     int status = 0;
 
     install_signal_handlers();
@@ -1056,23 +1193,62 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
 
         double now = now_seconds();
         if (st == RBM_DONE) {
+            double dt = now - epoch_start;
             res->epochs_done++;
             res->samples += rows;
             double mean = epoch_n ? epoch_sum / (double)epoch_n : latest;
-            if (res->epochs_done == 1)
+            if (res->epochs_done == res->start_epoch + 1)
                 res->recon_first = mean;
             res->recon_last = mean;
             history_push(res, mean);
+            if (res->ll_enabled) {
+                double ll = NAN;
+                st = rbm_exact_log_likelihood(m, data, &ll, NULL);
+                if (st != RBM_OK) {
+                    progress_close(&p);
+                    if (!o->quiet)
+                        fprintf(stderr,
+                                "rbm: note: no log-likelihood after epoch %zu: %s (%s); not "
+                                "computed any more\n",
+                                res->epochs_done, rbm_context_last_error(ctx),
+                                rbm_status_name(st));
+                    res->ll_enabled = 0;
+                    ll = NAN;
+                }
+                res->ll_last = ll;
+                if (res->ll_enabled)
+                    push_value(&res->ll_history, &res->ll_len, &res->ll_cap, ll);
+            }
+            if (ckpt && res->epochs_done % o->checkpoint_every == 0) {
+                st = rbm_trainer_save_checkpoint(t, ckpt);
+                if (st != RBM_OK) {
+                    progress_close(&p);
+                    lib_errorf(ctx, st, "cannot write the checkpoint '%s' after epoch %zu", ckpt,
+                               res->epochs_done);
+                    status = EXIT_RUNTIME;
+                    break;
+                }
+                res->checkpoints++;
+            }
+            double after = now_seconds();
+            extra_seconds += after - now;
             if (p.mode == PROGRESS_LINES) {
-                char recon_s[32], dt_s[32];
-                double dt = now - epoch_start;
+                char recon_s[32], dt_s[32], ll_s[64] = "";
                 fmt_recon(recon_s, sizeof recon_s, mean);
                 fmt_seconds(dt_s, sizeof dt_s, dt);
-                fprintf(stderr, "epoch %zu/%zu  %s  %.0f samples/s  recon %s\n",
+                if (res->ll_enabled) {
+                    char v[32];
+                    fmt_ll(v, sizeof v, res->ll_last);
+                    snprintf(ll_s, sizeof ll_s, "  log-lik %s", v);
+                }
+                fprintf(stderr, "epoch %zu/%zu  %s  %.0f samples/s  recon %s%s%s\n",
                         res->epochs_done, o->epochs, dt_s, dt > 0 ? (double)rows / dt : 0.0,
-                        recon_s);
+                        recon_s, ll_s,
+                        ckpt && res->epochs_done % o->checkpoint_every == 0 ? "  (checkpoint)"
+                                                                            : "");
                 fflush(stderr);
             }
+            now = after;
             epoch_start = now;
             epoch_sum = 0;
             epoch_n = 0;
@@ -1080,29 +1256,31 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
         }
         if (p.mode == PROGRESS_TTY &&
             (now - p.last_draw >= 0.1 || res->epochs_done == o->epochs)) {
-            double elapsed = now - t0;
+            double elapsed = now - t0 - extra_seconds;
             double done_samples =
                 (double)res->samples + (double)batch_in_epoch * (double)rbm_trainer_batch_size(t);
             if (done_samples > (double)res->samples + (double)rows)
                 done_samples = (double)res->samples + (double)rows;
             double rate = elapsed > 0 ? done_samples / elapsed : NAN;
             double fraction = (double)res->steps / total_steps;
-            double eta = elapsed / (double)res->steps * (total_steps - (double)res->steps);
+            double eta = (now - t0) / (double)res->steps * (total_steps - (double)res->steps);
             size_t shown_epoch = res->epochs_done + (batch_in_epoch > 0 ? 1 : 0);
             if (shown_epoch == 0)
                 shown_epoch = 1;
-            size_t shown_batch = batch_in_epoch > 0 || res->epochs_done == 0 ? batch_in_epoch
-                                                                              : batches;
+            size_t shown_batch =
+                batch_in_epoch > 0 || res->epochs_done == res->start_epoch ? batch_in_epoch
+                                                                           : batches;
             progress_draw(&p, shown_epoch, o->epochs, shown_batch, batches, fraction, rate,
-                          latest, eta);
+                          latest, res->ll_enabled ? res->ll_last : NAN, eta);
             p.last_draw = now;
         }
     }
     res->seconds = now_seconds() - t0;
+    res->train_seconds = res->seconds - extra_seconds;
     restore_signal_handlers();
     progress_close(&p);
     if (res->interrupted && status == 0) {
-        if (res->steps > 0 && res->epochs_done == 0)
+        if (res->steps > 0 && res->epochs_done == res->start_epoch)
             res->recon_last = latest;
         if (!o->quiet) {
             fprintf(stderr, "rbm: %s: stopped during epoch %zu (minibatch %zu/%zu); saving "
@@ -1113,7 +1291,21 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const struct train_opt
         /* count the samples of the partial epoch */
         uint64_t extra = (uint64_t)batch_in_epoch * rbm_trainer_batch_size(t);
         res->samples += extra < rows ? extra : rows;
+        /* a checkpoint of the interrupted run, to continue it with --resume */
+        if (ckpt && res->steps > 0) {
+            st = rbm_trainer_save_checkpoint(t, ckpt);
+            if (st != RBM_OK) {
+                lib_errorf(ctx, st, "cannot write the checkpoint '%s'", ckpt);
+                status = EXIT_RUNTIME;
+            } else {
+                res->checkpoints++;
+                if (!o->quiet)
+                    fprintf(stderr, "rbm: checkpoint written to '%s' (continue with --resume)\n",
+                            ckpt);
+            }
+        }
     }
+    free(ckpt);
     return status;
 }
 
@@ -1149,12 +1341,24 @@ static void print_report(const struct train_opts *o, const struct data_info *di,
         printf(", l2 %g", o->l2);
     printf(", batch %zu, seed %llu\n", o->batch, (unsigned long long)o->seed);
     printf("epochs      %zu of %zu (%llu steps)%s\n", res->epochs_done, o->epochs,
-           (unsigned long long)res->steps, res->interrupted ? ", interrupted" : "");
+           (unsigned long long)res->total_steps, res->interrupted ? ", interrupted" : "");
+    if (o->resume)
+        printf("resumed     from %s after epoch %zu\n", o->resume, res->start_epoch);
     printf("time        %s, %s samples/s\n", time_s, rate_s);
     char a[32], b[32];
     fmt_recon(a, sizeof a, res->recon_first);
     fmt_recon(b, sizeof b, res->recon_last);
     printf("recon error %s -> %s (first -> last epoch)\n", a, b);
+    if (res->ll_len > 0) {
+        fmt_ll(a, sizeof a, res->ll_history[0]);
+        fmt_ll(b, sizeof b, res->ll_last);
+        printf("log-lik     %s -> %s (exact mean log-likelihood of the data, nats; first -> "
+               "last epoch)\n",
+               a, b);
+    }
+    if (o->checkpoint_every > 0)
+        printf("checkpoint  %s.ckpt (every %zu epoch%s, %zu written)\n", o->out,
+               o->checkpoint_every, o->checkpoint_every == 1 ? "" : "s", res->checkpoints);
     printf("model       %s\n", o->out);
 }
 
@@ -1202,7 +1406,14 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
     json_key(f, &first, "epochs_requested");
     fprintf(f, "%zu", o->epochs);
     json_key(f, &first, "steps");
-    fprintf(f, "%llu", (unsigned long long)res->steps);
+    fprintf(f, "%llu", (unsigned long long)res->total_steps);
+    json_key(f, &first, "start_epoch");
+    fprintf(f, "%zu", res->start_epoch);
+    json_key(f, &first, "resumed_from");
+    if (o->resume)
+        json_string(f, o->resume);
+    else
+        fputs("null", f);
     json_key(f, &first, "seconds");
     json_number(f, res->seconds);
     json_key(f, &first, "samples_per_second");
@@ -1219,6 +1430,26 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
         json_number(f, res->history[i]);
     }
     fputc(']', f);
+    json_key(f, &first, "log_likelihood");
+    json_number(f, res->ll_len > 0 ? res->ll_last : NAN);
+    json_key(f, &first, "log_likelihood_per_epoch");
+    fputc('[', f);
+    for (size_t i = 0; i < res->ll_len; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, res->ll_history[i]);
+    }
+    fputc(']', f);
+    json_key(f, &first, "checkpoint_every");
+    fprintf(f, "%zu", o->checkpoint_every);
+    json_key(f, &first, "checkpoint_path");
+    if (o->checkpoint_every > 0) {
+        char *c = checkpoint_path(o->out);
+        json_string(f, c ? c : "");
+        free(c);
+    } else {
+        fputs("null", f);
+    }
     json_key(f, &first, "interrupted");
     fputs(res->interrupted ? "true" : "false", f);
     if (res->interrupted) {
@@ -1288,6 +1519,67 @@ static int check_output_path(const char *path)
     return 0;
 }
 
+/* Units of the smaller discrete (bernoulli or ising) layer of m, the layer
+ * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form). */
+static size_t enum_units(const rbm_machine *m)
+{
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    int vd = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) != RBM_UNIT_GAUSSIAN;
+    int hd = rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) != RBM_UNIT_GAUSSIAN;
+    if (vd && hd)
+        return nv < nh ? nv : nh;
+    if (vd)
+        return nv;
+    if (hd)
+        return nh;
+    return 0;
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* Read k and the optimiser from the training-state section 'TRNS' of a
+ * checkpoint (docs/file-format.md), which the library has validated
+ * already: the library has no getters for them. Returns 0 on success. */
+static int read_checkpoint_config(const char *path, uint64_t *k, uint32_t *optimizer)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    unsigned char h[24];
+    int rc = -1;
+    if (fread(h, 1, sizeof h, f) == sizeof h) {
+        uint32_t count = get_le32(h + 12);
+        uint64_t off = 24;
+        for (uint32_t i = 0; i < count && off <= (uint64_t)LONG_MAX; i++) {
+            unsigned char sh[24], pl[76];
+            if (fseek(f, (long)off, SEEK_SET) != 0 || fread(sh, 1, sizeof sh, f) != sizeof sh)
+                break;
+            uint64_t len = get_le64(sh + 8);
+            if (memcmp(sh, "TRNS", 4) == 0) {
+                if (len >= sizeof pl && fread(pl, 1, sizeof pl, f) == sizeof pl) {
+                    *k = get_le64(pl + 64);
+                    *optimizer = get_le32(pl + 72);
+                    rc = 0;
+                }
+                break;
+            }
+            if (len > UINT64_MAX - 24 - off)
+                break;
+            off += 24 + len;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     struct train_opts o;
@@ -1297,6 +1589,12 @@ static int cmd_train(int argc, char **argv)
     if (o.help) {
         print_train_usage(stdout);
         return EXIT_OK;
+    }
+    if (o.resume && o.config_opt) {
+        errorf("%s cannot be combined with --resume: the checkpoint holds the machine and the "
+               "training configuration (give only --data, --seed, --epochs and output options)",
+               o.config_opt);
+        return EXIT_USAGE;
     }
 
     rc = check_output_path(o.out);
@@ -1318,66 +1616,135 @@ static int cmd_train(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
+    size_t ckpt_nv = 0;
+    if (o.resume) {
+        /* the machine of the checkpoint decides the data transform */
+        rbm_machine *probe = NULL;
+        st = rbm_machine_load(ctx, o.resume, &probe);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot load the checkpoint '%s'", o.resume);
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        o.visible = rbm_machine_unit_kind(probe, RBM_LAYER_VISIBLE);
+        o.hidden = rbm_machine_unit_kind(probe, RBM_LAYER_HIDDEN);
+        o.n_hidden = rbm_machine_n_hidden(probe);
+        o.precision = rbm_machine_precision(probe);
+        ckpt_nv = rbm_machine_n_visible(probe);
+        rbm_machine_free(probe);
+    }
+
     rc = load_data(ctx, &o, &data, &di);
     if (rc != 0)
         goto done;
 
-    /* a small data set and the default batch size: use the whole set */
-    if (!o.batch_set && o.batch > di.rows)
-        o.batch = di.rows;
-    rc = check_combination(&o, di.cols, di.rows);
-    if (rc != 0)
-        goto done;
+    if (o.resume) {
+        rc = EXIT_RUNTIME;
+        if (di.cols != ckpt_nv) {
+            errorf("the checkpoint '%s' has %zu visible units but the data has %zu columns",
+                   o.resume, ckpt_nv, di.cols);
+            goto done;
+        }
+        st = rbm_trainer_load_checkpoint(ctx, o.resume, data, &m, &t);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot resume from '%s'%s", o.resume,
+                       st == RBM_ERR_SHAPE
+                           ? " (give the --data and --seed of the run that wrote it)"
+                           : "");
+            goto done;
+        }
+        size_t done_epochs = (size_t)rbm_trainer_epochs(t);
+        if (done_epochs >= o.epochs) {
+            errorf("the checkpoint '%s' has completed %zu epoch%s already; ask for more with "
+                   "--epochs (the total number of epochs)",
+                   o.resume, done_epochs, done_epochs == 1 ? "" : "s");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        o.batch = rbm_trainer_batch_size(t);
+        rbm_trainer_get_real(t, RBM_PARAM_LEARNING_RATE, &o.lr);
+        rbm_trainer_get_real(t, RBM_PARAM_L2, &o.l2);
+        o.estimator = rbm_estimator_get_kind(rbm_trainer_estimator(t));
+        uint64_t k = 0;
+        uint32_t opt = 0;
+        if (read_checkpoint_config(o.resume, &k, &opt) == 0) {
+            o.k = (size_t)k;
+            o.optimizer = (rbm_optimizer)opt;
+        }
+    } else {
+        /* a small data set and the default batch size: use the whole set */
+        if (!o.batch_set && o.batch > di.rows)
+            o.batch = di.rows;
+        rc = check_combination(&o, di.cols, di.rows);
+        if (rc != 0)
+            goto done;
 
-    rc = EXIT_RUNTIME;
-    st = rbm_machine_new(ctx, di.cols, o.n_hidden, o.visible, o.hidden, &m);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot create a %zu x %zu machine", di.cols, o.n_hidden);
-        goto done;
+        rc = EXIT_RUNTIME;
+        st = rbm_machine_new(ctx, di.cols, o.n_hidden, o.visible, o.hidden, &m);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot create a %zu x %zu machine", di.cols, o.n_hidden);
+            goto done;
+        }
+        st = rbm_machine_set_precision(m, o.precision);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot set precision %s", precision_name(o.precision));
+            goto done;
+        }
+        st = rbm_machine_init_normal(m, 0.01, derive_seed(o.seed, 1));
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot initialise the weights");
+            goto done;
+        }
+        st = rbm_machine_init_visible_bias_from_data(m, data);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot initialise the visible biases from the data");
+            goto done;
+        }
+        st = rbm_trainer_new(m, data, o.batch, derive_seed(o.seed, 2), &t);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot create the trainer");
+            goto done;
+        }
+        st = rbm_trainer_set_estimator(t, o.estimator, o.k);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot use estimator %s", estimator_name(o.estimator));
+            rc = st == RBM_ERR_INVALID_ARGUMENT || st == RBM_ERR_UNSUPPORTED ? EXIT_USAGE
+                                                                              : EXIT_RUNTIME;
+            goto done;
+        }
+        st = rbm_trainer_set_optimizer(t, o.optimizer);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot use optimizer %s", optimizer_name(o.optimizer));
+            goto done;
+        }
+        st = rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, o.lr);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot set learning rate %g", o.lr);
+            rc = st == RBM_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME;
+            goto done;
+        }
+        st = rbm_trainer_set_real(t, RBM_PARAM_L2, o.l2);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot set L2 weight decay %g", o.l2);
+            rc = st == RBM_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME;
+            goto done;
+        }
     }
-    st = rbm_machine_set_precision(m, o.precision);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot set precision %s", precision_name(o.precision));
-        goto done;
-    }
-    st = rbm_machine_init_normal(m, 0.01, derive_seed(o.seed, 1));
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot initialise the weights");
-        goto done;
-    }
-    st = rbm_machine_init_visible_bias_from_data(m, data);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot initialise the visible biases from the data");
-        goto done;
-    }
-    st = rbm_trainer_new(m, data, o.batch, derive_seed(o.seed, 2), &t);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot create the trainer");
-        goto done;
-    }
-    st = rbm_trainer_set_estimator(t, o.estimator, o.k);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot use estimator %s", estimator_name(o.estimator));
-        rc = st == RBM_ERR_INVALID_ARGUMENT || st == RBM_ERR_UNSUPPORTED ? EXIT_USAGE
-                                                                          : EXIT_RUNTIME;
-        goto done;
-    }
-    st = rbm_trainer_set_optimizer(t, o.optimizer);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot use optimizer %s", optimizer_name(o.optimizer));
-        goto done;
-    }
-    st = rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, o.lr);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot set learning rate %g", o.lr);
-        rc = st == RBM_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME;
-        goto done;
-    }
-    st = rbm_trainer_set_real(t, RBM_PARAM_L2, o.l2);
-    if (st != RBM_OK) {
-        lib_errorf(ctx, st, "cannot set L2 weight decay %g", o.l2);
-        rc = st == RBM_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_RUNTIME;
-        goto done;
+
+    /* the exact log-likelihood after every epoch: when cheap, or forced */
+    size_t eu = enum_units(m);
+    if (o.log_likelihood) {
+        if (eu > RBM_EXACT_LOG_Z_MAX_UNITS) {
+            errorf("--log-likelihood enumerates a bernoulli or ising layer of at most %d units, "
+                   "but the machine has %zu %s visible and %zu %s hidden units",
+                   RBM_EXACT_LOG_Z_MAX_UNITS, di.cols, unit_name(o.visible), o.n_hidden,
+                   unit_name(o.hidden));
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        res.ll_enabled = 1;
+    } else {
+        res.ll_enabled = eu <= 16 && di.rows <= 100000 && (eu > 0 || di.cols + o.n_hidden <= 2000);
     }
 
     if (!o.quiet) {
@@ -1389,15 +1756,21 @@ static int cmd_train(int argc, char **argv)
                      o.k);
         fprintf(stderr,
                 "rbm: %s (%zu x %zu), %s-%s RBM with %zu hidden, %s, %zu epoch%s x %zu "
-                "batches\n",
+                "batches%s\n",
                 o.data, di.rows, di.cols, unit_name(o.visible), unit_name(o.hidden), o.n_hidden,
-                est, o.epochs, o.epochs == 1 ? "" : "s", rbm_trainer_batches_per_epoch(t));
+                est, o.epochs, o.epochs == 1 ? "" : "s", rbm_trainer_batches_per_epoch(t),
+                res.ll_enabled ? ", exact log-likelihood every epoch" : "");
+        if (o.resume)
+            fprintf(stderr, "rbm: resuming from '%s' after epoch %llu (minibatch %zu)\n",
+                    o.resume, (unsigned long long)rbm_trainer_epochs(t),
+                    rbm_trainer_batch_index(t));
         fflush(stderr);
     }
 
-    rc = run_training(ctx, t, &o, di.rows, &res);
+    rc = run_training(ctx, t, data, &o, di.rows, &res);
     if (rc != 0)
         goto done;
+    res.total_steps = rbm_trainer_steps(t);
 
     st = rbm_machine_save(m, o.out);
     if (st != RBM_OK) {
@@ -1406,7 +1779,7 @@ static int cmd_train(int argc, char **argv)
         goto done;
     }
 
-    double rate = res.seconds > 0 ? (double)res.samples / res.seconds : NAN;
+    double rate = res.train_seconds > 0 ? (double)res.samples / res.train_seconds : NAN;
     if (o.json)
         print_json(&o, &di, &res, rate);
     else
@@ -1420,6 +1793,7 @@ static int cmd_train(int argc, char **argv)
 
 done:
     free(res.history);
+    free(res.ll_history);
     rbm_trainer_free(t);
     rbm_machine_free(m);
     rbm_dataset_free(data);
