@@ -166,13 +166,13 @@ static void print_train_usage(FILE *f)
           "  --l2 X                L2 weight decay on W (default 0)\n"
           "  --seed S              seeds data generation, initialisation and\n"
           "                        training (default 1)\n"
-          "\n"
           "  --log-likelihood      compute the exact log-likelihood of the data after\n"
           "                        every epoch even when it is not cheap (it is computed\n"
           "                        anyway when the smaller bernoulli/ising layer has at\n"
           "                        most 16 units and the data at most 100000 rows)\n"
-          "\n"
-          "checkpoints:\n"
+          "\n",
+          f);
+    fputs("checkpoints:\n"
           "  --checkpoint-every E  every E epochs (and when interrupted) write a\n"
           "                        checkpoint MODEL.ckpt (the --out path + \".ckpt\"): the\n"
           "                        model plus the complete training state; a model file\n"
