@@ -502,6 +502,20 @@ static void test_log_z_discrete(void **state)
                 rbm_machine_free(m);
                 ref_free(&R);
             }
+    /* strong couplings and fields (|field| up to ~100): overflow-free
+     * log-partitions and log-sum-exp */
+    for (int x = 0; x < 2; x++)
+        for (int y = 0; y < 2; y++) {
+            ref_rbm R = ref_random(x ? 5 : 9, x ? 9 : 5, dk[x], dk[y], 8.0, 4.0, seed++);
+            rbm_machine *m = ref_to_machine(ctx, &R);
+            double lz = NAN;
+            RBM_OKAY(ctx, rbm_exact_log_z(m, &lz));
+            char what[96];
+            snprintf(what, sizeof what, "exact log Z, strong couplings %s%s", kn(R.vk), kn(R.hk));
+            rbm_assert_close(lz, (double)ref_log_z_joint(&R), 1e-12, 0, what);
+            rbm_machine_free(m);
+            ref_free(&R);
+        }
     rbm_context_free(ctx);
 }
 
@@ -861,15 +875,17 @@ static void test_exact_log_likelihood(void **state)
         {7, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},     {4, 7, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},
         {5, 6, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI},  {6, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},
         {3, 5, RBM_UNIT_GAUSSIAN, RBM_UNIT_ISING},      {6, 3, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN},
+        {3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN},   {2, 4, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN},
     };
     const size_t rows = 25;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ref_rbm R = ref_random(cases[c].nv, cases[c].nh, cases[c].vk, cases[c].hk, 0.5, 0.5,
-                               600 + c);
+        int gg = cases[c].vk == RBM_UNIT_GAUSSIAN && cases[c].hk == RBM_UNIT_GAUSSIAN;
+        ref_rbm R = ref_random(cases[c].nv, cases[c].nh, cases[c].vk, cases[c].hk,
+                               gg ? 0.2 : 0.5, 0.5, 600 + c);
         rbm_machine *m = ref_to_machine(ctx, &R);
         double *x = random_rows(rows, R.nv, R.vk, 650 + c);
         rbm_dataset *d = ds_from(ctx, x, rows, R.nv);
-        long double lz = ref_log_z(&R), ll = 0, mf = 0;
+        long double lz = gg ? gg_log_z_formula(&R) : ref_log_z(&R), ll = 0, mf = 0;
         for (size_t r = 0; r < rows; r++) {
             ll += ref_log_pstar(&R, x + r * R.nv) - lz;
             mf += free_energy(&R, x + r * R.nv);
@@ -1115,6 +1131,83 @@ static void test_ais_reverse_brackets(void **state)
                  ef, uf, er, ur);
     rbm_machine_free(m);
     ref_free(&R);
+    rbm_context_free(ctx);
+}
+
+/* Two temperatures {0, 1} and one visible unit: a forward run draws v from
+ * the base and its weight is w(v) = p*_1(v) / p*_0(v), one of two known
+ * values; a reverse run draws v near the model and its weight is 1 / w(v).
+ * The estimate is then log Z_A +- log of a mean of R values taken from
+ * {w(lo), w(1)} (or their inverses): the count k of one value can be read
+ * off the estimate, must be an integer, and fixes the standard error
+ * std(w) / (sqrt(R) mean(w)) exactly (sample or population std). */
+static void test_ais_two_betas_exact_weights(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    static const rbm_unit_kind vks[2] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING};
+    static const rbm_unit_kind hks[3] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN};
+    const size_t R_runs = 1000;
+    for (int x = 0; x < 2; x++)
+        for (int y = 0; y < 3; y++) {
+            ref_rbm R = ref_alloc(1, 1, vks[x], hks[y]);
+            R.W[0] = 0.9;
+            R.a[0] = -0.4;
+            R.b[0] = 0.3;
+            R.sh = 1.2;
+            rbm_machine *m = ref_to_machine(ctx, &R);
+            /* uniform base: a_A = 0, log Z_A = Lambda_v(0) + Lambda_h(0) */
+            long double lza = lam(R.vk, 1, 0) + lam(R.hk, R.sh, 0);
+            long double w[2];
+            for (int t = 0; t < 2; t++) {
+                long double v = t ? 1.0L : low_value(R.vk);
+                /* log p*_beta(v) = beta a v + Lambda_h(beta (b + w v)) */
+                w[t] = expl(R.a[0] * v + lam(R.hk, R.sh, R.b[0] + R.W[0] * v) -
+                            lam(R.hk, R.sh, 0));
+            }
+            for (int reverse = 0; reverse < 2; reverse++) {
+                rbm_ais *ais = NULL;
+                RBM_OKAY(ctx, rbm_ais_new(m, 400 + 10 * x + y, &ais));
+                RBM_OKAY(ctx, rbm_ais_set_runs(ais, R_runs));
+                RBM_OKAY(ctx, rbm_ais_set_uniform_schedule(ais, 2));
+                RBM_OKAY(ctx, rbm_ais_set_reverse_burn_in(ais, 20));
+                rbm_assert_close(rbm_ais_base_log_z(ais), (double)lza, 1e-14, 1e-14,
+                                 "uniform base log Z");
+                double lz = NAN, se = NAN;
+                RBM_OKAY(ctx, rbm_ais_run(ais, reverse, &lz, &se));
+                rbm_ais_free(ais);
+                long double u0 = reverse ? 1 / w[0] : w[0], u1 = reverse ? 1 / w[1] : w[1];
+                long double mean = reverse ? expl(lza - lz) : expl(lz - lza);
+                long double k = (mean - u0) / (u1 - u0) * R_runs; /* runs that drew v = 1 */
+                long double kr = roundl(k);
+                char what[128];
+                snprintf(what, sizeof what, "%s%s %s, 2 betas: %.6Lf of %zu runs drew v = 1",
+                         kn(R.vk), kn(R.hk), reverse ? "reverse" : "forward", k, R_runs);
+                if (!(fabsl(k - kr) < 1e-6 && kr > 0 && kr < R_runs))
+                    fail_msg("%s: not an integer in (0, R): the estimate %.17g is not "
+                             "log Z_A %s log mean(w)",
+                             what, lz, reverse ? "-" : "+");
+                long double f = kr / R_runs, m1 = f * u1 + (1 - f) * u0;
+                long double pop = sqrtl(f * (1 - f)) * fabsl(u1 - u0);
+                long double se_pop = pop / sqrtl((long double)R_runs) / m1;
+                long double se_smp = se_pop * sqrtl((long double)R_runs / (R_runs - 1));
+                if (!(fabsl(se - se_pop) < 1e-9 * se_pop || fabsl(se - se_smp) < 1e-9 * se_smp))
+                    fail_msg("%s: stderr %.12g, expected %.12Lg (population std) or %.12Lg "
+                             "(sample std)",
+                             what, se, se_pop, se_smp);
+                if (reverse) { /* chains at equilibrium: k / R is near p(v = 1) */
+                    long double l0 = R.a[0] * low_value(R.vk) +
+                                     lam(R.hk, R.sh, R.b[0] + R.W[0] * low_value(R.vk));
+                    long double l1 = R.a[0] + lam(R.hk, R.sh, R.b[0] + R.W[0]);
+                    long double p1 = 1 / (1 + expl(l0 - l1));
+                    long double sd = sqrtl(p1 * (1 - p1) / R_runs);
+                    if (!(fabsl(f - p1) < 4 * sd))
+                        fail_msg("%s: fraction %.4Lf, model probability %.4Lf", what, f, p1);
+                }
+            }
+            rbm_machine_free(m);
+            ref_free(&R);
+        }
     rbm_context_free(ctx);
 }
 
@@ -1422,10 +1515,13 @@ static void test_pseudo_likelihood(void **state)
         {7, 6, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},     {6, 8, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},
         {8, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},  {5, 3, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN},
         {30, 12, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI},
+        {10, 6, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI}, /* strong couplings (below) */
+        {10, 6, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},
     };
     const size_t rows = 37;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ref_rbm R = ref_random(cases[c].nv, cases[c].nh, cases[c].vk, cases[c].hk, 0.6, 0.5,
+        double wstd = c >= 7 ? 6.0 : 0.6;
+        ref_rbm R = ref_random(cases[c].nv, cases[c].nh, cases[c].vk, cases[c].hk, wstd, 0.5,
                                1000 + c);
         rbm_machine *m = ref_to_machine(ctx, &R);
         double *x = random_rows(rows, R.nv, R.vk, 1050 + c);
@@ -1442,6 +1538,14 @@ static void test_pseudo_likelihood(void **state)
         rbm_assert_close(p1, (double)ref, 1e-12, 1e-13, what);
         rbm_assert_close(p2, p1, 1e-13, 1e-14, "pseudo-likelihood, 2 threads vs 1");
         assert_true(p1 < 0);
+        { /* a single row, 2 threads requested */
+            rbm_dataset *d1 = NULL;
+            RBM_OKAY(ctx, rbm_dataset_slice(d, 5, 1, &d1));
+            RBM_OKAY(ctx, rbm_pseudo_log_likelihood(m, d1, &p2));
+            rbm_assert_close(p2, (double)ref_pll(&R, x + 5 * R.nv, 1), 1e-12, 1e-13,
+                             "pseudo-likelihood of one row");
+            rbm_dataset_free(d1);
+        }
         if (R.vk == RBM_UNIT_BERNOULLI) { /* the same data as uint8 */
             uint8_t *u = xmalloc(rows * R.nv);
             for (size_t t = 0; t < rows * R.nv; t++)
@@ -1714,6 +1818,7 @@ int main(void)
         cmocka_unit_test(test_ais_trained_ising),
         cmocka_unit_test(test_ais_trained_gaussian_visible),
         cmocka_unit_test(test_ais_reverse_brackets),
+        cmocka_unit_test(test_ais_two_betas_exact_weights),
         cmocka_unit_test(test_ais_gaussian_hidden),
         cmocka_unit_test(test_ais_reproducible),
         cmocka_unit_test(test_ais_exact_when_base_is_target),
