@@ -1309,27 +1309,33 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *dat
     return status;
 }
 
+/* The "data" line of the reports of train, eval and sample. */
+static void print_data_line(const char *data, enum data_source source, rbm_unit_kind visible,
+                            const struct data_info *di)
+{
+    printf("data        ");
+    if (source == DATA_SYNTHETIC)
+        printf("synthetic, %zu x %zu (11 clusters in %zu of %zu dimensions, %s)\n", di->rows,
+               di->cols, di->cols < 5 ? di->cols : (size_t)5, di->cols, unit_name(visible));
+    else if (source == DATA_FASHION_MNIST)
+        printf("fashion-mnist, %zu x %zu", di->rows, di->cols);
+    else
+        printf("%s, %zu x %zu", data, di->rows, di->cols);
+    if (source != DATA_SYNTHETIC) {
+        if (strcmp(di->transform, "none") == 0)
+            printf(" (values used as they are)\n");
+        else
+            printf(" (transform %s)\n", di->transform);
+    }
+}
+
 static void print_report(const struct train_opts *o, const struct data_info *di,
                          const struct train_result *res, double rate)
 {
     char rate_s[32], time_s[32];
     fmt_rate(rate_s, sizeof rate_s, rate);
     fmt_seconds(time_s, sizeof time_s, res->seconds);
-    printf("data        ");
-    if (o->source == DATA_SYNTHETIC)
-        printf("synthetic, %zu x %zu (11 clusters in 5 of 100 dimensions, %s)\n", di->rows,
-               di->cols, unit_name(o->visible));
-    else if (o->source == DATA_FASHION_MNIST)
-        printf("fashion-mnist, %zu x %zu", di->rows, di->cols);
-    else {
-        printf("%s, %zu x %zu", o->data, di->rows, di->cols);
-    }
-    if (o->source != DATA_SYNTHETIC) {
-        if (strcmp(di->transform, "none") == 0)
-            printf(" (values used as they are)\n");
-        else
-            printf(" (transform %s)\n", di->transform);
-    }
+    print_data_line(o->data, o->source, o->visible, di);
     printf("machine     %zu %s visible x %zu %s hidden, %s\n", di->cols, unit_name(o->visible),
            o->n_hidden, unit_name(o->hidden), precision_name(o->precision));
     if (o->estimator == RBM_ESTIMATOR_EXACT)
@@ -1487,11 +1493,11 @@ static int check_combination(const struct train_opts *o, size_t n_visible, size_
 /* Fail early (before a long training run) when the model cannot be written:
  * the path is a directory, or its directory does not exist or is not
  * writable. rbm_machine_save() reports anything else at the end. */
-static int check_output_path(const char *path)
+static int check_output_path(const char *path, const char *what)
 {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        errorf("cannot save the model to '%s': it is a directory", path);
+        errorf("cannot save %s to '%s': it is a directory", what, path);
         return EXIT_RUNTIME;
     }
     char dir[4096];
@@ -1505,15 +1511,15 @@ static int check_output_path(const char *path)
     else
         return 0; /* too long to check here; the save reports it */
     if (stat(dir, &sb) != 0) {
-        errorf("cannot save the model to '%s': directory '%s': %s", path, dir, strerror(errno));
+        errorf("cannot save %s to '%s': directory '%s': %s", what, path, dir, strerror(errno));
         return EXIT_RUNTIME;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        errorf("cannot save the model to '%s': '%s' is not a directory", path, dir);
+        errorf("cannot save %s to '%s': '%s' is not a directory", what, path, dir);
         return EXIT_RUNTIME;
     }
     if (access(dir, W_OK | X_OK) != 0) {
-        errorf("cannot save the model to '%s': directory '%s': %s", path, dir, strerror(errno));
+        errorf("cannot save %s to '%s': directory '%s': %s", what, path, dir, strerror(errno));
         return EXIT_RUNTIME;
     }
     return 0;
@@ -1597,7 +1603,7 @@ static int cmd_train(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    rc = check_output_path(o.out);
+    rc = check_output_path(o.out, "the model");
     if (rc != 0)
         return rc;
 
@@ -1802,6 +1808,592 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * Shared by eval and sample: the model and the data it is evaluated on
+ * ------------------------------------------------------------------------ */
+
+static int load_model(rbm_context *ctx, const char *path, rbm_machine **out)
+{
+    rbm_status st = rbm_machine_load(ctx, path, out);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot load the model '%s'", path);
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* The data of --data (or the default synthetic data, generated with the
+ * model's number of visible units: 'rbm train's default data for a
+ * 100-unit model) in the support of the model's visible units, as 'rbm
+ * train' prepares it. */
+static int load_model_data(rbm_context *ctx, const rbm_machine *m, const char *data,
+                           uint64_t seed, rbm_dataset **out, struct data_info *di)
+{
+    size_t nv = rbm_machine_n_visible(m);
+    struct data_spec spec = {data, data_source_of(data),
+                             rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), seed, nv};
+    int rc = load_data_spec(ctx, &spec, out, di);
+    if (rc != 0)
+        return rc;
+    if (di->cols != nv) {
+        errorf("the data '%s' has %zu columns, the model has %zu visible units", data, di->cols,
+               nv);
+        rbm_dataset_free(*out);
+        *out = NULL;
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+static void print_model_line(const char *path, const rbm_machine *m)
+{
+    printf("model       %s (%zu %s visible x %zu %s hidden)\n", path, rbm_machine_n_visible(m),
+           unit_name(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE)), rbm_machine_n_hidden(m),
+           unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
+}
+
+static void json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
+{
+    json_key(f, first, "model");
+    json_string(f, path);
+    json_key(f, first, "n_visible");
+    fprintf(f, "%zu", rbm_machine_n_visible(m));
+    json_key(f, first, "n_hidden");
+    fprintf(f, "%zu", rbm_machine_n_hidden(m));
+    json_key(f, first, "visible");
+    json_string(f, unit_name(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE)));
+    json_key(f, first, "hidden");
+    json_string(f, unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
+}
+
+/* The MODEL argument of eval and sample: exactly one non-option argument. */
+static int take_model_arg(const char *cmd, const char *arg, const char **model)
+{
+    if (*model) {
+        errorf("unexpected argument '%s' for 'rbm %s' (one MODEL only; see 'rbm help %s')", arg,
+               cmd, cmd);
+        return -1;
+    }
+    if (*arg == '\0') {
+        errorf("empty MODEL argument for 'rbm %s'", cmd);
+        return -1;
+    }
+    *model = arg;
+    return 0;
+}
+
+static int take_data_value(const char *v, const char **data)
+{
+    if (*v == '\0') {
+        errorf("empty value for --data (expected synthetic, fashion-mnist or a file)");
+        return -1;
+    }
+    *data = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * rbm eval
+ * ------------------------------------------------------------------------ */
+
+#define AIS_DEFAULT_RUNS 100
+#define AIS_DEFAULT_BETAS 14501 /* the schedule of SCIENCE.md §8 */
+#define AIS_REVERSE_BURN_IN 1000
+
+enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS };
+
+struct eval_opts {
+    const char *model;
+    const char *data;
+    enum eval_method method;
+    size_t runs, betas;
+    int runs_set, betas_set;
+    uint64_t seed, data_seed;
+    int json, quiet, help;
+};
+
+static void print_eval_usage(FILE *f)
+{
+    fputs("usage: rbm eval MODEL [options]\n"
+          "\n"
+          "Estimate log Z of a saved model and the mean log-likelihood of data under it,\n"
+          "and compute the mean exact pseudo-log-likelihood (docs/likelihoods.md says\n"
+          "which number to trust when). Log-likelihoods are in nats per sample (log\n"
+          "densities for gaussian visible units).\n"
+          "\n"
+          "  --data synthetic|fashion-mnist|FILE   the data, prepared for the model's\n"
+          "                        visible units as 'rbm train' does (default synthetic:\n"
+          "                        the built-in synthetic data of the model's visible\n"
+          "                        kind and size, generated with --data-seed)\n"
+          "  --method exact|ais    exact: enumerate the smaller bernoulli/ising layer\n"
+          "                        (at most 30 units; closed form for gauss-gauss\n"
+          "                        machines). ais: annealed importance sampling, forward\n"
+          "                        (a stochastic lower bound of log Z) and reverse (an\n"
+          "                        upper bound), each with its standard error.\n"
+          "                        Default: exact when that layer has at most 24 units,\n"
+          "                        ais otherwise\n"
+          "  --runs R              AIS runs (default 100, at least 2)\n"
+          "  --betas N             AIS with N equally spaced inverse temperatures\n"
+          "                        (default: 14501 temperatures, 0 to 0.5 step 1e-3, to\n"
+          "                        0.9 step 1e-4, to 1 step 1e-5)\n"
+          "  --seed S              seeds AIS (default 1)\n"
+          "  --data-seed S         the --seed the synthetic data was made with in 'rbm\n"
+          "                        train' (default 1, its default)\n"
+          "  --json                print one JSON object on stdout instead of the report\n"
+          "  --quiet               no progress display on stderr\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "AIS starts from the base-rate model of the data (visible biases matching\n"
+          "the data means, W = 0); the reverse chains start from data rows and run\n"
+          "1000 Gibbs sweeps first. The pseudo-likelihood is exact (every unit of\n"
+          "every row) and needs binary data; it is skipped for gaussian visible\n"
+          "units.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 usage error, 130 (SIGINT) or\n"
+          "143 (SIGTERM) when interrupted.\n",
+          f);
+}
+
+static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data = "synthetic";
+    o->method = METHOD_AUTO;
+    o->runs = AIS_DEFAULT_RUNS;
+    o->betas = AIS_DEFAULT_BETAS;
+    o->seed = 1;
+    o->data_seed = 1;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *v = NULL;
+        int r;
+        if (is_flag(arg, "--json")) {
+            o->json = 1;
+            continue;
+        }
+        if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            if (take_model_arg("eval", arg, &o->model) != 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        if ((r = take_value(argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0 || take_data_value(v, &o->data) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--method", &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (strcmp(v, "exact") == 0)
+                o->method = METHOD_EXACT;
+            else if (strcmp(v, "ais") == 0)
+                o->method = METHOD_AIS;
+            else {
+                errorf("unknown method '%s' for --method (expected exact or ais)", v);
+                return EXIT_USAGE;
+            }
+        } else if ((r = take_value(argc, argv, &i, "--runs", &v)) != 0) {
+            if (r < 0 || parse_size("--runs", v, 2, &o->runs) != 0)
+                return EXIT_USAGE;
+            o->runs_set = 1;
+        } else if ((r = take_value(argc, argv, &i, "--betas", &v)) != 0) {
+            if (r < 0 || parse_size("--betas", v, 2, &o->betas) != 0)
+                return EXIT_USAGE;
+            o->betas_set = 1;
+        } else if ((r = take_value(argc, argv, &i, "--seed", &v)) != 0) {
+            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--data-seed", &v)) != 0) {
+            if (r < 0 || parse_u64("--data-seed", v, 0, UINT64_MAX, &o->data_seed) != 0)
+                return EXIT_USAGE;
+        } else {
+            errorf("unknown option '%s' for 'rbm eval' (see 'rbm help eval')", arg);
+            return EXIT_USAGE;
+        }
+    }
+    if (!o->help && !o->model) {
+        errorf("'rbm eval' needs a MODEL file (see 'rbm help eval')");
+        return EXIT_USAGE;
+    }
+    if (o->runs > (size_t)INT32_MAX) {
+        errorf("invalid value '%zu' for --runs: too large (at most %d)", o->runs, INT32_MAX);
+        return EXIT_USAGE;
+    }
+    if (o->betas > 100000000) {
+        errorf("invalid value '%zu' for --betas: too large (at most 100000000)", o->betas);
+        return EXIT_USAGE;
+    }
+    if (o->method == METHOD_EXACT && (o->runs_set || o->betas_set)) {
+        errorf("%s applies to --method ais only", o->runs_set ? "--runs" : "--betas");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Progress of the two AIS runs: one bar over both (forward, then reverse,
+ * weighted by their numbers of transitions). */
+struct ais_progress {
+    struct progress p;
+    const char *phase;
+    double base, weight; /* this phase covers [base, base + weight] of the bar */
+    double t0, phase_t0;
+    int next_line;       /* next quarter reported in plain-line mode */
+};
+
+static int ais_progress_cb(void *user, double fraction)
+{
+    struct ais_progress *ap = user;
+    double now = now_seconds();
+    if (ap->p.mode == PROGRESS_TTY && (now - ap->p.last_draw >= 0.1 || fraction >= 1)) {
+        double total = ap->base + ap->weight * fraction;
+        double elapsed = now - ap->t0;
+        double eta = total > 0 ? elapsed / total * (1 - total) : NAN;
+        char left[64], right[96], eta_s[32], el_s[32];
+        fmt_duration(eta_s, sizeof eta_s, eta);
+        fmt_duration(el_s, sizeof el_s, elapsed);
+        snprintf(left, sizeof left, "AIS %-7s %3.0f%% ", ap->phase, 100 * fraction);
+        snprintf(right, sizeof right, " elapsed %s ETA %5s", el_s, eta_s);
+        progress_show(&ap->p, left, total, right);
+        ap->p.last_draw = now;
+    } else if (ap->p.mode == PROGRESS_LINES) {
+        while (ap->next_line <= 3 && fraction >= 0.25 * ap->next_line) {
+            char el_s[32];
+            fmt_seconds(el_s, sizeof el_s, now - ap->phase_t0);
+            fprintf(stderr, "AIS %s %d%%  %s\n", ap->phase, 25 * ap->next_line, el_s);
+            fflush(stderr);
+            ap->next_line++;
+        }
+    }
+    return g_interrupted ? 1 : 0;
+}
+
+struct eval_result {
+    enum eval_method method;
+    double log_z, log_z_se, ll;
+    double log_z_rev, log_z_rev_se, ll_rev;
+    double base_log_z;
+    double pll;
+    char pll_note[512];
+    double seconds, seconds_log_z, seconds_reverse;
+    size_t enum_units;
+};
+
+/* Forward and reverse AIS. Returns 0, an exit status after an error, or
+ * 128 + signal when interrupted. */
+static int eval_ais(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
+                    const struct eval_opts *o, struct eval_result *r)
+{
+    rbm_ais *ais = NULL;
+    rbm_status st = rbm_ais_new(m, derive_seed(o->seed, 3), &ais);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot set up AIS");
+        return EXIT_RUNTIME;
+    }
+    int rc = EXIT_RUNTIME;
+    if ((st = rbm_ais_set_runs(ais, o->runs)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot use %zu AIS runs", o->runs);
+        goto out;
+    }
+    if (o->betas_set && (st = rbm_ais_set_uniform_schedule(ais, o->betas)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot use %zu AIS temperatures", o->betas);
+        goto out;
+    }
+    if ((st = rbm_ais_set_base_from_data(ais, data)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot set the AIS base rate from the data");
+        goto out;
+    }
+    rbm_ais_set_reverse_burn_in(ais, AIS_REVERSE_BURN_IN);
+    r->base_log_z = rbm_ais_base_log_z(ais);
+
+    struct ais_progress ap;
+    memset(&ap, 0, sizeof ap);
+    progress_init(&ap.p, o->quiet);
+    double fwd = (double)(o->betas - 1), rev = (double)(AIS_REVERSE_BURN_IN + o->betas - 1);
+    ap.t0 = now_seconds();
+    rbm_ais_set_progress(ais, ais_progress_cb, &ap);
+    if (!o->quiet && ap.p.mode == PROGRESS_LINES) {
+        fprintf(stderr, "rbm: AIS, %zu runs x %zu temperatures, forward then reverse\n", o->runs,
+                o->betas);
+        fflush(stderr);
+    }
+
+    install_signal_handlers();
+    for (int reverse = 0; reverse <= 1; reverse++) {
+        ap.phase = reverse ? "reverse" : "forward";
+        ap.base = reverse ? fwd / (fwd + rev) : 0;
+        ap.weight = (reverse ? rev : fwd) / (fwd + rev);
+        ap.phase_t0 = now_seconds();
+        ap.next_line = 1;
+        double lz = NAN, se = NAN;
+        st = rbm_ais_run(ais, reverse, &lz, &se);
+        double dt = now_seconds() - ap.phase_t0;
+        if (st == RBM_STOPPED || (st == RBM_OK && g_interrupted)) {
+            progress_close(&ap.p);
+            int sig = (int)g_interrupted;
+            if (!o->quiet)
+                fprintf(stderr, "rbm: %s during %s AIS; no result\n",
+                        sig == SIGINT ? "interrupted" : "terminated", ap.phase);
+            rc = 128 + sig;
+            goto out_signals;
+        }
+        if (st != RBM_OK) {
+            progress_close(&ap.p);
+            lib_errorf(ctx, st, "%s AIS failed", ap.phase);
+            goto out_signals;
+        }
+        if (reverse) {
+            r->log_z_rev = lz;
+            r->log_z_rev_se = se;
+            r->seconds_reverse = dt;
+        } else {
+            r->log_z = lz;
+            r->log_z_se = se;
+            r->seconds_log_z = dt;
+        }
+        if (ap.p.mode == PROGRESS_LINES) {
+            char dt_s[32];
+            fmt_seconds(dt_s, sizeof dt_s, dt);
+            fprintf(stderr, "AIS %s: log Z = %.6f +- %.6f (%s)\n", ap.phase, lz, se, dt_s);
+            fflush(stderr);
+        }
+    }
+    progress_close(&ap.p);
+    rc = 0;
+out_signals:
+    restore_signal_handlers();
+out:
+    rbm_ais_free(ais);
+    return rc;
+}
+
+static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
+                              const struct data_info *di, const struct eval_result *r)
+{
+    char time_s[32];
+    print_model_line(o->model, m);
+    print_data_line(o->data, data_source_of(o->data),
+                    rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), di);
+    if (r->method == METHOD_EXACT) {
+        if (r->enum_units == 0)
+            printf("method      exact (gauss-gauss closed form)\n");
+        else
+            printf("method      exact (enumeration of %zu units, 2^%zu states)\n", r->enum_units,
+                   r->enum_units);
+        printf("log Z       %.6f\n", r->log_z);
+        printf("log-lik     %.6f nats (mean over %zu rows)\n", r->ll, di->rows);
+    } else {
+        printf("method      AIS (%zu runs, %zu temperatures%s, base rate from the data, "
+               "log Z_A = %.4f)\n",
+               o->runs, o->betas, o->betas_set ? " uniform" : "", r->base_log_z);
+        printf("log Z       %.6f +- %.6f forward (stochastic lower bound)\n", r->log_z,
+               r->log_z_se);
+        printf("            %.6f +- %.6f reverse (stochastic upper bound)\n", r->log_z_rev,
+               r->log_z_rev_se);
+        printf("log-lik     %.6f nats with the forward log Z, %.6f with the reverse "
+               "(mean over %zu rows)\n",
+               r->ll, r->ll_rev, di->rows);
+    }
+    if (isnan(r->pll))
+        printf("pseudo-lik  - (%s)\n", r->pll_note);
+    else
+        printf("pseudo-lik  %.6f nats (exact, all %zu units)\n", r->pll,
+               rbm_machine_n_visible(m));
+    fmt_seconds(time_s, sizeof time_s, r->seconds);
+    printf("time        %s\n", time_s);
+}
+
+static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
+                            const struct data_info *di, const struct eval_result *r)
+{
+    FILE *f = stdout;
+    int first = 1;
+    json_key(f, &first, "command");
+    json_string(f, "eval");
+    json_key(f, &first, "version");
+    json_string(f, rbm_version_string());
+    json_model(f, &first, o->model, m);
+    json_key(f, &first, "data");
+    json_string(f, o->data);
+    json_key(f, &first, "transform");
+    json_string(f, di->transform);
+    json_key(f, &first, "n_rows");
+    fprintf(f, "%zu", di->rows);
+    json_key(f, &first, "method");
+    json_string(f, r->method == METHOD_EXACT ? "exact" : "ais");
+    json_key(f, &first, "log_z");
+    json_number(f, r->log_z);
+    json_key(f, &first, "log_z_stderr");
+    json_number(f, r->method == METHOD_EXACT ? 0.0 : r->log_z_se);
+    json_key(f, &first, "log_likelihood");
+    json_number(f, r->ll);
+    if (r->method == METHOD_AIS) {
+        json_key(f, &first, "log_z_reverse");
+        json_number(f, r->log_z_rev);
+        json_key(f, &first, "log_z_reverse_stderr");
+        json_number(f, r->log_z_rev_se);
+        json_key(f, &first, "log_likelihood_reverse");
+        json_number(f, r->ll_rev);
+        json_key(f, &first, "ais_runs");
+        fprintf(f, "%zu", o->runs);
+        json_key(f, &first, "ais_betas");
+        fprintf(f, "%zu", o->betas);
+        json_key(f, &first, "ais_schedule");
+        json_string(f, o->betas_set ? "uniform" : "default");
+        json_key(f, &first, "ais_base_log_z");
+        json_number(f, r->base_log_z);
+        json_key(f, &first, "ais_reverse_burn_in");
+        fprintf(f, "%d", AIS_REVERSE_BURN_IN);
+        json_key(f, &first, "seconds_reverse");
+        json_number(f, r->seconds_reverse);
+    } else {
+        json_key(f, &first, "enumerated_units");
+        fprintf(f, "%zu", r->enum_units);
+    }
+    json_key(f, &first, "pseudo_likelihood");
+    json_number(f, r->pll);
+    if (isnan(r->pll)) {
+        json_key(f, &first, "pseudo_likelihood_note");
+        json_string(f, r->pll_note);
+    }
+    json_key(f, &first, "seed");
+    fprintf(f, "%llu", (unsigned long long)o->seed);
+    json_key(f, &first, "seconds_log_z");
+    json_number(f, r->seconds_log_z);
+    json_key(f, &first, "seconds");
+    json_number(f, r->seconds);
+    fputs("\n}\n", f);
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    struct eval_opts o;
+    int rc = parse_eval_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        print_eval_usage(stdout);
+        return EXIT_OK;
+    }
+    const double t0 = now_seconds();
+    rbm_context *ctx = NULL;
+    rbm_machine *m = NULL;
+    rbm_dataset *data = NULL;
+    struct data_info di;
+    struct eval_result r;
+    memset(&r, 0, sizeof r);
+    r.log_z = r.log_z_se = r.ll = r.log_z_rev = r.log_z_rev_se = r.ll_rev = r.pll = NAN;
+    rbm_status st = rbm_context_new(&ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return EXIT_RUNTIME;
+    }
+    if ((rc = load_model(ctx, o.model, &m)) != 0)
+        goto done;
+
+    /* the method */
+    size_t eu = enum_units(m);
+    rbm_unit_kind vk = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE);
+    rbm_unit_kind hk = rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN);
+    int gauss_gauss = vk == RBM_UNIT_GAUSSIAN && hk == RBM_UNIT_GAUSSIAN;
+    r.method = o.method;
+    if (r.method == METHOD_AUTO)
+        r.method = gauss_gauss || (eu <= RBM_EXACT_MAX_UNITS && !o.runs_set && !o.betas_set)
+                       ? METHOD_EXACT
+                       : METHOD_AIS;
+    if (r.method == METHOD_EXACT && eu > RBM_EXACT_LOG_Z_MAX_UNITS) {
+        errorf("--method exact enumerates a bernoulli or ising layer of at most %d units, but "
+               "the model has %zu %s visible and %zu %s hidden units (use --method ais)",
+               RBM_EXACT_LOG_Z_MAX_UNITS, rbm_machine_n_visible(m), unit_name(vk),
+               rbm_machine_n_hidden(m), unit_name(hk));
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (r.method == METHOD_AIS && gauss_gauss) {
+        errorf("AIS is not available for gauss-gauss machines: their log Z has a closed form "
+               "(use --method exact)");
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    r.enum_units = eu;
+
+    if ((rc = load_model_data(ctx, m, o.data, o.data_seed, &data, &di)) != 0)
+        goto done;
+
+    rc = EXIT_RUNTIME;
+    if (r.method == METHOD_EXACT) {
+        if (!o.quiet && eu >= 20) {
+            fprintf(stderr, "rbm: exact log Z: enumerating 2^%zu states\n", eu);
+            fflush(stderr);
+        }
+        double t1 = now_seconds();
+        st = rbm_exact_log_z(m, &r.log_z);
+        r.seconds_log_z = now_seconds() - t1;
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot compute the exact log Z");
+            goto done;
+        }
+        r.log_z_se = 0;
+    } else {
+        rc = eval_ais(ctx, m, data, &o, &r);
+        if (rc != 0)
+            goto done;
+        rc = EXIT_RUNTIME;
+        st = rbm_log_likelihood(m, data, r.log_z_rev, &r.ll_rev);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot compute the log-likelihood of the data");
+            goto done;
+        }
+    }
+    st = rbm_log_likelihood(m, data, r.log_z, &r.ll);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot compute the log-likelihood of the data");
+        goto done;
+    }
+
+    if (vk == RBM_UNIT_GAUSSIAN) {
+        snprintf(r.pll_note, sizeof r.pll_note,
+                 "not computed: gaussian visible units have no pseudo-likelihood over "
+                 "discrete values");
+    } else {
+        st = rbm_pseudo_log_likelihood(m, data, &r.pll);
+        if (st == RBM_ERR_OUT_OF_RANGE || st == RBM_ERR_UNSUPPORTED) {
+            r.pll = NAN;
+            snprintf(r.pll_note, sizeof r.pll_note, "not computed: %s",
+                     rbm_context_last_error(ctx));
+        } else if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot compute the pseudo-likelihood");
+            goto done;
+        }
+    }
+    if (!o.quiet && isnan(r.pll)) {
+        fprintf(stderr, "rbm: note: pseudo-likelihood %s\n", r.pll_note);
+        fflush(stderr);
+    }
+    r.seconds = now_seconds() - t0;
+
+    if (o.json)
+        print_eval_json(&o, m, &di, &r);
+    else
+        print_eval_report(&o, m, &di, &r);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    rc = EXIT_OK;
+done:
+    rbm_dataset_free(data);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -1823,6 +2415,8 @@ static int cmd_help(int argc, char **argv)
     }
     if (strcmp(argv[0], "train") == 0)
         print_train_usage(stdout);
+    else if (strcmp(argv[0], "eval") == 0)
+        print_eval_usage(stdout);
     else if (strcmp(argv[0], "help") == 0)
         print_usage(stdout);
     else {
@@ -1850,6 +2444,8 @@ int main(int argc, char **argv)
         return cmd_help(argc - 2, argv + 2);
     if (strcmp(cmd, "train") == 0)
         return cmd_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 2, argv + 2);
     if (cmd[0] == '-')
         errorf("unknown option '%s' (see 'rbm help')", cmd);
     else
