@@ -215,8 +215,7 @@ rbm_status rbm__exact_stats(const rbm_machine *m, int layer, rbm__enum_ws *ws, d
             double lw = 0;
             for (size_t u = 0; u < n; u++)
                 lw += ebias[u] * s[u];
-            for (size_t q = 0; q < o; q++)
-                lw += rbm__unit_logpart(ok, osig, f[q]);
+            lw += rbm__logpart_sum(ok, osig, o, f, 1.0);
             ws->lw[r] = lw;
             if (lw > cm)
                 cm = lw;

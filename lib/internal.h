@@ -106,6 +106,8 @@ double rbm__unit_var(rbm_unit_kind k, double sigma, double x);
 double rbm__unit_phi(rbm_unit_kind k, double sigma, double x); /* confinement */
 double rbm__unit_sample(rbm_unit_kind k, double sigma, double x, rbm_rng *rng);
 bool rbm__unit_kind_valid(rbm_unit_kind k);
+/* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
+double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
 
 /* ---- machine (machine.c) ---- */
 /* Refresh the float32 mirror after a parameter change. */
@@ -226,5 +228,19 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
 size_t rbm__gauss_gauss_ws_len(const rbm_machine *m);
 rbm_status rbm__gauss_gauss_stats(const rbm_machine *m, double *ws, double *vh, double *v,
                                   double *h);
+
+/* ---- mean field (meanfield.c): the EMF/TAP estimators' negative phase ----
+ * n persistent magnetisation particles; order 1 naive MF, 2 TAP2, 3 TAP3.
+ * On the first call to negative() the particles start at the rows of the
+ * batch v (compute type of kern K; rows cycled) with m^h = E[h|v]; every
+ * call runs `iters` damped alternating iterations on each particle, then
+ * subtracts (1/n) sum over particles of d log Z_TAP / d theta
+ * (SCIENCE.md §4.6) from g (dW, da, db). No allocation after _new. */
+typedef struct rbm__mf_emf rbm__mf_emf;
+rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
+                           rbm__mf_emf **out);
+void rbm__mf_emf_free(rbm__mf_emf *p);
+rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t batch, const void *v, const rbm__kern *K,
+                                size_t iters, double damping, rbm_gradient *g);
 
 #endif /* RBM_INTERNAL_H */

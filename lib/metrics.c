@@ -59,9 +59,7 @@ static void enum_part(void *arg, size_t part, size_t parts)
                 F[q] += delta * c[q];
             edot += J->ebias[u] * delta;
         }
-        double lw = edot;
-        for (size_t q = 0; q < J->o; q++)
-            lw += rbm__unit_logpart(J->ok, J->osig, F[q]);
+        double lw = edot + rbm__logpart_sum(J->ok, J->osig, J->o, F, 1.0);
         if (lw > M) {
             Z = Z * exp(M - lw) + 1.0;
             M = lw;
@@ -282,22 +280,18 @@ static void pl_part(void *arg, size_t part, size_t parts)
         for (size_t i = 0; i < nv; i++)
             if (v[i] != 0)
                 cblas_daxpy((int)nh, v[i], m->W + i * nh, 1, H, 1);
-        double sum_lam = 0;
-        for (size_t j = 0; j < nh; j++) {
-            lam[j] = rbm__unit_logpart(m->hk, m->sigma_h, H[j]);
-            sum_lam += lam[j];
-        }
+        double sum_lam = rbm__logpart_sum(m->hk, m->sigma_h, nh, H, 1.0);
+        double *Hf = lam; /* hidden field after flipping unit i */
         for (size_t i = 0; i < nv; i++) {
             double delta = (v[i] == J->hi ? J->lo : J->hi) - v[i];
             const double *w = m->W + i * nh;
-            double dl = 0;
             for (size_t j = 0; j < nh; j++)
-                dl += rbm__unit_logpart(m->hk, m->sigma_h, H[j] + delta * w[j]) - lam[j];
+                Hf[j] = H[j] + delta * w[j];
+            double dl = rbm__logpart_sum(m->hk, m->sigma_h, nh, Hf, 1.0) - sum_lam;
             /* F(v') - F(v) = -a_i delta - dl ; log p(v_i|rest) = -softplus(F(v) - F(v')) */
             double dF = -m->a[i] * delta - dl;
             acc -= rbm__softplus(-dF);
         }
-        (void)sum_lam;
     }
     J->acc[part] = acc;
 }
@@ -655,9 +649,8 @@ static void ais_weight(rbm_ais *a, double beta1, double beta0, double sign)
         double d = 0;
         for (size_t i = 0; i < nv; i++)
             d += db * (m->a[i] - a->aA[i]) * v[i];
-        for (size_t j = 0; j < nh; j++)
-            d += rbm__unit_logpart(m->hk, m->sigma_h, beta1 * h[j]) -
-                 rbm__unit_logpart(m->hk, m->sigma_h, beta0 * h[j]);
+        d += rbm__logpart_sum(m->hk, m->sigma_h, nh, h, beta1) -
+             rbm__logpart_sum(m->hk, m->sigma_h, nh, h, beta0);
         a->lw[r] += sign * d;
     }
 }
