@@ -1458,6 +1458,19 @@ static void test_ais_schedule(void **state)
     RBM_OKAY(ctx, rbm_ais_set_runs(ais, 2));
     RBM_OKAY(ctx, rbm_ais_run(ais, 0, &lz, &se));
     assert_true(isfinite(lz) && isfinite(se));
+
+    /* a failed resize keeps the previous configuration usable */
+    RBM_OKAY(ctx, rbm_ais_set_runs(ais, 50));
+    RBM_OKAY(ctx, rbm_ais_set_uniform_schedule(ais, 500));
+    rbm_status st = rbm_ais_set_runs(ais, (size_t)INT32_MAX); /* ~ 100 GB of states */
+    if (st == RBM_OK) {
+        RBM_OKAY(ctx, rbm_ais_set_runs(ais, 50)); /* overcommitting system: nothing to test */
+    } else {
+        assert_int_equal(st, RBM_ERR_NO_MEMORY);
+        assert_true(strlen(rbm_context_last_error(ctx)) > 0);
+    }
+    RBM_OKAY(ctx, rbm_ais_run(ais, 0, &lz, &se));
+    check_ais(lz, se, exact, "Ising 8x5 after a failed resize");
     rbm_ais_free(ais);
 
     /* other argument errors */
@@ -1801,6 +1814,42 @@ static void test_argument_errors(void **state)
     rbm_context_free(ctx);
 }
 
+/* A free energy that overflows (Gaussian visible data beyond ~1e154, where
+ * v^2 / (2 sigma^2) is +inf) must not come back as a successful +inf:
+ * metrics.h lists RBM_ERR_NOT_FINITE for rbm_mean_free_energy, and the
+ * quantities built on it must not report success with a non-finite value. */
+static void test_non_finite_results(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 2, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, &m));
+    const double x[4] = {1e200, 0.0, 1.0, 2.0};
+    rbm_dataset *d = ds_from(ctx, x, 2, 2);
+    double out = 0;
+    rbm_context_clear_error(ctx);
+    rbm_status st = rbm_mean_free_energy(m, d, &out);
+    if (st != RBM_ERR_NOT_FINITE)
+        fail_msg("rbm_mean_free_energy with an overflowing free energy: %s, value %g "
+                 "(expected RBM_ERR_NOT_FINITE)",
+                 rbm_status_name(st), out);
+    out = 0;
+    st = rbm_log_likelihood(m, d, 1.0, &out);
+    if (st == RBM_OK && !isfinite(out))
+        fail_msg("rbm_log_likelihood: RBM_OK with %g", out);
+    out = 0;
+    st = rbm_exact_log_likelihood(m, d, &out, NULL);
+    if (st == RBM_OK && !isfinite(out))
+        fail_msg("rbm_exact_log_likelihood: RBM_OK with %g", out);
+    out = 0;
+    st = rbm_free_energy_gap(m, d, d, &out);
+    if (st == RBM_OK && !isfinite(out))
+        fail_msg("rbm_free_energy_gap: RBM_OK with %g", out);
+    rbm_dataset_free(d);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1829,6 +1878,7 @@ int main(void)
         cmocka_unit_test(test_reconstruction_error),
         cmocka_unit_test(test_free_energy_gap),
         cmocka_unit_test(test_argument_errors),
+        cmocka_unit_test(test_non_finite_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
