@@ -19,7 +19,8 @@ struct rbm_estimator {
     void *cv, *ch, *cfv, *cfh; /* CD chains (max_batch rows) */
     void *nh_mean;       /* PCD: n_chains x nh, E[h|v] of the chains */
     void *gw;            /* nv x nh scratch in float32 (NULL for float64) */
-    int enum_layer;      /* EXACT */
+    int enum_layer;      /* EXACT: enumerated layer, or -2 for the Gauss-Gauss closed form */
+    double *gg_ws;       /* EXACT Gauss-Gauss: rbm__gauss_gauss_stats workspace */
     rbm__enum_ws ws;
     double *mvh, *mv, *mh; /* EXACT model statistics */
 };
@@ -298,7 +299,7 @@ void rbm_estimator_free(rbm_estimator *e)
     rbm_context *ctx = e->ctx;
     rbm_sampler_free(e->chains);
     void *bufs[] = {e->vin, e->ph, e->cv, e->ch, e->cfv, e->cfh, e->nh_mean, e->gw,
-                    e->mvh, e->mv, e->mh};
+                    e->mvh, e->mv, e->mh, e->gg_ws};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rbm__free(ctx, bufs[i]);
     rbm__enum_ws_free(ctx, &e->ws);
@@ -333,7 +334,9 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "max_batch %zu exceeds the BLAS limit",
                          max_batch);
     int layer = -1;
-    if (kind == RBM_ESTIMATOR_EXACT) {
+    if (kind == RBM_ESTIMATOR_EXACT && m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN) {
+        layer = -2; /* closed form of the joint Gaussian (linear.c) */
+    } else if (kind == RBM_ESTIMATOR_EXACT) {
         layer = rbm__enum_layer(m, RBM_EXACT_MAX_UNITS);
         if (layer < 0)
             return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
@@ -386,7 +389,9 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
         break;
     }
     case RBM_ESTIMATOR_EXACT:
-        if ((st = rbm__enum_ws_init(ctx, m, layer, &e->ws)) ||
+        if ((layer == -2 ? (st = rbm__xcalloc(ctx, rbm__gauss_gauss_ws_len(m), sizeof(double),
+                                              &e->gg_ws, "Gauss-Gauss workspace"))
+                         : (st = rbm__enum_ws_init(ctx, m, layer, &e->ws))) ||
             (st = rbm__xcalloc(ctx, m->nv * m->nh, sizeof(double), &e->mvh, "model statistics")) ||
             (st = rbm__xcalloc(ctx, m->nv, sizeof(double), &e->mv, "model statistics")) ||
             (st = rbm__xcalloc(ctx, m->nh, sizeof(double), &e->mh, "model statistics")))
@@ -475,7 +480,10 @@ rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t B, const void *v
         break;
     }
     case RBM_ESTIMATOR_EXACT: {
-        rbm_status st = rbm__exact_stats(m, e->enum_layer, &e->ws, NULL, e->mvh, e->mv, e->mh);
+        rbm_status st =
+            e->enum_layer == -2
+                ? rbm__gauss_gauss_stats(m, e->gg_ws, e->mvh, e->mv, e->mh)
+                : rbm__exact_stats(m, e->enum_layer, &e->ws, NULL, e->mvh, e->mv, e->mh);
         if (st)
             return st;
         if (e->gw)

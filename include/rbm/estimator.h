@@ -10,6 +10,11 @@
  *   PCD-k  persistent chains (as many as the minibatch size unless set),
  *          k sweeps per call;
  *   EXACT  enumeration of the smaller discrete layer (at most 24 units);
+ *          for Gauss-Gauss machines the closed form of the joint Gaussian
+ *          (SCIENCE.md §1.5): with precision P = [[I/sigma_v^2, -W],
+ *          [-W^T, I/sigma_h^2]] and mean mu = P^{-1} (a; b),
+ *          <v h^T> = (P^{-1})_{vh} + mu_v mu_h^T, <v> = mu_v, <h> = mu_h
+ *          (see linear.h);
  * Negative statistics use the last visible state and E[h|v] (Rao-Blackwell).
  *
  * THREAD SAFETY: estimators and gradients belong to their context's
@@ -63,7 +68,8 @@ RBM_API rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, dou
  * seed: seeds the estimator's rng (chains and sampling).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (k = 0 for CD/PCD,
  * max_batch = 0, unknown kind), RBM_ERR_UNSUPPORTED (EXACT when neither
- * layer is discrete with <= RBM_EXACT_MAX_UNITS units),
+ * layer is discrete with <= RBM_EXACT_MAX_UNITS units and the machine is
+ * not Gauss-Gauss),
  * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k,
                                      size_t n_chains, size_t max_batch, uint64_t seed,
