@@ -1,6 +1,8 @@
 /* rbm — the librbm command-line program.
  *
  *   rbm train [options]     train an RBM, save it, print a report
+ *   rbm eval MODEL [...]    log Z, log-likelihood, pseudo-likelihood
+ *   rbm sample MODEL [...]  Gibbs samples as a PNG grid, NPY or text
  *   rbm help [COMMAND]      usage
  *   rbm --version           version of the program and of the loaded library
  *
@@ -15,6 +17,8 @@
  * still saved and reported). */
 #include <rbm/rbm.h>
 
+#include <png.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 #if defined(__linux__) || defined(__APPLE__) || defined(__unix__)
 #include <sys/ioctl.h>
@@ -106,6 +111,10 @@ static void print_usage(FILE *f)
             "commands:\n"
             "  train      train an RBM on synthetic data, Fashion-MNIST or a file,\n"
             "             save the model and print a report\n"
+            "  eval       log Z (exact or AIS), log-likelihood and pseudo-likelihood\n"
+            "             of data under a saved model\n"
+            "  sample     run Gibbs chains of a saved model; write an image grid (PNG)\n"
+            "             or the samples (NPY, text)\n"
             "  help       show this help, or 'rbm help COMMAND' for one command\n"
             "\n"
             "options:\n"
@@ -2262,6 +2271,8 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
     }
     json_key(f, &first, "seed");
     fprintf(f, "%llu", (unsigned long long)o->seed);
+    json_key(f, &first, "data_seed");
+    fprintf(f, "%llu", (unsigned long long)o->data_seed);
     json_key(f, &first, "seconds_log_z");
     json_number(f, r->seconds_log_z);
     json_key(f, &first, "seconds");
@@ -2394,6 +2405,621 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * rbm sample
+ * ------------------------------------------------------------------------ */
+
+#define SAMPLE_DEFAULT_N 64
+#define SAMPLE_DEFAULT_STEPS 1000
+#define SAMPLE_MAX_N 1000000
+#define PNG_MAX_SIDE 1000000 /* libpng's limit on the width and height */
+
+enum sample_format { FORMAT_PNG, FORMAT_NPY, FORMAT_TXT };
+
+struct sample_opts {
+    const char *model;
+    const char *data; /* NULL: chains start from random states */
+    const char *out;  /* NULL: the default for the shape */
+    size_t n, steps;
+    uint64_t seed, data_seed;
+    int means;
+    int json, quiet, help;
+};
+
+static void print_sample_usage(FILE *f)
+{
+    fputs("usage: rbm sample MODEL [options]\n"
+          "\n"
+          "Run persistent Gibbs chains of a saved model and write the samples: an image\n"
+          "grid (PNG) when the visible layer is image-shaped (the data's image shape,\n"
+          "or a perfect square number of units such as 784 = 28 x 28), otherwise a\n"
+          "NumPy .npy file (float64, N x N_v) or a text file (one sample per line).\n"
+          "\n"
+          "  -n N                  number of chains (default 64, at most 1000000)\n"
+          "  --steps K             Gibbs steps per chain (default 1000; 0 keeps the\n"
+          "                        starting states)\n"
+          "  --seed S              seeds the chains (default 1)\n"
+          "  --data synthetic|fashion-mnist|FILE   start the chains from data rows\n"
+          "                        drawn at random (prepared as 'rbm train' does);\n"
+          "                        default: random states\n"
+          "  --data-seed S         the --seed of 'rbm train' for synthetic data\n"
+          "                        (default 1)\n"
+          "  --out FILE.png|FILE.npy|FILE.txt   (default rbm-samples.png for image-\n"
+          "                        shaped models, rbm-samples.npy otherwise)\n"
+          "  --means               write the means E[v|h] of the last step to .npy/.txt\n"
+          "                        instead of the sampled states (PNG images always\n"
+          "                        show the means)\n"
+          "  --json                print one JSON object on stdout instead of the report\n"
+          "  --quiet               no progress display on stderr\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "PNG grey levels: 255 x E[v|h] for bernoulli units, 255 x (E[v|h] + 1) / 2\n"
+          "for ising units, the range of the means mapped to 0..255 for gaussian ones;\n"
+          "the images are tiled in a near-square grid with 1-pixel grey borders.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+          f);
+}
+
+static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n = SAMPLE_DEFAULT_N;
+    o->steps = SAMPLE_DEFAULT_STEPS;
+    o->seed = 1;
+    o->data_seed = 1;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *v = NULL;
+        int r;
+        if (is_flag(arg, "--json")) {
+            o->json = 1;
+            continue;
+        }
+        if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (is_flag(arg, "--means")) {
+            o->means = 1;
+            continue;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            if (take_model_arg("sample", arg, &o->model) != 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        if ((r = take_value(argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0 || take_data_value(v, &o->data) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "-n", &v)) != 0) {
+            if (r < 0 || parse_size("-n", v, 1, &o->n) != 0)
+                return EXIT_USAGE;
+            if (o->n > SAMPLE_MAX_N) {
+                errorf("invalid value '%s' for -n: too large (at most %d)", v, SAMPLE_MAX_N);
+                return EXIT_USAGE;
+            }
+        } else if ((r = take_value(argc, argv, &i, "--steps", &v)) != 0) {
+            if (r < 0 || parse_size("--steps", v, 0, &o->steps) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--seed", &v)) != 0) {
+            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--data-seed", &v)) != 0) {
+            if (r < 0 || parse_u64("--data-seed", v, 0, UINT64_MAX, &o->data_seed) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--out", &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (*v == '\0') {
+                errorf("empty value for --out (expected FILE.png, FILE.npy or FILE.txt)");
+                return EXIT_USAGE;
+            }
+            o->out = v;
+        } else {
+            errorf("unknown option '%s' for 'rbm sample' (see 'rbm help sample')", arg);
+            return EXIT_USAGE;
+        }
+    }
+    if (!o->help && !o->model) {
+        errorf("'rbm sample' needs a MODEL file (see 'rbm help sample')");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    if (n <= k)
+        return 0;
+    for (size_t i = 0; i < k; i++) {
+        char c = s[n - k + i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != suffix[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Atomic output: a temporary file next to path (mode 0666 less the umask),
+ * renamed over path by finish_output after a complete write. */
+struct outfile {
+    FILE *f;
+    char *tmp;
+    const char *path;
+};
+
+static int start_output(struct outfile *of, const char *path)
+{
+    size_t n = strlen(path);
+    of->f = NULL;
+    of->path = path;
+    of->tmp = malloc(n + 12);
+    if (!of->tmp) {
+        errorf("out of memory");
+        return -1;
+    }
+    memcpy(of->tmp, path, n);
+    memcpy(of->tmp + n, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(of->tmp);
+    if (fd < 0) {
+        errorf("cannot create '%s': %s", of->tmp, strerror(errno));
+        free(of->tmp);
+        of->tmp = NULL;
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {
+        /* best effort: the file stays private */
+    }
+    of->f = fdopen(fd, "wb");
+    if (!of->f) {
+        errorf("cannot write '%s': %s", of->tmp, strerror(errno));
+        close(fd);
+        unlink(of->tmp);
+        free(of->tmp);
+        of->tmp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ok: the content was written completely. Returns 0 on success. */
+static int finish_output(struct outfile *of, int ok)
+{
+    int err = 0;
+    if (ok && (fflush(of->f) != 0 || ferror(of->f) || fsync(fileno(of->f)) != 0))
+        err = errno ? errno : EIO;
+    if (fclose(of->f) != 0 && ok && !err)
+        err = errno ? errno : EIO;
+    of->f = NULL;
+    if (ok && !err && rename(of->tmp, of->path) != 0)
+        err = errno;
+    int rc = 0;
+    if (!ok || err) {
+        unlink(of->tmp);
+        if (ok)
+            errorf("cannot write '%s': %s", of->path, strerror(err));
+        rc = -1;
+    }
+    free(of->tmp);
+    of->tmp = NULL;
+    return rc;
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* NPY format version 1.0: magic "\x93NUMPY", version 1 0, a little-endian
+ * u16 header length, an ASCII dict literal padded with spaces and ended by
+ * '\n' so that the data starts at a multiple of 64 bytes; then the values,
+ * here little-endian float64 in C order. */
+static int write_npy(FILE *f, const double *x, size_t rows, size_t cols)
+{
+    char dict[256];
+    int dn = snprintf(dict, sizeof dict,
+                      "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", rows,
+                      cols);
+    size_t total = 10 + (size_t)dn + 1;
+    size_t padded = (total + 63) / 64 * 64;
+    size_t hlen = padded - 10;
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
+    if (fwrite(pre, 1, sizeof pre, f) != sizeof pre || fwrite(dict, 1, (size_t)dn, f) != (size_t)dn)
+        return -1;
+    for (size_t i = (size_t)dn; i + 1 < hlen; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    unsigned char buf[8 * 512];
+    size_t n = rows * cols, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &x[i], 8);
+        put_le64(buf + 8 * k, u);
+        if (++k == 512 || i + 1 == n) {
+            if (fwrite(buf, 8, k, f) != k)
+                return -1;
+            k = 0;
+        }
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static int write_txt(FILE *f, const double *x, size_t rows, size_t cols)
+{
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < cols; c++) {
+            if (c)
+                fputc(' ', f);
+            fprintf(f, "%.17g", x[r * cols + c] == 0 ? 0.0 : x[r * cols + c]);
+        }
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+struct grid {
+    size_t img_h, img_w;   /* one sample */
+    size_t rows, cols;     /* tiles */
+    size_t height, width;  /* pixels */
+};
+
+static void grid_layout(struct grid *g, size_t n, size_t h, size_t w)
+{
+    g->img_h = h;
+    g->img_w = w;
+    size_t c = (size_t)ceil(sqrt((double)n));
+    while (c > 1 && (c - 1) * (c - 1) >= n)
+        c--;
+    while (c * c < n)
+        c++;
+    g->cols = c;
+    g->rows = (n + c - 1) / c;
+    g->width = g->cols * (w + 1) + 1;
+    g->height = g->rows * (h + 1) + 1;
+}
+
+/* The libpng part of write_png_grid (no local changes after setjmp). */
+static int png_tiles(FILE *f, const char *path, const double *means, size_t n, double lo,
+                     double hi, const struct grid *g, unsigned char *row)
+{
+    size_t nv = g->img_h * g->img_w;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info) {
+        png_destroy_write_struct(&png, NULL);
+        errorf("cannot write the PNG '%s': libpng initialisation failed", path);
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        errorf("cannot write the PNG '%s': libpng error", path);
+        return -1;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)g->width, (png_uint_32)g->height, 8, PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (size_t y = 0; y < g->height; y++) {
+        memset(row, 128, g->width);
+        size_t ty = y / (g->img_h + 1), iy = y % (g->img_h + 1);
+        if (iy != 0) {
+            for (size_t tx = 0; tx < g->cols; tx++) {
+                size_t s = ty * g->cols + tx;
+                if (s >= n)
+                    break;
+                const double *img = means + s * nv + (iy - 1) * g->img_w;
+                unsigned char *px = row + tx * (g->img_w + 1) + 1;
+                for (size_t x = 0; x < g->img_w; x++) {
+                    double t = (img[x] - lo) / (hi - lo);
+                    t = t < 0 ? 0 : t > 1 ? 1 : t;
+                    px[x] = (unsigned char)lround(255.0 * t);
+                }
+            }
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return 0;
+}
+
+/* Grey image of the means (n x N_v) tiled in the grid: 1-pixel borders of
+ * level 128. Returns 0 or -1 after printing the error. */
+static int write_png_grid(FILE *f, const char *path, const double *means, size_t n,
+                          rbm_unit_kind kind, const struct grid *g)
+{
+    size_t nv = g->img_h * g->img_w;
+    double lo = 0, hi = 1;
+    if (kind == RBM_UNIT_ISING) {
+        lo = -1;
+        hi = 1;
+    } else if (kind == RBM_UNIT_GAUSSIAN) {
+        lo = INFINITY;
+        hi = -INFINITY;
+        for (size_t i = 0; i < n * nv; i++) {
+            if (means[i] < lo)
+                lo = means[i];
+            if (means[i] > hi)
+                hi = means[i];
+        }
+        if (!(hi > lo))
+            hi = lo + 1;
+    }
+    unsigned char *row = malloc(g->width);
+    if (!row) {
+        errorf("out of memory for a %zu-pixel row", g->width);
+        return -1;
+    }
+    int rc = png_tiles(f, path, means, n, lo, hi, g, row);
+    free(row);
+    return rc;
+}
+
+static int cmd_sample(int argc, char **argv)
+{
+    struct sample_opts o;
+    int rc = parse_sample_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        print_sample_usage(stdout);
+        return EXIT_OK;
+    }
+    enum sample_format fmt = FORMAT_PNG;
+    if (o.out) {
+        if (has_suffix(o.out, ".png"))
+            fmt = FORMAT_PNG;
+        else if (has_suffix(o.out, ".npy"))
+            fmt = FORMAT_NPY;
+        else if (has_suffix(o.out, ".txt"))
+            fmt = FORMAT_TXT;
+        else {
+            errorf("unknown output type for --out '%s' (expected FILE.png, FILE.npy or "
+                   "FILE.txt)",
+                   o.out);
+            return EXIT_USAGE;
+        }
+        if ((rc = check_output_path(o.out, "the samples")) != 0)
+            return rc;
+    }
+
+    const double t0 = now_seconds();
+    rbm_context *ctx = NULL;
+    rbm_machine *m = NULL;
+    rbm_dataset *data = NULL;
+    rbm_sampler *s = NULL;
+    double *v = NULL, *h = NULL, *mean = NULL;
+    struct data_info di;
+    memset(&di, 0, sizeof di);
+    struct outfile of = {NULL, NULL, NULL};
+    rbm_status st = rbm_context_new(&ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return EXIT_RUNTIME;
+    }
+    if ((rc = load_model(ctx, o.model, &m)) != 0)
+        goto done;
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    rbm_unit_kind vk = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE);
+    if (o.data && (rc = load_model_data(ctx, m, o.data, o.data_seed, &data, &di)) != 0)
+        goto done;
+
+    /* image shape: the data's, or a square */
+    size_t ih = 0, iw = 0;
+    if (data)
+        rbm_dataset_image_shape(data, &ih, &iw);
+    if (ih * iw != nv || ih == 0) {
+        size_t r = (size_t)llround(sqrt((double)nv));
+        while (r * r > nv)
+            r--;
+        while ((r + 1) * (r + 1) <= nv)
+            r++;
+        ih = iw = r * r == nv ? r : 0;
+    }
+    int image = ih > 0;
+    if (!o.out) {
+        o.out = image ? "rbm-samples.png" : "rbm-samples.npy";
+        fmt = image ? FORMAT_PNG : FORMAT_NPY;
+        if ((rc = check_output_path(o.out, "the samples")) != 0)
+            goto done;
+    }
+    struct grid g;
+    memset(&g, 0, sizeof g);
+    if (fmt == FORMAT_PNG) {
+        if (!image) {
+            errorf("cannot write a PNG: the model's %zu visible units are not an image (not a "
+                   "perfect square, and no image shape from --data); use FILE.npy or FILE.txt",
+                   nv);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        grid_layout(&g, o.n, ih, iw);
+        if (g.width > PNG_MAX_SIDE || g.height > PNG_MAX_SIDE) {
+            errorf("a grid of %zu images of %zu x %zu pixels is %zu x %zu pixels, more than a "
+                   "PNG may have (%d per side); use fewer chains",
+                   o.n, ih, iw, g.height, g.width, PNG_MAX_SIDE);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    }
+
+    rc = EXIT_RUNTIME;
+    st = rbm_sampler_new(m, o.n, derive_seed(o.seed, 4), &s);
+    if (st != RBM_OK) {
+        lib_errorf(ctx, st, "cannot create %zu chains", o.n);
+        goto done;
+    }
+    if (data && (st = rbm_sampler_init_from_data(s, data)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot start the chains from the data");
+        goto done;
+    }
+    v = malloc(o.n * nv * sizeof *v);
+    h = malloc(o.n * nh * sizeof *h);
+    mean = malloc(o.n * nv * sizeof *mean);
+    if (!v || !h || !mean) {
+        errorf("out of memory for %zu chains of %zu + %zu units", o.n, nv, nh);
+        goto done;
+    }
+
+    /* the steps, in chunks for the progress display (the same chains) */
+    struct progress p;
+    progress_init(&p, o.quiet);
+    size_t chunk = o.steps / 100 ? o.steps / 100 : 1;
+    const double ts = now_seconds();
+    install_signal_handlers();
+    for (size_t done_steps = 0; done_steps < o.steps;) {
+        if (g_interrupted)
+            break;
+        size_t k = o.steps - done_steps < chunk ? o.steps - done_steps : chunk;
+        st = rbm_sampler_run(s, k);
+        if (st != RBM_OK) {
+            progress_close(&p);
+            restore_signal_handlers();
+            lib_errorf(ctx, st, "Gibbs sampling failed");
+            goto done;
+        }
+        done_steps += k;
+        double now = now_seconds();
+        if (p.mode == PROGRESS_TTY && (now - p.last_draw >= 0.1 || done_steps == o.steps)) {
+            double el = now - ts, frac = (double)done_steps / (double)o.steps;
+            char left[96], right[64], eta_s[32];
+            fmt_duration(eta_s, sizeof eta_s, el / frac * (1 - frac));
+            snprintf(left, sizeof left, "sampling step %zu/%zu ", done_steps, o.steps);
+            snprintf(right, sizeof right, " ETA %5s", eta_s);
+            progress_show(&p, left, frac, right);
+            p.last_draw = now;
+        }
+    }
+    restore_signal_handlers();
+    progress_close(&p);
+    if (g_interrupted) {
+        int sig = (int)g_interrupted;
+        if (!o.quiet)
+            fprintf(stderr, "rbm: %s while sampling; nothing written\n",
+                    sig == SIGINT ? "interrupted" : "terminated");
+        rc = 128 + sig;
+        goto done;
+    }
+    double sample_seconds = now_seconds() - ts;
+
+    if ((st = rbm_sampler_get_visible(s, v, o.n * nv)) != RBM_OK ||
+        (st = rbm_sampler_get_hidden(s, h, o.n * nh)) != RBM_OK ||
+        (st = rbm_machine_visible_mean(m, o.n, h, o.n * nh, mean, o.n * nv)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot read the chains");
+        goto done;
+    }
+
+    if (start_output(&of, o.out) != 0)
+        goto done;
+    int wrc;
+    if (fmt == FORMAT_PNG)
+        wrc = write_png_grid(of.f, o.out, mean, o.n, vk, &g);
+    else if (fmt == FORMAT_NPY)
+        wrc = write_npy(of.f, o.means ? mean : v, o.n, nv);
+    else
+        wrc = write_txt(of.f, o.means ? mean : v, o.n, nv);
+    if (wrc != 0 && fmt != FORMAT_PNG)
+        errorf("cannot write '%s': %s", o.out, strerror(errno ? errno : EIO));
+    if (finish_output(&of, wrc == 0) != 0)
+        goto done;
+
+    double seconds = now_seconds() - t0;
+    const char *fmt_name = fmt == FORMAT_PNG ? "png" : fmt == FORMAT_NPY ? "npy" : "txt";
+    const char *values = fmt == FORMAT_PNG || o.means ? "means" : "states";
+    if (o.json) {
+        FILE *f = stdout;
+        int first = 1;
+        json_key(f, &first, "command");
+        json_string(f, "sample");
+        json_key(f, &first, "version");
+        json_string(f, rbm_version_string());
+        json_model(f, &first, o.model, m);
+        json_key(f, &first, "n");
+        fprintf(f, "%zu", o.n);
+        json_key(f, &first, "steps");
+        fprintf(f, "%zu", o.steps);
+        json_key(f, &first, "seed");
+        fprintf(f, "%llu", (unsigned long long)o.seed);
+        json_key(f, &first, "init");
+        json_string(f, data ? "data" : "random");
+        json_key(f, &first, "data");
+        if (data)
+            json_string(f, o.data);
+        else
+            fputs("null", f);
+        json_key(f, &first, "out");
+        json_string(f, o.out);
+        json_key(f, &first, "format");
+        json_string(f, fmt_name);
+        json_key(f, &first, "values");
+        json_string(f, values);
+        if (fmt == FORMAT_PNG) {
+            json_key(f, &first, "image_height");
+            fprintf(f, "%zu", g.img_h);
+            json_key(f, &first, "image_width");
+            fprintf(f, "%zu", g.img_w);
+            json_key(f, &first, "grid_rows");
+            fprintf(f, "%zu", g.rows);
+            json_key(f, &first, "grid_cols");
+            fprintf(f, "%zu", g.cols);
+            json_key(f, &first, "png_height");
+            fprintf(f, "%zu", g.height);
+            json_key(f, &first, "png_width");
+            fprintf(f, "%zu", g.width);
+        } else {
+            json_key(f, &first, "shape");
+            fprintf(f, "[%zu, %zu]", o.n, nv);
+        }
+        json_key(f, &first, "sampling_seconds");
+        json_number(f, sample_seconds);
+        json_key(f, &first, "seconds");
+        json_number(f, seconds);
+        fputs("\n}\n", f);
+    } else {
+        char time_s[32];
+        print_model_line(o.model, m);
+        printf("chains      %zu, %zu Gibbs step%s from %s (seed %llu)\n", o.n, o.steps,
+               o.steps == 1 ? "" : "s", data ? "data rows" : "random states",
+               (unsigned long long)o.seed);
+        if (data)
+            print_data_line(o.data, data_source_of(o.data), vk, &di);
+        if (fmt == FORMAT_PNG)
+            printf("output      %s: %zu x %zu grid of %zu x %zu images (%zu x %zu pixels, grey "
+                   "levels from E[v|h])\n",
+                   o.out, g.rows, g.cols, g.img_h, g.img_w, g.height, g.width);
+        else
+            printf("output      %s: %zu x %zu %s (%s)\n", o.out, o.n, nv,
+                   fmt == FORMAT_NPY ? "float64 NPY" : "text", values);
+        fmt_seconds(time_s, sizeof time_s, seconds);
+        printf("time        %s\n", time_s);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        goto done;
+    }
+    rc = EXIT_OK;
+done:
+    free(v);
+    free(h);
+    free(mean);
+    rbm_sampler_free(s);
+    rbm_dataset_free(data);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -2417,6 +3043,8 @@ static int cmd_help(int argc, char **argv)
         print_train_usage(stdout);
     else if (strcmp(argv[0], "eval") == 0)
         print_eval_usage(stdout);
+    else if (strcmp(argv[0], "sample") == 0)
+        print_sample_usage(stdout);
     else if (strcmp(argv[0], "help") == 0)
         print_usage(stdout);
     else {
@@ -2446,6 +3074,8 @@ int main(int argc, char **argv)
         return cmd_train(argc - 2, argv + 2);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "sample") == 0)
+        return cmd_sample(argc - 2, argv + 2);
     if (cmd[0] == '-')
         errorf("unknown option '%s' (see 'rbm help')", cmd);
     else
