@@ -5,7 +5,8 @@ One epoch (n_iter=1) of Fashion-MNIST binarised at 127 into {0,1},
 n_components=500, batch_size=100, learning_rate=0.01 (sklearn's training is
 PCD-1), in float32 and float64. Only fit() is timed. After the last repeat
 the mean-field reconstruction error mean (v - E[v | E[h|v]])^2 over the first
---recon-rows rows (default 10000) is computed in float64, the same quantity bench_train prints for librbm.
+--recon-rows rows (default 10000) is computed in float64, the quantity
+bench_train prints for librbm.
 
 Prints one JSON object per measurement on stdout and progress on stderr.
 Uses Debian's python3-sklearn: run with /usr/bin/python3.
