@@ -17,5 +17,6 @@
 #include "metrics.h"
 #include "svd.h"
 #include "linear.h"
+#include "phase.h"
 
 #endif /* RBM_RBM_H */
