@@ -62,6 +62,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void die(const char *what)
 {
     fprintf(stderr, "bench_train: %s\n", what);
@@ -106,14 +113,16 @@ static void summarise(const double *t, size_t n, double *best, double *median)
     free(s);
 }
 
-static void print_times_json(const double *t, size_t n)
+/* Wall times t and process CPU times c (user + system, all threads) of n runs. */
+static void print_times_json(const double *t, size_t n, const double *c)
 {
-    double best, median;
+    double best, median, cbest, cmedian;
     summarise(t, n, &best, &median);
+    summarise(c, n, &cbest, &cmedian);
     printf("\"seconds\": %.6f, \"seconds_median\": %.6f, \"seconds_all\": [", best, median);
     for (size_t i = 0; i < n; i++)
         printf("%s%.6f", i ? ", " : "", t[i]);
-    printf("]");
+    printf("], \"cpu_seconds\": %.6f, \"cpu_seconds_median\": %.6f", cbest, cmedian);
 }
 
 /* ---------------------------------------------------------------- GEMM bound */
@@ -122,7 +131,7 @@ static void print_times_json(const double *t, size_t n)
  * and H (density 0.31, as binarised Fashion-MNIST), W ~ N(0, 0.01^2)
  * surrogate (uniform of the same scale; values do not change GEMM time). */
 #define GEMM_BOUND(NAME, REAL, GEMM)                                                           \
-    static double NAME(const options *o, size_t nbatches)                                    \
+    static double NAME(const options *o, size_t nbatches, double *cpu)                       \
     {                                                                                          \
         const int B = (int)o->batch, nv = (int)o->nv, nh = (int)o->nh;                         \
         REAL *V = xmalloc(o->batch * o->nv * sizeof(REAL));                                    \
@@ -137,7 +146,7 @@ static void print_times_json(const double *t, size_t n)
         for (size_t i = 0; i < o->nv * o->nh; i++)                                             \
             W[i] = (REAL)(0.0173 * (2 * uniform01(&s) - 1));                                   \
         const REAL one = 1, zero = 0, mone = -1;                                               \
-        double t0 = now_seconds();                                                             \
+        double t0 = now_seconds(), c0 = cpu_seconds();                                         \
         for (size_t it = 0; it < nbatches; it++) {                                             \
             GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, nh, nv, one, V, nv, W, nh, zero, \
                  H, nh);                                                                       \
@@ -151,6 +160,7 @@ static void print_times_json(const double *t, size_t n)
                  one, G, nh);                                                                  \
         }                                                                                      \
         double t = now_seconds() - t0;                                                         \
+        *cpu = cpu_seconds() - c0;                                                             \
         volatile REAL sink = G[0] + G[o->nv * o->nh - 1];                                      \
         (void)sink;                                                                            \
         free(V);                                                                               \
@@ -168,11 +178,11 @@ GEMM_BOUND(gemm_bound_f64, double, cblas_dgemm)
 static void run_gemm(const options *o, int f32)
 {
     size_t nb = o->batches;
-    double *t = xmalloc(o->repeat * sizeof *t);
+    double *t = xmalloc(o->repeat * sizeof *t), *c = xmalloc(o->repeat * sizeof *c), c_;
     /* warm-up: start the BLAS thread pool, touch the code paths */
-    (void)(f32 ? gemm_bound_f32(o, 10) : gemm_bound_f64(o, 10));
+    (void)(f32 ? gemm_bound_f32(o, 10, &c_) : gemm_bound_f64(o, 10, &c_));
     for (size_t r = 0; r < o->repeat; r++) {
-        t[r] = f32 ? gemm_bound_f32(o, nb) : gemm_bound_f64(o, nb);
+        t[r] = f32 ? gemm_bound_f32(o, nb, &c[r]) : gemm_bound_f64(o, nb, &c[r]);
         fprintf(stderr, "  gemm bound %s: %zu minibatches x 5 GEMMs: %.3f s\n",
                 f32 ? "float32" : "float64", nb, t[r]);
     }
@@ -181,10 +191,11 @@ static void run_gemm(const options *o, int f32)
     summarise(t, o->repeat, &best, &median);
     printf("{\"name\": \"gemm\", \"precision\": \"%s\", \"batches\": %zu, ",
            f32 ? "float32" : "float64", nb);
-    print_times_json(t, o->repeat);
+    print_times_json(t, o->repeat, c);
     printf(", \"gflops\": %.2f}\n", flops / best * 1e-9);
     fflush(stdout);
     free(t);
+    free(c);
 }
 
 /* ---------------------------------------------------------------- librbm */
@@ -245,7 +256,7 @@ static double recon_error(rbm_context *ctx, const rbm_machine *m, const rbm_data
 static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *data, int f32)
 {
     const char *pname = f32 ? "float32" : "float64";
-    double *t = xmalloc(o->repeat * sizeof *t);
+    double *t = xmalloc(o->repeat * sizeof *t), *c = xmalloc(o->repeat * sizeof *c);
     double err = NAN, err0 = NAN;
     size_t steps = 0;
     for (size_t r = 0; r < o->repeat; r++) {
@@ -268,12 +279,13 @@ static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *da
 
         rbm_status st = RBM_OK;
         steps = 0;
-        double t0 = now_seconds();
+        double t0 = now_seconds(), c0 = cpu_seconds();
         while (st == RBM_OK && steps < o->batches) {
             st = rbm_trainer_step(tr);
             steps++;
         }
         t[r] = now_seconds() - t0;
+        c[r] = cpu_seconds() - c0;
         check(ctx, st, "trainer_step");
         if (o->batches >= rbm_trainer_batches_per_epoch(tr) && st != RBM_DONE)
             die("the epoch did not end where expected");
@@ -286,13 +298,14 @@ static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *da
     fprintf(stderr, "  librbm %s: reconstruction error %.5f (at init %.5f)\n", pname, err,
             err0);
     printf("{\"name\": \"librbm\", \"precision\": \"%s\", \"batches\": %zu, ", pname, steps);
-    print_times_json(t, o->repeat);
+    print_times_json(t, o->repeat, c);
     printf(", \"recon_error\": %.6f, \"recon_error_init\": %.6f, \"recon_rows\": %zu}\n", err,
            err0, o->recon_rows);
     fflush(stdout);
     if (!(err < err0))
         die("reconstruction error did not decrease: the trainer is broken");
     free(t);
+    free(c);
 }
 #endif
 

@@ -139,9 +139,9 @@ def wait_idle(max_wait, threshold):
             said = True
 
 
-def run_child(cmd):
+def run_child(cmd, env=None):
     b0, t0 = cpu_busy_seconds(), time.monotonic()
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -168,6 +168,11 @@ def main():
                     help="wait up to this many seconds for an idle machine before each run")
     ap.add_argument("--max-other", type=float, default=0.15,
                     help="CPUs other processes may use during a run before it is disturbed")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="BLAS threads for every program (OPENBLAS_NUM_THREADS; 0: default)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="tabulate process CPU time (user + system) instead of wall time; "
+                         "meaningful with --threads 1 on a loaded machine")
     ap.add_argument("--json", action="store_true", help="also print all results as JSON")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ap.add_argument("--data", default=DATA)
@@ -179,6 +184,11 @@ def main():
     if info["openblas_env"]:
         log(f"run: environment {info['openblas_env']} (left as it is)")
 
+    env = None
+    if args.threads > 0:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+        info["blas_threads"] = args.threads
+    tkey = "cpu_seconds" if args.cpu_time else "seconds"
     jobs = []
     for prec, p in (("float32", "f32"), ("float64", "f64")):
         if with_librbm:
@@ -209,7 +219,7 @@ def main():
             key = (name, prec)
             if args.wait_idle > 0:
                 wait_idle(args.wait_idle, args.max_other)
-            rc, recs, others = run_child(cmd)
+            rc, recs, others = run_child(cmd, env)
             rec = next((x for x in recs if x.get("name") == name
                         and x.get("precision") == prec), None)
             if name == "sklearn" and sk_info is None:
@@ -219,8 +229,8 @@ def main():
                 failed.add(key)
                 continue
             disturbed = others > args.max_other
-            runs[key].append((rec["seconds"], others, rec))
-            log(f"run: {name:7s} {prec}: {rec['seconds']:.3f} s"
+            runs[key].append((rec[tkey], others, rec))
+            log(f"run: {name:7s} {prec}: {rec['seconds']:.3f} s wall, {rec['cpu_seconds']:.3f} s CPU"
                 + (f"  (others used {others:.2f} CPUs: disturbed)" if disturbed else ""))
 
     def best(name, prec):
@@ -271,7 +281,9 @@ def main():
               fmt(r["recon_librbm"], ".4f"), fmt(r["recon_sklearn"], ".4f")] for r in rows]
 
     print(f"One epoch of Fashion-MNIST 60000 x 784 (binarised at 127), N_h = 500, batch 100, "
-          f"PCD-1, lr 0.01; best of {args.repeat} undisturbed run(s)")
+          f"PCD-1, lr 0.01; best of {args.repeat} undisturbed run(s); "
+          + ("process CPU time" if args.cpu_time else "wall time")
+          + (f"; {args.threads} BLAS thread(s)" if args.threads > 0 else "; default BLAS threads"))
     print(f"Machine: {info['nproc']} CPUs, {info['cpu']}; "
           f"{info.get('openblas_package', 'OpenBLAS version unknown')}"
           + (f"; numpy's OpenBLAS {info['openblas_numpy']}" if "openblas_numpy" in info else "")
