@@ -278,6 +278,284 @@ expect_error 2 "stray argument" train data.csv
 expect_error 2 "batch larger than the data" train --batch 10001
 expect_error 2 "exact with too many hidden units" train --estimator exact --n-hidden 50
 
+# --- rbm eval: log Z, log-likelihood, pseudo-likelihood ------------------------
+# a small bernoulli model on the 12-column CSV (4 hidden units: exact is cheap)
+run train --data "$tmp/bits.csv" --epochs 30 --n-hidden 4 --batch 30 --lr 0.1 --json --quiet \
+    --out "$tmp/e.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'len(d["log_likelihood_per_epoch"]) == 30' \
+    'd["log_likelihood"] == d["log_likelihood_per_epoch"][-1] and d["log_likelihood"] < 0' \
+    'd["log_likelihood_per_epoch"][-1] > d["log_likelihood_per_epoch"][0]' >"$tmp/py" 2>&1; then
+    ok "train: exact log-likelihood per epoch for a small model ($(grep '"log_likelihood"' "$tmp/out" | tr -d ' \n'))"
+else
+    fail "train log_likelihood_per_epoch (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method exact --json
+cp "$tmp/out" "$tmp/exact.json"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(k in d for k in ("method", "log_z", "log_z_stderr", "log_likelihood",
+        "pseudo_likelihood", "n_rows", "seconds"))' \
+    'd["method"] == "exact" and d["log_z_stderr"] == 0 and d["n_rows"] == 300' \
+    'd["log_likelihood"] <= 0 and d["pseudo_likelihood"] <= 0' >"$tmp/py" 2>&1; then
+    ok "eval --method exact --json: keys, log-likelihood <= 0 on binary data"
+else
+    fail "eval --method exact (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# an independent log Z and log-likelihood: the model file read by a reader
+# written from docs/file-format.md, the 2^4 hidden states enumerated in Python
+if "$PY" - "$tmp/e.rbm" "$tmp/bits.csv" "$tmp/exact.json" >"$tmp/py" 2>&1 <<'EOF'
+import itertools, json, math, struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89RBM\r\n\x1a\n"
+count = struct.unpack_from("<I", data, 12)[0]
+off, model, params = 24, None, None
+for _ in range(count):
+    tag = data[off:off + 4]
+    flags, length, _res, crc = struct.unpack_from("<IQII", data, off + 4)
+    body = data[off + 24:off + 24 + length]
+    assert zlib.crc32(body, zlib.crc32(data[off:off + 20])) == crc
+    if tag == b"MODL":
+        model = struct.unpack_from("<QQIIddI", body)
+    elif tag == b"PARM":
+        params = struct.unpack_from("<%dd" % (length // 8), body)
+    off += 24 + length
+nv, nh, vk, hk = model[:4]
+assert (nv, nh, vk, hk) == (12, 4, 0, 0)
+W = [params[i * nh:(i + 1) * nh] for i in range(nv)]
+a = params[nv * nh:nv * nh + nv]
+b = params[nv * nh + nv:]
+def softplus(x):
+    return max(x, 0) + math.log1p(math.exp(-abs(x)))
+terms = []
+for h in itertools.product((0, 1), repeat=nh):
+    terms.append(sum(bj * hj for bj, hj in zip(b, h)) +
+                 sum(softplus(a[i] + sum(W[i][j] * h[j] for j in range(nh))) for i in range(nv)))
+m = max(terms)
+log_z = m + math.log(sum(math.exp(t - m) for t in terms))
+rows = [list(map(float, l.split(","))) for l in open(sys.argv[2]).read().split("\n")[1:] if l]
+def free_energy(v):
+    return -sum(ai * vi for ai, vi in zip(a, v)) - sum(
+        softplus(b[j] + sum(v[i] * W[i][j] for i in range(nv))) for j in range(nh))
+ll = -sum(free_energy(v) for v in rows) / len(rows) - log_z
+d = json.load(open(sys.argv[3]))
+print("python log Z %.12f, rbm %.12f; log-lik %.12f, rbm %.12f" % (log_z, d["log_z"], ll, d["log_likelihood"]))
+sys.exit(0 if abs(log_z - d["log_z"]) < 1e-9 and abs(ll - d["log_likelihood"]) < 1e-9 else 1)
+EOF
+then
+    ok "eval exact log Z and log-likelihood match an independent computation: $(cat "$tmp/py")"
+else
+    fail "independent log Z check: $(cat "$tmp/py")"
+fi
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method ais --runs 100 --betas 3000 --json
+if [ "$rc" -eq 0 ] && grep -q '^AIS forward' "$tmp/err" && grep -q '^AIS reverse' "$tmp/err" &&
+    "$PY" - "$tmp/exact.json" "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))
+a = json.load(open(sys.argv[2]))
+for k in ("method", "log_z", "log_z_stderr", "log_likelihood", "pseudo_likelihood",
+          "log_z_reverse", "log_z_reverse_stderr", "n_rows", "seconds"):
+    assert k in a, k
+assert a["method"] == "ais" and a["log_z_stderr"] > 0 and a["log_z_reverse_stderr"] > 0
+print("exact %.5f, AIS forward %.5f +- %.5f, reverse %.5f +- %.5f" % (
+    e["log_z"], a["log_z"], a["log_z_stderr"], a["log_z_reverse"], a["log_z_reverse_stderr"]))
+for est, se in ((a["log_z"], a["log_z_stderr"]), (a["log_z_reverse"], a["log_z_reverse_stderr"])):
+    diff = abs(est - e["log_z"])
+    assert diff < 0.05 and diff < 5 * se + 1e-9, (est, se)
+assert abs(a["pseudo_likelihood"] - e["pseudo_likelihood"]) < 1e-12
+EOF
+then
+    ok "eval --method ais agrees with exact (< 0.05 nats, < 5 stderr): $(cat "$tmp/py")"
+else
+    fail "eval ais vs exact (status $rc): $(cat "$tmp/py" 2>/dev/null)"
+fi
+# the report; the default method of a small model is exact
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv"
+if [ "$rc" -eq 0 ] && grep -q '^log Z ' "$tmp/out" && grep -q '^method *exact' "$tmp/out" &&
+    grep -q '^pseudo-lik' "$tmp/out" && grep -q '^log-lik' "$tmp/out"; then
+    ok "eval report (default method exact for 4 hidden units)"
+else
+    fail "eval report (status $rc)"
+fi
+# default data: the synthetic data of the model's visible kind (100 ising units)
+run eval "$model" --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["data"] == "synthetic" and d["n_rows"] == 10000' \
+    'd["method"] == "exact" and d["log_likelihood"] < 0' >"$tmp/py" 2>&1; then
+    ok "eval on the default synthetic data"
+else
+    fail "eval default data (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# gaussian visible units: log densities, no pseudo-likelihood (with a note)
+run train --visible gaussian --epochs 1 --n-hidden 6 --quiet --out "$tmp/g.rbm"
+run eval "$tmp/g.rbm" --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["pseudo_likelihood"] is None' \
+    '"gaussian" in d["pseudo_likelihood_note"] and d["visible"] == "gaussian"' \
+    'isinstance(d["log_likelihood"], float)' >"$tmp/py" 2>&1; then
+    ok "eval of a gaussian-visible model skips the pseudo-likelihood with a note"
+else
+    fail "eval gaussian (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# AIS is the default when the smaller discrete layer has more than 24 units
+run train --epochs 1 --n-hidden 40 --quiet --out "$tmp/big.rbm"
+run eval "$tmp/big.rbm" --runs 10 --betas 200 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["method"] == "ais" and d["ais_runs"] == 10' \
+    'd["log_z_reverse"] is not None' >"$tmp/py" 2>&1; then
+    ok "eval of a 100 x 40 model uses AIS"
+else
+    fail "eval 100 x 40 (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "eval without a model" eval
+expect_error 2 "eval with two models" eval "$tmp/e.rbm" "$tmp/e.rbm"
+expect_error 2 "eval unknown method" eval "$tmp/e.rbm" --method tap
+expect_error 2 "eval --runs 1" eval "$tmp/e.rbm" --runs 1
+expect_error 2 "eval --betas x" eval "$tmp/e.rbm" --betas x
+expect_error 2 "eval --method exact --runs" eval "$tmp/e.rbm" --method exact --runs 10
+expect_error 2 "eval --method exact beyond 30 units" eval "$tmp/big.rbm" --method exact
+expect_error 2 "eval unknown option" eval "$tmp/e.rbm" --bogus
+expect_error 1 "eval: data with the wrong number of columns" eval "$tmp/e.rbm" --data "$tmp/pixels.csv"
+expect_error 1 "eval: missing model" eval "$tmp/no-such-model.rbm"
+if grep -q 'RBM_ERR_IO' "$tmp/err"; then
+    ok "missing model: the library detail is shown"
+else
+    fail "missing model: no library detail"
+fi
+# a corrupted model: one byte of the parameters changed (the CRC catches it)
+cp "$tmp/e.rbm" "$tmp/bad.rbm"
+printf 'X' | dd of="$tmp/bad.rbm" bs=1 seek=130 conv=notrunc 2>/dev/null
+expect_error 1 "eval: corrupted model" eval "$tmp/bad.rbm"
+if grep -q 'RBM_ERR_BAD_FORMAT' "$tmp/err" && grep -q 'bad.rbm' "$tmp/err"; then
+    ok "corrupted model: the library detail is shown"
+else
+    fail "corrupted model: no library detail"
+fi
+head -c 100 "$tmp/e.rbm" >"$tmp/trunc.rbm"
+expect_error 1 "eval: truncated model" eval "$tmp/trunc.rbm"
+expect_error 1 "sample: corrupted model" sample "$tmp/bad.rbm"
+
+# --- rbm sample ------------------------------------------------------------------
+# 100 visible units: a 10 x 10 image; 16 chains in a 4 x 4 grid of 45 x 45 pixels
+run sample "$model" -n 16 --steps 20 --out "$tmp/s.png" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["format"] == "png" and d["n"] == 16' \
+    'd["png_width"] == 45 and d["png_height"] == 45' >"$tmp/py" 2>&1 &&
+    file "$tmp/s.png" | grep -q 'PNG image data, 45 x 45, 8-bit grayscale' &&
+    "$PY" -c 'import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR"
+w, h = struct.unpack(">II", b[16:24])
+sys.exit(0 if (w, h) == (45, 45) else 1)' "$tmp/s.png"; then
+    ok "sample: PNG grid of 10 x 10 images ($(file -b "$tmp/s.png"))"
+else
+    fail "sample PNG (status $rc) $(cat "$tmp/py" 2>/dev/null) $(file "$tmp/s.png" 2>&1)"
+fi
+if "$PY" -c 'import PIL' 2>/dev/null; then
+    if "$PY" -c 'from PIL import Image; import sys
+im = Image.open(sys.argv[1]); im.load()
+sys.exit(0 if im.size == (45, 45) and im.mode == "L" else 1)' "$tmp/s.png"; then
+        ok "sample: Pillow decodes the PNG"
+    else
+        fail "sample: Pillow cannot decode the PNG"
+    fi
+fi
+# 12 visible units (not a square): NPY by default, N x N_v float64
+mkdir "$tmp/sd"
+(cd "$tmp/sd" && "$RBM" sample "$tmp/e.rbm" -n 7 --steps 50 --json >"$tmp/out" 2>"$tmp/err" </dev/null)
+rc=$?
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["format"] == "npy" and d["shape"] == [7, 12]' \
+    >"$tmp/py" 2>&1 && [ -s "$tmp/sd/rbm-samples.npy" ]; then
+    ok "sample: a 12-unit model writes ./rbm-samples.npy by default"
+else
+    fail "sample default NPY (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+if "$PY" -c 'import numpy' 2>/dev/null; then
+    run sample "$tmp/e.rbm" -n 7 --steps 50 --out "$tmp/s.npy" --quiet
+    if [ "$rc" -eq 0 ] && "$PY" -c 'import numpy as np, sys
+x = np.load(sys.argv[1])
+ok = x.shape == (7, 12) and x.dtype == np.float64 and set(np.unique(x)) <= {0.0, 1.0}
+sys.exit(0 if ok else 1)' "$tmp/s.npy"; then
+        ok "sample: NPY parses with NumPy to 7 x 12 float64 states in {0,1}"
+    else
+        fail "sample NPY with NumPy (status $rc)"
+    fi
+    run sample "$tmp/e.rbm" -n 5 --steps 3 --means --out "$tmp/m.npy" --quiet
+    if [ "$rc" -eq 0 ] && "$PY" -c 'import numpy as np, sys
+x = np.load(sys.argv[1])
+sys.exit(0 if x.shape == (5, 12) and ((x > 0) & (x < 1)).all() else 1)' "$tmp/m.npy"; then
+        ok "sample --means: NPY of probabilities"
+    else
+        fail "sample --means (status $rc)"
+    fi
+else
+    echo "ok - sample NPY with NumPy # SKIP NumPy not available"
+fi
+run sample "$tmp/e.rbm" -n 7 --steps 50 --out "$tmp/s2.npy" --quiet
+if cmp -s "$tmp/s.npy" "$tmp/s2.npy" 2>/dev/null || [ ! -e "$tmp/s.npy" ]; then
+    ok "sample: the same seed gives the same samples"
+else
+    fail "sample: same seed, different samples"
+fi
+run sample "$tmp/e.rbm" -n 3 --steps 5 --out "$tmp/s.txt" --data "$tmp/bits.csv" --quiet
+if [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/s.txt")" -eq 3 ] &&
+    [ "$(head -n 1 "$tmp/s.txt" | wc -w)" -eq 12 ]; then
+    ok "sample: text file, one sample per line (chains started from data)"
+else
+    fail "sample text (status $rc)"
+fi
+left=
+for f in "$tmp"/*.tmp.* "$tmp"/sd/*.tmp.*; do
+    [ -e "$f" ] && left="$left $f"
+done
+if [ -n "$left" ]; then
+    fail "temporary files left behind:$left"
+else
+    ok "no temporary files left behind"
+fi
+expect_error 2 "sample: PNG of a non-image model" sample "$tmp/e.rbm" --out "$tmp/x.png"
+expect_error 2 "sample: unknown output type" sample "$tmp/e.rbm" --out "$tmp/x.jpg"
+expect_error 2 "sample -n 0" sample "$tmp/e.rbm" -n 0
+expect_error 2 "sample -n too large" sample "$tmp/e.rbm" -n 1000001
+expect_error 2 "sample --steps -1" sample "$tmp/e.rbm" --steps -1
+expect_error 2 "sample --steps 1.5" sample "$tmp/e.rbm" --steps 1.5
+expect_error 2 "sample without a model" sample -n 4
+expect_error 1 "sample: missing model" sample "$tmp/no-such-model.rbm"
+expect_error 1 "sample: output directory missing" sample "$tmp/e.rbm" --out "$tmp/no/dir/s.npy"
+
+# --- checkpoints: 4 epochs straight = 2 epochs, checkpoint, resume to 4 ------------
+run train --epochs 4 --n-hidden 8 --quiet --seed 5 --out "$tmp/straight.rbm"
+run train --epochs 2 --n-hidden 8 --quiet --seed 5 --checkpoint-every 2 --json --out "$tmp/half.rbm"
+if [ "$rc" -eq 0 ] && [ -s "$tmp/half.rbm.ckpt" ] &&
+    check_json "$tmp/out" 'd["checkpoint_path"].endswith("half.rbm.ckpt")' >"$tmp/py" 2>&1; then
+    ok "train --checkpoint-every writes MODEL.ckpt"
+else
+    fail "checkpoint written (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run train --resume "$tmp/half.rbm.ckpt" --epochs 4 --seed 5 --json --out "$tmp/resumed.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["epochs"] == 4 and d["start_epoch"] == 2' \
+    'd["resumed_from"].endswith("half.rbm.ckpt") and len(d["reconstruction_error_history"]) == 2' \
+    >"$tmp/py" 2>&1 && grep -q '^epoch 3/4 ' "$tmp/err" && cmp -s "$tmp/straight.rbm" "$tmp/resumed.rbm"; then
+    ok "resume: 2 + 2 epochs give a byte-identical model to 4 epochs"
+else
+    fail "resume bit for bit (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# a checkpoint is a model file for model readers
+run eval "$tmp/half.rbm.ckpt" --json --quiet --data-seed 5
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_hidden"] == 8' >"$tmp/py" 2>&1; then
+    ok "eval reads a checkpoint as a model"
+else
+    fail "eval of a checkpoint (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 1 "resume on other data (another --seed)" train --resume "$tmp/half.rbm.ckpt" --epochs 4 --seed 6 --out "$tmp/r2.rbm"
+expect_error 1 "resume from a model file" train --resume "$tmp/straight.rbm" --epochs 6 --seed 5 --out "$tmp/r2.rbm"
+expect_error 1 "resume from a missing file" train --resume "$tmp/none.ckpt" --out "$tmp/r2.rbm"
+expect_error 2 "resume with a machine option" train --resume "$tmp/half.rbm.ckpt" --n-hidden 9 --out "$tmp/r2.rbm"
+expect_error 2 "resume with nothing left to do" train --resume "$tmp/half.rbm.ckpt" --epochs 2 --seed 5 --out "$tmp/r2.rbm"
+expect_error 2 "--checkpoint-every 0" train --checkpoint-every 0
+expect_error 2 "--log-likelihood on a 100 x 40 model" train --n-hidden 40 --log-likelihood
+run train --epochs 1 --n-hidden 20 --json --quiet --out "$tmp/n.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["log_likelihood"] is None' \
+    'd["log_likelihood_per_epoch"] == []' >"$tmp/py" 2>&1; then
+    ok "no log-likelihood when it is not cheap (20 hidden units)"
+else
+    fail "log_likelihood null (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+
 # --- Fashion-MNIST, one epoch (skipped when the Debian data set is absent) ------
 if [ -r "$FASHION" ]; then
     run train --data fashion-mnist --epochs 1 --n-hidden 16 --batch 100 --precision float32 \
@@ -289,6 +567,22 @@ if [ -r "$FASHION" ]; then
         ok "fashion-mnist, one epoch: $(grep -E '"(seconds|samples_per_second)"' "$tmp/out" | tr -d '\n ')"
     else
         fail "fashion-mnist (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+    # 16 hidden units: exact log Z by enumeration of 2^16 states
+    run eval "$tmp/fm.rbm" --data fashion-mnist --method exact --json --quiet
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_rows"] == 60000 and d["n_visible"] == 784' \
+        'd["log_likelihood"] < 0 and d["pseudo_likelihood"] < 0' >"$tmp/py" 2>&1; then
+        ok "fashion-mnist eval exact: $(grep -E '"(log_z|log_likelihood|seconds)"' "$tmp/out" | tr -d '\n ')"
+    else
+        fail "fashion-mnist eval (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+    # 784 units: 28 x 28 images; 9 chains from data rows in a 3 x 3 grid of 88 x 88 pixels
+    run sample "$tmp/fm.rbm" -n 9 --steps 10 --data fashion-mnist --out "$tmp/fm.png" --json --quiet
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["image_height"] == 28 and d["image_width"] == 28' \
+        >"$tmp/py" 2>&1 && file "$tmp/fm.png" | grep -q 'PNG image data, 88 x 88'; then
+        ok "fashion-mnist sample: $(file -b "$tmp/fm.png")"
+    else
+        fail "fashion-mnist sample (status $rc) $(cat "$tmp/py" 2>/dev/null)"
     fi
 else
     echo "ok - fashion-mnist # SKIP $FASHION not installed"
