@@ -1,4 +1,5 @@
-/* librbm — gradients and estimators: CD-k, PCD-k, exact enumeration. */
+/* librbm — gradients and estimators: CD-k, PCD-k, exact enumeration, naive
+ * MF / TAP2 / TAP3 (EMF, negative phase in meanfield.c). */
 #include "internal.h"
 
 #include <cblas.h>
@@ -23,7 +24,16 @@ struct rbm_estimator {
     double *gg_ws;       /* EXACT Gauss-Gauss: rbm__gauss_gauss_stats workspace */
     rbm__enum_ws ws;
     double *mvh, *mv, *mh; /* EXACT model statistics */
+    rbm__mf_emf *mf;     /* MF, TAP2, TAP3: persistent magnetisations */
 };
+
+/* Damping of the EMF estimators' fixed-point iterations (SCIENCE.md §4.5). */
+#define EMF_DAMPING 0.5
+
+static bool is_mf_kind(rbm_estimator_kind kind)
+{
+    return kind == RBM_ESTIMATOR_MF || kind == RBM_ESTIMATOR_TAP2 || kind == RBM_ESTIMATOR_TAP3;
+}
 
 /* ---------------- gradients ---------------- */
 
@@ -276,6 +286,9 @@ const char *rbm_estimator_kind_name(rbm_estimator_kind kind)
     case RBM_ESTIMATOR_CD: return "cd";
     case RBM_ESTIMATOR_PCD: return "pcd";
     case RBM_ESTIMATOR_EXACT: return "exact";
+    case RBM_ESTIMATOR_MF: return "mf";
+    case RBM_ESTIMATOR_TAP2: return "tap2";
+    case RBM_ESTIMATOR_TAP3: return "tap3";
     }
     return NULL;
 }
@@ -284,11 +297,15 @@ rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out)
 {
     if (!name || !out)
         return RBM_ERR_NULL;
-    for (int k = 0; k <= RBM_ESTIMATOR_EXACT; k++)
+    for (int k = 0; k <= RBM_ESTIMATOR_TAP3; k++)
         if (strcmp(name, rbm_estimator_kind_name((rbm_estimator_kind)k)) == 0) {
             *out = (rbm_estimator_kind)k;
             return RBM_OK;
         }
+    if (strcmp(name, "tap") == 0) {
+        *out = RBM_ESTIMATOR_TAP2;
+        return RBM_OK;
+    }
     return RBM_ERR_INVALID_ARGUMENT;
 }
 
@@ -298,6 +315,7 @@ void rbm_estimator_free(rbm_estimator *e)
         return;
     rbm_context *ctx = e->ctx;
     rbm_sampler_free(e->chains);
+    rbm__mf_emf_free(e->mf);
     void *bufs[] = {e->vin, e->ph, e->cv, e->ch, e->cfv, e->cfh, e->nh_mean, e->gw,
                     e->mvh, e->mv, e->mh, e->gg_ws};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -323,11 +341,13 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_estimator_new: out is NULL");
     *out = NULL;
-    if (kind != RBM_ESTIMATOR_CD && kind != RBM_ESTIMATOR_PCD && kind != RBM_ESTIMATOR_EXACT)
+    if (kind != RBM_ESTIMATOR_CD && kind != RBM_ESTIMATOR_PCD && kind != RBM_ESTIMATOR_EXACT &&
+        !is_mf_kind(kind))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "unknown estimator kind %d", (int)kind);
     if (kind != RBM_ESTIMATOR_EXACT && k == 0)
-        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s needs k >= 1 Gibbs sweeps",
-                         rbm_estimator_kind_name(kind));
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s needs k >= 1 %s",
+                         rbm_estimator_kind_name(kind),
+                         is_mf_kind(kind) ? "fixed-point iterations" : "Gibbs sweeps");
     if (max_batch == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_batch must be >= 1");
     if (max_batch > (size_t)INT32_MAX)
@@ -395,6 +415,13 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
             (st = rbm__xcalloc(ctx, m->nv * m->nh, sizeof(double), &e->mvh, "model statistics")) ||
             (st = rbm__xcalloc(ctx, m->nv, sizeof(double), &e->mv, "model statistics")) ||
             (st = rbm__xcalloc(ctx, m->nh, sizeof(double), &e->mh, "model statistics")))
+            goto fail;
+        break;
+    case RBM_ESTIMATOR_MF:
+    case RBM_ESTIMATOR_TAP2:
+    case RBM_ESTIMATOR_TAP3:
+        if ((st = rbm__mf_emf_new(m, (int)kind - (int)RBM_ESTIMATOR_MF + 1,
+                                  n_chains ? n_chains : max_batch, &e->mf)))
             goto fail;
         break;
     }
@@ -496,6 +523,12 @@ rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t B, const void *v
             g->db[j] -= e->mh[j];
         return RBM_OK;
     }
+    case RBM_ESTIMATOR_MF:
+    case RBM_ESTIMATOR_TAP2:
+    case RBM_ESTIMATOR_TAP3:
+        if (e->gw)
+            K->to_f64(nv * nh, e->gw, g->dW);
+        return rbm__mf_emf_negative(e->mf, B, v, K, e->k, EMF_DAMPING, g);
     }
     if (e->gw)
         K->to_f64(nv * nh, e->gw, g->dW);

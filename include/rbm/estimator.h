@@ -15,7 +15,18 @@
  *          [-W^T, I/sigma_h^2]] and mean mu = P^{-1} (a; b),
  *          <v h^T> = (P^{-1})_{vh} + mu_v mu_h^T, <v> = mu_v, <h> = mu_h
  *          (see linear.h);
- * Negative statistics use the last visible state and E[h|v] (Rao-Blackwell).
+ *   MF, TAP2, TAP3  (EMF, SCIENCE.md §4.6; meanfield.h) persistent
+ *          magnetisation particles (n_chains, as for PCD), started at the
+ *          first minibatch's rows (cycled) with m^h = E[h|v]; each call runs
+ *          k damped (0.5) alternating fixed-point iterations per particle,
+ *          and the model term is the mean over particles of
+ *          d log Z_TAP/d theta: m^v m^h^T [+ w_ij c_i c_j (TAP2, TAP3)
+ *          + (1/2) w_ij^2 k3_i k3_j (TAP3)], m^v, m^h (c, k3: variance and
+ *          third cumulant of each unit, see meanfield.h). Supported for
+ *          Bernoulli/Ising layers and one Gaussian layer (MF also on
+ *          Gauss-Gauss machines).
+ * Negative statistics of CD/PCD use the last visible state and E[h|v]
+ * (Rao-Blackwell).
  *
  * THREAD SAFETY: estimators and gradients belong to their context's
  * threading domain. */
@@ -32,13 +43,17 @@ extern "C" {
 typedef enum rbm_estimator_kind {
     RBM_ESTIMATOR_CD = 0,
     RBM_ESTIMATOR_PCD = 1,
-    RBM_ESTIMATOR_EXACT = 2
+    RBM_ESTIMATOR_EXACT = 2,
+    RBM_ESTIMATOR_MF = 3,   /* naive mean field (EMF, first order) */
+    RBM_ESTIMATOR_TAP2 = 4, /* TAP, second order (EMF of Gabrie et al.) */
+    RBM_ESTIMATOR_TAP3 = 5  /* TAP, third order (the derived TAP3 field) */
 } rbm_estimator_kind;
 
 /* Largest layer the EXACT estimator enumerates. */
 #define RBM_EXACT_MAX_UNITS 24
 
-/* Name ("cd", "pcd", "exact") or NULL; parse the same names. */
+/* Name ("cd", "pcd", "exact", "mf", "tap2", "tap3") or NULL; parse the
+ * same names, and "tap" for TAP2. */
 RBM_API const char *rbm_estimator_kind_name(rbm_estimator_kind kind);
 RBM_API rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out);
 
@@ -60,16 +75,17 @@ RBM_API rbm_status rbm_gradient_get_hidden_bias(const rbm_gradient *g, double *b
 RBM_API rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step);
 
 /* Create an estimator for machine m (borrowed; must outlive it).
- * k: Gibbs sweeps per call (CD, PCD; >= 1; ignored by EXACT).
- * n_chains: persistent chains for PCD (0 means max_batch); ignored by the
- * others. PCD chains start from random states (rbm_sampler_new).
+ * k: Gibbs sweeps per call (CD, PCD), fixed-point iterations per call
+ * (MF, TAP2, TAP3); >= 1; ignored by EXACT.
+ * n_chains: persistent chains for PCD, magnetisation particles for MF/TAP
+ * (0 means max_batch); ignored by the others. PCD chains start from random states (rbm_sampler_new).
  * max_batch: largest minibatch compute() will receive (buffers are
  * allocated here, never during compute()).
  * seed: seeds the estimator's rng (chains and sampling).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (k = 0 for CD/PCD,
  * max_batch = 0, unknown kind), RBM_ERR_UNSUPPORTED (EXACT when neither
  * layer is discrete with <= RBM_EXACT_MAX_UNITS units and the machine is
- * not Gauss-Gauss),
+ * not Gauss-Gauss; TAP2/TAP3 on a Gauss-Gauss machine),
  * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k,
                                      size_t n_chains, size_t max_batch, uint64_t seed,

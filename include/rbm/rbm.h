@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "svd.h"
 #include "linear.h"
+#include "meanfield.h"
 #include "phase.h"
 
 #endif /* RBM_RBM_H */
