@@ -10,6 +10,12 @@
  *   dw_a/dt = sigma_h^2 w_a (<s_a^2> - sigma_v^2 / (1 - sigma_v^2 sigma_h^2 w_a^2))
  * Fixed points: w_a = 0 or w_a^2 = (lambda_a - sigma_v^2)/(sigma_v^2 sigma_h^2
  * lambda_a) for eigenvalues lambda_a > sigma_v^2 of C (threshold).
+ * The functions taking a machine use its W and sigmas and ignore its biases
+ * (with biases at their optimum the same flow holds with C the centred
+ * covariance, SCIENCE.md §3.3). C must be symmetric: entries differing from
+ * their transpose by more than 1e-10 max|C| give RBM_ERR_INVALID_ARGUMENT.
+ * The EXACT gradient estimator (estimator.h) uses the closed form of the
+ * joint Gaussian for Gauss-Gauss machines, biases included.
  *
  * THREAD SAFETY: functions without a handle are pure; those taking a machine
  * follow machine.h. */
@@ -30,7 +36,7 @@ RBM_API rbm_status rbm_linear_model_covariance(const rbm_machine *m, double *out
 
 /* Exact gradient-flow direction dW/dt = sigma_h^2 (C - C_model) W for data
  * covariance C (N_v x N_v); dW is N_v x N_h. Errors: as above plus
- * RBM_ERR_NOT_FINITE (C). */
+ * RBM_ERR_NOT_FINITE (C), RBM_ERR_INVALID_ARGUMENT (C not symmetric). */
 RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, size_t c_len,
                                        double *dW, size_t dw_len);
 
@@ -39,12 +45,25 @@ RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, si
  * / absolute tolerances rtol, atol; the machine's W is replaced by W(t_end).
  * When n_out > 0, the singular values of W at n_out equally spaced times
  * t_k = k t_end / (n_out - 1) (k = 0..n_out-1; n_out = 1 records t_end) are
- * written to w_out (n_out x r, r = min(N_v, N_h)) and the times to times
- * (may be NULL). progress may be NULL.
+ * written to w_out (n_out x r, r = min(N_v, N_h); LAPACK dgesdd, descending)
+ * and the times to times (may be NULL); w_out may be NULL when n_out = 0.
+ * Steps are shortened to land exactly on the output times. Step control:
+ * error norm sqrt(mean_i (e_i / (atol + rtol max(|W_i|, |W_i'|)))^2) <= 1,
+ * new step h * min(10, max(0.2, 0.9 err^(-1/5))) (no growth right after a
+ * rejection). Every stage point is checked for normalisability (Cholesky of
+ * C_model^{-1}); a step whose stage leaves the region is retried 4x
+ * shorter. progress (may be NULL; t_end > 0) is called after every accepted step with
+ * t / t_end (and with 1 at the end); a non-zero return stops the
+ * integration: the machine then holds W at the time reached, outputs not
+ * reached are left unchanged, and RBM_STOPPED is returned. On error the
+ * machine is unchanged. The integration is in double whatever the
+ * machine's precision.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED, RBM_ERR_SHAPE,
- * RBM_ERR_INVALID_ARGUMENT (t_end < 0, tolerances <= 0),
- * RBM_ERR_NOT_NORMALIZABLE (trajectory left the normalisable region),
- * RBM_ERR_NOT_CONVERGED (step size underflow), RBM_STOPPED. */
+ * RBM_ERR_NOT_FINITE (C), RBM_ERR_INVALID_ARGUMENT (t_end < 0 or not
+ * finite, tolerances <= 0 or not finite, C not symmetric),
+ * RBM_ERR_NOT_NORMALIZABLE (W, or the trajectory left the normalisable
+ * region), RBM_ERR_NOT_CONVERGED (step size underflow), RBM_ERR_NUMERICAL
+ * (LAPACK failure), RBM_ERR_NO_MEMORY, RBM_STOPPED. */
 RBM_API rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len,
                                         double t_end, double rtol, double atol, size_t n_out,
                                         double *times, double *w_out, size_t w_len,
@@ -62,9 +81,19 @@ RBM_API rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, doubl
  * w0 > 0, by solving the implicit closed form
  *   ln x - (sigma_v^2/lambda) ln|A - lambda c x| = const + 2 sigma_h^2 A t,
  * x = w^2, c = sigma_v^2 sigma_h^2, A = lambda - sigma_v^2, with a bracketed
- * 1-D root finder (relative accuracy 1e-13). Errors: RBM_ERR_NULL,
- * RBM_ERR_INVALID_ARGUMENT (non-positive or non-finite inputs, t < 0,
- * w0 outside the normalisable range). */
+ * 1-D root finder (relative accuracy 1e-13). The root is bracketed between
+ * x0 and the end point of the motion, which is monotone: x* = A/(lambda c)
+ * when A > 0 (from below or above), 0 when A <= 0 (exponential decay at
+ * rate 2 sigma_h^2 |A| in x for A < 0). The equation is solved in ln x,
+ * divided by A and rewritten with log1p so that it stays accurate as
+ * A -> 0; at A = 0 (lambda = sigma_v^2) it is its limit, the exact solution
+ * of the algebraic decay,
+ *   1/x + c ln x = 1/x0 + c ln x0 + 2 sigma_h^2 lambda c t
+ * (x ~ 1/(2 sigma_h^2 lambda c t) at late times). t = 0 returns w0.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (lambda, sigmas or w0 not
+ * finite and > 0, t < 0 or not finite, w0 >= 1/(sigma_v sigma_h), i.e.
+ * outside the normalisable range), RBM_ERR_NUMERICAL (no bracket found:
+ * not expected). */
 RBM_API rbm_status rbm_linear_mode_trajectory(double lambda, double sigma_v, double sigma_h,
                                               double w0, double t, double *w_t);
 
