@@ -220,9 +220,15 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
     }
     rbm__free(m->ctx, v);
     rbm__free(m->ctx, f);
-    if (!st)
-        *out = (double)(acc / (long double)data->rows);
-    return st;
+    if (st)
+        return st;
+    double mean = (double)(acc / (long double)data->rows);
+    if (!isfinite(mean))
+        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE,
+                         "mean free energy of the data is not finite (data values too large for "
+                         "the machine?)");
+    *out = mean;
+    return RBM_OK;
 }
 
 rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double log_z,
@@ -376,7 +382,10 @@ rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *dat
     rbm__free(m->ctx, v);
     rbm__free(m->ctx, h);
     rbm__free(m->ctx, r);
-    *out = (double)(acc / (long double)data->rows);
+    double err = (double)(acc / (long double)data->rows);
+    if (!isfinite(err))
+        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "reconstruction error is not finite");
+    *out = err;
     return RBM_OK;
 }
 

@@ -43,7 +43,8 @@ typedef int (*rbm_progress_fn)(void *user, double fraction);
 RBM_API rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z);
 
 /* Mean free energy <F(v)>_data of the rows of data (cols == N_v).
- * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE. */
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE (the mean
+ * overflows, e.g. huge Gaussian data). */
 RBM_API rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data,
                                         double *out);
 
@@ -67,7 +68,8 @@ RBM_API rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dat
                                              double *mean_pll);
 
 /* Mean squared mean-field reconstruction error of data,
- * mean_{rows,units} (v - E[v | h = E[h|v]])^2. */
+ * mean_{rows,units} (v - E[v | h = E[h|v]])^2. Errors: RBM_ERR_NULL,
+ * RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE (the result overflows). */
 RBM_API rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *data,
                                             double *out);
 
