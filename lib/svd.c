@@ -16,7 +16,8 @@
 
 /* Rows of a dataset converted to double per block (rbm_svd_project_dataset). */
 #define DATA_BLOCK 256
-/* Bulk estimate: modes above (1 + BULK_MARGIN) * edge are outside. */
+/* Bulk estimate: modes above (1 + margin) * edge are outside, margin =
+ * max(BULK_MARGIN, Tracy-Widom term) (see svd.h). */
 #define BULK_MARGIN 0.02
 #define BULK_MAX_ITER 50
 /* Sign convention: entries within this relative distance of the largest
@@ -516,6 +517,12 @@ static void bulk_estimate(const double *w, size_t r, size_t nv, size_t nh, doubl
     double L = sqrt((double)nv) * sqrt((double)nh);
     double kappa = (double)nh / (double)nv;
     double c = pow(kappa, 0.25) + pow(kappa, -0.25);
+    /* 99th percentile of TW1 (2.02) times the relative standard deviation of
+     * the largest noise singular value, half that of the largest eigenvalue
+     * of R R^T: (nv^-1/2 + nh^-1/2)^(1/3) / (nv^1/2 + nh^1/2) */
+    double sv = sqrt((double)nv), sh = sqrt((double)nh);
+    double tw = 1.01 * cbrt(1.0 / sv + 1.0 / sh) / (sv + sh);
+    double margin = tw > BULK_MARGIN ? tw : BULK_MARGIN;
     size_t n_out = 0, count = 0;
     double sigma = 0, edge = 0;
     for (int it = 0; it < BULK_MAX_ITER; it++) {
@@ -530,7 +537,7 @@ static void bulk_estimate(const double *w, size_t r, size_t nv, size_t nh, doubl
         }
         edge = c * sigma;
         count = 0;
-        while (count < r && w[count] > (1.0 + BULK_MARGIN) * edge)
+        while (count < r && w[count] > (1.0 + margin) * edge)
             count++;
         if (count == n_out)
             break;

@@ -3,8 +3,12 @@
  * W = sum_alpha w_alpha u^alpha (v^alpha)^T with r = min(N_v, N_h) modes,
  * w_1 >= w_2 >= ... >= 0, |u^alpha| = |v^alpha| = 1 (LAPACK dgesdd).
  * Sign convention (fixed so that results are reproducible): the entry of
- * largest magnitude of each u^alpha is positive (the lowest index wins a
- * tie); v^alpha carries the matching sign so that W v^alpha = w_alpha u^alpha.
+ * largest magnitude of each u^alpha is positive (entries within a relative
+ * 1e-12 of the largest magnitude tie, and the lowest index wins a tie);
+ * v^alpha carries the matching sign so that W v^alpha = w_alpha u^alpha.
+ * Vectors of (nearly) degenerate singular values, in particular inside the
+ * noise bulk and for w_alpha = 0, are only defined up to a rotation of
+ * their subspace.
  *
  * Arrays: U is N_v x r row-major with u^alpha in column alpha
  * (U[i*r + alpha]); V is N_h x r likewise. Projections of a batch of B
@@ -13,12 +17,21 @@
  * The noise bulk (§5.1): the random part of W, entries of variance
  * sigma^2 / sqrt(N_v N_h), has singular values below the Marchenko-Pastur
  * edge sigma (kappa^{1/4} + kappa^{-1/4}), kappa = N_h / N_v. The library
- * estimates sigma from the modes inside the bulk (iterating: sigma^2 =
- * sum_{bulk} w_alpha^2 / (sqrt(N_v N_h) * r_bulk / r), edge from sigma,
- * modes above the edge by more than 2% are outside) and reports how many
- * modes lie outside.
+ * estimates sigma from the modes inside the bulk and reports how many
+ * modes lie outside. Starting with every mode in the bulk, it iterates to a
+ * fixed point (at most 50 iterations):
+ *   sigma^2 = sum_{bulk} w_alpha^2 / (sqrt(N_v N_h) * r_bulk / r),
+ *   edge = sigma (kappa^{1/4} + kappa^{-1/4}),
+ *   outside = the modes with w_alpha > (1 + margin) * edge,
+ * with margin = max(2%, m_TW), m_TW = 1.01 (N_v^{-1/2} + N_h^{-1/2})^{1/3} /
+ * (N_v^{1/2} + N_h^{1/2}): the 99th percentile of the Tracy-Widom
+ * fluctuation of the largest noise singular value, relative to the edge
+ * (7.5% at 30 x 20, 3% at 100 x 100, below 2% from about 180 x 180 on).
+ * The smallest mode always stays in the bulk (so the bulk is never empty),
+ * and W = 0 gives sigma = edge = 0 and no mode outside.
  *
- * THREAD SAFETY: an rbm_svd belongs to its context's threading domain. */
+ * THREAD SAFETY: an rbm_svd or a tracker belongs to its context's threading
+ * domain; const functions on one rbm_svd may run concurrently. */
 #ifndef RBM_SVD_H
 #define RBM_SVD_H
 
@@ -32,12 +45,16 @@ extern "C" {
 typedef struct rbm_svd rbm_svd;
 typedef struct rbm_mode_tracker rbm_mode_tracker;
 
-/* Decompose the current W of m into a new rbm_svd (owned by the caller).
- * Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL (LAPACK failure), RBM_ERR_NO_MEMORY. */
+/* Decompose the current W of m into a new rbm_svd (owned by the caller;
+ * independent of m afterwards). Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL
+ * (LAPACK failure), RBM_ERR_NOT_FINITE, RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out);
 
 /* Recompute for the current W of m (same shape as at creation; no
- * allocation). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NUMERICAL. */
+ * allocation: the LAPACK workspace is allocated by rbm_svd_new).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NUMERICAL, RBM_ERR_NOT_FINITE.
+ * On error the decomposition's contents are unspecified. */
 RBM_API rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m);
 RBM_API void rbm_svd_free(rbm_svd *s);
 
@@ -51,8 +68,9 @@ RBM_API rbm_status rbm_svd_right_vectors(const rbm_svd *s, double *V, size_t len
 
 /* Projections s_alpha = u^alpha . x of B visible states x (B x N_v) onto the
  * first n_modes modes (out: B x n_modes), and sigma_alpha = v^alpha . h of
- * hidden states (B x N_h). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
- * RBM_ERR_INVALID_ARGUMENT (n_modes 0 or > r), RBM_ERR_NOT_FINITE. */
+ * hidden states (B x N_h). batch 0 is allowed (nothing to do).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT (n_modes 0
+ * or > r), RBM_ERR_NOT_FINITE, RBM_ERR_TOO_LARGE. */
 RBM_API rbm_status rbm_svd_project_visible(const rbm_svd *s, size_t batch, const double *x,
                                            size_t x_len, size_t n_modes, double *out,
                                            size_t out_len);
@@ -60,7 +78,10 @@ RBM_API rbm_status rbm_svd_project_hidden(const rbm_svd *s, size_t batch, const 
                                           size_t h_len, size_t n_modes, double *out,
                                           size_t out_len);
 
-/* Projections of every row of a dataset (rows x n_modes). */
+/* Projections of every row of a dataset (rows x n_modes; the dataset's
+ * values as stored, e.g. 0..255 for raw uint8 images). Errors: RBM_ERR_NULL,
+ * RBM_ERR_SHAPE (columns != N_v, out_len), RBM_ERR_INVALID_ARGUMENT,
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_svd_project_dataset(const rbm_svd *s, const rbm_dataset *data,
                                            size_t n_modes, double *out, size_t out_len);
 
@@ -68,9 +89,10 @@ RBM_API rbm_status rbm_svd_project_dataset(const rbm_svd *s, const rbm_dataset *
  * vectors and the top n_modes principal directions e_beta of the data
  * (eigenvectors of its centred covariance, descending eigenvalues);
  * out is n_modes x n_modes (alpha rows, beta columns). eigenvalues, if not
- * NULL, receives the top n_modes covariance eigenvalues.
+ * NULL, receives the top n_modes covariance eigenvalues (eig_len must then
+ * be n_modes). The covariance is rbm_dataset_covariance (N_v x N_v).
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT,
- * RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
+ * RBM_ERR_NUMERICAL, RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_svd_pca_overlaps(const rbm_svd *s, const rbm_dataset *data,
                                         size_t n_modes, double *out, size_t out_len,
                                         double *eigenvalues, size_t eig_len);
@@ -80,9 +102,13 @@ RBM_API rbm_status rbm_svd_pca_overlaps(const rbm_svd *s, const rbm_dataset *dat
  *   G (K x K)        G[a*K+b] = u^a . dW v^b      (dw_a/dt = G[a*K+a])
  *   omega_v (K x K)  (w_a G_ba + w_b G_ab) / (w_a^2 - w_b^2)  (a != b; 0 on the diagonal)
  *   omega_h (K x K)  (w_a G_ab + w_b G_ba) / (w_a^2 - w_b^2)
- * Pairs with |w_a - w_b| <= tol * w_1 are degenerate: their omega entries
- * are NaN (undefined). omega_v / omega_h may be NULL.
- * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT. */
+ * Omega^v_ab = u^b . du^a/dt and Omega^h_ab = v^b . dv^a/dt for a flow
+ * dW/dt = dW: both antisymmetric (exactly, as computed). Pairs with
+ * |w_a - w_b| <= tol * w_1 are degenerate: their omega entries are NaN
+ * (undefined); tol must be finite and >= 0. omega_v / omega_h may be NULL
+ * (their lengths are then ignored); G may not.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (lengths, gradient of another shape),
+ * RBM_ERR_INVALID_ARGUMENT (n_modes, tol), RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_svd_project_gradient(const rbm_svd *s, const rbm_gradient *g,
                                             size_t n_modes, double tol, double *G, size_t G_len,
                                             double *omega_v, size_t ov_len, double *omega_h,
@@ -100,15 +126,25 @@ RBM_API rbm_status rbm_svd_bulk(const rbm_svd *s, double *sigma, double *edge,
  * records: mode identities are assigned by a greedy maximum-|overlap|
  * matching of the new u's against the previous ones (the identity of a
  * mode is the index it had at the first record). It tracks the first
- * n_modes modes; each record stores the step, w of each tracked identity,
- * the bulk edge and the number of modes outside the bulk. */
+ * n_modes modes: identities are matched against the first min(r, 2 n_modes)
+ * new modes, so an identity that falls a little below the tracked range is
+ * still followed. Each record stores the step, w of each tracked identity,
+ * the bulk edge and the number of modes outside the bulk (rbm_svd_bulk on
+ * the whole spectrum).
+ * The tracker borrows m (which must outlive it) and reads its W at each
+ * record; the SVD workspace is allocated here, the record storage grows
+ * geometrically in record(). One record costs one SVD of W plus
+ * O(N_v n_modes^2) for the matching. rbm_mode_tracker_new errors:
+ * RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n_modes 0 or > r),
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes,
                                         rbm_mode_tracker **out);
 RBM_API void rbm_mode_tracker_free(rbm_mode_tracker *t);
 
 /* Decompose W now and append a record for `step` (any caller-chosen
- * counter, e.g. rbm_trainer_steps). Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL,
- * RBM_ERR_NO_MEMORY. */
+ * counter, e.g. rbm_trainer_steps). On error no record is added.
+ * Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL, RBM_ERR_NOT_FINITE,
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_mode_tracker_record(rbm_mode_tracker *t, uint64_t step);
 
 /* Number of records so far and tracked modes. */
@@ -123,15 +159,20 @@ RBM_API rbm_status rbm_mode_tracker_get(const rbm_mode_tracker *t, size_t k, uin
                                         double *w, size_t w_len, double *edge,
                                         size_t *n_outside);
 
-/* Write all records as CSV (header "step,edge,n_outside,w0,w1,...").
- * Errors: RBM_ERR_NULL, RBM_ERR_IO. */
+/* Write all records as CSV (header "step,edge,n_outside,w0,w1,...", one
+ * line per record, numbers with '.' whatever the locale, doubles with 17
+ * significant digits). Errors: RBM_ERR_NULL, RBM_ERR_IO. */
 RBM_API rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *path);
 
 /* PCA initialisation: set W's first min(r, n_modes) modes to
  * scale * e_alpha (f^alpha)^T where e_alpha are the data's top principal
- * directions and f^alpha are the first unit vectors of the hidden space;
- * the remaining entries are zero. Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
- * RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL. */
+ * directions and f^alpha are the first unit vectors of the hidden space
+ * (column alpha of W is scale * e_alpha, e_alpha with the sign convention
+ * above); the remaining entries are zero. n_modes larger than r is clamped
+ * to r; biases and sigmas are left unchanged; on error W is unchanged.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (dataset columns != N_v),
+ * RBM_ERR_INVALID_ARGUMENT (n_modes 0, scale not finite),
+ * RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t n_modes,
                                         double scale);
 
