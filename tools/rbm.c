@@ -364,12 +364,8 @@ static const char *unit_name(rbm_unit_kind k)
 
 static const char *estimator_name(rbm_estimator_kind k)
 {
-    switch (k) {
-    case RBM_ESTIMATOR_CD: return "cd";
-    case RBM_ESTIMATOR_PCD: return "pcd";
-    case RBM_ESTIMATOR_EXACT: return "exact";
-    }
-    return "?";
+    const char *name = rbm_estimator_kind_name(k);
+    return name ? name : "?";
 }
 
 static const char *optimizer_name(rbm_optimizer o)
@@ -2089,6 +2085,7 @@ struct eval_result {
     double pll;
     char pll_note[512];
     double seconds, seconds_log_z, seconds_reverse;
+    double seconds_data, seconds_ll, seconds_pll;
     size_t enum_units;
 };
 
@@ -2273,8 +2270,14 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
     fprintf(f, "%llu", (unsigned long long)o->seed);
     json_key(f, &first, "data_seed");
     fprintf(f, "%llu", (unsigned long long)o->data_seed);
+    json_key(f, &first, "seconds_data");
+    json_number(f, r->seconds_data);
     json_key(f, &first, "seconds_log_z");
     json_number(f, r->seconds_log_z);
+    json_key(f, &first, "seconds_log_likelihood");
+    json_number(f, r->seconds_ll);
+    json_key(f, &first, "seconds_pseudo_likelihood");
+    json_number(f, r->seconds_pll);
     json_key(f, &first, "seconds");
     json_number(f, r->seconds);
     fputs("\n}\n", f);
@@ -2332,8 +2335,10 @@ static int cmd_eval(int argc, char **argv)
     }
     r.enum_units = eu;
 
+    double tl = now_seconds();
     if ((rc = load_model_data(ctx, m, o.data, o.data_seed, &data, &di)) != 0)
         goto done;
+    r.seconds_data = now_seconds() - tl;
 
     rc = EXIT_RUNTIME;
     if (r.method == METHOD_EXACT) {
@@ -2360,11 +2365,14 @@ static int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
+    tl = now_seconds();
     st = rbm_log_likelihood(m, data, r.log_z, &r.ll);
+    r.seconds_ll = now_seconds() - tl;
     if (st != RBM_OK) {
         lib_errorf(ctx, st, "cannot compute the log-likelihood of the data");
         goto done;
     }
+    tl = now_seconds();
 
     if (vk == RBM_UNIT_GAUSSIAN) {
         snprintf(r.pll_note, sizeof r.pll_note,
@@ -2381,6 +2389,7 @@ static int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
+    r.seconds_pll = now_seconds() - tl;
     if (!o.quiet && isnan(r.pll)) {
         fprintf(stderr, "rbm: note: pseudo-likelihood %s\n", r.pll_note);
         fflush(stderr);
