@@ -567,11 +567,6 @@ rbm_status rbm_svd_bulk(const rbm_svd *s, double *sigma, double *edge, size_t *n
 /* ------------------------------------------------------------------------ */
 /* mode tracker                                                             */
 
-typedef struct {
-    double o; /* |overlap| */
-    size_t id, mode;
-} pair;
-
 struct rbm_mode_tracker {
     rbm_context *ctx;
     const rbm_machine *m;
@@ -579,9 +574,9 @@ struct rbm_mode_tracker {
     size_t Kc; /* candidate new modes matched against them */
     rbm_svd *svd;
     double *Uid;   /* nv x K: u of each identity at the last record */
-    double *O;     /* K x Kc overlaps */
-    pair *pairs;   /* K x Kc */
+    double *O;     /* K x Kc |overlaps| */
     size_t *match; /* K: new mode of each identity */
+    size_t *best;  /* K + Kc: best partner of each identity / new mode */
     unsigned char *used; /* Kc + K flags */
     /* records */
     size_t n, cap;
@@ -599,7 +594,7 @@ void rbm_mode_tracker_free(rbm_mode_tracker *t)
     rbm_svd_free(t->svd);
     rbm__free(ctx, t->Uid);
     rbm__free(ctx, t->O);
-    rbm__free(ctx, t->pairs);
+    rbm__free(ctx, t->best);
     rbm__free(ctx, t->match);
     rbm__free(ctx, t->used);
     rbm__free(ctx, t->steps);
@@ -637,8 +632,8 @@ rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes, rbm_mode_t
     if ((st = svd_alloc(m, &t->svd)) ||
         (st = rbm__xcalloc(ctx, nu, sizeof(double), &t->Uid, "mode tracker vectors")) ||
         (st = rbm__xcalloc(ctx, np, sizeof(double), &t->O, "mode tracker overlaps")) ||
-        (st = rbm__xcalloc(ctx, np, sizeof(pair), &t->pairs, "mode tracker workspace")) ||
         (st = rbm__xcalloc(ctx, K, sizeof(size_t), &t->match, "mode tracker workspace")) ||
+        (st = rbm__xcalloc(ctx, K + Kc, sizeof(size_t), &t->best, "mode tracker workspace")) ||
         (st = rbm__xcalloc(ctx, Kc + K, 1, &t->used, "mode tracker workspace"))) {
         rbm_mode_tracker_free(t);
         return st;
@@ -689,58 +684,63 @@ static rbm_status tracker_reserve(rbm_mode_tracker *t)
     return RBM_OK;
 }
 
-/* Descending |overlap|; ties by identity, then mode (deterministic). */
-static int pair_cmp(const void *pa, const void *pb)
-{
-    const pair *a = pa, *b = pb;
-    if (a->o != b->o)
-        return a->o > b->o ? -1 : 1;
-    if (a->id != b->id)
-        return a->id < b->id ? -1 : 1;
-    return (a->mode > b->mode) - (a->mode < b->mode);
-}
-
 /* Greedy maximum-|overlap| matching of the K identities (Uid) against the
- * first Kc new modes (svd->U): t->match[id] = new mode. */
+ * first Kc new modes (svd->U): t->match[id] = new mode. Pairs are ordered
+ * by |overlap| (descending), then identity, then mode (ascending), a total
+ * order. Greedy matching takes the pairs in that order, skipping those whose
+ * identity or mode is taken; for distinct weights this equals repeatedly
+ * taking every pair that is the best of both its row and its column among
+ * the free ones (a locally dominant pair is in the greedy matching, and the
+ * best remaining pair always is locally dominant). Each round costs one
+ * scan of the free part of O, and no K x Kc sort is needed. */
 static void tracker_match(rbm_mode_tracker *t)
 {
     const size_t K = t->K, Kc = t->Kc, nv = t->svd->nv, r = t->svd->r;
     unsigned char *mode_used = t->used, *id_done = t->used + Kc;
+    size_t *best_mode = t->best, *best_id = t->best + K;
+    double *O = t->O;
     memset(t->used, 0, Kc + K);
-    /* O = Uid^T U_Kc */
+    /* O = |Uid^T U_Kc| */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)Kc, (int)nv, 1.0, t->Uid,
-                (int)K, t->svd->U, (int)r, 0.0, t->O, (int)Kc);
-    /* A pair with |overlap| > 0.75 is the largest of its row and of its
-     * column (both sets are orthonormal, so squared overlaps in a row or a
-     * column sum to at most 1): greedy matching always takes it. */
-    for (size_t id = 0; id < K; id++) {
-        for (size_t b = 0; b < Kc; b++) {
-            if (fabs(t->O[id * Kc + b]) > 0.75 && !mode_used[b]) {
+                (int)K, t->svd->U, (int)r, 0.0, O, (int)Kc);
+    for (size_t i = 0; i < K * Kc; i++)
+        O[i] = fabs(O[i]);
+    size_t left = K;
+    while (left > 0) {
+        /* best free mode of each free identity (ties: lower mode) */
+        for (size_t id = 0; id < K; id++) {
+            if (id_done[id])
+                continue;
+            const double *row = O + id * Kc;
+            size_t bm = Kc;
+            for (size_t b = 0; b < Kc; b++)
+                if (!mode_used[b] && (bm == Kc || row[b] > row[bm]))
+                    bm = b;
+            best_mode[id] = bm;
+        }
+        /* best free identity of each free mode (ties: lower identity) */
+        for (size_t b = 0; b < Kc; b++)
+            best_id[b] = K;
+        for (size_t id = 0; id < K; id++) {
+            if (id_done[id])
+                continue;
+            const double *row = O + id * Kc;
+            for (size_t b = 0; b < Kc; b++)
+                if (!mode_used[b] && (best_id[b] == K || row[b] > O[best_id[b] * Kc + b]))
+                    best_id[b] = id;
+        }
+        /* take the mutually best pairs */
+        for (size_t id = 0; id < K; id++) {
+            if (id_done[id])
+                continue;
+            size_t b = best_mode[id];
+            if (best_id[b] == id) {
                 t->match[id] = b;
                 id_done[id] = 1;
                 mode_used[b] = 1;
-                break;
+                left--;
             }
         }
-    }
-    size_t np = 0;
-    for (size_t id = 0; id < K; id++) {
-        if (id_done[id])
-            continue;
-        for (size_t b = 0; b < Kc; b++)
-            if (!mode_used[b])
-                t->pairs[np++] = (pair){fabs(t->O[id * Kc + b]), id, b};
-    }
-    if (np == 0)
-        return;
-    qsort(t->pairs, np, sizeof(pair), pair_cmp);
-    for (size_t p = 0; p < np; p++) {
-        const pair *q = &t->pairs[p];
-        if (id_done[q->id] || mode_used[q->mode])
-            continue;
-        t->match[q->id] = q->mode;
-        id_done[q->id] = 1;
-        mode_used[q->mode] = 1;
     }
 }
 
