@@ -938,6 +938,8 @@ static void test_linear_regime_item8(void **state)
          * mean anything */
         assert_true(fabs(s2 - 1.0) > 0.05);
         char what[96];
+        print_message("# item 8: mode %zu: G_aa %.6e, w_a(<s_a^2> - 1) %.6e (rel %.1e)\n", a,
+                      G[a * 4 + a], pred, fabs(G[a * 4 + a] / pred - 1));
         snprintf(what, sizeof what, "G_%zu%zu vs w_a(<s_a^2> - 1) (<s_a^2> = %.3f)", a, a, s2);
         rbm_assert_close(G[a * 4 + a], pred, 1e-3, 0, what);
     }
@@ -1002,6 +1004,9 @@ static void check_spiked(rbm_context *ctx, size_t nv, size_t nh, const double *w
     double edge_true = mp_edge(nv, nh, sigma);
     char what[128];
     for (size_t k = 0; k < n_above; k++) {
+        print_message("# %zux%zu: outlier w = %.2f: s = %.4f, BBP %.4f (%+.2f%%)\n", nv, nh, w[k],
+                      sv[k], bbp(nv, nh, sigma, w[k]),
+                      100 * (sv[k] / bbp(nv, nh, sigma, w[k]) - 1));
         snprintf(what, sizeof what, "%zux%zu BBP outlier w = %g", nv, nh, w[k]);
         rbm_assert_close(sv[k], bbp(nv, nh, sigma, w[k]), 0.03, 0, what);
     }
@@ -1012,6 +1017,9 @@ static void check_spiked(rbm_context *ctx, size_t nv, size_t nh, const double *w
     double sg, edge;
     size_t nout;
     RBM_OKAY(ctx, rbm_svd_bulk(s, &sg, &edge, &nout));
+    print_message("# %zux%zu: first bulk value %.4f vs edge %.4f (%+.2f%%); estimated sigma "
+                  "%.4f (true 1), %zu mode(s) outside\n",
+                  nv, nh, sv[n_above], edge_true, 100 * (sv[n_above] / edge_true - 1), sg, nout);
     snprintf(what, sizeof what, "%zux%zu estimated noise sigma", nv, nh);
     rbm_assert_close(sg, sigma, 0.03, 0, what);
     rbm_assert_close(edge, mp_edge(nv, nh, sg), 1e-12, 0, "edge from sigma");
