@@ -1528,6 +1528,123 @@ static void test_tracker_below_boundary(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* allocation failures                                                    */
+
+typedef struct {
+    long budget; /* allocations left; < 0: unlimited */
+    long live;   /* outstanding blocks */
+} alloc_state;
+
+static void *counting_alloc(void *user, size_t size)
+{
+    alloc_state *a = user;
+    if (a->budget == 0)
+        return NULL;
+    if (a->budget > 0)
+        a->budget--;
+    void *p = malloc(size ? size : 1);
+    if (p)
+        a->live++;
+    return p;
+}
+
+static void counting_free(void *user, void *p)
+{
+    alloc_state *a = user;
+    if (p) {
+        a->live--;
+        free(p);
+    }
+}
+
+/* Every allocation of the svd functions may fail: the result is then
+ * RBM_ERR_NO_MEMORY, nothing leaks, and the objects stay usable. */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    alloc_state A = {-1, 0};
+    rbm_context *ctx = NULL;
+    assert_int_equal(rbm_context_new_with_allocator(counting_alloc, counting_free, &A, &ctx),
+                     RBM_OK);
+    const size_t nv = 9, nh = 6, M = 50;
+    r_seed(77);
+    double W[54], x[450];
+    for (size_t i = 0; i < nv * nh; i++)
+        W[i] = r_norm();
+    for (size_t i = 0; i < M * nv; i++)
+        x[i] = r_norm();
+    rbm_machine *m = machine_with(ctx, nv, nh, W);
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT64, M, nv, RBM_COPY, &ds));
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    long base = A.live;
+    int failures = 0;
+    for (int what = 0; what < 6; what++) {
+        for (long budget = 0;; budget++) {
+            A.budget = budget;
+            rbm_svd *s = NULL;
+            rbm_mode_tracker *t = NULL;
+            rbm_status st = RBM_OK;
+            double out[36], G[36], ov[36];
+            switch (what) {
+            case 0:
+                st = rbm_svd_new(m, &s);
+                break;
+            case 1:
+                st = rbm_mode_tracker_new(m, 3, &t);
+                for (int k = 0; k < 40 && st == RBM_OK; k++)
+                    st = rbm_mode_tracker_record(t, (uint64_t)k);
+                break;
+            case 2:
+            case 3:
+            case 4:
+                A.budget = -1;
+                RBM_OKAY(ctx, rbm_svd_new(m, &s));
+                A.budget = budget;
+                if (what == 2)
+                    st = rbm_svd_pca_overlaps(s, ds, 6, out, 36, NULL, 0);
+                else if (what == 3)
+                    st = rbm_svd_project_gradient(s, g, 6, 1e-9, G, 36, ov, 36, NULL, 0);
+                else {
+                    double proj[300]; /* M x 6 */
+                    st = rbm_svd_project_dataset(s, ds, 6, proj, M * 6);
+                }
+                break;
+            default:
+                st = rbm_machine_init_pca(m, ds, 3, 0.5);
+                break;
+            }
+            A.budget = -1;
+            if (st != RBM_OK && st != RBM_ERR_NO_MEMORY)
+                fail_msg("case %d, budget %ld: %s (%s)", what, budget, rbm_status_name(st),
+                         rbm_context_last_error(ctx));
+            if (st == RBM_OK && what == 1)
+                assert_int_equal(rbm_mode_tracker_records(t), 40);
+            if (st == RBM_ERR_NO_MEMORY && t) {
+                /* the tracker stays usable after a failed record */
+                size_t n = rbm_mode_tracker_records(t);
+                RBM_OKAY(ctx, rbm_mode_tracker_record(t, 999));
+                assert_int_equal(rbm_mode_tracker_records(t), n + 1);
+            }
+            rbm_mode_tracker_free(t);
+            rbm_svd_free(s);
+            assert_int_equal(A.live, base);
+            if (st == RBM_OK)
+                break;
+            failures++;
+            rbm_context_clear_error(ctx);
+        }
+    }
+    assert_true(failures > 10);
+    rbm_gradient_free(g);
+    rbm_dataset_free(ds);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    assert_int_equal(A.live, 0);
+}
+
+/* ---------------------------------------------------------------------- */
 /* remaining argument errors                                              */
 
 static void test_bad_input(void **state)
@@ -1576,6 +1693,7 @@ int main(void)
         cmocka_unit_test(test_init_pca),
         cmocka_unit_test(test_tracker_crossing),
         cmocka_unit_test(test_tracker_below_boundary),
+        cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
