@@ -50,8 +50,9 @@ static rbm_status forward_error(rbm_context *ctx, rbm_status st, const rbm_conte
     return rbm__fail(ctx, st, "%s: %s", what, msg);
 }
 
-/* Make the entry of largest magnitude of column `col` of X (n x ld,
- * row-major) positive; returns true when the column was flipped. */
+/* Whether column `col` of X (n x ld, row-major) must be flipped for the
+ * sign convention: its entry of largest magnitude (the first one within a
+ * relative SIGN_TIE_RTOL of it) must be positive. */
 static bool sign_fix_needed(const double *X, size_t n, size_t ld, size_t col)
 {
     double big = 0;
