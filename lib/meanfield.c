@@ -495,6 +495,7 @@ struct rbm_mf {
     rbm_mf_method method;
     double damping, tol, dedup, stab_tol;
     size_t max_iter;
+    int lin_resp;
     mf_core core;
 };
 
@@ -561,6 +562,7 @@ rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
     s->max_iter = 5000;
     s->dedup = 1e-4;
     s->stab_tol = 1e-9;
+    s->lin_resp = 1;
     if ((st = core_init(ctx, m, (int)method + 1, &s->core))) {
         rbm__free(ctx, s);
         return st;
@@ -615,6 +617,12 @@ rbm_status rbm_mf_set_real(rbm_mf *s, rbm_mf_param key, double v)
                              "stability tolerance must be finite");
         s->stab_tol = v;
         return RBM_OK;
+    case RBM_MF_PARAM_LINEAR_RESPONSE:
+        if (!(v == 0 || v == 1))
+            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "linear response flag %g not 0 or 1",
+                             v);
+        s->lin_resp = (int)v;
+        return RBM_OK;
     }
     return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown mean-field parameter %d",
                      (int)key);
@@ -630,6 +638,7 @@ rbm_status rbm_mf_get_real(const rbm_mf *s, rbm_mf_param key, double *out)
     case RBM_MF_PARAM_MAX_ITERATIONS: *out = (double)s->max_iter; return RBM_OK;
     case RBM_MF_PARAM_DEDUP_DISTANCE: *out = s->dedup; return RBM_OK;
     case RBM_MF_PARAM_STABILITY_TOLERANCE: *out = s->stab_tol; return RBM_OK;
+    case RBM_MF_PARAM_LINEAR_RESPONSE: *out = (double)s->lin_resp; return RBM_OK;
     }
     return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown mean-field parameter %d",
                      (int)key);
@@ -1250,7 +1259,17 @@ rbm_status rbm_mf_dynamics_step(rbm_mf *s, rbm_machine *m, const rbm_dataset *da
     bool any_stable = false;
     for (size_t k = 0; k < p->count; k++)
         any_stable = any_stable || p->stable[k];
-    if (used == 1) {
+    if (used == 1 && !s->lin_resp) {
+        /* paramagnetic, explicit d log Z_TAP / dW of the single state */
+        size_t k = 0;
+        while (any_stable && !p->stable[k])
+            k++;
+        const double *qv = p->mv + k * nv, *qh = p->mh + k * nh;
+        core_prepare(&s->core);
+        if ((st = core_stats(&s->core, qv, qh)))
+            goto done;
+        core_weight_grad(&s->core, qv, qh, -1.0, G);
+    } else if (used == 1) {
         /* paramagnetic: linear response of the single state */
         size_t k = 0;
         while (any_stable && !p->stable[k])

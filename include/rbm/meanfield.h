@@ -95,7 +95,9 @@ typedef enum rbm_mf_param {
     RBM_MF_PARAM_TOLERANCE = 1,           /* > 0, default 1e-10                     */
     RBM_MF_PARAM_MAX_ITERATIONS = 2,      /* integer >= 1 (<= 1e9), default 5000     */
     RBM_MF_PARAM_DEDUP_DISTANCE = 3,      /* > 0, default 1e-4                      */
-    RBM_MF_PARAM_STABILITY_TOLERANCE = 4  /* finite, default 1e-9                   */
+    RBM_MF_PARAM_STABILITY_TOLERANCE = 4, /* finite, default 1e-9                   */
+    RBM_MF_PARAM_LINEAR_RESPONSE = 5      /* 0 or 1, default 1: paramagnetic model
+                                             term of rbm_mf_dynamics_step (below)  */
 } rbm_mf_param;
 
 /* Name ("naive", "tap2", "tap3") or NULL; parse accepts those and "mf"
@@ -225,11 +227,18 @@ RBM_API rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, do
  *             p_omega proportional to exp(-Gamma_omega) [these weights are
  *             RECALLED from the papers, not verified];
  *   when a single state is found (the paramagnetic case: no
- *   symmetry-broken, magnetised states), G_model is instead the linear
- *   response of that state, m^v (m^h)^T + [Hess^{-1}]_{vh}, the connected
- *   correlation given by the inverse Hessian of Gamma (for +-1 units, zero
- *   biases and m = 0 this is, per mode, w / ((1 + S^v)(1 + S^h) - w^2),
- *   w/(1 - w^2) for naive MF, as in SCIENCE.md §6.3).
+ *   symmetry-broken, magnetised states), G_model is instead, with
+ *   RBM_MF_PARAM_LINEAR_RESPONSE = 1 (default), the linear response of that
+ *   state, m^v (m^h)^T + [Hess^{-1}]_{vh}, the connected correlation given
+ *   by the inverse Hessian of Gamma (for +-1 units, zero biases and m = 0
+ *   this is, per mode, w / ((1 + S^v)(1 + S^h) - w^2), w/(1 - w^2) for
+ *   naive MF, as in SCIENCE.md §6.3; it diverges at the paramagnetic
+ *   instability, so this dynamics cannot leave the paramagnetic phase
+ *   through it: modes stop just below the threshold unless magnetised
+ *   states are found), or with RBM_MF_PARAM_LINEAR_RESPONSE = 0 the
+ *   explicit derivative d log Z_TAP/dW at that state (rbm_mf_weight_gradient:
+ *   m^v m^h^T + w_ij c_i c_j for TAP2; W itself at m = 0 for +-1 units),
+ *   which lets the modes grow through the threshold.
  * Then W += dt (G_data - G_model). s must have been made for m.
  * n_states (may be NULL) receives the number of states used (1 in the
  * paramagnetic case). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (s
