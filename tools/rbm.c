@@ -2177,6 +2177,15 @@ out:
     return rc;
 }
 
+/* Forward AIS is a stochastic lower bound and reverse AIS an upper one:
+ * a reverse estimate clearly below the forward one means that at least
+ * one of them is far off (chains that do not mix, missed modes). */
+static int ais_bracket_ok(const struct eval_result *r)
+{
+    double se = sqrt(r->log_z_se * r->log_z_se + r->log_z_rev_se * r->log_z_rev_se);
+    return !(r->log_z_rev < r->log_z - 3 * se);
+}
+
 static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                               const struct data_info *di, const struct eval_result *r)
 {
@@ -2200,6 +2209,10 @@ static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                r->log_z_se);
         printf("            %.6f +- %.6f reverse (stochastic upper bound)\n", r->log_z_rev,
                r->log_z_rev_se);
+        if (!ais_bracket_ok(r))
+            printf("            inverted bracket: reverse below forward by %.3g nats, so at "
+                   "least one is off (see docs/likelihoods.md)\n",
+                   r->log_z - r->log_z_rev);
         printf("log-lik     %.6f nats with the forward log Z, %.6f with the reverse "
                "(mean over %zu rows)\n",
                r->ll, r->ll_rev, di->rows);
@@ -2244,6 +2257,8 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
         json_number(f, r->log_z_rev_se);
         json_key(f, &first, "log_likelihood_reverse");
         json_number(f, r->ll_rev);
+        json_key(f, &first, "ais_bracket_consistent");
+        fputs(ais_bracket_ok(r) ? "true" : "false", f);
         json_key(f, &first, "ais_runs");
         fprintf(f, "%zu", o->runs);
         json_key(f, &first, "ais_betas");
@@ -2359,6 +2374,13 @@ static int cmd_eval(int argc, char **argv)
         if (rc != 0)
             goto done;
         rc = EXIT_RUNTIME;
+        if (!o.quiet && !ais_bracket_ok(&r)) {
+            fprintf(stderr,
+                    "rbm: warning: reverse AIS (%.4f +- %.4f) is below forward AIS (%.4f +- "
+                    "%.4f): the chains do not mix or miss modes, so at least one estimate is off\n",
+                    r.log_z_rev, r.log_z_rev_se, r.log_z, r.log_z_se);
+            fflush(stderr);
+        }
         st = rbm_log_likelihood(m, data, r.log_z_rev, &r.ll_rev);
         if (st != RBM_OK) {
             lib_errorf(ctx, st, "cannot compute the log-likelihood of the data");
