@@ -9,7 +9,7 @@
 #define INV_SQRT_2PI 0.39894228040143267794
 #define Z_MAX 38.5     /* phi(38.5) underflows: the z range is exact in double */
 #define QUAD_NF 12     /* components of a vector integrand                  */
-#define QUAD_SEGS 400  /* segments of one adaptive integral                 */
+#define QUAD_SEGS 200  /* segments of one adaptive integral (~20 KB of stack) */
 #define KMAX RBM_ENSEMBLE_MAX_MODES
 
 /* ------------------------------------------------------------------------ */

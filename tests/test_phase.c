@@ -731,8 +731,6 @@ static void test_tap_marginality(void **state)
                 dv[i] = 1 / sqrt(1 + sg * sg * Sv[i]);
             for (size_t j = 0; j < nh; j++)
                 dh[j] = 1 / (1 + sg * sg * Sh[j]);
-            for (size_t i = 0; i < nv; i++)
-                dv[i] = dv[i]; /* Dv^{1/2} already */
             gram_op Gs = {nv, nh, W, dv, dh, tmp};
             rho[s] = sqrt(lanczos_top(&Gs, 120, 11));
             double formula = sg * edge / sqrt((1 + sg * sg * sqrt(kappa)) * (1 + sg * sg / sqrt(kappa)));
