@@ -955,6 +955,36 @@ static void test_dynamics_linear_response(void **state)
         rbm_estimator_free(ex);
         rbm_machine_free(m);
     }
+    /* explicit d log Z_TAP/dW instead: at m = 0 (+-1 units) the model term
+     * is W itself, dW/dt = <v E[h|v]>_data - W (the linear regime) */
+    {
+        rbm_machine *m = make_machine(ctx, &r, 0.05);
+        rbm_mf *s = NULL;
+        RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP2, &s));
+        RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_LINEAR_RESPONSE, 0.5),
+                  RBM_ERR_INVALID_ARGUMENT);
+        double x = -1;
+        RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_PARAM_LINEAR_RESPONSE, &x));
+        assert_true(x == 1.0);
+        RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_LINEAR_RESPONSE, 0));
+        double W0[40], W1[40], hm[30 * 4];
+        RBM_OKAY(ctx, rbm_machine_get_weights(m, W0, nv * nh));
+        RBM_OKAY(ctx, rbm_machine_hidden_mean(m, M, rows, M * nv, hm, M * nh));
+        size_t ns = 0;
+        RBM_OKAY(ctx, rbm_mf_dynamics_step(s, m, ds, 10, 1, 1e-3, &ns));
+        assert_int_equal(ns, 1);
+        RBM_OKAY(ctx, rbm_machine_get_weights(m, W1, nv * nh));
+        for (size_t i = 0; i < nv; i++)
+            for (size_t j = 0; j < nh; j++) {
+                double gd = 0;
+                for (size_t k = 0; k < M; k++)
+                    gd += rows[k * nv + i] * hm[k * nh + j] / (double)M;
+                rbm_assert_close(W1[i * nh + j], W0[i * nh + j] + 1e-3 * (gd - W0[i * nh + j]),
+                                 1e-12, 1e-14, "paramagnetic EMF dynamics step");
+            }
+        rbm_mf_free(s);
+        rbm_machine_free(m);
+    }
     print_message("# ratios %.2f %.2f\n", err[0] / err[1], err[1] / err[2]);
     /* the linear-response error is O(W^3) */
     assert_true(err[0] / err[1] > 0.7 * 8.0);
