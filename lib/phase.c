@@ -1103,6 +1103,34 @@ static double debias(double s, double sigma, double kappa)
     return sqrt(0.5 * (c + sqrt(disc)));
 }
 
+/* Squared overlaps of the observed singular vectors with the planted ones
+ * (rectangular spiked model, Benaych-Georges & Nadakuditi): with
+ * s^2 = sigma^2 kappa^{1/2}, theta^2 = w^2 / s^2 and c = N_v / N_h,
+ *   a_u^2 = 1 - c (1 + theta^2) / (theta^2 (theta^2 + c)),
+ *   a_v^2 = 1 - (c + theta^2) / (theta^2 (theta^2 + 1)). */
+static void bbp_overlaps(double w, double sigma, double kappa, double *au2, double *av2)
+{
+    *au2 = *av2 = 1;
+    double s2 = sigma * sigma * sqrt(kappa);
+    if (!(s2 > 0))
+        return;
+    double t2 = w * w / s2, c = 1 / kappa;
+    *au2 = fmin(1, fmax(0, 1 - c * (1 + t2) / (t2 * (t2 + c))));
+    *av2 = fmin(1, fmax(0, 1 - (c + t2) / (t2 * (t2 + 1))));
+}
+
+/* Kurtosis of x from that of a x + sqrt(1 - a^2) g (g ~ N(0,1)):
+ * K_obs = a^4 K + 6 a^2 (1 - a^2) + 3 (1 - a^2)^2; left as observed when
+ * the overlap is too small to invert reliably. */
+static double denoise_kurtosis(double k_obs, double a2)
+{
+    if (!(a2 >= 0.25))
+        return k_obs;
+    double b2 = 1 - a2;
+    double k = (k_obs - 6 * a2 * b2 - 3 * b2 * b2) / (a2 * a2);
+    return fmax(k, 1.0); /* no law has kurtosis below 1 */
+}
+
 static law_t law_from_kurtosis(double k)
 {
     if (!(k >= 2))
@@ -1174,8 +1202,12 @@ rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, 
             double v = V[j * r + a];
             sv += v * v * v * v;
         }
-        ku += (double)nv * su;
-        kv += (double)nh * sv;
+        /* the observed vector is a u + sqrt(1 - a^2) g with g Gaussian noise:
+         * undo its pull of the kurtosis towards 3 */
+        double au2, av2;
+        bbp_overlaps(ws[a], sigma, kappa, &au2, &av2);
+        ku += denoise_kurtosis((double)nv * su, au2);
+        kv += denoise_kurtosis((double)nh * sv, av2);
     }
     e->p.kappa = kappa;
     e->p.sigma = sigma;

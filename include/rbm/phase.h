@@ -229,7 +229,10 @@ RBM_API rbm_status rbm_ensemble_diagram(rbm_ensemble *e, rbm_diagram_axis axis, 
  * most RBM_ENSEMBLE_MAX_MODES; none gives one mode of strength 0), each
  * de-biased by inverting s = sqrt((w^2 + sigma^2 kappa^{1/2})(w^2 + sigma^2
  * kappa^{-1/2})) / w; the component laws follow the mean kurtosis K of the
- * strong modes' scaled components (N_v sum_i u_i^4, N_h sum_j v_j^4):
+ * strong modes' scaled components (N_v sum_i u_i^4, N_h sum_j v_j^4),
+ * corrected for the noise mixed into each observed singular vector (squared
+ * overlap a^2 with the planted vector from the rectangular spiked model;
+ * K = (K_obs - 6 a^2 (1-a^2) - 3 (1-a^2)^2) / a^4 when a^2 >= 1/4):
  * Rademacher if K < 2, Gaussian if 2 <= K <= 4, ternary with p = 1/K if
  * K > 4. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (max_modes 0),
  * RBM_ERR_UNSUPPORTED (a Gaussian layer), RBM_ERR_NUMERICAL,
@@ -237,16 +240,16 @@ RBM_API rbm_status rbm_ensemble_diagram(rbm_ensemble *e, rbm_diagram_axis axis, 
 RBM_API rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes,
                                              rbm_ensemble **out);
 
-/* Measured kurtosis of the strong modes' components of the machine an
- * ensemble was built from (NaN for an ensemble not built from a machine or
- * without strong modes). */
+/* Estimated kurtosis of the strong modes' components of the machine an
+ * ensemble was built from, noise-corrected as above (NaN for an ensemble
+ * not built from a machine or without strong modes). */
 RBM_API double rbm_ensemble_machine_kurtosis(const rbm_ensemble *e, rbm_layer layer);
 
 /* One call: rbm_ensemble_from_machine + rbm_ensemble_phase at T = 1.
  * Outputs (each may be NULL): the phase, the noise sigma, the number of
  * strong modes n_modes and their de-biased strengths (w: w_len values,
- * entries past n_modes set to 0), the measured kurtosis of the components
- * (kurtosis: 2 values, visible then hidden) and the compositional flag of
+ * entries past n_modes set to 0), the estimated kurtosis of the components
+ * (kurtosis: 2 values, visible then hidden, as rbm_ensemble_machine_kurtosis) and the compositional flag of
  * rbm_ensemble_phase. Errors: as the two calls, RBM_ERR_SHAPE (w_len or
  * kurtosis_len too small). */
 RBM_API rbm_status rbm_machine_phase(const rbm_machine *mach, size_t max_modes, rbm_phase *phase,
