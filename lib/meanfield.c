@@ -1319,16 +1319,22 @@ done:
     return st;
 }
 
-/* ---------------- EMF estimator internals ---------------- */
+/* ---------------- EMF estimator internals ----------------
+ * The same equations as the core above, for n particles at once: fields and
+ * reaction sums of all particles are matrix products (n x N_v by N_v x N_h). */
 
 struct rbm__mf_emf {
     rbm_context *ctx;
     const rbm_machine *m;
     size_t n;
+    int order;
     bool ready;
-    double *mv, *mh; /* n x nv, n x nh persistent magnetisations */
-    double *C2, *C3; /* nv x nh accumulators */
-    mf_core core;
+    double *mv, *mh;           /* n x nv, n x nh persistent magnetisations */
+    double *cv, *ch, *kv, *kh; /* variances, third cumulants */
+    double *fv, *fh;           /* fields */
+    double *sv, *sh, *tv, *th; /* reaction sums */
+    double *W2, *W3, *C;       /* nv x nh */
+    double *block;
 };
 
 rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
@@ -1339,11 +1345,13 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
     if (order > 1 && !disc(m->vk) && !disc(m->hk))
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "TAP estimators need a discrete layer (Gauss-Gauss: use naive MF)");
-    if (m->nv > (size_t)INT32_MAX || m->nh > (size_t)INT32_MAX)
-        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "layer too large for BLAS");
-    size_t lv, lh, nvh;
-    if (!rbm__mul_ok(n_particles, m->nv, &lv) || !rbm__mul_ok(n_particles, m->nh, &lh) ||
-        !rbm__mul_ok(m->nv, m->nh, &nvh))
+    if (m->nv > (size_t)INT32_MAX || m->nh > (size_t)INT32_MAX ||
+        n_particles > (size_t)INT32_MAX)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "sizes too large for BLAS");
+    size_t lvh, nvh, total;
+    if (!rbm__mul_ok(n_particles, m->nv + m->nh, &lvh) || !rbm__mul_ok(m->nv, m->nh, &nvh) ||
+        !rbm__mul_ok(lvh, 10, &total) || total > SIZE_MAX - 3 * nvh ||
+        (total += 3 * nvh) > SIZE_MAX / sizeof(double))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu particles overflow", n_particles);
     rbm__mf_emf *p;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *p, &p, "mean-field particles");
@@ -1352,16 +1360,24 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
     p->ctx = ctx;
     p->m = m;
     p->n = n_particles;
-    if ((st = rbm__xcalloc(ctx, lv, sizeof(double), &p->mv, "mean-field particles")) ||
-        (st = rbm__xcalloc(ctx, lh, sizeof(double), &p->mh, "mean-field particles")) ||
-        (order >= 2 &&
-         (st = rbm__xcalloc(ctx, nvh, sizeof(double), &p->C2, "mean-field accumulators"))) ||
-        (order >= 3 &&
-         (st = rbm__xcalloc(ctx, nvh, sizeof(double), &p->C3, "mean-field accumulators"))) ||
-        (st = core_init(ctx, m, order, &p->core))) {
-        rbm__mf_emf_free(p);
+    p->order = order;
+    if ((st = rbm__xcalloc(ctx, total, sizeof(double), &p->block, "mean-field particles"))) {
+        rbm__free(ctx, p);
         return st;
     }
+    size_t lv = n_particles * m->nv, lh = n_particles * m->nh;
+    double *q = p->block;
+    double **vs[] = {&p->mv, &p->cv, &p->kv, &p->fv, &p->sv, &p->tv};
+    double **hs[] = {&p->mh, &p->ch, &p->kh, &p->fh, &p->sh, &p->th};
+    for (size_t k = 0; k < 6; k++) {
+        *vs[k] = q;
+        q += lv;
+        *hs[k] = q;
+        q += lh;
+    }
+    p->W2 = q;
+    p->W3 = q + nvh;
+    p->C = q + 2 * nvh;
     *out = p;
     return RBM_OK;
 }
@@ -1371,74 +1387,173 @@ void rbm__mf_emf_free(rbm__mf_emf *p)
     if (!p)
         return;
     rbm_context *ctx = p->ctx;
-    core_free(ctx, &p->core);
-    rbm__free(ctx, p->mv);
-    rbm__free(ctx, p->mh);
-    rbm__free(ctx, p->C2);
-    rbm__free(ctx, p->C3);
+    rbm__free(ctx, p->block);
     rbm__free(ctx, p);
+}
+
+/* out (n x nx) = A (n x ny) . M_xy, where M is nv x nh (x the visible layer:
+ * M^T) */
+static void emf_prod(const rbm__mf_emf *p, int layer, const double *A, const double *M,
+                     double beta, double *out)
+{
+    const int n = (int)p->n, nv = (int)p->m->nv, nh = (int)p->m->nh;
+    if (layer == 1) /* out (n x nh) = A (n x nv) M */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nh, nv, 1.0, A, nv, M, nh, beta,
+                    out, nh);
+    else /* out (n x nv) = A (n x nh) M^T */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nv, nh, 1.0, A, nh, M, nh, beta,
+                    out, nv);
+}
+
+static bool emf_layer_stats(rbm__mf_emf *p, int layer)
+{
+    const rbm_machine *m = p->m;
+    rbm_unit_kind k = layer ? m->hk : m->vk;
+    size_t cnt = p->n * (layer ? m->nh : m->nv);
+    const double *mx = layer ? p->mh : p->mv;
+    double *cc = layer ? p->ch : p->cv, *kk = layer ? p->kh : p->kv;
+    if (disc(k)) {
+        for (size_t i = 0; i < cnt; i++) {
+            cc[i] = u_c(k, mx[i]);
+            kk[i] = p->order >= 3 ? u_k3(k, mx[i]) : 0.0;
+        }
+        return true;
+    }
+    double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+    memset(kk, 0, cnt * sizeof(double));
+    if (p->order < 2) {
+        for (size_t i = 0; i < cnt; i++)
+            cc[i] = s2;
+        return true;
+    }
+    double *S = layer ? p->sh : p->sv;
+    emf_prod(p, layer, layer ? p->cv : p->ch, p->W2, 0.0, S);
+    for (size_t i = 0; i < cnt; i++) {
+        double prec = 1.0 / s2 - S[i];
+        if (!(prec > 0))
+            return false;
+        cc[i] = 1.0 / prec;
+    }
+    return true;
+}
+
+static rbm_status emf_stats(rbm__mf_emf *p)
+{
+    const rbm_machine *m = p->m;
+    bool ok = true;
+    if (disc(m->vk))
+        ok = ok && emf_layer_stats(p, 0);
+    if (disc(m->hk))
+        ok = ok && emf_layer_stats(p, 1);
+    if (!disc(m->vk))
+        ok = ok && emf_layer_stats(p, 0);
+    if (!disc(m->hk))
+        ok = ok && emf_layer_stats(p, 1);
+    if (!ok)
+        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL,
+                         "the TAP variance of a Gaussian unit does not exist "
+                         "(sum_j w_ij^2 c_j >= 1/sigma^2)");
+    return RBM_OK;
+}
+
+/* damped update of one layer of every particle; false if not finite */
+static bool emf_update(rbm__mf_emf *p, int layer, double lambda)
+{
+    const rbm_machine *m = p->m;
+    rbm_unit_kind k = layer ? m->hk : m->vk;
+    const size_t nx = layer ? m->nh : m->nv, n = p->n;
+    double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+    double *mx = layer ? p->mh : p->mv, *F = layer ? p->fh : p->fv;
+    double *S = layer ? p->sh : p->sv, *T = layer ? p->th : p->tv;
+    const double *bias = layer ? m->b : m->a;
+    for (size_t r = 0; r < n; r++)
+        memcpy(F + r * nx, bias, nx * sizeof(double));
+    emf_prod(p, layer, layer ? p->mv : p->mh, m->W, 1.0, F);
+    bool react = disc(k) && p->order >= 2;
+    if (react) {
+        emf_prod(p, layer, layer ? p->cv : p->ch, p->W2, 0.0, S);
+        if (p->order >= 3)
+            emf_prod(p, layer, layer ? p->kv : p->kh, p->W3, 0.0, T);
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n * nx; i++) {
+        double x = F[i];
+        if (react) {
+            x += 0.5 * u_c1(k, mx[i]) * S[i];
+            if (p->order >= 3)
+                x += u_k3d1(k, mx[i]) * T[i] / 6.0;
+        }
+        double d = u_mean(k, s2, x) - mx[i];
+        ok = ok && isfinite(d);
+        mx[i] += lambda * d;
+    }
+    return ok;
 }
 
 rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t B, const void *v, const rbm__kern *K,
                                 size_t iters, double damping, rbm_gradient *g)
 {
     const rbm_machine *m = p->m;
-    mf_core *c = &p->core;
-    const size_t nv = m->nv, nh = m->nh, nvh = nv * nh;
-    core_prepare(c);
+    const size_t nv = m->nv, nh = m->nh, nvh = nv * nh, n = p->n;
+    const int inv_ = (int)nv, inh = (int)nh, in = (int)n;
+    for (size_t i = 0; i < nvh; i++) {
+        double w = m->W[i];
+        p->W2[i] = w * w;
+        p->W3[i] = w * w * w;
+    }
     if (!p->ready) {
-        /* first call: particles start at the minibatch rows (cycled) */
-        for (size_t r = 0; r < p->n; r++) {
-            const char *row = (const char *)v + (r % B) * nv * K->elem;
-            K->to_f64(nv, row, p->mv + r * nv);
+        /* first call: particles start at the minibatch rows (cycled), hidden
+         * at E[h|v] */
+        for (size_t r = 0; r < n; r++) {
             double *x = p->mv + r * nv;
+            K->to_f64(nv, (const char *)v + (r % B) * nv * K->elem, x);
             for (size_t i = 0; i < nv; i++) {
                 if (m->vk == RBM_UNIT_ISING)
                     x[i] = x[i] < -1 ? -1 : x[i] > 1 ? 1 : x[i];
                 else if (m->vk == RBM_UNIT_BERNOULLI)
                     x[i] = x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i];
             }
-            core_hidden_start(c, x, p->mh + r * nh);
         }
+        for (size_t r = 0; r < n; r++)
+            memcpy(p->fh + r * nh, m->b, nh * sizeof(double));
+        emf_prod(p, 1, p->mv, m->W, 1.0, p->fh);
+        double s2 = m->sigma_h * m->sigma_h;
+        for (size_t i = 0; i < n * nh; i++)
+            p->mh[i] = u_mean(m->hk, s2, p->fh[i]);
         p->ready = true;
     }
-    const double ninv = 1.0 / (double)p->n;
-    if (p->C2)
-        memset(p->C2, 0, nvh * sizeof(double));
-    if (p->C3)
-        memset(p->C3, 0, nvh * sizeof(double));
-    for (size_t r = 0; r < p->n; r++) {
-        double *mv = p->mv + r * nv, *mh = p->mh + r * nh;
-        rbm_status st = core_stats(c, mv, mh);
-        for (size_t t = 0; !st && t < iters; t++) {
-            double r1 = core_update(c, 1, mh, mv, damping);
-            if ((st = core_stats(c, mv, mh)))
-                break;
-            double r2 = core_update(c, 0, mv, mh, damping);
-            if ((st = core_stats(c, mv, mh)))
-                break;
-            if (!isfinite(r1) || !isfinite(r2))
-                st = rbm__fail(m->ctx, RBM_ERR_NUMERICAL,
-                               "mean-field particle %zu became non-finite", r);
-        }
-        if (st)
-            return st;
-        cblas_dger(CblasRowMajor, (int)nv, (int)nh, -ninv, mv, 1, mh, 1, g->dW, (int)nh);
-        if (p->C2)
-            cblas_dger(CblasRowMajor, (int)nv, (int)nh, 1.0, c->cv, 1, c->ch, 1, p->C2, (int)nh);
-        if (p->C3)
-            cblas_dger(CblasRowMajor, (int)nv, (int)nh, 1.0, c->kv, 1, c->kh, 1, p->C3, (int)nh);
-        cblas_daxpy((int)nv, -ninv, mv, 1, g->da, 1);
-        cblas_daxpy((int)nh, -ninv, mh, 1, g->db, 1);
+    rbm_status st = emf_stats(p);
+    for (size_t t = 0; !st && t < iters; t++) {
+        bool ok = emf_update(p, 1, damping);
+        if ((st = emf_stats(p)))
+            break;
+        ok = emf_update(p, 0, damping) && ok;
+        if ((st = emf_stats(p)))
+            break;
+        if (!ok)
+            st = rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "mean-field particles became non-finite");
     }
-    const double *W = m->W;
-    for (size_t i = 0; i < nvh; i++) {
-        double x = 0;
-        if (p->C2)
-            x += W[i] * p->C2[i];
-        if (p->C3)
-            x += 0.5 * W[i] * W[i] * p->C3[i];
-        g->dW[i] -= ninv * x;
+    if (st)
+        return st;
+    const double ninv = 1.0 / (double)n;
+    /* dW -= (1/n) [MV^T MH + W o (CV^T CH) + (1/2) W^2 o (KV^T KH)] */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, -ninv, p->mv, inv_, p->mh,
+                inh, 1.0, g->dW, inh);
+    if (p->order >= 2) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, p->cv, inv_,
+                    p->ch, inh, 0.0, p->C, inh);
+        for (size_t i = 0; i < nvh; i++)
+            g->dW[i] -= ninv * m->W[i] * p->C[i];
+    }
+    if (p->order >= 3) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, p->kv, inv_,
+                    p->kh, inh, 0.0, p->C, inh);
+        for (size_t i = 0; i < nvh; i++)
+            g->dW[i] -= 0.5 * ninv * p->W2[i] * p->C[i];
+    }
+    for (size_t r = 0; r < n; r++) {
+        cblas_daxpy(inv_, -ninv, p->mv + r * nv, 1, g->da, 1);
+        cblas_daxpy(inh, -ninv, p->mh + r * nh, 1, g->db, 1);
     }
     return RBM_OK;
 }
