@@ -238,7 +238,9 @@ RBM_API rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, do
  *   states are found), or with RBM_MF_PARAM_LINEAR_RESPONSE = 0 the
  *   explicit derivative d log Z_TAP/dW at that state (rbm_mf_weight_gradient:
  *   m^v m^h^T + w_ij c_i c_j for TAP2; W itself at m = 0 for +-1 units),
- *   which lets the modes grow through the threshold.
+ *   which lets the modes grow through the threshold. (If the single state
+ *   is not stable, its Hessian has no inverse and only m^v (m^h)^T is
+ *   used.)
  * Then W += dt (G_data - G_model). s must have been made for m.
  * n_states (may be NULL) receives the number of states used (1 in the
  * paramagnetic case). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (s
