@@ -531,32 +531,39 @@ rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, double sigma_
  * the end point (x* = A/(lambda c) when A > 0, x -> 0 when A <= 0), so the
  * root is bracketed between x0 and that end point. We solve in y = ln x. */
 typedef struct traj {
-    double A, lam, c, x0, ix0, sh2, t, den, d0;
+    double A, lam, c, y0, x0, sh2, t, d0;
 } traj;
 
 static double traj_phi(const traj *P, double y)
 {
-    double ix = exp(-y), x = exp(y);
-    if (!isfinite(ix))
-        return INFINITY; /* x -> 0 (A <= 0 side) */
-    /* first term, -(1/A) ln(1 + A q) with 1 + A q = (lambda c - A/x)/(lambda c - A/x0):
-     * through log1p(z)/z for small z = A q (accurate as A -> 0), through the
-     * ratio otherwise (z is then often close to -1 and 1 + z would cancel) */
-    double q = (P->ix0 - ix) / P->den;
-    double z = P->A * q, term1;
-    if (fabs(z) < 0.5) {
-        term1 = -q * (z == 0 ? 1.0 : log1p(z) / z);
-    } else {
-        double r1 = (P->lam * P->c - P->A * ix) / P->den;
-        if (!(r1 > 0))
-            return INFINITY; /* at or past the fixed point */
-        term1 = -log(r1) / P->A;
-    }
-    double ratio = (P->A - P->lam * P->c * x) / P->d0;
+    const double lc = P->lam * P->c;
+    /* (A - lambda c x)/(A - lambda c x0): positive on x0's side of x* */
+    double ratio = (P->A - lc * exp(y)) / P->d0;
     if (!(ratio > 0))
-        return INFINITY;
-    return term1 + log(ratio) / P->lam - 2.0 * P->sh2 * P->t;
+        return INFINITY; /* at or past the fixed point */
+    double lr = log(ratio), term1;
+    if (P->A == 0) {
+        /* the limit -q = (1/x - 1/x0)/(lambda c) = e^{-y} (1 - x/x0)/(lambda c) */
+        double dm = -expm1(y - P->y0);
+        term1 = dm == 0 ? 0.0 : exp(-y) * dm / lc;
+    } else {
+        /* -(1/A) ln(1 + A q), q = (1/x0 - 1/x)/(lambda c - A/x0)
+         *                       = (1 - x0/x)/(lambda c x0 - A), and
+         * 1 + A q = ratio * x0/x: through log1p(z)/z for small z = A q
+         * (accurate as A -> 0), through logs otherwise (z is then often
+         * close to -1, where 1 + z would cancel) */
+        double q = -expm1(P->y0 - y) / -P->d0;
+        double z = P->A * q;
+        if (fabs(z) < 0.5)
+            term1 = -q * (z == 0 ? 1.0 : log1p(z) / z);
+        else
+            term1 = -(lr + P->y0 - y) / P->A;
+    }
+    return term1 + lr / P->lam - 2.0 * P->sh2 * P->t;
 }
+
+/* Below this ln x, w = e^{y/2} underflows to 0 in double. */
+#define TRAJ_Y_MIN (-3000.0)
 
 rbm_status rbm_linear_mode_trajectory(double lambda, double sigma_v, double sigma_h, double w0,
                                       double t, double *w_t)
@@ -567,7 +574,7 @@ rbm_status rbm_linear_mode_trajectory(double lambda, double sigma_v, double sigm
         !(isfinite(t) && t >= 0))
         return RBM_ERR_INVALID_ARGUMENT;
     const double sv2 = sigma_v * sigma_v, sh2 = sigma_h * sigma_h, c = sv2 * sh2;
-    const double x0 = w0 * w0;
+    const double x0 = w0 * w0; /* may underflow: only used next to O(1) terms */
     if (!(c * x0 < 1.0))
         return RBM_ERR_INVALID_ARGUMENT; /* not normalisable */
     const double A = lambda - sv2;
@@ -575,14 +582,13 @@ rbm_status rbm_linear_mode_trajectory(double lambda, double sigma_v, double sigm
         *w_t = w0;
         return RBM_OK;
     }
-    traj P = {.A = A, .lam = lambda, .c = c, .x0 = x0, .ix0 = 1.0 / x0, .sh2 = sh2, .t = t};
-    P.den = lambda * c - A / x0;
+    const double y0 = 2.0 * log(w0);
+    traj P = {.A = A, .lam = lambda, .c = c, .y0 = y0, .x0 = x0, .sh2 = sh2, .t = t};
     P.d0 = A - lambda * c * x0;
-    if (P.d0 == 0 || P.den == 0) { /* at the fixed point */
+    if (P.d0 == 0) { /* at the fixed point */
         *w_t = w0;
         return RBM_OK;
     }
-    const double y0 = log(x0);
     double ya = y0, fa = traj_phi(&P, ya), yb, fb;
     if (!(fa < 0)) {
         *w_t = w0;
@@ -592,19 +598,25 @@ rbm_status rbm_linear_mode_trajectory(double lambda, double sigma_v, double sigm
         yb = log(A / (lambda * c)); /* Phi = +inf at x* */
         fb = INFINITY;
     } else {
-        /* x decays at least as fast as x0 e^{2 sh^2 A t} and 1/(1/x0 + 2 sh^2 lambda c t):
-         * start below both bounds and step down until Phi > 0 */
-        double up = fmin(y0 + 2.0 * sh2 * A * t, -log(1.0 / x0 + 2.0 * sh2 * lambda * c * t));
+        /* x decays at least as fast as x0 e^{2 sh^2 A t} and as
+         * 1/(1/x0 + 2 sh^2 lambda c t): start just below both bounds and
+         * step down until Phi > 0 */
+        double up = fmin(y0 + 2.0 * sh2 * A * t, y0 - log1p(2.0 * sh2 * lambda * c * t * x0));
         double step = 1.0;
-        yb = fmin(up, y0) - step;
+        yb = fmax(fmin(up, y0) - step, TRAJ_Y_MIN);
         fb = traj_phi(&P, yb);
-        for (int i = 0; i < 200 && !(fb > 0); i++) {
+        for (int i = 0; i < 60 && !(fb > 0) && yb > TRAJ_Y_MIN; i++) {
             step *= 2.0;
-            yb -= step;
+            yb = fmax(yb - step, TRAJ_Y_MIN);
             fb = traj_phi(&P, yb);
         }
-        if (!(fb > 0))
+        if (!(fb > 0)) {
+            if (yb <= TRAJ_Y_MIN && !isnan(fb)) { /* the root is below: w underflows */
+                *w_t = 0.0;
+                return RBM_OK;
+            }
             return RBM_ERR_NUMERICAL;
+        }
     }
     /* Illinois false position with bisection whenever the bracket fails to
      * halve; stop at |ya - yb| <= 2e-14 (relative 2e-14 in x, 1e-14 in w). */

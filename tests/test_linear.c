@@ -828,6 +828,15 @@ static void test_mode_trajectory_regimes(void **state)
     assert_int_equal(rbm_linear_mode_trajectory(0.3, 1.0, sqrt(sh2), 0.5, 100.0, &wa), RBM_OK);
     assert_int_equal(rbm_linear_mode_trajectory(0.3, 1.0, sqrt(sh2), 0.5, 200.0, &wb), RBM_OK);
     rbm_assert_close(log(wb / wa) / 100.0, -sh2 * 0.7, 1e-9, 0, "exponential decay rate");
+    /* tiny w0 (w0^2 underflows): the early-time law w = w0 exp(sh2 A t) is
+     * then exact to double precision */
+    assert_int_equal(rbm_linear_mode_trajectory(1.7, 1.0, 1.0, 1e-200, 10.0, &wt), RBM_OK);
+    rbm_assert_close(wt, 1e-200 * exp(0.7 * 10.0), 1e-13, 0, "growth from w0 = 1e-200");
+    assert_int_equal(rbm_linear_mode_trajectory(1.7, 1.0, 1.0, 1e-200, 2000.0, &wt), RBM_OK);
+    rbm_assert_close(wt, sqrt(0.7 / 1.7), 1e-13, 0, "w0 = 1e-200 reaches w*");
+    /* A < 0 at huge t: w underflows to 0 */
+    assert_int_equal(rbm_linear_mode_trajectory(0.3, 1.0, 1.0, 0.5, 1e300, &wt), RBM_OK);
+    assert_true(wt == 0.0);
     /* t = 0 returns w0; w0 at the fixed point stays */
     assert_int_equal(rbm_linear_mode_trajectory(1.7, sqrt(0.5), sqrt(2.0), 0.3, 0.0, &wt), RBM_OK);
     assert_true(wt == 0.3);

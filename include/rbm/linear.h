@@ -90,6 +90,8 @@ RBM_API rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, doubl
  * of the algebraic decay,
  *   1/x + c ln x = 1/x0 + c ln x0 + 2 sigma_h^2 lambda c t
  * (x ~ 1/(2 sigma_h^2 lambda c t) at late times). t = 0 returns w0.
+ * Working in ln x, any w0 > 0 is accepted (w0^2 may underflow); a result
+ * below the double range is 0.
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (lambda, sigmas or w0 not
  * finite and > 0, t < 0 or not finite, w0 >= 1/(sigma_v sigma_h), i.e.
  * outside the normalisable range), RBM_ERR_NUMERICAL (no bracket found:
