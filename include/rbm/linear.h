@@ -57,7 +57,11 @@ RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, si
  * integration: the machine then holds W at the time reached, outputs not
  * reached are left unchanged, and RBM_STOPPED is returned. On error the
  * machine is unchanged. The integration is in double whatever the
- * machine's precision.
+ * machine's precision. The method is explicit: near the fixed point its
+ * step is limited by stability to about 3.3 / r, r = 2 sigma_h^2 lambda_1
+ * (lambda_1 - sigma_v^2) / sigma_v^2 the fastest relaxation rate (SCIENCE.md
+ * §3.4), so the cost grows linearly with t_end once converged (N_v = 12,
+ * N_h = 5, r = 48: about 15 steps per unit of time, 40 us per step).
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED, RBM_ERR_SHAPE,
  * RBM_ERR_NOT_FINITE (C), RBM_ERR_INVALID_ARGUMENT (t_end < 0 or not
  * finite, tolerances <= 0 or not finite, C not symmetric),
