@@ -107,6 +107,26 @@ if [ "$rc" -eq 0 ] && grep -q -- '--estimator' "$tmp/out"; then
 else
     fail "rbm train --help (status $rc)"
 fi
+for c in eval sample; do
+    run help "$c"
+    if [ "$rc" -eq 0 ] && grep -q "usage: rbm $c MODEL" "$tmp/out" && grep -q -- '--json' "$tmp/out"; then
+        ok "rbm help $c"
+    else
+        fail "rbm help $c (status $rc)"
+    fi
+    run "$c" --help
+    if [ "$rc" -eq 0 ] && grep -q "usage: rbm $c MODEL" "$tmp/out"; then
+        ok "rbm $c --help"
+    else
+        fail "rbm $c --help (status $rc)"
+    fi
+done
+run help
+if grep -q '^  eval ' "$tmp/out" && grep -q '^  sample ' "$tmp/out"; then
+    ok "rbm help lists eval and sample"
+else
+    fail "rbm help does not list eval and sample"
+fi
 
 # --- a small run with --json ----------------------------------------------
 model="$tmp/small model.rbm"
