@@ -10,18 +10,22 @@
  * Every 2 epochs: TAP2 fixed points from 200 data rows and 50 random +-1
  * starts (tolerance 1e-9, dedup at mean |dm| < 1e-4), counted (distinct,
  * stable), with the TAP estimate of log Z (log-sum-exp of -Gamma over the
- * stable states) and the TAP log-likelihood <-F(v)>_data - log Z_TAP.
+ * stable states) and the TAP log-likelihood <-F(v)>_data - log Z_TAP,
+ * beside the exact log Z and log-likelihood (enumerating the 2^20 hidden
+ * states).
  * At the end, the stable states' visible magnetisations and the data are
  * projected on the first 3 left singular vectors of W.
  *
  * Writes to the directory argv[1] (default "."):
- *   tap_fixed_points_count.csv   epoch,distinct,stable,failed,w1..w5,log_z_tap,ll_tap
+ *   tap_fixed_points_count.csv   epoch,distinct,stable,failed,w1..w5,log_z_tap,ll_tap,
+ *                                log_z_exact,ll_exact
  *   tap_fixed_points_states.csv  state,gamma,multiplicity,stable,s1,s2,s3
  *   tap_fixed_points_data.csv    s1,s2,s3 of every data row
  *   tap_fixed_points_count.png, tap_fixed_points_modes.png (gnuplot)
  * Exits 1 when something is clearly wrong (no stable state at the end, a
- * non-finite value, or a single state after training: the trained machine
- * must have several).
+ * non-finite value, a single state after training: the trained machine
+ * must have several, or a TAP log Z off the exact one by more than
+ * 1 + 1%).
  * Build:  cc tap_fixed_points.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
@@ -158,7 +162,8 @@ int main(int argc, char **argv)
         perror(path);
         goto done;
     }
-    fprintf(fc, "epoch,distinct,stable,failed,w1,w2,w3,w4,w5,log_z_tap,ll_tap\n");
+    fprintf(fc, "epoch,distinct,stable,failed,w1,w2,w3,w4,w5,log_z_tap,ll_tap,log_z_exact,"
+                "ll_exact\n");
     for (int epoch = 0; epoch <= EPOCHS; epoch++) {
         if (epoch > 0)
             CHECK(rbm_trainer_run_epochs(t, 1));
@@ -174,7 +179,8 @@ int main(int argc, char **argv)
             CHECK(rbm_mf_points_get(p, k, NULL, NULL, &s, NULL));
             n_stable += (size_t)s;
         }
-        double lz = NAN, ll = NAN, w[NH];
+        double lz = NAN, ll = NAN, w[NH], lz_ex, ll_ex;
+        CHECK(rbm_exact_log_likelihood(m, ds, &ll_ex, &lz_ex));
         if (n_distinct) {
             CHECK(rbm_mf_points_log_z(p, &lz, NULL, NULL));
             CHECK(rbm_log_likelihood(m, ds, lz, &ll));
@@ -183,13 +189,19 @@ int main(int argc, char **argv)
         svd = NULL;
         CHECK(rbm_svd_new(m, &svd));
         CHECK(rbm_svd_singular_values(svd, w, NH));
-        fprintf(fc, "%d,%zu,%zu,%zu,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f\n", epoch, n_distinct,
-                n_stable, rbm_mf_points_n_failed(p), w[0], w[1], w[2], w[3], w[4], lz, ll);
+        fprintf(fc, "%d,%zu,%zu,%zu,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f\n", epoch,
+                n_distinct, n_stable, rbm_mf_points_n_failed(p), w[0], w[1], w[2], w[3], w[4], lz,
+                ll, lz_ex, ll_ex);
         printf("epoch %2d: %3zu distinct TAP2 fixed points, %3zu stable, %3zu starts failed; "
-               "w_1 = %.3f; log Z_TAP = %.3f, TAP log-likelihood = %.3f\n",
-               epoch, n_distinct, n_stable, rbm_mf_points_n_failed(p), w[0], lz, ll);
+               "w_1 = %.3f; log Z: TAP %.3f, exact %.3f; log-likelihood: TAP %.3f, exact "
+               "%.3f\n",
+               epoch, n_distinct, n_stable, rbm_mf_points_n_failed(p), w[0], lz, lz_ex, ll, ll_ex);
         if (!isfinite(w[0]) || (n_distinct && (!isfinite(lz) || !isfinite(ll))))
             goto done;
+        if (n_distinct && !(fabs(lz - lz_ex) < 1.0 + 0.01 * fabs(lz_ex))) {
+            fprintf(stderr, "TAP log Z %.3f is far from the exact %.3f\n", lz, lz_ex);
+            goto done;
+        }
     }
     fclose(fc);
     fc = NULL;
