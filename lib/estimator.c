@@ -452,6 +452,11 @@ rbm_rng *rbm__estimator_rng(rbm_estimator *e)
     return &e->rng;
 }
 
+rbm__mf_emf *rbm__estimator_mf(rbm_estimator *e)
+{
+    return e ? e->mf : NULL;
+}
+
 const void *rbm__estimator_positive_hidden(const rbm_estimator *e)
 {
     return e->ph;

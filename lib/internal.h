@@ -242,5 +242,16 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
 void rbm__mf_emf_free(rbm__mf_emf *p);
 rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t batch, const void *v, const rbm__kern *K,
                                 size_t iters, double damping, rbm_gradient *g);
+/* Particle state, for checkpoints: number of particles, whether they have
+ * been started (false before the first negative() call), and the arrays
+ * m^v (n x nv) and m^h (n x nh), writable (set ready after writing them). */
+size_t rbm__mf_emf_particles(const rbm__mf_emf *p);
+bool rbm__mf_emf_ready(const rbm__mf_emf *p);
+void rbm__mf_emf_set_ready(rbm__mf_emf *p, bool ready);
+double *rbm__mf_emf_visible(rbm__mf_emf *p);
+double *rbm__mf_emf_hidden(rbm__mf_emf *p);
+/* The particles of an MF/TAP2/TAP3 estimator (estimator.c), NULL for the
+ * other kinds. */
+rbm__mf_emf *rbm__estimator_mf(rbm_estimator *e);
 
 #endif /* RBM_INTERNAL_H */

@@ -1557,3 +1557,29 @@ rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t B, const void *v, const r
     }
     return RBM_OK;
 }
+
+size_t rbm__mf_emf_particles(const rbm__mf_emf *p)
+{
+    return p ? p->n : 0;
+}
+
+bool rbm__mf_emf_ready(const rbm__mf_emf *p)
+{
+    return p && p->ready;
+}
+
+void rbm__mf_emf_set_ready(rbm__mf_emf *p, bool ready)
+{
+    if (p)
+        p->ready = ready;
+}
+
+double *rbm__mf_emf_visible(rbm__mf_emf *p)
+{
+    return p ? p->mv : NULL;
+}
+
+double *rbm__mf_emf_hidden(rbm__mf_emf *p)
+{
+    return p ? p->mh : NULL;
+}
