@@ -703,10 +703,17 @@ rbm_status rbm_mf_solve(rbm_mf *s, double *mv, size_t mv_len, double *mh, size_t
     core_prepare(&s->core);
     if (own)
         core_hidden_start(&s->core, mv, mh);
-    st = core_solve(&s->core, mv, mh, s->damping, s->tol, s->max_iter, iterations, residual);
+    size_t it = 0;
+    double res = INFINITY;
+    st = core_solve(&s->core, mv, mh, s->damping, s->tol, s->max_iter, &it, &res);
+    if (iterations)
+        *iterations = it;
+    if (residual)
+        *residual = res;
     if (st == RBM_ERR_NOT_CONVERGED)
-        rbm__fail(s->ctx, st, "mean field did not converge in %zu iterations (residual %g)",
-                  s->max_iter, residual ? *residual : NAN);
+        rbm__fail(s->ctx, st,
+                  "mean field did not converge in %zu iterations (residual %g, tolerance %g)",
+                  it, res, s->tol);
     rbm__free(s->ctx, own);
     return st;
 }
