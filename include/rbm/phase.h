@@ -193,7 +193,9 @@ RBM_API size_t rbm_ensemble_iterations(const rbm_ensemble *e);
  * q, qbar by a bracketing root search) and for magnetised states from one
  * start per mode (m_a = mbar_a = q = qbar = 1, the other m = 0) and, for
  * K > 1, a mixed start (every m = 1). The ferromagnet is the magnetised
- * solution (max|m_a| > M_THRESHOLD) of lowest free energy; otherwise the
+ * solution (max|m_a| > M_THRESHOLD) of lowest free energy (on a tie the
+ * earlier start wins, so Gaussian components, whose pure and mixed states
+ * are degenerate by rotation invariance, report a pure state); otherwise the
  * phase is SG if q > Q_THRESHOLD, P if not. The selected solution becomes
  * the current one. mixing = second largest |m_a| / largest |m_a| of the
  * selected state (0 unless ferromagnetic with K > 1); compositional = 1
