@@ -1185,6 +1185,25 @@ rbm_status rbm_mf_points_all_hidden(const rbm_mf_points *p, double *mh, size_t l
     return RBM_OK;
 }
 
+rbm_status rbm_mf_points_project(const rbm_mf_points *p, const rbm_svd *svd, size_t n_modes,
+                                 double *pv, size_t pv_len, double *ph, size_t ph_len)
+{
+    if (!p)
+        return RBM_ERR_NULL;
+    if (!svd)
+        return rbm__fail(p->ctx, RBM_ERR_NULL, "svd is NULL");
+    if (p->count == 0)
+        return rbm__fail(p->ctx, RBM_ERR_STATE, "no fixed point to project");
+    rbm_status st;
+    if (pv && (st = rbm_svd_project_visible(svd, p->count, p->mv, p->count * p->nv, n_modes, pv,
+                                            pv_len)))
+        return st;
+    if (ph && (st = rbm_svd_project_hidden(svd, p->count, p->mh, p->count * p->nh, n_modes, ph,
+                                           ph_len)))
+        return st;
+    return RBM_OK;
+}
+
 rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, double *best,
                                size_t *n_used)
 {

@@ -630,6 +630,34 @@ static void test_two_states(void **state)
         RBM_OKAY(ctx, rbm_mf_points_all_hidden(p, allh, 2 * nh));
         assert_memory_equal(all, a0, sizeof a0);
         assert_memory_equal(allh + nh, h1, sizeof h1);
+        /* projections on the modes of W: u^1 . m^v and v^1 . m^h */
+        {
+            rbm_svd *svd = NULL;
+            RBM_OKAY(ctx, rbm_svd_new(m, &svd));
+            double U[20 * 10], V[10 * 10], pv[2 * 2], ph[2 * 2];
+            RBM_OKAY(ctx, rbm_svd_left_vectors(svd, U, nv * 10));
+            RBM_OKAY(ctx, rbm_svd_right_vectors(svd, V, nh * 10));
+            RBM_OKAY(ctx, rbm_mf_points_project(p, svd, 2, pv, 4, ph, 4));
+            for (int k = 0; k < 2; k++) {
+                const double *qv = k ? a1 : a0, *qh = k ? h1 : h0;
+                for (int a = 0; a < 2; a++) {
+                    double sv = 0, sh = 0;
+                    for (size_t i = 0; i < nv; i++)
+                        sv += U[i * 10 + a] * qv[i];
+                    for (size_t j = 0; j < nh; j++)
+                        sh += V[j * 10 + a] * qh[j];
+                    rbm_assert_close(pv[k * 2 + a], sv, 1e-12, 1e-12, "projection u.m");
+                    rbm_assert_close(ph[k * 2 + a], sh, 1e-12, 1e-12, "projection v.m");
+                }
+            }
+            /* the states sit mostly on the strong mode, at opposite ends */
+            assert_true(fabs(pv[0]) > 0.5);
+            assert_true(fabs(pv[1]) < 0.5 * fabs(pv[0]));
+            rbm_assert_close(pv[2], -pv[0], 0, 1e-8, "opposite projections");
+            RBM_CHECK(ctx, rbm_mf_points_project(p, svd, 2, pv, 3, NULL, 0), RBM_ERR_SHAPE);
+            RBM_CHECK(ctx, rbm_mf_points_project(p, NULL, 2, pv, 4, NULL, 0), RBM_ERR_NULL);
+            rbm_svd_free(svd);
+        }
         double lz, best;
         size_t used;
         RBM_OKAY(ctx, rbm_mf_points_log_z(p, &lz, &best, &used));

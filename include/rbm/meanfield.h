@@ -74,6 +74,7 @@
 
 #include "common.h"
 #include "status.h"
+#include "svd.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -209,6 +210,16 @@ RBM_API rbm_status rbm_mf_points_magnetizations(const rbm_mf_points *p, size_t k
                                                 size_t mv_len, double *mh, size_t mh_len);
 RBM_API rbm_status rbm_mf_points_all_visible(const rbm_mf_points *p, double *mv, size_t len);
 RBM_API rbm_status rbm_mf_points_all_hidden(const rbm_mf_points *p, double *mh, size_t len);
+
+/* Projections of every point on the first n_modes singular modes of W
+ * (svd: rbm_svd_new of the same machine): pv (count x n_modes) receives
+ * u^alpha . m^v and ph (count x n_modes) v^alpha . m^h; either may be NULL.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (lengths, or svd of another shape),
+ * RBM_ERR_INVALID_ARGUMENT (n_modes 0 or above the rank), RBM_ERR_STATE
+ * (no point), RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_mf_points_project(const rbm_mf_points *p, const rbm_svd *svd,
+                                         size_t n_modes, double *pv, size_t pv_len, double *ph,
+                                         size_t ph_len);
 
 /* TAP estimates of log Z: log_z = log sum exp(-Gamma) over the distinct
  * stable points (all distinct points if none is stable), best = -min Gamma
