@@ -21,6 +21,7 @@ typedef struct {
     uint64_t states;
     double *F;            /* per part: o fields */
     double *M, *Z;        /* per part results */
+    double *lws;          /* optional: log weight of every state, by Gray index */
 } enum_job;
 
 static void fields_from_scratch(const enum_job *J, uint64_t g, double *F, double *edot)
@@ -60,6 +61,8 @@ static void enum_part(void *arg, size_t part, size_t parts)
             edot += J->ebias[u] * delta;
         }
         double lw = edot + rbm__logpart_sum(J->ok, J->osig, J->o, F, 1.0);
+        if (J->lws)
+            J->lws[t] = lw;
         if (lw > M) {
             Z = Z * exp(M - lw) + 1.0;
             M = lw;
@@ -116,22 +119,13 @@ static rbm_status gauss_gauss_log_z(const rbm_machine *m, double *log_z)
     return RBM_OK;
 }
 
-rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
+/* Enumerate every state of the discrete `layer` (0 visible, 1 hidden) in
+ * Gray-code order over the context's threads: returns log Z and, when lws
+ * is non-NULL (2^n values), the log weight of state t of the Gray sequence
+ * (state bits g = t ^ (t >> 1)) at lws[t]. */
+static rbm_status enumerate(const rbm_machine *m, int layer, double *lws, double *log_z)
 {
-    if (!m)
-        return RBM_ERR_NULL;
-    if (!log_z)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "log_z is NULL");
-    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN)
-        return gauss_gauss_log_z(m, log_z);
-    int layer = rbm__enum_layer(m, RBM_EXACT_LOG_Z_MAX_UNITS);
-    if (layer < 0)
-        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
-                         "exact log Z needs a discrete layer of at most %d units (machine has %zu "
-                         "%s visible and %zu %s hidden units); use AIS",
-                         RBM_EXACT_LOG_Z_MAX_UNITS, m->nv, rbm_unit_kind_name(m->vk), m->nh,
-                         rbm_unit_kind_name(m->hk));
-    enum_job J = {.m = m, .layer = layer};
+    enum_job J = {.m = m, .layer = layer, .lws = lws};
     J.n = layer ? m->nh : m->nv;
     J.o = layer ? m->nv : m->nh;
     J.ebias = layer ? m->b : m->a;
@@ -179,6 +173,75 @@ rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
     if (!isfinite(lz))
         return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "exact log Z is not finite");
     *log_z = lz;
+    return RBM_OK;
+}
+
+rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
+{
+    if (!m)
+        return RBM_ERR_NULL;
+    if (!log_z)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "log_z is NULL");
+    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN)
+        return gauss_gauss_log_z(m, log_z);
+    int layer = rbm__enum_layer(m, RBM_EXACT_LOG_Z_MAX_UNITS);
+    if (layer < 0)
+        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
+                         "exact log Z needs a discrete layer of at most %d units (machine has %zu "
+                         "%s visible and %zu %s hidden units); use AIS",
+                         RBM_EXACT_LOG_Z_MAX_UNITS, m->nv, rbm_unit_kind_name(m->vk), m->nh,
+                         rbm_unit_kind_name(m->hk));
+    return enumerate(m, layer, NULL, log_z);
+}
+
+/* R exact samples of the visible layer (R x nv into V) by enumerating the
+ * small discrete `layer`: the state is drawn from its exact marginal by
+ * inverse-CDF sampling; for an enumerated hidden layer v then follows
+ * p(v | h). */
+static rbm_status exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *rng, size_t R,
+                                        double *V)
+{
+    size_t n = layer ? m->nh : m->nv;
+    uint64_t states = (uint64_t)1 << n;
+    double *cdf, lz;
+    rbm_status st = rbm__xcalloc(m->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
+    if (st)
+        return st;
+    if ((st = enumerate(m, layer, cdf, &lz))) {
+        rbm__free(m->ctx, cdf);
+        return st;
+    }
+    double acc = 0;
+    for (uint64_t t = 0; t < states; t++) {
+        acc += exp(cdf[t] - lz);
+        cdf[t] = acc;
+    }
+    double lo = (layer ? m->hk : m->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
+    for (size_t r = 0; r < R; r++) {
+        double u = rbm__rng_uniform(rng) * acc;
+        uint64_t a = 0, b = states - 1; /* first t with cdf[t] > u */
+        while (a < b) {
+            uint64_t mid = a + (b - a) / 2;
+            if (cdf[mid] > u)
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        uint64_t g = a ^ (a >> 1);
+        double *v = V + r * m->nv;
+        if (!layer) {
+            for (size_t i = 0; i < m->nv; i++)
+                v[i] = (g >> i) & 1 ? 1.0 : lo;
+            continue;
+        }
+        for (size_t i = 0; i < m->nv; i++) {
+            double f = m->a[i];
+            for (size_t j = 0; j < m->nh; j++)
+                f += m->W[i * m->nh + j] * ((g >> j) & 1 ? 1.0 : lo);
+            v[i] = rbm__unit_sample(m->vk, m->sigma_v, f, rng);
+        }
+    }
+    rbm__free(m->ctx, cdf);
     return RBM_OK;
 }
 
@@ -712,9 +775,17 @@ rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_std
                 return RBM_STOPPED;
         }
     } else {
-        /* chains near p_1: data rows (if a base dataset is set) or base
-         * samples, then burn_in sweeps at beta = 1 */
-        if (a->data) {
+        /* chains at p_1: exact samples when a discrete layer has at most
+         * RBM_AIS_EXACT_START_UNITS units; otherwise data rows (if a base
+         * dataset is set) or base samples, then burn_in sweeps at beta = 1 */
+        int layer = rbm__enum_layer(m, RBM_AIS_EXACT_START_UNITS);
+        size_t burn = a->burn_in;
+        if (layer >= 0) {
+            rbm_status st = exact_visible_samples(m, layer, &a->rng, R, a->V);
+            if (st)
+                return st;
+            burn = 0;
+        } else if (a->data) {
             for (size_t r = 0; r < R; r++) {
                 size_t row = (size_t)(rbm__rng_uniform(&a->rng) * (double)a->data->rows);
                 if (row >= a->data->rows)
@@ -725,8 +796,8 @@ rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_std
             for (size_t x = 0; x < R * nv; x++)
                 a->V[x] = rbm__unit_sample(m->vk, m->sigma_v, a->aA[x % nv], &a->rng);
         }
-        size_t total = a->burn_in + K - 1;
-        for (size_t s = 0; s < a->burn_in; s++) {
+        size_t total = burn + K - 1;
+        for (size_t s = 0; s < burn; s++) {
             ais_hidden_field(a);
             ais_transition(a, 1.0);
             if (ais_report(a, s + 1, total))
@@ -737,7 +808,7 @@ rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_std
             ais_weight(a, beta[k], beta[k - 1], -1.0);
             if (k - 1 >= 1)
                 ais_transition(a, beta[k - 1]);
-            if (ais_report(a, a->burn_in + (K - k), total))
+            if (ais_report(a, burn + (K - k), total))
                 return RBM_STOPPED;
         }
     }

@@ -84,8 +84,8 @@ typedef struct rbm_ais rbm_ais;
 /* An AIS estimator for machine m (borrowed; must outlive it and not change
  * during a run). Defaults: 100 runs; the schedule of SCIENCE.md §8 (0 to 0.5
  * step 1e-3, to 0.9 step 1e-4, to 1 step 1e-5: 14,501 temperatures); base
- * visible biases 0 (uniform base); reverse chains started from random states
- * with 1000 Gibbs sweeps of burn-in. Arithmetic is float64.
+ * visible biases 0 (uniform base); reverse chains as described at
+ * rbm_ais_set_reverse_burn_in. Arithmetic is float64.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (Gauss-Gauss machines: use the
  * closed form), RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out);
@@ -110,7 +110,13 @@ RBM_API rbm_status rbm_ais_set_uniform_schedule(rbm_ais *ais, size_t n);
  * the uniform base. Errors: RBM_ERR_SHAPE. */
 RBM_API rbm_status rbm_ais_set_base_from_data(rbm_ais *ais, const rbm_dataset *data);
 
-/* Gibbs sweeps at beta = 1 before a reverse run (default 1000). */
+/* Reverse AIS needs chains at equilibrium under the machine. When a
+ * discrete layer has at most RBM_AIS_EXACT_START_UNITS units they are exact
+ * samples (enumeration of that layer; no burn-in). Otherwise they start
+ * from data rows (rbm_ais_set_base_from_data) or base samples and run
+ * `sweeps` Gibbs sweeps at beta = 1 (default 1000); then the reverse
+ * estimate is an upper bound only as far as the chains have mixed. */
+#define RBM_AIS_EXACT_START_UNITS 20
 RBM_API rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *ais, size_t sweeps);
 
 /* Progress callback (NULL removes it); called about 100 times per run. */
