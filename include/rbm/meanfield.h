@@ -63,7 +63,8 @@
  *
  * Arrays are double, row-major, with their lengths, as elsewhere.
  * Magnetisations passed in must lie in the units' range ([0,1] Bernoulli,
- * [-1,1] Ising, finite Gaussian): RBM_ERR_OUT_OF_RANGE otherwise.
+ * [-1,1] Ising): RBM_ERR_OUT_OF_RANGE otherwise, RBM_ERR_NOT_FINITE for
+ * NaN or infinity.
  *
  * THREAD SAFETY: an rbm_mf and its rbm_mf_points belong to the machine's
  * context's threading domain; the solver reads the machine's current
