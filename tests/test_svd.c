@@ -748,8 +748,10 @@ static void check_gradient_fd(rbm_context *ctx, size_t nv, size_t nh, uint64_t s
         RBM_OKAY(ctx, rbm_svd_project_gradient(s, g, k2, 1e-8, G2, k2 * k2, NULL, 0, O2, k2 * k2));
         for (size_t p = 0; p < k2; p++)
             for (size_t q = 0; q < k2; q++) {
-                assert_true(G2[p * k2 + q] == G[p * K + q]);
-                assert_true(O2[p * k2 + q] == Oh[p * K + q]);
+                /* BLAS may round differently for another size */
+                rbm_assert_close(G2[p * k2 + q], G[p * K + q], 1e-12, 1e-15, "leading block of G");
+                rbm_assert_close(O2[p * k2 + q], Oh[p * K + q], 1e-10, 1e-12 * oscale,
+                                 "leading block of Omega^h");
             }
         free(G2);
         free(O2);
