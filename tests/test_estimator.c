@@ -952,7 +952,10 @@ static void test_exact_limits(void **state)
     expect_exact_refused(ctx, 30, 26, RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_ERR_UNSUPPORTED);
     expect_exact_refused(ctx, 3, 25, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, RBM_ERR_UNSUPPORTED);
     expect_exact_refused(ctx, 25, 2, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN, RBM_ERR_UNSUPPORTED);
-    expect_exact_refused(ctx, 2, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, RBM_ERR_UNSUPPORTED);
+    /* Gauss-Gauss machines use the closed form of the joint Gaussian at any size
+     * (checked against finite differences in tests/test_linear.c) */
+    expect_exact_refused(ctx, 2, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, RBM_OK);
+    expect_exact_refused(ctx, 40, 30, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, RBM_OK);
     /* the smaller layer decides: 30 x 3 is fine, as is a 24-unit layer */
     expect_exact_refused(ctx, 30, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_OK);
     expect_exact_refused(ctx, 3, 30, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_OK);
