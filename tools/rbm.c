@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
 #if defined(__linux__) || defined(__APPLE__) || defined(__unix__)
@@ -311,14 +313,9 @@ static int parse_unit_kind(const char *opt, const char *s, rbm_unit_kind *out)
 
 static int parse_estimator(const char *opt, const char *s, rbm_estimator_kind *out)
 {
-    if (strcmp(s, "cd") == 0)
-        *out = RBM_ESTIMATOR_CD;
-    else if (strcmp(s, "pcd") == 0)
-        *out = RBM_ESTIMATOR_PCD;
-    else if (strcmp(s, "exact") == 0)
-        *out = RBM_ESTIMATOR_EXACT;
-    else {
-        errorf("unknown estimator '%s' for %s (expected cd, pcd or exact)", s, opt);
+    if (rbm_estimator_kind_parse(s, out) != RBM_OK) {
+        errorf("unknown estimator '%s' for %s (expected cd, pcd, exact, mf, tap, tap2 or tap3)",
+               s, opt);
         return -1;
     }
     return 0;
@@ -366,6 +363,22 @@ static const char *estimator_name(rbm_estimator_kind k)
 {
     const char *name = rbm_estimator_kind_name(k);
     return name ? name : "?";
+}
+
+/* "PCD-1", "CD-3", "TAP2-1", "exact" */
+static void fmt_estimator(char *buf, size_t n, rbm_estimator_kind kind, size_t k)
+{
+    if (kind == RBM_ESTIMATOR_EXACT) {
+        snprintf(buf, n, "exact");
+        return;
+    }
+    char up[16];
+    const char *name = estimator_name(kind);
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof up; i++)
+        up[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]);
+    up[i] = '\0';
+    snprintf(buf, n, "%s-%zu", up, k);
 }
 
 static const char *optimizer_name(rbm_optimizer o)
@@ -422,6 +435,11 @@ struct train_opts {
     const char *resume;      /* checkpoint to continue from, or NULL */
     int log_likelihood;      /* --log-likelihood: exact log-likelihood every epoch */
     const char *config_opt;  /* first machine/training option given (for --resume) */
+    int track_spectrum;      /* --track-spectrum (or implied by the report) */
+    int no_report;           /* --no-report */
+    const char *plots;       /* --plots DIR, or NULL: beside the model */
+    int no_plots;            /* --no-plots */
+    int report;              /* the spectral/thermodynamic report is printed */
 };
 
 /* Match argv[*i] against option name `name` (e.g. "--epochs"), accepting
@@ -499,6 +517,18 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         }
         if (is_flag(arg, "--log-likelihood")) {
             o->log_likelihood = 1;
+            continue;
+        }
+        if (is_flag(arg, "--track-spectrum")) {
+            o->track_spectrum = 1;
+            continue;
+        }
+        if (is_flag(arg, "--no-report")) {
+            o->no_report = 1;
+            continue;
+        }
+        if (is_flag(arg, "--no-plots")) {
+            o->no_plots = 1;
             continue;
         }
         if (arg[0] != '-' || arg[1] == '\0') {
@@ -588,6 +618,14 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
                 return EXIT_USAGE;
             }
             o->out = v;
+        } else if ((r = VALUE_OPTION("--plots")) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (*v == '\0') {
+                errorf("empty value for --plots (expected a directory)");
+                return EXIT_USAGE;
+            }
+            o->plots = v;
         } else {
             if (is_flag(arg, "--version"))
                 errorf("'--version' is not an option of 'rbm train' (use 'rbm --version')");
@@ -616,6 +654,15 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
     }
     if (!o->epochs_set)
         o->epochs = o->source == DATA_SYNTHETIC ? 50 : 5;
+    /* the report (text output only) needs the spectrum history */
+    o->report = !o->json && !o->no_report;
+    if (o->report)
+        o->track_spectrum = 1;
+    if (o->plots && (o->no_plots || !o->report)) {
+        errorf("--plots needs the report (it is off with %s)",
+               o->no_plots ? "--no-plots" : o->json ? "--json" : "--no-report");
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -1057,6 +1104,660 @@ static void restore_signal_handlers(void)
 }
 
 /* ------------------------------------------------------------------------
+ * Spectral and thermodynamic analysis (train's report, spectrum, analyze)
+ * ------------------------------------------------------------------------ */
+
+/* Modes tracked by --track-spectrum: all of them up to 64. The tracker
+ * follows identities from the first record, where (random initial weights)
+ * every mode is noise; the modes that grow later are only followed when
+ * the tracker holds them all. The plot shows the PLOT_MODES largest at the
+ * end. */
+#define TRACK_MODES 64
+#define PLOT_MODES 10
+/* Modes compared with the data's principal directions by default. */
+#define PCA_MODES 5
+
+/* Write "what: detail (RBM_ERR_...)" into note (for parts of a report that
+ * may fail without failing the command). */
+static void lib_note(char *note, size_t n, const rbm_context *ctx, rbm_status st, const char *what)
+{
+    const char *detail = ctx ? rbm_context_last_error(ctx) : "";
+    if (!detail || !*detail)
+        detail = rbm_status_message(st);
+    snprintf(note, n, "%s: %s (%s)", what, detail, rbm_status_name(st));
+}
+
+struct spectrum_info {
+    size_t r;          /* min(N_v, N_h) */
+    double *w;         /* the r singular values, descending */
+    double sigma;      /* noise sigma estimated from the bulk */
+    double edge;       /* Marchenko-Pastur bulk edge */
+    size_t n_outside;  /* modes above the edge */
+    size_t k;          /* modes compared with the data's PCA (0: none) */
+    double *overlaps;  /* k x k, |u^a . e_b| */
+    double *eig;       /* k covariance eigenvalues, descending */
+};
+
+static void spectrum_info_free(struct spectrum_info *si)
+{
+    free(si->w);
+    free(si->overlaps);
+    free(si->eig);
+    memset(si, 0, sizeof *si);
+}
+
+/* SVD of W, bulk analysis and (data not NULL, k > 0) overlaps of the first
+ * k modes with the data's top principal directions. *svd_out (may be NULL)
+ * receives the decomposition. Returns 0, or -1 with the reason in note. */
+static int compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
+                            size_t k, struct spectrum_info *si, rbm_svd **svd_out, char *note,
+                            size_t note_len)
+{
+    memset(si, 0, sizeof *si);
+    if (svd_out)
+        *svd_out = NULL;
+    rbm_svd *svd = NULL;
+    rbm_status st = rbm_svd_new(m, &svd);
+    if (st != RBM_OK) {
+        lib_note(note, note_len, ctx, st, "cannot decompose W");
+        return -1;
+    }
+    si->r = rbm_svd_rank(svd);
+    si->w = malloc((si->r ? si->r : 1) * sizeof *si->w);
+    if (!si->w) {
+        snprintf(note, note_len, "out of memory");
+        goto fail;
+    }
+    if ((st = rbm_svd_singular_values(svd, si->w, si->r)) != RBM_OK ||
+        (st = rbm_svd_bulk(svd, &si->sigma, &si->edge, &si->n_outside)) != RBM_OK) {
+        lib_note(note, note_len, ctx, st, "cannot analyse the spectrum of W");
+        goto fail;
+    }
+    if (data && k > 0) {
+        if (k > si->r)
+            k = si->r;
+        si->overlaps = malloc(k * k * sizeof *si->overlaps);
+        si->eig = malloc(k * sizeof *si->eig);
+        if (!si->overlaps || !si->eig) {
+            snprintf(note, note_len, "out of memory");
+            goto fail;
+        }
+        st = rbm_svd_pca_overlaps(svd, data, k, si->overlaps, k * k, si->eig, k);
+        if (st != RBM_OK) {
+            lib_note(note, note_len, ctx, st, "cannot compare the modes with the data's PCA");
+            goto fail;
+        }
+        si->k = k;
+    }
+    if (svd_out)
+        *svd_out = svd;
+    else
+        rbm_svd_free(svd);
+    return 0;
+fail:
+    rbm_svd_free(svd);
+    spectrum_info_free(si);
+    return -1;
+}
+
+/* TAP fixed points of a machine from random and data starts. */
+struct fp_info {
+    rbm_mf_method method;
+    size_t n_random, n_data; /* starts of each kind */
+    size_t count, n_failed, n_stable;
+    double *gamma, *min_eig;
+    size_t *mult;
+    int *stable;
+    size_t kp;     /* modes projected on */
+    double *proj;  /* count x kp: u^a . m^v */
+    double log_z, best;
+    size_t n_used;
+    double seconds;
+};
+
+static void fp_info_free(struct fp_info *fi)
+{
+    free(fi->gamma);
+    free(fi->min_eig);
+    free(fi->mult);
+    free(fi->stable);
+    free(fi->proj);
+    memset(fi, 0, sizeof *fi);
+}
+
+/* Run the TAP solver of the given order from n_random random visible starts
+ * (uniform {0,1} for bernoulli, +-1 for ising, N(0, sigma^2) for gaussian
+ * units) followed by n_data distinct data rows drawn with seed (every row
+ * when the data has no more), all in one call so that the library merges
+ * the points they reach. Projections on the first kp modes of svd (kp 0 or
+ * svd NULL: none). Returns 0, or -1 with the reason in note. */
+static int find_fixed_points(rbm_context *ctx, const rbm_machine *m, rbm_mf_method method,
+                             const rbm_dataset *data, size_t n_random, size_t n_data,
+                             uint64_t seed, const rbm_svd *svd, size_t kp, struct fp_info *fi,
+                             char *note, size_t note_len)
+{
+    memset(fi, 0, sizeof *fi);
+    fi->method = method;
+    fi->log_z = fi->best = NAN;
+    const double t0 = now_seconds();
+    size_t nv = rbm_machine_n_visible(m);
+    size_t rows = data ? rbm_dataset_rows(data) : 0;
+    if (!data)
+        n_data = 0;
+    if (n_data > rows)
+        n_data = rows;
+    size_t n = n_random + n_data;
+    int rc = -1;
+    double *mv0 = NULL;
+    size_t *idx = NULL;
+    rbm_rng *rng = NULL;
+    rbm_mf *s = NULL;
+    rbm_mf_points *p = NULL;
+    rbm_status st;
+    if (n == 0) {
+        snprintf(note, note_len, "no starts");
+        return -1;
+    }
+    mv0 = malloc(n * nv * sizeof *mv0);
+    if (!mv0) {
+        snprintf(note, note_len, "out of memory for %zu starts", n);
+        return -1;
+    }
+    if ((st = rbm_rng_new(ctx, seed, &rng)) != RBM_OK) {
+        lib_note(note, note_len, ctx, st, "cannot create a random generator");
+        goto out;
+    }
+    rbm_unit_kind vk = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE);
+    double vsig = vk == RBM_UNIT_GAUSSIAN ? rbm_machine_sigma(m, RBM_LAYER_VISIBLE) : 1.0;
+    for (size_t i = 0; i < n_random * nv; i++) {
+        if (vk == RBM_UNIT_GAUSSIAN)
+            mv0[i] = vsig * rbm_rng_normal(rng);
+        else if (vk == RBM_UNIT_ISING)
+            mv0[i] = rbm_rng_uniform(rng) < 0.5 ? -1.0 : 1.0;
+        else
+            mv0[i] = rbm_rng_uniform(rng) < 0.5 ? 0.0 : 1.0;
+    }
+    if (n_data > 0) {
+        idx = malloc(rows * sizeof *idx);
+        if (!idx) {
+            snprintf(note, note_len, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < rows; i++)
+            idx[i] = i;
+        if (n_data < rows) { /* partial Fisher-Yates: n_data distinct rows */
+            for (size_t i = 0; i < n_data; i++) {
+                size_t j = i + (size_t)(rbm_rng_uniform(rng) * (double)(rows - i));
+                if (j >= rows)
+                    j = rows - 1;
+                size_t t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+        }
+        for (size_t i = 0; i < n_data; i++) {
+            st = rbm_dataset_get_rows(data, idx[i], 1, mv0 + (n_random + i) * nv, nv);
+            if (st != RBM_OK) {
+                lib_note(note, note_len, ctx, st, "cannot read the data rows");
+                goto out;
+            }
+        }
+    }
+    if ((st = rbm_mf_new(m, method, &s)) != RBM_OK) {
+        lib_note(note, note_len, ctx, st, "cannot set up the TAP solver");
+        goto out;
+    }
+    st = rbm_mf_fixed_points(s, n, mv0, n * nv, NULL, 0, &p);
+    if (st != RBM_OK) {
+        lib_note(note, note_len, ctx, st, "cannot find the TAP fixed points");
+        goto out;
+    }
+    fi->n_random = n_random;
+    fi->n_data = n_data;
+    fi->count = rbm_mf_points_count(p);
+    fi->n_failed = rbm_mf_points_n_failed(p);
+    size_t c = fi->count ? fi->count : 1;
+    fi->gamma = malloc(c * sizeof *fi->gamma);
+    fi->min_eig = malloc(c * sizeof *fi->min_eig);
+    fi->mult = malloc(c * sizeof *fi->mult);
+    fi->stable = malloc(c * sizeof *fi->stable);
+    if (!fi->gamma || !fi->min_eig || !fi->mult || !fi->stable) {
+        snprintf(note, note_len, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < fi->count; k++) {
+        st = rbm_mf_points_get(p, k, &fi->gamma[k], &fi->mult[k], &fi->stable[k],
+                               &fi->min_eig[k]);
+        if (st != RBM_OK) {
+            lib_note(note, note_len, ctx, st, "cannot read a fixed point");
+            goto out;
+        }
+        fi->n_stable += fi->stable[k] ? 1 : 0;
+    }
+    if (fi->count > 0) {
+        st = rbm_mf_points_log_z(p, &fi->log_z, &fi->best, &fi->n_used);
+        if (st != RBM_OK) {
+            lib_note(note, note_len, ctx, st, "cannot compute the TAP log Z");
+            goto out;
+        }
+        if (svd && kp > 0) {
+            if (kp > rbm_svd_rank(svd))
+                kp = rbm_svd_rank(svd);
+            fi->proj = malloc(fi->count * kp * sizeof *fi->proj);
+            if (!fi->proj) {
+                snprintf(note, note_len, "out of memory");
+                goto out;
+            }
+            st = rbm_mf_points_project(p, svd, kp, fi->proj, fi->count * kp, NULL, 0);
+            if (st != RBM_OK) {
+                lib_note(note, note_len, ctx, st, "cannot project the fixed points on the modes");
+                goto out;
+            }
+            fi->kp = kp;
+        }
+    }
+    fi->seconds = now_seconds() - t0;
+    rc = 0;
+out:
+    if (rc != 0) {
+        fp_info_free(fi);
+        fi->log_z = fi->best = NAN;
+    }
+    rbm_mf_points_free(p);
+    rbm_mf_free(s);
+    rbm_rng_free(rng);
+    free(idx);
+    free(mv0);
+    return rc;
+}
+
+/* A machine on the phase diagram of its ensemble (rbm_machine_phase). */
+struct phase_info {
+    int ok;            /* computed (possibly not converged) */
+    int not_converged;
+    rbm_phase phase;
+    double sigma, kappa;
+    size_t n_modes;
+    double w[RBM_ENSEMBLE_MAX_MODES];
+    double kurtosis[2];
+    int compositional;
+    double w_c;        /* F-SG (P-F) line at T = 1 and the machine's kappa */
+    char note[512];
+};
+
+static void machine_phase_info(rbm_context *ctx, const rbm_machine *m, struct phase_info *pi)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->sigma = pi->w_c = NAN;
+    pi->kurtosis[0] = pi->kurtosis[1] = NAN;
+    pi->kappa = (double)rbm_machine_n_hidden(m) / (double)rbm_machine_n_visible(m);
+    rbm_status st = rbm_machine_phase(m, RBM_ENSEMBLE_MAX_MODES, &pi->phase, &pi->sigma,
+                                      &pi->n_modes, pi->w, RBM_ENSEMBLE_MAX_MODES, pi->kurtosis,
+                                      2, &pi->compositional);
+    if (st == RBM_ERR_NOT_CONVERGED) {
+        pi->not_converged = 1;
+    } else if (st != RBM_OK) {
+        lib_note(pi->note, sizeof pi->note, ctx, st, "no phase");
+        return;
+    }
+    pi->ok = 1;
+    double wc = NAN;
+    if (isfinite(pi->sigma) && rbm_phase_line_fsg(pi->kappa, pi->sigma, 1.0, &wc, NULL, NULL) ==
+                                   RBM_OK)
+        pi->w_c = wc;
+}
+
+static void print_phase_line(const struct phase_info *pi)
+{
+    if (!pi->ok) {
+        printf("phase       - (%s)\n", pi->note);
+        return;
+    }
+    printf("phase       %s at T = 1%s: noise sigma %.4g, %zu strong mode%s", rbm_phase_name(pi->phase),
+           pi->not_converged ? " (RS solver not converged)" : "", pi->sigma, pi->n_modes,
+           pi->n_modes == 1 ? "" : "s");
+    if (pi->n_modes > 0) {
+        printf(" (de-biased w =");
+        for (size_t i = 0; i < pi->n_modes; i++)
+            printf(" %.3g", pi->w[i]);
+        printf(")");
+    }
+    printf("\n");
+    if (pi->n_modes > 0)
+        printf("            component kurtosis %.3g (visible) %.3g (hidden): %s\n",
+               pi->kurtosis[0], pi->kurtosis[1],
+               pi->phase == RBM_PHASE_FERROMAGNETIC
+                   ? (pi->compositional ? "compositional (magnetisation shared by several modes)"
+                                        : "not compositional (one mode carries the state)")
+                   : "no magnetised state");
+    if (isfinite(pi->w_c)) {
+        printf("            on the RS diagram: T/sigma = %.3g", pi->sigma > 0 ? 1 / pi->sigma : INFINITY);
+        if (pi->n_modes > 0 && pi->sigma > 0)
+            printf(", w_1/sigma = %.3g", pi->w[0] / pi->sigma);
+        printf("; ferromagnetic above w_c = %.4g (F-SG/P-F line at T = 1, kappa %.3g)\n",
+               pi->w_c, pi->kappa);
+    }
+}
+
+static void json_phase(FILE *f, int *first, const struct phase_info *pi)
+{
+    json_key(f, first, "phase");
+    if (pi->ok)
+        json_string(f, rbm_phase_name(pi->phase));
+    else
+        fputs("null", f);
+    json_key(f, first, "sigma");
+    json_number(f, pi->ok ? pi->sigma : NAN);
+    json_key(f, first, "modes");
+    fputc('[', f);
+    for (size_t i = 0; pi->ok && i < pi->n_modes; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, pi->w[i]);
+    }
+    fputc(']', f);
+    json_key(f, first, "kurtosis");
+    if (pi->ok && pi->n_modes > 0) {
+        fputc('[', f);
+        json_number(f, pi->kurtosis[0]);
+        fputs(", ", f);
+        json_number(f, pi->kurtosis[1]);
+        fputc(']', f);
+    } else {
+        fputs("null", f);
+    }
+    json_key(f, first, "compositional");
+    fputs(pi->ok && pi->compositional ? "true" : "false", f);
+    json_key(f, first, "phase_converged");
+    fputs(pi->ok && !pi->not_converged ? "true" : "false", f);
+    json_key(f, first, "w_c");
+    json_number(f, pi->w_c);
+    if (!pi->ok) {
+        json_key(f, first, "phase_note");
+        json_string(f, pi->note);
+    }
+}
+
+/* ---- plots with gnuplot ---- */
+
+/* "DIR/name" (malloc'd) */
+static char *path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}
+
+/* mkdir -p of one level (the parent must exist). Returns 0 or -1 with note. */
+static int make_dir(const char *dir, char *note, size_t n)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return 0;
+        snprintf(note, n, "'%s' exists and is not a directory", dir);
+        return -1;
+    }
+    if (mkdir(dir, 0777) != 0) {
+        snprintf(note, n, "cannot create the directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
+ * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
+static int run_gnuplot(const char *dir, const char *script)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        if (chdir(dir) != 0)
+            _exit(126);
+        int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        int in = open("/dev/null", O_RDONLY);
+        if (in >= 0) {
+            dup2(in, STDIN_FILENO);
+            close(in);
+        }
+        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return 1;
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 1;
+}
+
+/* What the plots show. */
+struct plot_input {
+    const rbm_mode_tracker *tracker; /* may be NULL */
+    size_t batches_per_epoch;
+    double edge;                     /* final bulk edge */
+    const struct fp_info *fp;        /* may be NULL or without projections */
+    const double *data_proj;         /* n_data_proj x 2: data rows on the first two modes */
+    size_t n_data_proj;
+    const char *title;               /* e.g. the data and machine */
+};
+
+/* Write the CSV files, the gnuplot script and the PNGs into dir. On
+ * success *n_png PNGs were made (names in pngs); note says why not. */
+static int write_plots(const char *dir, const struct plot_input *in, char pngs[2][64],
+                       size_t *n_png, char *note, size_t nn)
+{
+    *n_png = 0;
+    if (make_dir(dir, note, nn) != 0)
+        return -1;
+    int have_spec = in->tracker && rbm_mode_tracker_records(in->tracker) > 0;
+    int have_fp = in->fp && in->fp->count > 0 && in->fp->kp >= 2;
+    if (!have_spec && !have_fp) {
+        snprintf(note, nn, "nothing to plot");
+        return -1;
+    }
+    char *p = NULL;
+    FILE *f = NULL;
+    int rc = -1;
+    if (have_spec) {
+        p = path_join(dir, "spectrum.csv");
+        if (!p || rbm_mode_tracker_write_csv(in->tracker, p) != RBM_OK) {
+            snprintf(note, nn, "cannot write '%s'", p ? p : "spectrum.csv");
+            goto out;
+        }
+        free(p);
+        p = NULL;
+    }
+    if (have_fp) {
+        p = path_join(dir, "fixed_points.csv");
+        if (!p || !(f = fopen(p, "w"))) {
+            snprintf(note, nn, "cannot write '%s': %s", p ? p : "fixed_points.csv",
+                     strerror(errno));
+            goto out;
+        }
+        fprintf(f, "index,gamma,multiplicity,stable,s1,s2\n");
+        for (size_t k = 0; k < in->fp->count; k++)
+            fprintf(f, "%zu,%.10g,%zu,%d,%.10g,%.10g\n", k + 1, in->fp->gamma[k], in->fp->mult[k],
+                    in->fp->stable[k], in->fp->proj[k * in->fp->kp],
+                    in->fp->proj[k * in->fp->kp + 1]);
+        if (fclose(f) != 0) {
+            f = NULL;
+            snprintf(note, nn, "cannot write '%s'", p);
+            goto out;
+        }
+        f = NULL;
+        free(p);
+        p = path_join(dir, "data_projections.csv");
+        if (!p || !(f = fopen(p, "w"))) {
+            snprintf(note, nn, "cannot write '%s': %s", p ? p : "data_projections.csv",
+                     strerror(errno));
+            goto out;
+        }
+        fprintf(f, "s1,s2\n");
+        for (size_t k = 0; k < in->n_data_proj; k++)
+            fprintf(f, "%.8g,%.8g\n", in->data_proj[2 * k], in->data_proj[2 * k + 1]);
+        if (fclose(f) != 0) {
+            f = NULL;
+            snprintf(note, nn, "cannot write '%s'", p);
+            goto out;
+        }
+        f = NULL;
+        free(p);
+        p = NULL;
+    }
+
+    p = path_join(dir, "plots.gp");
+    if (!p || !(f = fopen(p, "w"))) {
+        snprintf(note, nn, "cannot write '%s': %s", p ? p : "plots.gp", strerror(errno));
+        goto out;
+    }
+    fprintf(f, "# Written by 'rbm train' (librbm %s); run 'gnuplot plots.gp' in this directory.\n",
+            rbm_version_string());
+    fprintf(f, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+               "    set terminal pngcairo size 1000,650 enhanced font \"sans,11\"\n"
+               "} else {\n"
+               "    set terminal png size 1000,650\n"
+               "}\n"
+               "set datafile separator \",\"\n"
+               "set grid lc rgb \"#dddddd\"\n"
+               "# ten distinguishable colours for the modes\n"
+               "array C[10] = [\"#1f77b4\", \"#ff7f0e\", \"#2ca02c\", \"#d62728\", \"#9467bd\", "
+               "\"#8c564b\", \"#e377c2\", \"#7f7f7f\", \"#bcbd22\", \"#17becf\"]\n"
+               "do for [i=1:10] { set linetype i lc rgb C[i] lw 2 }\n");
+    if (have_spec) {
+        /* the identities (CSV columns 4...) of the largest modes at the end */
+        size_t nm = rbm_mode_tracker_n_modes(in->tracker);
+        double last[TRACK_MODES];
+        size_t order[TRACK_MODES];
+        if (nm > TRACK_MODES)
+            nm = TRACK_MODES;
+        if (rbm_mode_tracker_get(in->tracker, rbm_mode_tracker_records(in->tracker) - 1, NULL,
+                                 last, nm, NULL, NULL) != RBM_OK) {
+            snprintf(note, nn, "cannot read the spectrum history");
+            goto out;
+        }
+        for (size_t i = 0; i < nm; i++)
+            order[i] = i;
+        for (size_t i = 0; i < nm; i++) /* selection sort, descending */
+            for (size_t j = i + 1; j < nm; j++)
+                if (last[order[j]] > last[order[i]]) {
+                    size_t t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+        size_t np = nm < PLOT_MODES ? nm : PLOT_MODES;
+        fprintf(f, "cols = \"");
+        for (size_t i = 0; i < np; i++)
+            fprintf(f, "%s%zu", i ? " " : "", order[i] + 4);
+        fprintf(f, "\"\n");
+        fprintf(f,
+                "\n# singular values of W over training (spectrum.csv: step,edge,n_outside,w0,...)\n"
+                "bpe = %zu.0\n"
+                "set output \"spectrum.png\"\n"
+                "set multiplot layout 2,1 title \"%s\" font \",13\"\n"
+                "set size 1,0.68; set origin 0,0.30\n"
+                "set lmargin 10; set rmargin 22\n"
+                "set title \"Singular values of W during training (the %zu largest at the end, "
+                "followed by identity)\"\n"
+                "set xlabel \"\"\n"
+                "set ylabel \"singular value w_{/Symbol a} (log scale)\"\n"
+                "set logscale y\n"
+                "set key outside right top title \"rank at the end\"\n"
+                "plot for [i=1:words(cols)] \"spectrum.csv\" skip 1 using ($1/bpe):(column(int(word(cols, i)))) "
+                "with lines lw 2 title sprintf(\"w_{%%d}\", i), \\\n"
+                "     \"spectrum.csv\" skip 1 using ($1/bpe):2 with lines lw 3 dt 2 lc rgb \"black\" "
+                "title \"bulk edge\"\n"
+                "set size 1,0.30; set origin 0,0\n"
+                "set title \"Modes outside the Marchenko-Pastur bulk\"\n"
+                "set xlabel \"epoch\"\n"
+                "unset logscale y\n"
+                "set ylabel \"modes\"\n"
+                "set yrange [0:*]\n"
+                "set key off\n"
+                "plot \"spectrum.csv\" skip 1 using ($1/bpe):3 with steps lw 2 lc rgb \"#c0392b\"\n"
+                "unset multiplot\n"
+                "set yrange [*:*]; set lmargin -1; set rmargin -1; set key title \"\"\n",
+                in->batches_per_epoch ? in->batches_per_epoch : (size_t)1,
+                in->title ? in->title : "", np);
+    }
+    if (have_fp) {
+        const char *mname = in->fp->method == RBM_MF_NAIVE  ? "Naive mean-field"
+                            : in->fp->method == RBM_MF_TAP3 ? "TAP3"
+                                                            : "TAP2";
+        fprintf(f,
+                "\n# TAP fixed points and data projected on the first two modes of W\n"
+                "set output \"fixed_points.png\"\n"
+                "set size square\n"
+                "set title \"%s fixed points of the trained machine (%zu distinct, from %zu starts)\\n"
+                "and the data, projected on the first two left singular vectors of W\"\n"
+                "set xlabel \"s_1 = u^1 . v\"\n"
+                "set ylabel \"s_2 = u^2 . v\"\n"
+                "set key outside right top\n"
+                "plot \"data_projections.csv\" skip 1 using 1:2 with points pt 7 ps 0.3 "
+                "lc rgb \"#b0b0b0\" title \"data rows\", \\\n"
+                "     \"fixed_points.csv\" skip 1 using ($4==1 ? $5 : 1/0):6 with points pt 7 ps 2.2 "
+                "lc rgb \"#c0392b\" title \"stable fixed point\", \\\n"
+                "     \"fixed_points.csv\" skip 1 using ($4==0 ? $5 : 1/0):6 with points pt 6 ps 2.2 "
+                "lw 2 lc rgb \"#2471a3\" title \"unstable fixed point\", \\\n"
+                "     \"fixed_points.csv\" skip 1 using 5:6:(sprintf(\"%%d\", $3)) with labels "
+                "offset 1.6,1.0 font \",9\" title \"(number: starts reaching it)\"\n",
+                mname, in->fp->count, in->fp->n_random + in->fp->n_data);
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        snprintf(note, nn, "cannot write '%s'", p);
+        goto out;
+    }
+    f = NULL;
+    int g = run_gnuplot(dir, "plots.gp");
+    if (g == 127) {
+        snprintf(note, nn, "skipped: gnuplot not found (Debian package gnuplot-nox); the data "
+                           "and plots.gp are in %s",
+                 dir);
+        goto out;
+    }
+    if (g != 0) {
+        snprintf(note, nn, "gnuplot failed (exit %d), see %s/gnuplot.log", g, dir);
+        goto out;
+    }
+    const char *names[2] = {have_spec ? "spectrum.png" : NULL, have_fp ? "fixed_points.png" : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!names[i])
+            continue;
+        char *q = path_join(dir, names[i]);
+        struct stat sb;
+        if (q && stat(q, &sb) == 0 && sb.st_size > 0)
+            snprintf(pngs[(*n_png)++], 64, "%s", names[i]);
+        free(q);
+    }
+    if (*n_png == 0) {
+        snprintf(note, nn, "gnuplot wrote no PNG, see %s/gnuplot.log", dir);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    free(p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * rbm train
  * ------------------------------------------------------------------------ */
 
@@ -1077,6 +1778,7 @@ struct train_result {
     size_t ll_len, ll_cap;
     size_t checkpoints; /* checkpoints written */
     int interrupted; /* the signal that stopped training, or 0 */
+    double track_seconds; /* time spent recording the spectrum */
 };
 
 static void push_value(double **buf, size_t *len, size_t *cap, double x)
@@ -1122,7 +1824,8 @@ static void fmt_ll(char *buf, size_t n, double ll)
  * o->checkpoint_every epochs (and when interrupted). Returns 0 or an exit
  * status after printing the error. */
 static int run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
-                        const struct train_opts *o, size_t rows, struct train_result *res)
+                        const struct train_opts *o, size_t rows, struct train_result *res,
+                        rbm_mode_tracker *tracker)
 {
     struct progress p;
     progress_init(&p, o->quiet);
@@ -1161,7 +1864,9 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *dat
     double latest = NAN, epoch_sum = 0;
     size_t epoch_n = 0, batch_in_epoch = start_batch;
     int ll_enabled = res->ll_enabled;
+    double track0 = res->track_seconds;
     memset(res, 0, sizeof *res);
+    res->track_seconds = track0;
     res->ll_enabled = ll_enabled;
     res->recon_first = res->recon_last = NAN;
     res->ll_last = NAN;
@@ -1223,6 +1928,18 @@ static int run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *dat
                 res->ll_last = ll;
                 if (res->ll_enabled)
                     push_value(&res->ll_history, &res->ll_len, &res->ll_cap, ll);
+            }
+            if (tracker) {
+                double tt = now_seconds();
+                st = rbm_mode_tracker_record(tracker, rbm_trainer_steps(t));
+                res->track_seconds += now_seconds() - tt;
+                if (st != RBM_OK) {
+                    progress_close(&p);
+                    lib_errorf(ctx, st, "cannot record the spectrum after epoch %zu",
+                               res->epochs_done);
+                    status = EXIT_RUNTIME;
+                    break;
+                }
             }
             if (ckpt && res->epochs_done % o->checkpoint_every == 0) {
                 st = rbm_trainer_save_checkpoint(t, ckpt);
@@ -1334,8 +2051,20 @@ static void print_data_line(const char *data, enum data_source source, rbm_unit_
     }
 }
 
+/* What --track-spectrum recorded. */
+struct track_summary {
+    const char *csv;    /* the history beside the model, or NULL (no tracking) */
+    size_t records;
+    size_t n_modes;     /* tracked modes */
+    size_t n_outside;   /* modes outside the bulk at the last record */
+    double edge;        /* bulk edge at the last record */
+    double top[TRACK_MODES]; /* tracked singular values at the last record, descending */
+    double seconds;     /* time spent recording */
+};
+
 static void print_report(const struct train_opts *o, const struct data_info *di,
-                         const struct train_result *res, double rate)
+                         const struct train_result *res, double rate,
+                         const struct track_summary *ts)
 {
     char rate_s[32], time_s[32];
     fmt_rate(rate_s, sizeof rate_s, rate);
@@ -1343,10 +2072,9 @@ static void print_report(const struct train_opts *o, const struct data_info *di,
     print_data_line(o->data, o->source, o->visible, di);
     printf("machine     %zu %s visible x %zu %s hidden, %s\n", di->cols, unit_name(o->visible),
            o->n_hidden, unit_name(o->hidden), precision_name(o->precision));
-    if (o->estimator == RBM_ESTIMATOR_EXACT)
-        printf("estimator   exact");
-    else
-        printf("estimator   %s-%zu", o->estimator == RBM_ESTIMATOR_CD ? "CD" : "PCD", o->k);
+    char est[32];
+    fmt_estimator(est, sizeof est, o->estimator, o->k);
+    printf("estimator   %s", est);
     printf(", %s lr %g", optimizer_name(o->optimizer), o->lr);
     if (o->l2 > 0)
         printf(", l2 %g", o->l2);
@@ -1370,11 +2098,24 @@ static void print_report(const struct train_opts *o, const struct data_info *di,
     if (o->checkpoint_every > 0)
         printf("checkpoint  %s.ckpt (every %zu epoch%s, %zu written)\n", o->out,
                o->checkpoint_every, o->checkpoint_every == 1 ? "" : "s", res->checkpoints);
+    if (ts->csv && ts->records > 0) {
+        printf("spectrum    %zu mode%s outside the bulk at the end (edge %.4f); top singular "
+               "values",
+               ts->n_outside, ts->n_outside == 1 ? "" : "s", ts->edge);
+        for (size_t i = 0; i < ts->n_modes && i < 5; i++)
+            printf(" %.3f", ts->top[i]);
+        printf("\n");
+        fmt_seconds(time_s, sizeof time_s, ts->seconds);
+        printf("            history of %zu records in %s (%s, %.1f%% of the training time)\n",
+               ts->records, ts->csv, time_s,
+               res->train_seconds > 0 ? 100 * ts->seconds / res->train_seconds : 0.0);
+    }
     printf("model       %s\n", o->out);
 }
 
 static void print_json(const struct train_opts *o, const struct data_info *di,
-                       const struct train_result *res, double rate)
+                       const struct train_result *res, double rate,
+                       const struct track_summary *ts)
 {
     FILE *f = stdout;
     int first = 1;
@@ -1467,6 +2208,30 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
         json_key(f, &first, "signal");
         json_string(f, res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    json_key(f, &first, "spectrum_history");
+    if (ts->csv)
+        json_string(f, ts->csv);
+    else
+        fputs("null", f);
+    json_key(f, &first, "spectrum_records");
+    fprintf(f, "%zu", ts->records);
+    json_key(f, &first, "n_modes_outside_bulk");
+    if (ts->csv && ts->records > 0)
+        fprintf(f, "%zu", ts->n_outside);
+    else
+        fputs("null", f);
+    json_key(f, &first, "bulk_edge");
+    json_number(f, ts->csv && ts->records > 0 ? ts->edge : NAN);
+    json_key(f, &first, "top_singular_values");
+    fputc('[', f);
+    for (size_t i = 0; ts->csv && ts->records > 0 && i < ts->n_modes; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, ts->top[i]);
+    }
+    fputc(']', f);
+    json_key(f, &first, "spectrum_seconds");
+    json_number(f, ts->seconds);
     json_key(f, &first, "model_path");
     json_string(f, o->out);
     fputs("\n}\n", f);
@@ -1591,6 +2356,248 @@ static int read_checkpoint_config(const char *path, uint64_t *k, uint32_t *optim
     return rc;
 }
 
+/* ---- the spectral and thermodynamic report after 'rbm train' ---- */
+
+/* Data rows used as TAP starts by the report: 200, fewer for big machines
+ * (each start costs iterations of two N_v x N_h products, each distinct
+ * point a dense eigenvalue problem of order N_v + N_h). */
+static size_t report_data_starts(const rbm_machine *m)
+{
+    double cost = (double)rbm_machine_n_visible(m) * (double)rbm_machine_n_hidden(m);
+    double n = 200.0 * 20000.0 / (cost > 1 ? cost : 1);
+    if (n > 200)
+        n = 200;
+    if (n < 20)
+        n = 20;
+    return (size_t)n;
+}
+
+/* The plots directory beside the model: MODEL without ".rbm" + ".plots". */
+static char *default_plots_dir(const char *model)
+{
+    size_t n = strlen(model);
+    if (n > 4 && strcmp(model + n - 4, ".rbm") == 0)
+        n -= 4;
+    char *p = malloc(n + 7);
+    if (p) {
+        memcpy(p, model, n);
+        memcpy(p + n, ".plots", 7);
+    }
+    return p;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Print the top singular values of tracker record k, sorted. */
+static void print_record(const rbm_mode_tracker *tr, size_t k, size_t bpe, size_t top)
+{
+    size_t nm = rbm_mode_tracker_n_modes(tr);
+    double w[TRACK_MODES], edge = NAN;
+    size_t n_out = 0;
+    uint64_t step = 0;
+    if (nm > TRACK_MODES || rbm_mode_tracker_get(tr, k, &step, w, nm, &edge, &n_out) != RBM_OK)
+        return;
+    qsort(w, nm, sizeof *w, cmp_desc);
+    char ep[32];
+    if (bpe > 0 && step % bpe == 0)
+        snprintf(ep, sizeof ep, "%llu", (unsigned long long)(step / bpe));
+    else
+        snprintf(ep, sizeof ep, "%.2f", bpe ? (double)step / (double)bpe : (double)step);
+    printf("            epoch %5s:", ep);
+    for (size_t i = 0; i < top && i < nm; i++)
+        printf(" %6.3f", w[i]);
+    printf("   edge %.3f, %zu outside\n", edge, n_out);
+}
+
+/* Each of the first k modes: its largest overlap with one of the data's top
+ * k principal directions. */
+static void print_pca_lines(const struct spectrum_info *si)
+{
+    printf("PCA         overlap |u_a . e_b| of each of the first %zu modes with the closest of "
+           "the data's\n            top %zu principal directions:",
+           si->k, si->k);
+    double in_span_min = 1;
+    for (size_t a = 0; a < si->k; a++) {
+        size_t best = 0;
+        double ss = 0;
+        for (size_t b = 0; b < si->k; b++) {
+            double x = si->overlaps[a * si->k + b];
+            ss += x * x;
+            if (x > si->overlaps[a * si->k + best])
+                best = b;
+        }
+        if (ss < in_span_min)
+            in_span_min = ss;
+        printf(" %.2f (PC%zu)", si->overlaps[a * si->k + best], best + 1);
+    }
+    printf("\n            each mode's weight in the span of those directions >= %.2f; "
+           "eigenvalues",
+           in_span_min);
+    for (size_t b = 0; b < si->k; b++)
+        printf(" %.3g", si->eig[b]);
+    printf("\n");
+}
+
+struct report_result {
+    int done;
+    size_t n_outside;
+    size_t n_fixed_points;
+    double log_z_tap;
+    struct phase_info phase;
+    char plots_dir[1024];
+    size_t n_png;
+};
+
+static void train_report(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
+                         int synthetic, int quiet, const rbm_mode_tracker *tr, size_t bpe,
+                         const char *plots_dir, const char *title, struct report_result *rr)
+{
+    char note[1024];
+    struct spectrum_info si;
+    struct fp_info fi;
+    rbm_svd *svd = NULL;
+    double *dproj = NULL;
+    size_t n_dproj = 0;
+    memset(&fi, 0, sizeof fi);
+    memset(rr, 0, sizeof *rr);
+    rr->log_z_tap = NAN;
+
+    printf("\n-- spectral and thermodynamic report (docs/spectral.md, docs/meanfield.md, "
+           "docs/phase.md) --\n");
+    /* the spectrum now */
+    int have_spec = compute_spectrum(ctx, m, data, PCA_MODES, &si, &svd, note, sizeof note) == 0;
+    if (have_spec) {
+        size_t top = si.r < 8 ? si.r : 8;
+        printf("spectrum    w =");
+        for (size_t i = 0; i < top; i++)
+            printf(" %.3f", si.w[i]);
+        printf("%s (largest %zu of %zu singular values of W)\n", si.r > top ? " ..." : "", top,
+               si.r);
+        printf("            Marchenko-Pastur bulk edge %.4f (noise sigma %.4f): %zu mode%s "
+               "outside the bulk\n",
+               si.edge, si.sigma, si.n_outside, si.n_outside == 1 ? "" : "s");
+        rr->n_outside = si.n_outside;
+    } else {
+        printf("spectrum    - (%s)\n", note);
+    }
+    /* its history */
+    size_t nrec = tr ? rbm_mode_tracker_records(tr) : 0;
+    if (nrec > 0) {
+        printf("            during training (largest tracked singular values):\n");
+        size_t shown = nrec < 6 ? nrec : 6;
+        size_t last = (size_t)-1;
+        for (size_t i = 0; i < shown; i++) {
+            size_t k = shown == 1 ? 0 : i * (nrec - 1) / (shown - 1);
+            if (k == last)
+                continue;
+            print_record(tr, k, bpe, 5);
+            last = k;
+        }
+    }
+    if (have_spec && si.k > 0) {
+        print_pca_lines(&si);
+    }
+
+    /* TAP fixed points from data rows */
+    size_t n_data = report_data_starts(m);
+    if (!quiet) {
+        fprintf(stderr, "rbm: report: TAP2 fixed points from %zu data rows\n",
+                n_data < rbm_dataset_rows(data) ? n_data : rbm_dataset_rows(data));
+        fflush(stderr);
+    }
+    size_t kp = have_spec ? (si.r < 5 ? si.r : 5) : 0;
+    int have_fp = find_fixed_points(ctx, m, RBM_MF_TAP2, data, 0, n_data, 11, svd, kp, &fi, note,
+                                    sizeof note) == 0;
+    if (have_fp) {
+        rr->n_fixed_points = fi.count;
+        rr->log_z_tap = fi.log_z;
+        printf("TAP states  %zu distinct TAP2 fixed point%s from %zu data rows (%zu stable",
+               fi.count, fi.count == 1 ? "" : "s", fi.n_data, fi.n_stable);
+        if (fi.n_failed)
+            printf(", %zu start%s did not converge", fi.n_failed, fi.n_failed == 1 ? "" : "s");
+        printf(")%s\n", synthetic ? "; the data has 11 clusters" : "");
+        if (fi.count > 0) {
+            printf("            starts per state:");
+            for (size_t k = 0; k < fi.count && k < 16; k++)
+                printf(" %zu", fi.mult[k]);
+            printf("%s; Gamma %.4g to %.4g\n", fi.count > 16 ? " ..." : "", fi.gamma[0],
+                   fi.gamma[fi.count - 1]);
+        }
+    } else {
+        printf("TAP states  - (%s)\n", note);
+    }
+
+    /* log Z */
+    if (have_fp && fi.count > 0)
+        printf("log Z       TAP %.4f (log-sum-exp of -Gamma over %zu state%s; best single state "
+               "%.4f)\n",
+               fi.log_z, fi.n_used, fi.n_used == 1 ? "" : "s", fi.best);
+    else
+        printf("log Z       TAP - (no fixed point)\n");
+    size_t eu = enum_units(m);
+    if (eu <= 20) {
+        double lz = NAN;
+        rbm_status st = rbm_exact_log_z(m, &lz);
+        if (st == RBM_OK)
+            printf("            exact %.4f (%s)\n", lz,
+                   eu == 0 ? "gauss-gauss closed form" : "enumeration of the smaller layer");
+        else {
+            lib_note(note, sizeof note, ctx, st, "exact log Z");
+            printf("            %s\n", note);
+        }
+    } else {
+        printf("            exact: not cheap (the smaller layer has %zu units); 'rbm eval "
+               "--method ais' estimates it\n",
+               eu);
+    }
+
+    /* phase */
+    machine_phase_info(ctx, m, &rr->phase);
+    print_phase_line(&rr->phase);
+
+    /* plots */
+    if (plots_dir) {
+        snprintf(rr->plots_dir, sizeof rr->plots_dir, "%s", plots_dir);
+        if (have_spec && si.r >= 2) {
+            size_t rows = rbm_dataset_rows(data);
+            double *all = malloc(rows * 2 * sizeof *all);
+            if (all && rbm_svd_project_dataset(svd, data, 2, all, rows * 2) == RBM_OK) {
+                size_t stride = rows > 3000 ? (rows + 2999) / 3000 : 1;
+                dproj = malloc(((rows + stride - 1) / stride) * 2 * sizeof *dproj);
+                if (dproj)
+                    for (size_t i = 0; i < rows; i += stride, n_dproj++) {
+                        dproj[2 * n_dproj] = all[2 * i];
+                        dproj[2 * n_dproj + 1] = all[2 * i + 1];
+                    }
+            }
+            free(all);
+        }
+        struct plot_input in = {tr, bpe, have_spec ? si.edge : NAN, have_fp ? &fi : NULL,
+                                dproj, n_dproj, title};
+        char pngs[2][64];
+        size_t n_png = 0;
+        if (write_plots(plots_dir, &in, pngs, &n_png, note, sizeof note) == 0) {
+            printf("plots       ");
+            for (size_t i = 0; i < n_png; i++)
+                printf("%s%s/%s", i ? ", " : "", plots_dir, pngs[i]);
+            printf("\n");
+            rr->n_png = n_png;
+        } else {
+            printf("plots       - (%s)\n", note);
+        }
+    }
+    rr->done = 1;
+    free(dproj);
+    fp_info_free(&fi);
+    if (have_spec)
+        spectrum_info_free(&si);
+    rbm_svd_free(svd);
+}
+
 static int cmd_train(int argc, char **argv)
 {
     struct train_opts o;
@@ -1616,9 +2623,13 @@ static int cmd_train(int argc, char **argv)
     rbm_dataset *data = NULL;
     rbm_machine *m = NULL;
     rbm_trainer *t = NULL;
+    rbm_mode_tracker *tracker = NULL;
+    char *spec_csv = NULL, *plots_dir = NULL;
     struct data_info di;
     struct train_result res;
+    struct track_summary ts;
     memset(&res, 0, sizeof res);
+    memset(&ts, 0, sizeof ts);
     rbm_status st;
 
     st = rbm_context_new(&ctx);
@@ -1763,8 +2774,7 @@ static int cmd_train(int argc, char **argv)
         if (o.estimator == RBM_ESTIMATOR_EXACT)
             snprintf(est, sizeof est, "exact gradient");
         else
-            snprintf(est, sizeof est, "%s-%zu", o.estimator == RBM_ESTIMATOR_CD ? "CD" : "PCD",
-                     o.k);
+            fmt_estimator(est, sizeof est, o.estimator, o.k);
         fprintf(stderr,
                 "rbm: %s (%zu x %zu), %s-%s RBM with %zu hidden, %s, %zu epoch%s x %zu "
                 "batches%s\n",
@@ -1778,7 +2788,32 @@ static int cmd_train(int argc, char **argv)
         fflush(stderr);
     }
 
-    rc = run_training(ctx, t, data, &o, di.rows, &res);
+    if (o.track_spectrum) {
+        size_t r = di.cols < o.n_hidden ? di.cols : o.n_hidden;
+        size_t nm = r < TRACK_MODES ? r : TRACK_MODES;
+        size_t n = strlen(o.out);
+        spec_csv = malloc(n + 14);
+        if (!spec_csv) {
+            errorf("out of memory");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        memcpy(spec_csv, o.out, n);
+        memcpy(spec_csv + n, ".spectrum.csv", 14);
+        st = rbm_mode_tracker_new(m, nm, &tracker);
+        if (st == RBM_OK) {
+            double tt = now_seconds();
+            st = rbm_mode_tracker_record(tracker, rbm_trainer_steps(t));
+            res.track_seconds = now_seconds() - tt;
+        }
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot track the spectrum of W");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+    }
+
+    rc = run_training(ctx, t, data, &o, di.rows, &res, tracker);
     if (rc != 0)
         goto done;
     res.total_steps = rbm_trainer_steps(t);
@@ -1790,11 +2825,49 @@ static int cmd_train(int argc, char **argv)
         goto done;
     }
 
+    if (tracker) {
+        st = rbm_mode_tracker_write_csv(tracker, spec_csv);
+        if (st != RBM_OK) {
+            lib_errorf(ctx, st, "cannot write the spectrum history '%s'", spec_csv);
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        ts.csv = spec_csv;
+        ts.records = rbm_mode_tracker_records(tracker);
+        ts.n_modes = rbm_mode_tracker_n_modes(tracker);
+        ts.seconds = res.track_seconds;
+        if (ts.records > 0 &&
+            rbm_mode_tracker_get(tracker, ts.records - 1, NULL, ts.top, ts.n_modes, &ts.edge,
+                                 &ts.n_outside) == RBM_OK)
+            qsort(ts.top, ts.n_modes, sizeof ts.top[0], cmp_desc);
+    }
+
     double rate = res.train_seconds > 0 ? (double)res.samples / res.train_seconds : NAN;
     if (o.json)
-        print_json(&o, &di, &res, rate);
+        print_json(&o, &di, &res, rate, &ts);
     else
-        print_report(&o, &di, &res, rate);
+        print_report(&o, &di, &res, rate, &ts);
+    if (o.report && !res.interrupted) {
+        if (!o.no_plots) {
+            plots_dir = o.plots ? strdup(o.plots) : default_plots_dir(o.out);
+            if (!plots_dir) {
+                errorf("out of memory");
+                rc = EXIT_RUNTIME;
+                goto done;
+            }
+        }
+        char title[256], est[32];
+        fmt_estimator(est, sizeof est, o.estimator, o.k);
+        snprintf(title, sizeof title, "%s RBM %zu x %zu, %s, %zu epochs on %s data",
+                 unit_name(o.visible), di.cols, o.n_hidden, est, res.epochs_done,
+                 o.source == DATA_SYNTHETIC ? "synthetic" : o.source == DATA_FASHION_MNIST
+                                                                ? "fashion-mnist"
+                                                                : "file");
+        struct report_result rr;
+        fflush(stdout);
+        train_report(ctx, m, data, o.source == DATA_SYNTHETIC, o.quiet, tracker,
+                     rbm_trainer_batches_per_epoch(t), plots_dir, title, &rr);
+    }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         errorf("cannot write to standard output: %s", strerror(errno));
         rc = EXIT_RUNTIME;
@@ -1805,6 +2878,9 @@ static int cmd_train(int argc, char **argv)
 done:
     free(res.history);
     free(res.ll_history);
+    free(spec_csv);
+    free(plots_dir);
+    rbm_mode_tracker_free(tracker);
     rbm_trainer_free(t);
     rbm_machine_free(m);
     rbm_dataset_free(data);
