@@ -678,6 +678,18 @@ static void write_state(const rbm_trainer *t, wbuf *w)
         wb_reals(w, s->k, s->v, s->n * m->nv);
         wb_reals(w, s->k, s->h, s->n * m->nh);
     }
+    /* MF/TAP estimators: persistent magnetisations */
+    rbm__mf_emf *mf = rbm__estimator_mf(t->est);
+    size_t np = mf ? rbm__mf_emf_particles(mf) : 0;
+    wb_u64(w, np);
+    if (mf) {
+        bool ready = rbm__mf_emf_ready(mf);
+        wb_u32(w, ready ? 1 : 0);
+        if (ready) {
+            wb_f64s(w, rbm__mf_emf_visible(mf), np * m->nv);
+            wb_f64s(w, rbm__mf_emf_hidden(mf), np * m->nh);
+        }
+    }
 }
 
 rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
@@ -870,6 +882,26 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
                 s->k->from_f64(1, &x, (char *)dst + i * s->k->elem);
             }
         }
+    }
+    rbm__mf_emf *mf = rbm__estimator_mf(t->est);
+    uint64_t np = rb_u64(r);
+    if (r->short_read || np != (mf ? rbm__mf_emf_particles(mf) : 0)) {
+        st = CKPT_BAD("%s: training state: %llu mean-field particles, estimator has %zu", path,
+                      (unsigned long long)np, mf ? rbm__mf_emf_particles(mf) : (size_t)0);
+        goto fail;
+    }
+    if (mf) {
+        uint32_t ready = rb_u32(r);
+        if (r->short_read || ready > 1) {
+            st = CKPT_BAD("%s: training state: invalid mean-field particle flag", path);
+            goto fail;
+        }
+        if (ready && ((st = read_f64s(ctx, r, rbm__mf_emf_visible(mf), (size_t)np * m->nv, path,
+                                      "visible magnetisation")) ||
+                      (st = read_f64s(ctx, r, rbm__mf_emf_hidden(mf), (size_t)np * m->nh, path,
+                                      "hidden magnetisation"))))
+            goto fail;
+        rbm__mf_emf_set_ready(mf, ready != 0);
     }
     if (r->off != r->len) {
         st = CKPT_BAD("%s: training state has %zu unexpected trailing bytes", path,

@@ -154,6 +154,14 @@ static void test_resume_exact(void **state)
     resume_case(&c);
 }
 
+static void test_resume_tap2(void **state)
+{
+    (void)state;
+    config c = {RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_ESTIMATOR_TAP2, RBM_OPTIMIZER_MOMENTUM,
+                RBM_PRECISION_FLOAT64};
+    resume_case(&c);
+}
+
 static size_t file_size(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -239,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_resume_pcd_adam_f32_ising),
         cmocka_unit_test(test_resume_cd_momentum_gauss_hidden),
         cmocka_unit_test(test_resume_exact),
+        cmocka_unit_test(test_resume_tap2),
         cmocka_unit_test(test_checkpoint_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
