@@ -117,6 +117,10 @@ static void print_usage(FILE *f)
             "             of data under a saved model\n"
             "  sample     run Gibbs chains of a saved model; write an image grid (PNG)\n"
             "             or the samples (NPY, text)\n"
+            "  spectrum   singular values of a saved model's W, the noise bulk, the modes\n"
+            "             outside it, overlaps with the data's principal directions\n"
+            "  analyze    TAP fixed points of a saved model, TAP log Z, its phase\n"
+            "  phase      replica-symmetric phase of the RBM ensemble at one point\n"
             "  help       show this help, or 'rbm help COMMAND' for one command\n"
             "\n"
             "options:\n"
@@ -124,7 +128,8 @@ static void print_usage(FILE *f)
             "  --version      print the version and exit\n"
             "\n"
             "Run 'rbm train' with no arguments for a complete run on the built-in\n"
-            "synthetic data.\n",
+            "synthetic data: training with a progress display, then a spectral and\n"
+            "thermodynamic report of the trained machine with plots.\n",
             rbm_version_string());
 }
 
@@ -166,9 +171,13 @@ static void print_train_usage(FILE *f)
           "                        (default float64)\n"
           "\n"
           "training:\n"
-          "  --estimator cd|pcd|exact   gradient estimator (default pcd); exact\n"
-          "                        enumerates a discrete layer of at most 24 units\n"
-          "  -k K                  Gibbs sweeps per step for cd/pcd (default 1)\n"
+          "  --estimator cd|pcd|exact|mf|tap|tap2|tap3   gradient estimator (default\n"
+          "                        pcd); exact enumerates a discrete layer of at most 24\n"
+          "                        units; mf, tap2 (= tap) and tap3 are the deterministic\n"
+          "                        mean-field/TAP (EMF) estimators with persistent\n"
+          "                        magnetisations (docs/meanfield.md)\n"
+          "  -k K                  Gibbs sweeps per step for cd/pcd, fixed-point\n"
+          "                        iterations per step for mf/tap (default 1)\n"
           "  --epochs E            passes over the data (default 50 for synthetic\n"
           "                        data, 5 otherwise)\n"
           "  --batch B             minibatch size (default 100)\n"
@@ -196,8 +205,31 @@ static void print_train_usage(FILE *f)
           "output:\n"
           "  --out MODEL           where to save the model (default " DEFAULT_MODEL_PATH ")\n"
           "  --json                print one JSON object on stdout instead of the report\n"
+          "                        (no spectral/thermodynamic report, no plots)\n"
           "  --quiet               no progress display on stderr\n"
           "  -h, --help            show this help\n"
+          "\n"
+          "spectrum, report and plots:\n"
+          "  --track-spectrum      record the singular values of W (all modes up to 64,\n"
+          "                        followed by identity), the Marchenko-Pastur bulk edge\n"
+          "                        and the number of modes outside the bulk at the start\n"
+          "                        and after every epoch; written to MODEL.spectrum.csv\n"
+          "                        (step,edge,n_outside,w0,w1,...). On by default with\n"
+          "                        the report\n"
+          "  --no-report           no spectral and thermodynamic report after training\n"
+          "                        (the report is on by default unless --json): the\n"
+          "                        spectrum and its history, overlaps with the data's\n"
+          "                        principal directions, the TAP2 fixed points reached\n"
+          "                        from data rows, the TAP log Z (and the exact one when\n"
+          "                        the smaller layer has at most 20 units), the phase of\n"
+          "                        the machine, and plots\n"
+          "  --plots DIR           where the report's plots go (default: beside the\n"
+          "                        model, MODEL without .rbm + \".plots\", e.g.\n"
+          "                        rbm-model.plots/): spectrum.png (singular values over\n"
+          "                        training with the bulk edge), fixed_points.png (fixed\n"
+          "                        points and data on the first two modes), their CSV\n"
+          "                        data and the gnuplot script plots.gp; needs gnuplot\n"
+          "  --no-plots            the report without plots\n"
           "\n"
           "The reconstruction error is the mean over units and samples of\n"
           "(v - E[v|h])^2 with h = E[h|v], measured on every 10th to 20th minibatch\n"
@@ -4127,6 +4159,796 @@ done:
 }
 
 /* ------------------------------------------------------------------------
+ * rbm spectrum
+ * ------------------------------------------------------------------------ */
+
+struct spectrum_opts {
+    const char *model;
+    const char *data;
+    size_t modes;
+    uint64_t data_seed;
+    int json, quiet, help;
+};
+
+static void print_spectrum_usage(FILE *f)
+{
+    fputs("usage: rbm spectrum MODEL [options]\n"
+          "\n"
+          "The singular value decomposition of a saved model's W (docs/spectral.md): the\n"
+          "singular values, the Marchenko-Pastur edge of the noise bulk with the noise\n"
+          "sigma estimated from the bulk, the modes outside the bulk, and the overlaps\n"
+          "|u_a . e_b| of the first modes with the data's principal directions (and the\n"
+          "covariance eigenvalues).\n"
+          "\n"
+          "  --data synthetic|fashion-mnist|FILE   the data for the PCA, prepared for the\n"
+          "                        model's visible units as 'rbm train' does (default\n"
+          "                        synthetic: the built-in data of the model's visible\n"
+          "                        kind and size, generated with --data-seed)\n"
+          "  --data-seed S         the --seed of 'rbm train' for synthetic data (default 1)\n"
+          "  --modes K             modes compared with the top K principal directions\n"
+          "                        (default 5, at most min(N_v, N_h))\n"
+          "  --json                print one JSON object on stdout instead of the report\n"
+          "  --quiet               nothing on stderr but errors\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+          f);
+}
+
+/* Options shared by spectrum and analyze. Returns 1 if arg was one of
+ * them (consumed), 0 if not, -1 on a usage error. */
+static int take_model_option(int argc, char **argv, int *i, const char *cmd, const char **model,
+                             const char **data, uint64_t *data_seed, int *json, int *quiet,
+                             int *help)
+{
+    const char *arg = argv[*i];
+    const char *v = NULL;
+    int r;
+    if (is_flag(arg, "--json")) {
+        *json = 1;
+        return 1;
+    }
+    if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
+        *quiet = 1;
+        return 1;
+    }
+    if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
+        *help = 1;
+        return 1;
+    }
+    if (arg[0] != '-' || arg[1] == '\0')
+        return take_model_arg(cmd, arg, model) == 0 ? 1 : -1;
+    if ((r = take_value(argc, argv, i, "--data", &v)) != 0)
+        return r < 0 || take_data_value(v, data) != 0 ? -1 : 1;
+    if ((r = take_value(argc, argv, i, "--data-seed", &v)) != 0)
+        return r < 0 || parse_u64("--data-seed", v, 0, UINT64_MAX, data_seed) != 0 ? -1 : 1;
+    return 0;
+}
+
+static int cmd_spectrum(int argc, char **argv)
+{
+    struct spectrum_opts o;
+    memset(&o, 0, sizeof o);
+    o.data = "synthetic";
+    o.modes = PCA_MODES;
+    o.data_seed = 1;
+    int modes_set = 0;
+    for (int i = 0; i < argc; i++) {
+        int r = take_model_option(argc, argv, &i, "spectrum", &o.model, &o.data, &o.data_seed,
+                                  &o.json, &o.quiet, &o.help);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r > 0)
+            continue;
+        const char *v = NULL;
+        if ((r = take_value(argc, argv, &i, "--modes", &v)) != 0) {
+            if (r < 0 || parse_size("--modes", v, 1, &o.modes) != 0)
+                return EXIT_USAGE;
+            modes_set = 1;
+        } else {
+            errorf("unknown option '%s' for 'rbm spectrum' (see 'rbm help spectrum')", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (o.help) {
+        print_spectrum_usage(stdout);
+        return EXIT_OK;
+    }
+    if (!o.model) {
+        errorf("'rbm spectrum' needs a MODEL file (see 'rbm help spectrum')");
+        return EXIT_USAGE;
+    }
+    const double t0 = now_seconds();
+    rbm_context *ctx = NULL;
+    rbm_machine *m = NULL;
+    rbm_dataset *data = NULL;
+    struct data_info di;
+    struct spectrum_info si;
+    memset(&si, 0, sizeof si);
+    char note[1024];
+    int rc;
+    rbm_status st = rbm_context_new(&ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return EXIT_RUNTIME;
+    }
+    if ((rc = load_model(ctx, o.model, &m)) != 0)
+        goto done;
+    size_t r = rbm_machine_n_visible(m) < rbm_machine_n_hidden(m) ? rbm_machine_n_visible(m)
+                                                                   : rbm_machine_n_hidden(m);
+    if (o.modes > r) {
+        if (modes_set) {
+            errorf("--modes %zu is more than the model's %zu modes (min(N_v, N_h))", o.modes, r);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        o.modes = r;
+    }
+    if ((rc = load_model_data(ctx, m, o.data, o.data_seed, &data, &di)) != 0)
+        goto done;
+    if (compute_spectrum(ctx, m, data, o.modes, &si, NULL, note, sizeof note) != 0) {
+        errorf("%s", note);
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    double kappa = (double)rbm_machine_n_hidden(m) / (double)rbm_machine_n_visible(m);
+    double seconds = now_seconds() - t0;
+    if (o.json) {
+        FILE *f = stdout;
+        int first = 1;
+        json_key(f, &first, "command");
+        json_string(f, "spectrum");
+        json_key(f, &first, "version");
+        json_string(f, rbm_version_string());
+        json_model(f, &first, o.model, m);
+        json_key(f, &first, "data");
+        json_string(f, o.data);
+        json_key(f, &first, "n_rows");
+        fprintf(f, "%zu", di.rows);
+        json_key(f, &first, "rank");
+        fprintf(f, "%zu", si.r);
+        json_key(f, &first, "kappa");
+        json_number(f, kappa);
+        json_key(f, &first, "singular_values");
+        fputc('[', f);
+        for (size_t i = 0; i < si.r; i++) {
+            if (i)
+                fputs(", ", f);
+            json_number(f, si.w[i]);
+        }
+        fputc(']', f);
+        json_key(f, &first, "bulk_edge");
+        json_number(f, si.edge);
+        json_key(f, &first, "sigma");
+        json_number(f, si.sigma);
+        json_key(f, &first, "n_modes_outside_bulk");
+        fprintf(f, "%zu", si.n_outside);
+        json_key(f, &first, "pca_modes");
+        fprintf(f, "%zu", si.k);
+        json_key(f, &first, "pca_overlaps");
+        fputc('[', f);
+        for (size_t a = 0; a < si.k; a++) {
+            fputs(a ? ", [" : "[", f);
+            for (size_t b = 0; b < si.k; b++) {
+                if (b)
+                    fputs(", ", f);
+                json_number(f, si.overlaps[a * si.k + b]);
+            }
+            fputc(']', f);
+        }
+        fputc(']', f);
+        json_key(f, &first, "pca_eigenvalues");
+        fputc('[', f);
+        for (size_t b = 0; b < si.k; b++) {
+            if (b)
+                fputs(", ", f);
+            json_number(f, si.eig[b]);
+        }
+        fputc(']', f);
+        json_key(f, &first, "seconds");
+        json_number(f, seconds);
+        fputs("\n}\n", f);
+    } else {
+        print_model_line(o.model, m);
+        print_data_line(o.data, data_source_of(o.data),
+                        rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), &di);
+        printf("singular    %zu values (kappa = N_h/N_v = %.3g), largest first:\n", si.r, kappa);
+        for (size_t i = 0; i < si.r; i++)
+            printf("%s%8.4f%s", i % 8 == 0 ? "           " : "", si.w[i],
+                   i % 8 == 7 || i + 1 == si.r ? "\n" : "");
+        printf("bulk        Marchenko-Pastur edge %.4f, noise sigma %.4f\n", si.edge, si.sigma);
+        printf("outside     %zu mode%s outside the bulk", si.n_outside, si.n_outside == 1 ? "" : "s");
+        if (si.n_outside > 0) {
+            printf(":");
+            for (size_t i = 0; i < si.n_outside && i < 16; i++)
+                printf(" %.4g", si.w[i]);
+            if (si.n_outside > 16)
+                printf(" ...");
+        }
+        printf("\n");
+        if (si.k > 0) {
+            print_pca_lines(&si);
+            printf("            |u_a . e_b| (rows: modes a, columns: principal directions b):\n");
+            for (size_t a = 0; a < si.k; a++) {
+                printf("            %3zu ", a + 1);
+                for (size_t b = 0; b < si.k; b++)
+                    printf(" %5.3f", si.overlaps[a * si.k + b]);
+                printf("\n");
+            }
+        }
+        char time_s[32];
+        fmt_seconds(time_s, sizeof time_s, seconds);
+        printf("time        %s\n", time_s);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    rc = EXIT_OK;
+done:
+    spectrum_info_free(&si);
+    rbm_dataset_free(data);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * rbm analyze
+ * ------------------------------------------------------------------------ */
+
+#define ANALYZE_DEFAULT_STARTS 100
+
+static void print_analyze_usage(FILE *f)
+{
+    fputs("usage: rbm analyze MODEL [options]\n"
+          "\n"
+          "The thermodynamics of a saved model (docs/meanfield.md, docs/phase.md): its\n"
+          "mean-field/TAP fixed points (count, free energy Gamma, stability, how many\n"
+          "starts reached each, projections on the first singular modes of W), the TAP\n"
+          "estimate of log Z, and where the machine sits on the phase diagram of its\n"
+          "ensemble (noise sigma from the bulk of W's spectrum, strong modes above it,\n"
+          "component kurtosis, compositional or not).\n"
+          "\n"
+          "  --data synthetic|fashion-mnist|FILE   data rows used as starts, prepared\n"
+          "                        for the model's visible units as 'rbm train' does\n"
+          "                        (default synthetic: the built-in data of the model's\n"
+          "                        visible kind and size, generated with --data-seed)\n"
+          "  --no-data             random starts only\n"
+          "  --data-seed S         the --seed of 'rbm train' for synthetic data (default 1)\n"
+          "  --starts N            N random starts plus N data rows (default 100)\n"
+          "  --order mf|tap2|tap3  order of the expansion of the free energy (default\n"
+          "                        tap2; 'tap' is tap2, 'mf' naive mean field)\n"
+          "  --modes K             projections on the first K modes (default 5)\n"
+          "  --seed S              seeds the random starts and the choice of rows\n"
+          "                        (default 1)\n"
+          "  --json                print one JSON object on stdout instead of the report\n"
+          "  --quiet               nothing on stderr but errors\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "Random starts are uniform {0,1} (bernoulli), +-1 (ising) or N(0, sigma^2)\n"
+          "(gaussian) visible states; each start iterates the damped fixed-point\n"
+          "equations to a residual below 1e-10 (at most 5000 iterations), and points\n"
+          "closer than 1e-4 (mean absolute difference) are merged. log Z (TAP) is\n"
+          "the log-sum-exp of -Gamma over the distinct stable points. The phase is\n"
+          "the replica-symmetric phase at T = 1 of the ensemble matching the machine\n"
+          "(bernoulli layers mapped to +-1); gaussian layers have none.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+          f);
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+    const char *model = NULL, *data_name = "synthetic";
+    uint64_t data_seed = 1, seed = 1;
+    int json = 0, quiet = 0, help = 0, no_data = 0, modes_set = 0;
+    size_t starts = ANALYZE_DEFAULT_STARTS, modes = 5;
+    rbm_mf_method method = RBM_MF_TAP2;
+    for (int i = 0; i < argc; i++) {
+        int r = take_model_option(argc, argv, &i, "analyze", &model, &data_name, &data_seed,
+                                  &json, &quiet, &help);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r > 0)
+            continue;
+        const char *v = NULL;
+        if (is_flag(argv[i], "--no-data")) {
+            no_data = 1;
+        } else if ((r = take_value(argc, argv, &i, "--starts", &v)) != 0) {
+            if (r < 0 || parse_size("--starts", v, 1, &starts) != 0)
+                return EXIT_USAGE;
+            if (starts > 1000000) {
+                errorf("invalid value '%s' for --starts: too large (at most 1000000)", v);
+                return EXIT_USAGE;
+            }
+        } else if ((r = take_value(argc, argv, &i, "--modes", &v)) != 0) {
+            if (r < 0 || parse_size("--modes", v, 1, &modes) != 0)
+                return EXIT_USAGE;
+            modes_set = 1;
+        } else if ((r = take_value(argc, argv, &i, "--seed", &v)) != 0) {
+            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &seed) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--order", &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (rbm_mf_method_parse(v, &method) != RBM_OK) {
+                errorf("unknown order '%s' for --order (expected mf, tap, tap2 or tap3)", v);
+                return EXIT_USAGE;
+            }
+        } else {
+            errorf("unknown option '%s' for 'rbm analyze' (see 'rbm help analyze')", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (help) {
+        print_analyze_usage(stdout);
+        return EXIT_OK;
+    }
+    if (!model) {
+        errorf("'rbm analyze' needs a MODEL file (see 'rbm help analyze')");
+        return EXIT_USAGE;
+    }
+    const double t0 = now_seconds();
+    rbm_context *ctx = NULL;
+    rbm_machine *m = NULL;
+    rbm_dataset *data = NULL;
+    rbm_svd *svd = NULL;
+    struct data_info di;
+    memset(&di, 0, sizeof di);
+    struct spectrum_info si;
+    struct fp_info fi;
+    struct phase_info pi;
+    memset(&si, 0, sizeof si);
+    memset(&fi, 0, sizeof fi);
+    char note[1024];
+    int rc;
+    rbm_status st = rbm_context_new(&ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return EXIT_RUNTIME;
+    }
+    if ((rc = load_model(ctx, model, &m)) != 0)
+        goto done;
+    if (!no_data && (rc = load_model_data(ctx, m, data_name, data_seed, &data, &di)) != 0)
+        goto done;
+    rc = EXIT_RUNTIME;
+    if (compute_spectrum(ctx, m, NULL, 0, &si, &svd, note, sizeof note) != 0) {
+        errorf("%s", note);
+        goto done;
+    }
+    if (modes > si.r) {
+        if (modes_set) {
+            errorf("--modes %zu is more than the model's %zu modes (min(N_v, N_h))", modes, si.r);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        modes = si.r;
+    }
+    size_t n_data = data ? (starts < di.rows ? starts : di.rows) : 0;
+    if (!quiet) {
+        fprintf(stderr, "rbm: %s fixed points from %zu random starts%s", rbm_mf_method_name(method),
+                starts, n_data ? " and " : "\n");
+        if (n_data)
+            fprintf(stderr, "%zu data rows\n", n_data);
+        fflush(stderr);
+    }
+    if (find_fixed_points(ctx, m, method, data, starts, n_data, derive_seed(seed, 5), svd, modes,
+                          &fi, note, sizeof note) != 0) {
+        errorf("%s", note);
+        goto done;
+    }
+    machine_phase_info(ctx, m, &pi);
+    double seconds = now_seconds() - t0;
+
+    if (json) {
+        FILE *f = stdout;
+        int first = 1;
+        json_key(f, &first, "command");
+        json_string(f, "analyze");
+        json_key(f, &first, "version");
+        json_string(f, rbm_version_string());
+        json_model(f, &first, model, m);
+        json_key(f, &first, "data");
+        if (data)
+            json_string(f, data_name);
+        else
+            fputs("null", f);
+        json_key(f, &first, "order");
+        json_string(f, rbm_mf_method_name(method));
+        json_key(f, &first, "n_starts");
+        fprintf(f, "%zu", fi.n_random + fi.n_data);
+        json_key(f, &first, "n_random_starts");
+        fprintf(f, "%zu", fi.n_random);
+        json_key(f, &first, "n_data_starts");
+        fprintf(f, "%zu", fi.n_data);
+        json_key(f, &first, "n_failed");
+        fprintf(f, "%zu", fi.n_failed);
+        json_key(f, &first, "n_fixed_points");
+        fprintf(f, "%zu", fi.count);
+        json_key(f, &first, "n_stable");
+        fprintf(f, "%zu", fi.n_stable);
+        json_key(f, &first, "fixed_points");
+        fputc('[', f);
+        for (size_t k = 0; k < fi.count; k++) {
+            fputs(k ? ",\n    {" : "\n    {", f);
+            fputs("\"gamma\": ", f);
+            json_number(f, fi.gamma[k]);
+            fprintf(f, ", \"stable\": %s, \"multiplicity\": %zu, \"min_eigenvalue\": ",
+                    fi.stable[k] ? "true" : "false", fi.mult[k]);
+            json_number(f, fi.min_eig[k]);
+            fputs(", \"projections\": [", f);
+            for (size_t a = 0; a < fi.kp; a++) {
+                if (a)
+                    fputs(", ", f);
+                json_number(f, fi.proj[k * fi.kp + a]);
+            }
+            fputs("]}", f);
+        }
+        fputs(fi.count ? "\n  ]" : "]", f);
+        json_key(f, &first, "log_z_tap");
+        json_number(f, fi.log_z);
+        json_key(f, &first, "log_z_tap_best");
+        json_number(f, fi.best);
+        json_key(f, &first, "log_z_tap_states");
+        fprintf(f, "%zu", fi.n_used);
+        json_key(f, &first, "singular_values");
+        fputc('[', f);
+        for (size_t i = 0; i < si.r && i < modes; i++) {
+            if (i)
+                fputs(", ", f);
+            json_number(f, si.w[i]);
+        }
+        fputc(']', f);
+        json_key(f, &first, "bulk_edge");
+        json_number(f, si.edge);
+        json_key(f, &first, "n_modes_outside_bulk");
+        fprintf(f, "%zu", si.n_outside);
+        json_phase(f, &first, &pi);
+        json_key(f, &first, "seed");
+        fprintf(f, "%llu", (unsigned long long)seed);
+        json_key(f, &first, "seconds_fixed_points");
+        json_number(f, fi.seconds);
+        json_key(f, &first, "seconds");
+        json_number(f, seconds);
+        fputs("\n}\n", f);
+    } else {
+        print_model_line(model, m);
+        if (data)
+            print_data_line(data_name, data_source_of(data_name),
+                            rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), &di);
+        printf("starts      %zu random%s", fi.n_random, fi.n_data ? ", " : "");
+        if (fi.n_data)
+            printf("%zu data rows", fi.n_data);
+        printf(" (seed %llu); %zu did not converge\n", (unsigned long long)seed, fi.n_failed);
+        printf("fixed pts   %zu distinct %s fixed point%s, %zu stable\n", fi.count,
+               rbm_mf_method_name(method), fi.count == 1 ? "" : "s", fi.n_stable);
+        if (fi.count > 0) {
+            printf("            %4s %14s %6s %7s  projections u_a . m^v on modes 1..%zu\n", "#",
+                   "Gamma", "starts", "stable", fi.kp);
+            for (size_t k = 0; k < fi.count && k < 30; k++) {
+                printf("            %4zu %14.6f %6zu %7s ", k + 1, fi.gamma[k], fi.mult[k],
+                       fi.stable[k] ? "yes" : "no");
+                for (size_t a = 0; a < fi.kp; a++)
+                    printf(" %7.3f", fi.proj[k * fi.kp + a]);
+                printf("\n");
+            }
+            if (fi.count > 30)
+                printf("            ... (%zu more; --json lists them all)\n", fi.count - 30);
+            printf("log Z       TAP %.6f (log-sum-exp of -Gamma over %zu state%s); best single "
+                   "state %.6f\n",
+                   fi.log_z, fi.n_used, fi.n_used == 1 ? "" : "s", fi.best);
+        } else {
+            printf("log Z       TAP - (no start converged)\n");
+        }
+        printf("spectrum    bulk edge %.4f, %zu mode%s outside; w =", si.edge, si.n_outside,
+               si.n_outside == 1 ? "" : "s");
+        for (size_t i = 0; i < si.r && i < modes; i++)
+            printf(" %.4g", si.w[i]);
+        printf("%s\n", si.r > modes ? " ..." : "");
+        print_phase_line(&pi);
+        char time_s[32];
+        fmt_seconds(time_s, sizeof time_s, seconds);
+        printf("time        %s\n", time_s);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        goto done;
+    }
+    rc = EXIT_OK;
+done:
+    fp_info_free(&fi);
+    spectrum_info_free(&si);
+    rbm_svd_free(svd);
+    rbm_dataset_free(data);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * rbm phase
+ * ------------------------------------------------------------------------ */
+
+static void print_phase_usage(FILE *f)
+{
+    fputs("usage: rbm phase [options]\n"
+          "\n"
+          "The replica-symmetric solution of the RBM ensemble (docs/phase.md): +-1 units,\n"
+          "no fields, W = sum_a w_a u^a v^a' + noise of strength sigma, at temperature T.\n"
+          "Prints the phase (paramagnetic, ferromagnetic, spin_glass), the order\n"
+          "parameters m, mbar (one per mode), q, qbar, the free energy, and the\n"
+          "transition lines at this T and kappa.\n"
+          "\n"
+          "  --kappa K             N_h / N_v (default 1)\n"
+          "  --sigma S             noise strength (default 1)\n"
+          "  --w W                 strength of a strong mode; repeat for several modes\n"
+          "                        (at most 8; default one mode of 1.5)\n"
+          "  --temperature T       (default 0.5)\n"
+          "  --law rademacher|gaussian|laplace|ternary   law of the components of the\n"
+          "                        modes on both layers (default rademacher)\n"
+          "  --sparsity P          P in (0, 1] for --law ternary (default 0.5)\n"
+          "  --json                print one JSON object on stdout instead of the report\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "The default point (kappa 1, sigma 1, w 1.5, T 0.5) is ferromagnetic: the mode\n"
+          "beats both the temperature and the spin-glass line w_c(T = 0.5). Lines (RS):\n"
+          "P-F at w = T (T >= sigma), P-SG at T = sigma (w <= sigma), F-SG at w = w_c(T),\n"
+          "from w_c = sigma at T = sigma to sigma sqrt(pi/2) at T = 0.\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+          f);
+}
+
+static int cmd_phase(int argc, char **argv)
+{
+    double kappa = 1, sigma = 1, temp = 0.5, sparsity = 0.5;
+    double w[RBM_ENSEMBLE_MAX_MODES];
+    size_t k = 0;
+    int json = 0, help = 0, sparsity_set = 0;
+    rbm_component_law law = RBM_LAW_RADEMACHER;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *v = NULL;
+        int r;
+        if (is_flag(arg, "--json")) {
+            json = 1;
+            continue;
+        }
+        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
+            help = 1;
+            continue;
+        }
+        if (is_flag(arg, "--quiet") || is_flag(arg, "-q"))
+            continue; /* nothing goes to stderr anyway */
+        if (arg[0] != '-' || arg[1] == '\0') {
+            errorf("unexpected argument '%s' for 'rbm phase' (see 'rbm help phase')", arg);
+            return EXIT_USAGE;
+        }
+        if ((r = take_value(argc, argv, &i, "--kappa", &v)) != 0) {
+            if (r < 0 || parse_real("--kappa", v, 1, &kappa) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--sigma", &v)) != 0) {
+            if (r < 0 || parse_real("--sigma", v, 0, &sigma) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--temperature", &v)) != 0) {
+            if (r < 0 || parse_real("--temperature", v, 1, &temp) != 0)
+                return EXIT_USAGE;
+        } else if ((r = take_value(argc, argv, &i, "--w", &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (k == RBM_ENSEMBLE_MAX_MODES) {
+                errorf("too many --w values (at most %d modes)", RBM_ENSEMBLE_MAX_MODES);
+                return EXIT_USAGE;
+            }
+            if (parse_real("--w", v, 0, &w[k]) != 0)
+                return EXIT_USAGE;
+            k++;
+        } else if ((r = take_value(argc, argv, &i, "--law", &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (rbm_component_law_parse(v, &law) != RBM_OK) {
+                errorf("unknown law '%s' for --law (expected rademacher, gaussian, laplace or "
+                       "ternary)",
+                       v);
+                return EXIT_USAGE;
+            }
+        } else if ((r = take_value(argc, argv, &i, "--sparsity", &v)) != 0) {
+            if (r < 0 || parse_real("--sparsity", v, 1, &sparsity) != 0)
+                return EXIT_USAGE;
+            if (sparsity > 1) {
+                errorf("invalid value '%s' for --sparsity: must be in (0, 1]", v);
+                return EXIT_USAGE;
+            }
+            sparsity_set = 1;
+        } else {
+            errorf("unknown option '%s' for 'rbm phase' (see 'rbm help phase')", arg);
+            return EXIT_USAGE;
+        }
+    }
+    if (help) {
+        print_phase_usage(stdout);
+        return EXIT_OK;
+    }
+    if (sparsity_set && law != RBM_LAW_TERNARY) {
+        errorf("--sparsity applies to --law ternary only");
+        return EXIT_USAGE;
+    }
+    if (k == 0)
+        w[k++] = 1.5;
+
+    const double t0 = now_seconds();
+    rbm_context *ctx = NULL;
+    rbm_ensemble *e = NULL;
+    int rc = EXIT_RUNTIME;
+    rbm_status st = rbm_context_new(&ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return EXIT_RUNTIME;
+    }
+    if ((st = rbm_ensemble_new(ctx, &e)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot create the ensemble");
+        goto done;
+    }
+    if ((st = rbm_ensemble_set_real(e, RBM_ENSEMBLE_KAPPA, kappa)) != RBM_OK ||
+        (st = rbm_ensemble_set_real(e, RBM_ENSEMBLE_SIGMA, sigma)) != RBM_OK ||
+        (st = rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, temp)) != RBM_OK ||
+        (st = rbm_ensemble_set_modes(e, w, k)) != RBM_OK ||
+        (st = rbm_ensemble_set_law(e, RBM_LAYER_VISIBLE, law, sparsity)) != RBM_OK ||
+        (st = rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, law, sparsity)) != RBM_OK) {
+        lib_errorf(ctx, st, "invalid ensemble");
+        rc = st == RBM_ERR_INVALID_ARGUMENT || st == RBM_ERR_NOT_FINITE ? EXIT_USAGE : EXIT_RUNTIME;
+        goto done;
+    }
+    rbm_phase ph = RBM_PHASE_PARAMAGNETIC;
+    double mixing = 0;
+    int comp = 0;
+    st = rbm_ensemble_phase(e, &ph, &mixing, &comp);
+    int converged = st == RBM_OK;
+    if (st != RBM_OK && st != RBM_ERR_NOT_CONVERGED) {
+        lib_errorf(ctx, st, "cannot solve the RS equations");
+        goto done;
+    }
+    if (!converged) {
+        fprintf(stderr, "rbm: warning: the RS iteration did not converge (too close to a "
+                        "transition line?); the phase is read from the last iterate\n");
+        fflush(stderr);
+    }
+    double m[RBM_ENSEMBLE_MAX_MODES], mbar[RBM_ENSEMBLE_MAX_MODES], q = NAN, qbar = NAN, fe = NAN;
+    if ((st = rbm_ensemble_solution(e, m, k, mbar, k, &q, &qbar, &fe)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot read the RS solution");
+        goto done;
+    }
+    double w_c = NAN, q_sg = NAN, qbar_sg = NAN;
+    if ((st = rbm_phase_line_fsg(kappa, sigma, temp, &w_c, &q_sg, &qbar_sg)) != RBM_OK) {
+        lib_errorf(ctx, st, "cannot compute the F-SG line");
+        goto done;
+    }
+    double crit = NAN;
+    rbm_ensemble_kurtosis_criterion(e, &crit);
+    double wmax = 0;
+    for (size_t i = 0; i < k; i++)
+        wmax = w[i] > wmax ? w[i] : wmax;
+    double seconds = now_seconds() - t0;
+    const char *lawname = rbm_component_law_name(law);
+
+    if (json) {
+        FILE *f = stdout;
+        int first = 1;
+        json_key(f, &first, "command");
+        json_string(f, "phase");
+        json_key(f, &first, "version");
+        json_string(f, rbm_version_string());
+        json_key(f, &first, "kappa");
+        json_number(f, kappa);
+        json_key(f, &first, "sigma");
+        json_number(f, sigma);
+        json_key(f, &first, "temperature");
+        json_number(f, temp);
+        json_key(f, &first, "w");
+        fputc('[', f);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                fputs(", ", f);
+            json_number(f, w[i]);
+        }
+        fputc(']', f);
+        json_key(f, &first, "law");
+        json_string(f, lawname ? lawname : "?");
+        if (law == RBM_LAW_TERNARY) {
+            json_key(f, &first, "sparsity");
+            json_number(f, sparsity);
+        }
+        json_key(f, &first, "phase");
+        json_string(f, rbm_phase_name(ph));
+        json_key(f, &first, "m");
+        fputc('[', f);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                fputs(", ", f);
+            json_number(f, m[i]);
+        }
+        fputc(']', f);
+        json_key(f, &first, "mbar");
+        fputc('[', f);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                fputs(", ", f);
+            json_number(f, mbar[i]);
+        }
+        fputc(']', f);
+        json_key(f, &first, "q");
+        json_number(f, q);
+        json_key(f, &first, "qbar");
+        json_number(f, qbar);
+        json_key(f, &first, "free_energy");
+        json_number(f, fe);
+        json_key(f, &first, "w_c");
+        json_number(f, w_c);
+        json_key(f, &first, "q_spin_glass");
+        json_number(f, q_sg);
+        json_key(f, &first, "qbar_spin_glass");
+        json_number(f, qbar_sg);
+        json_key(f, &first, "t_c_spin_glass");
+        json_number(f, sigma);
+        json_key(f, &first, "mixing");
+        json_number(f, mixing);
+        json_key(f, &first, "compositional");
+        fputs(comp ? "true" : "false", f);
+        json_key(f, &first, "kurtosis_criterion");
+        json_number(f, crit);
+        json_key(f, &first, "converged");
+        fputs(converged ? "true" : "false", f);
+        json_key(f, &first, "iterations");
+        fprintf(f, "%zu", rbm_ensemble_iterations(e));
+        json_key(f, &first, "seconds");
+        json_number(f, seconds);
+        fputs("\n}\n", f);
+    } else {
+        printf("ensemble    kappa %g, sigma %g, T %g, %zu mode%s w =", kappa, sigma, temp, k,
+               k == 1 ? "" : "s");
+        for (size_t i = 0; i < k; i++)
+            printf(" %g", w[i]);
+        printf(", %s components", lawname ? lawname : "?");
+        if (law == RBM_LAW_TERNARY)
+            printf(" (p = %g)", sparsity);
+        printf("\n");
+        printf("phase       %s%s\n", rbm_phase_name(ph),
+               converged ? "" : " (from the last iterate: not converged)");
+        printf("m           ");
+        for (size_t i = 0; i < k; i++)
+            printf("%s%.6f", i ? " " : "", m[i]);
+        printf("   mbar ");
+        for (size_t i = 0; i < k; i++)
+            printf("%s%.6f", i ? " " : "", mbar[i]);
+        printf("\n");
+        printf("q           %.6f   qbar %.6f   free energy per sqrt(N_v N_h) %.6f\n", q, qbar, fe);
+        if (ph == RBM_PHASE_FERROMAGNETIC && k > 1)
+            printf("            %s (mixing %.3f; kurtosis criterion %.3g)\n",
+                   comp ? "compositional: the magnetisation is shared by several modes"
+                        : "pure: one mode carries the magnetisation",
+                   mixing, crit);
+        printf("lines       at T = %g: ferromagnetic for w_1 > w_c = %.6f (%s line)\n", temp, w_c,
+               temp >= sigma ? "P-F" : "F-SG");
+        printf("            spin glass below T = sigma = %g where w_1 < w_c; here w_1 = %g\n",
+               sigma, wmax);
+        char time_s[32];
+        fmt_seconds(time_s, sizeof time_s, seconds);
+        printf("time        %s\n", time_s);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        goto done;
+    }
+    rc = EXIT_OK;
+done:
+    rbm_ensemble_free(e);
+    rbm_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -4152,6 +4974,12 @@ static int cmd_help(int argc, char **argv)
         print_eval_usage(stdout);
     else if (strcmp(argv[0], "sample") == 0)
         print_sample_usage(stdout);
+    else if (strcmp(argv[0], "spectrum") == 0)
+        print_spectrum_usage(stdout);
+    else if (strcmp(argv[0], "analyze") == 0)
+        print_analyze_usage(stdout);
+    else if (strcmp(argv[0], "phase") == 0)
+        print_phase_usage(stdout);
     else if (strcmp(argv[0], "help") == 0)
         print_usage(stdout);
     else {
@@ -4183,6 +5011,12 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "sample") == 0)
         return cmd_sample(argc - 2, argv + 2);
+    if (strcmp(cmd, "spectrum") == 0)
+        return cmd_spectrum(argc - 2, argv + 2);
+    if (strcmp(cmd, "analyze") == 0)
+        return cmd_analyze(argc - 2, argv + 2);
+    if (strcmp(cmd, "phase") == 0)
+        return cmd_phase(argc - 2, argv + 2);
     if (cmd[0] == '-')
         errorf("unknown option '%s' (see 'rbm help')", cmd);
     else
