@@ -107,7 +107,7 @@ if [ "$rc" -eq 0 ] && grep -q -- '--estimator' "$tmp/out"; then
 else
     fail "rbm train --help (status $rc)"
 fi
-for c in eval sample; do
+for c in eval sample spectrum analyze; do
     run help "$c"
     if [ "$rc" -eq 0 ] && grep -q "usage: rbm $c MODEL" "$tmp/out" && grep -q -- '--json' "$tmp/out"; then
         ok "rbm help $c"
@@ -122,10 +122,25 @@ for c in eval sample; do
     fi
 done
 run help
-if grep -q '^  eval ' "$tmp/out" && grep -q '^  sample ' "$tmp/out"; then
-    ok "rbm help lists eval and sample"
+if grep -q '^  eval ' "$tmp/out" && grep -q '^  sample ' "$tmp/out" &&
+    grep -q '^  spectrum ' "$tmp/out" && grep -q '^  analyze ' "$tmp/out" &&
+    grep -q '^  phase ' "$tmp/out"; then
+    ok "rbm help lists eval, sample, spectrum, analyze and phase"
 else
-    fail "rbm help does not list eval and sample"
+    fail "rbm help does not list every command"
+fi
+run help phase
+if [ "$rc" -eq 0 ] && grep -q 'usage: rbm phase' "$tmp/out" && grep -q -- '--temperature' "$tmp/out"; then
+    ok "rbm help phase"
+else
+    fail "rbm help phase (status $rc)"
+fi
+run train --help
+if [ "$rc" -eq 0 ] && grep -q -- '--track-spectrum' "$tmp/out" && grep -q -- '--no-report' "$tmp/out" &&
+    grep -q -- '--plots DIR' "$tmp/out"; then
+    ok "rbm train --help documents --track-spectrum, --no-report and --plots"
+else
+    fail "rbm train --help: report options (status $rc)"
 fi
 
 # --- a small run with --json ----------------------------------------------
@@ -188,10 +203,48 @@ if [ "$rc" -eq 0 ] && [ -s "$tmp/default/rbm-model.rbm" ] &&
 else
     fail "default run (status $rc)"
 fi
+# the main job's spectral and thermodynamic report, the history and the plots
+if [ "$rc" -eq 0 ] && grep -q '^-- spectral and thermodynamic report' "$tmp/out" &&
+    grep -q '^spectrum .*outside the bulk' "$tmp/out" && grep -q '^TAP states  [0-9]* distinct' "$tmp/out" &&
+    grep -q '^log Z       TAP [0-9]' "$tmp/out" && grep -q '^phase       [a-z_]* at T = 1' "$tmp/out" &&
+    grep -q '^PCA ' "$tmp/out" && grep -q '^plots ' "$tmp/out"; then
+    ok "default run: spectral and thermodynamic report (spectrum, PCA, TAP states, log Z, phase, plots)"
+else
+    fail "default run: report missing"
+fi
+csv="$tmp/default/rbm-model.rbm.spectrum.csv"
+if [ -s "$csv" ] && head -n 1 "$csv" | grep -q '^step,edge,n_outside,w0,w1' &&
+    [ "$(wc -l <"$csv")" -eq 52 ]; then
+    ok "default run: spectrum history rbm-model.rbm.spectrum.csv (header + 51 records)"
+else
+    fail "default run: spectrum history missing or wrong length"
+fi
+if command -v gnuplot >/dev/null 2>&1; then
+    pngs_ok=1
+    for png in spectrum.png fixed_points.png; do
+        f="$tmp/default/rbm-model.plots/$png"
+        if ! "$PY" -c 'import sys
+sys.exit(open(sys.argv[1], "rb").read(8) != b"\x89PNG\r\n\x1a\n")' "$f" 2>/dev/null; then
+            pngs_ok=0
+        fi
+    done
+    if [ "$pngs_ok" -eq 1 ] && grep -q 'rbm-model.plots/spectrum.png' "$tmp/out"; then
+        ok "default run: PNG plots in rbm-model.plots/ (spectrum.png, fixed_points.png)"
+    else
+        fail "default run: plots missing ($(ls "$tmp/default/rbm-model.plots" 2>&1 | tr '\n' ' '))"
+    fi
+else
+    if grep -q '^plots .*gnuplot not found' "$tmp/out"; then
+        ok "default run: no gnuplot, the report says the plots were skipped"
+    else
+        fail "default run without gnuplot: no note about the plots"
+    fi
+fi
 
 # --- other unit kinds and estimators (one short epoch each) -------------------
 for args in "--visible bernoulli" "--visible gaussian" "--hidden gaussian" \
-    "--estimator cd -k 2" "--estimator exact --n-hidden 6" "--optimizer adam --lr 0.001" \
+    "--estimator cd -k 2" "--estimator exact --n-hidden 6" "--estimator tap" "--estimator mf" \
+    "--estimator tap3 -k 2" "--optimizer adam --lr 0.001" \
     "--optimizer momentum --l2 0.0001" "--precision float32"; do
     # shellcheck disable=SC2086
     run train $args --epochs 1 --n-hidden 8 --batch 50 --json --quiet --out "$tmp/v.rbm"
@@ -202,6 +255,177 @@ for args in "--visible bernoulli" "--visible gaussian" "--hidden gaussian" \
         fail "train $args (status $rc) $(cat "$tmp/py" 2>/dev/null)"
     fi
 done
+
+# --estimator tap: the estimator's name in the JSON
+run train --estimator tap --epochs 2 --n-hidden 8 --json --quiet --out "$tmp/tap.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["estimator"] == "tap2" and d["epochs"] == 2' \
+    >"$tmp/py" 2>&1; then
+    ok "train --estimator tap (TAP2 EMF estimator)"
+else
+    fail "train --estimator tap (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+
+# --- --track-spectrum: history beside the model, summary in the JSON ----------
+run train --epochs 3 --n-hidden 12 --track-spectrum --json --quiet --out "$tmp/tr.rbm"
+csv="$tmp/tr.rbm.spectrum.csv"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"].endswith("tr.rbm.spectrum.csv")' \
+    'isinstance(d["n_modes_outside_bulk"], int) and d["n_modes_outside_bulk"] >= 0' \
+    'd["spectrum_records"] == 4 and len(d["top_singular_values"]) == 12' \
+    'd["top_singular_values"] == sorted(d["top_singular_values"], reverse=True)' \
+    'd["bulk_edge"] > 0' >"$tmp/py" 2>&1 &&
+    [ -s "$csv" ] && head -n 1 "$csv" | grep -q '^step,edge,n_outside,w0,w1' &&
+    [ "$(wc -l <"$csv")" -eq 5 ] && [ "$(sed -n 2p "$csv" | cut -d, -f1)" = 0 ]; then
+    ok "train --track-spectrum: MODEL.spectrum.csv with a header and epochs + 1 rows; JSON summary"
+else
+    fail "train --track-spectrum (status $rc) $(cat "$tmp/py" 2>/dev/null) $(head -c 300 "$csv" 2>&1)"
+fi
+run train --epochs 1 --n-hidden 8 --json --quiet --out "$tmp/nt.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"] is None' \
+    'd["n_modes_outside_bulk"] is None' >"$tmp/py" 2>&1 && [ ! -e "$tmp/nt.rbm.spectrum.csv" ]; then
+    ok "train --json without --track-spectrum: no history"
+else
+    fail "train --json without --track-spectrum (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# --no-report: the short report only, no plots; --plots DIR elsewhere
+run train --epochs 1 --n-hidden 8 --quiet --no-report --out "$tmp/nr.rbm"
+if [ "$rc" -eq 0 ] && ! grep -q 'spectral and thermodynamic' "$tmp/out" && [ ! -e "$tmp/nr.plots" ] &&
+    grep -q '^model ' "$tmp/out"; then
+    ok "train --no-report: no report, no plots"
+else
+    fail "train --no-report (status $rc)"
+fi
+run train --epochs 2 --n-hidden 8 --quiet --plots "$tmp/myplots" --out "$tmp/pl.rbm"
+if [ "$rc" -eq 0 ] && grep -q '^TAP states' "$tmp/out" && [ -s "$tmp/myplots/plots.gp" ] &&
+    [ -s "$tmp/myplots/spectrum.csv" ] && [ ! -e "$tmp/pl.plots" ] && [ -s "$tmp/pl.rbm.spectrum.csv" ]; then
+    ok "train --plots DIR: report, plot data and script in DIR"
+else
+    fail "train --plots DIR (status $rc)"
+fi
+expect_error 2 "--plots with --json" train --json --plots "$tmp/x"
+expect_error 2 "--plots with --no-report" train --no-report --plots "$tmp/x"
+expect_error 2 "empty --plots" train --plots=
+
+# --- rbm spectrum -------------------------------------------------------------
+dmodel="$tmp/default/rbm-model.rbm"
+run spectrum "$dmodel" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(k in d for k in ("singular_values", "bulk_edge", "n_modes_outside_bulk", "sigma",
+        "pca_overlaps", "pca_eigenvalues"))' \
+    'len(d["singular_values"]) == 50 and d["singular_values"] == sorted(d["singular_values"], reverse=True)' \
+    'd["bulk_edge"] > 0 and d["sigma"] > 0 and d["n_modes_outside_bulk"] >= 1' \
+    'all(w > d["bulk_edge"] for w in d["singular_values"][:d["n_modes_outside_bulk"]])' \
+    'sum(w > d["bulk_edge"] for w in d["singular_values"]) >= d["n_modes_outside_bulk"]' \
+    'sum(w > 1.1 * d["bulk_edge"] for w in d["singular_values"]) <= d["n_modes_outside_bulk"]' \
+    'len(d["pca_overlaps"]) == 5 and all(len(r) == 5 for r in d["pca_overlaps"])' \
+    'all(0 <= x <= 1 + 1e-12 for r in d["pca_overlaps"] for x in r)' \
+    'all(sum(x * x for x in r) <= 1 + 1e-9 for r in d["pca_overlaps"])' \
+    'max(d["pca_overlaps"][0]) > 0.5' >"$tmp/py" 2>&1; then
+    ok "spectrum --json: singular values, bulk edge, modes outside consistent with the edge, PCA overlaps ($(grep -E '"(bulk_edge|n_modes_outside_bulk)"' "$tmp/out" | tr -d '\n '))"
+else
+    fail "spectrum --json (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run spectrum "$dmodel" --modes 3
+if [ "$rc" -eq 0 ] && grep -q '^bulk  *Marchenko-Pastur edge' "$tmp/out" && grep -q '^outside ' "$tmp/out" &&
+    grep -q '^PCA ' "$tmp/out"; then
+    ok "spectrum report"
+else
+    fail "spectrum report (status $rc)"
+fi
+expect_error 2 "spectrum without a model" spectrum
+expect_error 2 "spectrum --modes 0" spectrum "$dmodel" --modes 0
+expect_error 2 "spectrum --modes beyond the rank" spectrum "$dmodel" --modes 51
+expect_error 2 "spectrum unknown option" spectrum "$dmodel" --bogus
+expect_error 1 "spectrum: missing model" spectrum "$tmp/no-such-model.rbm"
+printf '0,1,1\n1,0,1\n' >"$tmp/three.csv"
+expect_error 1 "spectrum: data with the wrong number of columns" spectrum "$dmodel" --data "$tmp/three.csv"
+
+# --- rbm analyze ----------------------------------------------------------------
+run analyze "$dmodel" --starts 40 --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(k in d for k in ("n_fixed_points", "fixed_points", "log_z_tap", "phase", "sigma", "modes"))' \
+    'd["n_fixed_points"] >= 1 and len(d["fixed_points"]) == d["n_fixed_points"]' \
+    'd["n_random_starts"] == 40 and d["n_data_starts"] == 40 and d["order"] == "tap2"' \
+    'all(isinstance(p["gamma"], float) and math.isfinite(p["gamma"]) for p in d["fixed_points"])' \
+    'all(p["multiplicity"] >= 1 and isinstance(p["stable"], bool) and len(p["projections"]) == 5
+         for p in d["fixed_points"])' \
+    'sum(p["multiplicity"] for p in d["fixed_points"]) + d["n_failed"] == d["n_starts"]' \
+    '[p["gamma"] for p in d["fixed_points"]] == sorted(p["gamma"] for p in d["fixed_points"])' \
+    'd["log_z_tap"] >= -d["fixed_points"][0]["gamma"] - 1e-9' \
+    'd["phase"] in ("paramagnetic", "ferromagnetic", "spin_glass") and d["sigma"] > 0' \
+    'isinstance(d["modes"], list)' >"$tmp/py" 2>&1; then
+    ok "analyze --json: fixed points with finite Gamma, TAP log Z, phase ($(grep -E '"(n_fixed_points|log_z_tap|phase)"' "$tmp/out" | tr -d '\n '))"
+else
+    fail "analyze --json (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run analyze "$dmodel" --starts 10 --no-data --order mf --modes 2 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["order"] == "naive" and d["n_data_starts"] == 0' \
+    'd["data"] is None and d["n_fixed_points"] >= 1' \
+    'all(len(p["projections"]) == 2 for p in d["fixed_points"])' >"$tmp/py" 2>&1 && [ ! -s "$tmp/err" ]; then
+    ok "analyze --no-data --order mf"
+else
+    fail "analyze --no-data --order mf (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run analyze "$dmodel" --starts 20 --order tap3
+if [ "$rc" -eq 0 ] && grep -q '^fixed pts   [0-9]* distinct tap3' "$tmp/out" && grep -q '^log Z  *TAP' "$tmp/out" &&
+    grep -q '^phase ' "$tmp/out"; then
+    ok "analyze report (tap3)"
+else
+    fail "analyze report (status $rc)"
+fi
+run train --visible gaussian --epochs 1 --n-hidden 6 --json --quiet --out "$tmp/ga.rbm"
+run analyze "$tmp/ga.rbm" --starts 5 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["phase"] is None and "phase_note" in d' \
+    'd["n_fixed_points"] >= 1' >"$tmp/py" 2>&1; then
+    ok "analyze of a gaussian-visible model: fixed points, no phase (with a note)"
+else
+    fail "analyze gaussian (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "analyze without a model" analyze
+expect_error 2 "analyze --order tap4" analyze "$dmodel" --order tap4
+expect_error 2 "analyze --starts 0" analyze "$dmodel" --starts 0
+expect_error 2 "analyze --modes 0" analyze "$dmodel" --modes 0
+expect_error 1 "analyze: missing model" analyze "$tmp/no-such-model.rbm"
+
+# --- rbm phase --------------------------------------------------------------------
+phase_check() {
+    what=$1
+    shift
+    run phase "$@" --json
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+        'all(k in d for k in ("phase", "m", "q", "qbar", "w_c"))' "$PHASE_EXPR" >"$tmp/py" 2>&1; then
+        ok "phase $*: $what ($(tr -d '\n ' <"$tmp/out" | grep -o '"phase":"[a-z_]*"'))"
+    else
+        fail "phase $*: $what (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+}
+PHASE_EXPR='d["phase"] == "paramagnetic" and d["q"] < 1e-6 and max(abs(x) for x in d["m"]) < 1e-6 and abs(d["w_c"] - 2.0) < 1e-9'
+phase_check "paramagnetic for T > max(sigma, w); w_c = T" --w 0.8 --sigma 0.5 --temperature 2
+PHASE_EXPR='d["phase"] == "ferromagnetic" and d["m"][0] > 0.1 and abs(d["w_c"] - 1.0) < 1e-9'
+phase_check "ferromagnetic for sigma < T < w" --w 1.5 --sigma 0.5 --temperature 1.0
+PHASE_EXPR='d["phase"] == "spin_glass" and d["q"] > 0.1 and max(abs(x) for x in d["m"]) < 1e-6 and d["w_c"] > 1'
+phase_check "spin glass for T < sigma and a small w" --w 0.2 --sigma 1 --temperature 0.5
+PHASE_EXPR='abs(d["w_c"] - 1.5) < 1e-9 and d["phase"] == "paramagnetic"'
+phase_check "w_c = T for T >= sigma" --w 1.0 --sigma 1.5 --temperature 1.5 --kappa 4
+PHASE_EXPR='d["phase"] == "ferromagnetic" and abs(d["w_c"] - 1.0646) < 1e-3 and d["kappa"] == 1'
+phase_check "the default point" --law rademacher
+PHASE_EXPR='d["phase"] == "ferromagnetic" and len(d["m"]) == 2 and d["law"] == "ternary"'
+phase_check "two modes, ternary components" --w 1.5 --w 1.2 --sigma 0.3 --temperature 0.8 --law ternary --sparsity 0.5
+run phase
+if [ "$rc" -eq 0 ] && grep -q '^phase  *ferromagnetic' "$tmp/out" && grep -q '^q ' "$tmp/out" &&
+    grep -q '^lines ' "$tmp/out"; then
+    ok "phase report with the defaults"
+else
+    fail "phase report (status $rc)"
+fi
+expect_error 2 "phase --kappa 0" phase --kappa 0
+expect_error 2 "phase --temperature 0" phase --temperature 0
+expect_error 2 "phase --sigma -1" phase --sigma -1
+expect_error 2 "phase --w nan" phase --w nan
+expect_error 2 "phase --law cauchy" phase --law cauchy
+expect_error 2 "phase --sparsity without ternary" phase --sparsity 0.5
+expect_error 2 "phase --sparsity 2" phase --law ternary --sparsity 2
+expect_error 2 "phase: too many modes" phase --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1
+expect_error 2 "phase stray argument" phase 1.5
 
 # --- training on files --------------------------------------------------------
 # {0,1} CSV with a header: used as it is by bernoulli units, mapped to +-1 for ising
@@ -286,7 +510,7 @@ expect_error 2 "overflowing --seed" train --seed 99999999999999999999999
 expect_error 2 "overflowing --batch" train --batch 999999999999999999999999999
 expect_error 2 "unknown unit kind" train --visible potts
 expect_error 2 "unknown hidden kind" train --hidden Ising
-expect_error 2 "unknown estimator" train --estimator tap2
+expect_error 2 "unknown estimator" train --estimator tap4
 expect_error 2 "unknown optimizer" train --optimizer rmsprop
 expect_error 2 "unknown precision" train --precision float16
 expect_error 2 "NaN --lr" train --lr nan
