@@ -84,10 +84,14 @@ rbm_status rbm__fail(rbm_context *ctx, rbm_status st, const char *fmt, ...)
 {
     if (!ctx)
         return st;
+    /* format into a local buffer first: an argument may be the context's own
+     * last error (e.g. wrapping a message from a lower-level call) */
+    char msg[RBM__ERRBUF];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx->last_error, sizeof ctx->last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(ctx->last_error, msg, sizeof msg);
     ctx->last_status = st;
     if (ctx->log && ctx->log_level >= RBM_LOG_ERROR)
         ctx->log(ctx->log_user, RBM_LOG_ERROR, ctx->last_error);
