@@ -1439,7 +1439,9 @@ static void machine_phase_info(rbm_context *ctx, const rbm_machine *m, struct ph
         pi->w_c = wc;
 }
 
-static void print_phase_line(const struct phase_info *pi)
+/* n_outside: modes outside the bulk (shown when more than the strong modes
+ * the ensemble takes), 0 if not known. */
+static void print_phase_line(const struct phase_info *pi, size_t n_outside)
 {
     if (!pi->ok) {
         printf("phase       - (%s)\n", pi->note);
@@ -1449,7 +1451,10 @@ static void print_phase_line(const struct phase_info *pi)
            pi->not_converged ? " (RS solver not converged)" : "", pi->sigma, pi->n_modes,
            pi->n_modes == 1 ? "" : "s");
     if (pi->n_modes > 0) {
-        printf(" (de-biased w =");
+        if (n_outside > pi->n_modes)
+            printf(" (the largest of the %zu outside the bulk; de-biased w =", n_outside);
+        else
+            printf(" (de-biased w =");
         for (size_t i = 0; i < pi->n_modes; i++)
             printf(" %.3g", pi->w[i]);
         printf(")");
@@ -2498,6 +2503,14 @@ static void train_report(rbm_context *ctx, const rbm_machine *m, const rbm_datas
     memset(rr, 0, sizeof *rr);
     rr->log_z_tap = NAN;
 
+    size_t n_data = report_data_starts(m);
+    if (n_data > rbm_dataset_rows(data))
+        n_data = rbm_dataset_rows(data);
+    if (!quiet) {
+        fprintf(stderr, "rbm: report: spectrum, TAP2 fixed points from %zu data rows, phase%s\n",
+                n_data, plots_dir ? ", plots" : "");
+        fflush(stderr);
+    }
     printf("\n-- spectral and thermodynamic report (docs/spectral.md, docs/meanfield.md, "
            "docs/phase.md) --\n");
     /* the spectrum now */
@@ -2535,12 +2548,6 @@ static void train_report(rbm_context *ctx, const rbm_machine *m, const rbm_datas
     }
 
     /* TAP fixed points from data rows */
-    size_t n_data = report_data_starts(m);
-    if (!quiet) {
-        fprintf(stderr, "rbm: report: TAP2 fixed points from %zu data rows\n",
-                n_data < rbm_dataset_rows(data) ? n_data : rbm_dataset_rows(data));
-        fflush(stderr);
-    }
     size_t kp = have_spec ? (si.r < 5 ? si.r : 5) : 0;
     int have_fp = find_fixed_points(ctx, m, RBM_MF_TAP2, data, 0, n_data, 11, svd, kp, &fi, note,
                                     sizeof note) == 0;
@@ -2589,7 +2596,7 @@ static void train_report(rbm_context *ctx, const rbm_machine *m, const rbm_datas
 
     /* phase */
     machine_phase_info(ctx, m, &rr->phase);
-    print_phase_line(&rr->phase);
+    print_phase_line(&rr->phase, have_spec ? si.n_outside : 0);
 
     /* plots */
     if (plots_dir) {
@@ -4647,7 +4654,7 @@ static int cmd_analyze(int argc, char **argv)
         for (size_t i = 0; i < si.r && i < modes; i++)
             printf(" %.4g", si.w[i]);
         printf("%s\n", si.r > modes ? " ..." : "");
-        print_phase_line(&pi);
+        print_phase_line(&pi, si.n_outside);
         char time_s[32];
         fmt_seconds(time_s, sizeof time_s, seconds);
         printf("time        %s\n", time_s);
