@@ -210,7 +210,7 @@ static void print_train_usage(FILE *f)
           "  -h, --help            show this help\n"
           "\n"
           "spectrum, report and plots:\n"
-          "  --track-spectrum      record the singular values of W (all modes up to 64,\n"
+          "  --track-spectrum      record the singular values of W (all modes up to 512,\n"
           "                        followed by identity), the Marchenko-Pastur bulk edge\n"
           "                        and the number of modes outside the bulk at the start\n"
           "                        and after every epoch; written to MODEL.spectrum.csv\n"
@@ -1139,12 +1139,12 @@ static void restore_signal_handlers(void)
  * Spectral and thermodynamic analysis (train's report, spectrum, analyze)
  * ------------------------------------------------------------------------ */
 
-/* Modes tracked by --track-spectrum: all of them up to 64. The tracker
+/* Modes tracked by --track-spectrum: all of them, up to 512. The tracker
  * follows identities from the first record, where (random initial weights)
  * every mode is noise; the modes that grow later are only followed when
  * the tracker holds them all. The plot shows the PLOT_MODES largest at the
  * end. */
-#define TRACK_MODES 64
+#define TRACK_MODES 512
 #define PLOT_MODES 10
 /* Modes compared with the data's principal directions by default. */
 #define PCA_MODES 5
