@@ -1716,7 +1716,7 @@ static int write_plots(const char *dir, const struct plot_input *in, char pngs[2
                 "set logscale y\n"
                 "set key outside right top title \"rank at the end\"\n"
                 "plot for [i=1:words(cols)] \"spectrum.csv\" skip 1 using ($1/bpe):(column(int(word(cols, i)))) "
-                "with lines lw 2 title sprintf(\"w_{%%d}\", i), \\\n"
+                "with %s lw 2 title sprintf(\"w_{%%d}\", i), \\\n"
                 "     \"spectrum.csv\" skip 1 using ($1/bpe):2 with lines lw 3 dt 2 lc rgb \"black\" "
                 "title \"bulk edge\"\n"
                 "set size 1,0.30; set origin 0,0\n"
@@ -1730,7 +1730,8 @@ static int write_plots(const char *dir, const struct plot_input *in, char pngs[2
                 "unset multiplot\n"
                 "set yrange [*:*]; set lmargin -1; set rmargin -1; set key title \"\"\n",
                 in->batches_per_epoch ? in->batches_per_epoch : (size_t)1,
-                in->title ? in->title : "", np);
+                in->title ? in->title : "", np,
+                rbm_mode_tracker_records(in->tracker) <= 20 ? "linespoints pt 7 ps 0.7" : "lines");
     }
     if (have_fp) {
         const char *mname = in->fp->method == RBM_MF_NAIVE  ? "Naive mean-field"
