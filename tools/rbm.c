@@ -2550,13 +2550,17 @@ static void train_report(rbm_context *ctx, const rbm_machine *m, const rbm_datas
 
     /* TAP fixed points from data rows */
     size_t kp = have_spec ? (si.r < 5 ? si.r : 5) : 0;
-    int have_fp = find_fixed_points(ctx, m, RBM_MF_TAP2, data, 0, n_data, 11, svd, kp, &fi, note,
-                                    sizeof note) == 0;
+    /* TAP needs a discrete layer; naive mean field is exact on Gauss-Gauss machines */
+    int gg = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_GAUSSIAN &&
+             rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) == RBM_UNIT_GAUSSIAN;
+    int have_fp = find_fixed_points(ctx, m, gg ? RBM_MF_NAIVE : RBM_MF_TAP2, data, 0, n_data, 11,
+                                    svd, kp, &fi, note, sizeof note) == 0;
     if (have_fp) {
         rr->n_fixed_points = fi.count;
         rr->log_z_tap = fi.log_z;
-        printf("TAP states  %zu distinct TAP2 fixed point%s from %zu data rows (%zu stable",
-               fi.count, fi.count == 1 ? "" : "s", fi.n_data, fi.n_stable);
+        printf("TAP states  %zu distinct %s fixed point%s from %zu data rows (%zu stable",
+               fi.count, gg ? "naive mean-field" : "TAP2", fi.count == 1 ? "" : "s", fi.n_data,
+               fi.n_stable);
         if (fi.n_failed)
             printf(", %zu start%s did not converge", fi.n_failed, fi.n_failed == 1 ? "" : "s");
         printf(")%s\n", synthetic ? "; the data has 11 clusters" : "");
@@ -2573,9 +2577,10 @@ static void train_report(rbm_context *ctx, const rbm_machine *m, const rbm_datas
 
     /* log Z */
     if (have_fp && fi.count > 0)
-        printf("log Z       TAP %.4f (log-sum-exp of -Gamma over %zu state%s; best single state "
+        printf("log Z       %s %.4f (log-sum-exp of -Gamma over %zu state%s; best single state "
                "%.4f)\n",
-               fi.log_z, fi.n_used, fi.n_used == 1 ? "" : "s", fi.best);
+               gg ? "mean-field" : "TAP", fi.log_z, fi.n_used, fi.n_used == 1 ? "" : "s",
+               fi.best);
     else
         printf("log Z       TAP - (no fixed point)\n");
     size_t eu = enum_units(m);
@@ -4519,6 +4524,15 @@ static int cmd_analyze(int argc, char **argv)
     }
     if ((rc = load_model(ctx, model, &m)) != 0)
         goto done;
+    if (method != RBM_MF_NAIVE &&
+        rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_GAUSSIAN &&
+        rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) == RBM_UNIT_GAUSSIAN) {
+        errorf("--order %s needs a bernoulli or ising layer, and '%s' is gauss-gauss (use --order "
+               "mf: naive mean field is exact there)",
+               rbm_mf_method_name(method), model);
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (!no_data && (rc = load_model_data(ctx, m, data_name, data_seed, &data, &di)) != 0)
         goto done;
     rc = EXIT_RUNTIME;
