@@ -380,6 +380,15 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["phase"] is None and "phase_note"
 else
     fail "analyze gaussian (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+run train --visible gaussian --hidden gaussian --epochs 1 --n-hidden 4 --json --quiet --out "$tmp/gg.rbm"
+expect_error 2 "analyze --order tap2 of a gauss-gauss model" analyze "$tmp/gg.rbm"
+run analyze "$tmp/gg.rbm" --order mf --starts 5 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_fixed_points"] == 1 and d["order"] == "naive"' \
+    >"$tmp/py" 2>&1; then
+    ok "analyze --order mf of a gauss-gauss model: one fixed point"
+else
+    fail "analyze gauss-gauss --order mf (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
 expect_error 2 "analyze without a model" analyze
 expect_error 2 "analyze --order tap4" analyze "$dmodel" --order tap4
 expect_error 2 "analyze --starts 0" analyze "$dmodel" --starts 0
