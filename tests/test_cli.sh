@@ -389,6 +389,14 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_fixed_points"] == 1 and d["ord
 else
     fail "analyze gauss-gauss --order mf (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+run analyze "$dmodel" --starts 5 --damping 0.2 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["damping"] == 0.2' >"$tmp/py" 2>&1; then
+    ok "analyze --damping"
+else
+    fail "analyze --damping (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "analyze --damping 0" analyze "$dmodel" --damping 0
+expect_error 2 "analyze --damping 1.5" analyze "$dmodel" --damping 1.5
 expect_error 2 "analyze without a model" analyze
 expect_error 2 "analyze --order tap4" analyze "$dmodel" --order tap4
 expect_error 2 "analyze --starts 0" analyze "$dmodel" --starts 0
