@@ -108,6 +108,11 @@ double rbm__unit_sample(rbm_unit_kind k, double sigma, double x, rbm_rng *rng);
 bool rbm__unit_kind_valid(rbm_unit_kind k);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
 double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
+/* out[i] = sigm(scale * x[i]) (vectorised; out may alias x) */
+void rbm__sigmoid_d(size_t n, const double *x, double scale, double *out);
+void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out);
+/* max |x[i]|, or +Inf when any element is NaN or infinite (vectorised) */
+double rbm__max_abs(size_t n, const double *x);
 
 /* ---- machine (machine.c) ---- */
 /* Refresh the float32 mirror after a parameter change. */

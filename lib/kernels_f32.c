@@ -5,6 +5,5 @@
 #define MW(m) ((m)->Wf)
 #define MA(m) ((m)->af)
 #define MB(m) ((m)->bf)
-#define SIGMOID rbm__sigmoidf
-#define TANH tanhf
+#define SIGMOID_ARRAY rbm__sigmoid_f
 #include "kernels_impl.h"

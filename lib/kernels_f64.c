@@ -5,6 +5,5 @@
 #define MW(m) ((m)->W)
 #define MA(m) ((m)->a)
 #define MB(m) ((m)->b)
-#define SIGMOID rbm__sigmoid
-#define TANH tanh
+#define SIGMOID_ARRAY rbm__sigmoid_d
 #include "kernels_impl.h"

@@ -39,12 +39,12 @@ static void K(mean)(rbm_unit_kind k, double sigma, size_t n, const void *fv, voi
     REAL *o = ov;
     switch (k) {
     case RBM_UNIT_BERNOULLI:
-        for (size_t i = 0; i < n; i++)
-            o[i] = SIGMOID(f[i]);
+        SIGMOID_ARRAY(n, f, (REAL)1, o);
         break;
-    case RBM_UNIT_ISING:
+    case RBM_UNIT_ISING: /* tanh x = 2 sigm(2x) - 1 */
+        SIGMOID_ARRAY(n, f, (REAL)2, o);
         for (size_t i = 0; i < n; i++)
-            o[i] = TANH(f[i]);
+            o[i] = (REAL)2 * o[i] - (REAL)1;
         break;
     case RBM_UNIT_GAUSSIAN: {
         REAL s2 = (REAL)(sigma * sigma);
@@ -61,17 +61,15 @@ static void K(sample)(rbm_unit_kind k, double sigma, size_t n, const void *fv, v
     const REAL *f = fv;
     REAL *o = ov;
     switch (k) {
-    case RBM_UNIT_BERNOULLI:
-        for (size_t i = 0; i < n; i++) {
-            REAL p = SIGMOID(f[i]);
-            o[i] = (REAL)rbm__rng_uniform(rng) < p ? (REAL)1 : (REAL)0;
-        }
+    case RBM_UNIT_BERNOULLI: /* probabilities first (vectorised), then the draws */
+        SIGMOID_ARRAY(n, f, (REAL)1, o);
+        for (size_t i = 0; i < n; i++)
+            o[i] = (REAL)rbm__rng_uniform(rng) < o[i] ? (REAL)1 : (REAL)0;
         break;
-    case RBM_UNIT_ISING:
-        for (size_t i = 0; i < n; i++) {
-            REAL p = SIGMOID((REAL)2 * f[i]);
-            o[i] = (REAL)rbm__rng_uniform(rng) < p ? (REAL)1 : (REAL)-1;
-        }
+    case RBM_UNIT_ISING: /* P(+1) = sigm(2x) */
+        SIGMOID_ARRAY(n, f, (REAL)2, o);
+        for (size_t i = 0; i < n; i++)
+            o[i] = (REAL)rbm__rng_uniform(rng) < o[i] ? (REAL)1 : (REAL)-1;
         break;
     case RBM_UNIT_GAUSSIAN: {
         double s2 = sigma * sigma;

@@ -325,16 +325,10 @@ static bool update(const rbm_trainer *t, size_t n, double *theta, const double *
     return acc == 0.0;
 }
 
-/* max |x_i| over n values; NaN or Inf anywhere gives +Inf. */
+/* max |x_i| over n values; NaN or Inf anywhere gives +Inf (vecmath.c). */
 static double max_abs(size_t n, const double *x)
 {
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double a = fabs(x[i]);
-        if (!(a <= m)) /* also true for NaN */
-            m = a == a ? a : INFINITY;
-    }
-    return m;
+    return rbm__max_abs(n, x);
 }
 
 /* A cheap bound proving that the in-place update cannot overflow; when it

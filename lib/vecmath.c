@@ -146,3 +146,105 @@ double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x
     }
     return NAN;
 }
+
+/* ---- elementwise sigmoid and max |x| for the training kernels ---- */
+
+/* sigm(s x) = 1 / (1 + e^{-s x}), computed as e = exp(-|s x|),
+ * p = 1/(1+e), and p or e p by the sign: no overflow for any finite x. */
+RBM__CLONES
+void rbm__sigmoid_d(size_t n, const double *x, double scale, double *out)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d v = {x[i], x[i + 1], x[i + 2], x[i + 3]};
+        v = v * scale;
+        v4d a = vselect(v < 0.0, -v, v);
+        v4d e = vexp_neg(vmax(-a, vsplat(-700.0)));
+        v4d p = 1.0 / (1.0 + e);
+        v4d r = vselect(v < 0.0, e * p, p);
+        out[i] = r[0];
+        out[i + 1] = r[1];
+        out[i + 2] = r[2];
+        out[i + 3] = r[3];
+    }
+    for (; i < n; i++)
+        out[i] = rbm__sigmoid(scale * x[i]);
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) v8f fsplat(float x)
+{
+    return (v8f){x, x, x, x, x, x, x, x};
+}
+
+static inline __attribute__((always_inline)) v8f fselect(v8i mask, v8f a, v8f b)
+{
+    return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask));
+}
+
+/* expf(t) for t in [-87, 0]: 2^k exp(r), |r| <= ln2/2, Taylor to r^7
+ * (relative error < 1e-8, below float rounding). */
+static inline __attribute__((always_inline)) v8f vexpf_neg(v8f t)
+{
+    const v8f shifter = fsplat(0x1.8p23f);
+    v8f kd = t * 1.44269504f + shifter;
+    v8f kf = kd - shifter;
+    v8f r = (t - kf * 0.693359375f) - kf * -2.12194440e-4f;
+    v8f p = fsplat(1.0f / 5040.0f);
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    v8i sc = ((v8i)kd + 127) << 23; /* low bits of kd hold k */
+    return p * (v8f)sc;
+}
+
+RBM__CLONES
+void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v;
+        for (int k = 0; k < 8; k++)
+            v[k] = x[i + k];
+        v = v * scale;
+        v8i neg = v < 0.0f;
+        v8f a = fselect(neg, -v, v);
+        v8f t = -a;
+        t = fselect(t < -87.0f, fsplat(-87.0f), t);
+        v8f e = vexpf_neg(t);
+        v8f p = 1.0f / (1.0f + e);
+        v8f r = fselect(neg, e * p, p);
+        for (int k = 0; k < 8; k++)
+            out[i + k] = r[k];
+    }
+    for (; i < n; i++)
+        out[i] = rbm__sigmoidf(scale * x[i]);
+}
+
+RBM__CLONES
+double rbm__max_abs(size_t n, const double *x)
+{
+    v4d m = vsplat(0.0), z = vsplat(0.0);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d v = {x[i], x[i + 1], x[i + 2], x[i + 3]};
+        v4d a = vselect(v < 0.0, -v, v);
+        m = vmax(a, m);
+        z += v * 0.0; /* NaN or Inf anywhere makes z NaN */
+    }
+    double mx = 0.0, zz = (z[0] + z[1]) + (z[2] + z[3]);
+    for (int k = 0; k < 4; k++)
+        mx = m[k] > mx ? m[k] : mx;
+    for (; i < n; i++) {
+        double a = __builtin_fabs(x[i]);
+        zz += x[i] * 0.0;
+        mx = a > mx ? a : mx;
+    }
+    return zz == 0.0 ? mx : INFINITY;
+}
