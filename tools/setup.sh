@@ -24,7 +24,7 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 # Debian 12 packages.
 packages=(
     build-essential meson ninja-build pkg-config
-    libopenblas-dev liblapacke-dev libcmocka-dev zlib1g-dev libpng-dev
+    libopenblas-dev liblapacke-dev libblas3 liblapack3 libcmocka-dev zlib1g-dev libpng-dev
     python3 python3-numpy
     dataset-fashion-mnist gnuplot-nox
 )
