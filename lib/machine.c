@@ -392,32 +392,6 @@ static rbm_status check_batch(const rbm_machine *m, size_t batch, const double *
     return rbm__check_finite(m->ctx, x, n, what);
 }
 
-/* field_h[j] = b_j + sum_i v_i w_ij */
-static void hfield(const rbm_machine *m, const double *v, double *out)
-{
-    memcpy(out, m->b, m->nh * sizeof(double));
-    for (size_t i = 0; i < m->nv; i++) {
-        double vi = v[i];
-        if (vi == 0)
-            continue;
-        const double *row = m->W + i * m->nh;
-        for (size_t j = 0; j < m->nh; j++)
-            out[j] += vi * row[j];
-    }
-}
-
-/* field_v[i] = a_i + sum_j w_ij h_j */
-static void vfield(const rbm_machine *m, const double *h, double *out)
-{
-    for (size_t i = 0; i < m->nv; i++) {
-        const double *row = m->W + i * m->nh;
-        double acc = m->a[i];
-        for (size_t j = 0; j < m->nh; j++)
-            acc += row[j] * h[j];
-        out[i] = acc;
-    }
-}
-
 rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v, size_t v_len,
                               const double *h, size_t h_len, double *out)
 {
@@ -451,56 +425,57 @@ rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *
     return RBM_OK;
 }
 
-rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
-                                   size_t v_len, double *out)
+#define FE_BLOCK 256
+
+/* Free energy of batch states x of the `given` layer (0 visible, 1 hidden),
+ * the other layer summed out: F = -bias.x + sum phi(x) - sum Lambda(field).
+ * Fields by GEMM in blocks of FE_BLOCK rows. */
+static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, const double *x,
+                                 size_t x_len, double *out)
 {
     CHECK_M(m);
+    size_t win = given ? m->nh : m->nv, wout = given ? m->nv : m->nh;
+    const double *bias = given ? m->b : m->a;
+    rbm_unit_kind kin = given ? m->hk : m->vk, kout = given ? m->vk : m->hk;
+    double sin = given ? m->sigma_h : m->sigma_v, sout = given ? m->sigma_v : m->sigma_h;
     rbm_status st;
-    if ((st = check_batch(m, batch, v, v_len, m->nv, "visible batch")))
+    if ((st = check_batch(m, batch, x, x_len, win, given ? "hidden batch" : "visible batch")))
         return st;
     if (!out && batch)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
     double *f;
-    if ((st = rbm__xcalloc(m->ctx, m->nh, sizeof(double), &f, "workspace")))
+    size_t rows = batch < FE_BLOCK ? batch : FE_BLOCK;
+    if ((st = rbm__xcalloc(m->ctx, (rows ? rows : 1) * wout, sizeof(double), &f, "workspace")))
         return st;
-    for (size_t r = 0; r < batch; r++) {
-        const double *vr = v + r * m->nv;
-        hfield(m, vr, f);
-        double e = 0;
-        for (size_t i = 0; i < m->nv; i++)
-            e += -m->a[i] * vr[i] + rbm__unit_phi(m->vk, m->sigma_v, vr[i]);
-        for (size_t j = 0; j < m->nh; j++)
-            e -= rbm__unit_logpart(m->hk, m->sigma_h, f[j]);
-        out[r] = e;
+    for (size_t r0 = 0; r0 < batch; r0 += FE_BLOCK) {
+        size_t n = batch - r0 < FE_BLOCK ? batch - r0 : FE_BLOCK;
+        const double *xb = x + r0 * win;
+        if (given)
+            rbm__kern_f64.visible_field(m, n, xb, f);
+        else
+            rbm__kern_f64.hidden_field(m, n, xb, f);
+        for (size_t r = 0; r < n; r++) {
+            const double *xr = xb + r * win;
+            double e = 0;
+            for (size_t i = 0; i < win; i++)
+                e += -bias[i] * xr[i] + rbm__unit_phi(kin, sin, xr[i]);
+            out[r0 + r] = e - rbm__logpart_sum(kout, sout, wout, f + r * wout, 1.0);
+        }
     }
     rbm__free(m->ctx, f);
     return RBM_OK;
 }
 
+rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
+                                   size_t v_len, double *out)
+{
+    return free_energy_of(m, 0, batch, v, v_len, out);
+}
+
 rbm_status rbm_machine_free_energy_hidden(const rbm_machine *m, size_t batch, const double *h,
                                           size_t h_len, double *out)
 {
-    CHECK_M(m);
-    rbm_status st;
-    if ((st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")))
-        return st;
-    if (!out && batch)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
-    double *f;
-    if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &f, "workspace")))
-        return st;
-    for (size_t r = 0; r < batch; r++) {
-        const double *hr = h + r * m->nh;
-        vfield(m, hr, f);
-        double e = 0;
-        for (size_t j = 0; j < m->nh; j++)
-            e += -m->b[j] * hr[j] + rbm__unit_phi(m->hk, m->sigma_h, hr[j]);
-        for (size_t i = 0; i < m->nv; i++)
-            e -= rbm__unit_logpart(m->vk, m->sigma_v, f[i]);
-        out[r] = e;
-    }
-    rbm__free(m->ctx, f);
-    return RBM_OK;
+    return free_energy_of(m, 1, batch, h, h_len, out);
 }
 
 /* Shared body of the four conditional functions. to_hidden selects the
@@ -517,19 +492,18 @@ static rbm_status conditional(const rbm_machine *m, rbm_rng *rng, int to_hidden,
         return st;
     if ((st = rbm__check_array(m->ctx, out, out_len, batch * wout, "output buffer")))
         return st;
-    double *f;
-    if ((st = rbm__xcalloc(m->ctx, wout, sizeof(double), &f, "workspace")))
-        return st;
-    for (size_t r = 0; r < batch; r++) {
+    /* fields straight into out (by GEMM, in blocks that fit a BLAS int),
+     * then the unit law in place, row by row and unit by unit */
+    for (size_t r0 = 0; r0 < batch; r0 += FE_BLOCK * 256) {
+        size_t n = batch - r0 < FE_BLOCK * 256 ? batch - r0 : FE_BLOCK * 256;
         if (to_hidden)
-            hfield(m, x + r * win, f);
+            rbm__kern_f64.hidden_field(m, n, x + r0 * win, out + r0 * wout);
         else
-            vfield(m, x + r * win, f);
-        double *o = out + r * wout;
-        for (size_t j = 0; j < wout; j++)
-            o[j] = rng ? rbm__unit_sample(k, sigma, f[j], rng) : rbm__unit_mean(k, sigma, f[j]);
+            rbm__kern_f64.visible_field(m, n, x + r0 * win, out + r0 * wout);
     }
-    rbm__free(m->ctx, f);
+    double *o = out;
+    for (size_t i = 0; i < batch * wout; i++)
+        o[i] = rng ? rbm__unit_sample(k, sigma, o[i], rng) : rbm__unit_mean(k, sigma, o[i]);
     return RBM_OK;
 }
 
