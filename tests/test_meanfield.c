@@ -19,38 +19,10 @@
 /* ---------------------------------------------------------------------- */
 /* test-local random numbers                                              */
 
-static uint64_t g_rs = 1;
-
-static void r_seed(uint64_t s)
+/* r_u64/r_unif/r_norm of testutil.h, seeded with this file's own offset */
+static void mf_seed(uint64_t s)
 {
-    g_rs = s * UINT64_C(0x2545F4914F6CDD1D) + 777;
-}
-
-static uint64_t r_u64(void)
-{
-    uint64_t z = (g_rs += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static double r_unif(void)
-{
-    return ((double)(r_u64() >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double r_norm(void)
-{
-    double u1 = r_unif(), u2 = r_unif();
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
-}
-
-static void *xcalloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p)
-        fail_msg("test: out of memory");
-    return p;
+    r_seed_offset(s, 777);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -81,7 +53,7 @@ static rbm_machine *make_machine(rbm_context *ctx, const ref_model *r, double ep
 {
     rbm_machine *m = NULL;
     RBM_OKAY(ctx, rbm_machine_new(ctx, r->nv, r->nh, r->vk, r->hk, &m));
-    double *w = xcalloc(r->nv * r->nh * sizeof(double));
+    double *w = xzalloc(r->nv * r->nh * sizeof(double));
     for (size_t i = 0; i < r->nv * r->nh; i++)
         w[i] = eps * r->W[i];
     RBM_OKAY(ctx, rbm_machine_set_weights(m, w, r->nv * r->nh));
@@ -214,7 +186,7 @@ static void accuracy_orders(rbm_unit_kind kind, uint64_t seed)
 {
     rbm_context *ctx = rbm_test_context();
     ref_model r;
-    r_seed(seed);
+    mf_seed(seed);
     random_model(&r, 7, 6, kind, kind, 1.0, 0.5);
     /* +-1 units with couplings w are {0,1} units with couplings 4w (§1.4):
      * the Ising scale is a quarter of the Bernoulli one */
@@ -297,7 +269,7 @@ static void stationarity_case(rbm_unit_kind vk, rbm_unit_kind hk, double wstd, u
 {
     rbm_context *ctx = rbm_test_context();
     ref_model r;
-    r_seed(seed);
+    mf_seed(seed);
     const size_t nv = 9, nh = 5;
     random_model(&r, nv, nh, vk, hk, wstd, 0.3);
     rbm_machine *m = make_machine(ctx, &r, 1.0);
@@ -431,7 +403,7 @@ static void test_high_temperature(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(31);
+    mf_seed(31);
     ref_model r;
     const size_t nv = 20, nh = 10;
     random_model(&r, nv, nh, RBM_UNIT_ISING, RBM_UNIT_ISING, 1.0, 0.0);
@@ -506,7 +478,7 @@ static void test_gaussian_visible(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(41);
+    mf_seed(41);
     ref_model r;
     const size_t nv = 8, nh = 6;
     random_model(&r, nv, nh, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, 1.0, 0.5);
@@ -585,7 +557,7 @@ static void test_two_states(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(51);
+    mf_seed(51);
     const size_t nv = 20, nh = 10;
     double u[20], v[10], nu = 0, nvv = 0;
     for (size_t i = 0; i < nv; i++)
@@ -698,7 +670,7 @@ static void test_not_converged(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(61);
+    mf_seed(61);
     ref_model r;
     random_model(&r, 6, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 1.0, 0.5);
     rbm_machine *m = make_machine(ctx, &r, 1.0);
@@ -885,7 +857,7 @@ static void test_emf_estimators(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(71);
+    mf_seed(71);
     ref_model r;
     random_model(&r, 6, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 1.0, 0.5);
     const rbm_estimator_kind kinds[3] = {RBM_ESTIMATOR_MF, RBM_ESTIMATOR_TAP2,
@@ -948,7 +920,7 @@ static void test_dynamics_linear_response(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(81);
+    mf_seed(81);
     const size_t nv = 10, nh = 4, M = 30;
     ref_model r;
     random_model(&r, nv, nh, RBM_UNIT_ISING, RBM_UNIT_ISING, 1.0, 0.0);
@@ -1038,7 +1010,7 @@ static void test_dynamics_states(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    r_seed(91);
+    mf_seed(91);
     const size_t nv = 20, nh = 10, M = 40;
     double u[20], v[10], nu = 0, nvv = 0;
     for (size_t i = 0; i < nv; i++)

@@ -30,41 +30,7 @@
 #define PI_L 3.14159265358979323846264338327950288L
 
 /* ---------------------------------------------------------------------- */
-/* test-local random numbers                                              */
-
-static uint64_t g_rs = 1;
-
-static void r_seed(uint64_t s)
-{
-    g_rs = s * UINT64_C(0x2545F4914F6CDD1D) + 12345;
-}
-
-static uint64_t r_u64(void)
-{
-    uint64_t z = (g_rs += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static double r_unif(void)
-{
-    return ((double)(r_u64() >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double r_norm(void)
-{
-    double u1 = r_unif(), u2 = r_unif();
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p)
-        fail_msg("test: out of memory");
-    return p;
-}
+/* test-local helpers (random numbers: r_seed, r_unif, r_norm of testutil.h) */
 
 static double now_s(void)
 {
@@ -102,9 +68,9 @@ static double low_value(rbm_unit_kind k)
 static ref_rbm ref_alloc(size_t nv, size_t nh, rbm_unit_kind vk, rbm_unit_kind hk)
 {
     ref_rbm R = {nv, nh, vk, hk, 1.0, 1.0, NULL, NULL, NULL};
-    R.W = xmalloc(nv * nh * sizeof(double));
-    R.a = xmalloc(nv * sizeof(double));
-    R.b = xmalloc(nh * sizeof(double));
+    R.W = xzalloc(nv * nh * sizeof(double));
+    R.a = xzalloc(nv * sizeof(double));
+    R.b = xzalloc(nh * sizeof(double));
     return R;
 }
 
@@ -283,7 +249,7 @@ static long double ref_log_z_marg(const ref_rbm *R, int hidden)
     double osig = hidden ? R->sv : R->sh;
     const double *eb = hidden ? R->b : R->a, *ob = hidden ? R->a : R->b;
     assert_true(is_discrete(ek) && n <= 24);
-    double *s = xmalloc(n * sizeof(double));
+    double *s = xzalloc(n * sizeof(double));
     lse_t A;
     lse_init(&A);
     for (uint64_t t = 0; t < (UINT64_C(1) << n); t++) {
@@ -452,7 +418,7 @@ static rbm_dataset *ds_from(rbm_context *ctx, const double *x, size_t rows, size
 /* rows x cols values in the support of kind k (Gaussian: N(0.3, 1)). */
 static double *random_rows(size_t rows, size_t cols, rbm_unit_kind k, uint64_t seed)
 {
-    double *x = xmalloc(rows * cols * sizeof(double));
+    double *x = xzalloc(rows * cols * sizeof(double));
     r_seed(seed);
     for (size_t t = 0; t < rows * cols; t++)
         x[t] = k == RBM_UNIT_GAUSSIAN ? 0.3 + r_norm() : (r_unif() < 0.4 ? 1.0 : low_value(k));
@@ -630,7 +596,7 @@ static void test_log_z_2p20(void **state)
     RBM_OKAY(ctx, rbm_exact_log_z(m, &lz));
     double t1 = now_s();
 
-    double *h = xmalloc(B * nh * sizeof(double)), *f = xmalloc(B * sizeof(double));
+    double *h = xzalloc(B * nh * sizeof(double)), *f = xzalloc(B * sizeof(double));
     lse_t A;
     lse_init(&A);
     for (uint64_t s0 = 0; s0 < (UINT64_C(1) << nh); s0 += B) {
@@ -1445,7 +1411,7 @@ static void test_ais_schedule(void **state)
      * the minimum of 2 runs and 2 betas */
     double lz, se, exact = (double)ref_log_z(&R);
     size_t n = 3000;
-    double *betas = xmalloc(n * sizeof(double));
+    double *betas = xzalloc(n * sizeof(double));
     for (size_t k = 0; k < n; k++)
         betas[k] = ((double)k / (double)(n - 1)) * ((double)k / (double)(n - 1));
     RBM_OKAY(ctx, rbm_ais_set_schedule(ais, betas, n));
@@ -1560,7 +1526,7 @@ static void test_pseudo_likelihood(void **state)
             rbm_dataset_free(d1);
         }
         if (R.vk == RBM_UNIT_BERNOULLI) { /* the same data as uint8 */
-            uint8_t *u = xmalloc(rows * R.nv);
+            uint8_t *u = xzalloc(rows * R.nv);
             for (size_t t = 0; t < rows * R.nv; t++)
                 u[t] = (uint8_t)x[t];
             rbm_dataset *du = NULL;

@@ -20,36 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PI 3.14159265358979323846
-
 /* ---------------------------------------------------------------------- */
-/* test-local random numbers                                              */
-
-static uint64_t g_rs = 1;
-
-static void r_seed(uint64_t s)
-{
-    g_rs = s * UINT64_C(0x2545F4914F6CDD1D) + 12345;
-}
-
-static uint64_t r_u64(void)
-{
-    uint64_t z = (g_rs += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static double r_unif(void)
-{
-    return ((double)(r_u64() >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double r_norm(void)
-{
-    double u1 = r_unif(), u2 = r_unif();
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
-}
+/* test-local random numbers (r_seed, r_unif, r_norm: testutil.h)           */
 
 /* unit-variance Laplace: scale 1/sqrt(2) */
 static double r_laplace(void)
@@ -62,14 +34,6 @@ static double r_laplace(void)
 static double r_sign(void)
 {
     return (r_u64() >> 63) ? 1.0 : -1.0;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p)
-        fail_msg("test: out of memory");
-    return p;
 }
 
 static rbm_ensemble *ensemble(rbm_context *ctx, double kappa, double sigma, double T,
@@ -490,8 +454,8 @@ static void compositional_case(rbm_component_law law, int want_mixed, uint64_t s
 {
     const size_t N = 3000, K = 2;
     const int starts = 40;
-    double *ut = xmalloc(K * N * sizeof(double)), *vt = xmalloc(K * N * sizeof(double));
-    double *mv = xmalloc(N * sizeof(double)), *mh = xmalloc(N * sizeof(double));
+    double *ut = xzalloc(K * N * sizeof(double)), *vt = xzalloc(K * N * sizeof(double));
+    double *mv = xzalloc(N * sizeof(double)), *mh = xzalloc(N * sizeof(double));
     r_seed(seed);
     for (size_t x = 0; x < K * N; x++) {
         ut[x] = law == RBM_LAW_LAPLACE ? r_laplace() : r_sign();
@@ -642,7 +606,7 @@ static void gram_apply(const gram_op *G, const double *x, double *y)
 static double lanczos_top(const gram_op *G, int k, uint64_t seed)
 {
     size_t n = G->nv;
-    double *Q = xmalloc((size_t)(k + 1) * n * sizeof(double)), *w = xmalloc(n * sizeof(double));
+    double *Q = xzalloc((size_t)(k + 1) * n * sizeof(double)), *w = xzalloc(n * sizeof(double));
     double al[400], be[400];
     r_seed(seed);
     double nr = 0;
@@ -695,10 +659,10 @@ static void test_tap_marginality(void **state)
         double kappa = kaps[k];
         size_t nh = (size_t)(kappa * (double)nv + 0.5);
         double L = sqrt((double)nv * (double)nh);
-        double *R = xmalloc(nv * nh * sizeof(double));
-        double *Sv = xmalloc(nv * sizeof(double)), *Sh = xmalloc(nh * sizeof(double));
-        double *dv = xmalloc(nv * sizeof(double)), *dh = xmalloc(nh * sizeof(double));
-        double *tmp = xmalloc(nh * sizeof(double)), *W = xmalloc(nv * nh * sizeof(double));
+        double *R = xzalloc(nv * nh * sizeof(double));
+        double *Sv = xzalloc(nv * sizeof(double)), *Sh = xzalloc(nh * sizeof(double));
+        double *dv = xzalloc(nv * sizeof(double)), *dh = xzalloc(nh * sizeof(double));
+        double *tmp = xzalloc(nh * sizeof(double)), *W = xzalloc(nv * nh * sizeof(double));
         r_seed(1200 + (uint64_t)k);
         for (size_t x = 0; x < nv * nh; x++)
             R[x] = r_norm() / sqrt(L); /* sigma = 1 */
@@ -762,8 +726,8 @@ static rbm_machine *spiked_machine(rbm_context *ctx, size_t nv, size_t nh, rbm_u
                                    rbm_component_law law, uint64_t seed)
 {
     double L = sqrt((double)nv * (double)nh);
-    double *W = xmalloc(nv * nh * sizeof(double));
-    double *u = xmalloc(K * nv * sizeof(double)), *v = xmalloc(K * nh * sizeof(double));
+    double *W = xzalloc(nv * nh * sizeof(double));
+    double *u = xzalloc(K * nv * sizeof(double)), *v = xzalloc(K * nh * sizeof(double));
     r_seed(seed);
     for (size_t x = 0; x < K * nv; x++)
         u[x] = (law == RBM_LAW_LAPLACE ? r_laplace() : r_sign()) / sqrt((double)nv);

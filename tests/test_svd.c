@@ -23,45 +23,11 @@
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------- */
-/* test-local random numbers and helpers                                   */
-
-static uint64_t g_rs = 1;
-
-static void r_seed(uint64_t s)
-{
-    g_rs = s * UINT64_C(0x2545F4914F6CDD1D) + 12345;
-}
-
-static uint64_t r_u64(void)
-{
-    uint64_t z = (g_rs += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static double r_unif(void)
-{
-    return ((double)(r_u64() >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double r_norm(void)
-{
-    double u1 = r_unif(), u2 = r_unif();
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p)
-        fail_msg("test: out of memory");
-    return p;
-}
+/* test-local helpers (random numbers: r_seed, r_unif, r_norm of testutil.h) */
 
 static double *dalloc(size_t n)
 {
-    return xmalloc(n * sizeof(double));
+    return xzalloc(n * sizeof(double));
 }
 
 static void expect_error(rbm_context *ctx, rbm_status got, rbm_status want, const char *what)
@@ -163,7 +129,7 @@ static void jacobi_tall(size_t m, size_t n, double *B, double *s, double *Uo, do
             break;
     }
     /* norms, order */
-    size_t *ord = xmalloc(n * sizeof *ord);
+    size_t *ord = xzalloc(n * sizeof *ord);
     double *nrm = dalloc(n);
     for (size_t a = 0; a < n; a++) {
         double t = 0;
@@ -509,7 +475,7 @@ static void test_projections(void **state)
 
     /* dataset projection, in blocks (M > one block), float64 and uint8 data */
     double *data = dalloc(M * nv);
-    unsigned char *data8 = xmalloc(M * nv);
+    unsigned char *data8 = xzalloc(M * nv);
     for (size_t i = 0; i < M * nv; i++) {
         data8[i] = (unsigned char)(r_u64() % 256);
         data[i] = r_norm();

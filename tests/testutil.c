@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void rbm_assert_close(double a, double b, double rtol, double atol, const char *what)
 {
@@ -17,4 +18,43 @@ rbm_context *rbm_test_context(void)
     if (rbm_context_new(&ctx) != RBM_OK || !ctx)
         fail_msg("cannot create a context");
     return ctx;
+}
+
+static uint64_t g_rs = 1;
+
+void r_seed_offset(uint64_t s, uint64_t c)
+{
+    g_rs = s * UINT64_C(0x2545F4914F6CDD1D) + c;
+}
+
+void r_seed(uint64_t s)
+{
+    r_seed_offset(s, 12345);
+}
+
+uint64_t r_u64(void)
+{
+    uint64_t z = (g_rs += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+double r_unif(void)
+{
+    return ((double)(r_u64() >> 11) + 0.5) / 9007199254740992.0;
+}
+
+double r_norm(void)
+{
+    double u1 = r_unif(), u2 = r_unif();
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+void *xzalloc(size_t n)
+{
+    void *p = calloc(n ? n : 1, 1);
+    if (!p)
+        fail_msg("test: out of memory");
+    return p;
 }

@@ -26,4 +26,17 @@ void rbm_assert_close(double a, double b, double rtol, double atol, const char *
 /* A context that fails the test on creation failure. */
 rbm_context *rbm_test_context(void);
 
+/* Test-local random numbers (splitmix64 + Box-Muller), independent of the
+ * library's generator. r_seed(s) sets the state to s * 0x2545F4914F6CDD1D +
+ * 12345; r_seed_offset(s, c) to s * 0x2545F4914F6CDD1D + c. r_unif is in
+ * (0, 1). */
+void r_seed(uint64_t s);
+void r_seed_offset(uint64_t s, uint64_t c);
+uint64_t r_u64(void);
+double r_unif(void);
+double r_norm(void);
+
+/* calloc of n bytes (at least one) that fails the test when out of memory. */
+void *xzalloc(size_t n);
+
 #endif
