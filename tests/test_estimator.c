@@ -147,41 +147,53 @@ static void check_exact_vs_fd(ref_rbm *r, size_t M, uint64_t data_seed)
     rbm_context_free(ctx);
 }
 
+/* One finite-difference case: random parameters (seed, wstd, bstd), sigma of
+ * the Gaussian layer if any, M rows of data from data_seed. */
+typedef struct fd_case {
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+    uint64_t seed;
+    double wstd, bstd, sigma;
+    size_t M;
+    uint64_t data_seed;
+} fd_case;
+
+static void run_fd_cases(const fd_case *cases, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        const fd_case *fc = &cases[c];
+        ref_rbm *r = ref_new(fc->nv, fc->nh, fc->vk, fc->hk);
+        ref_randomize(r, fc->seed, fc->wstd, fc->bstd);
+        if (fc->vk == RBM_UNIT_GAUSSIAN) r->sv = fc->sigma;
+        if (fc->hk == RBM_UNIT_GAUSSIAN) r->sh = fc->sigma;
+        check_exact_vs_fd(r, fc->M, fc->data_seed);
+        ref_free(r);
+    }
+}
+#define RUN_FD_CASES(...)                                                                     \
+    do {                                                                                      \
+        static const fd_case cases_[] = {__VA_ARGS__};                                        \
+        run_fd_cases(cases_, sizeof cases_ / sizeof cases_[0]);                               \
+    } while (0)
+
 static void test_exact_fd_bernoulli(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(6, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 1, 0.6, 0.5);
-    check_exact_vs_fd(r, 12, 101);
-    ref_free(r);
+    RUN_FD_CASES({6, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 1, 0.6, 0.5, 1.0, 12, 101});
 }
 
 static void test_exact_fd_ising(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(6, 4, RBM_UNIT_ISING, RBM_UNIT_ISING);
-    ref_randomize(r, 2, 0.4, 0.3);
-    check_exact_vs_fd(r, 12, 102);
-    ref_free(r);
-    r = ref_new(5, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING);
-    ref_randomize(r, 3, 0.4, 0.3);
-    check_exact_vs_fd(r, 9, 103);
-    ref_free(r);
+    RUN_FD_CASES({6, 4, RBM_UNIT_ISING, RBM_UNIT_ISING, 2, 0.4, 0.3, 1.0, 12, 102},
+                 {5, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, 3, 0.4, 0.3, 1.0, 9, 103});
 }
 
 static void test_exact_fd_gaussian_visible(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(4, 5, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 4, 0.4, 0.3);
-    r->sv = 0.9;
-    check_exact_vs_fd(r, 10, 104);
-    ref_free(r);
-    r = ref_new(3, 4, RBM_UNIT_GAUSSIAN, RBM_UNIT_ISING);
-    ref_randomize(r, 5, 0.5, 0.3);
-    r->sv = 1.3;
-    check_exact_vs_fd(r, 10, 105);
-    ref_free(r);
+    RUN_FD_CASES({4, 5, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, 4, 0.4, 0.3, 0.9, 10, 104},
+                 {3, 4, RBM_UNIT_GAUSSIAN, RBM_UNIT_ISING, 5, 0.5, 0.3, 1.3, 10, 105});
 }
 
 /* Visible layer smaller than the hidden one: the estimator enumerates the
@@ -189,24 +201,10 @@ static void test_exact_fd_gaussian_visible(void **state)
 static void test_exact_fd_visible_smaller(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(4, 7, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 6, 0.5, 0.5);
-    check_exact_vs_fd(r, 11, 106);
-    ref_free(r);
-    r = ref_new(3, 6, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 7, 0.5, 0.5);
-    check_exact_vs_fd(r, 11, 107);
-    ref_free(r);
-    r = ref_new(5, 3, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN);
-    ref_randomize(r, 8, 0.3, 0.3);
-    r->sh = 0.8;
-    check_exact_vs_fd(r, 11, 108);
-    ref_free(r);
-    r = ref_new(6, 2, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN);
-    ref_randomize(r, 9, 0.4, 0.3);
-    r->sh = 1.1;
-    check_exact_vs_fd(r, 11, 109);
-    ref_free(r);
+    RUN_FD_CASES({4, 7, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 6, 0.5, 0.5, 1.0, 11, 106},
+                 {3, 6, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, 7, 0.5, 0.5, 1.0, 11, 107},
+                 {5, 3, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN, 8, 0.3, 0.3, 0.8, 11, 108},
+                 {6, 2, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, 9, 0.4, 0.3, 1.1, 11, 109});
 }
 
 /* float32 kernels: the EXACT gradient agrees with the float64 one to float
