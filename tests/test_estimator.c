@@ -243,6 +243,15 @@ static void test_exact_float32(void **state)
     rbm_context_free(ctx);
 }
 
+/* Free what the usual set-up of a test allocated. */
+static void free_setup(rbm_context *ctx, rbm_machine *m, ref_rbm *r, double *data)
+{
+    free(data);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
 /* SCIENCE §9 item 8 / §6.4: Ising, zero biases, small W: dW ~ (C_data - I) W,
  * da = <s>_data exactly (the model is symmetric), db ~ W^T <s>_data. */
 static void test_linear_regime(void **state)
@@ -290,10 +299,7 @@ static void test_linear_regime(void **state)
     grad3_free(&G);
     rbm_gradient_free(g);
     rbm_estimator_free(e);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 /* Monte Carlo estimators against the exact gradient. The statistics averaged
@@ -375,10 +381,7 @@ static void check_pcd_converges(rbm_unit_kind kind, uint64_t seed)
     grad3_free(&avg);
     rbm_gradient_free(g);
     rbm_estimator_free(e);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 static void test_pcd_approaches_exact(void **state)
@@ -440,10 +443,7 @@ static void test_cd_large_k_approaches_exact(void **state)
     rbm_gradient_free(g);
     rbm_estimator_free(e);
     free(batch);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 /* Closed-form CD/PCD: with visible biases of +-50 every sampled visible
@@ -517,10 +517,7 @@ static void check_cd_closed_form_prec(rbm_unit_kind vk, rbm_unit_kind hk, rbm_es
     grad3_free(&G);
     rbm_gradient_free(g);
     rbm_estimator_free(e);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 static void check_cd_closed_form(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind, size_t k,
@@ -577,10 +574,7 @@ static void test_cd_starts_at_data(void **state)
     grad3_free(&G);
     rbm_gradient_free(g);
     rbm_estimator_free(e);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 /* W = 0: hidden means do not depend on v, so for CD and PCD
@@ -618,10 +612,7 @@ static void test_cd_zero_weights(void **state)
         rbm_estimator_free(e);
     }
     grad3_free(&G);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 /* PCD: chains persist across calls (seeded: same seed, same gradients; the
@@ -662,10 +653,7 @@ static void test_pcd_persistence_and_seed(void **state)
     rbm_estimator_free(e2);
     grad3_free(&A);
     grad3_free(&B);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 /* ---------------------------------------------------------------------------
@@ -860,10 +848,7 @@ static void test_bad_input(void **state)
     RBM_CHECK(ctx, rbm_estimator_kind_parse("cd", NULL), RBM_ERR_NULL);
 
     rbm_gradient_free(g);
-    free(data);
-    rbm_machine_free(m);
-    ref_free(r);
-    rbm_context_free(ctx);
+    free_setup(ctx, m, r, data);
 }
 
 int main(void)
