@@ -30,6 +30,8 @@
  * Build:  cc gauss_gauss_dynamics.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#include "example_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,51 +142,27 @@ static void eigenvalues(size_t n, const double *S, double *ev)
             }
 }
 
-/* Draw the figure with gnuplot when it is installed (pngcairo, else png). */
-static void plot(const char *dir, const double *wstar)
+static void plot_body(FILE *f, int attempt, const void *user)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        printf("gnuplot not found: no figure\n");
-        return;
-    }
-    char gp[4096], cmd[4200];
-    snprintf(gp, sizeof gp, "%s/gauss_gauss_dynamics.gp", dir);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        FILE *f = fopen(gp, "w");
-        if (!f) {
-            perror(gp);
-            return;
-        }
-        fprintf(f, "# written by gauss_gauss_dynamics; run in %s\n", dir);
-        fprintf(f, "set terminal %s size 900,560%s\n", attempt == 0 ? "pngcairo" : "png",
-                attempt == 0 ? " font 'sans,11'" : "");
-        fprintf(f, "set output 'gauss_gauss_dynamics.png'\n");
-        fprintf(f, "set datafile separator ','\n");
-        fprintf(f, "set title 'Gauss-Gauss RBM (N_v = 12, N_h = 5): exact gradient flow vs "
-                   "PCD-1 training'\n");
-        fprintf(f, "set xlabel 'learning time t (SGD steps x learning rate)'\n");
-        fprintf(f, "set ylabel 'singular values w_{/Symbol a} of W'\n");
-        fprintf(f, "set key right bottom\nset grid\nset yrange [0:1.15]\n");
-        for (int a = 0; a < NH; a++)
-            fprintf(f, "set arrow from graph 0, first %.6f to graph 1, first %.6f nohead dt 2 "
-                       "lc rgb 'gray40'\n",
-                    wstar[a], wstar[a]);
-        fprintf(f, "plot ");
-        static const char *colors[NH] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"};
-        for (int a = 0; a < NH; a++)
-            fprintf(f,
-                    "'gauss_gauss_ode.csv' using 1:%d with lines lw 2 lc rgb '%s' title "
-                    "'w_%d ODE', 'gauss_gauss_train.csv' using 1:%d every 4 with points pt 7 "
-                    "ps 0.5 lc rgb '%s' title 'w_%d PCD-1'%s",
-                    a + 2, colors[a], a + 1, a + 2, colors[a], a + 1, a + 1 < NH ? ", " : "\n");
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot gauss_gauss_dynamics.gp 2>/dev/null", dir);
-        if (system(cmd) == 0) {
-            printf("figure: %s/gauss_gauss_dynamics.png\n", dir);
-            return;
-        }
-    }
-    printf("gnuplot failed: no figure\n");
+    const double *wstar = user;
+    (void)attempt;
+    fprintf(f, "set title 'Gauss-Gauss RBM (N_v = 12, N_h = 5): exact gradient flow vs "
+               "PCD-1 training'\n");
+    fprintf(f, "set xlabel 'learning time t (SGD steps x learning rate)'\n");
+    fprintf(f, "set ylabel 'singular values w_{/Symbol a} of W'\n");
+    fprintf(f, "set key right bottom\nset grid\nset yrange [0:1.15]\n");
+    for (int a = 0; a < NH; a++)
+        fprintf(f, "set arrow from graph 0, first %.6f to graph 1, first %.6f nohead dt 2 "
+                   "lc rgb 'gray40'\n",
+                wstar[a], wstar[a]);
+    fprintf(f, "plot ");
+    static const char *colors[NH] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"};
+    for (int a = 0; a < NH; a++)
+        fprintf(f,
+                "'gauss_gauss_ode.csv' using 1:%d with lines lw 2 lc rgb '%s' title "
+                "'w_%d ODE', 'gauss_gauss_train.csv' using 1:%d every 4 with points pt 7 "
+                "ps 0.5 lc rgb '%s' title 'w_%d PCD-1'%s",
+                a + 2, colors[a], a + 1, a + 2, colors[a], a + 1, a + 1 < NH ? ", " : "\n");
 }
 
 int main(int argc, char **argv)
@@ -300,7 +278,7 @@ int main(int argc, char **argv)
                 wstar_hat[a]);
     if (fclose(f) != 0)
         goto done;
-    plot(dir, wstar);
+    ex_figure(dir, "gauss_gauss_dynamics", "900,560", plot_body, wstar);
 
     /* 4. agreement */
     double max_traj = 0, max_fixed = 0, max_all = 0;

@@ -23,6 +23,8 @@
  * Build:  cc phase_diagram.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#include "example_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,52 +49,29 @@ static int critical_w(double T, double *wc)
     return rbm_phase_line_fsg(KAPPA, SIGMA, T, wc, NULL, NULL) == RBM_OK ? 0 : -1;
 }
 
-static void plot(const char *dir)
+static void plot_body(FILE *f, int attempt, const void *user)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        printf("gnuplot not found: no figure\n");
-        return;
-    }
-    char gp[4096], cmd[4200];
-    snprintf(gp, sizeof gp, "%s/phase_diagram.gp", dir);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        FILE *f = fopen(gp, "w");
-        if (!f) {
-            perror(gp);
-            return;
-        }
-        fprintf(f, "# written by phase_diagram; run in %s\n", dir);
-        fprintf(f, "set terminal %s size 760,640%s\n", attempt == 0 ? "pngcairo" : "png",
-                attempt == 0 ? " font 'sans,11'" : "");
-        fprintf(f, "set output 'phase_diagram.png'\n");
-        fprintf(f, "set datafile separator ','\n");
-        fprintf(f, "set title 'RBM ensemble, RS phase diagram ({/Symbol k} = 1, Rademacher "
-                   "modes, K = 1)'\n");
-        fprintf(f, "set xlabel 'w / {/Symbol s}  (strength of the mode)'\n");
-        fprintf(f, "set ylabel 'T / {/Symbol s}'\n");
-        fprintf(f, "set xrange [0:2]\nset yrange [0:2]\nset size ratio 1\n");
-        fprintf(f, "set palette defined (0 '#fdd49e', 1 '#9ecae1', 2 '#c7e9c0')\n");
-        fprintf(f, "set cbrange [-0.5:2.5]\nset cbtics ('P' 0, 'F' 1, 'SG' 2)\n");
-        fprintf(f, "unset colorbox\n");
-        fprintf(f, "set label 'P' at 0.5,1.3 font ',16' front\n");
-        fprintf(f, "set label 'F' at 1.6,0.6 font ',16' front\n");
-        fprintf(f, "set label 'SG' at 0.4,0.5 font ',16' front\n");
-        fprintf(f, "set key left top opaque box\n");
-        fprintf(f, "plot 'phase_diagram.csv' skip 1 using 1:2:3 with image notitle, \\\n");
-        fprintf(f, "     'phase_lines.csv' skip 1 using 2:1 with lines lw 2.5 lc rgb "
-                   "'#08306b' title 'transition lines (closed forms, RS F-SG line)', \\\n");
-        fprintf(f, "     '-' using 1:2 with lines lw 2.5 lc rgb '#08306b' notitle, \\\n");
-        fprintf(f, "     '-' using 1:2 with points pt 7 ps 1.3 lc rgb '#a50f15' title "
-                   "'triple point T = w = {/Symbol s}'\n");
-        fprintf(f, "0,1\n1,1\ne\n1,1\ne\n");
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot phase_diagram.gp 2>/dev/null", dir);
-        if (system(cmd) == 0) {
-            printf("figure: %s/phase_diagram.png\n", dir);
-            return;
-        }
-    }
-    printf("gnuplot failed: no figure\n");
+    (void)user;
+    (void)attempt;
+    fprintf(f, "set title 'RBM ensemble, RS phase diagram ({/Symbol k} = 1, Rademacher "
+               "modes, K = 1)'\n");
+    fprintf(f, "set xlabel 'w / {/Symbol s}  (strength of the mode)'\n");
+    fprintf(f, "set ylabel 'T / {/Symbol s}'\n");
+    fprintf(f, "set xrange [0:2]\nset yrange [0:2]\nset size ratio 1\n");
+    fprintf(f, "set palette defined (0 '#fdd49e', 1 '#9ecae1', 2 '#c7e9c0')\n");
+    fprintf(f, "set cbrange [-0.5:2.5]\nset cbtics ('P' 0, 'F' 1, 'SG' 2)\n");
+    fprintf(f, "unset colorbox\n");
+    fprintf(f, "set label 'P' at 0.5,1.3 font ',16' front\n");
+    fprintf(f, "set label 'F' at 1.6,0.6 font ',16' front\n");
+    fprintf(f, "set label 'SG' at 0.4,0.5 font ',16' front\n");
+    fprintf(f, "set key left top opaque box\n");
+    fprintf(f, "plot 'phase_diagram.csv' skip 1 using 1:2:3 with image notitle, \\\n");
+    fprintf(f, "     'phase_lines.csv' skip 1 using 2:1 with lines lw 2.5 lc rgb "
+               "'#08306b' title 'transition lines (closed forms, RS F-SG line)', \\\n");
+    fprintf(f, "     '-' using 1:2 with lines lw 2.5 lc rgb '#08306b' notitle, \\\n");
+    fprintf(f, "     '-' using 1:2 with points pt 7 ps 1.3 lc rgb '#a50f15' title "
+               "'triple point T = w = {/Symbol s}'\n");
+    fprintf(f, "0,1\n1,1\ne\n1,1\ne\n");
 }
 
 int main(int argc, char **argv)
@@ -193,7 +172,7 @@ int main(int argc, char **argv)
     fclose(fd);
     printf("\n%d grid points, %zu not converged, %d contradict the lines, %d line failures\n",
            NX * NW, unconverged, contradictions, bad_lines);
-    plot(dir);
+    ex_figure(dir, "phase_diagram", "760,640", plot_body, NULL);
     rc = (contradictions || unconverged || bad_lines) ? 1 : 0;
 done:
     rbm_ensemble_free(e);

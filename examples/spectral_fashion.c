@@ -48,6 +48,8 @@
  * Build:  cc spectral_fashion.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#include "example_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,68 +87,6 @@ static const double PHASE_EPS[N_PHASES] = {2e-4, 2e-3, 1e-2};
 static const int PHASE_EVERY[N_PHASES] = {2, 5, 5};
 #define T_END (PHASE_END[N_PHASES - 1])
 static const double W_LINEAR = 0.1;
-
-/* Cyclic Jacobi for a small symmetric matrix: eigenvalues descending,
- * eigenvectors in the columns of E (E[i*n + a]). */
-static void jacobi(size_t n, const double *S, double *lam, double *E)
-{
-    double A[KB * KB], V[KB * KB];
-    size_t idx[KB];
-    memcpy(A, S, n * n * sizeof(double));
-    for (size_t i = 0; i < n * n; i++)
-        V[i] = 0;
-    for (size_t i = 0; i < n; i++)
-        V[i * n + i] = 1;
-    double norm = 0;
-    for (size_t i = 0; i < n * n; i++)
-        norm += A[i] * A[i];
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0;
-        for (size_t p = 0; p < n; p++)
-            for (size_t q = p + 1; q < n; q++)
-                off += A[p * n + q] * A[p * n + q];
-        if (off < 1e-30 * norm)
-            break;
-        for (size_t p = 0; p < n; p++)
-            for (size_t q = p + 1; q < n; q++) {
-                double apq = A[p * n + q];
-                if (fabs(apq) < 1e-300)
-                    continue;
-                double th = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-                double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (size_t k = 0; k < n; k++) {
-                    double x = A[k * n + p], y = A[k * n + q];
-                    A[k * n + p] = c * x - s * y;
-                    A[k * n + q] = s * x + c * y;
-                }
-                for (size_t k = 0; k < n; k++) {
-                    double x = A[p * n + k], y = A[q * n + k];
-                    A[p * n + k] = c * x - s * y;
-                    A[q * n + k] = s * x + c * y;
-                }
-                for (size_t k = 0; k < n; k++) {
-                    double x = V[k * n + p], y = V[k * n + q];
-                    V[k * n + p] = c * x - s * y;
-                    V[k * n + q] = s * x + c * y;
-                }
-            }
-    }
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (A[idx[j] * n + idx[j]] > A[idx[i] * n + idx[i]]) {
-                size_t t = idx[i];
-                idx[i] = idx[j];
-                idx[j] = t;
-            }
-    for (size_t a = 0; a < n; a++) {
-        lam[a] = A[idx[a] * n + idx[a]];
-        for (size_t i = 0; i < n; i++)
-            E[i * n + a] = V[i * n + idx[a]];
-    }
-}
 
 /* Orthonormalise the KB columns of X (n x KB, X[i*KB + c]) by modified
  * Gram-Schmidt, twice. */
@@ -220,7 +160,7 @@ static double top_eigen(size_t n, const double *A, double shift, double *mu, dou
     for (size_t a = 0; a < KB; a++)
         for (size_t b = 0; b < a; b++)
             H[a * KB + b] = H[b * KB + a] = 0.5 * (H[a * KB + b] + H[b * KB + a]);
-    jacobi(KB, H, lam, Z);
+    ex_jacobi(KB, H, lam, Z);
     double res = 0;
     for (size_t a = 0; a < K; a++) {
         mu[a] = lam[a];
@@ -244,19 +184,6 @@ static double top_eigen(size_t n, const double *A, double shift, double *mu, dou
     return res;
 }
 
-static double slope(const double *x, const double *y, size_t n)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (size_t i = 0; i < n; i++) {
-        sx += x[i];
-        sy += y[i];
-        sxx += x[i] * x[i];
-        sxy += x[i] * y[i];
-    }
-    double d = n * sxx - sx * sx;
-    return d > 0 ? (n * sxy - sx * sy) / d : NAN;
-}
-
 typedef struct records {
     size_t n;
     uint64_t step[MAX_REC];
@@ -269,40 +196,11 @@ typedef struct records {
 } records;
 static records rec;
 
-static int write_gp_and_run(const char *dir, const char *name, const char *size,
-                            const char *body)
-{
-    char gp[4096], cmd[4300];
-    snprintf(gp, sizeof gp, "%s/%s.gp", dir, name);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        FILE *f = fopen(gp, "w");
-        if (!f) {
-            perror(gp);
-            return -1;
-        }
-        fprintf(f, "# written by spectral_fashion; run in %s\n", dir);
-        fprintf(f, "set terminal %s size %s%s\n", attempt == 0 ? "pngcairo" : "png", size,
-                attempt == 0 ? " font 'sans,11'" : "");
-        fprintf(f, "set output '%s.png'\nset datafile separator ','\n", name);
-        fputs(body, f);
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, name);
-        if (system(cmd) == 0) {
-            printf("figure: %s/%s.png\n", dir, name);
-            return 0;
-        }
-    }
-    printf("gnuplot failed: no figure %s\n", name);
-    return -1;
-}
-
 static void plots(const char *dir, const double *mu, const double *p0, double t_lin,
                   double t_8)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        printf("gnuplot not found: no figures\n");
+    if (ex_gnuplot_missing("figures"))
         return;
-    }
     static const char *colors[K] = {"#e41a1c", "#377eb8", "#4daf4a", "#984ea3",
                                     "#ff7f00", "#a65628", "#f781bf", "#666666"};
     static char body[32768];
@@ -337,7 +235,7 @@ static void plots(const char *dir, const double *mu, const double *p0, double t_
     ADD("'spectral_fashion_sv.csv' using 2:3 with lines lw 2 dt 2 lc rgb 'black' title 'bulk "
         "edge', 'spectral_fashion_sv.csv' using 2:4 axes x1y2 with steps lc rgb '#1b7837' "
         "title 'modes outside (right axis)'\nunset multiplot\n");
-    write_gp_and_run(dir, "spectral_fashion_sv", "900,600", body);
+    ex_figure_script(dir, "spectral_fashion", "spectral_fashion_sv", "900,600", body);
 
     /* 2. growth rates */
     o = 0;
@@ -373,7 +271,7 @@ static void plots(const char *dir, const double *mu, const double *p0, double t_
         "title '|W^T e_{/Symbol a}|, until w_1 grows 10-fold', "
         "'spectral_fashion_rates.csv' using 3:5:(sprintf('%%d',$1)) with labels offset "
         "1.5,-0.5 notitle\nunset multiplot\n");
-    write_gp_and_run(dir, "spectral_fashion_rates", "900,600", body);
+    ex_figure_script(dir, "spectral_fashion", "spectral_fashion_rates", "900,600", body);
 
     /* 3. overlaps */
     o = 0;
@@ -406,7 +304,7 @@ static void plots(const char *dir, const double *mu, const double *p0, double t_
     ADD("plot 'spectral_fashion_pca_overlaps.csv' using 2:1:4 with image notitle, "
         "'spectral_fashion_pca_overlaps.csv' using 2:1:(sprintf('%%.2f',$4)) with labels "
         "font ',7' tc rgb '#cc4400' notitle\nunset multiplot\n");
-    write_gp_and_run(dir, "spectral_fashion_overlaps", "1300,520", body);
+    ex_figure_script(dir, "spectral_fashion", "spectral_fashion_overlaps", "1300,520", body);
 
     /* 4. the first modes as images, next to the eigenvectors e_a */
     o = 0;
@@ -423,7 +321,7 @@ static void plots(const char *dir, const double *mu, const double *p0, double t_
                 "image\n",
                 row == 0 ? "u" : "e", a + 1, 3 + row * K + a);
     ADD("unset multiplot\n");
-    write_gp_and_run(dir, "spectral_fashion_modes", "1200,380", body);
+    ex_figure_script(dir, "spectral_fashion", "spectral_fashion_modes", "1200,380", body);
 #undef ADD
 }
 
@@ -605,15 +503,15 @@ int main(int argc, char **argv)
                 xs[k - k0] = rec.t[k];
                 ys[k - k0] = log(rec.w[k][a]);
             }
-            rate_sv[a] = slope(xs, ys, npts[a]);
+            rate_sv[a] = ex_slope(xs, ys, npts[a]);
             tf0[a] = rec.t[k0];
         }
         for (size_t k = 0; k <= k_lin; k++) {
             xs[k] = rec.t[k];
             ys[k] = log(rec.proj[k][a]);
         }
-        rate_proj[a] = slope(xs, ys, k_lin + 1);
-        rate_early[a] = slope(xs, ys, k_early + 1);
+        rate_proj[a] = ex_slope(xs, ys, k_lin + 1);
+        rate_early[a] = ex_slope(xs, ys, k_early + 1);
     }
     printf("very early window: t in [0, %.4f] (w_1 grown 10-fold)\n", t_early);
     printf("mode  mu (predicted)  measured(w_a)       |W^T e_a| (linear window)  |W^T e_a| "
@@ -683,54 +581,36 @@ int main(int argc, char **argv)
     FILE *f;
     snprintf(path, sizeof path, "%s/spectral_fashion_tracker.csv", dir);
     CHECK(rbm_mode_tracker_write_csv(mt, path));
-    snprintf(path, sizeof path, "%s/spectral_fashion_sv.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_sv.csv")))
         goto io;
-    fprintf(f, "step,t,edge,n_outside");
-    for (size_t a = 0; a < R; a++)
-        fprintf(f, ",w%zu", a + 1);
-    fprintf(f, "\n");
+    ex_csv_columns(f, "step,t,edge,n_outside", "w", R, "\n");
     for (size_t k = 0; k < rec.n; k++) {
         fprintf(f, "%llu,%.6f,%.8g,%zu", (unsigned long long)rec.step[k], rec.t[k], rec.edge[k],
                 rec.n_out[k]);
-        for (size_t a = 0; a < R; a++)
-            fprintf(f, ",%.8g", rec.w[k][a]);
-        fprintf(f, "\n");
+        ex_csv_values(f, 'g', 8, rec.w[k], R, "\n");
     }
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_fashion_proj.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_proj.csv")))
         goto io;
-    fprintf(f, "step,t");
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",p%zu", a + 1);
-    fprintf(f, "\n");
+    ex_csv_columns(f, "step,t", "p", K, "\n");
     for (size_t k = 0; k < rec.n; k++) {
         fprintf(f, "%llu,%.6f", (unsigned long long)rec.step[k], rec.t[k]);
-        for (size_t a = 0; a < K; a++)
-            fprintf(f, ",%.8g", rec.proj[k][a]);
-        fprintf(f, "\n");
+        ex_csv_values(f, 'g', 8, rec.proj[k], K, "\n");
     }
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_fashion_overlaps.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_overlaps.csv")))
         goto io;
-    fprintf(f, "step,t");
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",ovl%zu", a + 1);
-    fprintf(f, ",subspace\n");
+    ex_csv_columns(f, "step,t", "ovl", K, ",subspace\n");
     for (size_t k = 0; k < rec.n; k++) {
         fprintf(f, "%llu,%.6f", (unsigned long long)rec.step[k], rec.t[k]);
-        for (size_t a = 0; a < K; a++)
-            fprintf(f, ",%.6f", rec.ovl[k][a]);
+        ex_csv_values(f, 'f', 6, rec.ovl[k], K, "");
         fprintf(f, ",%.6f\n", rec.sub[k]);
     }
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_fashion_pca_overlaps.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_pca_overlaps.csv")))
         goto io;
     fprintf(f, "alpha,beta,overlap_t_lin,overlap_t_%d\n", K);
     for (size_t a = 0; a < K; a++)
@@ -738,8 +618,7 @@ int main(int argc, char **argv)
             fprintf(f, "%zu,%zu,%.6f,%.6f\n", a + 1, b + 1, pca[a * K + b], pca_8[a * K + b]);
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_fashion_rates.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_rates.csv")))
         goto io;
     fprintf(f, "mode,mu,predicted,measured_sv,measured_proj,t_from_sv,t_to,"
                "measured_proj_early,t_to_early\n");
@@ -748,8 +627,7 @@ int main(int argc, char **argv)
                 rate_sv[a], rate_proj[a], tf0[a], t_lin, rate_early[a], t_early);
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_fashion_crossings.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_crossings.csv")))
         goto io;
     fprintf(f, "n_outside,step,t\n");
     for (size_t a = 0; a < K; a++)
@@ -759,8 +637,7 @@ int main(int argc, char **argv)
         goto io;
     /* modes as images: row, col, u_1..u_K (sign fixed to match e_a), e_1..e_K,
      * each scaled to max |.| = 1 */
-    snprintf(path, sizeof path, "%s/spectral_fashion_modes.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_modes.csv")))
         goto io;
     double su[K], se[K];
     for (size_t a = 0; a < K; a++) {
@@ -774,10 +651,8 @@ int main(int argc, char **argv)
         se[a] = 1 / me;
     }
     fprintf(f, "row,col");
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",u%zu", a + 1);
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",e%zu", a + 1);
+    ex_csv_columns(f, "", "u", K, "");
+    ex_csv_columns(f, "", "e", K, "");
     fprintf(f, "\n");
     for (size_t i = 0; i < NV; i++) {
         fprintf(f, "%zu,%zu", i / 28, i % 28);

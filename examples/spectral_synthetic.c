@@ -62,6 +62,8 @@
  * Build:  cc spectral_synthetic.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#include "example_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,88 +105,6 @@ static const double TOL_RATE_SV = 0.15, TOL_RATE_PROJ = 0.10, TOL_RATE_EARLY = 0
 static const double MIN_OVERLAP = 0.9;
 static const size_t MIN_OUTSIDE = 5;
 
-/* Cyclic Jacobi: eigenvalues (descending) and eigenvectors (columns of E,
- * E[i*n + a]) of a symmetric n x n matrix. */
-static void jacobi(size_t n, const double *S, double *lam, double *E)
-{
-    double *A = malloc(n * n * sizeof(double));
-    double *V = malloc(n * n * sizeof(double));
-    size_t *idx = malloc(n * sizeof(size_t));
-    if (!A || !V || !idx)
-        abort();
-    memcpy(A, S, n * n * sizeof(double));
-    for (size_t i = 0; i < n * n; i++)
-        V[i] = 0;
-    for (size_t i = 0; i < n; i++)
-        V[i * n + i] = 1;
-    double norm = 0;
-    for (size_t i = 0; i < n * n; i++)
-        norm += A[i] * A[i];
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0;
-        for (size_t p = 0; p < n; p++)
-            for (size_t q = p + 1; q < n; q++)
-                off += A[p * n + q] * A[p * n + q];
-        if (off < 1e-30 * norm)
-            break;
-        for (size_t p = 0; p < n; p++)
-            for (size_t q = p + 1; q < n; q++) {
-                double apq = A[p * n + q];
-                if (fabs(apq) < 1e-300)
-                    continue;
-                double th = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-                double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (size_t k = 0; k < n; k++) {
-                    double x = A[k * n + p], y = A[k * n + q];
-                    A[k * n + p] = c * x - s * y;
-                    A[k * n + q] = s * x + c * y;
-                }
-                for (size_t k = 0; k < n; k++) {
-                    double x = A[p * n + k], y = A[q * n + k];
-                    A[p * n + k] = c * x - s * y;
-                    A[q * n + k] = s * x + c * y;
-                }
-                for (size_t k = 0; k < n; k++) {
-                    double x = V[k * n + p], y = V[k * n + q];
-                    V[k * n + p] = c * x - s * y;
-                    V[k * n + q] = s * x + c * y;
-                }
-            }
-    }
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (A[idx[j] * n + idx[j]] > A[idx[i] * n + idx[i]]) {
-                size_t t = idx[i];
-                idx[i] = idx[j];
-                idx[j] = t;
-            }
-    for (size_t a = 0; a < n; a++) {
-        lam[a] = A[idx[a] * n + idx[a]];
-        for (size_t i = 0; i < n; i++)
-            E[i * n + a] = V[i * n + idx[a]];
-    }
-    free(A);
-    free(V);
-    free(idx);
-}
-
-/* Least-squares slope of y against x over n points. */
-static double slope(const double *x, const double *y, size_t n)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (size_t i = 0; i < n; i++) {
-        sx += x[i];
-        sy += y[i];
-        sxx += x[i] * x[i];
-        sxy += x[i] * y[i];
-    }
-    double d = n * sxx - sx * sx;
-    return d > 0 ? (n * sxy - sx * sy) / d : NAN;
-}
-
 /* Records, filled during training. */
 typedef struct records {
     size_t n;
@@ -209,7 +129,7 @@ static double fit_log(const records *r, const double (*y)[K], const double (*ys)
         ls[n] = log(y ? y[k][a] : ys[k][a]);
         n++;
     }
-    return n >= 3 ? slope(xs, ls, n) : NAN;
+    return n >= 3 ? ex_slope(xs, ls, n) : NAN;
 }
 
 /* The early window of a growing quantity q(t) (record k): from the first
@@ -228,38 +148,10 @@ static void fit_window(const records *r, const double (*y)[K], const double (*ys
 
 static records rec;
 
-static int write_gp_and_run(const char *dir, const char *name, const char *body)
-{
-    char gp[4096], cmd[4300];
-    snprintf(gp, sizeof gp, "%s/%s.gp", dir, name);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        FILE *f = fopen(gp, "w");
-        if (!f) {
-            perror(gp);
-            return -1;
-        }
-        fprintf(f, "# written by spectral_synthetic; run in %s\n", dir);
-        fprintf(f, "set terminal %s size 900,600%s\n", attempt == 0 ? "pngcairo" : "png",
-                attempt == 0 ? " font 'sans,11'" : "");
-        fprintf(f, "set output '%s.png'\nset datafile separator ','\n", name);
-        fputs(body, f);
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, name);
-        if (system(cmd) == 0) {
-            printf("figure: %s/%s.png\n", dir, name);
-            return 0;
-        }
-    }
-    printf("gnuplot failed: no figure %s\n", name);
-    return -1;
-}
-
 static void plots(const char *dir, const double *lam, const double *p0, double t_lin)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        printf("gnuplot not found: no figures\n");
+    if (ex_gnuplot_missing("figures"))
         return;
-    }
     static const char *colors[K] = {"#e41a1c", "#377eb8", "#4daf4a", "#984ea3",
                                     "#ff7f00", "#a65628", "#f781bf", "#666666"};
     static char body[32768];
@@ -296,7 +188,7 @@ static void plots(const char *dir, const double *lam, const double *p0, double t
     ADD("'spectral_synthetic_sv.csv' using 2:3 with lines lw 2 dt 2 lc rgb 'black' title "
         "'bulk edge', 'spectral_synthetic_sv.csv' using 2:4 axes x1y2 with steps lw 1 lc rgb "
         "'#1b7837' title 'modes outside (right axis)'\nunset multiplot\n");
-    write_gp_and_run(dir, "spectral_synthetic_sv", body);
+    ex_figure_script(dir, "spectral_synthetic", "spectral_synthetic_sv", "900,600", body);
 
     /* 2. measured vs predicted growth rates */
     o = 0;
@@ -332,7 +224,7 @@ static void plots(const char *dir, const double *lam, const double *p0, double t
         "title '|W^T e_{/Symbol a}|, until w_1 grows 10-fold', "
         "'spectral_synthetic_rates.csv' using 3:5:(sprintf('%%d',$1)) with labels offset "
         "1.5,-0.5 notitle\nunset multiplot\n");
-    write_gp_and_run(dir, "spectral_synthetic_rates", body);
+    ex_figure_script(dir, "spectral_synthetic", "spectral_synthetic_rates", "900,600", body);
 
     /* 3. overlaps vs time, and the overlap matrix; 'top-5 subspace' is
      * (1/5) sum_{a,b <= 5} (u^a . e_b)^2 */
@@ -361,7 +253,7 @@ static void plots(const char *dir, const double *lam, const double *p0, double t
     ADD("plot 'spectral_synthetic_overlap_matrix.csv' using 2:1:3 with image notitle, "
         "'spectral_synthetic_overlap_matrix.csv' using 2:1:(sprintf('%%.2f',$3)) with labels "
         "font ',8' tc rgb '#cc4400' notitle\nunset multiplot\n");
-    write_gp_and_run(dir, "spectral_synthetic_overlaps", body);
+    ex_figure_script(dir, "spectral_synthetic", "spectral_synthetic_overlaps", "900,600", body);
 #undef ADD
 }
 
@@ -399,13 +291,13 @@ int main(int argc, char **argv)
                 s += X[r * NV + i] * X[r * NV + j];
             C[i * NV + j] = C[j * NV + i] = s / M;
         }
-    jacobi(NV, C, lam, E);
+    ex_jacobi(NV, C, lam, E);
     CHECK(rbm_dataset_mean(ds, mean, NV));
     CHECK(rbm_dataset_covariance(ds, Cov, NV * NV));
     for (size_t i = 0; i < NV; i++)
         for (size_t j = 0; j < i; j++)
             Cov[i * NV + j] = Cov[j * NV + i];
-    jacobi(NV, Cov, lam_c, Ec);
+    ex_jacobi(NV, Cov, lam_c, Ec);
     double msq = 0;
     for (size_t i = 0; i < NV; i++)
         msq += mean[i] * mean[i];
@@ -606,58 +498,40 @@ int main(int argc, char **argv)
     FILE *f;
     snprintf(path, sizeof path, "%s/spectral_synthetic_tracker.csv", dir);
     CHECK(rbm_mode_tracker_write_csv(tr, path));
-    snprintf(path, sizeof path, "%s/spectral_synthetic_sv.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_synthetic_sv.csv")))
         goto io;
-    fprintf(f, "step,t,edge,n_outside");
-    for (size_t a = 0; a < R; a++)
-        fprintf(f, ",w%zu", a + 1);
-    fprintf(f, "\n");
+    ex_csv_columns(f, "step,t,edge,n_outside", "w", R, "\n");
     for (size_t k = 0; k < rec.n; k++) {
         fprintf(f, "%llu,%.6f,%.8g,%zu", (unsigned long long)rec.step[k], rec.t[k], rec.edge[k],
                 rec.n_out[k]);
-        for (size_t a = 0; a < R; a++)
-            fprintf(f, ",%.8g", rec.w[k][a]);
-        fprintf(f, "\n");
+        ex_csv_values(f, 'g', 8, rec.w[k], R, "\n");
     }
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_synthetic_proj.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_synthetic_proj.csv")))
         goto io;
-    fprintf(f, "step,t");
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",p%zu", a + 1);
-    fprintf(f, "\n");
+    ex_csv_columns(f, "step,t", "p", K, "\n");
     for (size_t k = 0; k < rec.n; k++) {
         fprintf(f, "%llu,%.6f", (unsigned long long)rec.step[k], rec.t[k]);
-        for (size_t a = 0; a < K; a++)
-            fprintf(f, ",%.8g", rec.proj[k][a]);
-        fprintf(f, "\n");
+        ex_csv_values(f, 'g', 8, rec.proj[k], K, "\n");
     }
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_synthetic_overlaps.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_synthetic_overlaps.csv")))
         goto io;
     fprintf(f, "step,t");
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",ovl%zu", a + 1);
-    for (size_t a = 0; a < K; a++)
-        fprintf(f, ",ovl_centred%zu", a + 1);
+    ex_csv_columns(f, "", "ovl", K, "");
+    ex_csv_columns(f, "", "ovl_centred", K, "");
     fprintf(f, ",subspace5\n");
     for (size_t k = 0; k < rec.n; k++) {
         fprintf(f, "%llu,%.6f", (unsigned long long)rec.step[k], rec.t[k]);
-        for (size_t a = 0; a < K; a++)
-            fprintf(f, ",%.6f", rec.ovl[k][a]);
-        for (size_t a = 0; a < K; a++)
-            fprintf(f, ",%.6f", rec.ovl_c[k][a]);
+        ex_csv_values(f, 'f', 6, rec.ovl[k], K, "");
+        ex_csv_values(f, 'f', 6, rec.ovl_c[k], K, "");
         fprintf(f, ",%.6f\n", rec.sub5[k]);
     }
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_synthetic_overlap_matrix.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_synthetic_overlap_matrix.csv")))
         goto io;
     fprintf(f, "alpha,beta,overlap,overlap_centred_pca\n");
     for (size_t a = 0; a < K; a++)
@@ -665,8 +539,7 @@ int main(int argc, char **argv)
             fprintf(f, "%zu,%zu,%.6f,%.6f\n", a + 1, b + 1, ovl_mat[a * K + b], ovl_c[a * K + b]);
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_synthetic_rates.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_synthetic_rates.csv")))
         goto io;
     fprintf(f, "mode,lambda,predicted,measured_sv,measured_proj,t_from,t_to,"
                "measured_proj_early,t_to_early\n");
@@ -675,8 +548,7 @@ int main(int argc, char **argv)
                 rate_sv[a], rate_proj[a], tf0[a], tf1[a], rate_early[a], t_early);
     if (fclose(f))
         goto io;
-    snprintf(path, sizeof path, "%s/spectral_synthetic_crossings.csv", dir);
-    if (!(f = fopen(path, "w")))
+    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_synthetic_crossings.csv")))
         goto io;
     fprintf(f, "n_outside,step,t,overlap,t_linear_theory\n");
     for (size_t a = 0; a < K; a++)

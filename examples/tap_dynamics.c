@@ -29,6 +29,8 @@
  * Build:  cc tap_dynamics.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#include "example_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,48 +71,25 @@ static int top_singular_values(rbm_context *ctx, const rbm_machine *m, double *w
     return ok;
 }
 
-static void plot(const char *dir)
+static void plot_body(FILE *f, int attempt, const void *user)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        printf("gnuplot not found: no figure\n");
-        return;
-    }
-    char gp[4096], cmd[4300];
-    snprintf(gp, sizeof gp, "%s/tap_dynamics.gp", dir);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        FILE *f = fopen(gp, "w");
-        if (!f) {
-            perror(gp);
-            return;
-        }
-        fprintf(f, "# written by tap_dynamics; run in %s\n", dir);
-        fprintf(f, "set terminal %s size 900,560%s\n", attempt == 0 ? "pngcairo" : "png",
-                attempt == 0 ? " font 'sans,11'" : "");
-        fprintf(f, "set output 'tap_dynamics.png'\n");
-        fprintf(f, "set datafile separator ','\n");
-        fprintf(f, "set title 'Ising RBM on 11 synthetic clusters (N_v = 100, N_h = 20): "
-                   "TAP-state dynamics vs PCD-5'\n");
-        fprintf(f, "set xlabel 'learning time t'\n");
-        fprintf(f, "set ylabel 'singular values w_{/Symbol a} of W'\n");
-        fprintf(f, "set key outside right top\nset grid\n");
-        fprintf(f, "plot ");
-        static const char *colors[K] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"};
-        for (int a = 0; a < K; a++)
-            fprintf(f,
-                    "'tap_dynamics.csv' using 1:%d with lines lw 2 lc rgb '%s' title "
-                    "'w_%d TAP-EMF', 'tap_dynamics.csv' using 1:%d with lines dt 2 lw 2 "
-                    "lc rgb '%s' title 'w_%d TAP-LR', 'tap_dynamics.csv' using 1:%d with points "
-                    "pt 7 ps 0.5 lc rgb '%s' title 'w_%d PCD-5'%s",
-                    a + 4 + K, colors[a], a + 1, a + 4, colors[a], a + 1, a + 4 + 2 * K,
-                    colors[a], a + 1, a + 1 < K ? ", " : "\n");
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot tap_dynamics.gp 2>/dev/null", dir);
-        if (system(cmd) == 0) {
-            printf("figure: %s/tap_dynamics.png\n", dir);
-            return;
-        }
-    }
-    printf("gnuplot failed: no figure\n");
+    (void)user;
+    (void)attempt;
+    fprintf(f, "set title 'Ising RBM on 11 synthetic clusters (N_v = 100, N_h = 20): "
+               "TAP-state dynamics vs PCD-5'\n");
+    fprintf(f, "set xlabel 'learning time t'\n");
+    fprintf(f, "set ylabel 'singular values w_{/Symbol a} of W'\n");
+    fprintf(f, "set key outside right top\nset grid\n");
+    fprintf(f, "plot ");
+    static const char *colors[K] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"};
+    for (int a = 0; a < K; a++)
+        fprintf(f,
+                "'tap_dynamics.csv' using 1:%d with lines lw 2 lc rgb '%s' title "
+                "'w_%d TAP-EMF', 'tap_dynamics.csv' using 1:%d with lines dt 2 lw 2 "
+                "lc rgb '%s' title 'w_%d TAP-LR', 'tap_dynamics.csv' using 1:%d with points "
+                "pt 7 ps 0.5 lc rgb '%s' title 'w_%d PCD-5'%s",
+                a + 4 + K, colors[a], a + 1, a + 4, colors[a], a + 1, a + 4 + 2 * K,
+                colors[a], a + 1, a + 1 < K ? ", " : "\n");
 }
 
 int main(int argc, char **argv)
@@ -204,7 +183,7 @@ int main(int argc, char **argv)
     fclose(csv);
     csv = NULL;
     printf("data: %s/tap_dynamics.csv\n", dir);
-    plot(dir);
+    ex_figure(dir, "tap_dynamics", "900,560", plot_body, NULL);
     rc = 0;
     for (int a = 0; a < K; a++)
         if (!isfinite(w_tap[a]) || !isfinite(w_pcd[a]) || !isfinite(w_emf[a]))

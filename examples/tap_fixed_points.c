@@ -29,6 +29,8 @@
  * Build:  cc tap_fixed_points.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#include "example_util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,56 +72,47 @@ static void make_starts(const double *X, double *starts, uint64_t seed)
         }
 }
 
+static void plot_body(FILE *f, int attempt, const void *user)
+{
+    (void)user;
+    const char *term = attempt == 0 ? "pngcairo size 900,520 font 'sans,11'" : "png size 900,520";
+    fprintf(f, "set datafile separator ','\nset grid\n");
+    fprintf(f, "set terminal %s\nset output 'tap_fixed_points_count.png'\n", term);
+    fprintf(f, "set title 'TAP2 states of an Ising RBM during PCD-5 training "
+               "(synthetic data, %d clusters)'\n", CLUSTERS);
+    fprintf(f, "set xlabel 'epoch'\nset ylabel 'number of TAP fixed points'\n");
+    fprintf(f, "set y2label 'top singular value w_1'\nset y2tics\nset ytics nomirror\n");
+    fprintf(f, "set key left top\n");
+    fprintf(f, "plot 'tap_fixed_points_count.csv' using 1:3 with linespoints lw 2 pt 7 "
+               "title 'distinct stable states', "
+               "'tap_fixed_points_count.csv' using 1:2 with linespoints dt 2 pt 6 "
+               "title 'distinct fixed points', "
+               "%d with lines lc rgb 'gray40' dt 3 title 'clusters in the data', "
+               "'tap_fixed_points_count.csv' using 1:5 axes x1y2 with lines lw 1 "
+               "lc rgb '#7570b3' title 'w_1 (right axis)'\n",
+               CLUSTERS);
+    fprintf(f, "unset y2label\nunset y2tics\nset ytics mirror\n");
+    fprintf(f, "set terminal %s\nset output 'tap_fixed_points_modes.png'\n", term);
+    fprintf(f, "set title 'Data and TAP2 states projected on the first two modes of W "
+               "(end of training)'\n");
+    fprintf(f, "set xlabel 's_1 = u^1 . m'\nset ylabel 's_2 = u^2 . m'\nset key right top\n");
+    fprintf(f, "plot 'tap_fixed_points_data.csv' using 1:2 every ::1 with points pt 7 ps 0.4 "
+               "lc rgb '#bbbbbb' title 'data rows', "
+               "'tap_fixed_points_states.csv' using 5:6:(0.6+0.15*sqrt($3)) every ::1 "
+               "with points pt 6 ps variable lw 2 lc rgb '#d95f02' title 'TAP2 states (size: "
+               "multiplicity)'\n");
+}
+
 static void plot(const char *dir)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        printf("gnuplot not found: no figure\n");
+    if (ex_gnuplot_missing("figure"))
         return;
-    }
-    char gp[4096], cmd[4300];
-    snprintf(gp, sizeof gp, "%s/tap_fixed_points.gp", dir);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        FILE *f = fopen(gp, "w");
-        if (!f) {
-            perror(gp);
-            return;
-        }
-        const char *term = attempt == 0 ? "pngcairo size 900,520 font 'sans,11'" : "png size 900,520";
-        fprintf(f, "# written by tap_fixed_points; run in %s\n", dir);
-        fprintf(f, "set datafile separator ','\nset grid\n");
-        fprintf(f, "set terminal %s\nset output 'tap_fixed_points_count.png'\n", term);
-        fprintf(f, "set title 'TAP2 states of an Ising RBM during PCD-5 training "
-                   "(synthetic data, %d clusters)'\n", CLUSTERS);
-        fprintf(f, "set xlabel 'epoch'\nset ylabel 'number of TAP fixed points'\n");
-        fprintf(f, "set y2label 'top singular value w_1'\nset y2tics\nset ytics nomirror\n");
-        fprintf(f, "set key left top\n");
-        fprintf(f, "plot 'tap_fixed_points_count.csv' using 1:3 with linespoints lw 2 pt 7 "
-                   "title 'distinct stable states', "
-                   "'tap_fixed_points_count.csv' using 1:2 with linespoints dt 2 pt 6 "
-                   "title 'distinct fixed points', "
-                   "%d with lines lc rgb 'gray40' dt 3 title 'clusters in the data', "
-                   "'tap_fixed_points_count.csv' using 1:5 axes x1y2 with lines lw 1 "
-                   "lc rgb '#7570b3' title 'w_1 (right axis)'\n",
-                   CLUSTERS);
-        fprintf(f, "unset y2label\nunset y2tics\nset ytics mirror\n");
-        fprintf(f, "set terminal %s\nset output 'tap_fixed_points_modes.png'\n", term);
-        fprintf(f, "set title 'Data and TAP2 states projected on the first two modes of W "
-                   "(end of training)'\n");
-        fprintf(f, "set xlabel 's_1 = u^1 . m'\nset ylabel 's_2 = u^2 . m'\nset key right top\n");
-        fprintf(f, "plot 'tap_fixed_points_data.csv' using 1:2 every ::1 with points pt 7 ps 0.4 "
-                   "lc rgb '#bbbbbb' title 'data rows', "
-                   "'tap_fixed_points_states.csv' using 5:6:(0.6+0.15*sqrt($3)) every ::1 "
-                   "with points pt 6 ps variable lw 2 lc rgb '#d95f02' title 'TAP2 states (size: "
-                   "multiplicity)'\n");
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot tap_fixed_points.gp 2>/dev/null", dir);
-        if (system(cmd) == 0) {
-            printf("figures: %s/tap_fixed_points_count.png, %s/tap_fixed_points_modes.png\n", dir,
-                   dir);
-            return;
-        }
-    }
-    printf("gnuplot failed: no figure\n");
+    int r = ex_gnuplot(dir, "tap_fixed_points", "tap_fixed_points", NULL, plot_body, NULL);
+    if (r == 0)
+        printf("figures: %s/tap_fixed_points_count.png, %s/tap_fixed_points_modes.png\n", dir,
+               dir);
+    else if (r > 0)
+        printf("gnuplot failed: no figure\n");
 }
 
 int main(int argc, char **argv)
