@@ -254,6 +254,17 @@ static double *all_rows(rbm_context *ctx, const rbm_dataset *ds)
     return x;
 }
 
+/* Every value of ds (read back as double) equals (double)(T)want[i] for
+ * i < n; frees ds. */
+#define expect_values_free(ctx, ds, n, want, T)                                              \
+    do {                                                                                      \
+        double *x_ = all_rows(ctx, ds);                                                       \
+        for (int i_ = 0; i_ < (n); i_++)                                                      \
+            assert_true(x_[i_] == (double)(T)(want)[i_]);                                     \
+        free(x_);                                                                             \
+        rbm_dataset_free(ds);                                                                 \
+    } while (0)
+
 /* ---- symmetric eigenvalues by cyclic Jacobi (independent of LAPACK);
  * A (n x n) is destroyed, eigenvalues sorted descending into w ---- */
 static int cmp_desc(const void *a, const void *b)
@@ -480,11 +491,7 @@ static void test_idx_types(void **state)
     size_t h = 1, w = 1;
     rbm_dataset_image_shape(ds, &h, &w);
     assert_int_equal(h + w, 0); /* 2-D file: no image shape */
-    double *x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == sb[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, sb, double);
     bytes_free(&b);
     /* short */
     idx_header(&b, 0x0B, 2, dims2);
@@ -494,11 +501,7 @@ static void test_idx_types(void **state)
         put_u8(&b, ((uint16_t)sh[i]) & 0xFF);
     }
     RBM_OKAY(ctx, rbm_dataset_load_idx(ctx, write_file("sh.idx", b.p, b.n), &ds));
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == sh[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, sh, double);
     bytes_free(&b);
     /* int */
     idx_header(&b, 0x0C, 2, dims2);
@@ -506,11 +509,7 @@ static void test_idx_types(void **state)
     for (int i = 0; i < 6; i++)
         put_be32(&b, (uint32_t)in[i]);
     RBM_OKAY(ctx, rbm_dataset_load_idx(ctx, write_file("in.idx", b.p, b.n), &ds));
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == in[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, in, double);
     bytes_free(&b);
     /* float, 1-D: 6 rows of 1 column */
     uint32_t dims1[1] = {6};
@@ -522,11 +521,7 @@ static void test_idx_types(void **state)
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT32);
     assert_int_equal(rbm_dataset_rows(ds), 6);
     assert_int_equal(rbm_dataset_cols(ds), 1);
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == (double)fl[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, fl, double);
     bytes_free(&b);
     /* double, 4-D: 2 x 1 x 3 x 1 -> 2 rows of 3, no image shape */
     uint32_t dims4[4] = {2, 1, 3, 1};
@@ -540,11 +535,7 @@ static void test_idx_types(void **state)
     assert_int_equal(rbm_dataset_cols(ds), 3);
     rbm_dataset_image_shape(ds, &h, &w);
     assert_int_equal(h + w, 0);
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == db[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, db, double);
     bytes_free(&b);
     /* NaN in a float file: row 1, column 2 */
     idx_header(&b, 0x0D, 2, dims2);
@@ -789,11 +780,7 @@ static void test_csv(void **state)
     assert_int_equal(rbm_dataset_cols(ds), 3);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT64);
     const double want[9] = {1, 2.5, -3, 400, -0.125, 7, 1e-3, 0, 9};
-    double *x = all_rows(ctx, ds);
-    for (int i = 0; i < 9; i++)
-        assert_true(x[i] == want[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 9, want, double);
     /* no header, single column */
     const char *one = "5\n6\n7\n";
     RBM_OKAY(ctx, rbm_dataset_load(ctx, write_file("one.CSV", one, strlen(one)), &ds));
@@ -815,7 +802,7 @@ static void test_csv(void **state)
     fclose(f);
     RBM_OKAY(ctx, rbm_dataset_load_csv(ctx, fixture_path("rt.csv"), &ds));
     assert_int_equal(rbm_dataset_rows(ds), 257);
-    x = all_rows(ctx, ds);
+    double *x = all_rows(ctx, ds);
     for (int i = 0; i < 257 * 5; i++)
         assert_true(x[i] == ref[i]);
     free(x);
@@ -933,11 +920,7 @@ static void test_npy(void **state)
     assert_int_equal(rbm_dataset_rows(ds), 2);
     assert_int_equal(rbm_dataset_cols(ds), 3);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT32);
-    double *x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == (double)(float)vals[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, vals, float);
     bytes_free(&b);
     /* v2, >f8, 3 x 2, double-quoted keys, no trailing comma */
     b = npy_file(2, "{\"descr\": \">f8\", \"fortran_order\": False, \"shape\": (3,2)}");
@@ -947,11 +930,7 @@ static void test_npy(void **state)
     assert_int_equal(rbm_dataset_rows(ds), 3);
     assert_int_equal(rbm_dataset_cols(ds), 2);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT64);
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == vals[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, vals, double);
     bytes_free(&b);
     /* v3, |u1, 1-D of 5 -> one row; keys in another order */
     b = npy_file(3, "{'shape': (5,), 'fortran_order': False, 'descr': '|u1'}");
@@ -961,32 +940,20 @@ static void test_npy(void **state)
     assert_int_equal(rbm_dataset_rows(ds), 1);
     assert_int_equal(rbm_dataset_cols(ds), 5);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_UINT8);
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 5; i++)
-        assert_true(x[i] == u[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 5, u, double);
     bytes_free(&b);
     /* v1, <f8, 1-D; >f4 2-D */
     b = npy_file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (6,), }");
     for (int i = 0; i < 6; i++)
         put_le_f64(&b, vals[i]);
     RBM_OKAY(ctx, rbm_dataset_load_npy(ctx, write_file("d.npy", b.p, b.n), &ds));
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == vals[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, vals, double);
     bytes_free(&b);
     b = npy_file(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (1, 6), }");
     for (int i = 0; i < 6; i++)
         put_be_f32(&b, (float)vals[i]);
     RBM_OKAY(ctx, rbm_dataset_load_npy(ctx, write_file("e.npy", b.p, b.n), &ds));
-    x = all_rows(ctx, ds);
-    for (int i = 0; i < 6; i++)
-        assert_true(x[i] == (double)(float)vals[i]);
-    free(x);
-    rbm_dataset_free(ds);
+    expect_values_free(ctx, ds, 6, vals, float);
     bytes_free(&b);
 
     /* rejected */
