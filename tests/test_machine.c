@@ -275,69 +275,55 @@ static long double ref_free_energy_hidden(const ref_rbm *R, const double *h)
     return -t;
 }
 
-/* E[h|v] and Var[h_j|v] by enumeration of p(h|v) ∝ exp(-E(v,h)) / integration. */
-static void ref_hidden_moments(const ref_rbm *R, const double *v, double *mean, double *var)
+/* E[x|given] and Var[x_k|given] of the layer x (hidden when `hidden`, given
+ * the visible units; visible otherwise, given the hidden units) by
+ * enumeration of p(x|given) ∝ exp(-E(v,h)) / integration. */
+static void ref_layer_moments(const ref_rbm *R, int hidden, const double *given, double *mean,
+                              double *var)
 {
-    if (!is_gauss(R->hk)) {
-        double h[64] = {0};
-        long double lz = ref_free_energy(R, v); /* = -log sum */
+    rbm_unit_kind k = hidden ? R->hk : R->vk;
+    size_t n = hidden ? R->nh : R->nv, ng = hidden ? R->nv : R->nh;
+    /* W[i * nh + j] is unit k's coupling to given unit t at W[k * ks + t * ts] */
+    size_t ks = hidden ? 1 : R->nh, ts = hidden ? R->nh : 1;
+    if (!is_gauss(k)) {
+        double x[64] = {0};
+        long double lz = hidden ? ref_free_energy(R, given) : ref_free_energy_hidden(R, given);
         long double m[64] = {0}, q[64] = {0};
-        for (uint64_t idx = 0; idx < (UINT64_C(1) << R->nh); idx++) {
-            state_of(R->hk, R->nh, idx, h);
-            long double p = expl(-ref_energy(R, v, h) + lz);
-            for (size_t j = 0; j < R->nh; j++) {
-                m[j] += p * h[j];
-                q[j] += p * h[j] * h[j];
+        for (uint64_t idx = 0; idx < (UINT64_C(1) << n); idx++) {
+            state_of(k, n, idx, x);
+            long double p =
+                expl(-(hidden ? ref_energy(R, given, x) : ref_energy(R, x, given)) + lz);
+            for (size_t u = 0; u < n; u++) {
+                m[u] += p * x[u];
+                q[u] += p * x[u] * x[u];
             }
         }
-        for (size_t j = 0; j < R->nh; j++) {
-            mean[j] = (double)m[j];
+        for (size_t u = 0; u < n; u++) {
+            mean[u] = (double)m[u];
             if (var)
-                var[j] = (double)(q[j] - m[j] * m[j]);
+                var[u] = (double)(q[u] - m[u] * m[u]);
         }
         return;
     }
-    for (size_t j = 0; j < R->nh; j++) {
-        long double x = R->b[j], mu, vv;
-        for (size_t i = 0; i < R->nv; i++)
-            x += (long double)v[i] * R->W[i * R->nh + j];
-        quad_gauss_unit(x, R->sh, &mu, &vv);
-        mean[j] = (double)mu;
+    for (size_t u = 0; u < n; u++) {
+        long double x = hidden ? R->b[u] : R->a[u], mu, vv;
+        for (size_t t = 0; t < ng; t++)
+            x += (long double)given[t] * R->W[u * ks + t * ts];
+        quad_gauss_unit(x, hidden ? R->sh : R->sv, &mu, &vv);
+        mean[u] = (double)mu;
         if (var)
-            var[j] = (double)vv;
+            var[u] = (double)vv;
     }
+}
+
+static void ref_hidden_moments(const ref_rbm *R, const double *v, double *mean, double *var)
+{
+    ref_layer_moments(R, 1, v, mean, var);
 }
 
 static void ref_visible_moments(const ref_rbm *R, const double *h, double *mean, double *var)
 {
-    if (!is_gauss(R->vk)) {
-        double v[64] = {0};
-        long double lz = ref_free_energy_hidden(R, h);
-        long double m[64] = {0}, q[64] = {0};
-        for (uint64_t idx = 0; idx < (UINT64_C(1) << R->nv); idx++) {
-            state_of(R->vk, R->nv, idx, v);
-            long double p = expl(-ref_energy(R, v, h) + lz);
-            for (size_t i = 0; i < R->nv; i++) {
-                m[i] += p * v[i];
-                q[i] += p * v[i] * v[i];
-            }
-        }
-        for (size_t i = 0; i < R->nv; i++) {
-            mean[i] = (double)m[i];
-            if (var)
-                var[i] = (double)(q[i] - m[i] * m[i]);
-        }
-        return;
-    }
-    for (size_t i = 0; i < R->nv; i++) {
-        long double x = R->a[i], mu, vv;
-        for (size_t j = 0; j < R->nh; j++)
-            x += (long double)R->W[i * R->nh + j] * h[j];
-        quad_gauss_unit(x, R->sv, &mu, &vv);
-        mean[i] = (double)mu;
-        if (var)
-            var[i] = (double)vv;
-    }
+    ref_layer_moments(R, 0, h, mean, var);
 }
 
 static void expect_close(double got, long double want, double rtol, double atol, const char *what,
