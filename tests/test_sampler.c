@@ -171,53 +171,67 @@ static void test_chi2_helper_rejects(void **state)
 #define GIBBS_CHAINS 20000
 #define GIBBS_STEPS 200
 
+/* One machine (random parameters, sigma of a Gaussian layer) whose Gibbs
+ * marginals are checked on the visible layer (seed vis_seed) and, when
+ * hid_seed != 0, on the hidden layer. */
+typedef struct gibbs_case {
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+    uint64_t seed;
+    double wstd, bstd, sigma;
+    rbm_precision prec;
+    double alpha;
+    uint64_t vis_seed, hid_seed;
+} gibbs_case;
+
+static void run_gibbs_cases(const gibbs_case *cases, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        const gibbs_case *gc = &cases[c];
+        ref_rbm *r = ref_new(gc->nv, gc->nh, gc->vk, gc->hk);
+        ref_randomize(r, gc->seed, gc->wstd, gc->bstd);
+        if (gc->vk == RBM_UNIT_GAUSSIAN) r->sv = gc->sigma;
+        if (gc->hk == RBM_UNIT_GAUSSIAN) r->sh = gc->sigma;
+        check_gibbs_layer(r, gc->prec, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, gc->alpha, gc->vis_seed);
+        if (gc->hid_seed)
+            check_gibbs_layer(r, gc->prec, RBM_LAYER_HIDDEN, GIBBS_CHAINS, GIBBS_STEPS, gc->alpha,
+                              gc->hid_seed);
+        ref_free(r);
+    }
+}
+#define RUN_GIBBS_CASES(...)                                                                  \
+    do {                                                                                      \
+        static const gibbs_case cases_[] = {__VA_ARGS__};                                     \
+        run_gibbs_cases(cases_, sizeof cases_ / sizeof cases_[0]);                            \
+    } while (0)
+#define F64 RBM_PRECISION_FLOAT64
+#define F32 RBM_PRECISION_FLOAT32
+
 static void test_gibbs_bernoulli(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 11, 0.8, 0.5);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 101);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_HIDDEN, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 102);
-    ref_free(r);
+    RUN_GIBBS_CASES({5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 11, 0.8, 0.5, 1.0, F64, 1e-3, 101, 102});
 }
 
 static void test_gibbs_ising(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_ISING);
-    ref_randomize(r, 12, 0.4, 0.3);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 103);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_HIDDEN, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 104);
-    ref_free(r);
+    RUN_GIBBS_CASES({5, 4, RBM_UNIT_ISING, RBM_UNIT_ISING, 12, 0.4, 0.3, 1.0, F64, 1e-3, 103, 104});
 }
 
 static void test_gibbs_mixed_kinds(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 13, 0.6, 0.4);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 105);
-    ref_free(r);
-    r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING);
-    ref_randomize(r, 14, 0.4, 0.4);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 106);
-    ref_free(r);
+    RUN_GIBBS_CASES({5, 4, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, 13, 0.6, 0.4, 1.0, F64, 1e-3, 105, 0},
+                    {5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, 14, 0.4, 0.4, 1.0, F64, 1e-3, 106, 0});
 }
 
 /* Gaussian hidden units (Hopfield marginal, SCIENCE §1.6). */
 static void test_gibbs_gaussian_hidden(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN);
-    ref_randomize(r, 15, 0.4, 0.3);
-    r->sh = 0.9;
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 107);
-    ref_free(r);
-    r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN);
-    ref_randomize(r, 16, 0.25, 0.3);
-    r->sh = 1.2;
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT64, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-3, 108);
-    ref_free(r);
+    RUN_GIBBS_CASES({5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, 15, 0.4, 0.3, 0.9, F64, 1e-3, 107, 0},
+                    {5, 4, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN, 16, 0.25, 0.3, 1.2, F64, 1e-3, 108, 0});
 }
 
 /* Gaussian visible units: the hidden marginal p(h) = exp(-F_h(h))/Z. */
@@ -271,18 +285,9 @@ static void test_gibbs_gaussian_visible(void **state)
 static void test_gibbs_float32(void **state)
 {
     (void)state;
-    ref_rbm *r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
-    ref_randomize(r, 18, 0.8, 0.5);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT32, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-4, 111);
-    ref_free(r);
-    r = ref_new(5, 4, RBM_UNIT_ISING, RBM_UNIT_ISING);
-    ref_randomize(r, 19, 0.4, 0.3);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT32, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-4, 112);
-    ref_free(r);
-    r = ref_new(5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN);
-    ref_randomize(r, 20, 0.4, 0.3);
-    check_gibbs_layer(r, RBM_PRECISION_FLOAT32, RBM_LAYER_VISIBLE, GIBBS_CHAINS, GIBBS_STEPS, 1e-4, 113);
-    ref_free(r);
+    RUN_GIBBS_CASES({5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 18, 0.8, 0.5, 1.0, F32, 1e-4, 111, 0},
+                    {5, 4, RBM_UNIT_ISING, RBM_UNIT_ISING, 19, 0.4, 0.3, 1.0, F32, 1e-4, 112, 0},
+                    {5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, 20, 0.4, 0.3, 1.0, F32, 1e-4, 113, 0});
 }
 
 /* A machine whose Gibbs distribution is wrong for the exact reference must be
