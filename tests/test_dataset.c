@@ -69,48 +69,36 @@ static const char *write_file(const char *name, const void *data, size_t len)
     return path;
 }
 
-typedef struct bytes {
-    unsigned char *p;
-    size_t n, cap;
-} bytes;
-
-static void put(bytes *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
+typedef tbuf bytes; /* testutil.h */
 
 static void put_u8(bytes *b, unsigned v)
 {
     unsigned char c = (unsigned char)v;
-    put(b, &c, 1);
+    tbuf_put(b, &c, 1);
+}
+
+/* The low n bytes of v, most significant first when big (else least). */
+static void put_uint(bytes *b, uint64_t v, int n, int big)
+{
+    unsigned char c[8];
+    for (int k = 0; k < n; k++)
+        c[big ? n - 1 - k : k] = (unsigned char)(v >> (8 * k));
+    tbuf_put(b, c, (size_t)n);
 }
 
 static void put_be32(bytes *b, uint32_t v)
 {
-    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    put(b, c, 4);
+    put_uint(b, v, 4, 1);
 }
 
 static void put_le32(bytes *b, uint32_t v)
 {
-    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put(b, c, 4);
+    put_uint(b, v, 4, 0);
 }
 
 static void put_str(bytes *b, const char *s)
 {
-    put(b, s, strlen(s));
+    tbuf_put(b, s, strlen(s));
 }
 
 static void bytes_free(bytes *b)
@@ -120,36 +108,25 @@ static void bytes_free(bytes *b)
     b->n = b->cap = 0;
 }
 
-/* Big-endian encodings of floats for IDX and '>' NPY data. */
-static void put_be_f32(bytes *b, float v)
+/* Big- and little-endian encodings of floats for IDX and NPY data (the bits
+ * as they are: no conversion between float and double). */
+static void put_f32(bytes *b, float v, int big)
 {
     uint32_t u;
     memcpy(&u, &v, 4);
-    put_be32(b, u);
+    put_uint(b, u, 4, big);
 }
 
-static void put_be_f64(bytes *b, double v)
+static void put_f64(bytes *b, double v, int big)
 {
     uint64_t u;
     memcpy(&u, &v, 8);
-    put_be32(b, (uint32_t)(u >> 32));
-    put_be32(b, (uint32_t)u);
+    put_uint(b, u, 8, big);
 }
-
-static void put_le_f32(bytes *b, float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    put_le32(b, u);
-}
-
-static void put_le_f64(bytes *b, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    put_le32(b, (uint32_t)u);
-    put_le32(b, (uint32_t)(u >> 32));
-}
+#define put_be_f32(b, v) put_f32(b, v, 1)
+#define put_be_f64(b, v) put_f64(b, v, 1)
+#define put_le_f32(b, v) put_f32(b, v, 0)
+#define put_le_f64(b, v) put_f64(b, v, 0)
 
 /* ---- an independent gzip writer: RFC 1952 member holding RFC 1951
  * "stored" (uncompressed) deflate blocks, CRC-32 computed bitwise ---- */
@@ -168,7 +145,7 @@ static bytes gzip_stored(const unsigned char *data, size_t n)
 {
     bytes g = {0};
     const unsigned char hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
-    put(&g, hdr, sizeof hdr);
+    tbuf_put(&g, hdr, sizeof hdr);
     size_t off = 0;
     do {
         size_t len = n - off > 65535 ? 65535 : n - off;
@@ -179,7 +156,7 @@ static bytes gzip_stored(const unsigned char *data, size_t n)
         put_u8(&g, ~len & 0xFF);
         put_u8(&g, (~len >> 8) & 0xFF);
         if (len)
-            put(&g, data + off, len);
+            tbuf_put(&g, data + off, len);
         off += len;
     } while (off < n);
     put_le32(&g, crc32_bitwise(data, n));
@@ -485,7 +462,7 @@ static void test_idx_types(void **state)
     bytes b = {0};
     idx_header(&b, 0x09, 2, dims2);
     const int8_t sb[6] = {-128, -1, 0, 1, 127, -5};
-    put(&b, sb, 6);
+    tbuf_put(&b, sb, 6);
     RBM_OKAY(ctx, rbm_dataset_load_idx(ctx, write_file("sb.idx", b.p, b.n), &ds));
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT64);
     size_t h = 1, w = 1;
@@ -817,8 +794,8 @@ static void test_csv(void **state)
     }
     put_str(&lb, "\n");
     bytes lb2 = {0};
-    put(&lb2, lb.p, lb.n);
-    put(&lb2, lb.p, lb.n);
+    tbuf_put(&lb2, lb.p, lb.n);
+    tbuf_put(&lb2, lb.p, lb.n);
     RBM_OKAY(ctx, rbm_dataset_load_csv(ctx, write_file("long.csv", lb2.p, lb2.n), &ds));
     assert_int_equal(rbm_dataset_rows(ds), 2);
     assert_int_equal(rbm_dataset_cols(ds), 20000);
@@ -935,7 +912,7 @@ static void test_npy(void **state)
     /* v3, |u1, 1-D of 5 -> one row; keys in another order */
     b = npy_file(3, "{'shape': (5,), 'fortran_order': False, 'descr': '|u1'}");
     const uint8_t u[5] = {0, 1, 128, 254, 255};
-    put(&b, u, 5);
+    tbuf_put(&b, u, 5);
     RBM_OKAY(ctx, rbm_dataset_load_npy(ctx, write_file("c.npy", b.p, b.n), &ds));
     assert_int_equal(rbm_dataset_rows(ds), 1);
     assert_int_equal(rbm_dataset_cols(ds), 5);

@@ -162,29 +162,12 @@ static uint64_t bits_of(double x)
 }
 
 /* A byte buffer that builds files from the spec. */
-typedef struct bbuf {
-    unsigned char *p;
-    size_t n, cap;
-} bbuf;
-
-static void bb_put(bbuf *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
+typedef tbuf bbuf; /* testutil.h */
 
 static void bb_u16(bbuf *b, uint16_t v)
 {
     unsigned char c[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
-    bb_put(b, c, 2);
+    tbuf_put(b, c, 2);
 }
 
 static void bb_u32(bbuf *b, uint32_t v)
@@ -192,7 +175,7 @@ static void bb_u32(bbuf *b, uint32_t v)
     unsigned char c[4];
     for (int i = 0; i < 4; i++)
         c[i] = (unsigned char)(v >> (8 * i));
-    bb_put(b, c, 4);
+    tbuf_put(b, c, 4);
 }
 
 static void bb_u64(bbuf *b, uint64_t v)
@@ -224,7 +207,7 @@ static const unsigned char spec_magic[8] = {0x89, 0x52, 0x42, 0x4D, 0x0D, 0x0A, 
 static void bb_header(bbuf *b, uint16_t major, uint16_t minor, uint32_t count)
 {
     size_t at = b->n;
-    bb_put(b, spec_magic, 8);
+    tbuf_put(b, spec_magic, 8);
     bb_u16(b, major);
     bb_u16(b, minor);
     bb_u32(b, count);
@@ -236,7 +219,7 @@ static void bb_header(bbuf *b, uint16_t major, uint16_t minor, uint32_t count)
 static size_t bb_begin(bbuf *b, const char *tag, uint32_t flags)
 {
     size_t at = b->n;
-    bb_put(b, tag, 4);
+    tbuf_put(b, tag, 4);
     bb_u32(b, flags);
     bb_u64(b, 0);
     bb_u32(b, 0);
@@ -726,7 +709,7 @@ static void build_with_extra(bbuf *b, int where, const char *tag, uint32_t flags
             size_t at = bb_begin(b, tag, flags);
             for (size_t k = 0; k < extra_len; k++) {
                 unsigned char c = (unsigned char)(k * 7 + 1);
-                bb_put(b, &c, 1);
+                tbuf_put(b, &c, 1);
             }
             bb_end(b, at);
         }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void rbm_assert_close(double a, double b, double rtol, double atol, const char *what)
 {
@@ -57,4 +58,18 @@ void *xzalloc(size_t n)
     if (!p)
         fail_msg("test: out of memory");
     return p;
+}
+
+void tbuf_put(tbuf *b, const void *src, size_t n)
+{
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        assert_non_null(b->p);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
 }

@@ -39,4 +39,12 @@ double r_norm(void);
 /* calloc of n bytes (at least one) that fails the test when out of memory. */
 void *xzalloc(size_t n);
 
+/* A growing byte buffer for building files in the tests ({0} is empty). */
+typedef struct tbuf {
+    unsigned char *p;
+    size_t n, cap;
+} tbuf;
+/* Append n bytes of src (fails the test when out of memory). */
+void tbuf_put(tbuf *b, const void *src, size_t n);
+
 #endif
