@@ -227,52 +227,48 @@ static long double lse_add(long double acc, long double x)
     return acc > x ? acc + log1pl(expl(x - acc)) : x + log1pl(expl(acc - x));
 }
 
-/* F(v) = -log sum_h exp(-E(v,h)) (integral for Gaussian hidden units). */
-static long double ref_free_energy(const ref_rbm *R, const double *v)
+/* Free energy of the layer `given` with the other layer x summed out (hidden
+ * when `hidden`, by enumeration, or integral for Gaussian units):
+ *   F(v) = -log sum_h exp(-E(v,h)),  F_h(h) = -log sum_v exp(-E(v,h)). */
+static long double ref_layer_free_energy(const ref_rbm *R, int hidden, const double *given)
 {
-    if (!is_gauss(R->hk)) {
-        double h[64] = {0};
+    rbm_unit_kind k = hidden ? R->hk : R->vk, gk = hidden ? R->vk : R->hk;
+    size_t n = hidden ? R->nh : R->nv, ng = hidden ? R->nv : R->nh;
+    /* W[i * nh + j] is unit u's coupling to given unit t at W[u * ks + t * ts] */
+    size_t ks = hidden ? 1 : R->nh, ts = hidden ? R->nh : 1;
+    if (!is_gauss(k)) {
+        double x[64] = {0};
         long double acc = -INFINITY;
-        for (uint64_t idx = 0; idx < (UINT64_C(1) << R->nh); idx++) {
-            state_of(R->hk, R->nh, idx, h);
-            acc = lse_add(acc, -ref_energy(R, v, h));
+        for (uint64_t idx = 0; idx < (UINT64_C(1) << n); idx++) {
+            state_of(k, n, idx, x);
+            acc = lse_add(acc, -(hidden ? ref_energy(R, given, x) : ref_energy(R, x, given)));
         }
         return -acc;
     }
+    const double *gbias = hidden ? R->a : R->b, *bias = hidden ? R->b : R->a;
+    double gsigma = hidden ? R->sv : R->sh, sigma = hidden ? R->sh : R->sv;
     long double t = 0;
-    for (size_t i = 0; i < R->nv; i++)
-        t += (long double)R->a[i] * v[i] - phi(R->vk, R->sv, v[i]);
-    for (size_t j = 0; j < R->nh; j++) {
-        long double x = R->b[j];
-        for (size_t i = 0; i < R->nv; i++)
-            x += (long double)v[i] * R->W[i * R->nh + j];
-        t += quad_gauss_unit(x, R->sh, NULL, NULL);
+    for (size_t g = 0; g < ng; g++)
+        t += (long double)gbias[g] * given[g] - phi(gk, gsigma, given[g]);
+    for (size_t u = 0; u < n; u++) {
+        long double x = bias[u];
+        for (size_t g = 0; g < ng; g++)
+            x += (long double)given[g] * R->W[u * ks + g * ts];
+        t += quad_gauss_unit(x, sigma, NULL, NULL);
     }
     return -t;
+}
+
+/* F(v) = -log sum_h exp(-E(v,h)) (integral for Gaussian hidden units). */
+static long double ref_free_energy(const ref_rbm *R, const double *v)
+{
+    return ref_layer_free_energy(R, 1, v);
 }
 
 /* F_h(h) = -log sum_v exp(-E(v,h)). */
 static long double ref_free_energy_hidden(const ref_rbm *R, const double *h)
 {
-    if (!is_gauss(R->vk)) {
-        double v[64] = {0};
-        long double acc = -INFINITY;
-        for (uint64_t idx = 0; idx < (UINT64_C(1) << R->nv); idx++) {
-            state_of(R->vk, R->nv, idx, v);
-            acc = lse_add(acc, -ref_energy(R, v, h));
-        }
-        return -acc;
-    }
-    long double t = 0;
-    for (size_t j = 0; j < R->nh; j++)
-        t += (long double)R->b[j] * h[j] - phi(R->hk, R->sh, h[j]);
-    for (size_t i = 0; i < R->nv; i++) {
-        long double x = R->a[i];
-        for (size_t j = 0; j < R->nh; j++)
-            x += (long double)R->W[i * R->nh + j] * h[j];
-        t += quad_gauss_unit(x, R->sv, NULL, NULL);
-    }
-    return -t;
+    return ref_layer_free_energy(R, 0, h);
 }
 
 /* E[x|given] and Var[x_k|given] of the layer x (hidden when `hidden`, given
