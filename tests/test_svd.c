@@ -573,6 +573,29 @@ static rbm_gradient *exact_gradient(rbm_context *ctx, rbm_machine *m, size_t M,
     return g;
 }
 
+/* Column p of the flow of the singular vectors B (n x r, columns), from
+ * t = dW-term / w_p: pred_i = t_i - sum_q (B_q . t) B_iq + sum_{q != p}
+ * Omega_pq B_iq against dB[i * r + p]. */
+static void check_vector_flow(size_t n, size_t r, size_t p, size_t K, const double *t,
+                              const double *B, const double *O, const double *dB, const char *what)
+{
+    double d_s = 0;
+    for (size_t i = 0; i < n; i++)
+        d_s = fmax(d_s, fabs(dB[i * r + p]));
+    for (size_t i = 0; i < n; i++) {
+        double pred = t[i];
+        for (size_t q = 0; q < r; q++) {
+            double proj = 0;
+            for (size_t k = 0; k < n; k++)
+                proj += B[k * r + q] * t[k];
+            pred -= proj * B[i * r + q];
+            if (q != p)
+                pred += O[p * K + q] * B[i * r + q];
+        }
+        rbm_assert_close(pred, dB[i * r + p], 1e-4, 1e-4 * d_s, what);
+    }
+}
+
 static void check_gradient_fd(rbm_context *ctx, size_t nv, size_t nh, uint64_t seed)
 {
     r_seed(seed);
@@ -676,35 +699,8 @@ static void check_gradient_fd(rbm_context *ctx, size_t nv, size_t nh, uint64_t s
                 acc += dW[i * nh + j] * d.U[i * r + p];
             t2[j] = acc / d.w[p];
         }
-        double du_s = 0, dv_s = 0;
-        for (size_t i = 0; i < nv; i++)
-            du_s = fmax(du_s, fabs(du[i * r + p]));
-        for (size_t j = 0; j < nh; j++)
-            dv_s = fmax(dv_s, fabs(dv[j * r + p]));
-        for (size_t i = 0; i < nv; i++) {
-            double pred = t1[i];
-            for (size_t q = 0; q < r; q++) {
-                double proj = 0;
-                for (size_t k = 0; k < nv; k++)
-                    proj += d.U[k * r + q] * t1[k];
-                pred -= proj * d.U[i * r + q];
-                if (q != p)
-                    pred += Ov[p * K + q] * d.U[i * r + q];
-            }
-            rbm_assert_close(pred, du[i * r + p], 1e-4, 1e-4 * du_s, "du^a/dt");
-        }
-        for (size_t j = 0; j < nh; j++) {
-            double pred = t2[j];
-            for (size_t q = 0; q < r; q++) {
-                double proj = 0;
-                for (size_t k = 0; k < nh; k++)
-                    proj += d.V[k * r + q] * t2[k];
-                pred -= proj * d.V[j * r + q];
-                if (q != p)
-                    pred += Oh[p * K + q] * d.V[j * r + q];
-            }
-            rbm_assert_close(pred, dv[j * r + p], 1e-4, 1e-4 * dv_s, "dv^a/dt");
-        }
+        check_vector_flow(nv, r, p, K, t1, d.U, Ov, du, "du^a/dt");
+        check_vector_flow(nh, r, p, K, t2, d.V, Oh, dv, "dv^a/dt");
     }
 
     /* fewer modes: the leading block, omegas optional */
