@@ -17,27 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_PI 3.14159265358979323846
-
-/* ---------------------------------------------------------------------------
- * Deterministic random numbers (splitmix64, Box-Muller)
- * ------------------------------------------------------------------------- */
-static uint64_t t_state;
-static uint64_t t_next(void)
-{
-    uint64_t z = (t_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double t_unif(void) { return (double)(t_next() >> 11) * 0x1.0p-53; }
-static double t_normal(void)
-{
-    double u1 = t_unif(), u2 = t_unif();
-    if (u1 < 1e-300)
-        u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * T_PI * u2);
-}
+/* Deterministic random numbers (splitmix64, Box-Muller: t_normal, t_unif,
+ * seeded through t_sm_state) from the independent reference. */
+#include "reference.h"
 
 static double *dalloc(size_t n)
 {
@@ -414,7 +396,7 @@ typedef struct item1 {
 
 static void item1_setup(item1 *s, uint64_t seed)
 {
-    t_state = seed;
+    t_sm_state = seed;
     random_orthonormal(I1_NV, s->Q);
     covariance_from(I1_NV, s->Q, I1_LAMBDA, s->C);
     for (size_t i = 0; i < I1_NV * I1_NH; i++)
@@ -620,7 +602,7 @@ static void test_item2_decay(void **state)
     const double lam[NV] = {3.0, 2.0, 0.7, 0.5, 0.4, 0.3}; /* n_+ = 2 < N_h = 4 */
     const double sv2 = 1.0, sh2 = 0.8;
     double Q[NV * NV], C[NV * NV];
-    t_state = 202;
+    t_sm_state = 202;
     random_orthonormal(NV, Q);
     covariance_from(NV, Q, lam, C);
 
@@ -651,7 +633,7 @@ static void test_item2_decay(void **state)
 
     /* (b) random small W0: the two top modes grow to their fixed points; the
      * other two singular values decay at the rates of lambda_3 and lambda_4 */
-    t_state = 303;
+    t_sm_state = 303;
     for (size_t i = 0; i < NV * NH; i++)
         W[i] = 0.01 * t_normal();
     m = gg_machine(ctx, NV, NH, sv2, sh2, W);
@@ -708,7 +690,7 @@ static void aligned_run(rbm_context *ctx, int embedded, double lam, double sv2, 
     if (embedded) {
         const double rest[3] = {0.4, 0.3, 0.2}; /* below sigma_v^2 = 0.5: decaying */
         double l4[4] = {lam, rest[0], rest[1], rest[2]};
-        t_state = 404;
+        t_sm_state = 404;
         random_orthonormal(nv, Q);
         covariance_from(nv, Q, l4, C);
         const double rv[3] = {0.6, 0.0, -0.8};
@@ -961,7 +943,7 @@ static void test_exact_estimator_biases(void **state)
     enum { NV = 5, NH = 3, B = 7 };
     const double sv2 = 0.8, sh2 = 1.3;
     double W[NV * NH], a[NV], b[NH], X[B * NV];
-    t_state = 77;
+    t_sm_state = 77;
     for (size_t i = 0; i < NV * NH; i++)
         W[i] = 0.2 * t_normal();
     for (size_t i = 0; i < NV; i++)
@@ -1019,7 +1001,7 @@ static void test_model_covariance(void **state)
         double sv2 = 0.7, sh2 = 1.6;
         double *W = dalloc(nv * nh), *Cm = dalloc(nv * nv), *Cs = dalloc(nv * nv);
         double *w = dalloc(r), *U = dalloc(nv * nh), *V = dalloc(nh * nh);
-        t_state = 500 + sc;
+        t_sm_state = 500 + sc;
         for (size_t i = 0; i < nv * nh; i++)
             W[i] = t_normal();
         /* scale so that c w_1^2 = 0.95: close to the bound */
@@ -1081,7 +1063,7 @@ static void test_stochastic_training(void **state)
     const size_t nv = I1_NV, nh = I1_NH, M = 20000;
     /* x = Q diag(sqrt(lambda)) z, z ~ N(0, I) */
     double *X = dalloc(M * nv);
-    t_state = 9090;
+    t_sm_state = 9090;
     for (size_t r = 0; r < M; r++) {
         double z[I1_NV];
         for (size_t k = 0; k < nv; k++)
