@@ -24,29 +24,10 @@ static const char *const kname[3] = {"B", "I", "G"};
 
 /* ---- test-local random numbers (splitmix64 + Box-Muller) ---- */
 
-static uint64_t tr_state = 1;
-
-static void tr_seed(uint64_t s)
-{
-    tr_state = s;
-}
-
-static uint64_t tr_u64(void)
-{
-    uint64_t z = (tr_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static double tr_uniform(void)
-{
-    return ((double)(tr_u64() >> 11) + 0.5) * ldexp(1.0, -53);
-}
-
+/* r_set_state, r_u64 and r_unif of testutil.h */
 static double tr_normal(void)
 {
-    return sqrt(-2.0 * log(tr_uniform())) * cos(2.0 * 3.141592653589793 * tr_uniform());
+    return sqrt(-2.0 * log(r_unif())) * cos(2.0 * 3.141592653589793 * r_unif());
 }
 
 /* ---- reference model ---- */
@@ -116,7 +97,7 @@ static ref_rbm ref_make(size_t nv, size_t nh, rbm_unit_kind vk, rbm_unit_kind hk
     R.W = xmalloc(nv * nh * sizeof(double));
     R.a = xmalloc(nv * sizeof(double));
     R.b = xmalloc(nh * sizeof(double));
-    tr_seed(seed);
+    r_set_state(seed);
     for (size_t k = 0; k < nv * nh; k++)
         R.W[k] = 0.3 * tr_normal();
     for (size_t i = 0; i < nv; i++)
@@ -190,7 +171,7 @@ static void random_state(rbm_unit_kind k, size_t n, double *x)
         if (is_gauss(k))
             x[i] = 1.2 * tr_normal();
         else
-            x[i] = tr_u64() >> 63 ? 1.0 : (k == RBM_UNIT_BERNOULLI ? 0.0 : -1.0);
+            x[i] = r_u64() >> 63 ? 1.0 : (k == RBM_UNIT_BERNOULLI ? 0.0 : -1.0);
     }
 }
 
@@ -1244,7 +1225,7 @@ static void test_gauss_gauss_normalizable(void **state)
     RBM_OKAY(ctx, rbm_machine_set_weights(m, W0, 6));
 
     /* full-rank W, w_1 from power iteration */
-    tr_seed(3);
+    r_set_state(3);
     for (int k = 0; k < 6; k++)
         W[k] = tr_normal();
     double w1 = top_singular(W, 3, 2);

@@ -28,6 +28,11 @@ void r_seed_offset(uint64_t s, uint64_t c)
     g_rs = s * UINT64_C(0x2545F4914F6CDD1D) + c;
 }
 
+void r_set_state(uint64_t s)
+{
+    g_rs = s;
+}
+
 void r_seed(uint64_t s)
 {
     r_seed_offset(s, 12345);

@@ -32,6 +32,8 @@ rbm_context *rbm_test_context(void);
  * (0, 1). */
 void r_seed(uint64_t s);
 void r_seed_offset(uint64_t s, uint64_t c);
+/* Set the state itself to s. */
+void r_set_state(uint64_t s);
 uint64_t r_u64(void);
 double r_unif(void);
 double r_norm(void);
