@@ -636,39 +636,37 @@ static void test_larger_shapes(void **state)
 
 /* ---- log Z by enumeration (SCIENCE.md §9 item 6) ---- */
 
-/* log Z = logsumexp over the discrete visible layer of -F(v) (library F). */
-static double logz_by_visible(rbm_context *ctx, const rbm_machine *m)
+/* log Z = logsumexp over the discrete layer (visible when `visible`) of the
+ * library's -F(v) or -F_h(h). */
+static double logz_by_layer(rbm_context *ctx, const rbm_machine *m, int visible)
 {
-    size_t nv = rbm_machine_n_visible(m);
-    rbm_unit_kind k = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE);
-    size_t count = (size_t)1 << nv;
-    double *v = xmalloc(count * nv * sizeof(double)), *f = xmalloc(count * sizeof(double));
+    rbm_layer layer = visible ? RBM_LAYER_VISIBLE : RBM_LAYER_HIDDEN;
+    size_t n = visible ? rbm_machine_n_visible(m) : rbm_machine_n_hidden(m);
+    rbm_unit_kind k = rbm_machine_unit_kind(m, layer);
+    size_t count = (size_t)1 << n;
+    double *x = xmalloc(count * n * sizeof(double)), *f = xmalloc(count * sizeof(double));
     for (size_t r = 0; r < count; r++)
-        state_of(k, nv, r, v + r * nv);
-    RBM_OKAY(ctx, rbm_machine_free_energy(m, count, v, count * nv, f));
+        state_of(k, n, r, x + r * n);
+    if (visible)
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, count, x, count * n, f));
+    else
+        RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, count, x, count * n, f));
     long double acc = -INFINITY;
     for (size_t r = 0; r < count; r++)
         acc = lse_add(acc, -(long double)f[r]);
-    free(v);
+    free(x);
     free(f);
     return (double)acc;
 }
 
+static double logz_by_visible(rbm_context *ctx, const rbm_machine *m)
+{
+    return logz_by_layer(ctx, m, 1);
+}
+
 static double logz_by_hidden(rbm_context *ctx, const rbm_machine *m)
 {
-    size_t nh = rbm_machine_n_hidden(m);
-    rbm_unit_kind k = rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN);
-    size_t count = (size_t)1 << nh;
-    double *h = xmalloc(count * nh * sizeof(double)), *f = xmalloc(count * sizeof(double));
-    for (size_t r = 0; r < count; r++)
-        state_of(k, nh, r, h + r * nh);
-    RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, count, h, count * nh, f));
-    long double acc = -INFINITY;
-    for (size_t r = 0; r < count; r++)
-        acc = lse_add(acc, -(long double)f[r]);
-    free(h);
-    free(f);
-    return (double)acc;
+    return logz_by_layer(ctx, m, 0);
 }
 
 /* log Z by brute force over every joint state (both layers discrete). */
