@@ -497,6 +497,12 @@ static long double logp_v_sum_h(const void *c, const double *v)
     return ref_log_pstar(R, v);
 }
 
+/* A machine shape of the table-driven tests. */
+typedef struct shape_case {
+    size_t nv, nh;
+    rbm_unit_kind vk, hk;
+} shape_case;
+
 static void test_log_z_gaussian_layer(void **state)
 {
     (void)state;
@@ -515,10 +521,7 @@ static void test_log_z_gaussian_layer(void **state)
         ref_free(&R);
     }
 
-    static const struct {
-        size_t nv, nh;
-        rbm_unit_kind vk, hk;
-    } cases[] = {
+    static const shape_case cases[] = {
         {6, 4, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI}, /* hidden enumerated, larger visible */
         {3, 8, RBM_UNIT_GAUSSIAN, RBM_UNIT_ISING},     /* hidden enumerated, smaller visible */
         {12, 1, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI},
@@ -549,10 +552,7 @@ static void test_log_z_threads(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    static const struct {
-        size_t nv, nh;
-        rbm_unit_kind vk, hk;
-    } cases[] = {
+    static const shape_case cases[] = {
         {20, 16, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI}, /* 65536 hidden states */
         {14, 22, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},     /* 16384 visible states */
         {15, 30, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},  /* 32768 visible states */
@@ -833,10 +833,7 @@ static void test_exact_log_likelihood(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    static const struct {
-        size_t nv, nh;
-        rbm_unit_kind vk, hk;
-    } cases[] = {
+    static const shape_case cases[] = {
         {6, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI}, {5, 6, RBM_UNIT_ISING, RBM_UNIT_ISING},
         {7, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},     {4, 7, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},
         {5, 6, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI},  {6, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},
@@ -1486,10 +1483,7 @@ static void test_pseudo_likelihood(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    static const struct {
-        size_t nv, nh;
-        rbm_unit_kind vk, hk;
-    } cases[] = {
+    static const shape_case cases[] = {
         {9, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI}, {9, 5, RBM_UNIT_ISING, RBM_UNIT_ISING},
         {7, 6, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},     {6, 8, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},
         {8, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},  {5, 3, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN},
@@ -1614,10 +1608,7 @@ static void test_reconstruction_error(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    static const struct {
-        size_t nv, nh;
-        rbm_unit_kind vk, hk;
-    } cases[] = {
+    static const shape_case cases[] = {
         {7, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI}, {7, 4, RBM_UNIT_ISING, RBM_UNIT_ISING},
         {6, 5, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI},  {5, 6, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},
         {4, 3, RBM_UNIT_GAUSSIAN, RBM_UNIT_ISING},      {3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN},
@@ -1664,10 +1655,7 @@ static void test_free_energy_gap(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    static const struct {
-        size_t nv, nh;
-        rbm_unit_kind vk, hk;
-    } cases[] = {
+    static const shape_case cases[] = {
         {7, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI}, {7, 4, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},
         {6, 5, RBM_UNIT_GAUSSIAN, RBM_UNIT_ISING},      {5, 6, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN},
         {3, 2, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN},
