@@ -553,22 +553,34 @@ static void test_gaussian_visible(void **state)
 /* ---------------------------------------------------------------------- */
 /* fixed points: dedup and stability on a two-state machine               */
 
+/* Ising-Ising, zero biases, W = w1 u v^T / (|u| |v|) with u, v drawn from
+ * r_norm (u first). */
+static void rank_one_ising(ref_model *r, size_t nv, size_t nh, double w1, double *u, double *v)
+{
+    double nu = 0, nvv = 0;
+    for (size_t i = 0; i < nv; i++)
+        u[i] = r_norm(), nu += u[i] * u[i];
+    for (size_t j = 0; j < nh; j++)
+        v[j] = r_norm(), nvv += v[j] * v[j];
+    memset(r, 0, sizeof *r);
+    r->nv = nv;
+    r->nh = nh;
+    r->vk = RBM_UNIT_ISING;
+    r->hk = RBM_UNIT_ISING;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = 0; j < nh; j++)
+            r->W[i * nh + j] = w1 * u[i] * v[j] / sqrt(nu * nvv);
+}
+
 static void test_two_states(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
     mf_seed(51);
     const size_t nv = 20, nh = 10;
-    double u[20], v[10], nu = 0, nvv = 0;
-    for (size_t i = 0; i < nv; i++)
-        u[i] = r_norm(), nu += u[i] * u[i];
-    for (size_t j = 0; j < nh; j++)
-        v[j] = r_norm(), nvv += v[j] * v[j];
-    ref_model r = {.nv = nv, .nh = nh, .vk = RBM_UNIT_ISING, .hk = RBM_UNIT_ISING};
-    const double w1 = 3.0;
-    for (size_t i = 0; i < nv; i++)
-        for (size_t j = 0; j < nh; j++)
-            r.W[i * nh + j] = w1 * u[i] * v[j] / sqrt(nu * nvv);
+    double u[20], v[10];
+    ref_model r;
+    rank_one_ising(&r, nv, nh, 3.0, u, v);
     rbm_machine *m = make_machine(ctx, &r, 1.0);
     for (int meth = 0; meth < 3; meth++) {
         rbm_mf *s = NULL;
@@ -1012,15 +1024,9 @@ static void test_dynamics_states(void **state)
     rbm_context *ctx = rbm_test_context();
     mf_seed(91);
     const size_t nv = 20, nh = 10, M = 40;
-    double u[20], v[10], nu = 0, nvv = 0;
-    for (size_t i = 0; i < nv; i++)
-        u[i] = r_norm(), nu += u[i] * u[i];
-    for (size_t j = 0; j < nh; j++)
-        v[j] = r_norm(), nvv += v[j] * v[j];
-    ref_model r = {.nv = nv, .nh = nh, .vk = RBM_UNIT_ISING, .hk = RBM_UNIT_ISING};
-    for (size_t i = 0; i < nv; i++)
-        for (size_t j = 0; j < nh; j++)
-            r.W[i * nh + j] = 3.0 * u[i] * v[j] / sqrt(nu * nvv);
+    double u[20], v[10];
+    ref_model r;
+    rank_one_ising(&r, nv, nh, 3.0, u, v);
     double rows[40 * 20];
     for (size_t k = 0; k < M; k++)
         for (size_t i = 0; i < nv; i++)
