@@ -207,6 +207,22 @@ static void test_exact_fd_visible_smaller(void **state)
                  {6, 2, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, 9, 0.4, 0.3, 1.1, 11, 109});
 }
 
+/* One gradient of M rows by a fresh estimator (kind, k, n_chains, seed),
+ * read into out; the estimator and gradient are freed. */
+static void estimate_once(rbm_context *ctx, rbm_machine *m, rbm_estimator_kind kind, size_t k,
+                          size_t n_chains, size_t M, uint64_t seed, const double *data, grad3 *out)
+{
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(m, kind, k, n_chains, M, seed, &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
+    grad3_read(ctx, g, nv, nh, out);
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+}
+
 /* float32 kernels: the EXACT gradient agrees with the float64 one to float
  * accuracy. */
 static void test_exact_float32(void **state)
@@ -221,14 +237,7 @@ static void test_exact_float32(void **state)
     for (int pass = 0; pass < 2; pass++) {
         rbm_machine *m = ref_to_machine(ctx, r);
         RBM_OKAY(ctx, rbm_machine_set_precision(m, pass ? RBM_PRECISION_FLOAT32 : RBM_PRECISION_FLOAT64));
-        rbm_estimator *e = NULL;
-        rbm_gradient *g = NULL;
-        RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
-        RBM_OKAY(ctx, rbm_gradient_new(m, &g));
-        RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * 7, g));
-        grad3_read(ctx, g, 7, 5, pass ? &G32 : &G64);
-        rbm_gradient_free(g);
-        rbm_estimator_free(e);
+        estimate_once(ctx, m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, data, pass ? &G32 : &G64);
         rbm_machine_free(m);
     }
     double gmax = 0;
@@ -264,13 +273,8 @@ static void test_linear_regime(void **state)
     for (size_t k = 0; k < nv * nh; k++) r->W[k] = 1e-3 * t_normal();
     rbm_machine *m = ref_to_machine(ctx, r);
     double *data = make_proto_data(r, M, 0.15, 111);
-    rbm_estimator *e = NULL;
-    rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
-    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
-    RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
     grad3 G = grad3_new(nv, nh);
-    grad3_read(ctx, g, nv, nh, &G);
+    estimate_once(ctx, m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, data, &G);
 
     double C[64] = {0}, mean[8] = {0};
     for (size_t mu = 0; mu < M; mu++)
@@ -297,8 +301,6 @@ static void test_linear_regime(void **state)
         rbm_assert_close(G.b[j], pred, 1e-4, 1e-9, "db = W^T <s>_data");
     }
     grad3_free(&G);
-    rbm_gradient_free(g);
-    rbm_estimator_free(e);
     free_setup(ctx, m, r, data);
 }
 
@@ -338,15 +340,7 @@ static void compare_mc(const grad3 *mc, const grad3 *ex, size_t nv, size_t nh, d
 
 static void exact_gradient(rbm_context *ctx, rbm_machine *m, size_t M, const double *data, grad3 *out)
 {
-    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
-    rbm_estimator *e = NULL;
-    rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
-    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
-    RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
-    grad3_read(ctx, g, nv, nh, out);
-    rbm_gradient_free(g);
-    rbm_estimator_free(e);
+    estimate_once(ctx, m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, data, out);
 }
 
 static void check_pcd_converges(rbm_unit_kind kind, uint64_t seed)
@@ -560,20 +554,13 @@ static void test_cd_starts_at_data(void **state)
     grad3 G = grad3_new(nv, nh);
     exact_gradient(ctx, m, M, data, &G);
     for (size_t i = 0; i < nv; i++) rbm_assert_close(G.a[i], 1.0, 0.0, 1e-12, "exact da, symmetric model");
-    rbm_estimator *e = NULL;
-    rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, 1, 0, M, 5, &e));
-    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
-    RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
-    grad3_read(ctx, g, nv, nh, &G);
+    estimate_once(ctx, m, RBM_ESTIMATOR_CD, 1, 0, M, 5, data, &G);
     /* <v_i> after one sweep = 1 - 2 sigm(-6) + O(1e-10); binomial error of
      * M = 400 chains on the flip frequency */
     double pf = 1.0 / (1.0 + exp(6.0));
     for (size_t i = 0; i < nv; i++)
         rbm_assert_close(G.a[i], 2.0 * pf, 0.0, 2.0 * 5.0 * sqrt(pf / (double)M) + 1e-9, "CD-1 da near 0");
     grad3_free(&G);
-    rbm_gradient_free(g);
-    rbm_estimator_free(e);
     free_setup(ctx, m, r, data);
 }
 
@@ -594,12 +581,7 @@ static void test_cd_zero_weights(void **state)
         for (size_t i = 0; i < nv; i++) mean[i] += data[mu * nv + i] / (double)M;
     grad3 G = grad3_new(nv, nh);
     for (int kind = 0; kind < 2; kind++) {
-        rbm_estimator *e = NULL;
-        rbm_gradient *g = NULL;
-        RBM_OKAY(ctx, rbm_estimator_new(m, kind ? RBM_ESTIMATOR_PCD : RBM_ESTIMATOR_CD, 1, 0, M, 342, &e));
-        RBM_OKAY(ctx, rbm_gradient_new(m, &g));
-        RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
-        grad3_read(ctx, g, nv, nh, &G);
+        estimate_once(ctx, m, kind ? RBM_ESTIMATOR_PCD : RBM_ESTIMATOR_CD, 1, 0, M, 342, data, &G);
         for (size_t i = 0; i < nv; i++) {
             double p = ref_mean(RBM_UNIT_BERNOULLI, 1, r->a[i]);
             rbm_assert_close(G.a[i], mean[i] - p, 0.0, 5.0 * sqrt(p * (1 - p) / (double)M), "da at W = 0");
@@ -608,8 +590,6 @@ static void test_cd_zero_weights(void **state)
                                  1e-12, "dW = da sigm(b) at W = 0");
         }
         for (size_t j = 0; j < nh; j++) rbm_assert_close(G.b[j], 0.0, 0.0, 1e-12, "db = 0 at W = 0");
-        rbm_gradient_free(g);
-        rbm_estimator_free(e);
     }
     grad3_free(&G);
     free_setup(ctx, m, r, data);
