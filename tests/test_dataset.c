@@ -231,6 +231,13 @@ static double *all_rows(rbm_context *ctx, const rbm_dataset *ds)
     return x;
 }
 
+/* ds has `rows` rows of `cols` columns. */
+#define expect_shape(ds, rows, cols)                                                          \
+    do {                                                                                      \
+        assert_int_equal(rbm_dataset_rows(ds), rows);                                         \
+        assert_int_equal(rbm_dataset_cols(ds), cols);                                         \
+    } while (0)
+
 /* Every value of ds (read back as double) equals (double)(T)want[i] for
  * i < n; frees ds. */
 #define expect_values_free(ctx, ds, n, want, T)                                              \
@@ -304,8 +311,7 @@ static void test_from_memory(void **state)
             rbm_dataset *ds = NULL;
             RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, src[t], types[t], 2, 3,
                                                   own ? RBM_BORROW : RBM_COPY, &ds));
-            assert_int_equal(rbm_dataset_rows(ds), 2);
-            assert_int_equal(rbm_dataset_cols(ds), 3);
+            expect_shape(ds, 2, 3);
             assert_int_equal(rbm_dataset_dtype(ds), types[t]);
             size_t h = 9, w = 9;
             rbm_dataset_image_shape(ds, &h, &w);
@@ -360,8 +366,7 @@ static void test_from_memory(void **state)
     assert_detail(ctx, "infinite");
     assert_null(ds);
     /* NULL handles */
-    assert_int_equal(rbm_dataset_rows(NULL), 0);
-    assert_int_equal(rbm_dataset_cols(NULL), 0);
+    expect_shape(NULL, 0, 0);
     size_t h = 5, w = 5;
     rbm_dataset_image_shape(NULL, &h, &w);
     assert_int_equal(h + w, 0);
@@ -401,8 +406,7 @@ static bytes idx_u8_3x2x4(void)
 
 static void check_u8_3x2x4(rbm_context *ctx, const rbm_dataset *ds)
 {
-    assert_int_equal(rbm_dataset_rows(ds), 3);
-    assert_int_equal(rbm_dataset_cols(ds), 8);
+    expect_shape(ds, 3, 8);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_UINT8);
     size_t h, w;
     rbm_dataset_image_shape(ds, &h, &w);
@@ -496,8 +500,7 @@ static void test_idx_types(void **state)
         put_be_f32(&b, fl[i]);
     RBM_OKAY(ctx, rbm_dataset_load_idx(ctx, write_file("fl.idx", b.p, b.n), &ds));
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT32);
-    assert_int_equal(rbm_dataset_rows(ds), 6);
-    assert_int_equal(rbm_dataset_cols(ds), 1);
+    expect_shape(ds, 6, 1);
     expect_values_free(ctx, ds, 6, fl, double);
     bytes_free(&b);
     /* double, 4-D: 2 x 1 x 3 x 1 -> 2 rows of 3, no image shape */
@@ -508,8 +511,7 @@ static void test_idx_types(void **state)
         put_be_f64(&b, db[i]);
     RBM_OKAY(ctx, rbm_dataset_load_idx(ctx, write_file("db.idx", b.p, b.n), &ds));
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT64);
-    assert_int_equal(rbm_dataset_rows(ds), 2);
-    assert_int_equal(rbm_dataset_cols(ds), 3);
+    expect_shape(ds, 2, 3);
     rbm_dataset_image_shape(ds, &h, &w);
     assert_int_equal(h + w, 0);
     expect_values_free(ctx, ds, 6, db, double);
@@ -693,8 +695,7 @@ static void test_fashion_mnist(void **state)
     rbm_context *ctx = rbm_test_context();
     rbm_dataset *ds = NULL, *lb = NULL, *sc = NULL;
     RBM_OKAY(ctx, rbm_dataset_load(ctx, images, &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 60000);
-    assert_int_equal(rbm_dataset_cols(ds), 784);
+    expect_shape(ds, 60000, 784);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_UINT8);
     size_t h, w;
     rbm_dataset_image_shape(ds, &h, &w);
@@ -705,8 +706,7 @@ static void test_fashion_mnist(void **state)
     assert_true(mn == 0.0 && mx == 255.0);
     /* labels: 60000 x 1, classes 0..9, 6000 each (Fashion-MNIST is balanced) */
     RBM_OKAY(ctx, rbm_dataset_load_idx(ctx, labels, &lb));
-    assert_int_equal(rbm_dataset_rows(lb), 60000);
-    assert_int_equal(rbm_dataset_cols(lb), 1);
+    expect_shape(lb, 60000, 1);
     double *y = all_rows(ctx, lb);
     size_t count[10] = {0};
     for (size_t i = 0; i < 60000; i++) {
@@ -753,16 +753,14 @@ static void test_csv(void **state)
                        "\t\n"
                        "1e-3,0,  9";
     RBM_OKAY(ctx, rbm_dataset_load_csv(ctx, write_file("a.csv", text, strlen(text)), &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 3);
-    assert_int_equal(rbm_dataset_cols(ds), 3);
+    expect_shape(ds, 3, 3);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT64);
     const double want[9] = {1, 2.5, -3, 400, -0.125, 7, 1e-3, 0, 9};
     expect_values_free(ctx, ds, 9, want, double);
     /* no header, single column */
     const char *one = "5\n6\n7\n";
     RBM_OKAY(ctx, rbm_dataset_load(ctx, write_file("one.CSV", one, strlen(one)), &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 3);
-    assert_int_equal(rbm_dataset_cols(ds), 1);
+    expect_shape(ds, 3, 1);
     rbm_dataset_free(ds);
     /* round trip of awkward doubles written with %.17g, 257 rows x 5 */
     FILE *f = fopen(fixture_path("rt.csv"), "w");
@@ -797,8 +795,7 @@ static void test_csv(void **state)
     tbuf_put(&lb2, lb.p, lb.n);
     tbuf_put(&lb2, lb.p, lb.n);
     RBM_OKAY(ctx, rbm_dataset_load_csv(ctx, write_file("long.csv", lb2.p, lb2.n), &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 2);
-    assert_int_equal(rbm_dataset_cols(ds), 20000);
+    expect_shape(ds, 2, 20000);
     double v[20000];
     RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 1, 1, v, 20000));
     assert_true(v[19999] == 19999 % 97);
@@ -894,8 +891,7 @@ static void test_npy(void **state)
     for (int i = 0; i < 6; i++)
         put_le_f32(&b, (float)vals[i]);
     RBM_OKAY(ctx, rbm_dataset_load_npy(ctx, write_file("a.npy", b.p, b.n), &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 2);
-    assert_int_equal(rbm_dataset_cols(ds), 3);
+    expect_shape(ds, 2, 3);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT32);
     expect_values_free(ctx, ds, 6, vals, float);
     bytes_free(&b);
@@ -904,8 +900,7 @@ static void test_npy(void **state)
     for (int i = 0; i < 6; i++)
         put_be_f64(&b, vals[i]);
     RBM_OKAY(ctx, rbm_dataset_load(ctx, write_file("b.npy", b.p, b.n), &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 3);
-    assert_int_equal(rbm_dataset_cols(ds), 2);
+    expect_shape(ds, 3, 2);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_FLOAT64);
     expect_values_free(ctx, ds, 6, vals, double);
     bytes_free(&b);
@@ -914,8 +909,7 @@ static void test_npy(void **state)
     const uint8_t u[5] = {0, 1, 128, 254, 255};
     tbuf_put(&b, u, 5);
     RBM_OKAY(ctx, rbm_dataset_load_npy(ctx, write_file("c.npy", b.p, b.n), &ds));
-    assert_int_equal(rbm_dataset_rows(ds), 1);
-    assert_int_equal(rbm_dataset_cols(ds), 5);
+    expect_shape(ds, 1, 5);
     assert_int_equal(rbm_dataset_dtype(ds), RBM_DTYPE_UINT8);
     expect_values_free(ctx, ds, 5, u, double);
     bytes_free(&b);
@@ -1027,8 +1021,7 @@ static void test_synthetic_basic(void **state)
     rbm_context *ctx = rbm_test_context();
     rbm_dataset *a = NULL, *b = NULL, *c = NULL, *is = NULL;
     RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 500, 0, 0, 0, 0.1, RBM_UNIT_BERNOULLI, 42, &a));
-    assert_int_equal(rbm_dataset_rows(a), 500);
-    assert_int_equal(rbm_dataset_cols(a), 100);
+    expect_shape(a, 500, 100);
     RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 500, 11, 5, 100, 0.1, RBM_UNIT_BERNOULLI, 42, &b));
     RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 500, 11, 5, 100, 0.1, RBM_UNIT_BERNOULLI, 43, &c));
     RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 500, 11, 5, 100, 0.1, RBM_UNIT_ISING, 42, &is));
@@ -1304,8 +1297,7 @@ static void test_slice_rows_range(void **state)
     RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT32, 5, 4, RBM_BORROW, &ds));
     RBM_OKAY(ctx, rbm_dataset_set_image_shape(ds, 2, 2));
     RBM_OKAY(ctx, rbm_dataset_slice(ds, 1, 3, &s));
-    assert_int_equal(rbm_dataset_rows(s), 3);
-    assert_int_equal(rbm_dataset_cols(s), 4);
+    expect_shape(s, 3, 4);
     assert_int_equal(rbm_dataset_dtype(s), RBM_DTYPE_FLOAT32);
     size_t h, w;
     rbm_dataset_image_shape(s, &h, &w);
