@@ -372,6 +372,32 @@ static void test_free_energy(void **state)
 /* ---------------------------------------------------------------------- */
 /* item 16: compositional criterion                                        */
 
+/* p_a = (t^a . m) / sqrt(N) for the K rows t^a of T (K x N). */
+static void mf_project(size_t N, size_t K, double sN, const double *T, const double *m, double *p)
+{
+    for (size_t a = 0; a < K; a++) {
+        double s = 0;
+        for (size_t i = 0; i < N; i++)
+            s += T[a * N + i] * m[i];
+        p[a] = s / sN;
+    }
+}
+
+/* m_i = tanh(bw sum_a T[a, i] / sqrt(N) p_a); returns max(change, max |dm_i|). */
+static double mf_update(size_t N, size_t K, double sN, double bw, const double *T, const double *p,
+                        double *m, double change)
+{
+    for (size_t i = 0; i < N; i++) {
+        double x = 0;
+        for (size_t a = 0; a < K; a++)
+            x += T[a * N + i] / sN * p[a];
+        double n = tanh(bw * x);
+        change = fmax(change, fabs(n - m[i]));
+        m[i] = n;
+    }
+    return change;
+}
+
 /* Naive MF of W = w sum_a u^a v^a^T (u = ut / sqrt(N), kappa = 1) at
  * beta w; returns the ratio min|m_a| / max|m_a| of the converged state. */
 static double naive_mf_ratio(size_t N, size_t K, const double *ut, const double *vt, double bw,
@@ -382,35 +408,10 @@ static double naive_mf_ratio(size_t N, size_t K, const double *ut, const double 
     *converged = 0;
     for (int it = 0; it < 20000; it++) {
         /* projections of the hidden state: v^a . m_h */
-        for (size_t a = 0; a < K; a++) {
-            double s = 0;
-            for (size_t j = 0; j < N; j++)
-                s += vt[a * N + j] * mh[j];
-            ph[a] = s / sN;
-        }
-        double change = 0;
-        for (size_t i = 0; i < N; i++) {
-            double x = 0;
-            for (size_t a = 0; a < K; a++)
-                x += ut[a * N + i] / sN * ph[a];
-            double n = tanh(bw * x);
-            change = fmax(change, fabs(n - mv[i]));
-            mv[i] = n;
-        }
-        for (size_t a = 0; a < K; a++) {
-            double s = 0;
-            for (size_t i = 0; i < N; i++)
-                s += ut[a * N + i] * mv[i];
-            pv[a] = s / sN;
-        }
-        for (size_t j = 0; j < N; j++) {
-            double x = 0;
-            for (size_t a = 0; a < K; a++)
-                x += vt[a * N + j] / sN * pv[a];
-            double n = tanh(bw * x);
-            change = fmax(change, fabs(n - mh[j]));
-            mh[j] = n;
-        }
+        mf_project(N, K, sN, vt, mh, ph);
+        double change = mf_update(N, K, sN, bw, ut, ph, mv, 0);
+        mf_project(N, K, sN, ut, mv, pv);
+        change = mf_update(N, K, sN, bw, vt, pv, mh, change);
         if (change < 1e-10) {
             *converged = 1;
             break;
