@@ -163,3 +163,12 @@ double ref_mean_ll(const ref_rbm *r, size_t M, const double *data)
     for (size_t mu = 0; mu < M; mu++) s -= ref_free_energy_v(r, data + mu * r->nv);
     return s / (double)M - ref_log_z(r);
 }
+
+void ref_rotate(double *x, double *y, size_t n, size_t inc, double c, double s)
+{
+    for (size_t k = 0; k < n; k++) {
+        double xk = x[k * inc], yk = y[k * inc];
+        x[k * inc] = c * xk - s * yk;
+        y[k * inc] = s * xk + c * yk;
+    }
+}

@@ -10,6 +10,10 @@
 
 #ifndef T_PI
 #define T_PI 3.14159265358979323846
+/* Plane (Jacobi/Givens) rotation of two strided vectors, element k at
+ * x[k * inc] and y[k * inc], k < n: (x, y) <- (c x - s y, s x + c y). */
+void ref_rotate(double *x, double *y, size_t n, size_t inc, double c, double s);
+
 #endif
 
 typedef struct ref_rbm {
@@ -52,5 +56,9 @@ double ref_log_z_layer(const ref_rbm *r, rbm_layer layer);
 double ref_log_z(const ref_rbm *r);
 /* Mean log-likelihood of M rows: mean(-F(v)) - log Z. */
 double ref_mean_ll(const ref_rbm *r, size_t M, const double *data);
+
+/* Plane (Jacobi/Givens) rotation of two strided vectors, element k at
+ * x[k * inc] and y[k * inc], k < n: (x, y) <- (c x - s y, s x + c y). */
+void ref_rotate(double *x, double *y, size_t n, size_t inc, double c, double s);
 
 #endif

@@ -2,6 +2,7 @@
  * files, synthetic clusters, transforms, statistics, batch iteration,
  * allocation-failure cleanup. */
 #include "testutil.h"
+#include "reference.h" /* ref_rotate */
 
 #include <errno.h>
 #include <math.h>
@@ -276,16 +277,8 @@ static void jacobi_eigenvalues(double *A, size_t n, double *w)
                 double theta = (A[q * n + q] - A[p * n + p]) / (2.0 * apq);
                 double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
                 double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
-                for (size_t k = 0; k < n; k++) { /* columns p, q */
-                    double akp = A[k * n + p], akq = A[k * n + q];
-                    A[k * n + p] = c * akp - s * akq;
-                    A[k * n + q] = s * akp + c * akq;
-                }
-                for (size_t k = 0; k < n; k++) { /* rows p, q */
-                    double apk = A[p * n + k], aqk = A[q * n + k];
-                    A[p * n + k] = c * apk - s * aqk;
-                    A[q * n + k] = s * apk + c * aqk;
-                }
+                ref_rotate(A + p, A + q, n, n, c, s); /* columns p, q */
+                ref_rotate(A + p * n, A + q * n, n, 1, c, s); /* rows p, q */
             }
     }
     for (size_t i = 0; i < n; i++)

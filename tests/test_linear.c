@@ -74,21 +74,9 @@ static void jacobi_eig(size_t n, const double *S, double *ev, double *V)
                 double theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
                 double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
                 double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (size_t k = 0; k < n; k++) { /* columns p, q */
-                    double akp = A[k * n + p], akq = A[k * n + q];
-                    A[k * n + p] = c * akp - s * akq;
-                    A[k * n + q] = s * akp + c * akq;
-                }
-                for (size_t k = 0; k < n; k++) { /* rows p, q */
-                    double apk = A[p * n + k], aqk = A[q * n + k];
-                    A[p * n + k] = c * apk - s * aqk;
-                    A[q * n + k] = s * apk + c * aqk;
-                }
-                for (size_t k = 0; k < n; k++) {
-                    double vkp = V[k * n + p], vkq = V[k * n + q];
-                    V[k * n + p] = c * vkp - s * vkq;
-                    V[k * n + q] = s * vkp + c * vkq;
-                }
+                ref_rotate(A + p, A + q, n, n, c, s); /* columns p, q */
+                ref_rotate(A + p * n, A + q * n, n, 1, c, s); /* rows p, q */
+                ref_rotate(V + p, V + q, n, n, c, s);
             }
     }
     for (size_t i = 0; i < n; i++)
@@ -139,16 +127,8 @@ static void jacobi_svd(size_t nv, size_t nh, const double *W, double *w, double 
                 double zeta = (be - al) / (2 * ga);
                 double t = (zeta >= 0 ? 1.0 : -1.0) / (fabs(zeta) + sqrt(1 + zeta * zeta));
                 double c = 1 / sqrt(1 + t * t), s = c * t;
-                for (size_t i = 0; i < nv; i++) {
-                    double up = U[i * nh + p], uq = U[i * nh + q];
-                    U[i * nh + p] = c * up - s * uq;
-                    U[i * nh + q] = s * up + c * uq;
-                }
-                for (size_t i = 0; i < nh; i++) {
-                    double vp = V[i * nh + p], vq = V[i * nh + q];
-                    V[i * nh + p] = c * vp - s * vq;
-                    V[i * nh + q] = s * vp + c * vq;
-                }
+                ref_rotate(U + p, U + q, nv, nh, c, s);
+                ref_rotate(V + p, V + q, nh, nh, c, s);
             }
         if (!rotated)
             break;

@@ -15,6 +15,7 @@
  * Random numbers come from a generator written here (splitmix64 +
  * Box-Muller). */
 #include "testutil.h"
+#include "reference.h" /* ref_rotate */
 
 #include <math.h>
 #include <stdio.h>
@@ -113,16 +114,8 @@ static void jacobi_tall(size_t m, size_t n, double *B, double *s, double *Uo, do
                 double zeta = (be - al) / (2 * ga);
                 double t = (zeta >= 0 ? 1.0 : -1.0) / (fabs(zeta) + sqrt(1 + zeta * zeta));
                 double c = 1 / sqrt(1 + t * t), sn = c * t;
-                for (size_t i = 0; i < m; i++) {
-                    double bp = B[i * n + p], bq = B[i * n + q];
-                    B[i * n + p] = c * bp - sn * bq;
-                    B[i * n + q] = sn * bp + c * bq;
-                }
-                for (size_t i = 0; i < n; i++) {
-                    double vp = V[i * n + p], vq = V[i * n + q];
-                    V[i * n + p] = c * vp - sn * vq;
-                    V[i * n + q] = sn * vp + c * vq;
-                }
+                ref_rotate(B + p, B + q, m, n, c, sn);
+                ref_rotate(V + p, V + q, n, n, c, sn);
             }
         }
         if (!rotated)
