@@ -99,6 +99,17 @@ static void lib_errorf(const rbm_context *ctx, rbm_status st, const char *fmt, .
     errorf("%s: %s (%s)", what, detail, rbm_status_name(st));
 }
 
+/* A new librbm context; 0, or -1 after the error. */
+static int new_context(rbm_context **ctx)
+{
+    rbm_status st = rbm_context_new(ctx);
+    if (st != RBM_OK) {
+        lib_errorf(NULL, st, "cannot create a librbm context");
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Help
  * ------------------------------------------------------------------------ */
@@ -515,6 +526,111 @@ static int is_flag(const char *arg, const char *name)
     return strcmp(arg, name) == 0;
 }
 
+/* Table-driven options: each subcommand lists its flags and valued options;
+ * take_option matches argv[*i] against the table and stores the value. */
+enum opt_type {
+    OPT_FLAG,      /* no value: *(int *)dst = 1 */
+    OPT_STRING,    /* non-empty string: *(const char **)dst */
+    OPT_SIZE,      /* size_t >= min (and <= max when max is not 0) */
+    OPT_U64,       /* uint64_t */
+    OPT_REAL,      /* double >= 0 */
+    OPT_POSITIVE,  /* double > 0 */
+    OPT_FRACTION,  /* double in (0, 1] */
+    OPT_UNIT,      /* rbm_unit_kind */
+    OPT_ESTIMATOR, /* rbm_estimator_kind */
+    OPT_OPTIMIZER, /* rbm_optimizer */
+    OPT_PRECISION  /* rbm_precision */
+};
+
+struct option_spec {
+    const char *name;     /* "--epochs", "-k" */
+    const char *alias;    /* OPT_FLAG: another spelling ("-q"), or NULL */
+    enum opt_type type;
+    void *dst;
+    int *set;             /* set to 1 when the option is given, or NULL */
+    size_t min, max;      /* OPT_SIZE bounds (max 0: none) */
+    const char *expected; /* OPT_STRING: what the value should be, for an empty one */
+    int config;           /* a machine/training option (train's --resume check) */
+};
+
+static int store_option(const struct option_spec *s, const char *v)
+{
+    switch (s->type) {
+    case OPT_FLAG:
+        break;
+    case OPT_STRING:
+        if (*v == '\0') {
+            errorf("empty value for %s (%s)", s->name, s->expected);
+            return -1;
+        }
+        *(const char **)s->dst = v;
+        return 0;
+    case OPT_SIZE:
+        if (parse_size(s->name, v, s->min, (size_t *)s->dst) != 0)
+            return -1;
+        if (s->max && *(size_t *)s->dst > s->max) {
+            errorf("invalid value '%s' for %s: too large (at most %zu)", v, s->name, s->max);
+            return -1;
+        }
+        return 0;
+    case OPT_U64:
+        return parse_u64(s->name, v, 0, UINT64_MAX, (uint64_t *)s->dst);
+    case OPT_REAL:
+    case OPT_POSITIVE:
+    case OPT_FRACTION:
+        if (parse_real(s->name, v, s->type != OPT_REAL, (double *)s->dst) != 0)
+            return -1;
+        if (s->type == OPT_FRACTION && *(double *)s->dst > 1) {
+            errorf("invalid value '%s' for %s: must be in (0, 1]", v, s->name);
+            return -1;
+        }
+        return 0;
+    case OPT_UNIT:
+        return parse_unit_kind(s->name, v, (rbm_unit_kind *)s->dst);
+    case OPT_ESTIMATOR:
+        return parse_estimator(s->name, v, (rbm_estimator_kind *)s->dst);
+    case OPT_OPTIMIZER:
+        return parse_optimizer(s->name, v, (rbm_optimizer *)s->dst);
+    case OPT_PRECISION:
+        return parse_precision(s->name, v, (rbm_precision *)s->dst);
+    }
+    return 0;
+}
+
+/* Match argv[*i] against the n options of the table. Returns 1 if it was one
+ * of them (its value consumed and stored), 0 if none, -1 after printing the
+ * error of a missing or invalid value. config_opt (or NULL) keeps the first
+ * configuration option given. */
+static int take_option(int argc, char **argv, int *i, const struct option_spec *table, size_t n,
+                       const char **config_opt)
+{
+    const char *arg = argv[*i];
+    for (size_t j = 0; j < n; j++) {
+        const struct option_spec *s = &table[j];
+        if (s->type == OPT_FLAG && (is_flag(arg, s->name) || (s->alias && is_flag(arg, s->alias)))) {
+            *(int *)s->dst = 1;
+            return 1;
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        const struct option_spec *s = &table[j];
+        const char *v = NULL;
+        int r;
+        if (s->type == OPT_FLAG || (r = take_value(argc, argv, i, s->name, &v)) == 0)
+            continue;
+        if (s->config && config_opt && !*config_opt)
+            *config_opt = s->name;
+        if (r < 0 || store_option(s, v) != 0)
+            return -1;
+        if (s->set)
+            *s->set = 1;
+        return 1;
+    }
+    return 0;
+}
+
+#define N_OPTIONS(table) (sizeof(table) / sizeof(table)[0])
+
 /* Returns 0 on success, EXIT_USAGE after printing an error. */
 static int parse_train_opts(int argc, char **argv, struct train_opts *o)
 {
@@ -530,142 +646,53 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
     o->precision = RBM_PRECISION_FLOAT64;
     o->out = DEFAULT_MODEL_PATH;
 
+    const struct option_spec opts[] = {
+        {"--json", .type = OPT_FLAG, .dst = &o->json},
+        {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = &o->quiet},
+        {"--help", .alias = "-h", .type = OPT_FLAG, .dst = &o->help},
+        {"--log-likelihood", .type = OPT_FLAG, .dst = &o->log_likelihood},
+        {"--track-spectrum", .type = OPT_FLAG, .dst = &o->track_spectrum},
+        {"--no-report", .type = OPT_FLAG, .dst = &o->no_report},
+        {"--no-plots", .type = OPT_FLAG, .dst = &o->no_plots},
+        {"--data", .type = OPT_STRING, .dst = &o->data,
+         .expected = "expected synthetic, fashion-mnist or a file"},
+        {"--visible", .type = OPT_UNIT, .dst = &o->visible, .set = &o->visible_set, .config = 1},
+        {"--hidden", .type = OPT_UNIT, .dst = &o->hidden, .set = &o->hidden_set, .config = 1},
+        {"--n-hidden", .type = OPT_SIZE, .dst = &o->n_hidden, .min = 1, .set = &o->n_hidden_set,
+         .config = 1},
+        {"--estimator", .type = OPT_ESTIMATOR, .dst = &o->estimator, .config = 1},
+        {"-k", .type = OPT_SIZE, .dst = &o->k, .min = 1, .config = 1},
+        {"--epochs", .type = OPT_SIZE, .dst = &o->epochs, .min = 1, .set = &o->epochs_set},
+        {"--batch", .type = OPT_SIZE, .dst = &o->batch, .min = 1, .set = &o->batch_set,
+         .config = 1},
+        {"--lr", .type = OPT_POSITIVE, .dst = &o->lr, .config = 1},
+        {"--optimizer", .type = OPT_OPTIMIZER, .dst = &o->optimizer, .config = 1},
+        {"--l2", .type = OPT_REAL, .dst = &o->l2, .config = 1},
+        {"--seed", .type = OPT_U64, .dst = &o->seed},
+        {"--precision", .type = OPT_PRECISION, .dst = &o->precision, .config = 1},
+        {"--checkpoint-every", .type = OPT_SIZE, .dst = &o->checkpoint_every, .min = 1},
+        {"--resume", .type = OPT_STRING, .dst = &o->resume, .expected = "expected a checkpoint file"},
+        {"--out", .type = OPT_STRING, .dst = &o->out, .expected = "expected a file name"},
+        {"--plots", .type = OPT_STRING, .dst = &o->plots, .expected = "expected a directory"},
+    };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        const char *v = NULL;
-        int r;
-
-        if (is_flag(arg, "--json")) {
-            o->json = 1;
-            continue;
-        }
-        if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
-            o->quiet = 1;
-            continue;
-        }
-        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (is_flag(arg, "--log-likelihood")) {
-            o->log_likelihood = 1;
-            continue;
-        }
-        if (is_flag(arg, "--track-spectrum")) {
-            o->track_spectrum = 1;
-            continue;
-        }
-        if (is_flag(arg, "--no-report")) {
-            o->no_report = 1;
-            continue;
-        }
-        if (is_flag(arg, "--no-plots")) {
-            o->no_plots = 1;
-            continue;
-        }
-        if (arg[0] != '-' || arg[1] == '\0') {
-            errorf("unexpected argument '%s' for 'rbm train' (use --data FILE to train on "
-                   "a file; see 'rbm help train')",
-                   arg);
-            return EXIT_USAGE;
-        }
-
-#define VALUE_OPTION(NAME) take_value(argc, argv, &i, NAME, &v)
-
-        if ((r = VALUE_OPTION("--data")) != 0) {
+        if (arg[0] == '-' && arg[1] != '\0') {
+            int r = take_option(argc, argv, &i, opts, N_OPTIONS(opts), &o->config_opt);
             if (r < 0)
                 return EXIT_USAGE;
-            if (*v == '\0') {
-                errorf("empty value for --data (expected synthetic, fashion-mnist or a file)");
-                return EXIT_USAGE;
-            }
-            o->data = v;
-        } else if ((r = VALUE_OPTION("--visible")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--visible";
-            if (r < 0 || parse_unit_kind("--visible", v, &o->visible) != 0)
-                return EXIT_USAGE;
-            o->visible_set = 1;
-        } else if ((r = VALUE_OPTION("--hidden")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--hidden";
-            if (r < 0 || parse_unit_kind("--hidden", v, &o->hidden) != 0)
-                return EXIT_USAGE;
-            o->hidden_set = 1;
-        } else if ((r = VALUE_OPTION("--n-hidden")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--n-hidden";
-            if (r < 0 || parse_size("--n-hidden", v, 1, &o->n_hidden) != 0)
-                return EXIT_USAGE;
-            o->n_hidden_set = 1;
-        } else if ((r = VALUE_OPTION("--estimator")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--estimator";
-            if (r < 0 || parse_estimator("--estimator", v, &o->estimator) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("-k")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "-k";
-            if (r < 0 || parse_size("-k", v, 1, &o->k) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--epochs")) != 0) {
-            if (r < 0 || parse_size("--epochs", v, 1, &o->epochs) != 0)
-                return EXIT_USAGE;
-            o->epochs_set = 1;
-        } else if ((r = VALUE_OPTION("--batch")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--batch";
-            if (r < 0 || parse_size("--batch", v, 1, &o->batch) != 0)
-                return EXIT_USAGE;
-            o->batch_set = 1;
-        } else if ((r = VALUE_OPTION("--lr")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--lr";
-            if (r < 0 || parse_real("--lr", v, 1, &o->lr) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--optimizer")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--optimizer";
-            if (r < 0 || parse_optimizer("--optimizer", v, &o->optimizer) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--l2")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--l2";
-            if (r < 0 || parse_real("--l2", v, 0, &o->l2) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--seed")) != 0) {
-            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--precision")) != 0) {
-            o->config_opt = o->config_opt ? o->config_opt : "--precision";
-            if (r < 0 || parse_precision("--precision", v, &o->precision) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--checkpoint-every")) != 0) {
-            if (r < 0 || parse_size("--checkpoint-every", v, 1, &o->checkpoint_every) != 0)
-                return EXIT_USAGE;
-        } else if ((r = VALUE_OPTION("--resume")) != 0) {
-            if (r < 0)
-                return EXIT_USAGE;
-            if (*v == '\0') {
-                errorf("empty value for --resume (expected a checkpoint file)");
-                return EXIT_USAGE;
-            }
-            o->resume = v;
-        } else if ((r = VALUE_OPTION("--out")) != 0) {
-            if (r < 0)
-                return EXIT_USAGE;
-            if (*v == '\0') {
-                errorf("empty value for --out (expected a file name)");
-                return EXIT_USAGE;
-            }
-            o->out = v;
-        } else if ((r = VALUE_OPTION("--plots")) != 0) {
-            if (r < 0)
-                return EXIT_USAGE;
-            if (*v == '\0') {
-                errorf("empty value for --plots (expected a directory)");
-                return EXIT_USAGE;
-            }
-            o->plots = v;
-        } else {
+            if (r > 0)
+                continue;
             if (is_flag(arg, "--version"))
                 errorf("'--version' is not an option of 'rbm train' (use 'rbm --version')");
             else
                 errorf("unknown option '%s' for 'rbm train' (see 'rbm help train')", arg);
             return EXIT_USAGE;
         }
-#undef VALUE_OPTION
+        errorf("unexpected argument '%s' for 'rbm train' (use --data FILE to train on "
+               "a file; see 'rbm help train')",
+               arg);
+        return EXIT_USAGE;
     }
 
     o->source = data_source_of(o->data);
@@ -910,6 +937,24 @@ static void fmt_seconds(char *buf, size_t n, double s)
         snprintf(buf, n, "%.3g s", s);
 }
 
+/* "time        <duration>" */
+static void print_time_line(double seconds)
+{
+    char time_s[32];
+    fmt_seconds(time_s, sizeof time_s, seconds);
+    printf("time        %s\n", time_s);
+}
+
+/* 0 when what was printed reached standard output, else -1 (printed). */
+static int flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        errorf("cannot write to standard output: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void fmt_recon(char *buf, size_t n, double r)
 {
     if (isnan(r))
@@ -1088,6 +1133,43 @@ static void json_key(FILE *f, int *first, const char *key)
     fputs("\n  ", f);
     json_string(f, key);
     fputs(": ", f);
+}
+
+/* One member "key": value of an object being written (json_key's first). */
+static void json_real(FILE *f, int *first, const char *key, double x)
+{
+    json_key(f, first, key);
+    json_number(f, x);
+}
+
+static void json_str(FILE *f, int *first, const char *key, const char *s)
+{
+    json_key(f, first, key);
+    json_string(f, s);
+}
+
+static void json_size(FILE *f, int *first, const char *key, size_t n)
+{
+    json_key(f, first, key);
+    fprintf(f, "%zu", n);
+}
+
+static void json_u64(FILE *f, int *first, const char *key, uint64_t n)
+{
+    json_key(f, first, key);
+    fprintf(f, "%llu", (unsigned long long)n);
+}
+
+/* [x0, x1, ...] */
+static void json_numbers(FILE *f, const double *x, size_t n)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, x[i]);
+    }
+    fputc(']', f);
 }
 
 /* ------------------------------------------------------------------------
@@ -1529,8 +1611,7 @@ static void json_phase(FILE *f, int *first, const struct phase_info *pi)
         json_string(f, rbm_phase_name(pi->phase));
     else
         fputs("null", f);
-    json_key(f, first, "sigma");
-    json_number(f, pi->ok ? pi->sigma : NAN);
+    json_real(f, first, "sigma", pi->ok ? pi->sigma : NAN);
     json_key(f, first, "modes");
     fputc('[', f);
     for (size_t i = 0; pi->ok && i < pi->n_modes; i++) {
@@ -1553,11 +1634,9 @@ static void json_phase(FILE *f, int *first, const struct phase_info *pi)
     fputs(pi->ok && pi->compositional ? "true" : "false", f);
     json_key(f, first, "phase_converged");
     fputs(pi->ok && !pi->not_converged ? "true" : "false", f);
-    json_key(f, first, "w_c");
-    json_number(f, pi->w_c);
+    json_real(f, first, "w_c", pi->w_c);
     if (!pi->ok) {
-        json_key(f, first, "phase_note");
-        json_string(f, pi->note);
+        json_str(f, first, "phase_note", pi->note);
     }
 }
 
@@ -2203,81 +2282,42 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
 {
     FILE *f = stdout;
     int first = 1;
-    json_key(f, &first, "command");
-    json_string(f, "train");
-    json_key(f, &first, "version");
-    json_string(f, rbm_version_string());
-    json_key(f, &first, "data");
-    json_string(f, o->data);
-    json_key(f, &first, "transform");
-    json_string(f, di->transform);
-    json_key(f, &first, "n_samples");
-    fprintf(f, "%zu", di->rows);
-    json_key(f, &first, "n_visible");
-    fprintf(f, "%zu", di->cols);
-    json_key(f, &first, "n_hidden");
-    fprintf(f, "%zu", o->n_hidden);
-    json_key(f, &first, "visible");
-    json_string(f, unit_name(o->visible));
-    json_key(f, &first, "hidden");
-    json_string(f, unit_name(o->hidden));
-    json_key(f, &first, "precision");
-    json_string(f, precision_name(o->precision));
-    json_key(f, &first, "estimator");
-    json_string(f, estimator_name(o->estimator));
-    json_key(f, &first, "k");
-    fprintf(f, "%zu", o->k);
-    json_key(f, &first, "optimizer");
-    json_string(f, optimizer_name(o->optimizer));
-    json_key(f, &first, "learning_rate");
-    json_number(f, o->lr);
-    json_key(f, &first, "l2");
-    json_number(f, o->l2);
-    json_key(f, &first, "batch");
-    fprintf(f, "%zu", o->batch);
-    json_key(f, &first, "seed");
-    fprintf(f, "%llu", (unsigned long long)o->seed);
-    json_key(f, &first, "epochs");
-    fprintf(f, "%zu", res->epochs_done);
-    json_key(f, &first, "epochs_requested");
-    fprintf(f, "%zu", o->epochs);
-    json_key(f, &first, "steps");
-    fprintf(f, "%llu", (unsigned long long)res->total_steps);
-    json_key(f, &first, "start_epoch");
-    fprintf(f, "%zu", res->start_epoch);
+    json_str(f, &first, "command", "train");
+    json_str(f, &first, "version", rbm_version_string());
+    json_str(f, &first, "data", o->data);
+    json_str(f, &first, "transform", di->transform);
+    json_size(f, &first, "n_samples", di->rows);
+    json_size(f, &first, "n_visible", di->cols);
+    json_size(f, &first, "n_hidden", o->n_hidden);
+    json_str(f, &first, "visible", unit_name(o->visible));
+    json_str(f, &first, "hidden", unit_name(o->hidden));
+    json_str(f, &first, "precision", precision_name(o->precision));
+    json_str(f, &first, "estimator", estimator_name(o->estimator));
+    json_size(f, &first, "k", o->k);
+    json_str(f, &first, "optimizer", optimizer_name(o->optimizer));
+    json_real(f, &first, "learning_rate", o->lr);
+    json_real(f, &first, "l2", o->l2);
+    json_size(f, &first, "batch", o->batch);
+    json_u64(f, &first, "seed", o->seed);
+    json_size(f, &first, "epochs", res->epochs_done);
+    json_size(f, &first, "epochs_requested", o->epochs);
+    json_u64(f, &first, "steps", res->total_steps);
+    json_size(f, &first, "start_epoch", res->start_epoch);
     json_key(f, &first, "resumed_from");
     if (o->resume)
         json_string(f, o->resume);
     else
         fputs("null", f);
-    json_key(f, &first, "seconds");
-    json_number(f, res->seconds);
-    json_key(f, &first, "samples_per_second");
-    json_number(f, rate);
-    json_key(f, &first, "reconstruction_error");
-    json_number(f, res->recon_last);
-    json_key(f, &first, "reconstruction_error_first");
-    json_number(f, res->recon_first);
+    json_real(f, &first, "seconds", res->seconds);
+    json_real(f, &first, "samples_per_second", rate);
+    json_real(f, &first, "reconstruction_error", res->recon_last);
+    json_real(f, &first, "reconstruction_error_first", res->recon_first);
     json_key(f, &first, "reconstruction_error_history");
-    fputc('[', f);
-    for (size_t i = 0; i < res->history_len; i++) {
-        if (i)
-            fputs(", ", f);
-        json_number(f, res->history[i]);
-    }
-    fputc(']', f);
-    json_key(f, &first, "log_likelihood");
-    json_number(f, res->ll_len > 0 ? res->ll_last : NAN);
+    json_numbers(f, res->history, res->history_len);
+    json_real(f, &first, "log_likelihood", res->ll_len > 0 ? res->ll_last : NAN);
     json_key(f, &first, "log_likelihood_per_epoch");
-    fputc('[', f);
-    for (size_t i = 0; i < res->ll_len; i++) {
-        if (i)
-            fputs(", ", f);
-        json_number(f, res->ll_history[i]);
-    }
-    fputc(']', f);
-    json_key(f, &first, "checkpoint_every");
-    fprintf(f, "%zu", o->checkpoint_every);
+    json_numbers(f, res->ll_history, res->ll_len);
+    json_size(f, &first, "checkpoint_every", o->checkpoint_every);
     json_key(f, &first, "checkpoint_path");
     if (o->checkpoint_every > 0) {
         char *c = checkpoint_path(o->out);
@@ -2289,23 +2329,20 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
     json_key(f, &first, "interrupted");
     fputs(res->interrupted ? "true" : "false", f);
     if (res->interrupted) {
-        json_key(f, &first, "signal");
-        json_string(f, res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+        json_str(f, &first, "signal", res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
     }
     json_key(f, &first, "spectrum_history");
     if (ts->csv)
         json_string(f, ts->csv);
     else
         fputs("null", f);
-    json_key(f, &first, "spectrum_records");
-    fprintf(f, "%zu", ts->records);
+    json_size(f, &first, "spectrum_records", ts->records);
     json_key(f, &first, "n_modes_outside_bulk");
     if (ts->csv && ts->records > 0)
         fprintf(f, "%zu", ts->n_outside);
     else
         fputs("null", f);
-    json_key(f, &first, "bulk_edge");
-    json_number(f, ts->csv && ts->records > 0 ? ts->edge : NAN);
+    json_real(f, &first, "bulk_edge", ts->csv && ts->records > 0 ? ts->edge : NAN);
     json_key(f, &first, "top_singular_values");
     fputc('[', f);
     for (size_t i = 0; ts->csv && ts->records > 0 && i < ts->n_modes; i++) {
@@ -2314,10 +2351,8 @@ static void print_json(const struct train_opts *o, const struct data_info *di,
         json_number(f, ts->top[i]);
     }
     fputc(']', f);
-    json_key(f, &first, "spectrum_seconds");
-    json_number(f, ts->seconds);
-    json_key(f, &first, "model_path");
-    json_string(f, o->out);
+    json_real(f, &first, "spectrum_seconds", ts->seconds);
+    json_str(f, &first, "model_path", o->out);
     fputs("\n}\n", f);
 }
 
@@ -2727,11 +2762,8 @@ static int cmd_train(int argc, char **argv)
     memset(&ts, 0, sizeof ts);
     rbm_status st;
 
-    st = rbm_context_new(&ctx);
-    if (st != RBM_OK) {
-        lib_errorf(NULL, st, "cannot create a librbm context");
+    if (new_context(&ctx) != 0)
         return EXIT_RUNTIME;
-    }
 
     size_t ckpt_nv = 0;
     if (o.resume) {
@@ -2963,8 +2995,7 @@ static int cmd_train(int argc, char **argv)
         train_report(ctx, m, data, o.source == DATA_SYNTHETIC, o.quiet, tracker,
                      rbm_trainer_batches_per_epoch(t), plots_dir, title, &rr);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        errorf("cannot write to standard output: %s", strerror(errno));
+    if (flush_stdout() != 0) {
         rc = EXIT_RUNTIME;
         goto done;
     }
@@ -3029,16 +3060,11 @@ static void print_model_line(const char *path, const rbm_machine *m)
 
 static void json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
 {
-    json_key(f, first, "model");
-    json_string(f, path);
-    json_key(f, first, "n_visible");
-    fprintf(f, "%zu", rbm_machine_n_visible(m));
-    json_key(f, first, "n_hidden");
-    fprintf(f, "%zu", rbm_machine_n_hidden(m));
-    json_key(f, first, "visible");
-    json_string(f, unit_name(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE)));
-    json_key(f, first, "hidden");
-    json_string(f, unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
+    json_str(f, first, "model", path);
+    json_size(f, first, "n_visible", rbm_machine_n_visible(m));
+    json_size(f, first, "n_hidden", rbm_machine_n_hidden(m));
+    json_str(f, first, "visible", unit_name(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE)));
+    json_str(f, first, "hidden", unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
 }
 
 /* The MODEL argument of eval and sample: exactly one non-option argument. */
@@ -3057,14 +3083,18 @@ static int take_model_arg(const char *cmd, const char *arg, const char **model)
     return 0;
 }
 
-static int take_data_value(const char *v, const char **data)
+#define DATA_EXPECTED "expected synthetic, fashion-mnist or a file"
+
+/* The arguments of eval, sample, spectrum and analyze: the options of the
+ * table and one MODEL. Returns 1 if argv[*i] was one of them (consumed), 0
+ * if not, -1 on a usage error (printed). */
+static int take_model_option(int argc, char **argv, int *i, const char *cmd, const char **model,
+                             const struct option_spec *table, size_t n)
 {
-    if (*v == '\0') {
-        errorf("empty value for --data (expected synthetic, fashion-mnist or a file)");
-        return -1;
-    }
-    *data = v;
-    return 0;
+    const char *arg = argv[*i];
+    if (arg[0] != '-' || arg[1] == '\0')
+        return take_model_arg(cmd, arg, model) == 0 ? 1 : -1;
+    return take_option(argc, argv, i, table, n, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -3138,31 +3168,25 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
     o->betas = AIS_DEFAULT_BETAS;
     o->seed = 1;
     o->data_seed = 1;
+    const struct option_spec opts[] = {
+        {"--json", .type = OPT_FLAG, .dst = &o->json},
+        {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = &o->quiet},
+        {"--help", .alias = "-h", .type = OPT_FLAG, .dst = &o->help},
+        {"--data", .type = OPT_STRING, .dst = &o->data, .expected = DATA_EXPECTED},
+        {"--runs", .type = OPT_SIZE, .dst = &o->runs, .min = 2, .set = &o->runs_set},
+        {"--betas", .type = OPT_SIZE, .dst = &o->betas, .min = 2, .set = &o->betas_set},
+        {"--seed", .type = OPT_U64, .dst = &o->seed},
+        {"--data-seed", .type = OPT_U64, .dst = &o->data_seed},
+    };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *v = NULL;
-        int r;
-        if (is_flag(arg, "--json")) {
-            o->json = 1;
+        int r = take_model_option(argc, argv, &i, "eval", &o->model, opts, N_OPTIONS(opts));
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r > 0)
             continue;
-        }
-        if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
-            o->quiet = 1;
-            continue;
-        }
-        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (arg[0] != '-' || arg[1] == '\0') {
-            if (take_model_arg("eval", arg, &o->model) != 0)
-                return EXIT_USAGE;
-            continue;
-        }
-        if ((r = take_value(argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0 || take_data_value(v, &o->data) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--method", &v)) != 0) {
+        if ((r = take_value(argc, argv, &i, "--method", &v)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
             if (strcmp(v, "exact") == 0)
@@ -3173,20 +3197,6 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
                 errorf("unknown method '%s' for --method (expected exact or ais)", v);
                 return EXIT_USAGE;
             }
-        } else if ((r = take_value(argc, argv, &i, "--runs", &v)) != 0) {
-            if (r < 0 || parse_size("--runs", v, 2, &o->runs) != 0)
-                return EXIT_USAGE;
-            o->runs_set = 1;
-        } else if ((r = take_value(argc, argv, &i, "--betas", &v)) != 0) {
-            if (r < 0 || parse_size("--betas", v, 2, &o->betas) != 0)
-                return EXIT_USAGE;
-            o->betas_set = 1;
-        } else if ((r = take_value(argc, argv, &i, "--seed", &v)) != 0) {
-            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--data-seed", &v)) != 0) {
-            if (r < 0 || parse_u64("--data-seed", v, 0, UINT64_MAX, &o->data_seed) != 0)
-                return EXIT_USAGE;
         } else {
             errorf("unknown option '%s' for 'rbm eval' (see 'rbm help eval')", arg);
             return EXIT_USAGE;
@@ -3360,7 +3370,6 @@ static int ais_bracket_ok(const struct eval_result *r)
 static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                               const struct data_info *di, const struct eval_result *r)
 {
-    char time_s[32];
     print_model_line(o->model, m);
     print_data_line(o->data, data_source_of(o->data),
                     rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), di);
@@ -3393,8 +3402,7 @@ static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
     else
         printf("pseudo-lik  %.6f nats (exact, all %zu units)\n", r->pll,
                rbm_machine_n_visible(m));
-    fmt_seconds(time_s, sizeof time_s, r->seconds);
-    printf("time        %s\n", time_s);
+    print_time_line(r->seconds);
 }
 
 static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
@@ -3402,70 +3410,43 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
 {
     FILE *f = stdout;
     int first = 1;
-    json_key(f, &first, "command");
-    json_string(f, "eval");
-    json_key(f, &first, "version");
-    json_string(f, rbm_version_string());
+    json_str(f, &first, "command", "eval");
+    json_str(f, &first, "version", rbm_version_string());
     json_model(f, &first, o->model, m);
-    json_key(f, &first, "data");
-    json_string(f, o->data);
-    json_key(f, &first, "transform");
-    json_string(f, di->transform);
-    json_key(f, &first, "n_rows");
-    fprintf(f, "%zu", di->rows);
-    json_key(f, &first, "method");
-    json_string(f, r->method == METHOD_EXACT ? "exact" : "ais");
-    json_key(f, &first, "log_z");
-    json_number(f, r->log_z);
-    json_key(f, &first, "log_z_stderr");
-    json_number(f, r->method == METHOD_EXACT ? 0.0 : r->log_z_se);
-    json_key(f, &first, "log_likelihood");
-    json_number(f, r->ll);
+    json_str(f, &first, "data", o->data);
+    json_str(f, &first, "transform", di->transform);
+    json_size(f, &first, "n_rows", di->rows);
+    json_str(f, &first, "method", r->method == METHOD_EXACT ? "exact" : "ais");
+    json_real(f, &first, "log_z", r->log_z);
+    json_real(f, &first, "log_z_stderr", r->method == METHOD_EXACT ? 0.0 : r->log_z_se);
+    json_real(f, &first, "log_likelihood", r->ll);
     if (r->method == METHOD_AIS) {
-        json_key(f, &first, "log_z_reverse");
-        json_number(f, r->log_z_rev);
-        json_key(f, &first, "log_z_reverse_stderr");
-        json_number(f, r->log_z_rev_se);
-        json_key(f, &first, "log_likelihood_reverse");
-        json_number(f, r->ll_rev);
+        json_real(f, &first, "log_z_reverse", r->log_z_rev);
+        json_real(f, &first, "log_z_reverse_stderr", r->log_z_rev_se);
+        json_real(f, &first, "log_likelihood_reverse", r->ll_rev);
         json_key(f, &first, "ais_bracket_consistent");
         fputs(ais_bracket_ok(r) ? "true" : "false", f);
-        json_key(f, &first, "ais_runs");
-        fprintf(f, "%zu", o->runs);
-        json_key(f, &first, "ais_betas");
-        fprintf(f, "%zu", o->betas);
-        json_key(f, &first, "ais_schedule");
-        json_string(f, o->betas_set ? "uniform" : "default");
-        json_key(f, &first, "ais_base_log_z");
-        json_number(f, r->base_log_z);
+        json_size(f, &first, "ais_runs", o->runs);
+        json_size(f, &first, "ais_betas", o->betas);
+        json_str(f, &first, "ais_schedule", o->betas_set ? "uniform" : "default");
+        json_real(f, &first, "ais_base_log_z", r->base_log_z);
         json_key(f, &first, "ais_reverse_burn_in");
         fprintf(f, "%d", AIS_REVERSE_BURN_IN);
-        json_key(f, &first, "seconds_reverse");
-        json_number(f, r->seconds_reverse);
+        json_real(f, &first, "seconds_reverse", r->seconds_reverse);
     } else {
-        json_key(f, &first, "enumerated_units");
-        fprintf(f, "%zu", r->enum_units);
+        json_size(f, &first, "enumerated_units", r->enum_units);
     }
-    json_key(f, &first, "pseudo_likelihood");
-    json_number(f, r->pll);
+    json_real(f, &first, "pseudo_likelihood", r->pll);
     if (isnan(r->pll)) {
-        json_key(f, &first, "pseudo_likelihood_note");
-        json_string(f, r->pll_note);
+        json_str(f, &first, "pseudo_likelihood_note", r->pll_note);
     }
-    json_key(f, &first, "seed");
-    fprintf(f, "%llu", (unsigned long long)o->seed);
-    json_key(f, &first, "data_seed");
-    fprintf(f, "%llu", (unsigned long long)o->data_seed);
-    json_key(f, &first, "seconds_data");
-    json_number(f, r->seconds_data);
-    json_key(f, &first, "seconds_log_z");
-    json_number(f, r->seconds_log_z);
-    json_key(f, &first, "seconds_log_likelihood");
-    json_number(f, r->seconds_ll);
-    json_key(f, &first, "seconds_pseudo_likelihood");
-    json_number(f, r->seconds_pll);
-    json_key(f, &first, "seconds");
-    json_number(f, r->seconds);
+    json_u64(f, &first, "seed", o->seed);
+    json_u64(f, &first, "data_seed", o->data_seed);
+    json_real(f, &first, "seconds_data", r->seconds_data);
+    json_real(f, &first, "seconds_log_z", r->seconds_log_z);
+    json_real(f, &first, "seconds_log_likelihood", r->seconds_ll);
+    json_real(f, &first, "seconds_pseudo_likelihood", r->seconds_pll);
+    json_real(f, &first, "seconds", r->seconds);
     fputs("\n}\n", f);
 }
 
@@ -3487,11 +3468,9 @@ static int cmd_eval(int argc, char **argv)
     struct eval_result r;
     memset(&r, 0, sizeof r);
     r.log_z = r.log_z_se = r.ll = r.log_z_rev = r.log_z_rev_se = r.ll_rev = r.pll = NAN;
-    rbm_status st = rbm_context_new(&ctx);
-    if (st != RBM_OK) {
-        lib_errorf(NULL, st, "cannot create a librbm context");
+    if (new_context(&ctx) != 0)
         return EXIT_RUNTIME;
-    }
+    rbm_status st = RBM_OK;
     if ((rc = load_model(ctx, o.model, &m)) != 0)
         goto done;
 
@@ -3593,8 +3572,7 @@ static int cmd_eval(int argc, char **argv)
         print_eval_json(&o, m, &di, &r);
     else
         print_eval_report(&o, m, &di, &r);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        errorf("cannot write to standard output: %s", strerror(errno));
+    if (flush_stdout() != 0) {
         rc = EXIT_RUNTIME;
         goto done;
     }
@@ -3669,59 +3647,25 @@ static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
     o->steps = SAMPLE_DEFAULT_STEPS;
     o->seed = 1;
     o->data_seed = 1;
+    const struct option_spec opts[] = {
+        {"--json", .type = OPT_FLAG, .dst = &o->json},
+        {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = &o->quiet},
+        {"--help", .alias = "-h", .type = OPT_FLAG, .dst = &o->help},
+        {"--means", .type = OPT_FLAG, .dst = &o->means},
+        {"--data", .type = OPT_STRING, .dst = &o->data, .expected = DATA_EXPECTED},
+        {"-n", .type = OPT_SIZE, .dst = &o->n, .min = 1, .max = SAMPLE_MAX_N},
+        {"--steps", .type = OPT_SIZE, .dst = &o->steps, .min = 0},
+        {"--seed", .type = OPT_U64, .dst = &o->seed},
+        {"--data-seed", .type = OPT_U64, .dst = &o->data_seed},
+        {"--out", .type = OPT_STRING, .dst = &o->out,
+         .expected = "expected FILE.png, FILE.npy or FILE.txt"},
+    };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        const char *v = NULL;
-        int r;
-        if (is_flag(arg, "--json")) {
-            o->json = 1;
-            continue;
-        }
-        if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
-            o->quiet = 1;
-            continue;
-        }
-        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
-            o->help = 1;
-            continue;
-        }
-        if (is_flag(arg, "--means")) {
-            o->means = 1;
-            continue;
-        }
-        if (arg[0] != '-' || arg[1] == '\0') {
-            if (take_model_arg("sample", arg, &o->model) != 0)
-                return EXIT_USAGE;
-            continue;
-        }
-        if ((r = take_value(argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0 || take_data_value(v, &o->data) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "-n", &v)) != 0) {
-            if (r < 0 || parse_size("-n", v, 1, &o->n) != 0)
-                return EXIT_USAGE;
-            if (o->n > SAMPLE_MAX_N) {
-                errorf("invalid value '%s' for -n: too large (at most %d)", v, SAMPLE_MAX_N);
-                return EXIT_USAGE;
-            }
-        } else if ((r = take_value(argc, argv, &i, "--steps", &v)) != 0) {
-            if (r < 0 || parse_size("--steps", v, 0, &o->steps) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--seed", &v)) != 0) {
-            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &o->seed) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--data-seed", &v)) != 0) {
-            if (r < 0 || parse_u64("--data-seed", v, 0, UINT64_MAX, &o->data_seed) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--out", &v)) != 0) {
-            if (r < 0)
-                return EXIT_USAGE;
-            if (*v == '\0') {
-                errorf("empty value for --out (expected FILE.png, FILE.npy or FILE.txt)");
-                return EXIT_USAGE;
-            }
-            o->out = v;
-        } else {
+        int r = take_model_option(argc, argv, &i, "sample", &o->model, opts, N_OPTIONS(opts));
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r == 0) {
             errorf("unknown option '%s' for 'rbm sample' (see 'rbm help sample')", arg);
             return EXIT_USAGE;
         }
@@ -4004,11 +3948,9 @@ static int cmd_sample(int argc, char **argv)
     struct data_info di;
     memset(&di, 0, sizeof di);
     struct outfile of = {NULL, NULL, NULL};
-    rbm_status st = rbm_context_new(&ctx);
-    if (st != RBM_OK) {
-        lib_errorf(NULL, st, "cannot create a librbm context");
+    if (new_context(&ctx) != 0)
         return EXIT_RUNTIME;
-    }
+    rbm_status st = RBM_OK;
     if ((rc = load_model(ctx, o.model, &m)) != 0)
         goto done;
     size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
@@ -4141,54 +4083,36 @@ static int cmd_sample(int argc, char **argv)
     if (o.json) {
         FILE *f = stdout;
         int first = 1;
-        json_key(f, &first, "command");
-        json_string(f, "sample");
-        json_key(f, &first, "version");
-        json_string(f, rbm_version_string());
+        json_str(f, &first, "command", "sample");
+        json_str(f, &first, "version", rbm_version_string());
         json_model(f, &first, o.model, m);
-        json_key(f, &first, "n");
-        fprintf(f, "%zu", o.n);
-        json_key(f, &first, "steps");
-        fprintf(f, "%zu", o.steps);
-        json_key(f, &first, "seed");
-        fprintf(f, "%llu", (unsigned long long)o.seed);
-        json_key(f, &first, "init");
-        json_string(f, data ? "data" : "random");
+        json_size(f, &first, "n", o.n);
+        json_size(f, &first, "steps", o.steps);
+        json_u64(f, &first, "seed", o.seed);
+        json_str(f, &first, "init", data ? "data" : "random");
         json_key(f, &first, "data");
         if (data)
             json_string(f, o.data);
         else
             fputs("null", f);
-        json_key(f, &first, "out");
-        json_string(f, o.out);
-        json_key(f, &first, "format");
-        json_string(f, fmt_name);
-        json_key(f, &first, "values");
-        json_string(f, values);
+        json_str(f, &first, "out", o.out);
+        json_str(f, &first, "format", fmt_name);
+        json_str(f, &first, "values", values);
         if (fmt == FORMAT_PNG) {
-            json_key(f, &first, "image_height");
-            fprintf(f, "%zu", g.img_h);
-            json_key(f, &first, "image_width");
-            fprintf(f, "%zu", g.img_w);
-            json_key(f, &first, "grid_rows");
-            fprintf(f, "%zu", g.rows);
-            json_key(f, &first, "grid_cols");
-            fprintf(f, "%zu", g.cols);
-            json_key(f, &first, "png_height");
-            fprintf(f, "%zu", g.height);
-            json_key(f, &first, "png_width");
-            fprintf(f, "%zu", g.width);
+            json_size(f, &first, "image_height", g.img_h);
+            json_size(f, &first, "image_width", g.img_w);
+            json_size(f, &first, "grid_rows", g.rows);
+            json_size(f, &first, "grid_cols", g.cols);
+            json_size(f, &first, "png_height", g.height);
+            json_size(f, &first, "png_width", g.width);
         } else {
             json_key(f, &first, "shape");
             fprintf(f, "[%zu, %zu]", o.n, nv);
         }
-        json_key(f, &first, "sampling_seconds");
-        json_number(f, sample_seconds);
-        json_key(f, &first, "seconds");
-        json_number(f, seconds);
+        json_real(f, &first, "sampling_seconds", sample_seconds);
+        json_real(f, &first, "seconds", seconds);
         fputs("\n}\n", f);
     } else {
-        char time_s[32];
         print_model_line(o.model, m);
         printf("chains      %zu, %zu Gibbs step%s from %s (seed %llu)\n", o.n, o.steps,
                o.steps == 1 ? "" : "s", data ? "data rows" : "random states",
@@ -4202,13 +4126,10 @@ static int cmd_sample(int argc, char **argv)
         else
             printf("output      %s: %zu x %zu %s (%s)\n", o.out, o.n, nv,
                    fmt == FORMAT_NPY ? "float64 NPY" : "text", values);
-        fmt_seconds(time_s, sizeof time_s, seconds);
-        printf("time        %s\n", time_s);
+        print_time_line(seconds);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        errorf("cannot write to standard output: %s", strerror(errno));
+    if (flush_stdout() != 0)
         goto done;
-    }
     rc = EXIT_OK;
 done:
     free(v);
@@ -4258,36 +4179,6 @@ static void print_spectrum_usage(FILE *f)
           f);
 }
 
-/* Options shared by spectrum and analyze. Returns 1 if arg was one of
- * them (consumed), 0 if not, -1 on a usage error. */
-static int take_model_option(int argc, char **argv, int *i, const char *cmd, const char **model,
-                             const char **data, uint64_t *data_seed, int *json, int *quiet,
-                             int *help)
-{
-    const char *arg = argv[*i];
-    const char *v = NULL;
-    int r;
-    if (is_flag(arg, "--json")) {
-        *json = 1;
-        return 1;
-    }
-    if (is_flag(arg, "--quiet") || is_flag(arg, "-q")) {
-        *quiet = 1;
-        return 1;
-    }
-    if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
-        *help = 1;
-        return 1;
-    }
-    if (arg[0] != '-' || arg[1] == '\0')
-        return take_model_arg(cmd, arg, model) == 0 ? 1 : -1;
-    if ((r = take_value(argc, argv, i, "--data", &v)) != 0)
-        return r < 0 || take_data_value(v, data) != 0 ? -1 : 1;
-    if ((r = take_value(argc, argv, i, "--data-seed", &v)) != 0)
-        return r < 0 || parse_u64("--data-seed", v, 0, UINT64_MAX, data_seed) != 0 ? -1 : 1;
-    return 0;
-}
-
 static int cmd_spectrum(int argc, char **argv)
 {
     struct spectrum_opts o;
@@ -4296,19 +4187,19 @@ static int cmd_spectrum(int argc, char **argv)
     o.modes = PCA_MODES;
     o.data_seed = 1;
     int modes_set = 0;
+    const struct option_spec opts[] = {
+        {"--json", .type = OPT_FLAG, .dst = &o.json},
+        {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = &o.quiet},
+        {"--help", .alias = "-h", .type = OPT_FLAG, .dst = &o.help},
+        {"--data", .type = OPT_STRING, .dst = &o.data, .expected = DATA_EXPECTED},
+        {"--data-seed", .type = OPT_U64, .dst = &o.data_seed},
+        {"--modes", .type = OPT_SIZE, .dst = &o.modes, .min = 1, .set = &modes_set},
+    };
     for (int i = 0; i < argc; i++) {
-        int r = take_model_option(argc, argv, &i, "spectrum", &o.model, &o.data, &o.data_seed,
-                                  &o.json, &o.quiet, &o.help);
+        int r = take_model_option(argc, argv, &i, "spectrum", &o.model, opts, N_OPTIONS(opts));
         if (r < 0)
             return EXIT_USAGE;
-        if (r > 0)
-            continue;
-        const char *v = NULL;
-        if ((r = take_value(argc, argv, &i, "--modes", &v)) != 0) {
-            if (r < 0 || parse_size("--modes", v, 1, &o.modes) != 0)
-                return EXIT_USAGE;
-            modes_set = 1;
-        } else {
+        if (r == 0) {
             errorf("unknown option '%s' for 'rbm spectrum' (see 'rbm help spectrum')", argv[i]);
             return EXIT_USAGE;
         }
@@ -4330,11 +4221,8 @@ static int cmd_spectrum(int argc, char **argv)
     memset(&si, 0, sizeof si);
     char note[1024];
     int rc;
-    rbm_status st = rbm_context_new(&ctx);
-    if (st != RBM_OK) {
-        lib_errorf(NULL, st, "cannot create a librbm context");
+    if (new_context(&ctx) != 0)
         return EXIT_RUNTIME;
-    }
     if ((rc = load_model(ctx, o.model, &m)) != 0)
         goto done;
     size_t r = rbm_machine_n_visible(m) < rbm_machine_n_hidden(m) ? rbm_machine_n_visible(m)
@@ -4359,35 +4247,19 @@ static int cmd_spectrum(int argc, char **argv)
     if (o.json) {
         FILE *f = stdout;
         int first = 1;
-        json_key(f, &first, "command");
-        json_string(f, "spectrum");
-        json_key(f, &first, "version");
-        json_string(f, rbm_version_string());
+        json_str(f, &first, "command", "spectrum");
+        json_str(f, &first, "version", rbm_version_string());
         json_model(f, &first, o.model, m);
-        json_key(f, &first, "data");
-        json_string(f, o.data);
-        json_key(f, &first, "n_rows");
-        fprintf(f, "%zu", di.rows);
-        json_key(f, &first, "rank");
-        fprintf(f, "%zu", si.r);
-        json_key(f, &first, "kappa");
-        json_number(f, kappa);
+        json_str(f, &first, "data", o.data);
+        json_size(f, &first, "n_rows", di.rows);
+        json_size(f, &first, "rank", si.r);
+        json_real(f, &first, "kappa", kappa);
         json_key(f, &first, "singular_values");
-        fputc('[', f);
-        for (size_t i = 0; i < si.r; i++) {
-            if (i)
-                fputs(", ", f);
-            json_number(f, si.w[i]);
-        }
-        fputc(']', f);
-        json_key(f, &first, "bulk_edge");
-        json_number(f, si.edge);
-        json_key(f, &first, "sigma");
-        json_number(f, si.sigma);
-        json_key(f, &first, "n_modes_outside_bulk");
-        fprintf(f, "%zu", si.n_outside);
-        json_key(f, &first, "pca_modes");
-        fprintf(f, "%zu", si.k);
+        json_numbers(f, si.w, si.r);
+        json_real(f, &first, "bulk_edge", si.edge);
+        json_real(f, &first, "sigma", si.sigma);
+        json_size(f, &first, "n_modes_outside_bulk", si.n_outside);
+        json_size(f, &first, "pca_modes", si.k);
         json_key(f, &first, "pca_overlaps");
         fputc('[', f);
         for (size_t a = 0; a < si.k; a++) {
@@ -4401,15 +4273,8 @@ static int cmd_spectrum(int argc, char **argv)
         }
         fputc(']', f);
         json_key(f, &first, "pca_eigenvalues");
-        fputc('[', f);
-        for (size_t b = 0; b < si.k; b++) {
-            if (b)
-                fputs(", ", f);
-            json_number(f, si.eig[b]);
-        }
-        fputc(']', f);
-        json_key(f, &first, "seconds");
-        json_number(f, seconds);
+        json_numbers(f, si.eig, si.k);
+        json_real(f, &first, "seconds", seconds);
         fputs("\n}\n", f);
     } else {
         print_model_line(o.model, m);
@@ -4439,12 +4304,9 @@ static int cmd_spectrum(int argc, char **argv)
                 printf("\n");
             }
         }
-        char time_s[32];
-        fmt_seconds(time_s, sizeof time_s, seconds);
-        printf("time        %s\n", time_s);
+        print_time_line(seconds);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        errorf("cannot write to standard output: %s", strerror(errno));
+    if (flush_stdout() != 0) {
         rc = EXIT_RUNTIME;
         goto done;
     }
@@ -4515,38 +4377,26 @@ static int cmd_analyze(int argc, char **argv)
     size_t starts = ANALYZE_DEFAULT_STARTS, modes = 5;
     double damping = NAN; /* automatic */
     rbm_mf_method method = RBM_MF_TAP2;
+    const struct option_spec opts[] = {
+        {"--json", .type = OPT_FLAG, .dst = &json},
+        {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = &quiet},
+        {"--help", .alias = "-h", .type = OPT_FLAG, .dst = &help},
+        {"--no-data", .type = OPT_FLAG, .dst = &no_data},
+        {"--data", .type = OPT_STRING, .dst = &data_name, .expected = DATA_EXPECTED},
+        {"--data-seed", .type = OPT_U64, .dst = &data_seed},
+        {"--starts", .type = OPT_SIZE, .dst = &starts, .min = 1, .max = 1000000},
+        {"--modes", .type = OPT_SIZE, .dst = &modes, .min = 1, .set = &modes_set},
+        {"--seed", .type = OPT_U64, .dst = &seed},
+        {"--damping", .type = OPT_FRACTION, .dst = &damping},
+    };
     for (int i = 0; i < argc; i++) {
-        int r = take_model_option(argc, argv, &i, "analyze", &model, &data_name, &data_seed,
-                                  &json, &quiet, &help);
+        int r = take_model_option(argc, argv, &i, "analyze", &model, opts, N_OPTIONS(opts));
         if (r < 0)
             return EXIT_USAGE;
         if (r > 0)
             continue;
         const char *v = NULL;
-        if (is_flag(argv[i], "--no-data")) {
-            no_data = 1;
-        } else if ((r = take_value(argc, argv, &i, "--starts", &v)) != 0) {
-            if (r < 0 || parse_size("--starts", v, 1, &starts) != 0)
-                return EXIT_USAGE;
-            if (starts > 1000000) {
-                errorf("invalid value '%s' for --starts: too large (at most 1000000)", v);
-                return EXIT_USAGE;
-            }
-        } else if ((r = take_value(argc, argv, &i, "--modes", &v)) != 0) {
-            if (r < 0 || parse_size("--modes", v, 1, &modes) != 0)
-                return EXIT_USAGE;
-            modes_set = 1;
-        } else if ((r = take_value(argc, argv, &i, "--seed", &v)) != 0) {
-            if (r < 0 || parse_u64("--seed", v, 0, UINT64_MAX, &seed) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--damping", &v)) != 0) {
-            if (r < 0 || parse_real("--damping", v, 1, &damping) != 0)
-                return EXIT_USAGE;
-            if (damping > 1) {
-                errorf("invalid value '%s' for --damping: must be in (0, 1]", v);
-                return EXIT_USAGE;
-            }
-        } else if ((r = take_value(argc, argv, &i, "--order", &v)) != 0) {
+        if ((r = take_value(argc, argv, &i, "--order", &v)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
             if (rbm_mf_method_parse(v, &method) != RBM_OK) {
@@ -4580,11 +4430,8 @@ static int cmd_analyze(int argc, char **argv)
     memset(&fi, 0, sizeof fi);
     char note[1024];
     int rc;
-    rbm_status st = rbm_context_new(&ctx);
-    if (st != RBM_OK) {
-        lib_errorf(NULL, st, "cannot create a librbm context");
+    if (new_context(&ctx) != 0)
         return EXIT_RUNTIME;
-    }
     if ((rc = load_model(ctx, model, &m)) != 0)
         goto done;
     if (method != RBM_MF_NAIVE &&
@@ -4630,32 +4477,22 @@ static int cmd_analyze(int argc, char **argv)
     if (json) {
         FILE *f = stdout;
         int first = 1;
-        json_key(f, &first, "command");
-        json_string(f, "analyze");
-        json_key(f, &first, "version");
-        json_string(f, rbm_version_string());
+        json_str(f, &first, "command", "analyze");
+        json_str(f, &first, "version", rbm_version_string());
         json_model(f, &first, model, m);
         json_key(f, &first, "data");
         if (data)
             json_string(f, data_name);
         else
             fputs("null", f);
-        json_key(f, &first, "order");
-        json_string(f, rbm_mf_method_name(method));
-        json_key(f, &first, "damping");
-        json_number(f, damping);
-        json_key(f, &first, "n_starts");
-        fprintf(f, "%zu", fi.n_random + fi.n_data);
-        json_key(f, &first, "n_random_starts");
-        fprintf(f, "%zu", fi.n_random);
-        json_key(f, &first, "n_data_starts");
-        fprintf(f, "%zu", fi.n_data);
-        json_key(f, &first, "n_failed");
-        fprintf(f, "%zu", fi.n_failed);
-        json_key(f, &first, "n_fixed_points");
-        fprintf(f, "%zu", fi.count);
-        json_key(f, &first, "n_stable");
-        fprintf(f, "%zu", fi.n_stable);
+        json_str(f, &first, "order", rbm_mf_method_name(method));
+        json_real(f, &first, "damping", damping);
+        json_size(f, &first, "n_starts", fi.n_random + fi.n_data);
+        json_size(f, &first, "n_random_starts", fi.n_random);
+        json_size(f, &first, "n_data_starts", fi.n_data);
+        json_size(f, &first, "n_failed", fi.n_failed);
+        json_size(f, &first, "n_fixed_points", fi.count);
+        json_size(f, &first, "n_stable", fi.n_stable);
         json_key(f, &first, "fixed_points");
         fputc('[', f);
         for (size_t k = 0; k < fi.count; k++) {
@@ -4674,31 +4511,17 @@ static int cmd_analyze(int argc, char **argv)
             fputs("]}", f);
         }
         fputs(fi.count ? "\n  ]" : "]", f);
-        json_key(f, &first, "log_z_tap");
-        json_number(f, fi.log_z);
-        json_key(f, &first, "log_z_tap_best");
-        json_number(f, fi.best);
-        json_key(f, &first, "log_z_tap_states");
-        fprintf(f, "%zu", fi.n_used);
+        json_real(f, &first, "log_z_tap", fi.log_z);
+        json_real(f, &first, "log_z_tap_best", fi.best);
+        json_size(f, &first, "log_z_tap_states", fi.n_used);
         json_key(f, &first, "singular_values");
-        fputc('[', f);
-        for (size_t i = 0; i < si.r && i < modes; i++) {
-            if (i)
-                fputs(", ", f);
-            json_number(f, si.w[i]);
-        }
-        fputc(']', f);
-        json_key(f, &first, "bulk_edge");
-        json_number(f, si.edge);
-        json_key(f, &first, "n_modes_outside_bulk");
-        fprintf(f, "%zu", si.n_outside);
+        json_numbers(f, si.w, si.r < modes ? si.r : modes);
+        json_real(f, &first, "bulk_edge", si.edge);
+        json_size(f, &first, "n_modes_outside_bulk", si.n_outside);
         json_phase(f, &first, &pi);
-        json_key(f, &first, "seed");
-        fprintf(f, "%llu", (unsigned long long)seed);
-        json_key(f, &first, "seconds_fixed_points");
-        json_number(f, fi.seconds);
-        json_key(f, &first, "seconds");
-        json_number(f, seconds);
+        json_u64(f, &first, "seed", seed);
+        json_real(f, &first, "seconds_fixed_points", fi.seconds);
+        json_real(f, &first, "seconds", seconds);
         fputs("\n}\n", f);
     } else {
         print_model_line(model, m);
@@ -4736,14 +4559,10 @@ static int cmd_analyze(int argc, char **argv)
             printf(" %.4g", si.w[i]);
         printf("%s\n", si.r > modes ? " ..." : "");
         print_phase_line(&pi, si.n_outside);
-        char time_s[32];
-        fmt_seconds(time_s, sizeof time_s, seconds);
-        printf("time        %s\n", time_s);
+        print_time_line(seconds);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        errorf("cannot write to standard output: %s", strerror(errno));
+    if (flush_stdout() != 0)
         goto done;
-    }
     rc = EXIT_OK;
 done:
     fp_info_free(&fi);
@@ -4796,32 +4615,26 @@ static int cmd_phase(int argc, char **argv)
     size_t k = 0;
     int json = 0, help = 0, sparsity_set = 0;
     rbm_component_law law = RBM_LAW_RADEMACHER;
+    int quiet = 0; /* nothing goes to stderr anyway */
+    const struct option_spec opts[] = {
+        {"--json", .type = OPT_FLAG, .dst = &json},
+        {"--help", .alias = "-h", .type = OPT_FLAG, .dst = &help},
+        {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = &quiet},
+        {"--kappa", .type = OPT_POSITIVE, .dst = &kappa},
+        {"--sigma", .type = OPT_REAL, .dst = &sigma},
+        {"--temperature", .type = OPT_POSITIVE, .dst = &temp},
+        {"--sparsity", .type = OPT_FRACTION, .dst = &sparsity, .set = &sparsity_set},
+    };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *v = NULL;
         int r;
-        if (is_flag(arg, "--json")) {
-            json = 1;
-            continue;
-        }
-        if (is_flag(arg, "--help") || is_flag(arg, "-h")) {
-            help = 1;
-            continue;
-        }
-        if (is_flag(arg, "--quiet") || is_flag(arg, "-q"))
-            continue; /* nothing goes to stderr anyway */
         if (arg[0] != '-' || arg[1] == '\0') {
             errorf("unexpected argument '%s' for 'rbm phase' (see 'rbm help phase')", arg);
             return EXIT_USAGE;
         }
-        if ((r = take_value(argc, argv, &i, "--kappa", &v)) != 0) {
-            if (r < 0 || parse_real("--kappa", v, 1, &kappa) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--sigma", &v)) != 0) {
-            if (r < 0 || parse_real("--sigma", v, 0, &sigma) != 0)
-                return EXIT_USAGE;
-        } else if ((r = take_value(argc, argv, &i, "--temperature", &v)) != 0) {
-            if (r < 0 || parse_real("--temperature", v, 1, &temp) != 0)
+        if ((r = take_option(argc, argv, &i, opts, N_OPTIONS(opts), NULL)) != 0) {
+            if (r < 0)
                 return EXIT_USAGE;
         } else if ((r = take_value(argc, argv, &i, "--w", &v)) != 0) {
             if (r < 0)
@@ -4842,14 +4655,6 @@ static int cmd_phase(int argc, char **argv)
                        v);
                 return EXIT_USAGE;
             }
-        } else if ((r = take_value(argc, argv, &i, "--sparsity", &v)) != 0) {
-            if (r < 0 || parse_real("--sparsity", v, 1, &sparsity) != 0)
-                return EXIT_USAGE;
-            if (sparsity > 1) {
-                errorf("invalid value '%s' for --sparsity: must be in (0, 1]", v);
-                return EXIT_USAGE;
-            }
-            sparsity_set = 1;
         } else {
             errorf("unknown option '%s' for 'rbm phase' (see 'rbm help phase')", arg);
             return EXIT_USAGE;
@@ -4870,11 +4675,9 @@ static int cmd_phase(int argc, char **argv)
     rbm_context *ctx = NULL;
     rbm_ensemble *e = NULL;
     int rc = EXIT_RUNTIME;
-    rbm_status st = rbm_context_new(&ctx);
-    if (st != RBM_OK) {
-        lib_errorf(NULL, st, "cannot create a librbm context");
+    if (new_context(&ctx) != 0)
         return EXIT_RUNTIME;
-    }
+    rbm_status st = RBM_OK;
     if ((st = rbm_ensemble_new(ctx, &e)) != RBM_OK) {
         lib_errorf(ctx, st, "cannot create the ensemble");
         goto done;
@@ -4924,74 +4727,37 @@ static int cmd_phase(int argc, char **argv)
     if (json) {
         FILE *f = stdout;
         int first = 1;
-        json_key(f, &first, "command");
-        json_string(f, "phase");
-        json_key(f, &first, "version");
-        json_string(f, rbm_version_string());
-        json_key(f, &first, "kappa");
-        json_number(f, kappa);
-        json_key(f, &first, "sigma");
-        json_number(f, sigma);
-        json_key(f, &first, "temperature");
-        json_number(f, temp);
+        json_str(f, &first, "command", "phase");
+        json_str(f, &first, "version", rbm_version_string());
+        json_real(f, &first, "kappa", kappa);
+        json_real(f, &first, "sigma", sigma);
+        json_real(f, &first, "temperature", temp);
         json_key(f, &first, "w");
-        fputc('[', f);
-        for (size_t i = 0; i < k; i++) {
-            if (i)
-                fputs(", ", f);
-            json_number(f, w[i]);
-        }
-        fputc(']', f);
-        json_key(f, &first, "law");
-        json_string(f, lawname ? lawname : "?");
+        json_numbers(f, w, k);
+        json_str(f, &first, "law", lawname ? lawname : "?");
         if (law == RBM_LAW_TERNARY) {
-            json_key(f, &first, "sparsity");
-            json_number(f, sparsity);
+            json_real(f, &first, "sparsity", sparsity);
         }
-        json_key(f, &first, "phase");
-        json_string(f, rbm_phase_name(ph));
+        json_str(f, &first, "phase", rbm_phase_name(ph));
         json_key(f, &first, "m");
-        fputc('[', f);
-        for (size_t i = 0; i < k; i++) {
-            if (i)
-                fputs(", ", f);
-            json_number(f, m[i]);
-        }
-        fputc(']', f);
+        json_numbers(f, m, k);
         json_key(f, &first, "mbar");
-        fputc('[', f);
-        for (size_t i = 0; i < k; i++) {
-            if (i)
-                fputs(", ", f);
-            json_number(f, mbar[i]);
-        }
-        fputc(']', f);
-        json_key(f, &first, "q");
-        json_number(f, q);
-        json_key(f, &first, "qbar");
-        json_number(f, qbar);
-        json_key(f, &first, "free_energy");
-        json_number(f, fe);
-        json_key(f, &first, "w_c");
-        json_number(f, w_c);
-        json_key(f, &first, "q_spin_glass");
-        json_number(f, q_sg);
-        json_key(f, &first, "qbar_spin_glass");
-        json_number(f, qbar_sg);
-        json_key(f, &first, "t_c_spin_glass");
-        json_number(f, sigma);
-        json_key(f, &first, "mixing");
-        json_number(f, mixing);
+        json_numbers(f, mbar, k);
+        json_real(f, &first, "q", q);
+        json_real(f, &first, "qbar", qbar);
+        json_real(f, &first, "free_energy", fe);
+        json_real(f, &first, "w_c", w_c);
+        json_real(f, &first, "q_spin_glass", q_sg);
+        json_real(f, &first, "qbar_spin_glass", qbar_sg);
+        json_real(f, &first, "t_c_spin_glass", sigma);
+        json_real(f, &first, "mixing", mixing);
         json_key(f, &first, "compositional");
         fputs(comp ? "true" : "false", f);
-        json_key(f, &first, "kurtosis_criterion");
-        json_number(f, crit);
+        json_real(f, &first, "kurtosis_criterion", crit);
         json_key(f, &first, "converged");
         fputs(converged ? "true" : "false", f);
-        json_key(f, &first, "iterations");
-        fprintf(f, "%zu", rbm_ensemble_iterations(e));
-        json_key(f, &first, "seconds");
-        json_number(f, seconds);
+        json_size(f, &first, "iterations", rbm_ensemble_iterations(e));
+        json_real(f, &first, "seconds", seconds);
         fputs("\n}\n", f);
     } else {
         printf("ensemble    kappa %g, sigma %g, T %g, %zu mode%s w =", kappa, sigma, temp, k,
@@ -5021,14 +4787,10 @@ static int cmd_phase(int argc, char **argv)
                temp >= sigma ? "P-F" : "F-SG");
         printf("            spin glass below T = sigma = %g where w_1 < w_c; here w_1 = %g\n",
                sigma, wmax);
-        char time_s[32];
-        fmt_seconds(time_s, sizeof time_s, seconds);
-        printf("time        %s\n", time_s);
+        print_time_line(seconds);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        errorf("cannot write to standard output: %s", strerror(errno));
+    if (flush_stdout() != 0)
         goto done;
-    }
     rc = EXIT_OK;
 done:
     rbm_ensemble_free(e);
