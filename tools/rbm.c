@@ -339,18 +339,57 @@ static int parse_real(const char *opt, const char *s, int positive, double *out)
     return 0;
 }
 
+/* Names of the enum values on the command line and in the output. */
+struct enum_name {
+    const char *name;
+    int value;
+};
+
+static const struct enum_name UNIT_NAMES[] = {
+    {"bernoulli", RBM_UNIT_BERNOULLI},
+    {"ising", RBM_UNIT_ISING},
+    {"gaussian", RBM_UNIT_GAUSSIAN},
+};
+static const struct enum_name OPTIMIZER_NAMES[] = {
+    {"sgd", RBM_OPTIMIZER_SGD},
+    {"momentum", RBM_OPTIMIZER_MOMENTUM},
+    {"adam", RBM_OPTIMIZER_ADAM},
+};
+static const struct enum_name PRECISION_NAMES[] = {
+    {"float64", RBM_PRECISION_FLOAT64},
+    {"float32", RBM_PRECISION_FLOAT32},
+};
+#define ARRAY_LEN(a) (sizeof(a) / sizeof(a)[0])
+
+/* The value named s (0), or -1 after "unknown WHAT 's' for OPT (expected
+ * EXPECTED)". */
+static int parse_enum(const struct enum_name *t, size_t n, const char *what, const char *expected,
+                      const char *opt, const char *s, int *out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, t[i].name) == 0) {
+            *out = t[i].value;
+            return 0;
+        }
+    errorf("unknown %s '%s' for %s (expected %s)", what, s, opt, expected);
+    return -1;
+}
+
+static const char *enum_name_of(const struct enum_name *t, size_t n, int value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].value == value)
+            return t[i].name;
+    return "?";
+}
+
 static int parse_unit_kind(const char *opt, const char *s, rbm_unit_kind *out)
 {
-    if (strcmp(s, "bernoulli") == 0)
-        *out = RBM_UNIT_BERNOULLI;
-    else if (strcmp(s, "ising") == 0)
-        *out = RBM_UNIT_ISING;
-    else if (strcmp(s, "gaussian") == 0)
-        *out = RBM_UNIT_GAUSSIAN;
-    else {
-        errorf("unknown unit kind '%s' for %s (expected bernoulli, ising or gaussian)", s, opt);
+    int v;
+    if (parse_enum(UNIT_NAMES, ARRAY_LEN(UNIT_NAMES), "unit kind", "bernoulli, ising or gaussian",
+                   opt, s, &v) != 0)
         return -1;
-    }
+    *out = (rbm_unit_kind)v;
     return 0;
 }
 
@@ -366,40 +405,27 @@ static int parse_estimator(const char *opt, const char *s, rbm_estimator_kind *o
 
 static int parse_optimizer(const char *opt, const char *s, rbm_optimizer *out)
 {
-    if (strcmp(s, "sgd") == 0)
-        *out = RBM_OPTIMIZER_SGD;
-    else if (strcmp(s, "momentum") == 0)
-        *out = RBM_OPTIMIZER_MOMENTUM;
-    else if (strcmp(s, "adam") == 0)
-        *out = RBM_OPTIMIZER_ADAM;
-    else {
-        errorf("unknown optimizer '%s' for %s (expected sgd, momentum or adam)", s, opt);
+    int v;
+    if (parse_enum(OPTIMIZER_NAMES, ARRAY_LEN(OPTIMIZER_NAMES), "optimizer",
+                   "sgd, momentum or adam", opt, s, &v) != 0)
         return -1;
-    }
+    *out = (rbm_optimizer)v;
     return 0;
 }
 
 static int parse_precision(const char *opt, const char *s, rbm_precision *out)
 {
-    if (strcmp(s, "float64") == 0)
-        *out = RBM_PRECISION_FLOAT64;
-    else if (strcmp(s, "float32") == 0)
-        *out = RBM_PRECISION_FLOAT32;
-    else {
-        errorf("unknown precision '%s' for %s (expected float32 or float64)", s, opt);
+    int v;
+    if (parse_enum(PRECISION_NAMES, ARRAY_LEN(PRECISION_NAMES), "precision", "float32 or float64",
+                   opt, s, &v) != 0)
         return -1;
-    }
+    *out = (rbm_precision)v;
     return 0;
 }
 
 static const char *unit_name(rbm_unit_kind k)
 {
-    switch (k) {
-    case RBM_UNIT_BERNOULLI: return "bernoulli";
-    case RBM_UNIT_ISING: return "ising";
-    case RBM_UNIT_GAUSSIAN: return "gaussian";
-    }
-    return "?";
+    return enum_name_of(UNIT_NAMES, ARRAY_LEN(UNIT_NAMES), (int)k);
 }
 
 static const char *estimator_name(rbm_estimator_kind k)
@@ -426,12 +452,7 @@ static void fmt_estimator(char *buf, size_t n, rbm_estimator_kind kind, size_t k
 
 static const char *optimizer_name(rbm_optimizer o)
 {
-    switch (o) {
-    case RBM_OPTIMIZER_SGD: return "sgd";
-    case RBM_OPTIMIZER_MOMENTUM: return "momentum";
-    case RBM_OPTIMIZER_ADAM: return "adam";
-    }
-    return "?";
+    return enum_name_of(OPTIMIZER_NAMES, ARRAY_LEN(OPTIMIZER_NAMES), (int)o);
 }
 
 static const char *precision_name(rbm_precision p)
@@ -607,7 +628,8 @@ static int take_option(int argc, char **argv, int *i, const struct option_spec *
     const char *arg = argv[*i];
     for (size_t j = 0; j < n; j++) {
         const struct option_spec *s = &table[j];
-        if (s->type == OPT_FLAG && (is_flag(arg, s->name) || (s->alias && is_flag(arg, s->alias)))) {
+        if (s->type == OPT_FLAG &&
+            (is_flag(arg, s->name) || (s->alias && is_flag(arg, s->alias)))) {
             *(int *)s->dst = 1;
             return 1;
         }
@@ -629,7 +651,6 @@ static int take_option(int argc, char **argv, int *i, const struct option_spec *
     return 0;
 }
 
-#define N_OPTIONS(table) (sizeof(table) / sizeof(table)[0])
 
 /* Returns 0 on success, EXIT_USAGE after printing an error. */
 static int parse_train_opts(int argc, char **argv, struct train_opts *o)
@@ -671,14 +692,15 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--seed", .type = OPT_U64, .dst = &o->seed},
         {"--precision", .type = OPT_PRECISION, .dst = &o->precision, .config = 1},
         {"--checkpoint-every", .type = OPT_SIZE, .dst = &o->checkpoint_every, .min = 1},
-        {"--resume", .type = OPT_STRING, .dst = &o->resume, .expected = "expected a checkpoint file"},
+        {"--resume", .type = OPT_STRING, .dst = &o->resume,
+         .expected = "expected a checkpoint file"},
         {"--out", .type = OPT_STRING, .dst = &o->out, .expected = "expected a file name"},
         {"--plots", .type = OPT_STRING, .dst = &o->plots, .expected = "expected a directory"},
     };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (arg[0] == '-' && arg[1] != '\0') {
-            int r = take_option(argc, argv, &i, opts, N_OPTIONS(opts), &o->config_opt);
+            int r = take_option(argc, argv, &i, opts, ARRAY_LEN(opts), &o->config_opt);
             if (r < 0)
                 return EXIT_USAGE;
             if (r > 0)
@@ -3097,6 +3119,15 @@ static int take_model_option(int argc, char **argv, int *i, const char *cmd, con
     return take_option(argc, argv, i, table, n, NULL);
 }
 
+/* 0 when a MODEL was given, else EXIT_USAGE after the error. */
+static int need_model(const char *cmd, const char *model)
+{
+    if (model)
+        return 0;
+    errorf("'rbm %s' needs a MODEL file (see 'rbm help %s')", cmd, cmd);
+    return EXIT_USAGE;
+}
+
 /* ------------------------------------------------------------------------
  * rbm eval
  * ------------------------------------------------------------------------ */
@@ -3181,7 +3212,7 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *v = NULL;
-        int r = take_model_option(argc, argv, &i, "eval", &o->model, opts, N_OPTIONS(opts));
+        int r = take_model_option(argc, argv, &i, "eval", &o->model, opts, ARRAY_LEN(opts));
         if (r < 0)
             return EXIT_USAGE;
         if (r > 0)
@@ -3202,10 +3233,8 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
             return EXIT_USAGE;
         }
     }
-    if (!o->help && !o->model) {
-        errorf("'rbm eval' needs a MODEL file (see 'rbm help eval')");
+    if (!o->help && need_model("eval", o->model) != 0)
         return EXIT_USAGE;
-    }
     if (o->runs > (size_t)INT32_MAX) {
         errorf("invalid value '%zu' for --runs: too large (at most %d)", o->runs, INT32_MAX);
         return EXIT_USAGE;
@@ -3662,7 +3691,7 @@ static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
     };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        int r = take_model_option(argc, argv, &i, "sample", &o->model, opts, N_OPTIONS(opts));
+        int r = take_model_option(argc, argv, &i, "sample", &o->model, opts, ARRAY_LEN(opts));
         if (r < 0)
             return EXIT_USAGE;
         if (r == 0) {
@@ -3670,10 +3699,8 @@ static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
             return EXIT_USAGE;
         }
     }
-    if (!o->help && !o->model) {
-        errorf("'rbm sample' needs a MODEL file (see 'rbm help sample')");
+    if (!o->help && need_model("sample", o->model) != 0)
         return EXIT_USAGE;
-    }
     return 0;
 }
 
@@ -4196,7 +4223,7 @@ static int cmd_spectrum(int argc, char **argv)
         {"--modes", .type = OPT_SIZE, .dst = &o.modes, .min = 1, .set = &modes_set},
     };
     for (int i = 0; i < argc; i++) {
-        int r = take_model_option(argc, argv, &i, "spectrum", &o.model, opts, N_OPTIONS(opts));
+        int r = take_model_option(argc, argv, &i, "spectrum", &o.model, opts, ARRAY_LEN(opts));
         if (r < 0)
             return EXIT_USAGE;
         if (r == 0) {
@@ -4208,10 +4235,8 @@ static int cmd_spectrum(int argc, char **argv)
         print_spectrum_usage(stdout);
         return EXIT_OK;
     }
-    if (!o.model) {
-        errorf("'rbm spectrum' needs a MODEL file (see 'rbm help spectrum')");
+    if (need_model("spectrum", o.model) != 0)
         return EXIT_USAGE;
-    }
     const double t0 = now_seconds();
     rbm_context *ctx = NULL;
     rbm_machine *m = NULL;
@@ -4390,7 +4415,7 @@ static int cmd_analyze(int argc, char **argv)
         {"--damping", .type = OPT_FRACTION, .dst = &damping},
     };
     for (int i = 0; i < argc; i++) {
-        int r = take_model_option(argc, argv, &i, "analyze", &model, opts, N_OPTIONS(opts));
+        int r = take_model_option(argc, argv, &i, "analyze", &model, opts, ARRAY_LEN(opts));
         if (r < 0)
             return EXIT_USAGE;
         if (r > 0)
@@ -4412,10 +4437,8 @@ static int cmd_analyze(int argc, char **argv)
         print_analyze_usage(stdout);
         return EXIT_OK;
     }
-    if (!model) {
-        errorf("'rbm analyze' needs a MODEL file (see 'rbm help analyze')");
+    if (need_model("analyze", model) != 0)
         return EXIT_USAGE;
-    }
     const double t0 = now_seconds();
     rbm_context *ctx = NULL;
     rbm_machine *m = NULL;
@@ -4633,7 +4656,7 @@ static int cmd_phase(int argc, char **argv)
             errorf("unexpected argument '%s' for 'rbm phase' (see 'rbm help phase')", arg);
             return EXIT_USAGE;
         }
-        if ((r = take_option(argc, argv, &i, opts, N_OPTIONS(opts), NULL)) != 0) {
+        if ((r = take_option(argc, argv, &i, opts, ARRAY_LEN(opts), NULL)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
         } else if ((r = take_value(argc, argv, &i, "--w", &v)) != 0) {
