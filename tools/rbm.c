@@ -1696,6 +1696,28 @@ static int make_dir(const char *dir, char *note, size_t n)
 
 /* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
  * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
+/* dir/name opened for writing (*path: its path, to free), or NULL with the
+ * reason in note. */
+static FILE *open_plot_file(const char *dir, const char *name, char **path, char *note, size_t nn)
+{
+    *path = path_join(dir, name);
+    FILE *f = *path ? fopen(*path, "w") : NULL;
+    if (!f)
+        snprintf(note, nn, "cannot write '%s': %s", *path ? *path : name, strerror(errno));
+    return f;
+}
+
+/* Close *f (then NULL), written to path: 0, or -1 with the reason in note. */
+static int close_plot_file(FILE **f, const char *path, char *note, size_t nn)
+{
+    int r = fclose(*f);
+    *f = NULL;
+    if (r == 0)
+        return 0;
+    snprintf(note, nn, "cannot write '%s'", path);
+    return -1;
+}
+
 static int run_gnuplot(const char *dir, const char *script)
 {
     fflush(stdout);
@@ -1768,48 +1790,29 @@ static int write_plots(const char *dir, const struct plot_input *in, char pngs[2
         p = NULL;
     }
     if (have_fp) {
-        p = path_join(dir, "fixed_points.csv");
-        if (!p || !(f = fopen(p, "w"))) {
-            snprintf(note, nn, "cannot write '%s': %s", p ? p : "fixed_points.csv",
-                     strerror(errno));
+        if (!(f = open_plot_file(dir, "fixed_points.csv", &p, note, nn)))
             goto out;
-        }
         fprintf(f, "index,gamma,multiplicity,stable,s1,s2\n");
         for (size_t k = 0; k < in->fp->count; k++)
             fprintf(f, "%zu,%.10g,%zu,%d,%.10g,%.10g\n", k + 1, in->fp->gamma[k], in->fp->mult[k],
                     in->fp->stable[k], in->fp->proj[k * in->fp->kp],
                     in->fp->proj[k * in->fp->kp + 1]);
-        if (fclose(f) != 0) {
-            f = NULL;
-            snprintf(note, nn, "cannot write '%s'", p);
+        if (close_plot_file(&f, p, note, nn) != 0)
             goto out;
-        }
-        f = NULL;
         free(p);
-        p = path_join(dir, "data_projections.csv");
-        if (!p || !(f = fopen(p, "w"))) {
-            snprintf(note, nn, "cannot write '%s': %s", p ? p : "data_projections.csv",
-                     strerror(errno));
+        if (!(f = open_plot_file(dir, "data_projections.csv", &p, note, nn)))
             goto out;
-        }
         fprintf(f, "s1,s2\n");
         for (size_t k = 0; k < in->n_data_proj; k++)
             fprintf(f, "%.8g,%.8g\n", in->data_proj[2 * k], in->data_proj[2 * k + 1]);
-        if (fclose(f) != 0) {
-            f = NULL;
-            snprintf(note, nn, "cannot write '%s'", p);
+        if (close_plot_file(&f, p, note, nn) != 0)
             goto out;
-        }
-        f = NULL;
         free(p);
         p = NULL;
     }
 
-    p = path_join(dir, "plots.gp");
-    if (!p || !(f = fopen(p, "w"))) {
-        snprintf(note, nn, "cannot write '%s': %s", p ? p : "plots.gp", strerror(errno));
+    if (!(f = open_plot_file(dir, "plots.gp", &p, note, nn)))
         goto out;
-    }
     fprintf(f, "# Written by 'rbm train' (librbm %s); run 'gnuplot plots.gp' in this directory.\n",
             rbm_version_string());
     fprintf(f, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
@@ -1903,12 +1906,8 @@ static int write_plots(const char *dir, const struct plot_input *in, char pngs[2
                 "offset 1.6,1.0 font \",9\" title \"(number: starts reaching it)\"\n",
                 mname, in->fp->count, in->fp->n_random + in->fp->n_data);
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        snprintf(note, nn, "cannot write '%s'", p);
+    if (close_plot_file(&f, p, note, nn) != 0)
         goto out;
-    }
-    f = NULL;
     int g = run_gnuplot(dir, "plots.gp");
     if (g == 127) {
         snprintf(note, nn, "skipped: gnuplot not found (Debian package gnuplot-nox); the data "
