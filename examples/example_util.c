@@ -28,6 +28,23 @@ void ex_csv_values(FILE *f, char conv, int prec, const double *x, size_t count,
     fputs(tail, f);
 }
 
+int ex_write_series(char *path, size_t pathn, const char *dir, const char *name,
+                    const char *prefix, size_t count, size_t n, const uint64_t *step,
+                    const double *t, const double *edge, const size_t *n_out, const double *y)
+{
+    FILE *f = ex_csv_open(path, pathn, dir, name);
+    if (!f)
+        return -1;
+    ex_csv_columns(f, edge ? "step,t,edge,n_outside" : "step,t", prefix, count, "\n");
+    for (size_t k = 0; k < n; k++) {
+        fprintf(f, "%llu,%.6f", (unsigned long long)step[k], t[k]);
+        if (edge)
+            fprintf(f, ",%.8g,%zu", edge[k], n_out[k]);
+        ex_csv_values(f, 'g', 8, y + k * count, count, "\n");
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 int ex_gnuplot_missing(const char *what)
 {
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {

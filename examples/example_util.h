@@ -3,8 +3,28 @@
 #ifndef RBM_EXAMPLE_UTIL_H
 #define RBM_EXAMPLE_UTIL_H
 
+#include <rbm/rbm.h>
+
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+/* CHECK(call): every fallible librbm call returns an rbm_status; on failure
+ * (RBM_DONE counts as success where EX_CHECK_ACCEPTS_DONE is defined to 1
+ * before this header) print the call and the context's message (ctx), and
+ * goto done. */
+#ifndef EX_CHECK_ACCEPTS_DONE
+#define EX_CHECK_ACCEPTS_DONE 0
+#endif
+#define CHECK(call)                                                               \
+    do {                                                                          \
+        rbm_status st_ = (call);                                                  \
+        if (st_ != RBM_OK && !(EX_CHECK_ACCEPTS_DONE && st_ == RBM_DONE)) {       \
+            fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__,     \
+                    #call, rbm_status_name(st_), rbm_context_last_error(ctx));    \
+            goto done;                                                            \
+        }                                                                         \
+    } while (0)
 
 /* Open dir/name for writing, the path left in path[n]; NULL on failure. */
 FILE *ex_csv_open(char *path, size_t n, const char *dir, const char *name);
@@ -17,6 +37,14 @@ void ex_csv_columns(FILE *f, const char *lead, const char *prefix, size_t count,
  * for each of x[0..count), then tail. */
 void ex_csv_values(FILE *f, char conv, int prec, const double *x, size_t count,
                    const char *tail);
+
+/* dir/name: a record per line, "step,t[,edge,n_outside],<prefix>1..<prefix>N"
+ * (edge and n_out NULL: without those columns); row k holds y[k*count ..
+ * k*count + count) with %.8g. 0, or -1 with the file's path in path[pathn]
+ * (for perror). */
+int ex_write_series(char *path, size_t pathn, const char *dir, const char *name,
+                    const char *prefix, size_t count, size_t n, const uint64_t *step,
+                    const double *t, const double *edge, const size_t *n_out, const double *y);
 
 /* 1 (after printing "gnuplot not found: no <what>") when gnuplot is not on
  * PATH, else 0. */

@@ -27,7 +27,7 @@
  * 0.06 at any recorded time after the growth phase (t >= 20), or a final
  * singular value more than 4% from its closed-form fixed point. It is run
  * as a test (a few seconds).
- * Build:  cc gauss_gauss_dynamics.c $(pkg-config --cflags --libs rbm) -lm */
+ * Build:  cc gauss_gauss_dynamics.c example_util.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
 #include "example_util.h"
@@ -36,16 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(call)                                                               \
-    do {                                                                          \
-        rbm_status st_ = (call);                                                  \
-        if (st_ != RBM_OK) {                                                      \
-            fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__,     \
-                    #call, rbm_status_name(st_), rbm_context_last_error(ctx));    \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 enum {
     NV = 12,

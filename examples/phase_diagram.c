@@ -20,7 +20,7 @@
  * Exits 1 when a grid point contradicts the lines, when a solve did not
  * converge, or when the line limits are off (w_c(0) = sigma sqrt(pi/2),
  * w_c(sigma) = sigma). Run as a test (a few seconds).
- * Build:  cc phase_diagram.c $(pkg-config --cflags --libs rbm) -lm */
+ * Build:  cc phase_diagram.c example_util.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
 #include "example_util.h"
@@ -28,16 +28,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#define CHECK(call)                                                               \
-    do {                                                                          \
-        rbm_status st_ = (call);                                                  \
-        if (st_ != RBM_OK) {                                                      \
-            fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__,     \
-                    #call, rbm_status_name(st_), rbm_context_last_error(ctx));    \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 enum { NX = 60, NW = 59, NLINE = 400 };
 static const double SIGMA = 1.0, KAPPA = 1.0;

@@ -45,7 +45,7 @@
  *   /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
  * Exits 77 (skip) when the data file is absent, 1 on an error, else 0. It is
  * built but not run as a test (about a minute or two of training).
- * Build:  cc spectral_fashion.c $(pkg-config --cflags --libs rbm) -lm */
+ * Build:  cc spectral_fashion.c example_util.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
 #include "example_util.h"
@@ -54,16 +54,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(call)                                                               \
-    do {                                                                          \
-        rbm_status st_ = (call);                                                  \
-        if (st_ != RBM_OK) {                                                      \
-            fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__,     \
-                    #call, rbm_status_name(st_), rbm_context_last_error(ctx));    \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 
@@ -581,24 +571,10 @@ int main(int argc, char **argv)
     FILE *f;
     snprintf(path, sizeof path, "%s/spectral_fashion_tracker.csv", dir);
     CHECK(rbm_mode_tracker_write_csv(mt, path));
-    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_sv.csv")))
-        goto io;
-    ex_csv_columns(f, "step,t,edge,n_outside", "w", R, "\n");
-    for (size_t k = 0; k < rec.n; k++) {
-        fprintf(f, "%llu,%.6f,%.8g,%zu", (unsigned long long)rec.step[k], rec.t[k], rec.edge[k],
-                rec.n_out[k]);
-        ex_csv_values(f, 'g', 8, rec.w[k], R, "\n");
-    }
-    if (fclose(f))
-        goto io;
-    if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_proj.csv")))
-        goto io;
-    ex_csv_columns(f, "step,t", "p", K, "\n");
-    for (size_t k = 0; k < rec.n; k++) {
-        fprintf(f, "%llu,%.6f", (unsigned long long)rec.step[k], rec.t[k]);
-        ex_csv_values(f, 'g', 8, rec.proj[k], K, "\n");
-    }
-    if (fclose(f))
+    if (ex_write_series(path, sizeof path, dir, "spectral_fashion_sv.csv", "w", R, rec.n, rec.step, rec.t,
+                        rec.edge, rec.n_out, rec.w[0]) != 0 ||
+        ex_write_series(path, sizeof path, dir, "spectral_fashion_proj.csv", "p", K, rec.n, rec.step, rec.t,
+                        NULL, NULL, rec.proj[0]) != 0)
         goto io;
     if (!(f = ex_csv_open(path, sizeof path, dir, "spectral_fashion_overlaps.csv")))
         goto io;

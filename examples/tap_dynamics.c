@@ -26,25 +26,16 @@
  * values of TAP-EMF and PCD more than 50% apart, or a TAP-LR top mode
  * above 2 (the linear response must hold it near the paramagnetic
  * threshold).
- * Build:  cc tap_dynamics.c $(pkg-config --cflags --libs rbm) -lm */
+ * Build:  cc tap_dynamics.c example_util.c $(pkg-config --cflags --libs rbm) -lm */
 #include <rbm/rbm.h>
 
+#define EX_CHECK_ACCEPTS_DONE 1 /* CHECK lets RBM_DONE pass */
 #include "example_util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(call)                                                               \
-    do {                                                                          \
-        rbm_status st_ = (call);                                                  \
-        if (st_ != RBM_OK && st_ != RBM_DONE) {                                   \
-            fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__,     \
-                    #call, rbm_status_name(st_), rbm_context_last_error(ctx));    \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 enum {
     M = 1000,     /* rows of the synthetic data             */
