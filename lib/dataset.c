@@ -797,6 +797,30 @@ static bool line_blank(const char *line, size_t len)
     return true;
 }
 
+/* Open path for reading as a stream; directories are refused. *sb receives
+ * the file's status. `kind` names the format in messages ("csv", "npy"). */
+static rbm_status open_data_file(rbm_context *ctx, const char *path, const char *kind, FILE **out,
+                                 struct stat *sb)
+{
+    char why[128];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        os_reason(errno, why, sizeof why);
+        return rbm__fail(ctx, RBM_ERR_IO, "cannot open %s file %s: %s", kind, path, why);
+    }
+    if (fstat(fileno(f), sb) != 0) {
+        os_reason(errno, why, sizeof why);
+        fclose(f);
+        return rbm__fail(ctx, RBM_ERR_IO, "cannot stat %s file %s: %s", kind, path, why);
+    }
+    if (S_ISDIR(sb->st_mode)) {
+        fclose(f);
+        return rbm__fail(ctx, RBM_ERR_IO, "cannot read %s file %s: it is a directory", kind, path);
+    }
+    *out = f;
+    return RBM_OK;
+}
+
 rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out)
 {
     if (out)
@@ -806,19 +830,12 @@ rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset 
     if (!out || !path)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_dataset_load_csv: %s is NULL",
                          !out ? "out" : "path");
-    char why[128];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        os_reason(errno, why, sizeof why);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot open csv file %s: %s", path, why);
-    }
+    FILE *f;
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot read csv file %s: it is a directory", path);
-    }
+    rbm_status st = open_data_file(ctx, path, "csv", &f, &sb);
+    if (st)
+        return st;
 
-    rbm_status st;
     line_reader lr = {ctx, f, path, NULL, 1u << 16, 0, 0, false};
     double *vals = NULL;
     size_t vcap = 0, nvals = 0, rows = 0, cols = 0, lineno = 0, cols_line = 0;
@@ -1050,26 +1067,15 @@ rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset 
     if (!out || !path)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_dataset_load_npy: %s is NULL",
                          !out ? "out" : "path");
-    char why[128];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        os_reason(errno, why, sizeof why);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot open npy file %s: %s", path, why);
-    }
+    FILE *f;
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        os_reason(errno, why, sizeof why);
-        fclose(f);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot stat npy file %s: %s", path, why);
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        fclose(f);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot read npy file %s: it is a directory", path);
-    }
+    rbm_status st = open_data_file(ctx, path, "npy", &f, &sb);
+    if (st)
+        return st;
     bool regular = S_ISREG(sb.st_mode);
     uintmax_t fsize = regular ? (uintmax_t)sb.st_size : UINTMAX_MAX;
 
-    rbm_status st = RBM_OK;
+    char why[128];
     char *hbuf = NULL;
     uint8_t *raw = NULL;
     uint8_t pre[12];
