@@ -111,6 +111,8 @@ double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x
 /* out[i] = sigm(scale * x[i]) (vectorised; out may alias x) */
 void rbm__sigmoid_d(size_t n, const double *x, double scale, double *out);
 void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out);
+/* theta += lr (g - l2 theta - l1 sign(theta)) (vectorised SGD step) */
+void rbm__sgd_update(size_t n, double *theta, const double *g, double lr, double l1, double l2);
 /* max |x[i]|, or +Inf when any element is NaN or infinite (vectorised) */
 double rbm__max_abs(size_t n, const double *x);
 

@@ -294,6 +294,10 @@ static inline double sgn(double x)
 static bool update(const rbm_trainer *t, size_t n, double *theta, const double *g, double *u,
                    double *s, double l1, double l2, double c1, double c2, bool dry)
 {
+    if (!dry && t->opt == RBM_OPTIMIZER_SGD) {
+        rbm__sgd_update(n, theta, g, t->lr, l1, l2);
+        return true;
+    }
     double acc = 0.0; /* NaN/Inf in any candidate makes acc NaN */
     for (size_t i = 0; i < n; i++) {
         double d = g[i] - l2 * theta[i] - l1 * sgn(theta[i]);
