@@ -432,6 +432,11 @@ fail:
     return st;
 }
 
+size_t rbm_estimator_get_k(const rbm_estimator *e)
+{
+    return e ? e->k : 0;
+}
+
 rbm_estimator_kind rbm_estimator_get_kind(const rbm_estimator *e)
 {
     return e ? e->kind : RBM_ESTIMATOR_CD;

@@ -498,6 +498,11 @@ rbm_machine *rbm_trainer_machine(const rbm_trainer *t)
     return t ? t->m : NULL;
 }
 
+rbm_optimizer rbm_trainer_optimizer(const rbm_trainer *t)
+{
+    return t ? t->opt : RBM_OPTIMIZER_SGD;
+}
+
 rbm_estimator *rbm_trainer_estimator(rbm_trainer *t)
 {
     return t ? t->est : NULL;

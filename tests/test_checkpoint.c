@@ -222,10 +222,15 @@ static void test_checkpoint_validation(void **state)
     }
     free(bytes);
 
-    /* Success path sanity: counters restored. */
+    /* Success path sanity: counters and configuration restored. */
     RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, ck, d, &m2, &t2));
     assert_int_equal(rbm_trainer_steps(t2), 5);
     assert_int_equal(rbm_trainer_batch_index(t2), 5);
+    assert_int_equal(rbm_trainer_optimizer(t2), c.opt);
+    assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t2)), c.est);
+    assert_int_equal(rbm_estimator_get_k(rbm_trainer_estimator(t2)), 2);
+    assert_int_equal(rbm_trainer_optimizer(NULL), RBM_OPTIMIZER_SGD);
+    assert_int_equal(rbm_estimator_get_k(NULL), 0);
     rbm_trainer_free(t2);
     rbm_machine_free(m2);
 

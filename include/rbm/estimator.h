@@ -92,6 +92,9 @@ RBM_API rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, si
                                      rbm_estimator **out);
 RBM_API void rbm_estimator_free(rbm_estimator *e);
 RBM_API rbm_estimator_kind rbm_estimator_get_kind(const rbm_estimator *e);
+/* k given at creation: Gibbs sweeps (CD/PCD) or fixed-point iterations
+ * (MF/TAP) per call; 0 for a NULL estimator. */
+RBM_API size_t rbm_estimator_get_k(const rbm_estimator *e);
 
 /* Estimate the gradient on a minibatch v (batch x N_v doubles) into g
  * (overwritten). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (batch 0 or >

@@ -141,6 +141,8 @@ RBM_API double rbm_trainer_reconstruction_error(const rbm_trainer *t);
 RBM_API const rbm_gradient *rbm_trainer_gradient(const rbm_trainer *t);
 RBM_API rbm_machine *rbm_trainer_machine(const rbm_trainer *t);
 RBM_API rbm_estimator *rbm_trainer_estimator(rbm_trainer *t);
+/* The optimiser in use (RBM_OPTIMIZER_SGD for a NULL trainer). */
+RBM_API rbm_optimizer rbm_trainer_optimizer(const rbm_trainer *t);
 
 #ifdef __cplusplus
 }
