@@ -797,11 +797,19 @@ static bool line_blank(const char *line, size_t len)
     return true;
 }
 
-/* Open path for reading as a stream; directories are refused. *sb receives
- * the file's status. `kind` names the format in messages ("csv", "npy"). */
-static rbm_status open_data_file(rbm_context *ctx, const char *path, const char *kind, FILE **out,
-                                 struct stat *sb)
+/* The common start of a file loader: argument checks (*out cleared), then
+ * open path for reading as a stream, refusing directories. *sb receives the
+ * file's status. `kind` names the format in messages ("csv", "npy"). */
+static rbm_status open_data_file(rbm_context *ctx, const char *path, rbm_dataset **dsout,
+                                 const char *kind, FILE **out, struct stat *sb)
 {
+    if (dsout)
+        *dsout = NULL;
+    if (!ctx)
+        return RBM_ERR_NULL;
+    if (!dsout || !path)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_dataset_load_%s: %s is NULL", kind,
+                         !dsout ? "out" : "path");
     char why[128];
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -823,16 +831,9 @@ static rbm_status open_data_file(rbm_context *ctx, const char *path, const char 
 
 rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out)
 {
-    if (out)
-        *out = NULL;
-    if (!ctx)
-        return RBM_ERR_NULL;
-    if (!out || !path)
-        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_dataset_load_csv: %s is NULL",
-                         !out ? "out" : "path");
     FILE *f;
     struct stat sb;
-    rbm_status st = open_data_file(ctx, path, "csv", &f, &sb);
+    rbm_status st = open_data_file(ctx, path, out, "csv", &f, &sb);
     if (st)
         return st;
 
@@ -1060,16 +1061,9 @@ static const char *npy_parse_header(const char *h, npy_header *hd)
 
 rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset **out)
 {
-    if (out)
-        *out = NULL;
-    if (!ctx)
-        return RBM_ERR_NULL;
-    if (!out || !path)
-        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_dataset_load_npy: %s is NULL",
-                         !out ? "out" : "path");
     FILE *f;
     struct stat sb;
-    rbm_status st = open_data_file(ctx, path, "npy", &f, &sb);
+    rbm_status st = open_data_file(ctx, path, out, "npy", &f, &sb);
     if (st)
         return st;
     bool regular = S_ISREG(sb.st_mode);

@@ -157,26 +157,38 @@ static void core_reaction(mf_core *c, int layer)
 /* c and k3 of one layer at magnetisations mx (Gaussian: from the other
  * layer's c, which must be current). Returns false when a Gaussian TAP
  * variance does not exist (S >= 1/sigma^2). */
+/* Unit variances c and TAP3 factors k of n units of one layer when no
+ * reaction term is needed: discrete units (c, k from the magnetisation) or
+ * Gaussian units at naive order (c = sigma^2, k = 0). Returns false when a
+ * Gaussian layer at TAP2/TAP3 order needs the reaction-dependent variance. */
+static bool layer_stats_simple(rbm_unit_kind k, double sigma, int order, size_t n,
+                               const double *mx, double *cc, double *kk)
+{
+    if (disc(k)) {
+        for (size_t i = 0; i < n; i++) {
+            cc[i] = u_c(k, mx[i]);
+            kk[i] = order >= 3 ? u_k3(k, mx[i]) : 0.0;
+        }
+        return true;
+    }
+    memset(kk, 0, n * sizeof(double));
+    if (order < 2) {
+        for (size_t i = 0; i < n; i++)
+            cc[i] = sigma * sigma;
+        return true;
+    }
+    return false;
+}
+
 static bool core_layer_stats(mf_core *c, int layer, const double *mx)
 {
     const rbm_machine *m = c->m;
     rbm_unit_kind k = layer ? m->hk : m->vk;
     size_t n = layer ? c->nh : c->nv;
     double *cc = layer ? c->ch : c->cv, *kk = layer ? c->kh : c->kv;
-    if (disc(k)) {
-        for (size_t i = 0; i < n; i++) {
-            cc[i] = u_c(k, mx[i]);
-            kk[i] = c->order >= 3 ? u_k3(k, mx[i]) : 0.0;
-        }
-        return true;
-    }
     double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
-    memset(kk, 0, n * sizeof(double));
-    if (c->order < 2) {
-        for (size_t i = 0; i < n; i++)
-            cc[i] = s2;
+    if (layer_stats_simple(k, sg, c->order, n, mx, cc, kk))
         return true;
-    }
     core_reaction(c, layer);
     const double *S = layer ? c->Sh : c->Sv;
     for (size_t i = 0; i < n; i++) {
@@ -1438,20 +1450,9 @@ static bool emf_layer_stats(rbm__mf_emf *p, int layer)
     size_t cnt = p->n * (layer ? m->nh : m->nv);
     const double *mx = layer ? p->mh : p->mv;
     double *cc = layer ? p->ch : p->cv, *kk = layer ? p->kh : p->kv;
-    if (disc(k)) {
-        for (size_t i = 0; i < cnt; i++) {
-            cc[i] = u_c(k, mx[i]);
-            kk[i] = p->order >= 3 ? u_k3(k, mx[i]) : 0.0;
-        }
-        return true;
-    }
     double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
-    memset(kk, 0, cnt * sizeof(double));
-    if (p->order < 2) {
-        for (size_t i = 0; i < cnt; i++)
-            cc[i] = s2;
+    if (layer_stats_simple(k, sg, p->order, cnt, mx, cc, kk))
         return true;
-    }
     double *S = layer ? p->sh : p->sv;
     emf_prod(p, layer, layer ? p->cv : p->ch, p->W2, 0.0, S);
     for (size_t i = 0; i < cnt; i++) {

@@ -329,10 +329,11 @@ static bool update(const rbm_trainer *t, size_t n, double *theta, const double *
     return acc == 0.0;
 }
 
-/* max |x_i| over n values; NaN or Inf anywhere gives +Inf (vecmath.c). */
-static double max_abs(size_t n, const double *x)
+/* max |x| over a parameter-shaped triple (W, a, b); +Inf if any is not finite */
+static double max_abs_params(const rbm_machine *m, const double *W, const double *a,
+                             const double *b)
 {
-    return rbm__max_abs(n, x);
+    return fmax(rbm__max_abs(m->nv * m->nh, W), fmax(rbm__max_abs(m->nv, a), rbm__max_abs(m->nh, b)));
 }
 
 /* A cheap bound proving that the in-place update cannot overflow; when it
@@ -342,7 +343,7 @@ static double max_abs(size_t n, const double *x)
 static bool update_provably_finite(const rbm_trainer *t, double maxg, double c1, double c2)
 {
     const rbm_machine *m = t->m;
-    double maxth = fmax(max_abs(m->nv * m->nh, m->W), fmax(max_abs(m->nv, m->a), max_abs(m->nh, m->b)));
+    double maxth = max_abs_params(m, m->W, m->a, m->b);
     double dmax = maxg + t->l2 * maxth + t->l1;
     double step;
     switch (t->opt) {
@@ -378,8 +379,7 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
     if (st)
         return st;
-    double maxg = fmax(max_abs(m->nv * m->nh, t->g->dW),
-                       fmax(max_abs(m->nv, t->g->da), max_abs(m->nh, t->g->db)));
+    double maxg = max_abs_params(m, t->g->dW, t->g->da, t->g->db);
     if (!isfinite(maxg))
         return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
                          "gradient estimate at step %llu is not finite; parameters left unchanged "
@@ -428,7 +428,7 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     update(t, m->nv, m->a, t->g->da, t->ua, t->sa, 0, 0, c1, c2, false);
     update(t, m->nh, m->b, t->g->db, t->ub, t->sb, 0, 0, c1, c2, false);
     if (t->opt == RBM_OPTIMIZER_MOMENTUM)
-        t->maxu = fmax(max_abs(nw, t->uW), fmax(max_abs(m->nv, t->ua), max_abs(m->nh, t->ub)));
+        t->maxu = max_abs_params(m, t->uW, t->ua, t->ub);
     rbm__machine_sync(m);
 
     t->steps++;
