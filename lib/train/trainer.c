@@ -1,5 +1,5 @@
 /* librbm — trainers: minibatches, optimisers, weight decay. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* librbm — RS quenched mean field of the RBM ensemble, transition lines,
  * phase diagram, a machine on the diagram (SCIENCE.md §5). */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* librbm — status names and messages. */
-#include "internal.h"
+#include "core/internal.h"
 
 const char *rbm_status_name(rbm_status status)
 {

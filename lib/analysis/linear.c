@@ -10,7 +10,7 @@
  * (and the malloc) of LAPACKE's row-major path; the result read row-major is
  * the lower Cholesky factor L with M = L L^T. dpotrf failing is the
  * normalisability test (M positive definite iff sigma_v^2 sigma_h^2 w_1^2 < 1). */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <float.h>

@@ -10,7 +10,7 @@
  * plain Euler integrator, written from SCIENCE.md §1.5 and §3. */
 #include "testutil.h"
 
-#include "internal.h" /* white-box: a machine outside the normalisable region */
+#include "core/internal.h" /* white-box: a machine outside the normalisable region */
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* librbm — machines: parameters, energies, conditionals, conversion. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <lapacke.h>
 #include <limits.h>

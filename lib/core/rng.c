@@ -1,5 +1,5 @@
 /* librbm — xoshiro256** seeded by splitmix64; Marsaglia polar normals. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* librbm — unit kinds: log-partitions, means, variances, sampling. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <string.h>

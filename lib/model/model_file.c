@@ -5,7 +5,7 @@
  * byte, so the host's byte order never matters. A file is a 24-byte header
  * followed by a sequence of sections, each a 24-byte section header (tag,
  * flags, payload length, CRC-32) and its payload. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

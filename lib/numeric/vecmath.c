@@ -7,7 +7,7 @@
  * vectorises them, and target_clones adds an AVX2 version chosen at load
  * time. Absolute error per term is below 1e-15 (measured against libm over
  * |x| in [1e-8, 3e3]). */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <stdint.h>

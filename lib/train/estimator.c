@@ -1,6 +1,6 @@
 /* librbm — gradients and estimators: CD-k, PCD-k, exact enumeration, naive
  * MF / TAP2 / TAP3 (EMF, negative phase in meanfield.c). */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* librbm — the spectral view of W: SVD, projections, projected gradient,
  * Marchenko-Pastur bulk, mode tracking, PCA initialisation (SCIENCE.md §2.2,
  * §5.1, §6). */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* librbm — precision-generic kernels. Included by kernels_f32.c and
  * kernels_f64.c with REAL, SUFFIX, GEMM, MW/MA/MB (machine parameter arrays
  * in that precision) and the scalar helpers defined. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <math.h>

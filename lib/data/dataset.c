@@ -1,6 +1,6 @@
 /* librbm — datasets: memory, IDX (plain/gzip), CSV, NPY, synthetic clusters,
  * transforms, statistics and minibatch iteration. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <errno.h>

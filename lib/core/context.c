@@ -1,5 +1,5 @@
 /* librbm — context: allocator, logging, error detail. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <stdio.h>

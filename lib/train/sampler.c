@@ -1,5 +1,5 @@
 /* librbm — persistent Gibbs chains. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <string.h>

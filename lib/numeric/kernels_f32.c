@@ -6,4 +6,4 @@
 #define MA(m) ((m)->af)
 #define MB(m) ((m)->bf)
 #define SIGMOID_ARRAY rbm__sigmoid_f
-#include "kernels_impl.h"
+#include "numeric/kernels_impl.h"

@@ -1,5 +1,5 @@
 /* librbm — exact log Z, AIS, pseudo-likelihood, reconstruction error. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <lapacke.h>

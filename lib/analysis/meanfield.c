@@ -1,7 +1,7 @@
 /* librbm — naive mean field and TAP (SCIENCE.md §4, §6.3): solvers, fixed
  * points, Gamma and its derivatives, the EMF estimator's negative phase and
  * the TAP-driven learning dynamics. Formulas: see include/rbm/meanfield.h. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <cblas.h>
 #include <lapacke.h>

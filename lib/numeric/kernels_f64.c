@@ -6,4 +6,4 @@
 #define MA(m) ((m)->a)
 #define MB(m) ((m)->b)
 #define SIGMOID_ARRAY rbm__sigmoid_d
-#include "kernels_impl.h"
+#include "numeric/kernels_impl.h"

@@ -1,5 +1,5 @@
 /* librbm — a minimal parallel-for over pthreads. */
-#include "internal.h"
+#include "core/internal.h"
 
 #include <pthread.h>
 #include <unistd.h>
