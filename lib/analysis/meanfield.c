@@ -2,6 +2,7 @@
  * points, Gamma and its derivatives, the EMF estimator's negative phase and
  * the TAP-driven learning dynamics. Formulas: see include/rbm/meanfield.h. */
 #include "core/internal.h"
+#include "core/shuffle.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -1078,14 +1079,7 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
         }
         rbm_rng rng;
         rbm__rng_init(&rng, s->ctx, seed);
-        for (size_t i = 0; i < data->rows; i++)
-            idx[i] = i;
-        for (size_t i = 0; i < n; i++) {
-            size_t j = i + (size_t)(rbm__rng_next(&rng) % (uint64_t)(data->rows - i));
-            size_t t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
+        rbm__shuffle(&rng, idx, data->rows); /* the first n: n distinct rows */
     }
     rbm__dataset_fetch(data, idx, 0, n, false, v);
     rbm__free(s->ctx, idx);

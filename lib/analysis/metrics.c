@@ -1,5 +1,6 @@
 /* librbm — exact log Z, AIS, pseudo-likelihood, reconstruction error. */
 #include "core/internal.h"
+#include "core/shuffle.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -787,9 +788,7 @@ rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_std
             burn = 0;
         } else if (a->data) {
             for (size_t r = 0; r < R; r++) {
-                size_t row = (size_t)(rbm__rng_uniform(&a->rng) * (double)a->data->rows);
-                if (row >= a->data->rows)
-                    row = a->data->rows - 1;
+                size_t row = rbm__rng_index(&a->rng, a->data->rows);
                 rbm__dataset_fetch(a->data, NULL, row, 1, false, a->V + r * nv);
             }
         } else {

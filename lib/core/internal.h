@@ -171,6 +171,9 @@ void rbm__dataset_fetch(const rbm_dataset *ds, const size_t *idx, size_t start, 
                         bool as_f32, void *out);
 /* Value at (r, c) as double. */
 double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
+/* CRC-32 of the stored elements (shape and dtype are not included): tells a
+ * checkpoint whether it is resumed on the same data. */
+uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
 
 /* ---- sampler / estimator internals ---- */
 struct rbm_sampler {

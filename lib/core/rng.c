@@ -1,16 +1,10 @@
 /* librbm — xoshiro256** seeded by splitmix64; Marsaglia polar normals. */
+#include "core/bytes.h"
 #include "core/internal.h"
+#include "core/seed.h"
 
 #include <math.h>
 #include <string.h>
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static inline uint64_t rotl(uint64_t x, int k)
 {
@@ -19,9 +13,8 @@ static inline uint64_t rotl(uint64_t x, int k)
 
 void rbm__rng_seed(rbm_rng *r, uint64_t seed)
 {
-    uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = rbm__seed_mix(seed, (uint64_t)i + 1);
     r->has_spare = 0;
     r->spare = 0.0;
 }
@@ -114,20 +107,6 @@ double rbm_rng_normal(rbm_rng *rng)
     return rng ? rbm__rng_normal(rng) : 0.0;
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t len)
 {
     if (!rng || !buf)
@@ -136,11 +115,11 @@ rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t len)
         return rbm__fail(rng->ctx, RBM_ERR_SHAPE, "rng state buffer has %zu bytes, needs %d", len,
                          RBM_RNG_STATE_BYTES);
     for (int i = 0; i < 4; i++)
-        put_u64(buf + 8 * i, rng->s[i]);
+        rbm__put_u64(buf + 8 * i, rng->s[i]);
     uint64_t bits;
     memcpy(&bits, &rng->spare, sizeof bits);
-    put_u64(buf + 32, rng->has_spare ? 1u : 0u);
-    put_u64(buf + 40, bits);
+    rbm__put_u64(buf + 32, rng->has_spare ? 1u : 0u);
+    rbm__put_u64(buf + 40, bits);
     return RBM_OK;
 }
 
@@ -153,12 +132,12 @@ rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len)
                          RBM_RNG_STATE_BYTES);
     uint64_t s[4];
     for (int i = 0; i < 4; i++)
-        s[i] = get_u64(buf + 8 * i);
-    uint64_t flag = get_u64(buf + 32);
+        s[i] = rbm__get_u64(buf + 8 * i);
+    uint64_t flag = rbm__get_u64(buf + 32);
     if ((s[0] | s[1] | s[2] | s[3]) == 0 || flag > 1)
         return rbm__fail(rng->ctx, RBM_ERR_BAD_FORMAT,
                          "rng state is invalid (all-zero generator state or bad spare flag)");
-    uint64_t bits = get_u64(buf + 40);
+    uint64_t bits = rbm__get_u64(buf + 40);
     double spare;
     memcpy(&spare, &bits, sizeof spare);
     memcpy(rng->s, s, sizeof s);

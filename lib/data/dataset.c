@@ -1,6 +1,8 @@
 /* librbm — datasets: memory, IDX (plain/gzip), CSV, NPY, synthetic clusters,
  * transforms, statistics and minibatch iteration. */
+#include "core/bytes.h"
 #include "core/internal.h"
+#include "core/shuffle.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -46,6 +48,11 @@ static size_t dtype_size(rbm_dtype t)
     return 0;
 }
 
+uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds)
+{
+    return rbm__crc32(0, ds->data, ds->rows * ds->cols * dtype_size(ds->dtype));
+}
+
 static const char *dtype_name(rbm_dtype t)
 {
     switch (t) {
@@ -84,18 +91,6 @@ static void os_reason(int err, char *buf, size_t len)
 {
     if (strerror_r(err, buf, len) != 0)
         snprintf(buf, len, "error %d", err);
-}
-
-/* Unbiased integer in [0, n), n >= 1. */
-static size_t rng_index(rbm_rng *r, size_t n)
-{
-    uint64_t un = (uint64_t)n;
-    uint64_t limit = -un % un; /* 2^64 mod n: reject the first `limit` values */
-    uint64_t x;
-    do
-        x = rbm__rng_next(r);
-    while (x < limit);
-    return (size_t)(x % un);
 }
 
 /* Report the first NaN/Inf of a rows x cols float array. */
@@ -1390,7 +1385,7 @@ rbm_status rbm_dataset_synthetic(rbm_context *ctx, size_t n_samples, size_t n_cl
         goto done;
     }
     for (size_t s = 0; s < n_samples; s++) {
-        const double *c = C + rng_index(&rng, K) * d;
+        const double *c = C + rbm__rng_index(&rng, K) * d;
         for (size_t j = 0; j < d; j++)
             z[j] = c[j] + noise * rbm__rng_normal(&rng);
         for (size_t i = 0; i < D; i++) {
@@ -1737,13 +1732,8 @@ rbm_status rbm_batch_iter_next(rbm_batch_iter *it, double *out, size_t out_len, 
                          "rbm_batch_iter_next: out has %zu elements, a batch of %zu x %zu needs %zu",
                          out_len, it->batch, D, it->batch * D);
     if (it->pos == 0 && it->shuffle) {
-        /* Fisher-Yates over the whole permutation, once per epoch */
-        for (size_t i = M - 1; i > 0; i--) {
-            size_t j = rng_index(&it->rng, i + 1);
-            size_t t = it->perm[i];
-            it->perm[i] = it->perm[j];
-            it->perm[j] = t;
-        }
+        /* a fresh permutation once per epoch, as rbm_trainer_step makes */
+        rbm__shuffle(&it->rng, it->perm, M);
     }
     size_t n = M - it->pos < it->batch ? M - it->pos : it->batch;
     rbm__dataset_fetch(it->ds, it->perm + it->pos, 0, n, false, out);

@@ -5,6 +5,8 @@
  * byte, so the host's byte order never matters. A file is a 24-byte header
  * followed by a sequence of sections, each a 24-byte section header (tag,
  * flags, payload length, CRC-32) and its payload. */
+#include "core/bytes.h"
+#include "core/file_out.h"
 #include "core/internal.h"
 
 #include <errno.h>
@@ -37,96 +39,6 @@ enum {
 static const unsigned char tag_model[4] = {'M', 'O', 'D', 'L'};
 static const unsigned char tag_params[4] = {'P', 'A', 'R', 'M'};
 
-/* ---- little-endian encoding ---- */
-
-static void put_u16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)(v & 0xFF);
-    p[1] = (unsigned char)(v >> 8);
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)((v >> (8 * i)) & 0xFF);
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)((v >> (8 * i)) & 0xFF);
-}
-
-static void put_f64(unsigned char *p, double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    put_u64(p, bits);
-}
-
-static uint16_t get_u16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t bits = get_u64(p);
-    double x;
-    memcpy(&x, &bits, sizeof x);
-    return x;
-}
-
-/* zlib's crc32 takes a uInt length: feed it in pieces. */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-    uLong c = crc;
-    while (n > 0) {
-        uInt piece = n > 0x40000000u ? 0x40000000u : (uInt)n;
-        c = crc32(c, p, piece);
-        p += piece;
-        n -= piece;
-    }
-    return (uint32_t)c;
-}
-
-/* ---- error helpers ---- */
-
-static void describe_errno(int err, char *buf, size_t cap)
-{
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    const char *s = strerror_r(err, buf, cap);
-    if (s != buf)
-        snprintf(buf, cap, "%s", s);
-#else
-    if (strerror_r(err, buf, cap) != 0)
-        snprintf(buf, cap, "error %d", err);
-#endif
-}
-
-static rbm_status io_fail(rbm_context *ctx, int err, const char *what, const char *path)
-{
-    char msg[160];
-    describe_errno(err, msg, sizeof msg);
-    return rbm__fail(ctx, RBM_ERR_IO, "%s '%s': %s", what, path, msg);
-}
-
 /* Printable name of a section tag: the known names, else the tag itself with
  * non-printable bytes shown as '?'. buf needs 5 bytes. */
 static const char *section_name(const unsigned char tag[4], char *buf)
@@ -145,53 +57,23 @@ static const char *section_name(const unsigned char tag[4], char *buf)
 /*                                 save                                  */
 /* ===================================================================== */
 
+/* A model file being written: the atomic output file plus the running CRC
+ * of the open section. */
 typedef struct writer {
-    int fd;
-    int err;            /* errno of the first failure, 0 while all is well */
-    uint64_t off;       /* file offset of buf[0] */
-    size_t n;           /* bytes pending in buf */
-    uint32_t crc;       /* running CRC-32 of the open section */
-    uint64_t crc_at;    /* file offset of the open section's CRC field */
-    unsigned char buf[IO_CHUNK];
+    rbm__fout out;
+    uint32_t crc;    /* running CRC-32 of the open section */
+    uint64_t crc_at; /* file offset of the open section's CRC field */
 } writer;
-
-static void w_flush(writer *w)
-{
-    size_t done = 0;
-    while (w->err == 0 && done < w->n) {
-        ssize_t k = write(w->fd, w->buf + done, w->n - done);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            w->err = errno;
-        } else if (k == 0) {
-            w->err = EIO;
-        } else {
-            done += (size_t)k;
-        }
-    }
-    w->off += w->n;
-    w->n = 0;
-}
 
 static void w_bytes(writer *w, const unsigned char *p, size_t n)
 {
-    while (n > 0 && w->err == 0) {
-        size_t room = sizeof w->buf - w->n;
-        size_t take = n < room ? n : room;
-        memcpy(w->buf + w->n, p, take);
-        w->n += take;
-        p += take;
-        n -= take;
-        if (w->n == sizeof w->buf)
-            w_flush(w);
-    }
+    rbm__fout_write(&w->out, p, n);
 }
 
 /* Payload bytes: written and added to the section's CRC. */
 static void w_payload(writer *w, const unsigned char *p, size_t n)
 {
-    w->crc = crc_update(w->crc, p, n);
+    w->crc = rbm__crc32(w->crc, p, n);
     w_bytes(w, p, n);
 }
 
@@ -199,32 +81,21 @@ static void w_section_begin(writer *w, const unsigned char tag[4], uint32_t flag
 {
     unsigned char h[IO_SECTION_BYTES];
     memcpy(h, tag, 4);
-    put_u32(h + 4, flags);
-    put_u64(h + 8, len);
-    put_u32(h + 16, 0);          /* reserved */
-    put_u32(h + 20, 0);          /* CRC, patched by w_section_end */
-    w->crc = crc_update(0, h, 20); /* the CRC covers header bytes 0..19 */
-    w->crc_at = w->off + w->n + 20;
+    rbm__put_u32(h + 4, flags);
+    rbm__put_u64(h + 8, len);
+    rbm__put_u32(h + 16, 0);          /* reserved */
+    rbm__put_u32(h + 20, 0);          /* CRC, patched by w_section_end */
+    w->crc = rbm__crc32(0, h, 20); /* the CRC covers header bytes 0..19 */
+    w->crc_at = rbm__fout_tell(&w->out) + 20;
     w_bytes(w, h, sizeof h);
 }
 
-/* Flush, then write the section's CRC into its header. */
+/* Write the section's CRC into its header. */
 static void w_section_end(writer *w)
 {
-    w_flush(w);
-    if (w->err)
-        return;
     unsigned char c[4];
-    put_u32(c, w->crc);
-    for (;;) {
-        ssize_t k = pwrite(w->fd, c, sizeof c, (off_t)w->crc_at);
-        if (k == (ssize_t)sizeof c)
-            return;
-        if (k < 0 && errno == EINTR)
-            continue;
-        w->err = k < 0 ? errno : EIO;
-        return;
-    }
+    rbm__put_u32(c, w->crc);
+    rbm__fout_patch(&w->out, c, sizeof c, w->crc_at);
 }
 
 /* Encode n doubles as binary64 little-endian payload. */
@@ -232,10 +103,10 @@ static void w_doubles(writer *w, const double *x, size_t n)
 {
     unsigned char chunk[IO_CHUNK];
     const size_t per = sizeof chunk / 8;
-    while (n > 0 && w->err == 0) {
+    while (n > 0 && w->out.err == 0) {
         size_t take = n < per ? n : per;
         for (size_t i = 0; i < take; i++)
-            put_f64(chunk + 8 * i, x[i]);
+            rbm__put_f64(chunk + 8 * i, x[i]);
         w_payload(w, chunk, 8 * take);
         x += take;
         n -= take;
@@ -254,22 +125,22 @@ static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag
 {
     unsigned char h[IO_HEADER_BYTES];
     memcpy(h, io_magic, IO_MAGIC_LEN);
-    put_u16(h + 8, IO_MAJOR);
-    put_u16(h + 10, IO_MINOR);
-    put_u32(h + 12, extra_tag ? 3 : 2); /* section count */
-    put_u32(h + 16, 0); /* flags */
-    put_u32(h + 20, crc_update(0, h, 20));
+    rbm__put_u16(h + 8, IO_MAJOR);
+    rbm__put_u16(h + 10, IO_MINOR);
+    rbm__put_u32(h + 12, extra_tag ? 3 : 2); /* section count */
+    rbm__put_u32(h + 16, 0); /* flags */
+    rbm__put_u32(h + 20, rbm__crc32(0, h, 20));
     w_bytes(w, h, sizeof h);
 
     unsigned char p[IO_MODEL_BYTES];
-    put_u64(p + 0, (uint64_t)m->nv);
-    put_u64(p + 8, (uint64_t)m->nh);
-    put_u32(p + 16, (uint32_t)m->vk);
-    put_u32(p + 20, (uint32_t)m->hk);
-    put_f64(p + 24, stored_sigma(m->sigma_v));
-    put_f64(p + 32, stored_sigma(m->sigma_h));
-    put_u32(p + 40, (uint32_t)m->prec);
-    put_u32(p + 44, 0); /* reserved */
+    rbm__put_u64(p + 0, (uint64_t)m->nv);
+    rbm__put_u64(p + 8, (uint64_t)m->nh);
+    rbm__put_u32(p + 16, (uint32_t)m->vk);
+    rbm__put_u32(p + 20, (uint32_t)m->hk);
+    rbm__put_f64(p + 24, stored_sigma(m->sigma_v));
+    rbm__put_f64(p + 32, stored_sigma(m->sigma_h));
+    rbm__put_u32(p + 40, (uint32_t)m->prec);
+    rbm__put_u32(p + 44, 0); /* reserved */
     w_section_begin(w, tag_model, IO_FLAG_REQUIRED, sizeof p);
     w_payload(w, p, sizeof p);
     w_section_end(w);
@@ -289,64 +160,6 @@ static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag
     }
 }
 
-/* Open a new file "<path>.tmp.XXXXXX" exclusively (mode 0666 less the umask).
- * Returns the descriptor, or -1 with *err set. */
-static int create_temp(const char *path, char *tmp, size_t cap, int *err)
-{
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    struct timespec ts = {0, 0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15u ^ (uint64_t)ts.tv_nsec ^
-                 ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 64; attempt++) {
-        /* splitmix64 step */
-        x += 0x9E3779B97F4A7C15u;
-        uint64_t z = x;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-        z ^= z >> 31;
-        char suffix[7];
-        for (int i = 0; i < 6; i++) {
-            suffix[i] = alphabet[z % (sizeof alphabet - 1)];
-            z /= sizeof alphabet - 1;
-        }
-        suffix[6] = '\0';
-        snprintf(tmp, cap, "%s.tmp.%s", path, suffix);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0)
-            return fd;
-        if (errno != EEXIST) {
-            *err = errno;
-            return -1;
-        }
-    }
-    *err = EEXIST;
-    return -1;
-}
-
-/* Make the rename durable: fsync the directory holding path (best effort). */
-static void sync_parent_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == path) {
-        snprintf(dir, sizeof dir, "/");
-    } else {
-        size_t len = (size_t)(slash - path);
-        if (len >= sizeof dir)
-            return;
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 rbm_status rbm__io_save(const rbm_machine *m, const char *path, const char *extra_tag,
                         const unsigned char *extra, size_t extra_len)
 {
@@ -355,47 +168,12 @@ rbm_status rbm__io_save(const rbm_machine *m, const char *path, const char *extr
     rbm_context *ctx = m->ctx;
     if (!path)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_save: path is NULL");
-    if (!*path)
-        return io_fail(ctx, ENOENT, "cannot save to", path);
-
-    char tmp[4096 + 16];
-    if (strlen(path) + sizeof ".tmp.XXXXXX" > sizeof tmp)
-        return io_fail(ctx, ENAMETOOLONG, "cannot save to", path);
-
-    int err = 0;
-    int fd = create_temp(path, tmp, sizeof tmp, &err);
-    if (fd < 0)
-        return io_fail(ctx, err, "cannot create temporary file for", path);
-
-    writer w;
-    w.fd = fd;
-    w.err = 0;
-    w.off = 0;
-    w.n = 0;
-    w.crc = 0;
-    w.crc_at = 0;
+    writer w = {.crc = 0, .crc_at = 0};
+    rbm_status st = rbm__fout_open(ctx, path, &w.out);
+    if (st)
+        return st;
     write_machine(&w, m, extra_tag, extra, extra_len);
-    const char *what = "cannot write";
-    if (w.err) {
-        err = w.err;
-    } else if (fsync(fd) != 0) {
-        err = errno;
-        what = "cannot flush";
-    }
-    if (close(fd) != 0 && !err) {
-        err = errno;
-        what = "cannot close";
-    }
-    if (!err && rename(tmp, path) != 0) {
-        err = errno;
-        what = "cannot rename temporary file over";
-    }
-    if (err) {
-        unlink(tmp);
-        return io_fail(ctx, err, what, path);
-    }
-    sync_parent_dir(path);
-    return RBM_OK;
+    return rbm__fout_commit(ctx, &w.out, path);
 }
 
 /* ===================================================================== */
@@ -433,7 +211,7 @@ static rbm_status r_read(reader *r, unsigned char *p, size_t n)
         if (k < 0) {
             if (errno == EINTR)
                 continue;
-            return io_fail(r->ctx, errno, "cannot read", r->path);
+            return rbm__io_fail(r->ctx, errno, "cannot read", r->path);
         }
         if (k == 0)
             return bad(r, "truncated: file ended at offset %" PRIu64 " while reading (it shrank "
@@ -455,10 +233,10 @@ typedef struct model_info {
 
 static rbm_status parse_model(reader *r, const unsigned char *p, uint64_t at, model_info *mi)
 {
-    uint64_t nv = get_u64(p + 0), nh = get_u64(p + 8);
-    uint32_t vk = get_u32(p + 16), hk = get_u32(p + 20);
-    double sv = get_f64(p + 24), sh = get_f64(p + 32);
-    uint32_t prec = get_u32(p + 40);
+    uint64_t nv = rbm__get_u64(p + 0), nh = rbm__get_u64(p + 8);
+    uint32_t vk = rbm__get_u32(p + 16), hk = rbm__get_u32(p + 20);
+    double sv = rbm__get_f64(p + 24), sh = rbm__get_f64(p + 32);
+    uint32_t prec = rbm__get_u32(p + 40);
 
     if (nv == 0)
         return bad(r, "section 'model': n_visible (offset %" PRIu64 ") is 0", at);
@@ -539,9 +317,9 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
         st = r_read(r, chunk, 8 * take);
         if (st != RBM_OK)
             return st;
-        crc = crc_update(crc, chunk, 8 * take);
+        crc = rbm__crc32(crc, chunk, 8 * take);
         for (size_t i = 0; i < take; i++, k++) {
-            double x = get_f64(chunk + 8 * i);
+            double x = rbm__get_f64(chunk + 8 * i);
             if (!isfinite(x) && bad_index == SIZE_MAX) {
                 bad_index = k;
                 bad_value = x;
@@ -582,7 +360,7 @@ static rbm_status skip_payload(reader *r, uint64_t len, uint32_t *crc)
         rbm_status st = r_read(r, chunk, take);
         if (st != RBM_OK)
             return st;
-        *crc = crc_update(*crc, chunk, take);
+        *crc = rbm__crc32(*crc, chunk, take);
         len -= take;
     }
     return RBM_OK;
@@ -602,16 +380,16 @@ static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
     if (have < sizeof h)
         return bad(r, "truncated: header needs %d bytes at offset 0, file has %" PRIu64,
                    IO_HEADER_BYTES, r->size);
-    unsigned major = get_u16(h + 8), minor = get_u16(h + 10);
+    unsigned major = rbm__get_u16(h + 8), minor = rbm__get_u16(h + 10);
     if (major != IO_MAJOR)
         return bad(r, "format version %u.%u (offset 8) is not supported; this librbm reads "
                       "version %d.x", major, minor, IO_MAJOR);
-    uint32_t crc = crc_update(0, h, 20);
-    uint32_t stored = get_u32(h + 20);
+    uint32_t crc = rbm__crc32(0, h, 20);
+    uint32_t stored = rbm__get_u32(h + 20);
     if (crc != stored)
         return bad(r, "checksum mismatch in the file header (stored 0x%08" PRIx32
                       ", computed 0x%08" PRIx32 ")", stored, crc);
-    uint32_t count = get_u32(h + 12);
+    uint32_t count = rbm__get_u32(h + 12);
     if ((uint64_t)count * IO_SECTION_BYTES > r->size - IO_HEADER_BYTES)
         return bad(r, "truncated: header declares %" PRIu32 " sections, a file of %" PRIu64
                       " bytes has room for at most %" PRIu64, count, r->size,
@@ -631,10 +409,10 @@ static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
             return st;
         char namebuf[5];
         const char *name = section_name(s, namebuf);
-        uint32_t flags = get_u32(s + 4);
-        uint64_t len = get_u64(s + 8);
-        stored = get_u32(s + 20);
-        crc = crc_update(0, s, 20);
+        uint32_t flags = rbm__get_u32(s + 4);
+        uint64_t len = rbm__get_u64(s + 8);
+        stored = rbm__get_u32(s + 20);
+        crc = rbm__crc32(0, s, 20);
         if (len > r->size - r->off)
             return bad(r, "truncated: section '%s' needs %" PRIu64 " bytes at offset %" PRIu64
                           ", file has %" PRIu64, name, len, r->off, r->size);
@@ -649,7 +427,7 @@ static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
             st = r_read(r, p, sizeof p);
             if (st != RBM_OK)
                 return st;
-            st = check_crc(r, name, at, stored, crc_update(crc, p, sizeof p));
+            st = check_crc(r, name, at, stored, rbm__crc32(crc, p, sizeof p));
             if (st != RBM_OK)
                 return st;
             st = parse_model(r, p, at + IO_SECTION_BYTES, &mi);
@@ -682,7 +460,7 @@ static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
             st = r_read(r, *extra, (size_t)len);
             if (st != RBM_OK)
                 return st;
-            st = check_crc(r, name, at, stored, crc_update(crc, *extra, (size_t)len));
+            st = check_crc(r, name, at, stored, rbm__crc32(crc, *extra, (size_t)len));
             if (st != RBM_OK)
                 return st;
             *extra_len = (size_t)len;
@@ -722,12 +500,12 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return io_fail(ctx, errno, "cannot open", path);
+        return rbm__io_fail(ctx, errno, "cannot open", path);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return io_fail(ctx, e, "cannot stat", path);
+        return rbm__io_fail(ctx, e, "cannot stat", path);
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);

@@ -1,6 +1,7 @@
 /* librbm — gradients and estimators: CD-k, PCD-k, exact enumeration, naive
  * MF / TAP2 / TAP3 (EMF, negative phase in meanfield.c). */
 #include "core/internal.h"
+#include "core/seed.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -324,14 +325,6 @@ void rbm_estimator_free(rbm_estimator *e)
     rbm__free(ctx, e);
 }
 
-static uint64_t mix_seed(uint64_t seed, uint64_t salt)
-{
-    uint64_t z = seed + salt * 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t n_chains,
                              size_t max_batch, uint64_t seed, rbm_estimator **out)
 {
@@ -380,7 +373,7 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
     e->prec = m->prec;
     e->kern = rbm__kern_for(m->prec);
     e->enum_layer = layer;
-    rbm__rng_init(&e->rng, ctx, mix_seed(seed, 1));
+    rbm__rng_init(&e->rng, ctx, rbm__seed_mix(seed, RBM__STREAM_ESTIMATOR_RNG));
     size_t el = e->kern->elem;
     if ((st = rbm__xcalloc(ctx, bv, el, &e->vin, "estimator batch")) ||
         (st = rbm__xcalloc(ctx, bh, el, &e->ph, "estimator batch")))
@@ -398,7 +391,7 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
         break;
     case RBM_ESTIMATOR_PCD: {
         size_t nc = n_chains ? n_chains : max_batch, nch;
-        if ((st = rbm_sampler_new(m, nc, mix_seed(seed, 2), &e->chains)))
+        if ((st = rbm_sampler_new(m, nc, rbm__seed_mix(seed, RBM__STREAM_ESTIMATOR_CHAINS), &e->chains)))
             goto fail;
         if (!rbm__mul_ok(nc, m->nh, &nch)) {
             st = rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu chains overflow", nc);

@@ -1,5 +1,6 @@
 /* librbm — persistent Gibbs chains. */
 #include "core/internal.h"
+#include "core/shuffle.h"
 
 #include <math.h>
 #include <string.h>
@@ -128,10 +129,8 @@ rbm_status rbm_sampler_init_from_data(rbm_sampler *s, const rbm_dataset *data)
     size_t *idx;
     if ((st = rbm__xcalloc(s->ctx, s->n, sizeof(size_t), &idx, "row indices")))
         return st;
-    for (size_t c = 0; c < s->n; c++) {
-        size_t r = (size_t)(rbm__rng_uniform(&s->rng) * (double)data->rows);
-        idx[c] = r < data->rows ? r : data->rows - 1;
-    }
+    for (size_t c = 0; c < s->n; c++)
+        idx[c] = rbm__rng_index(&s->rng, data->rows);
     rbm__dataset_fetch(data, idx, 0, s->n, s->prec == RBM_PRECISION_FLOAT32, s->v);
     rbm__free(s->ctx, idx);
     resample_hidden(s);

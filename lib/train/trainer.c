@@ -1,5 +1,8 @@
 /* librbm — trainers: minibatches, optimisers, weight decay. */
+#include "core/bytes.h"
 #include "core/internal.h"
+#include "core/seed.h"
+#include "core/shuffle.h"
 
 #include <math.h>
 #include <string.h>
@@ -98,17 +101,7 @@ static rbm_status validate_data(rbm_trainer *t)
 
 static void shuffle(rbm_trainer *t)
 {
-    size_t n = t->data->rows;
-    for (size_t i = 0; i < n; i++)
-        t->perm[i] = i;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)(rbm__rng_uniform(&t->rng) * (double)(i + 1));
-        if (j > i)
-            j = i;
-        size_t tmp = t->perm[i];
-        t->perm[i] = t->perm[j];
-        t->perm[j] = tmp;
-    }
+    rbm__shuffle(&t->rng, t->perm, t->data->rows);
 }
 
 rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind kind, size_t k)
@@ -116,7 +109,7 @@ rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind kind, si
     if (!t)
         return RBM_ERR_NULL;
     rbm_estimator *e;
-    rbm_status st = rbm_estimator_new(t->m, kind, k, t->B, t->B, t->seed ^ 0x5eed5eed5eedULL, &e);
+    rbm_status st = rbm_estimator_new(t->m, kind, k, t->B, t->B, rbm__seed_mix(t->seed, RBM__STREAM_TRAINER_ESTIMATOR), &e);
     if (st)
         return st;
     rbm_estimator_free(t->est);
@@ -515,167 +508,66 @@ rbm_estimator *rbm_trainer_estimator(rbm_trainer *t)
 #define TRNS_VERSION 1u
 static const char tag_trns[4] = {'T', 'R', 'N', 'S'};
 
-typedef struct {
-    unsigned char *p; /* NULL: only count */
-    size_t off;
-} wbuf;
-
-static void wb_bytes(wbuf *w, const void *src, size_t n)
-{
-    if (w->p)
-        memcpy(w->p + w->off, src, n);
-    w->off += n;
-}
-
-static void wb_u64(wbuf *w, uint64_t v)
-{
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    wb_bytes(w, b, 8);
-}
-
-static void wb_u32(wbuf *w, uint32_t v)
-{
-    unsigned char b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    wb_bytes(w, b, 4);
-}
-
-static void wb_f64(wbuf *w, double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, 8);
-    wb_u64(w, u);
-}
-
-static void wb_f64s(wbuf *w, const double *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        wb_f64(w, x[i]);
-}
-
-static void wb_rng(wbuf *w, const rbm_rng *r)
+static void wb_rng(rbm__wbuf *w, const rbm_rng *r)
 {
     uint8_t st[RBM_RNG_STATE_BYTES];
     rbm_rng_get_state(r, st, sizeof st);
-    wb_bytes(w, st, sizeof st);
+    rbm__wbuf_put(w, st, sizeof st);
 }
 
 /* n values of a compute-type array, stored as binary64 (exact for float). */
-static void wb_reals(wbuf *w, const rbm__kern *K, const void *x, size_t n)
+static void wb_reals(rbm__wbuf *w, const rbm__kern *K, const void *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         double d;
         K->to_f64(1, (const char *)x + i * K->elem, &d);
-        wb_f64(w, d);
+        rbm__wbuf_f64(w, d);
     }
 }
 
-typedef struct {
-    const unsigned char *p;
-    size_t len, off;
-    bool short_read;
-} rbuf;
-
-static const unsigned char *rb_take(rbuf *r, size_t n)
-{
-    if (r->short_read || r->len - r->off < n) {
-        r->short_read = true;
-        return NULL;
-    }
-    const unsigned char *q = r->p + r->off;
-    r->off += n;
-    return q;
-}
-
-static uint64_t rb_u64(rbuf *r)
-{
-    const unsigned char *q = rb_take(r, 8);
-    uint64_t v = 0;
-    if (q)
-        for (int i = 0; i < 8; i++)
-            v |= (uint64_t)q[i] << (8 * i);
-    return v;
-}
-
-static uint32_t rb_u32(rbuf *r)
-{
-    const unsigned char *q = rb_take(r, 4);
-    uint32_t v = 0;
-    if (q)
-        for (int i = 0; i < 4; i++)
-            v |= (uint32_t)q[i] << (8 * i);
-    return v;
-}
-
-static double rb_f64(rbuf *r)
-{
-    uint64_t u = rb_u64(r);
-    double x;
-    memcpy(&x, &u, 8);
-    return x;
-}
-
-static uint32_t data_fingerprint(const rbm_dataset *d)
-{
-    size_t el = d->dtype == RBM_DTYPE_UINT8 ? 1 : d->dtype == RBM_DTYPE_FLOAT32 ? 4 : 8;
-    uLong crc = crc32(0L, Z_NULL, 0);
-    const unsigned char *p = d->data;
-    size_t total = d->rows * d->cols * el;
-    while (total > 0) {
-        uInt take = total > (1u << 30) ? (1u << 30) : (uInt)total;
-        crc = crc32(crc, p, take);
-        p += take;
-        total -= take;
-    }
-    return (uint32_t)crc;
-}
-
-static void write_state(const rbm_trainer *t, wbuf *w)
+static void write_state(const rbm_trainer *t, rbm__wbuf *w)
 {
     const rbm_machine *m = t->m;
     size_t nw = m->nv * m->nh;
-    wb_u32(w, TRNS_VERSION);
-    wb_u64(w, m->nv);
-    wb_u64(w, m->nh);
-    wb_u64(w, t->data->rows);
-    wb_u64(w, t->data->cols);
-    wb_u32(w, (uint32_t)t->data->dtype);
-    wb_u32(w, data_fingerprint(t->data));
-    wb_u64(w, t->B);
-    wb_u64(w, t->seed);
-    wb_u32(w, (uint32_t)rbm_estimator_get_kind(t->est));
-    wb_u64(w, rbm__estimator_k(t->est));
-    wb_u32(w, (uint32_t)t->opt);
+    rbm__wbuf_u32(w, TRNS_VERSION);
+    rbm__wbuf_u64(w, m->nv);
+    rbm__wbuf_u64(w, m->nh);
+    rbm__wbuf_u64(w, t->data->rows);
+    rbm__wbuf_u64(w, t->data->cols);
+    rbm__wbuf_u32(w, (uint32_t)t->data->dtype);
+    rbm__wbuf_u32(w, rbm__dataset_fingerprint(t->data));
+    rbm__wbuf_u64(w, t->B);
+    rbm__wbuf_u64(w, t->seed);
+    rbm__wbuf_u32(w, (uint32_t)rbm_estimator_get_kind(t->est));
+    rbm__wbuf_u64(w, rbm__estimator_k(t->est));
+    rbm__wbuf_u32(w, (uint32_t)t->opt);
     const double reals[] = {t->lr, t->mom, t->b1, t->b2, t->eps, t->l1, t->l2};
-    wb_f64s(w, reals, 7);
-    wb_u64(w, t->monitor_every);
-    wb_u64(w, t->steps);
-    wb_u64(w, t->epochs);
-    wb_u64(w, t->batch_idx);
-    wb_f64(w, t->recon);
-    wb_f64(w, t->b1t);
-    wb_f64(w, t->b2t);
+    rbm__wbuf_f64s(w, reals, 7);
+    rbm__wbuf_u64(w, t->monitor_every);
+    rbm__wbuf_u64(w, t->steps);
+    rbm__wbuf_u64(w, t->epochs);
+    rbm__wbuf_u64(w, t->batch_idx);
+    rbm__wbuf_f64(w, t->recon);
+    rbm__wbuf_f64(w, t->b1t);
+    rbm__wbuf_f64(w, t->b2t);
     wb_rng(w, &t->rng);
     wb_rng(w, rbm__estimator_rng(t->est));
     for (size_t i = 0; i < t->data->rows; i++)
-        wb_u64(w, t->perm[i]);
-    wb_u32(w, t->uW ? 1 : 0);
+        rbm__wbuf_u64(w, t->perm[i]);
+    rbm__wbuf_u32(w, t->uW ? 1 : 0);
     if (t->uW) {
-        wb_f64s(w, t->uW, nw);
-        wb_f64s(w, t->ua, m->nv);
-        wb_f64s(w, t->ub, m->nh);
+        rbm__wbuf_f64s(w, t->uW, nw);
+        rbm__wbuf_f64s(w, t->ua, m->nv);
+        rbm__wbuf_f64s(w, t->ub, m->nh);
     }
-    wb_u32(w, t->sW ? 1 : 0);
+    rbm__wbuf_u32(w, t->sW ? 1 : 0);
     if (t->sW) {
-        wb_f64s(w, t->sW, nw);
-        wb_f64s(w, t->sa, m->nv);
-        wb_f64s(w, t->sb, m->nh);
+        rbm__wbuf_f64s(w, t->sW, nw);
+        rbm__wbuf_f64s(w, t->sa, m->nv);
+        rbm__wbuf_f64s(w, t->sb, m->nh);
     }
     const rbm_sampler *s = rbm_estimator_sampler(t->est);
-    wb_u64(w, s ? s->n : 0);
+    rbm__wbuf_u64(w, s ? s->n : 0);
     if (s) {
         wb_rng(w, &s->rng);
         wb_reals(w, s->k, s->v, s->n * m->nv);
@@ -684,13 +576,13 @@ static void write_state(const rbm_trainer *t, wbuf *w)
     /* MF/TAP estimators: persistent magnetisations */
     rbm__mf_emf *mf = rbm__estimator_mf(t->est);
     size_t np = mf ? rbm__mf_emf_particles(mf) : 0;
-    wb_u64(w, np);
+    rbm__wbuf_u64(w, np);
     if (mf) {
         bool ready = rbm__mf_emf_ready(mf);
-        wb_u32(w, ready ? 1 : 0);
+        rbm__wbuf_u32(w, ready ? 1 : 0);
         if (ready) {
-            wb_f64s(w, rbm__mf_emf_visible(mf), np * m->nv);
-            wb_f64s(w, rbm__mf_emf_hidden(mf), np * m->nh);
+            rbm__wbuf_f64s(w, rbm__mf_emf_visible(mf), np * m->nv);
+            rbm__wbuf_f64s(w, rbm__mf_emf_hidden(mf), np * m->nh);
         }
     }
 }
@@ -701,26 +593,20 @@ rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
         return RBM_ERR_NULL;
     if (!path)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "checkpoint path is NULL");
-    wbuf w = {NULL, 0};
+    rbm__wbuf w;
+    rbm__wbuf_init(&w, t->ctx);
     write_state(t, &w);
-    unsigned char *buf;
-    rbm_status st = rbm__xcalloc(t->ctx, w.off, 1, &buf, "checkpoint buffer");
-    if (st)
-        return st;
-    size_t len = w.off;
-    w = (wbuf){buf, 0};
-    write_state(t, &w);
-    st = rbm__io_save(t->m, path, tag_trns, buf, len);
-    rbm__free(t->ctx, buf);
+    rbm_status st = w.st ? w.st : rbm__io_save(t->m, path, tag_trns, w.p, w.len);
+    rbm__wbuf_free(&w);
     return st;
 }
 
 #define CKPT_BAD(...) rbm__fail(ctx, RBM_ERR_BAD_FORMAT, __VA_ARGS__)
 
-static rbm_status read_rng(rbm_context *ctx, rbuf *r, rbm_rng *rng, const char *path,
+static rbm_status read_rng(rbm_context *ctx, rbm__rbuf *r, rbm_rng *rng, const char *path,
                            const char *what)
 {
-    const unsigned char *q = rb_take(r, RBM_RNG_STATE_BYTES);
+    const unsigned char *q = rbm__rbuf_take(r, RBM_RNG_STATE_BYTES);
     if (!q)
         return CKPT_BAD("%s: training state truncated at %s", path, what);
     if (rbm_rng_set_state(rng, q, RBM_RNG_STATE_BYTES) != RBM_OK)
@@ -728,11 +614,11 @@ static rbm_status read_rng(rbm_context *ctx, rbuf *r, rbm_rng *rng, const char *
     return RBM_OK;
 }
 
-static rbm_status read_f64s(rbm_context *ctx, rbuf *r, double *x, size_t n, const char *path,
+static rbm_status read_f64s(rbm_context *ctx, rbm__rbuf *r, double *x, size_t n, const char *path,
                             const char *what)
 {
     for (size_t i = 0; i < n; i++) {
-        x[i] = rb_f64(r);
+        x[i] = rbm__rbuf_f64(r);
         if (!isfinite(x[i]) || r->short_read)
             return CKPT_BAD("%s: training state: %s[%zu] is %s", path, what, i,
                             r->short_read ? "missing (truncated)" : "not finite");
@@ -740,16 +626,16 @@ static rbm_status read_f64s(rbm_context *ctx, rbuf *r, double *x, size_t n, cons
     return RBM_OK;
 }
 
-static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm_machine *m,
+static rbm_status restore_state(rbm_context *ctx, const char *path, rbm__rbuf *r, rbm_machine *m,
                                 const rbm_dataset *data, rbm_trainer **out)
 {
     *out = NULL;
-    uint32_t version = rb_u32(r);
+    uint32_t version = rbm__rbuf_u32(r);
     if (version != TRNS_VERSION)
         return CKPT_BAD("%s: training state version %u is not supported (expected %u)", path,
                         version, TRNS_VERSION);
-    uint64_t nv = rb_u64(r), nh = rb_u64(r), rows = rb_u64(r), cols = rb_u64(r);
-    uint32_t dtype = rb_u32(r), fp = rb_u32(r);
+    uint64_t nv = rbm__rbuf_u64(r), nh = rbm__rbuf_u64(r), rows = rbm__rbuf_u64(r), cols = rbm__rbuf_u64(r);
+    uint32_t dtype = rbm__rbuf_u32(r), fp = rbm__rbuf_u32(r);
     if (r->short_read)
         return CKPT_BAD("%s: training state truncated in its header", path);
     if (nv != m->nv || nh != m->nh)
@@ -757,21 +643,21 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
                         "%zu x %zu", path, (unsigned long long)nv, (unsigned long long)nh, m->nv,
                         m->nh);
     if (rows != data->rows || cols != data->cols || dtype != (uint32_t)data->dtype ||
-        fp != data_fingerprint(data))
+        fp != rbm__dataset_fingerprint(data))
         return rbm__fail(ctx, RBM_ERR_SHAPE,
                          "%s: checkpoint was made on a different dataset (%llu x %llu, dtype %u, "
                          "fingerprint %08x; given %zu x %zu, dtype %u, fingerprint %08x)",
                          path, (unsigned long long)rows, (unsigned long long)cols, dtype, fp,
-                         data->rows, data->cols, (unsigned)data->dtype, data_fingerprint(data));
-    uint64_t B = rb_u64(r), seed = rb_u64(r);
-    uint32_t ekind = rb_u32(r);
-    uint64_t k = rb_u64(r);
-    uint32_t opt = rb_u32(r);
+                         data->rows, data->cols, (unsigned)data->dtype, rbm__dataset_fingerprint(data));
+    uint64_t B = rbm__rbuf_u64(r), seed = rbm__rbuf_u64(r);
+    uint32_t ekind = rbm__rbuf_u32(r);
+    uint64_t k = rbm__rbuf_u64(r);
+    uint32_t opt = rbm__rbuf_u32(r);
     double reals[7];
     for (int i = 0; i < 7; i++)
-        reals[i] = rb_f64(r);
-    uint64_t monitor = rb_u64(r), steps = rb_u64(r), epochs = rb_u64(r), bidx = rb_u64(r);
-    double recon = rb_f64(r), b1t = rb_f64(r), b2t = rb_f64(r);
+        reals[i] = rbm__rbuf_f64(r);
+    uint64_t monitor = rbm__rbuf_u64(r), steps = rbm__rbuf_u64(r), epochs = rbm__rbuf_u64(r), bidx = rbm__rbuf_u64(r);
+    double recon = rbm__rbuf_f64(r), b1t = rbm__rbuf_f64(r), b2t = rbm__rbuf_f64(r);
     if (r->short_read)
         return CKPT_BAD("%s: training state truncated in its configuration", path);
     if (B == 0 || B > data->rows)
@@ -815,7 +701,7 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
         goto fail;
     /* the stored row order must be a permutation of the rows */
     for (size_t i = 0; i < data->rows; i++) {
-        uint64_t v = rb_u64(r);
+        uint64_t v = rbm__rbuf_u64(r);
         if (r->short_read || v >= data->rows) {
             st = CKPT_BAD("%s: training state: row order entry %zu is %s", path, i,
                           r->short_read ? "missing (truncated)" : "out of range");
@@ -842,7 +728,7 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
         }
     }
     size_t nw = m->nv * m->nh;
-    uint32_t has_u = rb_u32(r);
+    uint32_t has_u = rbm__rbuf_u32(r);
     if (has_u != (t->uW ? 1u : 0u)) {
         st = CKPT_BAD("%s: training state: optimiser moments do not match the optimiser", path);
         goto fail;
@@ -851,7 +737,7 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
                   (st = read_f64s(ctx, r, t->ua, m->nv, path, "first moment a")) ||
                   (st = read_f64s(ctx, r, t->ub, m->nh, path, "first moment b"))))
         goto fail;
-    uint32_t has_s = rb_u32(r);
+    uint32_t has_s = rbm__rbuf_u32(r);
     if (has_s != (t->sW ? 1u : 0u)) {
         st = CKPT_BAD("%s: training state: optimiser moments do not match the optimiser", path);
         goto fail;
@@ -861,7 +747,7 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
                   (st = read_f64s(ctx, r, t->sb, m->nh, path, "second moment b"))))
         goto fail;
     rbm_sampler *s = rbm_estimator_sampler(t->est);
-    uint64_t nchains = rb_u64(r);
+    uint64_t nchains = rbm__rbuf_u64(r);
     if (nchains != (s ? s->n : 0)) {
         st = CKPT_BAD("%s: training state: %llu persistent chains, estimator has %zu", path,
                       (unsigned long long)nchains, s ? s->n : (size_t)0);
@@ -875,7 +761,7 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
             size_t n = pass ? nhn : nvn;
             void *dst = pass ? s->h : s->v;
             for (size_t i = 0; i < n; i++) {
-                double x = rb_f64(r);
+                double x = rbm__rbuf_f64(r);
                 if (r->short_read || !isfinite(x)) {
                     st = CKPT_BAD("%s: training state: chain %s state %zu is %s", path,
                                   pass ? "hidden" : "visible", i,
@@ -887,14 +773,14 @@ static rbm_status restore_state(rbm_context *ctx, const char *path, rbuf *r, rbm
         }
     }
     rbm__mf_emf *mf = rbm__estimator_mf(t->est);
-    uint64_t np = rb_u64(r);
+    uint64_t np = rbm__rbuf_u64(r);
     if (r->short_read || np != (mf ? rbm__mf_emf_particles(mf) : 0)) {
         st = CKPT_BAD("%s: training state: %llu mean-field particles, estimator has %zu", path,
                       (unsigned long long)np, mf ? rbm__mf_emf_particles(mf) : (size_t)0);
         goto fail;
     }
     if (mf) {
-        uint32_t ready = rb_u32(r);
+        uint32_t ready = rbm__rbuf_u32(r);
         if (r->short_read || ready > 1) {
             st = CKPT_BAD("%s: training state: invalid mean-field particle flag", path);
             goto fail;
@@ -937,7 +823,7 @@ rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *path, const
         rbm_machine_free(m);
         return CKPT_BAD("%s: no training state: this is a model file, not a checkpoint", path);
     }
-    rbuf r = {buf, len, 0, false};
+    rbm__rbuf r = rbm__rbuf_of(buf, len);
     rbm_trainer *t = NULL;
     st = restore_state(ctx, path, &r, m, data, &t);
     rbm__free(ctx, buf);
