@@ -16,7 +16,7 @@
  * Output: one line per epoch and a summary on stderr; one JSON object on
  * stdout with the times, the overhead ratio (total record time / total
  * training time over the E epochs; the record before training is reported
- * but not counted) and whether it is below the 5% of issue 4. */
+ * but not counted) and whether it is below the 5% target. */
 #define _POSIX_C_SOURCE 200809L
 #include <rbm/rbm.h>
 

@@ -1,7 +1,7 @@
 /* gauss_gauss_dynamics.c — the learning dynamics of a Gauss-Gauss RBM:
  * the exact gradient flow (an ODE) against stochastic training.
  *
- * Setting of SCIENCE.md §9 item 1: N_v = 12 Gaussian visible units
+ * Setting of docs/theory.md §9 item 1: N_v = 12 Gaussian visible units
  * (sigma_v^2 = 1), N_h = 5 Gaussian hidden units (sigma_h^2 = 0.8), data
  * covariance C with eigenvalues 6, 4, 3, 2, 1.5, 1.2, 0.9, 0.8, 0.7, 0.5,
  * 0.4, 0.3 in a random orthonormal basis, W(0) = 0.01 N(0, 1).

@@ -1,5 +1,5 @@
 /* phase_diagram.c — the replica-symmetric phase diagram of the RBM ensemble
- * (SCIENCE.md §5): K = 1 strong mode of strength w plus Gaussian noise of
+ * (docs/theory.md §5): K = 1 strong mode of strength w plus Gaussian noise of
  * strength sigma, kappa = N_h / N_v = 1, Rademacher components.
  *
  *   1. solve the RS equations at every point of a grid over

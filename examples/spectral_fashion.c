@@ -1,5 +1,5 @@
 /* spectral_fashion.c — the spectral story of RBM learning on Fashion-MNIST
- * (SCIENCE.md §5.1, §6.4, §7), a re-implementation (the papers' settings are
+ * (docs/theory.md §5.1, §6.4, §7), a re-implementation (the papers' settings are
  * not known: these results are ours, not the papers').
  *
  * Data: the first M = 10000 training images of Fashion-MNIST, binarised
@@ -9,7 +9,7 @@
  * linear regime is scale-free (see below), so a tiny start lengthens it. All parameters are trained
  * (rbm_trainer, PCD-10 with 100 persistent chains, plain SGD, minibatches of
  * 100).
- * Time convention (SCIENCE.md §0.2): one SGD step with learning rate eps
+ * Time convention (docs/theory.md §0.2): one SGD step with learning rate eps
  * advances t by eps; the learning rate is 2e-4 until t = 0.08 (the fast early
  * growth is resolved), 2e-3 until t = 0.6 and 1e-2 until t = 3.
  *
@@ -19,7 +19,7 @@
  * the fluctuating chain mean and adds an O(1) rank-one noise that swamps a
  * small W).
  *
- * Linear-regime prediction [DERIVED here like SCIENCE.md §6.4's Bernoulli
+ * Linear-regime prediction [DERIVED here like docs/theory.md §6.4's Bernoulli
  * case]: for small W, matched visible biases (model means m_i = tanh a_i)
  * and zero hidden biases,
  *   data term  <s tanh(W^T s)^T>_data  ~ (Cov_data + <s><s>^T) W,

@@ -1,5 +1,5 @@
 /* spectral_synthetic.c — the spectral story of RBM learning on the synthetic
- * clusters (SCIENCE.md §5.1, §6.4, §7), a re-implementation (the papers'
+ * clusters (docs/theory.md §5.1, §6.4, §7), a re-implementation (the papers'
  * exact settings are not known: these results are ours, not the papers').
  *
  * Data: rbm_dataset_synthetic, 11 clusters in d = 5 dimensions embedded in
@@ -12,7 +12,7 @@
  * Training: PCD-10 (200 persistent chains, Rao-Blackwellised negative
  * statistics), plain SGD on W in a hand-written loop (rbm_estimator_compute,
  * then W += eps dLik/dW), minibatches of 200 rows.
- * Time convention (SCIENCE.md §0.2): one SGD step with learning rate eps
+ * Time convention (docs/theory.md §0.2): one SGD step with learning rate eps
  * advances the learning time t by eps. The learning rate is 0.002 up to
  * t = 1 (the fast early growth is resolved step by step, a record every
  * step) and 0.01 after, up to t = 12 (a record every 5 steps): 1600 steps.

@@ -1,5 +1,5 @@
 /* tap_dynamics.c — learning dynamics of W driven by TAP states (the seed's
- * "integration of the mean-field equations", SCIENCE.md §6.3, §6.6) beside
+ * "integration of the mean-field equations", docs/theory.md §6.3, §6.6) beside
  * PCD training of the same machine.
  *
  * Data: the synthetic clusters (11 clusters in 5 dimensions embedded in
@@ -10,7 +10,7 @@
  *             G_model from the distinct stable TAP2 fixed points reached from
  *             20 data rows, weighted by exp(-Gamma) (weights RECALLED, not
  *             verified); when a single (paramagnetic) state is found, either
- *             its linear response ("TAP-LR", SCIENCE.md §6.3) or the explicit
+ *             its linear response ("TAP-LR", docs/theory.md §6.3) or the explicit
  *             d log Z_TAP/dW at that state ("TAP-EMF");
  *   PCD run:  the same W(0), minibatches of 100 rows, PCD-5 with 100
  *             persistent chains, W += lr dW (biases untouched) with

@@ -1,7 +1,7 @@
 /* tap_fixed_points.c — TAP fixed points of an RBM over training on the
  * synthetic clusters: how many distinct states the machine has, against the
  * number of clusters in the data, and where they sit in the space of the
- * first singular modes of W (SCIENCE.md §4.5, §5.5, §6.3).
+ * first singular modes of W (docs/theory.md §4.5, §5.5, §6.3).
  *
  * Data: 1000 rows of the synthetic clusters (11 clusters in 5 dimensions
  * embedded in N_v = 100, stored as +-1). Machine: Ising visible and hidden

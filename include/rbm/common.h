@@ -36,7 +36,7 @@ typedef struct rbm_gradient rbm_gradient;
 typedef struct rbm_estimator rbm_estimator;
 typedef struct rbm_trainer rbm_trainer;
 
-/* Unit kinds, usable on either layer (SCIENCE.md §1.1). */
+/* Unit kinds, usable on either layer (docs/theory.md §1.1). */
 typedef enum rbm_unit_kind {
     RBM_UNIT_BERNOULLI = 0, /* values in {0,1}                          */
     RBM_UNIT_ISING = 1,     /* values in {-1,+1}                        */

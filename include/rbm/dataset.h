@@ -6,7 +6,7 @@
  * Sources: caller memory (copied or borrowed), IDX files (plain or gzip, as
  * distributed for MNIST / Fashion-MNIST), CSV, NPY (v1/v2/v3, C order,
  * u1/f4/f8 little- or big-endian), and the synthetic cluster generator of
- * SCIENCE.md §7.
+ * docs/theory.md §7.
  *
  * Every loader validates sizes before allocating: a header claiming more
  * data than the file holds gives RBM_ERR_BAD_FORMAT, a product of sizes that
@@ -78,7 +78,7 @@ RBM_API rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_
  * *.npy -> NPY; otherwise RBM_ERR_BAD_FORMAT naming the accepted forms. */
 RBM_API rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_dataset **out);
 
-/* Synthetic clusters (SCIENCE.md §7): n_clusters centres c_k ~ N(0, I_d) in
+/* Synthetic clusters (docs/theory.md §7): n_clusters centres c_k ~ N(0, I_d) in
  * d = intrinsic_dim dimensions, a random orthonormal embedding E
  * (n_dims x d, Gram-Schmidt of a Gaussian matrix), samples
  * x = E (c_k + noise * xi) with xi ~ N(0, I_d) and k uniform; then

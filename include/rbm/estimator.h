@@ -1,4 +1,4 @@
-/* librbm — gradients and gradient estimators (SCIENCE.md §2.1).
+/* librbm — gradients and gradient estimators (docs/theory.md §2.1).
  *
  * A gradient object holds the ascent direction of the mean log-likelihood of
  * a minibatch, dLik/dW (N_v x N_h row-major), dLik/da (N_v), dLik/db (N_h):
@@ -11,11 +11,11 @@
  *          k sweeps per call;
  *   EXACT  enumeration of the smaller discrete layer (at most 24 units);
  *          for Gauss-Gauss machines the closed form of the joint Gaussian
- *          (SCIENCE.md §1.5): with precision P = [[I/sigma_v^2, -W],
+ *          (docs/theory.md §1.5): with precision P = [[I/sigma_v^2, -W],
  *          [-W^T, I/sigma_h^2]] and mean mu = P^{-1} (a; b),
  *          <v h^T> = (P^{-1})_{vh} + mu_v mu_h^T, <v> = mu_v, <h> = mu_h
  *          (see linear.h);
- *   MF, TAP2, TAP3  (EMF, SCIENCE.md §4.6; meanfield.h) persistent
+ *   MF, TAP2, TAP3  (EMF, docs/theory.md §4.6; meanfield.h) persistent
  *          magnetisation particles (n_chains, as for PCD), started at the
  *          first minibatch's rows (cycled) with m^h = E[h|v]; each call runs
  *          k damped (0.5) alternating fixed-point iterations per particle,

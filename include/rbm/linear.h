@@ -1,5 +1,5 @@
 /* librbm — the Gauss-Gauss (linear) RBM: exact learning dynamics
- * (SCIENCE.md §3; every formula there is verified).
+ * (docs/theory.md §3; every formula there is verified).
  *
  * Model: Gaussian visible (sigma_v) and hidden (sigma_h) units, no biases
  * in the dynamics below (centred data), E = |s|^2/(2 sigma_v^2) +
@@ -12,7 +12,7 @@
  * lambda_a) for eigenvalues lambda_a > sigma_v^2 of C (threshold).
  * The functions taking a machine use its W and sigmas and ignore its biases
  * (with biases at their optimum the same flow holds with C the centred
- * covariance, SCIENCE.md §3.3). C must be symmetric: entries differing from
+ * covariance, docs/theory.md §3.3). C must be symmetric: entries differing from
  * their transpose by more than 1e-10 max|C| give RBM_ERR_INVALID_ARGUMENT.
  * The EXACT gradient estimator (estimator.h) uses the closed form of the
  * joint Gaussian for Gauss-Gauss machines, biases included.
@@ -59,7 +59,7 @@ RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, si
  * machine is unchanged. The integration is in double whatever the
  * machine's precision. The method is explicit: near the fixed point its
  * step is limited by stability to about 3.3 / r, r = 2 sigma_h^2 lambda_1
- * (lambda_1 - sigma_v^2) / sigma_v^2 the fastest relaxation rate (SCIENCE.md
+ * (lambda_1 - sigma_v^2) / sigma_v^2 the fastest relaxation rate (docs/theory.md
  * §3.4), so the cost grows linearly with t_end once converged (N_v = 12,
  * N_h = 5, r = 48: about 15 steps per unit of time, 40 us per step).
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED, RBM_ERR_SHAPE,
@@ -81,7 +81,7 @@ RBM_API rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t 
 RBM_API rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, double sigma_v,
                                            double sigma_h, double *w_star);
 
-/* One aligned mode (SCIENCE.md §3.4): w(t) for eigenvalue lambda from w(0) =
+/* One aligned mode (docs/theory.md §3.4): w(t) for eigenvalue lambda from w(0) =
  * w0 > 0, by solving the implicit closed form
  *   ln x - (sigma_v^2/lambda) ln|A - lambda c x| = const + 2 sigma_h^2 A t,
  * x = w^2, c = sigma_v^2 sigma_h^2, A = lambda - sigma_v^2, with a bracketed

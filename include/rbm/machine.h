@@ -3,7 +3,7 @@
  * A machine has N_v visible and N_h hidden units, one unit kind per layer,
  * couplings W (N_v x N_h), visible biases a (N_v) and hidden biases b (N_h),
  * and for Gaussian layers a standard deviation sigma (one per layer). The
- * energy is (SCIENCE.md §1.1, beta = 1)
+ * energy is (docs/theory.md §1.1, beta = 1)
  *   E(v, h) = -v^T W h - a.v - b.h + sum_i phi_v(v_i) + sum_j phi_h(h_j)
  * and the free energy of a visible configuration is
  *   F(v) = -a.v + sum_i phi_v(v_i) - sum_j Lambda_h(b_j + (W^T v)_j),
@@ -133,7 +133,7 @@ RBM_API rbm_status rbm_machine_sample_visible(const rbm_machine *m, rbm_rng *rng
                                               const double *h, size_t h_len, double *out,
                                               size_t out_len);
 
-/* Exact change of variables between {0,1} and +-1 units (SCIENCE.md §1.4):
+/* Exact change of variables between {0,1} and +-1 units (docs/theory.md §1.4):
  * creates a new machine (owned by the caller) in which every Bernoulli layer
  * of m becomes Ising (to == RBM_UNIT_ISING) or every Ising layer becomes
  * Bernoulli (to == RBM_UNIT_BERNOULLI); Gaussian layers are kept. The

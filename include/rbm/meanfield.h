@@ -1,6 +1,6 @@
 /* librbm — naive mean field and TAP: solvers, fixed points, free energies,
  * and a learning-dynamics integrator driven by TAP states
- * (SCIENCE.md §4, §6.3, §6.6).
+ * (docs/theory.md §4, §6.3, §6.6).
  *
  * Magnetisations m^v (N_v) and m^h (N_h) are the means of the units. For
  * each unit the variance c and third cumulant k3 are functions of m:
@@ -15,14 +15,14 @@
  *            + [TAP3]       (1/6) sum_ij w_ij^3 k3_i k3_j
  * where H is the binary entropy for discrete units and, for a Gaussian unit,
  * (1/2) log(2 pi e c) - (m^2 + c) / (2 sigma^2). The TAP3 term is the
- * derived one (SCIENCE.md §4.3: for Bernoulli units it is
+ * derived one (docs/theory.md §4.3: for Bernoulli units it is
  * (2/3) w^3 (m_i - m_i^2)(1/2 - m_i)(m_j - m_j^2)(1/2 - m_j)).
  * Stationarity gives the fixed-point equations, for a discrete unit
  *   m_i = f( a_i + sum_j w_ij m_j + (1/2) c'(m_i) S_i + (1/6) k3'(m_i) T_i ),
  *   S_i = sum_j w_ij^2 c_j,  T_i = sum_j w_ij^3 k3_j   (TAP terms only),
  * f = sigm (Bernoulli) or tanh (Ising); for a Gaussian unit the mean is the
  * naive one, m_i = sigma^2 (a_i + sum_j w_ij m_j), only its variance changes
- * (SCIENCE.md §4.4), and the TAP3 term vanishes (k3 = 0).
+ * (docs/theory.md §4.4), and the TAP3 term vanishes (k3 = 0).
  * Hidden units likewise. At a fixed point log Z_TAP = -Gamma.
  *
  * Supported machines: Bernoulli and Ising units on either layer, and one
@@ -31,7 +31,7 @@
  * RBM_ERR_UNSUPPORTED. TAP on a Gaussian layer needs S_i < 1/sigma^2 for every
  * Gaussian unit (RBM_ERR_NUMERICAL otherwise).
  *
- * Solver (SCIENCE.md §4.5): alternating damped updates, hidden from the
+ * Solver (docs/theory.md §4.5): alternating damped updates, hidden from the
  * current visible then visible from the new hidden,
  *   m <- (1 - lambda) m + lambda F(m),
  * until the residual max |F(m) - m| over both layers (before damping) is
@@ -229,7 +229,7 @@ RBM_API rbm_status rbm_mf_points_project(const rbm_mf_points *p, const rbm_svd *
 RBM_API rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, double *best,
                                        size_t *n_used);
 
-/* ---- learning dynamics driven by TAP states (SCIENCE.md §6.1-6.3, §6.6) ----
+/* ---- learning dynamics driven by TAP states (docs/theory.md §6.1-6.3, §6.6) ----
  * One explicit Euler step of  dW/dt = G_data - G_model  for the couplings of
  * m (biases are kept fixed):
  *   G_data  = <v E[h|v]>_data over every row of data (exact);
@@ -244,7 +244,7 @@ RBM_API rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, do
  *   state, m^v (m^h)^T + [Hess^{-1}]_{vh}, the connected correlation given
  *   by the inverse Hessian of Gamma (for +-1 units, zero biases and m = 0
  *   this is, per mode, w / ((1 + S^v)(1 + S^h) - w^2), w/(1 - w^2) for
- *   naive MF, as in SCIENCE.md §6.3; it diverges at the paramagnetic
+ *   naive MF, as in docs/theory.md §6.3; it diverges at the paramagnetic
  *   instability, so this dynamics cannot leave the paramagnetic phase
  *   through it: modes stop just below the threshold unless magnetised
  *   states are found), or with RBM_MF_PARAM_LINEAR_RESPONSE = 0 the

@@ -1,4 +1,4 @@
-/* librbm — likelihoods and other training diagnostics (SCIENCE.md §1.3,
+/* librbm — likelihoods and other training diagnostics (docs/theory.md §1.3,
  * §1.5, §8).
  *
  *   exact log Z      enumeration of the smaller discrete layer (at most
@@ -37,7 +37,7 @@ extern "C" {
 typedef int (*rbm_progress_fn)(void *user, double fraction);
 
 /* Exact log Z. Enumerates the smaller discrete layer (<= 30 units); a
- * Gauss-Gauss machine uses the closed form of SCIENCE.md §1.5.
+ * Gauss-Gauss machine uses the closed form of docs/theory.md §1.5.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (no discrete layer small
  * enough), RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z);
@@ -82,7 +82,7 @@ RBM_API rbm_status rbm_free_energy_gap(const rbm_machine *m, const rbm_dataset *
 typedef struct rbm_ais rbm_ais;
 
 /* An AIS estimator for machine m (borrowed; must outlive it and not change
- * during a run). Defaults: 100 runs; the schedule of SCIENCE.md §8 (0 to 0.5
+ * during a run). Defaults: 100 runs; the schedule of docs/theory.md §8 (0 to 0.5
  * step 1e-3, to 0.9 step 1e-4, to 1 step 1e-5: 14,501 temperatures); base
  * visible biases 0 (uniform base); reverse chains as described at
  * rbm_ais_set_reverse_burn_in. Arithmetic is float64.

@@ -1,5 +1,5 @@
 /* librbm — thermodynamics of the RBM ensemble and the phase diagram
- * (SCIENCE.md §5).
+ * (docs/theory.md §5).
  *
  * The ensemble ("direct model", §5.1): +-1 spins on both layers, zero
  * fields, temperature T = 1/beta, kappa = N_h / N_v, L = sqrt(N_v N_h),
@@ -224,7 +224,7 @@ RBM_API rbm_status rbm_ensemble_diagram(rbm_ensemble *e, rbm_diagram_axis axis, 
 
 /* ---- a trained machine on the diagram ----
  * Build the ensemble matching machine mach at T = 1: kappa = N_h / N_v;
- * Bernoulli layers are first mapped to +-1 (SCIENCE.md §1.4, W -> W/2 per
+ * Bernoulli layers are first mapped to +-1 (docs/theory.md §1.4, W -> W/2 per
  * Bernoulli layer; biases are ignored: the ensemble has zero fields);
  * sigma = the Marchenko-Pastur bulk estimate of rbm_svd_bulk; the strong
  * modes are the singular values above the bulk edge (at most max_modes, at

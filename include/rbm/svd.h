@@ -1,4 +1,4 @@
-/* librbm — the spectral view of W (SCIENCE.md §0.2, §2.2, §5.1, §6).
+/* librbm — the spectral view of W (docs/theory.md §0.2, §2.2, §5.1, §6).
  *
  * W = sum_alpha w_alpha u^alpha (v^alpha)^T with r = min(N_v, N_h) modes,
  * w_1 >= w_2 >= ... >= 0, |u^alpha| = |v^alpha| = 1 (LAPACK dgesdd).
@@ -98,7 +98,7 @@ RBM_API rbm_status rbm_svd_pca_overlaps(const rbm_svd *s, const rbm_dataset *dat
                                         double *eigenvalues, size_t eig_len);
 
 /* The projected gradient of a gradient estimate g (any estimator) on the
- * first K = n_modes modes (SCIENCE.md §2.2):
+ * first K = n_modes modes (docs/theory.md §2.2):
  *   G (K x K)        G[a*K+b] = u^a . dW v^b      (dw_a/dt = G[a*K+a])
  *   omega_v (K x K)  (w_a G_ba + w_b G_ab) / (w_a^2 - w_b^2)  (a != b; 0 on the diagonal)
  *   omega_h (K x K)  (w_a G_ab + w_b G_ba) / (w_a^2 - w_b^2)

@@ -1,4 +1,4 @@
-/* librbm — unit kinds (SCIENCE.md §1.1).
+/* librbm — unit kinds (docs/theory.md §1.1).
  *
  * For a unit of kind K in a local field x (the field already includes the
  * bias), with confinement phi(x') (0 for discrete units, x'^2/(2 sigma^2) for

@@ -1,6 +1,6 @@
 /* librbm — the Gauss-Gauss (linear) RBM: model covariance, exact gradient
  * flow, its adaptive Dormand-Prince integration, closed-form fixed points,
- * the implicit trajectory of one aligned mode (SCIENCE.md §1.5, §3), and the
+ * the implicit trajectory of one aligned mode (docs/theory.md §1.5, §3), and the
  * closed-form model statistics used by the EXACT estimator.
  *
  * Linear algebra: M = sigma_v^{-2} I - sigma_h^2 W W^T is the inverse model

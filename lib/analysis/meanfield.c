@@ -1,4 +1,4 @@
-/* librbm — naive mean field and TAP (SCIENCE.md §4, §6.3): solvers, fixed
+/* librbm — naive mean field and TAP (docs/theory.md §4, §6.3): solvers, fixed
  * points, Gamma and its derivatives, the EMF estimator's negative phase and
  * the TAP-driven learning dynamics. Formulas: see include/rbm/meanfield.h. */
 #include "core/internal.h"

@@ -1,5 +1,5 @@
 /* librbm — RS quenched mean field of the RBM ensemble, transition lines,
- * phase diagram, a machine on the diagram (SCIENCE.md §5). */
+ * phase diagram, a machine on the diagram (docs/theory.md §5). */
 #include "core/internal.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /* librbm — the spectral view of W: SVD, projections, projected gradient,
- * Marchenko-Pastur bulk, mode tracking, PCA initialisation (SCIENCE.md §2.2,
+ * Marchenko-Pastur bulk, mode tracking, PCA initialisation (docs/theory.md §2.2,
  * §5.1, §6). */
 #include "core/internal.h"
 

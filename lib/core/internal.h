@@ -230,7 +230,7 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
 
 /* ---- Gauss-Gauss closed forms (linear.c) ----
  * Model statistics of a Gauss-Gauss machine from the joint Gaussian
- * (SCIENCE.md §1.5): precision P = [[I/sigma_v^2, -W], [-W^T, I/sigma_h^2]],
+ * (docs/theory.md §1.5): precision P = [[I/sigma_v^2, -W], [-W^T, I/sigma_h^2]],
  * mean mu = P^{-1} (a; b); vh = <v h^T> = (P^{-1})_{vh} + mu_v mu_h^T
  * (nv x nh), v = mu_v, h = mu_h. ws holds rbm__gauss_gauss_ws_len(m)
  * doubles; no allocation (except in the error path).
@@ -245,7 +245,7 @@ rbm_status rbm__gauss_gauss_stats(const rbm_machine *m, double *ws, double *vh, 
  * batch v (compute type of kern K; rows cycled) with m^h = E[h|v]; every
  * call runs `iters` damped alternating iterations on each particle, then
  * subtracts (1/n) sum over particles of d log Z_TAP / d theta
- * (SCIENCE.md §4.6) from g (dW, da, db). No allocation after _new. */
+ * (docs/theory.md §4.6) from g (dW, da, db). No allocation after _new. */
 typedef struct rbm__mf_emf rbm__mf_emf;
 rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
                            rbm__mf_emf **out);

@@ -1285,7 +1285,7 @@ rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_dataset **ou
 }
 
 /* ------------------------------------------------------------------------ */
-/* synthetic clusters (SCIENCE.md §7)                                        */
+/* synthetic clusters (docs/theory.md §7)                                        */
 /* ------------------------------------------------------------------------ */
 
 /* Orthonormalise the d columns of E (n x d, row-major) in place by modified

@@ -28,7 +28,7 @@ struct rbm_estimator {
     rbm__mf_emf *mf;     /* MF, TAP2, TAP3: persistent magnetisations */
 };
 
-/* Damping of the EMF estimators' fixed-point iterations (SCIENCE.md §4.5). */
+/* Damping of the EMF estimators' fixed-point iterations (docs/theory.md §4.5). */
 #define EMF_DAMPING 0.5
 
 static bool is_mf_kind(rbm_estimator_kind kind)

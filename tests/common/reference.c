@@ -1,5 +1,5 @@
 /* Independent reference (no librbm arithmetic): a copy of the parameters and
- * brute-force enumeration written from SCIENCE.md §1.1-§1.3. See reference.h. */
+ * brute-force enumeration written from docs/theory.md §1.1-§1.3. See reference.h. */
 #include "reference.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* Independent reference for the cmocka tests (no librbm arithmetic): a copy
  * of the parameters of a machine, a test-local random number generator, and
- * brute-force enumeration written from SCIENCE.md §1.1-§1.3. The tests
+ * brute-force enumeration written from docs/theory.md §1.1-§1.3. The tests
  * compare the library against these; they must not call into the library's
  * numerical code (only the machine setters/getters, to exchange parameters). */
 #ifndef RBM_TEST_REFERENCE_H

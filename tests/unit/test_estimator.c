@@ -1,6 +1,6 @@
 /* Tests of the gradient estimators (estimator.h): the EXACT gradient against
  * finite differences of the log-likelihood computed by enumeration in the
- * test, the linear regime of SCIENCE §6.4, CD/PCD against the exact
+ * test, the linear regime of docs/theory.md §6.4, CD/PCD against the exact
  * gradient within Monte Carlo error, closed-form CD cases, and bad input. */
 #include "testutil.h"
 
@@ -87,7 +87,7 @@ static double fd_ll(ref_rbm *r, double *theta, size_t M, const double *data, dou
     return (lp - lm) / (2.0 * h);
 }
 
-/* EXACT gradient == finite differences (SCIENCE §9 item 7). */
+/* EXACT gradient == finite differences (docs/theory.md §9 item 7). */
 static void check_exact_vs_fd(ref_rbm *r, size_t M, uint64_t data_seed)
 {
     rbm_context *ctx = rbm_test_context();
@@ -261,7 +261,7 @@ static void free_setup(rbm_context *ctx, rbm_machine *m, ref_rbm *r, double *dat
     rbm_context_free(ctx);
 }
 
-/* SCIENCE §9 item 8 / §6.4: Ising, zero biases, small W: dW ~ (C_data - I) W,
+/* docs/theory.md §9 item 8 / §6.4: Ising, zero biases, small W: dW ~ (C_data - I) W,
  * da = <s>_data exactly (the model is symmetric), db ~ W^T <s>_data. */
 static void test_linear_regime(void **state)
 {

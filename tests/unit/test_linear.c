@@ -1,5 +1,5 @@
 /* Tests of the Gauss-Gauss (linear) RBM (linear.h) and of the EXACT
- * estimator's Gauss-Gauss closed form: SCIENCE.md §9 items 1, 2 and 4, the
+ * estimator's Gauss-Gauss closed form: docs/theory.md §9 items 1, 2 and 4, the
  * gradient against the EXACT estimator and against finite differences of the
  * exact Gaussian log-likelihood, the model covariance against the SVD form of
  * §1.5, stochastic training against the closed-form fixed points, and bad
@@ -7,7 +7,7 @@
  *
  * References are independent of librbm's arithmetic: the test has its own
  * Jacobi eigensolver, one-sided Jacobi SVD, Cholesky factorisation and a
- * plain Euler integrator, written from SCIENCE.md §1.5 and §3. */
+ * plain Euler integrator, written from docs/theory.md §1.5 and §3. */
 #include "testutil.h"
 
 #include "core/internal.h" /* white-box: a machine outside the normalisable region */
@@ -362,7 +362,7 @@ static rbm_machine *gg_machine(rbm_context *ctx, size_t nv, size_t nh, double sv
     return m;
 }
 
-/* The SCIENCE §9 item 1 setting. */
+/* The docs/theory.md §9 item 1 setting. */
 #define I1_NV 12
 #define I1_NH 5
 static const double I1_LAMBDA[I1_NV] = {6, 4, 3, 2, 1.5, 1.2, 0.9, 0.8, 0.7, 0.5, 0.4, 0.3};
@@ -392,7 +392,7 @@ static void test_fixed_points(void **state)
     double w[I1_NV];
     assert_int_equal(rbm_linear_fixed_points(I1_NV, I1_LAMBDA, 1.0, sqrt(0.8), w), RBM_OK);
     for (size_t a = 0; a < I1_NH; a++)
-        rbm_assert_close(w[a], I1_WSTAR[a], 0, 1e-6, "w* vs SCIENCE §9 item 1");
+        rbm_assert_close(w[a], I1_WSTAR[a], 0, 1e-6, "w* vs docs/theory.md §9 item 1");
     /* lambda = 1.2 is above threshold too (n_+ = 6 > N_h = 5) */
     rbm_assert_close(w[5], sqrt(0.2 / (0.8 * 1.2)), 1e-14, 0, "w* for lambda = 1.2");
     for (size_t a = 6; a < I1_NV; a++)
@@ -424,7 +424,7 @@ static void test_fixed_points(void **state)
 }
 
 /* ---------------------------------------------------------------------------
- * SCIENCE §9 item 1: convergence to the fixed point
+ * docs/theory.md §9 item 1: convergence to the fixed point
  * ------------------------------------------------------------------------- */
 static int count_calls(void *user, double fraction)
 {
@@ -470,7 +470,7 @@ static void test_item1_fixed_point(void **state)
     for (size_t i = 0; i < I1_NV * I1_NV; i++)
         rbm_assert_close(Cm[i], Cm_ref[i], 1e-12, 1e-12, "model covariance vs reference");
     for (size_t a = 0; a < I1_NH; a++) {
-        rbm_assert_close(w[a], I1_WSTAR[a], 0, 1e-6, "w_a(T) vs SCIENCE value");
+        rbm_assert_close(w[a], I1_WSTAR[a], 0, 1e-6, "w_a(T) vs theory.md value");
         rbm_assert_close(w[a], ws[a], 0, 1e-9, "w_a(T) vs rbm_linear_fixed_points");
         max_dw = fmax(max_dw, fabs(w[a] - ws[a]));
         double d = 0, q = 0;
@@ -554,7 +554,7 @@ static void test_item1_euler(void **state)
 }
 
 /* ---------------------------------------------------------------------------
- * SCIENCE §9 item 2: sub-threshold modes decay as exp(-sh2 (sv2 - lambda) t)
+ * docs/theory.md §9 item 2: sub-threshold modes decay as exp(-sh2 (sv2 - lambda) t)
  * ------------------------------------------------------------------------- */
 
 /* Least-squares slope of y against x. */
@@ -650,7 +650,7 @@ static void test_item2_decay(void **state)
 }
 
 /* ---------------------------------------------------------------------------
- * SCIENCE §9 item 4: one aligned mode, implicit closed form
+ * docs/theory.md §9 item 4: one aligned mode, implicit closed form
  * ------------------------------------------------------------------------- */
 static double invariant(double w, double t, double lam, double sv2, double sh2)
 {
@@ -969,7 +969,7 @@ static void test_exact_estimator_biases(void **state)
 }
 
 /* ---------------------------------------------------------------------------
- * Model covariance: the SVD form of SCIENCE §1.5
+ * Model covariance: the SVD form of docs/theory.md §1.5
  * ------------------------------------------------------------------------- */
 static void test_model_covariance(void **state)
 {

@@ -1,4 +1,4 @@
-/* Tests for machines (machine.h, SCIENCE.md §1).
+/* Tests for machines (machine.h, docs/theory.md §1).
  *
  * Independent references computed here, in long double:
  *   - the energy E(v,h) of §1.1 written out term by term;
@@ -564,7 +564,7 @@ static void test_conditional_sampling(void **state)
 }
 
 /* Larger shapes (no enumeration possible): F(v), F_h(h), E[h|v], E[v|h] and
- * E(v,h) against the closed forms of SCIENCE.md §1.1-1.2 (F(v) = -a.v +
+ * E(v,h) against the closed forms of docs/theory.md §1.1-1.2 (F(v) = -a.v +
  * sum phi_v - sum_j Lambda_h(b_j + (W^T v)_j) with Lambda from the §1.1
  * table), evaluated here in long double. */
 static long double lambda_closed(rbm_unit_kind k, long double s, long double x)
@@ -634,7 +634,7 @@ static void test_larger_shapes(void **state)
     rbm_context_free(ctx);
 }
 
-/* ---- log Z by enumeration (SCIENCE.md §9 item 6) ---- */
+/* ---- log Z by enumeration (docs/theory.md §9 item 6) ---- */
 
 /* log Z = logsumexp over the discrete layer (visible when `visible`) of the
  * library's -F(v) or -F_h(h). */
@@ -707,7 +707,7 @@ static void test_logz_enumeration(void **state)
     rbm_context_free(ctx);
 }
 
-/* ---- Bernoulli <-> Ising conversion (SCIENCE.md §1.4) ---- */
+/* ---- Bernoulli <-> Ising conversion (docs/theory.md §1.4) ---- */
 
 /* Affine map from the converted layer's variable y to the original x:
  * x = al + be y. Bernoulli -> Ising: x = (1 + s)/2; Ising -> Bernoulli:
@@ -909,7 +909,7 @@ static void test_convert(void **state)
         rbm_assert_close(b[j], R.b[j] / 2 + cs / 4, 1e-14, 1e-15, "b/2 + sum_i w_ij/4");
         C += R.b[j] / 2;
     }
-    rbm_assert_close(shift, C, 1e-14, 1e-15, "C of SCIENCE.md 1.4");
+    rbm_assert_close(shift, C, 1e-14, 1e-15, "C of docs/theory.md 1.4");
     rbm_machine_free(c);
 
     /* a NULL shift pointer is allowed */
@@ -930,7 +930,7 @@ static void test_convert(void **state)
     rbm_context_free(ctx);
 }
 
-/* ---- Gaussian hidden units: Hopfield form (SCIENCE.md §1.6, §9 item 18) ---- */
+/* ---- Gaussian hidden units: Hopfield form (docs/theory.md §1.6, §9 item 18) ---- */
 
 static void test_hopfield_form(void **state)
 {
@@ -1009,7 +1009,7 @@ static long double solve(size_t n, long double *A, long double *y)
     return ld;
 }
 
-/* SCIENCE.md §1.5: log Z = (N_v/2) log(2 pi sv^2) + (N_h/2) log(2 pi sh^2)
+/* docs/theory.md §1.5: log Z = (N_v/2) log(2 pi sv^2) + (N_h/2) log(2 pi sh^2)
  *   - (1/2) sum_alpha log(1 - sv^2 sh^2 w_alpha^2) + (1/2) (a;b)^T P^{-1} (a;b),
  * with sum_alpha log(1 - c w_alpha^2) = log det(I - c W^T W). */
 static long double gg_logz_closed(const ref_rbm *R)
@@ -1098,7 +1098,7 @@ static void test_gauss_gauss_logz(void **state)
 {
     (void)state;
     rbm_context *ctx = rbm_test_context();
-    /* SCIENCE.md §9 item 5 */
+    /* docs/theory.md §9 item 5 */
     ref_rbm R = ref_make(2, 1, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, 1);
     R.sv = sqrt(0.8);
     R.sh = sqrt(1.3);

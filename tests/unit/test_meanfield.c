@@ -1,4 +1,4 @@
-/* Tests for meanfield.h and the MF/TAP estimators (SCIENCE.md §4, §6.3,
+/* Tests for meanfield.h and the MF/TAP estimators (docs/theory.md §4, §6.3,
  * §9 items 9, 10, 11, 18).
  *
  * Exact references are computed here by brute force: log Z and the exact

@@ -1,4 +1,4 @@
-/* Tests for metrics.h (SCIENCE.md §1.3, §1.4, §1.5, §8, §9 items 5, 6, 17).
+/* Tests for metrics.h (docs/theory.md §1.3, §1.4, §1.5, §8, §9 items 5, 6, 17).
  *
  * Every expected value is computed here, independently of lib/metrics.c:
  *   - log Z by brute force: a log-sum-exp (long double) over every joint
@@ -129,7 +129,7 @@ static ref_rbm ref_from_machine(rbm_context *ctx, const rbm_machine *m)
     return R;
 }
 
-/* One-unit log-partition log sum_x' exp(x x' - phi(x')) (SCIENCE §1.1). */
+/* One-unit log-partition log sum_x' exp(x x' - phi(x')) (docs/theory.md §1.1). */
 static long double lam(rbm_unit_kind k, double sigma, long double x)
 {
     switch (k) {
@@ -702,7 +702,7 @@ static void test_gauss_gauss_item5(void **state)
     rbm_machine *m = ref_to_machine(ctx, &R);
     double lz = NAN;
     RBM_OKAY(ctx, rbm_exact_log_z(m, &lz));
-    rbm_assert_close(lz, 3.15845325949, 0, 1e-9, "Gauss-Gauss log Z (SCIENCE §9 item 5)");
+    rbm_assert_close(lz, 3.15845325949, 0, 1e-9, "Gauss-Gauss log Z (docs/theory.md §9 item 5)");
 
     /* 3-D quadrature of exp(-E(v, h)) */
     long double P[9] = {1 / 0.8L, 0, -0.5L, 0, 1 / 0.8L, 0.3L, -0.5L, 0.3L, 1 / 1.3L};
@@ -773,7 +773,7 @@ static void test_gauss_gauss_3x2(void **state)
     rbm_context_free(ctx);
 }
 
-/* ---- Bernoulli <-> Ising (SCIENCE §1.4) ---- */
+/* ---- Bernoulli <-> Ising (docs/theory.md §1.4) ---- */
 
 static void test_convert_shift(void **state)
 {
@@ -817,7 +817,7 @@ static void test_convert_shift(void **state)
                 C += R.a[i] / 2.0L;
             for (size_t j = 0; j < R.nh; j++)
                 C += R.b[j] / 2.0L;
-            rbm_assert_close(shift, (double)C, 1e-12, 1e-14, "shift C of SCIENCE §1.4");
+            rbm_assert_close(shift, (double)C, 1e-12, 1e-14, "shift C of docs/theory.md §1.4");
         }
         ref_free(&Ro);
         rbm_machine_free(o);
@@ -905,7 +905,7 @@ static void check_ais(double lz, double se, double exact, const char *what)
         fail_msg("%s: |AIS - exact| = %.4g exceeds 3 stderr (%.4g) + 0.01", what, fabs(err), se);
 }
 
-/* SCIENCE §8 item 10 / §9 item 17: N_v = 24, N_h = 10 Bernoulli,
+/* docs/theory.md §8 item 10 / §9 item 17: N_v = 24, N_h = 10 Bernoulli,
  * W ~ N(0, 0.3^2), a, b ~ N(0, 0.5^2). */
 static ref_rbm sanity_rbm(uint64_t seed)
 {
@@ -1174,7 +1174,7 @@ static void test_ais_two_betas_exact_weights(void **state)
     rbm_context_free(ctx);
 }
 
-/* Gaussian hidden units (a Hopfield model on the visible layer, SCIENCE
+/* Gaussian hidden units (a Hopfield model on the visible layer, docs/theory.md
  * §1.6): the confinement is not annealed, only the couplings and biases. */
 static void test_ais_gaussian_hidden(void **state)
 {

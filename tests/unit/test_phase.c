@@ -1,6 +1,6 @@
-/* Tests for phase.h (SCIENCE.md §5, §9 items 12, 14, 15, 16).
+/* Tests for phase.h (docs/theory.md §5, §9 items 12, 14, 15, 16).
  *
- * Reference values come from the tables of SCIENCE.md §5.4 (adaptive
+ * Reference values come from the tables of docs/theory.md §5.4 (adaptive
  * quadrature at 1e-12 there) and from computations written here,
  * independently of lib/phase.c:
  *   - sigma = 0 magnetisations of Laplace and ternary components by a

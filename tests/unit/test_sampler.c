@@ -226,7 +226,7 @@ static void test_gibbs_mixed_kinds(void **state)
                     {5, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, 14, 0.4, 0.4, 1.0, F64, 1e-3, 106, 0});
 }
 
-/* Gaussian hidden units (Hopfield marginal, SCIENCE §1.6). */
+/* Gaussian hidden units (Hopfield marginal, docs/theory.md §1.6). */
 static void test_gibbs_gaussian_hidden(void **state)
 {
     (void)state;

@@ -1,4 +1,4 @@
-/* Tests for svd.h (SCIENCE.md §0.2, §2.2, §5.1, §6.4, §9 items 3, 8, 12, 13).
+/* Tests for svd.h (docs/theory.md §0.2, §2.2, §5.1, §6.4, §9 items 3, 8, 12, 13).
  *
  * References are computed here, independently of lib/svd.c:
  *   - a one-sided Jacobi (Hestenes) SVD written in this file, used for the

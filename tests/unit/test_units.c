@@ -1,4 +1,4 @@
-/* Tests for the unit kinds (units.h, SCIENCE.md §1.1).
+/* Tests for the unit kinds (units.h, docs/theory.md §1.1).
  *
  * References computed here: the closed forms of the §1.1 table evaluated in
  * long double in overflow-free forms; the identities mean = Lambda' and
@@ -15,7 +15,7 @@
 static const rbm_unit_kind kinds[3] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN};
 static const char *const kind_names[3] = {"bernoulli", "ising", "gaussian"};
 
-/* ---- long double references (SCIENCE.md §1.1 table) ---- */
+/* ---- long double references (docs/theory.md §1.1 table) ---- */
 
 static long double ref_softplus(long double x)
 {
