@@ -145,7 +145,7 @@ int main(int argc, char **argv)
             "bench_spectrum: %zu x %zu, N_h = %zu, batch %zu, PCD-1, %s, %zu epoch(s), %zu "
             "tracked mode(s), %zu thread(s)\n",
             rbm_dataset_rows(data), nv, nh, batch, f32 ? "float32" : "float64", epochs, modes,
-            rbm_context_threads(ctx));
+            rbm_context_effective_threads(ctx));
 
     double *tw = calloc(epochs, sizeof *tw), *tc = calloc(epochs, sizeof *tc);
     double *rw = calloc(epochs, sizeof *rw), *rc = calloc(epochs, sizeof *rc);

@@ -75,7 +75,12 @@ RBM_API rbm_status rbm_context_last_status(const rbm_context *ctx);
  * Results do not depend on the thread count beyond floating-point
  * summation order of exact enumeration. Errors: RBM_ERR_NULL. */
 RBM_API rbm_status rbm_context_set_threads(rbm_context *ctx, size_t n);
+/* The setting made by rbm_context_set_threads: 0 (automatic, the default of
+ * a new context) or the n given. NULL gives 0. */
 RBM_API size_t rbm_context_threads(const rbm_context *ctx);
+/* The number of threads the parallel loops will actually use: the setting,
+ * or the number of online processors when it is 0 (at least 1). NULL gives 0. */
+RBM_API size_t rbm_context_effective_threads(const rbm_context *ctx);
 
 /* Forget the last error. NULL is a no-op. */
 RBM_API void rbm_context_clear_error(rbm_context *ctx);

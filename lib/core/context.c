@@ -177,5 +177,10 @@ rbm_status rbm_context_set_threads(rbm_context *ctx, size_t n)
 
 size_t rbm_context_threads(const rbm_context *ctx)
 {
+    return ctx ? ctx->threads : 0;
+}
+
+size_t rbm_context_effective_threads(const rbm_context *ctx)
+{
     return ctx ? rbm__threads(ctx) : 0;
 }

@@ -73,13 +73,12 @@ double rbm__unit_mean(rbm_unit_kind k, double sigma, double x)
 double rbm__unit_var(rbm_unit_kind k, double sigma, double x)
 {
     switch (k) {
-    case RBM_UNIT_BERNOULLI: {
-        double p = rbm__sigmoid(x);
-        return p * (1.0 - p);
-    }
+    /* Products of factors that each keep relative accuracy: 1 - p and
+     * 1 - tanh^2 cancel catastrophically once the unit saturates. */
+    case RBM_UNIT_BERNOULLI: return rbm__sigmoid(x) * rbm__sigmoid(-x);
     case RBM_UNIT_ISING: {
-        double t = tanh(x);
-        return 1.0 - t * t;
+        double e = exp(-2.0 * fabs(x)); /* sech^2 x = 4 e / (1 + e)^2 */
+        return 4.0 * e / ((1.0 + e) * (1.0 + e));
     }
     case RBM_UNIT_GAUSSIAN: return sigma * sigma;
     }

@@ -5,6 +5,8 @@
  * only blocks it got from it, (c) nothing is left after the objects and the
  * context are freed, and (d) an allocation failure at any point is reported
  * as RBM_ERR_NO_MEMORY without leaks. */
+#include <unistd.h>
+
 #include "testutil.h"
 
 #include <math.h>
@@ -364,6 +366,26 @@ static void test_null_handling(void **state)
     rbm_context_free(ctx);
 }
 
+/* A new context reports the documented setting 0 (automatic); the effective
+ * count is the processors online; an explicit setting is reported as given. */
+static void test_threads_setting(void **state)
+{
+    (void)state;
+    rbm_context *ctx = NULL;
+    assert_int_equal(rbm_context_new(&ctx), RBM_OK);
+    assert_int_equal(rbm_context_threads(ctx), 0);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(rbm_context_effective_threads(ctx), online > 0 ? (size_t)online : 1);
+    assert_int_equal(rbm_context_set_threads(ctx, 3), RBM_OK);
+    assert_int_equal(rbm_context_threads(ctx), 3);
+    assert_int_equal(rbm_context_effective_threads(ctx), 3);
+    assert_int_equal(rbm_context_set_threads(ctx, 0), RBM_OK);
+    assert_int_equal(rbm_context_threads(ctx), 0);
+    assert_int_equal(rbm_context_threads(NULL), 0);
+    assert_int_equal(rbm_context_effective_threads(NULL), 0);
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_last_error_detail),
         cmocka_unit_test(test_log_callback),
         cmocka_unit_test(test_null_handling),
+        cmocka_unit_test(test_threads_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

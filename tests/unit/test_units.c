@@ -507,6 +507,24 @@ static void test_large_fields_both_precisions(void **state)
     rbm_context_free(ctx);
 }
 
+/* Variances keep their relative accuracy where the unit saturates: at
+ * |x| = 5, 20, 100, 300 the exact value is down to e^-600, and a form like
+ * p (1 - p) or 1 - tanh^2 loses every digit there. */
+static void test_variance_relative_accuracy(void **state)
+{
+    (void)state;
+    const double xs[] = {-300, -100, -20, -5, -0.5, 0, 0.5, 5, 20, 100, 300};
+    const rbm_unit_kind discrete[] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+            double v;
+            eval1(discrete[k], 1.0, xs[i], NULL, &v, NULL);
+            double want = (double)ref_var(discrete[k], 1.0L, xs[i]);
+            assert_true(want > 0);
+            close_msg(v, want, 1e-13, 0, "variance (relative)", discrete[k], 1.0, xs[i]);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_sampling_deviates_and_aliasing),
         cmocka_unit_test(test_sampling_extremes),
         cmocka_unit_test(test_large_fields_both_precisions),
+        cmocka_unit_test(test_variance_relative_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
