@@ -12,7 +12,10 @@
 #include <math.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* Not under ThreadSanitizer: the ifunc resolvers of target_clones run while
+ * the library is relocated, before the TSan runtime is initialised, and
+ * crash the program at load. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define RBM__CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define RBM__CLONES
