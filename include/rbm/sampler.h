@@ -8,7 +8,10 @@
  * time the sampler was created.
  *
  * Each sampler owns an rbm_rng (see rng.h for the algorithm), seeded at
- * creation: the same machine, seed and calls give bit-identical chains.
+ * creation: the same machine, seed and calls give bit-identical chains as
+ * long as the BLAS library and its thread count are the same (OpenBLAS sums
+ * matrix products in a different order with another thread count, in float32
+ * and float64 alike; see docs/concepts.md, "Reproducibility").
  *
  * THREAD SAFETY: a sampler belongs to its context's threading domain; it
  * must not run concurrently with changes to its machine. */
