@@ -1171,9 +1171,94 @@ static void test_null_and_missing(void **state)
     rbm_context_free(ctx);
 }
 
+/* Model files written by librbm 0.1 (tests/data/models/README.md) load with
+ * every field and parameter as written, and saving them again gives the same
+ * bytes: the format is stable across releases. */
+static void fixture_params(size_t nv, size_t nh, double *W, double *a, double *b)
+{
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = 0; j < nh; j++)
+            W[i * nh + j] = sin(1.0 + (double)i * 0.7 + (double)j * 1.3) / 4.0;
+    for (size_t i = 0; i < nv; i++)
+        a[i] = cos((double)i) / 8.0 - 0.1;
+    for (size_t j = 0; j < nh; j++)
+        b[j] = 0.05 * (double)j - 0.1;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *buf = malloc(1 << 16);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_fixtures_from_0_1(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        rbm_unit_kind vk, hk;
+        double sv, sh;
+        rbm_precision prec;
+    } cases[] = {
+        {"bernoulli_bernoulli_12x6.rbm", RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, 1, 1,
+         RBM_PRECISION_FLOAT64},
+        {"ising_bernoulli_12x6_f32.rbm", RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, 1, 1,
+         RBM_PRECISION_FLOAT32},
+        {"gaussian_gaussian_12x6.rbm", RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, 0.5, 0.4,
+         RBM_PRECISION_FLOAT64},
+    };
+    enum { NV = 12, NH = 6 };
+    rbm_context *ctx = NULL;
+    assert_int_equal(rbm_context_new(&ctx), RBM_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char path[4096], again[4096];
+        snprintf(path, sizeof path, "%s/models/%s", RBM_TEST_DATA, cases[c].file);
+        rbm_machine *m = NULL;
+        if (rbm_machine_load(ctx, path, &m) != RBM_OK)
+            fail_msg("%s: %s", path, rbm_context_last_error(ctx));
+        assert_int_equal(rbm_machine_n_visible(m), NV);
+        assert_int_equal(rbm_machine_n_hidden(m), NH);
+        assert_int_equal(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), cases[c].vk);
+        assert_int_equal(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN), cases[c].hk);
+        assert_int_equal(rbm_machine_precision(m), cases[c].prec);
+        if (cases[c].vk == RBM_UNIT_GAUSSIAN) {
+            assert_true(rbm_machine_sigma(m, RBM_LAYER_VISIBLE) == cases[c].sv);
+            assert_true(rbm_machine_sigma(m, RBM_LAYER_HIDDEN) == cases[c].sh);
+        }
+        double W[NV * NH], a[NV], b[NH], Wr[NV * NH], ar[NV], br[NH];
+        fixture_params(NV, NH, Wr, ar, br);
+        assert_int_equal(rbm_machine_get_weights(m, W, NV * NH), RBM_OK);
+        assert_int_equal(rbm_machine_get_visible_bias(m, a, NV), RBM_OK);
+        assert_int_equal(rbm_machine_get_hidden_bias(m, b, NH), RBM_OK);
+        for (size_t i = 0; i < NV * NH; i++)
+            rbm_assert_close(W[i], Wr[i], 1e-15, 0, "fixture W");
+        for (size_t i = 0; i < NV; i++)
+            rbm_assert_close(a[i], ar[i], 1e-15, 1e-17, "fixture a");
+        for (size_t j = 0; j < NH; j++)
+            rbm_assert_close(b[j], br[j], 1e-15, 1e-17, "fixture b");
+        snprintf(again, sizeof again, "%s/fixture-again-%zu.rbm", g_dir, c);
+        assert_int_equal(rbm_machine_save(m, again), RBM_OK);
+        size_t n1, n2;
+        unsigned char *b1 = slurp(path, &n1), *b2 = slurp(again, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(b1, b2, n1);
+        free(b1);
+        free(b2);
+        remove(again);
+        rbm_machine_free(m);
+    }
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixtures_from_0_1),
         cmocka_unit_test(test_roundtrip_all_kinds),
         cmocka_unit_test(test_roundtrip_special_values),
         cmocka_unit_test(test_roundtrip_large),
