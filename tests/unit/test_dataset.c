@@ -1649,6 +1649,184 @@ static void test_fifo_inputs(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* element reads: every dtype reads back exactly, as double and as float     */
+/* ------------------------------------------------------------------------ */
+
+/* 3 rows x 700 columns (more than any internal block) of each dtype, with
+ * extremes, signed zeros and the largest and smallest values late in the
+ * data; row r starts with the value r + 1 so that rows can be told apart. */
+#define ER_ROWS 3
+#define ER_COLS 700
+#define ER_N (ER_ROWS * ER_COLS)
+
+static void er_fill(uint8_t *u8, float *f32, double *f64)
+{
+    r_seed(77);
+    for (size_t i = 0; i < ER_N; i++) {
+        double x = r_norm() * 100.0;
+        u8[i] = (uint8_t)(r_u64() % 250 + 1);
+        f32[i] = (float)x;
+        f64[i] = x * 1e-3 + 1e-17 * (double)i; /* not representable as float */
+    }
+    for (size_t r = 0; r < ER_ROWS; r++) {
+        u8[r * ER_COLS] = (uint8_t)(r + 1);
+        f32[r * ER_COLS] = (float)(r + 1);
+        f64[r * ER_COLS] = (double)(r + 1);
+    }
+    f32[5] = -0.0f;
+    f64[5] = -0.0;
+    f32[6] = 1e-40f; /* subnormal */
+    f64[6] = 5e-324;
+    u8[ER_N - 2] = 0;
+    u8[ER_N - 1] = 255;
+    f32[ER_N - 2] = -3.0e38f;
+    f32[ER_N - 1] = 3.0e38f;
+    f64[ER_N - 2] = -1.5e308;
+    f64[ER_N - 1] = 1.5e308;
+}
+
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static void test_element_reads(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    static uint8_t u8[ER_N];
+    static float f32[ER_N];
+    static double f64[ER_N], want[ER_N], got[ER_N];
+    er_fill(u8, f32, f64);
+    const void *src[3] = {u8, f32, f64};
+    rbm_dtype types[3] = {RBM_DTYPE_UINT8, RBM_DTYPE_FLOAT32, RBM_DTYPE_FLOAT64};
+    for (int t = 0; t < 3; t++) {
+        for (size_t i = 0; i < ER_N; i++)
+            want[i] = t == 0 ? (double)u8[i] : t == 1 ? (double)f32[i] : f64[i];
+        rbm_dataset *ds = NULL;
+        RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, src[t], types[t], ER_ROWS, ER_COLS,
+                                              RBM_BORROW, &ds));
+        /* all rows, and each row alone */
+        RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 0, ER_ROWS, got, ER_N));
+        for (size_t i = 0; i < ER_N; i++)
+            assert_true(same_bits(got[i], want[i]));
+        for (size_t r = 0; r < ER_ROWS; r++) {
+            RBM_OKAY(ctx, rbm_dataset_get_rows(ds, r, 1, got, ER_COLS));
+            assert_memory_equal(got, want + r * ER_COLS, ER_COLS * sizeof(double));
+        }
+        /* extremes sit at the very end */
+        double lo, hi;
+        RBM_OKAY(ctx, rbm_dataset_range(ds, &lo, &hi));
+        assert_true(lo == want[ER_N - 2] && hi == want[ER_N - 1]);
+        /* column means: the rows summed in order */
+        static double mean[ER_COLS];
+        RBM_OKAY(ctx, rbm_dataset_mean(ds, mean, ER_COLS));
+        for (size_t j = 0; j < ER_COLS; j++) {
+            double s = 0.0;
+            for (size_t r = 0; r < ER_ROWS; r++)
+                s += want[r * ER_COLS + j];
+            assert_true(same_bits(mean[j], s / ER_ROWS));
+        }
+        /* shuffled batches deliver whole rows, each exactly */
+        rbm_batch_iter *it = NULL;
+        RBM_OKAY(ctx, rbm_batch_iter_new(ds, 2, 1, 0, 5, &it));
+        size_t rows = 0, seen = 0;
+        rbm_status st;
+        do {
+            st = rbm_batch_iter_next(it, got, 2 * ER_COLS, &rows);
+            assert_true(st == RBM_OK || st == RBM_DONE);
+            for (size_t k = 0; k < rows; k++) {
+                size_t r = (size_t)got[k * ER_COLS] - 1;
+                assert_true(r < ER_ROWS);
+                assert_memory_equal(got + k * ER_COLS, want + r * ER_COLS,
+                                    ER_COLS * sizeof(double));
+                seen |= (size_t)1 << r;
+            }
+        } while (st == RBM_OK);
+        assert_int_equal(seen, (1u << ER_ROWS) - 1);
+        rbm_batch_iter_free(it);
+        rbm_dataset_free(ds);
+    }
+    /* the first NaN or infinity is named by row and column, past the first
+     * few hundred values */
+    static float bad32[ER_N];
+    static double bad64[ER_N];
+    memcpy(bad32, f32, sizeof bad32);
+    memcpy(bad64, f64, sizeof bad64);
+    bad32[1000] = NAN;
+    bad32[2000] = INFINITY;
+    bad64[1999] = -INFINITY;
+    rbm_dataset *ds = NULL;
+    RBM_CHECK(ctx, rbm_dataset_from_memory(ctx, bad32, RBM_DTYPE_FLOAT32, ER_ROWS, ER_COLS,
+                                           RBM_COPY, &ds),
+              RBM_ERR_NOT_FINITE);
+    assert_detail(ctx, "row 1, column 300 is NaN");
+    RBM_CHECK(ctx, rbm_dataset_from_memory(ctx, bad64, RBM_DTYPE_FLOAT64, ER_ROWS, ER_COLS,
+                                           RBM_COPY, &ds),
+              RBM_ERR_NOT_FINITE);
+    assert_detail(ctx, "row 2, column 599 is infinite");
+    assert_null(ds);
+    rbm_context_free(ctx);
+}
+
+/* Training in float32 reads the data as float: a float64 dataset trains
+ * exactly as the same values rounded to float32, and binary data trains
+ * the same whichever dtype holds it. */
+static void train_f32(rbm_context *ctx, const rbm_dataset *ds, rbm_unit_kind visible, double *w)
+{
+    rbm_machine *m = NULL;
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, rbm_dataset_cols(ds), 4, visible, RBM_UNIT_BERNOULLI, &m));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, RBM_PRECISION_FLOAT32));
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 8, 11, &t));
+    RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 3));
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, w, rbm_dataset_cols(ds) * 4));
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+}
+
+static void test_element_reads_f32(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    enum { R = 40, C = 12 };
+    static double x64[R * C];
+    static float x32[R * C];
+    static uint8_t b8[R * C];
+    static float b32[R * C];
+    static double b64[R * C];
+    r_seed(3);
+    for (size_t i = 0; i < R * C; i++) {
+        x64[i] = r_norm() + 1e-12 * r_unif(); /* most are not floats */
+        x32[i] = (float)x64[i];
+        b8[i] = r_unif() < 0.4;
+        b32[i] = b8[i];
+        b64[i] = b8[i];
+    }
+    double w1[C * 4], w2[C * 4], w3[C * 4];
+    rbm_dataset *d64 = NULL, *d32 = NULL, *d8 = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x64, RBM_DTYPE_FLOAT64, R, C, RBM_BORROW, &d64));
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x32, RBM_DTYPE_FLOAT32, R, C, RBM_BORROW, &d32));
+    train_f32(ctx, d64, RBM_UNIT_GAUSSIAN, w1);
+    train_f32(ctx, d32, RBM_UNIT_GAUSSIAN, w2);
+    assert_memory_equal(w1, w2, sizeof w1);
+    rbm_dataset_free(d64);
+    rbm_dataset_free(d32);
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, b8, RBM_DTYPE_UINT8, R, C, RBM_BORROW, &d8));
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, b32, RBM_DTYPE_FLOAT32, R, C, RBM_BORROW, &d32));
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, b64, RBM_DTYPE_FLOAT64, R, C, RBM_BORROW, &d64));
+    train_f32(ctx, d8, RBM_UNIT_BERNOULLI, w1);
+    train_f32(ctx, d32, RBM_UNIT_BERNOULLI, w2);
+    train_f32(ctx, d64, RBM_UNIT_BERNOULLI, w3);
+    assert_memory_equal(w1, w2, sizeof w1);
+    assert_memory_equal(w1, w3, sizeof w1);
+    rbm_dataset_free(d8);
+    rbm_dataset_free(d32);
+    rbm_dataset_free(d64);
+    rbm_context_free(ctx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* allocation failures: every path frees what it took                        */
 /* ------------------------------------------------------------------------ */
 
@@ -1775,6 +1953,8 @@ int main(void)
         cmocka_unit_test(test_batch_iter),
         cmocka_unit_test(test_batch_iter_uniform),
         cmocka_unit_test(test_fifo_inputs),
+        cmocka_unit_test(test_element_reads),
+        cmocka_unit_test(test_element_reads_f32),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

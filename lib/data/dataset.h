@@ -1,0 +1,43 @@
+/* librbm — dataset: the element types and a read-only view of a dataset, for
+ * lib/data and the layers after it (train, analysis).
+ *
+ * Elements are stored as one of the rbm_dtype types; everything that reads
+ * them as numbers goes through rbm__elem_value or rbm__elems_convert, so a
+ * uint8, float32 or float64 value reads the same everywhere. Row fetches and
+ * single values (rbm__dataset_fetch, rbm__dataset_at) and the fingerprint are
+ * still declared in core/internal.h, where their callers find them. */
+#ifndef RBM_DATA_DATASET_H
+#define RBM_DATA_DATASET_H
+
+#include "core/internal.h"
+
+/* Bytes of one element of type t; 0 for a value that is no rbm_dtype. */
+size_t rbm__dtype_size(rbm_dtype t);
+/* "uint8", "float32", "float64", or "unknown". */
+const char *rbm__dtype_name(rbm_dtype t);
+
+/* Element i of src, an array of dtype elements, as double (exact for every
+ * dtype); 0.0 for an unknown dtype. */
+static inline double rbm__elem_value(const void *src, rbm_dtype dtype, size_t i)
+{
+    switch (dtype) {
+    case RBM_DTYPE_UINT8: return (double)((const uint8_t *)src)[i];
+    case RBM_DTYPE_FLOAT32: return (double)((const float *)src)[i];
+    case RBM_DTYPE_FLOAT64: return ((const double *)src)[i];
+    }
+    return 0.0;
+}
+
+/* Elements first .. first+n-1 of src (dtype elements) into out as float
+ * (as_f32) or double: a value that the output type holds exactly is kept
+ * exactly, float64 becomes float32 by rounding to nearest. */
+void rbm__elems_convert(const void *src, rbm_dtype dtype, size_t first, size_t n, bool as_f32,
+                        void *out);
+
+/* Read-only accessors (ds must not be NULL). */
+rbm_context *rbm__dataset_ctx(const rbm_dataset *ds);
+size_t rbm__dataset_rows(const rbm_dataset *ds);
+size_t rbm__dataset_cols(const rbm_dataset *ds);
+rbm_dtype rbm__dataset_dtype(const rbm_dataset *ds);
+
+#endif /* RBM_DATA_DATASET_H */

@@ -1,0 +1,41 @@
+/* librbm — dataset_impl: how lib/data builds datasets (private to lib/data).
+ *
+ * struct rbm_dataset itself is still defined in core/internal.h, because
+ * lib/model, lib/train and lib/analysis read its fields; it moves here once
+ * they no longer do. Every constructor of the folder (from memory,
+ * the loaders, the generator, transforms and slices) ends in
+ * rbm__dataset_wrap. */
+#ifndef RBM_DATA_DATASET_IMPL_H
+#define RBM_DATA_DATASET_IMPL_H
+
+#include "data/dataset.h"
+
+/* Largest single buffer a dataset may use (as rbm__xcalloc). */
+#define RBM__DS_MAX_BYTES (SIZE_MAX >> 2)
+
+/* rows x cols x elem bytes into *bytes, or RBM_ERR_TOO_LARGE naming what. */
+rbm_status rbm__dataset_size(rbm_context *ctx, size_t rows, size_t cols, size_t elem,
+                             size_t *bytes, const char *what);
+/* rbm__alloc that reports RBM_ERR_NO_MEMORY ("what: cannot allocate N
+ * bytes") into ctx and *st; *st is RBM_OK on success. */
+void *rbm__data_alloc(rbm_context *ctx, size_t bytes, const char *what, rbm_status *st);
+
+/* RBM_ERR_NOT_FINITE naming the row and column of the first NaN or infinity
+ * of a rows x cols array (uint8 data is always finite). */
+rbm_status rbm__dataset_check_finite(rbm_context *ctx, const void *data, rbm_dtype dtype,
+                                     size_t rows, size_t cols, const char *what);
+/* RBM_ERR_INVALID_ARGUMENT unless rows [start, start+count) are a non-empty
+ * range within ds; fn names the caller. */
+rbm_status rbm__dataset_check_rows(const rbm_dataset *ds, size_t start, size_t count,
+                                   const char *fn);
+
+/* A new dataset over rows x cols elements of dtype: owns `owned` when it is
+ * not NULL (freed here on failure), else borrows `data`. No image shape. */
+rbm_status rbm__dataset_wrap(rbm_context *ctx, size_t rows, size_t cols, rbm_dtype dtype,
+                             void *owned, const void *data, rbm_dataset **out);
+/* A new dataset owning `owned` (rows x src's columns of dtype), with src's
+ * context and image shape: the result of a transform or slice of src. */
+rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t rows, rbm_dtype dtype, void *owned,
+                               rbm_dataset **out);
+
+#endif /* RBM_DATA_DATASET_IMPL_H */
