@@ -115,6 +115,8 @@ RBM_API void rbm_dataset_free(rbm_dataset *ds);
  * the source had them (IDX with 3 dims, or set by the caller), 0 and 0
  * otherwise; either pointer may be NULL. */
 RBM_API size_t rbm_dataset_rows(const rbm_dataset *ds);
+/* The context the dataset was made from (borrowed), NULL for NULL. */
+RBM_API rbm_context *rbm_dataset_context(const rbm_dataset *ds);
 RBM_API size_t rbm_dataset_cols(const rbm_dataset *ds);
 RBM_API rbm_dtype rbm_dataset_dtype(const rbm_dataset *ds);
 RBM_API void rbm_dataset_image_shape(const rbm_dataset *ds, size_t *height, size_t *width);

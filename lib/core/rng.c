@@ -109,8 +109,10 @@ double rbm_rng_normal(rbm_rng *rng)
 
 rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t len)
 {
-    if (!rng || !buf)
+    if (!rng)
         return RBM_ERR_NULL;
+    if (!buf)
+        return rbm__fail(rng->ctx, RBM_ERR_NULL, "rbm_rng_get_state: buf is NULL");
     if (len < RBM_RNG_STATE_BYTES)
         return rbm__fail(rng->ctx, RBM_ERR_SHAPE, "rng state buffer has %zu bytes, needs %d", len,
                          RBM_RNG_STATE_BYTES);
@@ -125,8 +127,10 @@ rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t len)
 
 rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len)
 {
-    if (!rng || !buf)
+    if (!rng)
         return RBM_ERR_NULL;
+    if (!buf)
+        return rbm__fail(rng->ctx, RBM_ERR_NULL, "rbm_rng_set_state: buf is NULL");
     if (len < RBM_RNG_STATE_BYTES)
         return rbm__fail(rng->ctx, RBM_ERR_SHAPE, "rng state buffer has %zu bytes, needs %d", len,
                          RBM_RNG_STATE_BYTES);

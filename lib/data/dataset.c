@@ -238,6 +238,11 @@ size_t rbm_dataset_rows(const rbm_dataset *ds)
     return ds ? ds->rows : 0;
 }
 
+rbm_context *rbm_dataset_context(const rbm_dataset *ds)
+{
+    return ds ? ds->ctx : NULL;
+}
+
 size_t rbm_dataset_cols(const rbm_dataset *ds)
 {
     return ds ? ds->cols : 0;

@@ -43,6 +43,8 @@ static rbm_status alloc_mirror(rbm_machine *m)
 rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
                            rbm_unit_kind visible, rbm_unit_kind hidden, rbm_machine **out)
 {
+    if (out)
+        *out = NULL;
     if (!ctx)
         return RBM_ERR_NULL;
     if (!out)
@@ -98,6 +100,8 @@ void rbm__machine_sync(rbm_machine *m)
 
 rbm_status rbm_machine_clone(const rbm_machine *m, rbm_machine **out)
 {
+    if (out)
+        *out = NULL;
     CHECK_M(m);
     if (!out)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_clone: out is NULL");
@@ -353,7 +357,7 @@ rbm_status rbm_machine_init_visible_bias_from_data(rbm_machine *m, const rbm_dat
     if (st) {
         rbm__free(m->ctx, mean);
         return rbm__fail(m->ctx, st, "cannot compute data means: %s",
-                         rbm_context_last_error(data->ctx));
+                         rbm_context_last_error(rbm_dataset_context(data)));
     }
     for (size_t i = 0; i < m->nv; i++) {
         double p = mean[i], a;
@@ -547,6 +551,8 @@ rbm_status rbm_machine_sample_visible(const rbm_machine *m, rbm_rng *rng, size_t
 rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, rbm_machine **out,
                                double *log_z_shift)
 {
+    if (out)
+        *out = NULL;
     CHECK_M(m);
     if (!out)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_convert: out is NULL");

@@ -490,6 +490,8 @@ static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
 rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
                         const char *want_tag, unsigned char **extra, size_t *extra_len)
 {
+    if (out)
+        *out = NULL;
     if (!ctx)
         return RBM_ERR_NULL;
     if (!out)

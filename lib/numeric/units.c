@@ -122,24 +122,28 @@ rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out)
     return RBM_ERR_INVALID_ARGUMENT;
 }
 
-static rbm_status check_unit_args(rbm_unit_kind kind, double sigma, size_t n, const double *field)
+/* ctx may be NULL (rbm_unit_eval has none): then only the status. */
+static rbm_status check_unit_args(rbm_context *ctx, const char *fn, rbm_unit_kind kind,
+                                  double sigma, size_t n, const double *field)
 {
     if (!rbm__unit_kind_valid(kind))
-        return RBM_ERR_INVALID_ARGUMENT;
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: unknown unit kind %d", fn, (int)kind);
     if (kind == RBM_UNIT_GAUSSIAN && !(isfinite(sigma) && sigma > 0))
-        return RBM_ERR_INVALID_ARGUMENT;
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "%s: Gaussian sigma %g is not finite and positive", fn, sigma);
     if (n > 0 && !field)
-        return RBM_ERR_NULL;
+        return rbm__fail(ctx, RBM_ERR_NULL, "%s: field is NULL", fn);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(field[i]))
-            return RBM_ERR_NOT_FINITE;
+            return rbm__fail(ctx, RBM_ERR_NOT_FINITE, "%s: field[%zu] = %g is not finite", fn, i,
+                             field[i]);
     return RBM_OK;
 }
 
 rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,
                          double *mean, double *variance, double *log_partition)
 {
-    rbm_status st = check_unit_args(kind, sigma, n, field);
+    rbm_status st = check_unit_args(NULL, "rbm_unit_eval", kind, sigma, n, field);
     if (st)
         return st;
     for (size_t i = 0; i < n; i++) {
@@ -160,11 +164,13 @@ rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const doubl
 rbm_status rbm_unit_sample(rbm_unit_kind kind, double sigma, size_t n, const double *field,
                            rbm_rng *rng, double *out)
 {
-    rbm_status st = check_unit_args(kind, sigma, n, field);
+    if (!rng)
+        return RBM_ERR_NULL;
+    rbm_status st = check_unit_args(rng->ctx, "rbm_unit_sample", kind, sigma, n, field);
     if (st)
         return st;
-    if (!rng || (n > 0 && !out))
-        return RBM_ERR_NULL;
+    if (n > 0 && !out)
+        return rbm__fail(rng->ctx, RBM_ERR_NULL, "rbm_unit_sample: out is NULL");
     for (size_t i = 0; i < n; i++)
         out[i] = rbm__unit_sample(kind, sigma, field[i], rng);
     return RBM_OK;
