@@ -1,7 +1,8 @@
 /* librbm — gradients and estimators: CD-k, PCD-k, exact enumeration, naive
- * MF / TAP2 / TAP3 (EMF, negative phase in meanfield.c). */
+ * MF / TAP2 / TAP3 (EMF, negative phase in estimator_emf.c). */
 #include "core/internal.h"
 #include "core/seed.h"
+#include "train/estimator_emf.h"
 
 #include <cblas.h>
 #include <math.h>
