@@ -228,15 +228,4 @@ rbm_status rbm__io_save(const rbm_machine *m, const char *path, const char *extr
 rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
                         const char *want_tag, unsigned char **extra, size_t *extra_len);
 
-/* ---- Gauss-Gauss closed forms (linear.c) ----
- * Model statistics of a Gauss-Gauss machine from the joint Gaussian
- * (docs/theory.md §1.5): precision P = [[I/sigma_v^2, -W], [-W^T, I/sigma_h^2]],
- * mean mu = P^{-1} (a; b); vh = <v h^T> = (P^{-1})_{vh} + mu_v mu_h^T
- * (nv x nh), v = mu_v, h = mu_h. ws holds rbm__gauss_gauss_ws_len(m)
- * doubles; no allocation (except in the error path).
- * RBM_ERR_NOT_NORMALIZABLE when sigma_v^2 sigma_h^2 w_1^2 >= 1. */
-size_t rbm__gauss_gauss_ws_len(const rbm_machine *m);
-rbm_status rbm__gauss_gauss_stats(const rbm_machine *m, double *ws, double *vh, double *v,
-                                  double *h);
-
 #endif /* RBM_INTERNAL_H */

@@ -2,6 +2,7 @@
  * MF / TAP2 / TAP3 (EMF, negative phase in estimator_emf.c). */
 #include "core/internal.h"
 #include "core/seed.h"
+#include "model/gauss_gauss.h"
 #include "train/estimator_emf.h"
 
 #include <cblas.h>
