@@ -19,7 +19,7 @@ struct rbm_mf {
 struct rbm_mf_points {
     rbm_context *ctx;
     size_t nv, nh, count, n_starts, n_failed;
-    double *mv, *mh, *gamma, *mineig; /* count x nv, count x nh, count, count */
+    double *mv, *mh, *gamma, *mineig; /* one row / value per point (room for n_starts) */
     size_t *mult;
     int *stable;
 };

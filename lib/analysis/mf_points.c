@@ -1,7 +1,7 @@
 /* librbm — mf_points: the mean-field fixed points reached from many starts
  * (given, random or data rows), merged when closer than the dedup distance,
  * classified by the smallest eigenvalue of the scaled Hessian of Gamma and
- * sorted by Gamma; their TAP estimate of log Z (docs/theory.md §4, §6.3). */
+ * sorted by Gamma; their TAP estimate of log Z (docs/theory.md §4.5). */
 #include "analysis/lapack_calls.h"
 #include "analysis/mf_impl.h"
 #include "core/shuffle.h"
@@ -224,21 +224,30 @@ done:
     return RBM_OK;
 }
 
+/* The checks of every fixed-point entry: out non-NULL (then cleared) and
+ * n_starts >= 1. */
+static rbm_status check_starts(const rbm_mf *s, size_t n_starts, rbm_mf_points **out)
+{
+    if (!out)
+        return rbm__fail(s->ctx, RBM_ERR_NULL, "out is NULL");
+    *out = NULL;
+    if (n_starts == 0)
+        return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
+    return RBM_OK;
+}
+
 rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0, size_t mv0_len,
                                const double *mh0, size_t mh0_len, rbm_mf_points **out)
 {
     if (!s)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(s->ctx, RBM_ERR_NULL, "out is NULL");
-    *out = NULL;
+    rbm_status st = check_starts(s, n_starts, out);
+    if (st)
+        return st;
     const rbm_machine *m = s->m;
-    if (n_starts == 0)
-        return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
     size_t lv, lh;
     if (!rbm__mul_ok(n_starts, m->nv, &lv) || !rbm__mul_ok(n_starts, m->nh, &lh))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n_starts);
-    rbm_status st;
     if ((st = rbm__check_array(s->ctx, mv0, mv0_len, lv, "visible starts")) ||
         (st = rbm__mf_check_mags(s->ctx, m->vk, mv0, lv, false, "visible starts")))
         return st;
@@ -255,18 +264,15 @@ rbm_status rbm_mf_fixed_points_random(rbm_mf *s, size_t n_starts, uint64_t seed,
 {
     if (!s)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(s->ctx, RBM_ERR_NULL, "out is NULL");
-    *out = NULL;
+    rbm_status st = check_starts(s, n_starts, out);
+    if (st)
+        return st;
     const rbm_machine *m = s->m;
-    if (n_starts == 0)
-        return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
     size_t lv;
     if (!rbm__mul_ok(n_starts, m->nv, &lv))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n_starts);
     double *v;
-    rbm_status st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "random starts");
-    if (st)
+    if ((st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "random starts")))
         return st;
     rbm_rng rng;
     rbm__rng_init(&rng, s->ctx, seed);
@@ -324,15 +330,14 @@ rbm_status rbm_mf_fixed_points_data(rbm_mf *s, const rbm_dataset *data, size_t n
 {
     if (!s)
         return RBM_ERR_NULL;
-    if (!out || !data)
-        return rbm__fail(s->ctx, RBM_ERR_NULL, "%s is NULL", out ? "data" : "out");
-    *out = NULL;
-    if (n_starts == 0)
-        return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
+    if (out && !data)
+        return rbm__fail(s->ctx, RBM_ERR_NULL, "data is NULL");
+    rbm_status st = check_starts(s, n_starts, out);
+    if (st)
+        return st;
     double *v = NULL;
     size_t n = 0;
-    rbm_status st = data_starts(s, data, n_starts, seed, &v, &n);
-    if (st)
+    if ((st = data_starts(s, data, n_starts, seed, &v, &n)))
         return st;
     st = find_points(s, n, v, NULL, out);
     rbm__free(s->ctx, v);
@@ -393,28 +398,30 @@ rbm_status rbm_mf_points_magnetizations(const rbm_mf_points *p, size_t k, double
     return RBM_OK;
 }
 
+/* Copy the count x width magnetisations src of every point into out. */
+static rbm_status copy_all(const rbm_mf_points *p, const double *src, size_t width, double *out,
+                           size_t len, const char *what)
+{
+    rbm_status st = rbm__check_array(p->ctx, out, len, p->count * width, what);
+    if (st)
+        return st;
+    if (len)
+        memcpy(out, src, len * sizeof(double));
+    return RBM_OK;
+}
+
 rbm_status rbm_mf_points_all_visible(const rbm_mf_points *p, double *mv, size_t len)
 {
     if (!p)
         return RBM_ERR_NULL;
-    rbm_status st = rbm__check_array(p->ctx, mv, len, p->count * p->nv, "visible magnetisations");
-    if (st)
-        return st;
-    if (len)
-        memcpy(mv, p->mv, len * sizeof(double));
-    return RBM_OK;
+    return copy_all(p, p->mv, p->nv, mv, len, "visible magnetisations");
 }
 
 rbm_status rbm_mf_points_all_hidden(const rbm_mf_points *p, double *mh, size_t len)
 {
     if (!p)
         return RBM_ERR_NULL;
-    rbm_status st = rbm__check_array(p->ctx, mh, len, p->count * p->nh, "hidden magnetisations");
-    if (st)
-        return st;
-    if (len)
-        memcpy(mh, p->mh, len * sizeof(double));
-    return RBM_OK;
+    return copy_all(p, p->mh, p->nh, mh, len, "hidden magnetisations");
 }
 
 rbm_status rbm_mf_points_project(const rbm_mf_points *p, const rbm_svd *svd, size_t n_modes,

@@ -164,8 +164,8 @@ rbm_status rbm_ensemble_set_real(rbm_ensemble *e, rbm_ensemble_param key, double
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown ensemble parameter %d",
                          (int)key);
     }
-    return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "ensemble parameter %d: %g is outside its domain",
-                     (int)key, v);
+    return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
+                     "ensemble parameter %d: %g is outside its domain", (int)key, v);
 changed:
     e->have_sol = false;
     return RBM_OK;
@@ -319,8 +319,8 @@ rbm_status rbm_ensemble_solve(rbm_ensemble *e, const double *m0, size_t m0_len,
     if (mbar0 && (st = rbm__check_finite(e->ctx, mbar0, K, "mbar0")))
         return st;
     if (!(q0 >= 0 && q0 <= 1) || !(qbar0 >= 0 && qbar0 <= 1))
-        return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "q0 = %g and qbar0 = %g must be in [0, 1]",
-                         q0, qbar0);
+        return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "q0 = %g and qbar0 = %g must be in [0, 1]", q0, qbar0);
     rbm__rs_solution s = {.q = q0, .qbar = qbar0};
     for (size_t g = 0; g < K; g++) {
         s.m[g] = m0 ? m0[g] : 0;

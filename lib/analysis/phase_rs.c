@@ -249,6 +249,22 @@ static double free_energy(const rbm__rs_params *P, const rbm__rs_solution *s, qo
 
 /* Iterate from the state in s; returns true on convergence. quad_ok
  * reports whether every quadrature met its tolerance. */
+/* Damped update of one side, m <- (1 - d) m + d nm and q likewise; returns
+ * the largest change so far (change: the one before). */
+static double damp(size_t K, double d, const double *nm, double nq, double *m, double *q,
+                   double change)
+{
+    for (size_t g = 0; g < K; g++) {
+        double v = (1 - d) * m[g] + d * nm[g];
+        change = fmax(change, fabs(v - m[g]));
+        m[g] = v;
+    }
+    nq = (1 - d) * *q + d * nq;
+    change = fmax(change, fabs(nq - *q));
+    *q = nq;
+    return change;
+}
+
 bool rbm__rs_solve(const rbm__rs_params *P, rbm__rs_solution *s, bool *quad_ok)
 {
     qopts o = {.tol = P->qtol, .ok = true, .want_l = false};
@@ -259,23 +275,9 @@ bool rbm__rs_solve(const rbm__rs_params *P, rbm__rs_solution *s, bool *quad_ok)
     while (s->iters < P->max_iter) {
         double change = 0;
         visible_side(P, s->mbar, s->qbar, &o, nm, &nq, &lg);
-        for (size_t g = 0; g < P->K; g++) {
-            double v = (1 - d) * s->m[g] + d * nm[g];
-            change = fmax(change, fabs(v - s->m[g]));
-            s->m[g] = v;
-        }
-        nq = (1 - d) * s->q + d * nq;
-        change = fmax(change, fabs(nq - s->q));
-        s->q = nq;
+        change = damp(P->K, d, nm, nq, s->m, &s->q, change);
         hidden_side(P, s->m, s->q, &o, nm, &nq, &lg);
-        for (size_t g = 0; g < P->K; g++) {
-            double v = (1 - d) * s->mbar[g] + d * nm[g];
-            change = fmax(change, fabs(v - s->mbar[g]));
-            s->mbar[g] = v;
-        }
-        nq = (1 - d) * s->qbar + d * nq;
-        change = fmax(change, fabs(nq - s->qbar));
-        s->qbar = nq;
+        change = damp(P->K, d, nm, nq, s->mbar, &s->qbar, change);
         s->iters++;
         if (!isfinite(change))
             break;
