@@ -1,576 +1,24 @@
-/* librbm — RS quenched mean field of the RBM ensemble, transition lines,
- * phase diagram, a machine on the diagram (docs/theory.md §5). */
-#include "core/internal.h"
+/* librbm — phase: the RBM ensemble handle (parameters, laws, RS solve and
+ * phase), the phase diagram over a grid, and a machine placed on the
+ * diagram from the spectrum of its W (docs/theory.md §5). The equations are
+ * phase_rs.c. */
+#include "analysis/phase_rs.h"
 
 #include <math.h>
 #include <string.h>
 
-#define PI 3.14159265358979323846
-#define INV_SQRT_2PI 0.39894228040143267794
-#define Z_MAX 38.5     /* phi(38.5) underflows: the z range is exact in double */
-#define QUAD_NF 12     /* components of a vector integrand                  */
-#define QUAD_SEGS 200  /* segments of one adaptive integral (~20 KB of stack) */
 #define KMAX RBM_ENSEMBLE_MAX_MODES
-
-/* ------------------------------------------------------------------------ */
-/* adaptive Gauss-Kronrod 7/15 on a finite interval, vector integrand       */
-
-typedef void (*qfun)(double x, double *out, void *ctx);
-
-static const double XGK[8] = {
-    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-    0.207784955007898467600689403773245, 0.0};
-static const double WGK[8] = {
-    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-    0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
-/* Gauss 7-point weights at XGK[1], XGK[3], XGK[5], XGK[7] */
-static const double WG[4] = {0.129484966168869693270611432679082,
-                             0.279705391489276667901467771423780,
-                             0.381830050505118944950369775488975,
-                             0.417959183673469387755102040816327};
-
-typedef struct {
-    double a, b, err;
-    double val[QUAD_NF];
-} qseg;
-
-static void gk15(qfun f, void *ctx, size_t nf, double a, double b, qseg *s)
-{
-    double c = 0.5 * (a + b), h = 0.5 * (b - a);
-    double k[QUAD_NF] = {0}, g[QUAD_NF] = {0}, y1[QUAD_NF], y2[QUAD_NF];
-    f(c, y1, ctx);
-    for (size_t r = 0; r < nf; r++) {
-        k[r] = WGK[7] * y1[r];
-        g[r] = WG[3] * y1[r];
-    }
-    for (int j = 0; j < 7; j++) {
-        double dx = h * XGK[j];
-        f(c - dx, y1, ctx);
-        f(c + dx, y2, ctx);
-        for (size_t r = 0; r < nf; r++) {
-            double sum = y1[r] + y2[r];
-            k[r] += WGK[j] * sum;
-            if (j & 1)
-                g[r] += WG[j >> 1] * sum;
-        }
-    }
-    s->a = a;
-    s->b = b;
-    s->err = 0;
-    for (size_t r = 0; r < nf; r++) {
-        s->val[r] = h * k[r];
-        double e = fabs(h * (k[r] - g[r]));
-        if (e > s->err)
-            s->err = e;
-    }
-}
-
-/* Integrate over the partition brk[0] < ... < brk[nb-1] until the summed
- * (max-component) error estimate is below tol. Returns false when the
- * segment budget ran out first (the result is then the best estimate). */
-static bool quad(qfun f, void *ctx, size_t nf, const double *brk, size_t nb, double tol,
-                 double *out)
-{
-    qseg seg[QUAD_SEGS];
-    size_t n = 0;
-    for (size_t i = 0; i + 1 < nb; i++)
-        if (brk[i + 1] > brk[i])
-            gk15(f, ctx, nf, brk[i], brk[i + 1], &seg[n++]);
-    bool ok = true;
-    for (;;) {
-        double tot = 0, worst = -1;
-        size_t wi = 0;
-        for (size_t i = 0; i < n; i++) {
-            tot += seg[i].err;
-            if (seg[i].err > worst) {
-                worst = seg[i].err;
-                wi = i;
-            }
-        }
-        if (tot <= tol || n == 0)
-            break;
-        if (n + 1 > QUAD_SEGS) {
-            ok = false;
-            break;
-        }
-        double a = seg[wi].a, b = seg[wi].b, mid = 0.5 * (a + b);
-        if (!(mid > a && mid < b)) { /* cannot split further */
-            ok = tot <= 1e3 * tol;
-            break;
-        }
-        gk15(f, ctx, nf, a, mid, &seg[wi]);
-        gk15(f, ctx, nf, mid, b, &seg[n++]);
-    }
-    for (size_t r = 0; r < nf; r++) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++)
-            s += seg[i].val[r];
-        out[r] = s;
-    }
-    return ok;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Gaussian expectations E_z g(c + B z), g = tanh, tanh^2, ln 2cosh         */
-
-static double log2cosh(double x)
-{
-    double ax = fabs(x);
-    return ax + log1p(exp(-2.0 * ax));
-}
-
-typedef struct {
-    double c, B;
-    int nf; /* 2: tanh, tanh^2; 3: + ln 2cosh */
-} gz_ctx;
-
-static void gz_fun(double z, double *out, void *vctx)
-{
-    const gz_ctx *g = vctx;
-    double w = INV_SQRT_2PI * exp(-0.5 * z * z);
-    double x = g->c + g->B * z;
-    double t = tanh(x);
-    out[0] = w * t;
-    out[1] = w * t * t;
-    if (g->nf > 2)
-        out[2] = w * log2cosh(x);
-}
-
-typedef struct {
-    double tol;
-    bool ok;     /* every quadrature met its tolerance */
-    bool want_l; /* compute E ln 2cosh */
-} qopts;
-
-/* r[0] = E tanh(c + Bz), r[1] = E tanh^2, r[2] = E ln 2cosh (if want_l). */
-static void gauss_expect(double c, double B, qopts *o, double r[3])
-{
-    if (!(B > 1e-300)) {
-        double t = tanh(c);
-        r[0] = t;
-        r[1] = t * t;
-        r[2] = o->want_l ? log2cosh(c) : 0;
-        return;
-    }
-    gz_ctx g = {c, B, o->want_l ? 3 : 2};
-    double z0 = -c / B;
-    double brk[9];
-    size_t nb = 0;
-    const double fixed[7] = {-Z_MAX, -10, -3, 0, 3, 10, Z_MAX};
-    bool put = !(z0 > -10 && z0 < 10) || z0 == -3 || z0 == 0 || z0 == 3;
-    for (int i = 0; i < 7; i++) {
-        if (!put && z0 < fixed[i]) {
-            brk[nb++] = z0;
-            put = true;
-        }
-        brk[nb++] = fixed[i];
-    }
-    double out[3] = {0, 0, 0};
-    if (c == 0) {
-        /* symmetric: E tanh = 0, even parts from [0, Z_MAX] */
-        const double half[4] = {0, 3, 10, Z_MAX};
-        if (!quad(gz_fun, &g, (size_t)g.nf, half, 4, 0.5 * o->tol, out))
-            o->ok = false;
-        r[0] = 0;
-        r[1] = 2 * out[1];
-        r[2] = o->want_l ? 2 * out[2] : 0;
-        return;
-    }
-    if (!quad(gz_fun, &g, (size_t)g.nf, brk, nb, o->tol, out))
-        o->ok = false;
-    r[0] = out[0];
-    r[1] = out[1];
-    r[2] = o->want_l ? out[2] : 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* one layer: M_a = E[x_a tanh H], Q = E tanh^2 H, Lg = E ln 2cosh H with    */
-/* H = sum_g A_g x_g + B z, x_g iid from the layer's law                     */
-
-typedef struct {
-    rbm_component_law law;
-    double p; /* ternary sparsity */
-} law_t;
-
-typedef struct {
-    size_t n;          /* active modes */
-    double A[KMAX];    /* their coefficients */
-    double V[KMAX];
-    double B;
-    size_t lev;
-    qopts *o;
-} lap_ctx;
-
-/* V ~ Exp(1) written V = u^2, u in [0, U_MAX], density 2u exp(-u^2). */
-#define U_MAX 6.5
-static const double U_BRK[5] = {0, 1, 2, 3, U_MAX};
-
-static void lap_fun(double u, double *out, void *vctx)
-{
-    lap_ctx *L = vctx;
-    double wt = 2 * u * exp(-u * u);
-    L->V[L->lev] = u * u;
-    size_t nf = L->n + 2;
-    if (L->lev + 1 < L->n) {
-        L->lev++;
-        if (!quad(lap_fun, L, nf, U_BRK, 5, L->o->tol, out))
-            L->o->ok = false;
-        L->lev--;
-        for (size_t r = 0; r < nf; r++)
-            out[r] *= wt;
-        return;
-    }
-    double S = L->B * L->B;
-    for (size_t g = 0; g < L->n; g++)
-        S += L->A[g] * L->A[g] * L->V[g];
-    double r[3];
-    gauss_expect(0, sqrt(S), L->o, r);
-    for (size_t g = 0; g < L->n; g++)
-        out[g] = wt * L->V[g] * (1.0 - r[1]);
-    out[L->n] = wt * r[1];
-    out[L->n + 1] = wt * r[2];
-}
-
-static void layer_expect(const law_t *law, size_t K, const double *A, double B, qopts *o,
-                         double *M, double *Q, double *Lg)
-{
-    size_t act[KMAX], n = 0;
-    for (size_t g = 0; g < K; g++) {
-        M[g] = 0;
-        if (A[g] != 0)
-            act[n++] = g;
-    }
-    double r[3];
-    if (n == 0) {
-        gauss_expect(0, B, o, r);
-        *Q = r[1];
-        *Lg = r[2];
-        return;
-    }
-    switch (law->law) {
-    case RBM_LAW_GAUSSIAN: {
-        double S = B * B;
-        for (size_t i = 0; i < n; i++)
-            S += A[act[i]] * A[act[i]];
-        gauss_expect(0, sqrt(S), o, r);
-        for (size_t i = 0; i < n; i++)
-            M[act[i]] = A[act[i]] * (1.0 - r[1]);
-        *Q = r[1];
-        *Lg = r[2];
-        return;
-    }
-    case RBM_LAW_LAPLACE: {
-        lap_ctx L = {.n = n, .B = B, .lev = 0, .o = o};
-        for (size_t i = 0; i < n; i++)
-            L.A[i] = A[act[i]];
-        double out[KMAX + 2];
-        if (!quad(lap_fun, &L, n + 2, U_BRK, 5, o->tol, out))
-            o->ok = false;
-        for (size_t i = 0; i < n; i++)
-            M[act[i]] = A[act[i]] * out[i];
-        *Q = out[n];
-        *Lg = out[n + 1];
-        return;
-    }
-    case RBM_LAW_RADEMACHER:
-    case RBM_LAW_TERNARY:
-    default: {
-        bool tern = law->law == RBM_LAW_TERNARY;
-        double amp = tern ? 1.0 / sqrt(law->p) : 1.0;
-        double pz = tern ? 1.0 - law->p : 0.0, pn = tern ? 0.5 * law->p : 0.5;
-        size_t base = tern ? 3 : 2, total = 1;
-        for (size_t i = 0; i < n; i++)
-            total *= base;
-        double q = 0, lg = 0;
-        int digit[KMAX];
-        for (size_t code = 0; code < total; code++) {
-            /* digits: Rademacher 0 -> +1, 1 -> -1; ternary 0 -> 0, 1 -> +, 2 -> - */
-            size_t c = code;
-            int first = 0; /* sign of the first non-zero component */
-            double prob = 1, field = 0;
-            for (size_t i = 0; i < n; i++) {
-                size_t d = c % base;
-                c /= base;
-                int s = tern ? (d == 0 ? 0 : d == 1 ? 1 : -1) : (d == 0 ? 1 : -1);
-                digit[i] = s;
-                if (!first && s)
-                    first = s;
-                prob *= s ? pn : pz;
-                field += A[act[i]] * amp * s;
-            }
-            if (first < 0)
-                continue; /* the mirror pattern counts it */
-            double wgt = first > 0 ? 2.0 * prob : prob;
-            gauss_expect(field, B, o, r);
-            for (size_t i = 0; i < n; i++)
-                M[act[i]] += wgt * amp * digit[i] * r[0];
-            q += wgt * r[1];
-            lg += wgt * r[2];
-        }
-        *Q = q;
-        *Lg = lg;
-        return;
-    }
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* the RS solver on plain parameters                                        */
-
-typedef struct {
-    double kappa, sigma, T, damping, tol, qtol, m_thr, q_thr;
-    size_t max_iter, K;
-    double w[KMAX];
-    law_t law[2]; /* visible, hidden */
-} ens_par;
-
-typedef struct {
-    double m[KMAX], mbar[KMAX], q, qbar, f;
-    size_t iters;
-    bool converged;
-} ens_sol;
 
 struct rbm_ensemble {
     rbm_context *ctx;
-    ens_par p;
-    ens_sol sol;
+    rbm__rs_params p;
+    rbm__rs_solution sol;
     bool have_sol;
     double kurt_machine[2];
 };
 
-static void visible_side(const ens_par *P, const double *mbar, double qbar, qopts *o,
-                         double *m, double *q, double *lg)
-{
-    double beta = 1.0 / P->T, A[KMAX];
-    double sk = sqrt(P->kappa);
-    for (size_t g = 0; g < P->K; g++)
-        A[g] = beta * sk * P->w[g] * mbar[g];
-    double B = beta * P->sigma * pow(P->kappa, 0.25) * sqrt(fmax(qbar, 0));
-    layer_expect(&P->law[0], P->K, A, B, o, m, q, lg);
-}
-
-static void hidden_side(const ens_par *P, const double *m, double q, qopts *o, double *mbar,
-                        double *qbar, double *lg)
-{
-    double beta = 1.0 / P->T, A[KMAX];
-    double sk = 1.0 / sqrt(P->kappa);
-    for (size_t g = 0; g < P->K; g++)
-        A[g] = beta * sk * P->w[g] * m[g];
-    double B = beta * P->sigma * pow(P->kappa, -0.25) * sqrt(fmax(q, 0));
-    layer_expect(&P->law[1], P->K, A, B, o, mbar, qbar, lg);
-}
-
-static double free_energy(const ens_par *P, const ens_sol *s, qopts *o)
-{
-    double beta = 1.0 / P->T, mv[KMAX], mh[KMAX], qv, qh, lv, lh;
-    o->want_l = true;
-    visible_side(P, s->mbar, s->qbar, o, mv, &qv, &lv);
-    hidden_side(P, s->m, s->q, o, mh, &qh, &lh);
-    o->want_l = false;
-    double mb = 0;
-    for (size_t g = 0; g < P->K; g++)
-        mb += P->w[g] * s->m[g] * s->mbar[g];
-    double mbf = -beta * mb + 0.5 * beta * beta * P->sigma * P->sigma * (1 - s->q) * (1 - s->qbar) +
-                 lv / sqrt(P->kappa) + sqrt(P->kappa) * lh;
-    return -mbf / beta;
-}
-
-/* Iterate from the state in s; returns true on convergence. quad_ok
- * reports whether every quadrature met its tolerance. */
-static bool solve_rs(const ens_par *P, ens_sol *s, bool *quad_ok)
-{
-    qopts o = {.tol = P->qtol, .ok = true, .want_l = false};
-    double d = P->damping;
-    double nm[KMAX], nq, lg;
-    s->converged = false;
-    s->iters = 0;
-    while (s->iters < P->max_iter) {
-        double change = 0;
-        visible_side(P, s->mbar, s->qbar, &o, nm, &nq, &lg);
-        for (size_t g = 0; g < P->K; g++) {
-            double v = (1 - d) * s->m[g] + d * nm[g];
-            change = fmax(change, fabs(v - s->m[g]));
-            s->m[g] = v;
-        }
-        nq = (1 - d) * s->q + d * nq;
-        change = fmax(change, fabs(nq - s->q));
-        s->q = nq;
-        hidden_side(P, s->m, s->q, &o, nm, &nq, &lg);
-        for (size_t g = 0; g < P->K; g++) {
-            double v = (1 - d) * s->mbar[g] + d * nm[g];
-            change = fmax(change, fabs(v - s->mbar[g]));
-            s->mbar[g] = v;
-        }
-        nq = (1 - d) * s->qbar + d * nq;
-        change = fmax(change, fabs(nq - s->qbar));
-        s->qbar = nq;
-        s->iters++;
-        if (!isfinite(change))
-            break;
-        if (change <= P->tol) {
-            s->converged = true;
-            break;
-        }
-    }
-    s->f = free_energy(P, s, &o);
-    *quad_ok = o.ok;
-    return s->converged && o.ok;
-}
-
-/* Pure spin glass (m = 0): q = E tanh^2(b_v sqrt(qbar) z), qbar =
- * E tanh^2(b_h sqrt(q) z) with b_v = beta sigma kappa^{1/4}, b_h = beta sigma
- * kappa^{-1/4}; reduced to the root of h(q) = F(G(q)) - q on (0, 1], found
- * by bisection-secant (Illinois). Law independent. */
-typedef struct {
-    double bv, bh;
-    qopts o;
-} sg_ctx;
-
-static double sg_qbar(sg_ctx *c, double q)
-{
-    double r[3];
-    gauss_expect(0, c->bh * sqrt(q), &c->o, r);
-    return r[1];
-}
-
-static double sg_h(sg_ctx *c, double q)
-{
-    double r[3];
-    gauss_expect(0, c->bv * sqrt(sg_qbar(c, q)), &c->o, r);
-    return r[1] - q;
-}
-
-static bool sg_solve(double kappa, double sigma, double T, double qtol, double *q, double *qbar)
-{
-    *q = *qbar = 0;
-    if (sigma == 0 || T >= sigma)
-        return true;
-    if (T == 0) {
-        *q = *qbar = 1;
-        return true;
-    }
-    sg_ctx c = {.bv = sigma / T * pow(kappa, 0.25), .bh = sigma / T * pow(kappa, -0.25),
-                .o = {.tol = qtol, .ok = true, .want_l = false}};
-    /* bracket: h > 0 near 0 (beta sigma > 1), h(1) < 0 */
-    double a = 1e-3, ha = sg_h(&c, a);
-    while (ha <= 0 && a > 1e-14) {
-        a *= 0.1;
-        ha = sg_h(&c, a);
-    }
-    if (ha <= 0) /* so close to T = sigma that q < 1e-14 */
-        return c.o.ok;
-    double b = 1.0, hb = sg_h(&c, b);
-    int side = 0;
-    double x = a;
-    for (int it = 0; it < 300; it++) {
-        x = (a * hb - b * ha) / (hb - ha);
-        if (!(x > a && x < b))
-            x = 0.5 * (a + b);
-        double hx = sg_h(&c, x);
-        if (hx == 0 || (b - a) < 1e-15)
-            break;
-        if ((hx > 0) == (ha > 0)) {
-            a = x;
-            ha = hx;
-            if (side == 1)
-                hb *= 0.5;
-            side = 1;
-        } else {
-            b = x;
-            hb = hx;
-            if (side == -1)
-                ha *= 0.5;
-            side = -1;
-        }
-        if (b - a < 1e-15)
-            break;
-    }
-    *q = x;
-    *qbar = sg_qbar(&c, x);
-    return c.o.ok;
-}
-
 /* ------------------------------------------------------------------------ */
-/* phase of one parameter set                                               */
-
-typedef struct {
-    rbm_phase phase;
-    double mixing;
-    int compositional;
-    ens_sol sol;
-    bool converged;
-} phase_res;
-
-static void sort_abs_top2(const double *m, size_t K, double *top, double *second)
-{
-    *top = *second = 0;
-    for (size_t g = 0; g < K; g++) {
-        double a = fabs(m[g]);
-        if (a > *top) {
-            *second = *top;
-            *top = a;
-        } else if (a > *second) {
-            *second = a;
-        }
-    }
-}
-
-static void phase_of(const ens_par *P, phase_res *R)
-{
-    bool all_ok = true;
-    double q, qbar;
-    if (!sg_solve(P->kappa, P->sigma, P->T, P->qtol, &q, &qbar))
-        all_ok = false;
-    ens_sol sg = {.q = q, .qbar = qbar, .converged = true};
-    qopts o = {.tol = P->qtol, .ok = true, .want_l = false};
-    sg.f = free_energy(P, &sg, &o);
-    bool have_f = false;
-    ens_sol best = sg;
-    size_t starts = P->K > 1 ? P->K + 1 : 1;
-    for (size_t s = 0; s < starts; s++) {
-        ens_sol x = {.q = 1, .qbar = 1};
-        if (s < P->K) {
-            if (P->w[s] == 0)
-                continue;
-            x.m[s] = x.mbar[s] = 1;
-        } else {
-            for (size_t g = 0; g < P->K; g++)
-                x.m[g] = x.mbar[g] = 1;
-        }
-        bool qok;
-        bool ok = solve_rs(P, &x, &qok);
-        double top, second;
-        sort_abs_top2(x.m, P->K, &top, &second);
-        if (!(top > P->m_thr))
-            continue; /* relaxed to m = 0 */
-        if (!ok)
-            all_ok = false;
-        if (!have_f || x.f < best.f - 1e-12 * fmax(1.0, fabs(best.f))) {
-            best = x;
-            have_f = true;
-        }
-    }
-    R->mixing = 0;
-    R->compositional = 0;
-    if (have_f) {
-        double top, second;
-        sort_abs_top2(best.m, P->K, &top, &second);
-        R->phase = RBM_PHASE_FERROMAGNETIC;
-        R->mixing = top > 0 ? second / top : 0;
-        R->compositional = R->mixing > 0.5;
-    } else {
-        R->phase = q > P->q_thr ? RBM_PHASE_SPIN_GLASS : RBM_PHASE_PARAMAGNETIC;
-    }
-    R->sol = best;
-    R->converged = all_ok && o.ok;
-}
-
-/* ------------------------------------------------------------------------ */
-/* names, laws, lines                                                       */
+/* names and laws                                                           */
 
 const char *rbm_phase_name(rbm_phase phase)
 {
@@ -630,50 +78,6 @@ double rbm_component_law_kurtosis(rbm_component_law law, double sparsity)
     return NAN;
 }
 
-rbm_status rbm_phase_line_pf(double sigma, double temperature, double *w_c)
-{
-    if (!w_c)
-        return RBM_ERR_NULL;
-    if (!(sigma >= 0) || !isfinite(sigma) || !(temperature > 0) || !isfinite(temperature) ||
-        temperature < sigma)
-        return RBM_ERR_INVALID_ARGUMENT;
-    *w_c = temperature;
-    return RBM_OK;
-}
-
-rbm_status rbm_phase_line_psg(double sigma, double w1, double *t_c)
-{
-    if (!t_c)
-        return RBM_ERR_NULL;
-    if (!(sigma > 0) || !isfinite(sigma) || !(w1 >= 0) || !isfinite(w1) || w1 > sigma)
-        return RBM_ERR_INVALID_ARGUMENT;
-    *t_c = sigma;
-    return RBM_OK;
-}
-
-rbm_status rbm_phase_line_fsg(double kappa, double sigma, double temperature, double *w_c,
-                              double *q, double *qbar)
-{
-    if (!w_c)
-        return RBM_ERR_NULL;
-    if (!(kappa > 0) || !isfinite(kappa) || !(sigma >= 0) || !isfinite(sigma) ||
-        !(temperature >= 0) || !isfinite(temperature))
-        return RBM_ERR_INVALID_ARGUMENT;
-    if (sigma == 0 && temperature == 0)
-        return RBM_ERR_INVALID_ARGUMENT;
-    double qq, qb;
-    bool ok = sg_solve(kappa, sigma, temperature, 1e-12, &qq, &qb);
-    if (temperature == 0)
-        *w_c = sigma * sqrt(0.5 * PI);
-    else
-        *w_c = temperature / sqrt((1 - qq) * (1 - qb));
-    if (q)
-        *q = qq;
-    if (qbar)
-        *qbar = qb;
-    return ok ? RBM_OK : RBM_ERR_NOT_CONVERGED;
-}
-
 /* ------------------------------------------------------------------------ */
 /* the handle                                                               */
 
@@ -689,9 +93,10 @@ rbm_status rbm_ensemble_new(rbm_context *ctx, rbm_ensemble **out)
     if (st)
         return st;
     e->ctx = ctx;
-    e->p = (ens_par){.kappa = 1, .sigma = 1, .T = 1, .damping = 1, .tol = 1e-12, .qtol = 1e-12,
-                     .m_thr = 1e-6, .q_thr = 1e-6, .max_iter = 100000, .K = 1};
-    e->p.law[0] = e->p.law[1] = (law_t){RBM_LAW_RADEMACHER, 1};
+    e->p = (rbm__rs_params){.kappa = 1, .sigma = 1, .T = 1, .damping = 1, .tol = 1e-12,
+                            .qtol = 1e-12, .m_thr = 1e-6, .q_thr = 1e-6, .max_iter = 100000,
+                            .K = 1};
+    e->p.law[0] = e->p.law[1] = (rbm__rs_law){RBM_LAW_RADEMACHER, 1};
     e->kurt_machine[0] = e->kurt_machine[1] = NAN;
     *out = e;
     return RBM_OK;
@@ -707,7 +112,7 @@ rbm_status rbm_ensemble_set_real(rbm_ensemble *e, rbm_ensemble_param key, double
 {
     if (!e)
         return RBM_ERR_NULL;
-    ens_par *P = &e->p;
+    rbm__rs_params *P = &e->p;
     bool fin = isfinite(v);
     switch (key) {
     case RBM_ENSEMBLE_KAPPA:
@@ -759,8 +164,8 @@ rbm_status rbm_ensemble_set_real(rbm_ensemble *e, rbm_ensemble_param key, double
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown ensemble parameter %d",
                          (int)key);
     }
-    return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "ensemble parameter %d: %g is outside its domain",
-                     (int)key, v);
+    return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
+                     "ensemble parameter %d: %g is outside its domain", (int)key, v);
 changed:
     e->have_sol = false;
     return RBM_OK;
@@ -772,7 +177,7 @@ rbm_status rbm_ensemble_get_real(const rbm_ensemble *e, rbm_ensemble_param key, 
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(e->ctx, RBM_ERR_NULL, "out is NULL");
-    const ens_par *P = &e->p;
+    const rbm__rs_params *P = &e->p;
     switch (key) {
     case RBM_ENSEMBLE_KAPPA:
         *out = P->kappa;
@@ -856,7 +261,7 @@ rbm_status rbm_ensemble_set_law(rbm_ensemble *e, rbm_layer layer, rbm_component_
     if (law == RBM_LAW_TERNARY && !(sparsity > 0 && sparsity <= 1))
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
                          "ternary sparsity %g is not in (0, 1]", sparsity);
-    e->p.law[layer] = (law_t){law, law == RBM_LAW_TERNARY ? sparsity : 1};
+    e->p.law[layer] = (rbm__rs_law){law, law == RBM_LAW_TERNARY ? sparsity : 1};
     e->have_sol = false;
     return RBM_OK;
 }
@@ -887,7 +292,7 @@ rbm_status rbm_ensemble_kurtosis_criterion(const rbm_ensemble *e, double *criter
     return RBM_OK;
 }
 
-static rbm_status not_converged(rbm_ensemble *e, const ens_sol *s, bool quad_ok)
+static rbm_status not_converged(rbm_ensemble *e, const rbm__rs_solution *s, bool quad_ok)
 {
     if (!quad_ok)
         return rbm__fail(e->ctx, RBM_ERR_NOT_CONVERGED,
@@ -914,15 +319,15 @@ rbm_status rbm_ensemble_solve(rbm_ensemble *e, const double *m0, size_t m0_len,
     if (mbar0 && (st = rbm__check_finite(e->ctx, mbar0, K, "mbar0")))
         return st;
     if (!(q0 >= 0 && q0 <= 1) || !(qbar0 >= 0 && qbar0 <= 1))
-        return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "q0 = %g and qbar0 = %g must be in [0, 1]",
-                         q0, qbar0);
-    ens_sol s = {.q = q0, .qbar = qbar0};
+        return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "q0 = %g and qbar0 = %g must be in [0, 1]", q0, qbar0);
+    rbm__rs_solution s = {.q = q0, .qbar = qbar0};
     for (size_t g = 0; g < K; g++) {
         s.m[g] = m0 ? m0[g] : 0;
         s.mbar[g] = mbar0 ? mbar0[g] : 0;
     }
     bool qok;
-    bool ok = solve_rs(&e->p, &s, &qok);
+    bool ok = rbm__rs_solve(&e->p, &s, &qok);
     e->sol = s;
     e->have_sol = true;
     if (!ok)
@@ -967,8 +372,8 @@ rbm_status rbm_ensemble_phase(rbm_ensemble *e, rbm_phase *phase, double *mixing,
 {
     if (!e)
         return RBM_ERR_NULL;
-    phase_res R;
-    phase_of(&e->p, &R);
+    rbm__rs_phase R;
+    rbm__rs_phase_of(&e->p, &R);
     e->sol = R.sol;
     e->have_sol = true;
     if (phase)
@@ -989,7 +394,7 @@ rbm_status rbm_ensemble_phase(rbm_ensemble *e, rbm_phase *phase, double *mixing,
 /* phase diagram                                                            */
 
 typedef struct {
-    const ens_par *P;
+    const rbm__rs_params *P;
     rbm_diagram_axis axis;
     const double *x, *w1;
     size_t nx, nw;
@@ -1006,7 +411,7 @@ static void diag_part(void *arg, size_t part, size_t parts)
         wmax = fmax(wmax, J->P->w[g]);
     size_t bad = 0;
     for (size_t ix = part; ix < J->nx; ix += parts) {
-        ens_par P = *J->P;
+        rbm__rs_params P = *J->P;
         if (J->axis == RBM_DIAGRAM_TEMPERATURE)
             P.T = J->x[ix];
         else
@@ -1014,13 +419,13 @@ static void diag_part(void *arg, size_t part, size_t parts)
         for (size_t iw = 0; iw < J->nw; iw++) {
             for (size_t g = 0; g < P.K; g++)
                 P.w[g] = wmax > 0 ? J->P->w[g] * (J->w1[iw] / wmax) : J->w1[iw];
-            phase_res R;
-            phase_of(&P, &R);
+            rbm__rs_phase R;
+            rbm__rs_phase_of(&P, &R);
             size_t at = iw * J->nx + ix;
             J->phase[at] = (int32_t)R.phase;
             if (J->m) {
                 double top, second;
-                sort_abs_top2(R.sol.m, P.K, &top, &second);
+                rbm__rs_top2(R.sol.m, P.K, &top, &second);
                 J->m[at] = top;
             }
             if (J->q)
@@ -1131,13 +536,13 @@ static double denoise_kurtosis(double k_obs, double a2)
     return fmax(k, 1.0); /* no law has kurtosis below 1 */
 }
 
-static law_t law_from_kurtosis(double k)
+static rbm__rs_law law_from_kurtosis(double k)
 {
     if (!(k >= 2))
-        return (law_t){RBM_LAW_RADEMACHER, 1};
+        return (rbm__rs_law){RBM_LAW_RADEMACHER, 1};
     if (k <= 4)
-        return (law_t){RBM_LAW_GAUSSIAN, 1};
-    return (law_t){RBM_LAW_TERNARY, 1.0 / k};
+        return (rbm__rs_law){RBM_LAW_GAUSSIAN, 1};
+    return (rbm__rs_law){RBM_LAW_TERNARY, 1.0 / k};
 }
 
 rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, rbm_ensemble **out)

@@ -228,40 +228,4 @@ rbm_status rbm__io_save(const rbm_machine *m, const char *path, const char *extr
 rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
                         const char *want_tag, unsigned char **extra, size_t *extra_len);
 
-/* ---- Gauss-Gauss closed forms (linear.c) ----
- * Model statistics of a Gauss-Gauss machine from the joint Gaussian
- * (docs/theory.md §1.5): precision P = [[I/sigma_v^2, -W], [-W^T, I/sigma_h^2]],
- * mean mu = P^{-1} (a; b); vh = <v h^T> = (P^{-1})_{vh} + mu_v mu_h^T
- * (nv x nh), v = mu_v, h = mu_h. ws holds rbm__gauss_gauss_ws_len(m)
- * doubles; no allocation (except in the error path).
- * RBM_ERR_NOT_NORMALIZABLE when sigma_v^2 sigma_h^2 w_1^2 >= 1. */
-size_t rbm__gauss_gauss_ws_len(const rbm_machine *m);
-rbm_status rbm__gauss_gauss_stats(const rbm_machine *m, double *ws, double *vh, double *v,
-                                  double *h);
-
-/* ---- mean field (meanfield.c): the EMF/TAP estimators' negative phase ----
- * n persistent magnetisation particles; order 1 naive MF, 2 TAP2, 3 TAP3.
- * On the first call to negative() the particles start at the rows of the
- * batch v (compute type of kern K; rows cycled) with m^h = E[h|v]; every
- * call runs `iters` damped alternating iterations on each particle, then
- * subtracts (1/n) sum over particles of d log Z_TAP / d theta
- * (docs/theory.md §4.6) from g (dW, da, db). No allocation after _new. */
-typedef struct rbm__mf_emf rbm__mf_emf;
-rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
-                           rbm__mf_emf **out);
-void rbm__mf_emf_free(rbm__mf_emf *p);
-rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t batch, const void *v, const rbm__kern *K,
-                                size_t iters, double damping, rbm_gradient *g);
-/* Particle state, for checkpoints: number of particles, whether they have
- * been started (false before the first negative() call), and the arrays
- * m^v (n x nv) and m^h (n x nh), writable (set ready after writing them). */
-size_t rbm__mf_emf_particles(const rbm__mf_emf *p);
-bool rbm__mf_emf_ready(const rbm__mf_emf *p);
-void rbm__mf_emf_set_ready(rbm__mf_emf *p, bool ready);
-double *rbm__mf_emf_visible(rbm__mf_emf *p);
-double *rbm__mf_emf_hidden(rbm__mf_emf *p);
-/* The particles of an MF/TAP2/TAP3 estimator (estimator.c), NULL for the
- * other kinds. */
-rbm__mf_emf *rbm__estimator_mf(rbm_estimator *e);
-
 #endif /* RBM_INTERNAL_H */

@@ -1,7 +1,9 @@
 /* librbm — gradients and estimators: CD-k, PCD-k, exact enumeration, naive
- * MF / TAP2 / TAP3 (EMF, negative phase in meanfield.c). */
+ * MF / TAP2 / TAP3 (EMF, negative phase in estimator_emf.c). */
 #include "core/internal.h"
 #include "core/seed.h"
+#include "model/gauss_gauss.h"
+#include "train/estimator_emf.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -348,7 +350,7 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
                          max_batch);
     int layer = -1;
     if (kind == RBM_ESTIMATOR_EXACT && m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN) {
-        layer = -2; /* closed form of the joint Gaussian (linear.c) */
+        layer = -2; /* closed form of the joint Gaussian (model/gauss_gauss.c) */
     } else if (kind == RBM_ESTIMATOR_EXACT) {
         layer = rbm__enum_layer(m, RBM_EXACT_MAX_UNITS);
         if (layer < 0)

@@ -3,6 +3,7 @@
 #include "core/internal.h"
 #include "core/seed.h"
 #include "core/shuffle.h"
+#include "train/estimator_emf.h"
 
 #include <math.h>
 #include <string.h>

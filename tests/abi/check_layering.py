@@ -16,7 +16,11 @@ import re
 import sys
 
 ORDER = ["core", "numeric", "model", "data", "train", "analysis"]
-WHITE_BOX = {"tests/unit/test_linear.c"}
+WHITE_BOX = {
+    "tests/unit/test_linear.c",
+    "tests/unit/test_ode.c",
+    "tests/unit/test_quadrature.c",
+}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 

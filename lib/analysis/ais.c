@@ -1,0 +1,403 @@
+/* librbm — ais: annealed importance sampling of log Z (docs/theory.md §8),
+ * forward from a factorised base machine, or reverse from exact samples,
+ * data rows or base samples at beta = 1. */
+#include "analysis/metrics.h"
+#include "core/shuffle.h"
+#include "model/gauss_gauss.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+struct rbm_ais {
+    rbm_context *ctx;
+    const rbm_machine *m;
+    rbm_rng rng;
+    size_t R, burn_in;
+    double *betas;
+    size_t K; /* number of betas */
+    double *aA; /* base visible biases */
+    double log_za;
+    const rbm_dataset *data; /* reverse chains start from its rows when set */
+    rbm_progress_fn progress;
+    void *puser;
+    /* work (R rows) */
+    double *V, *Hf, *Hs, *Fv, *lw;
+};
+
+static void ais_release_work(rbm_ais *a)
+{
+    double **bufs[] = {&a->V, &a->Hf, &a->Hs, &a->Fv, &a->lw};
+    for (size_t i = 0; i < 5; i++) {
+        rbm__free(a->ctx, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+}
+
+void rbm_ais_free(rbm_ais *a)
+{
+    if (!a)
+        return;
+    ais_release_work(a);
+    rbm__free(a->ctx, a->betas);
+    rbm__free(a->ctx, a->aA);
+    rbm__free(a->ctx, a);
+}
+
+static void ais_base_log_z(rbm_ais *a)
+{
+    const rbm_machine *m = a->m;
+    double lz = 0;
+    for (size_t i = 0; i < m->nv; i++)
+        lz += rbm__unit_logpart(m->vk, m->sigma_v, a->aA[i]);
+    lz += (double)m->nh * rbm__unit_logpart(m->hk, m->sigma_h, 0.0);
+    a->log_za = lz;
+}
+
+static rbm_status set_schedule_default(rbm_ais *a)
+{
+    size_t K = 500 + 4000 + 10000 + 1;
+    double *b;
+    rbm_status st = rbm__xcalloc(a->ctx, K, sizeof(double), &b, "AIS schedule");
+    if (st)
+        return st;
+    size_t k = 0;
+    for (size_t i = 0; i < 500; i++)
+        b[k++] = 1e-3 * (double)i;
+    for (size_t i = 0; i < 4000; i++)
+        b[k++] = 0.5 + 1e-4 * (double)i;
+    for (size_t i = 0; i < 10000; i++)
+        b[k++] = 0.9 + 1e-5 * (double)i;
+    b[k++] = 1.0;
+    rbm__free(a->ctx, a->betas);
+    a->betas = b;
+    a->K = K;
+    return RBM_OK;
+}
+
+static rbm_status ais_alloc_work(rbm_ais *a)
+{
+    ais_release_work(a);
+    const rbm_machine *m = a->m;
+    rbm_status st;
+    if ((st = rbm__xcalloc(a->ctx, a->R * m->nv, sizeof(double), &a->V, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * m->nh, sizeof(double), &a->Hf, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * m->nh, sizeof(double), &a->Hs, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * m->nv, sizeof(double), &a->Fv, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R, sizeof(double), &a->lw, "AIS weights")))
+        ais_release_work(a);
+    return st;
+}
+
+rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
+{
+    if (!m)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_ais_new: out is NULL");
+    *out = NULL;
+    if (rbm__gauss_gauss(m))
+        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
+                         "AIS is not needed for Gauss-Gauss machines: use rbm_exact_log_z");
+    rbm_ais *a;
+    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *a, &a, "AIS");
+    if (st)
+        return st;
+    a->ctx = m->ctx;
+    a->m = m;
+    a->R = 100;
+    a->burn_in = 1000;
+    rbm__rng_init(&a->rng, m->ctx, seed);
+    if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &a->aA, "AIS base")) ||
+        (st = set_schedule_default(a)) || (st = ais_alloc_work(a))) {
+        rbm_ais_free(a);
+        return st;
+    }
+    ais_base_log_z(a);
+    *out = a;
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_set_runs(rbm_ais *a, size_t n_runs)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (n_runs < 2 || n_runs > (size_t)INT32_MAX)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT, "AIS needs 2..2^31-1 runs (got %zu)",
+                         n_runs);
+    size_t old = a->R;
+    a->R = n_runs;
+    rbm_status st = ais_alloc_work(a);
+    if (st) {
+        a->R = old;
+        ais_alloc_work(a);
+    }
+    return st;
+}
+
+rbm_status rbm_ais_set_schedule(rbm_ais *a, const double *betas, size_t n)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (!betas)
+        return rbm__fail(a->ctx, RBM_ERR_NULL, "schedule is NULL");
+    if (n < 2)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT, "schedule needs >= 2 temperatures");
+    if (betas[0] != 0.0 || betas[n - 1] != 1.0)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "schedule must start at beta = 0 and end at beta = 1 (got %g and %g)",
+                         betas[0], betas[n - 1]);
+    for (size_t k = 1; k < n; k++)
+        if (!(betas[k] > betas[k - 1]))
+            return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                             "schedule must increase strictly: betas[%zu] = %g after %g", k,
+                             betas[k], betas[k - 1]);
+    double *b;
+    rbm_status st = rbm__xcalloc(a->ctx, n, sizeof(double), &b, "AIS schedule");
+    if (st)
+        return st;
+    memcpy(b, betas, n * sizeof(double));
+    rbm__free(a->ctx, a->betas);
+    a->betas = b;
+    a->K = n;
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_set_uniform_schedule(rbm_ais *a, size_t n)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (n < 2)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT, "schedule needs >= 2 temperatures");
+    double *b;
+    rbm_status st = rbm__xcalloc(a->ctx, n, sizeof(double), &b, "AIS schedule");
+    if (st)
+        return st;
+    for (size_t k = 0; k < n; k++)
+        b[k] = (double)k / (double)(n - 1);
+    b[n - 1] = 1.0;
+    rbm__free(a->ctx, a->betas);
+    a->betas = b;
+    a->K = n;
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    const rbm_machine *m = a->m;
+    if (!data) {
+        memset(a->aA, 0, m->nv * sizeof(double));
+        a->data = NULL;
+        ais_base_log_z(a);
+        return RBM_OK;
+    }
+    rbm_status st = rbm__metrics_check_data(m, data, "base");
+    if (st)
+        return st;
+    if ((st = rbm_dataset_mean(data, a->aA, m->nv)))
+        return rbm__fail(a->ctx, st, "cannot compute data means: %s",
+                         rbm_context_last_error(data->ctx));
+    for (size_t i = 0; i < m->nv; i++) {
+        double p = a->aA[i];
+        switch (m->vk) {
+        case RBM_UNIT_BERNOULLI:
+            p = fmin(fmax(p, 1e-3), 1 - 1e-3);
+            a->aA[i] = log(p / (1 - p));
+            break;
+        case RBM_UNIT_ISING:
+            p = fmin(fmax(p, -1 + 2e-3), 1 - 2e-3);
+            a->aA[i] = atanh(p);
+            break;
+        default:
+            a->aA[i] = p / (m->sigma_v * m->sigma_v);
+            break;
+        }
+    }
+    a->data = data;
+    ais_base_log_z(a);
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *a, size_t sweeps)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    a->burn_in = sweeps;
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_set_progress(rbm_ais *a, rbm_progress_fn fn, void *user)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    a->progress = fn;
+    a->puser = user;
+    return RBM_OK;
+}
+
+double rbm_ais_base_log_z(const rbm_ais *a)
+{
+    return a ? a->log_za : NAN;
+}
+
+/* Hidden fields Hf = V W + b for the R states. */
+static void ais_hidden_field(rbm_ais *a)
+{
+    rbm__kern_f64.hidden_field(a->m, a->R, a->V, a->Hf);
+}
+
+/* log p*_beta1(v) - log p*_beta0(v) for every run, added to lw (sign +1) or
+ * subtracted (sign -1). Needs Hf of the current V. */
+static void ais_weight(rbm_ais *a, double beta1, double beta0, double sign)
+{
+    const rbm_machine *m = a->m;
+    size_t nv = m->nv, nh = m->nh;
+    double db = beta1 - beta0;
+    for (size_t r = 0; r < a->R; r++) {
+        const double *v = a->V + r * nv, *h = a->Hf + r * nh;
+        double d = 0;
+        for (size_t i = 0; i < nv; i++)
+            d += db * (m->a[i] - a->aA[i]) * v[i];
+        d += rbm__logpart_sum(m->hk, m->sigma_h, nh, h, beta1) -
+             rbm__logpart_sum(m->hk, m->sigma_h, nh, h, beta0);
+        a->lw[r] += sign * d;
+    }
+}
+
+/* One transition leaving p_beta invariant: h ~ p_beta(h|v) (field beta*Hf,
+ * Hf must be current), then v ~ p_beta(v|h). */
+static void ais_transition(rbm_ais *a, double beta)
+{
+    const rbm_machine *m = a->m;
+    size_t nv = m->nv, nh = m->nh, R = a->R;
+    for (size_t x = 0; x < R * nh; x++)
+        a->Hs[x] = rbm__unit_sample(m->hk, m->sigma_h, beta * a->Hf[x], &a->rng);
+    /* Fv = Hs W^T (no bias), then field (1-beta) aA + beta (a + Fv) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)nv, (int)nh, 1.0, a->Hs,
+                (int)nh, m->W, (int)nh, 0.0, a->Fv, (int)nv);
+    for (size_t r = 0; r < R; r++)
+        for (size_t i = 0; i < nv; i++) {
+            double f = (1 - beta) * a->aA[i] + beta * (m->a[i] + a->Fv[r * nv + i]);
+            a->V[r * nv + i] = rbm__unit_sample(m->vk, m->sigma_v, f, &a->rng);
+        }
+}
+
+static int ais_report(rbm_ais *a, size_t done, size_t total)
+{
+    if (!a->progress)
+        return 0;
+    size_t every = total / 100 ? total / 100 : 1;
+    if (done % every != 0 && done != total)
+        return 0;
+    return a->progress(a->puser, (double)done / (double)total);
+}
+
+/* Forward runs: v from the base, then the weight of every temperature step
+ * with a transition at each intermediate beta. */
+static rbm_status ais_forward(rbm_ais *a)
+{
+    const rbm_machine *m = a->m;
+    const size_t nv = m->nv, K = a->K;
+    const double *beta = a->betas;
+    for (size_t x = 0; x < a->R * nv; x++)
+        a->V[x] = rbm__unit_sample(m->vk, m->sigma_v, a->aA[x % nv], &a->rng);
+    for (size_t k = 1; k < K; k++) {
+        ais_hidden_field(a);
+        ais_weight(a, beta[k], beta[k - 1], +1.0);
+        if (k + 1 < K)
+            ais_transition(a, beta[k]);
+        if (ais_report(a, k, K - 1))
+            return RBM_STOPPED;
+    }
+    return RBM_OK;
+}
+
+/* Chains at p_1 for the reverse runs: exact samples when a discrete layer
+ * has at most RBM_AIS_EXACT_START_UNITS units (no burn-in then); otherwise
+ * data rows (if a base dataset is set) or base samples, to be burnt in.
+ * *burn: the burn-in sweeps still needed. */
+static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
+{
+    const rbm_machine *m = a->m;
+    const size_t nv = m->nv, R = a->R;
+    int layer = rbm__enum_layer(m, RBM_AIS_EXACT_START_UNITS);
+    *burn = a->burn_in;
+    if (layer >= 0) {
+        *burn = 0;
+        return rbm__exact_visible_samples(m, layer, &a->rng, R, a->V);
+    }
+    if (a->data) {
+        for (size_t r = 0; r < R; r++) {
+            size_t row = rbm__rng_index(&a->rng, a->data->rows);
+            rbm__dataset_fetch(a->data, NULL, row, 1, false, a->V + r * nv);
+        }
+    } else {
+        for (size_t x = 0; x < R * nv; x++)
+            a->V[x] = rbm__unit_sample(m->vk, m->sigma_v, a->aA[x % nv], &a->rng);
+    }
+    return RBM_OK;
+}
+
+/* Reverse runs: chains at p_1, burn-in sweeps at beta = 1, then the
+ * temperature steps from beta = 1 down to the base. */
+static rbm_status ais_reverse(rbm_ais *a)
+{
+    const size_t K = a->K;
+    const double *beta = a->betas;
+    size_t burn;
+    rbm_status st = ais_reverse_start(a, &burn);
+    if (st)
+        return st;
+    size_t total = burn + K - 1;
+    for (size_t s = 0; s < burn; s++) {
+        ais_hidden_field(a);
+        ais_transition(a, 1.0);
+        if (ais_report(a, s + 1, total))
+            return RBM_STOPPED;
+    }
+    for (size_t k = K - 1; k >= 1; k--) {
+        ais_hidden_field(a);
+        ais_weight(a, beta[k], beta[k - 1], -1.0);
+        if (k - 1 >= 1)
+            ais_transition(a, beta[k - 1]);
+        if (ais_report(a, burn + (K - k), total))
+            return RBM_STOPPED;
+    }
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_stderr)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    const size_t R = a->R;
+    memset(a->lw, 0, R * sizeof(double));
+    rbm_status st = reverse ? ais_reverse(a) : ais_forward(a);
+    if (st)
+        return st;
+    double M = -INFINITY;
+    for (size_t r = 0; r < R; r++)
+        if (a->lw[r] > M)
+            M = a->lw[r];
+    if (!isfinite(M))
+        return rbm__fail(a->ctx, RBM_ERR_NUMERICAL, "AIS importance weights are not finite");
+    double s1 = 0, s2 = 0;
+    for (size_t r = 0; r < R; r++) {
+        double w = exp(a->lw[r] - M);
+        s1 += w;
+        s2 += w * w;
+    }
+    double mean = s1 / (double)R;
+    double var = s2 / (double)R - mean * mean;
+    if (var < 0)
+        var = 0;
+    double lmean = M + log(mean);
+    double se = sqrt(var * (double)R / (double)(R - 1) / (double)R) / mean;
+    if (log_z)
+        *log_z = reverse ? a->log_za - lmean : a->log_za + lmean;
+    if (log_z_stderr)
+        *log_z_stderr = se;
+    return RBM_OK;
+}

@@ -1,0 +1,239 @@
+/* librbm — mf_core: the TAP free energy Gamma of one magnetisation state, its
+ * gradient, Hessian and explicit weight derivative (docs/theory.md §4).
+ * Formulas: see include/rbm/meanfield.h. The self-consistency equations
+ * themselves are model/mf_equations.c. */
+#include "analysis/mf_impl.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define LOG_2PI_E 2.8378770664093454835606594728112 /* log(2 pi e) */
+
+/* p log p with 0 log 0 = 0 */
+static double xlogx(double p)
+{
+    return p > 0 ? p * log(p) : 0.0;
+}
+
+/* entropy of a discrete unit with mean m */
+static double unit_entropy(rbm_unit_kind k, double m)
+{
+    double p = k == RBM_UNIT_ISING ? 0.5 * (1.0 + m) : m;
+    return -xlogx(p) - xlogx(1.0 - p);
+}
+
+/* f^{-1}(m) = -S'(m): atanh or logit */
+static double unit_inverse(rbm_unit_kind k, double m)
+{
+    return k == RBM_UNIT_ISING ? atanh(m) : log(m) - log1p(-m);
+}
+
+rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, double *gamma)
+{
+    const rbm_machine *m = q->m;
+    rbm_status st = rbm__mf_eq_stats(q, mv, mh);
+    if (st)
+        return st;
+    double mg = 0.0; /* -Gamma */
+    for (int layer = 0; layer < 2; layer++) {
+        rbm_unit_kind k = layer ? m->hk : m->vk;
+        size_t n = layer ? m->nh : m->nv;
+        const double *mx = layer ? mh : mv, *cc = layer ? q->ch : q->cv;
+        const double *bias = layer ? m->b : m->a;
+        double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+        for (size_t i = 0; i < n; i++) {
+            if (rbm__mf_discrete(k))
+                mg += unit_entropy(k, mx[i]);
+            else
+                mg += 0.5 * (LOG_2PI_E + log(cc[i])) - (mx[i] * mx[i] + cc[i]) / (2.0 * s2);
+            mg += bias[i] * mx[i];
+        }
+    }
+    rbm__mf_eq_fields(q, 0, mh); /* fv = a + W mh */
+    for (size_t i = 0; i < m->nv; i++)
+        mg += mv[i] * (q->fv[i] - m->a[i]);
+    if (q->order >= 2) {
+        rbm__mf_eq_reaction(q, 0); /* Sv = W2 ch, Tv = W3 kh */
+        for (size_t i = 0; i < m->nv; i++) {
+            mg += 0.5 * q->cv[i] * q->Sv[i];
+            if (q->order >= 3)
+                mg += q->kv[i] * q->Tv[i] / 6.0;
+        }
+    }
+    if (!isfinite(mg))
+        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "Gamma is not finite");
+    *gamma = -mg;
+    return RBM_OK;
+}
+
+rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double *gv,
+                                  double *gh)
+{
+    const rbm_machine *m = q->m;
+    rbm_status st = rbm__mf_eq_stats(q, mv, mh);
+    if (st)
+        return st;
+    for (int layer = 0; layer < 2; layer++) {
+        rbm_unit_kind k = layer ? m->hk : m->vk;
+        size_t n = layer ? m->nh : m->nv;
+        const double *mx = layer ? mh : mv;
+        double *g = layer ? gh : gv;
+        double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+        rbm__mf_eq_fields(q, layer, layer ? mv : mh);
+        if (rbm__mf_discrete(k))
+            rbm__mf_eq_reaction(q, layer);
+        const double *f = layer ? q->fh : q->fv, *S = layer ? q->Sh : q->Sv,
+                     *T = layer ? q->Th : q->Tv;
+        for (size_t i = 0; i < n; i++) {
+            if (!rbm__mf_discrete(k)) {
+                g[i] = mx[i] / s2 - f[i];
+                continue;
+            }
+            double x = unit_inverse(k, mx[i]) - f[i];
+            if (q->order >= 2)
+                x -= 0.5 * rbm__mf_c1(k, mx[i]) * S[i];
+            if (q->order >= 3)
+                x -= rbm__mf_k3d1(k, mx[i]) * T[i] / 6.0;
+            g[i] = x;
+        }
+    }
+    return RBM_OK;
+}
+
+/* Diagonal of the Hessian; the scale of every unit (c, or sigma^2 for a
+ * Gaussian unit) goes to q->fv / q->fh, reused as scratch. */
+static void hessian_diagonal(rbm__mf_eq *q, const double *mv, const double *mh, bool scaled,
+                             double *H)
+{
+    const rbm_machine *m = q->m;
+    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
+    for (int layer = 0; layer < 2; layer++) {
+        rbm_unit_kind k = layer ? m->hk : m->vk;
+        size_t n = layer ? nh : nv, off = layer ? nv : 0;
+        const double *mx = layer ? mh : mv, *cc = layer ? q->ch : q->cv;
+        const double *S = layer ? q->Sh : q->Sv, *T = layer ? q->Th : q->Tv;
+        double *dd = layer ? q->fh : q->fv;
+        double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+        for (size_t i = 0; i < n; i++) {
+            double hd;
+            if (rbm__mf_discrete(k)) {
+                double extra = 0.0;
+                if (q->order >= 2)
+                    extra += 0.5 * (-2.0) * S[i];
+                if (q->order >= 3)
+                    extra += rbm__mf_k3d2(k, mx[i]) * T[i] / 6.0;
+                dd[i] = cc[i];
+                hd = scaled ? 1.0 - cc[i] * extra : 1.0 / cc[i] - extra;
+            } else {
+                dd[i] = s2;
+                hd = scaled ? 1.0 : 1.0 / s2;
+            }
+            H[(off + i) * N + off + i] = hd;
+        }
+    }
+}
+
+/* The visible-hidden blocks d^2 Gamma / dm_i dm_j. */
+static void hessian_coupling(const rbm__mf_eq *q, const double *mv, const double *mh,
+                             bool scaled, double *H)
+{
+    const rbm_machine *m = q->m;
+    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
+    const double *d = q->fv, *dh = q->fh;
+    const bool dv = rbm__mf_discrete(m->vk), dhk = rbm__mf_discrete(m->hk);
+    for (size_t i = 0; i < nv; i++) {
+        double c1i = dv ? rbm__mf_c1(m->vk, mv[i]) : 0.0;
+        double k1i = dv && q->order >= 3 ? rbm__mf_k3d1(m->vk, mv[i]) : 0.0;
+        for (size_t j = 0; j < nh; j++) {
+            double w = m->W[i * nh + j];
+            double c1j = dhk ? rbm__mf_c1(m->hk, mh[j]) : 0.0;
+            double x = -w;
+            if (q->order >= 2)
+                x -= 0.5 * w * w * c1i * c1j;
+            if (q->order >= 3)
+                x -= w * w * w * k1i * (dhk ? rbm__mf_k3d1(m->hk, mh[j]) : 0.0) / 6.0;
+            if (scaled)
+                x *= sqrt(d[i] * dh[j]);
+            H[i * N + nv + j] = x;
+            H[(nv + j) * N + i] = x;
+        }
+    }
+}
+
+/* A Gaussian layer g under TAP couples the units of the discrete layer q:
+ * H_qq' -= (1/2) c'_q c'_q' sum_g c_g^2 w_gq^2 w_gq'^2 (ws: ng x nq + nq x nq). */
+static void hessian_gaussian_reaction(const rbm__mf_eq *q, const double *mv, const double *mh,
+                                      bool scaled, double *H, double *ws)
+{
+    const rbm_machine *m = q->m;
+    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
+    int gl = rbm__mf_discrete(m->vk) ? 1 : 0;
+    size_t ng = gl ? nh : nv, nq = gl ? nv : nh, qoff = gl ? 0 : nv;
+    const double *cg = gl ? q->ch : q->cv, *mq = gl ? mv : mh;
+    rbm_unit_kind qk = gl ? m->vk : m->hk;
+    const double *dq = gl ? q->fv : q->fh;
+    for (size_t g = 0; g < ng; g++)
+        for (size_t u = 0; u < nq; u++) {
+            double w2 = gl ? q->W2[u * nh + g] : q->W2[g * nh + u];
+            ws[g * nq + u] = cg[g] * w2;
+        }
+    double *B = ws + ng * nq; /* nq x nq */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nq, (int)nq, (int)ng, 1.0, ws,
+                (int)nq, ws, (int)nq, 0.0, B, (int)nq);
+    for (size_t u = 0; u < nq; u++)
+        for (size_t r = 0; r < nq; r++) {
+            double x = 0.5 * rbm__mf_c1(qk, mq[u]) * rbm__mf_c1(qk, mq[r]) * B[u * nq + r];
+            if (scaled)
+                x *= sqrt(dq[u] * dq[r]);
+            H[(qoff + u) * N + qoff + r] -= x;
+        }
+}
+
+rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bool scaled,
+                           double *H, double *ws)
+{
+    const rbm_machine *m = q->m;
+    const size_t N = m->nv + m->nh;
+    rbm_status st = rbm__mf_eq_stats(q, mv, mh);
+    if (st)
+        return st;
+    rbm__mf_eq_reaction(q, 0);
+    rbm__mf_eq_reaction(q, 1);
+    memset(H, 0, N * N * sizeof(double));
+    hessian_diagonal(q, mv, mh, scaled, H);
+    hessian_coupling(q, mv, mh, scaled, H);
+    if (q->order >= 2 && rbm__mf_discrete(m->vk) != rbm__mf_discrete(m->hk))
+        hessian_gaussian_reaction(q, mv, mh, scaled, H, ws);
+    for (size_t i = 0; i < N * N; i++)
+        if (!isfinite(H[i]))
+            return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "Hessian of Gamma is not finite");
+    return RBM_OK;
+}
+
+size_t rbm__mf_hessian_ws_len(const rbm_machine *m)
+{
+    size_t ng = 0, nq = 0;
+    if (!rbm__mf_discrete(m->vk) && rbm__mf_discrete(m->hk))
+        ng = m->nv, nq = m->nh;
+    else if (rbm__mf_discrete(m->vk) && !rbm__mf_discrete(m->hk))
+        ng = m->nh, nq = m->nv;
+    return ng * nq + nq * nq + 1;
+}
+
+void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double *mh,
+                             double scale, double *dw)
+{
+    const size_t nv = q->m->nv, nh = q->m->nh;
+    const double *W = q->m->W;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = 0; j < nh; j++) {
+            double w = W[i * nh + j];
+            double x = mv[i] * mh[j];
+            if (q->order >= 2)
+                x += w * q->cv[i] * q->ch[j];
+            if (q->order >= 3)
+                x += 0.5 * w * w * q->kv[i] * q->kh[j];
+            dw[i * nh + j] += scale * x;
+        }
+}

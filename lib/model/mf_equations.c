@@ -1,0 +1,226 @@
+/* librbm — mean-field equations: fields, reaction sums, unit statistics and
+ * the damped alternating update of n magnetisation states (docs/theory.md §4).
+ *
+ * Every sum over the other layer is one BLAS product: out = A M with A the
+ * n x N_other rows of a per-unit quantity (m, c or k3) and M one of W, w^2,
+ * w^3 (transposed for the visible layer). */
+#include "model/mf_equations.h"
+
+#include <cblas.h>
+#include <string.h>
+
+rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, int order, size_t n,
+                           bool batched, rbm__mf_eq *q)
+{
+    memset(q, 0, sizeof *q);
+    q->m = m;
+    q->order = order;
+    q->n = n;
+    q->batched = batched;
+    size_t nvh, lvh, per;
+    if (!rbm__mul_ok(m->nv, m->nh, &nvh))
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu x %zu couplings overflow", m->nv, m->nh);
+    size_t mats = order >= 3 ? 2 : order == 2 ? 1 : 0;
+    if (!rbm__mul_ok(n, m->nv + m->nh, &lvh) || !rbm__mul_ok(lvh, 5, &per) ||
+        nvh > (SIZE_MAX / sizeof(double) - per) / (mats ? mats : 1))
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "mean-field workspace overflows");
+    rbm_status st = rbm__xcalloc(ctx, mats * nvh + per, sizeof(double), &q->block,
+                                 "mean-field workspace");
+    if (st)
+        return st;
+    double *p = q->block;
+    if (mats >= 1) {
+        q->W2 = p;
+        p += nvh;
+    }
+    if (mats >= 2) {
+        q->W3 = p;
+        p += nvh;
+    }
+    const size_t lv = n * m->nv, lh = n * m->nh;
+    double **vs[] = {&q->cv, &q->kv, &q->Sv, &q->Tv, &q->fv};
+    double **hs[] = {&q->ch, &q->kh, &q->Sh, &q->Th, &q->fh};
+    for (size_t k = 0; k < 5; k++) {
+        *vs[k] = p;
+        p += lv;
+    }
+    for (size_t k = 0; k < 5; k++) {
+        *hs[k] = p;
+        p += lh;
+    }
+    return RBM_OK;
+}
+
+void rbm__mf_eq_free(rbm_context *ctx, rbm__mf_eq *q)
+{
+    rbm__free(ctx, q->block);
+    q->block = NULL;
+}
+
+void rbm__mf_eq_prepare(rbm__mf_eq *q)
+{
+    size_t n = q->m->nv * q->m->nh;
+    const double *W = q->m->W;
+    if (q->W2)
+        for (size_t i = 0; i < n; i++)
+            q->W2[i] = W[i] * W[i];
+    if (q->W3)
+        for (size_t i = 0; i < n; i++)
+            q->W3[i] = W[i] * W[i] * W[i];
+}
+
+/* out (n x N_layer) = A (n x N_other) M_{other, layer} + beta out, M nv x nh. */
+static void eq_prod(const rbm__mf_eq *q, int layer, const double *A, const double *M,
+                    double beta, double *out)
+{
+    const int n = (int)q->n, nv = (int)q->m->nv, nh = (int)q->m->nh;
+    if (!q->batched) {
+        cblas_dgemv(CblasRowMajor, layer ? CblasTrans : CblasNoTrans, nv, nh, 1.0, M, nh, A, 1,
+                    beta, out, 1);
+    } else if (layer == 1) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nh, nv, 1.0, A, nv, M, nh, beta,
+                    out, nh);
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nv, nh, 1.0, A, nh, M, nh, beta,
+                    out, nv);
+    }
+}
+
+void rbm__mf_eq_reaction(rbm__mf_eq *q, int layer)
+{
+    if (q->order < 2)
+        return;
+    eq_prod(q, layer, layer ? q->cv : q->ch, q->W2, 0.0, layer ? q->Sh : q->Sv);
+    if (q->order >= 3)
+        eq_prod(q, layer, layer ? q->kv : q->kh, q->W3, 0.0, layer ? q->Th : q->Tv);
+}
+
+void rbm__mf_eq_fields(rbm__mf_eq *q, int layer, const double *mother)
+{
+    const rbm_machine *m = q->m;
+    const size_t nx = layer ? m->nh : m->nv;
+    const double *bias = layer ? m->b : m->a;
+    double *f = layer ? q->fh : q->fv;
+    for (size_t r = 0; r < q->n; r++)
+        memcpy(f + r * nx, bias, nx * sizeof(double));
+    eq_prod(q, layer, mother, m->W, 1.0, f);
+}
+
+/* c and k3 of the cnt units of one layer when no reaction term is needed:
+ * discrete units (from the magnetisation) or Gaussian units at naive order
+ * (c = sigma^2, k3 = 0). False for a Gaussian layer at TAP order, whose
+ * variance depends on the other layer. */
+static bool stats_simple(rbm_unit_kind k, double sigma, int order, size_t cnt, const double *mx,
+                         double *cc, double *kk)
+{
+    if (rbm__mf_discrete(k)) {
+        for (size_t i = 0; i < cnt; i++) {
+            cc[i] = rbm__mf_c(k, mx[i]);
+            kk[i] = order >= 3 ? rbm__mf_k3(k, mx[i]) : 0.0;
+        }
+        return true;
+    }
+    memset(kk, 0, cnt * sizeof(double));
+    if (order < 2) {
+        for (size_t i = 0; i < cnt; i++)
+            cc[i] = sigma * sigma;
+        return true;
+    }
+    return false;
+}
+
+/* c and k3 of `layer`; a Gaussian TAP layer gets c = 1 / (1/sigma^2 - S).
+ * False when that precision is not positive. */
+static bool layer_stats(rbm__mf_eq *q, int layer, const double *mx)
+{
+    const rbm_machine *m = q->m;
+    rbm_unit_kind k = layer ? m->hk : m->vk;
+    size_t cnt = q->n * (layer ? m->nh : m->nv);
+    double *cc = layer ? q->ch : q->cv, *kk = layer ? q->kh : q->kv;
+    double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+    if (stats_simple(k, sg, q->order, cnt, mx, cc, kk))
+        return true;
+    double *S = layer ? q->Sh : q->Sv;
+    eq_prod(q, layer, layer ? q->cv : q->ch, q->W2, 0.0, S);
+    for (size_t i = 0; i < cnt; i++) {
+        double prec = 1.0 / s2 - S[i];
+        if (!(prec > 0))
+            return false;
+        cc[i] = 1.0 / prec;
+    }
+    return true;
+}
+
+rbm_status rbm__mf_eq_stats(rbm__mf_eq *q, const double *mv, const double *mh)
+{
+    const rbm_machine *m = q->m;
+    bool ok = true;
+    if (rbm__mf_discrete(m->vk))
+        ok = ok && layer_stats(q, 0, mv);
+    if (rbm__mf_discrete(m->hk))
+        ok = ok && layer_stats(q, 1, mh);
+    if (!rbm__mf_discrete(m->vk))
+        ok = ok && layer_stats(q, 0, mv);
+    if (!rbm__mf_discrete(m->hk))
+        ok = ok && layer_stats(q, 1, mh);
+    if (!ok)
+        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL,
+                         "the TAP variance of a Gaussian unit does not exist "
+                         "(sum_j w_ij^2 c_j >= 1/sigma^2)");
+    return RBM_OK;
+}
+
+double rbm__mf_eq_update(rbm__mf_eq *q, int layer, double *mx, const double *mother,
+                         double lambda)
+{
+    const rbm_machine *m = q->m;
+    rbm_unit_kind k = layer ? m->hk : m->vk;
+    size_t cnt = q->n * (layer ? m->nh : m->nv);
+    double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+    rbm__mf_eq_fields(q, layer, mother);
+    const double *f = layer ? q->fh : q->fv, *S = layer ? q->Sh : q->Sv,
+                 *T = layer ? q->Th : q->Tv;
+    bool disc = rbm__mf_discrete(k);
+    if (disc)
+        rbm__mf_eq_reaction(q, layer);
+    double r = 0.0;
+    for (size_t i = 0; i < cnt; i++) {
+        double x = f[i];
+        if (disc) {
+            if (q->order >= 2)
+                x += 0.5 * rbm__mf_c1(k, mx[i]) * S[i];
+            if (q->order >= 3)
+                x += rbm__mf_k3d1(k, mx[i]) * T[i] / 6.0;
+        }
+        double nw = rbm__mf_mean(k, s2, x), d = nw - mx[i];
+        if (!isfinite(d))
+            return NAN;
+        if (fabs(d) > r)
+            r = fabs(d);
+        mx[i] += lambda * d;
+    }
+    return r;
+}
+
+rbm_status rbm__mf_eq_sweep(rbm__mf_eq *q, double *mv, double *mh, double lambda,
+                            double *resid)
+{
+    rbm_status st;
+    double r1 = rbm__mf_eq_update(q, 1, mh, mv, lambda);
+    if ((st = rbm__mf_eq_stats(q, mv, mh)))
+        return st;
+    double r2 = rbm__mf_eq_update(q, 0, mv, mh, lambda);
+    if ((st = rbm__mf_eq_stats(q, mv, mh)))
+        return st;
+    *resid = !isfinite(r1) || !isfinite(r2) ? NAN : r1 > r2 ? r1 : r2;
+    return RBM_OK;
+}
+
+void rbm__mf_eq_hidden_start(rbm__mf_eq *q, const double *mv, double *mh)
+{
+    const rbm_machine *m = q->m;
+    rbm__mf_eq_fields(q, 1, mv);
+    double s2 = m->sigma_h * m->sigma_h;
+    for (size_t j = 0; j < q->n * m->nh; j++)
+        mh[j] = rbm__mf_mean(m->hk, s2, q->fh[j]);
+}

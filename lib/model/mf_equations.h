@@ -1,0 +1,99 @@
+/* librbm — mean-field equations: the naive, TAP2 and TAP3 self-consistency
+ * equations of a machine for n magnetisation states at once (docs/theory.md §4).
+ *
+ * One implementation serves the analysis solver (one state, products as
+ * matrix-vector BLAS calls) and the EMF estimator's particles (n states,
+ * products as one matrix-matrix call over all of them). Each layer's arrays
+ * hold n rows; the magnetisations themselves belong to the caller and are
+ * passed in (mv: n x nv, mh: n x nh). */
+#ifndef RBM_MODEL_MF_EQUATIONS_H
+#define RBM_MODEL_MF_EQUATIONS_H
+
+#include "core/internal.h"
+
+#include <math.h>
+
+/* ---- one unit of mean m ---- */
+
+static inline bool rbm__mf_discrete(rbm_unit_kind k)
+{
+    return k != RBM_UNIT_GAUSSIAN;
+}
+/* variance c(m) and c'(m) */
+static inline double rbm__mf_c(rbm_unit_kind k, double m)
+{
+    return k == RBM_UNIT_ISING ? 1.0 - m * m : m - m * m;
+}
+static inline double rbm__mf_c1(rbm_unit_kind k, double m)
+{
+    return k == RBM_UNIT_ISING ? -2.0 * m : 1.0 - 2.0 * m;
+}
+/* third cumulant k3(m), k3'(m), k3''(m) */
+static inline double rbm__mf_k3(rbm_unit_kind k, double m)
+{
+    return k == RBM_UNIT_ISING ? -2.0 * m * (1.0 - m * m) : m * (1.0 - m) * (1.0 - 2.0 * m);
+}
+static inline double rbm__mf_k3d1(rbm_unit_kind k, double m)
+{
+    return k == RBM_UNIT_ISING ? -2.0 + 6.0 * m * m : 1.0 - 6.0 * m + 6.0 * m * m;
+}
+static inline double rbm__mf_k3d2(rbm_unit_kind k, double m)
+{
+    return k == RBM_UNIT_ISING ? 12.0 * m : -6.0 + 12.0 * m;
+}
+/* mean of a unit in field x (s2 = sigma^2 of a Gaussian unit) */
+static inline double rbm__mf_mean(rbm_unit_kind k, double s2, double x)
+{
+    switch (k) {
+    case RBM_UNIT_ISING: return tanh(x);
+    case RBM_UNIT_BERNOULLI: return rbm__sigmoid(x);
+    default: return s2 * x;
+    }
+}
+
+/* ---- n states ---- */
+
+typedef struct rbm__mf_eq {
+    const rbm_machine *m;
+    int order;                 /* 1 naive, 2 TAP2, 3 TAP3 */
+    size_t n;                  /* states */
+    bool batched;              /* matrix-matrix products over the n states; else n == 1 and
+                                  matrix-vector products */
+    double *W2, *W3;           /* w^2 (order >= 2), w^3 (order >= 3), nv x nh */
+    double *cv, *ch, *kv, *kh; /* variances c and third cumulants k3, n x nv / n x nh */
+    double *Sv, *Sh, *Tv, *Th; /* reaction sums S = w^2 c, T = w^3 k3 of the other layer */
+    double *fv, *fh;           /* fields: bias + W m of the other layer */
+    double *block;             /* the single allocation */
+} rbm__mf_eq;
+
+/* Workspace for n states of m at `order`. Errors: RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. */
+rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, int order, size_t n,
+                           bool batched, rbm__mf_eq *q);
+void rbm__mf_eq_free(rbm_context *ctx, rbm__mf_eq *q);
+/* w^2 and w^3 from the machine's current W (call after W changed). */
+void rbm__mf_eq_prepare(rbm__mf_eq *q);
+/* S (and T at order 3) of `layer` (0 visible, 1 hidden) from the other
+ * layer's c and k3; nothing at naive order. */
+void rbm__mf_eq_reaction(rbm__mf_eq *q, int layer);
+/* Fields of `layer`: bias + W m_other. */
+void rbm__mf_eq_fields(rbm__mf_eq *q, int layer, const double *mother);
+/* c and k3 of both layers at (mv, mh): discrete layers first, then the
+ * Gaussian ones, whose TAP variance needs the other layer's c.
+ * RBM_ERR_NUMERICAL when a Gaussian TAP variance does not exist. */
+rbm_status rbm__mf_eq_stats(rbm__mf_eq *q, const double *mv, const double *mh);
+/* Damped update mx += lambda (F(mx) - mx) of `layer` from the other layer
+ * (whose c and k3 are current). Returns the undamped residual
+ * max |F(m) - m|, or NaN at the first non-finite unit (the units from there
+ * on are left as they were). */
+double rbm__mf_eq_update(rbm__mf_eq *q, int layer, double *mx, const double *mother,
+                         double lambda);
+/* One alternating sweep: hidden update, stats, visible update, stats.
+ * *resid = the larger residual of the two updates, NaN if one was not
+ * finite. Errors: those of rbm__mf_eq_stats. */
+rbm_status rbm__mf_eq_sweep(rbm__mf_eq *q, double *mv, double *mh, double lambda,
+                            double *resid);
+/* Hidden start E[h | v = mv] (naive conditional mean). */
+void rbm__mf_eq_hidden_start(rbm__mf_eq *q, const double *mv, double *mh);
+
+#endif /* RBM_MODEL_MF_EQUATIONS_H */

@@ -1,0 +1,164 @@
+/* librbm — estimator_emf: the negative phase of the MF/TAP2/TAP3 (EMF)
+ * gradient estimators (docs/theory.md §4.6): n persistent magnetisation
+ * particles iterated with the mean-field equations of model/mf_equations.c,
+ * all particles at once (their fields and reaction sums are matrix
+ * products, n x N_v by N_v x N_h). */
+#include "train/estimator_emf.h"
+
+#include "model/mf_equations.h"
+
+#include <cblas.h>
+#include <string.h>
+
+struct rbm__mf_emf {
+    rbm_context *ctx;
+    const rbm_machine *m;
+    size_t n;
+    int order;
+    bool ready;
+    double *mv, *mh; /* n x nv, n x nh persistent magnetisations */
+    double *C;       /* nv x nh: a sum over particles (c_v c_h^T or k3_v k3_h^T) */
+    double *block;   /* mv, mh and C */
+    rbm__mf_eq eq;   /* the equations of the n particles */
+};
+
+rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
+                           rbm__mf_emf **out)
+{
+    rbm_context *ctx = m->ctx;
+    *out = NULL;
+    if (order > 1 && !rbm__mf_discrete(m->vk) && !rbm__mf_discrete(m->hk))
+        return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
+                         "TAP estimators need a discrete layer (Gauss-Gauss: use naive MF)");
+    if (m->nv > (size_t)INT32_MAX || m->nh > (size_t)INT32_MAX ||
+        n_particles > (size_t)INT32_MAX)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "sizes too large for BLAS");
+    size_t lvh, nvh;
+    if (!rbm__mul_ok(n_particles, m->nv + m->nh, &lvh) || !rbm__mul_ok(m->nv, m->nh, &nvh) ||
+        lvh > SIZE_MAX - nvh || lvh + nvh > SIZE_MAX / sizeof(double))
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu particles overflow", n_particles);
+    rbm__mf_emf *p;
+    rbm_status st = rbm__xcalloc(ctx, 1, sizeof *p, &p, "mean-field particles");
+    if (st)
+        return st;
+    p->ctx = ctx;
+    p->m = m;
+    p->n = n_particles;
+    p->order = order;
+    if ((st = rbm__xcalloc(ctx, lvh + nvh, sizeof(double), &p->block, "mean-field particles")) ||
+        (st = rbm__mf_eq_init(ctx, m, order, n_particles, true, &p->eq))) {
+        rbm__mf_emf_free(p);
+        return st;
+    }
+    p->mv = p->block;
+    p->mh = p->mv + n_particles * m->nv;
+    p->C = p->mh + n_particles * m->nh;
+    *out = p;
+    return RBM_OK;
+}
+
+void rbm__mf_emf_free(rbm__mf_emf *p)
+{
+    if (!p)
+        return;
+    rbm_context *ctx = p->ctx;
+    rbm__mf_eq_free(ctx, &p->eq);
+    rbm__free(ctx, p->block);
+    rbm__free(ctx, p);
+}
+
+/* First call: the particles start at the minibatch rows (cycled, clamped to
+ * the units' range), hidden magnetisations at E[h|v]. */
+static void start_particles(rbm__mf_emf *p, size_t B, const void *v, const rbm__kern *K)
+{
+    const rbm_machine *m = p->m;
+    const size_t nv = m->nv;
+    for (size_t r = 0; r < p->n; r++) {
+        double *x = p->mv + r * nv;
+        K->to_f64(nv, (const char *)v + (r % B) * nv * K->elem, x);
+        for (size_t i = 0; i < nv; i++) {
+            if (m->vk == RBM_UNIT_ISING)
+                x[i] = x[i] < -1 ? -1 : x[i] > 1 ? 1 : x[i];
+            else if (m->vk == RBM_UNIT_BERNOULLI)
+                x[i] = x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i];
+        }
+    }
+    rbm__mf_eq_hidden_start(&p->eq, p->mv, p->mh);
+    p->ready = true;
+}
+
+/* g -= (1/n) sum over particles of d log Z_TAP / d theta:
+ * dW -= (1/n) [MV^T MH + W o (CV^T CH) + (1/2) W^2 o (KV^T KH)],
+ * da -= mean of m^v, db -= mean of m^h. */
+static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
+{
+    const rbm_machine *m = p->m;
+    const rbm__mf_eq *q = &p->eq;
+    const size_t nv = m->nv, nh = m->nh, nvh = nv * nh, n = p->n;
+    const int inv_ = (int)nv, inh = (int)nh, in = (int)n;
+    const double ninv = 1.0 / (double)n;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, -ninv, p->mv, inv_, p->mh,
+                inh, 1.0, g->dW, inh);
+    if (p->order >= 2) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, q->cv, inv_,
+                    q->ch, inh, 0.0, p->C, inh);
+        for (size_t i = 0; i < nvh; i++)
+            g->dW[i] -= ninv * m->W[i] * p->C[i];
+    }
+    if (p->order >= 3) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, q->kv, inv_,
+                    q->kh, inh, 0.0, p->C, inh);
+        for (size_t i = 0; i < nvh; i++)
+            g->dW[i] -= 0.5 * ninv * q->W2[i] * p->C[i];
+    }
+    for (size_t r = 0; r < n; r++) {
+        cblas_daxpy(inv_, -ninv, p->mv + r * nv, 1, g->da, 1);
+        cblas_daxpy(inh, -ninv, p->mh + r * nh, 1, g->db, 1);
+    }
+}
+
+rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t B, const void *v, const rbm__kern *K,
+                                size_t iters, double damping, rbm_gradient *g)
+{
+    rbm__mf_eq_prepare(&p->eq);
+    if (!p->ready)
+        start_particles(p, B, v, K);
+    rbm_status st = rbm__mf_eq_stats(&p->eq, p->mv, p->mh);
+    for (size_t t = 0; !st && t < iters; t++) {
+        double resid;
+        if ((st = rbm__mf_eq_sweep(&p->eq, p->mv, p->mh, damping, &resid)))
+            break;
+        if (isnan(resid))
+            st = rbm__fail(p->ctx, RBM_ERR_NUMERICAL, "mean-field particles became non-finite");
+    }
+    if (st)
+        return st;
+    subtract_model_term(p, g);
+    return RBM_OK;
+}
+
+size_t rbm__mf_emf_particles(const rbm__mf_emf *p)
+{
+    return p ? p->n : 0;
+}
+
+bool rbm__mf_emf_ready(const rbm__mf_emf *p)
+{
+    return p && p->ready;
+}
+
+void rbm__mf_emf_set_ready(rbm__mf_emf *p, bool ready)
+{
+    if (p)
+        p->ready = ready;
+}
+
+double *rbm__mf_emf_visible(rbm__mf_emf *p)
+{
+    return p ? p->mv : NULL;
+}
+
+double *rbm__mf_emf_hidden(rbm__mf_emf *p)
+{
+    return p ? p->mh : NULL;
+}
