@@ -357,32 +357,12 @@ static bool update_provably_finite(const rbm_trainer *t, double maxg, double c1,
     return isfinite(step) && maxth + step < 1e300;
 }
 
-rbm_status rbm_trainer_step(rbm_trainer *t)
+/* The optimiser step on the gradient in t->g, whose largest magnitude maxg
+ * is finite: the overflow guard, the update of W (through the Gauss-Gauss
+ * bound check), a and b, and the moments. */
+static rbm_status optimise(rbm_trainer *t, double maxg)
 {
-    if (!t)
-        return RBM_ERR_NULL;
     rbm_machine *m = t->m;
-    const rbm__kern *K = rbm__kern_for(m->prec);
-    if (m->prec != t->prec)
-        return rbm__fail(t->ctx, RBM_ERR_STATE,
-                         "machine precision changed since the trainer was created");
-    size_t off = t->batch_idx * t->B;
-    size_t n = t->data->rows - off < t->B ? t->data->rows - off : t->B;
-    rbm__dataset_fetch(t->data, t->perm + off, 0, n, m->prec == RBM_PRECISION_FLOAT32, t->vbatch);
-    rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
-    if (st)
-        return st;
-    double maxg = max_abs_params(m, t->g->dW, t->g->da, t->g->db);
-    if (!isfinite(maxg))
-        return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
-                         "gradient estimate at step %llu is not finite; parameters left unchanged "
-                         "(lower the learning rate?)",
-                         (unsigned long long)t->steps);
-    if (t->monitor_every && t->steps % t->monitor_every == 0) {
-        K->visible_field(m, n, rbm__estimator_positive_hidden(t->est), t->rec);
-        K->mean(m->vk, m->sigma_v, n * m->nv, t->rec, t->rec);
-        t->recon = K->msd(n * m->nv, t->vbatch, t->rec);
-    }
     double c1 = 1, c2 = 1;
     if (t->opt == RBM_OPTIMIZER_ADAM) {
         t->b1t *= t->b1;
@@ -413,7 +393,7 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
      * the new weights (documented in trainer.h). */
     update(t, nw, W, t->g->dW, t->uW, t->sW, t->l1, t->l2, c1, c2, false);
     if (t->candW) {
-        st = rbm__machine_check_normalizable(m, W, m->sigma_v, m->sigma_h);
+        rbm_status st = rbm__machine_check_normalizable(m, W, m->sigma_v, m->sigma_h);
         if (st)
             return st;
         memcpy(m->W, W, nw * sizeof(double));
@@ -423,7 +403,44 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     if (t->opt == RBM_OPTIMIZER_MOMENTUM)
         t->maxu = max_abs_params(m, t->uW, t->ua, t->ub);
     rbm__machine_sync(m);
+    return RBM_OK;
+}
 
+/* max |g| of t->g, or RBM_ERR_NUMERICAL when it is not finite. */
+static rbm_status gradient_bound(rbm_trainer *t, const char *what, double *maxg)
+{
+    *maxg = max_abs_params(t->m, t->g->dW, t->g->da, t->g->db);
+    if (!isfinite(*maxg))
+        return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
+                         "%s at step %llu is not finite; parameters left unchanged "
+                         "(lower the learning rate?)",
+                         what, (unsigned long long)t->steps);
+    return RBM_OK;
+}
+
+rbm_status rbm_trainer_step(rbm_trainer *t)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    rbm_machine *m = t->m;
+    const rbm__kern *K = rbm__kern_for(m->prec);
+    if (m->prec != t->prec)
+        return rbm__fail(t->ctx, RBM_ERR_STATE,
+                         "machine precision changed since the trainer was created");
+    size_t off = t->batch_idx * t->B;
+    size_t n = t->data->rows - off < t->B ? t->data->rows - off : t->B;
+    rbm__dataset_fetch(t->data, t->perm + off, 0, n, m->prec == RBM_PRECISION_FLOAT32, t->vbatch);
+    rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
+    double maxg;
+    if (st || (st = gradient_bound(t, "gradient estimate", &maxg)))
+        return st;
+    if (t->monitor_every && t->steps % t->monitor_every == 0) {
+        K->visible_field(m, n, rbm__estimator_positive_hidden(t->est), t->rec);
+        K->mean(m->vk, m->sigma_v, n * m->nv, t->rec, t->rec);
+        t->recon = K->msd(n * m->nv, t->vbatch, t->rec);
+    }
+    if ((st = optimise(t, maxg)))
+        return st;
     t->steps++;
     t->batch_idx++;
     rbm_status result = RBM_OK;
@@ -436,6 +453,30 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     if (t->obs && t->obs(t->obs_user, t) != 0)
         return RBM_STOPPED;
     return result;
+}
+
+rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient *g)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    if (!g)
+        return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_apply_gradient: gradient is NULL");
+    rbm_machine *m = t->m;
+    if (g->nv != m->nv || g->nh != m->nh)
+        return rbm__fail(t->ctx, RBM_ERR_SHAPE,
+                         "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
+                         m->nv, m->nh);
+    if (t->g != g) {
+        memcpy(t->g->dW, g->dW, m->nv * m->nh * sizeof(double));
+        memcpy(t->g->da, g->da, m->nv * sizeof(double));
+        memcpy(t->g->db, g->db, m->nh * sizeof(double));
+    }
+    double maxg;
+    rbm_status st;
+    if ((st = gradient_bound(t, "gradient", &maxg)) || (st = optimise(t, maxg)))
+        return st;
+    t->steps++;
+    return RBM_OK;
 }
 
 rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs)
