@@ -186,10 +186,6 @@ struct rbm_sampler {
     void *v, *h;   /* chain states, real, n x nv and n x nh */
     void *fv, *fh; /* fields: fh is the hidden field of the current v */
 };
-/* k Gibbs sweeps v ~ p(v|h), h ~ p(h|v) on n states in the machine's compute
- * type; on return fh holds the hidden field of the final v. */
-void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n, void *v, void *h,
-                void *fv, void *fh, size_t sweeps);
 /* Estimate the gradient from a batch already in the machine's compute type. */
 rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
                                        rbm_gradient *g);

@@ -1,6 +1,7 @@
 /* librbm — persistent Gibbs chains. */
 #include "core/internal.h"
 #include "core/shuffle.h"
+#include "train/sampler.h"
 
 #include <math.h>
 #include <string.h>
@@ -144,7 +145,7 @@ rbm_status rbm_sampler_run(rbm_sampler *s, size_t k)
     rbm_status st = check_state(s);
     if (st)
         return st;
-    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->v, s->h, s->fv, s->fh, k);
+    rbm__sampler_sweep(s, k);
     return RBM_OK;
 }
 
@@ -187,4 +188,16 @@ rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len)
 rbm_rng *rbm_sampler_rng(rbm_sampler *s)
 {
     return s ? &s->rng : NULL;
+}
+
+void rbm__sampler_sweep(rbm_sampler *s, size_t k)
+{
+    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->v, s->h, s->fv, s->fh, k);
+}
+
+void rbm__sampler_chains(const rbm_sampler *s, size_t *n, const void **v, const void **fh)
+{
+    *n = s->n;
+    *v = s->v;
+    *fh = s->fh;
 }
