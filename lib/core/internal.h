@@ -194,19 +194,9 @@ rbm_rng *rbm__estimator_rng(rbm_estimator *e);
 /* E[h|v] of the last batch given to compute (batch x nh, compute type). */
 const void *rbm__estimator_positive_hidden(const rbm_estimator *e);
 
-/* Exact model statistics by enumerating the smaller discrete layer (<= 30
- * units): log Z and, when vh/v/h are non-NULL, <v h^T>_model (nv x nh),
- * <v>_model, <h>_model. Workspace is allocated per call unless ws given. */
-typedef struct rbm__enum_ws {
-    size_t chunk;
-    double *S, *F, *lw;
-} rbm__enum_ws;
-/* Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none. */
+/* Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none
+ * (model/enumerate.c; the typed interface is model/enumerate.h). */
 int rbm__enum_layer(const rbm_machine *m, size_t max_units);
-rbm_status rbm__enum_ws_init(rbm_context *ctx, const rbm_machine *m, int layer, rbm__enum_ws *ws);
-void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws);
-rbm_status rbm__exact_stats(const rbm_machine *m, int layer, rbm__enum_ws *ws, double *log_z,
-                            double *vh, double *v, double *h);
 
 struct rbm_gradient {
     rbm_context *ctx;

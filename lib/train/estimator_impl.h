@@ -16,6 +16,7 @@
 #define RBM_TRAIN_ESTIMATOR_IMPL_H
 
 #include "core/internal.h"
+#include "model/enumerate.h"
 
 typedef struct rbm__estimator_ops {
     /* What k counts ("Gibbs sweeps"), for the k >= 1 check; NULL when the
