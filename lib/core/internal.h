@@ -175,29 +175,14 @@ double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
  * checkpoint whether it is resumed on the same data. */
 uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
 
-/* ---- sampler / estimator internals ---- */
-struct rbm_sampler {
-    rbm_context *ctx;
-    rbm_machine *m;
-    const rbm__kern *k;
-    rbm_precision prec;
-    size_t n;
-    rbm_rng rng;
-    void *v, *h;   /* chain states, real, n x nv and n x nh */
-    void *fv, *fh; /* fields: fh is the hidden field of the current v */
-};
-/* Estimate the gradient from a batch already in the machine's compute type. */
-rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
-                                       rbm_gradient *g);
-size_t rbm__estimator_k(const rbm_estimator *e);
-rbm_rng *rbm__estimator_rng(rbm_estimator *e);
-/* E[h|v] of the last batch given to compute (batch x nh, compute type). */
-const void *rbm__estimator_positive_hidden(const rbm_estimator *e);
-
-/* Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none
- * (model/enumerate.c; the typed interface is model/enumerate.h). */
+/* ---- enumeration (model/enumerate.c; the typed interface is
+ * model/enumerate.h) ----
+ * Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none. */
 int rbm__enum_layer(const rbm_machine *m, size_t max_units);
 
+/* ---- gradient (train/gradient.c) ----
+ * Here while analysis/meanfield.c and analysis/svd.c use the fields; code
+ * outside train/ can use rbm__gradient_arrays (train/gradient.h) instead. */
 struct rbm_gradient {
     rbm_context *ctx;
     size_t nv, nh;
@@ -246,8 +231,5 @@ bool rbm__mf_emf_ready(const rbm__mf_emf *p);
 void rbm__mf_emf_set_ready(rbm__mf_emf *p, bool ready);
 double *rbm__mf_emf_visible(rbm__mf_emf *p);
 double *rbm__mf_emf_hidden(rbm__mf_emf *p);
-/* The particles of an MF/TAP2/TAP3 estimator (estimator.c), NULL for the
- * other kinds. */
-rbm__mf_emf *rbm__estimator_mf(rbm_estimator *e);
 
 #endif /* RBM_INTERNAL_H */

@@ -4,7 +4,10 @@
  * (estimator_mf_ops.c). */
 #include "core/internal.h"
 #include "core/seed.h"
+#include "train/checkpoint.h"
+#include "train/estimator.h"
 #include "train/estimator_impl.h"
+#include "train/sampler.h"
 
 #include <string.h>
 
@@ -137,19 +140,10 @@ rbm_sampler *rbm_estimator_sampler(rbm_estimator *e)
     return e && e->ops == &rbm__estimator_pcd_ops ? e->u.pcd.chains : NULL;
 }
 
-size_t rbm__estimator_k(const rbm_estimator *e)
+/* The particles of an MF/TAP2/TAP3 estimator, NULL for the other kinds. */
+static rbm__mf_emf *particles_of(const rbm_estimator *e)
 {
-    return e->k;
-}
-
-rbm_rng *rbm__estimator_rng(rbm_estimator *e)
-{
-    return &e->rng;
-}
-
-rbm__mf_emf *rbm__estimator_mf(rbm_estimator *e)
-{
-    return e && e->ops == &rbm__estimator_emf_ops ? e->u.emf.particles : NULL;
+    return e->ops == &rbm__estimator_emf_ops ? e->u.emf.particles : NULL;
 }
 
 const void *rbm__estimator_positive_hidden(const rbm_estimator *e)
@@ -210,4 +204,87 @@ rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v
         return st;
     e->kern->from_f64(v_len, v, e->vin);
     return rbm__estimator_compute_real(e, batch, e->vin, g);
+}
+
+/* ---------------- checkpoints ---------------- */
+
+void rbm__estimator_write_config(const rbm_estimator *e, rbm__wbuf *w)
+{
+    rbm__wbuf_u32(w, (uint32_t)e->kind);
+    rbm__wbuf_u64(w, e->k);
+}
+
+void rbm__estimator_read_config(rbm__ckpt_in *in, rbm__estimator_config *c)
+{
+    c->kind = rbm__rbuf_u32(&in->r);
+    c->k = rbm__rbuf_u64(&in->r);
+}
+
+void rbm__estimator_write_rng(const rbm_estimator *e, rbm__wbuf *w)
+{
+    rbm__ckpt_put_rng(w, &e->rng);
+}
+
+rbm_status rbm__estimator_read_rng(rbm_estimator *e, rbm__ckpt_in *in)
+{
+    return rbm__ckpt_get_rng(in, &e->rng, "estimator rng");
+}
+
+static void write_particles(rbm__mf_emf *mf, size_t nv, size_t nh, rbm__wbuf *w)
+{
+    size_t np = mf ? rbm__mf_emf_particles(mf) : 0;
+    rbm__wbuf_u64(w, np);
+    if (!mf)
+        return;
+    bool ready = rbm__mf_emf_ready(mf);
+    rbm__wbuf_u32(w, ready ? 1 : 0);
+    if (ready) {
+        rbm__wbuf_f64s(w, rbm__mf_emf_visible(mf), np * nv);
+        rbm__wbuf_f64s(w, rbm__mf_emf_hidden(mf), np * nh);
+    }
+}
+
+static rbm_status read_particles(rbm__mf_emf *mf, size_t nv, size_t nh, rbm__ckpt_in *in)
+{
+    size_t have = mf ? rbm__mf_emf_particles(mf) : 0;
+    uint64_t np = rbm__rbuf_u64(&in->r);
+    if (in->r.short_read || np != have)
+        return rbm__ckpt_bad(in, "training state: %llu mean-field particles, estimator has %zu",
+                             (unsigned long long)np, have);
+    if (!mf)
+        return RBM_OK;
+    uint32_t ready = rbm__rbuf_u32(&in->r);
+    if (in->r.short_read || ready > 1)
+        return rbm__ckpt_bad(in, "training state: invalid mean-field particle flag");
+    rbm_status st;
+    if (ready &&
+        ((st = rbm__ckpt_get_f64s(in, rbm__mf_emf_visible(mf), have * nv,
+                                  "visible magnetisation")) ||
+         (st = rbm__ckpt_get_f64s(in, rbm__mf_emf_hidden(mf), have * nh, "hidden magnetisation"))))
+        return st;
+    rbm__mf_emf_set_ready(mf, ready != 0);
+    return RBM_OK;
+}
+
+void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w)
+{
+    const rbm_sampler *s = e->ops == &rbm__estimator_pcd_ops ? e->u.pcd.chains : NULL;
+    rbm__wbuf_u64(w, s ? rbm_sampler_n_chains(s) : 0);
+    if (s)
+        rbm__sampler_write_state(s, w);
+    write_particles(particles_of(e), e->m->nv, e->m->nh, w);
+}
+
+rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
+{
+    rbm_sampler *s = rbm_estimator_sampler(e);
+    size_t have = rbm_sampler_n_chains(s);
+    uint64_t nchains = rbm__rbuf_u64(&in->r);
+    if (nchains != have)
+        return rbm__ckpt_bad(in, "training state: %llu persistent chains, estimator has %zu",
+                             (unsigned long long)nchains, have);
+    rbm_status st;
+    if (s && (st = rbm__sampler_read_state(s, in)))
+        return st;
+    return read_particles(particles_of(e), e->m->nv, e->m->nh, in);
 }

@@ -2,6 +2,7 @@
  * copies in and out, the linear-algebra steps (scale, axpy) a caller needs to
  * build one from its own statistics, and the plain ascent step. */
 #include "core/internal.h"
+#include "train/gradient.h"
 
 #include <math.h>
 #include <string.h>
@@ -48,6 +49,27 @@ rbm_status rbm_gradient_zero(rbm_gradient *g)
     memset(g->da, 0, g->nv * sizeof(double));
     memset(g->db, 0, g->nh * sizeof(double));
     return RBM_OK;
+}
+
+void rbm__gradient_arrays(rbm_gradient *g, double **dW, double **da, double **db)
+{
+    if (dW)
+        *dW = g->dW;
+    if (da)
+        *da = g->da;
+    if (db)
+        *db = g->db;
+}
+
+void rbm__gradient_const_arrays(const rbm_gradient *g, const double **dW, const double **da,
+                                const double **db)
+{
+    if (dW)
+        *dW = g->dW;
+    if (da)
+        *da = g->da;
+    if (db)
+        *db = g->db;
 }
 
 /* ---------------- copies out and in ---------------- */

@@ -1,7 +1,9 @@
-/* librbm — persistent Gibbs chains. */
+/* librbm — sampler: persistent Gibbs chains. */
 #include "core/internal.h"
 #include "core/shuffle.h"
+#include "train/checkpoint.h"
 #include "train/sampler.h"
+#include "train/sampler_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -200,4 +202,23 @@ void rbm__sampler_chains(const rbm_sampler *s, size_t *n, const void **v, const 
     *n = s->n;
     *v = s->v;
     *fh = s->fh;
+}
+
+/* ---------------- checkpoints: rng, then v and h as f64 ---------------- */
+
+void rbm__sampler_write_state(const rbm_sampler *s, rbm__wbuf *w)
+{
+    rbm__ckpt_put_rng(w, &s->rng);
+    rbm__ckpt_put_reals(w, s->k, s->v, s->n * s->m->nv);
+    rbm__ckpt_put_reals(w, s->k, s->h, s->n * s->m->nh);
+}
+
+rbm_status rbm__sampler_read_state(rbm_sampler *s, rbm__ckpt_in *in)
+{
+    rbm_status st;
+    if ((st = rbm__ckpt_get_rng(in, &s->rng, "chain rng")) ||
+        (st = rbm__ckpt_get_reals(in, s->k, s->v, s->n * s->m->nv, "chain visible state")) ||
+        (st = rbm__ckpt_get_reals(in, s->k, s->h, s->n * s->m->nh, "chain hidden state")))
+        return st;
+    return RBM_OK;
 }
