@@ -433,6 +433,87 @@ static void test_fixture_tap2(void **state)
     fixture_case(&fixtures[3]);
 }
 
+/* ---------------------------------------------------------------------------
+ * Out of memory while loading: every allocation failure is RBM_ERR_NO_MEMORY
+ * ------------------------------------------------------------------------- */
+typedef struct failing_alloc {
+    long countdown; /* allocations left before the failing one; < 0: never fail */
+    bool failed;
+    size_t live;
+} failing_alloc;
+
+static void *fail_alloc(void *user, size_t size)
+{
+    failing_alloc *f = user;
+    if (f->countdown == 0) {
+        f->countdown = -1;
+        f->failed = true;
+        return NULL;
+    }
+    if (f->countdown > 0)
+        f->countdown--;
+    void *p = malloc(size);
+    if (p)
+        f->live++;
+    return p;
+}
+
+static void fail_free(void *user, void *p)
+{
+    failing_alloc *f = user;
+    if (p)
+        f->live--;
+    free(p);
+}
+
+/* Fail the k-th allocation of a load, for k = 0, 1, ... until a load
+ * succeeds untouched: each load gives RBM_OK or RBM_ERR_NO_MEMORY (never
+ * BAD_FORMAT), sets both outputs or neither, and leaks nothing. */
+static void oom_case(const fixture *f)
+{
+    failing_alloc fa = {-1, false, 0};
+    rbm_context *ctx = NULL;
+    RBM_OKAY(ctx, rbm_context_new_with_allocator(fail_alloc, fail_free, &fa, &ctx));
+    rbm_dataset *d = fixture_data(ctx, f);
+    size_t live0 = fa.live;
+    char path[1024];
+    fixture_path(f, path, sizeof path);
+    for (long k = 0;; k++) {
+        fa.countdown = k;
+        fa.failed = false;
+        rbm_machine *m = NULL;
+        rbm_trainer *t = NULL;
+        rbm_status st = rbm_trainer_load_checkpoint(ctx, path, d, &m, &t);
+        bool failed = fa.failed;
+        fa.countdown = -1;
+        if (failed && st != RBM_ERR_NO_MEMORY)
+            fail_msg("%s: allocation %ld failed and the load returned %s (%s)", f->file, k,
+                     rbm_status_name(st), rbm_context_last_error(ctx));
+        if (!failed && st != RBM_OK)
+            fail_msg("%s: load without a failed allocation returned %s", f->file,
+                     rbm_status_name(st));
+        assert_true(st == RBM_OK ? m && t : !m && !t);
+        if (st == RBM_OK)
+            steps(ctx, t, 2);
+        rbm_trainer_free(t);
+        rbm_machine_free(m);
+        if (fa.live != live0)
+            fail_msg("%s: allocation %ld failed: %zu blocks leaked", f->file, k,
+                     fa.live - live0);
+        if (!failed)
+            break;
+    }
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
+static void test_load_out_of_memory(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++)
+        oom_case(&fixtures[i]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--make-fixtures") == 0)
@@ -448,6 +529,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fixture_cd),
         cmocka_unit_test(test_fixture_exact),
         cmocka_unit_test(test_fixture_tap2),
+        cmocka_unit_test(test_load_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
