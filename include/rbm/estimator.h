@@ -1,7 +1,8 @@
-/* librbm — gradients and gradient estimators (docs/theory.md §2.1).
+/* librbm — gradient estimators (docs/theory.md §2.1).
  *
- * A gradient object holds the ascent direction of the mean log-likelihood of
- * a minibatch, dLik/dW (N_v x N_h row-major), dLik/da (N_v), dLik/db (N_h):
+ * An estimator fills a gradient (gradient.h) with the ascent direction of
+ * the mean log-likelihood of a minibatch, dLik/dW (N_v x N_h row-major),
+ * dLik/da (N_v), dLik/db (N_h):
  *   dW = <v E[h|v]>_data - <v h>_model,  da = <v>_data - <v>_model,
  *   db = <E[h|v]>_data - <h>_model,
  * data averages taken over the minibatch. Estimators differ in the model
@@ -34,6 +35,7 @@
 #define RBM_ESTIMATOR_H
 
 #include "common.h"
+#include "gradient.h"
 #include "status.h"
 
 #ifdef __cplusplus
@@ -56,23 +58,6 @@ typedef enum rbm_estimator_kind {
  * same names, and "tap" for TAP2. */
 RBM_API const char *rbm_estimator_kind_name(rbm_estimator_kind kind);
 RBM_API rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out);
-
-/* A zero gradient shaped like m. Errors: RBM_ERR_NULL, RBM_ERR_NO_MEMORY. */
-RBM_API rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out);
-RBM_API void rbm_gradient_free(rbm_gradient *g);
-RBM_API rbm_status rbm_gradient_zero(rbm_gradient *g);
-
-/* Copy the components out (lengths as for the machine's parameters).
- * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE. */
-RBM_API rbm_status rbm_gradient_get_weights(const rbm_gradient *g, double *w, size_t len);
-RBM_API rbm_status rbm_gradient_get_visible_bias(const rbm_gradient *g, double *a, size_t len);
-RBM_API rbm_status rbm_gradient_get_hidden_bias(const rbm_gradient *g, double *b, size_t len);
-
-/* Plain gradient-ascent update: theta += step * g for W, a and b.
- * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (g made for another shape),
- * RBM_ERR_NOT_FINITE (step), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss result;
- * the machine is then unchanged). */
-RBM_API rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step);
 
 /* Create an estimator for machine m (borrowed; must outlive it).
  * k: Gibbs sweeps per call (CD, PCD), fixed-point iterations per call

@@ -12,6 +12,7 @@
 #include "machine.h"
 #include "dataset.h"
 #include "sampler.h"
+#include "gradient.h"
 #include "estimator.h"
 #include "trainer.h"
 #include "metrics.h"

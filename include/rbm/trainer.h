@@ -103,6 +103,21 @@ RBM_API rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, 
  * left unchanged, momentum/Adam moments have advanced), RBM_ERR_STATE. */
 RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
 
+/* One optimiser update with a gradient g supplied by the caller (built with
+ * rbm_gradient_set_* / rbm_gradient_axpy from an external sampler, or
+ * computed by any estimator) in place of the trainer's own estimate: g is
+ * copied into the trainer's gradient (rbm_trainer_gradient) and the update
+ * rule above runs on it exactly as in rbm_trainer_step (optimiser, moments,
+ * decay, overflow guard, Gauss-Gauss bound). It counts as an update in
+ * rbm_trainer_steps but consumes no minibatch (batch index, epoch and row
+ * order are unchanged), computes no reconstruction error and does not call
+ * the observer. g is only read; no allocation.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (g made for another shape),
+ * RBM_ERR_NUMERICAL (g not finite, or the update would overflow; parameters
+ * and optimiser state are left as they were), RBM_ERR_NOT_NORMALIZABLE (as
+ * for rbm_trainer_step). */
+RBM_API rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient *g);
+
 /* Run whole epochs: calls rbm_trainer_step until n_epochs more epochs have
  * completed. Returns RBM_OK, RBM_STOPPED or the first error. */
 RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);

@@ -175,43 +175,14 @@ double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
  * checkpoint whether it is resumed on the same data. */
 uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
 
-/* ---- sampler / estimator internals ---- */
-struct rbm_sampler {
-    rbm_context *ctx;
-    rbm_machine *m;
-    const rbm__kern *k;
-    rbm_precision prec;
-    size_t n;
-    rbm_rng rng;
-    void *v, *h;   /* chain states, real, n x nv and n x nh */
-    void *fv, *fh; /* fields: fh is the hidden field of the current v */
-};
-/* k Gibbs sweeps v ~ p(v|h), h ~ p(h|v) on n states in the machine's compute
- * type; on return fh holds the hidden field of the final v. */
-void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n, void *v, void *h,
-                void *fv, void *fh, size_t sweeps);
-/* Estimate the gradient from a batch already in the machine's compute type. */
-rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
-                                       rbm_gradient *g);
-size_t rbm__estimator_k(const rbm_estimator *e);
-rbm_rng *rbm__estimator_rng(rbm_estimator *e);
-/* E[h|v] of the last batch given to compute (batch x nh, compute type). */
-const void *rbm__estimator_positive_hidden(const rbm_estimator *e);
-
-/* Exact model statistics by enumerating the smaller discrete layer (<= 30
- * units): log Z and, when vh/v/h are non-NULL, <v h^T>_model (nv x nh),
- * <v>_model, <h>_model. Workspace is allocated per call unless ws given. */
-typedef struct rbm__enum_ws {
-    size_t chunk;
-    double *S, *F, *lw;
-} rbm__enum_ws;
-/* Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none. */
+/* ---- enumeration (model/enumerate.c; the typed interface is
+ * model/enumerate.h) ----
+ * Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none. */
 int rbm__enum_layer(const rbm_machine *m, size_t max_units);
-rbm_status rbm__enum_ws_init(rbm_context *ctx, const rbm_machine *m, int layer, rbm__enum_ws *ws);
-void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws);
-rbm_status rbm__exact_stats(const rbm_machine *m, int layer, rbm__enum_ws *ws, double *log_z,
-                            double *vh, double *v, double *h);
 
+/* ---- gradient (train/gradient.c) ----
+ * Here while analysis/meanfield.c and analysis/svd.c use the fields; code
+ * outside train/ can use rbm__gradient_arrays (train/gradient.h) instead. */
 struct rbm_gradient {
     rbm_context *ctx;
     size_t nv, nh;

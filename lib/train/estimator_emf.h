@@ -25,8 +25,5 @@ bool rbm__mf_emf_ready(const rbm__mf_emf *p);
 void rbm__mf_emf_set_ready(rbm__mf_emf *p, bool ready);
 double *rbm__mf_emf_visible(rbm__mf_emf *p);
 double *rbm__mf_emf_hidden(rbm__mf_emf *p);
-/* The particles of an MF/TAP2/TAP3 estimator (defined in estimator.c), NULL
- * for the other kinds. */
-rbm__mf_emf *rbm__estimator_mf(rbm_estimator *e);
 
 #endif /* RBM_TRAIN_ESTIMATOR_EMF_H */

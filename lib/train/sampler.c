@@ -1,6 +1,9 @@
-/* librbm — persistent Gibbs chains. */
+/* librbm — sampler: persistent Gibbs chains. */
 #include "core/internal.h"
 #include "core/shuffle.h"
+#include "train/checkpoint.h"
+#include "train/sampler.h"
+#include "train/sampler_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -144,7 +147,7 @@ rbm_status rbm_sampler_run(rbm_sampler *s, size_t k)
     rbm_status st = check_state(s);
     if (st)
         return st;
-    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->v, s->h, s->fv, s->fh, k);
+    rbm__sampler_sweep(s, k);
     return RBM_OK;
 }
 
@@ -187,4 +190,35 @@ rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len)
 rbm_rng *rbm_sampler_rng(rbm_sampler *s)
 {
     return s ? &s->rng : NULL;
+}
+
+void rbm__sampler_sweep(rbm_sampler *s, size_t k)
+{
+    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->v, s->h, s->fv, s->fh, k);
+}
+
+void rbm__sampler_chains(const rbm_sampler *s, size_t *n, const void **v, const void **fh)
+{
+    *n = s->n;
+    *v = s->v;
+    *fh = s->fh;
+}
+
+/* ---------------- checkpoints: rng, then v and h as f64 ---------------- */
+
+void rbm__sampler_write_state(const rbm_sampler *s, rbm__wbuf *w)
+{
+    rbm__ckpt_put_rng(w, &s->rng);
+    rbm__ckpt_put_reals(w, s->k, s->v, s->n * s->m->nv);
+    rbm__ckpt_put_reals(w, s->k, s->h, s->n * s->m->nh);
+}
+
+rbm_status rbm__sampler_read_state(rbm_sampler *s, rbm__ckpt_in *in)
+{
+    rbm_status st;
+    if ((st = rbm__ckpt_get_rng(in, &s->rng, "chain rng")) ||
+        (st = rbm__ckpt_get_reals(in, s->k, s->v, s->n * s->m->nv, "chain visible state")) ||
+        (st = rbm__ckpt_get_reals(in, s->k, s->h, s->n * s->m->nh, "chain hidden state")))
+        return st;
+    return RBM_OK;
 }

@@ -1,8 +1,10 @@
 /* Checkpoints: resume bit for bit (in a new process), validation of the
- * training-state section. */
+ * training-state section, and the fixtures of tests/data/checkpoints (files
+ * written by an earlier build: the on-disk layout must not change). */
 #include "testutil.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,8 +247,277 @@ static void test_checkpoint_validation(void **state)
     rbm_context_free(ctx);
 }
 
-int main(void)
+/* ---------------------------------------------------------------------------
+ * Fixtures: the .ckpt files of tests/data/checkpoints were written by `test_checkpoint
+ * --make-fixtures DIR` (make_fixtures below) with the library of the commit
+ * that added them; tests/data/checkpoints/README.md has the recipe. A
+ * fixture must load, re-save to the same bytes, and continue exactly as the
+ * same run made in memory.
+ * ------------------------------------------------------------------------- */
+typedef struct fixture {
+    const char *file;
+    rbm_unit_kind vk, hk;
+    rbm_estimator_kind est;
+    size_t k;
+    rbm_optimizer opt;
+    rbm_precision prec;
+} fixture;
+
+static const fixture fixtures[] = {
+    {"pcd.ckpt", RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, 2, RBM_OPTIMIZER_ADAM,
+     RBM_PRECISION_FLOAT32},
+    {"cd.ckpt", RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_CD, 1,
+     RBM_OPTIMIZER_MOMENTUM, RBM_PRECISION_FLOAT64},
+    {"exact.ckpt", RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_EXACT, 1, RBM_OPTIMIZER_SGD,
+     RBM_PRECISION_FLOAT64},
+    {"tap2.ckpt", RBM_UNIT_ISING, RBM_UNIT_ISING, RBM_ESTIMATOR_TAP2, 3, RBM_OPTIMIZER_MOMENTUM,
+     RBM_PRECISION_FLOAT64},
+};
+
+/* 100 rows in batches of 16: 7 minibatches per epoch (the last of 4 rows);
+ * the fixtures are saved after 9 steps, in the second epoch. */
+enum { FIX_ROWS = 100, FIX_NV = 12, FIX_NH = 6, FIX_BATCH = 16, FIX_STEPS = 9, FIX_MORE = 6 };
+enum { FIX_P = FIX_NV * FIX_NH + FIX_NV + FIX_NH };
+
+static rbm_dataset *fixture_data(rbm_context *ctx, const fixture *f)
 {
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, FIX_ROWS, 0, 0, FIX_NV, 0.1, f->vk, 11, &d));
+    return d;
+}
+
+/* The run of a fixture, from scratch, up to the step it was saved at. */
+static void fixture_run(rbm_context *ctx, const fixture *f, const rbm_dataset *d,
+                        rbm_machine **m, rbm_trainer **t)
+{
+    RBM_OKAY(ctx, rbm_machine_new(ctx, FIX_NV, FIX_NH, f->vk, f->hk, m));
+    RBM_OKAY(ctx, rbm_machine_set_precision(*m, f->prec));
+    RBM_OKAY(ctx, rbm_machine_init_normal(*m, 0.05, 3));
+    RBM_OKAY(ctx, rbm_trainer_new(*m, d, FIX_BATCH, 77, t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(*t, f->est, f->k));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(*t, f->opt));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_LEARNING_RATE, 0.02));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_L1, 1e-5));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_L2, 1e-4));
+    steps(ctx, *t, FIX_STEPS);
+}
+
+static int make_fixtures(const char *dir)
+{
+    rbm_context *ctx = rbm_test_context();
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
+        const fixture *f = &fixtures[i];
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, f->file);
+        rbm_dataset *d = fixture_data(ctx, f);
+        rbm_machine *m;
+        rbm_trainer *t;
+        fixture_run(ctx, f, d, &m, &t);
+        if (rbm_trainer_save_checkpoint(t, path) != RBM_OK) {
+            fprintf(stderr, "%s: %s\n", path, rbm_context_last_error(ctx));
+            return 1;
+        }
+        printf("wrote %s\n", path);
+        rbm_trainer_free(t);
+        rbm_machine_free(m);
+        rbm_dataset_free(d);
+    }
+    rbm_context_free(ctx);
+    return 0;
+}
+
+static unsigned char *read_file(const char *path, size_t *n)
+{
+    *n = file_size(path);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *bytes = malloc(*n ? *n : 1);
+    assert_non_null(bytes);
+    assert_int_equal(fread(bytes, 1, *n, f), *n);
+    fclose(f);
+    return bytes;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *pa = read_file(a, &na), *pb = read_file(b, &nb);
+    bool same = na == nb && memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
+static void fixture_path(const fixture *f, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/checkpoints/%s", RBM_TEST_DATA, f->file);
+}
+
+/* Load the fixture; saving it again gives the same bytes; it continues
+ * exactly like the same run made in memory. */
+static void fixture_case(const fixture *f)
+{
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d = fixture_data(ctx, f);
+    char path[1024], dir[] = "/tmp/rbm-fixture-XXXXXX", again[256], fresh[256];
+    fixture_path(f, path, sizeof path);
+    assert_non_null(mkdtemp(dir));
+    snprintf(again, sizeof again, "%s/again.ckpt", dir);
+    snprintf(fresh, sizeof fresh, "%s/fresh.ckpt", dir);
+
+    rbm_machine *m1 = NULL, *m2 = NULL;
+    rbm_trainer *t1 = NULL, *t2 = NULL;
+    RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m1, &t1));
+    assert_int_equal(rbm_trainer_steps(t1), FIX_STEPS);
+    assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t1)), f->est);
+    assert_int_equal(rbm_trainer_optimizer(t1), f->opt);
+    assert_int_equal(rbm_machine_precision(m1), f->prec);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t1, again));
+    if (!same_file(path, again))
+        fail_msg("%s: loading and saving again changed the bytes", f->file);
+
+    fixture_run(ctx, f, d, &m2, &t2);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t2, fresh));
+    bool same_arith = same_file(path, fresh);
+    steps(ctx, t1, FIX_MORE);
+    steps(ctx, t2, FIX_MORE);
+    double p1[FIX_P], p2[FIX_P];
+    params(ctx, m1, p1);
+    params(ctx, m2, p2);
+    for (int i = 0; i < FIX_P; i++)
+        assert_true(isfinite(p1[i]));
+    unlink(again);
+    unlink(fresh);
+    rmdir(dir);
+    rbm_trainer_free(t1);
+    rbm_trainer_free(t2);
+    rbm_machine_free(m1);
+    rbm_machine_free(m2);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+    /* The in-memory run reproduces the fixture only where the arithmetic
+     * (BLAS kernels, libm) is the one that wrote it. */
+    if (!same_arith) {
+        print_message("%s: this platform's arithmetic differs from the one that wrote the "
+                      "fixture; continuation not compared\n", f->file);
+        skip();
+    }
+    for (int i = 0; i < FIX_P; i++)
+        if (memcmp(&p1[i], &p2[i], sizeof(double)) != 0)
+            fail_msg("%s: parameter %d differs between the loaded fixture and the in-memory "
+                     "run after %d more steps: %.17g vs %.17g",
+                     f->file, i, FIX_MORE, p1[i], p2[i]);
+}
+
+static void test_fixture_pcd(void **state)
+{
+    (void)state;
+    fixture_case(&fixtures[0]);
+}
+
+static void test_fixture_cd(void **state)
+{
+    (void)state;
+    fixture_case(&fixtures[1]);
+}
+
+static void test_fixture_exact(void **state)
+{
+    (void)state;
+    fixture_case(&fixtures[2]);
+}
+
+static void test_fixture_tap2(void **state)
+{
+    (void)state;
+    fixture_case(&fixtures[3]);
+}
+
+/* ---------------------------------------------------------------------------
+ * Out of memory while loading: every allocation failure is RBM_ERR_NO_MEMORY
+ * ------------------------------------------------------------------------- */
+typedef struct failing_alloc {
+    long countdown; /* allocations left before the failing one; < 0: never fail */
+    bool failed;
+    size_t live;
+} failing_alloc;
+
+static void *fail_alloc(void *user, size_t size)
+{
+    failing_alloc *f = user;
+    if (f->countdown == 0) {
+        f->countdown = -1;
+        f->failed = true;
+        return NULL;
+    }
+    if (f->countdown > 0)
+        f->countdown--;
+    void *p = malloc(size);
+    if (p)
+        f->live++;
+    return p;
+}
+
+static void fail_free(void *user, void *p)
+{
+    failing_alloc *f = user;
+    if (p)
+        f->live--;
+    free(p);
+}
+
+/* Fail the k-th allocation of a load, for k = 0, 1, ... until a load
+ * succeeds untouched: each load gives RBM_OK or RBM_ERR_NO_MEMORY (never
+ * BAD_FORMAT), sets both outputs or neither, and leaks nothing. */
+static void oom_case(const fixture *f)
+{
+    failing_alloc fa = {-1, false, 0};
+    rbm_context *ctx = NULL;
+    RBM_OKAY(ctx, rbm_context_new_with_allocator(fail_alloc, fail_free, &fa, &ctx));
+    rbm_dataset *d = fixture_data(ctx, f);
+    size_t live0 = fa.live;
+    char path[1024];
+    fixture_path(f, path, sizeof path);
+    for (long k = 0;; k++) {
+        fa.countdown = k;
+        fa.failed = false;
+        rbm_machine *m = NULL;
+        rbm_trainer *t = NULL;
+        rbm_status st = rbm_trainer_load_checkpoint(ctx, path, d, &m, &t);
+        bool failed = fa.failed;
+        fa.countdown = -1;
+        if (failed && st != RBM_ERR_NO_MEMORY)
+            fail_msg("%s: allocation %ld failed and the load returned %s (%s)", f->file, k,
+                     rbm_status_name(st), rbm_context_last_error(ctx));
+        if (!failed && st != RBM_OK)
+            fail_msg("%s: load without a failed allocation returned %s", f->file,
+                     rbm_status_name(st));
+        assert_true(st == RBM_OK ? m && t : !m && !t);
+        if (st == RBM_OK)
+            steps(ctx, t, 2);
+        rbm_trainer_free(t);
+        rbm_machine_free(m);
+        if (fa.live != live0)
+            fail_msg("%s: allocation %ld failed: %zu blocks leaked", f->file, k,
+                     fa.live - live0);
+        if (!failed)
+            break;
+    }
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
+static void test_load_out_of_memory(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++)
+        oom_case(&fixtures[i]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--make-fixtures") == 0)
+        return make_fixtures(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_pcd_sgd),
         cmocka_unit_test(test_resume_pcd_adam_f32_ising),
@@ -254,6 +525,11 @@ int main(void)
         cmocka_unit_test(test_resume_exact),
         cmocka_unit_test(test_resume_tap2),
         cmocka_unit_test(test_checkpoint_validation),
+        cmocka_unit_test(test_fixture_pcd),
+        cmocka_unit_test(test_fixture_cd),
+        cmocka_unit_test(test_fixture_exact),
+        cmocka_unit_test(test_fixture_tap2),
+        cmocka_unit_test(test_load_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Tests of the trainer (trainer.h): determinism, epoch bookkeeping, the
  * update rules of SGD / momentum / Adam with weight decay against closed
  * forms, likelihood gains measured by exact enumeration in the test, the
- * observer, the no-allocation promise of the step loop, and bad input. */
+ * observer, external gradients (rbm_trainer_apply_gradient), the
+ * no-allocation promise of the step loop, and bad input. */
 #include "testutil.h"
 
 #include <math.h>
@@ -732,6 +733,110 @@ static void test_observer(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * External gradients: rbm_trainer_apply_gradient
+ * ------------------------------------------------------------------------- */
+
+/* A trainer fed each step's gradient of a twin trainer follows it bit for
+ * bit (same optimiser, moments, decay), without consuming minibatches. */
+static void check_apply_follows_step(rbm_optimizer opt, rbm_unit_kind vk, rbm_unit_kind hk)
+{
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 6, nh = 4;
+    rbm_dataset *ds = random_dataset(ctx, vk, 40, nv, 77);
+    rbm_machine *ma = NULL, *mb = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh, vk, hk, &ma));
+    RBM_OKAY(ctx, rbm_machine_init_normal(ma, 0.1, 8));
+    RBM_OKAY(ctx, rbm_machine_clone(ma, &mb));
+    rbm_trainer *ta = NULL, *tb = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(ma, ds, 8, 5, &ta));
+    RBM_OKAY(ctx, rbm_trainer_new(mb, ds, 8, 6, &tb));
+    rbm_trainer *both[2] = {ta, tb};
+    for (int q = 0; q < 2; q++) {
+        RBM_OKAY(ctx, rbm_trainer_set_optimizer(both[q], opt));
+        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_PARAM_LEARNING_RATE, 0.03));
+        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_PARAM_L1, 1e-3));
+        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_PARAM_L2, 1e-2));
+    }
+    double Wa[24], aa[6], ba[4], Wb[24], ab[6], bb[4];
+    for (int s = 0; s < 12; s++) {
+        step_ok(ctx, ta);
+        RBM_OKAY(ctx, rbm_trainer_apply_gradient(tb, rbm_trainer_gradient(ta)));
+        read_params(ctx, ma, Wa, aa, ba);
+        read_params(ctx, mb, Wb, ab, bb);
+        assert_memory_equal(Wa, Wb, sizeof Wa);
+        assert_memory_equal(aa, ab, sizeof aa);
+        assert_memory_equal(ba, bb, sizeof ba);
+    }
+    assert_int_equal(rbm_trainer_steps(tb), 12);
+    assert_int_equal(rbm_trainer_batch_index(tb), 0);
+    assert_int_equal(rbm_trainer_epochs(tb), 0);
+    /* the applied gradient is the trainer's most recent one */
+    double g1[24], g2[24];
+    RBM_OKAY(ctx, rbm_gradient_get_weights(rbm_trainer_gradient(ta), g1, 24));
+    RBM_OKAY(ctx, rbm_gradient_get_weights(rbm_trainer_gradient(tb), g2, 24));
+    assert_memory_equal(g1, g2, sizeof g1);
+    rbm_trainer_free(ta);
+    rbm_trainer_free(tb);
+    rbm_machine_free(ma);
+    rbm_machine_free(mb);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+static void test_apply_gradient_follows_step(void **state)
+{
+    (void)state;
+    check_apply_follows_step(RBM_OPTIMIZER_SGD, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI);
+    check_apply_follows_step(RBM_OPTIMIZER_MOMENTUM, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI);
+    check_apply_follows_step(RBM_OPTIMIZER_ADAM, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
+}
+
+static void test_apply_gradient_refusals(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, 10, 4, 30);
+    rbm_machine *m = NULL, *other = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.1, 2));
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &other));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 5, 1, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, RBM_OPTIMIZER_ADAM));
+    rbm_gradient *g = NULL, *go = NULL;
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    RBM_OKAY(ctx, rbm_gradient_new(other, &go));
+    RBM_CHECK(ctx, rbm_trainer_apply_gradient(NULL, g), RBM_ERR_NULL);
+    rbm_context_clear_error(ctx);
+    RBM_CHECK(ctx, rbm_trainer_apply_gradient(t, NULL), RBM_ERR_NULL);
+    assert_true(strlen(rbm_context_last_error(ctx)) > 0);
+    RBM_CHECK(ctx, rbm_trainer_apply_gradient(t, go), RBM_ERR_SHAPE);
+    /* a gradient that overflowed to infinity: refused, nothing changed */
+    double w[12], W0[12], a0[4], b0[3], W1[12], a1[4], b1[3];
+    for (int k = 0; k < 12; k++) w[k] = 1e300;
+    RBM_OKAY(ctx, rbm_gradient_set_weights(g, w, 12));
+    RBM_OKAY(ctx, rbm_gradient_scale(g, 1e10));
+    read_params(ctx, m, W0, a0, b0);
+    RBM_CHECK(ctx, rbm_trainer_apply_gradient(t, g), RBM_ERR_NUMERICAL);
+    read_params(ctx, m, W1, a1, b1);
+    assert_memory_equal(W0, W1, sizeof W0);
+    assert_memory_equal(a0, a1, sizeof a0);
+    assert_memory_equal(b0, b1, sizeof b0);
+    assert_int_equal(rbm_trainer_steps(t), 0);
+    /* a finite gradient is taken */
+    RBM_OKAY(ctx, rbm_gradient_zero(g));
+    RBM_OKAY(ctx, rbm_trainer_apply_gradient(t, g));
+    assert_int_equal(rbm_trainer_steps(t), 1);
+    rbm_gradient_free(g);
+    rbm_gradient_free(go);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_machine_free(other);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------------
  * No heap allocation in the step loop
  * ------------------------------------------------------------------------- */
 typedef struct alloc_count {
@@ -1017,6 +1122,8 @@ int main(void)
         cmocka_unit_test(test_reconstruction_error_definition),
         cmocka_unit_test(test_reconstruction_error_decreases),
         cmocka_unit_test(test_observer),
+        cmocka_unit_test(test_apply_gradient_follows_step),
+        cmocka_unit_test(test_apply_gradient_refusals),
         cmocka_unit_test(test_no_allocation_in_step),
         cmocka_unit_test(test_bad_data),
         cmocka_unit_test(test_bad_arguments),

@@ -1,0 +1,189 @@
+/* librbm — enumerate: exact log Z and model statistics by enumerating one
+ * discrete layer (model/enumerate.h has the method). */
+#include "core/internal.h"
+#include "model/enumerate.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+bool rbm__enum_pick_layer(const rbm_machine *m, size_t max_units, rbm_layer *layer)
+{
+    bool vd = m->vk != RBM_UNIT_GAUSSIAN && m->nv <= max_units;
+    bool hd = m->hk != RBM_UNIT_GAUSSIAN && m->nh <= max_units;
+    if (!vd && !hd)
+        return false;
+    if (vd && hd)
+        *layer = m->nv < m->nh ? RBM_LAYER_VISIBLE : RBM_LAYER_HIDDEN;
+    else
+        *layer = hd ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE;
+    return true;
+}
+
+int rbm__enum_layer(const rbm_machine *m, size_t max_units)
+{
+    rbm_layer layer;
+    if (!rbm__enum_pick_layer(m, max_units, &layer))
+        return -1;
+    return layer == RBM_LAYER_HIDDEN ? 1 : 0;
+}
+
+rbm_status rbm__enum_ws_init(rbm_context *ctx, const rbm_machine *m, rbm_layer layer,
+                             rbm__enum_ws *ws)
+{
+    memset(ws, 0, sizeof *ws);
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    size_t n = hid ? m->nh : m->nv, o = hid ? m->nv : m->nh;
+    size_t states = (size_t)1 << n;
+    ws->chunk = states < 1024 ? states : 1024;
+    rbm_status st;
+    if ((st = rbm__xcalloc(ctx, ws->chunk * n, sizeof(double), &ws->S, "enumeration states")) ||
+        (st = rbm__xcalloc(ctx, ws->chunk * o, sizeof(double), &ws->F, "enumeration fields")) ||
+        (st = rbm__xcalloc(ctx, ws->chunk, sizeof(double), &ws->lw, "enumeration weights"))) {
+        rbm__enum_ws_free(ctx, ws);
+        return st;
+    }
+    return RBM_OK;
+}
+
+void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws)
+{
+    rbm__free(ctx, ws->S);
+    rbm__free(ctx, ws->F);
+    rbm__free(ctx, ws->lw);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* One enumeration: the machine seen from the enumerated layer. */
+typedef struct enum_view {
+    const rbm_machine *m;
+    bool hid;                  /* the hidden layer is enumerated */
+    size_t n, o;               /* enumerated / other layer sizes */
+    rbm_unit_kind ok;          /* other layer's kind */
+    double osig;               /* and its sigma */
+    const double *ebias, *obias;
+    double lo;                 /* value of a 0 bit: -1 (Ising) or 0 */
+} enum_view;
+
+static enum_view view_of(const rbm_machine *m, rbm_layer layer)
+{
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    enum_view V = {
+        .m = m,
+        .hid = hid,
+        .n = hid ? m->nh : m->nv,
+        .o = hid ? m->nv : m->nh,
+        .ok = hid ? m->vk : m->hk,
+        .osig = hid ? m->sigma_v : m->sigma_h,
+        .ebias = hid ? m->b : m->a,
+        .obias = hid ? m->a : m->b,
+        .lo = (hid ? m->hk : m->vk) == RBM_UNIT_ISING ? -1.0 : 0.0,
+    };
+    return V;
+}
+
+/* States t0 .. t0+c-1 into ws->S and their fields on the other layer into
+ * ws->F; returns the largest log weight of the chunk, with the log weights
+ * in ws->lw. */
+static double chunk_log_weights(const enum_view *V, rbm__enum_ws *ws, uint64_t t0, size_t c)
+{
+    const rbm_machine *m = V->m;
+    const size_t n = V->n, o = V->o, nv = m->nv, nh = m->nh;
+    for (size_t r = 0; r < c; r++) {
+        uint64_t t = t0 + r;
+        double *s = ws->S + r * n;
+        for (size_t u = 0; u < n; u++)
+            s[u] = (t >> u) & 1 ? 1.0 : V->lo;
+        memcpy(ws->F + r * o, V->obias, o * sizeof(double));
+    }
+    if (V->hid)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c, (int)nv, (int)nh, 1.0, ws->S,
+                    (int)nh, m->W, (int)nh, 1.0, ws->F, (int)nv);
+    else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c, (int)nh, (int)nv, 1.0,
+                    ws->S, (int)nv, m->W, (int)nh, 1.0, ws->F, (int)nh);
+    double cm = -INFINITY;
+    for (size_t r = 0; r < c; r++) {
+        const double *s = ws->S + r * n, *f = ws->F + r * o;
+        double lw = 0;
+        for (size_t u = 0; u < n; u++)
+            lw += V->ebias[u] * s[u];
+        lw += rbm__logpart_sum(V->ok, V->osig, o, f, 1.0);
+        ws->lw[r] = lw;
+        if (lw > cm)
+            cm = lw;
+    }
+    return cm;
+}
+
+/* Add the chunk's weights exp(lw - M) to *zacc and, with stats, its
+ * weighted states and other-layer means to the accumulators. */
+static void chunk_accumulate(const enum_view *V, rbm__enum_ws *ws, size_t c, double M,
+                             double *zacc, double *vh, double *v, double *h)
+{
+    const size_t n = V->n, o = V->o, nv = V->m->nv, nh = V->m->nh;
+    double *A_e = V->hid ? h : v, *A_o = V->hid ? v : h;
+    for (size_t r = 0; r < c; r++) {
+        double w = exp(ws->lw[r] - M);
+        ws->lw[r] = w;
+        *zacc += w;
+        if (vh) {
+            double *f = ws->F + r * o;
+            const double *s = ws->S + r * n;
+            for (size_t q = 0; q < o; q++) {
+                f[q] = w * rbm__unit_mean(V->ok, V->osig, f[q]);
+                A_o[q] += f[q];
+            }
+            for (size_t u = 0; u < n; u++)
+                A_e[u] += w * s[u];
+        }
+    }
+    if (!vh)
+        return;
+    if (V->hid) /* vh += Y^T S, Y = F (c x nv), S (c x nh) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nv, (int)nh, (int)c, 1.0, ws->F,
+                    (int)nv, ws->S, (int)nh, 1.0, vh, (int)nh);
+    else /* vh += S^T Y, S (c x nv), Y (c x nh) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nv, (int)nh, (int)c, 1.0, ws->S,
+                    (int)nv, ws->F, (int)nh, 1.0, vh, (int)nh);
+}
+
+static void scale_stats(const rbm_machine *m, double alpha, double *vh, double *v, double *h)
+{
+    cblas_dscal((int)(m->nv * m->nh), alpha, vh, 1);
+    cblas_dscal((int)m->nv, alpha, v, 1);
+    cblas_dscal((int)m->nh, alpha, h, 1);
+}
+
+rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws *ws,
+                            double *log_z, double *vh, double *v, double *h)
+{
+    const enum_view V = view_of(m, layer);
+    const uint64_t states = (uint64_t)1 << V.n;
+    const size_t C = ws->chunk;
+    double M = -INFINITY, zacc = 0.0;
+    if (vh) {
+        memset(vh, 0, m->nv * m->nh * sizeof(double));
+        memset(v, 0, m->nv * sizeof(double));
+        memset(h, 0, m->nh * sizeof(double));
+    }
+    for (uint64_t t0 = 0; t0 < states; t0 += C) {
+        size_t c = (size_t)((states - t0) < C ? (states - t0) : C);
+        double cm = chunk_log_weights(&V, ws, t0, c);
+        if (!isfinite(cm))
+            return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "enumeration produced a non-finite weight");
+        if (cm > M) { /* a new running maximum: rescale what was summed so far */
+            double sc = isfinite(M) ? exp(M - cm) : 0.0;
+            zacc *= sc;
+            if (vh && sc != 1.0)
+                scale_stats(m, sc, vh, v, h);
+            M = cm;
+        }
+        chunk_accumulate(&V, ws, c, M, &zacc, vh, v, h);
+    }
+    if (log_z)
+        *log_z = M + log(zacc);
+    if (vh)
+        scale_stats(m, 1.0 / zacc, vh, v, h);
+    return RBM_OK;
+}

@@ -1,0 +1,41 @@
+/* librbm — enumerate (private): exact statistics of a machine by summing
+ * over every state of one discrete layer, the other layer summed or
+ * integrated out analytically (docs/theory.md §1.3).
+ *
+ * With the enumerated layer s (n <= 30 units) and the other layer of kind
+ * k_o, the marginal weight of a state is
+ *   log w(s) = c.s + sum_q Lambda_o(d_q + (W^T s or W s)_q),
+ * c, d the biases of the enumerated and the other layer. States go in
+ * chunks of up to 1024 through one matrix product each, and the weights are
+ * summed with a running maximum (log-sum-exp), so no weight overflows. */
+#ifndef RBM_MODEL_ENUMERATE_H
+#define RBM_MODEL_ENUMERATE_H
+
+#include "core/internal.h"
+
+/* The layer to enumerate: the smaller discrete (Bernoulli or Ising) layer
+ * with at most max_units units, the hidden one when both have the same
+ * size. Returns false -- none -- when neither layer qualifies (*layer is
+ * then left as it was). */
+bool rbm__enum_pick_layer(const rbm_machine *m, size_t max_units, rbm_layer *layer);
+
+/* Workspace of rbm__exact_stats for one machine and layer: chunk states
+ * (chunk x n), their fields on the other layer (chunk x o) and weights. */
+typedef struct rbm__enum_ws {
+    size_t chunk;
+    double *S, *F, *lw;
+} rbm__enum_ws;
+
+/* Allocate / release the workspace (free accepts a zeroed or failed one). */
+rbm_status rbm__enum_ws_init(rbm_context *ctx, const rbm_machine *m, rbm_layer layer,
+                             rbm__enum_ws *ws);
+void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws);
+
+/* log Z into *log_z (when non-NULL) and, when vh is non-NULL, the model
+ * statistics <v h^T> (nv x nh) into vh, <v> into v and <h> into h, by
+ * enumerating `layer` with the workspace ws made for it. No allocation.
+ * Errors: RBM_ERR_NUMERICAL (a non-finite weight). */
+rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws *ws,
+                            double *log_z, double *vh, double *v, double *h);
+
+#endif /* RBM_MODEL_ENUMERATE_H */

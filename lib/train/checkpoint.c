@@ -1,0 +1,312 @@
+/* librbm — checkpoint: rbm_trainer_save_checkpoint / load_checkpoint, the
+ * TRNS section of a model file (docs/file-format.md, version 1).
+ *
+ * The section is a flat sequence of fields in a fixed order; this file owns
+ * the trainer's fields (shapes, dataset fingerprint, batch size, seed,
+ * counters, trainer rng, row order) and hands every other field to the
+ * object that owns it: the estimator (kind and k, its rng, the PCD chains
+ * through the sampler, the MF/TAP particles) and the optimiser (kind and
+ * tunables, Adam's powers, the moments). */
+#include "core/bytes.h"
+#include "core/internal.h"
+#include "train/checkpoint.h"
+#include "train/estimator.h"
+#include "train/optimizer.h"
+#include "train/trainer_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#define TRNS_VERSION 1u
+static const char tag_trns[4] = {'T', 'R', 'N', 'S'};
+
+/* ---------------- the shared pieces (checkpoint.h) ---------------- */
+
+rbm_status rbm__ckpt_bad(rbm__ckpt_in *in, const char *fmt, ...)
+{
+    char msg[RBM__ERRBUF];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rbm__fail(in->ctx, RBM_ERR_BAD_FORMAT, "%s: %s", in->path, msg);
+}
+
+void rbm__ckpt_put_rng(rbm__wbuf *w, const rbm_rng *rng)
+{
+    uint8_t st[RBM_RNG_STATE_BYTES];
+    rbm_rng_get_state(rng, st, sizeof st);
+    rbm__wbuf_put(w, st, sizeof st);
+}
+
+rbm_status rbm__ckpt_get_rng(rbm__ckpt_in *in, rbm_rng *rng, const char *what)
+{
+    const unsigned char *q = rbm__rbuf_take(&in->r, RBM_RNG_STATE_BYTES);
+    if (!q)
+        return rbm__ckpt_bad(in, "training state truncated at %s", what);
+    if (rbm_rng_set_state(rng, q, RBM_RNG_STATE_BYTES) != RBM_OK)
+        return rbm__ckpt_bad(in, "training state: invalid %s", what);
+    return RBM_OK;
+}
+
+/* The next f64, or RBM_ERR_BAD_FORMAT naming what[i] when it is missing or
+ * not finite. */
+static rbm_status get_f64(rbm__ckpt_in *in, double *x, const char *what, size_t i)
+{
+    *x = rbm__rbuf_f64(&in->r);
+    if (!isfinite(*x) || in->r.short_read)
+        return rbm__ckpt_bad(in, "training state: %s[%zu] is %s", what, i,
+                             in->r.short_read ? "missing (truncated)" : "not finite");
+    return RBM_OK;
+}
+
+rbm_status rbm__ckpt_get_f64s(rbm__ckpt_in *in, double *x, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        rbm_status st = get_f64(in, &x[i], what, i);
+        if (st)
+            return st;
+    }
+    return RBM_OK;
+}
+
+void rbm__ckpt_put_reals(rbm__wbuf *w, const rbm__kern *K, const void *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        K->to_f64(1, (const char *)x + i * K->elem, &d);
+        rbm__wbuf_f64(w, d);
+    }
+}
+
+rbm_status rbm__ckpt_get_reals(rbm__ckpt_in *in, const rbm__kern *K, void *x, size_t n,
+                               const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        rbm_status st = get_f64(in, &d, what, i);
+        if (st)
+            return st;
+        K->from_f64(1, &d, (char *)x + i * K->elem);
+    }
+    return RBM_OK;
+}
+
+/* ---------------- writing ---------------- */
+
+static void write_state(const rbm_trainer *t, rbm__wbuf *w)
+{
+    const rbm_machine *m = t->m;
+    rbm__wbuf_u32(w, TRNS_VERSION);
+    rbm__wbuf_u64(w, m->nv);
+    rbm__wbuf_u64(w, m->nh);
+    rbm__wbuf_u64(w, t->data->rows);
+    rbm__wbuf_u64(w, t->data->cols);
+    rbm__wbuf_u32(w, (uint32_t)t->data->dtype);
+    rbm__wbuf_u32(w, rbm__dataset_fingerprint(t->data));
+    rbm__wbuf_u64(w, t->B);
+    rbm__wbuf_u64(w, t->seed);
+    rbm__estimator_write_config(t->est, w);
+    rbm__optimizer_write_config(t->opt, w);
+    rbm__wbuf_u64(w, t->monitor_every);
+    rbm__wbuf_u64(w, t->steps);
+    rbm__wbuf_u64(w, t->epochs);
+    rbm__wbuf_u64(w, t->batch_idx);
+    rbm__wbuf_f64(w, t->recon);
+    rbm__optimizer_write_powers(t->opt, w);
+    rbm__ckpt_put_rng(w, &t->rng);
+    rbm__estimator_write_rng(t->est, w);
+    for (size_t i = 0; i < t->data->rows; i++)
+        rbm__wbuf_u64(w, t->perm[i]);
+    rbm__optimizer_write_state(t->opt, w);
+    rbm__estimator_write_state(t->est, w);
+}
+
+rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    if (!path)
+        return rbm__fail(t->ctx, RBM_ERR_NULL, "checkpoint path is NULL");
+    rbm__wbuf w;
+    rbm__wbuf_init(&w, t->ctx);
+    write_state(t, &w);
+    rbm_status st = w.st ? w.st : rbm__io_save(t->m, path, tag_trns, w.p, w.len);
+    rbm__wbuf_free(&w);
+    return st;
+}
+
+/* ---------------- reading ---------------- */
+
+/* The trainer's configuration and counters, read before the trainer is
+ * made. */
+typedef struct trainer_config {
+    uint64_t B, seed, monitor, steps, epochs, batch_idx;
+    double recon;
+    rbm__estimator_config est;
+    rbm__optimizer_config opt;
+} trainer_config;
+
+/* Version, shapes and the dataset the state was made on. */
+static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_dataset *data)
+{
+    rbm__rbuf *r = &in->r;
+    uint32_t version = rbm__rbuf_u32(r);
+    if (version != TRNS_VERSION)
+        return rbm__ckpt_bad(in, "training state version %u is not supported (expected %u)",
+                             version, TRNS_VERSION);
+    uint64_t nv = rbm__rbuf_u64(r), nh = rbm__rbuf_u64(r);
+    uint64_t rows = rbm__rbuf_u64(r), cols = rbm__rbuf_u64(r);
+    uint32_t dtype = rbm__rbuf_u32(r), fp = rbm__rbuf_u32(r);
+    if (r->short_read)
+        return rbm__ckpt_bad(in, "training state truncated in its header");
+    if (nv != m->nv || nh != m->nh)
+        return rbm__ckpt_bad(in, "training state is for a %llu x %llu machine, the file's "
+                             "machine is %zu x %zu", (unsigned long long)nv,
+                             (unsigned long long)nh, m->nv, m->nh);
+    uint32_t have = rbm__dataset_fingerprint(data);
+    if (rows != data->rows || cols != data->cols || dtype != (uint32_t)data->dtype || fp != have)
+        return rbm__fail(in->ctx, RBM_ERR_SHAPE,
+                         "%s: checkpoint was made on a different dataset (%llu x %llu, dtype %u, "
+                         "fingerprint %08x; given %zu x %zu, dtype %u, fingerprint %08x)",
+                         in->path, (unsigned long long)rows, (unsigned long long)cols, dtype, fp,
+                         data->rows, data->cols, (unsigned)data->dtype, have);
+    return RBM_OK;
+}
+
+static rbm_status read_config(rbm__ckpt_in *in, const rbm_dataset *data, trainer_config *c)
+{
+    rbm__rbuf *r = &in->r;
+    c->B = rbm__rbuf_u64(r);
+    c->seed = rbm__rbuf_u64(r);
+    rbm__estimator_read_config(in, &c->est);
+    rbm__optimizer_read_config(in, &c->opt);
+    c->monitor = rbm__rbuf_u64(r);
+    c->steps = rbm__rbuf_u64(r);
+    c->epochs = rbm__rbuf_u64(r);
+    c->batch_idx = rbm__rbuf_u64(r);
+    c->recon = rbm__rbuf_f64(r);
+    rbm__optimizer_read_powers(in, &c->opt);
+    if (r->short_read)
+        return rbm__ckpt_bad(in, "training state truncated in its configuration");
+    if (c->B == 0 || c->B > data->rows)
+        return rbm__ckpt_bad(in, "training state: batch size %llu invalid for %zu rows",
+                             (unsigned long long)c->B, data->rows);
+    return RBM_OK;
+}
+
+/* The estimator, the optimiser and the counters of c into t. */
+static rbm_status apply_config(rbm_trainer *t, const trainer_config *c, rbm__ckpt_in *in)
+{
+    rbm_status st = rbm_trainer_set_estimator(t, (rbm_estimator_kind)c->est.kind, (size_t)c->est.k);
+    if (st == RBM_ERR_NO_MEMORY)
+        return st;
+    if (st)
+        return rbm__ckpt_bad(in, "training state: invalid estimator (%u, k %llu)", c->est.kind,
+                             (unsigned long long)c->est.k);
+    if ((st = rbm__optimizer_restore(t->opt, &c->opt, in)))
+        return st;
+    if (c->batch_idx >= t->nbatches)
+        return rbm__ckpt_bad(in, "training state: invalid counters (batch %llu of %zu)",
+                             (unsigned long long)c->batch_idx, t->nbatches);
+    t->monitor_every = (size_t)c->monitor;
+    t->steps = c->steps;
+    t->epochs = c->epochs;
+    t->batch_idx = (size_t)c->batch_idx;
+    t->recon = c->recon;
+    return RBM_OK;
+}
+
+/* The row order of the epoch: a permutation of the rows. */
+static rbm_status read_row_order(rbm_trainer *t, rbm__ckpt_in *in)
+{
+    const size_t rows = t->data->rows;
+    for (size_t i = 0; i < rows; i++) {
+        uint64_t v = rbm__rbuf_u64(&in->r);
+        if (in->r.short_read || v >= rows)
+            return rbm__ckpt_bad(in, "training state: row order entry %zu is %s", i,
+                                 in->r.short_read ? "missing (truncated)" : "out of range");
+        t->perm[i] = (size_t)v;
+    }
+    uint64_t *seen;
+    rbm_status st = rbm__xcalloc(t->ctx, (rows + 63) / 64, sizeof(uint64_t), &seen,
+                                 "permutation check");
+    if (st)
+        return st;
+    bool dup = false;
+    for (size_t i = 0; i < rows && !dup; i++) {
+        size_t v = t->perm[i];
+        dup = seen[v / 64] >> (v % 64) & 1;
+        seen[v / 64] |= (uint64_t)1 << (v % 64);
+    }
+    rbm__free(t->ctx, seen);
+    return dup ? rbm__ckpt_bad(in, "training state: row order is not a permutation") : RBM_OK;
+}
+
+/* Everything after the configuration, in file order, then nothing more. */
+static rbm_status read_states(rbm_trainer *t, rbm__ckpt_in *in)
+{
+    rbm_status st;
+    if ((st = rbm__ckpt_get_rng(in, &t->rng, "trainer rng")) ||
+        (st = rbm__estimator_read_rng(t->est, in)) || (st = read_row_order(t, in)) ||
+        (st = rbm__optimizer_read_state(t->opt, in)) ||
+        (st = rbm__estimator_read_state(t->est, in)))
+        return st;
+    if (rbm__rbuf_left(&in->r) != 0)
+        return rbm__ckpt_bad(in, "training state has %zu unexpected trailing bytes",
+                             rbm__rbuf_left(&in->r));
+    return RBM_OK;
+}
+
+static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_dataset *data,
+                                rbm_trainer **out)
+{
+    *out = NULL;
+    trainer_config c;
+    rbm_status st;
+    if ((st = read_header(in, m, data)) || (st = read_config(in, data, &c)))
+        return st;
+    rbm_trainer *t = NULL;
+    if ((st = rbm_trainer_new(m, data, (size_t)c.B, c.seed, &t)))
+        return st;
+    if ((st = apply_config(t, &c, in)) || (st = read_states(t, in))) {
+        rbm_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return RBM_OK;
+}
+
+rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *path, const rbm_dataset *data,
+                                       rbm_machine **machine_out, rbm_trainer **trainer_out)
+{
+    if (!ctx)
+        return RBM_ERR_NULL;
+    if (!path || !data || !machine_out || !trainer_out)
+        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_trainer_load_checkpoint: NULL argument");
+    *machine_out = NULL;
+    *trainer_out = NULL;
+    rbm_machine *m = NULL;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    rbm_status st = rbm__io_load(ctx, path, &m, tag_trns, &buf, &len);
+    if (st)
+        return st;
+    if (!buf) {
+        rbm_machine_free(m);
+        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
+                         "%s: no training state: this is a model file, not a checkpoint", path);
+    }
+    rbm__ckpt_in in = {ctx, path, rbm__rbuf_of(buf, len)};
+    rbm_trainer *t = NULL;
+    st = restore_state(&in, m, data, &t);
+    rbm__free(ctx, buf);
+    if (st) {
+        rbm_machine_free(m);
+        return st;
+    }
+    *machine_out = m;
+    *trainer_out = t;
+    return RBM_OK;
+}

@@ -1,0 +1,116 @@
+/* librbm — estimator_gibbs: the Gibbs-chain estimators CD-k (chains started
+ * at the minibatch) and PCD-k (persistent chains, a sampler). Both subtract
+ * the chains' <v E[h|v]^T>, <v>, <E[h|v]> (Rao-Blackwell) in the machine's
+ * compute type. */
+#include "core/internal.h"
+#include "core/seed.h"
+#include "train/estimator_impl.h"
+#include "train/sampler.h"
+
+/* G -= (1/n) v^T hmean, da -= mean of v, db -= mean of hmean, over n chains. */
+static void subtract_chains(const rbm_estimator *e, size_t n, const void *v, const void *hmean,
+                            void *G, rbm_gradient *g)
+{
+    const rbm__kern *K = e->kern;
+    const size_t nv = e->m->nv, nh = e->m->nh;
+    const double inv = 1.0 / (double)n;
+    K->outer(n, nv, nh, -inv, v, hmean, 1.0, G);
+    K->colsum(n, nv, -inv, v, 1.0, g->da);
+    K->colsum(n, nh, -inv, hmean, 1.0, g->db);
+}
+
+/* ---------------- CD-k ---------------- */
+
+static rbm_status cd_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
+{
+    (void)n_chains;
+    (void)seed;
+    rbm__cd_state *c = &e->u.cd;
+    const size_t bv = e->max_batch * e->m->nv, bh = e->max_batch * e->m->nh;
+    const size_t el = e->kern->elem;
+    rbm_status st;
+    if ((st = rbm__xcalloc(e->ctx, bv, el, &c->v, "CD chains")) ||
+        (st = rbm__xcalloc(e->ctx, bh, el, &c->h, "CD chains")) ||
+        (st = rbm__xcalloc(e->ctx, bv, el, &c->fv, "CD chains")) ||
+        (st = rbm__xcalloc(e->ctx, bh, el, &c->fh, "CD chains")))
+        return st;
+    return RBM_OK;
+}
+
+static void cd_release(rbm_estimator *e)
+{
+    rbm__cd_state *c = &e->u.cd;
+    rbm__free(e->ctx, c->v);
+    rbm__free(e->ctx, c->h);
+    rbm__free(e->ctx, c->fv);
+    rbm__free(e->ctx, c->fh);
+}
+
+/* E[h|v] of the data, and h0 ~ p(h|v) to start the chains from. */
+static void cd_positive(rbm_estimator *e, size_t B, const void *v)
+{
+    rbm__cd_state *c = &e->u.cd;
+    const rbm_machine *m = e->m;
+    const rbm__kern *K = e->kern;
+    K->hidden_field(m, B, v, c->fh);
+    K->mean(m->hk, m->sigma_h, B * m->nh, c->fh, e->ph);
+    K->sample(m->hk, m->sigma_h, B * m->nh, c->fh, c->h, &e->rng);
+}
+
+static void cd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
+{
+    rbm__cd_state *c = &e->u.cd;
+    const rbm_machine *m = e->m;
+    rbm__gibbs(m, e->kern, &e->rng, B, c->v, c->h, c->fv, c->fh, e->k);
+    e->kern->mean(m->hk, m->sigma_h, B * m->nh, c->fh, c->fh);
+    subtract_chains(e, B, c->v, c->fh, G, g);
+}
+
+const rbm__estimator_ops rbm__estimator_cd_ops = {
+    .k_counts = "Gibbs sweeps",
+    .init = cd_init,
+    .release = cd_release,
+    .positive = cd_positive,
+    .negative_real = cd_negative,
+};
+
+/* ---------------- PCD-k ---------------- */
+
+static rbm_status pcd_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
+{
+    rbm__pcd_state *p = &e->u.pcd;
+    size_t nc = n_chains ? n_chains : e->max_batch, nch;
+    rbm_status st = rbm_sampler_new(e->m, nc, rbm__seed_mix(seed, RBM__STREAM_ESTIMATOR_CHAINS),
+                                    &p->chains);
+    if (st)
+        return st;
+    if (!rbm__mul_ok(nc, e->m->nh, &nch))
+        return rbm__fail(e->ctx, RBM_ERR_TOO_LARGE, "%zu chains overflow", nc);
+    return rbm__xcalloc(e->ctx, nch, e->kern->elem, &p->h_mean, "PCD chain means");
+}
+
+static void pcd_release(rbm_estimator *e)
+{
+    rbm_sampler_free(e->u.pcd.chains);
+    rbm__free(e->ctx, e->u.pcd.h_mean);
+}
+
+static void pcd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
+{
+    (void)B;
+    rbm__pcd_state *p = &e->u.pcd;
+    const rbm_machine *m = e->m;
+    rbm__sampler_sweep(p->chains, e->k);
+    size_t n;
+    const void *v, *fh;
+    rbm__sampler_chains(p->chains, &n, &v, &fh);
+    e->kern->mean(m->hk, m->sigma_h, n * m->nh, fh, p->h_mean);
+    subtract_chains(e, n, v, p->h_mean, G, g);
+}
+
+const rbm__estimator_ops rbm__estimator_pcd_ops = {
+    .k_counts = "Gibbs sweeps",
+    .init = pcd_init,
+    .release = pcd_release,
+    .negative_real = pcd_negative,
+};

@@ -1,0 +1,207 @@
+/* librbm — gradient: the three parameter-shaped arrays dW, da, db, their
+ * copies in and out, the linear-algebra steps (scale, axpy) a caller needs to
+ * build one from its own statistics, and the plain ascent step. */
+#include "core/internal.h"
+#include "train/gradient.h"
+
+#include <math.h>
+#include <string.h>
+
+rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
+{
+    if (!m)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_gradient_new: out is NULL");
+    *out = NULL;
+    rbm_gradient *g;
+    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *g, &g, "gradient");
+    if (st)
+        return st;
+    g->ctx = m->ctx;
+    g->nv = m->nv;
+    g->nh = m->nh;
+    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &g->dW, "gradient")) ||
+        (st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &g->da, "gradient")) ||
+        (st = rbm__xcalloc(m->ctx, m->nh, sizeof(double), &g->db, "gradient"))) {
+        rbm_gradient_free(g);
+        return st;
+    }
+    *out = g;
+    return RBM_OK;
+}
+
+void rbm_gradient_free(rbm_gradient *g)
+{
+    if (!g)
+        return;
+    rbm__free(g->ctx, g->dW);
+    rbm__free(g->ctx, g->da);
+    rbm__free(g->ctx, g->db);
+    rbm__free(g->ctx, g);
+}
+
+rbm_status rbm_gradient_zero(rbm_gradient *g)
+{
+    if (!g)
+        return RBM_ERR_NULL;
+    memset(g->dW, 0, g->nv * g->nh * sizeof(double));
+    memset(g->da, 0, g->nv * sizeof(double));
+    memset(g->db, 0, g->nh * sizeof(double));
+    return RBM_OK;
+}
+
+void rbm__gradient_arrays(rbm_gradient *g, double **dW, double **da, double **db)
+{
+    if (dW)
+        *dW = g->dW;
+    if (da)
+        *da = g->da;
+    if (db)
+        *db = g->db;
+}
+
+void rbm__gradient_const_arrays(const rbm_gradient *g, const double **dW, const double **da,
+                                const double **db)
+{
+    if (dW)
+        *dW = g->dW;
+    if (da)
+        *da = g->da;
+    if (db)
+        *db = g->db;
+}
+
+/* ---------------- copies out and in ---------------- */
+
+static rbm_status gradient_get(const rbm_gradient *g, const double *src, size_t n, double *dst,
+                               size_t len, const char *what)
+{
+    rbm_status st = rbm__check_array(g->ctx, dst, len, n, what);
+    if (st)
+        return st;
+    memcpy(dst, src, n * sizeof(double));
+    return RBM_OK;
+}
+
+rbm_status rbm_gradient_get_weights(const rbm_gradient *g, double *w, size_t len)
+{
+    return g ? gradient_get(g, g->dW, g->nv * g->nh, w, len, "weight gradient buffer")
+             : RBM_ERR_NULL;
+}
+
+rbm_status rbm_gradient_get_visible_bias(const rbm_gradient *g, double *a, size_t len)
+{
+    return g ? gradient_get(g, g->da, g->nv, a, len, "visible bias gradient buffer")
+             : RBM_ERR_NULL;
+}
+
+rbm_status rbm_gradient_get_hidden_bias(const rbm_gradient *g, double *b, size_t len)
+{
+    return g ? gradient_get(g, g->db, g->nh, b, len, "hidden bias gradient buffer")
+             : RBM_ERR_NULL;
+}
+
+static rbm_status gradient_set(rbm_gradient *g, double *dst, size_t n, const double *src,
+                               size_t len, const char *what)
+{
+    rbm_status st;
+    if ((st = rbm__check_array(g->ctx, src, len, n, what)) ||
+        (st = rbm__check_finite(g->ctx, src, len, what)))
+        return st;
+    memcpy(dst, src, n * sizeof(double));
+    return RBM_OK;
+}
+
+rbm_status rbm_gradient_set_weights(rbm_gradient *g, const double *w, size_t len)
+{
+    return g ? gradient_set(g, g->dW, g->nv * g->nh, w, len, "weight gradient")
+             : RBM_ERR_NULL;
+}
+
+rbm_status rbm_gradient_set_visible_bias(rbm_gradient *g, const double *a, size_t len)
+{
+    return g ? gradient_set(g, g->da, g->nv, a, len, "visible bias gradient") : RBM_ERR_NULL;
+}
+
+rbm_status rbm_gradient_set_hidden_bias(rbm_gradient *g, const double *b, size_t len)
+{
+    return g ? gradient_set(g, g->db, g->nh, b, len, "hidden bias gradient") : RBM_ERR_NULL;
+}
+
+/* ---------------- linear algebra ---------------- */
+
+rbm_status rbm_gradient_scale(rbm_gradient *g, double alpha)
+{
+    if (!g)
+        return RBM_ERR_NULL;
+    if (!isfinite(alpha))
+        return rbm__fail(g->ctx, RBM_ERR_NOT_FINITE, "rbm_gradient_scale: alpha is %s",
+                         isnan(alpha) ? "NaN" : "infinite");
+    double *parts[3] = {g->dW, g->da, g->db};
+    const size_t lens[3] = {g->nv * g->nh, g->nv, g->nh};
+    for (size_t p = 0; p < 3; p++)
+        for (size_t i = 0; i < lens[p]; i++)
+            parts[p][i] *= alpha;
+    return RBM_OK;
+}
+
+rbm_status rbm_gradient_axpy(rbm_gradient *y, double alpha, const rbm_gradient *x)
+{
+    if (!y)
+        return RBM_ERR_NULL;
+    if (!x)
+        return rbm__fail(y->ctx, RBM_ERR_NULL, "rbm_gradient_axpy: x is NULL");
+    if (x->nv != y->nv || x->nh != y->nh)
+        return rbm__fail(y->ctx, RBM_ERR_SHAPE,
+                         "rbm_gradient_axpy: x is for a %zu x %zu machine, y for %zu x %zu",
+                         x->nv, x->nh, y->nv, y->nh);
+    if (!isfinite(alpha))
+        return rbm__fail(y->ctx, RBM_ERR_NOT_FINITE, "rbm_gradient_axpy: alpha is %s",
+                         isnan(alpha) ? "NaN" : "infinite");
+    double *ys[3] = {y->dW, y->da, y->db};
+    const double *xs[3] = {x->dW, x->da, x->db};
+    const size_t lens[3] = {y->nv * y->nh, y->nv, y->nh};
+    for (size_t p = 0; p < 3; p++)
+        for (size_t i = 0; i < lens[p]; i++)
+            ys[p][i] += alpha * xs[p][i];
+    return RBM_OK;
+}
+
+/* ---------------- the plain ascent step ---------------- */
+
+rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step)
+{
+    if (!g || !m)
+        return RBM_ERR_NULL;
+    if (g->nv != m->nv || g->nh != m->nh)
+        return rbm__fail(m->ctx, RBM_ERR_SHAPE,
+                         "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
+                         m->nv, m->nh);
+    if (!isfinite(step))
+        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "step size is not finite");
+    size_t n = m->nv * m->nh;
+    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN) {
+        double *w;
+        rbm_status st = rbm__xcalloc(m->ctx, n, sizeof(double), &w, "candidate weights");
+        if (st)
+            return st;
+        for (size_t i = 0; i < n; i++)
+            w[i] = m->W[i] + step * g->dW[i];
+        st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h);
+        if (!st)
+            memcpy(m->W, w, n * sizeof(double));
+        rbm__free(m->ctx, w);
+        if (st)
+            return st;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            m->W[i] += step * g->dW[i];
+    }
+    for (size_t i = 0; i < m->nv; i++)
+        m->a[i] += step * g->da[i];
+    for (size_t j = 0; j < m->nh; j++)
+        m->b[j] += step * g->db[j];
+    rbm__machine_sync(m);
+    return RBM_OK;
+}

@@ -1,0 +1,17 @@
+/* librbm — gradient (private): the arrays of a gradient for code outside
+ * train/ that computes into or reads them (the EMF negative phase, the SVD
+ * projection of a gradient), so that only train/ needs the layout of
+ * struct rbm_gradient. */
+#ifndef RBM_TRAIN_GRADIENT_H
+#define RBM_TRAIN_GRADIENT_H
+
+#include "core/internal.h"
+
+/* dW (nv x nh, row-major), da (nv) and db (nh) of g, borrowed; any of the
+ * out pointers may be NULL. */
+void rbm__gradient_arrays(rbm_gradient *g, double **dW, double **da, double **db);
+/* The same, read-only. */
+void rbm__gradient_const_arrays(const rbm_gradient *g, const double **dW, const double **da,
+                                const double **db);
+
+#endif /* RBM_TRAIN_GRADIENT_H */

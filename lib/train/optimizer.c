@@ -1,0 +1,410 @@
+/* librbm — optimizer: the update rule of a trainer (trainer.h has the
+ * formulas). An update is first proved finite by a cheap bound
+ * (update_provably_finite); when the bound fails it is computed dry, without
+ * storing anything, and refused if any new parameter or moment would be
+ * NaN or infinite, so a refused step changes nothing. */
+#include "core/internal.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct rbm__optimizer {
+    rbm_context *ctx;
+    rbm_machine *m;
+    rbm_optimizer kind;
+    double lr, mom, b1, b2, eps, l1, l2;
+    double *uW, *ua, *ub; /* momentum velocity / Adam first moment */
+    double *sW, *sa, *sb; /* Adam second moment */
+    double b1t, b2t;      /* b1^t, b2^t */
+    double maxu;          /* max |u| after the last momentum update */
+    double *candW;        /* Gauss-Gauss: candidate weights before the bound check */
+};
+
+const char *rbm_optimizer_name(rbm_optimizer opt)
+{
+    switch (opt) {
+    case RBM_OPTIMIZER_SGD: return "sgd";
+    case RBM_OPTIMIZER_MOMENTUM: return "momentum";
+    case RBM_OPTIMIZER_ADAM: return "adam";
+    }
+    return NULL;
+}
+
+rbm_status rbm_optimizer_parse(const char *name, rbm_optimizer *out)
+{
+    if (!name || !out)
+        return RBM_ERR_NULL;
+    for (int k = 0; k <= RBM_OPTIMIZER_ADAM; k++)
+        if (strcmp(name, rbm_optimizer_name((rbm_optimizer)k)) == 0) {
+            *out = (rbm_optimizer)k;
+            return RBM_OK;
+        }
+    return RBM_ERR_INVALID_ARGUMENT;
+}
+
+/* ---------------- lifetime and configuration ---------------- */
+
+static void free_moments(rbm__optimizer *o)
+{
+    double **all[] = {&o->uW, &o->ua, &o->ub, &o->sW, &o->sa, &o->sb};
+    for (size_t i = 0; i < 6; i++) {
+        rbm__free(o->ctx, *all[i]);
+        *all[i] = NULL;
+    }
+}
+
+void rbm__optimizer_free(rbm__optimizer *o)
+{
+    if (!o)
+        return;
+    free_moments(o);
+    rbm__free(o->ctx, o->candW);
+    rbm__free(o->ctx, o);
+}
+
+rbm_status rbm__optimizer_new(rbm_machine *m, rbm__optimizer **out)
+{
+    rbm__optimizer *o;
+    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *o, &o, "optimiser");
+    if (st)
+        return st;
+    o->ctx = m->ctx;
+    o->m = m;
+    o->kind = RBM_OPTIMIZER_SGD;
+    o->lr = 0.01;
+    o->mom = 0.9;
+    o->b1 = 0.9;
+    o->b2 = 0.999;
+    o->eps = 1e-8;
+    o->b1t = o->b2t = 1.0;
+    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN &&
+        (st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &o->candW,
+                           "candidate weights"))) {
+        rbm__optimizer_free(o);
+        return st;
+    }
+    *out = o;
+    return RBM_OK;
+}
+
+static rbm_status alloc_moments(rbm__optimizer *o, double **W, double **a, double **b)
+{
+    rbm_status st;
+    if ((st = rbm__xcalloc(o->ctx, o->m->nv * o->m->nh, sizeof(double), W, "optimiser state")) ||
+        (st = rbm__xcalloc(o->ctx, o->m->nv, sizeof(double), a, "optimiser state")) ||
+        (st = rbm__xcalloc(o->ctx, o->m->nh, sizeof(double), b, "optimiser state")))
+        return st;
+    return RBM_OK;
+}
+
+rbm_status rbm__optimizer_set_kind(rbm__optimizer *o, rbm_optimizer kind)
+{
+    if (kind != RBM_OPTIMIZER_SGD && kind != RBM_OPTIMIZER_MOMENTUM && kind != RBM_OPTIMIZER_ADAM)
+        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown optimiser %d", (int)kind);
+    free_moments(o);
+    rbm_status st = RBM_OK;
+    if (kind != RBM_OPTIMIZER_SGD)
+        st = alloc_moments(o, &o->uW, &o->ua, &o->ub);
+    if (!st && kind == RBM_OPTIMIZER_ADAM)
+        st = alloc_moments(o, &o->sW, &o->sa, &o->sb);
+    if (st) {
+        free_moments(o);
+        o->kind = RBM_OPTIMIZER_SGD;
+        return st;
+    }
+    o->kind = kind;
+    o->b1t = o->b2t = 1.0;
+    o->maxu = 0.0;
+    return RBM_OK;
+}
+
+rbm_optimizer rbm__optimizer_kind(const rbm__optimizer *o)
+{
+    return o->kind;
+}
+
+rbm_status rbm__optimizer_set_real(rbm__optimizer *o, rbm_trainer_param key, double value)
+{
+    double *slot;
+    double lo, hi;
+    int lo_open, hi_open;
+    switch (key) {
+    case RBM_PARAM_LEARNING_RATE: slot = &o->lr; lo = 0; hi = INFINITY; lo_open = 1; hi_open = 1; break;
+    case RBM_PARAM_MOMENTUM: slot = &o->mom; lo = 0; hi = 1; lo_open = 0; hi_open = 1; break;
+    case RBM_PARAM_ADAM_BETA1: slot = &o->b1; lo = 0; hi = 1; lo_open = 0; hi_open = 1; break;
+    case RBM_PARAM_ADAM_BETA2: slot = &o->b2; lo = 0; hi = 1; lo_open = 0; hi_open = 1; break;
+    case RBM_PARAM_ADAM_EPSILON: slot = &o->eps; lo = 0; hi = INFINITY; lo_open = 1; hi_open = 1; break;
+    case RBM_PARAM_L1: slot = &o->l1; lo = 0; hi = INFINITY; lo_open = 0; hi_open = 1; break;
+    case RBM_PARAM_L2: slot = &o->l2; lo = 0; hi = INFINITY; lo_open = 0; hi_open = 1; break;
+    default:
+        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown trainer parameter %d", (int)key);
+    }
+    bool ok = isfinite(value) && (lo_open ? value > lo : value >= lo) &&
+              (hi_open ? value < hi : value <= hi);
+    if (!ok)
+        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "trainer parameter %d: value %g outside %c%g, %g%c", (int)key, value,
+                         lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    *slot = value;
+    return RBM_OK;
+}
+
+rbm_status rbm__optimizer_get_real(const rbm__optimizer *o, rbm_trainer_param key, double *out)
+{
+    switch (key) {
+    case RBM_PARAM_LEARNING_RATE: *out = o->lr; break;
+    case RBM_PARAM_MOMENTUM: *out = o->mom; break;
+    case RBM_PARAM_ADAM_BETA1: *out = o->b1; break;
+    case RBM_PARAM_ADAM_BETA2: *out = o->b2; break;
+    case RBM_PARAM_ADAM_EPSILON: *out = o->eps; break;
+    case RBM_PARAM_L1: *out = o->l1; break;
+    case RBM_PARAM_L2: *out = o->l2; break;
+    default:
+        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown trainer parameter %d", (int)key);
+    }
+    return RBM_OK;
+}
+
+/* ---------------- the update ---------------- */
+
+static inline double sgn(double x)
+{
+    return (double)((x > 0) - (x < 0));
+}
+
+/* theta[i] += update of direction d[i] = g[i] - l2 theta - l1 sign(theta).
+ * With dry set, nothing is stored and the return value says whether every
+ * new parameter and moment would be finite. */
+static bool update(const rbm__optimizer *o, size_t n, double *theta, const double *g, double *u,
+                   double *s, double l1, double l2, double c1, double c2, bool dry)
+{
+    if (!dry && o->kind == RBM_OPTIMIZER_SGD) {
+        rbm__sgd_update(n, theta, g, o->lr, l1, l2);
+        return true;
+    }
+    double acc = 0.0; /* NaN/Inf in any candidate makes acc NaN */
+    for (size_t i = 0; i < n; i++) {
+        double d = g[i] - l2 * theta[i] - l1 * sgn(theta[i]);
+        double th, ui = 0, si = 0;
+        switch (o->kind) {
+        case RBM_OPTIMIZER_SGD:
+            th = theta[i] + o->lr * d;
+            break;
+        case RBM_OPTIMIZER_MOMENTUM:
+            ui = o->mom * u[i] + o->lr * d;
+            th = theta[i] + ui;
+            break;
+        default: /* Adam */
+            ui = o->b1 * u[i] + (1 - o->b1) * d;
+            si = o->b2 * s[i] + (1 - o->b2) * d * d;
+            th = theta[i] + o->lr * (ui / c1) / (sqrt(si / c2) + o->eps);
+            break;
+        }
+        if (dry) {
+            acc += (th + ui + si) * 0.0;
+            continue;
+        }
+        theta[i] = th;
+        if (o->kind != RBM_OPTIMIZER_SGD)
+            u[i] = ui;
+        if (o->kind == RBM_OPTIMIZER_ADAM)
+            s[i] = si;
+    }
+    return acc == 0.0;
+}
+
+/* max |x| over a parameter-shaped triple (W, a, b); +Inf if any is not finite */
+static double max_abs_params(const rbm_machine *m, const double *W, const double *a,
+                             const double *b)
+{
+    return fmax(rbm__max_abs(m->nv * m->nh, W), fmax(rbm__max_abs(m->nv, a), rbm__max_abs(m->nh, b)));
+}
+
+/* A cheap bound proving that the in-place update cannot overflow; when it
+ * fails the step is first computed dry (update(..., dry = true)). For Adam
+ * with b1^2 < b2, |m_t| <= sqrt(s_t) (1-b1)/sqrt((1-b2)(1 - b1^2/b2)) by
+ * Cauchy-Schwarz on the two moving averages. */
+static bool update_provably_finite(const rbm__optimizer *o, double maxg, double c1, double c2)
+{
+    const rbm_machine *m = o->m;
+    double maxth = max_abs_params(m, m->W, m->a, m->b);
+    double dmax = maxg + o->l2 * maxth + o->l1;
+    double step;
+    switch (o->kind) {
+    case RBM_OPTIMIZER_SGD:
+        step = o->lr * dmax;
+        break;
+    case RBM_OPTIMIZER_MOMENTUM:
+        step = o->mom * o->maxu + o->lr * dmax;
+        break;
+    default:
+        if (o->b1 * o->b1 >= o->b2)
+            return false;
+        step = o->lr * (1 - o->b1) / sqrt((1 - o->b2) * (1 - o->b1 * o->b1 / o->b2)) * sqrt(c2) / c1;
+        if (!(dmax < 1e150)) /* d^2 must not overflow */
+            return false;
+        break;
+    }
+    return isfinite(step) && maxth + step < 1e300;
+}
+
+/* Whether the update with bias corrections c1, c2 keeps everything finite:
+ * by the bound, or else by a dry run over W, a and b. */
+static bool update_finite(const rbm__optimizer *o, const rbm_gradient *g, double maxg, double c1,
+                          double c2)
+{
+    const rbm_machine *m = o->m;
+    return update_provably_finite(o, maxg, c1, c2) ||
+           (update(o, m->nv * m->nh, m->W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, true) &&
+            update(o, m->nv, m->a, g->da, o->ua, o->sa, 0, 0, c1, c2, true) &&
+            update(o, m->nh, m->b, g->db, o->ub, o->sb, 0, 0, c1, c2, true));
+}
+
+rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double maxg,
+                               uint64_t step)
+{
+    rbm_machine *m = o->m;
+    double c1 = 1, c2 = 1;
+    if (o->kind == RBM_OPTIMIZER_ADAM) {
+        o->b1t *= o->b1;
+        o->b2t *= o->b2;
+        c1 = 1 - o->b1t;
+        c2 = 1 - o->b2t;
+    }
+    size_t nw = m->nv * m->nh;
+    double *W = m->W;
+    if (o->candW) {
+        memcpy(o->candW, m->W, nw * sizeof(double));
+        W = o->candW;
+    }
+    if (!update_finite(o, g, maxg, c1, c2)) {
+        if (o->kind == RBM_OPTIMIZER_ADAM) { /* undo the bias-correction powers */
+            o->b1t /= o->b1;
+            o->b2t /= o->b2;
+        }
+        return rbm__fail(o->ctx, RBM_ERR_NUMERICAL,
+                         "update at step %llu would overflow (learning rate %g too large?); "
+                         "parameters and optimiser state left unchanged",
+                         (unsigned long long)step, o->lr);
+    }
+    /* Gauss-Gauss: the moments advance even if the bound check below refuses
+     * the new weights (documented in trainer.h). */
+    update(o, nw, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, false);
+    if (o->candW) {
+        rbm_status st = rbm__machine_check_normalizable(m, W, m->sigma_v, m->sigma_h);
+        if (st)
+            return st;
+        memcpy(m->W, W, nw * sizeof(double));
+    }
+    update(o, m->nv, m->a, g->da, o->ua, o->sa, 0, 0, c1, c2, false);
+    update(o, m->nh, m->b, g->db, o->ub, o->sb, 0, 0, c1, c2, false);
+    if (o->kind == RBM_OPTIMIZER_MOMENTUM)
+        o->maxu = max_abs_params(m, o->uW, o->ua, o->ub);
+    rbm__machine_sync(m);
+    return RBM_OK;
+}
+
+/* ---------------- checkpoints ---------------- */
+
+static const rbm_trainer_param tunables[7] = {
+    RBM_PARAM_LEARNING_RATE, RBM_PARAM_MOMENTUM, RBM_PARAM_ADAM_BETA1, RBM_PARAM_ADAM_BETA2,
+    RBM_PARAM_ADAM_EPSILON,  RBM_PARAM_L1,       RBM_PARAM_L2,
+};
+
+void rbm__optimizer_write_config(const rbm__optimizer *o, rbm__wbuf *w)
+{
+    rbm__wbuf_u32(w, (uint32_t)o->kind);
+    for (size_t i = 0; i < 7; i++) {
+        double x = 0.0;
+        rbm__optimizer_get_real(o, tunables[i], &x);
+        rbm__wbuf_f64(w, x);
+    }
+}
+
+void rbm__optimizer_write_powers(const rbm__optimizer *o, rbm__wbuf *w)
+{
+    rbm__wbuf_f64(w, o->b1t);
+    rbm__wbuf_f64(w, o->b2t);
+}
+
+/* u32 present, then W, a, b when present. */
+static void write_moments(const rbm__optimizer *o, const double *W, const double *a,
+                          const double *b, rbm__wbuf *w)
+{
+    rbm__wbuf_u32(w, W ? 1 : 0);
+    if (W) {
+        rbm__wbuf_f64s(w, W, o->m->nv * o->m->nh);
+        rbm__wbuf_f64s(w, a, o->m->nv);
+        rbm__wbuf_f64s(w, b, o->m->nh);
+    }
+}
+
+void rbm__optimizer_write_state(const rbm__optimizer *o, rbm__wbuf *w)
+{
+    write_moments(o, o->uW, o->ua, o->ub, w);
+    write_moments(o, o->sW, o->sa, o->sb, w);
+}
+
+void rbm__optimizer_read_config(rbm__ckpt_in *in, rbm__optimizer_config *c)
+{
+    c->kind = rbm__rbuf_u32(&in->r);
+    for (size_t i = 0; i < 7; i++)
+        c->reals[i] = rbm__rbuf_f64(&in->r);
+}
+
+void rbm__optimizer_read_powers(rbm__ckpt_in *in, rbm__optimizer_config *c)
+{
+    c->b1t = rbm__rbuf_f64(&in->r);
+    c->b2t = rbm__rbuf_f64(&in->r);
+}
+
+rbm_status rbm__optimizer_restore(rbm__optimizer *o, const rbm__optimizer_config *c,
+                                  rbm__ckpt_in *in)
+{
+    rbm_status st = rbm__optimizer_set_kind(o, (rbm_optimizer)c->kind);
+    if (st == RBM_ERR_NO_MEMORY)
+        return st;
+    if (st)
+        return rbm__ckpt_bad(in, "training state: invalid optimiser (%u)", c->kind);
+    for (size_t i = 0; i < 7; i++)
+        if (rbm__optimizer_set_real(o, tunables[i], c->reals[i]) != RBM_OK)
+            return rbm__ckpt_bad(in, "training state: tunable %zu has invalid value %g", i,
+                                 c->reals[i]);
+    if (!(isfinite(c->b1t) && isfinite(c->b2t) && c->b1t > 0 && c->b1t <= 1 && c->b2t > 0 &&
+          c->b2t <= 1))
+        return rbm__ckpt_bad(in, "training state: invalid Adam bias-correction powers (%g, %g)",
+                             c->b1t, c->b2t);
+    o->b1t = c->b1t;
+    o->b2t = c->b2t;
+    o->maxu = INFINITY; /* unknown until the next momentum update: dry-run first */
+    return RBM_OK;
+}
+
+static rbm_status read_moments(rbm__optimizer *o, double *W, double *a, double *b,
+                               const char *which, rbm__ckpt_in *in)
+{
+    uint32_t present = rbm__rbuf_u32(&in->r);
+    if (present != (W ? 1u : 0u))
+        return rbm__ckpt_bad(in, "training state: optimiser moments do not match the optimiser");
+    if (!W)
+        return RBM_OK;
+    char what[3][32];
+    snprintf(what[0], sizeof what[0], "%s moment W", which);
+    snprintf(what[1], sizeof what[1], "%s moment a", which);
+    snprintf(what[2], sizeof what[2], "%s moment b", which);
+    rbm_status st;
+    if ((st = rbm__ckpt_get_f64s(in, W, o->m->nv * o->m->nh, what[0])) ||
+        (st = rbm__ckpt_get_f64s(in, a, o->m->nv, what[1])) ||
+        (st = rbm__ckpt_get_f64s(in, b, o->m->nh, what[2])))
+        return st;
+    return RBM_OK;
+}
+
+rbm_status rbm__optimizer_read_state(rbm__optimizer *o, rbm__ckpt_in *in)
+{
+    rbm_status st = read_moments(o, o->uW, o->ua, o->ub, "first", in);
+    return st ? st : read_moments(o, o->sW, o->sa, o->sb, "second", in);
+}

@@ -1,0 +1,29 @@
+/* librbm — trainer_impl: the layout of a trainer (trainer.c, checkpoint.c). */
+#ifndef RBM_TRAIN_TRAINER_IMPL_H
+#define RBM_TRAIN_TRAINER_IMPL_H
+
+#include "core/internal.h"
+#include "train/optimizer.h"
+
+struct rbm_trainer {
+    rbm_context *ctx;
+    rbm_machine *m;
+    const rbm_dataset *data;
+    rbm_precision prec;
+    size_t B, nbatches;
+    uint64_t seed;
+    rbm_rng rng; /* shuffling */
+    rbm_estimator *est;
+    rbm_gradient *g;
+    rbm__optimizer *opt;
+    size_t monitor_every;
+    rbm_observer_fn obs;
+    void *obs_user;
+    uint64_t steps, epochs;
+    size_t batch_idx;
+    size_t *perm;
+    void *vbatch, *rec; /* B x nv compute type */
+    double recon;
+};
+
+#endif /* RBM_TRAIN_TRAINER_IMPL_H */
