@@ -91,6 +91,8 @@ static rbm_status ais_alloc_work(rbm_ais *a)
 
 rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

@@ -261,6 +261,8 @@ rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, dou
 {
     if (!m)
         return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_log_likelihood: out is NULL");
     if (!isfinite(log_z))
         return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "log Z is not finite");
     double f;

@@ -239,6 +239,8 @@ static rbm_status check_starts(const rbm_mf *s, size_t n_starts, rbm_mf_points *
 rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0, size_t mv0_len,
                                const double *mh0, size_t mh0_len, rbm_mf_points **out)
 {
+    if (out)
+        *out = NULL;
     if (!s)
         return RBM_ERR_NULL;
     rbm_status st = check_starts(s, n_starts, out);
@@ -262,6 +264,8 @@ rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0, si
 rbm_status rbm_mf_fixed_points_random(rbm_mf *s, size_t n_starts, uint64_t seed,
                                       rbm_mf_points **out)
 {
+    if (out)
+        *out = NULL;
     if (!s)
         return RBM_ERR_NULL;
     rbm_status st = check_starts(s, n_starts, out);
@@ -328,6 +332,8 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
 rbm_status rbm_mf_fixed_points_data(rbm_mf *s, const rbm_dataset *data, size_t n_starts,
                                     uint64_t seed, rbm_mf_points **out)
 {
+    if (out)
+        *out = NULL;
     if (!s)
         return RBM_ERR_NULL;
     if (out && !data)

@@ -35,6 +35,8 @@ rbm_status rbm_mf_method_parse(const char *name, rbm_mf_method *out)
 
 rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = m->ctx;
@@ -129,8 +131,10 @@ rbm_status rbm_mf_set_real(rbm_mf *s, rbm_mf_param key, double v)
 
 rbm_status rbm_mf_get_real(const rbm_mf *s, rbm_mf_param key, double *out)
 {
-    if (!s || !out)
+    if (!s)
         return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_mf_get_real: out is NULL");
     switch (key) {
     case RBM_MF_PARAM_DAMPING: *out = s->damping; return RBM_OK;
     case RBM_MF_PARAM_TOLERANCE: *out = s->tol; return RBM_OK;

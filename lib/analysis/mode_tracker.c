@@ -52,6 +52,8 @@ void rbm_mode_tracker_free(rbm_mode_tracker *t)
 
 rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes, rbm_mode_tracker **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = m->ctx;

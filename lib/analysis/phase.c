@@ -83,6 +83,8 @@ double rbm_component_law_kurtosis(rbm_component_law law, double sparsity)
 
 rbm_status rbm_ensemble_new(rbm_context *ctx, rbm_ensemble **out)
 {
+    if (out)
+        *out = NULL;
     if (!ctx)
         return RBM_ERR_NULL;
     if (!out)
@@ -547,6 +549,8 @@ static rbm__rs_law law_from_kurtosis(double k)
 
 rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, rbm_ensemble **out)
 {
+    if (out)
+        *out = NULL;
     if (!mach)
         return RBM_ERR_NULL;
     rbm_context *ctx = mach->ctx;

@@ -142,6 +142,8 @@ rbm_status rbm__svd_compute(rbm_svd *s, const double *W)
 
 rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

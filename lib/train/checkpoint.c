@@ -281,6 +281,10 @@ static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_data
 rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *path, const rbm_dataset *data,
                                        rbm_machine **machine_out, rbm_trainer **trainer_out)
 {
+    if (machine_out)
+        *machine_out = NULL;
+    if (trainer_out)
+        *trainer_out = NULL;
     if (!ctx)
         return RBM_ERR_NULL;
     if (!path || !data || !machine_out || !trainer_out)

@@ -90,6 +90,8 @@ static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
 rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t n_chains,
                              size_t max_batch, uint64_t seed, rbm_estimator **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = m->ctx;

@@ -9,6 +9,8 @@
 
 rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -172,8 +174,10 @@ rbm_status rbm_gradient_axpy(rbm_gradient *y, double alpha, const rbm_gradient *
 
 rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step)
 {
-    if (!g || !m)
+    if (!g)
         return RBM_ERR_NULL;
+    if (!m)
+        return rbm__fail(g->ctx, RBM_ERR_NULL, "rbm_gradient_apply: machine is NULL");
     if (g->nv != m->nv || g->nh != m->nh)
         return rbm__fail(m->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,

@@ -54,6 +54,8 @@ static void random_visible(rbm_sampler *s)
 
 rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_sampler **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

@@ -83,6 +83,8 @@ rbm_status rbm_trainer_set_optimizer(rbm_trainer *t, rbm_optimizer opt)
 rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch_size, uint64_t seed,
                            rbm_trainer **out)
 {
+    if (out)
+        *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = m->ctx;
@@ -134,8 +136,10 @@ rbm_status rbm_trainer_set_real(rbm_trainer *t, rbm_trainer_param key, double va
 
 rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, double *out)
 {
-    if (!t || !out)
+    if (!t)
         return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_get_real: out is NULL");
     return rbm__optimizer_get_real(t->opt, key, out);
 }
 

@@ -697,7 +697,8 @@ static void test_gradient_apply(void **state)
     RBM_CHECK(ctx, rbm_gradient_get_weights(g, NULL, nv * nh), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_gradient_apply(NULL, m, 1.0), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_gradient_apply(g, NULL, 1.0), RBM_ERR_NULL);
-    RBM_CHECK(ctx, rbm_gradient_new(NULL, &g), RBM_ERR_NULL);
+    rbm_gradient *g_bad = g; /* not &g: a failed constructor sets *out = NULL */
+    RBM_CHECK(ctx, rbm_gradient_new(NULL, &g_bad), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_gradient_new(m, NULL), RBM_ERR_NULL);
     rbm_machine *other = NULL;
     RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh + 1, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &other));
