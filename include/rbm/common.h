@@ -1,5 +1,5 @@
-/* librbm — common definitions: export macro, handle forward declarations,
- * shared enums. Included by every public header.
+/* librbm — common definitions: export macro, every handle and callback
+ * typedef, shared enums. Included by every public header.
  *
  * FFI note: this header uses only <stddef.h> and <stdint.h>. Define RBM_CFFI
  * before running the preprocessor to get a cdef-clean declaration list
@@ -35,6 +35,43 @@ typedef struct rbm_sampler rbm_sampler;
 typedef struct rbm_gradient rbm_gradient;
 typedef struct rbm_estimator rbm_estimator;
 typedef struct rbm_trainer rbm_trainer;
+typedef struct rbm_ais rbm_ais;                   /* metrics.h   */
+typedef struct rbm_svd rbm_svd;                   /* svd.h       */
+typedef struct rbm_mode_tracker rbm_mode_tracker; /* svd.h       */
+typedef struct rbm_mf rbm_mf;                     /* meanfield.h */
+typedef struct rbm_mf_points rbm_mf_points;       /* meanfield.h */
+typedef struct rbm_ensemble rbm_ensemble;         /* phase.h     */
+
+/* Log levels, in increasing verbosity (context.h). */
+typedef enum rbm_log_level {
+    RBM_LOG_ERROR = 0,
+    RBM_LOG_WARNING = 1,
+    RBM_LOG_INFO = 2,
+    RBM_LOG_DEBUG = 3
+} rbm_log_level;
+
+/* ---- callbacks: every one receives the user pointer given with it ---- */
+
+/* Allocation (rbm_context_new_with_allocator). alloc must return memory
+ * aligned for any object type (as malloc does) or NULL on failure; free must
+ * accept what alloc returned. */
+typedef void *(*rbm_alloc_fn)(void *user, size_t size);
+typedef void (*rbm_free_fn)(void *user, void *ptr);
+
+/* Log callback (rbm_context_set_log): a NUL-terminated line without trailing
+ * newline, valid only during the call. */
+typedef void (*rbm_log_fn)(void *user, rbm_log_level level, const char *message);
+
+/* Progress of a long computation (AIS, Gauss-Gauss integration, ...):
+ * fraction in [0,1]. Return 0 to continue, non-zero to cancel (the
+ * computation then returns RBM_STOPPED). */
+typedef int (*rbm_progress_fn)(void *user, double fraction);
+
+/* Observer called after every successful trainer step with the trainer
+ * (read-only use: the query functions of trainer.h). Return 0 to continue;
+ * any other value makes rbm_trainer_step() return RBM_STOPPED (the update
+ * itself is kept). */
+typedef int (*rbm_observer_fn)(void *user, const rbm_trainer *t);
 
 /* Unit kinds, usable on either layer (docs/theory.md §1.1). */
 typedef enum rbm_unit_kind {

@@ -22,24 +22,6 @@
 extern "C" {
 #endif
 
-/* Allocation callbacks. alloc must return memory aligned for any object type
- * (as malloc does) or NULL on failure; free must accept what alloc returned.
- * Both receive the user pointer given at context creation. */
-typedef void *(*rbm_alloc_fn)(void *user, size_t size);
-typedef void (*rbm_free_fn)(void *user, void *ptr);
-
-/* Log levels, in increasing verbosity. */
-typedef enum rbm_log_level {
-    RBM_LOG_ERROR = 0,
-    RBM_LOG_WARNING = 1,
-    RBM_LOG_INFO = 2,
-    RBM_LOG_DEBUG = 3
-} rbm_log_level;
-
-/* Log callback: receives a NUL-terminated line without trailing newline. The
- * message is only valid during the call. */
-typedef void (*rbm_log_fn)(void *user, rbm_log_level level, const char *message);
-
 /* Create a context using malloc/free and no logging.
  * Errors: RBM_ERR_NULL (out is NULL), RBM_ERR_NO_MEMORY. *out is set to NULL
  * on failure. The caller owns *out and releases it with rbm_context_free(). */

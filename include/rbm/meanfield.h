@@ -81,8 +81,6 @@
 extern "C" {
 #endif
 
-typedef struct rbm_mf rbm_mf;
-typedef struct rbm_mf_points rbm_mf_points;
 
 /* Order of the expansion of Gamma in W. */
 typedef enum rbm_mf_method {

@@ -32,10 +32,6 @@ extern "C" {
 /* Largest discrete layer rbm_exact_log_z enumerates. */
 #define RBM_EXACT_LOG_Z_MAX_UNITS 30
 
-/* Progress callback for long computations: fraction in [0,1]. Return 0 to
- * continue, non-zero to cancel (the computation then returns RBM_STOPPED). */
-typedef int (*rbm_progress_fn)(void *user, double fraction);
-
 /* Exact log Z. Enumerates the smaller discrete layer (<= 30 units); a
  * Gauss-Gauss machine uses the closed form of docs/theory.md §1.5.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (no discrete layer small
@@ -79,7 +75,6 @@ RBM_API rbm_status rbm_free_energy_gap(const rbm_machine *m, const rbm_dataset *
                                        const rbm_dataset *heldout, double *gap);
 
 /* ---- AIS ---- */
-typedef struct rbm_ais rbm_ais;
 
 /* An AIS estimator for machine m (borrowed; must outlive it and not change
  * during a run). Defaults: 100 runs; the schedule of docs/theory.md §8 (0 to 0.5

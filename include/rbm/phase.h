@@ -62,7 +62,6 @@
 extern "C" {
 #endif
 
-typedef struct rbm_ensemble rbm_ensemble;
 
 /* Largest number of strong modes K. */
 #define RBM_ENSEMBLE_MAX_MODES 8

@@ -42,8 +42,6 @@
 extern "C" {
 #endif
 
-typedef struct rbm_svd rbm_svd;
-typedef struct rbm_mode_tracker rbm_mode_tracker;
 
 /* Decompose the current W of m into a new rbm_svd (owned by the caller;
  * independent of m afterwards). Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL

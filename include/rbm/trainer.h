@@ -56,11 +56,6 @@ typedef enum rbm_trainer_param {
 RBM_API const char *rbm_optimizer_name(rbm_optimizer opt);
 RBM_API rbm_status rbm_optimizer_parse(const char *name, rbm_optimizer *out);
 
-/* Observer called after every successful step with the trainer (read-only
- * use: query functions below). Return 0 to continue; any other value makes
- * rbm_trainer_step() return RBM_STOPPED (the update itself is kept). */
-typedef int (*rbm_observer_fn)(void *user, const rbm_trainer *t);
-
 /* Create a trainer for machine m on data (both borrowed; they must outlive
  * it) with minibatches of batch_size rows (the last one of an epoch may be
  * smaller) shuffled with seed, which also seeds the estimator.

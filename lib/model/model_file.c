@@ -366,8 +366,9 @@ static rbm_status skip_payload(reader *r, uint64_t len, uint32_t *crc)
     return RBM_OK;
 }
 
-static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
-                            unsigned char **extra, size_t *extra_len)
+/* The 24-byte file header: magic, version, CRC; *count the declared number
+ * of sections (checked against the file size). */
+static rbm_status read_file_header(reader *r, uint32_t *count)
 {
     unsigned char h[IO_HEADER_BYTES];
     size_t have = r->size < sizeof h ? (size_t)r->size : sizeof h;
@@ -389,97 +390,142 @@ static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
     if (crc != stored)
         return bad(r, "checksum mismatch in the file header (stored 0x%08" PRIx32
                       ", computed 0x%08" PRIx32 ")", stored, crc);
-    uint32_t count = rbm__get_u32(h + 12);
-    if ((uint64_t)count * IO_SECTION_BYTES > r->size - IO_HEADER_BYTES)
+    *count = rbm__get_u32(h + 12);
+    if ((uint64_t)*count * IO_SECTION_BYTES > r->size - IO_HEADER_BYTES)
         return bad(r, "truncated: header declares %" PRIu32 " sections, a file of %" PRIu64
-                      " bytes has room for at most %" PRIu64, count, r->size,
+                      " bytes has room for at most %" PRIu64, *count, r->size,
                    (r->size - IO_HEADER_BYTES) / IO_SECTION_BYTES);
+    return RBM_OK;
+}
 
+/* One section being read: its header fields and the CRC of those bytes. */
+typedef struct section {
+    uint64_t at;     /* file offset of the section header */
+    const char *name;
+    uint32_t flags;
+    uint64_t len;    /* payload bytes */
+    uint32_t stored; /* CRC from the header */
+    uint32_t crc;    /* CRC of header bytes 0..19, to continue over the payload */
+} section;
+
+/* What the sections seen so far have given. */
+typedef struct load_state {
     model_info mi;
-    bool have_model = false, have_params = false;
-    for (uint32_t i = 0; i < count; i++) {
-        const uint64_t at = r->off;
-        unsigned char s[IO_SECTION_BYTES];
-        if (r->size - at < sizeof s)
-            return bad(r, "truncated: header of section %" PRIu32 " of %" PRIu32
-                          " needs %d bytes at offset %" PRIu64 ", file has %" PRIu64,
-                       i + 1, count, IO_SECTION_BYTES, at, r->size);
-        st = r_read(r, s, sizeof s);
-        if (st != RBM_OK)
-            return st;
-        char namebuf[5];
-        const char *name = section_name(s, namebuf);
-        uint32_t flags = rbm__get_u32(s + 4);
-        uint64_t len = rbm__get_u64(s + 8);
-        stored = rbm__get_u32(s + 20);
-        crc = rbm__crc32(0, s, 20);
-        if (len > r->size - r->off)
-            return bad(r, "truncated: section '%s' needs %" PRIu64 " bytes at offset %" PRIu64
-                          ", file has %" PRIu64, name, len, r->off, r->size);
+    bool have_model, have_params;
+    rbm_machine **out;
+    const char *want_tag;
+    unsigned char **extra;
+    size_t *extra_len;
+} load_state;
 
-        if (memcmp(s, tag_model, 4) == 0) {
-            if (have_model)
-                return bad(r, "second section 'model' at offset %" PRIu64, at);
-            if (len != IO_MODEL_BYTES)
-                return bad(r, "section 'model' at offset %" PRIu64 " has %" PRIu64
-                              " bytes, expected %d", at, len, IO_MODEL_BYTES);
-            unsigned char p[IO_MODEL_BYTES];
-            st = r_read(r, p, sizeof p);
-            if (st != RBM_OK)
-                return st;
-            st = check_crc(r, name, at, stored, rbm__crc32(crc, p, sizeof p));
-            if (st != RBM_OK)
-                return st;
-            st = parse_model(r, p, at + IO_SECTION_BYTES, &mi);
-            if (st != RBM_OK)
-                return st;
-            have_model = true;
-        } else if (memcmp(s, tag_params, 4) == 0) {
-            if (have_params)
-                return bad(r, "second section 'params' at offset %" PRIu64, at);
-            if (!have_model)
-                return bad(r, "section 'params' at offset %" PRIu64
-                              " comes before section 'model'", at);
-            if (len != mi.params_bytes)
-                return bad(r, "section 'params' at offset %" PRIu64 " has %" PRIu64
-                              " bytes, a %zu x %zu machine needs %" PRIu64,
-                           at, len, mi.nv, mi.nh, mi.params_bytes);
-            st = load_params(r, &mi, crc, stored, at, out);
-            if (st != RBM_OK)
-                return st;
-            have_params = true;
-        } else if (want_tag && memcmp(s, want_tag, 4) == 0 && !*extra) {
-            /* The optional section the caller asked for: len is already
-             * known to fit in the rest of the file. */
-            if (len > SIZE_MAX)
-                return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE, "%s: section '%s' is too large",
-                                 r->path, name);
-            st = rbm__xcalloc(r->ctx, (size_t)len ? (size_t)len : 1, 1, extra, "file section");
-            if (st != RBM_OK)
-                return st;
-            st = r_read(r, *extra, (size_t)len);
-            if (st != RBM_OK)
-                return st;
-            st = check_crc(r, name, at, stored, rbm__crc32(crc, *extra, (size_t)len));
-            if (st != RBM_OK)
-                return st;
-            *extra_len = (size_t)len;
-        } else {
-            /* Unknown section: verify it, then skip it unless it is required. */
-            st = skip_payload(r, len, &crc);
-            if (st != RBM_OK)
-                return st;
-            st = check_crc(r, name, at, stored, crc);
-            if (st != RBM_OK)
-                return st;
-            if (flags & IO_FLAG_REQUIRED)
-                return bad(r, "section '%s' at offset %" PRIu64
-                              " is required but not supported by this librbm", name, at);
-        }
-    }
-    if (!have_model)
+static rbm_status read_model_section(reader *r, const section *sec, load_state *ls)
+{
+    if (ls->have_model)
+        return bad(r, "second section 'model' at offset %" PRIu64, sec->at);
+    if (sec->len != IO_MODEL_BYTES)
+        return bad(r, "section 'model' at offset %" PRIu64 " has %" PRIu64 " bytes, expected %d",
+                   sec->at, sec->len, IO_MODEL_BYTES);
+    unsigned char p[IO_MODEL_BYTES];
+    rbm_status st = r_read(r, p, sizeof p);
+    if (st == RBM_OK)
+        st = check_crc(r, sec->name, sec->at, sec->stored, rbm__crc32(sec->crc, p, sizeof p));
+    if (st == RBM_OK)
+        st = parse_model(r, p, sec->at + IO_SECTION_BYTES, &ls->mi);
+    ls->have_model = st == RBM_OK;
+    return st;
+}
+
+static rbm_status read_params_section(reader *r, const section *sec, load_state *ls)
+{
+    if (ls->have_params)
+        return bad(r, "second section 'params' at offset %" PRIu64, sec->at);
+    if (!ls->have_model)
+        return bad(r, "section 'params' at offset %" PRIu64 " comes before section 'model'",
+                   sec->at);
+    if (sec->len != ls->mi.params_bytes)
+        return bad(r, "section 'params' at offset %" PRIu64 " has %" PRIu64
+                      " bytes, a %zu x %zu machine needs %" PRIu64,
+                   sec->at, sec->len, ls->mi.nv, ls->mi.nh, ls->mi.params_bytes);
+    rbm_status st = load_params(r, &ls->mi, sec->crc, sec->stored, sec->at, ls->out);
+    ls->have_params = st == RBM_OK;
+    return st;
+}
+
+/* The optional section the caller asked for: len is already known to fit in
+ * the rest of the file. */
+static rbm_status read_extra_section(reader *r, const section *sec, load_state *ls)
+{
+    if (sec->len > SIZE_MAX)
+        return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE, "%s: section '%s' is too large", r->path,
+                         sec->name);
+    size_t len = (size_t)sec->len;
+    rbm_status st = rbm__xcalloc(r->ctx, len ? len : 1, 1, ls->extra, "file section");
+    if (st == RBM_OK)
+        st = r_read(r, *ls->extra, len);
+    if (st == RBM_OK)
+        st = check_crc(r, sec->name, sec->at, sec->stored, rbm__crc32(sec->crc, *ls->extra, len));
+    if (st == RBM_OK)
+        *ls->extra_len = len;
+    return st;
+}
+
+/* Unknown section: verify it, then skip it unless it is required. */
+static rbm_status skip_section(reader *r, const section *sec)
+{
+    uint32_t crc = sec->crc;
+    rbm_status st = skip_payload(r, sec->len, &crc);
+    if (st == RBM_OK)
+        st = check_crc(r, sec->name, sec->at, sec->stored, crc);
+    if (st == RBM_OK && (sec->flags & IO_FLAG_REQUIRED))
+        return bad(r, "section '%s' at offset %" PRIu64
+                      " is required but not supported by this librbm", sec->name, sec->at);
+    return st;
+}
+
+/* Section i of count: read its header and dispatch on its tag. */
+static rbm_status read_section(reader *r, uint32_t i, uint32_t count, load_state *ls)
+{
+    section sec = {.at = r->off};
+    unsigned char s[IO_SECTION_BYTES];
+    if (r->size - sec.at < sizeof s)
+        return bad(r, "truncated: header of section %" PRIu32 " of %" PRIu32
+                      " needs %d bytes at offset %" PRIu64 ", file has %" PRIu64,
+                   i + 1, count, IO_SECTION_BYTES, sec.at, r->size);
+    rbm_status st = r_read(r, s, sizeof s);
+    if (st != RBM_OK)
+        return st;
+    char namebuf[5];
+    sec.name = section_name(s, namebuf);
+    sec.flags = rbm__get_u32(s + 4);
+    sec.len = rbm__get_u64(s + 8);
+    sec.stored = rbm__get_u32(s + 20);
+    sec.crc = rbm__crc32(0, s, 20);
+    if (sec.len > r->size - r->off)
+        return bad(r, "truncated: section '%s' needs %" PRIu64 " bytes at offset %" PRIu64
+                      ", file has %" PRIu64, sec.name, sec.len, r->off, r->size);
+    if (memcmp(s, tag_model, 4) == 0)
+        return read_model_section(r, &sec, ls);
+    if (memcmp(s, tag_params, 4) == 0)
+        return read_params_section(r, &sec, ls);
+    if (ls->want_tag && memcmp(s, ls->want_tag, 4) == 0 && !*ls->extra)
+        return read_extra_section(r, &sec, ls);
+    return skip_section(r, &sec);
+}
+
+static rbm_status load_file(reader *r, rbm_machine **out, const char *want_tag,
+                            unsigned char **extra, size_t *extra_len)
+{
+    uint32_t count = 0;
+    rbm_status st = read_file_header(r, &count);
+    if (st != RBM_OK)
+        return st;
+    load_state ls = {.out = out, .want_tag = want_tag, .extra = extra, .extra_len = extra_len};
+    for (uint32_t i = 0; i < count; i++)
+        if ((st = read_section(r, i, count, &ls)) != RBM_OK)
+            return st;
+    if (!ls.have_model)
         return bad(r, "missing section 'model'");
-    if (!have_params)
+    if (!ls.have_params)
         return bad(r, "missing section 'params'");
     if (r->off != r->size)
         return bad(r, "%" PRIu64 " unexpected bytes after the last section (offset %" PRIu64 ")",
