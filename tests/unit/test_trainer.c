@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -861,45 +862,109 @@ static int quiet_observer(void *user, const rbm_trainer *t)
     return 0;
 }
 
+static bool trainable(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind)
+{
+    bool gauss_gauss = vk == RBM_UNIT_GAUSSIAN && hk == RBM_UNIT_GAUSSIAN;
+    return !(gauss_gauss && (kind == RBM_ESTIMATOR_TAP2 || kind == RBM_ESTIMATOR_TAP3));
+}
+
+/* 50 steps and 2 epochs of one configuration allocate nothing. */
+static void check_no_allocation(rbm_context *ctx, alloc_count *cnt, const rbm_dataset *ds,
+                                rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind,
+                                rbm_optimizer opt, rbm_precision prec)
+{
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, vk, hk, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.05, 1));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, 1, &t)); /* 5 batches, last of 6 rows */
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 2));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.001));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-4));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-3));
+    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
+    int calls = 0;
+    RBM_OKAY(ctx, rbm_trainer_set_observer(t, quiet_observer, &calls));
+    assert_true(cnt->allocs > 0); /* the allocator is really used */
+    size_t a0 = cnt->allocs, f0 = cnt->frees;
+    for (int s = 0; s < 60; s++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("%s-%s/%s/%s/%s: step %d: %s (%s)", rbm_unit_kind_name(vk),
+                     rbm_unit_kind_name(hk), rbm_estimator_kind_name(kind),
+                     rbm_optimizer_name(opt), prec ? "float32" : "float64", s,
+                     rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+    RBM_OKAY(ctx, rbm_trainer_apply_gradient(t, rbm_trainer_gradient(t)));
+    if (cnt->allocs != a0 || cnt->frees != f0)
+        fail_msg("%s-%s/%s/%s/%s: %zu allocations and %zu frees during the step loop",
+                 rbm_unit_kind_name(vk), rbm_unit_kind_name(hk), rbm_estimator_kind_name(kind),
+                 rbm_optimizer_name(opt), prec ? "float32" : "float64", cnt->allocs - a0,
+                 cnt->frees - f0);
+    assert_int_equal(calls, 60);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+}
+
+/* rbm_estimator_compute and rbm_gradient_apply allocate nothing. */
+static void check_no_allocation_apply(rbm_context *ctx, alloc_count *cnt, const rbm_dataset *ds,
+                                      rbm_unit_kind vk, rbm_unit_kind hk, rbm_precision prec)
+{
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, vk, hk, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.05, 2));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 1, 0, 16, 4, &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    double x[16 * 10];
+    RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 0, 16, x, 16 * 10));
+    size_t a0 = cnt->allocs, f0 = cnt->frees;
+    for (int s = 0; s < 20; s++) {
+        RBM_OKAY(ctx, rbm_estimator_compute(e, 16, x, 16 * 10, g));
+        RBM_OKAY(ctx, rbm_gradient_apply(g, m, 0.005));
+    }
+    if (cnt->allocs != a0 || cnt->frees != f0)
+        fail_msg("%s-%s/%s: %zu allocations and %zu frees in compute + rbm_gradient_apply",
+                 rbm_unit_kind_name(vk), rbm_unit_kind_name(hk), prec ? "float32" : "float64",
+                 cnt->allocs - a0, cnt->frees - f0);
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    rbm_machine_free(m);
+}
+
+/* Every unit pair, every estimator kind where it is supported, both
+ * precisions; optimisers in turn. */
 static void test_no_allocation_in_step(void **state)
 {
     (void)state;
     alloc_count cnt = {0, 0};
     rbm_context *ctx = NULL;
     RBM_OKAY(ctx, rbm_context_new_with_allocator(count_alloc, count_free, &cnt, &ctx));
-    const rbm_estimator_kind kinds[3] = {RBM_ESTIMATOR_PCD, RBM_ESTIMATOR_CD, RBM_ESTIMATOR_EXACT};
+    const rbm_unit_kind units[3] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN};
     const rbm_optimizer opts[3] = {RBM_OPTIMIZER_SGD, RBM_OPTIMIZER_MOMENTUM, RBM_OPTIMIZER_ADAM};
     const rbm_precision precs[2] = {RBM_PRECISION_FLOAT64, RBM_PRECISION_FLOAT32};
-    rbm_dataset *ds = NULL;
-    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 70, 3, 3, 10, 0.5, RBM_UNIT_BERNOULLI, 3, &ds));
-    for (int p = 0; p < 2; p++)
-        for (int q = 0; q < 3; q++) {
-            rbm_machine *m = NULL;
-            RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
-            RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.1, 1));
-            RBM_OKAY(ctx, rbm_machine_set_precision(m, precs[p]));
-            rbm_trainer *t = NULL;
-            RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, 1, &t)); /* 5 batches, last of 6 rows */
-            RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kinds[q], 2));
-            RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opts[q]));
-            RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-4));
-            RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-3));
-            RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
-            int calls = 0;
-            RBM_OKAY(ctx, rbm_trainer_set_observer(t, quiet_observer, &calls));
-            assert_true(cnt.allocs > 0); /* the allocator is really used */
-            size_t a0 = cnt.allocs, f0 = cnt.frees;
-            for (int s = 0; s < 50; s++) step_ok(ctx, t);
-            RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 2));
-            if (cnt.allocs != a0 || cnt.frees != f0)
-                fail_msg("%s/%s/%s: %zu allocations and %zu frees during the step loop",
-                         rbm_estimator_kind_name(kinds[q]), rbm_optimizer_name(opts[q]),
-                         p ? "float32" : "float64", cnt.allocs - a0, cnt.frees - f0);
-            assert_int_equal(calls, 60);
-            rbm_trainer_free(t);
-            rbm_machine_free(m);
-        }
-    rbm_dataset_free(ds);
+    size_t n = 0;
+    for (int v = 0; v < 3; v++) {
+        rbm_dataset *ds = NULL;
+        RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 70, 3, 3, 10, 0.5, units[v], 3, &ds));
+        for (int h = 0; h < 3; h++)
+            for (int p = 0; p < 2; p++) {
+                for (int k = 0; k <= RBM_ESTIMATOR_TAP3; k++) {
+                    rbm_estimator_kind kind = (rbm_estimator_kind)k;
+                    if (!trainable(units[v], units[h], kind))
+                        continue;
+                    check_no_allocation(ctx, &cnt, ds, units[v], units[h], kind, opts[n++ % 3],
+                                        precs[p]);
+                }
+                check_no_allocation_apply(ctx, &cnt, ds, units[v], units[h], precs[p]);
+            }
+        rbm_dataset_free(ds);
+    }
+    assert_int_equal(n, 2 * (9 * 6 - 2));
     assert_int_equal(cnt.allocs, cnt.frees + 1); /* only the context itself is left */
     rbm_context_free(ctx);
 }
