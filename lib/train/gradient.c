@@ -230,8 +230,11 @@ static rbm_status apply_weights_checked(const rbm_gradient *g, rbm_machine *m, d
 
 rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step)
 {
-    if (!g || !m)
+    if (!g && !m)
         return RBM_ERR_NULL;
+    if (!g || !m)
+        return rbm__fail(g ? g->ctx : m->ctx, RBM_ERR_NULL, "rbm_gradient_apply: %s is NULL",
+                         g ? "machine" : "gradient");
     if (g->nv != m->nv || g->nh != m->nh)
         return rbm__fail(m->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,

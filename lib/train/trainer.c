@@ -134,8 +134,10 @@ rbm_status rbm_trainer_set_real(rbm_trainer *t, rbm_trainer_param key, double va
 
 rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, double *out)
 {
-    if (!t || !out)
+    if (!t)
         return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_get_real: out is NULL");
     return rbm__optimizer_get_real(t->opt, key, out);
 }
 

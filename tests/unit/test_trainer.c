@@ -1068,7 +1068,12 @@ static void test_bad_arguments(void **state)
     RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_MOMENTUM, 0.0));
     RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_ADAM_BETA1, 0.0));
     RBM_CHECK(ctx, rbm_trainer_get_real(t, (rbm_trainer_param)99, &v), RBM_ERR_INVALID_ARGUMENT);
+    rbm_context_clear_error(ctx);
     RBM_CHECK(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, NULL), RBM_ERR_NULL);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "out is NULL"));
+    rbm_context_clear_error(ctx);
+    RBM_CHECK(ctx, rbm_trainer_save_checkpoint(t, NULL), RBM_ERR_NULL);
+    assert_true(strlen(rbm_context_last_error(ctx)) > 0);
     RBM_CHECK(ctx, rbm_trainer_get_real(NULL, RBM_PARAM_L2, &v), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_real(NULL, RBM_PARAM_L2, 0.1), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_optimizer(t, (rbm_optimizer)7), RBM_ERR_INVALID_ARGUMENT);
