@@ -792,6 +792,89 @@ static void test_apply_gradient_follows_step(void **state)
     check_apply_follows_step(RBM_OPTIMIZER_ADAM, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
 }
 
+/* The recipe of trainer.h: a batch iterator with the trainer's seed, an
+ * estimator seeded with rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR)
+ * and rbm_gradient_apply reproduce rbm_trainer_step with plain SGD bit for
+ * bit, gradient by gradient, across epochs. */
+static void check_custom_loop(rbm_estimator_kind kind, rbm_precision prec)
+{
+    rbm_context *ctx = rbm_test_context();
+    enum { NV = 8, NH = 5, M = 70, B = 16, STEPS = 17 }; /* 5 batches per epoch, last of 6 */
+    const uint64_t seed = 4711;
+    const double lr = 0.05;
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, M, NV, 12);
+    rbm_machine *m1 = NULL, *m2 = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, NV, NH, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m1));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m1, 0.1, 9));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m1, prec));
+    RBM_OKAY(ctx, rbm_machine_clone(m1, &m2));
+    assert_int_equal(rbm_machine_precision(m2), prec);
+
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m1, ds, B, seed, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 2));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr));
+
+    rbm_batch_iter *it = NULL;
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, 1, 0, seed, &it));
+    assert_int_equal(rbm_batch_iter_batches_per_epoch(it), rbm_trainer_batches_per_epoch(t));
+    RBM_OKAY(ctx, rbm_estimator_new(m2, kind, 2, B, B,
+                                    rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR), &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m2, &g));
+    double v[B * NV];
+    double g1[NV * NH + NV + NH], g2[NV * NH + NV + NH], p1[NV * NH + NV + NH],
+        p2[NV * NH + NV + NH];
+    for (int s = 0; s < STEPS; s++) {
+        rbm_status st1 = step_ok(ctx, t);
+        size_t rows = 0;
+        rbm_status st2 = rbm_batch_iter_next(it, v, B * NV, &rows);
+        assert_true(st2 == RBM_OK || st2 == RBM_DONE);
+        assert_int_equal(st1, st2); /* the epochs end together */
+        RBM_OKAY(ctx, rbm_estimator_compute(e, rows, v, rows * NV, g));
+        RBM_OKAY(ctx, rbm_gradient_apply(g, m2, lr));
+        const rbm_gradient *gt = rbm_trainer_gradient(t);
+        RBM_OKAY(ctx, rbm_gradient_get_weights(gt, g1, NV * NH));
+        RBM_OKAY(ctx, rbm_gradient_get_visible_bias(gt, g1 + NV * NH, NV));
+        RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(gt, g1 + NV * NH + NV, NH));
+        RBM_OKAY(ctx, rbm_gradient_get_weights(g, g2, NV * NH));
+        RBM_OKAY(ctx, rbm_gradient_get_visible_bias(g, g2 + NV * NH, NV));
+        RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(g, g2 + NV * NH + NV, NH));
+        if (memcmp(g1, g2, sizeof g1) != 0)
+            fail_msg("%s/%s: gradient of step %d differs", rbm_estimator_kind_name(kind),
+                     prec ? "float32" : "float64", s);
+        read_params(ctx, m1, p1, p1 + NV * NH, p1 + NV * NH + NV);
+        read_params(ctx, m2, p2, p2 + NV * NH, p2 + NV * NH + NV);
+        if (memcmp(p1, p2, sizeof p1) != 0)
+            fail_msg("%s/%s: parameters after step %d differ", rbm_estimator_kind_name(kind),
+                     prec ? "float32" : "float64", s);
+    }
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    rbm_batch_iter_free(it);
+    rbm_trainer_free(t);
+    rbm_machine_free(m1);
+    rbm_machine_free(m2);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+static void test_custom_loop_reproduces_trainer(void **state)
+{
+    (void)state;
+    const rbm_estimator_kind kinds[4] = {RBM_ESTIMATOR_CD, RBM_ESTIMATOR_PCD, RBM_ESTIMATOR_EXACT,
+                                         RBM_ESTIMATOR_TAP2};
+    for (int k = 0; k < 4; k++) {
+        check_custom_loop(kinds[k], RBM_PRECISION_FLOAT64);
+        check_custom_loop(kinds[k], RBM_PRECISION_FLOAT32);
+    }
+    /* the derivation is splitmix64 at position `stream` */
+    assert_true(rbm_seed_derive(0, 0) == 0);
+    assert_true(rbm_seed_derive(1234567, 6) != rbm_seed_derive(1234567, 5));
+    assert_true(rbm_seed_derive(0, 1) == UINT64_C(0xe220a8397b1dcdaf));
+}
+
 static void test_apply_gradient_refusals(void **state)
 {
     (void)state;
@@ -1192,6 +1275,7 @@ int main(void)
         cmocka_unit_test(test_reconstruction_error_definition),
         cmocka_unit_test(test_reconstruction_error_decreases),
         cmocka_unit_test(test_observer),
+        cmocka_unit_test(test_custom_loop_reproduces_trainer),
         cmocka_unit_test(test_apply_gradient_follows_step),
         cmocka_unit_test(test_apply_gradient_refusals),
         cmocka_unit_test(test_no_allocation_in_step),
