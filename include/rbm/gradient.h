@@ -71,10 +71,17 @@ RBM_API rbm_status rbm_gradient_scale(rbm_gradient *g, double alpha);
 RBM_API rbm_status rbm_gradient_axpy(rbm_gradient *y, double alpha, const rbm_gradient *x);
 
 /* Plain gradient-ascent update: theta += step * g for W, a and b of m (no
- * decay, no moments: for those use rbm_trainer_apply_gradient).
+ * decay, no moments: for those use rbm_trainer_apply_gradient). For a
+ * Gauss-Gauss machine the new W is first checked against the
+ * normalisability bound, in scratch space that g holds when it was made from
+ * a Gauss-Gauss machine: then, as for every other machine, no allocation
+ * (a gradient made from another kind of machine of the same shape gets
+ * temporary scratch space). The scratch space makes this a write to g for
+ * thread safety: do not apply one gradient from two threads at once.
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (g made for another shape),
  * RBM_ERR_NOT_FINITE (step), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss result;
- * the machine is then unchanged). */
+ * the machine is then unchanged), RBM_ERR_NO_MEMORY (only in the temporary
+ * case). */
 RBM_API rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step);
 
 #ifdef __cplusplus

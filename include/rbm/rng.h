@@ -48,6 +48,21 @@ RBM_API rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t le
  * generator state, which xoshiro cannot leave). */
 RBM_API rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len);
 
+/* The seed of stream `stream` derived from seed: the splitmix64 output at
+ * position `stream` of the sequence started at seed, i.e.
+ *     z = seed + stream * 0x9e3779b97f4a7c15  (mod 2^64)
+ *     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+ *     z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+ *     return z ^ (z >> 31)
+ * (part of the ABI promise, like the generator). Different streams of one
+ * seed give statistically independent seeds. The library seeds the objects
+ * it creates this way: rbm_rng_new(ctx, seed) fills its state with streams
+ * 1..4 of seed, and a trainer gives its estimator the seed
+ * rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR) (trainer.h), so
+ * a custom training loop can reproduce a trainer. A pure function: no
+ * context, no state, thread safe. */
+RBM_API uint64_t rbm_seed_derive(uint64_t seed, uint64_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,24 @@
  * 0.9, Adam b1 0.9 b2 0.999 eps 1e-8, l1 = l2 = 0, reconstruction error
  * computed every step.
  *
+ * Reproducing a trainer with the building blocks. A trainer made with
+ * rbm_trainer_new(m, data, B, seed, &t) and rbm_trainer_set_estimator(t,
+ * kind, k) takes its minibatches in the order of
+ *     rbm_batch_iter_new(data, B, 1, 0, seed, &it)   (shuffled, the last
+ *                                                     short batch kept)
+ * (one fresh row order per epoch, drawn by an rng seeded with seed) and
+ * estimates each gradient exactly like
+ *     rbm_estimator_new(m, kind, k, B, B,
+ *                       rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR),
+ *                       &e);
+ * (B chains or particles, batches of up to B rows). With SGD and
+ * l1 = l2 = 0, each rbm_trainer_step is then bit for bit
+ *     rbm_batch_iter_next(it, v, B * N_v, &rows);
+ *     rbm_estimator_compute(e, rows, v, rows * N_v, g);
+ *     rbm_gradient_apply(g, m, learning_rate);
+ * in either precision. For the other optimisers, or decay, feed the
+ * gradient to rbm_trainer_apply_gradient instead of rbm_gradient_apply.
+ *
  * THREAD SAFETY: a trainer belongs to its context's threading domain and
  * must not run concurrently with other use of its machine or dataset. */
 #ifndef RBM_TRAINER_H
@@ -34,6 +52,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The stream of the trainer's seed that seeds its estimator (rng.h,
+ * rbm_seed_derive). */
+#define RBM_SEED_STREAM_TRAINER_ESTIMATOR 6
 
 typedef enum rbm_optimizer {
     RBM_OPTIMIZER_SGD = 0,

@@ -187,6 +187,7 @@ struct rbm_gradient {
     rbm_context *ctx;
     size_t nv, nh;
     double *dW, *da, *db;
+    struct rbm__gradient_scratch *gg; /* Gauss-Gauss apply scratch, or NULL */
 };
 
 /* ---- files (io.c) ----

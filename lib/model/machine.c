@@ -1,5 +1,6 @@
 /* librbm — machines: parameters, energies, conditionals, conversion. */
 #include "core/internal.h"
+#include "model/machine.h"
 
 #include <lapacke.h>
 #include <limits.h>
@@ -153,37 +154,81 @@ double rbm_machine_sigma(const rbm_machine *m, rbm_layer layer)
     return layer == RBM_LAYER_HIDDEN ? m->sigma_h : m->sigma_v;
 }
 
-rbm_status rbm__machine_top_singular(const rbm_machine *m, const double *W, double *out)
+/* ---- top singular value and normalisability, with a workspace ----
+ * The computation is LAPACK dgesvd (no vectors) of the nv x nh matrix W,
+ * handed to LAPACK column-major with the optimal lwork from its workspace
+ * query: exactly the call LAPACKE_dgesvd makes for a row-major W, without
+ * LAPACKE's allocations. rbm__machine_top_singular and
+ * rbm__machine_check_normalizable (core/internal.h) make a workspace for
+ * one call; per-step callers keep one (model/machine.h). */
+
+void rbm__singular_ws_free(rbm_context *ctx, rbm__singular_ws *ws)
 {
+    rbm__free(ctx, ws->a);
+    rbm__free(ctx, ws->s);
+    rbm__free(ctx, ws->work);
+    memset(ws, 0, sizeof *ws);
+}
+
+rbm_status rbm__singular_ws_init(const rbm_machine *m, rbm__singular_ws *ws)
+{
+    memset(ws, 0, sizeof *ws);
     size_t nv = m->nv, nh = m->nh, r = nv < nh ? nv : nh;
-    double *copy, *s, *superb;
+    if (nv > (size_t)INT32_MAX || nh > (size_t)INT32_MAX)
+        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%zu x %zu weights exceed the LAPACK limit",
+                         nv, nh);
+    ws->nv = nv;
+    ws->nh = nh;
+    double query = 0.0;
     rbm_status st;
-    if ((st = rbm__xcalloc(m->ctx, nv * nh, sizeof(double), &copy, "svd workspace")))
-        return st;
-    if ((st = rbm__xcalloc(m->ctx, 2 * r + 1, sizeof(double), &s, "svd workspace"))) {
-        rbm__free(m->ctx, copy);
-        return st;
+    if ((st = rbm__xcalloc(m->ctx, nv * nh, sizeof(double), &ws->a, "svd workspace")) ||
+        (st = rbm__xcalloc(m->ctx, r, sizeof(double), &ws->s, "svd workspace")))
+        goto fail;
+    lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)nv,
+                                          (lapack_int)nh, ws->a, (lapack_int)nv, ws->s, NULL, 1,
+                                          NULL, 1, &query, -1);
+    if (info != 0 || !(query >= 1.0)) {
+        st = rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "LAPACK dgesvd workspace query failed (info %d)",
+                       (int)info);
+        goto fail;
     }
-    superb = s + r;
-    memcpy(copy, W, nv * nh * sizeof(double));
-    lapack_int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)nv, (lapack_int)nh,
-                                     copy, (lapack_int)nh, s, NULL, 1, NULL, 1, superb);
-    double top = s[0];
-    rbm__free(m->ctx, copy);
-    rbm__free(m->ctx, s);
+    ws->lwork = (size_t)(lapack_int)query;
+    if ((st = rbm__xcalloc(m->ctx, ws->lwork, sizeof(double), &ws->work, "svd workspace")))
+        goto fail;
+    return RBM_OK;
+fail:
+    rbm__singular_ws_free(m->ctx, ws);
+    return st;
+}
+
+rbm_status rbm__machine_top_singular_ws(const rbm_machine *m, const double *W,
+                                        rbm__singular_ws *ws, double *out)
+{
+    const size_t nv = ws->nv, nh = ws->nh;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = 0; j < nh; j++) {
+            double x = W[i * nh + j];
+            if (isnan(x)) /* LAPACKE's NaN check of argument 6 */
+                return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "LAPACK dgesvd failed (info %d)", -6);
+            ws->a[j * nv + i] = x;
+        }
+    lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)nv,
+                                          (lapack_int)nh, ws->a, (lapack_int)nv, ws->s, NULL, 1,
+                                          NULL, 1, ws->work, (lapack_int)ws->lwork);
     if (info != 0)
         return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "LAPACK dgesvd failed (info %d)", (int)info);
-    *out = top;
+    *out = ws->s[0];
     return RBM_OK;
 }
 
-rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W, double sigma_v,
-                                           double sigma_h)
+rbm_status rbm__machine_check_normalizable_ws(const rbm_machine *m, const double *W,
+                                              double sigma_v, double sigma_h,
+                                              rbm__singular_ws *ws)
 {
     if (m->vk != RBM_UNIT_GAUSSIAN || m->hk != RBM_UNIT_GAUSSIAN)
         return RBM_OK;
     double w1;
-    rbm_status st = rbm__machine_top_singular(m, W, &w1);
+    rbm_status st = rbm__machine_top_singular_ws(m, W, ws, &w1);
     if (st)
         return st;
     double g = sigma_v * sigma_v * sigma_h * sigma_h * w1 * w1;
@@ -194,6 +239,31 @@ rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W
                          g, w1);
     return RBM_OK;
 }
+
+rbm_status rbm__machine_top_singular(const rbm_machine *m, const double *W, double *out)
+{
+    rbm__singular_ws ws;
+    rbm_status st = rbm__singular_ws_init(m, &ws);
+    if (!st)
+        st = rbm__machine_top_singular_ws(m, W, &ws, out);
+    rbm__singular_ws_free(m->ctx, &ws);
+    return st;
+}
+
+rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W, double sigma_v,
+                                           double sigma_h)
+{
+    if (m->vk != RBM_UNIT_GAUSSIAN || m->hk != RBM_UNIT_GAUSSIAN)
+        return RBM_OK;
+    rbm__singular_ws ws;
+    rbm_status st = rbm__singular_ws_init(m, &ws);
+    if (!st)
+        st = rbm__machine_check_normalizable_ws(m, W, sigma_v, sigma_h, &ws);
+    rbm__singular_ws_free(m->ctx, &ws);
+    return st;
+}
+
+/* ---- end of the workspace block ---- */
 
 rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma)
 {

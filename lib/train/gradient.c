@@ -2,10 +2,44 @@
  * copies in and out, the linear-algebra steps (scale, axpy) a caller needs to
  * build one from its own statistics, and the plain ascent step. */
 #include "core/internal.h"
+#include "model/machine.h"
 #include "train/gradient.h"
 
 #include <math.h>
 #include <string.h>
+
+/* What rbm_gradient_apply needs to check the Gauss-Gauss bound without
+ * allocating: the candidate weights and the SVD workspace, for the shape of
+ * the Gauss-Gauss machine the gradient was made from. */
+struct rbm__gradient_scratch {
+    double *candW;
+    rbm__singular_ws sws;
+};
+
+static void scratch_free(rbm_context *ctx, struct rbm__gradient_scratch *gg)
+{
+    if (!gg)
+        return;
+    rbm__free(ctx, gg->candW);
+    rbm__singular_ws_free(ctx, &gg->sws);
+    rbm__free(ctx, gg);
+}
+
+static rbm_status scratch_new(const rbm_machine *m, struct rbm__gradient_scratch **out)
+{
+    struct rbm__gradient_scratch *gg;
+    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *gg, &gg, "gradient scratch");
+    if (st)
+        return st;
+    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &gg->candW,
+                           "candidate weights")) ||
+        (st = rbm__singular_ws_init(m, &gg->sws))) {
+        scratch_free(m->ctx, gg);
+        return st;
+    }
+    *out = gg;
+    return RBM_OK;
+}
 
 rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
 {
@@ -25,7 +59,9 @@ rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
     g->nh = m->nh;
     if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &g->dW, "gradient")) ||
         (st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &g->da, "gradient")) ||
-        (st = rbm__xcalloc(m->ctx, m->nh, sizeof(double), &g->db, "gradient"))) {
+        (st = rbm__xcalloc(m->ctx, m->nh, sizeof(double), &g->db, "gradient")) ||
+        (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN &&
+         (st = scratch_new(m, &g->gg)))) {
         rbm_gradient_free(g);
         return st;
     }
@@ -40,6 +76,7 @@ void rbm_gradient_free(rbm_gradient *g)
     rbm__free(g->ctx, g->dW);
     rbm__free(g->ctx, g->da);
     rbm__free(g->ctx, g->db);
+    scratch_free(g->ctx, g->gg);
     rbm__free(g->ctx, g);
 }
 
@@ -172,12 +209,34 @@ rbm_status rbm_gradient_axpy(rbm_gradient *y, double alpha, const rbm_gradient *
 
 /* ---------------- the plain ascent step ---------------- */
 
+/* Gauss-Gauss: W += step dW only if the result passes the normalisability
+ * bound, through the gradient's scratch when it was made for such a machine
+ * (no allocation), else through a temporary one. */
+static rbm_status apply_weights_checked(const rbm_gradient *g, rbm_machine *m, double step)
+{
+    struct rbm__gradient_scratch *gg = g->gg, *tmp = NULL;
+    rbm_status st;
+    if (!gg && (st = scratch_new(m, &tmp)))
+        return st;
+    if (!gg)
+        gg = tmp;
+    const size_t n = m->nv * m->nh;
+    for (size_t i = 0; i < n; i++)
+        gg->candW[i] = m->W[i] + step * g->dW[i];
+    st = rbm__machine_check_normalizable_ws(m, gg->candW, m->sigma_v, m->sigma_h, &gg->sws);
+    if (!st)
+        memcpy(m->W, gg->candW, n * sizeof(double));
+    scratch_free(m->ctx, tmp);
+    return st;
+}
+
 rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step)
 {
-    if (!g)
+    if (!g && !m)
         return RBM_ERR_NULL;
-    if (!m)
-        return rbm__fail(g->ctx, RBM_ERR_NULL, "rbm_gradient_apply: machine is NULL");
+    if (!g || !m)
+        return rbm__fail(g ? g->ctx : m->ctx, RBM_ERR_NULL, "rbm_gradient_apply: %s is NULL",
+                         g ? "machine" : "gradient");
     if (g->nv != m->nv || g->nh != m->nh)
         return rbm__fail(m->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
@@ -186,16 +245,7 @@ rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step
         return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "step size is not finite");
     size_t n = m->nv * m->nh;
     if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN) {
-        double *w;
-        rbm_status st = rbm__xcalloc(m->ctx, n, sizeof(double), &w, "candidate weights");
-        if (st)
-            return st;
-        for (size_t i = 0; i < n; i++)
-            w[i] = m->W[i] + step * g->dW[i];
-        st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h);
-        if (!st)
-            memcpy(m->W, w, n * sizeof(double));
-        rbm__free(m->ctx, w);
+        rbm_status st = apply_weights_checked(g, m, step);
         if (st)
             return st;
     } else {

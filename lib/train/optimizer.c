@@ -4,6 +4,7 @@
  * storing anything, and refused if any new parameter or moment would be
  * NaN or infinite, so a refused step changes nothing. */
 #include "core/internal.h"
+#include "model/machine.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 
@@ -21,6 +22,7 @@ struct rbm__optimizer {
     double b1t, b2t;      /* b1^t, b2^t */
     double maxu;          /* max |u| after the last momentum update */
     double *candW;        /* Gauss-Gauss: candidate weights before the bound check */
+    rbm__singular_ws sws; /* Gauss-Gauss: workspace of the bound check */
 };
 
 const char *rbm_optimizer_name(rbm_optimizer opt)
@@ -62,6 +64,7 @@ void rbm__optimizer_free(rbm__optimizer *o)
         return;
     free_moments(o);
     rbm__free(o->ctx, o->candW);
+    rbm__singular_ws_free(o->ctx, &o->sws);
     rbm__free(o->ctx, o);
 }
 
@@ -81,8 +84,9 @@ rbm_status rbm__optimizer_new(rbm_machine *m, rbm__optimizer **out)
     o->eps = 1e-8;
     o->b1t = o->b2t = 1.0;
     if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN &&
-        (st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &o->candW,
-                           "candidate weights"))) {
+        ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &o->candW,
+                            "candidate weights")) ||
+         (st = rbm__singular_ws_init(m, &o->sws)))) {
         rbm__optimizer_free(o);
         return st;
     }
@@ -294,7 +298,7 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
      * the new weights (documented in trainer.h). */
     update(o, nw, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, false);
     if (o->candW) {
-        rbm_status st = rbm__machine_check_normalizable(m, W, m->sigma_v, m->sigma_h);
+        rbm_status st = rbm__machine_check_normalizable_ws(m, W, m->sigma_v, m->sigma_h, &o->sws);
         if (st)
             return st;
         memcpy(m->W, W, nw * sizeof(double));

@@ -59,6 +59,16 @@ static void shuffle(rbm_trainer *t)
     rbm__shuffle(&t->rng, t->perm, t->data->rows);
 }
 
+/* The public face of the seed derivation, with the stream trainer.h names
+ * for the estimator of a trainer. */
+_Static_assert(RBM_SEED_STREAM_TRAINER_ESTIMATOR == RBM__STREAM_TRAINER_ESTIMATOR,
+               "trainer.h and core/seed.h disagree on the estimator's stream");
+
+uint64_t rbm_seed_derive(uint64_t seed, uint64_t stream)
+{
+    return rbm__seed_mix(seed, stream);
+}
+
 rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind kind, size_t k)
 {
     if (!t)

@@ -176,6 +176,18 @@ static void test_refusals(void **state)
     RBM_CHECK(ctx, rbm_gradient_axpy(g, 1.0, NULL), RBM_ERR_NULL);
     assert_true(strlen(rbm_context_last_error(ctx)) > 0);
 
+    /* a NULL argument next to a handle leaves a detail in the context */
+    rbm_context_clear_error(ctx);
+    RBM_CHECK(ctx, rbm_gradient_apply(g, NULL, 1.0), RBM_ERR_NULL);
+    expect_detail(ctx, "machine is NULL");
+    rbm_context_clear_error(ctx);
+    RBM_CHECK(ctx, rbm_gradient_apply(NULL, m, 1.0), RBM_ERR_NULL);
+    expect_detail(ctx, "gradient is NULL");
+    RBM_CHECK(ctx, rbm_gradient_apply(NULL, NULL, 1.0), RBM_ERR_NULL);
+    rbm_context_clear_error(ctx);
+    RBM_CHECK(ctx, rbm_gradient_get_hidden_bias(g, NULL, NH), RBM_ERR_NULL);
+    assert_true(strlen(rbm_context_last_error(ctx)) > 0);
+
     /* scale / axpy: non-finite alpha, shapes */
     RBM_CHECK(ctx, rbm_gradient_scale(g, NAN), RBM_ERR_NOT_FINITE);
     RBM_CHECK(ctx, rbm_gradient_scale(g, -INFINITY), RBM_ERR_NOT_FINITE);

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -791,6 +792,89 @@ static void test_apply_gradient_follows_step(void **state)
     check_apply_follows_step(RBM_OPTIMIZER_ADAM, RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI);
 }
 
+/* The recipe of trainer.h: a batch iterator with the trainer's seed, an
+ * estimator seeded with rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR)
+ * and rbm_gradient_apply reproduce rbm_trainer_step with plain SGD bit for
+ * bit, gradient by gradient, across epochs. */
+static void check_custom_loop(rbm_estimator_kind kind, rbm_precision prec)
+{
+    rbm_context *ctx = rbm_test_context();
+    enum { NV = 8, NH = 5, M = 70, B = 16, STEPS = 17 }; /* 5 batches per epoch, last of 6 */
+    const uint64_t seed = 4711;
+    const double lr = 0.05;
+    rbm_dataset *ds = random_dataset(ctx, RBM_UNIT_BERNOULLI, M, NV, 12);
+    rbm_machine *m1 = NULL, *m2 = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, NV, NH, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m1));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m1, 0.1, 9));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m1, prec));
+    RBM_OKAY(ctx, rbm_machine_clone(m1, &m2));
+    assert_int_equal(rbm_machine_precision(m2), prec);
+
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m1, ds, B, seed, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 2));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr));
+
+    rbm_batch_iter *it = NULL;
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, 1, 0, seed, &it));
+    assert_int_equal(rbm_batch_iter_batches_per_epoch(it), rbm_trainer_batches_per_epoch(t));
+    RBM_OKAY(ctx, rbm_estimator_new(m2, kind, 2, B, B,
+                                    rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR), &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m2, &g));
+    double v[B * NV];
+    double g1[NV * NH + NV + NH], g2[NV * NH + NV + NH], p1[NV * NH + NV + NH],
+        p2[NV * NH + NV + NH];
+    for (int s = 0; s < STEPS; s++) {
+        rbm_status st1 = step_ok(ctx, t);
+        size_t rows = 0;
+        rbm_status st2 = rbm_batch_iter_next(it, v, B * NV, &rows);
+        assert_true(st2 == RBM_OK || st2 == RBM_DONE);
+        assert_int_equal(st1, st2); /* the epochs end together */
+        RBM_OKAY(ctx, rbm_estimator_compute(e, rows, v, rows * NV, g));
+        RBM_OKAY(ctx, rbm_gradient_apply(g, m2, lr));
+        const rbm_gradient *gt = rbm_trainer_gradient(t);
+        RBM_OKAY(ctx, rbm_gradient_get_weights(gt, g1, NV * NH));
+        RBM_OKAY(ctx, rbm_gradient_get_visible_bias(gt, g1 + NV * NH, NV));
+        RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(gt, g1 + NV * NH + NV, NH));
+        RBM_OKAY(ctx, rbm_gradient_get_weights(g, g2, NV * NH));
+        RBM_OKAY(ctx, rbm_gradient_get_visible_bias(g, g2 + NV * NH, NV));
+        RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(g, g2 + NV * NH + NV, NH));
+        if (memcmp(g1, g2, sizeof g1) != 0)
+            fail_msg("%s/%s: gradient of step %d differs", rbm_estimator_kind_name(kind),
+                     prec ? "float32" : "float64", s);
+        read_params(ctx, m1, p1, p1 + NV * NH, p1 + NV * NH + NV);
+        read_params(ctx, m2, p2, p2 + NV * NH, p2 + NV * NH + NV);
+        if (memcmp(p1, p2, sizeof p1) != 0)
+            fail_msg("%s/%s: parameters after step %d differ", rbm_estimator_kind_name(kind),
+                     prec ? "float32" : "float64", s);
+    }
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    rbm_batch_iter_free(it);
+    rbm_trainer_free(t);
+    rbm_machine_free(m1);
+    rbm_machine_free(m2);
+    rbm_dataset_free(ds);
+    rbm_context_free(ctx);
+}
+
+static void test_custom_loop_reproduces_trainer(void **state)
+{
+    (void)state;
+    const rbm_estimator_kind kinds[4] = {RBM_ESTIMATOR_CD, RBM_ESTIMATOR_PCD, RBM_ESTIMATOR_EXACT,
+                                         RBM_ESTIMATOR_TAP2};
+    for (int k = 0; k < 4; k++) {
+        check_custom_loop(kinds[k], RBM_PRECISION_FLOAT64);
+        check_custom_loop(kinds[k], RBM_PRECISION_FLOAT32);
+    }
+    /* the derivation is splitmix64 at position `stream` */
+    assert_true(rbm_seed_derive(0, 0) == 0);
+    assert_true(rbm_seed_derive(1234567, 6) != rbm_seed_derive(1234567, 5));
+    assert_true(rbm_seed_derive(0, 1) == UINT64_C(0xe220a8397b1dcdaf));
+}
+
 static void test_apply_gradient_refusals(void **state)
 {
     (void)state;
@@ -861,45 +945,109 @@ static int quiet_observer(void *user, const rbm_trainer *t)
     return 0;
 }
 
+static bool trainable(rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind)
+{
+    bool gauss_gauss = vk == RBM_UNIT_GAUSSIAN && hk == RBM_UNIT_GAUSSIAN;
+    return !(gauss_gauss && (kind == RBM_ESTIMATOR_TAP2 || kind == RBM_ESTIMATOR_TAP3));
+}
+
+/* 50 steps and 2 epochs of one configuration allocate nothing. */
+static void check_no_allocation(rbm_context *ctx, alloc_count *cnt, const rbm_dataset *ds,
+                                rbm_unit_kind vk, rbm_unit_kind hk, rbm_estimator_kind kind,
+                                rbm_optimizer opt, rbm_precision prec)
+{
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, vk, hk, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.05, 1));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, 1, &t)); /* 5 batches, last of 6 rows */
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 2));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.001));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-4));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-3));
+    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
+    int calls = 0;
+    RBM_OKAY(ctx, rbm_trainer_set_observer(t, quiet_observer, &calls));
+    assert_true(cnt->allocs > 0); /* the allocator is really used */
+    size_t a0 = cnt->allocs, f0 = cnt->frees;
+    for (int s = 0; s < 60; s++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("%s-%s/%s/%s/%s: step %d: %s (%s)", rbm_unit_kind_name(vk),
+                     rbm_unit_kind_name(hk), rbm_estimator_kind_name(kind),
+                     rbm_optimizer_name(opt), prec ? "float32" : "float64", s,
+                     rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+    RBM_OKAY(ctx, rbm_trainer_apply_gradient(t, rbm_trainer_gradient(t)));
+    if (cnt->allocs != a0 || cnt->frees != f0)
+        fail_msg("%s-%s/%s/%s/%s: %zu allocations and %zu frees during the step loop",
+                 rbm_unit_kind_name(vk), rbm_unit_kind_name(hk), rbm_estimator_kind_name(kind),
+                 rbm_optimizer_name(opt), prec ? "float32" : "float64", cnt->allocs - a0,
+                 cnt->frees - f0);
+    assert_int_equal(calls, 60);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+}
+
+/* rbm_estimator_compute and rbm_gradient_apply allocate nothing. */
+static void check_no_allocation_apply(rbm_context *ctx, alloc_count *cnt, const rbm_dataset *ds,
+                                      rbm_unit_kind vk, rbm_unit_kind hk, rbm_precision prec)
+{
+    rbm_machine *m = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, vk, hk, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.05, 2));
+    RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
+    rbm_estimator *e = NULL;
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 1, 0, 16, 4, &e));
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    double x[16 * 10];
+    RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 0, 16, x, 16 * 10));
+    size_t a0 = cnt->allocs, f0 = cnt->frees;
+    for (int s = 0; s < 20; s++) {
+        RBM_OKAY(ctx, rbm_estimator_compute(e, 16, x, 16 * 10, g));
+        RBM_OKAY(ctx, rbm_gradient_apply(g, m, 0.005));
+    }
+    if (cnt->allocs != a0 || cnt->frees != f0)
+        fail_msg("%s-%s/%s: %zu allocations and %zu frees in compute + rbm_gradient_apply",
+                 rbm_unit_kind_name(vk), rbm_unit_kind_name(hk), prec ? "float32" : "float64",
+                 cnt->allocs - a0, cnt->frees - f0);
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    rbm_machine_free(m);
+}
+
+/* Every unit pair, every estimator kind where it is supported, both
+ * precisions; optimisers in turn. */
 static void test_no_allocation_in_step(void **state)
 {
     (void)state;
     alloc_count cnt = {0, 0};
     rbm_context *ctx = NULL;
     RBM_OKAY(ctx, rbm_context_new_with_allocator(count_alloc, count_free, &cnt, &ctx));
-    const rbm_estimator_kind kinds[3] = {RBM_ESTIMATOR_PCD, RBM_ESTIMATOR_CD, RBM_ESTIMATOR_EXACT};
+    const rbm_unit_kind units[3] = {RBM_UNIT_BERNOULLI, RBM_UNIT_ISING, RBM_UNIT_GAUSSIAN};
     const rbm_optimizer opts[3] = {RBM_OPTIMIZER_SGD, RBM_OPTIMIZER_MOMENTUM, RBM_OPTIMIZER_ADAM};
     const rbm_precision precs[2] = {RBM_PRECISION_FLOAT64, RBM_PRECISION_FLOAT32};
-    rbm_dataset *ds = NULL;
-    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 70, 3, 3, 10, 0.5, RBM_UNIT_BERNOULLI, 3, &ds));
-    for (int p = 0; p < 2; p++)
-        for (int q = 0; q < 3; q++) {
-            rbm_machine *m = NULL;
-            RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 5, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
-            RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.1, 1));
-            RBM_OKAY(ctx, rbm_machine_set_precision(m, precs[p]));
-            rbm_trainer *t = NULL;
-            RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, 1, &t)); /* 5 batches, last of 6 rows */
-            RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kinds[q], 2));
-            RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opts[q]));
-            RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-4));
-            RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-3));
-            RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
-            int calls = 0;
-            RBM_OKAY(ctx, rbm_trainer_set_observer(t, quiet_observer, &calls));
-            assert_true(cnt.allocs > 0); /* the allocator is really used */
-            size_t a0 = cnt.allocs, f0 = cnt.frees;
-            for (int s = 0; s < 50; s++) step_ok(ctx, t);
-            RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 2));
-            if (cnt.allocs != a0 || cnt.frees != f0)
-                fail_msg("%s/%s/%s: %zu allocations and %zu frees during the step loop",
-                         rbm_estimator_kind_name(kinds[q]), rbm_optimizer_name(opts[q]),
-                         p ? "float32" : "float64", cnt.allocs - a0, cnt.frees - f0);
-            assert_int_equal(calls, 60);
-            rbm_trainer_free(t);
-            rbm_machine_free(m);
-        }
-    rbm_dataset_free(ds);
+    size_t n = 0;
+    for (int v = 0; v < 3; v++) {
+        rbm_dataset *ds = NULL;
+        RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 70, 3, 3, 10, 0.5, units[v], 3, &ds));
+        for (int h = 0; h < 3; h++)
+            for (int p = 0; p < 2; p++) {
+                for (int k = 0; k <= RBM_ESTIMATOR_TAP3; k++) {
+                    rbm_estimator_kind kind = (rbm_estimator_kind)k;
+                    if (!trainable(units[v], units[h], kind))
+                        continue;
+                    check_no_allocation(ctx, &cnt, ds, units[v], units[h], kind, opts[n++ % 3],
+                                        precs[p]);
+                }
+                check_no_allocation_apply(ctx, &cnt, ds, units[v], units[h], precs[p]);
+            }
+        rbm_dataset_free(ds);
+    }
+    assert_int_equal(n, 2 * (9 * 6 - 2));
     assert_int_equal(cnt.allocs, cnt.frees + 1); /* only the context itself is left */
     rbm_context_free(ctx);
 }
@@ -1003,7 +1151,12 @@ static void test_bad_arguments(void **state)
     RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_MOMENTUM, 0.0));
     RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_ADAM_BETA1, 0.0));
     RBM_CHECK(ctx, rbm_trainer_get_real(t, (rbm_trainer_param)99, &v), RBM_ERR_INVALID_ARGUMENT);
+    rbm_context_clear_error(ctx);
     RBM_CHECK(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, NULL), RBM_ERR_NULL);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "out is NULL"));
+    rbm_context_clear_error(ctx);
+    RBM_CHECK(ctx, rbm_trainer_save_checkpoint(t, NULL), RBM_ERR_NULL);
+    assert_true(strlen(rbm_context_last_error(ctx)) > 0);
     RBM_CHECK(ctx, rbm_trainer_get_real(NULL, RBM_PARAM_L2, &v), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_real(NULL, RBM_PARAM_L2, 0.1), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_optimizer(t, (rbm_optimizer)7), RBM_ERR_INVALID_ARGUMENT);
@@ -1122,6 +1275,7 @@ int main(void)
         cmocka_unit_test(test_reconstruction_error_definition),
         cmocka_unit_test(test_reconstruction_error_decreases),
         cmocka_unit_test(test_observer),
+        cmocka_unit_test(test_custom_loop_reproduces_trainer),
         cmocka_unit_test(test_apply_gradient_follows_step),
         cmocka_unit_test(test_apply_gradient_refusals),
         cmocka_unit_test(test_no_allocation_in_step),

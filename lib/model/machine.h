@@ -1,0 +1,35 @@
+/* librbm — machine (private): the largest singular value of W and the
+ * Gauss-Gauss normalisability check with a caller-owned workspace, for
+ * code that checks on every step and must not allocate (the optimiser,
+ * rbm_gradient_apply). The allocating forms are in core/internal.h. */
+#ifndef RBM_MODEL_MACHINE_H
+#define RBM_MODEL_MACHINE_H
+
+#include "core/internal.h"
+
+/* Workspace for one shape nv x nh: a column-major copy of W, the singular
+ * values, and LAPACK's work array of the size its workspace query asked
+ * for once, at init. */
+typedef struct rbm__singular_ws {
+    size_t nv, nh;
+    double *a;    /* nv * nh */
+    double *s;    /* min(nv, nh) */
+    double *work; /* lwork */
+    size_t lwork;
+} rbm__singular_ws;
+
+/* Allocate the workspace for m's shape. Errors: RBM_ERR_NO_MEMORY,
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NUMERICAL (the workspace query failed). */
+rbm_status rbm__singular_ws_init(const rbm_machine *m, rbm__singular_ws *ws);
+/* Release it (accepts a zeroed or failed one). */
+void rbm__singular_ws_free(rbm_context *ctx, rbm__singular_ws *ws);
+
+/* As rbm__machine_top_singular and rbm__machine_check_normalizable
+ * (bit-identical results), with ws made for m's shape: no allocation. */
+rbm_status rbm__machine_top_singular_ws(const rbm_machine *m, const double *W,
+                                        rbm__singular_ws *ws, double *out);
+rbm_status rbm__machine_check_normalizable_ws(const rbm_machine *m, const double *W,
+                                              double sigma_v, double sigma_h,
+                                              rbm__singular_ws *ws);
+
+#endif /* RBM_MODEL_MACHINE_H */
