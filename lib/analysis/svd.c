@@ -4,6 +4,7 @@
  * the Marchenko-Pastur bulk estimate. */
 #include "analysis/lapack_calls.h"
 #include "analysis/svd_impl.h"
+#include "train/gradient.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -332,11 +333,15 @@ rbm_status rbm_svd_project_gradient(const rbm_svd *s, const rbm_gradient *g, siz
         return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_svd_project_gradient: gradient is NULL");
     if ((st = check_modes(s, n_modes, "rbm_svd_project_gradient")))
         return st;
-    if (g->nv != s->nv || g->nh != s->nh)
+    size_t gnv, gnh;
+    const double *dW;
+    rbm__gradient_shape(g, &gnv, &gnh);
+    rbm__gradient_const_arrays(g, &dW, NULL, NULL);
+    if (gnv != s->nv || gnh != s->nh)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
                          "rbm_svd_project_gradient: gradient is %zu x %zu, the decomposition is "
                          "%zu x %zu",
-                         g->nv, g->nh, s->nv, s->nh);
+                         gnv, gnh, s->nv, s->nh);
     if (!(isfinite(tol) && tol >= 0))
         return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT,
                          "rbm_svd_project_gradient: tol must be finite and >= 0 (got %g)", tol);
@@ -350,7 +355,7 @@ rbm_status rbm_svd_project_gradient(const rbm_svd *s, const rbm_gradient *g, siz
         return st;
     /* T = dW V_K (nv x K), G = U_K^T T */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->nv, (int)K, (int)s->nh, 1.0,
-                g->dW, (int)s->nh, s->V, (int)s->r, 0.0, T, (int)K);
+                dW, (int)s->nh, s->V, (int)s->r, 0.0, T, (int)K);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)K, (int)s->nv, 1.0, s->U,
                 (int)s->r, T, (int)K, 0.0, G, (int)K);
     rbm__free(s->ctx, T);

@@ -183,12 +183,6 @@ int rbm__enum_layer(const rbm_machine *m, size_t max_units);
 /* ---- gradient (train/gradient.c) ----
  * Here while analysis/meanfield.c and analysis/svd.c use the fields; code
  * outside train/ can use rbm__gradient_arrays (train/gradient.h) instead. */
-struct rbm_gradient {
-    rbm_context *ctx;
-    size_t nv, nh;
-    double *dW, *da, *db;
-    struct rbm__gradient_scratch *gg; /* Gauss-Gauss apply scratch, or NULL */
-};
 
 /* ---- files (io.c) ----
  * Save m plus, when extra_tag (4 bytes) is non-NULL, one optional section

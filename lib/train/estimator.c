@@ -3,6 +3,7 @@
  * (estimator_gibbs.c), EXACT (estimator_exact.c), naive MF / TAP2 / TAP3
  * (estimator_mf_ops.c). */
 #include "core/internal.h"
+#include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "train/checkpoint.h"
 #include "train/estimator.h"

@@ -4,6 +4,7 @@
  * all particles at once (their fields and reaction sums are matrix
  * products, n x N_v by N_v x N_h). */
 #include "train/estimator_emf.h"
+#include "train/gradient_impl.h"
 
 #include "model/mf_equations.h"
 

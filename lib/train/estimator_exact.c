@@ -3,6 +3,7 @@
  * RBM_EXACT_MAX_UNITS units), or for a Gauss-Gauss machine by the closed
  * form of the joint Gaussian (rbm__gauss_gauss_stats, docs/theory.md §1.5). */
 #include "core/internal.h"
+#include "train/gradient_impl.h"
 #include "model/enumerate.h"
 #include "model/gauss_gauss.h"
 #include "train/estimator_impl.h"

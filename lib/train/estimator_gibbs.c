@@ -3,6 +3,7 @@
  * the chains' <v E[h|v]^T>, <v>, <E[h|v]> (Rao-Blackwell) in the machine's
  * compute type. */
 #include "core/internal.h"
+#include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "train/estimator_impl.h"
 #include "train/sampler.h"

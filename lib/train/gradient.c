@@ -2,6 +2,7 @@
  * copies in and out, the linear-algebra steps (scale, axpy) a caller needs to
  * build one from its own statistics, and the plain ascent step. */
 #include "core/internal.h"
+#include "train/gradient_impl.h"
 #include "model/machine.h"
 #include "train/gradient.h"
 
@@ -98,6 +99,12 @@ void rbm__gradient_arrays(rbm_gradient *g, double **dW, double **da, double **db
         *da = g->da;
     if (db)
         *db = g->db;
+}
+
+void rbm__gradient_shape(const rbm_gradient *g, size_t *nv, size_t *nh)
+{
+    *nv = g->nv;
+    *nh = g->nh;
 }
 
 void rbm__gradient_const_arrays(const rbm_gradient *g, const double **dW, const double **da,

@@ -10,7 +10,9 @@
 /* dW (nv x nh, row-major), da (nv) and db (nh) of g, borrowed; any of the
  * out pointers may be NULL. */
 void rbm__gradient_arrays(rbm_gradient *g, double **dW, double **da, double **db);
-/* The same, read-only. */
+/* Shape of g: *nv x *nh weights. */
+void rbm__gradient_shape(const rbm_gradient *g, size_t *nv, size_t *nh);
+/* The same arrays, read-only. */
 void rbm__gradient_const_arrays(const rbm_gradient *g, const double **dW, const double **da,
                                 const double **db);
 

@@ -4,6 +4,7 @@
  * storing anything, and refused if any new parameter or moment would be
  * NaN or infinite, so a refused step changes nothing. */
 #include "core/internal.h"
+#include "train/gradient_impl.h"
 #include "model/machine.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"

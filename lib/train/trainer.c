@@ -1,6 +1,7 @@
 /* librbm — trainer: one minibatch per step through an estimator and an
  * optimiser (optimizer.c), over seeded shuffled epochs. */
 #include "core/internal.h"
+#include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "core/shuffle.h"
 #include "train/estimator.h"
