@@ -11,7 +11,8 @@
  *   cli_progress.c  the progress display on stderr, SIGINT/SIGTERM handling
  *   cli_data.c      data specs (--data), loading and transforms, saved models
  *   cli_files.c     paths, directories, checks of output paths, atomic output
- *                   files and the sample writers (NPY, text)
+ *                   files (PNG, text; NPY files are the library's) and the
+ *                   text writer of samples
  *   cli_analysis.c  spectrum of W, TAP fixed points (with damping retries) and
  *                   the phase of a machine: train's report, spectrum, analyze
  *   cli_plots.c     the report's gnuplot plots, the PNG grid of samples
@@ -292,8 +293,9 @@ int cli_make_dir(const char *dir, char *note, size_t n);
  * or unwritable directory): 0, or EXIT_RUNTIME after the error. */
 int cli_check_output_path(const char *path, const char *what);
 
-/* Atomic output: a temporary file next to path (mode 0666 less the umask),
- * renamed over path by cli_finish_output after a complete write. */
+/* Atomic output of the files the library does not write: a temporary file
+ * next to path (mode 0666 less the umask), renamed over path by
+ * cli_finish_output after a complete write. */
 struct cli_outfile {
     FILE *f;
     char *tmp;
@@ -302,8 +304,7 @@ struct cli_outfile {
 int cli_start_output(struct cli_outfile *of, const char *path); /* 0, or -1 (printed) */
 /* ok: the content was written completely. 0, or -1 (printed when ok). */
 int cli_finish_output(struct cli_outfile *of, int ok);
-/* rows x cols float64 as NPY 1.0 / as text, one row per line: 0 or -1. */
-int cli_write_npy(FILE *f, const double *x, size_t rows, size_t cols);
+/* rows x cols values as text, one row per line (%.17g): 0 or -1. */
 int cli_write_txt(FILE *f, const double *x, size_t rows, size_t cols);
 
 /* ---- cli_analysis.c ---- */

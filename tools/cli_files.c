@@ -1,6 +1,8 @@
 /* cli_files.c — the files the rbm program writes: paths beside the model,
  * directories, early checks of output paths, atomic output files (a
- * temporary renamed into place) and the sample writers (NPY, text). */
+ * temporary renamed into place) for what the library does not write itself
+ * (PNG grids, text samples; NPY is rbm_dataset_save_npy), and the text
+ * writer of samples. */
 #include "cli.h"
 
 #include <errno.h>
@@ -170,47 +172,6 @@ int cli_finish_output(struct cli_outfile *of, int ok)
 }
 
 /* ---- sample writers ---- */
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-/* NPY format version 1.0: magic "\x93NUMPY", version 1 0, a little-endian
- * u16 header length, an ASCII dict literal padded with spaces and ended by
- * '\n' so that the data starts at a multiple of 64 bytes; then the values,
- * here little-endian float64 in C order. */
-int cli_write_npy(FILE *f, const double *x, size_t rows, size_t cols)
-{
-    char dict[256];
-    int dn = snprintf(dict, sizeof dict,
-                      "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", rows,
-                      cols);
-    size_t total = 10 + (size_t)dn + 1;
-    size_t padded = (total + 63) / 64 * 64;
-    size_t hlen = padded - 10;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    if (fwrite(pre, 1, sizeof pre, f) != sizeof pre || fwrite(dict, 1, (size_t)dn, f) != (size_t)dn)
-        return -1;
-    for (size_t i = (size_t)dn; i + 1 < hlen; i++)
-        fputc(' ', f);
-    fputc('\n', f);
-    unsigned char buf[8 * 512];
-    size_t n = rows * cols, k = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u;
-        memcpy(&u, &x[i], 8);
-        put_le64(buf + 8 * k, u);
-        if (++k == 512 || i + 1 == n) {
-            if (fwrite(buf, 8, k, f) != k)
-                return -1;
-            k = 0;
-        }
-    }
-    return ferror(f) ? -1 : 0;
-}
 
 int cli_write_txt(FILE *f, const double *x, size_t rows, size_t cols)
 {

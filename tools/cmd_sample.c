@@ -1,6 +1,6 @@
 /* cmd_sample.c — 'rbm sample MODEL': persistent Gibbs chains of a saved
  * model, written as a PNG grid of images (image-shaped models), a NumPy
- * .npy file or a text file. */
+ * .npy file (rbm_dataset_save_npy) or a text file. */
 #include "cli.h"
 
 #include <errno.h>
@@ -246,6 +246,20 @@ static int run_chains(struct sample_run *r)
     return rc;
 }
 
+/* The n x N_v values x as an NPY file, written by the library (atomic). */
+static int write_npy(const struct sample_run *r, const double *x)
+{
+    rbm_dataset *ds = NULL;
+    rbm_status st = rbm_dataset_from_memory(r->ctx, x, RBM_DTYPE_FLOAT64, r->o.n,
+                                            rbm_machine_n_visible(r->m), RBM_BORROW, &ds);
+    if (st == RBM_OK)
+        st = rbm_dataset_save_npy(ds, r->o.out);
+    if (st != RBM_OK)
+        cli_lib_errorf(r->ctx, st, "cannot write the samples to '%s'", r->o.out);
+    rbm_dataset_free(ds);
+    return st == RBM_OK ? 0 : EXIT_RUNTIME;
+}
+
 /* The states and means of the last step into the buffers, then the file. */
 static int write_samples(struct sample_run *r)
 {
@@ -257,19 +271,17 @@ static int write_samples(struct sample_run *r)
         cli_lib_errorf(r->ctx, st, "cannot read the chains");
         return EXIT_RUNTIME;
     }
+    const double *x = r->o.means ? r->mean : r->v;
+    if (r->fmt == FORMAT_NPY)
+        return write_npy(r, x);
     struct cli_outfile of;
     if (cli_start_output(&of, r->o.out) != 0)
         return EXIT_RUNTIME;
-    const double *x = r->o.means ? r->mean : r->v;
     int wrc;
     if (r->fmt == FORMAT_PNG)
         wrc = cli_write_png_grid(of.f, r->o.out, r->mean, n,
                                  rbm_machine_unit_kind(r->m, RBM_LAYER_VISIBLE), &r->g);
-    else if (r->fmt == FORMAT_NPY)
-        wrc = cli_write_npy(of.f, x, n, nv);
-    else
-        wrc = cli_write_txt(of.f, x, n, nv);
-    if (wrc != 0 && r->fmt != FORMAT_PNG)
+    else if ((wrc = cli_write_txt(of.f, x, n, nv)) != 0)
         cli_errorf("cannot write '%s': %s", r->o.out, strerror(errno ? errno : EIO));
     return cli_finish_output(&of, wrc == 0) != 0 ? EXIT_RUNTIME : 0;
 }
