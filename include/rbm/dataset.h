@@ -78,6 +78,19 @@ RBM_API rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_
  * *.npy -> NPY; otherwise RBM_ERR_BAD_FORMAT naming the accepted forms. */
 RBM_API rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_dataset **out);
 
+/* Save ds as a 2-D NPY file (format 1.0, dtype '<f8', C order): rows x cols
+ * float64 values whatever the element type (uint8 and float32 values are
+ * exact in float64), so rbm_dataset_load_npy reads back the same values.
+ * The file is replaced atomically: written to a temporary in the same
+ * directory ("<path>.tmp.XXXXXX", mode 0666 less the umask), synced and
+ * renamed over path; on failure the temporary is removed and path is left
+ * as it was. Only reads ds; the caller keeps ownership of ds and path.
+ * Errors, with the detail in the dataset's context: RBM_ERR_NULL (ds or path
+ * NULL), RBM_ERR_IO (cannot create, write, sync or rename, naming the path
+ * and the system's reason). Thread safety: as the other const functions of
+ * a dataset; concurrent saves to one path leave one complete file. */
+RBM_API rbm_status rbm_dataset_save_npy(const rbm_dataset *ds, const char *path);
+
 /* Synthetic clusters (docs/theory.md §7): n_clusters centres c_k ~ N(0, I_d) in
  * d = intrinsic_dim dimensions, a random orthonormal embedding E
  * (n_dims x d, Gram-Schmidt of a Gaussian matrix), samples

@@ -985,6 +985,81 @@ static void test_npy(void **state)
     rbm_context_free(ctx);
 }
 
+/* No file in the fixture directory whose name starts with prefix. */
+static void assert_no_file_with_prefix(const char *prefix)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q '^%s'", g_dir, prefix);
+    assert_int_not_equal(system(cmd), 0);
+}
+
+/* rbm_dataset_save_npy: float64, float32 and uint8 data round-trip through
+ * the NPY loader as float64 with identical values; the bytes are NPY 1.0
+ * '<f8' with the data at a multiple of 64 bytes; an existing file is replaced; a bad
+ * path gives RBM_ERR_IO with the path in the detail and leaves no
+ * temporary. */
+static void test_save_npy(void **state)
+{
+    (void)state;
+    alloc_stats as;
+    rbm_context *ctx = counting_context(&as);
+    const double vals[6] = {1.5, -2.25, 1e-300, 3e300, -0.0, 0.1};
+    const float fvals[6] = {1.5f, -2.25f, 1e-30f, 3e30f, 0.0f, 0.1f};
+    const uint8_t uvals[6] = {0, 1, 127, 128, 254, 255};
+    const void *bufs[3] = {vals, fvals, uvals};
+    const rbm_dtype types[3] = {RBM_DTYPE_FLOAT64, RBM_DTYPE_FLOAT32, RBM_DTYPE_UINT8};
+    const char *path = fixture_path("saved.npy");
+    for (int t = 0; t < 3; t++) {
+        rbm_dataset *ds = NULL, *back = NULL;
+        RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, bufs[t], types[t], 2, 3, RBM_BORROW, &ds));
+        RBM_OKAY(ctx, rbm_dataset_save_npy(ds, path)); /* replaces the file of the last turn */
+        RBM_OKAY(ctx, rbm_dataset_load_npy(ctx, path, &back));
+        expect_shape(back, 2, 3);
+        assert_int_equal(rbm_dataset_dtype(back), RBM_DTYPE_FLOAT64);
+        double *want = all_rows(ctx, ds), *got = all_rows(ctx, back);
+        for (int i = 0; i < 6; i++) {
+            assert_true(got[i] == want[i]);
+            assert_int_equal(signbit(got[i]), signbit(want[i]));
+        }
+        free(want);
+        free(got);
+        rbm_dataset_free(back);
+        rbm_dataset_free(ds);
+    }
+    /* the bytes of the last (uint8) file */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char b[128 + 48 + 1];
+    assert_int_equal(fread(b, 1, sizeof b, f), 128 + 48); /* header, 6 values */
+    fclose(f);
+    const char *dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
+    assert_memory_equal(b, "\x93NUMPY\x01\x00\x76\x00", 10); /* header length 118 */
+    assert_memory_equal(b + 10, dict, strlen(dict));
+    for (size_t i = 10 + strlen(dict); i < 127; i++)
+        assert_int_equal(b[i], ' ');
+    assert_int_equal(b[127], '\n');
+    double x;
+    memcpy(&x, b + 128 + 8 * 5, 8); /* little-endian host (x86-64, arm64) */
+    assert_true(x == 255.0);
+    assert_no_file_with_prefix("saved.npy.tmp");
+
+    /* errors */
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, vals, RBM_DTYPE_FLOAT64, 2, 3, RBM_BORROW, &ds));
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no-such-dir/x.npy", g_dir);
+    assert_int_equal(rbm_dataset_save_npy(ds, bad), RBM_ERR_IO);
+    assert_detail(ctx, "no-such-dir/x.npy");
+    assert_int_equal(rbm_dataset_save_npy(ds, g_dir), RBM_ERR_IO); /* a directory */
+    assert_detail(ctx, g_dir);
+    assert_no_file_with_prefix(".tmp");
+    assert_int_equal(rbm_dataset_save_npy(ds, NULL), RBM_ERR_NULL);
+    assert_int_equal(rbm_dataset_save_npy(NULL, path), RBM_ERR_NULL);
+    rbm_dataset_free(ds);
+    assert_int_equal(as.live, 1); /* nothing but the context */
+    rbm_context_free(ctx);
+}
+
 static void test_load_by_name(void **state)
 {
     (void)state;
@@ -1944,6 +2019,7 @@ int main(void)
         cmocka_unit_test(test_fashion_mnist),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_npy),
+        cmocka_unit_test(test_save_npy),
         cmocka_unit_test(test_load_by_name),
         cmocka_unit_test(test_synthetic_basic),
         cmocka_unit_test(test_synthetic_structure),

@@ -1,0 +1,200 @@
+#!/bin/sh
+# Black-box tests of 'rbm eval'.
+# usage: sh tests/cli/test_eval.sh path/to/rbm
+# Prints one line per check ("ok - ..." / "not ok - ...") and exits non-zero
+# if any check failed (the shared helpers are in cli_common.sh).
+CLI_TEST=test_eval.sh
+. "$(dirname "$0")/cli_common.sh"
+
+# --- models and data ------------------------------------------------------------
+make_data_files "$tmp"
+# a small bernoulli model on the 12-column CSV (4 hidden units: exact is cheap)
+train_bits_model "$tmp/e.rbm" "$tmp/bits.csv"
+model="$tmp/small model.rbm"
+train_small_model "$model"
+
+# --- rbm eval: log Z, log-likelihood, pseudo-likelihood ------------------------
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method exact --json
+cp "$tmp/out" "$tmp/exact.json"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(k in d for k in ("method", "log_z", "log_z_stderr", "log_likelihood",
+        "pseudo_likelihood", "n_rows", "seconds"))' \
+    'd["method"] == "exact" and d["log_z_stderr"] == 0 and d["n_rows"] == 300' \
+    'd["log_likelihood"] <= 0 and d["pseudo_likelihood"] <= 0' >"$tmp/py" 2>&1; then
+    ok "eval --method exact --json: keys, log-likelihood <= 0 on binary data"
+else
+    fail "eval --method exact (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# an independent log Z and log-likelihood: the model file read by a reader
+# written from docs/file-format.md, the 2^4 hidden states enumerated in Python
+if "$PY" - "$tmp/e.rbm" "$tmp/bits.csv" "$tmp/exact.json" >"$tmp/py" 2>&1 <<'EOF'
+import itertools, json, math, struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89RBM\r\n\x1a\n"
+count = struct.unpack_from("<I", data, 12)[0]
+off, model, params = 24, None, None
+for _ in range(count):
+    tag = data[off:off + 4]
+    flags, length, _res, crc = struct.unpack_from("<IQII", data, off + 4)
+    body = data[off + 24:off + 24 + length]
+    assert zlib.crc32(body, zlib.crc32(data[off:off + 20])) == crc
+    if tag == b"MODL":
+        model = struct.unpack_from("<QQIIddI", body)
+    elif tag == b"PARM":
+        params = struct.unpack_from("<%dd" % (length // 8), body)
+    off += 24 + length
+nv, nh, vk, hk = model[:4]
+assert (nv, nh, vk, hk) == (12, 4, 0, 0)
+W = [params[i * nh:(i + 1) * nh] for i in range(nv)]
+a = params[nv * nh:nv * nh + nv]
+b = params[nv * nh + nv:]
+def softplus(x):
+    return max(x, 0) + math.log1p(math.exp(-abs(x)))
+terms = []
+for h in itertools.product((0, 1), repeat=nh):
+    terms.append(sum(bj * hj for bj, hj in zip(b, h)) +
+                 sum(softplus(a[i] + sum(W[i][j] * h[j] for j in range(nh))) for i in range(nv)))
+m = max(terms)
+log_z = m + math.log(sum(math.exp(t - m) for t in terms))
+rows = [list(map(float, l.split(","))) for l in open(sys.argv[2]).read().split("\n")[1:] if l]
+def free_energy(v):
+    return -sum(ai * vi for ai, vi in zip(a, v)) - sum(
+        softplus(b[j] + sum(v[i] * W[i][j] for i in range(nv))) for j in range(nh))
+ll = -sum(free_energy(v) for v in rows) / len(rows) - log_z
+d = json.load(open(sys.argv[3]))
+print("python log Z %.12f, rbm %.12f; log-lik %.12f, rbm %.12f" % (log_z, d["log_z"], ll, d["log_likelihood"]))
+sys.exit(0 if abs(log_z - d["log_z"]) < 1e-9 and abs(ll - d["log_likelihood"]) < 1e-9 else 1)
+EOF
+then
+    ok "eval exact log Z and log-likelihood match an independent computation: $(cat "$tmp/py")"
+else
+    fail "independent log Z check: $(cat "$tmp/py")"
+fi
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method ais --runs 100 --betas 3000 --json
+if [ "$rc" -eq 0 ] && grep -q '^AIS forward' "$tmp/err" && grep -q '^AIS reverse' "$tmp/err" &&
+    "$PY" - "$tmp/exact.json" "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))
+a = json.load(open(sys.argv[2]))
+for k in ("method", "log_z", "log_z_stderr", "log_likelihood", "pseudo_likelihood",
+          "log_z_reverse", "log_z_reverse_stderr", "n_rows", "seconds"):
+    assert k in a, k
+assert a["method"] == "ais" and a["log_z_stderr"] > 0 and a["log_z_reverse_stderr"] > 0
+print("exact %.5f, AIS forward %.5f +- %.5f, reverse %.5f +- %.5f" % (
+    e["log_z"], a["log_z"], a["log_z_stderr"], a["log_z_reverse"], a["log_z_reverse_stderr"]))
+for est, se in ((a["log_z"], a["log_z_stderr"]), (a["log_z_reverse"], a["log_z_reverse_stderr"])):
+    diff = abs(est - e["log_z"])
+    assert diff < 0.05 and diff < 5 * se + 1e-9, (est, se)
+assert abs(a["pseudo_likelihood"] - e["pseudo_likelihood"]) < 1e-12
+EOF
+then
+    ok "eval --method ais agrees with exact (< 0.05 nats, < 5 stderr): $(cat "$tmp/py")"
+else
+    fail "eval ais vs exact (status $rc): $(cat "$tmp/py" 2>/dev/null)"
+fi
+# the report; the default method of a small model is exact
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv"
+if [ "$rc" -eq 0 ] && grep -q '^log Z ' "$tmp/out" && grep -q '^method *exact' "$tmp/out" &&
+    grep -q '^pseudo-lik' "$tmp/out" && grep -q '^log-lik' "$tmp/out"; then
+    ok "eval report (default method exact for 4 hidden units)"
+else
+    fail "eval report (status $rc)"
+fi
+# default data: the synthetic data of the model's visible kind (100 ising units)
+run eval "$model" --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["data"] == "synthetic" and d["n_rows"] == 10000' \
+    'd["method"] == "exact" and d["log_likelihood"] < 0' >"$tmp/py" 2>&1; then
+    ok "eval on the default synthetic data"
+else
+    fail "eval default data (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# gaussian visible units: log densities, no pseudo-likelihood (with a note)
+run train --visible gaussian --epochs 1 --n-hidden 6 --quiet --out "$tmp/g.rbm"
+run eval "$tmp/g.rbm" --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["pseudo_likelihood"] is None' \
+    '"gaussian" in d["pseudo_likelihood_note"] and d["visible"] == "gaussian"' \
+    'isinstance(d["log_likelihood"], float)' >"$tmp/py" 2>&1; then
+    ok "eval of a gaussian-visible model skips the pseudo-likelihood with a note"
+else
+    fail "eval gaussian (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# AIS is the default when the smaller discrete layer has more than 24 units
+run train --epochs 1 --n-hidden 40 --quiet --out "$tmp/big.rbm"
+run eval "$tmp/big.rbm" --runs 10 --betas 200 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["method"] == "ais" and d["ais_runs"] == 10' \
+    'd["log_z_reverse"] is not None' >"$tmp/py" 2>&1; then
+    ok "eval of a 100 x 40 model uses AIS"
+else
+    fail "eval 100 x 40 (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "eval without a model" eval
+expect_error 2 "eval with two models" eval "$tmp/e.rbm" "$tmp/e.rbm"
+expect_error 2 "eval unknown method" eval "$tmp/e.rbm" --method tap
+expect_error 2 "eval --runs 1" eval "$tmp/e.rbm" --runs 1
+expect_error 2 "eval --betas x" eval "$tmp/e.rbm" --betas x
+expect_error 2 "eval --method exact --runs" eval "$tmp/e.rbm" --method exact --runs 10
+expect_error 2 "eval --method exact beyond 30 units" eval "$tmp/big.rbm" --method exact
+expect_error 2 "eval unknown option" eval "$tmp/e.rbm" --bogus
+expect_error 1 "eval: data with the wrong number of columns" eval "$tmp/e.rbm" --data "$tmp/pixels.csv"
+expect_error 1 "eval: missing model" eval "$tmp/no-such-model.rbm"
+if grep -q 'RBM_ERR_IO' "$tmp/err"; then
+    ok "missing model: the library detail is shown"
+else
+    fail "missing model: no library detail"
+fi
+# a corrupted model: one byte of the parameters changed (the CRC catches it)
+cp "$tmp/e.rbm" "$tmp/bad.rbm"
+printf 'X' | dd of="$tmp/bad.rbm" bs=1 seek=130 conv=notrunc 2>/dev/null
+expect_error 1 "eval: corrupted model" eval "$tmp/bad.rbm"
+if grep -q 'RBM_ERR_BAD_FORMAT' "$tmp/err" && grep -q 'bad.rbm' "$tmp/err"; then
+    ok "corrupted model: the library detail is shown"
+else
+    fail "corrupted model: no library detail"
+fi
+head -c 100 "$tmp/e.rbm" >"$tmp/trunc.rbm"
+expect_error 1 "eval: truncated model" eval "$tmp/trunc.rbm"
+# the messages of the table-driven option parser
+expect_message 2 "eval --method tap: the message" \
+    "unknown method 'tap' for --method (expected exact or ais)" eval "$tmp/e.rbm" --method tap
+expect_message 2 "eval --method without a value" "option '--method' requires a value" \
+    eval "$tmp/e.rbm" --method
+expect_message 2 "eval --runs 1: the message" "invalid value '1' for --runs: must be at least 2" \
+    eval "$tmp/e.rbm" --runs 1
+expect_message 2 "eval --bogus: the message" \
+    "unknown option '--bogus' for 'rbm eval' (see 'rbm help eval')" eval "$tmp/e.rbm" --bogus
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method=exact --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["method"] == "exact"' >"$tmp/py" 2>&1; then
+    ok "eval --method=exact"
+else
+    fail "eval --method=exact (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+
+# --- Fashion-MNIST (skipped when the Debian data set is absent) ------------------
+if [ -r "$FASHION" ] && train_fashion_model "$tmp/fm.rbm"; then
+    # 16 hidden units: exact log Z by enumeration of 2^16 states
+    run eval "$tmp/fm.rbm" --data fashion-mnist --method exact --json --quiet
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_rows"] == 60000 and d["n_visible"] == 784' \
+        'd["log_likelihood"] < 0 and d["pseudo_likelihood"] < 0' >"$tmp/py" 2>&1; then
+        ok "fashion-mnist eval exact: $(grep -E '"(log_z|log_likelihood|seconds)"' "$tmp/out" | tr -d '\n ')"
+    else
+        fail "fashion-mnist eval (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+else
+    echo "ok - fashion-mnist eval # SKIP $FASHION not installed"
+fi
+
+# --- interruption ----------------------------------------------------------------
+# SIGTERM during AIS: exit 143, nothing on stdout
+"$RBM" eval "$tmp/big.rbm" --method ais --json >"$tmp/out" 2>"$tmp/err" </dev/null &
+pid=$!
+sleep 1
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 143 ] && [ ! -s "$tmp/out" ]; then
+    ok "SIGTERM stops AIS: exit 143, nothing on stdout"
+else
+    fail "SIGTERM during AIS (status $rc)"
+fi
+
+finish

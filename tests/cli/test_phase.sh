@@ -1,0 +1,78 @@
+#!/bin/sh
+# Black-box tests of 'rbm phase'.
+# usage: sh tests/cli/test_phase.sh path/to/rbm
+# Prints one line per check ("ok - ..." / "not ok - ...") and exits non-zero
+# if any check failed (the shared helpers are in cli_common.sh).
+CLI_TEST=test_phase.sh
+. "$(dirname "$0")/cli_common.sh"
+
+# --- rbm phase --------------------------------------------------------------------
+phase_check() {
+    what=$1
+    shift
+    run phase "$@" --json
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+        'all(k in d for k in ("phase", "m", "q", "qbar", "w_c"))' "$PHASE_EXPR" >"$tmp/py" 2>&1; then
+        ok "phase $*: $what ($(tr -d '\n ' <"$tmp/out" | grep -o '"phase":"[a-z_]*"'))"
+    else
+        fail "phase $*: $what (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+}
+PHASE_EXPR='d["phase"] == "paramagnetic" and d["q"] < 1e-6 and max(abs(x) for x in d["m"]) < 1e-6 and abs(d["w_c"] - 2.0) < 1e-9'
+phase_check "paramagnetic for T > max(sigma, w); w_c = T" --w 0.8 --sigma 0.5 --temperature 2
+PHASE_EXPR='d["phase"] == "ferromagnetic" and d["m"][0] > 0.1 and abs(d["w_c"] - 1.0) < 1e-9'
+phase_check "ferromagnetic for sigma < T < w" --w 1.5 --sigma 0.5 --temperature 1.0
+PHASE_EXPR='d["phase"] == "spin_glass" and d["q"] > 0.1 and max(abs(x) for x in d["m"]) < 1e-6 and d["w_c"] > 1'
+phase_check "spin glass for T < sigma and a small w" --w 0.2 --sigma 1 --temperature 0.5
+PHASE_EXPR='abs(d["w_c"] - 1.5) < 1e-9 and d["phase"] == "paramagnetic"'
+phase_check "w_c = T for T >= sigma" --w 1.0 --sigma 1.5 --temperature 1.5 --kappa 4
+PHASE_EXPR='d["phase"] == "ferromagnetic" and abs(d["w_c"] - 1.0646) < 1e-3 and d["kappa"] == 1'
+phase_check "the default point" --law rademacher
+PHASE_EXPR='d["phase"] == "ferromagnetic" and len(d["m"]) == 2 and d["law"] == "ternary"'
+phase_check "two modes, ternary components" --w 1.5 --w 1.2 --sigma 0.3 --temperature 0.8 --law ternary --sparsity 0.5
+run phase
+if [ "$rc" -eq 0 ] && grep -q '^phase  *ferromagnetic' "$tmp/out" && grep -q '^q ' "$tmp/out" &&
+    grep -q '^lines ' "$tmp/out"; then
+    ok "phase report with the defaults"
+else
+    fail "phase report (status $rc)"
+fi
+expect_error 2 "phase --kappa 0" phase --kappa 0
+expect_error 2 "phase --temperature 0" phase --temperature 0
+expect_error 2 "phase --sigma -1" phase --sigma -1
+expect_error 2 "phase --w nan" phase --w nan
+expect_error 2 "phase --law cauchy" phase --law cauchy
+expect_error 2 "phase --sparsity without ternary" phase --sparsity 0.5
+expect_error 2 "phase --sparsity 2" phase --law ternary --sparsity 2
+expect_error 2 "phase: too many modes" phase --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1
+expect_error 2 "phase stray argument" phase 1.5
+
+# the messages of the table-driven option parser
+expect_message 2 "phase unknown option" \
+    "unknown option '--bogus' for 'rbm phase' (see 'rbm help phase')" phase --bogus
+expect_message 2 "phase --kappa without a value" "option '--kappa' requires a value" phase --kappa
+expect_message 2 "phase --w without a value" "option '--w' requires a value" phase --w
+expect_message 2 "phase --w followed by an option" \
+    "option '--w' requires a value (got option '--json')" phase --w --json
+expect_message 2 "phase --law without a value" "option '--law' requires a value" phase --law
+expect_message 2 "phase --kappa 0: the message" "invalid value '0' for --kappa: must be greater than 0" \
+    phase --kappa 0
+expect_message 2 "phase --temperature=abc: the message" \
+    "invalid value 'abc' for --temperature: not a number" phase --temperature=abc
+expect_message 2 "phase --sigma -1: the message" "invalid value '-1' for --sigma: must not be negative" \
+    phase --sigma -1
+expect_message 2 "phase --w inf: the message" "invalid value 'inf' for --w: must be a finite number" \
+    phase --w inf
+expect_message 2 "phase --sparsity 2: the message" "invalid value '2' for --sparsity: must be in (0, 1]" \
+    phase --law ternary --sparsity 2
+expect_message 2 "phase --law cauchy: the message" \
+    "unknown law 'cauchy' for --law (expected rademacher, gaussian, laplace or ternary)" phase --law cauchy
+expect_message 2 "phase: too many modes, the message" "too many --w values (at most 8 modes)" \
+    phase --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1 --w 1
+expect_message 2 "phase stray argument: the message" \
+    "unexpected argument '1.5' for 'rbm phase' (see 'rbm help phase')" phase 1.5
+PHASE_EXPR='d["w"] == [1.5, 1.2] and d["law"] == "ternary" and d["sparsity"] == 0.25 and d["kappa"] == 2'
+phase_check "--w=, --law=, --sparsity= and --kappa= spellings" --w=1.5 --w=1.2 --law=ternary --sparsity=0.25 --kappa=2
+
+
+finish

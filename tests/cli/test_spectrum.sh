@@ -1,0 +1,75 @@
+#!/bin/sh
+# Black-box tests of 'rbm spectrum'.
+# usage: sh tests/cli/test_spectrum.sh path/to/rbm
+# Prints one line per check ("ok - ..." / "not ok - ...") and exits non-zero
+# if any check failed (the shared helpers are in cli_common.sh).
+CLI_TEST=test_spectrum.sh
+. "$(dirname "$0")/cli_common.sh"
+
+# the model of 'rbm train' with no arguments (100 x 50)
+mkdir "$tmp/default"
+train_default_model "$tmp/default/rbm-model.rbm"
+
+# --- rbm spectrum -------------------------------------------------------------
+dmodel="$tmp/default/rbm-model.rbm"
+run spectrum "$dmodel" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(k in d for k in ("singular_values", "bulk_edge", "n_modes_outside_bulk", "sigma",
+        "pca_overlaps", "pca_eigenvalues"))' \
+    'len(d["singular_values"]) == 50 and d["singular_values"] == sorted(d["singular_values"], reverse=True)' \
+    'd["bulk_edge"] > 0 and d["sigma"] > 0 and d["n_modes_outside_bulk"] >= 1' \
+    'all(w > d["bulk_edge"] for w in d["singular_values"][:d["n_modes_outside_bulk"]])' \
+    'sum(w > d["bulk_edge"] for w in d["singular_values"]) >= d["n_modes_outside_bulk"]' \
+    'sum(w > 1.1 * d["bulk_edge"] for w in d["singular_values"]) <= d["n_modes_outside_bulk"]' \
+    'len(d["pca_overlaps"]) == 5 and all(len(r) == 5 for r in d["pca_overlaps"])' \
+    'all(0 <= x <= 1 + 1e-12 for r in d["pca_overlaps"] for x in r)' \
+    'all(sum(x * x for x in r) <= 1 + 1e-9 for r in d["pca_overlaps"])' \
+    'max(d["pca_overlaps"][0]) > 0.5' >"$tmp/py" 2>&1; then
+    ok "spectrum --json: singular values, bulk edge, modes outside consistent with the edge, PCA overlaps ($(grep -E '"(bulk_edge|n_modes_outside_bulk)"' "$tmp/out" | tr -d '\n '))"
+else
+    fail "spectrum --json (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run spectrum "$dmodel" --modes 3
+if [ "$rc" -eq 0 ] && grep -q '^bulk  *Marchenko-Pastur edge' "$tmp/out" && grep -q '^outside ' "$tmp/out" &&
+    grep -q '^PCA ' "$tmp/out"; then
+    ok "spectrum report"
+else
+    fail "spectrum report (status $rc)"
+fi
+expect_error 2 "spectrum without a model" spectrum
+expect_error 2 "spectrum --modes 0" spectrum "$dmodel" --modes 0
+expect_error 2 "spectrum --modes beyond the rank" spectrum "$dmodel" --modes 51
+expect_error 2 "spectrum unknown option" spectrum "$dmodel" --bogus
+expect_error 1 "spectrum: missing model" spectrum "$tmp/no-such-model.rbm"
+printf '0,1,1\n1,0,1\n' >"$tmp/three.csv"
+expect_error 1 "spectrum: data with the wrong number of columns" spectrum "$dmodel" --data "$tmp/three.csv"
+
+# the messages of the table-driven option parser
+expect_message 2 "spectrum unknown option: the message" \
+    "unknown option '--bogus' for 'rbm spectrum' (see 'rbm help spectrum')" spectrum "$dmodel" --bogus
+expect_message 2 "spectrum --modes without a value" "option '--modes' requires a value" \
+    spectrum "$dmodel" --modes
+expect_message 2 "spectrum --modes followed by an option" \
+    "option '--modes' requires a value (got option '--json')" spectrum "$dmodel" --modes --json
+expect_message 2 "spectrum --modes 0: the message" "invalid value '0' for --modes: must be at least 1" \
+    spectrum "$dmodel" --modes 0
+expect_message 2 "spectrum --modes=x: the message" "invalid value 'x' for --modes: not a whole number" \
+    spectrum "$dmodel" --modes=x
+expect_message 2 "spectrum --modes beyond the rank: the message" \
+    "--modes 51 is more than the model's 50 modes (min(N_v, N_h))" spectrum "$dmodel" --modes 51
+expect_message 2 "spectrum --data-seed -1: the message" \
+    "invalid value '-1' for --data-seed: must not be negative" spectrum "$dmodel" --data-seed -1
+expect_message 2 "spectrum with two models" \
+    "unexpected argument '$dmodel' for 'rbm spectrum' (one MODEL only; see 'rbm help spectrum')" \
+    spectrum "$dmodel" "$dmodel"
+expect_message 2 "spectrum empty --data" \
+    "empty value for --data (expected synthetic, fashion-mnist or a file)" spectrum "$dmodel" --data=
+run spectrum "$dmodel" --modes=2 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["pca_modes"] == 2' >"$tmp/py" 2>&1; then
+    ok "spectrum --modes=2"
+else
+    fail "spectrum --modes=2 (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+
+
+finish

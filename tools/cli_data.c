@@ -1,0 +1,231 @@
+/* cli_data.c — the data of --data (built-in synthetic data, Fashion-MNIST
+ * or a file) brought into the support of the visible units, and the saved
+ * models that eval, sample, spectrum and analyze read with their data. */
+#include "cli.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Built-in synthetic data (SCIENCE.md §7): 11 clusters in 5 dimensions
+ * embedded in 100, cluster noise 0.1. */
+#define SYNTH_SAMPLES 10000
+#define SYNTH_NOISE 0.1
+
+enum cli_data_source cli_data_source_of(const char *data)
+{
+    if (strcmp(data, "synthetic") == 0)
+        return DATA_SYNTHETIC;
+    if (strcmp(data, "fashion-mnist") == 0)
+        return DATA_FASHION_MNIST;
+    return DATA_FILE;
+}
+
+/* Replace *ds by its transform; records `name` as the transform done. */
+static int apply_transform(rbm_context *ctx, rbm_dataset **ds, rbm_transform tr, double thr,
+                           const char *what, struct cli_data_info *info, const char *name)
+{
+    rbm_dataset *t = NULL;
+    rbm_status st = rbm_dataset_transform(*ds, tr, thr, &t);
+    snprintf(info->transform, sizeof info->transform, "%s", name);
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot transform the data (%s)", what);
+        return -1;
+    }
+    rbm_dataset_free(*ds);
+    *ds = t;
+    return 0;
+}
+
+static int load_synthetic(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds)
+{
+    size_t dims = o->synth_dims, intrinsic = 0;
+    if (dims > 0 && dims < 5)
+        intrinsic = dims;
+    rbm_status st = rbm_dataset_synthetic(ctx, SYNTH_SAMPLES, 0, intrinsic, dims, SYNTH_NOISE,
+                                          o->visible, cli_derive_seed(o->seed, 0), ds);
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot generate the synthetic data");
+        return -1;
+    }
+    return 0;
+}
+
+/* Pixels binarised at 127 for bernoulli/ising units, scaled to [0,1] for
+ * gaussian ones. */
+static int load_fashion_mnist(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds,
+                              struct cli_data_info *info)
+{
+    rbm_status st = rbm_dataset_load_idx(ctx, FASHION_MNIST_TRAIN, ds);
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st,
+                       "cannot load fashion-mnist from " FASHION_MNIST_TRAIN
+                       " (Debian package dataset-fashion-mnist)");
+        return -1;
+    }
+    switch (o->visible) {
+    case RBM_UNIT_BERNOULLI:
+        return apply_transform(ctx, ds, RBM_TRANSFORM_BINARIZE, 127, "binarise at 127", info,
+                               "binarize>127");
+    case RBM_UNIT_ISING:
+        return apply_transform(ctx, ds, RBM_TRANSFORM_BINARIZE_ISING, 127,
+                               "binarise to +-1 at 127", info, "binarize_ising>127");
+    case RBM_UNIT_GAUSSIAN:
+        return apply_transform(ctx, ds, RBM_TRANSFORM_SCALE01, 0, "scale to [0,1]", info,
+                               "scale01");
+    }
+    return 0;
+}
+
+/* Values inside the support of the units are used as they are; otherwise
+ * binary units get the data binarised at the midpoint of its range (127
+ * for 8-bit data), gaussian units 8-bit data scaled to [0,1]; [0,1] data
+ * for ising units is mapped to 2x-1. */
+static int load_file(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds,
+                     struct cli_data_info *info)
+{
+    rbm_status st = rbm_dataset_load(ctx, o->data, ds);
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot load data from '%s'", o->data);
+        return -1;
+    }
+    double lo = 0, hi = 0;
+    st = rbm_dataset_range(*ds, &lo, &hi);
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot read the range of '%s'", o->data);
+        return -1;
+    }
+    int is_u8 = rbm_dataset_dtype(*ds) == RBM_DTYPE_UINT8;
+    double mid = is_u8 ? 127.0 : lo + 0.5 * (hi - lo);
+    char name[64];
+    switch (o->visible) {
+    case RBM_UNIT_BERNOULLI:
+        if (lo >= 0 && hi <= 1)
+            return 0;
+        snprintf(name, sizeof name, "binarize>%.17g", mid);
+        return apply_transform(ctx, ds, RBM_TRANSFORM_BINARIZE, mid, "binarise", info, name);
+    case RBM_UNIT_ISING:
+        if (!(lo >= -1 && hi <= 1)) {
+            snprintf(name, sizeof name, "binarize_ising>%.17g", mid);
+            return apply_transform(ctx, ds, RBM_TRANSFORM_BINARIZE_ISING, mid, "binarise to +-1",
+                                   info, name);
+        }
+        if (lo >= 0) /* no negative value: {0,1} or [0,1] data, mapped to +-1 */
+            return apply_transform(ctx, ds, RBM_TRANSFORM_TO_ISING, 0, "map to 2x-1", info,
+                                   "to_ising");
+        return 0;
+    case RBM_UNIT_GAUSSIAN:
+        if (!is_u8)
+            return 0;
+        return apply_transform(ctx, ds, RBM_TRANSFORM_SCALE01, 0, "scale to [0,1]", info,
+                               "scale01");
+    }
+    return 0;
+}
+
+int cli_load_data(rbm_context *ctx, const struct cli_data_spec *spec, rbm_dataset **out,
+                  struct cli_data_info *info)
+{
+    rbm_dataset *ds = NULL;
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    snprintf(info->transform, sizeof info->transform, "none");
+    int r;
+    if (spec->source == DATA_SYNTHETIC)
+        r = load_synthetic(ctx, spec, &ds);
+    else if (spec->source == DATA_FASHION_MNIST)
+        r = load_fashion_mnist(ctx, spec, &ds, info);
+    else
+        r = load_file(ctx, spec, &ds, info);
+    if (r != 0) {
+        rbm_dataset_free(ds);
+        return EXIT_RUNTIME;
+    }
+    info->rows = rbm_dataset_rows(ds);
+    info->cols = rbm_dataset_cols(ds);
+    if (rbm_dataset_range(ds, &info->min, &info->max) != RBM_OK)
+        info->min = info->max = NAN;
+    *out = ds;
+    return 0;
+}
+
+void cli_print_data_line(const char *data, enum cli_data_source source, rbm_unit_kind visible,
+                         const struct cli_data_info *di)
+{
+    printf("data        ");
+    if (source == DATA_SYNTHETIC)
+        printf("synthetic, %zu x %zu (11 clusters in %zu of %zu dimensions, %s)\n", di->rows,
+               di->cols, di->cols < 5 ? di->cols : (size_t)5, di->cols, cli_unit_name(visible));
+    else if (source == DATA_FASHION_MNIST)
+        printf("fashion-mnist, %zu x %zu", di->rows, di->cols);
+    else
+        printf("%s, %zu x %zu", data, di->rows, di->cols);
+    if (source != DATA_SYNTHETIC) {
+        if (strcmp(di->transform, "none") == 0)
+            printf(" (values used as they are)\n");
+        else
+            printf(" (transform %s)\n", di->transform);
+    }
+}
+
+/* ---- saved models ---- */
+
+int cli_load_model(rbm_context *ctx, const char *path, rbm_machine **out)
+{
+    rbm_status st = rbm_machine_load(ctx, path, out);
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot load the model '%s'", path);
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* The default synthetic data is generated with the model's number of
+ * visible units: 'rbm train's default data for a 100-unit model. */
+int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char *data,
+                        uint64_t seed, rbm_dataset **out, struct cli_data_info *di)
+{
+    size_t nv = rbm_machine_n_visible(m);
+    struct cli_data_spec spec = {data, cli_data_source_of(data),
+                                 rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), seed, nv};
+    int rc = cli_load_data(ctx, &spec, out, di);
+    if (rc != 0)
+        return rc;
+    if (di->cols != nv) {
+        cli_errorf("the data '%s' has %zu columns, the model has %zu visible units", data,
+                   di->cols, nv);
+        rbm_dataset_free(*out);
+        *out = NULL;
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+void cli_print_model_line(const char *path, const rbm_machine *m)
+{
+    printf("model       %s (%zu %s visible x %zu %s hidden)\n", path, rbm_machine_n_visible(m),
+           cli_unit_name(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE)), rbm_machine_n_hidden(m),
+           cli_unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
+}
+
+void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
+{
+    cli_json_str(f, first, "model", path);
+    cli_json_size(f, first, "n_visible", rbm_machine_n_visible(m));
+    cli_json_size(f, first, "n_hidden", rbm_machine_n_hidden(m));
+    cli_json_str(f, first, "visible", cli_unit_name(rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE)));
+    cli_json_str(f, first, "hidden", cli_unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
+}
+
+size_t cli_enum_units(const rbm_machine *m)
+{
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    int vd = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) != RBM_UNIT_GAUSSIAN;
+    int hd = rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) != RBM_UNIT_GAUSSIAN;
+    if (vd && hd)
+        return nv < nh ? nv : nh;
+    if (vd)
+        return nv;
+    if (hd)
+        return nh;
+    return 0;
+}
