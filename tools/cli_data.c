@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Built-in synthetic data (SCIENCE.md §7): 11 clusters in 5 dimensions
+/* Built-in synthetic data (docs/theory.md §7): 11 clusters in 5 dimensions
  * embedded in 100, cluster noise 0.1. */
 #define SYNTH_SAMPLES 10000
 #define SYNTH_NOISE 0.1

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define AIS_DEFAULT_RUNS 100
-#define AIS_DEFAULT_BETAS 14501 /* the schedule of SCIENCE.md §8 */
+#define AIS_DEFAULT_BETAS 14501 /* the schedule of docs/theory.md §8 */
 #define AIS_REVERSE_BURN_IN 1000
 
 enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS };

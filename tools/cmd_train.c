@@ -174,9 +174,9 @@ static void default_train_opts(struct train_opts *o)
 }
 
 /* Data-dependent defaults. The synthetic data of the papers is +-1
- * (SCIENCE.md §7) and the physics is written for +-1 units: Ising there.
- * Images are conventionally modelled with {0,1} units (and the benchmark
- * of issue 2 uses them): Bernoulli elsewhere. */
+ * (docs/theory.md §7) and the physics is written for +-1 units: Ising there.
+ * Images are conventionally modelled with {0,1} units (as in bench/):
+ * Bernoulli elsewhere. */
 static void data_defaults(struct train_opts *o)
 {
     o->source = cli_data_source_of(o->data);
