@@ -138,8 +138,8 @@ int main(int argc, char **argv)
     check(ctx, rbm_trainer_new(m, data, batch, seed, &tr), "trainer_new");
     check(ctx, rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_PCD, 1), "set_estimator");
     check(ctx, rbm_trainer_set_optimizer(tr, RBM_OPTIMIZER_SGD), "set_optimizer");
-    check(ctx, rbm_trainer_set_real(tr, RBM_PARAM_LEARNING_RATE, lr), "set_real");
-    check(ctx, rbm_trainer_set_monitor_every(tr, 0), "set_monitor_every");
+    check(ctx, rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, lr), "set_real");
+    check(ctx, rbm_trainer_set_int(tr, RBM_TRAINER_MONITOR_EVERY, 0), "set_monitor_every");
     check(ctx, rbm_mode_tracker_new(m, modes, &trk), "mode_tracker_new");
     fprintf(stderr,
             "bench_spectrum: %zu x %zu, N_h = %zu, batch %zu, PCD-1, %s, %zu epoch(s), %zu "

@@ -272,8 +272,8 @@ static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *da
         check(ctx, rbm_trainer_new(m, data, o->batch, o->seed, &tr), "trainer_new");
         check(ctx, rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_PCD, 1), "set_estimator");
         check(ctx, rbm_trainer_set_optimizer(tr, RBM_OPTIMIZER_SGD), "set_optimizer");
-        check(ctx, rbm_trainer_set_real(tr, RBM_PARAM_LEARNING_RATE, o->lr), "set_real");
-        check(ctx, rbm_trainer_set_monitor_every(tr, 0), "set_monitor_every");
+        check(ctx, rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, o->lr), "set_real");
+        check(ctx, rbm_trainer_set_int(tr, RBM_TRAINER_MONITOR_EVERY, 0), "set_monitor_every");
         if (r == 0)
             err0 = recon_error(ctx, m, data, o->recon_rows);
 

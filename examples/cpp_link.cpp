@@ -96,7 +96,7 @@ int main()
               "rbm_trainer_set_estimator");
         check(rbm_trainer_set_optimizer(t.get(), RBM_OPTIMIZER_ADAM), ctx.get(),
               "rbm_trainer_set_optimizer");
-        check(rbm_trainer_set_real(t.get(), RBM_PARAM_LEARNING_RATE, 0.01), ctx.get(),
+        check(rbm_trainer_set_real(t.get(), RBM_TRAINER_LEARNING_RATE, 0.01), ctx.get(),
               "rbm_trainer_set_real");
 
         // The observer is a plain C callback: a captureless lambda converts to

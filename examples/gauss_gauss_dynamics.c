@@ -233,8 +233,8 @@ int main(int argc, char **argv)
     rec.n = 1;
     CHECK(rbm_trainer_new(m, ds, BATCH, 99, &t));
     CHECK(rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1));
-    CHECK(rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, LR));
-    CHECK(rbm_trainer_set_monitor_every(t, 0));
+    CHECK(rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, LR));
+    CHECK(rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 0));
     CHECK(rbm_trainer_set_observer(t, record, &rec));
     while (rec.n < N_REC) {
         rbm_status st = rbm_trainer_step(t);

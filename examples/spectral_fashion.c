@@ -382,7 +382,7 @@ int main(int argc, char **argv)
 
     CHECK(rbm_trainer_new(m, ds, BATCH, 22, &tr));
     CHECK(rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_PCD, PCD_K));
-    CHECK(rbm_trainer_set_monitor_every(tr, 0));
+    CHECK(rbm_trainer_set_int(tr, RBM_TRAINER_MONITOR_EVERY, 0));
     CHECK(rbm_svd_new(m, &svd));
     CHECK(rbm_mode_tracker_new(m, R, &mt));
 
@@ -447,7 +447,7 @@ int main(int argc, char **argv)
         if (t >= T_END - 1e-9)
             break;
         double eps = PHASE_EPS[phase];
-        CHECK(rbm_trainer_set_real(tr, RBM_PARAM_LEARNING_RATE, eps));
+        CHECK(rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, eps));
         rbm_status st = rbm_trainer_step(tr);
         if (st != RBM_OK && st != RBM_DONE) {
             fprintf(stderr, "training step: %s: %s\n", rbm_status_name(st),

@@ -109,13 +109,14 @@ int main(int argc, char **argv)
     CHECK(rbm_machine_clone(tap, &pcd));
     CHECK(rbm_machine_clone(tap, &emf));
     CHECK(rbm_mf_new(tap, RBM_MF_TAP2, &mf));
-    CHECK(rbm_mf_set_real(mf, RBM_MF_PARAM_TOLERANCE, 1e-8));
-    CHECK(rbm_mf_set_real(mf, RBM_MF_PARAM_MAX_ITERATIONS, 3000));
+    CHECK(rbm_mf_set_real(mf, RBM_MF_TOLERANCE, 1e-8));
+    CHECK(rbm_mf_set_int(mf, RBM_MF_MAX_ITERATIONS, 3000));
     CHECK(rbm_mf_new(emf, RBM_MF_TAP2, &mf2));
-    CHECK(rbm_mf_set_real(mf2, RBM_MF_PARAM_TOLERANCE, 1e-8));
-    CHECK(rbm_mf_set_real(mf2, RBM_MF_PARAM_MAX_ITERATIONS, 3000));
-    CHECK(rbm_mf_set_real(mf2, RBM_MF_PARAM_LINEAR_RESPONSE, 0));
-    CHECK(rbm_estimator_new(pcd, RBM_ESTIMATOR_PCD, 5, BATCH, BATCH, 3, &est));
+    CHECK(rbm_mf_set_real(mf2, RBM_MF_TOLERANCE, 1e-8));
+    CHECK(rbm_mf_set_int(mf2, RBM_MF_MAX_ITERATIONS, 3000));
+    CHECK(rbm_mf_set_int(mf2, RBM_MF_LINEAR_RESPONSE, 0));
+    CHECK(rbm_estimator_new(pcd, RBM_ESTIMATOR_PCD, BATCH, 3, &est)); /* BATCH chains */
+    CHECK(rbm_estimator_set_int(est, RBM_ESTIMATOR_K, 5));
     CHECK(rbm_gradient_new(pcd, &g));
     CHECK(rbm_batch_iter_new(ds, BATCH, 1, 0, 4, &it));
     snprintf(path, sizeof path, "%s/tap_dynamics.csv", dir);

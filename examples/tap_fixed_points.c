@@ -135,11 +135,11 @@ int main(int argc, char **argv)
     CHECK(rbm_machine_init_normal(m, 0.01, 2));
     CHECK(rbm_trainer_new(m, ds, 100, 3, &t));
     CHECK(rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 5));
-    CHECK(rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.01));
-    CHECK(rbm_trainer_set_monitor_every(t, 0));
+    CHECK(rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.01));
+    CHECK(rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 0));
     CHECK(rbm_mf_new(m, RBM_MF_TAP2, &mf));
-    CHECK(rbm_mf_set_real(mf, RBM_MF_PARAM_TOLERANCE, 1e-9));
-    CHECK(rbm_mf_set_real(mf, RBM_MF_PARAM_MAX_ITERATIONS, 5000));
+    CHECK(rbm_mf_set_real(mf, RBM_MF_TOLERANCE, 1e-9));
+    CHECK(rbm_mf_set_int(mf, RBM_MF_MAX_ITERATIONS, 5000));
     make_starts(X, starts, 5);
     snprintf(path, sizeof path, "%s/tap_fixed_points_count.csv", dir);
     if (!(fc = fopen(path, "w"))) {

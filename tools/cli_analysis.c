@@ -272,7 +272,7 @@ static int find_once(rbm_context *ctx, const rbm_machine *m, const struct cli_fp
         cli_lib_note(note, note_len, ctx, st, "cannot set up the TAP solver");
         goto out;
     }
-    if (!isnan(damping) && (st = rbm_mf_set_real(s, RBM_MF_PARAM_DAMPING, damping)) != RBM_OK) {
+    if (!isnan(damping) && (st = rbm_mf_set_real(s, RBM_MF_DAMPING, damping)) != RBM_OK) {
         cli_lib_note(note, note_len, ctx, st, "cannot set the damping");
         goto out;
     }

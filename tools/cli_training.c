@@ -263,7 +263,7 @@ static int start_loop(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
         (double)(plan->epochs - start_epoch) * (double)L->batches - (double)L->batch_in_epoch;
     L->latest = NAN;
     L->every = monitor_interval(L->batches);
-    rbm_status st = rbm_trainer_set_monitor_every(t, L->every);
+    rbm_status st = rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, L->every);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot configure the reconstruction monitor");
         return EXIT_RUNTIME;

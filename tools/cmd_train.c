@@ -336,11 +336,13 @@ static int resume_trainer(struct train_run *r, size_t ckpt_nv)
         return EXIT_USAGE;
     }
     o->batch = rbm_trainer_batch_size(r->t);
-    rbm_trainer_get_real(r->t, RBM_PARAM_LEARNING_RATE, &o->lr);
-    rbm_trainer_get_real(r->t, RBM_PARAM_L2, &o->l2);
+    rbm_trainer_get_real(r->t, RBM_TRAINER_LEARNING_RATE, &o->lr);
+    rbm_trainer_get_real(r->t, RBM_TRAINER_L2, &o->l2);
     const rbm_estimator *e = rbm_trainer_estimator(r->t);
-    o->estimator = rbm_estimator_get_kind(e);
-    o->k = rbm_estimator_get_k(e);
+    o->estimator = rbm_estimator_kind_of(e);
+    int64_t k = 0;
+    rbm_estimator_get_int(e, RBM_ESTIMATOR_K, &k);
+    o->k = (size_t)k;
     o->optimizer = rbm_trainer_optimizer(r->t);
     return 0;
 }
@@ -421,11 +423,11 @@ static int new_trainer(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot use optimizer %s", cli_optimizer_name(o->optimizer));
         return EXIT_RUNTIME;
     }
-    if ((st = rbm_trainer_set_real(r->t, RBM_PARAM_LEARNING_RATE, o->lr)) != RBM_OK) {
+    if ((st = rbm_trainer_set_real(r->t, RBM_TRAINER_LEARNING_RATE, o->lr)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot set learning rate %g", o->lr);
         return refused(st);
     }
-    if ((st = rbm_trainer_set_real(r->t, RBM_PARAM_L2, o->l2)) != RBM_OK) {
+    if ((st = rbm_trainer_set_real(r->t, RBM_TRAINER_L2, o->l2)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot set L2 weight decay %g", o->l2);
         return refused(st);
     }

@@ -73,6 +73,25 @@ typedef int (*rbm_progress_fn)(void *user, double fraction);
  * itself is kept). */
 typedef int (*rbm_observer_fn)(void *user, const rbm_trainer *t);
 
+/* Bounds of a tunable key, as returned by rbm_trainer_param_bounds,
+ * rbm_estimator_param_bounds, rbm_mf_param_bounds and
+ * rbm_ensemble_param_bounds (the zstd ZSTD_cParam_getBounds idea).
+ *
+ * Keys of each module live in their own block of 100 (trainer 100-199,
+ * estimator 200-299, mean-field solver 300-399, ensemble 400-499), real
+ * keys in the first half of the block (set with *_set_real), integer and
+ * boolean keys in the second half (set with *_set_int; a boolean is 0 or
+ * 1). A setter refuses a key of another module, a key of the other type and
+ * a value outside these bounds, each with RBM_ERR_INVALID_ARGUMENT and a
+ * message naming the key. */
+typedef struct rbm_param_bounds {
+    double lo, hi;      /* lowest and highest value; -/+INFINITY when unbounded */
+    int32_t lo_open;    /* 1: lo itself is excluded (value > lo)                */
+    int32_t hi_open;    /* 1: hi itself is excluded (value < hi)                */
+    int32_t is_integer; /* 1: an integer or boolean key, set with *_set_int      */
+    int32_t is_boolean; /* 1: a boolean key (0 or 1)                            */
+} rbm_param_bounds;
+
 /* Unit kinds, usable on either layer (docs/theory.md §1.1). */
 typedef enum rbm_unit_kind {
     RBM_UNIT_BERNOULLI = 0, /* values in {0,1}                          */

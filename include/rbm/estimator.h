@@ -59,27 +59,56 @@ typedef enum rbm_estimator_kind {
 RBM_API const char *rbm_estimator_kind_name(rbm_estimator_kind kind);
 RBM_API rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out);
 
-/* Create an estimator for machine m (borrowed; must outlive it).
- * k: Gibbs sweeps per call (CD, PCD), fixed-point iterations per call
- * (MF, TAP2, TAP3); >= 1; ignored by EXACT.
- * n_chains: persistent chains for PCD, magnetisation particles for MF/TAP
- * (0 means max_batch); ignored by the others. PCD chains start from random states (rbm_sampler_new).
+/* Integer tunables of an estimator (keys 200-299, rbm_estimator_set_int;
+ * see rbm_param_bounds in common.h):
+ *   RBM_ESTIMATOR_K       Gibbs sweeps per call (CD, PCD) or damped
+ *                         fixed-point iterations per call (MF, TAP2, TAP3),
+ *                         in [1, 2^31 - 1], default 1; EXACT keeps and
+ *                         ignores it.
+ *   RBM_ESTIMATOR_CHAINS  persistent chains (PCD) or magnetisation particles
+ *                         (MF, TAP2, TAP3), in [0, 2^31 - 1], 0 meaning
+ *                         max_batch (the default); get_int reads the count in
+ *                         use. Setting it replaces the chains by fresh ones,
+ *                         seeded as at creation, so an estimator made and
+ *                         then given K and CHAINS is the same, bit for bit,
+ *                         whatever the order of the two calls. CD and EXACT
+ *                         keep no chains (RBM_ERR_UNSUPPORTED; get_int reads 0). */
+typedef enum rbm_estimator_param {
+    RBM_ESTIMATOR_K = 250,
+    RBM_ESTIMATOR_CHAINS = 251
+} rbm_estimator_param;
+
+/* Create an estimator for machine m (borrowed; must outlive it) with k = 1
+ * and as many chains/particles as max_batch; change them with
+ * rbm_estimator_set_int. PCD chains start from random states
+ * (rbm_sampler_new); MF/TAP particles at the first minibatch's rows.
  * max_batch: largest minibatch compute() will receive (buffers are
  * allocated here, never during compute()).
  * seed: seeds the estimator's rng (chains and sampling).
- * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (k = 0 for CD/PCD,
- * max_batch = 0, unknown kind), RBM_ERR_UNSUPPORTED (EXACT when neither
- * layer is discrete with <= RBM_EXACT_MAX_UNITS units and the machine is
- * not Gauss-Gauss; TAP2/TAP3 on a Gauss-Gauss machine),
- * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
-RBM_API rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k,
-                                     size_t n_chains, size_t max_batch, uint64_t seed,
-                                     rbm_estimator **out);
+ * The caller owns *out (rbm_estimator_free); *out is NULL on failure.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (max_batch = 0, unknown
+ * kind), RBM_ERR_UNSUPPORTED (EXACT when neither layer is discrete with
+ * <= RBM_EXACT_MAX_UNITS units and the machine is not Gauss-Gauss;
+ * TAP2/TAP3 on a Gauss-Gauss machine), RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max_batch,
+                                     uint64_t seed, rbm_estimator **out);
 RBM_API void rbm_estimator_free(rbm_estimator *e);
-RBM_API rbm_estimator_kind rbm_estimator_get_kind(const rbm_estimator *e);
-/* k given at creation: Gibbs sweeps (CD/PCD) or fixed-point iterations
- * (MF/TAP) per call; 0 for a NULL estimator. */
-RBM_API size_t rbm_estimator_get_k(const rbm_estimator *e);
+/* The kind (RBM_ESTIMATOR_CD for a NULL estimator). */
+RBM_API rbm_estimator_kind rbm_estimator_kind_of(const rbm_estimator *e);
+
+/* Set / get an integer tunable (above). Errors: RBM_ERR_NULL,
+ * RBM_ERR_INVALID_ARGUMENT (unknown key, a key of another module, value out
+ * of bounds; the detail names the key and its bounds), RBM_ERR_UNSUPPORTED
+ * (CHAINS on CD or EXACT), and for CHAINS RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. A refused set leaves the estimator unchanged. */
+RBM_API rbm_status rbm_estimator_set_int(rbm_estimator *e, rbm_estimator_param key,
+                                         int64_t value);
+RBM_API rbm_status rbm_estimator_get_int(const rbm_estimator *e, rbm_estimator_param key,
+                                         int64_t *out);
+/* Bounds of a key (no handle; thread-safe). Errors: RBM_ERR_NULL (out),
+ * RBM_ERR_INVALID_ARGUMENT (not an estimator key). */
+RBM_API rbm_status rbm_estimator_param_bounds(rbm_estimator_param key, rbm_param_bounds *out);
 
 /* Estimate the gradient on a minibatch v (batch x N_v doubles) into g
  * (overwritten). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (batch 0 or >

@@ -42,7 +42,7 @@
  * (random, data rows, or caller-given magnetisations), merges converged
  * results whose mean absolute distance
  *   (sum_i |m_i^v - m_i'^v| + sum_j |m_j^h - m_j'^h|) / (N_v + N_h)
- * is below RBM_MF_PARAM_DEDUP_DISTANCE (default 1e-4), and classifies each
+ * is below RBM_MF_DEDUP_DISTANCE (default 1e-4), and classifies each
  * distinct point: stable when the Hessian of Gamma with respect to the
  * N_v + N_h magnetisations is positive definite. The Hessian includes every
  * term of the chosen Gamma (naive, TAP2 and TAP3 alike: the TAP3 Hessian is
@@ -52,7 +52,7 @@
  * D^{1/2} Hess D^{1/2}, D = diag(c) (Sylvester's law of inertia), whose
  * eigenvalues (LAPACKE_dsyev) stay well scaled near saturation; a point is
  * stable when its smallest eigenvalue exceeds
- * RBM_MF_PARAM_STABILITY_TOLERANCE (default 1e-9). Points are sorted by
+ * RBM_MF_STABILITY_TOLERANCE (default 1e-9). Points are sorted by
  * increasing Gamma.
  *
  * TAP estimate of log Z: log sum_omega exp(-Gamma_omega) over the distinct
@@ -89,15 +89,17 @@ typedef enum rbm_mf_method {
     RBM_MF_TAP3 = 2   /* third order (the derived TAP3 of §4.3)     */
 } rbm_mf_method;
 
-/* Real-valued tunables of a solver, with their bounds. */
+/* Tunables of a solver (keys 300-399; see rbm_param_bounds in common.h).
+ * Real keys, set with rbm_mf_set_real: */
 typedef enum rbm_mf_param {
-    RBM_MF_PARAM_DAMPING = 0,             /* lambda in (0, 1], default 0.5         */
-    RBM_MF_PARAM_TOLERANCE = 1,           /* > 0, default 1e-10                     */
-    RBM_MF_PARAM_MAX_ITERATIONS = 2,      /* integer >= 1 (<= 1e9), default 5000     */
-    RBM_MF_PARAM_DEDUP_DISTANCE = 3,      /* > 0, default 1e-4                      */
-    RBM_MF_PARAM_STABILITY_TOLERANCE = 4, /* finite, default 1e-9                   */
-    RBM_MF_PARAM_LINEAR_RESPONSE = 5      /* 0 or 1, default 1: paramagnetic model
-                                             term of rbm_mf_dynamics_step (below)  */
+    RBM_MF_DAMPING = 300,             /* lambda in (0, 1], default 0.5            */
+    RBM_MF_TOLERANCE = 301,           /* > 0, default 1e-10                       */
+    RBM_MF_DEDUP_DISTANCE = 302,      /* > 0, default 1e-4                        */
+    RBM_MF_STABILITY_TOLERANCE = 303, /* finite, default 1e-9                     */
+    /* integer and boolean keys, set with rbm_mf_set_int: */
+    RBM_MF_MAX_ITERATIONS = 350,      /* integer in [1, 1e9], default 5000        */
+    RBM_MF_LINEAR_RESPONSE = 351      /* boolean, default 1: paramagnetic model
+                                         term of rbm_mf_dynamics_step (below)     */
 } rbm_mf_param;
 
 /* Name ("naive", "tap2", "tap3") or NULL; parse accepts those and "mf"
@@ -113,10 +115,17 @@ RBM_API rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf
 RBM_API void rbm_mf_free(rbm_mf *s);
 RBM_API rbm_mf_method rbm_mf_get_method(const rbm_mf *s);
 
-/* Set / get a tunable. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT
- * (unknown key or value out of bounds, with the bounds in the detail). */
+/* Set / get a tunable: real keys with *_real, integer and boolean keys with
+ * *_int. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown key, a key
+ * of another module, a key of the other type, or a value out of bounds; the
+ * detail names the key and its bounds). A refused set changes nothing. */
 RBM_API rbm_status rbm_mf_set_real(rbm_mf *s, rbm_mf_param key, double value);
 RBM_API rbm_status rbm_mf_get_real(const rbm_mf *s, rbm_mf_param key, double *out);
+RBM_API rbm_status rbm_mf_set_int(rbm_mf *s, rbm_mf_param key, int64_t value);
+RBM_API rbm_status rbm_mf_get_int(const rbm_mf *s, rbm_mf_param key, int64_t *out);
+/* Bounds and type of a key (no handle needed; thread-safe). Errors:
+ * RBM_ERR_NULL (out), RBM_ERR_INVALID_ARGUMENT (not a mean-field key). */
+RBM_API rbm_status rbm_mf_param_bounds(rbm_mf_param key, rbm_param_bounds *out);
 
 /* Iterate to a fixed point from the start (mv, mh), overwritten with the
  * result (the last iterate when not converged). mh may be NULL (with
@@ -238,14 +247,14 @@ RBM_API rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, do
  *             RECALLED from the papers, not verified];
  *   when a single state is found (the paramagnetic case: no
  *   symmetry-broken, magnetised states), G_model is instead, with
- *   RBM_MF_PARAM_LINEAR_RESPONSE = 1 (default), the linear response of that
+ *   RBM_MF_LINEAR_RESPONSE = 1 (default), the linear response of that
  *   state, m^v (m^h)^T + [Hess^{-1}]_{vh}, the connected correlation given
  *   by the inverse Hessian of Gamma (for +-1 units, zero biases and m = 0
  *   this is, per mode, w / ((1 + S^v)(1 + S^h) - w^2), w/(1 - w^2) for
  *   naive MF, as in docs/theory.md §6.3; it diverges at the paramagnetic
  *   instability, so this dynamics cannot leave the paramagnetic phase
  *   through it: modes stop just below the threshold unless magnetised
- *   states are found), or with RBM_MF_PARAM_LINEAR_RESPONSE = 0 the
+ *   states are found), or with RBM_MF_LINEAR_RESPONSE = 0 the
  *   explicit derivative d log Z_TAP/dW at that state (rbm_mf_weight_gradient:
  *   m^v m^h^T + w_ij c_i c_j for TAP2; W itself at m = 0 for +-1 units),
  *   which lets the modes grow through the threshold. (If the single state

@@ -80,17 +80,19 @@ typedef enum rbm_component_law {
     RBM_LAW_TERNARY = 3     /* 0 w.p. 1-p, +-1/sqrt(p) w.p. p/2, 0<p<=1 */
 } rbm_component_law;
 
-/* Real-valued settings (rbm_ensemble_set_real / get_real), with defaults. */
+/* Settings (keys 400-499; see rbm_param_bounds in common.h), with defaults.
+ * Real keys, set with rbm_ensemble_set_real: */
 typedef enum rbm_ensemble_param {
-    RBM_ENSEMBLE_KAPPA = 0,          /* N_h / N_v, > 0                 (1)      */
-    RBM_ENSEMBLE_SIGMA = 1,          /* noise sigma, >= 0              (1)      */
-    RBM_ENSEMBLE_TEMPERATURE = 2,    /* T = 1/beta, > 0                (1)      */
-    RBM_ENSEMBLE_DAMPING = 3,        /* d in (0, 1]                    (1)      */
-    RBM_ENSEMBLE_TOLERANCE = 4,      /* fixed-point tolerance, > 0     (1e-12)  */
-    RBM_ENSEMBLE_MAX_ITERATIONS = 5, /* integer in [1, 1e9]            (100000) */
-    RBM_ENSEMBLE_QUAD_TOLERANCE = 6, /* absolute quadrature error, > 0 (1e-12)  */
-    RBM_ENSEMBLE_M_THRESHOLD = 7,    /* max|m_a| above it: magnetised  (1e-6)   */
-    RBM_ENSEMBLE_Q_THRESHOLD = 8     /* q above it: frozen (spin glass) (1e-6)  */
+    RBM_ENSEMBLE_KAPPA = 400,          /* N_h / N_v, > 0                 (1)      */
+    RBM_ENSEMBLE_SIGMA = 401,          /* noise sigma, >= 0              (1)      */
+    RBM_ENSEMBLE_TEMPERATURE = 402,    /* T = 1/beta, > 0                (1)      */
+    RBM_ENSEMBLE_DAMPING = 403,        /* d in (0, 1]                    (1)      */
+    RBM_ENSEMBLE_TOLERANCE = 404,      /* fixed-point tolerance, > 0     (1e-12)  */
+    RBM_ENSEMBLE_QUAD_TOLERANCE = 405, /* absolute quadrature error, > 0 (1e-12)  */
+    RBM_ENSEMBLE_M_THRESHOLD = 406,    /* max|m_a| above it: magnetised  (1e-6)   */
+    RBM_ENSEMBLE_Q_THRESHOLD = 407,    /* q above it: frozen (spin glass) (1e-6)  */
+    /* the integer key, set with rbm_ensemble_set_int: */
+    RBM_ENSEMBLE_MAX_ITERATIONS = 450  /* integer in [1, 1e9]            (100000) */
 } rbm_ensemble_param;
 
 /* Axis of a phase diagram other than w. */
@@ -140,11 +142,20 @@ RBM_API rbm_status rbm_phase_line_fsg(double kappa, double sigma, double tempera
 RBM_API rbm_status rbm_ensemble_new(rbm_context *ctx, rbm_ensemble **out);
 RBM_API void rbm_ensemble_free(rbm_ensemble *e);
 
-/* Settings by key. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown
- * key or value outside its domain; nothing changes). */
+/* Settings by key: real keys with *_real, the integer key with *_int.
+ * Setting KAPPA, SIGMA or TEMPERATURE discards the current solution.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown key, a key of
+ * another module, a key of the other type, or a value outside its domain;
+ * the detail names the key and its bounds; nothing changes). */
 RBM_API rbm_status rbm_ensemble_set_real(rbm_ensemble *e, rbm_ensemble_param key, double value);
 RBM_API rbm_status rbm_ensemble_get_real(const rbm_ensemble *e, rbm_ensemble_param key,
                                          double *out);
+RBM_API rbm_status rbm_ensemble_set_int(rbm_ensemble *e, rbm_ensemble_param key, int64_t value);
+RBM_API rbm_status rbm_ensemble_get_int(const rbm_ensemble *e, rbm_ensemble_param key,
+                                        int64_t *out);
+/* Bounds and type of a key (no handle; thread-safe). Errors: RBM_ERR_NULL
+ * (out), RBM_ERR_INVALID_ARGUMENT (not an ensemble key). */
+RBM_API rbm_status rbm_ensemble_param_bounds(rbm_ensemble_param key, rbm_param_bounds *out);
 
 /* Strong modes w_1..w_K (k in [1, RBM_ENSEMBLE_MAX_MODES], each finite and
  * >= 0; any order). Setting them discards the current solution.

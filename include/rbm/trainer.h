@@ -20,7 +20,7 @@
  *
  * Defaults: estimator PCD-1, optimiser SGD, learning rate 0.01, momentum
  * 0.9, Adam b1 0.9 b2 0.999 eps 1e-8, l1 = l2 = 0, reconstruction error
- * computed every step.
+ * computed every step (RBM_TRAINER_MONITOR_EVERY = 1).
  *
  * Reproducing a trainer with the building blocks. A trainer made with
  * rbm_trainer_new(m, data, B, seed, &t) and rbm_trainer_set_estimator(t,
@@ -29,9 +29,10 @@
  *                                                     short batch kept)
  * (one fresh row order per epoch, drawn by an rng seeded with seed) and
  * estimates each gradient exactly like
- *     rbm_estimator_new(m, kind, k, B, B,
+ *     rbm_estimator_new(m, kind, B,
  *                       rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR),
  *                       &e);
+ *     rbm_estimator_set_int(e, RBM_ESTIMATOR_K, k);    (not for EXACT)
  * (B chains or particles, batches of up to B rows). With SGD and
  * l1 = l2 = 0, each rbm_trainer_step is then bit for bit
  *     rbm_batch_iter_next(it, v, B * N_v, &rows);
@@ -63,15 +64,22 @@ typedef enum rbm_optimizer {
     RBM_OPTIMIZER_ADAM = 2
 } rbm_optimizer;
 
-/* Real-valued tunables (rbm_trainer_set_real / get_real) with their bounds. */
+/* Tunables of a trainer (keys 100-199; see rbm_param_bounds in common.h)
+ * with their bounds and defaults. Real keys, set with rbm_trainer_set_real: */
 typedef enum rbm_trainer_param {
-    RBM_PARAM_LEARNING_RATE = 0, /* > 0, finite                 */
-    RBM_PARAM_MOMENTUM = 1,      /* [0, 1)                      */
-    RBM_PARAM_ADAM_BETA1 = 2,    /* [0, 1)                      */
-    RBM_PARAM_ADAM_BETA2 = 3,    /* [0, 1)                      */
-    RBM_PARAM_ADAM_EPSILON = 4,  /* > 0                         */
-    RBM_PARAM_L1 = 5,            /* >= 0                        */
-    RBM_PARAM_L2 = 6             /* >= 0                        */
+    RBM_TRAINER_LEARNING_RATE = 100, /* > 0, finite              (0.01)  */
+    RBM_TRAINER_MOMENTUM = 101,      /* [0, 1)                   (0.9)   */
+    RBM_TRAINER_ADAM_BETA1 = 102,    /* [0, 1)                   (0.9)   */
+    RBM_TRAINER_ADAM_BETA2 = 103,    /* [0, 1)                   (0.999) */
+    RBM_TRAINER_ADAM_EPSILON = 104,  /* > 0, finite              (1e-8)  */
+    RBM_TRAINER_L1 = 105,            /* >= 0, finite             (0)     */
+    RBM_TRAINER_L2 = 106,            /* >= 0, finite             (0)     */
+    /* the integer key, set with rbm_trainer_set_int: */
+    RBM_TRAINER_MONITOR_EVERY = 150  /* reconstruction error every that many
+                                        steps, 0: never; in [0, 2^31 - 1] (1).
+                                        The error of a minibatch v is
+                                        mean_{rows,units} (v - E[v | h])^2 with
+                                        h = E[h|v] (mean-field reconstruction) */
 } rbm_trainer_param;
 
 /* Names ("sgd", "momentum", "adam") and parsing. */
@@ -99,15 +107,20 @@ RBM_API rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind 
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_trainer_set_optimizer(rbm_trainer *t, rbm_optimizer opt);
 
-/* Set / get a real tunable. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT
- * (unknown key or value out of its bounds, with the bounds in the detail). */
+/* Set / get a tunable: real keys with *_real, the integer key with *_int.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown key, a key of
+ * another module such as RBM_MF_DAMPING, a key of the other type, or a
+ * value out of its bounds; the detail names the key and its bounds). A
+ * refused set changes nothing. The estimator's keys (estimator.h) are set
+ * on rbm_trainer_estimator(t). */
 RBM_API rbm_status rbm_trainer_set_real(rbm_trainer *t, rbm_trainer_param key, double value);
 RBM_API rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, double *out);
-
-/* Compute the reconstruction error every `every` steps (0: never). The
- * error of a minibatch v is mean_{rows,units} (v - E[v | h])^2 with
- * h = E[h|v] (mean-field reconstruction). Default 1. */
-RBM_API rbm_status rbm_trainer_set_monitor_every(rbm_trainer *t, size_t every);
+RBM_API rbm_status rbm_trainer_set_int(rbm_trainer *t, rbm_trainer_param key, int64_t value);
+RBM_API rbm_status rbm_trainer_get_int(const rbm_trainer *t, rbm_trainer_param key,
+                                       int64_t *out);
+/* Bounds and type of a key (no handle; thread-safe). Errors: RBM_ERR_NULL
+ * (out), RBM_ERR_INVALID_ARGUMENT (not a trainer key). */
+RBM_API rbm_status rbm_trainer_param_bounds(rbm_trainer_param key, rbm_param_bounds *out);
 
 /* Install (fn != NULL) or remove the observer. */
 RBM_API rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *user);

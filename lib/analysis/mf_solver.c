@@ -2,6 +2,7 @@
  * settings, the iteration to a fixed point and Gamma, its derivatives and
  * the unit variances at a given state (docs/theory.md §4). */
 #include "analysis/mf_impl.h"
+#include "core/params.h"
 
 #include <math.h>
 #include <string.h>
@@ -85,48 +86,44 @@ rbm_mf_method rbm_mf_get_method(const rbm_mf *s)
     return s ? s->method : RBM_MF_NAIVE;
 }
 
+static const rbm__param_spec mf_specs[] = {
+    {RBM_MF_DAMPING, "RBM_MF_DAMPING", RBM__PARAM_REAL, 0, 1, true, false},
+    {RBM_MF_TOLERANCE, "RBM_MF_TOLERANCE", RBM__PARAM_REAL, 0, INFINITY, true, true},
+    {RBM_MF_DEDUP_DISTANCE, "RBM_MF_DEDUP_DISTANCE", RBM__PARAM_REAL, 0, INFINITY, true, true},
+    {RBM_MF_STABILITY_TOLERANCE, "RBM_MF_STABILITY_TOLERANCE", RBM__PARAM_REAL, -INFINITY,
+     INFINITY, true, true},
+    {RBM_MF_MAX_ITERATIONS, "RBM_MF_MAX_ITERATIONS", RBM__PARAM_INT, 1, 1e9, false, false},
+    {RBM_MF_LINEAR_RESPONSE, "RBM_MF_LINEAR_RESPONSE", RBM__PARAM_BOOL, 0, 1, false, false},
+};
+
+static const rbm__param_table mf_params = {"mean-field solver", "rbm_mf", 300, mf_specs,
+                                           sizeof mf_specs / sizeof mf_specs[0]};
+
+/* The real-valued slot of a real key, or NULL. */
+static double *real_slot(rbm_mf *s, rbm_mf_param key)
+{
+    switch (key) {
+    case RBM_MF_DAMPING: return &s->damping;
+    case RBM_MF_TOLERANCE: return &s->tol;
+    case RBM_MF_DEDUP_DISTANCE: return &s->dedup;
+    case RBM_MF_STABILITY_TOLERANCE: return &s->stab_tol;
+    case RBM_MF_MAX_ITERATIONS:
+    case RBM_MF_LINEAR_RESPONSE: break;
+    }
+    return NULL;
+}
+
 rbm_status rbm_mf_set_real(rbm_mf *s, rbm_mf_param key, double v)
 {
     if (!s)
         return RBM_ERR_NULL;
-    switch (key) {
-    case RBM_MF_PARAM_DAMPING:
-        if (!(v > 0 && v <= 1))
-            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "damping %g not in (0, 1]", v);
-        s->damping = v;
-        return RBM_OK;
-    case RBM_MF_PARAM_TOLERANCE:
-        if (!(v > 0 && isfinite(v)))
-            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "tolerance %g not in (0, inf)", v);
-        s->tol = v;
-        return RBM_OK;
-    case RBM_MF_PARAM_MAX_ITERATIONS:
-        if (!(v >= 1 && v <= 1e9 && v == floor(v)))
-            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT,
-                             "max iterations %g not an integer in [1, 1e9]", v);
-        s->max_iter = (size_t)v;
-        return RBM_OK;
-    case RBM_MF_PARAM_DEDUP_DISTANCE:
-        if (!(v > 0 && isfinite(v)))
-            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT,
-                             "dedup distance %g not in (0, inf)", v);
-        s->dedup = v;
-        return RBM_OK;
-    case RBM_MF_PARAM_STABILITY_TOLERANCE:
-        if (!isfinite(v))
-            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT,
-                             "stability tolerance must be finite");
-        s->stab_tol = v;
-        return RBM_OK;
-    case RBM_MF_PARAM_LINEAR_RESPONSE:
-        if (!(v == 0 || v == 1))
-            return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "linear response flag %g not 0 or 1",
-                             v);
-        s->lin_resp = (int)v;
-        return RBM_OK;
-    }
-    return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown mean-field parameter %d",
-                     (int)key);
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(s->ctx, &mf_params, "rbm_mf_set_real", (int32_t)key,
+                                     RBM__PARAM_REAL, v, &spec);
+    if (st)
+        return st;
+    *real_slot(s, key) = v;
+    return RBM_OK;
 }
 
 rbm_status rbm_mf_get_real(const rbm_mf *s, rbm_mf_param key, double *out)
@@ -135,16 +132,49 @@ rbm_status rbm_mf_get_real(const rbm_mf *s, rbm_mf_param key, double *out)
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_mf_get_real: out is NULL");
-    switch (key) {
-    case RBM_MF_PARAM_DAMPING: *out = s->damping; return RBM_OK;
-    case RBM_MF_PARAM_TOLERANCE: *out = s->tol; return RBM_OK;
-    case RBM_MF_PARAM_MAX_ITERATIONS: *out = (double)s->max_iter; return RBM_OK;
-    case RBM_MF_PARAM_DEDUP_DISTANCE: *out = s->dedup; return RBM_OK;
-    case RBM_MF_PARAM_STABILITY_TOLERANCE: *out = s->stab_tol; return RBM_OK;
-    case RBM_MF_PARAM_LINEAR_RESPONSE: *out = (double)s->lin_resp; return RBM_OK;
-    }
-    return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown mean-field parameter %d",
-                     (int)key);
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(s->ctx, &mf_params, "rbm_mf_get_real", (int32_t)key,
+                                     RBM__PARAM_REAL, false, &spec);
+    if (st)
+        return st;
+    *out = *real_slot((rbm_mf *)s, key);
+    return RBM_OK;
+}
+
+rbm_status rbm_mf_set_int(rbm_mf *s, rbm_mf_param key, int64_t v)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(s->ctx, &mf_params, "rbm_mf_set_int", (int32_t)key,
+                                     RBM__PARAM_INT, (double)v, &spec);
+    if (st)
+        return st;
+    if (key == RBM_MF_MAX_ITERATIONS)
+        s->max_iter = (size_t)v;
+    else
+        s->lin_resp = (int)v;
+    return RBM_OK;
+}
+
+rbm_status rbm_mf_get_int(const rbm_mf *s, rbm_mf_param key, int64_t *out)
+{
+    if (!s)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_mf_get_int: out is NULL");
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(s->ctx, &mf_params, "rbm_mf_get_int", (int32_t)key,
+                                     RBM__PARAM_INT, false, &spec);
+    if (st)
+        return st;
+    *out = key == RBM_MF_MAX_ITERATIONS ? (int64_t)s->max_iter : (int64_t)s->lin_resp;
+    return RBM_OK;
+}
+
+rbm_status rbm_mf_param_bounds(rbm_mf_param key, rbm_param_bounds *out)
+{
+    return rbm__param_bounds(&mf_params, (int32_t)key, out);
 }
 
 rbm_status rbm__mf_check_mags(rbm_context *ctx, rbm_unit_kind k, const double *x, size_t n,

@@ -3,6 +3,7 @@
  * diagram from the spectrum of its W (docs/theory.md §5). The equations are
  * phase_rs.c. */
 #include "analysis/phase_rs.h"
+#include "core/params.h"
 
 #include <math.h>
 #include <string.h>
@@ -110,66 +111,57 @@ void rbm_ensemble_free(rbm_ensemble *e)
         rbm__free(e->ctx, e);
 }
 
+static const rbm__param_spec ensemble_specs[] = {
+    {RBM_ENSEMBLE_KAPPA, "RBM_ENSEMBLE_KAPPA", RBM__PARAM_REAL, 0, INFINITY, true, true},
+    {RBM_ENSEMBLE_SIGMA, "RBM_ENSEMBLE_SIGMA", RBM__PARAM_REAL, 0, INFINITY, false, true},
+    {RBM_ENSEMBLE_TEMPERATURE, "RBM_ENSEMBLE_TEMPERATURE", RBM__PARAM_REAL, 0, INFINITY, true,
+     true},
+    {RBM_ENSEMBLE_DAMPING, "RBM_ENSEMBLE_DAMPING", RBM__PARAM_REAL, 0, 1, true, false},
+    {RBM_ENSEMBLE_TOLERANCE, "RBM_ENSEMBLE_TOLERANCE", RBM__PARAM_REAL, 0, INFINITY, true, true},
+    {RBM_ENSEMBLE_QUAD_TOLERANCE, "RBM_ENSEMBLE_QUAD_TOLERANCE", RBM__PARAM_REAL, 0, INFINITY,
+     true, true},
+    {RBM_ENSEMBLE_M_THRESHOLD, "RBM_ENSEMBLE_M_THRESHOLD", RBM__PARAM_REAL, 0, INFINITY, true,
+     true},
+    {RBM_ENSEMBLE_Q_THRESHOLD, "RBM_ENSEMBLE_Q_THRESHOLD", RBM__PARAM_REAL, 0, INFINITY, true,
+     true},
+    {RBM_ENSEMBLE_MAX_ITERATIONS, "RBM_ENSEMBLE_MAX_ITERATIONS", RBM__PARAM_INT, 1, 1e9, false,
+     false},
+};
+
+static const rbm__param_table ensemble_params = {
+    "ensemble", "rbm_ensemble", 400, ensemble_specs,
+    sizeof ensemble_specs / sizeof ensemble_specs[0]};
+
+/* The slot of a real key (NULL for the integer one). */
+static double *real_slot(rbm__rs_params *P, rbm_ensemble_param key)
+{
+    switch (key) {
+    case RBM_ENSEMBLE_KAPPA: return &P->kappa;
+    case RBM_ENSEMBLE_SIGMA: return &P->sigma;
+    case RBM_ENSEMBLE_TEMPERATURE: return &P->T;
+    case RBM_ENSEMBLE_DAMPING: return &P->damping;
+    case RBM_ENSEMBLE_TOLERANCE: return &P->tol;
+    case RBM_ENSEMBLE_QUAD_TOLERANCE: return &P->qtol;
+    case RBM_ENSEMBLE_M_THRESHOLD: return &P->m_thr;
+    case RBM_ENSEMBLE_Q_THRESHOLD: return &P->q_thr;
+    case RBM_ENSEMBLE_MAX_ITERATIONS: break;
+    }
+    return NULL;
+}
+
 rbm_status rbm_ensemble_set_real(rbm_ensemble *e, rbm_ensemble_param key, double v)
 {
     if (!e)
         return RBM_ERR_NULL;
-    rbm__rs_params *P = &e->p;
-    bool fin = isfinite(v);
-    switch (key) {
-    case RBM_ENSEMBLE_KAPPA:
-        if (!(fin && v > 0))
-            break;
-        P->kappa = v;
-        goto changed;
-    case RBM_ENSEMBLE_SIGMA:
-        if (!(fin && v >= 0))
-            break;
-        P->sigma = v;
-        goto changed;
-    case RBM_ENSEMBLE_TEMPERATURE:
-        if (!(fin && v > 0))
-            break;
-        P->T = v;
-        goto changed;
-    case RBM_ENSEMBLE_DAMPING:
-        if (!(fin && v > 0 && v <= 1))
-            break;
-        P->damping = v;
-        return RBM_OK;
-    case RBM_ENSEMBLE_TOLERANCE:
-        if (!(fin && v > 0))
-            break;
-        P->tol = v;
-        return RBM_OK;
-    case RBM_ENSEMBLE_MAX_ITERATIONS:
-        if (!(fin && v >= 1 && v <= 1e9 && v == floor(v)))
-            break;
-        P->max_iter = (size_t)v;
-        return RBM_OK;
-    case RBM_ENSEMBLE_QUAD_TOLERANCE:
-        if (!(fin && v > 0))
-            break;
-        P->qtol = v;
-        return RBM_OK;
-    case RBM_ENSEMBLE_M_THRESHOLD:
-        if (!(fin && v > 0))
-            break;
-        P->m_thr = v;
-        return RBM_OK;
-    case RBM_ENSEMBLE_Q_THRESHOLD:
-        if (!(fin && v > 0))
-            break;
-        P->q_thr = v;
-        return RBM_OK;
-    default:
-        return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown ensemble parameter %d",
-                         (int)key);
-    }
-    return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
-                     "ensemble parameter %d: %g is outside its domain", (int)key, v);
-changed:
-    e->have_sol = false;
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(e->ctx, &ensemble_params, "rbm_ensemble_set_real",
+                                     (int32_t)key, RBM__PARAM_REAL, v, &spec);
+    if (st)
+        return st;
+    *real_slot(&e->p, key) = v;
+    /* the model itself changed: the solution no longer describes it */
+    if (key == RBM_ENSEMBLE_KAPPA || key == RBM_ENSEMBLE_SIGMA || key == RBM_ENSEMBLE_TEMPERATURE)
+        e->have_sol = false;
     return RBM_OK;
 }
 
@@ -178,38 +170,47 @@ rbm_status rbm_ensemble_get_real(const rbm_ensemble *e, rbm_ensemble_param key, 
     if (!e)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(e->ctx, RBM_ERR_NULL, "out is NULL");
-    const rbm__rs_params *P = &e->p;
-    switch (key) {
-    case RBM_ENSEMBLE_KAPPA:
-        *out = P->kappa;
-        return RBM_OK;
-    case RBM_ENSEMBLE_SIGMA:
-        *out = P->sigma;
-        return RBM_OK;
-    case RBM_ENSEMBLE_TEMPERATURE:
-        *out = P->T;
-        return RBM_OK;
-    case RBM_ENSEMBLE_DAMPING:
-        *out = P->damping;
-        return RBM_OK;
-    case RBM_ENSEMBLE_TOLERANCE:
-        *out = P->tol;
-        return RBM_OK;
-    case RBM_ENSEMBLE_MAX_ITERATIONS:
-        *out = (double)P->max_iter;
-        return RBM_OK;
-    case RBM_ENSEMBLE_QUAD_TOLERANCE:
-        *out = P->qtol;
-        return RBM_OK;
-    case RBM_ENSEMBLE_M_THRESHOLD:
-        *out = P->m_thr;
-        return RBM_OK;
-    case RBM_ENSEMBLE_Q_THRESHOLD:
-        *out = P->q_thr;
-        return RBM_OK;
-    }
-    return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown ensemble parameter %d", (int)key);
+        return rbm__fail(e->ctx, RBM_ERR_NULL, "rbm_ensemble_get_real: out is NULL");
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(e->ctx, &ensemble_params, "rbm_ensemble_get_real",
+                                     (int32_t)key, RBM__PARAM_REAL, false, &spec);
+    if (st)
+        return st;
+    *out = *real_slot((rbm__rs_params *)&e->p, key);
+    return RBM_OK;
+}
+
+rbm_status rbm_ensemble_set_int(rbm_ensemble *e, rbm_ensemble_param key, int64_t v)
+{
+    if (!e)
+        return RBM_ERR_NULL;
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(e->ctx, &ensemble_params, "rbm_ensemble_set_int",
+                                     (int32_t)key, RBM__PARAM_INT, (double)v, &spec);
+    if (st)
+        return st;
+    e->p.max_iter = (size_t)v; /* the only integer key */
+    return RBM_OK;
+}
+
+rbm_status rbm_ensemble_get_int(const rbm_ensemble *e, rbm_ensemble_param key, int64_t *out)
+{
+    if (!e)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(e->ctx, RBM_ERR_NULL, "rbm_ensemble_get_int: out is NULL");
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(e->ctx, &ensemble_params, "rbm_ensemble_get_int",
+                                     (int32_t)key, RBM__PARAM_INT, false, &spec);
+    if (st)
+        return st;
+    *out = (int64_t)e->p.max_iter;
+    return RBM_OK;
+}
+
+rbm_status rbm_ensemble_param_bounds(rbm_ensemble_param key, rbm_param_bounds *out)
+{
+    return rbm__param_bounds(&ensemble_params, (int32_t)key, out);
 }
 
 rbm_status rbm_ensemble_set_modes(rbm_ensemble *e, const double *w, size_t k)

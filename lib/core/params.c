@@ -45,20 +45,32 @@ static bool above(const rbm__param_spec *s, double v)
     return s->hi_open ? !(v < s->hi) : !(v <= s->hi);
 }
 
-rbm_status rbm__param_check(rbm_context *ctx, const rbm__param_table *t, const char *fn,
-                            int32_t key, rbm__param_type setter, double v,
+rbm_status rbm__param_typed(rbm_context *ctx, const rbm__param_table *t, const char *fn,
+                            int32_t key, rbm__param_type type, bool setter,
                             const rbm__param_spec **spec)
 {
     rbm_status st;
     const rbm__param_spec *s = rbm__param_lookup(ctx, t, fn, key, &st);
     if (!s)
         return st;
-    bool want_int = setter != RBM__PARAM_REAL;
+    bool want_int = type != RBM__PARAM_REAL;
     bool is_int = s->type != RBM__PARAM_REAL;
     if (want_int != is_int)
-        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: %s is %s setting: use %s_set_%s",
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: %s is %s setting: use %s_%s_%s",
                          fn, s->name, is_int ? "an integer" : "a real-valued", t->api,
-                         is_int ? "int" : "real");
+                         setter ? "set" : "get", is_int ? "int" : "real");
+    *spec = s;
+    return RBM_OK;
+}
+
+rbm_status rbm__param_check(rbm_context *ctx, const rbm__param_table *t, const char *fn,
+                            int32_t key, rbm__param_type setter, double v,
+                            const rbm__param_spec **spec)
+{
+    const rbm__param_spec *s;
+    rbm_status st = rbm__param_typed(ctx, t, fn, key, setter, true, &s);
+    if (st)
+        return st;
     if (isnan(v) || below(s, v) || above(s, v))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: %s = %.17g is outside %c%.17g, %.17g%c",
                          fn, s->name, v, s->lo_open ? '(' : '[', s->lo, s->hi,
@@ -67,17 +79,18 @@ rbm_status rbm__param_check(rbm_context *ctx, const rbm__param_table *t, const c
     return RBM_OK;
 }
 
-rbm_status rbm__param_bounds(const rbm__param_table *t, int32_t key, double *lo, double *hi,
-                             int32_t *is_integer)
+rbm_status rbm__param_bounds(const rbm__param_table *t, int32_t key, rbm_param_bounds *out)
 {
+    if (!out)
+        return RBM_ERR_NULL;
     const rbm__param_spec *s = find(t, key);
     if (!s)
         return RBM_ERR_INVALID_ARGUMENT;
-    if (lo)
-        *lo = s->lo;
-    if (hi)
-        *hi = s->hi;
-    if (is_integer)
-        *is_integer = s->type != RBM__PARAM_REAL;
+    *out = (rbm_param_bounds){.lo = s->lo,
+                              .hi = s->hi,
+                              .lo_open = s->lo_open,
+                              .hi_open = s->hi_open,
+                              .is_integer = s->type != RBM__PARAM_REAL,
+                              .is_boolean = s->type == RBM__PARAM_BOOL};
     return RBM_OK;
 }

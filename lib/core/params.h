@@ -43,6 +43,14 @@ typedef struct rbm__param_table {
 const rbm__param_spec *rbm__param_lookup(rbm_context *ctx, const rbm__param_table *t,
                                          const char *fn, int32_t key, rbm_status *st);
 
+/* The row of key in *spec when its type matches type (RBM__PARAM_REAL for
+ * the real setter/getter, anything else for the integer ones); otherwise
+ * RBM_ERR_INVALID_ARGUMENT naming the key and the function to use (setter:
+ * whether fn is a setter, for that message). */
+rbm_status rbm__param_typed(rbm_context *ctx, const rbm__param_table *t, const char *fn,
+                            int32_t key, rbm__param_type type, bool setter,
+                            const rbm__param_spec **spec);
+
 /* Check that v may be stored under key through a setter of the given type
  * (RBM__PARAM_REAL for set_real; RBM__PARAM_INT for set_int, which also
  * accepts boolean keys). Returns the row in *spec. Errors (message in ctx):
@@ -52,10 +60,9 @@ rbm_status rbm__param_check(rbm_context *ctx, const rbm__param_table *t, const c
                             int32_t key, rbm__param_type setter, double v,
                             const rbm__param_spec **spec);
 
-/* Bounds of key, for the public rbm_<module>_param_bounds: lo/hi (either may
- * be NULL) and whether the key is an integer one. RBM_ERR_INVALID_ARGUMENT
- * for a key the table does not have (no context: nothing is recorded). */
-rbm_status rbm__param_bounds(const rbm__param_table *t, int32_t key, double *lo, double *hi,
-                             int32_t *is_integer);
+/* Bounds of key, for the public rbm_<module>_param_bounds. RBM_ERR_NULL
+ * when out is NULL, RBM_ERR_INVALID_ARGUMENT for a key the table does not
+ * have (these functions take no handle, so nothing is recorded). */
+rbm_status rbm__param_bounds(const rbm__param_table *t, int32_t key, rbm_param_bounds *out);
 
 #endif /* RBM_CORE_PARAMS_H */

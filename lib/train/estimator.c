@@ -3,6 +3,7 @@
  * (estimator_gibbs.c), EXACT (estimator_exact.c), naive MF / TAP2 / TAP3
  * (estimator_mf_ops.c). */
 #include "core/internal.h"
+#include "core/params.h"
 #include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "train/checkpoint.h"
@@ -88,17 +89,11 @@ static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
     return RBM_OK;
 }
 
-rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t n_chains,
-                             size_t max_batch, uint64_t seed, rbm_estimator **out)
+rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t k,
+                                 size_t n_chains, size_t max_batch, uint64_t seed,
+                                 rbm_estimator **out)
 {
-    if (out)
-        *out = NULL;
-    if (!m)
-        return RBM_ERR_NULL;
     rbm_context *ctx = m->ctx;
-    if (!out)
-        return rbm__fail(ctx, RBM_ERR_NULL, "rbm_estimator_new: out is NULL");
-    *out = NULL;
     const rbm__estimator_ops *ops = ops_of(kind);
     rbm_status st = check_new(m, kind, ops, k, max_batch);
     if (st)
@@ -111,6 +106,8 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
     e->kind = kind;
     e->ops = ops;
     e->k = k;
+    e->chains = n_chains;
+    e->seed = seed;
     e->max_batch = max_batch;
     e->prec = m->prec;
     e->kern = rbm__kern_for(m->prec);
@@ -128,14 +125,93 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t k, 
     return RBM_OK;
 }
 
-size_t rbm_estimator_get_k(const rbm_estimator *e)
+rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max_batch,
+                             uint64_t seed, rbm_estimator **out)
 {
-    return e ? e->k : 0;
+    if (out)
+        *out = NULL;
+    if (!m)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_estimator_new: out is NULL");
+    return rbm__estimator_create(m, kind, 1, 0, max_batch, seed, out);
 }
 
-rbm_estimator_kind rbm_estimator_get_kind(const rbm_estimator *e)
+rbm_estimator_kind rbm_estimator_kind_of(const rbm_estimator *e)
 {
     return e ? e->kind : RBM_ESTIMATOR_CD;
+}
+
+/* ---------------- tunable keys ---------------- */
+
+static const rbm__param_spec estimator_specs[] = {
+    {RBM_ESTIMATOR_K, "RBM_ESTIMATOR_K", RBM__PARAM_INT, 1, INT32_MAX, false, false},
+    {RBM_ESTIMATOR_CHAINS, "RBM_ESTIMATOR_CHAINS", RBM__PARAM_INT, 0, INT32_MAX, false, false},
+};
+
+static const rbm__param_table estimator_params = {
+    "estimator", "rbm_estimator", 200, estimator_specs,
+    sizeof estimator_specs / sizeof estimator_specs[0]};
+
+/* Fresh chains or particles: n (0: max_batch), seeded as at creation. The
+ * new family state is built beside the old one, so a failure leaves the
+ * estimator as it was. */
+static rbm_status set_chains(rbm_estimator *e, size_t n)
+{
+    rbm_estimator fresh = *e;
+    memset(&fresh.u, 0, sizeof fresh.u);
+    rbm_status st = e->ops->init(&fresh, n, e->seed);
+    if (st) {
+        e->ops->release(&fresh);
+        return st;
+    }
+    e->ops->release(e);
+    e->u = fresh.u;
+    e->chains = n;
+    return RBM_OK;
+}
+
+rbm_status rbm_estimator_set_int(rbm_estimator *e, rbm_estimator_param key, int64_t value)
+{
+    if (!e)
+        return RBM_ERR_NULL;
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(e->ctx, &estimator_params, "rbm_estimator_set_int",
+                                     (int32_t)key, RBM__PARAM_INT, (double)value, &spec);
+    if (st)
+        return st;
+    const char *kind = rbm_estimator_kind_name(e->kind);
+    if (key == RBM_ESTIMATOR_K) {
+        e->k = (size_t)value; /* EXACT keeps it and ignores it */
+        return RBM_OK;
+    }
+    if (!e->ops->chains_are)
+        return rbm__fail(e->ctx, RBM_ERR_UNSUPPORTED,
+                         "rbm_estimator_set_int: %s estimators keep no persistent chains", kind);
+    return set_chains(e, (size_t)value);
+}
+
+rbm_status rbm_estimator_get_int(const rbm_estimator *e, rbm_estimator_param key, int64_t *out)
+{
+    if (!e)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(e->ctx, RBM_ERR_NULL, "rbm_estimator_get_int: out is NULL");
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(e->ctx, &estimator_params, "rbm_estimator_get_int",
+                                     (int32_t)key, RBM__PARAM_INT, false, &spec);
+    if (st)
+        return st;
+    if (key == RBM_ESTIMATOR_K)
+        *out = (int64_t)e->k;
+    else
+        *out = !e->ops->chains_are ? 0 : (int64_t)(e->chains ? e->chains : e->max_batch);
+    return RBM_OK;
+}
+
+rbm_status rbm_estimator_param_bounds(rbm_estimator_param key, rbm_param_bounds *out)
+{
+    return rbm__param_bounds(&estimator_params, (int32_t)key, out);
 }
 
 rbm_sampler *rbm_estimator_sampler(rbm_estimator *e)

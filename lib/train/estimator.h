@@ -8,6 +8,14 @@
 #include "core/internal.h"
 #include "train/checkpoint.h"
 
+/* rbm_estimator_new with k and the chain count given (m and out not NULL):
+ * the trainer's and the checkpoint's way of making one. Errors as
+ * rbm_estimator_new, and RBM_ERR_INVALID_ARGUMENT for k = 0 on a kind that
+ * counts k. */
+rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t k,
+                                 size_t n_chains, size_t max_batch, uint64_t seed,
+                                 rbm_estimator **out);
+
 /* Estimate the gradient from a batch already in the machine's compute type
  * (batch <= max_batch, not checked). Errors: RBM_ERR_STATE, RBM_ERR_SHAPE,
  * those of the negative phase (RBM_ERR_NUMERICAL, RBM_ERR_NOT_NORMALIZABLE). */

@@ -111,6 +111,7 @@ static void pcd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
 
 const rbm__estimator_ops rbm__estimator_pcd_ops = {
     .k_counts = "Gibbs sweeps",
+    .chains_are = "persistent chains",
     .init = pcd_init,
     .release = pcd_release,
     .negative_real = pcd_negative,

@@ -23,6 +23,9 @@ typedef struct rbm__estimator_ops {
     /* What k counts ("Gibbs sweeps"), for the k >= 1 check; NULL when the
      * kind ignores k. */
     const char *k_counts;
+    /* What RBM_ESTIMATOR_CHAINS counts ("persistent chains"), NULL when the
+     * kind keeps none. */
+    const char *chains_are;
     /* Allocate the family state; the common fields are set. n_chains: chains
      * or particles (0: max_batch); seed: the estimator's seed. */
     rbm_status (*init)(rbm_estimator *e, size_t n_chains, uint64_t seed);
@@ -77,6 +80,8 @@ struct rbm_estimator {
     rbm_estimator_kind kind;
     const rbm__estimator_ops *ops;
     size_t k, max_batch;
+    size_t chains;  /* RBM_ESTIMATOR_CHAINS as set (0: max_batch) */
+    uint64_t seed;  /* the seed given at creation: chains are re-made from it */
     rbm_precision prec;
     const rbm__kern *kern;
     rbm_rng rng;

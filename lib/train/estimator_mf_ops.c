@@ -42,6 +42,7 @@ static rbm_status emf_negative(rbm_estimator *e, size_t B, const void *v, rbm_gr
 
 const rbm__estimator_ops rbm__estimator_emf_ops = {
     .k_counts = "fixed-point iterations",
+    .chains_are = "magnetisation particles",
     .init = emf_init,
     .release = emf_release,
     .negative_f64 = emf_negative,

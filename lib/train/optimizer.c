@@ -131,45 +131,58 @@ rbm_optimizer rbm__optimizer_kind(const rbm__optimizer *o)
     return o->kind;
 }
 
+static const rbm__param_spec trainer_specs[] = {
+    {RBM_TRAINER_LEARNING_RATE, "RBM_TRAINER_LEARNING_RATE", RBM__PARAM_REAL, 0, INFINITY, true,
+     true},
+    {RBM_TRAINER_MOMENTUM, "RBM_TRAINER_MOMENTUM", RBM__PARAM_REAL, 0, 1, false, true},
+    {RBM_TRAINER_ADAM_BETA1, "RBM_TRAINER_ADAM_BETA1", RBM__PARAM_REAL, 0, 1, false, true},
+    {RBM_TRAINER_ADAM_BETA2, "RBM_TRAINER_ADAM_BETA2", RBM__PARAM_REAL, 0, 1, false, true},
+    {RBM_TRAINER_ADAM_EPSILON, "RBM_TRAINER_ADAM_EPSILON", RBM__PARAM_REAL, 0, INFINITY, true,
+     true},
+    {RBM_TRAINER_L1, "RBM_TRAINER_L1", RBM__PARAM_REAL, 0, INFINITY, false, true},
+    {RBM_TRAINER_L2, "RBM_TRAINER_L2", RBM__PARAM_REAL, 0, INFINITY, false, true},
+    {RBM_TRAINER_MONITOR_EVERY, "RBM_TRAINER_MONITOR_EVERY", RBM__PARAM_INT, 0, INT32_MAX, false,
+     false},
+};
+
+const rbm__param_table rbm__trainer_params = {"trainer", "rbm_trainer", 100, trainer_specs,
+                                              sizeof trainer_specs / sizeof trainer_specs[0]};
+
+/* The slot of a real key; NULL for the trainer's own integer key. */
+static double *real_slot(rbm__optimizer *o, rbm_trainer_param key)
+{
+    switch (key) {
+    case RBM_TRAINER_LEARNING_RATE: return &o->lr;
+    case RBM_TRAINER_MOMENTUM: return &o->mom;
+    case RBM_TRAINER_ADAM_BETA1: return &o->b1;
+    case RBM_TRAINER_ADAM_BETA2: return &o->b2;
+    case RBM_TRAINER_ADAM_EPSILON: return &o->eps;
+    case RBM_TRAINER_L1: return &o->l1;
+    case RBM_TRAINER_L2: return &o->l2;
+    case RBM_TRAINER_MONITOR_EVERY: break;
+    }
+    return NULL;
+}
+
 rbm_status rbm__optimizer_set_real(rbm__optimizer *o, rbm_trainer_param key, double value)
 {
-    double *slot;
-    double lo, hi;
-    int lo_open, hi_open;
-    switch (key) {
-    case RBM_PARAM_LEARNING_RATE: slot = &o->lr; lo = 0; hi = INFINITY; lo_open = 1; hi_open = 1; break;
-    case RBM_PARAM_MOMENTUM: slot = &o->mom; lo = 0; hi = 1; lo_open = 0; hi_open = 1; break;
-    case RBM_PARAM_ADAM_BETA1: slot = &o->b1; lo = 0; hi = 1; lo_open = 0; hi_open = 1; break;
-    case RBM_PARAM_ADAM_BETA2: slot = &o->b2; lo = 0; hi = 1; lo_open = 0; hi_open = 1; break;
-    case RBM_PARAM_ADAM_EPSILON: slot = &o->eps; lo = 0; hi = INFINITY; lo_open = 1; hi_open = 1; break;
-    case RBM_PARAM_L1: slot = &o->l1; lo = 0; hi = INFINITY; lo_open = 0; hi_open = 1; break;
-    case RBM_PARAM_L2: slot = &o->l2; lo = 0; hi = INFINITY; lo_open = 0; hi_open = 1; break;
-    default:
-        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown trainer parameter %d", (int)key);
-    }
-    bool ok = isfinite(value) && (lo_open ? value > lo : value >= lo) &&
-              (hi_open ? value < hi : value <= hi);
-    if (!ok)
-        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT,
-                         "trainer parameter %d: value %g outside %c%g, %g%c", (int)key, value,
-                         lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
-    *slot = value;
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(o->ctx, &rbm__trainer_params, "rbm_trainer_set_real",
+                                     (int32_t)key, RBM__PARAM_REAL, value, &spec);
+    if (st)
+        return st;
+    *real_slot(o, key) = value;
     return RBM_OK;
 }
 
 rbm_status rbm__optimizer_get_real(const rbm__optimizer *o, rbm_trainer_param key, double *out)
 {
-    switch (key) {
-    case RBM_PARAM_LEARNING_RATE: *out = o->lr; break;
-    case RBM_PARAM_MOMENTUM: *out = o->mom; break;
-    case RBM_PARAM_ADAM_BETA1: *out = o->b1; break;
-    case RBM_PARAM_ADAM_BETA2: *out = o->b2; break;
-    case RBM_PARAM_ADAM_EPSILON: *out = o->eps; break;
-    case RBM_PARAM_L1: *out = o->l1; break;
-    case RBM_PARAM_L2: *out = o->l2; break;
-    default:
-        return rbm__fail(o->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown trainer parameter %d", (int)key);
-    }
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(o->ctx, &rbm__trainer_params, "rbm_trainer_get_real",
+                                     (int32_t)key, RBM__PARAM_REAL, false, &spec);
+    if (st)
+        return st;
+    *out = *real_slot((rbm__optimizer *)o, key);
     return RBM_OK;
 }
 
@@ -314,9 +327,11 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
 
 /* ---------------- checkpoints ---------------- */
 
+/* The seven real tunables in the order a checkpoint stores them. */
 static const rbm_trainer_param tunables[7] = {
-    RBM_PARAM_LEARNING_RATE, RBM_PARAM_MOMENTUM, RBM_PARAM_ADAM_BETA1, RBM_PARAM_ADAM_BETA2,
-    RBM_PARAM_ADAM_EPSILON,  RBM_PARAM_L1,       RBM_PARAM_L2,
+    RBM_TRAINER_LEARNING_RATE, RBM_TRAINER_MOMENTUM, RBM_TRAINER_ADAM_BETA1,
+    RBM_TRAINER_ADAM_BETA2,    RBM_TRAINER_ADAM_EPSILON, RBM_TRAINER_L1,
+    RBM_TRAINER_L2,
 };
 
 void rbm__optimizer_write_config(const rbm__optimizer *o, rbm__wbuf *w)

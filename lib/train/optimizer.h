@@ -6,6 +6,7 @@
 #define RBM_TRAIN_OPTIMIZER_H
 
 #include "core/internal.h"
+#include "core/params.h"
 #include "train/checkpoint.h"
 
 typedef struct rbm__optimizer rbm__optimizer;
@@ -21,7 +22,12 @@ void rbm__optimizer_free(rbm__optimizer *o);
 rbm_status rbm__optimizer_set_kind(rbm__optimizer *o, rbm_optimizer kind);
 rbm_optimizer rbm__optimizer_kind(const rbm__optimizer *o);
 
-/* The real tunables, as rbm_trainer_set_real / get_real (out not NULL). */
+/* The trainer's keys (trainer.h): the optimiser's seven real tunables and
+ * the trainer's own RBM_TRAINER_MONITOR_EVERY. */
+extern const rbm__param_table rbm__trainer_params;
+
+/* The real tunables, as rbm_trainer_set_real / get_real (out not NULL):
+ * every check of rbm__param_check, message in the context. */
 rbm_status rbm__optimizer_set_real(rbm__optimizer *o, rbm_trainer_param key, double value);
 rbm_status rbm__optimizer_get_real(const rbm__optimizer *o, rbm_trainer_param key, double *out);
 

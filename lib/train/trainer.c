@@ -75,8 +75,9 @@ rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind kind, si
     if (!t)
         return RBM_ERR_NULL;
     rbm_estimator *e;
-    rbm_status st = rbm_estimator_new(t->m, kind, k, t->B, t->B,
-                                      rbm__seed_mix(t->seed, RBM__STREAM_TRAINER_ESTIMATOR), &e);
+    rbm_status st = rbm__estimator_create(t->m, kind, k, t->B, t->B,
+                                          rbm__seed_mix(t->seed, RBM__STREAM_TRAINER_ESTIMATOR),
+                                          &e);
     if (st)
         return st;
     rbm_estimator_free(t->est);
@@ -154,12 +155,37 @@ rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, dou
     return rbm__optimizer_get_real(t->opt, key, out);
 }
 
-rbm_status rbm_trainer_set_monitor_every(rbm_trainer *t, size_t every)
+rbm_status rbm_trainer_set_int(rbm_trainer *t, rbm_trainer_param key, int64_t value)
 {
     if (!t)
         return RBM_ERR_NULL;
-    t->monitor_every = every;
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(t->ctx, &rbm__trainer_params, "rbm_trainer_set_int",
+                                     (int32_t)key, RBM__PARAM_INT, (double)value, &spec);
+    if (st)
+        return st;
+    t->monitor_every = (size_t)value; /* the only integer key */
     return RBM_OK;
+}
+
+rbm_status rbm_trainer_get_int(const rbm_trainer *t, rbm_trainer_param key, int64_t *out)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    if (!out)
+        return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_get_int: out is NULL");
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_typed(t->ctx, &rbm__trainer_params, "rbm_trainer_get_int",
+                                     (int32_t)key, RBM__PARAM_INT, false, &spec);
+    if (st)
+        return st;
+    *out = (int64_t)t->monitor_every;
+    return RBM_OK;
+}
+
+rbm_status rbm_trainer_param_bounds(rbm_trainer_param key, rbm_param_bounds *out)
+{
+    return rbm__param_bounds(&rbm__trainer_params, (int32_t)key, out);
 }
 
 rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *user)

@@ -78,3 +78,18 @@ void tbuf_put(tbuf *b, const void *src, size_t n)
     memcpy(b->p + b->n, src, n);
     b->n += n;
 }
+
+rbm_status rbm_test_estimator(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t chains,
+                              size_t max_batch, uint64_t seed, rbm_estimator **out)
+{
+    rbm_status st = rbm_estimator_new(m, kind, max_batch, seed, out);
+    if (st)
+        return st;
+    if ((k > 0 && (st = rbm_estimator_set_int(*out, RBM_ESTIMATOR_K, (int64_t)k)) != RBM_OK) ||
+        (chains > 0 && kind != RBM_ESTIMATOR_CD && kind != RBM_ESTIMATOR_EXACT &&
+         (st = rbm_estimator_set_int(*out, RBM_ESTIMATOR_CHAINS, (int64_t)chains)) != RBM_OK)) {
+        rbm_estimator_free(*out);
+        *out = NULL;
+    }
+    return st;
+}

@@ -38,6 +38,14 @@ uint64_t r_u64(void);
 double r_unif(void);
 double r_norm(void);
 
+/* rbm_estimator_new followed by RBM_ESTIMATOR_K = k (when k > 0) and
+ * RBM_ESTIMATOR_CHAINS = chains (when chains > 0 and the kind keeps
+ * chains; 0.1 ignored the count for CD and EXACT): the estimator 0.1 made
+ * with rbm_estimator_new(m, kind, k, chains, max_batch, seed, out). On
+ * failure *out is NULL and the first failing status is returned. */
+rbm_status rbm_test_estimator(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t chains,
+                              size_t max_batch, uint64_t seed, rbm_estimator **out);
+
 /* calloc of n bytes (at least one) that fails the test when out of memory. */
 void *xzalloc(size_t n);
 

@@ -18,7 +18,7 @@ RBM_ERR_SHAPE = 102
 RBM_UNIT_BERNOULLI = 0
 RBM_DTYPE_UINT8, RBM_DTYPE_FLOAT64 = 0, 2
 RBM_COPY, RBM_BORROW = 0, 1
-RBM_PARAM_LEARNING_RATE = 0
+RBM_TRAINER_LEARNING_RATE = 100
 RBM_OPTIMIZER_MOMENTUM = 1
 RBM_ESTIMATOR_CD = 0
 
@@ -227,7 +227,7 @@ def main(argv):
             return 1
         st = lib.rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_CD, 1)
         st |= lib.rbm_trainer_set_optimizer(tr, RBM_OPTIMIZER_MOMENTUM)
-        st |= lib.rbm_trainer_set_real(tr, RBM_PARAM_LEARNING_RATE, 0.02)
+        st |= lib.rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, 0.02)
         t.check(st == RBM_OK, "trainer configured (CD-1, momentum, lr 0.02)", err(ctx))
 
         calls = [0]

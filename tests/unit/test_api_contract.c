@@ -205,7 +205,7 @@ static int setup(void **state)
     FX_OK(rbm_gradient_new(f->bern, &f->grad));
     FX_OK(rbm_batch_iter_new(f->data, BATCH, 1, 0, 4, &f->iter));
     FX_OK(rbm_sampler_new(f->bern, CHAINS, 5, &f->sampler));
-    FX_OK(rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, 1, 0, BATCH, 6, &f->est));
+    FX_OK(rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, BATCH, 6, &f->est));
     FX_OK(rbm_trainer_new(f->bern, f->data, BATCH, 7, &f->trainer));
     rbm_status st = rbm_trainer_step(f->trainer);
     assert_true(st == RBM_OK || st == RBM_DONE);
@@ -478,7 +478,7 @@ CTOR(np_machine_load, rbm_machine, rbm_machine_load(NULL, f->model, &p), rbm_mac
 CTOR(np_rng_new, rbm_rng, rbm_rng_new(NULL, 1, &p), rbm_rng_free)
 CTOR(np_gradient_new, rbm_gradient, rbm_gradient_new(NULL, &p), rbm_gradient_free)
 CTOR(np_estimator_new, rbm_estimator,
-     rbm_estimator_new(NULL, RBM_ESTIMATOR_CD, 1, 0, BATCH, 1, &p), rbm_estimator_free)
+     rbm_estimator_new(NULL, RBM_ESTIMATOR_CD, BATCH, 1, &p), rbm_estimator_free)
 CTOR(np_sampler_new, rbm_sampler, rbm_sampler_new(NULL, CHAINS, 1, &p), rbm_sampler_free)
 CTOR(np_trainer_new, rbm_trainer, rbm_trainer_new(NULL, f->data, BATCH, 1, &p), rbm_trainer_free)
 static rbm_status np_ckpt_machine(fixture *f, void **out)
@@ -608,14 +608,14 @@ CTOR(ba_machine_load_missing, rbm_machine, rbm_machine_load(f->ctx, f->missing_m
 CTOR(ba_machine_load_format, rbm_machine, rbm_machine_load(f->ctx, f->csv, &p), rbm_machine_free)
 CTOR_NOMEM(ba_rng_new_nomem, rbm_rng, rbm_rng_new(f->ctx, 1, &p), rbm_rng_free)
 CTOR_NOMEM(ba_gradient_new_nomem, rbm_gradient, rbm_gradient_new(f->bern, &p), rbm_gradient_free)
-CTOR(ba_estimator_k0, rbm_estimator, rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, 0, 0, BATCH, 1, &p),
-     rbm_estimator_free)
+CTOR(ba_estimator_kind, rbm_estimator,
+     rbm_estimator_new(f->bern, (rbm_estimator_kind)99, BATCH, 1, &p), rbm_estimator_free)
 CTOR(ba_estimator_batch0, rbm_estimator,
-     rbm_estimator_new(f->bern, RBM_ESTIMATOR_PCD, 1, 0, 0, 1, &p), rbm_estimator_free)
+     rbm_estimator_new(f->bern, RBM_ESTIMATOR_PCD, 0, 1, &p), rbm_estimator_free)
 CTOR(ba_estimator_tap_gg, rbm_estimator,
-     rbm_estimator_new(f->gauss, RBM_ESTIMATOR_TAP2, 1, 0, BATCH, 1, &p), rbm_estimator_free)
+     rbm_estimator_new(f->gauss, RBM_ESTIMATOR_TAP2, BATCH, 1, &p), rbm_estimator_free)
 CTOR_NOMEM(ba_estimator_nomem, rbm_estimator,
-           rbm_estimator_new(f->bern, RBM_ESTIMATOR_PCD, 1, 0, BATCH, 1, &p), rbm_estimator_free)
+           rbm_estimator_new(f->bern, RBM_ESTIMATOR_PCD, BATCH, 1, &p), rbm_estimator_free)
 CTOR(ba_sampler_zero, rbm_sampler, rbm_sampler_new(f->bern, 0, 1, &p), rbm_sampler_free)
 CTOR_NOMEM(ba_sampler_nomem, rbm_sampler, rbm_sampler_new(f->bern, CHAINS, 1, &p),
            rbm_sampler_free)
@@ -752,7 +752,7 @@ static const row bad_argument_rows[] = {
     {"rbm_machine_load(a CSV file)", ba_machine_load_format, RBM_ERR_BAD_FORMAT},
     {"rbm_rng_new(alloc fails)", ba_rng_new_nomem, RBM_ERR_NO_MEMORY},
     {"rbm_gradient_new(alloc fails)", ba_gradient_new_nomem, RBM_ERR_NO_MEMORY},
-    {"rbm_estimator_new(CD k 0)", ba_estimator_k0, RBM_ERR_INVALID_ARGUMENT},
+    {"rbm_estimator_new(unknown kind)", ba_estimator_kind, RBM_ERR_INVALID_ARGUMENT},
     {"rbm_estimator_new(max_batch 0)", ba_estimator_batch0, RBM_ERR_INVALID_ARGUMENT},
     {"rbm_estimator_new(TAP2 on Gauss-Gauss)", ba_estimator_tap_gg, RBM_ERR_UNSUPPORTED},
     {"rbm_estimator_new(alloc fails)", ba_estimator_nomem, RBM_ERR_NO_MEMORY},
@@ -836,7 +836,7 @@ CALL(no_machine_convert, rbm_machine_convert(f->bern, RBM_UNIT_ISING, NULL, NULL
 CALL(no_machine_load, rbm_machine_load(f->ctx, f->model, NULL))
 CALL(no_rng_new, rbm_rng_new(f->ctx, 1, NULL))
 CALL(no_gradient_new, rbm_gradient_new(f->bern, NULL))
-CALL(no_estimator_new, rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, 1, 0, BATCH, 1, NULL))
+CALL(no_estimator_new, rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, BATCH, 1, NULL))
 CALL(no_sampler_new, rbm_sampler_new(f->bern, CHAINS, 1, NULL))
 CALL(no_trainer_new, rbm_trainer_new(f->bern, f->data, BATCH, 1, NULL))
 static rbm_status no_ckpt_machine(fixture *f, void **out)
@@ -918,7 +918,9 @@ CALL(nb_estimator_compute_v, rbm_estimator_compute(f->est, 1, NULL, NV, f->grad)
 CALL(nb_estimator_compute_g, rbm_estimator_compute(f->est, 1, f->v, NV, NULL))
 
 /* trainer.h */
-CALL(nb_trainer_get_real, rbm_trainer_get_real(f->trainer, RBM_PARAM_LEARNING_RATE, NULL))
+CALL(nb_trainer_get_real, rbm_trainer_get_real(f->trainer, RBM_TRAINER_LEARNING_RATE, NULL))
+CALL(nb_trainer_get_int, rbm_trainer_get_int(f->trainer, RBM_TRAINER_MONITOR_EVERY, NULL))
+CALL(nb_estimator_get_int, rbm_estimator_get_int(f->est, RBM_ESTIMATOR_K, NULL))
 CALL(nb_trainer_save_checkpoint, rbm_trainer_save_checkpoint(f->trainer, NULL))
 
 /* metrics.h */
@@ -955,7 +957,8 @@ CALL(nb_linear_integrate_w_out, rbm_linear_integrate(f->gauss, f->C, NV * NV, 0.
                                                      NULL, NULL, 2 * NH, NULL, NULL))
 
 /* meanfield.h */
-CALL(nb_mf_get_real, rbm_mf_get_real(f->mf, RBM_MF_PARAM_DAMPING, NULL))
+CALL(nb_mf_get_real, rbm_mf_get_real(f->mf, RBM_MF_DAMPING, NULL))
+CALL(nb_mf_get_int, rbm_mf_get_int(f->mf, RBM_MF_MAX_ITERATIONS, NULL))
 CALL(nb_mf_solve_mv, rbm_mf_solve(f->mf, NULL, NV, NULL, 0, NULL, NULL))
 CALL(nb_mf_free_energy_mv, rbm_mf_free_energy(f->mf, NULL, NV, f->mh, NH, f->buf))
 CALL(nb_mf_free_energy_mh, rbm_mf_free_energy(f->mf, f->mv, NV, NULL, NH, f->buf))
@@ -979,6 +982,7 @@ CALL(nb_mf_points_all_hidden,
 
 /* phase.h */
 CALL(nb_ensemble_get_real, rbm_ensemble_get_real(f->ens, RBM_ENSEMBLE_KAPPA, NULL))
+CALL(nb_ensemble_get_int, rbm_ensemble_get_int(f->ens, RBM_ENSEMBLE_MAX_ITERATIONS, NULL))
 CALL(nb_ensemble_set_modes, rbm_ensemble_set_modes(f->ens, NULL, 1))
 CALL(nb_ensemble_get_modes, rbm_ensemble_get_modes(f->ens, NULL, 1))
 CALL(nb_ensemble_kurtosis_criterion, rbm_ensemble_kurtosis_criterion(f->ens, NULL))
@@ -1078,6 +1082,8 @@ static const row null_pointer_rows[] = {
     {"rbm_estimator_compute(g NULL)", nb_estimator_compute_g, RBM_ERR_NULL},
 
     {"rbm_trainer_get_real(out NULL)", nb_trainer_get_real, RBM_ERR_NULL},
+    {"rbm_trainer_get_int(out NULL)", nb_trainer_get_int, RBM_ERR_NULL},
+    {"rbm_estimator_get_int(out NULL)", nb_estimator_get_int, RBM_ERR_NULL},
     {"rbm_trainer_save_checkpoint(path NULL)", nb_trainer_save_checkpoint, RBM_ERR_NULL},
 
     {"rbm_exact_log_z(log_z NULL)", nb_exact_log_z, RBM_ERR_NULL},
@@ -1108,6 +1114,7 @@ static const row null_pointer_rows[] = {
     {"rbm_linear_integrate(w_out NULL, n_out 2)", nb_linear_integrate_w_out, RBM_ERR_NULL},
 
     {"rbm_mf_get_real(out NULL)", nb_mf_get_real, RBM_ERR_NULL},
+    {"rbm_mf_get_int(out NULL)", nb_mf_get_int, RBM_ERR_NULL},
     {"rbm_mf_solve(mv NULL)", nb_mf_solve_mv, RBM_ERR_NULL},
     {"rbm_mf_free_energy(mv NULL)", nb_mf_free_energy_mv, RBM_ERR_NULL},
     {"rbm_mf_free_energy(mh NULL)", nb_mf_free_energy_mh, RBM_ERR_NULL},
@@ -1128,6 +1135,7 @@ static const row null_pointer_rows[] = {
     {"rbm_mf_points_all_hidden(mh NULL)", nb_mf_points_all_hidden, RBM_ERR_NULL},
 
     {"rbm_ensemble_get_real(out NULL)", nb_ensemble_get_real, RBM_ERR_NULL},
+    {"rbm_ensemble_get_int(out NULL)", nb_ensemble_get_int, RBM_ERR_NULL},
     {"rbm_ensemble_set_modes(w NULL)", nb_ensemble_set_modes, RBM_ERR_NULL},
     {"rbm_ensemble_get_modes(w NULL)", nb_ensemble_get_modes, RBM_ERR_NULL},
     {"rbm_ensemble_kurtosis_criterion(criterion NULL)", nb_ensemble_kurtosis_criterion,

@@ -34,8 +34,8 @@ static void make_run(rbm_context *ctx, const config *c, rbm_dataset *d, rbm_mach
     RBM_OKAY(ctx, rbm_trainer_new(*m, d, 32, 77, t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(*t, c->est, 2));
     RBM_OKAY(ctx, rbm_trainer_set_optimizer(*t, c->opt));
-    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_LEARNING_RATE, 0.02));
-    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_L2, 1e-4));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_TRAINER_LEARNING_RATE, 0.02));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_TRAINER_L2, 1e-4));
 }
 
 static void steps(rbm_context *ctx, rbm_trainer *t, int n)
@@ -229,10 +229,12 @@ static void test_checkpoint_validation(void **state)
     assert_int_equal(rbm_trainer_steps(t2), 5);
     assert_int_equal(rbm_trainer_batch_index(t2), 5);
     assert_int_equal(rbm_trainer_optimizer(t2), c.opt);
-    assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t2)), c.est);
-    assert_int_equal(rbm_estimator_get_k(rbm_trainer_estimator(t2)), 2);
+    assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t2)), c.est);
+    int64_t k = 0;
+    RBM_OKAY(ctx, rbm_estimator_get_int(rbm_trainer_estimator(t2), RBM_ESTIMATOR_K, &k));
+    assert_true(k == 2);
     assert_int_equal(rbm_trainer_optimizer(NULL), RBM_OPTIMIZER_SGD);
-    assert_int_equal(rbm_estimator_get_k(NULL), 0);
+    assert_int_equal(rbm_estimator_get_int(NULL, RBM_ESTIMATOR_K, &k), RBM_ERR_NULL);
     rbm_trainer_free(t2);
     rbm_machine_free(m2);
 
@@ -296,9 +298,9 @@ static void fixture_run(rbm_context *ctx, const fixture *f, const rbm_dataset *d
     RBM_OKAY(ctx, rbm_trainer_new(*m, d, FIX_BATCH, 77, t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(*t, f->est, f->k));
     RBM_OKAY(ctx, rbm_trainer_set_optimizer(*t, f->opt));
-    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_LEARNING_RATE, 0.02));
-    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_L1, 1e-5));
-    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_PARAM_L2, 1e-4));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_TRAINER_LEARNING_RATE, 0.02));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_TRAINER_L1, 1e-5));
+    RBM_OKAY(ctx, rbm_trainer_set_real(*t, RBM_TRAINER_L2, 1e-4));
     steps(ctx, *t, FIX_STEPS);
 }
 
@@ -369,7 +371,7 @@ static void fixture_case(const fixture *f)
     rbm_trainer *t1 = NULL, *t2 = NULL;
     RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m1, &t1));
     assert_int_equal(rbm_trainer_steps(t1), FIX_STEPS);
-    assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t1)), f->est);
+    assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t1)), f->est);
     assert_int_equal(rbm_trainer_optimizer(t1), f->opt);
     assert_int_equal(rbm_machine_precision(m1), f->prec);
     RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t1, again));

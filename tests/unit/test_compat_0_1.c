@@ -127,7 +127,7 @@ static void test_kinds(void **state)
         rbm_trainer *t = NULL;
         RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t));
         assert_int_equal(rbm_trainer_steps(t), 13);
-        assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t)), runs[i].est);
+        assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t)), runs[i].est);
         rbm_trainer_free(t);
         rbm_machine_free(m);
         rbm_dataset_free(d);

@@ -94,8 +94,8 @@ static void check_exact_vs_fd(ref_rbm *r, size_t M, uint64_t data_seed)
     rbm_machine *m = ref_to_machine(ctx, r);
     double *data = make_data(r, M, data_seed);
     rbm_estimator *e = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
-    assert_int_equal(rbm_estimator_get_kind(e), RBM_ESTIMATOR_EXACT);
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
+    assert_int_equal(rbm_estimator_kind_of(e), RBM_ESTIMATOR_EXACT);
     assert_null(rbm_estimator_sampler(e));
     rbm_gradient *g = NULL;
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
@@ -215,7 +215,7 @@ static void estimate_once(rbm_context *ctx, rbm_machine *m, rbm_estimator_kind k
     size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, kind, k, n_chains, M, seed, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, kind, k, n_chains, M, seed, &e));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
     grad3_read(ctx, g, nv, nh, out);
@@ -356,7 +356,7 @@ static void check_pcd_converges(rbm_unit_kind kind, uint64_t seed)
 
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, k, chains, M, seed + 2, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, k, chains, M, seed + 2, &e));
     assert_non_null(rbm_estimator_sampler(e));
     assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(e)), chains);
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
@@ -406,7 +406,7 @@ static void test_cd_large_k_approaches_exact(void **state)
 
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, k, 0, B, 322, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_CD, k, 0, B, 322, &e));
     assert_null(rbm_estimator_sampler(e));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     for (size_t c = 0; c < calls; c++) {
@@ -420,7 +420,7 @@ static void test_cd_large_k_approaches_exact(void **state)
 
     /* For information: CD-1 (biased towards the data) on the same batch. */
     rbm_estimator *e1 = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, 1, 0, B, 323, &e1));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_CD, 1, 0, B, 323, &e1));
     RBM_OKAY(ctx, rbm_estimator_compute(e1, B, batch, B * nv, g));
     grad3_read(ctx, g, nv, nh, &one);
     double num = 0, den = 0;
@@ -469,7 +469,7 @@ static void check_cd_closed_form_prec(rbm_unit_kind vk, rbm_unit_kind hk, rbm_es
     double *data = make_data(r, M, 331);
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, kind, k, n_chains, M, 332, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, kind, k, n_chains, M, 332, &e));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     grad3 G = grad3_new(nv, nh);
     for (int call = 0; call < 2; call++) {
@@ -607,8 +607,8 @@ static void test_pcd_persistence_and_seed(void **state)
     rbm_machine *m = ref_to_machine(ctx, r);
     double *data = make_data(r, M, 351);
     rbm_estimator *e1 = NULL, *e2 = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 1, 0, M, 77, &e1));
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 1, 0, M, 77, &e2));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 1, 0, M, 77, &e1));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 1, 0, M, 77, &e2));
     assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(e1)), M);
     rbm_gradient *g1 = NULL, *g2 = NULL;
     RBM_OKAY(ctx, rbm_gradient_new(m, &g1));
@@ -657,7 +657,7 @@ static void test_gradient_apply(void **state)
     for (size_t j = 0; j < nh; j++) assert_true(G.b[j] == 0.0);
 
     rbm_estimator *e = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 0, 0, M, 1, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 0, 0, M, 1, &e));
     RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
     grad3_read(ctx, g, nv, nh, &G);
     const double step = 0.37;
@@ -704,7 +704,7 @@ static void test_gradient_apply(void **state)
     RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh + 1, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &other));
     RBM_CHECK(ctx, rbm_gradient_apply(g, other, 1.0), RBM_ERR_SHAPE);
     rbm_estimator *eo = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(other, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &eo));
+    RBM_OKAY(ctx, rbm_test_estimator(other, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &eo));
     RBM_CHECK(ctx, rbm_estimator_compute(eo, M, data, M * nv, g), RBM_ERR_SHAPE);
     rbm_estimator_free(eo);
     rbm_machine_free(other);
@@ -730,7 +730,7 @@ static void expect_exact_refused(rbm_context *ctx, size_t nv, size_t nh, rbm_uni
     rbm_machine *m = NULL;
     rbm_estimator *e = NULL;
     RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh, vk, hk, &m));
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, 4, 1, &e), want);
+    RBM_CHECK(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, 4, 1, &e), want);
     if (want != RBM_OK) assert_true(strlen(rbm_context_last_error(ctx)) > 0);
     rbm_estimator_free(e);
     rbm_machine_free(m);
@@ -768,19 +768,31 @@ static void test_bad_input(void **state)
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
 
-    RBM_CHECK(ctx, rbm_estimator_new(NULL, RBM_ESTIMATOR_CD, 1, 0, MB, 1, &e), RBM_ERR_NULL);
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, 1, 0, MB, 1, NULL), RBM_ERR_NULL);
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, 0, 0, MB, 1, &e), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 0, 0, MB, 1, &e), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_CD, 1, 0, 0, 1, &e), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_estimator_new(m, (rbm_estimator_kind)99, 1, 0, MB, 1, &e), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 1, SIZE_MAX / 2, MB, 1, &e), RBM_ERR_TOO_LARGE);
+    RBM_CHECK(ctx, rbm_test_estimator(NULL, RBM_ESTIMATOR_CD, 1, 0, MB, 1, &e), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_CD, 1, 0, MB, 1, NULL), RBM_ERR_NULL);
+    /* k = 0 is refused by the key's bounds, and the estimator keeps its k */
+    const rbm_estimator_kind k0[2] = {RBM_ESTIMATOR_CD, RBM_ESTIMATOR_PCD};
+    for (int q = 0; q < 2; q++) {
+        RBM_OKAY(ctx, rbm_estimator_new(m, k0[q], MB, 1, &e));
+        RBM_CHECK(ctx, rbm_estimator_set_int(e, RBM_ESTIMATOR_K, 0), RBM_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(rbm_context_last_error(ctx), "RBM_ESTIMATOR_K"));
+        int64_t k = 0;
+        RBM_OKAY(ctx, rbm_estimator_get_int(e, RBM_ESTIMATOR_K, &k));
+        assert_true(k == 1);
+        rbm_estimator_free(e);
+        e = NULL;
+    }
+    RBM_CHECK(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_CD, 1, 0, 0, 1, &e), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_test_estimator(m, (rbm_estimator_kind)99, 1, 0, MB, 1, &e), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 1, SIZE_MAX / 2, MB, 1, &e),
+              RBM_ERR_INVALID_ARGUMENT);
+    assert_null(e);
 
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     const rbm_estimator_kind kinds[3] = {RBM_ESTIMATOR_CD, RBM_ESTIMATOR_PCD, RBM_ESTIMATOR_EXACT};
     for (int q = 0; q < 3; q++) {
-        RBM_OKAY(ctx, rbm_estimator_new(m, kinds[q], 1, 0, MB, 1, &e));
-        assert_int_equal(rbm_estimator_get_kind(e), kinds[q]);
+        RBM_OKAY(ctx, rbm_test_estimator(m, kinds[q], 1, 0, MB, 1, &e));
+        assert_int_equal(rbm_estimator_kind_of(e), kinds[q]);
         RBM_OKAY(ctx, rbm_estimator_compute(e, MB, data, MB * nv, g));
         RBM_OKAY(ctx, rbm_estimator_compute(e, 1, data, nv, g));
         RBM_CHECK(ctx, rbm_estimator_compute(e, MB + 1, data, (MB + 1) * nv, g), RBM_ERR_SHAPE);
@@ -800,11 +812,11 @@ static void test_bad_input(void **state)
         e = NULL;
     }
     /* EXACT ignores k */
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 0, 0, MB, 1, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 0, 0, MB, 1, &e));
     rbm_estimator_free(e);
     e = NULL;
     /* PCD with explicit chain count */
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 2, 37, MB, 1, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 2, 37, MB, 1, &e));
     assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(e)), 37);
     RBM_OKAY(ctx, rbm_estimator_compute(e, MB, data, MB * nv, g));
     /* precision changed after creation */

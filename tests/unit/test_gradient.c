@@ -294,7 +294,7 @@ static void test_caller_built_equals_exact(void **state)
     RBM_OKAY(ctx, rbm_gradient_axpy(g, -1.0, neg));
 
     rbm_estimator *e = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
     RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * V, ge));
     double w1[V * H], w2[V * H], a1[V], a2[V], b1[H], b2[H];
     RBM_OKAY(ctx, rbm_gradient_get_weights(g, w1, V * H));

@@ -873,7 +873,7 @@ static void test_gradient_vs_exact_estimator(void **state)
                                                         : RBM_PRECISION_FLOAT64));
         rbm_estimator *e = NULL;
         rbm_gradient *g = NULL;
-        RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 0, 0, B, 5, &e));
+        RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 0, 0, B, 5, &e));
         RBM_OKAY(ctx, rbm_gradient_new(m, &g));
         RBM_OKAY(ctx, rbm_estimator_compute(e, B, X, B * nv, g));
         RBM_OKAY(ctx, rbm_gradient_get_weights(g, Ge, n));
@@ -937,8 +937,8 @@ static void test_exact_estimator_biases(void **state)
     RBM_OKAY(ctx, rbm_machine_set_hidden_bias(m, b, NH));
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, B, 5, &e));
-    assert_int_equal(rbm_estimator_get_kind(e), RBM_ESTIMATOR_EXACT);
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, B, 5, &e));
+    assert_int_equal(rbm_estimator_kind_of(e), RBM_ESTIMATOR_EXACT);
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     RBM_OKAY(ctx, rbm_estimator_compute(e, B, X, B * NV, g));
     double gW[NV * NH], ga[NV], gb[NH];
@@ -1067,13 +1067,13 @@ static void test_stochastic_training(void **state)
     const size_t batch = 500;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, batch, 31, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
-    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 0));
+    RBM_OKAY(ctx, rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 0));
     /* two phases: lr 0.05 for t = 60, then lr 0.005 for t = 20 (less SGD noise) */
     const double lr1 = 0.05, lr2 = 0.005;
     const size_t epochs1 = 30, epochs2 = 100; /* 40 batches per epoch */
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr1));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, lr1));
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, epochs1));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr2));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, lr2));
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, epochs2));
     double T = (lr1 * (double)epochs1 + lr2 * (double)epochs2) * (double)(M / batch);
     RBM_OKAY(ctx, rbm_linear_integrate(ode, Cov, nv * nv, T, 1e-9, 1e-12, 0, NULL, NULL, 0, NULL,
@@ -1228,7 +1228,7 @@ static void test_errors(void **state)
         rbm_estimator *e = NULL;
         rbm_gradient *g = NULL;
         double v[NV] = {0.1, 0.2, 0.3};
-        RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, 1, 1, &e));
+        RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, 1, 1, &e));
         RBM_OKAY(ctx, rbm_gradient_new(m, &g));
         RBM_CHECK(ctx, rbm_estimator_compute(e, 1, v, NV, g), RBM_ERR_NOT_NORMALIZABLE);
         rbm_gradient_free(g);

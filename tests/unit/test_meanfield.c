@@ -123,8 +123,8 @@ static double max_abs_diff(const double *x, const double *y, size_t n)
  * physical fixed point), tight tolerance. */
 static void solve_tight(rbm_context *ctx, rbm_mf *s, double *mv, size_t nv, double *mh, size_t nh)
 {
-    RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_TOLERANCE, 1e-14));
-    RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_MAX_ITERATIONS, 200000));
+    RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_TOLERANCE, 1e-14));
+    RBM_OKAY(ctx, rbm_mf_set_int(s, RBM_MF_MAX_ITERATIONS, 200000));
     size_t it = 0;
     double res = 0;
     RBM_OKAY(ctx, rbm_mf_solve(s, mv, nv, mh, nh, &it, &res));
@@ -414,8 +414,8 @@ static void test_high_temperature(void **state)
     for (int meth = 0; meth < 3; meth++) {
         rbm_mf *s = NULL;
         RBM_OKAY(ctx, rbm_mf_new(m, (rbm_mf_method)meth, &s));
-        RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_TOLERANCE, 1e-13));
-        RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_MAX_ITERATIONS, 100000));
+        RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_TOLERANCE, 1e-13));
+        RBM_OKAY(ctx, rbm_mf_set_int(s, RBM_MF_MAX_ITERATIONS, 100000));
         for (int start = 0; start < 20; start++) {
             double mv[20], mh[10];
             for (size_t i = 0; i < nv; i++)
@@ -688,15 +688,16 @@ static void test_not_converged(void **state)
     rbm_machine *m = make_machine(ctx, &r, 1.0);
     rbm_mf *s = NULL;
     RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP2, &s));
-    RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_MAX_ITERATIONS, 1));
+    RBM_OKAY(ctx, rbm_mf_set_int(s, RBM_MF_MAX_ITERATIONS, 1));
     double mv[6] = {1, 0, 1, 0, 1, 0}, mh[4], res = 0, x;
     size_t it = 0;
     RBM_CHECK(ctx, rbm_mf_solve(s, mv, 6, NULL, 0, &it, &res), RBM_ERR_NOT_CONVERGED);
     assert_int_equal(it, 1);
     assert_true(isfinite(res) && res > 1e-10);
     assert_non_null(strstr(rbm_context_last_error(ctx), "converge"));
-    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_PARAM_MAX_ITERATIONS, &x));
-    assert_true(x == 1.0);
+    int64_t cap = 0;
+    RBM_OKAY(ctx, rbm_mf_get_int(s, RBM_MF_MAX_ITERATIONS, &cap));
+    assert_true(cap == 1);
     /* fixed points: every start fails, none kept */
     rbm_mf_points *p = NULL;
     RBM_OKAY(ctx, rbm_mf_fixed_points_random(s, 5, 1, &p));
@@ -705,7 +706,7 @@ static void test_not_converged(void **state)
     RBM_CHECK(ctx, rbm_mf_points_log_z(p, &x, NULL, NULL), RBM_ERR_STATE);
     rbm_mf_points_free(p);
     /* with the default cap it converges, and the hidden start is E[h|v] */
-    RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_MAX_ITERATIONS, 5000));
+    RBM_OKAY(ctx, rbm_mf_set_int(s, RBM_MF_MAX_ITERATIONS, 5000));
     for (size_t j = 0; j < 4; j++)
         mh[j] = 0.5;
     RBM_OKAY(ctx, rbm_mf_solve(s, mv, 6, mh, 4, &it, &res));
@@ -744,18 +745,19 @@ static void test_bad_input(void **state)
     rbm_mf_free(s);
     RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP3, &s));
     assert_int_equal(rbm_mf_get_method(s), RBM_MF_TAP3);
-    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_DAMPING, 0.0), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_DAMPING, 1.5), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_TOLERANCE, -1), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_MAX_ITERATIONS, 2.5), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_DEDUP_DISTANCE, NAN), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_DAMPING, 0.0), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_DAMPING, 1.5), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_TOLERANCE, -1), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_MAX_ITERATIONS, 2.5), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_set_int(s, RBM_MF_MAX_ITERATIONS, 0), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_DEDUP_DISTANCE, NAN), RBM_ERR_INVALID_ARGUMENT);
     RBM_CHECK(ctx, rbm_mf_set_real(s, (rbm_mf_param)99, 1), RBM_ERR_INVALID_ARGUMENT);
     double x;
-    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_PARAM_DAMPING, &x));
+    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_DAMPING, &x));
     assert_true(x == 0.5);
-    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_PARAM_TOLERANCE, &x));
+    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_TOLERANCE, &x));
     assert_true(x == 1e-10);
-    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_PARAM_DEDUP_DISTANCE, &x));
+    RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_DEDUP_DISTANCE, &x));
     assert_true(x == 1e-4);
     double mv[3] = {0.5, 0.5, 0.5}, mh[2] = {0, 0}, g, gv[3], gh[2];
     RBM_CHECK(ctx, rbm_mf_solve(s, mv, 2, mh, 2, NULL, NULL), RBM_ERR_SHAPE);
@@ -815,10 +817,12 @@ static void test_bad_input(void **state)
     assert_int_equal(ek, RBM_ESTIMATOR_PCD);
     assert_string_equal(rbm_estimator_kind_name(RBM_ESTIMATOR_TAP2), "tap2");
     rbm_estimator *e = NULL;
-    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_TAP2, 0, 0, 4, 1, &e),
-              RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_estimator_new(gg, RBM_ESTIMATOR_TAP3, 3, 0, 4, 1, &e), RBM_ERR_UNSUPPORTED);
-    RBM_OKAY(ctx, rbm_estimator_new(gg, RBM_ESTIMATOR_MF, 3, 0, 4, 1, &e));
+    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_TAP2, 4, 1, &e));
+    RBM_CHECK(ctx, rbm_estimator_set_int(e, RBM_ESTIMATOR_K, 0), RBM_ERR_INVALID_ARGUMENT);
+    rbm_estimator_free(e);
+    e = NULL;
+    RBM_CHECK(ctx, rbm_test_estimator(gg, RBM_ESTIMATOR_TAP3, 3, 0, 4, 1, &e), RBM_ERR_UNSUPPORTED);
+    RBM_OKAY(ctx, rbm_test_estimator(gg, RBM_ESTIMATOR_MF, 3, 0, 4, 1, &e));
     assert_null(rbm_estimator_sampler(e));
     rbm_estimator_free(e);
     rbm_machine_free(m);
@@ -840,9 +844,9 @@ static double emf_error(rbm_context *ctx, const ref_model *r, double eps, rbm_es
         v[i] = (double)((i * 7 + 3) % 5 < 2);
     rbm_estimator *ex = NULL, *tp = NULL;
     rbm_gradient *ge = NULL, *gt = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, B, 1, &ex));
-    RBM_OKAY(ctx, rbm_estimator_new(m, kind, 400, 3, B, 1, &tp));
-    assert_int_equal(rbm_estimator_get_kind(tp), kind);
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, B, 1, &ex));
+    RBM_OKAY(ctx, rbm_test_estimator(m, kind, 400, 3, B, 1, &tp));
+    assert_int_equal(rbm_estimator_kind_of(tp), kind);
     RBM_OKAY(ctx, rbm_gradient_new(m, &ge));
     RBM_OKAY(ctx, rbm_gradient_new(m, &gt));
     RBM_OKAY(ctx, rbm_estimator_compute(ex, B, v, B * nv, ge));
@@ -914,7 +918,7 @@ static void test_emf_estimators(void **state)
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 10, 3, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_TAP2, 3));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.05));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.05));
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 60));
     RBM_OKAY(ctx, rbm_exact_log_likelihood(m, ds, &ll1, NULL));
     print_message("# TAP2 training: exact log-likelihood %.4f -> %.4f\n", ll0, ll1);
@@ -950,7 +954,7 @@ static void test_dynamics_linear_response(void **state)
         /* exact gradient over the whole data set */
         rbm_estimator *ex = NULL;
         rbm_gradient *g = NULL;
-        RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &ex));
+        RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &ex));
         RBM_OKAY(ctx, rbm_gradient_new(m, &g));
         RBM_OKAY(ctx, rbm_estimator_compute(ex, M, rows, M * nv, g));
         double ge[40], W0[40], W1[40];
@@ -985,12 +989,13 @@ static void test_dynamics_linear_response(void **state)
         rbm_machine *m = make_machine(ctx, &r, 0.05);
         rbm_mf *s = NULL;
         RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP2, &s));
-        RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_LINEAR_RESPONSE, 0.5),
+        RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_LINEAR_RESPONSE, 0.5),
                   RBM_ERR_INVALID_ARGUMENT);
-        double x = -1;
-        RBM_OKAY(ctx, rbm_mf_get_real(s, RBM_MF_PARAM_LINEAR_RESPONSE, &x));
-        assert_true(x == 1.0);
-        RBM_OKAY(ctx, rbm_mf_set_real(s, RBM_MF_PARAM_LINEAR_RESPONSE, 0));
+        RBM_CHECK(ctx, rbm_mf_set_int(s, RBM_MF_LINEAR_RESPONSE, 2), RBM_ERR_INVALID_ARGUMENT);
+        int64_t x = -1;
+        RBM_OKAY(ctx, rbm_mf_get_int(s, RBM_MF_LINEAR_RESPONSE, &x));
+        assert_true(x == 1);
+        RBM_OKAY(ctx, rbm_mf_set_int(s, RBM_MF_LINEAR_RESPONSE, 0));
         double W0[40], W1[40], hm[30 * 4];
         RBM_OKAY(ctx, rbm_machine_get_weights(m, W0, nv * nh));
         RBM_OKAY(ctx, rbm_machine_hidden_mean(m, M, rows, M * nv, hm, M * nh));

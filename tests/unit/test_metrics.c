@@ -959,8 +959,8 @@ static rbm_machine *train_small(rbm_context *ctx, rbm_unit_kind vk, double sigma
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, d, 40, 11 + vk, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, est, 1));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr));
-    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 0));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, lr));
+    RBM_OKAY(ctx, rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 0));
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, epochs));
     rbm_trainer_free(t);
     *data_out = d;

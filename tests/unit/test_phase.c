@@ -939,7 +939,7 @@ static void test_settings_and_errors(void **state)
     } keys[] = {
         {RBM_ENSEMBLE_KAPPA, 1, 2, 0},          {RBM_ENSEMBLE_SIGMA, 1, 0, -1},
         {RBM_ENSEMBLE_TEMPERATURE, 1, 0.3, 0},  {RBM_ENSEMBLE_DAMPING, 1, 0.5, 1.5},
-        {RBM_ENSEMBLE_TOLERANCE, 1e-12, 1e-9, 0}, {RBM_ENSEMBLE_MAX_ITERATIONS, 100000, 50, 2.5},
+        {RBM_ENSEMBLE_TOLERANCE, 1e-12, 1e-9, 0},
         {RBM_ENSEMBLE_QUAD_TOLERANCE, 1e-12, 1e-8, -1},
         {RBM_ENSEMBLE_M_THRESHOLD, 1e-6, 1e-4, 0}, {RBM_ENSEMBLE_Q_THRESHOLD, 1e-6, 1e-4, NAN},
     };
@@ -955,6 +955,17 @@ static void test_settings_and_errors(void **state)
         RBM_OKAY(ctx, rbm_ensemble_get_real(e, keys[i].key, &v));
         rbm_assert_close(v, keys[i].good, 0, 0, "value kept after a refused set");
     }
+    /* the integer key: set through the integer setter only */
+    int64_t iters = 0;
+    RBM_OKAY(ctx, rbm_ensemble_get_int(e, RBM_ENSEMBLE_MAX_ITERATIONS, &iters));
+    assert_true(iters == 100000);
+    RBM_OKAY(ctx, rbm_ensemble_set_int(e, RBM_ENSEMBLE_MAX_ITERATIONS, 50));
+    assert_int_equal(rbm_ensemble_set_int(e, RBM_ENSEMBLE_MAX_ITERATIONS, 0),
+                     RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_ensemble_set_real(e, RBM_ENSEMBLE_MAX_ITERATIONS, 2.5),
+                     RBM_ERR_INVALID_ARGUMENT);
+    RBM_OKAY(ctx, rbm_ensemble_get_int(e, RBM_ENSEMBLE_MAX_ITERATIONS, &iters));
+    assert_true(iters == 50);
     assert_int_equal(rbm_ensemble_set_real(e, (rbm_ensemble_param)99, 1),
                      RBM_ERR_INVALID_ARGUMENT);
     double v;
@@ -1011,7 +1022,7 @@ static void test_settings_and_errors(void **state)
     assert_int_equal(rbm_ensemble_iterations(e), 0);
     /* iteration cap: reported, last iterate kept */
     RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, RBM_LAW_RADEMACHER, 0));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_MAX_ITERATIONS, 3));
+    RBM_OKAY(ctx, rbm_ensemble_set_int(e, RBM_ENSEMBLE_MAX_ITERATIONS, 3));
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_QUAD_TOLERANCE, 1e-12));
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TOLERANCE, 1e-12));
     assert_int_equal(rbm_ensemble_solve(e, m0, 2, m0, 2, 0.5, 0.5), RBM_ERR_NOT_CONVERGED);

@@ -558,7 +558,7 @@ static rbm_gradient *exact_gradient(rbm_context *ctx, rbm_machine *m, size_t M,
     size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 7, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 7, &e));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g));
     RBM_OKAY(ctx, rbm_gradient_get_weights(g, dW, nv * nh));

@@ -45,7 +45,7 @@ static void *train_one(void *arg)
     if (!st)
         st = rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1);
     if (!st)
-        st = rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.05);
+        st = rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.05);
     if (!st)
         st = rbm_trainer_run_epochs(t, EPOCHS);
     if (!st)

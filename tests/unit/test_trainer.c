@@ -91,7 +91,7 @@ static void full_exact_gradient(rbm_context *ctx, rbm_machine *m, const rbm_data
     double *x = dataset_rows(ctx, ds);
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_EXACT, 1, 0, M, 1, &e));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     RBM_OKAY(ctx, rbm_estimator_compute(e, M, x, M * nv, g));
     RBM_OKAY(ctx, rbm_gradient_get_weights(g, gW, nv * nh));
@@ -123,7 +123,7 @@ static void run_steps(rbm_context *ctx, rbm_machine *m, const rbm_dataset *ds, u
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, seed, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 1));
     RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.05));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.05));
     for (size_t s = 0; s < nsteps; s++) step_ok(ctx, t);
     assert_int_equal(rbm_trainer_steps(t), nsteps);
     rbm_trainer_free(t);
@@ -238,7 +238,7 @@ static void test_epoch_covers_every_row(void **state)
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, B, 4, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1e-13));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 1e-13));
     const size_t bpe = rbm_trainer_batches_per_epoch(t);
     assert_int_equal(bpe, 5);
     for (int ep = 0; ep < 2; ep++) {
@@ -276,28 +276,28 @@ static void test_defaults_and_names(void **state)
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 5, 1, &t));
     double v = 0;
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_LEARNING_RATE, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_LEARNING_RATE, &v));
     assert_true(v == 0.01);
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_MOMENTUM, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_MOMENTUM, &v));
     assert_true(v == 0.9);
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_ADAM_BETA1, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_ADAM_BETA1, &v));
     assert_true(v == 0.9);
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_ADAM_BETA2, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_ADAM_BETA2, &v));
     assert_true(v == 0.999);
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_ADAM_EPSILON, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_ADAM_EPSILON, &v));
     assert_true(v == 1e-8);
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_L1, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_L1, &v));
     assert_true(v == 0.0);
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, &v));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_L2, &v));
     assert_true(v == 0.0);
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 0.25));
-    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, &v));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_L2, 0.25));
+    RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_L2, &v));
     assert_true(v == 0.25);
     rbm_estimator *e = rbm_trainer_estimator(t);
     assert_non_null(e);
-    assert_int_equal(rbm_estimator_get_kind(e), RBM_ESTIMATOR_PCD);
+    assert_int_equal(rbm_estimator_kind_of(e), RBM_ESTIMATOR_PCD);
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
-    assert_int_equal(rbm_estimator_get_kind(rbm_trainer_estimator(t)), RBM_ESTIMATOR_EXACT);
+    assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t)), RBM_ESTIMATOR_EXACT);
     assert_true(isnan(rbm_trainer_reconstruction_error(t)));
 
     assert_string_equal(rbm_optimizer_name(RBM_OPTIMIZER_SGD), "sgd");
@@ -342,9 +342,9 @@ static void upd_setup(upd_fixture *f, rbm_optimizer opt, double lr, double l1, d
     RBM_OKAY(f->ctx, rbm_trainer_new(f->m, f->ds, UM, 3, &f->t));
     RBM_OKAY(f->ctx, rbm_trainer_set_estimator(f->t, RBM_ESTIMATOR_EXACT, 1));
     RBM_OKAY(f->ctx, rbm_trainer_set_optimizer(f->t, opt));
-    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_PARAM_LEARNING_RATE, lr));
-    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_PARAM_L1, l1));
-    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_PARAM_L2, l2));
+    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_TRAINER_LEARNING_RATE, lr));
+    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_TRAINER_L1, l1));
+    RBM_OKAY(f->ctx, rbm_trainer_set_real(f->t, RBM_TRAINER_L2, l2));
     assert_int_equal(rbm_trainer_batches_per_epoch(f->t), 1);
 }
 
@@ -431,7 +431,7 @@ static void test_momentum_closed_form(void **state)
     const double lr = 0.07, mu = 0.8, l2 = 0.1;
     upd_fixture f;
     upd_setup(&f, RBM_OPTIMIZER_MOMENTUM, lr, 0.0, l2);
-    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_MOMENTUM, mu));
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_TRAINER_MOMENTUM, mu));
     double theta[UNP], d[UNP], u[UNP] = {0}, expect[UNP];
     for (int s = 0; s < 4; s++) {
         upd_direction(&f, 0.0, l2, theta, d);
@@ -457,9 +457,9 @@ static void test_adam_closed_form(void **state)
     const double lr = 0.02, b1 = 0.8, b2 = 0.95, eps = 1e-3, l2 = 0.05;
     upd_fixture f;
     upd_setup(&f, RBM_OPTIMIZER_ADAM, lr, 0.0, l2);
-    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_ADAM_BETA1, b1));
-    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_ADAM_BETA2, b2));
-    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_PARAM_ADAM_EPSILON, eps));
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_TRAINER_ADAM_BETA1, b1));
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_TRAINER_ADAM_BETA2, b2));
+    RBM_OKAY(f.ctx, rbm_trainer_set_real(f.t, RBM_TRAINER_ADAM_EPSILON, eps));
     double theta[UNP], d[UNP], mm[UNP] = {0}, ss[UNP] = {0}, expect[UNP];
 
     /* first step: m/(1-b1) = d and s/(1-b2) = d^2, so the step is
@@ -521,7 +521,7 @@ static ll_result train_ll(rbm_unit_kind kind, rbm_estimator_kind est, size_t k, 
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 25, 11, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, est, k));
     RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, lr));
     size_t bpe = rbm_trainer_batches_per_epoch(t);
     res.rec_first = 0;
     res.rec_last = 0;
@@ -619,7 +619,7 @@ static void test_reconstruction_error_definition(void **state)
         rbm_trainer *t = NULL;
         RBM_OKAY(ctx, rbm_trainer_new(m, ds, M, 1, &t));
         RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
-        RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1e-10));
+        RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 1e-10));
         assert_true(isnan(rbm_trainer_reconstruction_error(t)));
         RBM_CHECK(ctx, rbm_trainer_step(t), RBM_DONE);
         double *x = dataset_rows(ctx, ds), err = 0.0;
@@ -662,10 +662,10 @@ static void test_reconstruction_error_decreases(void **state)
     RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 5, 1, &t));
-    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 0));
+    RBM_OKAY(ctx, rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 0));
     for (int s = 0; s < 6; s++) step_ok(ctx, t);
     assert_true(isnan(rbm_trainer_reconstruction_error(t)));
-    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 1));
     step_ok(ctx, t);
     assert_true(isfinite(rbm_trainer_reconstruction_error(t)));
     rbm_trainer_free(t);
@@ -754,9 +754,9 @@ static void check_apply_follows_step(rbm_optimizer opt, rbm_unit_kind vk, rbm_un
     rbm_trainer *both[2] = {ta, tb};
     for (int q = 0; q < 2; q++) {
         RBM_OKAY(ctx, rbm_trainer_set_optimizer(both[q], opt));
-        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_PARAM_LEARNING_RATE, 0.03));
-        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_PARAM_L1, 1e-3));
-        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_PARAM_L2, 1e-2));
+        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_TRAINER_LEARNING_RATE, 0.03));
+        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_TRAINER_L1, 1e-3));
+        RBM_OKAY(ctx, rbm_trainer_set_real(both[q], RBM_TRAINER_L2, 1e-2));
     }
     double Wa[24], aa[6], ba[4], Wb[24], ab[6], bb[4];
     for (int s = 0; s < 12; s++) {
@@ -813,14 +813,14 @@ static void check_custom_loop(rbm_estimator_kind kind, rbm_precision prec)
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m1, ds, B, seed, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 2));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, lr));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, lr));
 
     rbm_batch_iter *it = NULL;
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
     RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, 1, 0, seed, &it));
     assert_int_equal(rbm_batch_iter_batches_per_epoch(it), rbm_trainer_batches_per_epoch(t));
-    RBM_OKAY(ctx, rbm_estimator_new(m2, kind, 2, B, B,
+    RBM_OKAY(ctx, rbm_test_estimator(m2, kind, 2, B, B,
                                     rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR), &e));
     RBM_OKAY(ctx, rbm_gradient_new(m2, &g));
     double v[B * NV];
@@ -964,10 +964,10 @@ static void check_no_allocation(rbm_context *ctx, alloc_count *cnt, const rbm_da
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 16, 1, &t)); /* 5 batches, last of 6 rows */
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, kind, 2));
     RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.001));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-4));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-3));
-    RBM_OKAY(ctx, rbm_trainer_set_monitor_every(t, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.001));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_L1, 1e-4));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_L2, 1e-3));
+    RBM_OKAY(ctx, rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, 1));
     int calls = 0;
     RBM_OKAY(ctx, rbm_trainer_set_observer(t, quiet_observer, &calls));
     assert_true(cnt->allocs > 0); /* the allocator is really used */
@@ -1001,7 +1001,7 @@ static void check_no_allocation_apply(rbm_context *ctx, alloc_count *cnt, const 
     RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_PCD, 1, 0, 16, 4, &e));
+    RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 1, 0, 16, 4, &e));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     double x[16 * 10];
     RBM_OKAY(ctx, rbm_dataset_get_rows(ds, 0, 16, x, 16 * 10));
@@ -1134,12 +1134,12 @@ static void test_bad_arguments(void **state)
         rbm_trainer_param key;
         double value;
     } bad[] = {
-        {RBM_PARAM_LEARNING_RATE, 0.0},   {RBM_PARAM_LEARNING_RATE, -0.1}, {RBM_PARAM_LEARNING_RATE, NAN},
-        {RBM_PARAM_LEARNING_RATE, INFINITY}, {RBM_PARAM_MOMENTUM, 1.0},   {RBM_PARAM_MOMENTUM, -0.01},
-        {RBM_PARAM_MOMENTUM, NAN},        {RBM_PARAM_ADAM_BETA1, 1.0},     {RBM_PARAM_ADAM_BETA1, -0.5},
-        {RBM_PARAM_ADAM_BETA2, 1.0},      {RBM_PARAM_ADAM_BETA2, 2.0},     {RBM_PARAM_ADAM_EPSILON, 0.0},
-        {RBM_PARAM_ADAM_EPSILON, -1e-8},  {RBM_PARAM_L1, -1e-3},           {RBM_PARAM_L1, NAN},
-        {RBM_PARAM_L2, -1.0},             {RBM_PARAM_L2, INFINITY},        {(rbm_trainer_param)99, 0.5},
+        {RBM_TRAINER_LEARNING_RATE, 0.0},   {RBM_TRAINER_LEARNING_RATE, -0.1}, {RBM_TRAINER_LEARNING_RATE, NAN},
+        {RBM_TRAINER_LEARNING_RATE, INFINITY}, {RBM_TRAINER_MOMENTUM, 1.0},   {RBM_TRAINER_MOMENTUM, -0.01},
+        {RBM_TRAINER_MOMENTUM, NAN},        {RBM_TRAINER_ADAM_BETA1, 1.0},     {RBM_TRAINER_ADAM_BETA1, -0.5},
+        {RBM_TRAINER_ADAM_BETA2, 1.0},      {RBM_TRAINER_ADAM_BETA2, 2.0},     {RBM_TRAINER_ADAM_EPSILON, 0.0},
+        {RBM_TRAINER_ADAM_EPSILON, -1e-8},  {RBM_TRAINER_L1, -1e-3},           {RBM_TRAINER_L1, NAN},
+        {RBM_TRAINER_L2, -1.0},             {RBM_TRAINER_L2, INFINITY},        {(rbm_trainer_param)99, 0.5},
     };
     for (size_t q = 0; q < sizeof bad / sizeof bad[0]; q++) {
         rbm_status st = rbm_trainer_set_real(t, bad[q].key, bad[q].value);
@@ -1148,24 +1148,24 @@ static void test_bad_arguments(void **state)
                      bad[q].value, rbm_status_name(st));
     }
     double v;
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_MOMENTUM, 0.0));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_ADAM_BETA1, 0.0));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_MOMENTUM, 0.0));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_ADAM_BETA1, 0.0));
     RBM_CHECK(ctx, rbm_trainer_get_real(t, (rbm_trainer_param)99, &v), RBM_ERR_INVALID_ARGUMENT);
     rbm_context_clear_error(ctx);
-    RBM_CHECK(ctx, rbm_trainer_get_real(t, RBM_PARAM_L2, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_get_real(t, RBM_TRAINER_L2, NULL), RBM_ERR_NULL);
     assert_non_null(strstr(rbm_context_last_error(ctx), "out is NULL"));
     rbm_context_clear_error(ctx);
     RBM_CHECK(ctx, rbm_trainer_save_checkpoint(t, NULL), RBM_ERR_NULL);
     assert_true(strlen(rbm_context_last_error(ctx)) > 0);
-    RBM_CHECK(ctx, rbm_trainer_get_real(NULL, RBM_PARAM_L2, &v), RBM_ERR_NULL);
-    RBM_CHECK(ctx, rbm_trainer_set_real(NULL, RBM_PARAM_L2, 0.1), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_get_real(NULL, RBM_TRAINER_L2, &v), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_real(NULL, RBM_TRAINER_L2, 0.1), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_optimizer(t, (rbm_optimizer)7), RBM_ERR_INVALID_ARGUMENT);
     RBM_CHECK(ctx, rbm_trainer_set_optimizer(NULL, RBM_OPTIMIZER_SGD), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_CD, 0), RBM_ERR_INVALID_ARGUMENT);
     RBM_CHECK(ctx, rbm_trainer_set_estimator(t, (rbm_estimator_kind)9, 1), RBM_ERR_INVALID_ARGUMENT);
     RBM_CHECK(ctx, rbm_trainer_set_estimator(NULL, RBM_ESTIMATOR_CD, 1), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_set_observer(NULL, NULL, NULL), RBM_ERR_NULL);
-    RBM_CHECK(ctx, rbm_trainer_set_monitor_every(NULL, 1), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_trainer_set_int(NULL, RBM_TRAINER_MONITOR_EVERY, 1), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_step(NULL), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_trainer_run_epochs(NULL, 1), RBM_ERR_NULL);
     /* the trainer still works after the refusals */
@@ -1205,7 +1205,7 @@ static void test_numerical_failure_restores(void **state)
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 4, 1, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_EXACT, 1));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1e307));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 1e307));
     RBM_CHECK(ctx, rbm_trainer_step(t), RBM_ERR_NUMERICAL);
     double W[6], a[3], b[2];
     read_params(ctx, m, W, a, b);
@@ -1244,7 +1244,7 @@ static void test_gauss_gauss_bound_restores(void **state)
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_new(m, ds, 8, 1, &t));
     RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1));
-    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 1.0));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 1.0));
     RBM_CHECK(ctx, rbm_trainer_step(t), RBM_ERR_NOT_NORMALIZABLE);
     double W[2], a[2], b[1];
     read_params(ctx, m, W, a, b);

@@ -62,9 +62,9 @@ static int one(rbm_context *ctx, const run *r, const char *dir)
     TRY(rbm_trainer_new(m, d, 16, 77, &t));
     TRY(rbm_trainer_set_estimator(t, r->est, r->k));
     TRY(rbm_trainer_set_optimizer(t, r->opt));
-    TRY(rbm_trainer_set_real(t, RBM_PARAM_LEARNING_RATE, 0.02));
-    TRY(rbm_trainer_set_real(t, RBM_PARAM_L1, 1e-5));
-    TRY(rbm_trainer_set_real(t, RBM_PARAM_L2, 1e-4));
+    TRY(rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.02));
+    TRY(rbm_trainer_set_real(t, RBM_TRAINER_L1, 1e-5));
+    TRY(rbm_trainer_set_real(t, RBM_TRAINER_L2, 1e-4));
     for (int step = 1; step <= 13; step++) {
         rbm_status st = rbm_trainer_step(t); /* RBM_DONE ends an epoch */
         if (st != RBM_OK && st != RBM_DONE) {
