@@ -61,12 +61,12 @@ typedef struct recorder {
 static int record(void *user, const rbm_trainer *t)
 {
     recorder *r = user;
-    uint64_t step = rbm_trainer_steps(t);
+    uint64_t step = rbm_trainer_step_count(t);
     if (step % RECORD != 0 || r->n >= N_REC)
         return 0;
     r->st = rbm_svd_update(r->svd, rbm_trainer_machine(t));
     if (r->st == RBM_OK)
-        r->st = rbm_svd_singular_values(r->svd, r->w[r->n], NH);
+        r->st = rbm_svd_get_singular_values(r->svd, r->w[r->n], NH);
     r->n++;
     return r->st != RBM_OK;
 }
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 
     /* 2. PCD-1 training, SGD with learning rate LR; record every RECORD steps */
     CHECK(rbm_svd_new(m, &rec.svd));
-    CHECK(rbm_svd_singular_values(rec.svd, rec.w[0], NH));
+    CHECK(rbm_svd_get_singular_values(rec.svd, rec.w[0], NH));
     rec.n = 1;
     CHECK(rbm_trainer_new(m, ds, BATCH, 99, &t));
     CHECK(rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1));

@@ -53,7 +53,7 @@ static int top_singular_values(rbm_context *ctx, const rbm_machine *m, double *w
 {
     rbm_svd *s = NULL;
     double all[NH]; /* rank min(N_v, N_h) = N_h */
-    int ok = rbm_svd_new(m, &s) == RBM_OK && rbm_svd_singular_values(s, all, NH) == RBM_OK;
+    int ok = rbm_svd_new(m, &s) == RBM_OK && rbm_svd_get_singular_values(s, all, NH) == RBM_OK;
     if (ok)
         memcpy(w, all, K * sizeof(double));
     else

@@ -809,15 +809,15 @@ static void test_constructors_bad_argument(void **state)
  * rbm_dataset_range min/max, rbm_machine_convert log_z_shift,
  * rbm_exact_log_likelihood log_z, rbm_ais_run outputs, rbm_svd_bulk outputs,
  * rbm_svd_pca_overlaps eigenvalues, rbm_svd_project_gradient omega_v/h,
- * rbm_mode_tracker_get outputs, rbm_linear_integrate times (and w_out with
+ * rbm_mode_tracker_get_record outputs, rbm_linear_integrate times (and w_out with
  * n_out = 0), rbm_mf_solve mh/iterations/residual, rbm_mf_variances cv/ch,
- * rbm_mf_points_get/_magnetizations/_project/_log_z outputs,
+ * rbm_mf_points_properties/_magnetizations/_project/_log_z outputs,
  * rbm_mf_dynamics_step n_states, rbm_ensemble_solve starts,
- * rbm_ensemble_solution/_phase outputs, rbm_ensemble_diagram m/q/
+ * rbm_ensemble_get_solution/_phase outputs, rbm_ensemble_diagram m/q/
  * n_unconverged, rbm_machine_phase outputs, rbm_phase_line_fsg q/qbar,
  * rbm_unit_eval outputs, rbm_context_set_log fn, rbm_ais_set_progress fn,
  * rbm_trainer_set_observer fn, rbm_ais_set_base_from_data data.
- * rbm_ensemble_get_law law/sparsity are not listed either: phase.h does not
+ * rbm_ensemble_law law/sparsity are not listed either: phase.h does not
  * say whether they may be NULL (the library accepts NULL for both). */
 
 /* constructors: out NULL */
@@ -932,9 +932,9 @@ CALL(nb_free_energy_gap, rbm_free_energy_gap(f->bern, f->data, f->data, NULL))
 CALL(nb_ais_set_schedule, rbm_ais_set_schedule(f->ais, NULL, 3))
 
 /* svd.h */
-CALL(nb_svd_singular_values, rbm_svd_singular_values(f->svd, NULL, NH))
-CALL(nb_svd_left_vectors, rbm_svd_left_vectors(f->svd, NULL, NV * NH))
-CALL(nb_svd_right_vectors, rbm_svd_right_vectors(f->svd, NULL, NH * NH))
+CALL(nb_svd_singular_values, rbm_svd_get_singular_values(f->svd, NULL, NH))
+CALL(nb_svd_left_vectors, rbm_svd_get_left_vectors(f->svd, NULL, NV *NH))
+CALL(nb_svd_right_vectors, rbm_svd_get_right_vectors(f->svd, NULL, NH *NH))
 CALL(nb_svd_project_visible_x, rbm_svd_project_visible(f->svd, 1, NULL, NV, 2, f->buf, 2))
 CALL(nb_svd_project_visible_out, rbm_svd_project_visible(f->svd, 1, f->v, NV, 2, NULL, 2))
 CALL(nb_svd_project_hidden_h, rbm_svd_project_hidden(f->svd, 1, NULL, NH, 2, f->buf, 2))
@@ -973,9 +973,9 @@ CALL(nb_mf_weight_gradient_mv, rbm_mf_weight_gradient(f->mf, NULL, NV, f->mh, NH
 CALL(nb_mf_weight_gradient_mh, rbm_mf_weight_gradient(f->mf, f->mv, NV, NULL, NH, f->buf, NV * NH))
 CALL(nb_mf_weight_gradient_dw, rbm_mf_weight_gradient(f->mf, f->mv, NV, f->mh, NH, NULL, NV * NH))
 CALL(nb_mf_points_all_visible,
-     rbm_mf_points_all_visible(f->points, NULL, rbm_mf_points_count(f->points) * NV))
+     rbm_mf_points_get_all_visible(f->points, NULL, rbm_mf_points_count(f->points) * NV))
 CALL(nb_mf_points_all_hidden,
-     rbm_mf_points_all_hidden(f->points, NULL, rbm_mf_points_count(f->points) * NH))
+     rbm_mf_points_get_all_hidden(f->points, NULL, rbm_mf_points_count(f->points) * NH))
 
 /* phase.h */
 CALL(nb_ensemble_get_real, rbm_ensemble_get_real(f->ens, RBM_ENSEMBLE_KAPPA, NULL))
@@ -1089,9 +1089,9 @@ static const row null_pointer_rows[] = {
     {"rbm_free_energy_gap(gap NULL)", nb_free_energy_gap, RBM_ERR_NULL},
     {"rbm_ais_set_schedule(betas NULL)", nb_ais_set_schedule, RBM_ERR_NULL},
 
-    {"rbm_svd_singular_values(w NULL)", nb_svd_singular_values, RBM_ERR_NULL},
-    {"rbm_svd_left_vectors(U NULL)", nb_svd_left_vectors, RBM_ERR_NULL},
-    {"rbm_svd_right_vectors(V NULL)", nb_svd_right_vectors, RBM_ERR_NULL},
+    {"rbm_svd_get_singular_values(w NULL)", nb_svd_singular_values, RBM_ERR_NULL},
+    {"rbm_svd_get_left_vectors(U NULL)", nb_svd_left_vectors, RBM_ERR_NULL},
+    {"rbm_svd_get_right_vectors(V NULL)", nb_svd_right_vectors, RBM_ERR_NULL},
     {"rbm_svd_project_visible(x NULL)", nb_svd_project_visible_x, RBM_ERR_NULL},
     {"rbm_svd_project_visible(out NULL)", nb_svd_project_visible_out, RBM_ERR_NULL},
     {"rbm_svd_project_hidden(h NULL)", nb_svd_project_hidden_h, RBM_ERR_NULL},
@@ -1124,8 +1124,8 @@ static const row null_pointer_rows[] = {
     {"rbm_mf_weight_gradient(mv NULL)", nb_mf_weight_gradient_mv, RBM_ERR_NULL},
     {"rbm_mf_weight_gradient(mh NULL)", nb_mf_weight_gradient_mh, RBM_ERR_NULL},
     {"rbm_mf_weight_gradient(dw NULL)", nb_mf_weight_gradient_dw, RBM_ERR_NULL},
-    {"rbm_mf_points_all_visible(mv NULL)", nb_mf_points_all_visible, RBM_ERR_NULL},
-    {"rbm_mf_points_all_hidden(mh NULL)", nb_mf_points_all_hidden, RBM_ERR_NULL},
+    {"rbm_mf_points_get_all_visible(mv NULL)", nb_mf_points_all_visible, RBM_ERR_NULL},
+    {"rbm_mf_points_get_all_hidden(mh NULL)", nb_mf_points_all_hidden, RBM_ERR_NULL},
 
     {"rbm_ensemble_get_real(out NULL)", nb_ensemble_get_real, RBM_ERR_NULL},
     {"rbm_ensemble_set_modes(w NULL)", nb_ensemble_set_modes, RBM_ERR_NULL},
