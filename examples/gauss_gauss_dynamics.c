@@ -211,8 +211,8 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < i; j++)
             C_hat[i * NV + j] = C_hat[j * NV + i];
     eigenvalues(NV, C_hat, lam_hat);
-    CHECK(rbm_linear_fixed_points(NV, LAMBDA, sqrt(SV2), sqrt(SH2), wstar));
-    CHECK(rbm_linear_fixed_points(NV, lam_hat, sqrt(SV2), sqrt(SH2), wstar_hat));
+    CHECK(rbm_linear_fixed_points(LAMBDA, NV, sqrt(SV2), sqrt(SH2), wstar, NV));
+    CHECK(rbm_linear_fixed_points(lam_hat, NV, sqrt(SV2), sqrt(SH2), wstar_hat, NV));
 
     /* the machine and its copy for the ODE, from the same W(0) */
     CHECK(rbm_machine_new(ctx, NV, NH, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, &m));
@@ -224,8 +224,8 @@ int main(int argc, char **argv)
 
     /* 1. the ODE on the sample covariance, at the training record times */
     const double T = LR * RECORD * (N_REC - 1);
-    CHECK(rbm_linear_integrate(ode, C_hat, NV * NV, T, 1e-9, 1e-12, N_REC, t_ode, &w_ode[0][0],
-                               N_REC * NH, NULL, NULL));
+    CHECK(rbm_linear_integrate(ode, C_hat, NV * NV, T, 1e-9, 1e-12, N_REC, t_ode, N_REC,
+                               &w_ode[0][0], N_REC * NH, NULL, NULL));
 
     /* 2. PCD-1 training, SGD with learning rate LR; record every RECORD steps */
     CHECK(rbm_svd_new(m, &rec.svd));
