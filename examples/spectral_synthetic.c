@@ -302,7 +302,7 @@ int main(int argc, char **argv)
     /* machine, chains, loop */
     CHECK(rbm_machine_new(ctx, NV, NH, RBM_UNIT_ISING, RBM_UNIT_ISING, &m));
     CHECK(rbm_machine_init_normal(m, W0_STD, 11 + SEED_OFFSET));
-    CHECK(rbm_batch_iter_new(ds, BATCH, 1, 0, 12 + SEED_OFFSET, &it));
+    CHECK(rbm_batch_iter_new(ds, BATCH, RBM_BATCH_SHUFFLE, 12 + SEED_OFFSET, &it));
     CHECK(rbm_estimator_new(m, RBM_ESTIMATOR_PCD, PCD_K, BATCH, BATCH, 13 + SEED_OFFSET, &est));
     CHECK(rbm_gradient_new(m, &g));
     CHECK(rbm_svd_new(m, &svd));

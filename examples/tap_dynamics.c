@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     CHECK(rbm_mf_set_real(mf2, RBM_MF_PARAM_LINEAR_RESPONSE, 0));
     CHECK(rbm_estimator_new(pcd, RBM_ESTIMATOR_PCD, 5, BATCH, BATCH, 3, &est));
     CHECK(rbm_gradient_new(pcd, &g));
-    CHECK(rbm_batch_iter_new(ds, BATCH, 1, 0, 4, &it));
+    CHECK(rbm_batch_iter_new(ds, BATCH, RBM_BATCH_SHUFFLE, 4, &it));
     snprintf(path, sizeof path, "%s/tap_dynamics.csv", dir);
     csv = fopen(path, "w");
     if (!csv) {

@@ -203,7 +203,7 @@ static int setup(void **state)
     FX_OK(rbm_rng_new(f->ctx, 3, &f->rng));
     FX_OK(rbm_rng_get_state(f->rng, f->state, sizeof f->state));
     FX_OK(rbm_gradient_new(f->bern, &f->grad));
-    FX_OK(rbm_batch_iter_new(f->data, BATCH, 1, 0, 4, &f->iter));
+    FX_OK(rbm_batch_iter_new(f->data, BATCH, RBM_BATCH_SHUFFLE, 4, &f->iter));
     FX_OK(rbm_sampler_new(f->bern, CHAINS, 5, &f->sampler));
     FX_OK(rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, 1, 0, BATCH, 6, &f->est));
     FX_OK(rbm_trainer_new(f->bern, f->data, BATCH, 7, &f->trainer));
@@ -468,7 +468,7 @@ CTOR(np_dataset_synthetic, rbm_dataset,
 CTOR(np_dataset_transform, rbm_dataset,
      rbm_dataset_transform(NULL, RBM_TRANSFORM_BINARIZE, 0.5, &p), rbm_dataset_free)
 CTOR(np_dataset_slice, rbm_dataset, rbm_dataset_slice(NULL, 0, 2, &p), rbm_dataset_free)
-CTOR(np_batch_iter_new, rbm_batch_iter, rbm_batch_iter_new(NULL, BATCH, 1, 0, 1, &p),
+CTOR(np_batch_iter_new, rbm_batch_iter, rbm_batch_iter_new(NULL, BATCH, RBM_BATCH_SHUFFLE, 1, &p),
      rbm_batch_iter_free)
 CTOR(np_machine_new, rbm_machine, rbm_machine_new(NULL, NV, NH, BERN, BERN, &p), rbm_machine_free)
 CTOR(np_machine_clone, rbm_machine, rbm_machine_clone(NULL, &p), rbm_machine_free)
@@ -587,10 +587,10 @@ CTOR_NOMEM(ba_transform_nomem, rbm_dataset,
            rbm_dataset_transform(f->data, RBM_TRANSFORM_BINARIZE, 0.5, &p), rbm_dataset_free)
 CTOR(ba_slice_empty, rbm_dataset, rbm_dataset_slice(f->data, 0, 0, &p), rbm_dataset_free)
 CTOR(ba_slice_range, rbm_dataset, rbm_dataset_slice(f->data, ROWS - 1, 2, &p), rbm_dataset_free)
-CTOR(ba_batch_iter_zero, rbm_batch_iter, rbm_batch_iter_new(f->data, 0, 1, 0, 1, &p),
+CTOR(ba_batch_iter_zero, rbm_batch_iter, rbm_batch_iter_new(f->data, 0, RBM_BATCH_SHUFFLE, 1, &p),
      rbm_batch_iter_free)
-CTOR(ba_batch_iter_big, rbm_batch_iter, rbm_batch_iter_new(f->data, ROWS + 1, 1, 0, 1, &p),
-     rbm_batch_iter_free)
+CTOR(ba_batch_iter_big, rbm_batch_iter,
+     rbm_batch_iter_new(f->data, ROWS + 1, RBM_BATCH_SHUFFLE, 1, &p), rbm_batch_iter_free)
 CTOR(ba_machine_new_zero, rbm_machine, rbm_machine_new(f->ctx, 0, NH, BERN, BERN, &p),
      rbm_machine_free)
 CTOR(ba_machine_new_kind, rbm_machine,
@@ -829,7 +829,7 @@ CALL(no_load, rbm_dataset_load(f->ctx, f->csv, NULL))
 CALL(no_synthetic, rbm_dataset_synthetic(f->ctx, 10, 2, 2, NV, 0.1, BERN, 1, NULL))
 CALL(no_transform, rbm_dataset_transform(f->data, RBM_TRANSFORM_BINARIZE, 0.5, NULL))
 CALL(no_slice, rbm_dataset_slice(f->data, 0, 2, NULL))
-CALL(no_batch_iter_new, rbm_batch_iter_new(f->data, BATCH, 1, 0, 1, NULL))
+CALL(no_batch_iter_new, rbm_batch_iter_new(f->data, BATCH, RBM_BATCH_SHUFFLE, 1, NULL))
 CALL(no_machine_new, rbm_machine_new(f->ctx, NV, NH, BERN, BERN, NULL))
 CALL(no_machine_clone, rbm_machine_clone(f->bern, NULL))
 CALL(no_machine_convert, rbm_machine_convert(f->bern, RBM_UNIT_ISING, NULL, NULL))

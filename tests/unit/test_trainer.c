@@ -818,7 +818,7 @@ static void check_custom_loop(rbm_estimator_kind kind, rbm_precision prec)
     rbm_batch_iter *it = NULL;
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, 1, 0, seed, &it));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, RBM_BATCH_SHUFFLE, seed, &it));
     assert_int_equal(rbm_batch_iter_batches_per_epoch(it), rbm_trainer_batches_per_epoch(t));
     RBM_OKAY(ctx, rbm_estimator_new(m2, kind, 2, B, B,
                                     rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR), &e));
