@@ -162,7 +162,7 @@ int main(int argc, char **argv)
         check(ctx, rbm_trainer_run_epochs(tr, 1), "run_epochs");
         stamp te = since(t0);
         t0 = now();
-        check(ctx, rbm_mode_tracker_record(trk, rbm_trainer_steps(tr)), "record");
+        check(ctx, rbm_mode_tracker_record(trk, rbm_trainer_step_count(tr)), "record");
         stamp re = since(t0);
         tw[e] = te.wall;
         tc[e] = te.cpu;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
         double edge;
         size_t nout;
         uint64_t step;
-        check(ctx, rbm_mode_tracker_get(trk, e + 1, &step, w, modes, &edge, &nout), "get");
+        check(ctx, rbm_mode_tracker_get_record(trk, e + 1, &step, w, modes, &edge, &nout), "get");
         fprintf(stderr,
                 "  epoch %zu: train %.3f s wall (%.3f cpu), record %.3f s wall (%.3f cpu) = "
                 "%.2f%% wall, %.2f%% cpu; w_0 %.3f, edge %.3f, %zu mode(s) outside the bulk\n",

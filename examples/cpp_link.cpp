@@ -122,7 +122,7 @@ int main()
             } while (st == RBM_OK);
             last = rbm_trainer_reconstruction_error(t.get());
             std::printf("epoch %d  steps %llu  reconstruction error %.5f\n", e,
-                        static_cast<unsigned long long>(rbm_trainer_steps(t.get())), last);
+                        static_cast<unsigned long long>(rbm_trainer_step_count(t.get())), last);
         }
 
         // Parameters come back as row-major doubles in caller-owned storage.
@@ -147,7 +147,7 @@ int main()
             std::printf("expected error: %s\n", e.what());
         }
 
-        const std::uint64_t steps = rbm_trainer_steps(t.get());
+        const std::uint64_t steps = rbm_trainer_step_count(t.get());
         if (observed != steps) {
             std::fprintf(stderr, "FAIL: observer saw %zu of %llu steps\n", observed,
                          static_cast<unsigned long long>(steps));

@@ -83,7 +83,7 @@ int main(void)
 
     /* 3. Shuffled minibatches (seed 2), a CD-1 estimator for batches of up
      *    to BATCH rows (seed 3), and a gradient shaped like the machine. */
-    CHECK(rbm_batch_iter_new(data, BATCH, 1, 0, 2, &batches));
+    CHECK(rbm_batch_iter_new(data, BATCH, RBM_BATCH_SHUFFLE, 2, &batches));
     CHECK(rbm_estimator_new(m, RBM_ESTIMATOR_CD, BATCH, 3, &est));
     CHECK(rbm_gradient_new(m, &grad));
 

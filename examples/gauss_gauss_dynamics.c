@@ -61,12 +61,12 @@ typedef struct recorder {
 static int record(void *user, const rbm_trainer *t)
 {
     recorder *r = user;
-    uint64_t step = rbm_trainer_steps(t);
+    uint64_t step = rbm_trainer_step_count(t);
     if (step % RECORD != 0 || r->n >= N_REC)
         return 0;
     r->st = rbm_svd_update(r->svd, rbm_trainer_machine(t));
     if (r->st == RBM_OK)
-        r->st = rbm_svd_singular_values(r->svd, r->w[r->n], NH);
+        r->st = rbm_svd_get_singular_values(r->svd, r->w[r->n], NH);
     r->n++;
     return r->st != RBM_OK;
 }
@@ -211,8 +211,8 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < i; j++)
             C_hat[i * NV + j] = C_hat[j * NV + i];
     eigenvalues(NV, C_hat, lam_hat);
-    CHECK(rbm_linear_fixed_points(NV, LAMBDA, sqrt(SV2), sqrt(SH2), wstar));
-    CHECK(rbm_linear_fixed_points(NV, lam_hat, sqrt(SV2), sqrt(SH2), wstar_hat));
+    CHECK(rbm_linear_fixed_points(LAMBDA, NV, sqrt(SV2), sqrt(SH2), wstar, NV));
+    CHECK(rbm_linear_fixed_points(lam_hat, NV, sqrt(SV2), sqrt(SH2), wstar_hat, NV));
 
     /* the machine and its copy for the ODE, from the same W(0) */
     CHECK(rbm_machine_new(ctx, NV, NH, RBM_UNIT_GAUSSIAN, RBM_UNIT_GAUSSIAN, &m));
@@ -224,12 +224,12 @@ int main(int argc, char **argv)
 
     /* 1. the ODE on the sample covariance, at the training record times */
     const double T = LR * RECORD * (N_REC - 1);
-    CHECK(rbm_linear_integrate(ode, C_hat, NV * NV, T, 1e-9, 1e-12, N_REC, t_ode, &w_ode[0][0],
-                               N_REC * NH, NULL, NULL));
+    CHECK(rbm_linear_integrate(ode, C_hat, NV * NV, T, 1e-9, 1e-12, N_REC, t_ode, N_REC,
+                               &w_ode[0][0], N_REC * NH, NULL, NULL));
 
     /* 2. PCD-1 training, SGD with learning rate LR; record every RECORD steps */
     CHECK(rbm_svd_new(m, &rec.svd));
-    CHECK(rbm_svd_singular_values(rec.svd, rec.w[0], NH));
+    CHECK(rbm_svd_get_singular_values(rec.svd, rec.w[0], NH));
     rec.n = 1;
     CHECK(rbm_trainer_new(m, ds, BATCH, 99, &t));
     CHECK(rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1));

@@ -402,11 +402,11 @@ int main(int argc, char **argv)
             }
             size_t k = rec.n++;
             CHECK(rbm_mode_tracker_record(mt, step));
-            CHECK(rbm_mode_tracker_get(mt, rbm_mode_tracker_records(mt) - 1, NULL, NULL, 0,
-                                       &rec.edge[k], &rec.n_out[k]));
+            CHECK(rbm_mode_tracker_get_record(mt, rbm_mode_tracker_record_count(mt) - 1, NULL, NULL,
+                                              0, &rec.edge[k], &rec.n_out[k]));
             CHECK(rbm_svd_update(svd, m));
-            CHECK(rbm_svd_singular_values(svd, rec.w[k], R));
-            CHECK(rbm_svd_left_vectors(svd, U, NV * R));
+            CHECK(rbm_svd_get_singular_values(svd, rec.w[k], R));
+            CHECK(rbm_svd_get_left_vectors(svd, U, NV * R));
             CHECK(rbm_machine_get_weights(m, W, NV * NH));
             rec.step[k] = step;
             rec.t[k] = t;

@@ -302,7 +302,7 @@ int main(int argc, char **argv)
     /* machine, chains, loop */
     CHECK(rbm_machine_new(ctx, NV, NH, RBM_UNIT_ISING, RBM_UNIT_ISING, &m));
     CHECK(rbm_machine_init_normal(m, W0_STD, 11 + SEED_OFFSET));
-    CHECK(rbm_batch_iter_new(ds, BATCH, 1, 0, 12 + SEED_OFFSET, &it));
+    CHECK(rbm_batch_iter_new(ds, BATCH, RBM_BATCH_SHUFFLE, 12 + SEED_OFFSET, &it));
     CHECK(rbm_estimator_new(m, RBM_ESTIMATOR_PCD, BATCH, 13 + SEED_OFFSET, &est)); /* BATCH chains */
     CHECK(rbm_estimator_set_int(est, RBM_ESTIMATOR_K, PCD_K));
     CHECK(rbm_gradient_new(m, &g));
@@ -321,11 +321,11 @@ int main(int argc, char **argv)
             }
             size_t k = rec.n++;
             CHECK(rbm_mode_tracker_record(tr, step));
-            CHECK(rbm_mode_tracker_get(tr, rbm_mode_tracker_records(tr) - 1, NULL, NULL, 0,
-                                       &rec.edge[k], &rec.n_out[k]));
+            CHECK(rbm_mode_tracker_get_record(tr, rbm_mode_tracker_record_count(tr) - 1, NULL, NULL,
+                                              0, &rec.edge[k], &rec.n_out[k]));
             CHECK(rbm_svd_update(svd, m));
-            CHECK(rbm_svd_singular_values(svd, rec.w[k], R));
-            CHECK(rbm_svd_left_vectors(svd, U, NV * R));
+            CHECK(rbm_svd_get_singular_values(svd, rec.w[k], R));
+            CHECK(rbm_svd_get_left_vectors(svd, U, NV * R));
             CHECK(rbm_machine_get_weights(m, W, NV * NH));
             rec.step[k] = step;
             rec.t[k] = t;

@@ -53,7 +53,7 @@ static int top_singular_values(rbm_context *ctx, const rbm_machine *m, double *w
 {
     rbm_svd *s = NULL;
     double all[NH]; /* rank min(N_v, N_h) = N_h */
-    int ok = rbm_svd_new(m, &s) == RBM_OK && rbm_svd_singular_values(s, all, NH) == RBM_OK;
+    int ok = rbm_svd_new(m, &s) == RBM_OK && rbm_svd_get_singular_values(s, all, NH) == RBM_OK;
     if (ok)
         memcpy(w, all, K * sizeof(double));
     else
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     CHECK(rbm_estimator_new(pcd, RBM_ESTIMATOR_PCD, BATCH, 3, &est)); /* BATCH chains */
     CHECK(rbm_estimator_set_int(est, RBM_ESTIMATOR_K, 5));
     CHECK(rbm_gradient_new(pcd, &g));
-    CHECK(rbm_batch_iter_new(ds, BATCH, 1, 0, 4, &it));
+    CHECK(rbm_batch_iter_new(ds, BATCH, RBM_BATCH_SHUFFLE, 4, &it));
     snprintf(path, sizeof path, "%s/tap_dynamics.csv", dir);
     csv = fopen(path, "w");
     if (!csv) {

@@ -160,7 +160,7 @@ int main(int argc, char **argv)
         n_stable = 0;
         for (size_t k = 0; k < n_distinct; k++) {
             int s = 0;
-            CHECK(rbm_mf_points_get(p, k, NULL, NULL, &s, NULL));
+            CHECK(rbm_mf_points_properties(p, k, NULL, NULL, &s, NULL));
             n_stable += (size_t)s;
         }
         double lz = NAN, ll = NAN, w[NH], lz_ex, ll_ex;
@@ -172,14 +172,15 @@ int main(int argc, char **argv)
         rbm_svd_free(svd);
         svd = NULL;
         CHECK(rbm_svd_new(m, &svd));
-        CHECK(rbm_svd_singular_values(svd, w, NH));
+        CHECK(rbm_svd_get_singular_values(svd, w, NH));
         fprintf(fc, "%d,%zu,%zu,%zu,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f\n", epoch,
-                n_distinct, n_stable, rbm_mf_points_n_failed(p), w[0], w[1], w[2], w[3], w[4], lz,
-                ll, lz_ex, ll_ex);
+                n_distinct, n_stable, rbm_mf_points_failed_count(p), w[0], w[1], w[2], w[3], w[4],
+                lz, ll, lz_ex, ll_ex);
         printf("epoch %2d: %3zu distinct TAP2 fixed points, %3zu stable, %3zu starts failed; "
                "w_1 = %.3f; log Z: TAP %.3f, exact %.3f; log-likelihood: TAP %.3f, exact "
                "%.3f\n",
-               epoch, n_distinct, n_stable, rbm_mf_points_n_failed(p), w[0], lz, lz_ex, ll, ll_ex);
+               epoch, n_distinct, n_stable, rbm_mf_points_failed_count(p), w[0], lz, lz_ex, ll,
+               ll_ex);
         if (!isfinite(w[0]) || (n_distinct && (!isfinite(lz) || !isfinite(ll))))
             goto done;
         if (n_distinct && !(fabs(lz - lz_ex) < 1.0 + 0.01 * fabs(lz_ex))) {
@@ -197,7 +198,7 @@ int main(int argc, char **argv)
     }
     fprintf(fs, "state,gamma,multiplicity,stable,s1,s2,s3\n");
     if (n_distinct) {
-        CHECK(rbm_mf_points_all_visible(p, mv, n_distinct * NV));
+        CHECK(rbm_mf_points_get_all_visible(p, mv, n_distinct * NV));
         CHECK(rbm_svd_project_visible(svd, n_distinct, mv, n_distinct * NV, MODES, proj,
                                       n_distinct * MODES));
     }
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
         double g;
         size_t mult;
         int s;
-        CHECK(rbm_mf_points_get(p, k, &g, &mult, &s, NULL));
+        CHECK(rbm_mf_points_properties(p, k, &g, &mult, &s, NULL));
         if (!s)
             continue;
         fprintf(fs, "%zu,%.6f,%zu,%d,%.5f,%.5f,%.5f\n", k, g, mult, s, proj[k * MODES],

@@ -60,7 +60,7 @@ int cli_compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_datas
         snprintf(note, note_len, "out of memory");
         goto fail;
     }
-    if ((st = rbm_svd_singular_values(svd, si->w, si->r)) != RBM_OK ||
+    if ((st = rbm_svd_get_singular_values(svd, si->w, si->r)) != RBM_OK ||
         (st = rbm_svd_bulk(svd, &si->sigma, &si->edge, &si->n_outside)) != RBM_OK) {
         cli_lib_note(note, note_len, ctx, st, "cannot analyse the spectrum of W");
         goto fail;
@@ -187,7 +187,7 @@ static int read_points(rbm_context *ctx, const rbm_mf_points *p, struct cli_fixe
                        char *note, size_t note_len)
 {
     fi->count = rbm_mf_points_count(p);
-    fi->n_failed = rbm_mf_points_n_failed(p);
+    fi->n_failed = rbm_mf_points_failed_count(p);
     size_t c = fi->count ? fi->count : 1;
     fi->gamma = malloc(c * sizeof *fi->gamma);
     fi->min_eig = malloc(c * sizeof *fi->min_eig);
@@ -198,8 +198,8 @@ static int read_points(rbm_context *ctx, const rbm_mf_points *p, struct cli_fixe
         return -1;
     }
     for (size_t k = 0; k < fi->count; k++) {
-        rbm_status st = rbm_mf_points_get(p, k, &fi->gamma[k], &fi->mult[k], &fi->stable[k],
-                                          &fi->min_eig[k]);
+        rbm_status st = rbm_mf_points_properties(p, k, &fi->gamma[k], &fi->mult[k], &fi->stable[k],
+                                                 &fi->min_eig[k]);
         if (st != RBM_OK) {
             cli_lib_note(note, note_len, ctx, st, "cannot read a fixed point");
             return -1;

@@ -75,7 +75,7 @@ static int run_gnuplot(const char *dir, const char *script)
 
 static int has_spectrum(const struct cli_plot_input *in)
 {
-    return in->tracker && rbm_mode_tracker_records(in->tracker) > 0;
+    return in->tracker && rbm_mode_tracker_record_count(in->tracker) > 0;
 }
 
 static int has_fixed_points(const struct cli_plot_input *in)
@@ -124,13 +124,13 @@ static int data_projections_csv(FILE *f, const struct cli_plot_input *in, char *
 static size_t largest_modes(const rbm_mode_tracker *tr, size_t cols[PLOT_MODES], char *note,
                             size_t nn)
 {
-    size_t nm = rbm_mode_tracker_n_modes(tr);
+    size_t nm = rbm_mode_tracker_mode_count(tr);
     double last[TRACK_MODES];
     size_t order[TRACK_MODES];
     if (nm > TRACK_MODES)
         nm = TRACK_MODES;
-    if (rbm_mode_tracker_get(tr, rbm_mode_tracker_records(tr) - 1, NULL, last, nm, NULL, NULL) !=
-        RBM_OK) {
+    if (rbm_mode_tracker_get_record(tr, rbm_mode_tracker_record_count(tr) - 1, NULL, last, nm, NULL,
+                                    NULL) != RBM_OK) {
         snprintf(note, nn, "cannot read the spectrum history");
         return 0;
     }
@@ -191,7 +191,8 @@ static int script_spectrum(FILE *f, const struct cli_plot_input *in, char *note,
             "set ylabel \"singular value w_{/Symbol a} (log scale)\"\n"
             "set logscale y\n"
             "set key outside right top title \"rank at the end\"\n"
-            "plot for [i=1:words(cols)] \"spectrum.csv\" skip 1 using ($1/bpe):(column(int(word(cols, i)))) "
+            "plot for [i=1:words(cols)] \"spectrum.csv\" skip 1 using "
+            "($1/bpe):(column(int(word(cols, i)))) "
             "with %s lw 2 title sprintf(\"w_{%%d}\", i), \\\n"
             "     \"spectrum.csv\" skip 1 using ($1/bpe):2 with lines lw 3 dt 2 lc rgb \"black\" "
             "title \"bulk edge\"\n"
@@ -206,7 +207,8 @@ static int script_spectrum(FILE *f, const struct cli_plot_input *in, char *note,
             "unset multiplot\n"
             "set yrange [*:*]; set lmargin -1; set rmargin -1; set key title \"\"\n",
             in->batches_per_epoch ? in->batches_per_epoch : (size_t)1, in->title ? in->title : "",
-            np, rbm_mode_tracker_records(in->tracker) <= 20 ? "linespoints pt 7 ps 0.7" : "lines");
+            np,
+            rbm_mode_tracker_record_count(in->tracker) <= 20 ? "linespoints pt 7 ps 0.7" : "lines");
     return 0;
 }
 

@@ -26,11 +26,12 @@ static size_t report_data_starts(const rbm_machine *m)
 /* Print the top singular values of tracker record k, sorted. */
 static void print_record(const rbm_mode_tracker *tr, size_t k, size_t bpe, size_t top)
 {
-    size_t nm = rbm_mode_tracker_n_modes(tr);
+    size_t nm = rbm_mode_tracker_mode_count(tr);
     double w[TRACK_MODES], edge = NAN;
     size_t n_out = 0;
     uint64_t step = 0;
-    if (nm > TRACK_MODES || rbm_mode_tracker_get(tr, k, &step, w, nm, &edge, &n_out) != RBM_OK)
+    if (nm > TRACK_MODES ||
+        rbm_mode_tracker_get_record(tr, k, &step, w, nm, &edge, &n_out) != RBM_OK)
         return;
     qsort(w, nm, sizeof *w, cli_cmp_desc);
     char ep[32];
@@ -61,7 +62,7 @@ static void report_spectrum(int have_spec, const struct cli_spectrum *si, const 
     } else {
         printf("spectrum    - (%s)\n", note);
     }
-    size_t nrec = in->tracker ? rbm_mode_tracker_records(in->tracker) : 0;
+    size_t nrec = in->tracker ? rbm_mode_tracker_record_count(in->tracker) : 0;
     if (nrec > 0) {
         printf("            during training (largest tracked singular values):\n");
         size_t shown = nrec < 6 ? nrec : 6;

@@ -59,7 +59,7 @@ static void push_value(double **buf, size_t *len, size_t *cap, double x)
  * after the step, less one, is. */
 static void take_recon(struct loop *L, const rbm_trainer *t)
 {
-    if ((rbm_trainer_steps(t) - 1) % L->every != 0)
+    if ((rbm_trainer_step_count(t) - 1) % L->every != 0)
         return;
     double r = rbm_trainer_reconstruction_error(t);
     if (isnan(r))
@@ -105,7 +105,7 @@ static int epoch_records(rbm_context *ctx, rbm_trainer *t, const struct cli_trai
     rbm_status st;
     if (tracker) {
         double tt = cli_now_seconds();
-        st = rbm_mode_tracker_record(tracker, rbm_trainer_steps(t));
+        st = rbm_mode_tracker_record(tracker, rbm_trainer_step_count(t));
         res->track_seconds += cli_now_seconds() - tt;
         if (st != RBM_OK) {
             cli_progress_close(&L->p);
@@ -258,7 +258,7 @@ static int start_loop(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
     L->rows = rbm_dataset_rows(data);
     L->batch_size = rbm_trainer_batch_size(t);
     L->batch_in_epoch = rbm_trainer_batch_index(t);
-    size_t start_epoch = (size_t)rbm_trainer_epochs(t);
+    size_t start_epoch = (size_t)rbm_trainer_epoch_count(t);
     L->total_steps =
         (double)(plan->epochs - start_epoch) * (double)L->batches - (double)L->batch_in_epoch;
     L->latest = NAN;

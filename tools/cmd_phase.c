@@ -125,7 +125,7 @@ static int solve(rbm_context *ctx, rbm_ensemble *e, const struct phase_opts *o,
                         "transition line?); the phase is read from the last iterate\n");
         fflush(stderr);
     }
-    st = rbm_ensemble_solution(e, r->m, o->k, r->mbar, o->k, &r->q, &r->qbar, &r->fe);
+    st = rbm_ensemble_get_solution(e, r->m, o->k, r->mbar, o->k, &r->q, &r->qbar, &r->fe);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot read the RS solution");
         return EXIT_RUNTIME;
@@ -136,7 +136,7 @@ static int solve(rbm_context *ctx, rbm_ensemble *e, const struct phase_opts *o,
         return EXIT_RUNTIME;
     }
     rbm_ensemble_kurtosis_criterion(e, &r->crit);
-    r->iterations = rbm_ensemble_iterations(e);
+    r->iterations = rbm_ensemble_iteration_count(e);
     return 0;
 }
 

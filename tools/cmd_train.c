@@ -328,7 +328,7 @@ static int resume_trainer(struct train_run *r, size_t ckpt_nv)
                            : "");
         return EXIT_RUNTIME;
     }
-    size_t done_epochs = (size_t)rbm_trainer_epochs(r->t);
+    size_t done_epochs = (size_t)rbm_trainer_epoch_count(r->t);
     if (done_epochs >= o->epochs) {
         cli_errorf("the checkpoint '%s' has completed %zu epoch%s already; ask for more with "
                    "--epochs (the total number of epochs)",
@@ -473,7 +473,7 @@ static void announce(const struct train_run *r)
             r->res.ll_enabled ? ", exact log-likelihood every epoch" : "");
     if (o->resume)
         fprintf(stderr, "rbm: resuming from '%s' after epoch %llu (minibatch %zu)\n", o->resume,
-                (unsigned long long)rbm_trainer_epochs(r->t), rbm_trainer_batch_index(r->t));
+                (unsigned long long)rbm_trainer_epoch_count(r->t), rbm_trainer_batch_index(r->t));
     fflush(stderr);
 }
 
@@ -490,7 +490,7 @@ static int start_tracking(struct train_run *r)
     rbm_status st = rbm_mode_tracker_new(r->m, nm, &r->tracker);
     if (st == RBM_OK) {
         double tt = cli_now_seconds();
-        st = rbm_mode_tracker_record(r->tracker, rbm_trainer_steps(r->t));
+        st = rbm_mode_tracker_record(r->tracker, rbm_trainer_step_count(r->t));
         r->res.track_seconds = cli_now_seconds() - tt;
     }
     if (st != RBM_OK) {
@@ -517,11 +517,12 @@ static int save_results(struct train_run *r)
     }
     struct track_summary *ts = &r->ts;
     ts->csv = r->spec_csv;
-    ts->records = rbm_mode_tracker_records(r->tracker);
-    ts->n_modes = rbm_mode_tracker_n_modes(r->tracker);
+    ts->records = rbm_mode_tracker_record_count(r->tracker);
+    ts->n_modes = rbm_mode_tracker_mode_count(r->tracker);
     ts->seconds = r->res.track_seconds;
-    if (ts->records > 0 && rbm_mode_tracker_get(r->tracker, ts->records - 1, NULL, ts->top,
-                                                ts->n_modes, &ts->edge, &ts->n_outside) == RBM_OK)
+    if (ts->records > 0 &&
+        rbm_mode_tracker_get_record(r->tracker, ts->records - 1, NULL, ts->top, ts->n_modes,
+                                    &ts->edge, &ts->n_outside) == RBM_OK)
         qsort(ts->top, ts->n_modes, sizeof ts->top[0], cli_cmp_desc);
     return 0;
 }
@@ -711,7 +712,7 @@ static int run_train(struct train_run *r)
                                            r->o.quiet};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
         return rc;
-    r->res.total_steps = rbm_trainer_steps(r->t);
+    r->res.total_steps = rbm_trainer_step_count(r->t);
     if ((rc = save_results(r)) != 0)
         return rc;
     double rate =

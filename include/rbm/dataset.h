@@ -152,19 +152,28 @@ RBM_API rbm_status rbm_dataset_range(const rbm_dataset *ds, double *min, double 
 RBM_API rbm_status rbm_dataset_mean(const rbm_dataset *ds, double *out, size_t len);
 RBM_API rbm_status rbm_dataset_covariance(const rbm_dataset *ds, double *out, size_t len);
 
+/* Flags of rbm_batch_iter_new, combined with |. */
+typedef enum rbm_batch_flag {
+    RBM_BATCH_SHUFFLE = 1u << 0,  /* visit rows in an order drawn anew every epoch */
+    RBM_BATCH_DROP_LAST = 1u << 1 /* skip the short last batch of an epoch */
+} rbm_batch_flag;
+
 /* Minibatch iteration. An iterator visits every row once per epoch in an
- * order drawn from its own rng (seeded with seed; shuffle == 0 keeps the
- * file order). The last batch of an epoch holds the remaining
- * rows % batch_size rows when drop_last == 0 and is skipped otherwise.
+ * order drawn from its own rng (seeded with seed) when flags has
+ * RBM_BATCH_SHUFFLE, in file order otherwise. The last batch of an epoch
+ * holds the remaining rows % batch_size rows, or is skipped when flags has
+ * RBM_BATCH_DROP_LAST. flags = 0: file order, short last batch kept.
  * rbm_batch_iter_next copies the next batch (rows x cols doubles) into out
  * (capacity out_len >= batch_size * cols) and stores its row count in *rows;
  * it returns RBM_OK, or RBM_DONE after delivering the last batch of an epoch
  * (the next call starts a new epoch with a new order).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (batch_size 0 or larger
- * than the rows), RBM_ERR_SHAPE (out_len too small). The iterator borrows the
+ * than the rows, or a bit of flags that is not an rbm_batch_flag; the
+ * detail gives the unknown bits), RBM_ERR_SHAPE (out_len too small). The
+ * iterator borrows the
  * dataset, which must outlive it. */
-RBM_API rbm_status rbm_batch_iter_new(const rbm_dataset *ds, size_t batch_size, int shuffle,
-                                      int drop_last, uint64_t seed, rbm_batch_iter **out);
+RBM_API rbm_status rbm_batch_iter_new(const rbm_dataset *ds, size_t batch_size, uint32_t flags,
+                                      uint64_t seed, rbm_batch_iter **out);
 RBM_API rbm_status rbm_batch_iter_next(rbm_batch_iter *it, double *out, size_t out_len,
                                        size_t *rows);
 RBM_API size_t rbm_batch_iter_batches_per_epoch(const rbm_batch_iter *it);

@@ -46,7 +46,8 @@ RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, si
  * When n_out > 0, the singular values of W at n_out equally spaced times
  * t_k = k t_end / (n_out - 1) (k = 0..n_out-1; n_out = 1 records t_end) are
  * written to w_out (n_out x r, r = min(N_v, N_h); LAPACK dgesdd, descending)
- * and the times to times (may be NULL); w_out may be NULL when n_out = 0.
+ * and the times to times (n_out values, times_len must be n_out; times may
+ * be NULL, then times_len is ignored); w_out may be NULL when n_out = 0.
  * Steps are shortened to land exactly on the output times. Step control:
  * error norm sqrt(mean_i (e_i / (atol + rtol max(|W_i|, |W_i'|)))^2) <= 1,
  * new step h * min(10, max(0.2, 0.9 err^(-1/5))) (no growth right after a
@@ -62,24 +63,28 @@ RBM_API rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, si
  * (lambda_1 - sigma_v^2) / sigma_v^2 the fastest relaxation rate (docs/theory.md
  * §3.4), so the cost grows linearly with t_end once converged (N_v = 12,
  * N_h = 5, r = 48: about 15 steps per unit of time, 40 us per step).
- * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED, RBM_ERR_SHAPE,
+ * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED, RBM_ERR_SHAPE (c_len, w_len
+ * or times_len not the expected length; the detail names it),
  * RBM_ERR_NOT_FINITE (C), RBM_ERR_INVALID_ARGUMENT (t_end < 0 or not
  * finite, tolerances <= 0 or not finite, C not symmetric),
  * RBM_ERR_NOT_NORMALIZABLE (W, or the trajectory left the normalisable
  * region), RBM_ERR_NOT_CONVERGED (step size underflow), RBM_ERR_NUMERICAL
  * (LAPACK failure), RBM_ERR_NO_MEMORY, RBM_STOPPED. */
-RBM_API rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len,
-                                        double t_end, double rtol, double atol, size_t n_out,
-                                        double *times, double *w_out, size_t w_len,
+RBM_API rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len, double t_end,
+                                        double rtol, double atol, size_t n_out, double *times,
+                                        size_t times_len, double *w_out, size_t w_len,
                                         int (*progress)(void *user, double fraction), void *user);
 
 /* Fixed-point singular values for covariance eigenvalues lambda[0..n)
  * (any order): w_star[a] = sqrt((lambda_a - sigma_v^2)/(sigma_v^2 sigma_h^2
- * lambda_a)) when lambda_a > sigma_v^2, else 0.
- * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (sigmas not finite > 0,
- * lambda negative or not finite). */
-RBM_API rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, double sigma_v,
-                                           double sigma_h, double *w_star);
+ * lambda_a)) when lambda_a > sigma_v^2, else 0. w_star receives n values
+ * (w_star_len must be n). There is no context, so errors carry no detail
+ * message. On error w_star is unchanged.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (w_star_len != n),
+ * RBM_ERR_INVALID_ARGUMENT (sigmas not finite > 0, lambda negative or not
+ * finite). */
+RBM_API rbm_status rbm_linear_fixed_points(const double *lambda, size_t n, double sigma_v,
+                                           double sigma_h, double *w_star, size_t w_star_len);
 
 /* One aligned mode (docs/theory.md §3.4): w(t) for eigenvalue lambda from w(0) =
  * w0 > 0, by solving the implicit closed form

@@ -99,21 +99,29 @@ RBM_API rbm_status rbm_machine_init_normal(rbm_machine *m, double std, uint64_t 
 RBM_API rbm_status rbm_machine_init_visible_bias_from_data(rbm_machine *m, const rbm_dataset *data);
 
 /* Energy E(v,h) of `batch` joint configurations: v is batch x N_v, h is
- * batch x N_h, out receives batch values. Inputs are not required to lie in
- * the units' support (the formula is evaluated as written).
- * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE. */
+ * batch x N_h, out receives batch values (out_len must be batch). Inputs are
+ * not required to lie in the units' support (the formula is evaluated as
+ * written). On error out is unchanged.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (a length other than the expected
+ * one; the detail names the argument, the expected and the given length),
+ * RBM_ERR_NOT_FINITE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v,
-                                      size_t v_len, const double *h, size_t h_len, double *out);
+                                      size_t v_len, const double *h, size_t h_len, double *out,
+                                      size_t out_len);
 
 /* Free energy F(v) (hidden layer summed/integrated out) of batch visible
- * configurations; out receives batch values. Errors as rbm_machine_energy. */
+ * configurations; out receives batch values (out_len must be batch).
+ * Errors as rbm_machine_energy. */
 RBM_API rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
-                                           size_t v_len, double *out);
+                                           size_t v_len, double *out, size_t out_len);
 
 /* Free energy of hidden configurations, F_h(h) = -b.h + sum_j phi_h(h_j)
- * - sum_i Lambda_v(a_i + (W h)_i), so that p(h) = exp(-F_h(h))/Z. */
+ * - sum_i Lambda_v(a_i + (W h)_i), so that p(h) = exp(-F_h(h))/Z; out
+ * receives batch values (out_len must be batch). Errors as
+ * rbm_machine_energy. */
 RBM_API rbm_status rbm_machine_free_energy_hidden(const rbm_machine *m, size_t batch,
-                                                  const double *h, size_t h_len, double *out);
+                                                  const double *h, size_t h_len, double *out,
+                                                  size_t out_len);
 
 /* Conditional means: hidden_mean writes E[h|v] (batch x N_h) for batch
  * visible states; visible_mean writes E[v|h] (batch x N_v).

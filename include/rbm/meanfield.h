@@ -113,7 +113,7 @@ RBM_API rbm_status rbm_mf_method_parse(const char *name, rbm_mf_method *out);
  * RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out);
 RBM_API void rbm_mf_free(rbm_mf *s);
-RBM_API rbm_mf_method rbm_mf_get_method(const rbm_mf *s);
+RBM_API rbm_mf_method rbm_mf_method_of(const rbm_mf *s);
 
 /* Set / get a tunable: real keys with *_real, integer and boolean keys with
  * *_int. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown key, a key
@@ -200,24 +200,25 @@ RBM_API void rbm_mf_points_free(rbm_mf_points *p);
 /* Number of distinct fixed points (0 for NULL); starts run and starts that
  * did not converge. */
 RBM_API size_t rbm_mf_points_count(const rbm_mf_points *p);
-RBM_API size_t rbm_mf_points_n_starts(const rbm_mf_points *p);
-RBM_API size_t rbm_mf_points_n_failed(const rbm_mf_points *p);
+RBM_API size_t rbm_mf_points_start_count(const rbm_mf_points *p);
+RBM_API size_t rbm_mf_points_failed_count(const rbm_mf_points *p);
 
 /* Point k (0 = lowest Gamma): its Gamma, multiplicity (number of starts that
  * reached it), stability (1 stable, 0 not) and the smallest eigenvalue of
  * its scaled Hessian (see above). Any output may be NULL.
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (k >= count). */
-RBM_API rbm_status rbm_mf_points_get(const rbm_mf_points *p, size_t k, double *gamma,
-                                     size_t *multiplicity, int *stable, double *min_eigenvalue);
+RBM_API rbm_status rbm_mf_points_properties(const rbm_mf_points *p, size_t k, double *gamma,
+                                            size_t *multiplicity, int *stable,
+                                            double *min_eigenvalue);
 
 /* Magnetisations of point k (mv: N_v, mh: N_h; either may be NULL), or of
  * all points at once (count x N_v and count x N_h, row k = point k; ready
  * for rbm_svd_project_visible / _hidden). Errors: RBM_ERR_NULL,
  * RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT. */
-RBM_API rbm_status rbm_mf_points_magnetizations(const rbm_mf_points *p, size_t k, double *mv,
-                                                size_t mv_len, double *mh, size_t mh_len);
-RBM_API rbm_status rbm_mf_points_all_visible(const rbm_mf_points *p, double *mv, size_t len);
-RBM_API rbm_status rbm_mf_points_all_hidden(const rbm_mf_points *p, double *mh, size_t len);
+RBM_API rbm_status rbm_mf_points_get_magnetizations(const rbm_mf_points *p, size_t k, double *mv,
+                                                    size_t mv_len, double *mh, size_t mh_len);
+RBM_API rbm_status rbm_mf_points_get_all_visible(const rbm_mf_points *p, double *mv, size_t len);
+RBM_API rbm_status rbm_mf_points_get_all_hidden(const rbm_mf_points *p, double *mh, size_t len);
 
 /* Projections of every point on the first n_modes singular modes of W
  * (svd: rbm_svd_new of the same machine): pv (count x n_modes) receives

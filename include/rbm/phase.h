@@ -161,7 +161,7 @@ RBM_API rbm_status rbm_ensemble_param_bounds(rbm_ensemble_param key, rbm_param_b
  * >= 0; any order). Setting them discards the current solution.
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NOT_FINITE. */
 RBM_API rbm_status rbm_ensemble_set_modes(rbm_ensemble *e, const double *w, size_t k);
-RBM_API size_t rbm_ensemble_n_modes(const rbm_ensemble *e); /* 0 for NULL */
+RBM_API size_t rbm_ensemble_mode_count(const rbm_ensemble *e); /* 0 for NULL */
 /* Copy the K strengths (len must be K). */
 RBM_API rbm_status rbm_ensemble_get_modes(const rbm_ensemble *e, double *w, size_t len);
 
@@ -170,8 +170,8 @@ RBM_API rbm_status rbm_ensemble_get_modes(const rbm_ensemble *e, double *w, size
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT. */
 RBM_API rbm_status rbm_ensemble_set_law(rbm_ensemble *e, rbm_layer layer, rbm_component_law law,
                                         double sparsity);
-RBM_API rbm_status rbm_ensemble_get_law(const rbm_ensemble *e, rbm_layer layer,
-                                        rbm_component_law *law, double *sparsity);
+RBM_API rbm_status rbm_ensemble_law(const rbm_ensemble *e, rbm_layer layer, rbm_component_law *law,
+                                    double *sparsity);
 
 /* The §5.5 criterion kappa (K_u - 3) + (K_v - 3) of the current laws
  * (> 0: mixtures of equal modes beat pure states near T_c). */
@@ -180,7 +180,7 @@ RBM_API rbm_status rbm_ensemble_kurtosis_criterion(const rbm_ensemble *e, double
 /* Solve the RS equations from a start: m0, mbar0 (K values each, or NULL
  * for zeros) and q0, qbar0 in [0, 1]. The solution (or, on
  * RBM_ERR_NOT_CONVERGED, the last iterate) is kept in e for
- * rbm_ensemble_solution. Errors: RBM_ERR_NULL (e), RBM_ERR_SHAPE (a start
+ * rbm_ensemble_get_solution. Errors: RBM_ERR_NULL (e), RBM_ERR_SHAPE (a start
  * of length != K), RBM_ERR_INVALID_ARGUMENT (q0, qbar0), RBM_ERR_NOT_FINITE,
  * RBM_ERR_NOT_CONVERGED (iteration cap reached or the quadrature missed its
  * tolerance), RBM_ERR_NO_MEMORY. */
@@ -192,12 +192,12 @@ RBM_API rbm_status rbm_ensemble_solve(rbm_ensemble *e, const double *m0, size_t 
  * energy per L, f (see above). Any output may be NULL (then its length is
  * ignored). Errors: RBM_ERR_NULL (e), RBM_ERR_STATE (nothing solved since
  * the last change), RBM_ERR_SHAPE. */
-RBM_API rbm_status rbm_ensemble_solution(const rbm_ensemble *e, double *m, size_t m_len,
-                                         double *mbar, size_t mbar_len, double *q, double *qbar,
-                                         double *free_energy);
+RBM_API rbm_status rbm_ensemble_get_solution(const rbm_ensemble *e, double *m, size_t m_len,
+                                             double *mbar, size_t mbar_len, double *q, double *qbar,
+                                             double *free_energy);
 
 /* Sweeps used by the last solve (0 before any). */
-RBM_API size_t rbm_ensemble_iterations(const rbm_ensemble *e);
+RBM_API size_t rbm_ensemble_iteration_count(const rbm_ensemble *e);
 
 /* Phase at the current settings. Solves for the pure spin glass (m = 0;
  * q, qbar by a bracketing root search) and for magnetised states from one

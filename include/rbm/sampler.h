@@ -34,7 +34,7 @@ RBM_API rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t see
                                    rbm_sampler **out);
 RBM_API void rbm_sampler_free(rbm_sampler *s);
 
-RBM_API size_t rbm_sampler_n_chains(const rbm_sampler *s);
+RBM_API size_t rbm_sampler_chain_count(const rbm_sampler *s);
 
 /* Restart every chain from a random state (as at creation). */
 RBM_API rbm_status rbm_sampler_init_random(rbm_sampler *s);

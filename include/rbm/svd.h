@@ -60,9 +60,9 @@ RBM_API void rbm_svd_free(rbm_svd *s);
 RBM_API size_t rbm_svd_rank(const rbm_svd *s);
 
 /* Copy w (r values, descending), U (N_v x r) or V (N_h x r). */
-RBM_API rbm_status rbm_svd_singular_values(const rbm_svd *s, double *w, size_t len);
-RBM_API rbm_status rbm_svd_left_vectors(const rbm_svd *s, double *U, size_t len);
-RBM_API rbm_status rbm_svd_right_vectors(const rbm_svd *s, double *V, size_t len);
+RBM_API rbm_status rbm_svd_get_singular_values(const rbm_svd *s, double *w, size_t len);
+RBM_API rbm_status rbm_svd_get_left_vectors(const rbm_svd *s, double *U, size_t len);
+RBM_API rbm_status rbm_svd_get_right_vectors(const rbm_svd *s, double *V, size_t len);
 
 /* Projections s_alpha = u^alpha . x of B visible states x (B x N_v) onto the
  * first n_modes modes (out: B x n_modes), and sigma_alpha = v^alpha . h of
@@ -140,22 +140,22 @@ RBM_API rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes,
 RBM_API void rbm_mode_tracker_free(rbm_mode_tracker *t);
 
 /* Decompose W now and append a record for `step` (any caller-chosen
- * counter, e.g. rbm_trainer_steps). On error no record is added.
+ * counter, e.g. rbm_trainer_step_count). On error no record is added.
  * Errors: RBM_ERR_NULL, RBM_ERR_NUMERICAL, RBM_ERR_NOT_FINITE,
  * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_mode_tracker_record(rbm_mode_tracker *t, uint64_t step);
 
 /* Number of records so far and tracked modes. */
-RBM_API size_t rbm_mode_tracker_records(const rbm_mode_tracker *t);
-RBM_API size_t rbm_mode_tracker_n_modes(const rbm_mode_tracker *t);
+RBM_API size_t rbm_mode_tracker_record_count(const rbm_mode_tracker *t);
+RBM_API size_t rbm_mode_tracker_mode_count(const rbm_mode_tracker *t);
 
 /* Record k: step, singular values by identity (n_modes values: out[id] is
  * the singular value of the mode with identity id), bulk edge and number of
  * modes outside. Any output may be NULL. Errors: RBM_ERR_NULL,
  * RBM_ERR_INVALID_ARGUMENT (k out of range), RBM_ERR_SHAPE. */
-RBM_API rbm_status rbm_mode_tracker_get(const rbm_mode_tracker *t, size_t k, uint64_t *step,
-                                        double *w, size_t w_len, double *edge,
-                                        size_t *n_outside);
+RBM_API rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t k, uint64_t *step,
+                                               double *w, size_t w_len, double *edge,
+                                               size_t *n_outside);
 
 /* Write all records as CSV (header "step,edge,n_outside,w0,w1,...", one
  * line per record, numbers with '.' whatever the locale, doubles with 17

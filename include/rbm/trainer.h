@@ -25,8 +25,8 @@
  * Reproducing a trainer with the building blocks. A trainer made with
  * rbm_trainer_new(m, data, B, seed, &t) and rbm_trainer_set_estimator(t,
  * kind, k) takes its minibatches in the order of
- *     rbm_batch_iter_new(data, B, 1, 0, seed, &it)   (shuffled, the last
- *                                                     short batch kept)
+ *     rbm_batch_iter_new(data, B, RBM_BATCH_SHUFFLE, seed, &it)
+ *                                       (shuffled, the last short batch kept)
  * (one fresh row order per epoch, drawn by an rng seeded with seed) and
  * estimates each gradient exactly like
  *     rbm_estimator_new(m, kind, B,
@@ -139,7 +139,7 @@ RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
  * copied into the trainer's gradient (rbm_trainer_gradient) and the update
  * rule above runs on it exactly as in rbm_trainer_step (optimiser, moments,
  * decay, overflow guard, Gauss-Gauss bound). It counts as an update in
- * rbm_trainer_steps but consumes no minibatch (batch index, epoch and row
+ * rbm_trainer_step_count but consumes no minibatch (batch index, epoch and row
  * order are unchanged), computes no reconstruction error and does not call
  * the observer. g is only read; no allocation.
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (g made for another shape),
@@ -174,8 +174,8 @@ RBM_API rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *pat
                                                rbm_trainer **trainer_out);
 
 /* Queries. */
-RBM_API uint64_t rbm_trainer_steps(const rbm_trainer *t);            /* updates done       */
-RBM_API uint64_t rbm_trainer_epochs(const rbm_trainer *t);           /* epochs completed   */
+RBM_API uint64_t rbm_trainer_step_count(const rbm_trainer *t);       /* updates done       */
+RBM_API uint64_t rbm_trainer_epoch_count(const rbm_trainer *t);      /* epochs completed   */
 RBM_API size_t rbm_trainer_batch_index(const rbm_trainer *t);        /* batches done in the
                                                                         current epoch     */
 RBM_API size_t rbm_trainer_batches_per_epoch(const rbm_trainer *t);

@@ -36,22 +36,31 @@ RBM_API const char *rbm_unit_kind_name(rbm_unit_kind kind);
  * RBM_ERR_INVALID_ARGUMENT (unknown name). */
 RBM_API rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out);
 
-/* Evaluate n units of one kind at the fields field[0..n). Each of mean,
- * variance and log_partition may be NULL (not computed); each non-NULL one
- * receives n values. Output arrays may alias field.
- * Errors: RBM_ERR_NULL (field NULL with n > 0), RBM_ERR_INVALID_ARGUMENT
- * (unknown kind, or Gaussian with sigma not finite and > 0),
- * RBM_ERR_NOT_FINITE (a field is NaN or infinite). */
+/* Evaluate n units of one kind at the fields field[0..n) (n is the length
+ * of field). Each of mean, variance and log_partition may be NULL (not
+ * computed; its length is then ignored); each non-NULL one receives n
+ * values and its length (mean_len, variance_len, log_partition_len) must be
+ * n. Output arrays may alias field. There is no context, so errors carry no
+ * detail message. On error no output is written.
+ * Errors: RBM_ERR_NULL (field NULL with n > 0), RBM_ERR_SHAPE (an output
+ * length != n), RBM_ERR_INVALID_ARGUMENT (unknown kind, or Gaussian with
+ * sigma not finite and > 0), RBM_ERR_NOT_FINITE (a field is NaN or
+ * infinite). */
 RBM_API rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,
-                                 double *mean, double *variance, double *log_partition);
+                                 double *mean, size_t mean_len, double *variance,
+                                 size_t variance_len, double *log_partition,
+                                 size_t log_partition_len);
 
 /* Draw one sample per unit from the unit law in its field: Bernoulli
  * P(1) = sigm(x); Ising P(+1) = sigm(2x); Gaussian N(sigma^2 x, sigma^2).
- * Writes n values to out (may alias field). Uses one uniform (discrete) or
- * one normal (Gaussian) deviate per unit, in index order.
- * Errors: as rbm_unit_eval, plus RBM_ERR_NULL for rng/out. */
+ * Writes n values to out (out_len must be n; out may alias field). Uses one
+ * uniform (discrete) or one normal (Gaussian) deviate per unit, in index
+ * order. On error out and the rng are unchanged; the detail goes to the
+ * rng's context.
+ * Errors: as rbm_unit_eval, plus RBM_ERR_NULL for rng/out and
+ * RBM_ERR_SHAPE (out_len != n). */
 RBM_API rbm_status rbm_unit_sample(rbm_unit_kind kind, double sigma, size_t n, const double *field,
-                                   rbm_rng *rng, double *out);
+                                   rbm_rng *rng, double *out, size_t out_len);
 
 #ifdef __cplusplus
 }

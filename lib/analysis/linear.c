@@ -129,7 +129,8 @@ typedef struct integ {
 
 static rbm_status check_integrate_args(const rbm_machine *m, const double *C, size_t c_len,
                                        double t_end, double rtol, double atol, size_t n_out,
-                                       const double *w_out, size_t w_len)
+                                       const double *times, size_t times_len, const double *w_out,
+                                       size_t w_len)
 {
     rbm_context *ctx = m->ctx;
     rbm_status st;
@@ -146,6 +147,8 @@ static rbm_status check_integrate_args(const rbm_machine *m, const double *C, si
     if (!rbm__mul_ok(n_out, r, &n_w))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu outputs of %zu values overflow", n_out, r);
     if (n_out > 0 && (st = rbm__check_array(ctx, w_out, w_len, n_w, "singular value output")))
+        return st;
+    if (times && (st = rbm__check_array(ctx, times, times_len, n_out, "times")))
         return st;
     return RBM_OK;
 }
@@ -244,12 +247,13 @@ static rbm_status integ_run(integ *ig, int (*progress)(void *user, double fracti
 
 rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len, double t_end,
                                 double rtol, double atol, size_t n_out, double *times,
-                                double *w_out, size_t w_len,
+                                size_t times_len, double *w_out, size_t w_len,
                                 int (*progress)(void *user, double fraction), void *user)
 {
     if (!m)
         return RBM_ERR_NULL;
-    rbm_status st = check_integrate_args(m, C, c_len, t_end, rtol, atol, n_out, w_out, w_len);
+    rbm_status st =
+        check_integrate_args(m, C, c_len, t_end, rtol, atol, n_out, times, times_len, w_out, w_len);
     if (st)
         return st;
     const size_t n = m->nv * m->nh;
@@ -288,11 +292,14 @@ static bool pos_finite(double x)
     return isfinite(x) && x > 0;
 }
 
-rbm_status rbm_linear_fixed_points(size_t n, const double *lambda, double sigma_v, double sigma_h,
-                                   double *w_star)
+rbm_status rbm_linear_fixed_points(const double *lambda, size_t n, double sigma_v, double sigma_h,
+                                   double *w_star, size_t w_star_len)
 {
     if (n > 0 && (!lambda || !w_star))
         return RBM_ERR_NULL;
+    rbm_status st = rbm__check_array(NULL, w_star, w_star_len, n, "w_star");
+    if (st)
+        return st;
     if (!pos_finite(sigma_v) || !pos_finite(sigma_h))
         return RBM_ERR_INVALID_ARGUMENT;
     for (size_t a = 0; a < n; a++)

@@ -239,7 +239,7 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
     for (size_t r0 = 0; r0 < data->rows && !st; r0 += ROW_BLOCK) {
         size_t n = data->rows - r0 < ROW_BLOCK ? data->rows - r0 : ROW_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, n, false, v);
-        st = rbm_machine_free_energy(m, n, v, n * m->nv, f);
+        st = rbm_machine_free_energy(m, n, v, n * m->nv, f, n);
         for (size_t r = 0; r < n && !st; r++)
             acc += f[r];
     }

@@ -355,18 +355,18 @@ size_t rbm_mf_points_count(const rbm_mf_points *p)
     return p ? p->count : 0;
 }
 
-size_t rbm_mf_points_n_starts(const rbm_mf_points *p)
+size_t rbm_mf_points_start_count(const rbm_mf_points *p)
 {
     return p ? p->n_starts : 0;
 }
 
-size_t rbm_mf_points_n_failed(const rbm_mf_points *p)
+size_t rbm_mf_points_failed_count(const rbm_mf_points *p)
 {
     return p ? p->n_failed : 0;
 }
 
-rbm_status rbm_mf_points_get(const rbm_mf_points *p, size_t k, double *gamma,
-                             size_t *multiplicity, int *stable, double *min_eigenvalue)
+rbm_status rbm_mf_points_properties(const rbm_mf_points *p, size_t k, double *gamma,
+                                    size_t *multiplicity, int *stable, double *min_eigenvalue)
 {
     if (!p)
         return RBM_ERR_NULL;
@@ -383,8 +383,8 @@ rbm_status rbm_mf_points_get(const rbm_mf_points *p, size_t k, double *gamma,
     return RBM_OK;
 }
 
-rbm_status rbm_mf_points_magnetizations(const rbm_mf_points *p, size_t k, double *mv,
-                                        size_t mv_len, double *mh, size_t mh_len)
+rbm_status rbm_mf_points_get_magnetizations(const rbm_mf_points *p, size_t k, double *mv,
+                                            size_t mv_len, double *mh, size_t mh_len)
 {
     if (!p)
         return RBM_ERR_NULL;
@@ -416,14 +416,14 @@ static rbm_status copy_all(const rbm_mf_points *p, const double *src, size_t wid
     return RBM_OK;
 }
 
-rbm_status rbm_mf_points_all_visible(const rbm_mf_points *p, double *mv, size_t len)
+rbm_status rbm_mf_points_get_all_visible(const rbm_mf_points *p, double *mv, size_t len)
 {
     if (!p)
         return RBM_ERR_NULL;
     return copy_all(p, p->mv, p->nv, mv, len, "visible magnetisations");
 }
 
-rbm_status rbm_mf_points_all_hidden(const rbm_mf_points *p, double *mh, size_t len)
+rbm_status rbm_mf_points_get_all_hidden(const rbm_mf_points *p, double *mh, size_t len)
 {
     if (!p)
         return RBM_ERR_NULL;

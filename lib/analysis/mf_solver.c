@@ -81,7 +81,7 @@ void rbm_mf_free(rbm_mf *s)
     rbm__free(s->ctx, s);
 }
 
-rbm_mf_method rbm_mf_get_method(const rbm_mf *s)
+rbm_mf_method rbm_mf_method_of(const rbm_mf *s)
 {
     return s ? s->method : RBM_MF_NAIVE;
 }

@@ -221,24 +221,25 @@ rbm_status rbm_mode_tracker_record(rbm_mode_tracker *t, uint64_t step)
     return RBM_OK;
 }
 
-size_t rbm_mode_tracker_records(const rbm_mode_tracker *t)
+size_t rbm_mode_tracker_record_count(const rbm_mode_tracker *t)
 {
     return t ? t->n : 0;
 }
 
-size_t rbm_mode_tracker_n_modes(const rbm_mode_tracker *t)
+size_t rbm_mode_tracker_mode_count(const rbm_mode_tracker *t)
 {
     return t ? t->K : 0;
 }
 
-rbm_status rbm_mode_tracker_get(const rbm_mode_tracker *t, size_t k, uint64_t *step, double *w,
-                                size_t w_len, double *edge, size_t *n_outside)
+rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t k, uint64_t *step,
+                                       double *w, size_t w_len, double *edge, size_t *n_outside)
 {
     if (!t)
         return RBM_ERR_NULL;
     if (k >= t->n)
         return rbm__fail(t->ctx, RBM_ERR_INVALID_ARGUMENT,
-                         "rbm_mode_tracker_get: record %zu requested, %zu recorded", k, t->n);
+                         "rbm_mode_tracker_get_record: record %zu requested, %zu recorded", k,
+                         t->n);
     if (w) {
         rbm_status st = rbm__check_array(t->ctx, w, w_len, t->K, "singular value buffer");
         if (st)

@@ -236,7 +236,7 @@ rbm_status rbm_ensemble_set_modes(rbm_ensemble *e, const double *w, size_t k)
     return RBM_OK;
 }
 
-size_t rbm_ensemble_n_modes(const rbm_ensemble *e)
+size_t rbm_ensemble_mode_count(const rbm_ensemble *e)
 {
     return e ? e->p.K : 0;
 }
@@ -269,8 +269,8 @@ rbm_status rbm_ensemble_set_law(rbm_ensemble *e, rbm_layer layer, rbm_component_
     return RBM_OK;
 }
 
-rbm_status rbm_ensemble_get_law(const rbm_ensemble *e, rbm_layer layer, rbm_component_law *law,
-                                double *sparsity)
+rbm_status rbm_ensemble_law(const rbm_ensemble *e, rbm_layer layer, rbm_component_law *law,
+                            double *sparsity)
 {
     if (!e)
         return RBM_ERR_NULL;
@@ -338,8 +338,8 @@ rbm_status rbm_ensemble_solve(rbm_ensemble *e, const double *m0, size_t m0_len,
     return RBM_OK;
 }
 
-rbm_status rbm_ensemble_solution(const rbm_ensemble *e, double *m, size_t m_len, double *mbar,
-                                 size_t mbar_len, double *q, double *qbar, double *free_energy)
+rbm_status rbm_ensemble_get_solution(const rbm_ensemble *e, double *m, size_t m_len, double *mbar,
+                                     size_t mbar_len, double *q, double *qbar, double *free_energy)
 {
     if (!e)
         return RBM_ERR_NULL;
@@ -365,7 +365,7 @@ rbm_status rbm_ensemble_solution(const rbm_ensemble *e, double *m, size_t m_len,
     return RBM_OK;
 }
 
-size_t rbm_ensemble_iterations(const rbm_ensemble *e)
+size_t rbm_ensemble_iteration_count(const rbm_ensemble *e)
 {
     return e && e->have_sol ? e->sol.iters : 0;
 }
@@ -584,8 +584,9 @@ rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, 
         (st = rbm__xcalloc(ctx, nv * r, sizeof(double), &U, "left vectors")) ||
         (st = rbm__xcalloc(ctx, nh * r, sizeof(double), &V, "right vectors")))
         goto done;
-    if ((st = rbm_svd_singular_values(svd, w, r)) || (st = rbm_svd_left_vectors(svd, U, nv * r)) ||
-        (st = rbm_svd_right_vectors(svd, V, nh * r)) ||
+    if ((st = rbm_svd_get_singular_values(svd, w, r)) ||
+        (st = rbm_svd_get_left_vectors(svd, U, nv * r)) ||
+        (st = rbm_svd_get_right_vectors(svd, V, nh * r)) ||
         (st = rbm_svd_bulk(svd, &sigma, &edge, &n_out)))
         goto done;
     if (!isfinite(sigma)) {

@@ -181,7 +181,7 @@ size_t rbm_svd_rank(const rbm_svd *s)
     return s ? s->r : 0;
 }
 
-rbm_status rbm_svd_singular_values(const rbm_svd *s, double *w, size_t len)
+rbm_status rbm_svd_get_singular_values(const rbm_svd *s, double *w, size_t len)
 {
     if (!s)
         return RBM_ERR_NULL;
@@ -192,7 +192,7 @@ rbm_status rbm_svd_singular_values(const rbm_svd *s, double *w, size_t len)
     return RBM_OK;
 }
 
-rbm_status rbm_svd_left_vectors(const rbm_svd *s, double *U, size_t len)
+rbm_status rbm_svd_get_left_vectors(const rbm_svd *s, double *U, size_t len)
 {
     if (!s)
         return RBM_ERR_NULL;
@@ -203,7 +203,7 @@ rbm_status rbm_svd_left_vectors(const rbm_svd *s, double *U, size_t len)
     return RBM_OK;
 }
 
-rbm_status rbm_svd_right_vectors(const rbm_svd *s, double *V, size_t len)
+rbm_status rbm_svd_get_right_vectors(const rbm_svd *s, double *V, size_t len)
 {
     if (!s)
         return RBM_ERR_NULL;

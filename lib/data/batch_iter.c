@@ -7,6 +7,8 @@
 #include "data/dataset.h"
 #include "data/dataset_impl.h"
 
+#include <inttypes.h>
+
 struct rbm_batch_iter {
     rbm_context *ctx;
     const rbm_dataset *ds;
@@ -19,7 +21,7 @@ struct rbm_batch_iter {
     struct rbm_rng rng;
 };
 
-rbm_status rbm_batch_iter_new(const rbm_dataset *ds, size_t batch_size, int shuffle, int drop_last,
+rbm_status rbm_batch_iter_new(const rbm_dataset *ds, size_t batch_size, uint32_t flags,
                               uint64_t seed, rbm_batch_iter **out)
 {
     if (out)
@@ -29,6 +31,14 @@ rbm_status rbm_batch_iter_new(const rbm_dataset *ds, size_t batch_size, int shuf
     rbm_context *ctx = ds->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_batch_iter_new: out is NULL");
+    const uint32_t known = RBM_BATCH_SHUFFLE | RBM_BATCH_DROP_LAST;
+    if (flags & ~known)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_batch_iter_new: unknown flag bits 0x%" PRIx32
+                         " (known: RBM_BATCH_SHUFFLE | RBM_BATCH_DROP_LAST = 0x%" PRIx32 ")",
+                         flags & ~known, known);
+    const int shuffle = (flags & RBM_BATCH_SHUFFLE) != 0;
+    const int drop_last = (flags & RBM_BATCH_DROP_LAST) != 0;
     if (batch_size == 0 || batch_size > ds->rows)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "rbm_batch_iter_new: batch size %zu must be in [1, %zu] (the rows)",

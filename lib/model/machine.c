@@ -467,15 +467,14 @@ static rbm_status check_batch(const rbm_machine *m, size_t batch, const double *
 }
 
 rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v, size_t v_len,
-                              const double *h, size_t h_len, double *out)
+                              const double *h, size_t h_len, double *out, size_t out_len)
 {
     CHECK_M(m);
     rbm_status st;
     if ((st = check_batch(m, batch, v, v_len, m->nv, "visible batch")) ||
-        (st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")))
+        (st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")) ||
+        (st = rbm__check_array(m->ctx, out, out_len, batch, "out")))
         return st;
-    if (!out && batch)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
     double *f;
     if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &f, "workspace")))
         return st;
@@ -505,7 +504,7 @@ rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *
  * the other layer summed out: F = -bias.x + sum phi(x) - sum Lambda(field).
  * Fields by GEMM in blocks of FE_BLOCK rows. */
 static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, const double *x,
-                                 size_t x_len, double *out)
+                                 size_t x_len, double *out, size_t out_len)
 {
     CHECK_M(m);
     size_t win = given ? m->nh : m->nv, wout = given ? m->nv : m->nh;
@@ -513,10 +512,9 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
     rbm_unit_kind kin = given ? m->hk : m->vk, kout = given ? m->vk : m->hk;
     double sin = given ? m->sigma_h : m->sigma_v, sout = given ? m->sigma_v : m->sigma_h;
     rbm_status st;
-    if ((st = check_batch(m, batch, x, x_len, win, given ? "hidden batch" : "visible batch")))
+    if ((st = check_batch(m, batch, x, x_len, win, given ? "hidden batch" : "visible batch")) ||
+        (st = rbm__check_array(m->ctx, out, out_len, batch, "out")))
         return st;
-    if (!out && batch)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output buffer is NULL");
     double *f;
     size_t rows = batch < FE_BLOCK ? batch : FE_BLOCK;
     if ((st = rbm__xcalloc(m->ctx, (rows ? rows : 1) * wout, sizeof(double), &f, "workspace")))
@@ -541,15 +539,15 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
 }
 
 rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
-                                   size_t v_len, double *out)
+                                   size_t v_len, double *out, size_t out_len)
 {
-    return free_energy_of(m, 0, batch, v, v_len, out);
+    return free_energy_of(m, 0, batch, v, v_len, out, out_len);
 }
 
 rbm_status rbm_machine_free_energy_hidden(const rbm_machine *m, size_t batch, const double *h,
-                                          size_t h_len, double *out)
+                                          size_t h_len, double *out, size_t out_len)
 {
-    return free_energy_of(m, 1, batch, h, h_len, out);
+    return free_energy_of(m, 1, batch, h, h_len, out, out_len);
 }
 
 /* Shared body of the four conditional functions. to_hidden selects the

@@ -140,11 +140,21 @@ static rbm_status check_unit_args(rbm_context *ctx, const char *fn, rbm_unit_kin
     return RBM_OK;
 }
 
+/* An optional output: NULL, or exactly n elements. */
+static rbm_status check_optional_out(rbm_context *ctx, const double *p, size_t len, size_t n,
+                                     const char *what)
+{
+    return p ? rbm__check_array(ctx, p, len, n, what) : RBM_OK;
+}
+
 rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,
-                         double *mean, double *variance, double *log_partition)
+                         double *mean, size_t mean_len, double *variance, size_t variance_len,
+                         double *log_partition, size_t log_partition_len)
 {
     rbm_status st = check_unit_args(NULL, "rbm_unit_eval", kind, sigma, n, field);
-    if (st)
+    if (st || (st = check_optional_out(NULL, mean, mean_len, n, "mean")) ||
+        (st = check_optional_out(NULL, variance, variance_len, n, "variance")) ||
+        (st = check_optional_out(NULL, log_partition, log_partition_len, n, "log_partition")))
         return st;
     for (size_t i = 0; i < n; i++) {
         double x = field[i];
@@ -162,7 +172,7 @@ rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const doubl
 }
 
 rbm_status rbm_unit_sample(rbm_unit_kind kind, double sigma, size_t n, const double *field,
-                           rbm_rng *rng, double *out)
+                           rbm_rng *rng, double *out, size_t out_len)
 {
     if (!rng)
         return RBM_ERR_NULL;
@@ -171,6 +181,8 @@ rbm_status rbm_unit_sample(rbm_unit_kind kind, double sigma, size_t n, const dou
         return st;
     if (n > 0 && !out)
         return rbm__fail(rng->ctx, RBM_ERR_NULL, "rbm_unit_sample: out is NULL");
+    if ((st = rbm__check_array(rng->ctx, out, out_len, n, "rbm_unit_sample: out")))
+        return st;
     for (size_t i = 0; i < n; i++)
         out[i] = rbm__unit_sample(kind, sigma, field[i], rng);
     return RBM_OK;

@@ -348,7 +348,7 @@ static rbm_status read_particles(rbm__mf_emf *mf, size_t nv, size_t nh, rbm__ckp
 void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w)
 {
     const rbm_sampler *s = e->ops == &rbm__estimator_pcd_ops ? e->u.pcd.chains : NULL;
-    rbm__wbuf_u64(w, s ? rbm_sampler_n_chains(s) : 0);
+    rbm__wbuf_u64(w, s ? rbm_sampler_chain_count(s) : 0);
     if (s)
         rbm__sampler_write_state(s, w);
     write_particles(particles_of(e), e->m->nv, e->m->nh, w);
@@ -357,7 +357,7 @@ void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w)
 rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
 {
     rbm_sampler *s = rbm_estimator_sampler(e);
-    size_t have = rbm_sampler_n_chains(s);
+    size_t have = rbm_sampler_chain_count(s);
     uint64_t nchains = rbm__rbuf_u64(&in->r);
     if (nchains != have)
         return rbm__ckpt_bad(in, "training state: %llu persistent chains, estimator has %zu",

@@ -94,7 +94,7 @@ rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_s
     return RBM_OK;
 }
 
-size_t rbm_sampler_n_chains(const rbm_sampler *s)
+size_t rbm_sampler_chain_count(const rbm_sampler *s)
 {
     return s ? s->n : 0;
 }

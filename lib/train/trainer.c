@@ -286,12 +286,12 @@ rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs)
     return RBM_OK;
 }
 
-uint64_t rbm_trainer_steps(const rbm_trainer *t)
+uint64_t rbm_trainer_step_count(const rbm_trainer *t)
 {
     return t ? t->steps : 0;
 }
 
-uint64_t rbm_trainer_epochs(const rbm_trainer *t)
+uint64_t rbm_trainer_epoch_count(const rbm_trainer *t)
 {
     return t ? t->epochs : 0;
 }

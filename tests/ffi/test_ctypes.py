@@ -62,8 +62,8 @@ PROTOTYPES = {
     "rbm_trainer_set_real": (ST, [P, C.c_int, C.c_double]),
     "rbm_trainer_set_observer": (ST, [P, OBSERVER, C.c_void_p]),
     "rbm_trainer_step": (ST, [P]),
-    "rbm_trainer_steps": (C.c_uint64, [P]),
-    "rbm_trainer_epochs": (C.c_uint64, [P]),
+    "rbm_trainer_step_count": (C.c_uint64, [P]),
+    "rbm_trainer_epoch_count": (C.c_uint64, [P]),
     "rbm_trainer_batches_per_epoch": (SZ, [P]),
     "rbm_trainer_reconstruction_error": (C.c_double, [P]),
 }
@@ -255,9 +255,9 @@ def main(argv):
                 bad = f"epoch {e}: status {st} after {steps}/{batches} steps: {err(ctx)}"
                 break
         last = lib.rbm_trainer_reconstruction_error(tr)
-        t.check(bad is None and lib.rbm_trainer_epochs(tr) == epochs,
+        t.check(bad is None and lib.rbm_trainer_epoch_count(tr) == epochs,
                 f"{epochs} epochs of {batches} steps, each ending with RBM_DONE", bad)
-        t.check(calls[0] == lib.rbm_trainer_steps(tr) == epochs * batches,
+        t.check(calls[0] == lib.rbm_trainer_step_count(tr) == epochs * batches,
                 f"observer called once per step ({calls[0]})")
         t.check(np.isfinite(first) and np.isfinite(last) and last < first,
                 f"trainer's minibatch reconstruction error decreased {first:.4f} -> {last:.4f}")

@@ -203,7 +203,7 @@ static int setup(void **state)
     FX_OK(rbm_rng_new(f->ctx, 3, &f->rng));
     FX_OK(rbm_rng_get_state(f->rng, f->state, sizeof f->state));
     FX_OK(rbm_gradient_new(f->bern, &f->grad));
-    FX_OK(rbm_batch_iter_new(f->data, BATCH, 1, 0, 4, &f->iter));
+    FX_OK(rbm_batch_iter_new(f->data, BATCH, RBM_BATCH_SHUFFLE, 4, &f->iter));
     FX_OK(rbm_sampler_new(f->bern, CHAINS, 5, &f->sampler));
     FX_OK(rbm_estimator_new(f->bern, RBM_ESTIMATOR_CD, BATCH, 6, &f->est));
     FX_OK(rbm_trainer_new(f->bern, f->data, BATCH, 7, &f->trainer));
@@ -468,7 +468,7 @@ CTOR(np_dataset_synthetic, rbm_dataset,
 CTOR(np_dataset_transform, rbm_dataset,
      rbm_dataset_transform(NULL, RBM_TRANSFORM_BINARIZE, 0.5, &p), rbm_dataset_free)
 CTOR(np_dataset_slice, rbm_dataset, rbm_dataset_slice(NULL, 0, 2, &p), rbm_dataset_free)
-CTOR(np_batch_iter_new, rbm_batch_iter, rbm_batch_iter_new(NULL, BATCH, 1, 0, 1, &p),
+CTOR(np_batch_iter_new, rbm_batch_iter, rbm_batch_iter_new(NULL, BATCH, RBM_BATCH_SHUFFLE, 1, &p),
      rbm_batch_iter_free)
 CTOR(np_machine_new, rbm_machine, rbm_machine_new(NULL, NV, NH, BERN, BERN, &p), rbm_machine_free)
 CTOR(np_machine_clone, rbm_machine, rbm_machine_clone(NULL, &p), rbm_machine_free)
@@ -587,10 +587,10 @@ CTOR_NOMEM(ba_transform_nomem, rbm_dataset,
            rbm_dataset_transform(f->data, RBM_TRANSFORM_BINARIZE, 0.5, &p), rbm_dataset_free)
 CTOR(ba_slice_empty, rbm_dataset, rbm_dataset_slice(f->data, 0, 0, &p), rbm_dataset_free)
 CTOR(ba_slice_range, rbm_dataset, rbm_dataset_slice(f->data, ROWS - 1, 2, &p), rbm_dataset_free)
-CTOR(ba_batch_iter_zero, rbm_batch_iter, rbm_batch_iter_new(f->data, 0, 1, 0, 1, &p),
+CTOR(ba_batch_iter_zero, rbm_batch_iter, rbm_batch_iter_new(f->data, 0, RBM_BATCH_SHUFFLE, 1, &p),
      rbm_batch_iter_free)
-CTOR(ba_batch_iter_big, rbm_batch_iter, rbm_batch_iter_new(f->data, ROWS + 1, 1, 0, 1, &p),
-     rbm_batch_iter_free)
+CTOR(ba_batch_iter_big, rbm_batch_iter,
+     rbm_batch_iter_new(f->data, ROWS + 1, RBM_BATCH_SHUFFLE, 1, &p), rbm_batch_iter_free)
 CTOR(ba_machine_new_zero, rbm_machine, rbm_machine_new(f->ctx, 0, NH, BERN, BERN, &p),
      rbm_machine_free)
 CTOR(ba_machine_new_kind, rbm_machine,
@@ -809,15 +809,15 @@ static void test_constructors_bad_argument(void **state)
  * rbm_dataset_range min/max, rbm_machine_convert log_z_shift,
  * rbm_exact_log_likelihood log_z, rbm_ais_run outputs, rbm_svd_bulk outputs,
  * rbm_svd_pca_overlaps eigenvalues, rbm_svd_project_gradient omega_v/h,
- * rbm_mode_tracker_get outputs, rbm_linear_integrate times (and w_out with
+ * rbm_mode_tracker_get_record outputs, rbm_linear_integrate times (and w_out with
  * n_out = 0), rbm_mf_solve mh/iterations/residual, rbm_mf_variances cv/ch,
- * rbm_mf_points_get/_magnetizations/_project/_log_z outputs,
+ * rbm_mf_points_properties/_magnetizations/_project/_log_z outputs,
  * rbm_mf_dynamics_step n_states, rbm_ensemble_solve starts,
- * rbm_ensemble_solution/_phase outputs, rbm_ensemble_diagram m/q/
+ * rbm_ensemble_get_solution/_phase outputs, rbm_ensemble_diagram m/q/
  * n_unconverged, rbm_machine_phase outputs, rbm_phase_line_fsg q/qbar,
  * rbm_unit_eval outputs, rbm_context_set_log fn, rbm_ais_set_progress fn,
  * rbm_trainer_set_observer fn, rbm_ais_set_base_from_data data.
- * rbm_ensemble_get_law law/sparsity are not listed either: phase.h does not
+ * rbm_ensemble_law law/sparsity are not listed either: phase.h does not
  * say whether they may be NULL (the library accepts NULL for both). */
 
 /* constructors: out NULL */
@@ -829,7 +829,7 @@ CALL(no_load, rbm_dataset_load(f->ctx, f->csv, NULL))
 CALL(no_synthetic, rbm_dataset_synthetic(f->ctx, 10, 2, 2, NV, 0.1, BERN, 1, NULL))
 CALL(no_transform, rbm_dataset_transform(f->data, RBM_TRANSFORM_BINARIZE, 0.5, NULL))
 CALL(no_slice, rbm_dataset_slice(f->data, 0, 2, NULL))
-CALL(no_batch_iter_new, rbm_batch_iter_new(f->data, BATCH, 1, 0, 1, NULL))
+CALL(no_batch_iter_new, rbm_batch_iter_new(f->data, BATCH, RBM_BATCH_SHUFFLE, 1, NULL))
 CALL(no_machine_new, rbm_machine_new(f->ctx, NV, NH, BERN, BERN, NULL))
 CALL(no_machine_clone, rbm_machine_clone(f->bern, NULL))
 CALL(no_machine_convert, rbm_machine_convert(f->bern, RBM_UNIT_ISING, NULL, NULL))
@@ -868,8 +868,8 @@ CALL(no_ensemble_from_machine, rbm_ensemble_from_machine(f->bern, 2, NULL))
 /* rng.h, units.h (an rng carries a context) */
 CALL(nb_rng_get_state, rbm_rng_get_state(f->rng, NULL, RBM_RNG_STATE_BYTES))
 CALL(nb_rng_set_state, rbm_rng_set_state(f->rng, NULL, RBM_RNG_STATE_BYTES))
-CALL(nb_unit_sample_out, rbm_unit_sample(BERN, 1.0, 1, f->v, f->rng, NULL))
-CALL(nb_unit_sample_field, rbm_unit_sample(BERN, 1.0, 1, NULL, f->rng, f->buf))
+CALL(nb_unit_sample_out, rbm_unit_sample(BERN, 1.0, 1, f->v, f->rng, NULL, 1))
+CALL(nb_unit_sample_field, rbm_unit_sample(BERN, 1.0, 1, NULL, f->rng, f->buf, 1))
 
 /* machine.h */
 CALL(nb_get_weights, rbm_machine_get_weights(f->bern, NULL, NV * NH))
@@ -878,13 +878,13 @@ CALL(nb_get_visible_bias, rbm_machine_get_visible_bias(f->bern, NULL, NV))
 CALL(nb_set_visible_bias, rbm_machine_set_visible_bias(f->bern, NULL, NV))
 CALL(nb_get_hidden_bias, rbm_machine_get_hidden_bias(f->bern, NULL, NH))
 CALL(nb_set_hidden_bias, rbm_machine_set_hidden_bias(f->bern, NULL, NH))
-CALL(nb_energy_v, rbm_machine_energy(f->bern, 1, NULL, NV, f->h, NH, f->buf))
-CALL(nb_energy_h, rbm_machine_energy(f->bern, 1, f->v, NV, NULL, NH, f->buf))
-CALL(nb_energy_out, rbm_machine_energy(f->bern, 1, f->v, NV, f->h, NH, NULL))
-CALL(nb_free_energy_v, rbm_machine_free_energy(f->bern, 1, NULL, NV, f->buf))
-CALL(nb_free_energy_out, rbm_machine_free_energy(f->bern, 1, f->v, NV, NULL))
-CALL(nb_free_energy_hidden_h, rbm_machine_free_energy_hidden(f->bern, 1, NULL, NH, f->buf))
-CALL(nb_free_energy_hidden_out, rbm_machine_free_energy_hidden(f->bern, 1, f->h, NH, NULL))
+CALL(nb_energy_v, rbm_machine_energy(f->bern, 1, NULL, NV, f->h, NH, f->buf, 1))
+CALL(nb_energy_h, rbm_machine_energy(f->bern, 1, f->v, NV, NULL, NH, f->buf, 1))
+CALL(nb_energy_out, rbm_machine_energy(f->bern, 1, f->v, NV, f->h, NH, NULL, 1))
+CALL(nb_free_energy_v, rbm_machine_free_energy(f->bern, 1, NULL, NV, f->buf, 1))
+CALL(nb_free_energy_out, rbm_machine_free_energy(f->bern, 1, f->v, NV, NULL, 1))
+CALL(nb_free_energy_hidden_h, rbm_machine_free_energy_hidden(f->bern, 1, NULL, NH, f->buf, 1))
+CALL(nb_free_energy_hidden_out, rbm_machine_free_energy_hidden(f->bern, 1, f->h, NH, NULL, 1))
 CALL(nb_hidden_mean_v, rbm_machine_hidden_mean(f->bern, 1, NULL, NV, f->buf, NH))
 CALL(nb_hidden_mean_out, rbm_machine_hidden_mean(f->bern, 1, f->v, NV, NULL, NH))
 CALL(nb_visible_mean_h, rbm_machine_visible_mean(f->bern, 1, NULL, NH, f->buf, NV))
@@ -934,9 +934,9 @@ CALL(nb_free_energy_gap, rbm_free_energy_gap(f->bern, f->data, f->data, NULL))
 CALL(nb_ais_set_schedule, rbm_ais_set_schedule(f->ais, NULL, 3))
 
 /* svd.h */
-CALL(nb_svd_singular_values, rbm_svd_singular_values(f->svd, NULL, NH))
-CALL(nb_svd_left_vectors, rbm_svd_left_vectors(f->svd, NULL, NV * NH))
-CALL(nb_svd_right_vectors, rbm_svd_right_vectors(f->svd, NULL, NH * NH))
+CALL(nb_svd_singular_values, rbm_svd_get_singular_values(f->svd, NULL, NH))
+CALL(nb_svd_left_vectors, rbm_svd_get_left_vectors(f->svd, NULL, NV *NH))
+CALL(nb_svd_right_vectors, rbm_svd_get_right_vectors(f->svd, NULL, NH *NH))
 CALL(nb_svd_project_visible_x, rbm_svd_project_visible(f->svd, 1, NULL, NV, 2, f->buf, 2))
 CALL(nb_svd_project_visible_out, rbm_svd_project_visible(f->svd, 1, f->v, NV, 2, NULL, 2))
 CALL(nb_svd_project_hidden_h, rbm_svd_project_hidden(f->svd, 1, NULL, NH, 2, f->buf, 2))
@@ -951,10 +951,10 @@ CALL(nb_mode_tracker_write_csv, rbm_mode_tracker_write_csv(f->tracker, NULL))
 CALL(nb_linear_model_covariance, rbm_linear_model_covariance(f->gauss, NULL, NV * NV))
 CALL(nb_linear_gradient_C, rbm_linear_gradient(f->gauss, NULL, NV * NV, f->buf, NV * NH))
 CALL(nb_linear_gradient_dW, rbm_linear_gradient(f->gauss, f->C, NV * NV, NULL, NV * NH))
-CALL(nb_linear_integrate_C, rbm_linear_integrate(f->gauss, NULL, NV * NV, 0.1, 1e-6, 1e-9, 0,
-                                                 NULL, NULL, 0, NULL, NULL))
+CALL(nb_linear_integrate_C,
+     rbm_linear_integrate(f->gauss, NULL, NV * NV, 0.1, 1e-6, 1e-9, 0, NULL, 0, NULL, 0, NULL, NULL))
 CALL(nb_linear_integrate_w_out, rbm_linear_integrate(f->gauss, f->C, NV * NV, 0.1, 1e-6, 1e-9, 2,
-                                                     NULL, NULL, 2 * NH, NULL, NULL))
+                                                     NULL, 0, NULL, 2 * NH, NULL, NULL))
 
 /* meanfield.h */
 CALL(nb_mf_get_real, rbm_mf_get_real(f->mf, RBM_MF_DAMPING, NULL))
@@ -976,9 +976,9 @@ CALL(nb_mf_weight_gradient_mv, rbm_mf_weight_gradient(f->mf, NULL, NV, f->mh, NH
 CALL(nb_mf_weight_gradient_mh, rbm_mf_weight_gradient(f->mf, f->mv, NV, NULL, NH, f->buf, NV * NH))
 CALL(nb_mf_weight_gradient_dw, rbm_mf_weight_gradient(f->mf, f->mv, NV, f->mh, NH, NULL, NV * NH))
 CALL(nb_mf_points_all_visible,
-     rbm_mf_points_all_visible(f->points, NULL, rbm_mf_points_count(f->points) * NV))
+     rbm_mf_points_get_all_visible(f->points, NULL, rbm_mf_points_count(f->points) * NV))
 CALL(nb_mf_points_all_hidden,
-     rbm_mf_points_all_hidden(f->points, NULL, rbm_mf_points_count(f->points) * NH))
+     rbm_mf_points_get_all_hidden(f->points, NULL, rbm_mf_points_count(f->points) * NH))
 
 /* phase.h */
 CALL(nb_ensemble_get_real, rbm_ensemble_get_real(f->ens, RBM_ENSEMBLE_KAPPA, NULL))
@@ -1095,9 +1095,9 @@ static const row null_pointer_rows[] = {
     {"rbm_free_energy_gap(gap NULL)", nb_free_energy_gap, RBM_ERR_NULL},
     {"rbm_ais_set_schedule(betas NULL)", nb_ais_set_schedule, RBM_ERR_NULL},
 
-    {"rbm_svd_singular_values(w NULL)", nb_svd_singular_values, RBM_ERR_NULL},
-    {"rbm_svd_left_vectors(U NULL)", nb_svd_left_vectors, RBM_ERR_NULL},
-    {"rbm_svd_right_vectors(V NULL)", nb_svd_right_vectors, RBM_ERR_NULL},
+    {"rbm_svd_get_singular_values(w NULL)", nb_svd_singular_values, RBM_ERR_NULL},
+    {"rbm_svd_get_left_vectors(U NULL)", nb_svd_left_vectors, RBM_ERR_NULL},
+    {"rbm_svd_get_right_vectors(V NULL)", nb_svd_right_vectors, RBM_ERR_NULL},
     {"rbm_svd_project_visible(x NULL)", nb_svd_project_visible_x, RBM_ERR_NULL},
     {"rbm_svd_project_visible(out NULL)", nb_svd_project_visible_out, RBM_ERR_NULL},
     {"rbm_svd_project_hidden(h NULL)", nb_svd_project_hidden_h, RBM_ERR_NULL},
@@ -1131,8 +1131,8 @@ static const row null_pointer_rows[] = {
     {"rbm_mf_weight_gradient(mv NULL)", nb_mf_weight_gradient_mv, RBM_ERR_NULL},
     {"rbm_mf_weight_gradient(mh NULL)", nb_mf_weight_gradient_mh, RBM_ERR_NULL},
     {"rbm_mf_weight_gradient(dw NULL)", nb_mf_weight_gradient_dw, RBM_ERR_NULL},
-    {"rbm_mf_points_all_visible(mv NULL)", nb_mf_points_all_visible, RBM_ERR_NULL},
-    {"rbm_mf_points_all_hidden(mh NULL)", nb_mf_points_all_hidden, RBM_ERR_NULL},
+    {"rbm_mf_points_get_all_visible(mv NULL)", nb_mf_points_all_visible, RBM_ERR_NULL},
+    {"rbm_mf_points_get_all_hidden(mh NULL)", nb_mf_points_all_hidden, RBM_ERR_NULL},
 
     {"rbm_ensemble_get_real(out NULL)", nb_ensemble_get_real, RBM_ERR_NULL},
     {"rbm_ensemble_get_int(out NULL)", nb_ensemble_get_int, RBM_ERR_NULL},
@@ -1159,8 +1159,8 @@ CALL(np_context_new, rbm_context_new(NULL))
 CALL(np_context_new_with_allocator, rbm_context_new_with_allocator(fx_alloc, fx_free, f, NULL))
 CALL(np_unit_kind_parse_out, rbm_unit_kind_parse("bernoulli", NULL))
 CALL(np_unit_kind_parse_name, rbm_unit_kind_parse(NULL, &f->kind))
-CALL(np_unit_eval_field, rbm_unit_eval(BERN, 1.0, 1, NULL, f->buf, NULL, NULL))
-CALL(np_unit_sample_rng, rbm_unit_sample(BERN, 1.0, 1, f->v, NULL, f->buf))
+CALL(np_unit_eval_field, rbm_unit_eval(BERN, 1.0, 1, NULL, f->buf, 1, NULL, 0, NULL, 0))
+CALL(np_unit_sample_rng, rbm_unit_sample(BERN, 1.0, 1, f->v, NULL, f->buf, 1))
 CALL(np_estimator_kind_parse_out, rbm_estimator_kind_parse("cd", NULL))
 CALL(np_estimator_kind_parse_name, rbm_estimator_kind_parse(NULL, &f->ekind))
 CALL(np_optimizer_parse_out, rbm_optimizer_parse("sgd", NULL))
@@ -1172,8 +1172,8 @@ CALL(np_component_law_parse_name, rbm_component_law_parse(NULL, &f->law))
 CALL(np_phase_line_pf, rbm_phase_line_pf(0.5, 1.0, NULL))
 CALL(np_phase_line_psg, rbm_phase_line_psg(1.0, 0.5, NULL))
 CALL(np_phase_line_fsg, rbm_phase_line_fsg(1.0, 1.0, 0.5, NULL, NULL, NULL))
-CALL(np_linear_fixed_points_lambda, rbm_linear_fixed_points(1, NULL, 1.0, 1.0, f->buf))
-CALL(np_linear_fixed_points_w, rbm_linear_fixed_points(1, f->lambda, 1.0, 1.0, NULL))
+CALL(np_linear_fixed_points_lambda, rbm_linear_fixed_points(NULL, 1, 1.0, 1.0, f->buf, 1))
+CALL(np_linear_fixed_points_w, rbm_linear_fixed_points(f->lambda, 1, 1.0, 1.0, NULL, 0))
 CALL(np_linear_mode_trajectory, rbm_linear_mode_trajectory(2.0, 1.0, 1.0, 0.1, 1.0, NULL))
 
 static const row no_handle_rows[] = {

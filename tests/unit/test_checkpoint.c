@@ -97,7 +97,7 @@ static void resume_case(const config *c)
             rbm_status st = rbm_trainer_step(t2);
             ok = st == RBM_OK || st == RBM_DONE;
         }
-        ok = ok && rbm_trainer_steps(t2) == 2 * N && rbm_machine_save(m2, out) == RBM_OK;
+        ok = ok && rbm_trainer_step_count(t2) == 2 * N && rbm_machine_save(m2, out) == RBM_OK;
         _exit(ok ? 0 : 1);
     }
     int status = 0;
@@ -226,7 +226,7 @@ static void test_checkpoint_validation(void **state)
 
     /* Success path sanity: counters and configuration restored. */
     RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, ck, d, &m2, &t2));
-    assert_int_equal(rbm_trainer_steps(t2), 5);
+    assert_int_equal(rbm_trainer_step_count(t2), 5);
     assert_int_equal(rbm_trainer_batch_index(t2), 5);
     assert_int_equal(rbm_trainer_optimizer(t2), c.opt);
     assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t2)), c.est);
@@ -370,7 +370,7 @@ static void fixture_case(const fixture *f)
     rbm_machine *m1 = NULL, *m2 = NULL;
     rbm_trainer *t1 = NULL, *t2 = NULL;
     RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m1, &t1));
-    assert_int_equal(rbm_trainer_steps(t1), FIX_STEPS);
+    assert_int_equal(rbm_trainer_step_count(t1), FIX_STEPS);
     assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t1)), f->est);
     assert_int_equal(rbm_trainer_optimizer(t1), f->opt);
     assert_int_equal(rbm_machine_precision(m1), f->prec);

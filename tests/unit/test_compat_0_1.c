@@ -82,8 +82,8 @@ static void compat_case(const compat *c)
     rbm_machine *m = NULL;
     rbm_trainer *t = NULL;
     RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, at9, d, &m, &t));
-    assert_int_equal(rbm_trainer_steps(t), 9);
-    assert_int_equal(rbm_trainer_epochs(t), 1);
+    assert_int_equal(rbm_trainer_step_count(t), 9);
+    assert_int_equal(rbm_trainer_epoch_count(t), 1);
     assert_int_equal(rbm_trainer_batch_index(t), 2);
     assert_int_equal(rbm_trainer_batches_per_epoch(t), 7);
     assert_int_equal(rbm_trainer_optimizer(t), c->opt);
@@ -99,7 +99,7 @@ static void compat_case(const compat *c)
             fail_msg("%s: step %d after loading: %s (%s)", c->name, 10 + i, rbm_status_name(st),
                      rbm_context_last_error(ctx));
     }
-    assert_int_equal(rbm_trainer_steps(t), 13);
+    assert_int_equal(rbm_trainer_step_count(t), 13);
     RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, later));
     assert_same_bytes("4 steps after the step-9 checkpoint vs 0.1's step 13", at13, later);
 
@@ -126,7 +126,7 @@ static void test_kinds(void **state)
         rbm_machine *m = NULL;
         rbm_trainer *t = NULL;
         RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t));
-        assert_int_equal(rbm_trainer_steps(t), 13);
+        assert_int_equal(rbm_trainer_step_count(t), 13);
         assert_int_equal(rbm_estimator_kind_of(rbm_trainer_estimator(t)), runs[i].est);
         rbm_trainer_free(t);
         rbm_machine_free(m);

@@ -116,7 +116,7 @@ static void test_allocator_is_used(void **state)
 
     /* a few computations: any scratch memory must come back */
     double v[2 * 6] = {1, 0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1}, f[2], h[2 * 5];
-    RBM_OKAY(ctx, rbm_machine_free_energy(m, 2, v, 12, f));
+    RBM_OKAY(ctx, rbm_machine_free_energy(m, 2, v, 12, f, 2));
     RBM_OKAY(ctx, rbm_machine_sample_hidden(m, rng, 2, v, 12, h, 10));
     RBM_OKAY(ctx, rbm_machine_hidden_mean(cl, 2, v, 12, h, 10));
 

@@ -372,7 +372,7 @@ static void test_from_memory(void **state)
     assert_int_equal(rbm_dataset_slice(NULL, 0, 1, &ds), RBM_ERR_NULL);
     assert_int_equal(rbm_dataset_transform(NULL, RBM_TRANSFORM_BINARIZE, 0.5, &ds), RBM_ERR_NULL);
     rbm_batch_iter *it = NULL;
-    assert_int_equal(rbm_batch_iter_new(NULL, 1, 0, 0, 1, &it), RBM_ERR_NULL);
+    assert_int_equal(rbm_batch_iter_new(NULL, 1, 0, 1, &it), RBM_ERR_NULL);
     assert_int_equal(rbm_batch_iter_batches_per_epoch(NULL), 0);
     size_t r;
     assert_int_equal(rbm_batch_iter_next(NULL, &mn, 1, &r), RBM_ERR_NULL);
@@ -1529,7 +1529,7 @@ static void test_batch_iter(void **state)
     size_t order[3][10], n;
     /* shuffled, keep the last partial batch: 3,3,3,1 */
     rbm_batch_iter *it = NULL, *it2 = NULL, *it3 = NULL;
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, 1, 0, 99, &it));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, RBM_BATCH_SHUFFLE, 99, &it));
     for (int e = 0; e < 3; e++) {
         run_epoch(ctx, it, M, 3, 0, order[e], &n);
         assert_int_equal(n, M);
@@ -1543,8 +1543,8 @@ static void test_batch_iter(void **state)
     assert_true(memcmp(order[0], order[1], sizeof order[0]) != 0 ||
                 memcmp(order[1], order[2], sizeof order[0]) != 0);
     /* same seed: the same sequence; another seed: another one */
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, 1, 0, 99, &it2));
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, 1, 0, 100, &it3));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, RBM_BATCH_SHUFFLE, 99, &it2));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, RBM_BATCH_SHUFFLE, 100, &it3));
     size_t o2[10], o3[10];
     int differs = 0;
     for (int e = 0; e < 3; e++) {
@@ -1558,7 +1558,7 @@ static void test_batch_iter(void **state)
     rbm_batch_iter_free(it2);
     rbm_batch_iter_free(it3);
     /* drop_last: 3 batches of 3, 9 distinct rows, DONE on the third */
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, 1, 1, 5, &it));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, RBM_BATCH_SHUFFLE | RBM_BATCH_DROP_LAST, 5, &it));
     int missing_total = 0;
     for (int e = 0; e < 4; e++) {
         run_epoch(ctx, it, M, 3, 1, order[0], &n);
@@ -1574,14 +1574,14 @@ static void test_batch_iter(void **state)
     assert_int_equal(missing_total, 4);
     rbm_batch_iter_free(it);
     /* no shuffle: file order; batch = M: one batch, DONE each call */
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 4, 0, 0, 5, &it));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 4, 0, 5, &it));
     for (int e = 0; e < 2; e++) {
         run_epoch(ctx, it, M, 4, 0, order[0], &n);
         for (size_t i = 0; i < M; i++)
             assert_int_equal(order[0][i], i);
     }
     rbm_batch_iter_free(it);
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 10, 1, 1, 5, &it));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 10, RBM_BATCH_SHUFFLE | RBM_BATCH_DROP_LAST, 5, &it));
     assert_int_equal(rbm_batch_iter_batches_per_epoch(it), 1);
     double buf[20];
     size_t rows;
@@ -1594,10 +1594,34 @@ static void test_batch_iter(void **state)
     RBM_CHECK(ctx, rbm_batch_iter_next(it, buf, 20, NULL), RBM_ERR_NULL);
     rbm_batch_iter_free(it);
     it = (rbm_batch_iter *)&it;
-    RBM_CHECK(ctx, rbm_batch_iter_new(ds, 0, 1, 0, 1, &it), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_batch_iter_new(ds, 0, RBM_BATCH_SHUFFLE, 1, &it), RBM_ERR_INVALID_ARGUMENT);
     assert_null(it);
-    RBM_CHECK(ctx, rbm_batch_iter_new(ds, 11, 1, 0, 1, &it), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_batch_iter_new(ds, 2, 1, 0, 1, NULL), RBM_ERR_NULL);
+    RBM_CHECK(ctx, rbm_batch_iter_new(ds, 11, RBM_BATCH_SHUFFLE, 1, &it), RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_batch_iter_new(ds, 2, RBM_BATCH_SHUFFLE, 1, NULL), RBM_ERR_NULL);
+    /* flags: bits other than the rbm_batch_flag values are rejected, with
+     * the unknown bits in the detail; *out stays NULL */
+    const uint32_t bad_flags[] = {1u << 2, RBM_BATCH_SHUFFLE | (1u << 5), 1u << 31, 0xffffffffu};
+    const char *bad_bits[] = {"0x4", "0x20", "0x80000000", "0xfffffffc"};
+    for (int t = 0; t < 4; t++) {
+        it = (rbm_batch_iter *)&it;
+        rbm_context_clear_error(ctx);
+        RBM_CHECK(ctx, rbm_batch_iter_new(ds, 3, bad_flags[t], 1, &it), RBM_ERR_INVALID_ARGUMENT);
+        assert_null(it);
+        char want[64];
+        snprintf(want, sizeof want, "unknown flag bits %s ", bad_bits[t]);
+        if (!strstr(rbm_context_last_error(ctx), want))
+            fail_msg("detail \"%s\" lacks \"%s\"", rbm_context_last_error(ctx), want);
+    }
+    /* RBM_BATCH_DROP_LAST alone: file order, 3 full batches, rows 0..8 */
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 3, RBM_BATCH_DROP_LAST, 5, &it));
+    assert_int_equal(rbm_batch_iter_batches_per_epoch(it), 3);
+    for (int e = 0; e < 2; e++) {
+        run_epoch(ctx, it, M, 3, 1, order[0], &n);
+        assert_int_equal(n, 9);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(order[0][i], i);
+    }
+    rbm_batch_iter_free(it);
     rbm_dataset_free(ds);
     rbm_context_free(ctx);
 }
@@ -1619,11 +1643,11 @@ static void test_batch_iter_uniform(void **state)
     /* first epochs of fresh iterators (one seed each), and successive
      * epochs of one iterator */
     rbm_batch_iter *one = NULL;
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, 1, 0, 2024, &one));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, RBM_BATCH_SHUFFLE, 2024, &one));
     for (int e = 0; e < runs; e++) {
         double buf[8];
         size_t rows;
-        RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, 1, 0, (uint64_t)e * 7919u + 1u, &it));
+        RBM_OKAY(ctx, rbm_batch_iter_new(ds, 8, RBM_BATCH_SHUFFLE, (uint64_t)e * 7919u + 1u, &it));
         RBM_CHECK(ctx, rbm_batch_iter_next(it, buf, 8, &rows), RBM_DONE);
         for (int p = 0; p < 8; p++)
             counts[(size_t)buf[p]][p]++;
@@ -1804,7 +1828,7 @@ static void test_element_reads(void **state)
         }
         /* shuffled batches deliver whole rows, each exactly */
         rbm_batch_iter *it = NULL;
-        RBM_OKAY(ctx, rbm_batch_iter_new(ds, 2, 1, 0, 5, &it));
+        RBM_OKAY(ctx, rbm_batch_iter_new(ds, 2, RBM_BATCH_SHUFFLE, 5, &it));
         size_t rows = 0, seen = 0;
         rbm_status st;
         do {
@@ -1954,7 +1978,7 @@ static rbm_status case_ops(rbm_context *ctx, void *arg)
     if (!st)
         st = rbm_dataset_covariance(s, cov, 100 * 100);
     if (!st)
-        st = rbm_batch_iter_new(s, 7, 1, 0, 3, &it);
+        st = rbm_batch_iter_new(s, 7, RBM_BATCH_SHUFFLE, 3, &it);
     if (!st) {
         size_t rows;
         st = rbm_batch_iter_next(it, cov, 700, &rows);

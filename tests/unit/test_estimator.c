@@ -358,7 +358,7 @@ static void check_pcd_converges(rbm_unit_kind kind, uint64_t seed)
     rbm_gradient *g = NULL;
     RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, k, chains, M, seed + 2, &e));
     assert_non_null(rbm_estimator_sampler(e));
-    assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(e)), chains);
+    assert_int_equal(rbm_sampler_chain_count(rbm_estimator_sampler(e)), chains);
     RBM_OKAY(ctx, rbm_gradient_new(m, &g));
     RBM_OKAY(ctx, rbm_estimator_compute(e, M, data, M * nv, g)); /* burn-in */
     for (size_t c = 0; c < calls; c++) {
@@ -609,7 +609,7 @@ static void test_pcd_persistence_and_seed(void **state)
     rbm_estimator *e1 = NULL, *e2 = NULL;
     RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 1, 0, M, 77, &e1));
     RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 1, 0, M, 77, &e2));
-    assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(e1)), M);
+    assert_int_equal(rbm_sampler_chain_count(rbm_estimator_sampler(e1)), M);
     rbm_gradient *g1 = NULL, *g2 = NULL;
     RBM_OKAY(ctx, rbm_gradient_new(m, &g1));
     RBM_OKAY(ctx, rbm_gradient_new(m, &g2));
@@ -817,7 +817,7 @@ static void test_bad_input(void **state)
     e = NULL;
     /* PCD with explicit chain count */
     RBM_OKAY(ctx, rbm_test_estimator(m, RBM_ESTIMATOR_PCD, 2, 37, MB, 1, &e));
-    assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(e)), 37);
+    assert_int_equal(rbm_sampler_chain_count(rbm_estimator_sampler(e)), 37);
     RBM_OKAY(ctx, rbm_estimator_compute(e, MB, data, MB * nv, g));
     /* precision changed after creation */
     RBM_OKAY(ctx, rbm_machine_set_precision(m, RBM_PRECISION_FLOAT32));

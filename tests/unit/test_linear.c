@@ -390,7 +390,7 @@ static void test_fixed_points(void **state)
 {
     (void)state;
     double w[I1_NV];
-    assert_int_equal(rbm_linear_fixed_points(I1_NV, I1_LAMBDA, 1.0, sqrt(0.8), w), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(I1_LAMBDA, I1_NV, 1.0, sqrt(0.8), w, I1_NV), RBM_OK);
     for (size_t a = 0; a < I1_NH; a++)
         rbm_assert_close(w[a], I1_WSTAR[a], 0, 1e-6, "w* vs docs/theory.md §9 item 1");
     /* lambda = 1.2 is above threshold too (n_+ = 6 > N_h = 5) */
@@ -398,12 +398,12 @@ static void test_fixed_points(void **state)
     for (size_t a = 6; a < I1_NV; a++)
         assert_true(w[a] == 0.0); /* below threshold */
     const double at_threshold = 1.0;
-    assert_int_equal(rbm_linear_fixed_points(1, &at_threshold, 1.0, 2.0, w), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(&at_threshold, 1, 1.0, 2.0, w, 1), RBM_OK);
     assert_true(w[0] == 0.0);
     /* any order, other sigmas: w*^2 = 1/(sv2 sh2) - 1/(sh2 lambda) */
     const double lam[] = {0.1, 9.0, 0.5, 0.5000001, 3.0};
     double sv = 0.7, sh = 1.3, w2[5];
-    assert_int_equal(rbm_linear_fixed_points(5, lam, sv, sh, w2), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(lam, 5, sv, sh, w2, 5), RBM_OK);
     for (size_t a = 0; a < 5; a++) {
         double sv2 = sv * sv, sh2 = sh * sh;
         double want = lam[a] > sv2 ? sqrt(1 / (sv2 * sh2) - 1 / (sh2 * lam[a])) : 0.0;
@@ -411,16 +411,25 @@ static void test_fixed_points(void **state)
         assert_true(w2[a] < 1 / (sv * sh));
     }
     /* bad input */
-    assert_int_equal(rbm_linear_fixed_points(5, NULL, sv, sh, w2), RBM_ERR_NULL);
-    assert_int_equal(rbm_linear_fixed_points(5, lam, sv, sh, NULL), RBM_ERR_NULL);
-    assert_int_equal(rbm_linear_fixed_points(0, NULL, sv, sh, NULL), RBM_OK);
-    assert_int_equal(rbm_linear_fixed_points(5, lam, 0.0, sh, w2), RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_linear_fixed_points(5, lam, sv, -1.0, w2), RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_linear_fixed_points(5, lam, NAN, sh, w2), RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_linear_fixed_points(5, lam, sv, INFINITY, w2), RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_linear_fixed_points(NULL, 5, sv, sh, w2, 5), RBM_ERR_NULL);
+    assert_int_equal(rbm_linear_fixed_points(lam, 5, sv, sh, NULL, 0), RBM_ERR_NULL);
+    assert_int_equal(rbm_linear_fixed_points(NULL, 0, sv, sh, NULL, 0), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(lam, 5, 0.0, sh, w2, 5), RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_linear_fixed_points(lam, 5, sv, -1.0, w2, 5), RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_linear_fixed_points(lam, 5, NAN, sh, w2, 5), RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_linear_fixed_points(lam, 5, sv, INFINITY, w2, 5),
+                     RBM_ERR_INVALID_ARGUMENT);
     const double badl[] = {1.0, -0.5}, nanl[] = {NAN, 1.0};
-    assert_int_equal(rbm_linear_fixed_points(2, badl, sv, sh, w2), RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_linear_fixed_points(2, nanl, sv, sh, w2), RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_linear_fixed_points(badl, 2, sv, sh, w2, 2), RBM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(rbm_linear_fixed_points(nanl, 2, sv, sh, w2, 2), RBM_ERR_INVALID_ARGUMENT);
+    /* w_star_len must be n exactly; a wrong one writes nothing */
+    const size_t bad_len[] = {0, 4, 6};
+    for (size_t t = 0; t < 3; t++) {
+        double w3[6] = {-3, -3, -3, -3, -3, -3};
+        assert_int_equal(rbm_linear_fixed_points(lam, 5, sv, sh, w3, bad_len[t]), RBM_ERR_SHAPE);
+        for (size_t a = 0; a < 6; a++)
+            assert_true(w3[a] == -3);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -445,8 +454,8 @@ static void test_item1_fixed_point(void **state)
     const size_t n_out = 41;
     const double T = 400.0;
     double times[41], wout[41 * I1_NH], prog[2] = {0, 0};
-    RBM_OKAY(ctx, rbm_linear_integrate(m, s.C, I1_NV * I1_NV, T, 1e-10, 1e-12, n_out, times, wout,
-                                       n_out * I1_NH, count_calls, prog));
+    RBM_OKAY(ctx, rbm_linear_integrate(m, s.C, I1_NV * I1_NV, T, 1e-10, 1e-12, n_out, times, n_out,
+                                       wout, n_out * I1_NH, count_calls, prog));
     assert_true(prog[1] >= 2 && prog[0] == 1.0);
     double W[I1_NV * I1_NH], w[I1_NH], U[I1_NV * I1_NH], V[I1_NH * I1_NH];
     RBM_OKAY(ctx, rbm_machine_get_weights(m, W, I1_NV * I1_NH));
@@ -462,7 +471,8 @@ static void test_item1_fixed_point(void **state)
     }
     /* singular values -> the closed form, and equal rbm_linear_fixed_points */
     double ws[I1_NV];
-    assert_int_equal(rbm_linear_fixed_points(I1_NV, I1_LAMBDA, 1.0, sqrt(I1_SH2), ws), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(I1_LAMBDA, I1_NV, 1.0, sqrt(I1_SH2), ws, I1_NV),
+                     RBM_OK);
     double max_dw = 0, max_align = 0, max_proj = 0;
     double Cm[I1_NV * I1_NV], Cm_ref[I1_NV * I1_NV];
     RBM_OKAY(ctx, rbm_linear_model_covariance(m, Cm, I1_NV * I1_NV));
@@ -533,8 +543,8 @@ static void test_item1_euler(void **state)
     const size_t n = I1_NV * I1_NH;
     const double T = 15.0;
     rbm_machine *m = gg_machine(ctx, I1_NV, I1_NH, I1_SV2, I1_SH2, s.W0);
-    RBM_OKAY(ctx, rbm_linear_integrate(m, s.C, I1_NV * I1_NV, T, 1e-11, 1e-13,
-                                       0, NULL, NULL, 0, NULL, NULL));
+    RBM_OKAY(ctx, rbm_linear_integrate(m, s.C, I1_NV * I1_NV, T, 1e-11, 1e-13, 0, NULL, 0, NULL, 0,
+                                       NULL, NULL));
     double Wrk[I1_NV * I1_NH], E1[I1_NV * I1_NH], E2[I1_NV * I1_NH], R[I1_NV * I1_NH];
     RBM_OKAY(ctx, rbm_machine_get_weights(m, Wrk, n));
     euler(&s, T, 0.01, E1);
@@ -598,7 +608,7 @@ static void test_item2_decay(void **state)
     rbm_machine *m = gg_machine(ctx, NV, NH, sv2, sh2, W);
     enum { NOUT = 21 };
     double times[NOUT], wout[NOUT * NH], lw[NOUT];
-    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 10.0, 1e-11, 1e-16, NOUT, times, wout,
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 10.0, 1e-11, 1e-16, NOUT, times, NOUT, wout,
                                        NOUT * NH, NULL, NULL));
     for (size_t k = 0; k < NOUT; k++)
         lw[k] = log(wout[k * NH]);
@@ -619,10 +629,10 @@ static void test_item2_decay(void **state)
     m = gg_machine(ctx, NV, NH, sv2, sh2, W);
     enum { NOUT2 = 61 };
     double t2[NOUT2], w2[NOUT2 * NH];
-    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 60.0, 1e-12, 1e-22, NOUT2, t2, w2,
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 60.0, 1e-12, 1e-22, NOUT2, t2, NOUT2, w2,
                                        NOUT2 * NH, NULL, NULL));
     double ws[NV];
-    assert_int_equal(rbm_linear_fixed_points(NV, lam, 1.0, sqrt(sh2), ws), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(lam, NV, 1.0, sqrt(sh2), ws, NV), RBM_OK);
     for (size_t a = 0; a < 2; a++)
         rbm_assert_close(w2[(NOUT2 - 1) * NH + a], ws[a], 0, 1e-9, "top modes at w*");
     /* fit over t in [30, 60] */
@@ -682,8 +692,8 @@ static void aligned_run(rbm_context *ctx, int embedded, double lam, double sv2, 
         W[0] = w0;
     }
     rbm_machine *m = gg_machine(ctx, nv, nh, sv2, sh2, W);
-    RBM_OKAY(ctx, rbm_linear_integrate(m, C, nv * nv, T, rtol, 1e-20, nout, times, all, nout * r,
-                                       NULL, NULL));
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, nv * nv, T, rtol, 1e-20, nout, times, nout, all,
+                                       nout * r, NULL, NULL));
     for (size_t k = 0; k < nout; k++) {
         if (!embedded) {
             w[k] = all[k];
@@ -738,7 +748,7 @@ static void test_item4_closed_form(void **state)
                       embedded ? "4x3 aligned" : "1x1", maxdev, checked, maxtraj, w[NOUT - 1]);
     }
     double wf;
-    assert_int_equal(rbm_linear_fixed_points(1, &lam, sqrt(sv2), sqrt(sh2), &wf), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(&lam, 1, sqrt(sv2), sqrt(sh2), &wf, 1), RBM_OK);
     rbm_assert_close(wf, winf, 0, 1e-12, "w(inf) from rbm_linear_fixed_points");
     double wt;
     assert_int_equal(rbm_linear_mode_trajectory(lam, sqrt(sv2), sqrt(sh2), w0, 1e6, &wt), RBM_OK);
@@ -1076,15 +1086,15 @@ static void test_stochastic_training(void **state)
     RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, lr2));
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, epochs2));
     double T = (lr1 * (double)epochs1 + lr2 * (double)epochs2) * (double)(M / batch);
-    RBM_OKAY(ctx, rbm_linear_integrate(ode, Cov, nv * nv, T, 1e-9, 1e-12, 0, NULL, NULL, 0, NULL,
+    RBM_OKAY(ctx, rbm_linear_integrate(ode, Cov, nv * nv, T, 1e-9, 1e-12, 0, NULL, 0, NULL, 0, NULL,
                                        NULL));
     double W[I1_NV * I1_NH], Wo[I1_NV * I1_NH], w[I1_NH], wo[I1_NH], ws[I1_NV], wh[I1_NV];
     RBM_OKAY(ctx, rbm_machine_get_weights(m, W, nv * nh));
     RBM_OKAY(ctx, rbm_machine_get_weights(ode, Wo, nv * nh));
     svals(nv, nh, W, w);
     svals(nv, nh, Wo, wo);
-    assert_int_equal(rbm_linear_fixed_points(nv, I1_LAMBDA, 1.0, sqrt(I1_SH2), ws), RBM_OK);
-    assert_int_equal(rbm_linear_fixed_points(nv, lam_hat, 1.0, sqrt(I1_SH2), wh), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(I1_LAMBDA, nv, 1.0, sqrt(I1_SH2), ws, nv), RBM_OK);
+    assert_int_equal(rbm_linear_fixed_points(lam_hat, nv, 1.0, sqrt(I1_SH2), wh, nv), RBM_OK);
     double d_true = 0, d_hat = 0, d_ode = 0;
     for (size_t a = 0; a < nh; a++) {
         d_true = fmax(d_true, fabs(w[a] / ws[a] - 1));
@@ -1135,9 +1145,9 @@ static void test_errors(void **state)
     /* NULL machine */
     assert_int_equal(rbm_linear_model_covariance(NULL, out, NV * NV), RBM_ERR_NULL);
     assert_int_equal(rbm_linear_gradient(NULL, C, NV * NV, dW, NV * NH), RBM_ERR_NULL);
-    assert_int_equal(rbm_linear_integrate(NULL, C, NV * NV, 1, 1e-6, 1e-9, 0, NULL, NULL, 0, NULL,
-                                          NULL),
-                     RBM_ERR_NULL);
+    assert_int_equal(
+        rbm_linear_integrate(NULL, C, NV * NV, 1, 1e-6, 1e-9, 0, NULL, 0, NULL, 0, NULL, NULL),
+        RBM_ERR_NULL);
     /* buffers */
     RBM_CHECK(ctx, rbm_linear_model_covariance(m, NULL, NV * NV), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_linear_model_covariance(m, out, NV * NV - 1), RBM_ERR_SHAPE);
@@ -1145,18 +1155,47 @@ static void test_errors(void **state)
     RBM_CHECK(ctx, rbm_linear_gradient(m, C, NV * NV + 1, dW, NV * NH), RBM_ERR_SHAPE);
     RBM_CHECK(ctx, rbm_linear_gradient(m, C, NV * NV, NULL, NV * NH), RBM_ERR_NULL);
     RBM_CHECK(ctx, rbm_linear_gradient(m, C, NV * NV, dW, NV * NH + 1), RBM_ERR_SHAPE);
-    RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, 1e-9, 4, times, NULL, 4 * NH, NULL,
-                                        NULL),
-              RBM_ERR_NULL);
-    RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, 1e-9, 4, times, wout, 3 * NH, NULL,
-                                        NULL),
-              RBM_ERR_SHAPE);
+    RBM_CHECK(
+        ctx,
+        rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, 1e-9, 4, times, 4, NULL, 4 * NH, NULL, NULL),
+        RBM_ERR_NULL);
+    RBM_CHECK(
+        ctx,
+        rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, 1e-9, 4, times, 4, wout, 3 * NH, NULL, NULL),
+        RBM_ERR_SHAPE);
+    /* times_len must be n_out exactly (times non-NULL): nothing is written,
+     * the machine keeps its W, the detail names times */
+    const size_t bad_times_len[] = {0, 3, 5};
+    for (size_t t = 0; t < 3; t++) {
+        double tt[5] = {-1, -1, -1, -1, -1}, ww[4 * NH], Wnow[NV * NH];
+        for (size_t i = 0; i < 4 * NH; i++)
+            ww[i] = -1;
+        rbm_context_clear_error(ctx);
+        RBM_CHECK(ctx,
+                  rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, 1e-9, 4, tt, bad_times_len[t], ww,
+                                       4 * NH, NULL, NULL),
+                  RBM_ERR_SHAPE);
+        char want[64];
+        snprintf(want, sizeof want, "times has %zu elements, expected 4", bad_times_len[t]);
+        if (!strstr(rbm_context_last_error(ctx), want))
+            fail_msg("detail \"%s\" lacks \"%s\"", rbm_context_last_error(ctx), want);
+        for (size_t i = 0; i < 5; i++)
+            assert_true(tt[i] == -1);
+        for (size_t i = 0; i < 4 * NH; i++)
+            assert_true(ww[i] == -1);
+        RBM_OKAY(ctx, rbm_machine_get_weights(m, Wnow, NV * NH));
+        assert_memory_equal(Wnow, W, sizeof W);
+    }
+    /* times NULL: its length is ignored */
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 0.0, 1e-6, 1e-9, 4, NULL, 17, wout, 4 * NH,
+                                       NULL, NULL));
     /* covariance: not finite, not symmetric */
     double Cb[NV * NV];
     memcpy(Cb, C, sizeof C);
     Cb[4] = NAN;
     RBM_CHECK(ctx, rbm_linear_gradient(m, Cb, NV * NV, dW, NV * NH), RBM_ERR_NOT_FINITE);
-    RBM_CHECK(ctx, rbm_linear_integrate(m, Cb, NV * NV, 1, 1e-6, 1e-9, 0, NULL, NULL, 0, NULL, NULL),
+    RBM_CHECK(ctx,
+              rbm_linear_integrate(m, Cb, NV * NV, 1, 1e-6, 1e-9, 0, NULL, 0, NULL, 0, NULL, NULL),
               RBM_ERR_NOT_FINITE);
     memcpy(Cb, C, sizeof C);
     Cb[1] = 0.2;
@@ -1164,16 +1203,19 @@ static void test_errors(void **state)
     /* integration arguments */
     const double bad_t[] = {-1.0, NAN, INFINITY};
     for (size_t i = 0; i < 3; i++)
-        RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, bad_t[i], 1e-6, 1e-9, 0, NULL, NULL, 0,
-                                            NULL, NULL),
+        RBM_CHECK(ctx,
+                  rbm_linear_integrate(m, C, NV * NV, bad_t[i], 1e-6, 1e-9, 0, NULL, 0, NULL, 0,
+                                       NULL, NULL),
                   RBM_ERR_INVALID_ARGUMENT);
     const double bad_tol[] = {0.0, -1e-6, NAN, INFINITY};
     for (size_t i = 0; i < 4; i++) {
-        RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, 1, bad_tol[i], 1e-9, 0, NULL, NULL, 0,
-                                            NULL, NULL),
+        RBM_CHECK(ctx,
+                  rbm_linear_integrate(m, C, NV * NV, 1, bad_tol[i], 1e-9, 0, NULL, 0, NULL, 0,
+                                       NULL, NULL),
                   RBM_ERR_INVALID_ARGUMENT);
-        RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, bad_tol[i], 0, NULL, NULL, 0,
-                                            NULL, NULL),
+        RBM_CHECK(ctx,
+                  rbm_linear_integrate(m, C, NV * NV, 1, 1e-6, bad_tol[i], 0, NULL, 0, NULL, 0,
+                                       NULL, NULL),
                   RBM_ERR_INVALID_ARGUMENT);
     }
     /* nothing changed by the refusals */
@@ -1182,8 +1224,8 @@ static void test_errors(void **state)
     assert_memory_equal(Wnow, W, sizeof W);
 
     /* t_end = 0: W unchanged, every output at t = 0; n_out = 1 records t_end */
-    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 0.0, 1e-6, 1e-9, 4, times, wout, 4 * NH, NULL,
-                                       NULL));
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 0.0, 1e-6, 1e-9, 4, times, 4, wout, 4 * NH,
+                                       NULL, NULL));
     RBM_OKAY(ctx, rbm_machine_get_weights(m, Wnow, NV * NH));
     assert_memory_equal(Wnow, W, sizeof W);
     for (size_t k = 0; k < 4; k++) {
@@ -1191,15 +1233,16 @@ static void test_errors(void **state)
         rbm_assert_close(wout[k * NH], 0.2, 1e-14, 0, "w_1 at t = 0");
         rbm_assert_close(wout[k * NH + 1], 0.1, 1e-14, 0, "w_2 at t = 0");
     }
-    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 0.5, 1e-6, 1e-9, 1, times, wout, NH, NULL,
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 0.5, 1e-6, 1e-9, 1, times, 1, wout, NH, NULL,
                                        NULL));
     assert_true(times[0] == 0.5);
     RBM_OKAY(ctx, rbm_machine_set_weights(m, W, NV * NH));
 
     /* progress asking to stop: RBM_STOPPED, W advanced part of the way */
     int calls = 0;
-    RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, 100.0, 1e-8, 1e-10, 0, NULL, NULL, 0,
-                                        stop_now, &calls),
+    RBM_CHECK(ctx,
+              rbm_linear_integrate(m, C, NV * NV, 100.0, 1e-8, 1e-10, 0, NULL, 0, NULL, 0, stop_now,
+                                   &calls),
               RBM_STOPPED);
     assert_int_equal(calls, 1);
     RBM_OKAY(ctx, rbm_machine_get_weights(m, Wnow, NV * NH));
@@ -1209,7 +1252,7 @@ static void test_errors(void **state)
     /* W = 0 is a fixed point */
     double Z[NV * NH] = {0};
     RBM_OKAY(ctx, rbm_machine_set_weights(m, Z, NV * NH));
-    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 50.0, 1e-8, 1e-10, 0, NULL, NULL, 0, NULL,
+    RBM_OKAY(ctx, rbm_linear_integrate(m, C, NV * NV, 50.0, 1e-8, 1e-10, 0, NULL, 0, NULL, 0, NULL,
                                        NULL));
     RBM_OKAY(ctx, rbm_machine_get_weights(m, Wnow, NV * NH));
     assert_memory_equal(Wnow, Z, sizeof Z);
@@ -1220,8 +1263,8 @@ static void test_errors(void **state)
     m->W[0] = 1.5; /* sigma_v^2 sigma_h^2 w_1^2 >= 2.25 */
     RBM_CHECK(ctx, rbm_linear_model_covariance(m, out, NV * NV), RBM_ERR_NOT_NORMALIZABLE);
     RBM_CHECK(ctx, rbm_linear_gradient(m, C, NV * NV, dW, NV * NH), RBM_ERR_NOT_NORMALIZABLE);
-    RBM_CHECK(ctx, rbm_linear_integrate(m, C, NV * NV, 1.0, 1e-6, 1e-9, 0, NULL, NULL, 0, NULL,
-                                        NULL),
+    RBM_CHECK(ctx,
+              rbm_linear_integrate(m, C, NV * NV, 1.0, 1e-6, 1e-9, 0, NULL, 0, NULL, 0, NULL, NULL),
               RBM_ERR_NOT_NORMALIZABLE);
     assert_true(m->W[0] == 1.5); /* unchanged on error */
     {
@@ -1248,9 +1291,10 @@ static void test_errors(void **state)
         RBM_OKAY(ctx, rbm_machine_new(ctx, NV, NH, kinds[k][0], kinds[k][1], &o));
         RBM_CHECK(ctx, rbm_linear_model_covariance(o, out, NV * NV), RBM_ERR_UNSUPPORTED);
         RBM_CHECK(ctx, rbm_linear_gradient(o, C, NV * NV, dW, NV * NH), RBM_ERR_UNSUPPORTED);
-        RBM_CHECK(ctx, rbm_linear_integrate(o, C, NV * NV, 1.0, 1e-6, 1e-9, 0, NULL, NULL, 0, NULL,
-                                            NULL),
-                  RBM_ERR_UNSUPPORTED);
+        RBM_CHECK(
+            ctx,
+            rbm_linear_integrate(o, C, NV * NV, 1.0, 1e-6, 1e-9, 0, NULL, 0, NULL, 0, NULL, NULL),
+            RBM_ERR_UNSUPPORTED);
         assert_true(strlen(rbm_context_last_error(ctx)) > 0);
         rbm_machine_free(o);
     }

@@ -362,7 +362,7 @@ static void test_energy(void **state)
                             h[r * R.nh + j] = tr_normal();
                     }
                 }
-                RBM_OKAY(ctx, rbm_machine_energy(m, B, v, B * R.nv, h, B * R.nh, e));
+                RBM_OKAY(ctx, rbm_machine_energy(m, B, v, B * R.nv, h, B * R.nh, e, B));
                 for (int r = 0; r < B; r++)
                     expect_close(e[r], ref_energy(&R, v + r * R.nv, h + r * R.nh), 1e-13, 1e-13,
                                  "energy", &R, (size_t)r);
@@ -404,11 +404,11 @@ static void test_free_energies(void **state)
                 size_t nvb = visible_batch(&R, RBM_LAYER_VISIBLE, &v);
                 size_t nhb = visible_batch(&R, RBM_LAYER_HIDDEN, &h);
                 double *f = xmalloc((nvb > nhb ? nvb : nhb) * sizeof(double));
-                RBM_OKAY(ctx, rbm_machine_free_energy(m, nvb, v, nvb * R.nv, f));
+                RBM_OKAY(ctx, rbm_machine_free_energy(m, nvb, v, nvb * R.nv, f, nvb));
                 for (size_t r = 0; r < nvb; r++)
                     expect_close(f[r], ref_free_energy(&R, v + r * R.nv), 1e-12, 1e-12,
                                  "free energy F(v)", &R, r);
-                RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, nhb, h, nhb * R.nh, f));
+                RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, nhb, h, nhb * R.nh, f, nhb));
                 for (size_t r = 0; r < nhb; r++)
                     expect_close(f[r], ref_free_energy_hidden(&R, h + r * R.nh), 1e-12, 1e-12,
                                  "free energy F_h(h)", &R, r);
@@ -600,8 +600,8 @@ static void test_larger_shapes(void **state)
                 random_state(R.vk, NV, v + r * NV);
                 random_state(R.hk, NH, h + r * NH);
             }
-            RBM_OKAY(ctx, rbm_machine_energy(m, B, v, B * NV, h, B * NH, e));
-            RBM_OKAY(ctx, rbm_machine_free_energy(m, B, v, B * NV, f));
+            RBM_OKAY(ctx, rbm_machine_energy(m, B, v, B * NV, h, B * NH, e, B));
+            RBM_OKAY(ctx, rbm_machine_free_energy(m, B, v, B * NV, f, B));
             RBM_OKAY(ctx, rbm_machine_hidden_mean(m, B, v, B * NV, mh, B * NH));
             RBM_OKAY(ctx, rbm_machine_visible_mean(m, B, h, B * NH, mv, B * NV));
             for (int r = 0; r < B; r++) {
@@ -648,9 +648,9 @@ static double logz_by_layer(rbm_context *ctx, const rbm_machine *m, int visible)
     for (size_t r = 0; r < count; r++)
         state_of(k, n, r, x + r * n);
     if (visible)
-        RBM_OKAY(ctx, rbm_machine_free_energy(m, count, x, count * n, f));
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, count, x, count * n, f, count));
     else
-        RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, count, x, count * n, f));
+        RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, count, x, count * n, f, count));
     long double acc = -INFINITY;
     for (size_t r = 0; r < count; r++)
         acc = lse_add(acc, -(long double)f[r]);
@@ -811,8 +811,8 @@ static void check_convert(rbm_context *ctx, const ref_rbm *R, rbm_unit_kind to)
         map_state(nv, alv, bev, xv + r * nv, yv + r * nv);
         map_state(nh, alh, beh, xh + r * nh, yh + r * nh);
     }
-    RBM_OKAY(ctx, rbm_machine_energy(m, B, xv, B * nv, xh, B * nh, eo));
-    RBM_OKAY(ctx, rbm_machine_energy(c, B, yv, B * nv, yh, B * nh, ec));
+    RBM_OKAY(ctx, rbm_machine_energy(m, B, xv, B * nv, xh, B * nh, eo, B));
+    RBM_OKAY(ctx, rbm_machine_energy(c, B, yv, B * nv, yh, B * nh, ec, B));
     for (int r = 0; r < B; r++)
         expect_close(ec[r] - eo[r], shift, 0, 1e-12 * (1 + fabs(eo[r])),
                      "E_conv(map x) - E_orig(x) - shift", R, (size_t)r);
@@ -833,14 +833,14 @@ static void check_convert(rbm_context *ctx, const ref_rbm *R, rbm_unit_kind to)
     /* marginal log p(v) of the original equals log p(map v) of the
      * converted machine */
     double fo[B], fc[B];
-    RBM_OKAY(ctx, rbm_machine_free_energy(m, B, xv, B * nv, fo));
-    RBM_OKAY(ctx, rbm_machine_free_energy(c, B, yv, B * nv, fc));
+    RBM_OKAY(ctx, rbm_machine_free_energy(m, B, xv, B * nv, fo, B));
+    RBM_OKAY(ctx, rbm_machine_free_energy(c, B, yv, B * nv, fc, B));
     for (int r = 0; r < B; r++)
         expect_close(-fo[r] - zo, (long double)-fc[r] - zc, 0, 1e-12 * (1 + fabs(fo[r] + zo)),
                      "log p(v) original vs converted", R, (size_t)r);
     /* and the hidden marginal */
-    RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, B, xh, B * nh, fo));
-    RBM_OKAY(ctx, rbm_machine_free_energy_hidden(c, B, yh, B * nh, fc));
+    RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, B, xh, B * nh, fo, B));
+    RBM_OKAY(ctx, rbm_machine_free_energy_hidden(c, B, yh, B * nh, fc, B));
     for (int r = 0; r < B; r++)
         expect_close(-fo[r] - zo, (long double)-fc[r] - zc, 0, 1e-12 * (1 + fabs(fo[r] + zo)),
                      "log p(h) original vs converted", R, (size_t)r);
@@ -956,7 +956,7 @@ static void test_hopfield_form(void **state)
             }
             H[r] = t + (long double)R.sh * R.sh / 2 * q;
         }
-        RBM_OKAY(ctx, rbm_machine_free_energy(m, B, v, B * R.nv, f));
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, B, v, B * R.nv, f, B));
         for (int r = 1; r < B; r++) {
             /* log p(s_r) - log p(s_0) */
             double got = -f[r] + f[0];
@@ -1068,9 +1068,9 @@ static double gg_logz_from_free_energy(rbm_context *ctx, const rbm_machine *m, i
         }
     }
     if (hidden)
-        RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, cnt, x, cnt * n, f));
+        RBM_OKAY(ctx, rbm_machine_free_energy_hidden(m, cnt, x, cnt * n, f, cnt));
     else
-        RBM_OKAY(ctx, rbm_machine_free_energy(m, cnt, x, cnt * n, f));
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, cnt, x, cnt * n, f, cnt));
     long double A[256], g[16] = {0}, F0 = f[0];
     assert_true(n <= 16);
     for (size_t i = 0; i < n; i++) {
@@ -1257,7 +1257,7 @@ static void test_gauss_gauss_normalizable(void **state)
 
     /* the free energy stays finite near the edge */
     double v[3] = {0.3, -1.0, 2.0}, f;
-    RBM_OKAY(ctx, rbm_machine_free_energy(m, 1, v, 3, &f));
+    RBM_OKAY(ctx, rbm_machine_free_energy(m, 1, v, 3, &f, 1));
     assert_true(isfinite(f));
     rbm_machine_free(m);
 
@@ -1458,7 +1458,7 @@ static void test_init_visible_bias_from_data(void **state)
         rbm_assert_close(a[c], atanh(mm), 1e-12, 1e-12, "Ising bias atanh(m)");
         /* a free unit with this bias has the data mean */
         double got;
-        RBM_OKAY(ctx, rbm_unit_eval(RBM_UNIT_ISING, 1, 1, &a[c], &got, NULL, NULL));
+        RBM_OKAY(ctx, rbm_unit_eval(RBM_UNIT_ISING, 1, 1, &a[c], &got, 1, NULL, 0, NULL, 0));
         rbm_assert_close(got, mm, 1e-12, 1e-12, "Ising free-unit mean");
     }
     /* wrong number of columns */
@@ -1533,7 +1533,7 @@ static void test_clone(void **state)
     rbm_machine_free(m);
     double v[2 * 5], f[2];
     random_state(RBM_UNIT_GAUSSIAN, 10, v);
-    RBM_OKAY(ctx, rbm_machine_free_energy(c, 2, v, 10, f));
+    RBM_OKAY(ctx, rbm_machine_free_energy(c, 2, v, 10, f, 2));
     for (int r = 0; r < 2; r++)
         expect_close(f[r], ref_free_energy(&R, v + 5 * r), 1e-12, 1e-12, "clone F(v)", &R,
                      (size_t)r);
@@ -1562,7 +1562,7 @@ static void test_precision(void **state)
         size_t nb = visible_batch(&R, RBM_LAYER_VISIBLE, &v);
         if (nb > 64)
             nb = 64;
-        RBM_OKAY(ctx, rbm_machine_free_energy(m, nb, v, nb * R.nv, f0));
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, nb, v, nb * R.nv, f0, nb));
         RBM_OKAY(ctx, rbm_machine_set_precision(m, RBM_PRECISION_FLOAT32));
         assert_int_equal(rbm_machine_precision(m), RBM_PRECISION_FLOAT32);
         get_all(ctx, m, W, a, b);
@@ -1570,7 +1570,7 @@ static void test_precision(void **state)
         assert_memory_equal(a, R.a, sizeof a);
         assert_memory_equal(b, R.b, sizeof b);
         /* batch functions of machine.h compute in double whatever the precision */
-        RBM_OKAY(ctx, rbm_machine_free_energy(m, nb, v, nb * R.nv, f1));
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, nb, v, nb * R.nv, f1, nb));
         for (size_t r = 0; r < nb; r++)
             expect_close(f1[r], f0[r], 1e-14, 1e-14, "F(v) after switching to float32", &R, r);
         /* a parameter set while in float32 is kept exactly */
@@ -1581,7 +1581,7 @@ static void test_precision(void **state)
         assert_memory_equal(W, R.W, sizeof W);
         assert_memory_equal(a, R.a, sizeof a);
         assert_memory_equal(b, R.b, sizeof b);
-        RBM_OKAY(ctx, rbm_machine_free_energy(m, nb, v, nb * R.nv, f1));
+        RBM_OKAY(ctx, rbm_machine_free_energy(m, nb, v, nb * R.nv, f1, nb));
         assert_memory_equal(f0, f1, nb * sizeof(double));
         assert_int_equal(rbm_machine_set_precision(m, (rbm_precision)2), RBM_ERR_INVALID_ARGUMENT);
         assert_true(strlen(rbm_context_last_error(ctx)) > 0);
@@ -1707,17 +1707,17 @@ static void test_bad_arguments(void **state)
     assert_int_equal(rbm_machine_set_sigma(NULL, RBM_LAYER_HIDDEN, 1.0), RBM_ERR_NULL);
 
     /* batch functions */
-    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 7, h, 6, out), RBM_ERR_SHAPE);
-    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, h, 5, out), RBM_ERR_SHAPE);
-    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, NULL, 8, h, 6, out), RBM_ERR_NULL);
-    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, NULL, 6, out), RBM_ERR_NULL);
-    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, h, 6, NULL), RBM_ERR_NULL);
-    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, v, 9, out), RBM_ERR_SHAPE);
-    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 3, v, 8, out), RBM_ERR_SHAPE);
-    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, NULL, 8, out), RBM_ERR_NULL);
-    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, v, 8, NULL), RBM_ERR_NULL);
-    EXPECT_ERR(ctx, rbm_machine_free_energy_hidden(m, 2, h, 5, out), RBM_ERR_SHAPE);
-    EXPECT_ERR(ctx, rbm_machine_free_energy_hidden(m, 2, NULL, 6, out), RBM_ERR_NULL);
+    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 7, h, 6, out, 2), RBM_ERR_SHAPE);
+    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, h, 5, out, 2), RBM_ERR_SHAPE);
+    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, NULL, 8, h, 6, out, 2), RBM_ERR_NULL);
+    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, NULL, 6, out, 2), RBM_ERR_NULL);
+    EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, h, 6, NULL, 2), RBM_ERR_NULL);
+    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, v, 9, out, 2), RBM_ERR_SHAPE);
+    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 3, v, 8, out, 3), RBM_ERR_SHAPE);
+    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, NULL, 8, out, 2), RBM_ERR_NULL);
+    EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, v, 8, NULL, 2), RBM_ERR_NULL);
+    EXPECT_ERR(ctx, rbm_machine_free_energy_hidden(m, 2, h, 5, out, 2), RBM_ERR_SHAPE);
+    EXPECT_ERR(ctx, rbm_machine_free_energy_hidden(m, 2, NULL, 6, out, 2), RBM_ERR_NULL);
     EXPECT_ERR(ctx, rbm_machine_hidden_mean(m, 2, v, 8, out, 5), RBM_ERR_SHAPE);
     EXPECT_ERR(ctx, rbm_machine_hidden_mean(m, 2, v, 8, out, 7), RBM_ERR_SHAPE);
     EXPECT_ERR(ctx, rbm_machine_hidden_mean(m, 2, v, 6, out, 6), RBM_ERR_SHAPE);
@@ -1730,9 +1730,9 @@ static void test_bad_arguments(void **state)
     EXPECT_ERR(ctx, rbm_machine_sample_hidden(m, rng, 2, v, 8, NULL, 6), RBM_ERR_NULL);
     EXPECT_ERR(ctx, rbm_machine_sample_visible(m, NULL, 2, h, 6, out, 8), RBM_ERR_NULL);
     EXPECT_ERR(ctx, rbm_machine_sample_visible(m, rng, 2, h, 7, out, 8), RBM_ERR_SHAPE);
-    assert_int_equal(rbm_machine_energy(NULL, 2, v, 8, h, 6, out), RBM_ERR_NULL);
-    assert_int_equal(rbm_machine_free_energy(NULL, 2, v, 8, out), RBM_ERR_NULL);
-    assert_int_equal(rbm_machine_free_energy_hidden(NULL, 2, h, 6, out), RBM_ERR_NULL);
+    assert_int_equal(rbm_machine_energy(NULL, 2, v, 8, h, 6, out, 2), RBM_ERR_NULL);
+    assert_int_equal(rbm_machine_free_energy(NULL, 2, v, 8, out, 2), RBM_ERR_NULL);
+    assert_int_equal(rbm_machine_free_energy_hidden(NULL, 2, h, 6, out, 2), RBM_ERR_NULL);
     assert_int_equal(rbm_machine_hidden_mean(NULL, 2, v, 8, out, 6), RBM_ERR_NULL);
     assert_int_equal(rbm_machine_visible_mean(NULL, 2, h, 6, out, 8), RBM_ERR_NULL);
     assert_int_equal(rbm_machine_sample_hidden(NULL, rng, 2, v, 8, out, 6), RBM_ERR_NULL);
@@ -1742,15 +1742,15 @@ static void test_bad_arguments(void **state)
     for (int t = 0; t < 3; t++) {
         memcpy(buf, v, sizeof v);
         buf[5] = nf[t];
-        EXPECT_ERR(ctx, rbm_machine_energy(m, 2, buf, 8, h, 6, out), RBM_ERR_NOT_FINITE);
-        EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, buf, 8, out), RBM_ERR_NOT_FINITE);
+        EXPECT_ERR(ctx, rbm_machine_energy(m, 2, buf, 8, h, 6, out, 2), RBM_ERR_NOT_FINITE);
+        EXPECT_ERR(ctx, rbm_machine_free_energy(m, 2, buf, 8, out, 2), RBM_ERR_NOT_FINITE);
         EXPECT_ERR(ctx, rbm_machine_hidden_mean(m, 2, buf, 8, out, 6), RBM_ERR_NOT_FINITE);
         EXPECT_ERR(ctx, rbm_machine_sample_hidden(m, rng, 2, buf, 8, out, 6),
                    RBM_ERR_NOT_FINITE);
         memcpy(buf, h, sizeof h);
         buf[4] = nf[t];
-        EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, buf, 6, out), RBM_ERR_NOT_FINITE);
-        EXPECT_ERR(ctx, rbm_machine_free_energy_hidden(m, 2, buf, 6, out), RBM_ERR_NOT_FINITE);
+        EXPECT_ERR(ctx, rbm_machine_energy(m, 2, v, 8, buf, 6, out, 2), RBM_ERR_NOT_FINITE);
+        EXPECT_ERR(ctx, rbm_machine_free_energy_hidden(m, 2, buf, 6, out, 2), RBM_ERR_NOT_FINITE);
         EXPECT_ERR(ctx, rbm_machine_visible_mean(m, 2, buf, 6, out, 8), RBM_ERR_NOT_FINITE);
         EXPECT_ERR(ctx, rbm_machine_sample_visible(m, rng, 2, buf, 6, out, 8),
                    RBM_ERR_NOT_FINITE);
@@ -1767,11 +1767,54 @@ static void test_bad_arguments(void **state)
     /* after all this the machine is intact */
     get_all(ctx, m, W, a, b);
     assert_memory_equal(W, R.W, sizeof W);
-    RBM_OKAY(ctx, rbm_machine_free_energy(m, 2, v, 8, out));
+    RBM_OKAY(ctx, rbm_machine_free_energy(m, 2, v, 8, out, 2));
     for (int r = 0; r < 2; r++)
         expect_close(out[r], ref_free_energy(&R, v + 4 * r), 1e-12, 1e-12, "F(v) after errors",
                      &R, (size_t)r);
     rbm_rng_free(rng);
+    rbm_machine_free(m);
+    ref_free(&R);
+    rbm_context_free(ctx);
+}
+
+/* The output length of the energy functions must be exactly batch: a
+ * shorter or longer out_len gives RBM_ERR_SHAPE, a detail naming out with
+ * the expected and given lengths, and leaves out untouched. */
+static void test_output_lengths(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    ref_rbm R = ref_make(4, 3, RBM_UNIT_BERNOULLI, RBM_UNIT_GAUSSIAN, 1101);
+    rbm_machine *m = machine_from_ref(ctx, &R);
+    double v[2 * 4] = {1, 0, 1, 1, 0, 0, 1, 0}, h[2 * 3] = {0.5, -1, 2, 0, 0.1, 0.2};
+    const size_t bad_len[] = {0, 1, 3, 100};
+    for (int f = 0; f < 3; f++)
+        for (size_t t = 0; t < sizeof bad_len / sizeof bad_len[0]; t++) {
+            double out[4] = {-7.5, -7.5, -7.5, -7.5};
+            rbm_context_clear_error(ctx);
+            rbm_status st = f == 0   ? rbm_machine_energy(m, 2, v, 8, h, 6, out, bad_len[t])
+                            : f == 1 ? rbm_machine_free_energy(m, 2, v, 8, out, bad_len[t])
+                                     : rbm_machine_free_energy_hidden(m, 2, h, 6, out, bad_len[t]);
+            if (st != RBM_ERR_SHAPE)
+                fail_msg("function %d, out_len %zu: %s, expected RBM_ERR_SHAPE", f, bad_len[t],
+                         rbm_status_name(st));
+            char want[64];
+            snprintf(want, sizeof want, "out has %zu elements, expected 2", bad_len[t]);
+            if (!strstr(rbm_context_last_error(ctx), want))
+                fail_msg("function %d: detail \"%s\" lacks \"%s\"", f,
+                         rbm_context_last_error(ctx), want);
+            for (int i = 0; i < 4; i++)
+                assert_true(out[i] == -7.5);
+        }
+    /* the exact length works and writes exactly batch values */
+    double out[3] = {-7.5, -7.5, -7.5};
+    RBM_OKAY(ctx, rbm_machine_free_energy(m, 2, v, 8, out, 2));
+    for (int r = 0; r < 2; r++)
+        expect_close(out[r], ref_free_energy(&R, v + 4 * r), 1e-12, 1e-12, "F(v)", &R, (size_t)r);
+    assert_true(out[2] == -7.5);
+    /* batch 0: out may be NULL with length 0, but a non-zero length is wrong */
+    RBM_OKAY(ctx, rbm_machine_energy(m, 0, NULL, 0, NULL, 0, NULL, 0));
+    RBM_CHECK(ctx, rbm_machine_free_energy(m, 0, NULL, 0, out, 1), RBM_ERR_SHAPE);
     rbm_machine_free(m);
     ref_free(&R);
     rbm_context_free(ctx);
@@ -1798,6 +1841,7 @@ int main(void)
         cmocka_unit_test(test_precision),
         cmocka_unit_test(test_bad_construction),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_output_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -433,10 +433,10 @@ static void test_high_temperature(void **state)
         rbm_mf_points *p = NULL;
         RBM_OKAY(ctx, rbm_mf_fixed_points_random(s, 30, 5, &p));
         assert_int_equal(rbm_mf_points_count(p), 1);
-        assert_int_equal(rbm_mf_points_n_failed(p), 0);
+        assert_int_equal(rbm_mf_points_failed_count(p), 0);
         size_t mult = 0;
         int stable = 0;
-        RBM_OKAY(ctx, rbm_mf_points_get(p, 0, NULL, &mult, &stable, NULL));
+        RBM_OKAY(ctx, rbm_mf_points_properties(p, 0, NULL, &mult, &stable, NULL));
         assert_int_equal(mult, 30);
         assert_int_equal(stable, 1);
         rbm_mf_points_free(p);
@@ -587,22 +587,22 @@ static void test_two_states(void **state)
         RBM_OKAY(ctx, rbm_mf_new(m, (rbm_mf_method)meth, &s));
         rbm_mf_points *p = NULL;
         RBM_OKAY(ctx, rbm_mf_fixed_points_random(s, 40, 9, &p));
-        assert_int_equal(rbm_mf_points_n_starts(p), 40);
+        assert_int_equal(rbm_mf_points_start_count(p), 40);
         assert_int_equal(rbm_mf_points_count(p), 2);
         double g0, g1, e0;
         size_t m0, m1;
         int st0, st1;
-        RBM_OKAY(ctx, rbm_mf_points_get(p, 0, &g0, &m0, &st0, &e0));
-        RBM_OKAY(ctx, rbm_mf_points_get(p, 1, &g1, &m1, &st1, NULL));
+        RBM_OKAY(ctx, rbm_mf_points_properties(p, 0, &g0, &m0, &st0, &e0));
+        RBM_OKAY(ctx, rbm_mf_points_properties(p, 1, &g1, &m1, &st1, NULL));
         assert_int_equal(st0, 1);
         assert_int_equal(st1, 1);
         assert_true(e0 > 0);
-        assert_int_equal(m0 + m1 + rbm_mf_points_n_failed(p), 40);
+        assert_int_equal(m0 + m1 + rbm_mf_points_failed_count(p), 40);
         rbm_assert_close(g1, g0, 1e-10, 1e-10, "symmetric states have equal Gamma");
         assert_true(g0 <= g1);
         double a0[20], a1[20], h0[10], h1[10];
-        RBM_OKAY(ctx, rbm_mf_points_magnetizations(p, 0, a0, nv, h0, nh));
-        RBM_OKAY(ctx, rbm_mf_points_magnetizations(p, 1, a1, nv, h1, nh));
+        RBM_OKAY(ctx, rbm_mf_points_get_magnetizations(p, 0, a0, nv, h0, nh));
+        RBM_OKAY(ctx, rbm_mf_points_get_magnetizations(p, 1, a1, nv, h1, nh));
         double mag = 0;
         for (size_t i = 0; i < nv; i++) {
             rbm_assert_close(a1[i], -a0[i], 0, 1e-8, "m and -m");
@@ -610,8 +610,8 @@ static void test_two_states(void **state)
         }
         assert_true(mag > 0.1);
         double all[40], allh[20];
-        RBM_OKAY(ctx, rbm_mf_points_all_visible(p, all, 2 * nv));
-        RBM_OKAY(ctx, rbm_mf_points_all_hidden(p, allh, 2 * nh));
+        RBM_OKAY(ctx, rbm_mf_points_get_all_visible(p, all, 2 * nv));
+        RBM_OKAY(ctx, rbm_mf_points_get_all_hidden(p, allh, 2 * nh));
         assert_memory_equal(all, a0, sizeof a0);
         assert_memory_equal(allh + nh, h1, sizeof h1);
         /* projections on the modes of W: u^1 . m^v and v^1 . m^h */
@@ -619,8 +619,8 @@ static void test_two_states(void **state)
             rbm_svd *svd = NULL;
             RBM_OKAY(ctx, rbm_svd_new(m, &svd));
             double U[20 * 10], V[10 * 10], pv[2 * 2], ph[2 * 2];
-            RBM_OKAY(ctx, rbm_svd_left_vectors(svd, U, nv * 10));
-            RBM_OKAY(ctx, rbm_svd_right_vectors(svd, V, nh * 10));
+            RBM_OKAY(ctx, rbm_svd_get_left_vectors(svd, U, nv * 10));
+            RBM_OKAY(ctx, rbm_svd_get_right_vectors(svd, V, nh * 10));
             RBM_OKAY(ctx, rbm_mf_points_project(p, svd, 2, pv, 4, ph, 4));
             for (int k = 0; k < 2; k++) {
                 const double *qv = k ? a1 : a0, *qh = k ? h1 : h0;
@@ -662,7 +662,7 @@ static void test_two_states(void **state)
         assert_int_equal(rbm_mf_points_count(p), 1);
         double ez;
         int stz;
-        RBM_OKAY(ctx, rbm_mf_points_get(p, 0, NULL, NULL, &stz, &ez));
+        RBM_OKAY(ctx, rbm_mf_points_properties(p, 0, NULL, NULL, &stz, &ez));
         assert_int_equal(stz, 0);
         assert_true(ez < 0);
         /* with no stable point, log Z uses every distinct point */
@@ -702,7 +702,7 @@ static void test_not_converged(void **state)
     rbm_mf_points *p = NULL;
     RBM_OKAY(ctx, rbm_mf_fixed_points_random(s, 5, 1, &p));
     assert_int_equal(rbm_mf_points_count(p), 0);
-    assert_int_equal(rbm_mf_points_n_failed(p), 5);
+    assert_int_equal(rbm_mf_points_failed_count(p), 5);
     RBM_CHECK(ctx, rbm_mf_points_log_z(p, &x, NULL, NULL), RBM_ERR_STATE);
     rbm_mf_points_free(p);
     /* with the default cap it converges, and the hidden start is E[h|v] */
@@ -716,11 +716,11 @@ static void test_not_converged(void **state)
     rbm_dataset *ds = NULL;
     RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, rows, RBM_DTYPE_FLOAT64, 3, 6, RBM_COPY, &ds));
     RBM_OKAY(ctx, rbm_mf_fixed_points_data(s, ds, 10, 3, &p));
-    assert_int_equal(rbm_mf_points_n_starts(p), 3);
+    assert_int_equal(rbm_mf_points_start_count(p), 3);
     assert_true(rbm_mf_points_count(p) >= 1);
     rbm_mf_points_free(p);
     RBM_OKAY(ctx, rbm_mf_fixed_points_data(s, ds, 2, 3, &p));
-    assert_int_equal(rbm_mf_points_n_starts(p), 2);
+    assert_int_equal(rbm_mf_points_start_count(p), 2);
     rbm_mf_points_free(p);
     rbm_dataset_free(ds);
     rbm_mf_free(s);
@@ -744,7 +744,7 @@ static void test_bad_input(void **state)
     RBM_OKAY(ctx, rbm_mf_new(gg, RBM_MF_NAIVE, &s));
     rbm_mf_free(s);
     RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP3, &s));
-    assert_int_equal(rbm_mf_get_method(s), RBM_MF_TAP3);
+    assert_int_equal(rbm_mf_method_of(s), RBM_MF_TAP3);
     RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_DAMPING, 0.0), RBM_ERR_INVALID_ARGUMENT);
     RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_DAMPING, 1.5), RBM_ERR_INVALID_ARGUMENT);
     RBM_CHECK(ctx, rbm_mf_set_real(s, RBM_MF_TOLERANCE, -1), RBM_ERR_INVALID_ARGUMENT);
@@ -780,9 +780,10 @@ static void test_bad_input(void **state)
     RBM_CHECK(ctx, rbm_mf_fixed_points(s, 2, mv, 3, NULL, 0, &p), RBM_ERR_SHAPE);
     assert_null(p);
     RBM_OKAY(ctx, rbm_mf_fixed_points(s, 1, mv, 3, NULL, 0, &p));
-    RBM_CHECK(ctx, rbm_mf_points_get(p, 5, NULL, NULL, NULL, NULL), RBM_ERR_INVALID_ARGUMENT);
-    RBM_CHECK(ctx, rbm_mf_points_magnetizations(p, 0, mv, 2, NULL, 0), RBM_ERR_SHAPE);
-    RBM_CHECK(ctx, rbm_mf_points_all_visible(p, mv, 2), RBM_ERR_SHAPE);
+    RBM_CHECK(ctx, rbm_mf_points_properties(p, 5, NULL, NULL, NULL, NULL),
+              RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_mf_points_get_magnetizations(p, 0, mv, 2, NULL, 0), RBM_ERR_SHAPE);
+    RBM_CHECK(ctx, rbm_mf_points_get_all_visible(p, mv, 2), RBM_ERR_SHAPE);
     rbm_mf_points_free(p);
     /* dynamics: wrong machine, bad dt, wrong columns */
     double rows[4] = {1, 0, 1, 0};
@@ -1047,7 +1048,7 @@ static void test_dynamics_states(void **state)
     RBM_OKAY(ctx, rbm_mf_fixed_points_data(s, ds, 20, 4, &p));
     assert_int_equal(rbm_mf_points_count(p), 2);
     double mv[20], mh[10], hm[40 * 10];
-    RBM_OKAY(ctx, rbm_mf_points_magnetizations(p, 0, mv, nv, mh, nh));
+    RBM_OKAY(ctx, rbm_mf_points_get_magnetizations(p, 0, mv, nv, mh, nh));
     RBM_OKAY(ctx, rbm_machine_hidden_mean(m, M, rows, M * nv, hm, M * nh));
     size_t ns = 0;
     double W0[200], W1[200];

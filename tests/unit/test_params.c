@@ -381,7 +381,7 @@ static void test_estimator_keys(void **state)
     RBM_OKAY(w.ctx, rbm_estimator_set_int(a, RBM_ESTIMATOR_CHAINS, 7));
     RBM_OKAY(w.ctx, rbm_estimator_set_int(b, RBM_ESTIMATOR_CHAINS, 7));
     RBM_OKAY(w.ctx, rbm_estimator_set_int(b, RBM_ESTIMATOR_K, 3));
-    assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(a)), 7);
+    assert_int_equal(rbm_sampler_chain_count(rbm_estimator_sampler(a)), 7);
     rbm_gradient *ga = NULL, *gb = NULL;
     RBM_OKAY(w.ctx, rbm_gradient_new(w.m, &ga));
     RBM_OKAY(w.ctx, rbm_gradient_new(w.m, &gb));
@@ -395,7 +395,7 @@ static void test_estimator_keys(void **state)
     assert_memory_equal(Wa, Wb, sizeof Wa);
     /* a refused chain count leaves the chains as they were */
     assert_int_equal(rbm_estimator_set_int(a, RBM_ESTIMATOR_CHAINS, -1), RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_sampler_n_chains(rbm_estimator_sampler(a)), 7);
+    assert_int_equal(rbm_sampler_chain_count(rbm_estimator_sampler(a)), 7);
     /* CD and EXACT keep no chains; EXACT keeps k and ignores it */
     RBM_OKAY(w.ctx, rbm_estimator_new(w.m, RBM_ESTIMATOR_CD, BATCH, 9, &cd));
     assert_int_equal(rbm_estimator_set_int(cd, RBM_ESTIMATOR_CHAINS, 3), RBM_ERR_UNSUPPORTED);

@@ -176,7 +176,7 @@ static void test_solver_lines(void **state)
             double w = 0.9;
             rbm_ensemble *e = ensemble(ctx, kap[k], 0.5, 1.0, &w, 1, laws[l], 0.3);
             RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 1, 1));
-            RBM_OKAY(ctx, rbm_ensemble_solution(e, &m, 1, &mb, 1, &q, &qb, NULL));
+            RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, &q, &qb, NULL));
             assert_true(fabs(m) < 1e-9 && fabs(mb) < 1e-9);
             assert_true(q < 1e-9 && qb < 1e-9); /* beta sigma = 0.5 < 1 */
             rbm_phase ph;
@@ -193,24 +193,24 @@ static void test_solver_lines(void **state)
     double w0 = 0;
     rbm_ensemble *e = ensemble(ctx, 1, 0.9, 1.0, &w0, 1, RBM_LAW_RADEMACHER, 1);
     RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 1, 1));
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
     assert_true(q < 1e-9 && qb < 1e-9);
     /* T = 0.9 sigma, kappa = 1: q = 0.102701 from the iteration itself */
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_SIGMA, 1.0));
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, 0.9));
     RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 1, 1));
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
     rbm_assert_close(q, 0.102701, 0, 1e-5, "solver q(T = 0.9)");
     rbm_assert_close(qb, 0.102701, 0, 1e-5, "solver qbar(T = 0.9)");
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, 0.99));
     RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 1, 1));
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, NULL, 0, NULL, 0, &q, NULL, NULL));
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, &q, NULL, NULL));
     rbm_assert_close(q, 0.01003, 0, 5e-6, "solver q(T = 0.99)");
     /* kappa = 4, T = 0.5: the table's (q, qbar) */
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_KAPPA, 4));
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, 0.5));
     RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 1, 1));
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
     rbm_assert_close(q, 0.612092, 0, 1e-5, "solver q(kappa 4, T 0.5)");
     rbm_assert_close(qb, 0.431209, 0, 1e-5, "solver qbar(kappa 4, T 0.5)");
     rbm_ensemble_free(e);
@@ -238,7 +238,7 @@ static void test_solver_lines(void **state)
             fail_msg("kappa %g T %g w %g: phase %s, expected %s", pts[i].kappa, pts[i].T,
                      pts[i].w, rbm_phase_name(ph), rbm_phase_name(pts[i].want));
         assert_true(mix == 0 && comp == 0);
-        RBM_OKAY(ctx, rbm_ensemble_solution(e, &m, 1, &mb, 1, &q, &qb, NULL));
+        RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, &q, &qb, NULL));
         if (ph == RBM_PHASE_FERROMAGNETIC)
             assert_true(fabs(m) > 1e-3);
         else
@@ -281,7 +281,7 @@ static void test_ferromagnet_table(void **state)
         double w = 0.5 * tab[i].bw, one = 1, m, mb, q, qb, f;
         rbm_ensemble *e = ensemble(ctx, tab[i].kappa, 0.0, 0.5, &w, 1, tab[i].law, 1);
         RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 0, 0));
-        RBM_OKAY(ctx, rbm_ensemble_solution(e, &m, 1, &mb, 1, &q, &qb, &f));
+        RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, &q, &qb, &f));
         char what[96];
         snprintf(what, sizeof what, "m (%s, kappa %g, beta w %g)",
                  rbm_component_law_name(tab[i].law), tab[i].kappa, tab[i].bw);
@@ -292,9 +292,9 @@ static void test_ferromagnet_table(void **state)
         /* a negative start gives the mirror state */
         double mone = -1, m2, mb2;
         RBM_OKAY(ctx, rbm_ensemble_solve(e, &mone, 1, &mone, 1, 0, 0));
-        RBM_OKAY(ctx, rbm_ensemble_solution(e, &m2, 1, &mb2, 1, NULL, NULL, NULL));
+        RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m2, 1, &mb2, 1, NULL, NULL, NULL));
         rbm_assert_close(m2, -m, 0, 1e-12, "mirror state");
-        assert_true(rbm_ensemble_iterations(e) > 0);
+        assert_true(rbm_ensemble_iteration_count(e) > 0);
         /* ferromagnet below the paramagnet: f < -(1/beta)(kappa^-1/2 + kappa^1/2) ln 2 */
         double fp = -0.5 * (1 / sqrt(tab[i].kappa) + sqrt(tab[i].kappa)) * log(2.0);
         assert_true(f < fp);
@@ -330,7 +330,7 @@ static void test_other_laws_sigma0(void **state)
     double w = bw, one = 1, m, mb;
     rbm_ensemble *e = ensemble(ctx, kappa, 0.0, 1.0, &w, 1, RBM_LAW_TERNARY, p);
     RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 0, 0));
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, &m, 1, &mb, 1, NULL, NULL, NULL));
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, NULL, NULL, NULL));
     rbm_assert_close(m, mr, 0, 1e-9, "ternary m");
     rbm_assert_close(mb, mbr, 0, 1e-9, "ternary mbar");
     rbm_ensemble_free(e);
@@ -340,7 +340,7 @@ static void test_other_laws_sigma0(void **state)
         mr = laplace_mtanh(bw * mr);
     e = ensemble(ctx, 1, 0.0, 1.0, &w, 1, RBM_LAW_LAPLACE, 1);
     RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 0, 0));
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, &m, 1, &mb, 1, NULL, NULL, NULL));
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, NULL, NULL, NULL));
     rbm_assert_close(m, mr, 0, 2e-6, "laplace m");
     rbm_assert_close(mb, mr, 0, 2e-6, "laplace mbar");
     rbm_ensemble_free(e);
@@ -358,10 +358,10 @@ static void test_free_energy(void **state)
     for (int l = 0; l < 4; l++) {
         double w[2] = {0.4, 0.3}, f, T = 1.25, sigma = 0.8, kappa = 2.5, beta = 1 / T;
         rbm_ensemble *e = ensemble(ctx, kappa, sigma, T, w, 2, laws[l], 0.5);
-        assert_int_equal(rbm_ensemble_solution(e, NULL, 0, NULL, 0, NULL, NULL, &f),
+        assert_int_equal(rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, NULL, NULL, &f),
                          RBM_ERR_STATE);
         RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 0, 0));
-        RBM_OKAY(ctx, rbm_ensemble_solution(e, NULL, 0, NULL, 0, NULL, NULL, &f));
+        RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, NULL, NULL, &f));
         double mbf = 0.5 * beta * beta * sigma * sigma + (1 / sqrt(kappa) + sqrt(kappa)) * log(2.0);
         rbm_assert_close(f, -mbf / beta, 0, 1e-11, "annealed free energy");
         rbm_ensemble_free(e);
@@ -528,7 +528,7 @@ static void test_compositional_rs(void **state)
         int comp;
         RBM_OKAY(ctx, rbm_ensemble_phase(e, &ph, &mix, &comp));
         assert_int_equal(ph, RBM_PHASE_FERROMAGNETIC);
-        RBM_OKAY(ctx, rbm_ensemble_solution(e, m, 2, NULL, 0, NULL, NULL, NULL));
+        RBM_OKAY(ctx, rbm_ensemble_get_solution(e, m, 2, NULL, 0, NULL, NULL, NULL));
         if (comp != cases[i].comp)
             fail_msg("case %zu (criterion %g): compositional %d, mixing %g, m = (%g, %g)", i, crit,
                      comp, mix, m[0], m[1]);
@@ -786,9 +786,9 @@ static void test_machine_phase(void **state)
         RBM_OKAY(ctx, rbm_ensemble_get_real(e, RBM_ENSEMBLE_TEMPERATURE, &T));
         rbm_assert_close(kappa, 1.5, 0, 1e-15, "machine kappa");
         rbm_assert_close(T, 1, 0, 0, "machine T");
-        assert_int_equal(rbm_ensemble_n_modes(e), 2);
+        assert_int_equal(rbm_ensemble_mode_count(e), 2);
         rbm_component_law law;
-        RBM_OKAY(ctx, rbm_ensemble_get_law(e, RBM_LAYER_VISIBLE, &law, NULL));
+        RBM_OKAY(ctx, rbm_ensemble_law(e, RBM_LAYER_VISIBLE, &law, NULL));
         assert_int_equal(law, RBM_LAW_RADEMACHER);
         rbm_assert_close(rbm_ensemble_machine_kurtosis(e, RBM_LAYER_HIDDEN), kurt[1], 0, 0,
                          "kurtosis getter");
@@ -807,7 +807,7 @@ static void test_machine_phase(void **state)
     RBM_OKAY(ctx, rbm_ensemble_from_machine(m, 3, &e));
     rbm_component_law law;
     double p;
-    RBM_OKAY(ctx, rbm_ensemble_get_law(e, RBM_LAYER_HIDDEN, &law, &p));
+    RBM_OKAY(ctx, rbm_ensemble_law(e, RBM_LAYER_HIDDEN, &law, &p));
     assert_int_equal(law, RBM_LAW_TERNARY);
     rbm_assert_close(p, 1 / kurt[1], 1e-12, 0, "ternary p from kurtosis");
     rbm_ensemble_free(e);
@@ -888,7 +888,8 @@ static void test_diagram(void **state)
     RBM_OKAY(ctx, rbm_ensemble_get_real(e, RBM_ENSEMBLE_TEMPERATURE, &t));
     RBM_OKAY(ctx, rbm_ensemble_get_modes(e, &wk, 1));
     assert_true(t == 1.0 && wk == 1.0);
-    assert_int_equal(rbm_ensemble_solution(e, NULL, 0, NULL, 0, NULL, NULL, NULL), RBM_ERR_STATE);
+    assert_int_equal(rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, NULL, NULL, NULL),
+                     RBM_ERR_STATE);
     /* sigma axis at T = 1: sigma = 0.5 and 1.5, w = 0.5 -> P and SG */
     const double S[2] = {0.5, 1.5}, W2[1] = {0.5};
     int32_t ph2[2];
@@ -975,8 +976,8 @@ static void test_settings_and_errors(void **state)
     assert_int_equal(rbm_ensemble_get_real(NULL, RBM_ENSEMBLE_KAPPA, &v), RBM_ERR_NULL);
     assert_int_equal(rbm_ensemble_set_real(NULL, RBM_ENSEMBLE_KAPPA, 1), RBM_ERR_NULL);
     /* modes */
-    assert_int_equal(rbm_ensemble_n_modes(e), 1);
-    assert_int_equal(rbm_ensemble_n_modes(NULL), 0);
+    assert_int_equal(rbm_ensemble_mode_count(e), 1);
+    assert_int_equal(rbm_ensemble_mode_count(NULL), 0);
     double w[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     assert_int_equal(rbm_ensemble_set_modes(e, w, 0), RBM_ERR_INVALID_ARGUMENT);
     assert_int_equal(rbm_ensemble_set_modes(e, w, 9), RBM_ERR_INVALID_ARGUMENT);
@@ -1002,7 +1003,7 @@ static void test_settings_and_errors(void **state)
     RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, RBM_LAW_LAPLACE, 0));
     rbm_component_law law;
     double p;
-    RBM_OKAY(ctx, rbm_ensemble_get_law(e, RBM_LAYER_VISIBLE, &law, &p));
+    RBM_OKAY(ctx, rbm_ensemble_law(e, RBM_LAYER_VISIBLE, &law, &p));
     assert_int_equal(law, RBM_LAW_TERNARY);
     rbm_assert_close(p, 0.1, 0, 0, "sparsity");
     double crit;
@@ -1019,7 +1020,7 @@ static void test_settings_and_errors(void **state)
     double mnan[2] = {NAN, 0};
     assert_int_equal(rbm_ensemble_solve(e, mnan, 2, NULL, 0, 0, 0), RBM_ERR_NOT_FINITE);
     assert_int_equal(rbm_ensemble_solve(NULL, NULL, 0, NULL, 0, 0, 0), RBM_ERR_NULL);
-    assert_int_equal(rbm_ensemble_iterations(e), 0);
+    assert_int_equal(rbm_ensemble_iteration_count(e), 0);
     /* iteration cap: reported, last iterate kept */
     RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, RBM_LAW_RADEMACHER, 0));
     RBM_OKAY(ctx, rbm_ensemble_set_int(e, RBM_ENSEMBLE_MAX_ITERATIONS, 3));
@@ -1027,10 +1028,10 @@ static void test_settings_and_errors(void **state)
     RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TOLERANCE, 1e-12));
     assert_int_equal(rbm_ensemble_solve(e, m0, 2, m0, 2, 0.5, 0.5), RBM_ERR_NOT_CONVERGED);
     assert_int_equal(rbm_context_last_status(ctx), RBM_ERR_NOT_CONVERGED);
-    assert_int_equal(rbm_ensemble_iterations(e), 3);
+    assert_int_equal(rbm_ensemble_iteration_count(e), 3);
     double m[2];
-    assert_int_equal(rbm_ensemble_solution(e, m, 1, NULL, 0, NULL, NULL, NULL), RBM_ERR_SHAPE);
-    RBM_OKAY(ctx, rbm_ensemble_solution(e, m, 2, NULL, 0, NULL, NULL, NULL));
+    assert_int_equal(rbm_ensemble_get_solution(e, m, 1, NULL, 0, NULL, NULL, NULL), RBM_ERR_SHAPE);
+    RBM_OKAY(ctx, rbm_ensemble_get_solution(e, m, 2, NULL, 0, NULL, NULL, NULL));
     assert_true(isfinite(m[0]) && isfinite(m[1]));
     rbm_phase ph;
     assert_int_equal(rbm_ensemble_phase(e, &ph, NULL, NULL), RBM_ERR_NOT_CONVERGED);

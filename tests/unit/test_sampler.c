@@ -111,7 +111,7 @@ static void check_gibbs_layer(const ref_rbm *r, rbm_precision prec, rbm_layer la
     RBM_OKAY(ctx, rbm_machine_set_precision(m, prec));
     rbm_sampler *s = NULL;
     RBM_OKAY(ctx, rbm_sampler_new(m, n_chains, seed, &s));
-    assert_int_equal(rbm_sampler_n_chains(s), n_chains);
+    assert_int_equal(rbm_sampler_chain_count(s), n_chains);
     RBM_OKAY(ctx, rbm_sampler_run(s, steps));
 
     size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;

@@ -212,9 +212,9 @@ static dec get_dec(rbm_context *ctx, const rbm_svd *s, size_t nv, size_t nh)
     d.w = dalloc(d.r);
     d.U = dalloc(nv * d.r);
     d.V = dalloc(nh * d.r);
-    RBM_OKAY(ctx, rbm_svd_singular_values(s, d.w, d.r));
-    RBM_OKAY(ctx, rbm_svd_left_vectors(s, d.U, nv * d.r));
-    RBM_OKAY(ctx, rbm_svd_right_vectors(s, d.V, nh * d.r));
+    RBM_OKAY(ctx, rbm_svd_get_singular_values(s, d.w, d.r));
+    RBM_OKAY(ctx, rbm_svd_get_left_vectors(s, d.U, nv * d.r));
+    RBM_OKAY(ctx, rbm_svd_get_right_vectors(s, d.V, nh * d.r));
     return d;
 }
 
@@ -333,7 +333,7 @@ static void test_decomposition(void **state)
         rbm_svd *s = NULL;
         RBM_OKAY(ctx, rbm_svd_new(m, &s));
         double w[6];
-        RBM_OKAY(ctx, rbm_svd_singular_values(s, w, 6));
+        RBM_OKAY(ctx, rbm_svd_get_singular_values(s, w, 6));
         for (size_t a = 2; a < 6; a++)
             assert_true(w[a] < 1e-12 * w[0]);
         rbm_svd_free(s);
@@ -356,9 +356,9 @@ static void test_sign_convention_tie(void **state)
         rbm_svd *s = NULL;
         RBM_OKAY(ctx, rbm_svd_new(m, &s));
         double w[1], U[2], V[1];
-        RBM_OKAY(ctx, rbm_svd_singular_values(s, w, 1));
-        RBM_OKAY(ctx, rbm_svd_left_vectors(s, U, 2));
-        RBM_OKAY(ctx, rbm_svd_right_vectors(s, V, 1));
+        RBM_OKAY(ctx, rbm_svd_get_singular_values(s, w, 1));
+        RBM_OKAY(ctx, rbm_svd_get_left_vectors(s, U, 2));
+        RBM_OKAY(ctx, rbm_svd_get_right_vectors(s, V, 1));
         rbm_assert_close(w[0], sqrt(2.0), 1e-15, 0, "tie: w");
         rbm_assert_close(U[0], sqrt(0.5), 1e-15, 0, "tie: u_0 (lowest index positive)");
         rbm_assert_close(U[1], -sqrt(0.5), 1e-15, 0, "tie: u_1");
@@ -372,8 +372,8 @@ static void test_sign_convention_tie(void **state)
     rbm_svd *s = NULL;
     RBM_OKAY(ctx, rbm_svd_new(m, &s));
     double U[3], V[1];
-    RBM_OKAY(ctx, rbm_svd_left_vectors(s, U, 3));
-    RBM_OKAY(ctx, rbm_svd_right_vectors(s, V, 1));
+    RBM_OKAY(ctx, rbm_svd_get_left_vectors(s, U, 3));
+    RBM_OKAY(ctx, rbm_svd_get_right_vectors(s, V, 1));
     assert_true(U[1] > 0);
     assert_true(V[0] < 0);
     rbm_svd_free(s);
@@ -392,7 +392,7 @@ static void test_update_and_zero(void **state)
     RBM_OKAY(ctx, rbm_svd_new(m, &s));
     double w[4], sigma = -1, edge = -1;
     size_t nout = 99;
-    RBM_OKAY(ctx, rbm_svd_singular_values(s, w, 4));
+    RBM_OKAY(ctx, rbm_svd_get_singular_values(s, w, 4));
     for (int a = 0; a < 4; a++)
         assert_true(w[a] == 0.0);
     RBM_OKAY(ctx, rbm_svd_bulk(s, &sigma, &edge, &nout));
@@ -408,7 +408,7 @@ static void test_update_and_zero(void **state)
     RBM_OKAY(ctx, rbm_svd_update(s, m));
     double rw[4], rU[24], rV[16];
     ref_svd(nv, nh, W, rw, rU, rV);
-    RBM_OKAY(ctx, rbm_svd_singular_values(s, w, 4));
+    RBM_OKAY(ctx, rbm_svd_get_singular_values(s, w, 4));
     for (int a = 0; a < 4; a++)
         rbm_assert_close(w[a], rw[a], 1e-13, 1e-14, "updated singular values");
 
@@ -957,7 +957,7 @@ static void check_spiked(rbm_context *ctx, size_t nv, size_t nh, const double *w
     RBM_OKAY(ctx, rbm_svd_new(m, &s));
     size_t r = rbm_svd_rank(s);
     double *sv = dalloc(r);
-    RBM_OKAY(ctx, rbm_svd_singular_values(s, sv, r));
+    RBM_OKAY(ctx, rbm_svd_get_singular_values(s, sv, r));
     double edge_true = mp_edge(nv, nh, sigma);
     char what[128];
     for (size_t k = 0; k < n_above; k++) {
@@ -1287,7 +1287,7 @@ static void test_init_pca(void **state)
         rbm_svd *s = NULL;
         RBM_OKAY(ctx, rbm_svd_new(gg, &s));
         double w[6];
-        RBM_OKAY(ctx, rbm_svd_singular_values(s, w, 6));
+        RBM_OKAY(ctx, rbm_svd_get_singular_values(s, w, 6));
         rbm_assert_close(w[0], 0.5, 1e-12, 0, "Gauss-Gauss unchanged after refusal");
         rbm_svd_free(s);
         rbm_machine_free(gg);
@@ -1332,8 +1332,8 @@ static void test_tracker_crossing(void **state)
     RBM_OKAY(ctx, rbm_mode_tracker_new(m, 1, &t1));
     RBM_OKAY(ctx, rbm_mode_tracker_new(m, 2, &t2));
     RBM_OKAY(ctx, rbm_mode_tracker_new(m, 3, &t3));
-    assert_int_equal(rbm_mode_tracker_n_modes(t2), 2);
-    assert_int_equal(rbm_mode_tracker_records(t2), 0);
+    assert_int_equal(rbm_mode_tracker_mode_count(t2), 2);
+    assert_int_equal(rbm_mode_tracker_record_count(t2), 0);
     double w1s[41], w2s[41], edges[41];
     size_t nouts[41];
     int crossed = 0;
@@ -1354,7 +1354,7 @@ static void test_tracker_crossing(void **state)
         rbm_svd_free(s);
     }
     assert_true(crossed);
-    assert_int_equal(rbm_mode_tracker_records(t2), T);
+    assert_int_equal(rbm_mode_tracker_record_count(t2), T);
     /* identities are kept: identity 0 is u1 throughout, identity 1 is u2; an
      * index-based tracker would swap them after the crossing */
     for (size_t t = 0; t < T; t++) {
@@ -1362,7 +1362,7 @@ static void test_tracker_crossing(void **state)
         double w[3], edge = -1;
         size_t nout = 99;
         char what[96];
-        RBM_OKAY(ctx, rbm_mode_tracker_get(t2, t, &step, w, 2, &edge, &nout));
+        RBM_OKAY(ctx, rbm_mode_tracker_get_record(t2, t, &step, w, 2, &edge, &nout));
         assert_int_equal(step, 100 * t + 7);
         snprintf(what, sizeof what, "record %zu: identity 0 follows u1", t);
         rbm_assert_close(w[0], w1s[t], 0, 0.01, what);
@@ -1371,10 +1371,10 @@ static void test_tracker_crossing(void **state)
         assert_true(edge == edges[t]);
         assert_int_equal(nout, nouts[t]);
         assert_true(nout >= 3 && edge > 0 && edge < 0.1);
-        RBM_OKAY(ctx, rbm_mode_tracker_get(t1, t, NULL, w, 1, NULL, NULL));
+        RBM_OKAY(ctx, rbm_mode_tracker_get_record(t1, t, NULL, w, 1, NULL, NULL));
         snprintf(what, sizeof what, "record %zu: 1 tracked mode follows u1", t);
         rbm_assert_close(w[0], w1s[t], 0, 0.01, what);
-        RBM_OKAY(ctx, rbm_mode_tracker_get(t3, t, NULL, w, 3, NULL, NULL));
+        RBM_OKAY(ctx, rbm_mode_tracker_get_record(t3, t, NULL, w, 3, NULL, NULL));
         rbm_assert_close(w[0], w1s[t], 0, 0.01, "3 tracked: identity 0");
         rbm_assert_close(w[1], w2s[t], 0, 0.01, "3 tracked: identity 1");
         rbm_assert_close(w[2], 0.5, 0, 0.01, "3 tracked: identity 2");
@@ -1411,7 +1411,7 @@ static void test_tracker_crossing(void **state)
         uint64_t gstep;
         double gw[2], gedge;
         size_t gnout;
-        RBM_OKAY(ctx, rbm_mode_tracker_get(t2, rows, &gstep, gw, 2, &gedge, &gnout));
+        RBM_OKAY(ctx, rbm_mode_tracker_get_record(t2, rows, &gstep, gw, 2, &gedge, &gnout));
         assert_int_equal(step, gstep);
         assert_true(edge == gedge && w0 == gw[0] && w1 == gw[1]);
         assert_int_equal(nout, gnout);
@@ -1423,19 +1423,19 @@ static void test_tracker_crossing(void **state)
 
     /* errors */
     double w[2];
-    expect_error(ctx, rbm_mode_tracker_get(t2, T, NULL, NULL, 0, NULL, NULL),
+    expect_error(ctx, rbm_mode_tracker_get_record(t2, T, NULL, NULL, 0, NULL, NULL),
                  RBM_ERR_INVALID_ARGUMENT, "get: record out of range");
-    expect_error(ctx, rbm_mode_tracker_get(t2, 0, NULL, w, 1, NULL, NULL), RBM_ERR_SHAPE,
+    expect_error(ctx, rbm_mode_tracker_get_record(t2, 0, NULL, w, 1, NULL, NULL), RBM_ERR_SHAPE,
                  "get: w length");
-    RBM_OKAY(ctx, rbm_mode_tracker_get(t2, 0, NULL, NULL, 0, NULL, NULL));
+    RBM_OKAY(ctx, rbm_mode_tracker_get_record(t2, 0, NULL, NULL, 0, NULL, NULL));
     expect_error(ctx, rbm_mode_tracker_write_csv(t2, "/nonexistent-dir/x/spectrum.csv"),
                  RBM_ERR_IO, "write_csv: bad path");
     expect_error(ctx, rbm_mode_tracker_write_csv(t2, NULL), RBM_ERR_NULL, "write_csv: NULL path");
     assert_int_equal(rbm_mode_tracker_write_csv(NULL, path), RBM_ERR_NULL);
     assert_int_equal(rbm_mode_tracker_record(NULL, 0), RBM_ERR_NULL);
-    assert_int_equal(rbm_mode_tracker_get(NULL, 0, NULL, NULL, 0, NULL, NULL), RBM_ERR_NULL);
-    assert_int_equal(rbm_mode_tracker_records(NULL), 0);
-    assert_int_equal(rbm_mode_tracker_n_modes(NULL), 0);
+    assert_int_equal(rbm_mode_tracker_get_record(NULL, 0, NULL, NULL, 0, NULL, NULL), RBM_ERR_NULL);
+    assert_int_equal(rbm_mode_tracker_record_count(NULL), 0);
+    assert_int_equal(rbm_mode_tracker_mode_count(NULL), 0);
     rbm_mode_tracker *bad = NULL;
     expect_error(ctx, rbm_mode_tracker_new(m, 0, &bad), RBM_ERR_INVALID_ARGUMENT,
                  "tracker: n_modes 0");
@@ -1476,7 +1476,7 @@ static void test_tracker_below_boundary(void **state)
     }
     for (size_t k = 0; k < 5; k++) {
         double w[1];
-        RBM_OKAY(ctx, rbm_mode_tracker_get(t, k, NULL, w, 1, NULL, NULL));
+        RBM_OKAY(ctx, rbm_mode_tracker_get_record(t, k, NULL, w, 1, NULL, NULL));
         rbm_assert_close(w[0], w1s[k], 0, 1e-3, "identity 0 below an untracked mode");
     }
     rbm_mode_tracker_free(t);
@@ -1577,12 +1577,12 @@ static void test_allocation_failures(void **state)
                 fail_msg("case %d, budget %ld: %s (%s)", what, budget, rbm_status_name(st),
                          rbm_context_last_error(ctx));
             if (st == RBM_OK && what == 1)
-                assert_int_equal(rbm_mode_tracker_records(t), 40);
+                assert_int_equal(rbm_mode_tracker_record_count(t), 40);
             if (st == RBM_ERR_NO_MEMORY && t) {
                 /* the tracker stays usable after a failed record */
-                size_t n = rbm_mode_tracker_records(t);
+                size_t n = rbm_mode_tracker_record_count(t);
                 RBM_OKAY(ctx, rbm_mode_tracker_record(t, 999));
-                assert_int_equal(rbm_mode_tracker_records(t), n + 1);
+                assert_int_equal(rbm_mode_tracker_record_count(t), n + 1);
             }
             rbm_mode_tracker_free(t);
             rbm_svd_free(s);
@@ -1616,15 +1616,15 @@ static void test_bad_input(void **state)
     assert_int_equal(rbm_svd_rank(s), 3);
     assert_int_equal(rbm_svd_rank(NULL), 0);
     double buf[16];
-    expect_error(ctx, rbm_svd_singular_values(s, buf, 2), RBM_ERR_SHAPE, "w length");
-    expect_error(ctx, rbm_svd_singular_values(s, NULL, 3), RBM_ERR_NULL, "w NULL");
-    expect_error(ctx, rbm_svd_left_vectors(s, buf, 14), RBM_ERR_SHAPE, "U length");
-    expect_error(ctx, rbm_svd_left_vectors(s, NULL, 15), RBM_ERR_NULL, "U NULL");
-    expect_error(ctx, rbm_svd_right_vectors(s, buf, 10), RBM_ERR_SHAPE, "V length");
-    expect_error(ctx, rbm_svd_right_vectors(s, NULL, 9), RBM_ERR_NULL, "V NULL");
-    assert_int_equal(rbm_svd_singular_values(NULL, buf, 3), RBM_ERR_NULL);
-    assert_int_equal(rbm_svd_left_vectors(NULL, buf, 15), RBM_ERR_NULL);
-    assert_int_equal(rbm_svd_right_vectors(NULL, buf, 9), RBM_ERR_NULL);
+    expect_error(ctx, rbm_svd_get_singular_values(s, buf, 2), RBM_ERR_SHAPE, "w length");
+    expect_error(ctx, rbm_svd_get_singular_values(s, NULL, 3), RBM_ERR_NULL, "w NULL");
+    expect_error(ctx, rbm_svd_get_left_vectors(s, buf, 14), RBM_ERR_SHAPE, "U length");
+    expect_error(ctx, rbm_svd_get_left_vectors(s, NULL, 15), RBM_ERR_NULL, "U NULL");
+    expect_error(ctx, rbm_svd_get_right_vectors(s, buf, 10), RBM_ERR_SHAPE, "V length");
+    expect_error(ctx, rbm_svd_get_right_vectors(s, NULL, 9), RBM_ERR_NULL, "V NULL");
+    assert_int_equal(rbm_svd_get_singular_values(NULL, buf, 3), RBM_ERR_NULL);
+    assert_int_equal(rbm_svd_get_left_vectors(NULL, buf, 15), RBM_ERR_NULL);
+    assert_int_equal(rbm_svd_get_right_vectors(NULL, buf, 9), RBM_ERR_NULL);
     assert_int_equal(rbm_svd_update(NULL, m), RBM_ERR_NULL);
     assert_int_equal(rbm_svd_bulk(NULL, NULL, NULL, NULL), RBM_ERR_NULL);
     rbm_svd_free(NULL);

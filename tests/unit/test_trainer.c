@@ -125,7 +125,7 @@ static void run_steps(rbm_context *ctx, rbm_machine *m, const rbm_dataset *ds, u
     RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, opt));
     RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 0.05));
     for (size_t s = 0; s < nsteps; s++) step_ok(ctx, t);
-    assert_int_equal(rbm_trainer_steps(t), nsteps);
+    assert_int_equal(rbm_trainer_step_count(t), nsteps);
     rbm_trainer_free(t);
 }
 
@@ -181,29 +181,29 @@ static void check_epochs(size_t M, size_t B)
     const size_t bpe = (M + B - 1) / B;
     assert_int_equal(rbm_trainer_batches_per_epoch(t), bpe);
     assert_int_equal(rbm_trainer_batch_size(t), B);
-    assert_int_equal(rbm_trainer_steps(t), 0);
-    assert_int_equal(rbm_trainer_epochs(t), 0);
+    assert_int_equal(rbm_trainer_step_count(t), 0);
+    assert_int_equal(rbm_trainer_epoch_count(t), 0);
     assert_int_equal(rbm_trainer_batch_index(t), 0);
     assert_true(rbm_trainer_machine(t) == m);
     for (size_t ep = 0; ep < 3; ep++) {
         for (size_t s = 1; s <= bpe; s++) {
             rbm_status st = rbm_trainer_step(t);
             RBM_CHECK(ctx, st, s == bpe ? RBM_DONE : RBM_OK);
-            assert_int_equal(rbm_trainer_steps(t), ep * bpe + s);
+            assert_int_equal(rbm_trainer_step_count(t), ep * bpe + s);
             if (s < bpe) {
-                assert_int_equal(rbm_trainer_epochs(t), ep);
+                assert_int_equal(rbm_trainer_epoch_count(t), ep);
                 assert_int_equal(rbm_trainer_batch_index(t), s);
             }
         }
-        assert_int_equal(rbm_trainer_epochs(t), ep + 1);
+        assert_int_equal(rbm_trainer_epoch_count(t), ep + 1);
         size_t bi = rbm_trainer_batch_index(t);
         assert_true(bi == 0 || bi == bpe);
     }
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 2));
-    assert_int_equal(rbm_trainer_epochs(t), 5);
-    assert_int_equal(rbm_trainer_steps(t), 5 * bpe);
+    assert_int_equal(rbm_trainer_epoch_count(t), 5);
+    assert_int_equal(rbm_trainer_step_count(t), 5 * bpe);
     RBM_OKAY(ctx, rbm_trainer_run_epochs(t, 0));
-    assert_int_equal(rbm_trainer_steps(t), 5 * bpe);
+    assert_int_equal(rbm_trainer_step_count(t), 5 * bpe);
     rbm_trainer_free(t);
     rbm_machine_free(m);
     rbm_dataset_free(ds);
@@ -688,7 +688,7 @@ static int observer(void *user, const rbm_trainer *t)
 {
     obs_state *o = user;
     o->calls++;
-    o->last_steps = rbm_trainer_steps(t);
+    o->last_steps = rbm_trainer_step_count(t);
     if (o->last_steps != (uint64_t)o->calls) o->bad = 1;
     return o->calls == o->stop_at;
 }
@@ -712,7 +712,7 @@ static void test_observer(void **state)
     read_params(ctx, m, W1, a, b);
     assert_true(memcmp(W0, W1, sizeof W0) != 0); /* the stopped update is kept */
     assert_int_equal(o.calls, 5);
-    assert_int_equal(rbm_trainer_steps(t), 5);
+    assert_int_equal(rbm_trainer_step_count(t), 5);
     RBM_CHECK(ctx, rbm_trainer_step(t), RBM_OK);
     assert_int_equal(o.calls, 6);
     assert_false(o.bad);
@@ -721,7 +721,7 @@ static void test_observer(void **state)
     o.stop_at = 8;
     RBM_CHECK(ctx, rbm_trainer_run_epochs(t, 3), RBM_STOPPED);
     assert_int_equal(o.calls, 8);
-    assert_int_equal(rbm_trainer_steps(t), 8);
+    assert_int_equal(rbm_trainer_step_count(t), 8);
 
     /* removed: no more calls */
     RBM_OKAY(ctx, rbm_trainer_set_observer(t, NULL, NULL));
@@ -768,9 +768,9 @@ static void check_apply_follows_step(rbm_optimizer opt, rbm_unit_kind vk, rbm_un
         assert_memory_equal(aa, ab, sizeof aa);
         assert_memory_equal(ba, bb, sizeof ba);
     }
-    assert_int_equal(rbm_trainer_steps(tb), 12);
+    assert_int_equal(rbm_trainer_step_count(tb), 12);
     assert_int_equal(rbm_trainer_batch_index(tb), 0);
-    assert_int_equal(rbm_trainer_epochs(tb), 0);
+    assert_int_equal(rbm_trainer_epoch_count(tb), 0);
     /* the applied gradient is the trainer's most recent one */
     double g1[24], g2[24];
     RBM_OKAY(ctx, rbm_gradient_get_weights(rbm_trainer_gradient(ta), g1, 24));
@@ -818,7 +818,7 @@ static void check_custom_loop(rbm_estimator_kind kind, rbm_precision prec)
     rbm_batch_iter *it = NULL;
     rbm_estimator *e = NULL;
     rbm_gradient *g = NULL;
-    RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, 1, 0, seed, &it));
+    RBM_OKAY(ctx, rbm_batch_iter_new(ds, B, RBM_BATCH_SHUFFLE, seed, &it));
     assert_int_equal(rbm_batch_iter_batches_per_epoch(it), rbm_trainer_batches_per_epoch(t));
     RBM_OKAY(ctx, rbm_test_estimator(m2, kind, 2, B, B,
                                     rbm_seed_derive(seed, RBM_SEED_STREAM_TRAINER_ESTIMATOR), &e));
@@ -906,11 +906,11 @@ static void test_apply_gradient_refusals(void **state)
     assert_memory_equal(W0, W1, sizeof W0);
     assert_memory_equal(a0, a1, sizeof a0);
     assert_memory_equal(b0, b1, sizeof b0);
-    assert_int_equal(rbm_trainer_steps(t), 0);
+    assert_int_equal(rbm_trainer_step_count(t), 0);
     /* a finite gradient is taken */
     RBM_OKAY(ctx, rbm_gradient_zero(g));
     RBM_OKAY(ctx, rbm_trainer_apply_gradient(t, g));
-    assert_int_equal(rbm_trainer_steps(t), 1);
+    assert_int_equal(rbm_trainer_step_count(t), 1);
     rbm_gradient_free(g);
     rbm_gradient_free(go);
     rbm_trainer_free(t);

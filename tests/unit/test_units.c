@@ -67,7 +67,7 @@ static long double ref_var(rbm_unit_kind k, long double s, long double x)
 
 static void eval1(rbm_unit_kind k, double s, double x, double *mean, double *var, double *lp)
 {
-    rbm_status st = rbm_unit_eval(k, s, 1, &x, mean, var, lp);
+    rbm_status st = rbm_unit_eval(k, s, 1, &x, mean, 1, var, 1, lp, 1);
     if (st != RBM_OK)
         fail_msg("rbm_unit_eval(%s, sigma %g, x %g) returned %s", kind_names[k], s, x,
                  rbm_status_name(st));
@@ -249,7 +249,7 @@ static void test_vector_and_aliasing(void **state)
     for (int ki = 0; ki < 3; ki++) {
         rbm_unit_kind k = kinds[ki];
         double s = 1.7;
-        assert_int_equal(rbm_unit_eval(k, s, N, f, m, v, lp), RBM_OK);
+        assert_int_equal(rbm_unit_eval(k, s, N, f, m, N, v, N, lp, N), RBM_OK);
         for (int i = 0; i < N; i++) {
             double m1, v1, l1;
             eval1(k, s, f[i], &m1, &v1, &l1);
@@ -257,17 +257,17 @@ static void test_vector_and_aliasing(void **state)
         }
         /* each output may alias the field */
         memcpy(buf, f, sizeof f);
-        assert_int_equal(rbm_unit_eval(k, s, N, buf, buf, NULL, NULL), RBM_OK);
+        assert_int_equal(rbm_unit_eval(k, s, N, buf, buf, N, NULL, 0, NULL, 0), RBM_OK);
         assert_memory_equal(buf, m, sizeof m);
         memcpy(buf, f, sizeof f);
-        assert_int_equal(rbm_unit_eval(k, s, N, buf, NULL, buf, NULL), RBM_OK);
+        assert_int_equal(rbm_unit_eval(k, s, N, buf, NULL, 0, buf, N, NULL, 0), RBM_OK);
         assert_memory_equal(buf, v, sizeof v);
         memcpy(buf, f, sizeof f);
-        assert_int_equal(rbm_unit_eval(k, s, N, buf, NULL, NULL, buf), RBM_OK);
+        assert_int_equal(rbm_unit_eval(k, s, N, buf, NULL, 0, NULL, 0, buf, N), RBM_OK);
         assert_memory_equal(buf, lp, sizeof lp);
         /* nothing requested, zero units */
-        assert_int_equal(rbm_unit_eval(k, s, N, f, NULL, NULL, NULL), RBM_OK);
-        assert_int_equal(rbm_unit_eval(k, s, 0, NULL, NULL, NULL, NULL), RBM_OK);
+        assert_int_equal(rbm_unit_eval(k, s, N, f, NULL, 0, NULL, 0, NULL, 0), RBM_OK);
+        assert_int_equal(rbm_unit_eval(k, s, 0, NULL, NULL, 0, NULL, 0, NULL, 0), RBM_OK);
     }
 }
 
@@ -277,36 +277,38 @@ static void test_eval_errors(void **state)
     double x[3] = {0.1, -0.2, 0.3}, out[3];
     const double bad_sigma[] = {0.0, -0.0, -1.0, NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < sizeof bad_sigma / sizeof bad_sigma[0]; i++) {
-        if (rbm_unit_eval(RBM_UNIT_GAUSSIAN, bad_sigma[i], 3, x, out, NULL, NULL) !=
+        if (rbm_unit_eval(RBM_UNIT_GAUSSIAN, bad_sigma[i], 3, x, out, 3, NULL, 0, NULL, 0) !=
             RBM_ERR_INVALID_ARGUMENT)
             fail_msg("Gaussian sigma %g accepted by rbm_unit_eval", bad_sigma[i]);
         rbm_context *ctx = rbm_test_context();
         rbm_rng *rng = NULL;
         RBM_OKAY(ctx, rbm_rng_new(ctx, 1, &rng));
-        if (rbm_unit_sample(RBM_UNIT_GAUSSIAN, bad_sigma[i], 3, x, rng, out) !=
+        if (rbm_unit_sample(RBM_UNIT_GAUSSIAN, bad_sigma[i], 3, x, rng, out, 3) !=
             RBM_ERR_INVALID_ARGUMENT)
             fail_msg("Gaussian sigma %g accepted by rbm_unit_sample", bad_sigma[i]);
         rbm_rng_free(rng);
         rbm_context_free(ctx);
     }
     /* discrete kinds ignore sigma */
-    assert_int_equal(rbm_unit_eval(RBM_UNIT_BERNOULLI, NAN, 3, x, out, NULL, NULL), RBM_OK);
-    assert_int_equal(rbm_unit_eval(RBM_UNIT_ISING, -1.0, 3, x, out, NULL, NULL), RBM_OK);
+    assert_int_equal(rbm_unit_eval(RBM_UNIT_BERNOULLI, NAN, 3, x, out, 3, NULL, 0, NULL, 0),
+                     RBM_OK);
+    assert_int_equal(rbm_unit_eval(RBM_UNIT_ISING, -1.0, 3, x, out, 3, NULL, 0, NULL, 0), RBM_OK);
 
     const double bad_field[] = {NAN, INFINITY, -INFINITY};
     for (int ki = 0; ki < 3; ki++)
         for (size_t i = 0; i < 3; i++) {
             x[1] = bad_field[i];
-            if (rbm_unit_eval(kinds[ki], 1.0, 3, x, out, out, out) != RBM_ERR_NOT_FINITE)
+            if (rbm_unit_eval(kinds[ki], 1.0, 3, x, out, 3, out, 3, out, 3) != RBM_ERR_NOT_FINITE)
                 fail_msg("%s: field %g did not give RBM_ERR_NOT_FINITE", kind_names[ki],
                          bad_field[i]);
             x[1] = -0.2;
         }
-    assert_int_equal(rbm_unit_eval((rbm_unit_kind)3, 1.0, 3, x, out, NULL, NULL),
+    assert_int_equal(rbm_unit_eval((rbm_unit_kind)3, 1.0, 3, x, out, 3, NULL, 0, NULL, 0),
                      RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_unit_eval((rbm_unit_kind)-1, 1.0, 3, x, out, NULL, NULL),
+    assert_int_equal(rbm_unit_eval((rbm_unit_kind)-1, 1.0, 3, x, out, 3, NULL, 0, NULL, 0),
                      RBM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(rbm_unit_eval(RBM_UNIT_ISING, 1.0, 3, NULL, out, NULL, NULL), RBM_ERR_NULL);
+    assert_int_equal(rbm_unit_eval(RBM_UNIT_ISING, 1.0, 3, NULL, out, 3, NULL, 0, NULL, 0),
+                     RBM_ERR_NULL);
 }
 
 static void test_sample_errors(void **state)
@@ -317,17 +319,72 @@ static void test_sample_errors(void **state)
     RBM_OKAY(ctx, rbm_rng_new(ctx, 1, &rng));
     double x[3] = {0.1, -0.2, 0.3}, out[3];
     for (int ki = 0; ki < 3; ki++) {
-        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, NULL, out), RBM_ERR_NULL);
-        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, rng, NULL), RBM_ERR_NULL);
-        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, NULL, rng, out), RBM_ERR_NULL);
+        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, NULL, out, 3), RBM_ERR_NULL);
+        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, rng, NULL, 3), RBM_ERR_NULL);
+        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, NULL, rng, out, 3), RBM_ERR_NULL);
         x[2] = NAN;
-        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, rng, out), RBM_ERR_NOT_FINITE);
+        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, rng, out, 3), RBM_ERR_NOT_FINITE);
         x[2] = -INFINITY;
-        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, rng, out), RBM_ERR_NOT_FINITE);
+        assert_int_equal(rbm_unit_sample(kinds[ki], 1.0, 3, x, rng, out, 3), RBM_ERR_NOT_FINITE);
         x[2] = 0.3;
     }
-    assert_int_equal(rbm_unit_sample((rbm_unit_kind)7, 1.0, 3, x, rng, out),
+    assert_int_equal(rbm_unit_sample((rbm_unit_kind)7, 1.0, 3, x, rng, out, 3),
                      RBM_ERR_INVALID_ARGUMENT);
+    rbm_rng_free(rng);
+    rbm_context_free(ctx);
+}
+
+/* Output lengths must equal n exactly: RBM_ERR_SHAPE otherwise, with no
+ * output written (and, for sampling, no deviate drawn and a detail naming
+ * out with the expected and given lengths). */
+static void test_output_lengths(void **state)
+{
+    (void)state;
+    double x[3] = {0.1, -0.2, 0.3};
+    double mean[4], var[4], lp[4];
+    const size_t bad_len[] = {0, 2, 4};
+    for (int ki = 0; ki < 3; ki++)
+        for (size_t t = 0; t < 3; t++)
+            for (int which = 0; which < 3; which++) {
+                for (int i = 0; i < 4; i++)
+                    mean[i] = var[i] = lp[i] = 42.0;
+                size_t ml = which == 0 ? bad_len[t] : 3, vl = which == 1 ? bad_len[t] : 3,
+                       ll = which == 2 ? bad_len[t] : 3;
+                rbm_status st = rbm_unit_eval(kinds[ki], 1.0, 3, x, mean, ml, var, vl, lp, ll);
+                if (st != RBM_ERR_SHAPE)
+                    fail_msg("%s: output %d with length %zu gave %s", kind_names[ki], which,
+                             bad_len[t], rbm_status_name(st));
+                for (int i = 0; i < 4; i++)
+                    assert_true(mean[i] == 42.0 && var[i] == 42.0 && lp[i] == 42.0);
+            }
+    /* a NULL output ignores its length; the others are computed */
+    for (int i = 0; i < 4; i++)
+        mean[i] = 42.0;
+    assert_int_equal(rbm_unit_eval(RBM_UNIT_BERNOULLI, 1.0, 3, x, mean, 3, NULL, 99, NULL, 7),
+                     RBM_OK);
+    for (int i = 0; i < 3; i++)
+        rbm_assert_close(mean[i], 1.0 / (1.0 + exp(-x[i])), 1e-15, 0, "Bernoulli mean");
+    assert_true(mean[3] == 42.0);
+
+    rbm_context *ctx = rbm_test_context();
+    rbm_rng *rng = NULL;
+    RBM_OKAY(ctx, rbm_rng_new(ctx, 5, &rng));
+    uint8_t before[RBM_RNG_STATE_BYTES], after[RBM_RNG_STATE_BYTES];
+    RBM_OKAY(ctx, rbm_rng_get_state(rng, before, sizeof before));
+    for (size_t t = 0; t < 3; t++) {
+        double out[4] = {42.0, 42.0, 42.0, 42.0};
+        rbm_context_clear_error(ctx);
+        assert_int_equal(rbm_unit_sample(RBM_UNIT_GAUSSIAN, 1.0, 3, x, rng, out, bad_len[t]),
+                         RBM_ERR_SHAPE);
+        char want[64];
+        snprintf(want, sizeof want, "out has %zu elements, expected 3", bad_len[t]);
+        if (!strstr(rbm_context_last_error(ctx), want))
+            fail_msg("detail \"%s\" lacks \"%s\"", rbm_context_last_error(ctx), want);
+        for (int i = 0; i < 4; i++)
+            assert_true(out[i] == 42.0);
+    }
+    RBM_OKAY(ctx, rbm_rng_get_state(rng, after, sizeof after));
+    assert_memory_equal(before, after, sizeof before);
     rbm_rng_free(rng);
     rbm_context_free(ctx);
 }
@@ -352,7 +409,7 @@ static void test_sampling_statistics(void **state)
     for (int ki = 0; ki < 3; ki++) {
         rbm_unit_kind k = kinds[ki];
         double s = 1.3;
-        RBM_OKAY(ctx, rbm_unit_sample(k, s, N, f, rng, out));
+        RBM_OKAY(ctx, rbm_unit_sample(k, s, N, f, rng, out, N));
         for (int j = 0; j < NF; j++) {
             long double s1 = 0, s2 = 0;
             for (int r = 0; r < REP; r++) {
@@ -412,7 +469,7 @@ static void test_sampling_deviates_and_aliasing(void **state)
         RBM_OKAY(ctx, rbm_rng_new(ctx, 77, &a));
         RBM_OKAY(ctx, rbm_rng_new(ctx, 77, &b));
         RBM_OKAY(ctx, rbm_rng_new(ctx, 77, &c));
-        RBM_OKAY(ctx, rbm_unit_sample(k, 0.9, N, f, a, out));
+        RBM_OKAY(ctx, rbm_unit_sample(k, 0.9, N, f, a, out, N));
         for (int i = 0; i < N; i++) {
             if (k == RBM_UNIT_GAUSSIAN)
                 (void)rbm_rng_normal(b);
@@ -426,7 +483,7 @@ static void test_sampling_deviates_and_aliasing(void **state)
         }
         /* aliasing gives the same values */
         memcpy(buf, f, sizeof f);
-        RBM_OKAY(ctx, rbm_unit_sample(k, 0.9, N, buf, c, buf));
+        RBM_OKAY(ctx, rbm_unit_sample(k, 0.9, N, buf, c, buf, N));
         assert_memory_equal(buf, out, sizeof out);
         rbm_rng_free(a);
         rbm_rng_free(b);
@@ -446,10 +503,10 @@ static void test_sampling_extremes(void **state)
     double f[N], out[N];
     for (int i = 0; i < N; i++)
         f[i] = (i % 2 ? 1 : -1) * (i % 4 < 2 ? 1e3 : 1e30);
-    RBM_OKAY(ctx, rbm_unit_sample(RBM_UNIT_BERNOULLI, 1, N, f, rng, out));
+    RBM_OKAY(ctx, rbm_unit_sample(RBM_UNIT_BERNOULLI, 1, N, f, rng, out, N));
     for (int i = 0; i < N; i++)
         assert_true(out[i] == (f[i] > 0 ? 1.0 : 0.0));
-    RBM_OKAY(ctx, rbm_unit_sample(RBM_UNIT_ISING, 1, N, f, rng, out));
+    RBM_OKAY(ctx, rbm_unit_sample(RBM_UNIT_ISING, 1, N, f, rng, out, N));
     for (int i = 0; i < N; i++)
         assert_true(out[i] == (f[i] > 0 ? 1.0 : -1.0));
     rbm_rng_free(rng);
@@ -535,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_vector_and_aliasing),
         cmocka_unit_test(test_eval_errors),
         cmocka_unit_test(test_sample_errors),
+        cmocka_unit_test(test_output_lengths),
         cmocka_unit_test(test_sampling_statistics),
         cmocka_unit_test(test_sampling_deviates_and_aliasing),
         cmocka_unit_test(test_sampling_extremes),
