@@ -16,8 +16,9 @@
 /* G += <v E[h|v]>_data (G: nv x nh). */
 static rbm_status data_term(rbm_machine *m, const rbm_dataset *data, double *G)
 {
-    rbm_context *ctx = m->ctx;
-    const size_t nv = m->nv, nh = m->nh;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    rbm_context *ctx = view->ctx;
+    const size_t nv = view->nv, nh = view->nh;
     double *V = NULL, *Hm = NULL;
     rbm_status st;
     if ((st = rbm__xcalloc(ctx, DATA_BLOCK * nv, sizeof(double), &V, "dynamics")) ||
@@ -117,6 +118,7 @@ static rbm_status model_term(rbm_mf *s, const rbm_mf_points *p, double *G, size_
 static rbm_status check_step(const rbm_mf *s, const rbm_machine *m, const rbm_dataset *data,
                              size_t n_starts, double dt)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_context *ctx = s->ctx;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "data is NULL");
@@ -126,22 +128,23 @@ static rbm_status check_step(const rbm_mf *s, const rbm_machine *m, const rbm_da
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "dt = %g must be finite and > 0", dt);
     if (n_starts == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
-    if (data->cols != m->nv)
+    if (data->cols != view->nv)
         return rbm__fail(ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, m->nv);
+                         data->cols, view->nv);
     return RBM_OK;
 }
 
 rbm_status rbm_mf_dynamics_step(rbm_mf *s, rbm_machine *m, const rbm_dataset *data,
                                 size_t n_starts, uint64_t seed, double dt, size_t *n_states)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     if (!s || !m)
         return RBM_ERR_NULL;
     rbm_status st = check_step(s, m, data, n_starts, dt);
     if (st)
         return st;
     rbm_context *ctx = s->ctx;
-    const size_t nvh = m->nv * m->nh;
+    const size_t nvh = view->nv * view->nh;
     double *G = NULL, *Wn = NULL;
     rbm_mf_points *p = NULL;
     size_t used = 0;
@@ -158,7 +161,7 @@ rbm_status rbm_mf_dynamics_step(rbm_mf *s, rbm_machine *m, const rbm_dataset *da
     if ((st = model_term(s, p, G, &used)))
         goto done;
     for (size_t i = 0; i < nvh; i++)
-        Wn[i] = m->W[i] + dt * G[i];
+        Wn[i] = view->W[i] + dt * G[i];
     st = rbm_machine_set_weights(m, Wn, nvh);
     if (!st && n_states)
         *n_states = used;

@@ -549,23 +549,24 @@ static rbm__rs_law law_from_kurtosis(double k)
 
 rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, rbm_ensemble **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(mach);
     if (out)
         *out = NULL;
     if (!mach)
         return RBM_ERR_NULL;
-    rbm_context *ctx = mach->ctx;
+    rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "out is NULL");
     *out = NULL;
     if (max_modes == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_modes is 0");
-    if (mach->vk == RBM_UNIT_GAUSSIAN || mach->hk == RBM_UNIT_GAUSSIAN)
+    if (mv->vk == RBM_UNIT_GAUSSIAN || mv->hk == RBM_UNIT_GAUSSIAN)
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "the ensemble has +-1 units; this machine has a Gaussian layer");
     rbm_status st;
     rbm_machine *ising = NULL;
     const rbm_machine *src = mach;
-    if (mach->vk == RBM_UNIT_BERNOULLI || mach->hk == RBM_UNIT_BERNOULLI) {
+    if (mv->vk == RBM_UNIT_BERNOULLI || mv->hk == RBM_UNIT_BERNOULLI) {
         if ((st = rbm_machine_convert(mach, RBM_UNIT_ISING, &ising, NULL)))
             return st;
         src = ising;
@@ -573,7 +574,7 @@ rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, 
     rbm_svd *svd = NULL;
     double *w = NULL, *U = NULL, *V = NULL;
     rbm_ensemble *e = NULL;
-    size_t nv = mach->nv, nh = mach->nh;
+    size_t nv = mv->nv, nh = mv->nh;
     if ((st = rbm_svd_new(src, &svd)))
         goto done;
     size_t r = rbm_svd_rank(svd);
@@ -647,9 +648,10 @@ rbm_status rbm_machine_phase(const rbm_machine *mach, size_t max_modes, rbm_phas
                              double *sigma, size_t *n_modes, double *w, size_t w_len,
                              double *kurtosis, size_t kurtosis_len, int *compositional)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(mach);
     if (!mach)
         return RBM_ERR_NULL;
-    rbm_context *ctx = mach->ctx;
+    rbm_context *ctx = mv->ctx;
     size_t cap = max_modes < KMAX ? max_modes : KMAX;
     if (w && w_len < cap)
         return rbm__fail(ctx, RBM_ERR_SHAPE, "w has %zu elements, expected at least %zu", w_len,

@@ -65,8 +65,9 @@ void rbm_svd_free(rbm_svd *s)
 
 rbm_status rbm__svd_alloc(const rbm_machine *m, rbm_svd **out)
 {
-    rbm_context *ctx = m->ctx;
-    size_t nv = m->nv, nh = m->nh, r = nv < nh ? nv : nh, nw, nu, nvv, ni;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
+    size_t nv = mv->nv, nh = mv->nh, r = nv < nh ? nv : nh, nw, nu, nvv, ni;
     /* the machine guarantees nv, nh <= INT_MAX and nv * nh * 8 fits */
     if (!rbm__mul_ok(nv, nh, &nw) || !rbm__mul_ok(nv, r, &nu) || !rbm__mul_ok(nh, r, &nvv) ||
         !rbm__mul_ok(r, 8, &ni) || ni > (size_t)INT_MAX || !rbm__blas_int_ok(nv) ||
@@ -143,18 +144,19 @@ rbm_status rbm__svd_compute(rbm_svd *s, const double *W)
 
 rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_svd_new: out is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_svd_new: out is NULL");
     *out = NULL;
     rbm_svd *s;
     rbm_status st = rbm__svd_alloc(m, &s);
     if (st)
         return st;
-    if ((st = rbm__svd_compute(s, m->W))) {
+    if ((st = rbm__svd_compute(s, mv->W))) {
         rbm_svd_free(s);
         return st;
     }
@@ -164,16 +166,17 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 
 rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!s)
         return RBM_ERR_NULL;
     if (!m)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_svd_update: machine is NULL");
-    if (m->nv != s->nv || m->nh != s->nh)
+    if (mv->nv != s->nv || mv->nh != s->nh)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
                          "rbm_svd_update: machine is %zu x %zu, the decomposition was made for "
                          "%zu x %zu",
-                         m->nv, m->nh, s->nv, s->nh);
-    return rbm__svd_compute(s, m->W);
+                         mv->nv, mv->nh, s->nv, s->nh);
+    return rbm__svd_compute(s, mv->W);
 }
 
 size_t rbm_svd_rank(const rbm_svd *s)

@@ -2,6 +2,7 @@
  * discrete layer (model/enumerate.h has the method). */
 #include "core/internal.h"
 #include "model/enumerate.h"
+#include "model/machine_impl.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -98,9 +98,10 @@ rbm_status rbm__ckpt_get_reals(rbm__ckpt_in *in, const rbm__kern *K, void *x, si
 static void write_state(const rbm_trainer *t, rbm__wbuf *w)
 {
     const rbm_machine *m = t->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__wbuf_u32(w, TRNS_VERSION);
-    rbm__wbuf_u64(w, m->nv);
-    rbm__wbuf_u64(w, m->nh);
+    rbm__wbuf_u64(w, mv->nv);
+    rbm__wbuf_u64(w, mv->nh);
     rbm__wbuf_u64(w, t->data->rows);
     rbm__wbuf_u64(w, t->data->cols);
     rbm__wbuf_u32(w, (uint32_t)t->data->dtype);
@@ -151,6 +152,7 @@ typedef struct trainer_config {
 /* Version, shapes and the dataset the state was made on. */
 static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_dataset *data)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__rbuf *r = &in->r;
     uint32_t version = rbm__rbuf_u32(r);
     if (version != TRNS_VERSION)
@@ -161,10 +163,10 @@ static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_
     uint32_t dtype = rbm__rbuf_u32(r), fp = rbm__rbuf_u32(r);
     if (r->short_read)
         return rbm__ckpt_bad(in, "training state truncated in its header");
-    if (nv != m->nv || nh != m->nh)
+    if (nv != mv->nv || nh != mv->nh)
         return rbm__ckpt_bad(in, "training state is for a %llu x %llu machine, the file's "
                              "machine is %zu x %zu", (unsigned long long)nv,
-                             (unsigned long long)nh, m->nv, m->nh);
+                             (unsigned long long)nh, mv->nv, mv->nh);
     uint32_t have = rbm__dataset_fingerprint(data);
     if (rows != data->rows || cols != data->cols || dtype != (uint32_t)data->dtype || fp != have)
         return rbm__fail(in->ctx, RBM_ERR_SHAPE,
