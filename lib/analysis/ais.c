@@ -3,6 +3,7 @@
  * data rows or base samples at beta = 1. */
 #include "analysis/metrics.h"
 #include "core/shuffle.h"
+#include "data/dataset.h"
 #include "model/gauss_gauss.h"
 
 #include <cblas.h>
@@ -204,7 +205,7 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
         return st;
     if ((st = rbm_dataset_mean(data, a->aA, mv->nv)))
         return rbm__fail(a->ctx, st, "cannot compute data means: %s",
-                         rbm_context_last_error(data->ctx));
+                         rbm_context_last_error(rbm__dataset_ctx(data)));
     for (size_t i = 0; i < mv->nv; i++) {
         double p = a->aA[i];
         switch (mv->vk) {
@@ -340,7 +341,7 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
     }
     if (a->data) {
         for (size_t r = 0; r < R; r++) {
-            size_t row = rbm__rng_index(&a->rng, a->data->rows);
+            size_t row = rbm__rng_index(&a->rng, rbm__dataset_rows(a->data));
             rbm__dataset_fetch(a->data, NULL, row, 1, false, a->V + r * nv);
         }
     } else {

@@ -4,6 +4,7 @@
  * log-likelihood, pseudo-likelihood, reconstruction error, free-energy gap
  * (docs/theory.md §1.3, §8). */
 #include "analysis/metrics.h"
+#include "data/dataset.h"
 #include "model/gauss_gauss.h"
 
 #include <cblas.h>
@@ -217,9 +218,9 @@ rbm_status rbm__metrics_check_data(const rbm_machine *m, const rbm_dataset *d, c
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!d)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "%s dataset is NULL", what);
-    if (d->cols != mv->nv)
+    if (rbm__dataset_cols(d) != mv->nv)
         return rbm__fail(mv->ctx, RBM_ERR_SHAPE, "%s dataset has %zu columns, machine expects %zu",
-                         what, d->cols, mv->nv);
+                         what, rbm__dataset_cols(d), mv->nv);
     return RBM_OK;
 }
 
@@ -241,8 +242,9 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
         return st;
     }
     long double acc = 0;
-    for (size_t r0 = 0; r0 < data->rows && !st; r0 += ROW_BLOCK) {
-        size_t n = data->rows - r0 < ROW_BLOCK ? data->rows - r0 : ROW_BLOCK;
+    const size_t rows = rbm__dataset_rows(data);
+    for (size_t r0 = 0; r0 < rows && !st; r0 += ROW_BLOCK) {
+        size_t n = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, n, false, v);
         st = rbm_machine_free_energy(m, n, v, n * mv->nv, f);
         for (size_t r = 0; r < n && !st; r++)
@@ -252,7 +254,7 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
     rbm__free(mv->ctx, f);
     if (st)
         return st;
-    double mean = (double)(acc / (long double)data->rows);
+    double mean = (double)(acc / (long double)rows);
     if (!isfinite(mean))
         return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE,
                          "mean free energy of the data is not finite (data values too large for "
@@ -311,7 +313,7 @@ static void pl_part(void *arg, size_t part, size_t parts)
     pl_job *J = arg;
     const rbm_machine *m = J->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    size_t nv = mv->nv, nh = mv->nh, rows = J->d->rows;
+    size_t nv = mv->nv, nh = mv->nh, rows = rbm__dataset_rows(J->d);
     size_t r0 = rows / parts * part, r1 = part + 1 == parts ? rows : rows / parts * (part + 1);
     double *H = J->work + part * (2 * nh + nv), *lam = H + nh, *v = lam + nh;
     long double acc = 0;
@@ -352,8 +354,8 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
         return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "pseudo-likelihood needs discrete visible units (machine has gaussian)");
     double lo = mv->vk == RBM_UNIT_ISING ? -1.0 : 0.0, hi = 1.0;
-    for (size_t r = 0; r < data->rows; r++)
-        for (size_t c = 0; c < data->cols; c++) {
+    for (size_t r = 0; r < rbm__dataset_rows(data); r++)
+        for (size_t c = 0; c < rbm__dataset_cols(data); c++) {
             double x = rbm__dataset_at(data, r, c);
             if (x != lo && x != hi)
                 return rbm__fail(mv->ctx, RBM_ERR_OUT_OF_RANGE,
@@ -362,8 +364,8 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
                                  lo, hi, r, c, x);
         }
     size_t parts = rbm__threads(mv->ctx);
-    if (parts > data->rows)
-        parts = data->rows;
+    if (parts > rbm__dataset_rows(data))
+        parts = rbm__dataset_rows(data);
     if (parts > 64)
         parts = 64;
     pl_job J = {.m = m, .d = data, .lo = lo, .hi = hi};
@@ -380,7 +382,7 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
         acc += J.acc[p];
     rbm__free(mv->ctx, J.work);
     rbm__free(mv->ctx, J.acc);
-    *mean_pll = (double)(acc / (long double)data->rows);
+    *mean_pll = (double)(acc / (long double)rbm__dataset_rows(data));
     return RBM_OK;
 }
 
@@ -408,8 +410,9 @@ rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *dat
         return st;
     }
     long double acc = 0;
-    for (size_t r0 = 0; r0 < data->rows; r0 += ROW_BLOCK) {
-        size_t n = data->rows - r0 < ROW_BLOCK ? data->rows - r0 : ROW_BLOCK;
+    const size_t rows = rbm__dataset_rows(data);
+    for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+        size_t n = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, n, false, v);
         K->hidden_field(mv, n, v, h);
         K->mean(mv->hk, mv->sigma_h, n * mv->nh, h, h);
@@ -420,7 +423,7 @@ rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *dat
     rbm__free(mv->ctx, v);
     rbm__free(mv->ctx, h);
     rbm__free(mv->ctx, r);
-    double err = (double)(acc / (long double)data->rows);
+    double err = (double)(acc / (long double)rows);
     if (!isfinite(err))
         return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE, "reconstruction error is not finite");
     *out = err;

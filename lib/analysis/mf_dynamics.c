@@ -6,6 +6,7 @@
  * explicit derivative of its log Z_TAP). */
 #include "analysis/lapack_calls.h"
 #include "analysis/mf_impl.h"
+#include "data/dataset.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -24,9 +25,10 @@ static rbm_status data_term(rbm_machine *m, const rbm_dataset *data, double *G)
     if ((st = rbm__xcalloc(ctx, DATA_BLOCK * nv, sizeof(double), &V, "dynamics")) ||
         (st = rbm__xcalloc(ctx, DATA_BLOCK * nh, sizeof(double), &Hm, "dynamics")))
         goto done;
-    const double inv = 1.0 / (double)data->rows;
-    for (size_t r0 = 0; r0 < data->rows; r0 += DATA_BLOCK) {
-        size_t b = data->rows - r0 < DATA_BLOCK ? data->rows - r0 : DATA_BLOCK;
+    const size_t rows = rbm__dataset_rows(data);
+    const double inv = 1.0 / (double)rows;
+    for (size_t r0 = 0; r0 < rows; r0 += DATA_BLOCK) {
+        size_t b = rows - r0 < DATA_BLOCK ? rows - r0 : DATA_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, b, false, V);
         if ((st = rbm_machine_hidden_mean(m, b, V, b * nv, Hm, b * nh)))
             goto done;
@@ -128,9 +130,9 @@ static rbm_status check_step(const rbm_mf *s, const rbm_machine *m, const rbm_da
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "dt = %g must be finite and > 0", dt);
     if (n_starts == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
-    if (data->cols != view->nv)
+    if (rbm__dataset_cols(data) != view->nv)
         return rbm__fail(ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, view->nv);
+                         rbm__dataset_cols(data), view->nv);
     return RBM_OK;
 }
 

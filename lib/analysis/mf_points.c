@@ -5,6 +5,7 @@
 #include "analysis/lapack_calls.h"
 #include "analysis/mf_impl.h"
 #include "core/shuffle.h"
+#include "data/dataset.h"
 
 #include <math.h>
 #include <string.h>
@@ -302,10 +303,11 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
 {
     const rbm_machine *m = s->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
-    if (data->cols != view->nv)
+    if (rbm__dataset_cols(data) != view->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, view->nv);
-    size_t n = n_starts < data->rows ? n_starts : data->rows, lv;
+                         rbm__dataset_cols(data), view->nv);
+    const size_t nrows = rbm__dataset_rows(data);
+    size_t n = n_starts < nrows ? n_starts : nrows, lv;
     if (!rbm__mul_ok(n, view->nv, &lv))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n);
     double *v = NULL;
@@ -313,14 +315,14 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
     rbm_status st;
     if ((st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "data starts")))
         return st;
-    if (n < data->rows) {
-        if ((st = rbm__xcalloc(s->ctx, data->rows, sizeof(size_t), &idx, "data starts"))) {
+    if (n < nrows) {
+        if ((st = rbm__xcalloc(s->ctx, nrows, sizeof(size_t), &idx, "data starts"))) {
             rbm__free(s->ctx, v);
             return st;
         }
         rbm_rng rng;
         rbm__rng_init(&rng, s->ctx, seed);
-        rbm__shuffle(&rng, idx, data->rows); /* the first n: n distinct rows */
+        rbm__shuffle(&rng, idx, nrows); /* the first n: n distinct rows */
     }
     rbm__dataset_fetch(data, idx, 0, n, false, v);
     rbm__free(s->ctx, idx);

@@ -3,6 +3,7 @@
  * initialisation of W (docs/theory.md §6). */
 #include "analysis/lapack_calls.h"
 #include "analysis/svd_impl.h"
+#include "data/dataset.h"
 #include "model/machine.h"
 
 #include <cblas.h>
@@ -38,7 +39,7 @@ static rbm_status top_principal(rbm_context *ctx, const rbm_dataset *data, size_
         (st = rbm__xcalloc(ctx, 2 * K, sizeof(lapack_int), &isuppz, "eigen workspace")))
         goto done;
     if ((st = rbm_dataset_covariance(data, C, nv * nv))) {
-        st = forward_error(ctx, st, data->ctx, "cannot compute the data covariance");
+        st = forward_error(ctx, st, rbm__dataset_ctx(data), "cannot compute the data covariance");
         goto done;
     }
     lapack_int found = 0;
@@ -115,11 +116,11 @@ rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t 
     rbm_context *ctx = mv->ctx;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_init_pca: dataset is NULL");
-    if (data->cols != mv->nv)
+    if (rbm__dataset_cols(data) != mv->nv)
         return rbm__fail(ctx, RBM_ERR_SHAPE,
                          "rbm_machine_init_pca: dataset has %zu columns, machine has %zu visible "
                          "units",
-                         data->cols, mv->nv);
+                         rbm__dataset_cols(data), mv->nv);
     if (n_modes == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "rbm_machine_init_pca: n_modes is 0");
     if (!isfinite(scale))

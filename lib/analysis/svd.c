@@ -4,6 +4,7 @@
  * the Marchenko-Pastur bulk estimate. */
 #include "analysis/lapack_calls.h"
 #include "analysis/svd_impl.h"
+#include "data/dataset.h"
 #include "train/gradient.h"
 
 #include <cblas.h>
@@ -237,10 +238,10 @@ rbm_status rbm__svd_check_dataset(const rbm_svd *s, const rbm_dataset *data, siz
         return rbm__fail(s->ctx, RBM_ERR_NULL, "%s: dataset is NULL", what);
     if ((st = check_modes(s, n_modes, what)))
         return st;
-    if (data->cols != s->nv)
+    if (rbm__dataset_cols(data) != s->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
                          "%s: dataset has %zu columns, W has %zu rows (visible units)", what,
-                         data->cols, s->nv);
+                         rbm__dataset_cols(data), s->nv);
     return RBM_OK;
 }
 
@@ -303,18 +304,19 @@ rbm_status rbm_svd_project_dataset(const rbm_svd *s, const rbm_dataset *data, si
     if (st)
         return st;
     size_t no;
-    if (!rbm__mul_ok(data->rows, n_modes, &no))
+    const size_t nrows = rbm__dataset_rows(data);
+    if (!rbm__mul_ok(nrows, n_modes, &no))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE,
-                         "rbm_svd_project_dataset: %zu rows x %zu modes overflows", data->rows,
+                         "rbm_svd_project_dataset: %zu rows x %zu modes overflows", nrows,
                          n_modes);
     if ((st = rbm__check_array(s->ctx, out, out_len, no, "projection buffer")))
         return st;
-    size_t block = data->rows < DATA_BLOCK ? data->rows : DATA_BLOCK;
+    size_t block = nrows < DATA_BLOCK ? nrows : DATA_BLOCK;
     double *buf;
     if ((st = rbm__xcalloc(s->ctx, block * s->nv, sizeof(double), &buf, "dataset rows")))
         return st;
-    for (size_t start = 0; start < data->rows; start += block) {
-        size_t n = data->rows - start < block ? data->rows - start : block;
+    for (size_t start = 0; start < nrows; start += block) {
+        size_t n = nrows - start < block ? nrows - start : block;
         rbm__dataset_fetch(data, NULL, start, n, false, buf);
         project_rows(n, s->nv, buf, s->U, s->r, n_modes, out + start * n_modes);
     }

@@ -50,15 +50,6 @@ typedef struct rbm__machine_view {
     const float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
 } rbm__machine_view;
 
-struct rbm_dataset {
-    rbm_context *ctx;
-    size_t rows, cols;
-    rbm_dtype dtype;
-    const void *data; /* rows x cols elements of dtype */
-    void *owned;      /* == data when owned, NULL when borrowed */
-    size_t img_h, img_w;
-};
-
 /* ---- errors, logging, memory (context.c) ---- */
 rbm_status rbm__fail(rbm_context *ctx, rbm_status st, const char *fmt, ...) RBM__PRINTF(3, 4);
 void rbm__log(rbm_context *ctx, rbm_log_level level, const char *fmt, ...) RBM__PRINTF(3, 4);

@@ -1,6 +1,7 @@
 /* librbm — sampler: persistent Gibbs chains. */
 #include "core/internal.h"
 #include "core/shuffle.h"
+#include "data/dataset.h"
 #include "train/checkpoint.h"
 #include "train/sampler.h"
 #include "train/sampler_impl.h"
@@ -134,14 +135,14 @@ rbm_status rbm_sampler_init_from_data(rbm_sampler *s, const rbm_dataset *data)
     rbm_status st = check_state(s);
     if (st)
         return st;
-    if (data->cols != mv->nv)
+    if (rbm__dataset_cols(data) != mv->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, mv->nv);
+                         rbm__dataset_cols(data), mv->nv);
     size_t *idx;
     if ((st = rbm__xcalloc(s->ctx, s->n, sizeof(size_t), &idx, "row indices")))
         return st;
     for (size_t c = 0; c < s->n; c++)
-        idx[c] = rbm__rng_index(&s->rng, data->rows);
+        idx[c] = rbm__rng_index(&s->rng, rbm__dataset_rows(data));
     rbm__dataset_fetch(data, idx, 0, s->n, s->prec == RBM_PRECISION_FLOAT32, s->v);
     rbm__free(s->ctx, idx);
     resample_hidden(s);

@@ -1,6 +1,7 @@
 /* librbm — trainer: one minibatch per step through an estimator and an
  * optimiser (optimizer.c), over seeded shuffled epochs. */
 #include "core/internal.h"
+#include "data/dataset.h"
 #include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "core/shuffle.h"
@@ -31,17 +32,17 @@ static rbm_status validate_data(rbm_trainer *t)
     const rbm_dataset *d = t->data;
     const rbm_machine *m = t->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    if (d->cols != mv->nv)
+    if (rbm__dataset_cols(d) != mv->nv)
         return rbm__fail(t->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         d->cols, mv->nv);
+                         rbm__dataset_cols(d), mv->nv);
     double lo, hi;
     switch (mv->vk) {
     case RBM_UNIT_BERNOULLI: lo = 0; hi = 1; break;
     case RBM_UNIT_ISING: lo = -1; hi = 1; break;
     default: lo = -INFINITY; hi = INFINITY; break;
     }
-    for (size_t r = 0; r < d->rows; r++)
-        for (size_t c = 0; c < d->cols; c++) {
+    for (size_t r = 0; r < rbm__dataset_rows(d); r++)
+        for (size_t c = 0; c < rbm__dataset_cols(d); c++) {
             double x = rbm__dataset_at(d, r, c);
             if (!isfinite(x))
                 return rbm__fail(t->ctx, RBM_ERR_NOT_FINITE, "dataset value at row %zu column %zu is %s",
@@ -58,7 +59,7 @@ static rbm_status validate_data(rbm_trainer *t)
 
 static void shuffle(rbm_trainer *t)
 {
-    rbm__shuffle(&t->rng, t->perm, t->data->rows);
+    rbm__shuffle(&t->rng, t->perm, rbm__dataset_rows(t->data));
 }
 
 /* The public face of the seed derivation, with the stream trainer.h names
@@ -106,10 +107,10 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     *out = NULL;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "dataset is NULL");
-    if (batch_size == 0 || batch_size > data->rows)
+    if (batch_size == 0 || batch_size > rbm__dataset_rows(data))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "batch size %zu must be between 1 and the %zu rows of the dataset",
-                         batch_size, data->rows);
+                         batch_size, rbm__dataset_rows(data));
     rbm_trainer *t;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *t, &t, "trainer");
     if (st)
@@ -119,14 +120,15 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     t->data = data;
     t->B = batch_size;
     t->prec = mv->prec;
-    t->nbatches = (data->rows + batch_size - 1) / batch_size;
+    t->nbatches = (rbm__dataset_rows(data) + batch_size - 1) / batch_size;
     t->seed = seed;
     t->monitor_every = 1;
     t->recon = NAN;
     rbm__rng_init(&t->rng, ctx, seed);
     size_t el = rbm__kern_for(mv->prec)->elem;
     if ((st = validate_data(t)) ||
-        (st = rbm__xcalloc(ctx, data->rows, sizeof(size_t), &t->perm, "row permutation")) ||
+        (st = rbm__xcalloc(ctx, rbm__dataset_rows(data), sizeof(size_t), &t->perm,
+                           "row permutation")) ||
         (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->vbatch, "minibatch")) ||
         (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->rec, "reconstruction")) ||
         (st = rbm_gradient_new(m, &t->g)) ||
@@ -199,7 +201,7 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
         return rbm__fail(t->ctx, RBM_ERR_STATE,
                          "machine precision changed since the trainer was created");
     size_t off = t->batch_idx * t->B;
-    size_t n = t->data->rows - off < t->B ? t->data->rows - off : t->B;
+    size_t n = rbm__dataset_rows(t->data) - off < t->B ? rbm__dataset_rows(t->data) - off : t->B;
     rbm__dataset_fetch(t->data, t->perm + off, 0, n, mv->prec == RBM_PRECISION_FLOAT32, t->vbatch);
     rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
     double maxg;
