@@ -4,6 +4,7 @@
 #include "analysis/metrics.h"
 #include "core/shuffle.h"
 #include "data/dataset.h"
+#include "model/enumerate.h"
 #include "model/gauss_gauss.h"
 
 #include <cblas.h>
@@ -333,9 +334,9 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
     const rbm_machine *m = a->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     const size_t nv = mv->nv, R = a->R;
-    int layer = rbm__enum_layer(m, RBM_AIS_EXACT_START_UNITS);
+    rbm_layer layer;
     *burn = a->burn_in;
-    if (layer >= 0) {
+    if (rbm__enum_pick_layer(m, RBM_AIS_EXACT_START_UNITS, &layer)) {
         *burn = 0;
         return rbm__exact_visible_samples(m, layer, &a->rng, R, a->V);
     }

@@ -5,6 +5,7 @@
  * (docs/theory.md §1.3, §8). */
 #include "analysis/metrics.h"
 #include "data/dataset.h"
+#include "model/enumerate.h"
 #include "model/gauss_gauss.h"
 
 #include <cblas.h>
@@ -21,7 +22,6 @@
 
 typedef struct {
     const rbm_machine *m;
-    int layer;            /* 1: enumerate hidden, 0: visible */
     size_t n, o;          /* enumerated / other layer sizes */
     const double *cols;   /* n x o: coupling of enumerated unit u to other units */
     const double *ebias, *obias;
@@ -84,21 +84,23 @@ static void gray_part(void *arg, size_t part, size_t parts)
     J->Z[part] = Z;
 }
 
-/* Enumerate every state of the discrete `layer` (0 visible, 1 hidden) in
+/* Enumerate every state of the discrete `layer` in
  * Gray-code order over the context's threads: returns log Z and, when lws
  * is non-NULL (2^n values), the log weight of state t of the Gray sequence
  * (state bits g = t ^ (t >> 1)) at lws[t]. */
-static rbm_status gray_enumerate(const rbm_machine *m, int layer, double *lws, double *log_z)
+static rbm_status gray_enumerate(const rbm_machine *m, rbm_layer layer, double *lws,
+                                 double *log_z)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    gray_job J = {.m = m, .layer = layer, .lws = lws};
-    J.n = layer ? mv->nh : mv->nv;
-    J.o = layer ? mv->nv : mv->nh;
-    J.ebias = layer ? mv->b : mv->a;
-    J.obias = layer ? mv->a : mv->b;
-    J.ok = layer ? mv->vk : mv->hk;
-    J.osig = layer ? mv->sigma_v : mv->sigma_h;
-    J.lo = (layer ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    gray_job J = {.m = m, .lws = lws};
+    J.n = hid ? mv->nh : mv->nv;
+    J.o = hid ? mv->nv : mv->nh;
+    J.ebias = hid ? mv->b : mv->a;
+    J.obias = hid ? mv->a : mv->b;
+    J.ok = hid ? mv->vk : mv->hk;
+    J.osig = hid ? mv->sigma_v : mv->sigma_h;
+    J.lo = (hid ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
     J.states = (uint64_t)1 << J.n;
     size_t parts = rbm__threads(mv->ctx);
     if (J.states < 8192)
@@ -109,7 +111,7 @@ static rbm_status gray_enumerate(const rbm_machine *m, int layer, double *lws, d
     rbm_status st;
     if ((st = rbm__xcalloc(mv->ctx, parts * (J.o + 2), sizeof(double), &buf, "enumeration")))
         return st;
-    if (layer) { /* hidden enumerated: columns of W, stored contiguously */
+    if (hid) { /* hidden enumerated: columns of W, stored contiguously */
         if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &cols, "enumeration"))) {
             rbm__free(mv->ctx, buf);
             return st;
@@ -153,8 +155,8 @@ rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "log_z is NULL");
     if (rbm__gauss_gauss(m))
         return rbm__gauss_gauss_log_z(m, log_z);
-    int layer = rbm__enum_layer(m, RBM_EXACT_LOG_Z_MAX_UNITS);
-    if (layer < 0)
+    rbm_layer layer;
+    if (!rbm__enum_pick_layer(m, RBM_EXACT_LOG_Z_MAX_UNITS, &layer))
         return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "exact log Z needs a discrete layer of at most %d units (machine has %zu "
                          "%s visible and %zu %s hidden units); use AIS",
@@ -163,11 +165,12 @@ rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
     return gray_enumerate(m, layer, NULL, log_z);
 }
 
-rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *rng, size_t R,
-                                      double *V)
+rbm_status rbm__exact_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
+                                      size_t R, double *V)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    size_t n = layer ? mv->nh : mv->nv;
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    size_t n = hid ? mv->nh : mv->nv;
     uint64_t states = (uint64_t)1 << n;
     double *cdf, lz;
     rbm_status st = rbm__xcalloc(mv->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
@@ -182,7 +185,7 @@ rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *
         acc += exp(cdf[t] - lz);
         cdf[t] = acc;
     }
-    double lo = (layer ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
+    double lo = (hid ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
     for (size_t r = 0; r < R; r++) {
         double u = rbm__rng_uniform(rng) * acc;
         uint64_t a = 0, b = states - 1; /* first t with cdf[t] > u */
@@ -195,7 +198,7 @@ rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *
         }
         uint64_t g = a ^ (a >> 1);
         double *v = V + r * mv->nv;
-        if (!layer) {
+        if (!hid) {
             for (size_t i = 0; i < mv->nv; i++)
                 v[i] = (g >> i) & 1 ? 1.0 : lo;
             continue;

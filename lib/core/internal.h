@@ -172,11 +172,6 @@ double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
  * checkpoint whether it is resumed on the same data. */
 uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
 
-/* ---- enumeration (model/enumerate.c; the typed interface is
- * model/enumerate.h) ----
- * Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none. */
-int rbm__enum_layer(const rbm_machine *m, size_t max_units);
-
 /* ---- gradient (train/gradient.c) ----
  * Here while analysis/meanfield.c and analysis/svd.c use the fields; code
  * outside train/ can use rbm__gradient_arrays (train/gradient.h) instead. */
