@@ -33,22 +33,37 @@ const char *rbm_phase_name(rbm_phase phase)
     return "unknown";
 }
 
-static const char *const LAW_NAMES[4] = {"rademacher", "gaussian", "laplace", "ternary"};
+static const struct {
+    rbm_component_law law;
+    const char *name;
+} LAWS[] = {{RBM_LAW_RADEMACHER, "rademacher"},
+            {RBM_LAW_GAUSSIAN, "gaussian"},
+            {RBM_LAW_LAPLACE, "laplace"},
+            {RBM_LAW_TERNARY, "ternary"}};
+#define N_LAWS (sizeof LAWS / sizeof LAWS[0])
+
+/* The name of a known law, NULL for a value that is no rbm_component_law. */
+static const char *law_name(rbm_component_law law)
+{
+    for (size_t i = 0; i < N_LAWS; i++)
+        if (LAWS[i].law == law)
+            return LAWS[i].name;
+    return NULL;
+}
 
 const char *rbm_component_law_name(rbm_component_law law)
 {
-    if ((unsigned)law < 4)
-        return LAW_NAMES[law];
-    return "unknown";
+    const char *name = law_name(law);
+    return name ? name : "unknown";
 }
 
 rbm_status rbm_component_law_parse(const char *name, rbm_component_law *out)
 {
     if (!name || !out)
         return RBM_ERR_NULL;
-    for (unsigned i = 0; i < 4; i++)
-        if (strcmp(name, LAW_NAMES[i]) == 0) {
-            *out = (rbm_component_law)i;
+    for (size_t i = 0; i < N_LAWS; i++)
+        if (strcmp(name, LAWS[i].name) == 0) {
+            *out = LAWS[i].law;
             return RBM_OK;
         }
     return RBM_ERR_INVALID_ARGUMENT;
@@ -56,7 +71,7 @@ rbm_status rbm_component_law_parse(const char *name, rbm_component_law *out)
 
 static bool law_valid(rbm_component_law law, double p)
 {
-    if ((unsigned)law >= 4)
+    if (!law_name(law))
         return false;
     return law != RBM_LAW_TERNARY || (p > 0 && p <= 1);
 }
@@ -258,7 +273,7 @@ rbm_status rbm_ensemble_set_law(rbm_ensemble *e, rbm_layer layer, rbm_component_
         return RBM_ERR_NULL;
     if (layer != RBM_LAYER_VISIBLE && layer != RBM_LAYER_HIDDEN)
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown layer %d", (int)layer);
-    if ((unsigned)law >= 4)
+    if (!law_name(law))
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown component law %d", (int)law);
     if (law == RBM_LAW_TERNARY && !(sparsity > 0 && sparsity <= 1))
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
