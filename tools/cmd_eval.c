@@ -10,6 +10,9 @@
 #define AIS_DEFAULT_BETAS 14501 /* the schedule of docs/theory.md §8 */
 #define AIS_REVERSE_BURN_IN 1000
 
+#define STR_(x) #x
+#define STR(x) STR_(x) /* the help text quotes the library's limits */
+
 enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS };
 
 struct eval_opts {
@@ -37,11 +40,13 @@ void cli_usage_eval(FILE *f)
           "                        the built-in synthetic data of the model's visible\n"
           "                        kind and size, generated with --data-seed)\n"
           "  --method exact|ais    exact: enumerate the smaller bernoulli/ising layer\n"
-          "                        (at most 30 units; closed form for gauss-gauss\n"
+          "                        (at most " STR(RBM_EXACT_LOG_Z_MAX_UNITS)
+          " units; closed form for gauss-gauss\n"
           "                        machines). ais: annealed importance sampling, forward\n"
           "                        (a stochastic lower bound of log Z) and reverse (an\n"
           "                        upper bound), each with its standard error.\n"
-          "                        Default: exact when that layer has at most 24 units\n"
+          "                        Default: exact when that layer has at most "
+          STR(RBM_EXACT_MAX_UNITS) " units\n"
           "                        and neither --runs nor --betas is given, ais otherwise\n"
           "  --runs R              AIS runs (default 100, at least 2)\n"
           "  --betas N             AIS with N equally spaced inverse temperatures\n"

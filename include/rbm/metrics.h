@@ -32,7 +32,8 @@ extern "C" {
 /* Largest discrete layer rbm_exact_log_z enumerates. */
 #define RBM_EXACT_LOG_Z_MAX_UNITS 30
 
-/* Exact log Z. Enumerates the smaller discrete layer (<= 30 units); a
+/* Exact log Z. Enumerates the smaller discrete layer (at most
+ * RBM_EXACT_LOG_Z_MAX_UNITS units); a
  * Gauss-Gauss machine uses the closed form of docs/theory.md §1.5.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (no discrete layer small
  * enough), RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */

@@ -3,6 +3,8 @@
  * data rows or base samples at beta = 1. */
 #include "analysis/metrics.h"
 #include "core/shuffle.h"
+#include "data/dataset.h"
+#include "model/enumerate.h"
 #include "model/gauss_gauss.h"
 
 #include <cblas.h>
@@ -47,10 +49,11 @@ void rbm_ais_free(rbm_ais *a)
 static void ais_base_log_z(rbm_ais *a)
 {
     const rbm_machine *m = a->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     double lz = 0;
-    for (size_t i = 0; i < m->nv; i++)
-        lz += rbm__unit_logpart(m->vk, m->sigma_v, a->aA[i]);
-    lz += (double)m->nh * rbm__unit_logpart(m->hk, m->sigma_h, 0.0);
+    for (size_t i = 0; i < mv->nv; i++)
+        lz += rbm__unit_logpart(mv->vk, mv->sigma_v, a->aA[i]);
+    lz += (double)mv->nh * rbm__unit_logpart(mv->hk, mv->sigma_h, 0.0);
     a->log_za = lz;
 }
 
@@ -79,11 +82,12 @@ static rbm_status ais_alloc_work(rbm_ais *a)
 {
     ais_release_work(a);
     const rbm_machine *m = a->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st;
-    if ((st = rbm__xcalloc(a->ctx, a->R * m->nv, sizeof(double), &a->V, "AIS states")) ||
-        (st = rbm__xcalloc(a->ctx, a->R * m->nh, sizeof(double), &a->Hf, "AIS states")) ||
-        (st = rbm__xcalloc(a->ctx, a->R * m->nh, sizeof(double), &a->Hs, "AIS states")) ||
-        (st = rbm__xcalloc(a->ctx, a->R * m->nv, sizeof(double), &a->Fv, "AIS states")) ||
+    if ((st = rbm__xcalloc(a->ctx, a->R * mv->nv, sizeof(double), &a->V, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * mv->nh, sizeof(double), &a->Hf, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * mv->nh, sizeof(double), &a->Hs, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * mv->nv, sizeof(double), &a->Fv, "AIS states")) ||
         (st = rbm__xcalloc(a->ctx, a->R, sizeof(double), &a->lw, "AIS weights")))
         ais_release_work(a);
     return st;
@@ -91,26 +95,27 @@ static rbm_status ais_alloc_work(rbm_ais *a)
 
 rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_ais_new: out is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_ais_new: out is NULL");
     *out = NULL;
     if (rbm__gauss_gauss(m))
-        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
+        return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "AIS is not needed for Gauss-Gauss machines: use rbm_exact_log_z");
     rbm_ais *a;
-    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *a, &a, "AIS");
+    rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *a, &a, "AIS");
     if (st)
         return st;
-    a->ctx = m->ctx;
+    a->ctx = mv->ctx;
     a->m = m;
     a->R = 100;
     a->burn_in = 1000;
-    rbm__rng_init(&a->rng, m->ctx, seed);
-    if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &a->aA, "AIS base")) ||
+    rbm__rng_init(&a->rng, mv->ctx, seed);
+    if ((st = rbm__xcalloc(mv->ctx, mv->nv, sizeof(double), &a->aA, "AIS base")) ||
         (st = set_schedule_default(a)) || (st = ais_alloc_work(a))) {
         rbm_ais_free(a);
         return st;
@@ -189,8 +194,9 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
     if (!a)
         return RBM_ERR_NULL;
     const rbm_machine *m = a->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!data) {
-        memset(a->aA, 0, m->nv * sizeof(double));
+        memset(a->aA, 0, mv->nv * sizeof(double));
         a->data = NULL;
         ais_base_log_z(a);
         return RBM_OK;
@@ -198,12 +204,12 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
     rbm_status st = rbm__metrics_check_data(m, data, "base");
     if (st)
         return st;
-    if ((st = rbm_dataset_mean(data, a->aA, m->nv)))
+    if ((st = rbm_dataset_mean(data, a->aA, mv->nv)))
         return rbm__fail(a->ctx, st, "cannot compute data means: %s",
-                         rbm_context_last_error(data->ctx));
-    for (size_t i = 0; i < m->nv; i++) {
+                         rbm_context_last_error(rbm__dataset_ctx(data)));
+    for (size_t i = 0; i < mv->nv; i++) {
         double p = a->aA[i];
-        switch (m->vk) {
+        switch (mv->vk) {
         case RBM_UNIT_BERNOULLI:
             p = fmin(fmax(p, 1e-3), 1 - 1e-3);
             a->aA[i] = log(p / (1 - p));
@@ -213,7 +219,7 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
             a->aA[i] = atanh(p);
             break;
         default:
-            a->aA[i] = p / (m->sigma_v * m->sigma_v);
+            a->aA[i] = p / (mv->sigma_v * mv->sigma_v);
             break;
         }
     }
@@ -247,7 +253,7 @@ double rbm_ais_base_log_z(const rbm_ais *a)
 /* Hidden fields Hf = V W + b for the R states. */
 static void ais_hidden_field(rbm_ais *a)
 {
-    rbm__kern_f64.hidden_field(a->m, a->R, a->V, a->Hf);
+    rbm__kern_f64.hidden_field(rbm__machine_view_of(a->m), a->R, a->V, a->Hf);
 }
 
 /* log p*_beta1(v) - log p*_beta0(v) for every run, added to lw (sign +1) or
@@ -255,15 +261,16 @@ static void ais_hidden_field(rbm_ais *a)
 static void ais_weight(rbm_ais *a, double beta1, double beta0, double sign)
 {
     const rbm_machine *m = a->m;
-    size_t nv = m->nv, nh = m->nh;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    size_t nv = mv->nv, nh = mv->nh;
     double db = beta1 - beta0;
     for (size_t r = 0; r < a->R; r++) {
         const double *v = a->V + r * nv, *h = a->Hf + r * nh;
         double d = 0;
         for (size_t i = 0; i < nv; i++)
-            d += db * (m->a[i] - a->aA[i]) * v[i];
-        d += rbm__logpart_sum(m->hk, m->sigma_h, nh, h, beta1) -
-             rbm__logpart_sum(m->hk, m->sigma_h, nh, h, beta0);
+            d += db * (mv->a[i] - a->aA[i]) * v[i];
+        d += rbm__logpart_sum(mv->hk, mv->sigma_h, nh, h, beta1) -
+             rbm__logpart_sum(mv->hk, mv->sigma_h, nh, h, beta0);
         a->lw[r] += sign * d;
     }
 }
@@ -273,16 +280,17 @@ static void ais_weight(rbm_ais *a, double beta1, double beta0, double sign)
 static void ais_transition(rbm_ais *a, double beta)
 {
     const rbm_machine *m = a->m;
-    size_t nv = m->nv, nh = m->nh, R = a->R;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    size_t nv = mv->nv, nh = mv->nh, R = a->R;
     for (size_t x = 0; x < R * nh; x++)
-        a->Hs[x] = rbm__unit_sample(m->hk, m->sigma_h, beta * a->Hf[x], &a->rng);
+        a->Hs[x] = rbm__unit_sample(mv->hk, mv->sigma_h, beta * a->Hf[x], &a->rng);
     /* Fv = Hs W^T (no bias), then field (1-beta) aA + beta (a + Fv) */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)nv, (int)nh, 1.0, a->Hs,
-                (int)nh, m->W, (int)nh, 0.0, a->Fv, (int)nv);
+                (int)nh, mv->W, (int)nh, 0.0, a->Fv, (int)nv);
     for (size_t r = 0; r < R; r++)
         for (size_t i = 0; i < nv; i++) {
-            double f = (1 - beta) * a->aA[i] + beta * (m->a[i] + a->Fv[r * nv + i]);
-            a->V[r * nv + i] = rbm__unit_sample(m->vk, m->sigma_v, f, &a->rng);
+            double f = (1 - beta) * a->aA[i] + beta * (mv->a[i] + a->Fv[r * nv + i]);
+            a->V[r * nv + i] = rbm__unit_sample(mv->vk, mv->sigma_v, f, &a->rng);
         }
 }
 
@@ -301,10 +309,11 @@ static int ais_report(rbm_ais *a, size_t done, size_t total)
 static rbm_status ais_forward(rbm_ais *a)
 {
     const rbm_machine *m = a->m;
-    const size_t nv = m->nv, K = a->K;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const size_t nv = mv->nv, K = a->K;
     const double *beta = a->betas;
     for (size_t x = 0; x < a->R * nv; x++)
-        a->V[x] = rbm__unit_sample(m->vk, m->sigma_v, a->aA[x % nv], &a->rng);
+        a->V[x] = rbm__unit_sample(mv->vk, mv->sigma_v, a->aA[x % nv], &a->rng);
     for (size_t k = 1; k < K; k++) {
         ais_hidden_field(a);
         ais_weight(a, beta[k], beta[k - 1], +1.0);
@@ -323,21 +332,22 @@ static rbm_status ais_forward(rbm_ais *a)
 static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
 {
     const rbm_machine *m = a->m;
-    const size_t nv = m->nv, R = a->R;
-    int layer = rbm__enum_layer(m, RBM_AIS_EXACT_START_UNITS);
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const size_t nv = mv->nv, R = a->R;
+    rbm_layer layer;
     *burn = a->burn_in;
-    if (layer >= 0) {
+    if (rbm__enum_pick_layer(m, RBM_AIS_EXACT_START_UNITS, &layer)) {
         *burn = 0;
         return rbm__exact_visible_samples(m, layer, &a->rng, R, a->V);
     }
     if (a->data) {
         for (size_t r = 0; r < R; r++) {
-            size_t row = rbm__rng_index(&a->rng, a->data->rows);
+            size_t row = rbm__rng_index(&a->rng, rbm__dataset_rows(a->data));
             rbm__dataset_fetch(a->data, NULL, row, 1, false, a->V + r * nv);
         }
     } else {
         for (size_t x = 0; x < R * nv; x++)
-            a->V[x] = rbm__unit_sample(m->vk, m->sigma_v, a->aA[x % nv], &a->rng);
+            a->V[x] = rbm__unit_sample(mv->vk, mv->sigma_v, a->aA[x % nv], &a->rng);
     }
     return RBM_OK;
 }

@@ -6,6 +6,7 @@
 #include "analysis/lapack_calls.h"
 #include "core/internal.h"
 #include "model/gauss_gauss.h"
+#include "model/machine.h"
 #include "numeric/ode_dp45.h"
 
 #include <cblas.h>
@@ -14,11 +15,12 @@
 
 static rbm_status check_gauss_gauss(const rbm_machine *m, const char *fn)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!rbm__gauss_gauss(m))
-        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
+        return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "%s needs a Gauss-Gauss machine (this one has %s visible and %s hidden "
                          "units)",
-                         fn, rbm_unit_kind_name(m->vk), rbm_unit_kind_name(m->hk));
+                         fn, rbm_unit_kind_name(mv->vk), rbm_unit_kind_name(mv->hk));
     return RBM_OK;
 }
 
@@ -26,27 +28,29 @@ static rbm_status check_gauss_gauss(const rbm_machine *m, const char *fn)
 
 rbm_status rbm_linear_model_covariance(const rbm_machine *m, double *out, size_t len)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st;
     if ((st = check_gauss_gauss(m, "rbm_linear_model_covariance")) ||
-        (st = rbm__check_array(m->ctx, out, len, m->nv * m->nv, "covariance buffer")))
+        (st = rbm__check_array(mv->ctx, out, len, mv->nv * mv->nv, "covariance buffer")))
         return st;
     double *L;
-    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nv, sizeof(double), &L, "covariance workspace")))
+    if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nv, sizeof(double), &L, "covariance workspace")))
         return st;
     st = rbm__gauss_gauss_covariance(m, L, out, "rbm_linear_model_covariance");
-    rbm__free(m->ctx, L);
+    rbm__free(mv->ctx, L);
     return st;
 }
 
 /* Validate a data covariance: length, finiteness, symmetry. */
 static rbm_status check_covariance(const rbm_machine *m, const double *C, size_t c_len)
 {
-    const size_t nv = m->nv;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const size_t nv = mv->nv;
     rbm_status st;
-    if ((st = rbm__check_array(m->ctx, C, c_len, nv * nv, "covariance C")) ||
-        (st = rbm__check_finite(m->ctx, C, c_len, "covariance C")))
+    if ((st = rbm__check_array(mv->ctx, C, c_len, nv * nv, "covariance C")) ||
+        (st = rbm__check_finite(mv->ctx, C, c_len, "covariance C")))
         return st;
     double big = 0;
     for (size_t i = 0; i < nv * nv; i++)
@@ -54,7 +58,7 @@ static rbm_status check_covariance(const rbm_machine *m, const double *C, size_t
     for (size_t i = 0; i < nv; i++)
         for (size_t j = 0; j < i; j++)
             if (fabs(C[i * nv + j] - C[j * nv + i]) > 1e-10 * big)
-                return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
+                return rbm__fail(mv->ctx, RBM_ERR_INVALID_ARGUMENT,
                                  "covariance C is not symmetric: C[%zu,%zu] = %.17g, C[%zu,%zu] = "
                                  "%.17g",
                                  i, j, C[i * nv + j], j, i, C[j * nv + i]);
@@ -91,21 +95,22 @@ static bool flow_eval(void *user, double t, const double *W, double *dW)
 rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, size_t c_len, double *dW,
                                size_t dw_len)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st;
     if ((st = check_gauss_gauss(m, "rbm_linear_gradient")) ||
         (st = check_covariance(m, C, c_len)) ||
-        (st = rbm__check_array(m->ctx, dW, dw_len, m->nv * m->nh, "gradient buffer dW")))
+        (st = rbm__check_array(mv->ctx, dW, dw_len, mv->nv * mv->nh, "gradient buffer dW")))
         return st;
-    const size_t nv = m->nv, nh = m->nh;
+    const size_t nv = mv->nv, nh = mv->nh;
     double *buf;
-    if ((st = rbm__xcalloc(m->ctx, nv * nv + nv * nh, sizeof(double), &buf, "gradient workspace")))
+    if ((st = rbm__xcalloc(mv->ctx, nv * nv + nv * nh, sizeof(double), &buf, "gradient workspace")))
         return st;
-    flow_ctx F = {nv, nh, m->sigma_v, m->sigma_h, C, buf, buf + nv * nv};
-    if (!flow_eval(&F, 0.0, m->W, dW))
-        st = rbm__gauss_gauss_not_normalizable(m, m->W, "rbm_linear_gradient");
-    rbm__free(m->ctx, buf);
+    flow_ctx F = {nv, nh, mv->sigma_v, mv->sigma_h, C, buf, buf + nv * nv};
+    if (!flow_eval(&F, 0.0, mv->W, dW))
+        st = rbm__gauss_gauss_not_normalizable(m, mv->W, "rbm_linear_gradient");
+    rbm__free(mv->ctx, buf);
     return st;
 }
 
@@ -132,7 +137,8 @@ static rbm_status check_integrate_args(const rbm_machine *m, const double *C, si
                                        const double *times, size_t times_len, const double *w_out,
                                        size_t w_len)
 {
-    rbm_context *ctx = m->ctx;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
     rbm_status st;
     if ((st = check_gauss_gauss(m, "rbm_linear_integrate")) || (st = check_covariance(m, C, c_len)))
         return st;
@@ -142,7 +148,7 @@ static rbm_status check_integrate_args(const rbm_machine *m, const double *C, si
     if (!(isfinite(rtol) && rtol > 0) || !(isfinite(atol) && atol > 0))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "tolerances must be finite and > 0 (rtol %g, atol %g)", rtol, atol);
-    const size_t r = m->nv < m->nh ? m->nv : m->nh;
+    const size_t r = mv->nv < mv->nh ? mv->nv : mv->nh;
     size_t n_w = 0;
     if (!rbm__mul_ok(n_out, r, &n_w))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu outputs of %zu values overflow", n_out, r);
@@ -158,8 +164,9 @@ static rbm_status check_integrate_args(const rbm_machine *m, const double *C, si
 static rbm_status integ_alloc(integ *ig, const double *C)
 {
     rbm_machine *m = ig->m;
-    rbm_context *ctx = m->ctx;
-    const size_t nv = m->nv, nh = m->nh, n = nv * nh, r = ig->r;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
+    const size_t nv = mv->nv, nh = mv->nh, n = nv * nh, r = ig->r;
     size_t total;
     if (!rbm__mul_ok(n, 13, &total) || total > SIZE_MAX - nv * nv - r)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "integration workspace overflows");
@@ -168,7 +175,7 @@ static rbm_status integ_alloc(integ *ig, const double *C)
     if ((st = rbm__xcalloc(ctx, total, sizeof(double), &ig->buf, "integration workspace")))
         return st;
     double *p = ig->buf;
-    ig->F = (flow_ctx){nv, nh, m->sigma_v, m->sigma_h, C, p, p + nv * nv};
+    ig->F = (flow_ctx){nv, nh, mv->sigma_v, mv->sigma_h, C, p, p + nv * nv};
     ig->copy = p + nv * nv + n + rbm__dp45_ws_len(n);
     ig->sv = ig->copy + n;
     if (ig->n_out == 0)
@@ -186,7 +193,8 @@ static rbm_status integ_alloc(integ *ig, const double *C)
 
 static void integ_free(integ *ig)
 {
-    rbm_context *ctx = ig->m->ctx;
+    const rbm__machine_view *mv = rbm__machine_view_of(ig->m);
+    rbm_context *ctx = mv->ctx;
     rbm__free(ctx, ig->buf);
     rbm__free(ctx, ig->work);
     rbm__free(ctx, ig->iwork);
@@ -202,13 +210,14 @@ static double out_time(const integ *ig, size_t k)
 static rbm_status record_due(integ *ig)
 {
     const rbm_machine *m = ig->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     while (ig->k_out < ig->n_out && out_time(ig, ig->k_out) <= ig->S.t) {
-        memcpy(ig->copy, ig->S.y, m->nv * m->nh * sizeof(double));
-        lapack_int info = rbm__lapack_svd(false, m->nv, m->nh, ig->copy,
+        memcpy(ig->copy, ig->S.y, mv->nv * mv->nh * sizeof(double));
+        lapack_int info = rbm__lapack_svd(false, mv->nv, mv->nh, ig->copy,
                                           ig->w_out + ig->k_out * ig->r, NULL, NULL, ig->work,
                                           ig->lwork, ig->iwork);
         if (info != 0)
-            return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "LAPACK dgesdd failed (info %d)",
+            return rbm__fail(mv->ctx, RBM_ERR_NUMERICAL, "LAPACK dgesdd failed (info %d)",
                              (int)info);
         if (ig->times)
             ig->times[ig->k_out] = out_time(ig, ig->k_out);
@@ -221,7 +230,8 @@ static rbm_status record_due(integ *ig)
  * step; RBM_STOPPED when the callback asks to stop. */
 static rbm_status integ_run(integ *ig, int (*progress)(void *user, double fraction), void *user)
 {
-    rbm_context *ctx = ig->m->ctx;
+    const rbm__machine_view *mv = rbm__machine_view_of(ig->m);
+    rbm_context *ctx = mv->ctx;
     const double t_end = ig->t_end;
     rbm_status st;
     while (ig->S.t < t_end) {
@@ -250,18 +260,19 @@ rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len, d
                                 size_t times_len, double *w_out, size_t w_len,
                                 int (*progress)(void *user, double fraction), void *user)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st =
         check_integrate_args(m, C, c_len, t_end, rtol, atol, n_out, times, times_len, w_out, w_len);
     if (st)
         return st;
-    const size_t n = m->nv * m->nh;
+    const size_t n = mv->nv * mv->nh;
     integ ig = {.m = m, .t_end = t_end, .n_out = n_out, .times = times, .w_out = w_out};
-    ig.r = m->nv < m->nh ? m->nv : m->nh;
+    ig.r = mv->nv < mv->nh ? mv->nv : mv->nh;
     if ((st = integ_alloc(&ig, C)))
         goto done;
-    if (!rbm__dp45_start(&ig.S, n, 0.0, m->W, flow_eval, &ig.F, rtol, atol, ig.F.X + n)) {
+    if (!rbm__dp45_start(&ig.S, n, 0.0, mv->W, flow_eval, &ig.F, rtol, atol, ig.F.X + n)) {
         st = rbm__gauss_gauss_not_normalizable(m, ig.S.y, "rbm_linear_integrate");
         goto done;
     }
@@ -273,12 +284,14 @@ rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len, d
     if (st != RBM_OK && st != RBM_STOPPED)
         goto done;
     /* the state reached (also when stopped) becomes the machine's W */
-    rbm_status s2 = rbm__machine_check_normalizable(m, ig.S.y, m->sigma_v, m->sigma_h);
+    rbm_status s2 = rbm__machine_check_normalizable(m, ig.S.y, mv->sigma_v, mv->sigma_h);
     if (s2) {
         st = s2;
         goto done;
     }
-    memcpy(m->W, ig.S.y, n * sizeof(double));
+    double *Wm;
+    rbm__machine_params_mut(m, &Wm, NULL, NULL);
+    memcpy(Wm, ig.S.y, n * sizeof(double));
     rbm__machine_sync(m);
 done:
     integ_free(&ig);

@@ -4,6 +4,8 @@
  * log-likelihood, pseudo-likelihood, reconstruction error, free-energy gap
  * (docs/theory.md §1.3, §8). */
 #include "analysis/metrics.h"
+#include "data/dataset.h"
+#include "model/enumerate.h"
 #include "model/gauss_gauss.h"
 
 #include <cblas.h>
@@ -20,7 +22,6 @@
 
 typedef struct {
     const rbm_machine *m;
-    int layer;            /* 1: enumerate hidden, 0: visible */
     size_t n, o;          /* enumerated / other layer sizes */
     const double *cols;   /* n x o: coupling of enumerated unit u to other units */
     const double *ebias, *obias;
@@ -83,46 +84,49 @@ static void gray_part(void *arg, size_t part, size_t parts)
     J->Z[part] = Z;
 }
 
-/* Enumerate every state of the discrete `layer` (0 visible, 1 hidden) in
+/* Enumerate every state of the discrete `layer` in
  * Gray-code order over the context's threads: returns log Z and, when lws
  * is non-NULL (2^n values), the log weight of state t of the Gray sequence
  * (state bits g = t ^ (t >> 1)) at lws[t]. */
-static rbm_status gray_enumerate(const rbm_machine *m, int layer, double *lws, double *log_z)
+static rbm_status gray_enumerate(const rbm_machine *m, rbm_layer layer, double *lws,
+                                 double *log_z)
 {
-    gray_job J = {.m = m, .layer = layer, .lws = lws};
-    J.n = layer ? m->nh : m->nv;
-    J.o = layer ? m->nv : m->nh;
-    J.ebias = layer ? m->b : m->a;
-    J.obias = layer ? m->a : m->b;
-    J.ok = layer ? m->vk : m->hk;
-    J.osig = layer ? m->sigma_v : m->sigma_h;
-    J.lo = (layer ? m->hk : m->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    gray_job J = {.m = m, .lws = lws};
+    J.n = hid ? mv->nh : mv->nv;
+    J.o = hid ? mv->nv : mv->nh;
+    J.ebias = hid ? mv->b : mv->a;
+    J.obias = hid ? mv->a : mv->b;
+    J.ok = hid ? mv->vk : mv->hk;
+    J.osig = hid ? mv->sigma_v : mv->sigma_h;
+    J.lo = (hid ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
     J.states = (uint64_t)1 << J.n;
-    size_t parts = rbm__threads(m->ctx);
+    size_t parts = rbm__threads(mv->ctx);
     if (J.states < 8192)
         parts = 1;
     if (parts > 64)
         parts = 64;
     double *cols = NULL, *buf;
     rbm_status st;
-    if ((st = rbm__xcalloc(m->ctx, parts * (J.o + 2), sizeof(double), &buf, "enumeration")))
+    if ((st = rbm__xcalloc(mv->ctx, parts * (J.o + 2), sizeof(double), &buf, "enumeration")))
         return st;
-    if (layer) { /* hidden enumerated: columns of W, stored contiguously */
-        if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &cols, "enumeration"))) {
-            rbm__free(m->ctx, buf);
+    if (hid) { /* hidden enumerated: columns of W, stored contiguously */
+        if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &cols, "enumeration"))) {
+            rbm__free(mv->ctx, buf);
             return st;
         }
-        for (size_t i = 0; i < m->nv; i++)
-            for (size_t j = 0; j < m->nh; j++)
-                cols[j * m->nv + i] = m->W[i * m->nh + j];
+        for (size_t i = 0; i < mv->nv; i++)
+            for (size_t j = 0; j < mv->nh; j++)
+                cols[j * mv->nv + i] = mv->W[i * mv->nh + j];
         J.cols = cols;
     } else {
-        J.cols = m->W;
+        J.cols = mv->W;
     }
     J.F = buf;
     J.M = buf + parts * J.o;
     J.Z = J.M + parts;
-    rbm__parallel(m->ctx, parts, gray_part, &J);
+    rbm__parallel(mv->ctx, parts, gray_part, &J);
     double M = -INFINITY;
     for (size_t p = 0; p < parts; p++)
         if (J.M[p] > M)
@@ -131,11 +135,11 @@ static rbm_status gray_enumerate(const rbm_machine *m, int layer, double *lws, d
     for (size_t p = 0; p < parts; p++)
         if (J.Z[p] > 0)
             Z += J.Z[p] * exp(J.M[p] - M);
-    rbm__free(m->ctx, cols);
-    rbm__free(m->ctx, buf);
+    rbm__free(mv->ctx, cols);
+    rbm__free(mv->ctx, buf);
     double lz = M + log(Z);
     if (!isfinite(lz))
-        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "exact log Z is not finite");
+        return rbm__fail(mv->ctx, RBM_ERR_NUMERICAL, "exact log Z is not finite");
     *log_z = lz;
     return RBM_OK;
 }
@@ -144,33 +148,36 @@ static rbm_status gray_enumerate(const rbm_machine *m, int layer, double *lws, d
 
 rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     if (!log_z)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "log_z is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "log_z is NULL");
     if (rbm__gauss_gauss(m))
         return rbm__gauss_gauss_log_z(m, log_z);
-    int layer = rbm__enum_layer(m, RBM_EXACT_LOG_Z_MAX_UNITS);
-    if (layer < 0)
-        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
+    rbm_layer layer;
+    if (!rbm__enum_pick_layer(m, RBM_EXACT_LOG_Z_MAX_UNITS, &layer))
+        return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "exact log Z needs a discrete layer of at most %d units (machine has %zu "
                          "%s visible and %zu %s hidden units); use AIS",
-                         RBM_EXACT_LOG_Z_MAX_UNITS, m->nv, rbm_unit_kind_name(m->vk), m->nh,
-                         rbm_unit_kind_name(m->hk));
+                         RBM_EXACT_LOG_Z_MAX_UNITS, mv->nv, rbm_unit_kind_name(mv->vk), mv->nh,
+                         rbm_unit_kind_name(mv->hk));
     return gray_enumerate(m, layer, NULL, log_z);
 }
 
-rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *rng, size_t R,
-                                      double *V)
+rbm_status rbm__exact_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
+                                      size_t R, double *V)
 {
-    size_t n = layer ? m->nh : m->nv;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    size_t n = hid ? mv->nh : mv->nv;
     uint64_t states = (uint64_t)1 << n;
     double *cdf, lz;
-    rbm_status st = rbm__xcalloc(m->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
+    rbm_status st = rbm__xcalloc(mv->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
     if (st)
         return st;
     if ((st = gray_enumerate(m, layer, cdf, &lz))) {
-        rbm__free(m->ctx, cdf);
+        rbm__free(mv->ctx, cdf);
         return st;
     }
     double acc = 0;
@@ -178,7 +185,7 @@ rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *
         acc += exp(cdf[t] - lz);
         cdf[t] = acc;
     }
-    double lo = (layer ? m->hk : m->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
+    double lo = (hid ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
     for (size_t r = 0; r < R; r++) {
         double u = rbm__rng_uniform(rng) * acc;
         uint64_t a = 0, b = states - 1; /* first t with cdf[t] > u */
@@ -190,20 +197,20 @@ rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *
                 a = mid + 1;
         }
         uint64_t g = a ^ (a >> 1);
-        double *v = V + r * m->nv;
-        if (!layer) {
-            for (size_t i = 0; i < m->nv; i++)
+        double *v = V + r * mv->nv;
+        if (!hid) {
+            for (size_t i = 0; i < mv->nv; i++)
                 v[i] = (g >> i) & 1 ? 1.0 : lo;
             continue;
         }
-        for (size_t i = 0; i < m->nv; i++) {
-            double f = m->a[i];
-            for (size_t j = 0; j < m->nh; j++)
-                f += m->W[i * m->nh + j] * ((g >> j) & 1 ? 1.0 : lo);
-            v[i] = rbm__unit_sample(m->vk, m->sigma_v, f, rng);
+        for (size_t i = 0; i < mv->nv; i++) {
+            double f = mv->a[i];
+            for (size_t j = 0; j < mv->nh; j++)
+                f += mv->W[i * mv->nh + j] * ((g >> j) & 1 ? 1.0 : lo);
+            v[i] = rbm__unit_sample(mv->vk, mv->sigma_v, f, rng);
         }
     }
-    rbm__free(m->ctx, cdf);
+    rbm__free(mv->ctx, cdf);
     return RBM_OK;
 }
 
@@ -211,45 +218,48 @@ rbm_status rbm__exact_visible_samples(const rbm_machine *m, int layer, rbm_rng *
 
 rbm_status rbm__metrics_check_data(const rbm_machine *m, const rbm_dataset *d, const char *what)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!d)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "%s dataset is NULL", what);
-    if (d->cols != m->nv)
-        return rbm__fail(m->ctx, RBM_ERR_SHAPE, "%s dataset has %zu columns, machine expects %zu",
-                         what, d->cols, m->nv);
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "%s dataset is NULL", what);
+    if (rbm__dataset_cols(d) != mv->nv)
+        return rbm__fail(mv->ctx, RBM_ERR_SHAPE, "%s dataset has %zu columns, machine expects %zu",
+                         what, rbm__dataset_cols(d), mv->nv);
     return RBM_OK;
 }
 
 rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, double *out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st = rbm__metrics_check_data(m, data, "the");
     if (st)
         return st;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
     double *v, *f;
-    if ((st = rbm__xcalloc(m->ctx, ROW_BLOCK * m->nv, sizeof(double), &v, "workspace")))
+    if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK * mv->nv, sizeof(double), &v, "workspace")))
         return st;
-    if ((st = rbm__xcalloc(m->ctx, ROW_BLOCK, sizeof(double), &f, "workspace"))) {
-        rbm__free(m->ctx, v);
+    if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK, sizeof(double), &f, "workspace"))) {
+        rbm__free(mv->ctx, v);
         return st;
     }
     long double acc = 0;
-    for (size_t r0 = 0; r0 < data->rows && !st; r0 += ROW_BLOCK) {
-        size_t n = data->rows - r0 < ROW_BLOCK ? data->rows - r0 : ROW_BLOCK;
+    const size_t rows = rbm__dataset_rows(data);
+    for (size_t r0 = 0; r0 < rows && !st; r0 += ROW_BLOCK) {
+        size_t n = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, n, false, v);
-        st = rbm_machine_free_energy(m, n, v, n * m->nv, f, n);
+        st = rbm_machine_free_energy(m, n, v, n * mv->nv, f, n);
         for (size_t r = 0; r < n && !st; r++)
             acc += f[r];
     }
-    rbm__free(m->ctx, v);
-    rbm__free(m->ctx, f);
+    rbm__free(mv->ctx, v);
+    rbm__free(mv->ctx, f);
     if (st)
         return st;
-    double mean = (double)(acc / (long double)data->rows);
+    double mean = (double)(acc / (long double)rows);
     if (!isfinite(mean))
-        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE,
+        return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE,
                          "mean free energy of the data is not finite (data values too large for "
                          "the machine?)");
     *out = mean;
@@ -259,12 +269,13 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
 rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double log_z,
                               double *out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_log_likelihood: out is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_log_likelihood: out is NULL");
     if (!isfinite(log_z))
-        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "log Z is not finite");
+        return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE, "log Z is not finite");
     double f;
     rbm_status st = rbm_mean_free_energy(m, data, &f);
     if (st)
@@ -276,10 +287,11 @@ rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, dou
 rbm_status rbm_exact_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double *mean_ll,
                                     double *log_z)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     if (!mean_ll)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "mean_ll is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "mean_ll is NULL");
     double lz;
     rbm_status st = rbm_exact_log_z(m, &lz);
     if (st)
@@ -303,26 +315,27 @@ static void pl_part(void *arg, size_t part, size_t parts)
 {
     pl_job *J = arg;
     const rbm_machine *m = J->m;
-    size_t nv = m->nv, nh = m->nh, rows = J->d->rows;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    size_t nv = mv->nv, nh = mv->nh, rows = rbm__dataset_rows(J->d);
     size_t r0 = rows / parts * part, r1 = part + 1 == parts ? rows : rows / parts * (part + 1);
     double *H = J->work + part * (2 * nh + nv), *lam = H + nh, *v = lam + nh;
     long double acc = 0;
     for (size_t r = r0; r < r1; r++) {
         rbm__dataset_fetch(J->d, NULL, r, 1, false, v);
-        memcpy(H, m->b, nh * sizeof(double));
+        memcpy(H, mv->b, nh * sizeof(double));
         for (size_t i = 0; i < nv; i++)
             if (v[i] != 0)
-                cblas_daxpy((int)nh, v[i], m->W + i * nh, 1, H, 1);
-        double sum_lam = rbm__logpart_sum(m->hk, m->sigma_h, nh, H, 1.0);
+                cblas_daxpy((int)nh, v[i], mv->W + i * nh, 1, H, 1);
+        double sum_lam = rbm__logpart_sum(mv->hk, mv->sigma_h, nh, H, 1.0);
         double *Hf = lam; /* hidden field after flipping unit i */
         for (size_t i = 0; i < nv; i++) {
             double delta = (v[i] == J->hi ? J->lo : J->hi) - v[i];
-            const double *w = m->W + i * nh;
+            const double *w = mv->W + i * nh;
             for (size_t j = 0; j < nh; j++)
                 Hf[j] = H[j] + delta * w[j];
-            double dl = rbm__logpart_sum(m->hk, m->sigma_h, nh, Hf, 1.0) - sum_lam;
+            double dl = rbm__logpart_sum(mv->hk, mv->sigma_h, nh, Hf, 1.0) - sum_lam;
             /* F(v') - F(v) = -a_i delta - dl ; log p(v_i|rest) = -softplus(F(v) - F(v')) */
-            double dF = -m->a[i] * delta - dl;
+            double dF = -mv->a[i] * delta - dl;
             acc -= rbm__softplus(-dF);
         }
     }
@@ -332,87 +345,90 @@ static void pl_part(void *arg, size_t part, size_t parts)
 rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *data,
                                      double *mean_pll)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st = rbm__metrics_check_data(m, data, "the");
     if (st)
         return st;
     if (!mean_pll)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output is NULL");
-    if (m->vk == RBM_UNIT_GAUSSIAN)
-        return rbm__fail(m->ctx, RBM_ERR_UNSUPPORTED,
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
+    if (mv->vk == RBM_UNIT_GAUSSIAN)
+        return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "pseudo-likelihood needs discrete visible units (machine has gaussian)");
-    double lo = m->vk == RBM_UNIT_ISING ? -1.0 : 0.0, hi = 1.0;
-    for (size_t r = 0; r < data->rows; r++)
-        for (size_t c = 0; c < data->cols; c++) {
+    double lo = mv->vk == RBM_UNIT_ISING ? -1.0 : 0.0, hi = 1.0;
+    for (size_t r = 0; r < rbm__dataset_rows(data); r++)
+        for (size_t c = 0; c < rbm__dataset_cols(data); c++) {
             double x = rbm__dataset_at(data, r, c);
             if (x != lo && x != hi)
-                return rbm__fail(m->ctx, RBM_ERR_OUT_OF_RANGE,
+                return rbm__fail(mv->ctx, RBM_ERR_OUT_OF_RANGE,
                                  "pseudo-likelihood needs values in {%g, %g}: row %zu column %zu "
                                  "is %g",
                                  lo, hi, r, c, x);
         }
-    size_t parts = rbm__threads(m->ctx);
-    if (parts > data->rows)
-        parts = data->rows;
+    size_t parts = rbm__threads(mv->ctx);
+    if (parts > rbm__dataset_rows(data))
+        parts = rbm__dataset_rows(data);
     if (parts > 64)
         parts = 64;
     pl_job J = {.m = m, .d = data, .lo = lo, .hi = hi};
-    if ((st = rbm__xcalloc(m->ctx, parts * (2 * m->nh + m->nv), sizeof(double), &J.work,
+    if ((st = rbm__xcalloc(mv->ctx, parts * (2 * mv->nh + mv->nv), sizeof(double), &J.work,
                            "workspace")))
         return st;
-    if ((st = rbm__xcalloc(m->ctx, parts, sizeof(long double), &J.acc, "workspace"))) {
-        rbm__free(m->ctx, J.work);
+    if ((st = rbm__xcalloc(mv->ctx, parts, sizeof(long double), &J.acc, "workspace"))) {
+        rbm__free(mv->ctx, J.work);
         return st;
     }
-    rbm__parallel(m->ctx, parts, pl_part, &J);
+    rbm__parallel(mv->ctx, parts, pl_part, &J);
     long double acc = 0;
     for (size_t p = 0; p < parts; p++)
         acc += J.acc[p];
-    rbm__free(m->ctx, J.work);
-    rbm__free(m->ctx, J.acc);
-    *mean_pll = (double)(acc / (long double)data->rows);
+    rbm__free(mv->ctx, J.work);
+    rbm__free(mv->ctx, J.acc);
+    *mean_pll = (double)(acc / (long double)rbm__dataset_rows(data));
     return RBM_OK;
 }
 
 rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *data, double *out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st = rbm__metrics_check_data(m, data, "the");
     if (st)
         return st;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
     const rbm__kern *K = &rbm__kern_f64;
     double *v, *h, *r;
-    if ((st = rbm__xcalloc(m->ctx, ROW_BLOCK * m->nv, sizeof(double), &v, "workspace")))
+    if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK * mv->nv, sizeof(double), &v, "workspace")))
         return st;
-    if ((st = rbm__xcalloc(m->ctx, ROW_BLOCK * m->nh, sizeof(double), &h, "workspace"))) {
-        rbm__free(m->ctx, v);
+    if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK * mv->nh, sizeof(double), &h, "workspace"))) {
+        rbm__free(mv->ctx, v);
         return st;
     }
-    if ((st = rbm__xcalloc(m->ctx, ROW_BLOCK * m->nv, sizeof(double), &r, "workspace"))) {
-        rbm__free(m->ctx, v);
-        rbm__free(m->ctx, h);
+    if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK * mv->nv, sizeof(double), &r, "workspace"))) {
+        rbm__free(mv->ctx, v);
+        rbm__free(mv->ctx, h);
         return st;
     }
     long double acc = 0;
-    for (size_t r0 = 0; r0 < data->rows; r0 += ROW_BLOCK) {
-        size_t n = data->rows - r0 < ROW_BLOCK ? data->rows - r0 : ROW_BLOCK;
+    const size_t rows = rbm__dataset_rows(data);
+    for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+        size_t n = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, n, false, v);
-        K->hidden_field(m, n, v, h);
-        K->mean(m->hk, m->sigma_h, n * m->nh, h, h);
-        K->visible_field(m, n, h, r);
-        K->mean(m->vk, m->sigma_v, n * m->nv, r, r);
-        acc += (long double)K->msd(n * m->nv, v, r) * (long double)n;
+        K->hidden_field(mv, n, v, h);
+        K->mean(mv->hk, mv->sigma_h, n * mv->nh, h, h);
+        K->visible_field(mv, n, h, r);
+        K->mean(mv->vk, mv->sigma_v, n * mv->nv, r, r);
+        acc += (long double)K->msd(n * mv->nv, v, r) * (long double)n;
     }
-    rbm__free(m->ctx, v);
-    rbm__free(m->ctx, h);
-    rbm__free(m->ctx, r);
-    double err = (double)(acc / (long double)data->rows);
+    rbm__free(mv->ctx, v);
+    rbm__free(mv->ctx, h);
+    rbm__free(mv->ctx, r);
+    double err = (double)(acc / (long double)rows);
     if (!isfinite(err))
-        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "reconstruction error is not finite");
+        return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE, "reconstruction error is not finite");
     *out = err;
     return RBM_OK;
 }
@@ -420,10 +436,11 @@ rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *dat
 rbm_status rbm_free_energy_gap(const rbm_machine *m, const rbm_dataset *train,
                                const rbm_dataset *heldout, double *gap)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     if (!gap)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "output is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
     double ft, fh;
     rbm_status st;
     if ((st = rbm__metrics_check_data(m, train, "training")) ||

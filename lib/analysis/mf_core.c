@@ -32,16 +32,17 @@ static double unit_inverse(rbm_unit_kind k, double m)
 rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, double *gamma)
 {
     const rbm_machine *m = q->m;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_status st = rbm__mf_eq_stats(q, mv, mh);
     if (st)
         return st;
     double mg = 0.0; /* -Gamma */
     for (int layer = 0; layer < 2; layer++) {
-        rbm_unit_kind k = layer ? m->hk : m->vk;
-        size_t n = layer ? m->nh : m->nv;
+        rbm_unit_kind k = layer ? view->hk : view->vk;
+        size_t n = layer ? view->nh : view->nv;
         const double *mx = layer ? mh : mv, *cc = layer ? q->ch : q->cv;
-        const double *bias = layer ? m->b : m->a;
-        double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+        const double *bias = layer ? view->b : view->a;
+        double sg = layer ? view->sigma_h : view->sigma_v, s2 = sg * sg;
         for (size_t i = 0; i < n; i++) {
             if (rbm__mf_discrete(k))
                 mg += unit_entropy(k, mx[i]);
@@ -51,18 +52,18 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
         }
     }
     rbm__mf_eq_fields(q, 0, mh); /* fv = a + W mh */
-    for (size_t i = 0; i < m->nv; i++)
-        mg += mv[i] * (q->fv[i] - m->a[i]);
+    for (size_t i = 0; i < view->nv; i++)
+        mg += mv[i] * (q->fv[i] - view->a[i]);
     if (q->order >= 2) {
         rbm__mf_eq_reaction(q, 0); /* Sv = W2 ch, Tv = W3 kh */
-        for (size_t i = 0; i < m->nv; i++) {
+        for (size_t i = 0; i < view->nv; i++) {
             mg += 0.5 * q->cv[i] * q->Sv[i];
             if (q->order >= 3)
                 mg += q->kv[i] * q->Tv[i] / 6.0;
         }
     }
     if (!isfinite(mg))
-        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "Gamma is not finite");
+        return rbm__fail(view->ctx, RBM_ERR_NUMERICAL, "Gamma is not finite");
     *gamma = -mg;
     return RBM_OK;
 }
@@ -71,15 +72,16 @@ rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double 
                                   double *gh)
 {
     const rbm_machine *m = q->m;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_status st = rbm__mf_eq_stats(q, mv, mh);
     if (st)
         return st;
     for (int layer = 0; layer < 2; layer++) {
-        rbm_unit_kind k = layer ? m->hk : m->vk;
-        size_t n = layer ? m->nh : m->nv;
+        rbm_unit_kind k = layer ? view->hk : view->vk;
+        size_t n = layer ? view->nh : view->nv;
         const double *mx = layer ? mh : mv;
         double *g = layer ? gh : gv;
-        double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+        double sg = layer ? view->sigma_h : view->sigma_v, s2 = sg * sg;
         rbm__mf_eq_fields(q, layer, layer ? mv : mh);
         if (rbm__mf_discrete(k))
             rbm__mf_eq_reaction(q, layer);
@@ -107,14 +109,15 @@ static void hessian_diagonal(rbm__mf_eq *q, const double *mv, const double *mh, 
                              double *H)
 {
     const rbm_machine *m = q->m;
-    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    const size_t nv = view->nv, nh = view->nh, N = nv + nh;
     for (int layer = 0; layer < 2; layer++) {
-        rbm_unit_kind k = layer ? m->hk : m->vk;
+        rbm_unit_kind k = layer ? view->hk : view->vk;
         size_t n = layer ? nh : nv, off = layer ? nv : 0;
         const double *mx = layer ? mh : mv, *cc = layer ? q->ch : q->cv;
         const double *S = layer ? q->Sh : q->Sv, *T = layer ? q->Th : q->Tv;
         double *dd = layer ? q->fh : q->fv;
-        double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+        double sg = layer ? view->sigma_h : view->sigma_v, s2 = sg * sg;
         for (size_t i = 0; i < n; i++) {
             double hd;
             if (rbm__mf_discrete(k)) {
@@ -139,20 +142,21 @@ static void hessian_coupling(const rbm__mf_eq *q, const double *mv, const double
                              bool scaled, double *H)
 {
     const rbm_machine *m = q->m;
-    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    const size_t nv = view->nv, nh = view->nh, N = nv + nh;
     const double *d = q->fv, *dh = q->fh;
-    const bool dv = rbm__mf_discrete(m->vk), dhk = rbm__mf_discrete(m->hk);
+    const bool dv = rbm__mf_discrete(view->vk), dhk = rbm__mf_discrete(view->hk);
     for (size_t i = 0; i < nv; i++) {
-        double c1i = dv ? rbm__mf_c1(m->vk, mv[i]) : 0.0;
-        double k1i = dv && q->order >= 3 ? rbm__mf_k3d1(m->vk, mv[i]) : 0.0;
+        double c1i = dv ? rbm__mf_c1(view->vk, mv[i]) : 0.0;
+        double k1i = dv && q->order >= 3 ? rbm__mf_k3d1(view->vk, mv[i]) : 0.0;
         for (size_t j = 0; j < nh; j++) {
-            double w = m->W[i * nh + j];
-            double c1j = dhk ? rbm__mf_c1(m->hk, mh[j]) : 0.0;
+            double w = view->W[i * nh + j];
+            double c1j = dhk ? rbm__mf_c1(view->hk, mh[j]) : 0.0;
             double x = -w;
             if (q->order >= 2)
                 x -= 0.5 * w * w * c1i * c1j;
             if (q->order >= 3)
-                x -= w * w * w * k1i * (dhk ? rbm__mf_k3d1(m->hk, mh[j]) : 0.0) / 6.0;
+                x -= w * w * w * k1i * (dhk ? rbm__mf_k3d1(view->hk, mh[j]) : 0.0) / 6.0;
             if (scaled)
                 x *= sqrt(d[i] * dh[j]);
             H[i * N + nv + j] = x;
@@ -167,11 +171,12 @@ static void hessian_gaussian_reaction(const rbm__mf_eq *q, const double *mv, con
                                       bool scaled, double *H, double *ws)
 {
     const rbm_machine *m = q->m;
-    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
-    int gl = rbm__mf_discrete(m->vk) ? 1 : 0;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    const size_t nv = view->nv, nh = view->nh, N = nv + nh;
+    int gl = rbm__mf_discrete(view->vk) ? 1 : 0;
     size_t ng = gl ? nh : nv, nq = gl ? nv : nh, qoff = gl ? 0 : nv;
     const double *cg = gl ? q->ch : q->cv, *mq = gl ? mv : mh;
-    rbm_unit_kind qk = gl ? m->vk : m->hk;
+    rbm_unit_kind qk = gl ? view->vk : view->hk;
     const double *dq = gl ? q->fv : q->fh;
     for (size_t g = 0; g < ng; g++)
         for (size_t u = 0; u < nq; u++) {
@@ -194,7 +199,8 @@ rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bo
                            double *H, double *ws)
 {
     const rbm_machine *m = q->m;
-    const size_t N = m->nv + m->nh;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    const size_t N = view->nv + view->nh;
     rbm_status st = rbm__mf_eq_stats(q, mv, mh);
     if (st)
         return st;
@@ -203,29 +209,31 @@ rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bo
     memset(H, 0, N * N * sizeof(double));
     hessian_diagonal(q, mv, mh, scaled, H);
     hessian_coupling(q, mv, mh, scaled, H);
-    if (q->order >= 2 && rbm__mf_discrete(m->vk) != rbm__mf_discrete(m->hk))
+    if (q->order >= 2 && rbm__mf_discrete(view->vk) != rbm__mf_discrete(view->hk))
         hessian_gaussian_reaction(q, mv, mh, scaled, H, ws);
     for (size_t i = 0; i < N * N; i++)
         if (!isfinite(H[i]))
-            return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "Hessian of Gamma is not finite");
+            return rbm__fail(view->ctx, RBM_ERR_NUMERICAL, "Hessian of Gamma is not finite");
     return RBM_OK;
 }
 
 size_t rbm__mf_hessian_ws_len(const rbm_machine *m)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     size_t ng = 0, nq = 0;
-    if (!rbm__mf_discrete(m->vk) && rbm__mf_discrete(m->hk))
-        ng = m->nv, nq = m->nh;
-    else if (rbm__mf_discrete(m->vk) && !rbm__mf_discrete(m->hk))
-        ng = m->nh, nq = m->nv;
+    if (!rbm__mf_discrete(view->vk) && rbm__mf_discrete(view->hk))
+        ng = view->nv, nq = view->nh;
+    else if (rbm__mf_discrete(view->vk) && !rbm__mf_discrete(view->hk))
+        ng = view->nh, nq = view->nv;
     return ng * nq + nq * nq + 1;
 }
 
 void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double *mh,
                              double scale, double *dw)
 {
-    const size_t nv = q->m->nv, nh = q->m->nh;
-    const double *W = q->m->W;
+    const rbm__machine_view *view = rbm__machine_view_of(q->m);
+    const size_t nv = view->nv, nh = view->nh;
+    const double *W = view->W;
     for (size_t i = 0; i < nv; i++)
         for (size_t j = 0; j < nh; j++) {
             double w = W[i * nh + j];

@@ -6,6 +6,7 @@
  * explicit derivative of its log Z_TAP). */
 #include "analysis/lapack_calls.h"
 #include "analysis/mf_impl.h"
+#include "data/dataset.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -16,16 +17,18 @@
 /* G += <v E[h|v]>_data (G: nv x nh). */
 static rbm_status data_term(rbm_machine *m, const rbm_dataset *data, double *G)
 {
-    rbm_context *ctx = m->ctx;
-    const size_t nv = m->nv, nh = m->nh;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    rbm_context *ctx = view->ctx;
+    const size_t nv = view->nv, nh = view->nh;
     double *V = NULL, *Hm = NULL;
     rbm_status st;
     if ((st = rbm__xcalloc(ctx, DATA_BLOCK * nv, sizeof(double), &V, "dynamics")) ||
         (st = rbm__xcalloc(ctx, DATA_BLOCK * nh, sizeof(double), &Hm, "dynamics")))
         goto done;
-    const double inv = 1.0 / (double)data->rows;
-    for (size_t r0 = 0; r0 < data->rows; r0 += DATA_BLOCK) {
-        size_t b = data->rows - r0 < DATA_BLOCK ? data->rows - r0 : DATA_BLOCK;
+    const size_t rows = rbm__dataset_rows(data);
+    const double inv = 1.0 / (double)rows;
+    for (size_t r0 = 0; r0 < rows; r0 += DATA_BLOCK) {
+        size_t b = rows - r0 < DATA_BLOCK ? rows - r0 : DATA_BLOCK;
         rbm__dataset_fetch(data, NULL, r0, b, false, V);
         if ((st = rbm_machine_hidden_mean(m, b, V, b * nv, Hm, b * nh)))
             goto done;
@@ -117,6 +120,7 @@ static rbm_status model_term(rbm_mf *s, const rbm_mf_points *p, double *G, size_
 static rbm_status check_step(const rbm_mf *s, const rbm_machine *m, const rbm_dataset *data,
                              size_t n_starts, double dt)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_context *ctx = s->ctx;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "data is NULL");
@@ -126,22 +130,23 @@ static rbm_status check_step(const rbm_mf *s, const rbm_machine *m, const rbm_da
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "dt = %g must be finite and > 0", dt);
     if (n_starts == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
-    if (data->cols != m->nv)
+    if (rbm__dataset_cols(data) != view->nv)
         return rbm__fail(ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, m->nv);
+                         rbm__dataset_cols(data), view->nv);
     return RBM_OK;
 }
 
 rbm_status rbm_mf_dynamics_step(rbm_mf *s, rbm_machine *m, const rbm_dataset *data,
                                 size_t n_starts, uint64_t seed, double dt, size_t *n_states)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     if (!s || !m)
         return RBM_ERR_NULL;
     rbm_status st = check_step(s, m, data, n_starts, dt);
     if (st)
         return st;
     rbm_context *ctx = s->ctx;
-    const size_t nvh = m->nv * m->nh;
+    const size_t nvh = view->nv * view->nh;
     double *G = NULL, *Wn = NULL;
     rbm_mf_points *p = NULL;
     size_t used = 0;
@@ -158,7 +163,7 @@ rbm_status rbm_mf_dynamics_step(rbm_mf *s, rbm_machine *m, const rbm_dataset *da
     if ((st = model_term(s, p, G, &used)))
         goto done;
     for (size_t i = 0; i < nvh; i++)
-        Wn[i] = m->W[i] + dt * G[i];
+        Wn[i] = view->W[i] + dt * G[i];
     st = rbm_machine_set_weights(m, Wn, nvh);
     if (!st && n_states)
         *n_states = used;

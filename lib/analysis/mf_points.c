@@ -5,6 +5,7 @@
 #include "analysis/lapack_calls.h"
 #include "analysis/mf_impl.h"
 #include "core/shuffle.h"
+#include "data/dataset.h"
 
 #include <math.h>
 #include <string.h>
@@ -55,7 +56,8 @@ static rbm_status points_alloc(rbm_context *ctx, size_t nv, size_t nh, size_t ca
 static rbm_status min_eigenvalue(rbm_mf *s, const double *mv, const double *mh, double *H,
                                  double *eig, double *ws, double *out)
 {
-    size_t N = s->m->nv + s->m->nh;
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
+    size_t N = view->nv + view->nh;
     rbm_status st = rbm__mf_hessian(&s->eq, mv, mh, true, H, ws);
     if (st)
         return st;
@@ -187,7 +189,8 @@ static rbm_status find_points(rbm_mf *s, size_t n, const double *mv0, const doub
 {
     rbm_context *ctx = s->ctx;
     const rbm_machine *m = s->m;
-    const size_t nv = m->nv, nh = m->nh, N = nv + nh;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    const size_t nv = view->nv, nh = view->nh, N = nv + nh;
     rbm_mf_points *p = NULL;
     double *mv = NULL, *mh = NULL, *H = NULL, *eig = NULL, *ws = NULL;
     size_t *perm = NULL;
@@ -247,15 +250,16 @@ rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0, si
     if (st)
         return st;
     const rbm_machine *m = s->m;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     size_t lv, lh;
-    if (!rbm__mul_ok(n_starts, m->nv, &lv) || !rbm__mul_ok(n_starts, m->nh, &lh))
+    if (!rbm__mul_ok(n_starts, view->nv, &lv) || !rbm__mul_ok(n_starts, view->nh, &lh))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n_starts);
     if ((st = rbm__check_array(s->ctx, mv0, mv0_len, lv, "visible starts")) ||
-        (st = rbm__mf_check_mags(s->ctx, m->vk, mv0, lv, false, "visible starts")))
+        (st = rbm__mf_check_mags(s->ctx, view->vk, mv0, lv, false, "visible starts")))
         return st;
     if (mh0 || mh0_len) {
         if ((st = rbm__check_array(s->ctx, mh0, mh0_len, lh, "hidden starts")) ||
-            (st = rbm__mf_check_mags(s->ctx, m->hk, mh0, lh, false, "hidden starts")))
+            (st = rbm__mf_check_mags(s->ctx, view->hk, mh0, lh, false, "hidden starts")))
             return st;
     }
     return find_points(s, n_starts, mv0, mh0, out);
@@ -272,8 +276,9 @@ rbm_status rbm_mf_fixed_points_random(rbm_mf *s, size_t n_starts, uint64_t seed,
     if (st)
         return st;
     const rbm_machine *m = s->m;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     size_t lv;
-    if (!rbm__mul_ok(n_starts, m->nv, &lv))
+    if (!rbm__mul_ok(n_starts, view->nv, &lv))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n_starts);
     double *v;
     if ((st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "random starts")))
@@ -281,10 +286,10 @@ rbm_status rbm_mf_fixed_points_random(rbm_mf *s, size_t n_starts, uint64_t seed,
     rbm_rng rng;
     rbm__rng_init(&rng, s->ctx, seed);
     for (size_t i = 0; i < lv; i++) {
-        switch (m->vk) {
+        switch (view->vk) {
         case RBM_UNIT_BERNOULLI: v[i] = rbm__rng_uniform(&rng) < 0.5 ? 0.0 : 1.0; break;
         case RBM_UNIT_ISING: v[i] = rbm__rng_uniform(&rng) < 0.5 ? -1.0 : 1.0; break;
-        default: v[i] = m->sigma_v * rbm__rng_normal(&rng); break;
+        default: v[i] = view->sigma_v * rbm__rng_normal(&rng); break;
         }
     }
     st = find_points(s, n_starts, v, NULL, out);
@@ -297,30 +302,32 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
                               double **out, size_t *n_out)
 {
     const rbm_machine *m = s->m;
-    if (data->cols != m->nv)
+    const rbm__machine_view *view = rbm__machine_view_of(m);
+    if (rbm__dataset_cols(data) != view->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, m->nv);
-    size_t n = n_starts < data->rows ? n_starts : data->rows, lv;
-    if (!rbm__mul_ok(n, m->nv, &lv))
+                         rbm__dataset_cols(data), view->nv);
+    const size_t nrows = rbm__dataset_rows(data);
+    size_t n = n_starts < nrows ? n_starts : nrows, lv;
+    if (!rbm__mul_ok(n, view->nv, &lv))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n);
     double *v = NULL;
     size_t *idx = NULL;
     rbm_status st;
     if ((st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "data starts")))
         return st;
-    if (n < data->rows) {
-        if ((st = rbm__xcalloc(s->ctx, data->rows, sizeof(size_t), &idx, "data starts"))) {
+    if (n < nrows) {
+        if ((st = rbm__xcalloc(s->ctx, nrows, sizeof(size_t), &idx, "data starts"))) {
             rbm__free(s->ctx, v);
             return st;
         }
         rbm_rng rng;
         rbm__rng_init(&rng, s->ctx, seed);
-        rbm__shuffle(&rng, idx, data->rows); /* the first n: n distinct rows */
+        rbm__shuffle(&rng, idx, nrows); /* the first n: n distinct rows */
     }
     rbm__dataset_fetch(data, idx, 0, n, false, v);
     rbm__free(s->ctx, idx);
     if ((st = rbm__check_finite(s->ctx, v, lv, "data starts")) ||
-        (st = rbm__mf_check_mags(s->ctx, m->vk, v, lv, false, "data starts"))) {
+        (st = rbm__mf_check_mags(s->ctx, view->vk, v, lv, false, "data starts"))) {
         rbm__free(s->ctx, v);
         return st;
     }

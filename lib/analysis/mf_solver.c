@@ -36,21 +36,22 @@ rbm_status rbm_mf_method_parse(const char *name, rbm_mf_method *out)
 
 rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
-    rbm_context *ctx = m->ctx;
+    rbm_context *ctx = view->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_mf_new: out is NULL");
     *out = NULL;
     if (method != RBM_MF_NAIVE && method != RBM_MF_TAP2 && method != RBM_MF_TAP3)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "unknown mean-field method %d",
                          (int)method);
-    if (method != RBM_MF_NAIVE && !rbm__mf_discrete(m->vk) && !rbm__mf_discrete(m->hk))
+    if (method != RBM_MF_NAIVE && !rbm__mf_discrete(view->vk) && !rbm__mf_discrete(view->hk))
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "TAP needs a discrete layer (Gauss-Gauss: use naive MF, exact there)");
-    if (m->nv > (size_t)INT32_MAX || m->nh > (size_t)INT32_MAX)
+    if (view->nv > (size_t)INT32_MAX || view->nh > (size_t)INT32_MAX)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "layer too large for BLAS");
     rbm_mf *s;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *s, &s, "mean-field solver");
@@ -199,11 +200,14 @@ static rbm_status check_pair(const rbm_mf *s, const double *mv, size_t mv_len, c
                              size_t mh_len, bool interior)
 {
     const rbm_machine *m = s->m;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_status st;
-    if ((st = rbm__check_array(s->ctx, mv, mv_len, m->nv, "visible magnetisations")) ||
-        (st = rbm__check_array(s->ctx, mh, mh_len, m->nh, "hidden magnetisations")) ||
-        (st = rbm__mf_check_mags(s->ctx, m->vk, mv, m->nv, interior, "visible magnetisations")) ||
-        (st = rbm__mf_check_mags(s->ctx, m->hk, mh, m->nh, interior, "hidden magnetisations")))
+    if ((st = rbm__check_array(s->ctx, mv, mv_len, view->nv, "visible magnetisations")) ||
+        (st = rbm__check_array(s->ctx, mh, mh_len, view->nh, "hidden magnetisations")) ||
+        (st = rbm__mf_check_mags(s->ctx, view->vk, mv, view->nv, interior,
+                                 "visible magnetisations")) ||
+        (st = rbm__mf_check_mags(s->ctx, view->hk, mh, view->nh, interior,
+                                 "hidden magnetisations")))
         return st;
     return RBM_OK;
 }
@@ -242,9 +246,10 @@ rbm_status rbm_mf_solve(rbm_mf *s, double *mv, size_t mv_len, double *mh, size_t
     if (!s)
         return RBM_ERR_NULL;
     const rbm_machine *m = s->m;
+    const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_status st;
-    if ((st = rbm__check_array(s->ctx, mv, mv_len, m->nv, "visible magnetisations")) ||
-        (st = rbm__mf_check_mags(s->ctx, m->vk, mv, m->nv, false, "visible magnetisations")))
+    if ((st = rbm__check_array(s->ctx, mv, mv_len, view->nv, "visible magnetisations")) ||
+        (st = rbm__mf_check_mags(s->ctx, view->vk, mv, view->nv, false, "visible magnetisations")))
         return st;
     if (iterations)
         *iterations = 0;
@@ -252,11 +257,12 @@ rbm_status rbm_mf_solve(rbm_mf *s, double *mv, size_t mv_len, double *mh, size_t
         *residual = INFINITY;
     double *own = NULL;
     if (mh || mh_len) {
-        if ((st = rbm__check_array(s->ctx, mh, mh_len, m->nh, "hidden magnetisations")) ||
-            (st = rbm__mf_check_mags(s->ctx, m->hk, mh, m->nh, false, "hidden magnetisations")))
+        if ((st = rbm__check_array(s->ctx, mh, mh_len, view->nh, "hidden magnetisations")) ||
+            (st = rbm__mf_check_mags(s->ctx, view->hk, mh, view->nh, false,
+                                     "hidden magnetisations")))
             return st;
     } else {
-        if ((st = rbm__xcalloc(s->ctx, m->nh, sizeof(double), &own, "hidden magnetisations")))
+        if ((st = rbm__xcalloc(s->ctx, view->nh, sizeof(double), &own, "hidden magnetisations")))
             return st;
         mh = own;
     }
@@ -297,10 +303,11 @@ rbm_status rbm_mf_gradient(rbm_mf *s, const double *mv, size_t mv_len, const dou
 {
     if (!s)
         return RBM_ERR_NULL;
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_pair(s, mv, mv_len, mh, mh_len, true)) ||
-        (st = rbm__check_array(s->ctx, gv, gv_len, s->m->nv, "visible gradient")) ||
-        (st = rbm__check_array(s->ctx, gh, gh_len, s->m->nh, "hidden gradient")))
+        (st = rbm__check_array(s->ctx, gv, gv_len, view->nv, "visible gradient")) ||
+        (st = rbm__check_array(s->ctx, gh, gh_len, view->nh, "hidden gradient")))
         return st;
     rbm__mf_eq_prepare(&s->eq);
     return rbm__mf_gamma_gradient(&s->eq, mv, mh, gv, gh);
@@ -311,7 +318,8 @@ rbm_status rbm_mf_hessian(rbm_mf *s, const double *mv, size_t mv_len, const doub
 {
     if (!s)
         return RBM_ERR_NULL;
-    size_t N = s->m->nv + s->m->nh, NN;
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
+    size_t N = view->nv + view->nh, NN;
     if (!rbm__mul_ok(N, N, &NN))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "Hessian size overflows");
     rbm_status st;
@@ -333,19 +341,20 @@ rbm_status rbm_mf_variances(rbm_mf *s, const double *mv, size_t mv_len, const do
 {
     if (!s)
         return RBM_ERR_NULL;
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_pair(s, mv, mv_len, mh, mh_len, false)) ||
-        (cv && (st = rbm__check_array(s->ctx, cv, cv_len, s->m->nv, "visible variances"))) ||
-        (ch && (st = rbm__check_array(s->ctx, ch, ch_len, s->m->nh, "hidden variances"))))
+        (cv && (st = rbm__check_array(s->ctx, cv, cv_len, view->nv, "visible variances"))) ||
+        (ch && (st = rbm__check_array(s->ctx, ch, ch_len, view->nh, "hidden variances"))))
         return st;
     rbm__mf_eq *q = &s->eq;
     rbm__mf_eq_prepare(q);
     if ((st = rbm__mf_eq_stats(q, mv, mh)))
         return st;
     if (cv)
-        memcpy(cv, q->cv, s->m->nv * sizeof(double));
+        memcpy(cv, q->cv, view->nv * sizeof(double));
     if (ch)
-        memcpy(ch, q->ch, s->m->nh * sizeof(double));
+        memcpy(ch, q->ch, view->nh * sizeof(double));
     return RBM_OK;
 }
 
@@ -354,9 +363,10 @@ rbm_status rbm_mf_weight_gradient(rbm_mf *s, const double *mv, size_t mv_len, co
 {
     if (!s)
         return RBM_ERR_NULL;
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_pair(s, mv, mv_len, mh, mh_len, false)) ||
-        (st = rbm__check_array(s->ctx, dw, dw_len, s->m->nv * s->m->nh, "weight gradient")))
+        (st = rbm__check_array(s->ctx, dw, dw_len, view->nv * view->nh, "weight gradient")))
         return st;
     rbm__mf_eq_prepare(&s->eq);
     if ((st = rbm__mf_eq_stats(&s->eq, mv, mh)))

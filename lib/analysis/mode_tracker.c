@@ -52,22 +52,23 @@ void rbm_mode_tracker_free(rbm_mode_tracker *t)
 
 rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes, rbm_mode_tracker **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
-    rbm_context *ctx = m->ctx;
+    rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_mode_tracker_new: out is NULL");
     *out = NULL;
-    size_t r = m->nv < m->nh ? m->nv : m->nh;
+    size_t r = mv->nv < mv->nh ? mv->nv : mv->nh;
     if (n_modes == 0 || n_modes > r)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "rbm_mode_tracker_new: n_modes must be in [1, %zu] (the rank min(N_v, "
                          "N_h)), got %zu",
                          r, n_modes);
     size_t K = n_modes, Kc = 2 * K < r ? 2 * K : r, nu, np;
-    if (!rbm__mul_ok(m->nv, K, &nu) || !rbm__mul_ok(K, Kc, &np))
+    if (!rbm__mul_ok(mv->nv, K, &nu) || !rbm__mul_ok(K, Kc, &np))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "mode tracker of %zu modes is too large", K);
     rbm_mode_tracker *t;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *t, &t, "mode tracker");
@@ -196,8 +197,9 @@ rbm_status rbm_mode_tracker_record(rbm_mode_tracker *t, uint64_t step)
 {
     if (!t)
         return RBM_ERR_NULL;
+    const rbm__machine_view *mv = rbm__machine_view_of(t->m);
     rbm_status st;
-    if ((st = tracker_reserve(t)) || (st = rbm__svd_compute(t->svd, t->m->W)))
+    if ((st = tracker_reserve(t)) || (st = rbm__svd_compute(t->svd, mv->W)))
         return st;
     const rbm_svd *s = t->svd;
     const size_t K = t->K, nv = s->nv, r = s->r;

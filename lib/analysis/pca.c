@@ -3,6 +3,8 @@
  * initialisation of W (docs/theory.md §6). */
 #include "analysis/lapack_calls.h"
 #include "analysis/svd_impl.h"
+#include "data/dataset.h"
+#include "model/machine.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -37,7 +39,7 @@ static rbm_status top_principal(rbm_context *ctx, const rbm_dataset *data, size_
         (st = rbm__xcalloc(ctx, 2 * K, sizeof(lapack_int), &isuppz, "eigen workspace")))
         goto done;
     if ((st = rbm_dataset_covariance(data, C, nv * nv))) {
-        st = forward_error(ctx, st, data->ctx, "cannot compute the data covariance");
+        st = forward_error(ctx, st, rbm__dataset_ctx(data), "cannot compute the data covariance");
         goto done;
     }
     lapack_int found = 0;
@@ -108,23 +110,24 @@ done:
 rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t n_modes,
                                 double scale)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
-    rbm_context *ctx = m->ctx;
+    rbm_context *ctx = mv->ctx;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_init_pca: dataset is NULL");
-    if (data->cols != m->nv)
+    if (rbm__dataset_cols(data) != mv->nv)
         return rbm__fail(ctx, RBM_ERR_SHAPE,
                          "rbm_machine_init_pca: dataset has %zu columns, machine has %zu visible "
                          "units",
-                         data->cols, m->nv);
+                         rbm__dataset_cols(data), mv->nv);
     if (n_modes == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "rbm_machine_init_pca: n_modes is 0");
     if (!isfinite(scale))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "rbm_machine_init_pca: scale must be finite (got %g)", scale);
-    size_t r = m->nv < m->nh ? m->nv : m->nh;
-    size_t K = n_modes < r ? n_modes : r, nv = m->nv, nh = m->nh;
+    size_t r = mv->nv < mv->nh ? mv->nv : mv->nh;
+    size_t K = n_modes < r ? n_modes : r, nv = mv->nv, nh = mv->nh;
     double *E = NULL, *W = NULL;
     rbm_status st;
     if ((st = rbm__xcalloc(ctx, nv * K, sizeof(double), &E, "principal directions")) ||
@@ -134,9 +137,11 @@ rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t 
     for (size_t i = 0; i < nv; i++)
         for (size_t a = 0; a < K; a++)
             W[i * nh + a] = scale * E[i * K + a];
-    if ((st = rbm__machine_check_normalizable(m, W, m->sigma_v, m->sigma_h)))
+    if ((st = rbm__machine_check_normalizable(m, W, mv->sigma_v, mv->sigma_h)))
         goto done;
-    memcpy(m->W, W, nv * nh * sizeof(double));
+    double *Wm;
+    rbm__machine_params_mut(m, &Wm, NULL, NULL);
+    memcpy(Wm, W, nv * nh * sizeof(double));
     rbm__machine_sync(m);
 done:
     rbm__free(ctx, E);

@@ -34,22 +34,37 @@ const char *rbm_phase_name(rbm_phase phase)
     return "unknown";
 }
 
-static const char *const LAW_NAMES[4] = {"rademacher", "gaussian", "laplace", "ternary"};
+static const struct {
+    rbm_component_law law;
+    const char *name;
+} LAWS[] = {{RBM_LAW_RADEMACHER, "rademacher"},
+            {RBM_LAW_GAUSSIAN, "gaussian"},
+            {RBM_LAW_LAPLACE, "laplace"},
+            {RBM_LAW_TERNARY, "ternary"}};
+#define N_LAWS (sizeof LAWS / sizeof LAWS[0])
+
+/* The name of a known law, NULL for a value that is no rbm_component_law. */
+static const char *law_name(rbm_component_law law)
+{
+    for (size_t i = 0; i < N_LAWS; i++)
+        if (LAWS[i].law == law)
+            return LAWS[i].name;
+    return NULL;
+}
 
 const char *rbm_component_law_name(rbm_component_law law)
 {
-    if ((unsigned)law < 4)
-        return LAW_NAMES[law];
-    return "unknown";
+    const char *name = law_name(law);
+    return name ? name : "unknown";
 }
 
 rbm_status rbm_component_law_parse(const char *name, rbm_component_law *out)
 {
     if (!name || !out)
         return RBM_ERR_NULL;
-    for (unsigned i = 0; i < 4; i++)
-        if (strcmp(name, LAW_NAMES[i]) == 0) {
-            *out = (rbm_component_law)i;
+    for (size_t i = 0; i < N_LAWS; i++)
+        if (strcmp(name, LAWS[i].name) == 0) {
+            *out = LAWS[i].law;
             return RBM_OK;
         }
     return RBM_ERR_INVALID_ARGUMENT;
@@ -57,7 +72,7 @@ rbm_status rbm_component_law_parse(const char *name, rbm_component_law *out)
 
 static bool law_valid(rbm_component_law law, double p)
 {
-    if ((unsigned)law >= 4)
+    if (!law_name(law))
         return false;
     return law != RBM_LAW_TERNARY || (p > 0 && p <= 1);
 }
@@ -259,7 +274,7 @@ rbm_status rbm_ensemble_set_law(rbm_ensemble *e, rbm_layer layer, rbm_component_
         return RBM_ERR_NULL;
     if (layer != RBM_LAYER_VISIBLE && layer != RBM_LAYER_HIDDEN)
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown layer %d", (int)layer);
-    if ((unsigned)law >= 4)
+    if (!law_name(law))
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown component law %d", (int)law);
     if (law == RBM_LAW_TERNARY && !(sparsity > 0 && sparsity <= 1))
         return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
@@ -550,23 +565,24 @@ static rbm__rs_law law_from_kurtosis(double k)
 
 rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, rbm_ensemble **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(mach);
     if (out)
         *out = NULL;
     if (!mach)
         return RBM_ERR_NULL;
-    rbm_context *ctx = mach->ctx;
+    rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "out is NULL");
     *out = NULL;
     if (max_modes == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_modes is 0");
-    if (mach->vk == RBM_UNIT_GAUSSIAN || mach->hk == RBM_UNIT_GAUSSIAN)
+    if (mv->vk == RBM_UNIT_GAUSSIAN || mv->hk == RBM_UNIT_GAUSSIAN)
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "the ensemble has +-1 units; this machine has a Gaussian layer");
     rbm_status st;
     rbm_machine *ising = NULL;
     const rbm_machine *src = mach;
-    if (mach->vk == RBM_UNIT_BERNOULLI || mach->hk == RBM_UNIT_BERNOULLI) {
+    if (mv->vk == RBM_UNIT_BERNOULLI || mv->hk == RBM_UNIT_BERNOULLI) {
         if ((st = rbm_machine_convert(mach, RBM_UNIT_ISING, &ising, NULL)))
             return st;
         src = ising;
@@ -574,7 +590,7 @@ rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, 
     rbm_svd *svd = NULL;
     double *w = NULL, *U = NULL, *V = NULL;
     rbm_ensemble *e = NULL;
-    size_t nv = mach->nv, nh = mach->nh;
+    size_t nv = mv->nv, nh = mv->nh;
     if ((st = rbm_svd_new(src, &svd)))
         goto done;
     size_t r = rbm_svd_rank(svd);
@@ -649,9 +665,10 @@ rbm_status rbm_machine_phase(const rbm_machine *mach, size_t max_modes, rbm_phas
                              double *sigma, size_t *n_modes, double *w, size_t w_len,
                              double *kurtosis, size_t kurtosis_len, int *compositional)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(mach);
     if (!mach)
         return RBM_ERR_NULL;
-    rbm_context *ctx = mach->ctx;
+    rbm_context *ctx = mv->ctx;
     size_t cap = max_modes < KMAX ? max_modes : KMAX;
     if (w && w_len < cap)
         return rbm__fail(ctx, RBM_ERR_SHAPE, "w has %zu elements, expected at least %zu", w_len,

@@ -4,6 +4,7 @@
  * the Marchenko-Pastur bulk estimate. */
 #include "analysis/lapack_calls.h"
 #include "analysis/svd_impl.h"
+#include "data/dataset.h"
 #include "train/gradient.h"
 
 #include <cblas.h>
@@ -65,8 +66,9 @@ void rbm_svd_free(rbm_svd *s)
 
 rbm_status rbm__svd_alloc(const rbm_machine *m, rbm_svd **out)
 {
-    rbm_context *ctx = m->ctx;
-    size_t nv = m->nv, nh = m->nh, r = nv < nh ? nv : nh, nw, nu, nvv, ni;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
+    size_t nv = mv->nv, nh = mv->nh, r = nv < nh ? nv : nh, nw, nu, nvv, ni;
     /* the machine guarantees nv, nh <= INT_MAX and nv * nh * 8 fits */
     if (!rbm__mul_ok(nv, nh, &nw) || !rbm__mul_ok(nv, r, &nu) || !rbm__mul_ok(nh, r, &nvv) ||
         !rbm__mul_ok(r, 8, &ni) || ni > (size_t)INT_MAX || !rbm__blas_int_ok(nv) ||
@@ -143,18 +145,19 @@ rbm_status rbm__svd_compute(rbm_svd *s, const double *W)
 
 rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_svd_new: out is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_svd_new: out is NULL");
     *out = NULL;
     rbm_svd *s;
     rbm_status st = rbm__svd_alloc(m, &s);
     if (st)
         return st;
-    if ((st = rbm__svd_compute(s, m->W))) {
+    if ((st = rbm__svd_compute(s, mv->W))) {
         rbm_svd_free(s);
         return st;
     }
@@ -164,16 +167,17 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 
 rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!s)
         return RBM_ERR_NULL;
     if (!m)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_svd_update: machine is NULL");
-    if (m->nv != s->nv || m->nh != s->nh)
+    if (mv->nv != s->nv || mv->nh != s->nh)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
                          "rbm_svd_update: machine is %zu x %zu, the decomposition was made for "
                          "%zu x %zu",
-                         m->nv, m->nh, s->nv, s->nh);
-    return rbm__svd_compute(s, m->W);
+                         mv->nv, mv->nh, s->nv, s->nh);
+    return rbm__svd_compute(s, mv->W);
 }
 
 size_t rbm_svd_rank(const rbm_svd *s)
@@ -234,10 +238,10 @@ rbm_status rbm__svd_check_dataset(const rbm_svd *s, const rbm_dataset *data, siz
         return rbm__fail(s->ctx, RBM_ERR_NULL, "%s: dataset is NULL", what);
     if ((st = check_modes(s, n_modes, what)))
         return st;
-    if (data->cols != s->nv)
+    if (rbm__dataset_cols(data) != s->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
                          "%s: dataset has %zu columns, W has %zu rows (visible units)", what,
-                         data->cols, s->nv);
+                         rbm__dataset_cols(data), s->nv);
     return RBM_OK;
 }
 
@@ -300,18 +304,19 @@ rbm_status rbm_svd_project_dataset(const rbm_svd *s, const rbm_dataset *data, si
     if (st)
         return st;
     size_t no;
-    if (!rbm__mul_ok(data->rows, n_modes, &no))
+    const size_t nrows = rbm__dataset_rows(data);
+    if (!rbm__mul_ok(nrows, n_modes, &no))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE,
-                         "rbm_svd_project_dataset: %zu rows x %zu modes overflows", data->rows,
+                         "rbm_svd_project_dataset: %zu rows x %zu modes overflows", nrows,
                          n_modes);
     if ((st = rbm__check_array(s->ctx, out, out_len, no, "projection buffer")))
         return st;
-    size_t block = data->rows < DATA_BLOCK ? data->rows : DATA_BLOCK;
+    size_t block = nrows < DATA_BLOCK ? nrows : DATA_BLOCK;
     double *buf;
     if ((st = rbm__xcalloc(s->ctx, block * s->nv, sizeof(double), &buf, "dataset rows")))
         return st;
-    for (size_t start = 0; start < data->rows; start += block) {
-        size_t n = data->rows - start < block ? data->rows - start : block;
+    for (size_t start = 0; start < nrows; start += block) {
+        size_t n = nrows - start < block ? nrows - start : block;
         rbm__dataset_fetch(data, NULL, start, n, false, buf);
         project_rows(n, s->nv, buf, s->U, s->r, n_modes, out + start * n_modes);
     }

@@ -35,26 +35,20 @@ struct rbm_rng {
     double spare;
 };
 
-struct rbm_machine {
+/* What every folder may read of a machine. struct rbm_machine itself is laid
+ * out in model/machine_impl.h, known to lib/model only; other folders read
+ * through this view and write through the mutators of model/machine.h. The
+ * view of a machine lives as long as the machine, and its fields change only
+ * when the machine does (it is no snapshot). */
+typedef struct rbm__machine_view {
     rbm_context *ctx;
     size_t nv, nh;
     rbm_unit_kind vk, hk;
     double sigma_v, sigma_h;
     rbm_precision prec;
-    double *W; /* nv x nh */
-    double *a; /* nv */
-    double *b; /* nh */
-    float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
-};
-
-struct rbm_dataset {
-    rbm_context *ctx;
-    size_t rows, cols;
-    rbm_dtype dtype;
-    const void *data; /* rows x cols elements of dtype */
-    void *owned;      /* == data when owned, NULL when borrowed */
-    size_t img_h, img_w;
-};
+    const double *W, *a, *b; /* nv x nh, nv, nh */
+    const float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
+} rbm__machine_view;
 
 /* ---- errors, logging, memory (context.c) ---- */
 rbm_status rbm__fail(rbm_context *ctx, rbm_status st, const char *fmt, ...) RBM__PRINTF(3, 4);
@@ -117,6 +111,8 @@ void rbm__sgd_update(size_t n, double *theta, const double *g, double lr, double
 double rbm__max_abs(size_t n, const double *x);
 
 /* ---- machine (machine.c) ---- */
+/* The read-only view of m (NULL for a NULL m). */
+const rbm__machine_view *rbm__machine_view_of(const rbm_machine *m);
 /* Refresh the float32 mirror after a parameter change. */
 void rbm__machine_sync(rbm_machine *m);
 /* Largest singular value of W (LAPACK). */
@@ -126,7 +122,8 @@ rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W
                                            double sigma_v, double sigma_h);
 static inline double rbm__sigma(const rbm_machine *m, rbm_layer l)
 {
-    return l == RBM_LAYER_VISIBLE ? m->sigma_v : m->sigma_h;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    return l == RBM_LAYER_VISIBLE ? mv->sigma_v : mv->sigma_h;
 }
 
 /* ---- precision-generic kernels (kernels_impl.h, compiled for f32/f64) ----
@@ -134,9 +131,9 @@ static inline double rbm__sigma(const rbm_machine *m, rbm_layer l)
 typedef struct rbm__kern {
     size_t elem; /* sizeof(real) */
     /* H (B x nh) = X (B x nv) W + b */
-    void (*hidden_field)(const rbm_machine *m, size_t B, const void *X, void *H);
+    void (*hidden_field)(const rbm__machine_view *m, size_t B, const void *X, void *H);
     /* F (B x nv) = Y (B x nh) W^T + a */
-    void (*visible_field)(const rbm_machine *m, size_t B, const void *Y, void *F);
+    void (*visible_field)(const rbm__machine_view *m, size_t B, const void *Y, void *F);
     /* out[i] = mean of unit in field[i] (out may alias field) */
     void (*mean)(rbm_unit_kind k, double sigma, size_t n, const void *field, void *out);
     /* out[i] = sample of unit in field[i] (out may alias field) */
@@ -174,11 +171,6 @@ double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
 /* CRC-32 of the stored elements (shape and dtype are not included): tells a
  * checkpoint whether it is resumed on the same data. */
 uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
-
-/* ---- enumeration (model/enumerate.c; the typed interface is
- * model/enumerate.h) ----
- * Which layer exact enumeration uses: 0 visible, 1 hidden, -1 none. */
-int rbm__enum_layer(const rbm_machine *m, size_t max_units);
 
 /* ---- gradient (train/gradient.c) ----
  * Here while analysis/meanfield.c and analysis/svd.c use the fields; code

@@ -1,5 +1,7 @@
 /* librbm — dataset: the element types and a read-only view of a dataset, for
- * lib/data and the layers after it (train, analysis).
+ * lib/data and the layers after it (train, analysis). The layout of struct
+ * rbm_dataset is in data/dataset_impl.h, known to lib/data only; other folders
+ * read a dataset through the accessors below.
  *
  * Elements are stored as one of the rbm_dtype types; everything that reads
  * them as numbers goes through rbm__elem_value or rbm__elems_convert, so a

@@ -1,14 +1,22 @@
-/* librbm — dataset_impl: how lib/data builds datasets (private to lib/data).
+/* librbm — dataset_impl: the layout of struct rbm_dataset and how lib/data
+ * builds datasets (private to lib/data).
  *
- * struct rbm_dataset itself is still defined in core/internal.h, because
- * lib/model, lib/train and lib/analysis read its fields; it moves here once
- * they no longer do. Every constructor of the folder (from memory,
- * the loaders, the generator, transforms and slices) ends in
- * rbm__dataset_wrap. */
+ * Other folders read a dataset through the accessors of data/dataset.h.
+ * Every constructor of the folder (from memory, the loaders, the generator,
+ * transforms and slices) ends in rbm__dataset_wrap. */
 #ifndef RBM_DATA_DATASET_IMPL_H
 #define RBM_DATA_DATASET_IMPL_H
 
 #include "data/dataset.h"
+
+struct rbm_dataset {
+    rbm_context *ctx;
+    size_t rows, cols;
+    rbm_dtype dtype;
+    const void *data; /* rows x cols elements of dtype */
+    void *owned;      /* == data when owned, NULL when borrowed */
+    size_t img_h, img_w;
+};
 
 /* Largest single buffer a dataset may use (as rbm__xcalloc). */
 #define RBM__DS_MAX_BYTES (SIZE_MAX >> 2)

@@ -8,7 +8,7 @@
  * the target is either the old file or the complete new one. */
 #include "core/bytes.h"
 #include "core/file_out.h"
-#include "data/dataset.h"
+#include "data/dataset_impl.h"
 
 #include <stdio.h>
 

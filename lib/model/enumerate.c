@@ -2,6 +2,7 @@
  * discrete layer (model/enumerate.h has the method). */
 #include "core/internal.h"
 #include "model/enumerate.h"
+#include "model/machine_impl.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -18,14 +19,6 @@ bool rbm__enum_pick_layer(const rbm_machine *m, size_t max_units, rbm_layer *lay
     else
         *layer = hd ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE;
     return true;
-}
-
-int rbm__enum_layer(const rbm_machine *m, size_t max_units)
-{
-    rbm_layer layer;
-    if (!rbm__enum_pick_layer(m, max_units, &layer))
-        return -1;
-    return layer == RBM_LAYER_HIDDEN ? 1 : 0;
 }
 
 rbm_status rbm__enum_ws_init(rbm_context *ctx, const rbm_machine *m, rbm_layer layer,

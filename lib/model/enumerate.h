@@ -2,7 +2,8 @@
  * over every state of one discrete layer, the other layer summed or
  * integrated out analytically (docs/theory.md §1.3).
  *
- * With the enumerated layer s (n <= 30 units) and the other layer of kind
+ * With the enumerated layer s (n units; its caller, the exact estimator,
+ * enumerates at most RBM_EXACT_MAX_UNITS) and the other layer of kind
  * k_o, the marginal weight of a state is
  *   log w(s) = c.s + sum_q Lambda_o(d_q + (W^T s or W s)_q),
  * c, d the biases of the enumerated and the other layer. States go in

@@ -10,6 +10,7 @@
  * normalisability test (M positive definite iff sigma_v^2 sigma_h^2
  * w_1^2 < 1). */
 #include "model/gauss_gauss.h"
+#include "model/machine_impl.h"
 
 #include <cblas.h>
 #include <lapacke.h>

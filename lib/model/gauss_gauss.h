@@ -8,7 +8,8 @@
 
 static inline bool rbm__gauss_gauss(const rbm_machine *m)
 {
-    return m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    return mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN;
 }
 
 /* L (nv x nv, row-major lower) = the Cholesky factor of the inverse model

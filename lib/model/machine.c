@@ -1,6 +1,7 @@
 /* librbm — machines: parameters, energies, conditionals, conversion. */
 #include "core/internal.h"
 #include "model/machine.h"
+#include "model/machine_impl.h"
 
 #include <lapacke.h>
 #include <limits.h>
@@ -82,8 +83,24 @@ rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
         machine_release(m);
         return st;
     }
+    rbm__machine_publish(m);
     *out = m;
     return RBM_OK;
+}
+
+const rbm__machine_view *rbm__machine_view_of(const rbm_machine *m)
+{
+    return m ? &m->view : NULL;
+}
+
+void rbm__machine_params_mut(rbm_machine *m, double **W, double **a, double **b)
+{
+    if (W)
+        *W = m->W;
+    if (a)
+        *a = m->a;
+    if (b)
+        *b = m->b;
 }
 
 void rbm__machine_sync(rbm_machine *m)
@@ -298,6 +315,7 @@ rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision)
             m->af = m->bf = NULL;
             return st;
         }
+        rbm__machine_publish(m);
     }
     m->prec = precision;
     rbm__machine_sync(m);
@@ -523,9 +541,9 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
         size_t n = batch - r0 < FE_BLOCK ? batch - r0 : FE_BLOCK;
         const double *xb = x + r0 * win;
         if (given)
-            rbm__kern_f64.visible_field(m, n, xb, f);
+            rbm__kern_f64.visible_field(&m->view, n, xb, f);
         else
-            rbm__kern_f64.hidden_field(m, n, xb, f);
+            rbm__kern_f64.hidden_field(&m->view, n, xb, f);
         for (size_t r = 0; r < n; r++) {
             const double *xr = xb + r * win;
             double e = 0;
@@ -569,9 +587,9 @@ static rbm_status conditional(const rbm_machine *m, rbm_rng *rng, int to_hidden,
     for (size_t r0 = 0; r0 < batch; r0 += FE_BLOCK * 256) {
         size_t n = batch - r0 < FE_BLOCK * 256 ? batch - r0 : FE_BLOCK * 256;
         if (to_hidden)
-            rbm__kern_f64.hidden_field(m, n, x + r0 * win, out + r0 * wout);
+            rbm__kern_f64.hidden_field(&m->view, n, x + r0 * win, out + r0 * wout);
         else
-            rbm__kern_f64.visible_field(m, n, x + r0 * win, out + r0 * wout);
+            rbm__kern_f64.visible_field(&m->view, n, x + r0 * win, out + r0 * wout);
     }
     double *o = out;
     for (size_t i = 0; i < batch * wout; i++)

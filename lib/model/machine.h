@@ -1,11 +1,20 @@
-/* librbm — machine (private): the largest singular value of W and the
- * Gauss-Gauss normalisability check with a caller-owned workspace, for
- * code that checks on every step and must not allocate (the optimiser,
- * rbm_gradient_apply). The allocating forms are in core/internal.h. */
+/* librbm — machine (private): the parameter mutator for writers outside
+ * lib/model, and the largest singular value of W and the Gauss-Gauss
+ * normalisability check with a caller-owned workspace, for code that checks
+ * on every step and must not allocate (the optimiser, rbm_gradient_apply).
+ * The read-only view and the allocating forms are in core/internal.h. */
 #ifndef RBM_MODEL_MACHINE_H
 #define RBM_MODEL_MACHINE_H
 
 #include "core/internal.h"
+
+/* The writable double-precision parameters of m (W: nv x nh row-major, a:
+ * nv, b: nh); an out pointer may be NULL. For the code outside lib/model that
+ * updates parameters in place (the optimiser, rbm_gradient_apply, the
+ * trainer's undo, analysis that sets W): the caller must call
+ * rbm__machine_sync after writing, and must have checked a Gauss-Gauss
+ * machine's new W with rbm__machine_check_normalizable(_ws) first. */
+void rbm__machine_params_mut(rbm_machine *m, double **W, double **a, double **b);
 
 /* Workspace for one shape nv x nh: a column-major copy of W, the singular
  * values, and LAPACK's work array of the size its workspace query asked

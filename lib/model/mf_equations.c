@@ -5,6 +5,7 @@
  * n x N_other rows of a per-unit quantity (m, c or k3) and M one of W, w^2,
  * w^3 (transposed for the visible layer). */
 #include "model/mf_equations.h"
+#include "model/machine_impl.h"
 
 #include <cblas.h>
 #include <string.h>

@@ -8,6 +8,7 @@
 #include "core/bytes.h"
 #include "core/file_out.h"
 #include "core/internal.h"
+#include "model/machine_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>

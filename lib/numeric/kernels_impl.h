@@ -11,7 +11,7 @@
 #define CAT(a, b) CAT_(a, b)
 #define K(name) CAT(name, SUFFIX)
 
-static void K(hidden_field)(const rbm_machine *m, size_t B, const void *Xv, void *Hv)
+static void K(hidden_field)(const rbm__machine_view *m, size_t B, const void *Xv, void *Hv)
 {
     const REAL *X = Xv;
     REAL *H = Hv;
@@ -22,7 +22,7 @@ static void K(hidden_field)(const rbm_machine *m, size_t B, const void *Xv, void
          (int)m->nv, MW(m), (int)m->nh, (REAL)1, H, (int)m->nh);
 }
 
-static void K(visible_field)(const rbm_machine *m, size_t B, const void *Yv, void *Fv)
+static void K(visible_field)(const rbm__machine_view *m, size_t B, const void *Yv, void *Fv)
 {
     const REAL *Y = Yv;
     REAL *F = Fv;

@@ -9,6 +9,7 @@
  * tunables, Adam's powers, the moments). */
 #include "core/bytes.h"
 #include "core/internal.h"
+#include "data/dataset.h"
 #include "train/checkpoint.h"
 #include "train/estimator.h"
 #include "train/optimizer.h"
@@ -98,12 +99,13 @@ rbm_status rbm__ckpt_get_reals(rbm__ckpt_in *in, const rbm__kern *K, void *x, si
 static void write_state(const rbm_trainer *t, rbm__wbuf *w)
 {
     const rbm_machine *m = t->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__wbuf_u32(w, TRNS_VERSION);
-    rbm__wbuf_u64(w, m->nv);
-    rbm__wbuf_u64(w, m->nh);
-    rbm__wbuf_u64(w, t->data->rows);
-    rbm__wbuf_u64(w, t->data->cols);
-    rbm__wbuf_u32(w, (uint32_t)t->data->dtype);
+    rbm__wbuf_u64(w, mv->nv);
+    rbm__wbuf_u64(w, mv->nh);
+    rbm__wbuf_u64(w, rbm__dataset_rows(t->data));
+    rbm__wbuf_u64(w, rbm__dataset_cols(t->data));
+    rbm__wbuf_u32(w, (uint32_t)rbm__dataset_dtype(t->data));
     rbm__wbuf_u32(w, rbm__dataset_fingerprint(t->data));
     rbm__wbuf_u64(w, t->B);
     rbm__wbuf_u64(w, t->seed);
@@ -117,7 +119,7 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
     rbm__optimizer_write_powers(t->opt, w);
     rbm__ckpt_put_rng(w, &t->rng);
     rbm__estimator_write_rng(t->est, w);
-    for (size_t i = 0; i < t->data->rows; i++)
+    for (size_t i = 0; i < rbm__dataset_rows(t->data); i++)
         rbm__wbuf_u64(w, t->perm[i]);
     rbm__optimizer_write_state(t->opt, w);
     rbm__estimator_write_state(t->est, w);
@@ -151,6 +153,7 @@ typedef struct trainer_config {
 /* Version, shapes and the dataset the state was made on. */
 static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_dataset *data)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__rbuf *r = &in->r;
     uint32_t version = rbm__rbuf_u32(r);
     if (version != TRNS_VERSION)
@@ -161,17 +164,19 @@ static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_
     uint32_t dtype = rbm__rbuf_u32(r), fp = rbm__rbuf_u32(r);
     if (r->short_read)
         return rbm__ckpt_bad(in, "training state truncated in its header");
-    if (nv != m->nv || nh != m->nh)
+    if (nv != mv->nv || nh != mv->nh)
         return rbm__ckpt_bad(in, "training state is for a %llu x %llu machine, the file's "
                              "machine is %zu x %zu", (unsigned long long)nv,
-                             (unsigned long long)nh, m->nv, m->nh);
+                             (unsigned long long)nh, mv->nv, mv->nh);
     uint32_t have = rbm__dataset_fingerprint(data);
-    if (rows != data->rows || cols != data->cols || dtype != (uint32_t)data->dtype || fp != have)
+    const size_t drows = rbm__dataset_rows(data), dcols = rbm__dataset_cols(data);
+    const uint32_t ddtype = (uint32_t)rbm__dataset_dtype(data);
+    if (rows != drows || cols != dcols || dtype != ddtype || fp != have)
         return rbm__fail(in->ctx, RBM_ERR_SHAPE,
                          "%s: checkpoint was made on a different dataset (%llu x %llu, dtype %u, "
                          "fingerprint %08x; given %zu x %zu, dtype %u, fingerprint %08x)",
                          in->path, (unsigned long long)rows, (unsigned long long)cols, dtype, fp,
-                         data->rows, data->cols, (unsigned)data->dtype, have);
+                         drows, dcols, (unsigned)ddtype, have);
     return RBM_OK;
 }
 
@@ -190,9 +195,9 @@ static rbm_status read_config(rbm__ckpt_in *in, const rbm_dataset *data, trainer
     rbm__optimizer_read_powers(in, &c->opt);
     if (r->short_read)
         return rbm__ckpt_bad(in, "training state truncated in its configuration");
-    if (c->B == 0 || c->B > data->rows)
+    if (c->B == 0 || c->B > rbm__dataset_rows(data))
         return rbm__ckpt_bad(in, "training state: batch size %llu invalid for %zu rows",
-                             (unsigned long long)c->B, data->rows);
+                             (unsigned long long)c->B, rbm__dataset_rows(data));
     return RBM_OK;
 }
 
@@ -221,7 +226,7 @@ static rbm_status apply_config(rbm_trainer *t, const trainer_config *c, rbm__ckp
 /* The row order of the epoch: a permutation of the rows. */
 static rbm_status read_row_order(rbm_trainer *t, rbm__ckpt_in *in)
 {
-    const size_t rows = t->data->rows;
+    const size_t rows = rbm__dataset_rows(t->data);
     for (size_t i = 0; i < rows; i++) {
         uint64_t v = rbm__rbuf_u64(&in->r);
         if (in->r.short_read || v >= rows)

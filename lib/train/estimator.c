@@ -72,7 +72,8 @@ void rbm_estimator_free(rbm_estimator *e)
 static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
                             const rbm__estimator_ops *ops, size_t k, size_t max_batch)
 {
-    rbm_context *ctx = m->ctx;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
     if (!ops)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "unknown estimator kind %d", (int)kind);
     if (ops->k_counts && k == 0)
@@ -84,7 +85,7 @@ static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "max_batch %zu exceeds the BLAS limit",
                          max_batch);
     size_t bv, bh;
-    if (!rbm__mul_ok(max_batch, m->nv, &bv) || !rbm__mul_ok(max_batch, m->nh, &bh))
+    if (!rbm__mul_ok(max_batch, mv->nv, &bv) || !rbm__mul_ok(max_batch, mv->nh, &bh))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "batch of %zu rows overflows", max_batch);
     return RBM_OK;
 }
@@ -93,7 +94,8 @@ rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t
                                  size_t n_chains, size_t max_batch, uint64_t seed,
                                  rbm_estimator **out)
 {
-    rbm_context *ctx = m->ctx;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
     const rbm__estimator_ops *ops = ops_of(kind);
     rbm_status st = check_new(m, kind, ops, k, max_batch);
     if (st)
@@ -109,14 +111,14 @@ rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t
     e->chains = n_chains;
     e->seed = seed;
     e->max_batch = max_batch;
-    e->prec = m->prec;
-    e->kern = rbm__kern_for(m->prec);
+    e->prec = mv->prec;
+    e->kern = rbm__kern_for(mv->prec);
     rbm__rng_init(&e->rng, ctx, rbm__seed_mix(seed, RBM__STREAM_ESTIMATOR_RNG));
     size_t el = e->kern->elem;
-    if ((st = rbm__xcalloc(ctx, max_batch * m->nv, el, &e->vin, "estimator batch")) ||
-        (st = rbm__xcalloc(ctx, max_batch * m->nh, el, &e->ph, "estimator batch")) ||
-        (m->prec == RBM_PRECISION_FLOAT32 &&
-         (st = rbm__xcalloc(ctx, m->nv * m->nh, el, &e->gw, "gradient scratch"))) ||
+    if ((st = rbm__xcalloc(ctx, max_batch * mv->nv, el, &e->vin, "estimator batch")) ||
+        (st = rbm__xcalloc(ctx, max_batch * mv->nh, el, &e->ph, "estimator batch")) ||
+        (mv->prec == RBM_PRECISION_FLOAT32 &&
+         (st = rbm__xcalloc(ctx, mv->nv * mv->nh, el, &e->gw, "gradient scratch"))) ||
         (st = ops->init(e, n_chains, seed))) {
         rbm_estimator_free(e);
         return st;
@@ -133,7 +135,7 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_estimator_new: out is NULL");
+        return rbm__fail(rbm__machine_view_of(m)->ctx, RBM_ERR_NULL, "rbm_estimator_new: out is NULL");
     return rbm__estimator_create(m, kind, 1, 0, max_batch, seed, out);
 }
 
@@ -234,36 +236,38 @@ const void *rbm__estimator_positive_hidden(const rbm_estimator *e)
 static void positive_phase(rbm_estimator *e, size_t B, const void *v, void *G, rbm_gradient *g)
 {
     const rbm_machine *m = e->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     const rbm__kern *K = e->kern;
     const double inv = 1.0 / (double)B;
     if (e->ops->positive) {
         e->ops->positive(e, B, v);
     } else {
-        K->hidden_field(m, B, v, e->ph);
-        K->mean(m->hk, m->sigma_h, B * m->nh, e->ph, e->ph);
+        K->hidden_field(mv, B, v, e->ph);
+        K->mean(mv->hk, mv->sigma_h, B * mv->nh, e->ph, e->ph);
     }
-    K->outer(B, m->nv, m->nh, inv, v, e->ph, 0.0, G);
-    K->colsum(B, m->nv, inv, v, 0.0, g->da);
-    K->colsum(B, m->nh, inv, e->ph, 0.0, g->db);
+    K->outer(B, mv->nv, mv->nh, inv, v, e->ph, 0.0, G);
+    K->colsum(B, mv->nv, inv, v, 0.0, g->da);
+    K->colsum(B, mv->nh, inv, e->ph, 0.0, g->db);
 }
 
 rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t B, const void *v, rbm_gradient *g)
 {
     const rbm_machine *m = e->m;
-    if (m->prec != e->prec)
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    if (mv->prec != e->prec)
         return rbm__fail(e->ctx, RBM_ERR_STATE,
                          "machine precision changed since the estimator was created");
-    if (g->nv != m->nv || g->nh != m->nh)
+    if (g->nv != mv->nv || g->nh != mv->nh)
         return rbm__fail(e->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         m->nv, m->nh);
+                         mv->nv, mv->nh);
     /* The real-typed weight accumulator: the gradient itself in float64. */
     void *G = e->gw ? e->gw : (void *)g->dW;
     positive_phase(e, B, v, G, g);
     if (e->ops->negative_real)
         e->ops->negative_real(e, B, G, g);
     if (e->gw)
-        e->kern->to_f64(m->nv * m->nh, e->gw, g->dW);
+        e->kern->to_f64(mv->nv * mv->nh, e->gw, g->dW);
     return e->ops->negative_f64 ? e->ops->negative_f64(e, B, v, g) : RBM_OK;
 }
 
@@ -272,13 +276,14 @@ rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v
 {
     if (!e)
         return RBM_ERR_NULL;
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     if (!g)
         return rbm__fail(e->ctx, RBM_ERR_NULL, "gradient is NULL");
     if (batch == 0 || batch > e->max_batch)
         return rbm__fail(e->ctx, RBM_ERR_SHAPE, "batch of %zu rows; this estimator takes 1..%zu",
                          batch, e->max_batch);
     rbm_status st;
-    if ((st = rbm__check_array(e->ctx, v, v_len, batch * e->m->nv, "minibatch")) ||
+    if ((st = rbm__check_array(e->ctx, v, v_len, batch * mv->nv, "minibatch")) ||
         (st = rbm__check_finite(e->ctx, v, v_len, "minibatch")))
         return st;
     e->kern->from_f64(v_len, v, e->vin);
@@ -347,15 +352,17 @@ static rbm_status read_particles(rbm__mf_emf *mf, size_t nv, size_t nh, rbm__ckp
 
 void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     const rbm_sampler *s = e->ops == &rbm__estimator_pcd_ops ? e->u.pcd.chains : NULL;
     rbm__wbuf_u64(w, s ? rbm_sampler_chain_count(s) : 0);
     if (s)
         rbm__sampler_write_state(s, w);
-    write_particles(particles_of(e), e->m->nv, e->m->nh, w);
+    write_particles(particles_of(e), mv->nv, mv->nh, w);
 }
 
 rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     rbm_sampler *s = rbm_estimator_sampler(e);
     size_t have = rbm_sampler_chain_count(s);
     uint64_t nchains = rbm__rbuf_u64(&in->r);
@@ -365,5 +372,5 @@ rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
     rbm_status st;
     if (s && (st = rbm__sampler_read_state(s, in)))
         return st;
-    return read_particles(particles_of(e), e->m->nv, e->m->nh, in);
+    return read_particles(particles_of(e), mv->nv, mv->nh, in);
 }

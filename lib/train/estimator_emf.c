@@ -26,16 +26,17 @@ struct rbm__mf_emf {
 rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
                            rbm__mf_emf **out)
 {
-    rbm_context *ctx = m->ctx;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_context *ctx = mv->ctx;
     *out = NULL;
-    if (order > 1 && !rbm__mf_discrete(m->vk) && !rbm__mf_discrete(m->hk))
+    if (order > 1 && !rbm__mf_discrete(mv->vk) && !rbm__mf_discrete(mv->hk))
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "TAP estimators need a discrete layer (Gauss-Gauss: use naive MF)");
-    if (m->nv > (size_t)INT32_MAX || m->nh > (size_t)INT32_MAX ||
+    if (mv->nv > (size_t)INT32_MAX || mv->nh > (size_t)INT32_MAX ||
         n_particles > (size_t)INT32_MAX)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "sizes too large for BLAS");
     size_t lvh, nvh;
-    if (!rbm__mul_ok(n_particles, m->nv + m->nh, &lvh) || !rbm__mul_ok(m->nv, m->nh, &nvh) ||
+    if (!rbm__mul_ok(n_particles, mv->nv + mv->nh, &lvh) || !rbm__mul_ok(mv->nv, mv->nh, &nvh) ||
         lvh > SIZE_MAX - nvh || lvh + nvh > SIZE_MAX / sizeof(double))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu particles overflow", n_particles);
     rbm__mf_emf *p;
@@ -52,8 +53,8 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
         return st;
     }
     p->mv = p->block;
-    p->mh = p->mv + n_particles * m->nv;
-    p->C = p->mh + n_particles * m->nh;
+    p->mh = p->mv + n_particles * mv->nv;
+    p->C = p->mh + n_particles * mv->nh;
     *out = p;
     return RBM_OK;
 }
@@ -73,14 +74,15 @@ void rbm__mf_emf_free(rbm__mf_emf *p)
 static void start_particles(rbm__mf_emf *p, size_t B, const void *v, const rbm__kern *K)
 {
     const rbm_machine *m = p->m;
-    const size_t nv = m->nv;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const size_t nv = mv->nv;
     for (size_t r = 0; r < p->n; r++) {
         double *x = p->mv + r * nv;
         K->to_f64(nv, (const char *)v + (r % B) * nv * K->elem, x);
         for (size_t i = 0; i < nv; i++) {
-            if (m->vk == RBM_UNIT_ISING)
+            if (mv->vk == RBM_UNIT_ISING)
                 x[i] = x[i] < -1 ? -1 : x[i] > 1 ? 1 : x[i];
-            else if (m->vk == RBM_UNIT_BERNOULLI)
+            else if (mv->vk == RBM_UNIT_BERNOULLI)
                 x[i] = x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i];
         }
     }
@@ -94,8 +96,9 @@ static void start_particles(rbm__mf_emf *p, size_t B, const void *v, const rbm__
 static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
 {
     const rbm_machine *m = p->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     const rbm__mf_eq *q = &p->eq;
-    const size_t nv = m->nv, nh = m->nh, nvh = nv * nh, n = p->n;
+    const size_t nv = mv->nv, nh = mv->nh, nvh = nv * nh, n = p->n;
     const int inv_ = (int)nv, inh = (int)nh, in = (int)n;
     const double ninv = 1.0 / (double)n;
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, -ninv, p->mv, inv_, p->mh,
@@ -104,7 +107,7 @@ static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, q->cv, inv_,
                     q->ch, inh, 0.0, p->C, inh);
         for (size_t i = 0; i < nvh; i++)
-            g->dW[i] -= ninv * m->W[i] * p->C[i];
+            g->dW[i] -= ninv * mv->W[i] * p->C[i];
     }
     if (p->order >= 3) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, q->kv, inv_,

@@ -14,8 +14,9 @@ static rbm_status exact_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
     (void)seed;
     rbm__exact_state *x = &e->u.exact;
     const rbm_machine *m = e->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st;
-    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN) {
+    if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN) {
         x->method = RBM__EXACT_GAUSS_GAUSS;
         st = rbm__xcalloc(e->ctx, rbm__gauss_gauss_ws_len(m), sizeof(double), &x->gg_ws,
                           "Gauss-Gauss workspace");
@@ -24,15 +25,15 @@ static rbm_status exact_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
             return rbm__fail(e->ctx, RBM_ERR_UNSUPPORTED,
                              "exact gradient needs a discrete layer of at most %d units (machine "
                              "has %zu %s visible and %zu %s hidden units)",
-                             RBM_EXACT_MAX_UNITS, m->nv, rbm_unit_kind_name(m->vk), m->nh,
-                             rbm_unit_kind_name(m->hk));
+                             RBM_EXACT_MAX_UNITS, mv->nv, rbm_unit_kind_name(mv->vk), mv->nh,
+                             rbm_unit_kind_name(mv->hk));
         x->method = RBM__EXACT_ENUMERATE;
         st = rbm__enum_ws_init(e->ctx, m, x->layer, &x->ws);
     }
     if (st ||
-        (st = rbm__xcalloc(e->ctx, m->nv * m->nh, sizeof(double), &x->vh, "model statistics")) ||
-        (st = rbm__xcalloc(e->ctx, m->nv, sizeof(double), &x->v, "model statistics")) ||
-        (st = rbm__xcalloc(e->ctx, m->nh, sizeof(double), &x->h, "model statistics")))
+        (st = rbm__xcalloc(e->ctx, mv->nv * mv->nh, sizeof(double), &x->vh, "model statistics")) ||
+        (st = rbm__xcalloc(e->ctx, mv->nv, sizeof(double), &x->v, "model statistics")) ||
+        (st = rbm__xcalloc(e->ctx, mv->nh, sizeof(double), &x->h, "model statistics")))
         return st;
     return RBM_OK;
 }
@@ -53,6 +54,7 @@ static rbm_status exact_negative(rbm_estimator *e, size_t B, const void *v, rbm_
     (void)v;
     rbm__exact_state *x = &e->u.exact;
     const rbm_machine *m = e->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st = RBM_OK;
     switch (x->method) {
     case RBM__EXACT_GAUSS_GAUSS:
@@ -64,11 +66,11 @@ static rbm_status exact_negative(rbm_estimator *e, size_t B, const void *v, rbm_
     }
     if (st)
         return st;
-    for (size_t i = 0; i < m->nv * m->nh; i++)
+    for (size_t i = 0; i < mv->nv * mv->nh; i++)
         g->dW[i] -= x->vh[i];
-    for (size_t i = 0; i < m->nv; i++)
+    for (size_t i = 0; i < mv->nv; i++)
         g->da[i] -= x->v[i];
-    for (size_t j = 0; j < m->nh; j++)
+    for (size_t j = 0; j < mv->nh; j++)
         g->db[j] -= x->h[j];
     return RBM_OK;
 }

@@ -12,8 +12,9 @@
 static void subtract_chains(const rbm_estimator *e, size_t n, const void *v, const void *hmean,
                             void *G, rbm_gradient *g)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     const rbm__kern *K = e->kern;
-    const size_t nv = e->m->nv, nh = e->m->nh;
+    const size_t nv = mv->nv, nh = mv->nh;
     const double inv = 1.0 / (double)n;
     K->outer(n, nv, nh, -inv, v, hmean, 1.0, G);
     K->colsum(n, nv, -inv, v, 1.0, g->da);
@@ -24,10 +25,11 @@ static void subtract_chains(const rbm_estimator *e, size_t n, const void *v, con
 
 static rbm_status cd_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     (void)n_chains;
     (void)seed;
     rbm__cd_state *c = &e->u.cd;
-    const size_t bv = e->max_batch * e->m->nv, bh = e->max_batch * e->m->nh;
+    const size_t bv = e->max_batch * mv->nv, bh = e->max_batch * mv->nh;
     const size_t el = e->kern->elem;
     rbm_status st;
     if ((st = rbm__xcalloc(e->ctx, bv, el, &c->v, "CD chains")) ||
@@ -52,18 +54,20 @@ static void cd_positive(rbm_estimator *e, size_t B, const void *v)
 {
     rbm__cd_state *c = &e->u.cd;
     const rbm_machine *m = e->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     const rbm__kern *K = e->kern;
-    K->hidden_field(m, B, v, c->fh);
-    K->mean(m->hk, m->sigma_h, B * m->nh, c->fh, e->ph);
-    K->sample(m->hk, m->sigma_h, B * m->nh, c->fh, c->h, &e->rng);
+    K->hidden_field(mv, B, v, c->fh);
+    K->mean(mv->hk, mv->sigma_h, B * mv->nh, c->fh, e->ph);
+    K->sample(mv->hk, mv->sigma_h, B * mv->nh, c->fh, c->h, &e->rng);
 }
 
 static void cd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
 {
     rbm__cd_state *c = &e->u.cd;
     const rbm_machine *m = e->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__gibbs(m, e->kern, &e->rng, B, c->v, c->h, c->fv, c->fh, e->k);
-    e->kern->mean(m->hk, m->sigma_h, B * m->nh, c->fh, c->fh);
+    e->kern->mean(mv->hk, mv->sigma_h, B * mv->nh, c->fh, c->fh);
     subtract_chains(e, B, c->v, c->fh, G, g);
 }
 
@@ -79,13 +83,14 @@ const rbm__estimator_ops rbm__estimator_cd_ops = {
 
 static rbm_status pcd_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     rbm__pcd_state *p = &e->u.pcd;
     size_t nc = n_chains ? n_chains : e->max_batch, nch;
     rbm_status st = rbm_sampler_new(e->m, nc, rbm__seed_mix(seed, RBM__STREAM_ESTIMATOR_CHAINS),
                                     &p->chains);
     if (st)
         return st;
-    if (!rbm__mul_ok(nc, e->m->nh, &nch))
+    if (!rbm__mul_ok(nc, mv->nh, &nch))
         return rbm__fail(e->ctx, RBM_ERR_TOO_LARGE, "%zu chains overflow", nc);
     return rbm__xcalloc(e->ctx, nch, e->kern->elem, &p->h_mean, "PCD chain means");
 }
@@ -101,11 +106,12 @@ static void pcd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
     (void)B;
     rbm__pcd_state *p = &e->u.pcd;
     const rbm_machine *m = e->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__sampler_sweep(p->chains, e->k);
     size_t n;
     const void *v, *fh;
     rbm__sampler_chains(p->chains, &n, &v, &fh);
-    e->kern->mean(m->hk, m->sigma_h, n * m->nh, fh, p->h_mean);
+    e->kern->mean(mv->hk, mv->sigma_h, n * mv->nh, fh, p->h_mean);
     subtract_chains(e, n, v, p->h_mean, G, g);
 }
 

@@ -28,14 +28,15 @@ static void scratch_free(rbm_context *ctx, struct rbm__gradient_scratch *gg)
 
 static rbm_status scratch_new(const rbm_machine *m, struct rbm__gradient_scratch **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     struct rbm__gradient_scratch *gg;
-    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *gg, &gg, "gradient scratch");
+    rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *gg, &gg, "gradient scratch");
     if (st)
         return st;
-    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &gg->candW,
+    if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &gg->candW,
                            "candidate weights")) ||
         (st = rbm__singular_ws_init(m, &gg->sws))) {
-        scratch_free(m->ctx, gg);
+        scratch_free(mv->ctx, gg);
         return st;
     }
     *out = gg;
@@ -44,24 +45,25 @@ static rbm_status scratch_new(const rbm_machine *m, struct rbm__gradient_scratch
 
 rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_gradient_new: out is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_gradient_new: out is NULL");
     *out = NULL;
     rbm_gradient *g;
-    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *g, &g, "gradient");
+    rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *g, &g, "gradient");
     if (st)
         return st;
-    g->ctx = m->ctx;
-    g->nv = m->nv;
-    g->nh = m->nh;
-    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &g->dW, "gradient")) ||
-        (st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &g->da, "gradient")) ||
-        (st = rbm__xcalloc(m->ctx, m->nh, sizeof(double), &g->db, "gradient")) ||
-        (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN &&
+    g->ctx = mv->ctx;
+    g->nv = mv->nv;
+    g->nh = mv->nh;
+    if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &g->dW, "gradient")) ||
+        (st = rbm__xcalloc(mv->ctx, mv->nv, sizeof(double), &g->da, "gradient")) ||
+        (st = rbm__xcalloc(mv->ctx, mv->nh, sizeof(double), &g->db, "gradient")) ||
+        (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN &&
          (st = scratch_new(m, &g->gg)))) {
         rbm_gradient_free(g);
         return st;
@@ -221,48 +223,55 @@ rbm_status rbm_gradient_axpy(rbm_gradient *y, double alpha, const rbm_gradient *
  * (no allocation), else through a temporary one. */
 static rbm_status apply_weights_checked(const rbm_gradient *g, rbm_machine *m, double step)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     struct rbm__gradient_scratch *gg = g->gg, *tmp = NULL;
     rbm_status st;
     if (!gg && (st = scratch_new(m, &tmp)))
         return st;
     if (!gg)
         gg = tmp;
-    const size_t n = m->nv * m->nh;
+    const size_t n = mv->nv * mv->nh;
     for (size_t i = 0; i < n; i++)
-        gg->candW[i] = m->W[i] + step * g->dW[i];
-    st = rbm__machine_check_normalizable_ws(m, gg->candW, m->sigma_v, m->sigma_h, &gg->sws);
-    if (!st)
-        memcpy(m->W, gg->candW, n * sizeof(double));
-    scratch_free(m->ctx, tmp);
+        gg->candW[i] = mv->W[i] + step * g->dW[i];
+    st = rbm__machine_check_normalizable_ws(m, gg->candW, mv->sigma_v, mv->sigma_h, &gg->sws);
+    if (!st) {
+        double *W;
+        rbm__machine_params_mut(m, &W, NULL, NULL);
+        memcpy(W, gg->candW, n * sizeof(double));
+    }
+    scratch_free(mv->ctx, tmp);
     return st;
 }
 
 rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!g && !m)
         return RBM_ERR_NULL;
     if (!g || !m)
-        return rbm__fail(g ? g->ctx : m->ctx, RBM_ERR_NULL, "rbm_gradient_apply: %s is NULL",
+        return rbm__fail(g ? g->ctx : mv->ctx, RBM_ERR_NULL, "rbm_gradient_apply: %s is NULL",
                          g ? "machine" : "gradient");
-    if (g->nv != m->nv || g->nh != m->nh)
-        return rbm__fail(m->ctx, RBM_ERR_SHAPE,
+    if (g->nv != mv->nv || g->nh != mv->nh)
+        return rbm__fail(mv->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         m->nv, m->nh);
+                         mv->nv, mv->nh);
     if (!isfinite(step))
-        return rbm__fail(m->ctx, RBM_ERR_NOT_FINITE, "step size is not finite");
-    size_t n = m->nv * m->nh;
-    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN) {
+        return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE, "step size is not finite");
+    size_t n = mv->nv * mv->nh;
+    double *W, *a, *b;
+    rbm__machine_params_mut(m, &W, &a, &b);
+    if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN) {
         rbm_status st = apply_weights_checked(g, m, step);
         if (st)
             return st;
     } else {
         for (size_t i = 0; i < n; i++)
-            m->W[i] += step * g->dW[i];
+            W[i] += step * g->dW[i];
     }
-    for (size_t i = 0; i < m->nv; i++)
-        m->a[i] += step * g->da[i];
-    for (size_t j = 0; j < m->nh; j++)
-        m->b[j] += step * g->db[j];
+    for (size_t i = 0; i < mv->nv; i++)
+        a[i] += step * g->da[i];
+    for (size_t j = 0; j < mv->nh; j++)
+        b[j] += step * g->db[j];
     rbm__machine_sync(m);
     return RBM_OK;
 }

@@ -71,11 +71,12 @@ void rbm__optimizer_free(rbm__optimizer *o)
 
 rbm_status rbm__optimizer_new(rbm_machine *m, rbm__optimizer **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__optimizer *o;
-    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *o, &o, "optimiser");
+    rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *o, &o, "optimiser");
     if (st)
         return st;
-    o->ctx = m->ctx;
+    o->ctx = mv->ctx;
     o->m = m;
     o->kind = RBM_OPTIMIZER_SGD;
     o->lr = 0.01;
@@ -84,8 +85,8 @@ rbm_status rbm__optimizer_new(rbm_machine *m, rbm__optimizer **out)
     o->b2 = 0.999;
     o->eps = 1e-8;
     o->b1t = o->b2t = 1.0;
-    if (m->vk == RBM_UNIT_GAUSSIAN && m->hk == RBM_UNIT_GAUSSIAN &&
-        ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &o->candW,
+    if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN &&
+        ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &o->candW,
                             "candidate weights")) ||
          (st = rbm__singular_ws_init(m, &o->sws)))) {
         rbm__optimizer_free(o);
@@ -97,10 +98,11 @@ rbm_status rbm__optimizer_new(rbm_machine *m, rbm__optimizer **out)
 
 static rbm_status alloc_moments(rbm__optimizer *o, double **W, double **a, double **b)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(o->m);
     rbm_status st;
-    if ((st = rbm__xcalloc(o->ctx, o->m->nv * o->m->nh, sizeof(double), W, "optimiser state")) ||
-        (st = rbm__xcalloc(o->ctx, o->m->nv, sizeof(double), a, "optimiser state")) ||
-        (st = rbm__xcalloc(o->ctx, o->m->nh, sizeof(double), b, "optimiser state")))
+    if ((st = rbm__xcalloc(o->ctx, mv->nv * mv->nh, sizeof(double), W, "optimiser state")) ||
+        (st = rbm__xcalloc(o->ctx, mv->nv, sizeof(double), a, "optimiser state")) ||
+        (st = rbm__xcalloc(o->ctx, mv->nh, sizeof(double), b, "optimiser state")))
         return st;
     return RBM_OK;
 }
@@ -238,7 +240,9 @@ static bool update(const rbm__optimizer *o, size_t n, double *theta, const doubl
 static double max_abs_params(const rbm_machine *m, const double *W, const double *a,
                              const double *b)
 {
-    return fmax(rbm__max_abs(m->nv * m->nh, W), fmax(rbm__max_abs(m->nv, a), rbm__max_abs(m->nh, b)));
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    return fmax(rbm__max_abs(mv->nv * mv->nh, W),
+                fmax(rbm__max_abs(mv->nv, a), rbm__max_abs(mv->nh, b)));
 }
 
 /* A cheap bound proving that the in-place update cannot overflow; when it
@@ -248,7 +252,8 @@ static double max_abs_params(const rbm_machine *m, const double *W, const double
 static bool update_provably_finite(const rbm__optimizer *o, double maxg, double c1, double c2)
 {
     const rbm_machine *m = o->m;
-    double maxth = max_abs_params(m, m->W, m->a, m->b);
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    double maxth = max_abs_params(m, mv->W, mv->a, mv->b);
     double dmax = maxg + o->l2 * maxth + o->l1;
     double step;
     switch (o->kind) {
@@ -274,17 +279,20 @@ static bool update_provably_finite(const rbm__optimizer *o, double maxg, double 
 static bool update_finite(const rbm__optimizer *o, const rbm_gradient *g, double maxg, double c1,
                           double c2)
 {
-    const rbm_machine *m = o->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(o->m);
+    double *W, *a, *b; /* a dry run writes nothing */
+    rbm__machine_params_mut(o->m, &W, &a, &b);
     return update_provably_finite(o, maxg, c1, c2) ||
-           (update(o, m->nv * m->nh, m->W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, true) &&
-            update(o, m->nv, m->a, g->da, o->ua, o->sa, 0, 0, c1, c2, true) &&
-            update(o, m->nh, m->b, g->db, o->ub, o->sb, 0, 0, c1, c2, true));
+           (update(o, mv->nv * mv->nh, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, true) &&
+            update(o, mv->nv, a, g->da, o->ua, o->sa, 0, 0, c1, c2, true) &&
+            update(o, mv->nh, b, g->db, o->ub, o->sb, 0, 0, c1, c2, true));
 }
 
 rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double maxg,
                                uint64_t step)
 {
     rbm_machine *m = o->m;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     double c1 = 1, c2 = 1;
     if (o->kind == RBM_OPTIMIZER_ADAM) {
         o->b1t *= o->b1;
@@ -292,10 +300,12 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
         c1 = 1 - o->b1t;
         c2 = 1 - o->b2t;
     }
-    size_t nw = m->nv * m->nh;
-    double *W = m->W;
+    size_t nw = mv->nv * mv->nh;
+    double *mW, *ma, *mb;
+    rbm__machine_params_mut(m, &mW, &ma, &mb);
+    double *W = mW;
     if (o->candW) {
-        memcpy(o->candW, m->W, nw * sizeof(double));
+        memcpy(o->candW, mW, nw * sizeof(double));
         W = o->candW;
     }
     if (!update_finite(o, g, maxg, c1, c2)) {
@@ -312,13 +322,13 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
      * the new weights (documented in trainer.h). */
     update(o, nw, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, false);
     if (o->candW) {
-        rbm_status st = rbm__machine_check_normalizable_ws(m, W, m->sigma_v, m->sigma_h, &o->sws);
+        rbm_status st = rbm__machine_check_normalizable_ws(m, W, mv->sigma_v, mv->sigma_h, &o->sws);
         if (st)
             return st;
-        memcpy(m->W, W, nw * sizeof(double));
+        memcpy(mW, W, nw * sizeof(double));
     }
-    update(o, m->nv, m->a, g->da, o->ua, o->sa, 0, 0, c1, c2, false);
-    update(o, m->nh, m->b, g->db, o->ub, o->sb, 0, 0, c1, c2, false);
+    update(o, mv->nv, ma, g->da, o->ua, o->sa, 0, 0, c1, c2, false);
+    update(o, mv->nh, mb, g->db, o->ub, o->sb, 0, 0, c1, c2, false);
     if (o->kind == RBM_OPTIMIZER_MOMENTUM)
         o->maxu = max_abs_params(m, o->uW, o->ua, o->ub);
     rbm__machine_sync(m);
@@ -354,11 +364,12 @@ void rbm__optimizer_write_powers(const rbm__optimizer *o, rbm__wbuf *w)
 static void write_moments(const rbm__optimizer *o, const double *W, const double *a,
                           const double *b, rbm__wbuf *w)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(o->m);
     rbm__wbuf_u32(w, W ? 1 : 0);
     if (W) {
-        rbm__wbuf_f64s(w, W, o->m->nv * o->m->nh);
-        rbm__wbuf_f64s(w, a, o->m->nv);
-        rbm__wbuf_f64s(w, b, o->m->nh);
+        rbm__wbuf_f64s(w, W, mv->nv * mv->nh);
+        rbm__wbuf_f64s(w, a, mv->nv);
+        rbm__wbuf_f64s(w, b, mv->nh);
     }
 }
 
@@ -406,6 +417,7 @@ rbm_status rbm__optimizer_restore(rbm__optimizer *o, const rbm__optimizer_config
 static rbm_status read_moments(rbm__optimizer *o, double *W, double *a, double *b,
                                const char *which, rbm__ckpt_in *in)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(o->m);
     uint32_t present = rbm__rbuf_u32(&in->r);
     if (present != (W ? 1u : 0u))
         return rbm__ckpt_bad(in, "training state: optimiser moments do not match the optimiser");
@@ -416,9 +428,9 @@ static rbm_status read_moments(rbm__optimizer *o, double *W, double *a, double *
     snprintf(what[1], sizeof what[1], "%s moment a", which);
     snprintf(what[2], sizeof what[2], "%s moment b", which);
     rbm_status st;
-    if ((st = rbm__ckpt_get_f64s(in, W, o->m->nv * o->m->nh, what[0])) ||
-        (st = rbm__ckpt_get_f64s(in, a, o->m->nv, what[1])) ||
-        (st = rbm__ckpt_get_f64s(in, b, o->m->nh, what[2])))
+    if ((st = rbm__ckpt_get_f64s(in, W, mv->nv * mv->nh, what[0])) ||
+        (st = rbm__ckpt_get_f64s(in, a, mv->nv, what[1])) ||
+        (st = rbm__ckpt_get_f64s(in, b, mv->nh, what[2])))
         return st;
     return RBM_OK;
 }

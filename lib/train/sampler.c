@@ -1,6 +1,7 @@
 /* librbm — sampler: persistent Gibbs chains. */
 #include "core/internal.h"
 #include "core/shuffle.h"
+#include "data/dataset.h"
 #include "train/checkpoint.h"
 #include "train/sampler.h"
 #include "train/sampler_impl.h"
@@ -11,11 +12,12 @@
 void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n, void *v, void *h,
                 void *fv, void *fh, size_t sweeps)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     for (size_t t = 0; t < sweeps; t++) {
-        k->visible_field(m, n, h, fv);
-        k->sample(m->vk, m->sigma_v, n * m->nv, fv, v, rng);
-        k->hidden_field(m, n, v, fh);
-        k->sample(m->hk, m->sigma_h, n * m->nh, fh, h, rng);
+        k->visible_field(mv, n, h, fv);
+        k->sample(mv->vk, mv->sigma_v, n * mv->nv, fv, v, rng);
+        k->hidden_field(mv, n, v, fh);
+        k->sample(mv->hk, mv->sigma_h, n * mv->nh, fh, h, rng);
     }
 }
 
@@ -33,20 +35,22 @@ void rbm_sampler_free(rbm_sampler *s)
 /* h ~ p(h|v) for the current v. */
 static void resample_hidden(rbm_sampler *s)
 {
-    s->k->hidden_field(s->m, s->n, s->v, s->fh);
-    s->k->sample(s->m->hk, s->m->sigma_h, s->n * s->m->nh, s->fh, s->h, &s->rng);
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    s->k->hidden_field(mv, s->n, s->v, s->fh);
+    s->k->sample(mv->hk, mv->sigma_h, s->n * mv->nh, s->fh, s->h, &s->rng);
 }
 
 static void random_visible(rbm_sampler *s)
 {
     const rbm_machine *m = s->m;
-    size_t total = s->n * m->nv;
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    size_t total = s->n * mv->nv;
     for (size_t i = 0; i < total; i++) {
         double x;
-        switch (m->vk) {
+        switch (mv->vk) {
         case RBM_UNIT_BERNOULLI: x = rbm__rng_uniform(&s->rng) < 0.5 ? 1.0 : 0.0; break;
         case RBM_UNIT_ISING: x = rbm__rng_uniform(&s->rng) < 0.5 ? 1.0 : -1.0; break;
-        default: x = m->sigma_v * rbm__rng_normal(&s->rng); break;
+        default: x = mv->sigma_v * rbm__rng_normal(&s->rng); break;
         }
         s->k->from_f64(1, &x, (char *)s->v + i * s->k->elem);
     }
@@ -54,37 +58,38 @@ static void random_visible(rbm_sampler *s)
 
 rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_sampler **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_sampler_new: out is NULL");
+        return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_sampler_new: out is NULL");
     *out = NULL;
     if (n_chains == 0)
-        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "number of chains must be >= 1");
+        return rbm__fail(mv->ctx, RBM_ERR_INVALID_ARGUMENT, "number of chains must be >= 1");
     if (n_chains > (size_t)INT32_MAX)
-        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%zu chains exceed the BLAS limit", n_chains);
+        return rbm__fail(mv->ctx, RBM_ERR_TOO_LARGE, "%zu chains exceed the BLAS limit", n_chains);
     rbm_sampler *s;
-    rbm_status st = rbm__xcalloc(m->ctx, 1, sizeof *s, &s, "sampler");
+    rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *s, &s, "sampler");
     if (st)
         return st;
-    s->ctx = m->ctx;
+    s->ctx = mv->ctx;
     s->m = m;
-    s->prec = m->prec;
-    s->k = rbm__kern_for(m->prec);
+    s->prec = mv->prec;
+    s->k = rbm__kern_for(mv->prec);
     s->n = n_chains;
-    rbm__rng_init(&s->rng, m->ctx, seed);
+    rbm__rng_init(&s->rng, mv->ctx, seed);
     size_t nvn, nhn;
-    if (!rbm__mul_ok(n_chains, m->nv, &nvn) || !rbm__mul_ok(n_chains, m->nh, &nhn)) {
+    if (!rbm__mul_ok(n_chains, mv->nv, &nvn) || !rbm__mul_ok(n_chains, mv->nh, &nhn)) {
         rbm_sampler_free(s);
-        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%zu chains of this machine overflow",
+        return rbm__fail(mv->ctx, RBM_ERR_TOO_LARGE, "%zu chains of this machine overflow",
                          n_chains);
     }
-    if ((st = rbm__xcalloc(m->ctx, nvn, s->k->elem, &s->v, "chain states")) ||
-        (st = rbm__xcalloc(m->ctx, nhn, s->k->elem, &s->h, "chain states")) ||
-        (st = rbm__xcalloc(m->ctx, nvn, s->k->elem, &s->fv, "chain fields")) ||
-        (st = rbm__xcalloc(m->ctx, nhn, s->k->elem, &s->fh, "chain fields"))) {
+    if ((st = rbm__xcalloc(mv->ctx, nvn, s->k->elem, &s->v, "chain states")) ||
+        (st = rbm__xcalloc(mv->ctx, nhn, s->k->elem, &s->h, "chain states")) ||
+        (st = rbm__xcalloc(mv->ctx, nvn, s->k->elem, &s->fv, "chain fields")) ||
+        (st = rbm__xcalloc(mv->ctx, nhn, s->k->elem, &s->fh, "chain fields"))) {
         rbm_sampler_free(s);
         return st;
     }
@@ -101,7 +106,8 @@ size_t rbm_sampler_chain_count(const rbm_sampler *s)
 
 static rbm_status check_state(const rbm_sampler *s)
 {
-    if (s->m->prec != s->prec)
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    if (mv->prec != s->prec)
         return rbm__fail(s->ctx, RBM_ERR_STATE,
                          "machine precision changed since the sampler was created");
     return RBM_OK;
@@ -123,19 +129,20 @@ rbm_status rbm_sampler_init_from_data(rbm_sampler *s, const rbm_dataset *data)
 {
     if (!s)
         return RBM_ERR_NULL;
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
     if (!data)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "dataset is NULL");
     rbm_status st = check_state(s);
     if (st)
         return st;
-    if (data->cols != s->m->nv)
+    if (rbm__dataset_cols(data) != mv->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         data->cols, s->m->nv);
+                         rbm__dataset_cols(data), mv->nv);
     size_t *idx;
     if ((st = rbm__xcalloc(s->ctx, s->n, sizeof(size_t), &idx, "row indices")))
         return st;
     for (size_t c = 0; c < s->n; c++)
-        idx[c] = rbm__rng_index(&s->rng, data->rows);
+        idx[c] = rbm__rng_index(&s->rng, rbm__dataset_rows(data));
     rbm__dataset_fetch(data, idx, 0, s->n, s->prec == RBM_PRECISION_FLOAT32, s->v);
     rbm__free(s->ctx, idx);
     resample_hidden(s);
@@ -157,7 +164,8 @@ rbm_status rbm_sampler_get_visible(const rbm_sampler *s, double *out, size_t len
 {
     if (!s)
         return RBM_ERR_NULL;
-    rbm_status st = rbm__check_array(s->ctx, out, len, s->n * s->m->nv, "visible state buffer");
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    rbm_status st = rbm__check_array(s->ctx, out, len, s->n * mv->nv, "visible state buffer");
     if (st)
         return st;
     s->k->to_f64(len, s->v, out);
@@ -168,7 +176,8 @@ rbm_status rbm_sampler_get_hidden(const rbm_sampler *s, double *out, size_t len)
 {
     if (!s)
         return RBM_ERR_NULL;
-    rbm_status st = rbm__check_array(s->ctx, out, len, s->n * s->m->nh, "hidden state buffer");
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    rbm_status st = rbm__check_array(s->ctx, out, len, s->n * mv->nh, "hidden state buffer");
     if (st)
         return st;
     s->k->to_f64(len, s->h, out);
@@ -179,9 +188,10 @@ rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len)
 {
     if (!s)
         return RBM_ERR_NULL;
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_state(s)) ||
-        (st = rbm__check_array(s->ctx, v, len, s->n * s->m->nv, "visible states")) ||
+        (st = rbm__check_array(s->ctx, v, len, s->n * mv->nv, "visible states")) ||
         (st = rbm__check_finite(s->ctx, v, len, "visible states")))
         return st;
     s->k->from_f64(len, v, s->v);
@@ -210,17 +220,19 @@ void rbm__sampler_chains(const rbm_sampler *s, size_t *n, const void **v, const 
 
 void rbm__sampler_write_state(const rbm_sampler *s, rbm__wbuf *w)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
     rbm__ckpt_put_rng(w, &s->rng);
-    rbm__ckpt_put_reals(w, s->k, s->v, s->n * s->m->nv);
-    rbm__ckpt_put_reals(w, s->k, s->h, s->n * s->m->nh);
+    rbm__ckpt_put_reals(w, s->k, s->v, s->n * mv->nv);
+    rbm__ckpt_put_reals(w, s->k, s->h, s->n * mv->nh);
 }
 
 rbm_status rbm__sampler_read_state(rbm_sampler *s, rbm__ckpt_in *in)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = rbm__ckpt_get_rng(in, &s->rng, "chain rng")) ||
-        (st = rbm__ckpt_get_reals(in, s->k, s->v, s->n * s->m->nv, "chain visible state")) ||
-        (st = rbm__ckpt_get_reals(in, s->k, s->h, s->n * s->m->nh, "chain hidden state")))
+        (st = rbm__ckpt_get_reals(in, s->k, s->v, s->n * mv->nv, "chain visible state")) ||
+        (st = rbm__ckpt_get_reals(in, s->k, s->h, s->n * mv->nh, "chain hidden state")))
         return st;
     return RBM_OK;
 }

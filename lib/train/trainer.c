@@ -1,6 +1,7 @@
 /* librbm — trainer: one minibatch per step through an estimator and an
  * optimiser (optimizer.c), over seeded shuffled epochs. */
 #include "core/internal.h"
+#include "data/dataset.h"
 #include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "core/shuffle.h"
@@ -30,17 +31,18 @@ static rbm_status validate_data(rbm_trainer *t)
 {
     const rbm_dataset *d = t->data;
     const rbm_machine *m = t->m;
-    if (d->cols != m->nv)
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    if (rbm__dataset_cols(d) != mv->nv)
         return rbm__fail(t->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
-                         d->cols, m->nv);
+                         rbm__dataset_cols(d), mv->nv);
     double lo, hi;
-    switch (m->vk) {
+    switch (mv->vk) {
     case RBM_UNIT_BERNOULLI: lo = 0; hi = 1; break;
     case RBM_UNIT_ISING: lo = -1; hi = 1; break;
     default: lo = -INFINITY; hi = INFINITY; break;
     }
-    for (size_t r = 0; r < d->rows; r++)
-        for (size_t c = 0; c < d->cols; c++) {
+    for (size_t r = 0; r < rbm__dataset_rows(d); r++)
+        for (size_t c = 0; c < rbm__dataset_cols(d); c++) {
             double x = rbm__dataset_at(d, r, c);
             if (!isfinite(x))
                 return rbm__fail(t->ctx, RBM_ERR_NOT_FINITE, "dataset value at row %zu column %zu is %s",
@@ -50,14 +52,14 @@ static rbm_status validate_data(rbm_trainer *t)
                                  "dataset value %g at row %zu column %zu is outside [%g, %g] "
                                  "expected by %s visible units (transform the data first, e.g. "
                                  "RBM_TRANSFORM_SCALE01 or RBM_TRANSFORM_BINARIZE)",
-                                 x, r, c, lo, hi, rbm_unit_kind_name(m->vk));
+                                 x, r, c, lo, hi, rbm_unit_kind_name(mv->vk));
         }
     return RBM_OK;
 }
 
 static void shuffle(rbm_trainer *t)
 {
-    rbm__shuffle(&t->rng, t->perm, t->data->rows);
+    rbm__shuffle(&t->rng, t->perm, rbm__dataset_rows(t->data));
 }
 
 /* The public face of the seed derivation, with the stream trainer.h names
@@ -95,20 +97,21 @@ rbm_status rbm_trainer_set_optimizer(rbm_trainer *t, rbm_optimizer opt)
 rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch_size, uint64_t seed,
                            rbm_trainer **out)
 {
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
     if (!m)
         return RBM_ERR_NULL;
-    rbm_context *ctx = m->ctx;
+    rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_trainer_new: out is NULL");
     *out = NULL;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "dataset is NULL");
-    if (batch_size == 0 || batch_size > data->rows)
+    if (batch_size == 0 || batch_size > rbm__dataset_rows(data))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "batch size %zu must be between 1 and the %zu rows of the dataset",
-                         batch_size, data->rows);
+                         batch_size, rbm__dataset_rows(data));
     rbm_trainer *t;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *t, &t, "trainer");
     if (st)
@@ -117,17 +120,18 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     t->m = m;
     t->data = data;
     t->B = batch_size;
-    t->prec = m->prec;
-    t->nbatches = (data->rows + batch_size - 1) / batch_size;
+    t->prec = mv->prec;
+    t->nbatches = (rbm__dataset_rows(data) + batch_size - 1) / batch_size;
     t->seed = seed;
     t->monitor_every = 1;
     t->recon = NAN;
     rbm__rng_init(&t->rng, ctx, seed);
-    size_t el = rbm__kern_for(m->prec)->elem;
+    size_t el = rbm__kern_for(mv->prec)->elem;
     if ((st = validate_data(t)) ||
-        (st = rbm__xcalloc(ctx, data->rows, sizeof(size_t), &t->perm, "row permutation")) ||
-        (st = rbm__xcalloc(ctx, batch_size * m->nv, el, &t->vbatch, "minibatch")) ||
-        (st = rbm__xcalloc(ctx, batch_size * m->nv, el, &t->rec, "reconstruction")) ||
+        (st = rbm__xcalloc(ctx, rbm__dataset_rows(data), sizeof(size_t), &t->perm,
+                           "row permutation")) ||
+        (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->vbatch, "minibatch")) ||
+        (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->rec, "reconstruction")) ||
         (st = rbm_gradient_new(m, &t->g)) ||
         (st = rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1)) ||
         (st = rbm__optimizer_new(m, &t->opt))) {
@@ -201,8 +205,9 @@ rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *us
 static rbm_status gradient_bound(rbm_trainer *t, const char *what, double *maxg)
 {
     const rbm_machine *m = t->m;
-    *maxg = fmax(rbm__max_abs(m->nv * m->nh, t->g->dW),
-                 fmax(rbm__max_abs(m->nv, t->g->da), rbm__max_abs(m->nh, t->g->db)));
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    *maxg = fmax(rbm__max_abs(mv->nv * mv->nh, t->g->dW),
+                 fmax(rbm__max_abs(mv->nv, t->g->da), rbm__max_abs(mv->nh, t->g->db)));
     if (!isfinite(*maxg))
         return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
                          "%s at step %llu is not finite; parameters left unchanged "
@@ -216,21 +221,22 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     if (!t)
         return RBM_ERR_NULL;
     rbm_machine *m = t->m;
-    const rbm__kern *K = rbm__kern_for(m->prec);
-    if (m->prec != t->prec)
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    const rbm__kern *K = rbm__kern_for(mv->prec);
+    if (mv->prec != t->prec)
         return rbm__fail(t->ctx, RBM_ERR_STATE,
                          "machine precision changed since the trainer was created");
     size_t off = t->batch_idx * t->B;
-    size_t n = t->data->rows - off < t->B ? t->data->rows - off : t->B;
-    rbm__dataset_fetch(t->data, t->perm + off, 0, n, m->prec == RBM_PRECISION_FLOAT32, t->vbatch);
+    size_t n = rbm__dataset_rows(t->data) - off < t->B ? rbm__dataset_rows(t->data) - off : t->B;
+    rbm__dataset_fetch(t->data, t->perm + off, 0, n, mv->prec == RBM_PRECISION_FLOAT32, t->vbatch);
     rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
     double maxg;
     if (st || (st = gradient_bound(t, "gradient estimate", &maxg)))
         return st;
     if (t->monitor_every && t->steps % t->monitor_every == 0) {
-        K->visible_field(m, n, rbm__estimator_positive_hidden(t->est), t->rec);
-        K->mean(m->vk, m->sigma_v, n * m->nv, t->rec, t->rec);
-        t->recon = K->msd(n * m->nv, t->vbatch, t->rec);
+        K->visible_field(mv, n, rbm__estimator_positive_hidden(t->est), t->rec);
+        K->mean(mv->vk, mv->sigma_v, n * mv->nv, t->rec, t->rec);
+        t->recon = K->msd(n * mv->nv, t->vbatch, t->rec);
     }
     if ((st = rbm__optimizer_step(t->opt, t->g, maxg, t->steps)))
         return st;
@@ -255,14 +261,15 @@ rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient *g)
     if (!g)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_apply_gradient: gradient is NULL");
     rbm_machine *m = t->m;
-    if (g->nv != m->nv || g->nh != m->nh)
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    if (g->nv != mv->nv || g->nh != mv->nh)
         return rbm__fail(t->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         m->nv, m->nh);
+                         mv->nv, mv->nh);
     if (t->g != g) {
-        memcpy(t->g->dW, g->dW, m->nv * m->nh * sizeof(double));
-        memcpy(t->g->da, g->da, m->nv * sizeof(double));
-        memcpy(t->g->db, g->db, m->nh * sizeof(double));
+        memcpy(t->g->dW, g->dW, mv->nv * mv->nh * sizeof(double));
+        memcpy(t->g->da, g->da, mv->nv * sizeof(double));
+        memcpy(t->g->db, g->db, mv->nh * sizeof(double));
     }
     double maxg;
     rbm_status st;

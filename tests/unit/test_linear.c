@@ -10,7 +10,7 @@
  * plain Euler integrator, written from docs/theory.md §1.5 and §3. */
 #include "testutil.h"
 
-#include "core/internal.h" /* white-box: a machine outside the normalisable region */
+#include "model/machine.h" /* white-box: a machine outside the normalisable region */
 
 #include <math.h>
 #include <stdio.h>
@@ -1259,14 +1259,16 @@ static void test_errors(void **state)
     RBM_OKAY(ctx, rbm_machine_set_weights(m, W, NV * NH));
 
     /* not normalisable: the setters refuse such a W, so place one directly */
-    double keep = m->W[0];
-    m->W[0] = 1.5; /* sigma_v^2 sigma_h^2 w_1^2 >= 2.25 */
+    double *mW;
+    rbm__machine_params_mut(m, &mW, NULL, NULL);
+    double keep = mW[0];
+    mW[0] = 1.5; /* sigma_v^2 sigma_h^2 w_1^2 >= 2.25 */
     RBM_CHECK(ctx, rbm_linear_model_covariance(m, out, NV * NV), RBM_ERR_NOT_NORMALIZABLE);
     RBM_CHECK(ctx, rbm_linear_gradient(m, C, NV * NV, dW, NV * NH), RBM_ERR_NOT_NORMALIZABLE);
     RBM_CHECK(ctx,
               rbm_linear_integrate(m, C, NV * NV, 1.0, 1e-6, 1e-9, 0, NULL, 0, NULL, 0, NULL, NULL),
               RBM_ERR_NOT_NORMALIZABLE);
-    assert_true(m->W[0] == 1.5); /* unchanged on error */
+    assert_true(mW[0] == 1.5); /* unchanged on error */
     {
         rbm_estimator *e = NULL;
         rbm_gradient *g = NULL;
@@ -1277,9 +1279,9 @@ static void test_errors(void **state)
         rbm_gradient_free(g);
         rbm_estimator_free(e);
     }
-    m->W[0] = 1.0; /* exactly on the bound (w_1 = 1, sigmas 1) */
+    mW[0] = 1.0; /* exactly on the bound (w_1 = 1, sigmas 1) */
     RBM_CHECK(ctx, rbm_linear_model_covariance(m, out, NV * NV), RBM_ERR_NOT_NORMALIZABLE);
-    m->W[0] = keep;
+    mW[0] = keep;
     RBM_OKAY(ctx, rbm_linear_model_covariance(m, out, NV * NV));
 
     /* not Gauss-Gauss */
