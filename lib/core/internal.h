@@ -161,21 +161,6 @@ static inline const rbm__kern *rbm__kern_for(rbm_precision p)
     return p == RBM_PRECISION_FLOAT32 ? &rbm__kern_f32 : &rbm__kern_f64;
 }
 
-/* ---- dataset (dataset.c) ---- */
-/* Copy rows idx[0..n) (or rows start..start+n when idx is NULL) into out as
- * float (as_f32) or double, row-major n x cols. */
-void rbm__dataset_fetch(const rbm_dataset *ds, const size_t *idx, size_t start, size_t n,
-                        bool as_f32, void *out);
-/* Value at (r, c) as double. */
-double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
-/* CRC-32 of the stored elements (shape and dtype are not included): tells a
- * checkpoint whether it is resumed on the same data. */
-uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
-
-/* ---- gradient (train/gradient.c) ----
- * Here while analysis/meanfield.c and analysis/svd.c use the fields; code
- * outside train/ can use rbm__gradient_arrays (train/gradient.h) instead. */
-
 /* ---- files (io.c) ----
  * Save m plus, when extra_tag (4 bytes) is non-NULL, one optional section
  * with that tag and payload. Load a machine and, when extra is non-NULL, the

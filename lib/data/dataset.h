@@ -5,9 +5,7 @@
  *
  * Elements are stored as one of the rbm_dtype types; everything that reads
  * them as numbers goes through rbm__elem_value or rbm__elems_convert, so a
- * uint8, float32 or float64 value reads the same everywhere. Row fetches and
- * single values (rbm__dataset_fetch, rbm__dataset_at) and the fingerprint are
- * still declared in core/internal.h, where their callers find them. */
+ * uint8, float32 or float64 value reads the same everywhere. */
 #ifndef RBM_DATA_DATASET_H
 #define RBM_DATA_DATASET_H
 
@@ -35,6 +33,16 @@ static inline double rbm__elem_value(const void *src, rbm_dtype dtype, size_t i)
  * exactly, float64 becomes float32 by rounding to nearest. */
 void rbm__elems_convert(const void *src, rbm_dtype dtype, size_t first, size_t n, bool as_f32,
                         void *out);
+
+/* Copy rows idx[0..n) (or rows start..start+n when idx is NULL) into out as
+ * float (as_f32) or double, row-major n x cols. */
+void rbm__dataset_fetch(const rbm_dataset *ds, const size_t *idx, size_t start, size_t n,
+                        bool as_f32, void *out);
+/* Value at (r, c) as double. */
+double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
+/* CRC-32 of the stored elements (shape and dtype are not included): tells a
+ * checkpoint whether it is resumed on the same data. */
+uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
 
 /* Read-only accessors (ds must not be NULL). */
 rbm_context *rbm__dataset_ctx(const rbm_dataset *ds);
