@@ -131,11 +131,8 @@ rbm_status rbm_mf_get_real(const rbm_mf *s, rbm_mf_param key, double *out)
 {
     if (!s)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_mf_get_real: out is NULL");
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(s->ctx, &mf_params, "rbm_mf_get_real", (int32_t)key,
-                                     RBM__PARAM_REAL, false, &spec);
+    rbm_status st = rbm__param_get_check(s->ctx, &mf_params, "rbm_mf_get_real",
+                                         (int32_t)key, RBM__PARAM_REAL, out);
     if (st)
         return st;
     *out = *real_slot((rbm_mf *)s, key);
@@ -162,11 +159,8 @@ rbm_status rbm_mf_get_int(const rbm_mf *s, rbm_mf_param key, int64_t *out)
 {
     if (!s)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_mf_get_int: out is NULL");
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(s->ctx, &mf_params, "rbm_mf_get_int", (int32_t)key,
-                                     RBM__PARAM_INT, false, &spec);
+    rbm_status st = rbm__param_get_check(s->ctx, &mf_params, "rbm_mf_get_int",
+                                         (int32_t)key, RBM__PARAM_INT, out);
     if (st)
         return st;
     *out = key == RBM_MF_MAX_ITERATIONS ? (int64_t)s->max_iter : (int64_t)s->lin_resp;

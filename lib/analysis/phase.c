@@ -184,11 +184,8 @@ rbm_status rbm_ensemble_get_real(const rbm_ensemble *e, rbm_ensemble_param key, 
 {
     if (!e)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(e->ctx, RBM_ERR_NULL, "rbm_ensemble_get_real: out is NULL");
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(e->ctx, &ensemble_params, "rbm_ensemble_get_real",
-                                     (int32_t)key, RBM__PARAM_REAL, false, &spec);
+    rbm_status st = rbm__param_get_check(e->ctx, &ensemble_params, "rbm_ensemble_get_real",
+                                         (int32_t)key, RBM__PARAM_REAL, out);
     if (st)
         return st;
     *out = *real_slot((rbm__rs_params *)&e->p, key);
@@ -212,11 +209,8 @@ rbm_status rbm_ensemble_get_int(const rbm_ensemble *e, rbm_ensemble_param key, i
 {
     if (!e)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(e->ctx, RBM_ERR_NULL, "rbm_ensemble_get_int: out is NULL");
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(e->ctx, &ensemble_params, "rbm_ensemble_get_int",
-                                     (int32_t)key, RBM__PARAM_INT, false, &spec);
+    rbm_status st = rbm__param_get_check(e->ctx, &ensemble_params, "rbm_ensemble_get_int",
+                                         (int32_t)key, RBM__PARAM_INT, out);
     if (st)
         return st;
     *out = (int64_t)e->p.max_iter;

@@ -63,6 +63,15 @@ rbm_status rbm__param_typed(rbm_context *ctx, const rbm__param_table *t, const c
     return RBM_OK;
 }
 
+rbm_status rbm__param_get_check(rbm_context *ctx, const rbm__param_table *t, const char *fn,
+                                int32_t key, rbm__param_type type, const void *out)
+{
+    if (!out)
+        return rbm__fail(ctx, RBM_ERR_NULL, "%s: out is NULL", fn);
+    const rbm__param_spec *spec;
+    return rbm__param_typed(ctx, t, fn, key, type, false, &spec);
+}
+
 rbm_status rbm__param_check(rbm_context *ctx, const rbm__param_table *t, const char *fn,
                             int32_t key, rbm__param_type setter, double v,
                             const rbm__param_spec **spec)
@@ -72,9 +81,9 @@ rbm_status rbm__param_check(rbm_context *ctx, const rbm__param_table *t, const c
     if (st)
         return st;
     if (isnan(v) || below(s, v) || above(s, v))
-        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: %s = %.17g is outside %c%.17g, %.17g%c",
-                         fn, s->name, v, s->lo_open ? '(' : '[', s->lo, s->hi,
-                         s->hi_open ? ')' : ']');
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "%s: %s = %.17g is outside %c%.17g, %.17g%c", fn, s->name, v,
+                         s->lo_open ? '(' : '[', s->lo, s->hi, s->hi_open ? ')' : ']');
     *spec = s;
     return RBM_OK;
 }

@@ -51,6 +51,11 @@ rbm_status rbm__param_typed(rbm_context *ctx, const rbm__param_table *t, const c
                             int32_t key, rbm__param_type type, bool setter,
                             const rbm__param_spec **spec);
 
+/* The checks of a getter fn of the given type: out must not be NULL
+ * (RBM_ERR_NULL, "fn: out is NULL"), then as rbm__param_typed. */
+rbm_status rbm__param_get_check(rbm_context *ctx, const rbm__param_table *t, const char *fn,
+                                int32_t key, rbm__param_type type, const void *out);
+
 /* Check that v may be stored under key through a setter of the given type
  * (RBM__PARAM_REAL for set_real; RBM__PARAM_INT for set_int, which also
  * accepts boolean keys). Returns the row in *spec. Errors (message in ctx):

@@ -135,7 +135,8 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
-        return rbm__fail(rbm__machine_view_of(m)->ctx, RBM_ERR_NULL, "rbm_estimator_new: out is NULL");
+        return rbm__fail(rbm__machine_view_of(m)->ctx, RBM_ERR_NULL,
+                         "rbm_estimator_new: out is NULL");
     return rbm__estimator_create(m, kind, 1, 0, max_batch, seed, out);
 }
 
@@ -197,11 +198,8 @@ rbm_status rbm_estimator_get_int(const rbm_estimator *e, rbm_estimator_param key
 {
     if (!e)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(e->ctx, RBM_ERR_NULL, "rbm_estimator_get_int: out is NULL");
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(e->ctx, &estimator_params, "rbm_estimator_get_int",
-                                     (int32_t)key, RBM__PARAM_INT, false, &spec);
+    rbm_status st = rbm__param_get_check(e->ctx, &estimator_params, "rbm_estimator_get_int",
+                                         (int32_t)key, RBM__PARAM_INT, out);
     if (st)
         return st;
     if (key == RBM_ESTIMATOR_K)

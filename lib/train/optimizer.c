@@ -179,9 +179,8 @@ rbm_status rbm__optimizer_set_real(rbm__optimizer *o, rbm_trainer_param key, dou
 
 rbm_status rbm__optimizer_get_real(const rbm__optimizer *o, rbm_trainer_param key, double *out)
 {
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(o->ctx, &rbm__trainer_params, "rbm_trainer_get_real",
-                                     (int32_t)key, RBM__PARAM_REAL, false, &spec);
+    rbm_status st = rbm__param_get_check(o->ctx, &rbm__trainer_params, "rbm_trainer_get_real",
+                                         (int32_t)key, RBM__PARAM_REAL, out);
     if (st)
         return st;
     *out = *real_slot((rbm__optimizer *)o, key);

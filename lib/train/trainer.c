@@ -176,11 +176,8 @@ rbm_status rbm_trainer_get_int(const rbm_trainer *t, rbm_trainer_param key, int6
 {
     if (!t)
         return RBM_ERR_NULL;
-    if (!out)
-        return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_get_int: out is NULL");
-    const rbm__param_spec *spec;
-    rbm_status st = rbm__param_typed(t->ctx, &rbm__trainer_params, "rbm_trainer_get_int",
-                                     (int32_t)key, RBM__PARAM_INT, false, &spec);
+    rbm_status st = rbm__param_get_check(t->ctx, &rbm__trainer_params, "rbm_trainer_get_int",
+                                         (int32_t)key, RBM__PARAM_INT, out);
     if (st)
         return st;
     *out = (int64_t)t->monitor_every;
