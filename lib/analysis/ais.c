@@ -338,7 +338,7 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
     *burn = a->burn_in;
     if (rbm__enum_pick_layer(m, RBM_AIS_EXACT_START_UNITS, &layer)) {
         *burn = 0;
-        return rbm__exact_visible_samples(m, layer, &a->rng, R, a->V);
+        return rbm__enum_visible_samples(m, layer, &a->rng, R, a->V);
     }
     if (a->data) {
         for (size_t r = 0; r < R; r++) {

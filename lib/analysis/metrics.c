@@ -1,6 +1,5 @@
-/* librbm — metrics: exact log Z (Gray-code enumeration of the smaller
- * discrete layer, or the Gauss-Gauss closed form), exact samples of the
- * visible layer, and the dataset-wide quantities: mean free energy,
+/* librbm — metrics: exact log Z (the enumeration of model/enumerate.c or
+ * the Gauss-Gauss closed form) and the dataset-wide quantities: mean free energy,
  * log-likelihood, pseudo-likelihood, reconstruction error, free-energy gap
  * (docs/theory.md §1.3, §8). */
 #include "analysis/metrics.h"
@@ -13,136 +12,6 @@
 #include <string.h>
 
 #define ROW_BLOCK 256
-
-/* ---------------- Gray-code enumeration ----------------
- * Every state of the enumerated layer in Gray-code order, so consecutive
- * states differ in one unit and the other layer's fields are updated by
- * one column (recomputed from scratch every 4096 states against drift),
- * split over the context's threads. */
-
-typedef struct {
-    const rbm_machine *m;
-    size_t n, o;          /* enumerated / other layer sizes */
-    const double *cols;   /* n x o: coupling of enumerated unit u to other units */
-    const double *ebias, *obias;
-    rbm_unit_kind ok;
-    double osig, lo;
-    uint64_t states;
-    double *F;            /* per part: o fields */
-    double *M, *Z;        /* per part results */
-    double *lws;          /* optional: log weight of every state, by Gray index */
-} gray_job;
-
-static void gray_fields_from_scratch(const gray_job *J, uint64_t g, double *F, double *edot)
-{
-    memcpy(F, J->obias, J->o * sizeof(double));
-    double e = 0;
-    for (size_t u = 0; u < J->n; u++) {
-        double s = (g >> u) & 1 ? 1.0 : J->lo;
-        e += J->ebias[u] * s;
-        if (s != 0) {
-            const double *c = J->cols + u * J->o;
-            for (size_t q = 0; q < J->o; q++)
-                F[q] += s * c[q];
-        }
-    }
-    *edot = e;
-}
-
-static void gray_part(void *arg, size_t part, size_t parts)
-{
-    gray_job *J = arg;
-    uint64_t t0 = J->states / parts * part;
-    uint64_t t1 = part + 1 == parts ? J->states : J->states / parts * (part + 1);
-    double *F = J->F + part * J->o;
-    double M = -INFINITY, Z = 0, edot = 0;
-    const double span = 1.0 - J->lo;
-    for (uint64_t t = t0; t < t1; t++) {
-        uint64_t g = t ^ (t >> 1);
-        if (t == t0 || ((t - t0) & 4095) == 0) {
-            gray_fields_from_scratch(J, g, F, &edot);
-        } else {
-            /* Gray code: state t differs from t-1 in bit ctz(t) */
-            unsigned u = (unsigned)__builtin_ctzll(t);
-            double delta = (g >> u) & 1 ? span : -span;
-            const double *c = J->cols + (size_t)u * J->o;
-            for (size_t q = 0; q < J->o; q++)
-                F[q] += delta * c[q];
-            edot += J->ebias[u] * delta;
-        }
-        double lw = edot + rbm__logpart_sum(J->ok, J->osig, J->o, F, 1.0);
-        if (J->lws)
-            J->lws[t] = lw;
-        if (lw > M) {
-            Z = Z * exp(M - lw) + 1.0;
-            M = lw;
-        } else {
-            Z += exp(lw - M);
-        }
-    }
-    J->M[part] = M;
-    J->Z[part] = Z;
-}
-
-/* Enumerate every state of the discrete `layer` in
- * Gray-code order over the context's threads: returns log Z and, when lws
- * is non-NULL (2^n values), the log weight of state t of the Gray sequence
- * (state bits g = t ^ (t >> 1)) at lws[t]. */
-static rbm_status gray_enumerate(const rbm_machine *m, rbm_layer layer, double *lws,
-                                 double *log_z)
-{
-    const rbm__machine_view *mv = rbm__machine_view_of(m);
-    const bool hid = layer == RBM_LAYER_HIDDEN;
-    gray_job J = {.m = m, .lws = lws};
-    J.n = hid ? mv->nh : mv->nv;
-    J.o = hid ? mv->nv : mv->nh;
-    J.ebias = hid ? mv->b : mv->a;
-    J.obias = hid ? mv->a : mv->b;
-    J.ok = hid ? mv->vk : mv->hk;
-    J.osig = hid ? mv->sigma_v : mv->sigma_h;
-    J.lo = (hid ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
-    J.states = (uint64_t)1 << J.n;
-    size_t parts = rbm__threads(mv->ctx);
-    if (J.states < 8192)
-        parts = 1;
-    if (parts > 64)
-        parts = 64;
-    double *cols = NULL, *buf;
-    rbm_status st;
-    if ((st = rbm__xcalloc(mv->ctx, parts * (J.o + 2), sizeof(double), &buf, "enumeration")))
-        return st;
-    if (hid) { /* hidden enumerated: columns of W, stored contiguously */
-        if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &cols, "enumeration"))) {
-            rbm__free(mv->ctx, buf);
-            return st;
-        }
-        for (size_t i = 0; i < mv->nv; i++)
-            for (size_t j = 0; j < mv->nh; j++)
-                cols[j * mv->nv + i] = mv->W[i * mv->nh + j];
-        J.cols = cols;
-    } else {
-        J.cols = mv->W;
-    }
-    J.F = buf;
-    J.M = buf + parts * J.o;
-    J.Z = J.M + parts;
-    rbm__parallel(mv->ctx, parts, gray_part, &J);
-    double M = -INFINITY;
-    for (size_t p = 0; p < parts; p++)
-        if (J.M[p] > M)
-            M = J.M[p];
-    double Z = 0;
-    for (size_t p = 0; p < parts; p++)
-        if (J.Z[p] > 0)
-            Z += J.Z[p] * exp(J.M[p] - M);
-    rbm__free(mv->ctx, cols);
-    rbm__free(mv->ctx, buf);
-    double lz = M + log(Z);
-    if (!isfinite(lz))
-        return rbm__fail(mv->ctx, RBM_ERR_NUMERICAL, "exact log Z is not finite");
-    *log_z = lz;
-    return RBM_OK;
-}
 
 /* ---------------- exact log Z and exact samples ---------------- */
 
@@ -162,56 +31,7 @@ rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
                          "%s visible and %zu %s hidden units); use AIS",
                          RBM_EXACT_LOG_Z_MAX_UNITS, mv->nv, rbm_unit_kind_name(mv->vk), mv->nh,
                          rbm_unit_kind_name(mv->hk));
-    return gray_enumerate(m, layer, NULL, log_z);
-}
-
-rbm_status rbm__exact_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
-                                      size_t R, double *V)
-{
-    const rbm__machine_view *mv = rbm__machine_view_of(m);
-    const bool hid = layer == RBM_LAYER_HIDDEN;
-    size_t n = hid ? mv->nh : mv->nv;
-    uint64_t states = (uint64_t)1 << n;
-    double *cdf, lz;
-    rbm_status st = rbm__xcalloc(mv->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
-    if (st)
-        return st;
-    if ((st = gray_enumerate(m, layer, cdf, &lz))) {
-        rbm__free(mv->ctx, cdf);
-        return st;
-    }
-    double acc = 0;
-    for (uint64_t t = 0; t < states; t++) {
-        acc += exp(cdf[t] - lz);
-        cdf[t] = acc;
-    }
-    double lo = (hid ? mv->hk : mv->vk) == RBM_UNIT_ISING ? -1.0 : 0.0;
-    for (size_t r = 0; r < R; r++) {
-        double u = rbm__rng_uniform(rng) * acc;
-        uint64_t a = 0, b = states - 1; /* first t with cdf[t] > u */
-        while (a < b) {
-            uint64_t mid = a + (b - a) / 2;
-            if (cdf[mid] > u)
-                b = mid;
-            else
-                a = mid + 1;
-        }
-        uint64_t g = a ^ (a >> 1);
-        double *v = V + r * mv->nv;
-        if (!hid) {
-            for (size_t i = 0; i < mv->nv; i++)
-                v[i] = (g >> i) & 1 ? 1.0 : lo;
-            continue;
-        }
-        for (size_t i = 0; i < mv->nv; i++) {
-            double f = mv->a[i];
-            for (size_t j = 0; j < mv->nh; j++)
-                f += mv->W[i * mv->nh + j] * ((g >> j) & 1 ? 1.0 : lo);
-            v[i] = rbm__unit_sample(mv->vk, mv->sigma_v, f, rng);
-        }
-    }
-    rbm__free(mv->ctx, cdf);
-    return RBM_OK;
+    return rbm__enum_log_z(m, layer, NULL, log_z);
 }
 
 /* ---------------- dataset-wide quantities ---------------- */

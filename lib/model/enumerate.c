@@ -1,5 +1,5 @@
-/* librbm — enumerate: exact log Z and model statistics by enumerating one
- * discrete layer (model/enumerate.h has the method). */
+/* librbm — enumerate: exact log Z, model statistics and exact samples by
+ * enumerating one discrete layer (model/enumerate.h has the method). */
 #include "core/internal.h"
 #include "model/enumerate.h"
 #include "model/machine_impl.h"
@@ -178,5 +178,165 @@ rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws 
         *log_z = M + log(zacc);
     if (vh)
         scale_stats(m, 1.0 / zacc, vh, v, h);
+    return RBM_OK;
+}
+
+/* ---------------- Gray-code enumeration ----------------
+ * Every state of the enumerated layer in Gray-code order, so consecutive
+ * states differ in one unit and the other layer's fields are updated by
+ * one column (recomputed from scratch every 4096 states against drift),
+ * split over the context's threads. */
+
+typedef struct {
+    enum_view V;
+    const double *cols;   /* n x o: coupling of enumerated unit u to other units */
+    uint64_t states;
+    double *F;            /* per part: o fields */
+    double *M, *Z;        /* per part results */
+    double *lws;          /* optional: log weight of every state, by Gray index */
+} gray_job;
+
+static void gray_fields_from_scratch(const gray_job *J, uint64_t g, double *F, double *edot)
+{
+    memcpy(F, J->V.obias, J->V.o * sizeof(double));
+    double e = 0;
+    for (size_t u = 0; u < J->V.n; u++) {
+        double s = (g >> u) & 1 ? 1.0 : J->V.lo;
+        e += J->V.ebias[u] * s;
+        if (s != 0) {
+            const double *c = J->cols + u * J->V.o;
+            for (size_t q = 0; q < J->V.o; q++)
+                F[q] += s * c[q];
+        }
+    }
+    *edot = e;
+}
+
+static void gray_part(void *arg, size_t part, size_t parts)
+{
+    gray_job *J = arg;
+    uint64_t t0 = J->states / parts * part;
+    uint64_t t1 = part + 1 == parts ? J->states : J->states / parts * (part + 1);
+    double *F = J->F + part * J->V.o;
+    double M = -INFINITY, Z = 0, edot = 0;
+    const double span = 1.0 - J->V.lo;
+    for (uint64_t t = t0; t < t1; t++) {
+        uint64_t g = t ^ (t >> 1);
+        if (t == t0 || ((t - t0) & 4095) == 0) {
+            gray_fields_from_scratch(J, g, F, &edot);
+        } else {
+            /* Gray code: state t differs from t-1 in bit ctz(t) */
+            unsigned u = (unsigned)__builtin_ctzll(t);
+            double delta = (g >> u) & 1 ? span : -span;
+            const double *c = J->cols + (size_t)u * J->V.o;
+            for (size_t q = 0; q < J->V.o; q++)
+                F[q] += delta * c[q];
+            edot += J->V.ebias[u] * delta;
+        }
+        double lw = edot + rbm__logpart_sum(J->V.ok, J->V.osig, J->V.o, F, 1.0);
+        if (J->lws)
+            J->lws[t] = lw;
+        if (lw > M) {
+            Z = Z * exp(M - lw) + 1.0;
+            M = lw;
+        } else {
+            Z += exp(lw - M);
+        }
+    }
+    J->M[part] = M;
+    J->Z[part] = Z;
+}
+
+rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, double *log_z)
+{
+    gray_job J = {.V = view_of(m, layer), .lws = lws};
+    J.states = (uint64_t)1 << J.V.n;
+    size_t parts = rbm__threads(m->ctx);
+    if (J.states < 8192)
+        parts = 1;
+    if (parts > 64)
+        parts = 64;
+    double *cols = NULL, *buf;
+    rbm_status st;
+    if ((st = rbm__xcalloc(m->ctx, parts * (J.V.o + 2), sizeof(double), &buf, "enumeration")))
+        return st;
+    if (J.V.hid) { /* hidden enumerated: columns of W, stored contiguously */
+        if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &cols, "enumeration"))) {
+            rbm__free(m->ctx, buf);
+            return st;
+        }
+        for (size_t i = 0; i < m->nv; i++)
+            for (size_t j = 0; j < m->nh; j++)
+                cols[j * m->nv + i] = m->W[i * m->nh + j];
+        J.cols = cols;
+    } else {
+        J.cols = m->W;
+    }
+    J.F = buf;
+    J.M = buf + parts * J.V.o;
+    J.Z = J.M + parts;
+    rbm__parallel(m->ctx, parts, gray_part, &J);
+    double M = -INFINITY;
+    for (size_t p = 0; p < parts; p++)
+        if (J.M[p] > M)
+            M = J.M[p];
+    double Z = 0;
+    for (size_t p = 0; p < parts; p++)
+        if (J.Z[p] > 0)
+            Z += J.Z[p] * exp(J.M[p] - M);
+    rbm__free(m->ctx, cols);
+    rbm__free(m->ctx, buf);
+    double lz = M + log(Z);
+    if (!isfinite(lz))
+        return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "exact log Z is not finite");
+    *log_z = lz;
+    return RBM_OK;
+}
+
+/* ---------------- exact samples ---------------- */
+
+rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
+                                      size_t R, double *V)
+{
+    const enum_view E = view_of(m, layer);
+    uint64_t states = (uint64_t)1 << E.n;
+    double *cdf, lz;
+    rbm_status st = rbm__xcalloc(m->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
+    if (st)
+        return st;
+    if ((st = rbm__enum_log_z(m, layer, cdf, &lz))) {
+        rbm__free(m->ctx, cdf);
+        return st;
+    }
+    double acc = 0;
+    for (uint64_t t = 0; t < states; t++) {
+        acc += exp(cdf[t] - lz);
+        cdf[t] = acc;
+    }
+    for (size_t r = 0; r < R; r++) {
+        double u = rbm__rng_uniform(rng) * acc;
+        uint64_t a = 0, b = states - 1; /* first t with cdf[t] > u */
+        while (a < b) {
+            uint64_t mid = a + (b - a) / 2;
+            if (cdf[mid] > u)
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        uint64_t g = a ^ (a >> 1);
+        double *v = V + r * m->nv;
+        if (!E.hid) {
+            for (size_t i = 0; i < m->nv; i++)
+                v[i] = (g >> i) & 1 ? 1.0 : E.lo;
+            continue;
+        }
+        for (size_t i = 0; i < m->nv; i++) {
+            double f = m->a[i];
+            for (size_t j = 0; j < m->nh; j++)
+                f += m->W[i * m->nh + j] * ((g >> j) & 1 ? 1.0 : E.lo);
+            v[i] = rbm__unit_sample(m->vk, m->sigma_v, f, rng);
+        }
+    }
+    rbm__free(m->ctx, cdf);
     return RBM_OK;
 }

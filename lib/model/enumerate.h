@@ -39,4 +39,24 @@ void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws);
 rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws *ws,
                             double *log_z, double *vh, double *v, double *h);
 
+/* log Z of m into *log_z by enumerating every state of the discrete
+ * `layer` in Gray-code order: consecutive states differ in one unit, so the
+ * other layer's fields move by one column of W (recomputed from scratch
+ * every 4096 states against drift), split over the context's threads.
+ * O(o) per state instead of a product, which is why log Z alone (up to
+ * RBM_EXACT_LOG_Z_MAX_UNITS) goes this way and the statistics above go by
+ * chunks. When lws is non-NULL (2^n values) the log weight of state t of the
+ * Gray sequence (state bits t ^ (t >> 1)) is stored at lws[t]. Allocates
+ * O(threads x o) (+ n x o for an enumerated hidden layer).
+ * Errors: RBM_ERR_NO_MEMORY, RBM_ERR_NUMERICAL (log Z not finite). */
+rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, double *log_z);
+
+/* R exact samples of the visible layer into V (R x nv), for a machine with a
+ * small discrete `layer` (as chosen by rbm__enum_pick_layer): the
+ * enumerated state is drawn from its exact marginal by inverse-CDF sampling;
+ * for an enumerated hidden layer v then follows p(v | h). Allocates 2^n
+ * doubles. Errors: RBM_ERR_NO_MEMORY, RBM_ERR_NUMERICAL. */
+rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
+                                     size_t R, double *V);
+
 #endif /* RBM_MODEL_ENUMERATE_H */
