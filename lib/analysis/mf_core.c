@@ -37,12 +37,14 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
     if (st)
         return st;
     double mg = 0.0; /* -Gamma */
-    for (int layer = 0; layer < 2; layer++) {
-        rbm_unit_kind k = layer ? view->hk : view->vk;
-        size_t n = layer ? view->nh : view->nv;
-        const double *mx = layer ? mh : mv, *cc = layer ? q->ch : q->cv;
-        const double *bias = layer ? view->b : view->a;
-        double sg = layer ? view->sigma_h : view->sigma_v, s2 = sg * sg;
+    for (size_t l = 0; l < 2; l++) {
+        const bool hid = l == 1;
+        rbm_unit_kind k = hid ? view->hk : view->vk;
+        size_t n = hid ? view->nh : view->nv;
+        const double *mx = hid ? mh : mv;
+        const double *cc = q->side[hid ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE].c;
+        const double *bias = hid ? view->b : view->a;
+        double sg = hid ? view->sigma_h : view->sigma_v, s2 = sg * sg;
         for (size_t i = 0; i < n; i++) {
             if (rbm__mf_discrete(k))
                 mg += unit_entropy(k, mx[i]);
@@ -51,15 +53,16 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
             mg += bias[i] * mx[i];
         }
     }
-    rbm__mf_eq_fields(q, 0, mh); /* fv = a + W mh */
+    const rbm__mf_side *vis = &q->side[RBM_LAYER_VISIBLE];
+    rbm__mf_eq_fields(q, RBM_LAYER_VISIBLE, mh); /* fv = a + W mh */
     for (size_t i = 0; i < view->nv; i++)
-        mg += mv[i] * (q->fv[i] - view->a[i]);
-    if (q->order >= 2) {
-        rbm__mf_eq_reaction(q, 0); /* Sv = W2 ch, Tv = W3 kh */
+        mg += mv[i] * (vis->f[i] - view->a[i]);
+    if (q->order >= RBM__MF_TAP2) {
+        rbm__mf_eq_reaction(q, RBM_LAYER_VISIBLE); /* Sv = W2 ch, Tv = W3 kh */
         for (size_t i = 0; i < view->nv; i++) {
-            mg += 0.5 * q->cv[i] * q->Sv[i];
-            if (q->order >= 3)
-                mg += q->kv[i] * q->Tv[i] / 6.0;
+            mg += 0.5 * vis->c[i] * vis->S[i];
+            if (q->order >= RBM__MF_TAP3)
+                mg += vis->k3[i] * vis->T[i] / 6.0;
         }
     }
     if (!isfinite(mg))
@@ -76,26 +79,27 @@ rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double 
     rbm_status st = rbm__mf_eq_stats(q, mv, mh);
     if (st)
         return st;
-    for (int layer = 0; layer < 2; layer++) {
-        rbm_unit_kind k = layer ? view->hk : view->vk;
-        size_t n = layer ? view->nh : view->nv;
-        const double *mx = layer ? mh : mv;
-        double *g = layer ? gh : gv;
-        double sg = layer ? view->sigma_h : view->sigma_v, s2 = sg * sg;
-        rbm__mf_eq_fields(q, layer, layer ? mv : mh);
+    for (size_t l = 0; l < 2; l++) {
+        const bool hid = l == 1;
+        const rbm_layer layer = hid ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE;
+        rbm_unit_kind k = hid ? view->hk : view->vk;
+        size_t n = hid ? view->nh : view->nv;
+        const double *mx = hid ? mh : mv;
+        double *g = hid ? gh : gv;
+        double sg = rbm__sigma(m, layer), s2 = sg * sg;
+        rbm__mf_eq_fields(q, layer, hid ? mv : mh);
         if (rbm__mf_discrete(k))
             rbm__mf_eq_reaction(q, layer);
-        const double *f = layer ? q->fh : q->fv, *S = layer ? q->Sh : q->Sv,
-                     *T = layer ? q->Th : q->Tv;
+        const double *f = q->side[layer].f, *S = q->side[layer].S, *T = q->side[layer].T;
         for (size_t i = 0; i < n; i++) {
             if (!rbm__mf_discrete(k)) {
                 g[i] = mx[i] / s2 - f[i];
                 continue;
             }
             double x = unit_inverse(k, mx[i]) - f[i];
-            if (q->order >= 2)
+            if (q->order >= RBM__MF_TAP2)
                 x -= 0.5 * rbm__mf_c1(k, mx[i]) * S[i];
-            if (q->order >= 3)
+            if (q->order >= RBM__MF_TAP3)
                 x -= rbm__mf_k3d1(k, mx[i]) * T[i] / 6.0;
             g[i] = x;
         }
@@ -104,27 +108,28 @@ rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double 
 }
 
 /* Diagonal of the Hessian; the scale of every unit (c, or sigma^2 for a
- * Gaussian unit) goes to q->fv / q->fh, reused as scratch. */
-static void hessian_diagonal(rbm__mf_eq *q, const double *mv, const double *mh, bool scaled,
-                             double *H)
+ * Gaussian unit) goes to D (N: visible then hidden). */
+static void hessian_diagonal(const rbm__mf_eq *q, const double *mv, const double *mh,
+                             bool scaled, double *H, double *D)
 {
     const rbm_machine *m = q->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
     const size_t nv = view->nv, nh = view->nh, N = nv + nh;
-    for (int layer = 0; layer < 2; layer++) {
-        rbm_unit_kind k = layer ? view->hk : view->vk;
-        size_t n = layer ? nh : nv, off = layer ? nv : 0;
-        const double *mx = layer ? mh : mv, *cc = layer ? q->ch : q->cv;
-        const double *S = layer ? q->Sh : q->Sv, *T = layer ? q->Th : q->Tv;
-        double *dd = layer ? q->fh : q->fv;
-        double sg = layer ? view->sigma_h : view->sigma_v, s2 = sg * sg;
+    for (size_t l = 0; l < 2; l++) {
+        const bool hid = l == 1;
+        const rbm__mf_side *sd = &q->side[hid ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE];
+        rbm_unit_kind k = hid ? view->hk : view->vk;
+        size_t n = hid ? nh : nv, off = hid ? nv : 0;
+        const double *mx = hid ? mh : mv, *cc = sd->c, *S = sd->S, *T = sd->T;
+        double *dd = D + off;
+        double sg = hid ? view->sigma_h : view->sigma_v, s2 = sg * sg;
         for (size_t i = 0; i < n; i++) {
             double hd;
             if (rbm__mf_discrete(k)) {
                 double extra = 0.0;
-                if (q->order >= 2)
+                if (q->order >= RBM__MF_TAP2)
                     extra += 0.5 * (-2.0) * S[i];
-                if (q->order >= 3)
+                if (q->order >= RBM__MF_TAP3)
                     extra += rbm__mf_k3d2(k, mx[i]) * T[i] / 6.0;
                 dd[i] = cc[i];
                 hd = scaled ? 1.0 - cc[i] * extra : 1.0 / cc[i] - extra;
@@ -139,23 +144,23 @@ static void hessian_diagonal(rbm__mf_eq *q, const double *mv, const double *mh, 
 
 /* The visible-hidden blocks d^2 Gamma / dm_i dm_j. */
 static void hessian_coupling(const rbm__mf_eq *q, const double *mv, const double *mh,
-                             bool scaled, double *H)
+                             bool scaled, double *H, const double *D)
 {
     const rbm_machine *m = q->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
     const size_t nv = view->nv, nh = view->nh, N = nv + nh;
-    const double *d = q->fv, *dh = q->fh;
+    const double *d = D, *dh = D + nv;
     const bool dv = rbm__mf_discrete(view->vk), dhk = rbm__mf_discrete(view->hk);
     for (size_t i = 0; i < nv; i++) {
         double c1i = dv ? rbm__mf_c1(view->vk, mv[i]) : 0.0;
-        double k1i = dv && q->order >= 3 ? rbm__mf_k3d1(view->vk, mv[i]) : 0.0;
+        double k1i = dv && q->order >= RBM__MF_TAP3 ? rbm__mf_k3d1(view->vk, mv[i]) : 0.0;
         for (size_t j = 0; j < nh; j++) {
             double w = view->W[i * nh + j];
             double c1j = dhk ? rbm__mf_c1(view->hk, mh[j]) : 0.0;
             double x = -w;
-            if (q->order >= 2)
+            if (q->order >= RBM__MF_TAP2)
                 x -= 0.5 * w * w * c1i * c1j;
-            if (q->order >= 3)
+            if (q->order >= RBM__MF_TAP3)
                 x -= w * w * w * k1i * (dhk ? rbm__mf_k3d1(view->hk, mh[j]) : 0.0) / 6.0;
             if (scaled)
                 x *= sqrt(d[i] * dh[j]);
@@ -168,16 +173,16 @@ static void hessian_coupling(const rbm__mf_eq *q, const double *mv, const double
 /* A Gaussian layer g under TAP couples the units of the discrete layer q:
  * H_qq' -= (1/2) c'_q c'_q' sum_g c_g^2 w_gq^2 w_gq'^2 (ws: ng x nq + nq x nq). */
 static void hessian_gaussian_reaction(const rbm__mf_eq *q, const double *mv, const double *mh,
-                                      bool scaled, double *H, double *ws)
+                                      bool scaled, double *H, const double *D, double *ws)
 {
     const rbm_machine *m = q->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
     const size_t nv = view->nv, nh = view->nh, N = nv + nh;
-    int gl = rbm__mf_discrete(view->vk) ? 1 : 0;
+    const bool gl = rbm__mf_discrete(view->vk); /* the Gaussian layer is the hidden one */
     size_t ng = gl ? nh : nv, nq = gl ? nv : nh, qoff = gl ? 0 : nv;
-    const double *cg = gl ? q->ch : q->cv, *mq = gl ? mv : mh;
+    const double *cg = q->side[gl ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE].c, *mq = gl ? mv : mh;
     rbm_unit_kind qk = gl ? view->vk : view->hk;
-    const double *dq = gl ? q->fv : q->fh;
+    const double *dq = D + qoff;
     for (size_t g = 0; g < ng; g++)
         for (size_t u = 0; u < nq; u++) {
             double w2 = gl ? q->W2[u * nh + g] : q->W2[g * nh + u];
@@ -204,13 +209,14 @@ rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bo
     rbm_status st = rbm__mf_eq_stats(q, mv, mh);
     if (st)
         return st;
-    rbm__mf_eq_reaction(q, 0);
-    rbm__mf_eq_reaction(q, 1);
+    rbm__mf_eq_reaction(q, RBM_LAYER_VISIBLE);
+    rbm__mf_eq_reaction(q, RBM_LAYER_HIDDEN);
+    double *D = ws; /* then the Gaussian reaction's scratch */
     memset(H, 0, N * N * sizeof(double));
-    hessian_diagonal(q, mv, mh, scaled, H);
-    hessian_coupling(q, mv, mh, scaled, H);
-    if (q->order >= 2 && rbm__mf_discrete(view->vk) != rbm__mf_discrete(view->hk))
-        hessian_gaussian_reaction(q, mv, mh, scaled, H, ws);
+    hessian_diagonal(q, mv, mh, scaled, H, D);
+    hessian_coupling(q, mv, mh, scaled, H, D);
+    if (q->order >= RBM__MF_TAP2 && rbm__mf_discrete(view->vk) != rbm__mf_discrete(view->hk))
+        hessian_gaussian_reaction(q, mv, mh, scaled, H, D, ws + N);
     for (size_t i = 0; i < N * N; i++)
         if (!isfinite(H[i]))
             return rbm__fail(view->ctx, RBM_ERR_NUMERICAL, "Hessian of Gamma is not finite");
@@ -225,7 +231,7 @@ size_t rbm__mf_hessian_ws_len(const rbm_machine *m)
         ng = view->nv, nq = view->nh;
     else if (rbm__mf_discrete(view->vk) && !rbm__mf_discrete(view->hk))
         ng = view->nh, nq = view->nv;
-    return ng * nq + nq * nq + 1;
+    return view->nv + view->nh + ng * nq + nq * nq;
 }
 
 void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double *mh,
@@ -234,14 +240,15 @@ void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double
     const rbm__machine_view *view = rbm__machine_view_of(q->m);
     const size_t nv = view->nv, nh = view->nh;
     const double *W = view->W;
+    const rbm__mf_side *vs = &q->side[RBM_LAYER_VISIBLE], *hs = &q->side[RBM_LAYER_HIDDEN];
     for (size_t i = 0; i < nv; i++)
         for (size_t j = 0; j < nh; j++) {
             double w = W[i * nh + j];
             double x = mv[i] * mh[j];
-            if (q->order >= 2)
-                x += w * q->cv[i] * q->ch[j];
-            if (q->order >= 3)
-                x += 0.5 * w * w * q->kv[i] * q->kh[j];
+            if (q->order >= RBM__MF_TAP2)
+                x += w * vs->c[i] * hs->c[j];
+            if (q->order >= RBM__MF_TAP3)
+                x += 0.5 * w * w * vs->k3[i] * hs->k3[j];
             dw[i * nh + j] += scale * x;
         }
 }

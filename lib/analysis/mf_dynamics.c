@@ -70,7 +70,7 @@ static rbm_status model_term_response(rbm_mf *s, const rbm_mf_points *p, size_t 
     rbm__mf_eq_prepare(&s->eq);
     if ((st = rbm__mf_hessian(&s->eq, qv, qh, true, H, ws)))
         goto done;
-    const double *dv = s->eq.fv, *dh = s->eq.fh; /* the scales D */
+    const double *dv = ws, *dh = ws + nv; /* the scales D */
     lapack_int info = rbm__lapack_spd_inverse(N, H);
     for (size_t i = 0; i < nv; i++)
         for (size_t j = 0; j < nh; j++) {

@@ -31,8 +31,8 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
 rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double *gv,
                                   double *gh);
 /* Hessian of Gamma (N x N, N = nv + nh). scaled: D^{1/2} H D^{1/2} with
- * D = diag(c) (discrete) or sigma^2 (Gaussian); the scales D are left in
- * q->fv and q->fh. ws: rbm__mf_hessian_ws_len(m) doubles. */
+ * D = diag(c) (discrete) or sigma^2 (Gaussian). ws: rbm__mf_hessian_ws_len(m)
+ * doubles, whose first N receive the scales D (visible then hidden). */
 rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bool scaled,
                            double *H, double *ws);
 size_t rbm__mf_hessian_ws_len(const rbm_machine *m);

@@ -66,7 +66,7 @@ rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
     s->dedup = 1e-4;
     s->stab_tol = 1e-9;
     s->lin_resp = 1;
-    if ((st = rbm__mf_eq_init(ctx, m, (int)method + 1, 1, false, &s->eq))) {
+    if ((st = rbm__mf_eq_init(ctx, m, rbm__mf_order_of_method(method), 1, false, &s->eq))) {
         rbm__free(ctx, s);
         return st;
     }
@@ -346,9 +346,9 @@ rbm_status rbm_mf_variances(rbm_mf *s, const double *mv, size_t mv_len, const do
     if ((st = rbm__mf_eq_stats(q, mv, mh)))
         return st;
     if (cv)
-        memcpy(cv, q->cv, view->nv * sizeof(double));
+        memcpy(cv, q->side[RBM_LAYER_VISIBLE].c, view->nv * sizeof(double));
     if (ch)
-        memcpy(ch, q->ch, view->nh * sizeof(double));
+        memcpy(ch, q->side[RBM_LAYER_HIDDEN].c, view->nh * sizeof(double));
     return RBM_OK;
 }
 

@@ -10,7 +10,16 @@
 #include <cblas.h>
 #include <string.h>
 
-rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, int order, size_t n,
+rbm__mf_order rbm__mf_order_of_method(rbm_mf_method method)
+{
+    switch (method) {
+    case RBM_MF_TAP2: return RBM__MF_TAP2;
+    case RBM_MF_TAP3: return RBM__MF_TAP3;
+    default: return RBM__MF_NAIVE;
+    }
+}
+
+rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, rbm__mf_order order, size_t n,
                            bool batched, rbm__mf_eq *q)
 {
     memset(q, 0, sizeof *q);
@@ -21,7 +30,7 @@ rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, int order, si
     size_t nvh, lvh, per;
     if (!rbm__mul_ok(m->nv, m->nh, &nvh))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu x %zu couplings overflow", m->nv, m->nh);
-    size_t mats = order >= 3 ? 2 : order == 2 ? 1 : 0;
+    size_t mats = order >= RBM__MF_TAP3 ? 2 : order == RBM__MF_TAP2 ? 1 : 0;
     if (!rbm__mul_ok(n, m->nv + m->nh, &lvh) || !rbm__mul_ok(lvh, 5, &per) ||
         nvh > (SIZE_MAX / sizeof(double) - per) / (mats ? mats : 1))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "mean-field workspace overflows");
@@ -38,16 +47,15 @@ rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, int order, si
         q->W3 = p;
         p += nvh;
     }
-    const size_t lv = n * m->nv, lh = n * m->nh;
-    double **vs[] = {&q->cv, &q->kv, &q->Sv, &q->Tv, &q->fv};
-    double **hs[] = {&q->ch, &q->kh, &q->Sh, &q->Th, &q->fh};
-    for (size_t k = 0; k < 5; k++) {
-        *vs[k] = p;
-        p += lv;
-    }
-    for (size_t k = 0; k < 5; k++) {
-        *hs[k] = p;
-        p += lh;
+    const rbm_layer layers[2] = {RBM_LAYER_VISIBLE, RBM_LAYER_HIDDEN};
+    for (size_t l = 0; l < 2; l++) {
+        rbm__mf_side *sd = &q->side[layers[l]];
+        const size_t len = n * (layers[l] == RBM_LAYER_HIDDEN ? m->nh : m->nv);
+        double **arrays[] = {&sd->c, &sd->k3, &sd->S, &sd->T, &sd->f};
+        for (size_t k = 0; k < 5; k++) {
+            *arrays[k] = p;
+            p += len;
+        }
     }
     return RBM_OK;
 }
@@ -71,14 +79,15 @@ void rbm__mf_eq_prepare(rbm__mf_eq *q)
 }
 
 /* out (n x N_layer) = A (n x N_other) M_{other, layer} + beta out, M nv x nh. */
-static void eq_prod(const rbm__mf_eq *q, int layer, const double *A, const double *M,
+static void eq_prod(const rbm__mf_eq *q, rbm_layer layer, const double *A, const double *M,
                     double beta, double *out)
 {
     const int n = (int)q->n, nv = (int)q->m->nv, nh = (int)q->m->nh;
+    const bool hid = layer == RBM_LAYER_HIDDEN;
     if (!q->batched) {
-        cblas_dgemv(CblasRowMajor, layer ? CblasTrans : CblasNoTrans, nv, nh, 1.0, M, nh, A, 1,
+        cblas_dgemv(CblasRowMajor, hid ? CblasTrans : CblasNoTrans, nv, nh, 1.0, M, nh, A, 1,
                     beta, out, 1);
-    } else if (layer == 1) {
+    } else if (hid) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nh, nv, 1.0, A, nv, M, nh, beta,
                     out, nh);
     } else {
@@ -87,21 +96,23 @@ static void eq_prod(const rbm__mf_eq *q, int layer, const double *A, const doubl
     }
 }
 
-void rbm__mf_eq_reaction(rbm__mf_eq *q, int layer)
+void rbm__mf_eq_reaction(rbm__mf_eq *q, rbm_layer layer)
 {
-    if (q->order < 2)
+    if (q->order < RBM__MF_TAP2)
         return;
-    eq_prod(q, layer, layer ? q->cv : q->ch, q->W2, 0.0, layer ? q->Sh : q->Sv);
-    if (q->order >= 3)
-        eq_prod(q, layer, layer ? q->kv : q->kh, q->W3, 0.0, layer ? q->Th : q->Tv);
+    const rbm__mf_side *o = &q->side[rbm__layer_other(layer)];
+    eq_prod(q, layer, o->c, q->W2, 0.0, q->side[layer].S);
+    if (q->order >= RBM__MF_TAP3)
+        eq_prod(q, layer, o->k3, q->W3, 0.0, q->side[layer].T);
 }
 
-void rbm__mf_eq_fields(rbm__mf_eq *q, int layer, const double *mother)
+void rbm__mf_eq_fields(rbm__mf_eq *q, rbm_layer layer, const double *mother)
 {
     const rbm_machine *m = q->m;
-    const size_t nx = layer ? m->nh : m->nv;
-    const double *bias = layer ? m->b : m->a;
-    double *f = layer ? q->fh : q->fv;
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    const size_t nx = hid ? m->nh : m->nv;
+    const double *bias = hid ? m->b : m->a;
+    double *f = q->side[layer].f;
     for (size_t r = 0; r < q->n; r++)
         memcpy(f + r * nx, bias, nx * sizeof(double));
     eq_prod(q, layer, mother, m->W, 1.0, f);
@@ -111,18 +122,19 @@ void rbm__mf_eq_fields(rbm__mf_eq *q, int layer, const double *mother)
  * discrete units (from the magnetisation) or Gaussian units at naive order
  * (c = sigma^2, k3 = 0). False for a Gaussian layer at TAP order, whose
  * variance depends on the other layer. */
-static bool stats_simple(rbm_unit_kind k, double sigma, int order, size_t cnt, const double *mx,
+static bool stats_simple(rbm_unit_kind k, double sigma, rbm__mf_order order, size_t cnt,
+                         const double *mx,
                          double *cc, double *kk)
 {
     if (rbm__mf_discrete(k)) {
         for (size_t i = 0; i < cnt; i++) {
             cc[i] = rbm__mf_c(k, mx[i]);
-            kk[i] = order >= 3 ? rbm__mf_k3(k, mx[i]) : 0.0;
+            kk[i] = order >= RBM__MF_TAP3 ? rbm__mf_k3(k, mx[i]) : 0.0;
         }
         return true;
     }
     memset(kk, 0, cnt * sizeof(double));
-    if (order < 2) {
+    if (order < RBM__MF_TAP2) {
         for (size_t i = 0; i < cnt; i++)
             cc[i] = sigma * sigma;
         return true;
@@ -132,17 +144,19 @@ static bool stats_simple(rbm_unit_kind k, double sigma, int order, size_t cnt, c
 
 /* c and k3 of `layer`; a Gaussian TAP layer gets c = 1 / (1/sigma^2 - S).
  * False when that precision is not positive. */
-static bool layer_stats(rbm__mf_eq *q, int layer, const double *mx)
+static bool layer_stats(rbm__mf_eq *q, rbm_layer layer, const double *mx)
 {
     const rbm_machine *m = q->m;
-    rbm_unit_kind k = layer ? m->hk : m->vk;
-    size_t cnt = q->n * (layer ? m->nh : m->nv);
-    double *cc = layer ? q->ch : q->cv, *kk = layer ? q->kh : q->kv;
-    double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
-    if (stats_simple(k, sg, q->order, cnt, mx, cc, kk))
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    rbm_unit_kind k = hid ? m->hk : m->vk;
+    size_t cnt = q->n * (hid ? m->nh : m->nv);
+    rbm__mf_side *sd = &q->side[layer];
+    double *cc = sd->c;
+    double sg = rbm__sigma(m, layer), s2 = sg * sg;
+    if (stats_simple(k, sg, q->order, cnt, mx, cc, sd->k3))
         return true;
-    double *S = layer ? q->Sh : q->Sv;
-    eq_prod(q, layer, layer ? q->cv : q->ch, q->W2, 0.0, S);
+    double *S = sd->S;
+    eq_prod(q, layer, q->side[rbm__layer_other(layer)].c, q->W2, 0.0, S);
     for (size_t i = 0; i < cnt; i++) {
         double prec = 1.0 / s2 - S[i];
         if (!(prec > 0))
@@ -157,13 +171,13 @@ rbm_status rbm__mf_eq_stats(rbm__mf_eq *q, const double *mv, const double *mh)
     const rbm_machine *m = q->m;
     bool ok = true;
     if (rbm__mf_discrete(m->vk))
-        ok = ok && layer_stats(q, 0, mv);
+        ok = ok && layer_stats(q, RBM_LAYER_VISIBLE, mv);
     if (rbm__mf_discrete(m->hk))
-        ok = ok && layer_stats(q, 1, mh);
+        ok = ok && layer_stats(q, RBM_LAYER_HIDDEN, mh);
     if (!rbm__mf_discrete(m->vk))
-        ok = ok && layer_stats(q, 0, mv);
+        ok = ok && layer_stats(q, RBM_LAYER_VISIBLE, mv);
     if (!rbm__mf_discrete(m->hk))
-        ok = ok && layer_stats(q, 1, mh);
+        ok = ok && layer_stats(q, RBM_LAYER_HIDDEN, mh);
     if (!ok)
         return rbm__fail(m->ctx, RBM_ERR_NUMERICAL,
                          "the TAP variance of a Gaussian unit does not exist "
@@ -171,16 +185,17 @@ rbm_status rbm__mf_eq_stats(rbm__mf_eq *q, const double *mv, const double *mh)
     return RBM_OK;
 }
 
-double rbm__mf_eq_update(rbm__mf_eq *q, int layer, double *mx, const double *mother,
+double rbm__mf_eq_update(rbm__mf_eq *q, rbm_layer layer, double *mx, const double *mother,
                          double lambda)
 {
     const rbm_machine *m = q->m;
-    rbm_unit_kind k = layer ? m->hk : m->vk;
-    size_t cnt = q->n * (layer ? m->nh : m->nv);
-    double sg = layer ? m->sigma_h : m->sigma_v, s2 = sg * sg;
+    const bool hid = layer == RBM_LAYER_HIDDEN;
+    rbm_unit_kind k = hid ? m->hk : m->vk;
+    size_t cnt = q->n * (hid ? m->nh : m->nv);
+    double sg = rbm__sigma(m, layer), s2 = sg * sg;
     rbm__mf_eq_fields(q, layer, mother);
-    const double *f = layer ? q->fh : q->fv, *S = layer ? q->Sh : q->Sv,
-                 *T = layer ? q->Th : q->Tv;
+    const rbm__mf_side *sd = &q->side[layer];
+    const double *f = sd->f, *S = sd->S, *T = sd->T;
     bool disc = rbm__mf_discrete(k);
     if (disc)
         rbm__mf_eq_reaction(q, layer);
@@ -188,9 +203,9 @@ double rbm__mf_eq_update(rbm__mf_eq *q, int layer, double *mx, const double *mot
     for (size_t i = 0; i < cnt; i++) {
         double x = f[i];
         if (disc) {
-            if (q->order >= 2)
+            if (q->order >= RBM__MF_TAP2)
                 x += 0.5 * rbm__mf_c1(k, mx[i]) * S[i];
-            if (q->order >= 3)
+            if (q->order >= RBM__MF_TAP3)
                 x += rbm__mf_k3d1(k, mx[i]) * T[i] / 6.0;
         }
         double nw = rbm__mf_mean(k, s2, x), d = nw - mx[i];
@@ -207,10 +222,10 @@ rbm_status rbm__mf_eq_sweep(rbm__mf_eq *q, double *mv, double *mh, double lambda
                             double *resid)
 {
     rbm_status st;
-    double r1 = rbm__mf_eq_update(q, 1, mh, mv, lambda);
+    double r1 = rbm__mf_eq_update(q, RBM_LAYER_HIDDEN, mh, mv, lambda);
     if ((st = rbm__mf_eq_stats(q, mv, mh)))
         return st;
-    double r2 = rbm__mf_eq_update(q, 0, mv, mh, lambda);
+    double r2 = rbm__mf_eq_update(q, RBM_LAYER_VISIBLE, mv, mh, lambda);
     if ((st = rbm__mf_eq_stats(q, mv, mh)))
         return st;
     *resid = !isfinite(r1) || !isfinite(r2) ? NAN : r1 > r2 ? r1 : r2;
@@ -220,8 +235,9 @@ rbm_status rbm__mf_eq_sweep(rbm__mf_eq *q, double *mv, double *mh, double lambda
 void rbm__mf_eq_hidden_start(rbm__mf_eq *q, const double *mv, double *mh)
 {
     const rbm_machine *m = q->m;
-    rbm__mf_eq_fields(q, 1, mv);
+    rbm__mf_eq_fields(q, RBM_LAYER_HIDDEN, mv);
     double s2 = m->sigma_h * m->sigma_h;
+    const double *fh = q->side[RBM_LAYER_HIDDEN].f;
     for (size_t j = 0; j < q->n * m->nh; j++)
-        mh[j] = rbm__mf_mean(m->hk, s2, q->fh[j]);
+        mh[j] = rbm__mf_mean(m->hk, s2, fh[j]);
 }

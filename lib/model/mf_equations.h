@@ -53,31 +53,54 @@ static inline double rbm__mf_mean(rbm_unit_kind k, double s2, double x)
 
 /* ---- n states ---- */
 
+/* The order of the expansion of the free energy; ordered, so "TAP2 or
+ * higher" is order >= RBM__MF_TAP2. */
+typedef enum rbm__mf_order {
+    RBM__MF_NAIVE = 1, /* naive mean field */
+    RBM__MF_TAP2 = 2,  /* TAP, second order */
+    RBM__MF_TAP3 = 3   /* TAP, third order */
+} rbm__mf_order;
+
+/* The order of an analysis method (rbm_mf_method). */
+rbm__mf_order rbm__mf_order_of_method(rbm_mf_method method);
+
+/* One layer's arrays for the n states (n x N_layer each). They are the
+ * outputs of the functions below: the callers read them and never write
+ * them. */
+typedef struct rbm__mf_side {
+    double *c, *k3; /* variances c and third cumulants k3 of the layer's units */
+    double *S, *T;  /* reaction sums S = w^2 c, T = w^3 k3 of the other layer */
+    double *f;      /* fields: bias + W m of the other layer */
+} rbm__mf_side;
+
 typedef struct rbm__mf_eq {
     const rbm_machine *m;
-    int order;                 /* 1 naive, 2 TAP2, 3 TAP3 */
-    size_t n;                  /* states */
-    bool batched;              /* matrix-matrix products over the n states; else n == 1 and
-                                  matrix-vector products */
-    double *W2, *W3;           /* w^2 (order >= 2), w^3 (order >= 3), nv x nh */
-    double *cv, *ch, *kv, *kh; /* variances c and third cumulants k3, n x nv / n x nh */
-    double *Sv, *Sh, *Tv, *Th; /* reaction sums S = w^2 c, T = w^3 k3 of the other layer */
-    double *fv, *fh;           /* fields: bias + W m of the other layer */
-    double *block;             /* the single allocation */
+    rbm__mf_order order;
+    size_t n;               /* states */
+    bool batched;           /* matrix-matrix products over the n states; else n == 1 and
+                               matrix-vector products */
+    double *W2, *W3;        /* w^2 (order >= 2), w^3 (order >= 3), nv x nh */
+    rbm__mf_side side[2];   /* indexed by rbm_layer */
+    double *block;          /* the single allocation */
 } rbm__mf_eq;
+
+static inline rbm_layer rbm__layer_other(rbm_layer l)
+{
+    return l == RBM_LAYER_VISIBLE ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE;
+}
 
 /* Workspace for n states of m at `order`. Errors: RBM_ERR_TOO_LARGE,
  * RBM_ERR_NO_MEMORY. */
-rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, int order, size_t n,
+rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, rbm__mf_order order, size_t n,
                            bool batched, rbm__mf_eq *q);
 void rbm__mf_eq_free(rbm_context *ctx, rbm__mf_eq *q);
 /* w^2 and w^3 from the machine's current W (call after W changed). */
 void rbm__mf_eq_prepare(rbm__mf_eq *q);
-/* S (and T at order 3) of `layer` (0 visible, 1 hidden) from the other
- * layer's c and k3; nothing at naive order. */
-void rbm__mf_eq_reaction(rbm__mf_eq *q, int layer);
+/* S (and T at order 3) of `layer` from the other layer's c and k3;
+ * nothing at naive order. */
+void rbm__mf_eq_reaction(rbm__mf_eq *q, rbm_layer layer);
 /* Fields of `layer`: bias + W m_other. */
-void rbm__mf_eq_fields(rbm__mf_eq *q, int layer, const double *mother);
+void rbm__mf_eq_fields(rbm__mf_eq *q, rbm_layer layer, const double *mother);
 /* c and k3 of both layers at (mv, mh): discrete layers first, then the
  * Gaussian ones, whose TAP variance needs the other layer's c.
  * RBM_ERR_NUMERICAL when a Gaussian TAP variance does not exist. */
@@ -86,7 +109,7 @@ rbm_status rbm__mf_eq_stats(rbm__mf_eq *q, const double *mv, const double *mh);
  * (whose c and k3 are current). Returns the undamped residual
  * max |F(m) - m|, or NaN at the first non-finite unit (the units from there
  * on are left as they were). */
-double rbm__mf_eq_update(rbm__mf_eq *q, int layer, double *mx, const double *mother,
+double rbm__mf_eq_update(rbm__mf_eq *q, rbm_layer layer, double *mx, const double *mother,
                          double lambda);
 /* One alternating sweep: hidden update, stats, visible update, stats.
  * *resid = the larger residual of the two updates, NaN if one was not

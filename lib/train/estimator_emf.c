@@ -15,7 +15,7 @@ struct rbm__mf_emf {
     rbm_context *ctx;
     const rbm_machine *m;
     size_t n;
-    int order;
+    rbm__mf_order order;
     bool ready;
     double *mv, *mh; /* n x nv, n x nh persistent magnetisations */
     double *C;       /* nv x nh: a sum over particles (c_v c_h^T or k3_v k3_h^T) */
@@ -23,13 +23,13 @@ struct rbm__mf_emf {
     rbm__mf_eq eq;   /* the equations of the n particles */
 };
 
-rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
+rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_particles,
                            rbm__mf_emf **out)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_context *ctx = mv->ctx;
     *out = NULL;
-    if (order > 1 && !rbm__mf_discrete(mv->vk) && !rbm__mf_discrete(mv->hk))
+    if (order >= RBM__MF_TAP2 && !rbm__mf_discrete(mv->vk) && !rbm__mf_discrete(mv->hk))
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "TAP estimators need a discrete layer (Gauss-Gauss: use naive MF)");
     if (mv->nv > (size_t)INT32_MAX || mv->nh > (size_t)INT32_MAX ||
@@ -103,15 +103,16 @@ static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
     const double ninv = 1.0 / (double)n;
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, -ninv, p->mv, inv_, p->mh,
                 inh, 1.0, g->dW, inh);
-    if (p->order >= 2) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, q->cv, inv_,
-                    q->ch, inh, 0.0, p->C, inh);
+    const rbm__mf_side *vs = &q->side[RBM_LAYER_VISIBLE], *hs = &q->side[RBM_LAYER_HIDDEN];
+    if (p->order >= RBM__MF_TAP2) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, vs->c, inv_,
+                    hs->c, inh, 0.0, p->C, inh);
         for (size_t i = 0; i < nvh; i++)
             g->dW[i] -= ninv * mv->W[i] * p->C[i];
     }
-    if (p->order >= 3) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, q->kv, inv_,
-                    q->kh, inh, 0.0, p->C, inh);
+    if (p->order >= RBM__MF_TAP3) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, vs->k3, inv_,
+                    hs->k3, inh, 0.0, p->C, inh);
         for (size_t i = 0; i < nvh; i++)
             g->dW[i] -= 0.5 * ninv * q->W2[i] * p->C[i];
     }

@@ -4,6 +4,7 @@
 #define RBM_TRAIN_ESTIMATOR_EMF_H
 
 #include "core/internal.h"
+#include "model/mf_equations.h"
 
 /* n persistent magnetisation particles; order 1 naive MF, 2 TAP2, 3 TAP3.
  * On the first call to negative() the particles start at the rows of the
@@ -12,7 +13,7 @@
  * subtracts (1/n) sum over particles of d log Z_TAP / d theta
  * (docs/theory.md §4.6) from g (dW, da, db). No allocation after _new. */
 typedef struct rbm__mf_emf rbm__mf_emf;
-rbm_status rbm__mf_emf_new(const rbm_machine *m, int order, size_t n_particles,
+rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_particles,
                            rbm__mf_emf **out);
 void rbm__mf_emf_free(rbm__mf_emf *p);
 rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t batch, const void *v, const rbm__kern *K,

@@ -7,13 +7,6 @@
 /* Damping of the EMF estimators' fixed-point iterations (docs/theory.md §4.5). */
 #define EMF_DAMPING 0.5
 
-/* Order of the expansion of the free energy that rbm__mf_emf_new takes. */
-typedef enum rbm__mf_order {
-    RBM__MF_NAIVE = 1, /* naive mean field */
-    RBM__MF_TAP2 = 2,  /* TAP, second order */
-    RBM__MF_TAP3 = 3   /* TAP, third order */
-} rbm__mf_order;
-
 static rbm__mf_order order_of(rbm_estimator_kind kind)
 {
     switch (kind) {
@@ -26,7 +19,7 @@ static rbm__mf_order order_of(rbm_estimator_kind kind)
 static rbm_status emf_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
 {
     (void)seed;
-    return rbm__mf_emf_new(e->m, (int)order_of(e->kind), n_chains ? n_chains : e->max_batch,
+    return rbm__mf_emf_new(e->m, order_of(e->kind), n_chains ? n_chains : e->max_batch,
                            &e->u.emf.particles);
 }
 
