@@ -102,7 +102,6 @@ rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_ais_new: out is NULL");
-    *out = NULL;
     if (rbm__gauss_gauss(m))
         return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "AIS is not needed for Gauss-Gauss machines: use rbm_exact_log_z");

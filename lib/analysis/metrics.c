@@ -47,16 +47,26 @@ rbm_status rbm__metrics_check_data(const rbm_machine *m, const rbm_dataset *d, c
     return RBM_OK;
 }
 
-rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, double *out)
+/* The checks every dataset-wide quantity starts with: m, the dataset
+ * (shape) and the output, in that order. */
+static rbm_status metrics_begin(const rbm_machine *m, const rbm_dataset *data, const void *out)
 {
-    const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     rbm_status st = rbm__metrics_check_data(m, data, "the");
     if (st)
         return st;
     if (!out)
-        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
+        return rbm__fail(rbm__machine_view_of(m)->ctx, RBM_ERR_NULL, "output is NULL");
+    return RBM_OK;
+}
+
+rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, double *out)
+{
+    const rbm__machine_view *mv = rbm__machine_view_of(m);
+    rbm_status st = metrics_begin(m, data, out);
+    if (st)
+        return st;
     double *v, *f;
     if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK * mv->nv, sizeof(double), &v, "workspace")))
         return st;
@@ -166,13 +176,9 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
                                      double *mean_pll)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    if (!m)
-        return RBM_ERR_NULL;
-    rbm_status st = rbm__metrics_check_data(m, data, "the");
+    rbm_status st = metrics_begin(m, data, mean_pll);
     if (st)
         return st;
-    if (!mean_pll)
-        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
     if (mv->vk == RBM_UNIT_GAUSSIAN)
         return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "pseudo-likelihood needs discrete visible units (machine has gaussian)");
@@ -212,13 +218,9 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
 rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *data, double *out)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    if (!m)
-        return RBM_ERR_NULL;
-    rbm_status st = rbm__metrics_check_data(m, data, "the");
+    rbm_status st = metrics_begin(m, data, out);
     if (st)
         return st;
-    if (!out)
-        return rbm__fail(mv->ctx, RBM_ERR_NULL, "output is NULL");
     const rbm__kern *K = &rbm__kern_f64;
     double *v, *h, *r;
     if ((st = rbm__xcalloc(mv->ctx, ROW_BLOCK * mv->nv, sizeof(double), &v, "workspace")))

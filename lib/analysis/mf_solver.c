@@ -44,7 +44,6 @@ rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
     rbm_context *ctx = view->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_mf_new: out is NULL");
-    *out = NULL;
     if (method != RBM_MF_NAIVE && method != RBM_MF_TAP2 && method != RBM_MF_TAP3)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "unknown mean-field method %d",
                          (int)method);

@@ -60,7 +60,6 @@ rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes, rbm_mode_t
     rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_mode_tracker_new: out is NULL");
-    *out = NULL;
     size_t r = mv->nv < mv->nh ? mv->nv : mv->nh;
     if (n_modes == 0 || n_modes > r)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,

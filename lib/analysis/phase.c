@@ -105,7 +105,6 @@ rbm_status rbm_ensemble_new(rbm_context *ctx, rbm_ensemble **out)
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "out is NULL");
-    *out = NULL;
     rbm_ensemble *e;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *e, &e, "ensemble");
     if (st)
@@ -567,7 +566,6 @@ rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, 
     rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "out is NULL");
-    *out = NULL;
     if (max_modes == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_modes is 0");
     if (mv->vk == RBM_UNIT_GAUSSIAN || mv->hk == RBM_UNIT_GAUSSIAN)

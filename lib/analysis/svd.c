@@ -152,7 +152,6 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_svd_new: out is NULL");
-    *out = NULL;
     rbm_svd *s;
     rbm_status st = rbm__svd_alloc(m, &s);
     if (st)

@@ -51,7 +51,6 @@ rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_new: out is NULL");
-    *out = NULL;
     if (n_visible == 0 || n_hidden == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "machine sizes must be >= 1 (got %zu visible, %zu hidden)", n_visible,
@@ -642,7 +641,6 @@ rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, rbm_machi
     CHECK_M(m);
     if (!out)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_convert: out is NULL");
-    *out = NULL;
     if (to != RBM_UNIT_BERNOULLI && to != RBM_UNIT_ISING)
         return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
                          "conversion target must be bernoulli or ising (got %d)", (int)to);

@@ -543,7 +543,6 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_load: out is NULL");
-    *out = NULL;
     if (!path)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_load: path is NULL");
 

@@ -52,7 +52,6 @@ rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_gradient_new: out is NULL");
-    *out = NULL;
     rbm_gradient *g;
     rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *g, &g, "gradient");
     if (st)

@@ -65,7 +65,6 @@ rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_s
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "rbm_sampler_new: out is NULL");
-    *out = NULL;
     if (n_chains == 0)
         return rbm__fail(mv->ctx, RBM_ERR_INVALID_ARGUMENT, "number of chains must be >= 1");
     if (n_chains > (size_t)INT32_MAX)

@@ -105,7 +105,6 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     rbm_context *ctx = mv->ctx;
     if (!out)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_trainer_new: out is NULL");
-    *out = NULL;
     if (!data)
         return rbm__fail(ctx, RBM_ERR_NULL, "dataset is NULL");
     if (batch_size == 0 || batch_size > rbm__dataset_rows(data))
