@@ -111,9 +111,12 @@ RBM_API rbm_status rbm_estimator_get_int(const rbm_estimator *e, rbm_estimator_p
 RBM_API rbm_status rbm_estimator_param_bounds(rbm_estimator_param key, rbm_param_bounds *out);
 
 /* Estimate the gradient on a minibatch v (batch x N_v doubles) into g
- * (overwritten). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (batch 0 or >
- * max_batch, lengths), RBM_ERR_NOT_FINITE, RBM_ERR_STATE (machine precision
- * changed since creation). */
+ * (overwritten on success only). A successful call advances the persistent
+ * chains or particles and the rng; a failed one leaves the estimator and g
+ * bit for bit as they were. Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (batch 0 or >
+ * max_batch, lengths, g made for another shape), RBM_ERR_NOT_FINITE (v),
+ * RBM_ERR_NUMERICAL (the estimate is not finite), RBM_ERR_STATE (machine
+ * precision changed since creation). */
 RBM_API rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v,
                                          size_t v_len, rbm_gradient *g);
 

@@ -68,17 +68,32 @@ RBM_API double rbm_machine_sigma(const rbm_machine *m, rbm_layer layer);
 RBM_API rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma);
 
 /* Compute precision of the training kernels. Errors: RBM_ERR_NULL,
- * RBM_ERR_INVALID_ARGUMENT, RBM_ERR_NO_MEMORY. Changing it while a sampler,
+ * RBM_ERR_INVALID_ARGUMENT (unknown precision, or FLOAT32 for a machine
+ * holding a parameter above FLT_MAX), RBM_ERR_NO_MEMORY. Changing it while a sampler,
  * estimator or trainer uses the machine is allowed; they pick it up on
  * their next call only if they were created after the change
  * (RBM_ERR_STATE is returned by them otherwise). */
 RBM_API rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision);
 RBM_API rbm_precision rbm_machine_precision(const rbm_machine *m);
 
+/* Parameter magnitudes. A machine holds any parameter its compute type
+ * represents: every finite double for FLOAT64, |x| up to FLT_MAX for FLOAT32
+ * (the set_* functions, rbm_machine_set_precision(FLOAT32) and model files
+ * refuse values a float cannot hold). A training step (trainer or
+ * rbm_gradient_apply) is refused when it would move a parameter beyond
+ * RBM_TRAIN_PARAM_MAX_F32 / _F64 for the machine's precision: about 1e-8 of
+ * the largest finite float / double, so that fields (sums of products of
+ * parameters and unit values) and later updates have room before they
+ * overflow. */
+#define RBM_TRAIN_PARAM_MAX_F32 1e30
+#define RBM_TRAIN_PARAM_MAX_F64 1e300
+
 /* Parameters. get_* copy into caller buffers; set_* copy from them and
  * validate: lengths (RBM_ERR_SHAPE), finiteness (RBM_ERR_NOT_FINITE, with the
- * index in the detail), Gauss-Gauss normalisability. On error nothing
- * changes. W has n_visible*n_hidden elements, a n_visible, b n_hidden. */
+ * index in the detail), for a FLOAT32 machine magnitude (RBM_ERR_INVALID_ARGUMENT
+ * above FLT_MAX), Gauss-Gauss
+ * normalisability. On error nothing changes. W has n_visible*n_hidden
+ * elements, a n_visible, b n_hidden. */
 RBM_API rbm_status rbm_machine_get_weights(const rbm_machine *m, double *w, size_t len);
 RBM_API rbm_status rbm_machine_set_weights(rbm_machine *m, const double *w, size_t len);
 RBM_API rbm_status rbm_machine_get_visible_bias(const rbm_machine *m, double *a, size_t len);

@@ -45,7 +45,8 @@ RBM_API rbm_status rbm_rng_get_state(const rbm_rng *rng, uint8_t *buf, size_t le
 
 /* Restore a state written by rbm_rng_get_state. Errors: RBM_ERR_NULL,
  * RBM_ERR_SHAPE (len < RBM_RNG_STATE_BYTES), RBM_ERR_BAD_FORMAT (all-zero
- * generator state, which xoshiro cannot leave). */
+ * generator state, which xoshiro cannot leave; a spare flag other than 0/1;
+ * a cached normal deviate that is not finite). On error rng is unchanged. */
 RBM_API rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len);
 
 /* The seed of stream `stream` derived from seed: the splitmix64 output at

@@ -126,11 +126,16 @@ RBM_API rbm_status rbm_trainer_param_bounds(rbm_trainer_param key, rbm_param_bou
 RBM_API rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *user);
 
 /* One minibatch update. Returns RBM_OK, RBM_DONE (epoch completed by this
- * step), RBM_STOPPED (observer), or an error: RBM_ERR_NUMERICAL (the gradient
- * estimate or the update would contain NaN/Inf; parameters and optimiser
- * state are left as they were before the step), RBM_ERR_NOT_NORMALIZABLE
- * (a Gauss-Gauss step would cross the normalisability bound; parameters are
- * left unchanged, momentum/Adam moments have advanced), RBM_ERR_STATE. */
+ * step), RBM_STOPPED (observer), or an error: RBM_ERR_NUMERICAL (the
+ * gradient estimate or the update would contain NaN/Inf, or the update would
+ * move a parameter beyond RBM_TRAIN_PARAM_MAX_F32 / _F64 of machine.h),
+ * RBM_ERR_NOT_NORMALIZABLE (a Gauss-Gauss step would cross the
+ * normalisability bound), RBM_ERR_STATE. A step that fails changes nothing:
+ * parameters, optimiser moments and bias-correction powers, step and batch
+ * counters, the row order, the estimator's chains or particles and every rng
+ * stream are bit for bit as before the call (the estimator works on a spare
+ * copy of its chains and keeps it only when the whole step succeeds), so the
+ * caller may lower the learning rate and step again, or checkpoint. */
 RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
 
 /* One optimiser update with a gradient g supplied by the caller (built with
@@ -143,9 +148,9 @@ RBM_API rbm_status rbm_trainer_step(rbm_trainer *t);
  * order are unchanged), computes no reconstruction error and does not call
  * the observer. g is only read; no allocation.
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (g made for another shape),
- * RBM_ERR_NUMERICAL (g not finite, or the update would overflow; parameters
- * and optimiser state are left as they were), RBM_ERR_NOT_NORMALIZABLE (as
- * for rbm_trainer_step). */
+ * RBM_ERR_NUMERICAL (g not finite, or the update would overflow or leave the
+ * parameter limit), RBM_ERR_NOT_NORMALIZABLE (as for rbm_trainer_step); on
+ * error nothing changes. */
 RBM_API rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient *g);
 
 /* Run whole epochs: calls rbm_trainer_step until n_epochs more epochs have

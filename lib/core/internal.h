@@ -110,9 +110,20 @@ void rbm__sgd_update(size_t n, double *theta, const double *g, double lr, double
 /* max |x[i]|, or +Inf when any element is NaN or infinite (vectorised) */
 double rbm__max_abs(size_t n, const double *x);
 
+/* Largest |parameter| a training step (optimiser, rbm_gradient_apply) may
+ * produce for precision p: RBM_TRAIN_PARAM_MAX_F32 / _F64 of machine.h. */
+static inline double rbm__param_limit(rbm_precision p)
+{
+    return p == RBM_PRECISION_FLOAT32 ? RBM_TRAIN_PARAM_MAX_F32 : RBM_TRAIN_PARAM_MAX_F64;
+}
+
 /* ---- machine (machine.c) ---- */
 /* The read-only view of m (NULL for a NULL m). */
 const rbm__machine_view *rbm__machine_view_of(const rbm_machine *m);
+/* x[0..n) finite (RBM_ERR_NOT_FINITE) and, for FLOAT32, representable as a
+ * float (RBM_ERR_INVALID_ARGUMENT), the detail naming what[i]. */
+rbm_status rbm__machine_check_params(rbm_context *ctx, rbm_precision prec, const double *x,
+                                     size_t n, const char *what);
 /* Refresh the float32 mirror after a parameter change. */
 void rbm__machine_sync(rbm_machine *m);
 /* Largest singular value of W (LAPACK). */

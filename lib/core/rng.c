@@ -144,6 +144,9 @@ rbm_status rbm_rng_set_state(rbm_rng *rng, const uint8_t *buf, size_t len)
     uint64_t bits = rbm__get_u64(buf + 40);
     double spare;
     memcpy(&spare, &bits, sizeof spare);
+    if (flag && !isfinite(spare))
+        return rbm__fail(rng->ctx, RBM_ERR_BAD_FORMAT,
+                         "rng state is invalid (its cached normal deviate is not finite)");
     memcpy(rng->s, s, sizeof s);
     rng->has_spare = (int)flag;
     rng->spare = spare;

@@ -5,6 +5,7 @@
 
 #include <lapacke.h>
 #include <limits.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -299,11 +300,34 @@ rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma)
     return RBM_OK;
 }
 
+rbm_status rbm__machine_check_params(rbm_context *ctx, rbm_precision prec, const double *x,
+                                     size_t n, const char *what)
+{
+    rbm_status st = rbm__check_finite(ctx, x, n, what);
+    if (st)
+        return st;
+    if (prec != RBM_PRECISION_FLOAT32)
+        return RBM_OK;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite((float)x[i]))
+            return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                             "%s[%zu] = %g is beyond the float32 range (|x| <= %g) of this "
+                             "float32 machine",
+                             what, i, x[i], (double)FLT_MAX);
+    return RBM_OK;
+}
+
 rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision)
 {
     CHECK_M(m);
     if (precision != RBM_PRECISION_FLOAT32 && precision != RBM_PRECISION_FLOAT64)
         return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)precision);
+    rbm_status pst;
+    if (precision == RBM_PRECISION_FLOAT32 &&
+        ((pst = rbm__machine_check_params(m->ctx, precision, m->W, m->nv * m->nh, "weights")) ||
+         (pst = rbm__machine_check_params(m->ctx, precision, m->a, m->nv, "visible bias")) ||
+         (pst = rbm__machine_check_params(m->ctx, precision, m->b, m->nh, "hidden bias"))))
+        return pst;
     if (precision == RBM_PRECISION_FLOAT32 && !m->Wf) {
         rbm_status st = alloc_mirror(m);
         if (st) {
@@ -360,7 +384,7 @@ rbm_status rbm_machine_set_weights(rbm_machine *m, const double *w, size_t len)
     CHECK_M(m);
     rbm_status st;
     if ((st = rbm__check_array(m->ctx, w, len, m->nv * m->nh, "weights")) ||
-        (st = rbm__check_finite(m->ctx, w, len, "weights")) ||
+        (st = rbm__machine_check_params(m->ctx, m->prec, w, len, "weights")) ||
         (st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h)))
         return st;
     memcpy(m->W, w, len * sizeof(double));
@@ -373,7 +397,7 @@ static rbm_status set_bias(rbm_machine *m, double *dst, size_t n, const double *
 {
     rbm_status st;
     if ((st = rbm__check_array(m->ctx, src, len, n, what)) ||
-        (st = rbm__check_finite(m->ctx, src, len, what)))
+        (st = rbm__machine_check_params(m->ctx, m->prec, src, len, what)))
         return st;
     memcpy(dst, src, n * sizeof(double));
     rbm__machine_sync(m);

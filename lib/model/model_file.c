@@ -311,6 +311,7 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
     const size_t total = nw + mi->nv + mi->nh;
     size_t bad_index = SIZE_MAX;
     double bad_value = 0;
+    const bool f32 = mi->prec == RBM_PRECISION_FLOAT32;
     unsigned char chunk[IO_CHUNK];
     size_t k = 0;
     while (k < total) {
@@ -321,7 +322,7 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
         crc = rbm__crc32(crc, chunk, 8 * take);
         for (size_t i = 0; i < take; i++, k++) {
             double x = rbm__get_f64(chunk + 8 * i);
-            if (!isfinite(x) && bad_index == SIZE_MAX) {
+            if (!(f32 ? isfinite((float)x) : isfinite(x)) && bad_index == SIZE_MAX) {
                 bad_index = k;
                 bad_value = x;
             }
@@ -341,6 +342,11 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
         size_t idx = bad_index < nw ? bad_index
                      : bad_index < nw + mi->nv ? bad_index - nw
                                                : bad_index - nw - mi->nv;
+        if (isfinite(bad_value))
+            return bad(r,
+                       "section 'params': %s[%zu] (offset %" PRIu64 ") is %g, beyond the "
+                       "float32 range of this float32 model",
+                       arr, idx, at + IO_SECTION_BYTES + 8 * (uint64_t)bad_index, bad_value);
         return bad(r, "section 'params': %s[%zu] (offset %" PRIu64 ") is %s", arr, idx,
                    at + IO_SECTION_BYTES + 8 * (uint64_t)bad_index,
                    isnan(bad_value) ? "NaN" : "infinite");
@@ -508,8 +514,13 @@ static rbm_status read_section(reader *r, uint32_t i, uint32_t count, load_state
         return read_model_section(r, &sec, ls);
     if (memcmp(s, tag_params, 4) == 0)
         return read_params_section(r, &sec, ls);
-    if (ls->want_tag && memcmp(s, ls->want_tag, 4) == 0 && !*ls->extra)
+    if (ls->want_tag && memcmp(s, ls->want_tag, 4) == 0) {
+        if (*ls->extra)
+            return bad(r, "section '%s' appears a second time (section %" PRIu32 " of %" PRIu32
+                          ", offset %" PRIu64 ")",
+                       sec.name, i + 1, count, sec.at);
         return read_extra_section(r, &sec, ls);
+    }
     return skip_section(r, &sec);
 }
 

@@ -91,7 +91,7 @@ static void K(colsum)(size_t B, size_t n, double alpha, const void *Xv, double b
 {
     const REAL *X = Xv;
     for (size_t j = 0; j < n; j++)
-        out[j] *= beta;
+        out[j] = beta == 0.0 ? 0.0 : out[j] * beta; /* beta 0 ignores out (NaN too), as BLAS */
     for (size_t r = 0; r < B; r++) {
         const REAL *row = X + r * n;
         for (size_t j = 0; j < n; j++)

@@ -198,6 +198,12 @@ static rbm_status read_config(rbm__ckpt_in *in, const rbm_dataset *data, trainer
     if (c->B == 0 || c->B > rbm__dataset_rows(data))
         return rbm__ckpt_bad(in, "training state: batch size %llu invalid for %zu rows",
                              (unsigned long long)c->B, rbm__dataset_rows(data));
+    if (c->monitor > INT32_MAX) /* the bounds of RBM_TRAINER_MONITOR_EVERY */
+        return rbm__ckpt_bad(in, "training state: monitor interval %llu exceeds %d",
+                             (unsigned long long)c->monitor, INT32_MAX);
+    if (c->est.k > INT32_MAX) /* the bounds of RBM_ESTIMATOR_K */
+        return rbm__ckpt_bad(in, "training state: k = %llu exceeds %d",
+                             (unsigned long long)c->est.k, INT32_MAX);
     return RBM_OK;
 }
 

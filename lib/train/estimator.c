@@ -4,6 +4,7 @@
  * (estimator_mf_ops.c). */
 #include "core/internal.h"
 #include "core/params.h"
+#include "train/gradient.h"
 #include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "train/checkpoint.h"
@@ -11,6 +12,7 @@
 #include "train/estimator_impl.h"
 #include "train/sampler.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The operations of a kind, NULL for an unknown kind. */
@@ -65,6 +67,7 @@ void rbm_estimator_free(rbm_estimator *e)
     rbm__free(ctx, e->vin);
     rbm__free(ctx, e->ph);
     rbm__free(ctx, e->gw);
+    rbm_gradient_free(e->gs);
     rbm__free(ctx, e);
 }
 
@@ -79,6 +82,9 @@ static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
     if (ops->k_counts && k == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s needs k >= 1 %s",
                          rbm_estimator_kind_name(kind), ops->k_counts);
+    if (k > (size_t)INT32_MAX) /* the bounds of RBM_ESTIMATOR_K */
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "k = %zu exceeds the limit %d of %s", k,
+                         INT32_MAX, rbm_estimator_kind_name(kind));
     if (max_batch == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_batch must be >= 1");
     if (max_batch > (size_t)INT32_MAX)
@@ -137,7 +143,16 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max
     if (!out)
         return rbm__fail(rbm__machine_view_of(m)->ctx, RBM_ERR_NULL,
                          "rbm_estimator_new: out is NULL");
-    return rbm__estimator_create(m, kind, 1, 0, max_batch, seed, out);
+    rbm_estimator *e;
+    rbm_status st = rbm__estimator_create(m, kind, 1, 0, max_batch, seed, &e);
+    if (st)
+        return st;
+    if ((st = rbm_gradient_new(m, &e->gs))) {
+        rbm_estimator_free(e);
+        return st;
+    }
+    *out = e;
+    return RBM_OK;
 }
 
 rbm_estimator_kind rbm_estimator_kind_of(const rbm_estimator *e)
@@ -261,6 +276,8 @@ rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t B, const void *v
                          mv->nv, mv->nh);
     /* The real-typed weight accumulator: the gradient itself in float64. */
     void *G = e->gw ? e->gw : (void *)g->dW;
+    e->rng_prev = e->rng;
+    e->pending = true;
     positive_phase(e, B, v, G, g);
     if (e->ops->negative_real)
         e->ops->negative_real(e, B, G, g);
@@ -284,8 +301,42 @@ rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v
     if ((st = rbm__check_array(e->ctx, v, v_len, batch * mv->nv, "minibatch")) ||
         (st = rbm__check_finite(e->ctx, v, v_len, "minibatch")))
         return st;
+    if (g->nv != mv->nv || g->nh != mv->nh)
+        return rbm__fail(e->ctx, RBM_ERR_SHAPE,
+                         "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
+                         mv->nv, mv->nh);
     e->kern->from_f64(v_len, v, e->vin);
-    return rbm__estimator_compute_real(e, batch, e->vin, g);
+    st = rbm__estimator_compute_real(e, batch, e->vin, e->gs);
+    if (!st && !isfinite(rbm__gradient_max_abs(e->gs)))
+        st = rbm__fail(e->ctx, RBM_ERR_NUMERICAL,
+                       "the gradient estimate is not finite; the estimator and the gradient are "
+                       "left as they were");
+    if (st) {
+        rbm__estimator_rollback(e);
+        return st;
+    }
+    rbm__estimator_commit(e);
+    rbm__gradient_copy(g, e->gs);
+    return RBM_OK;
+}
+
+void rbm__estimator_commit(rbm_estimator *e)
+{
+    if (!e->pending)
+        return;
+    if (e->ops->commit)
+        e->ops->commit(e);
+    e->pending = false;
+}
+
+void rbm__estimator_rollback(rbm_estimator *e)
+{
+    if (!e->pending)
+        return;
+    if (e->ops->rollback)
+        e->ops->rollback(e);
+    e->rng = e->rng_prev;
+    e->pending = false;
 }
 
 /* ---------------- checkpoints ---------------- */

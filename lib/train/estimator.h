@@ -17,10 +17,16 @@ rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t
                                  rbm_estimator **out);
 
 /* Estimate the gradient from a batch already in the machine's compute type
- * (batch <= max_batch, not checked). Errors: RBM_ERR_STATE, RBM_ERR_SHAPE,
- * those of the negative phase (RBM_ERR_NUMERICAL, RBM_ERR_NOT_NORMALIZABLE). */
+ * (batch <= max_batch, not checked). The persistent state (rng, chains,
+ * particles) moves tentatively: the caller ends every call, successful or
+ * not, with rbm__estimator_commit (keep the move) or rbm__estimator_rollback
+ * (the state as before the call, bit for bit). Errors: RBM_ERR_STATE,
+ * RBM_ERR_SHAPE, those of the negative phase (RBM_ERR_NUMERICAL,
+ * RBM_ERR_NOT_NORMALIZABLE). */
 rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
                                        rbm_gradient *g);
+void rbm__estimator_commit(rbm_estimator *e);
+void rbm__estimator_rollback(rbm_estimator *e);
 
 /* E[h|v] of the last batch given to compute (batch x nh, compute type). */
 const void *rbm__estimator_positive_hidden(const rbm_estimator *e);

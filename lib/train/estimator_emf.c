@@ -18,8 +18,11 @@ struct rbm__mf_emf {
     rbm__mf_order order;
     bool ready;
     double *mv, *mh; /* n x nv, n x nh persistent magnetisations */
+    /* Undo: the particles before the negative phase awaiting commit. */
+    double *mv_prev, *mh_prev;
+    bool ready_prev, pending;
     double *C;       /* nv x nh: a sum over particles (c_v c_h^T or k3_v k3_h^T) */
-    double *block;   /* mv, mh and C */
+    double *block;   /* mv, mh, mv_prev, mh_prev and C */
     rbm__mf_eq eq;   /* the equations of the n particles */
 };
 
@@ -36,8 +39,9 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_p
         n_particles > (size_t)INT32_MAX)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "sizes too large for BLAS");
     size_t lvh, nvh;
-    if (!rbm__mul_ok(n_particles, mv->nv + mv->nh, &lvh) || !rbm__mul_ok(mv->nv, mv->nh, &nvh) ||
-        lvh > SIZE_MAX - nvh || lvh + nvh > SIZE_MAX / sizeof(double))
+    if (!rbm__mul_ok(n_particles, 2 * (mv->nv + mv->nh), &lvh) ||
+        !rbm__mul_ok(mv->nv, mv->nh, &nvh) || lvh > SIZE_MAX - nvh ||
+        lvh + nvh > SIZE_MAX / sizeof(double))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu particles overflow", n_particles);
     rbm__mf_emf *p;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *p, &p, "mean-field particles");
@@ -54,7 +58,9 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_p
     }
     p->mv = p->block;
     p->mh = p->mv + n_particles * mv->nv;
-    p->C = p->mh + n_particles * mv->nh;
+    p->mv_prev = p->mh + n_particles * mv->nh;
+    p->mh_prev = p->mv_prev + n_particles * mv->nv;
+    p->C = p->mh_prev + n_particles * mv->nh;
     *out = p;
     return RBM_OK;
 }
@@ -122,9 +128,29 @@ static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
     }
 }
 
+static void swap_particles(rbm__mf_emf *p)
+{
+    double *t = p->mv;
+    p->mv = p->mv_prev;
+    p->mv_prev = t;
+    t = p->mh;
+    p->mh = p->mh_prev;
+    p->mh_prev = t;
+}
+
 rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t B, const void *v, const rbm__kern *K,
                                 size_t iters, double damping, rbm_gradient *g)
 {
+    const rbm__machine_view *view = rbm__machine_view_of(p->m);
+    /* Iterate on the spare set, started from the current particles; the
+     * current ones become *_prev until commit or rollback. */
+    swap_particles(p);
+    p->ready_prev = p->ready;
+    p->pending = true;
+    if (p->ready) {
+        memcpy(p->mv, p->mv_prev, p->n * view->nv * sizeof(double));
+        memcpy(p->mh, p->mh_prev, p->n * view->nh * sizeof(double));
+    }
     rbm__mf_eq_prepare(&p->eq);
     if (!p->ready)
         start_particles(p, B, v, K);
@@ -140,6 +166,20 @@ rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t B, const void *v, const r
         return st;
     subtract_model_term(p, g);
     return RBM_OK;
+}
+
+void rbm__mf_emf_commit(rbm__mf_emf *p)
+{
+    p->pending = false;
+}
+
+void rbm__mf_emf_rollback(rbm__mf_emf *p)
+{
+    if (!p->pending)
+        return;
+    swap_particles(p);
+    p->ready = p->ready_prev;
+    p->pending = false;
 }
 
 size_t rbm__mf_emf_particles(const rbm__mf_emf *p)

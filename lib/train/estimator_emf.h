@@ -18,6 +18,11 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_p
 void rbm__mf_emf_free(rbm__mf_emf *p);
 rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t batch, const void *v, const rbm__kern *K,
                                 size_t iters, double damping, rbm_gradient *g);
+/* negative() moves the particles tentatively: commit keeps the move,
+ * rollback restores the particles (and whether they were started) as they
+ * were before it, bit for bit. No allocation. */
+void rbm__mf_emf_commit(rbm__mf_emf *p);
+void rbm__mf_emf_rollback(rbm__mf_emf *p);
 /* Particle state, for checkpoints: number of particles, whether they have
  * been started (false before the first negative() call), and the arrays
  * m^v (n x nv) and m^h (n x nh), writable (set ready after writing them). */

@@ -66,7 +66,7 @@ static void cd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
     rbm__cd_state *c = &e->u.cd;
     const rbm_machine *m = e->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    rbm__gibbs(m, e->kern, &e->rng, B, c->v, c->h, c->fv, c->fh, e->k);
+    rbm__gibbs(m, e->kern, &e->rng, B, c->h, c->v, c->h, c->fv, c->fh, e->k);
     e->kern->mean(mv->hk, mv->sigma_h, B * mv->nh, c->fh, c->fh);
     subtract_chains(e, B, c->v, c->fh, G, g);
 }
@@ -88,7 +88,7 @@ static rbm_status pcd_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
     size_t nc = n_chains ? n_chains : e->max_batch, nch;
     rbm_status st = rbm_sampler_new(e->m, nc, rbm__seed_mix(seed, RBM__STREAM_ESTIMATOR_CHAINS),
                                     &p->chains);
-    if (st)
+    if (st || (st = rbm__sampler_enable_undo(p->chains)))
         return st;
     if (!rbm__mul_ok(nc, mv->nh, &nch))
         return rbm__fail(e->ctx, RBM_ERR_TOO_LARGE, "%zu chains overflow", nc);
@@ -107,12 +107,22 @@ static void pcd_negative(rbm_estimator *e, size_t B, void *G, rbm_gradient *g)
     rbm__pcd_state *p = &e->u.pcd;
     const rbm_machine *m = e->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    rbm__sampler_sweep(p->chains, e->k);
+    rbm__sampler_sweep_tentative(p->chains, e->k);
     size_t n;
     const void *v, *fh;
     rbm__sampler_chains(p->chains, &n, &v, &fh);
     e->kern->mean(mv->hk, mv->sigma_h, n * mv->nh, fh, p->h_mean);
     subtract_chains(e, n, v, p->h_mean, G, g);
+}
+
+static void pcd_commit(rbm_estimator *e)
+{
+    rbm__sampler_commit(e->u.pcd.chains);
+}
+
+static void pcd_rollback(rbm_estimator *e)
+{
+    rbm__sampler_rollback(e->u.pcd.chains);
 }
 
 const rbm__estimator_ops rbm__estimator_pcd_ops = {
@@ -121,4 +131,6 @@ const rbm__estimator_ops rbm__estimator_pcd_ops = {
     .init = pcd_init,
     .release = pcd_release,
     .negative_real = pcd_negative,
+    .commit = pcd_commit,
+    .rollback = pcd_rollback,
 };

@@ -37,6 +37,12 @@ typedef struct rbm__estimator_ops {
     void (*negative_real)(rbm_estimator *e, size_t B, void *G, rbm_gradient *g);
     /* Subtract the model term from g (double), after G became g->dW. */
     rbm_status (*negative_f64)(rbm_estimator *e, size_t B, const void *v, rbm_gradient *g);
+    /* A computation moves the persistent state (chains, particles)
+     * tentatively; commit keeps the move, rollback restores the state as it
+     * was before the computation, bit for bit. NULL: no persistent state
+     * beyond the estimator's rng, which estimator.c keeps itself. */
+    void (*commit)(rbm_estimator *e);
+    void (*rollback)(rbm_estimator *e);
 } rbm__estimator_ops;
 
 extern const rbm__estimator_ops rbm__estimator_cd_ops;    /* estimator_gibbs.c */
@@ -85,9 +91,12 @@ struct rbm_estimator {
     rbm_precision prec;
     const rbm__kern *kern;
     rbm_rng rng;
+    rbm_rng rng_prev; /* the rng before the computation awaiting commit */
+    bool pending;     /* a computation awaits commit or rollback */
     void *vin; /* max_batch x nv: input converted to the compute type */
     void *ph;  /* max_batch x nh: E[h|v] of the data */
     void *gw;  /* nv x nh weight accumulator in float32 (NULL for float64) */
+    rbm_gradient *gs; /* rbm_estimator_compute's scratch: g is written only on success */
     union {
         rbm__cd_state cd;
         rbm__pcd_state pcd;

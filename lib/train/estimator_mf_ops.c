@@ -33,10 +33,22 @@ static rbm_status emf_negative(rbm_estimator *e, size_t B, const void *v, rbm_gr
     return rbm__mf_emf_negative(e->u.emf.particles, B, v, e->kern, e->k, EMF_DAMPING, g);
 }
 
+static void emf_commit(rbm_estimator *e)
+{
+    rbm__mf_emf_commit(e->u.emf.particles);
+}
+
+static void emf_rollback(rbm_estimator *e)
+{
+    rbm__mf_emf_rollback(e->u.emf.particles);
+}
+
 const rbm__estimator_ops rbm__estimator_emf_ops = {
     .k_counts = "fixed-point iterations",
     .chains_are = "magnetisation particles",
     .init = emf_init,
     .release = emf_release,
     .negative_f64 = emf_negative,
+    .commit = emf_commit,
+    .rollback = emf_rollback,
 };

@@ -259,6 +259,19 @@ rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step
     size_t n = mv->nv * mv->nh;
     double *W, *a, *b;
     rbm__machine_params_mut(m, &W, &a, &b);
+    /* Check before writing: every new parameter finite and within the limit. */
+    const double lim = rbm__param_limit(mv->prec);
+    const double *P[3] = {W, a, b}, *D[3] = {g->dW, g->da, g->db};
+    const size_t len[3] = {n, mv->nv, mv->nh};
+    for (size_t part = 0; part < 3; part++)
+        for (size_t i = 0; i < len[part]; i++)
+            if (!(fabs(P[part][i] + step * D[part][i]) <= lim))
+                return rbm__fail(mv->ctx, RBM_ERR_NUMERICAL,
+                                 "rbm_gradient_apply: the new %s[%zu] would be %g, beyond the %s "
+                                 "parameter limit %g; the machine is unchanged",
+                                 part == 0 ? "W" : part == 1 ? "a" : "b", i,
+                                 P[part][i] + step * D[part][i],
+                                 mv->prec == RBM_PRECISION_FLOAT32 ? "float32" : "float64", lim);
     if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN) {
         rbm_status st = apply_weights_checked(g, m, step);
         if (st)
@@ -273,4 +286,17 @@ rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step
         b[j] += step * g->db[j];
     rbm__machine_sync(m);
     return RBM_OK;
+}
+
+double rbm__gradient_max_abs(const rbm_gradient *g)
+{
+    return fmax(rbm__max_abs(g->nv * g->nh, g->dW),
+                fmax(rbm__max_abs(g->nv, g->da), rbm__max_abs(g->nh, g->db)));
+}
+
+void rbm__gradient_copy(rbm_gradient *dst, const rbm_gradient *src)
+{
+    memcpy(dst->dW, src->dW, src->nv * src->nh * sizeof(double));
+    memcpy(dst->da, src->da, src->nv * sizeof(double));
+    memcpy(dst->db, src->db, src->nh * sizeof(double));
 }

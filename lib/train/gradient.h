@@ -16,4 +16,9 @@ void rbm__gradient_shape(const rbm_gradient *g, size_t *nv, size_t *nh);
 void rbm__gradient_const_arrays(const rbm_gradient *g, const double **dW, const double **da,
                                 const double **db);
 
+/* max |x| over dW, da and db; +Inf when any element is NaN or infinite. */
+double rbm__gradient_max_abs(const rbm_gradient *g);
+/* dst = src (same shape, not checked). */
+void rbm__gradient_copy(rbm_gradient *dst, const rbm_gradient *src);
+
 #endif /* RBM_TRAIN_GRADIENT_H */

@@ -194,17 +194,29 @@ static inline double sgn(double x)
     return (double)((x > 0) - (x < 0));
 }
 
-/* theta[i] += update of direction d[i] = g[i] - l2 theta - l1 sign(theta).
- * With dry set, nothing is stored and the return value says whether every
- * new parameter and moment would be finite. */
+/* What update() does with the new values it computes. */
+typedef enum upd_mode {
+    UPD_CHECK,     /* store nothing; report whether every new value is finite */
+    UPD_CANDIDATE, /* store the new parameters in cand only (moments untouched) */
+    UPD_APPLY      /* store parameters and moments in place */
+} upd_mode;
+
+/* theta[i] += update of direction d[i] = g[i] - l2 theta - l1 sign(theta),
+ * with Adam bias corrections c1, c2. Returns whether every new parameter and
+ * moment is finite and every new parameter within the precision's limit
+ * (UPD_CHECK, UPD_CANDIDATE; true for UPD_APPLY). The
+ * three modes compute the same values bit for bit. */
 static bool update(const rbm__optimizer *o, size_t n, double *theta, const double *g, double *u,
-                   double *s, double l1, double l2, double c1, double c2, bool dry)
+                   double *s, double l1, double l2, double c1, double c2, upd_mode mode,
+                   double *cand)
 {
-    if (!dry && o->kind == RBM_OPTIMIZER_SGD) {
+    if (mode == UPD_APPLY && o->kind == RBM_OPTIMIZER_SGD) {
         rbm__sgd_update(n, theta, g, o->lr, l1, l2);
         return true;
     }
+    const double lim = rbm__param_limit(rbm__machine_view_of(o->m)->prec);
     double acc = 0.0; /* NaN/Inf in any candidate makes acc NaN */
+    bool within = true;
     for (size_t i = 0; i < n; i++) {
         double d = g[i] - l2 * theta[i] - l1 * sgn(theta[i]);
         double th, ui = 0, si = 0;
@@ -222,8 +234,11 @@ static bool update(const rbm__optimizer *o, size_t n, double *theta, const doubl
             th = theta[i] + o->lr * (ui / c1) / (sqrt(si / c2) + o->eps);
             break;
         }
-        if (dry) {
+        if (mode != UPD_APPLY) {
             acc += (th + ui + si) * 0.0;
+            within &= fabs(th) <= lim;
+            if (mode == UPD_CANDIDATE)
+                cand[i] = th;
             continue;
         }
         theta[i] = th;
@@ -232,7 +247,7 @@ static bool update(const rbm__optimizer *o, size_t n, double *theta, const doubl
         if (o->kind == RBM_OPTIMIZER_ADAM)
             s[i] = si;
     }
-    return acc == 0.0;
+    return acc == 0.0 && within;
 }
 
 /* max |x| over a parameter-shaped triple (W, a, b); +Inf if any is not finite */
@@ -244,10 +259,17 @@ static double max_abs_params(const rbm_machine *m, const double *W, const double
                 fmax(rbm__max_abs(mv->nv, a), rbm__max_abs(mv->nh, b)));
 }
 
-/* A cheap bound proving that the in-place update cannot overflow; when it
- * fails the step is first computed dry (update(..., dry = true)). For Adam
- * with b1^2 < b2, |m_t| <= sqrt(s_t) (1-b1)/sqrt((1-b2)(1 - b1^2/b2)) by
- * Cauchy-Schwarz on the two moving averages. */
+/* The Cauchy-Schwarz constant of Adam: for b1^2 < b2 and moments grown from
+ * zero (or loaded within the bound, see rbm__optimizer_read_state),
+ * |m_t| <= K sqrt(s_t) with K = (1-b1) / sqrt((1-b2)(1 - b1^2/b2)). */
+static double adam_ratio_bound(const rbm__optimizer *o)
+{
+    return (1 - o->b1) / sqrt((1 - o->b2) * (1 - o->b1 * o->b1 / o->b2));
+}
+
+/* A cheap bound proving that the in-place update cannot leave the
+ * parameters' limit for the machine's precision (rbm__param_limit); when it
+ * fails the step is first computed without storing (UPD_CHECK). */
 static bool update_provably_finite(const rbm__optimizer *o, double maxg, double c1, double c2)
 {
     const rbm_machine *m = o->m;
@@ -263,28 +285,39 @@ static bool update_provably_finite(const rbm__optimizer *o, double maxg, double 
         step = o->mom * o->maxu + o->lr * dmax;
         break;
     default:
-        if (o->b1 * o->b1 >= o->b2)
+        if (o->b1 * o->b1 >= o->b2 || !(c1 > 0))
             return false;
-        step = o->lr * (1 - o->b1) / sqrt((1 - o->b2) * (1 - o->b1 * o->b1 / o->b2)) * sqrt(c2) / c1;
+        step = o->lr * adam_ratio_bound(o) * sqrt(c2) / c1;
         if (!(dmax < 1e150)) /* d^2 must not overflow */
             return false;
         break;
     }
-    return isfinite(step) && maxth + step < 1e300;
+    return isfinite(step) && maxth + step < rbm__param_limit(mv->prec);
 }
 
-/* Whether the update with bias corrections c1, c2 keeps everything finite:
- * by the bound, or else by a dry run over W, a and b. */
+/* Whether every new value of W, a and b stays finite and within the
+ * precision's limit: by the bound, or else by computing them unstored. */
 static bool update_finite(const rbm__optimizer *o, const rbm_gradient *g, double maxg, double c1,
                           double c2)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(o->m);
-    double *W, *a, *b; /* a dry run writes nothing */
+    if (update_provably_finite(o, maxg, c1, c2))
+        return true;
+    double *W, *a, *b; /* UPD_CHECK writes nothing */
     rbm__machine_params_mut(o->m, &W, &a, &b);
-    return update_provably_finite(o, maxg, c1, c2) ||
-           (update(o, mv->nv * mv->nh, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, true) &&
-            update(o, mv->nv, a, g->da, o->ua, o->sa, 0, 0, c1, c2, true) &&
-            update(o, mv->nh, b, g->db, o->ub, o->sb, 0, 0, c1, c2, true));
+    return update(o, mv->nv * mv->nh, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, UPD_CHECK,
+                  NULL) &&
+           update(o, mv->nv, a, g->da, o->ua, o->sa, 0, 0, c1, c2, UPD_CHECK, NULL) &&
+           update(o, mv->nh, b, g->db, o->ub, o->sb, 0, 0, c1, c2, UPD_CHECK, NULL);
+}
+
+/* b^t from b^(t-1): exactly 0 once 1 - b^t rounds to 1, so the power never
+ * underflows into subnormals and a checkpoint can always store it. The bias
+ * correction 1 - b^t is the same either way. */
+static double next_power(double pt, double b)
+{
+    double q = pt * b;
+    return 1.0 - q == 1.0 ? 0.0 : q;
 }
 
 rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double maxg,
@@ -292,42 +325,38 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
 {
     rbm_machine *m = o->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    double c1 = 1, c2 = 1;
+    /* Everything is computed before anything is stored: a refused step
+     * leaves parameters, moments and powers exactly as they were. */
+    double b1t = o->b1t, b2t = o->b2t, c1 = 1, c2 = 1;
     if (o->kind == RBM_OPTIMIZER_ADAM) {
-        o->b1t *= o->b1;
-        o->b2t *= o->b2;
-        c1 = 1 - o->b1t;
-        c2 = 1 - o->b2t;
+        b1t = next_power(o->b1t, o->b1);
+        b2t = next_power(o->b2t, o->b2);
+        c1 = 1 - b1t;
+        c2 = 1 - b2t;
     }
     size_t nw = mv->nv * mv->nh;
     double *mW, *ma, *mb;
     rbm__machine_params_mut(m, &mW, &ma, &mb);
-    double *W = mW;
-    if (o->candW) {
-        memcpy(o->candW, mW, nw * sizeof(double));
-        W = o->candW;
-    }
-    if (!update_finite(o, g, maxg, c1, c2)) {
-        if (o->kind == RBM_OPTIMIZER_ADAM) { /* undo the bias-correction powers */
-            o->b1t /= o->b1;
-            o->b2t /= o->b2;
-        }
+    if (!update_finite(o, g, maxg, c1, c2))
         return rbm__fail(o->ctx, RBM_ERR_NUMERICAL,
-                         "update at step %llu would overflow (learning rate %g too large?); "
-                         "parameters and optimiser state left unchanged",
-                         (unsigned long long)step, o->lr);
-    }
-    /* Gauss-Gauss: the moments advance even if the bound check below refuses
-     * the new weights (documented in trainer.h). */
-    update(o, nw, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, false);
-    if (o->candW) {
-        rbm_status st = rbm__machine_check_normalizable_ws(m, W, mv->sigma_v, mv->sigma_h, &o->sws);
+                         "update at step %llu would overflow or leave the %s parameter limit "
+                         "%g (learning rate %g too large?); parameters, optimiser state, chains "
+                         "and rng streams left as they were",
+                         (unsigned long long)step,
+                         mv->prec == RBM_PRECISION_FLOAT32 ? "float32" : "float64",
+                         rbm__param_limit(mv->prec), o->lr);
+    if (o->candW) { /* Gauss-Gauss: the candidate weights must keep Z finite */
+        update(o, nw, mW, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, UPD_CANDIDATE, o->candW);
+        rbm_status st =
+            rbm__machine_check_normalizable_ws(m, o->candW, mv->sigma_v, mv->sigma_h, &o->sws);
         if (st)
             return st;
-        memcpy(mW, W, nw * sizeof(double));
     }
-    update(o, mv->nv, ma, g->da, o->ua, o->sa, 0, 0, c1, c2, false);
-    update(o, mv->nh, mb, g->db, o->ub, o->sb, 0, 0, c1, c2, false);
+    update(o, nw, mW, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, UPD_APPLY, NULL);
+    update(o, mv->nv, ma, g->da, o->ua, o->sa, 0, 0, c1, c2, UPD_APPLY, NULL);
+    update(o, mv->nh, mb, g->db, o->ub, o->sb, 0, 0, c1, c2, UPD_APPLY, NULL);
+    o->b1t = b1t;
+    o->b2t = b2t;
     if (o->kind == RBM_OPTIMIZER_MOMENTUM)
         o->maxu = max_abs_params(m, o->uW, o->ua, o->ub);
     rbm__machine_sync(m);
@@ -403,8 +432,7 @@ rbm_status rbm__optimizer_restore(rbm__optimizer *o, const rbm__optimizer_config
         if (rbm__optimizer_set_real(o, tunables[i], c->reals[i]) != RBM_OK)
             return rbm__ckpt_bad(in, "training state: tunable %zu has invalid value %g", i,
                                  c->reals[i]);
-    if (!(isfinite(c->b1t) && isfinite(c->b2t) && c->b1t > 0 && c->b1t <= 1 && c->b2t > 0 &&
-          c->b2t <= 1))
+    if (!(c->b1t >= 0 && c->b1t <= 1 && c->b2t >= 0 && c->b2t <= 1))
         return rbm__ckpt_bad(in, "training state: invalid Adam bias-correction powers (%g, %g)",
                              c->b1t, c->b2t);
     o->b1t = c->b1t;
@@ -434,8 +462,40 @@ static rbm_status read_moments(rbm__optimizer *o, double *W, double *a, double *
     return RBM_OK;
 }
 
+/* The invariants the update relies on, over one parameter block: second
+ * moments >= 0, and for Adam with b1^2 < b2 the Cauchy-Schwarz bound
+ * |m| <= K sqrt(s) of adam_ratio_bound (moments grown from zero satisfy it;
+ * a slack of 1e-9 covers rounding), which update_provably_finite trusts. */
+static rbm_status check_moments(const rbm__optimizer *o, size_t n, const double *u,
+                                const double *s, const char *block, rbm__ckpt_in *in)
+{
+    const bool bounded = o->b1 * o->b1 < o->b2;
+    const double K = bounded ? adam_ratio_bound(o) : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(s[i] >= 0))
+            return rbm__ckpt_bad(in, "training state: Adam second moment %s[%zu] is %g (< 0)",
+                                 block, i, s[i]);
+        if (bounded && !(fabs(u[i]) <= K * sqrt(s[i]) * (1 + 1e-9) + 1e-300))
+            return rbm__ckpt_bad(in,
+                                 "training state: Adam first moment %s[%zu] = %g exceeds "
+                                 "%g sqrt(second moment %g), impossible for these betas",
+                                 block, i, u[i], K, s[i]);
+    }
+    return RBM_OK;
+}
+
 rbm_status rbm__optimizer_read_state(rbm__optimizer *o, rbm__ckpt_in *in)
 {
-    rbm_status st = read_moments(o, o->uW, o->ua, o->ub, "first", in);
-    return st ? st : read_moments(o, o->sW, o->sa, o->sb, "second", in);
+    const rbm__machine_view *mv = rbm__machine_view_of(o->m);
+    rbm_status st;
+    if ((st = read_moments(o, o->uW, o->ua, o->ub, "first", in)) ||
+        (st = read_moments(o, o->sW, o->sa, o->sb, "second", in)))
+        return st;
+    if (o->kind != RBM_OPTIMIZER_ADAM)
+        return RBM_OK;
+    if ((st = check_moments(o, mv->nv * mv->nh, o->uW, o->sW, "W", in)) ||
+        (st = check_moments(o, mv->nv, o->ua, o->sa, "a", in)) ||
+        (st = check_moments(o, mv->nh, o->ub, o->sb, "b", in)))
+        return st;
+    return RBM_OK;
 }

@@ -9,12 +9,12 @@
 #include <math.h>
 #include <string.h>
 
-void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n, void *v, void *h,
-                void *fv, void *fh, size_t sweeps)
+void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n,
+                const void *h_in, void *v, void *h, void *fv, void *fh, size_t sweeps)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     for (size_t t = 0; t < sweeps; t++) {
-        k->visible_field(mv, n, h, fv);
+        k->visible_field(mv, n, t == 0 ? h_in : h, fv);
         k->sample(mv->vk, mv->sigma_v, n * mv->nv, fv, v, rng);
         k->hidden_field(mv, n, v, fh);
         k->sample(mv->hk, mv->sigma_h, n * mv->nh, fh, h, rng);
@@ -29,6 +29,8 @@ void rbm_sampler_free(rbm_sampler *s)
     rbm__free(s->ctx, s->h);
     rbm__free(s->ctx, s->fv);
     rbm__free(s->ctx, s->fh);
+    rbm__free(s->ctx, s->v_prev);
+    rbm__free(s->ctx, s->h_prev);
     rbm__free(s->ctx, s);
 }
 
@@ -205,7 +207,59 @@ rbm_rng *rbm_sampler_rng(rbm_sampler *s)
 
 void rbm__sampler_sweep(rbm_sampler *s, size_t k)
 {
-    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->v, s->h, s->fv, s->fh, k);
+    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->h, s->v, s->h, s->fv, s->fh, k);
+}
+
+rbm_status rbm__sampler_enable_undo(rbm_sampler *s)
+{
+    if (s->v_prev)
+        return RBM_OK;
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    void *v2, *h2;
+    rbm_status st = rbm__xcalloc(s->ctx, s->n * mv->nv, s->k->elem, &v2, "chain states");
+    if (st)
+        return st;
+    if ((st = rbm__xcalloc(s->ctx, s->n * mv->nh, s->k->elem, &h2, "chain states"))) {
+        rbm__free(s->ctx, v2);
+        return st;
+    }
+    s->v_prev = v2;
+    s->h_prev = h2;
+    return RBM_OK;
+}
+
+static void swap_states(rbm_sampler *s)
+{
+    void *t = s->v;
+    s->v = s->v_prev;
+    s->v_prev = t;
+    t = s->h;
+    s->h = s->h_prev;
+    s->h_prev = t;
+}
+
+void rbm__sampler_sweep_tentative(rbm_sampler *s, size_t k)
+{
+    if (k == 0)
+        return;
+    s->rng_prev = s->rng;
+    swap_states(s); /* the chains are now the spare set; *_prev the states to keep */
+    rbm__gibbs(s->m, s->k, &s->rng, s->n, s->h_prev, s->v, s->h, s->fv, s->fh, k);
+    s->pending = true;
+}
+
+void rbm__sampler_commit(rbm_sampler *s)
+{
+    s->pending = false;
+}
+
+void rbm__sampler_rollback(rbm_sampler *s)
+{
+    if (!s->pending)
+        return;
+    swap_states(s);
+    s->rng = s->rng_prev;
+    s->pending = false;
 }
 
 void rbm__sampler_chains(const rbm_sampler *s, size_t *n, const void **v, const void **fh)

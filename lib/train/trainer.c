@@ -2,6 +2,7 @@
  * optimiser (optimizer.c), over seeded shuffled epochs. */
 #include "core/internal.h"
 #include "data/dataset.h"
+#include "train/gradient.h"
 #include "train/gradient_impl.h"
 #include "core/seed.h"
 #include "core/shuffle.h"
@@ -10,6 +11,7 @@
 #include "train/trainer_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 void rbm_trainer_free(rbm_trainer *t)
@@ -200,14 +202,11 @@ rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *us
 /* max |g| of t->g, or RBM_ERR_NUMERICAL when it is not finite. */
 static rbm_status gradient_bound(rbm_trainer *t, const char *what, double *maxg)
 {
-    const rbm_machine *m = t->m;
-    const rbm__machine_view *mv = rbm__machine_view_of(m);
-    *maxg = fmax(rbm__max_abs(mv->nv * mv->nh, t->g->dW),
-                 fmax(rbm__max_abs(mv->nv, t->g->da), rbm__max_abs(mv->nh, t->g->db)));
+    *maxg = rbm__gradient_max_abs(t->g);
     if (!isfinite(*maxg))
         return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
-                         "%s at step %llu is not finite; parameters left unchanged "
-                         "(lower the learning rate?)",
+                         "%s at step %llu is not finite; parameters, optimiser state, chains "
+                         "and rng streams left as they were (lower the learning rate?)",
                          what, (unsigned long long)t->steps);
     return RBM_OK;
 }
@@ -225,17 +224,33 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     size_t off = t->batch_idx * t->B;
     size_t n = rbm__dataset_rows(t->data) - off < t->B ? rbm__dataset_rows(t->data) - off : t->B;
     rbm__dataset_fetch(t->data, t->perm + off, 0, n, mv->prec == RBM_PRECISION_FLOAT32, t->vbatch);
+    /* The estimator moves its chains tentatively: they are kept only when
+     * the whole step succeeds, so a refused step changes nothing. */
+    double maxg = 0, recon = t->recon;
     rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
-    double maxg;
-    if (st || (st = gradient_bound(t, "gradient estimate", &maxg)))
-        return st;
-    if (t->monitor_every && t->steps % t->monitor_every == 0) {
+    if (st) { /* the estimator's own message, with what the step kept */
+        char why[200];
+        snprintf(why, sizeof why, "%s", rbm_context_last_error(t->ctx));
+        st = rbm__fail(t->ctx, st,
+                       "step %llu refused: %s; parameters, optimiser state, chains and rng "
+                       "streams left as they were",
+                       (unsigned long long)t->steps, why);
+    }
+    if (!st)
+        st = gradient_bound(t, "gradient estimate", &maxg);
+    if (!st && t->monitor_every && t->steps % t->monitor_every == 0) {
         K->visible_field(mv, n, rbm__estimator_positive_hidden(t->est), t->rec);
         K->mean(mv->vk, mv->sigma_v, n * mv->nv, t->rec, t->rec);
-        t->recon = K->msd(n * mv->nv, t->vbatch, t->rec);
+        recon = K->msd(n * mv->nv, t->vbatch, t->rec);
     }
-    if ((st = rbm__optimizer_step(t->opt, t->g, maxg, t->steps)))
+    if (!st)
+        st = rbm__optimizer_step(t->opt, t->g, maxg, t->steps);
+    if (st) {
+        rbm__estimator_rollback(t->est);
         return st;
+    }
+    rbm__estimator_commit(t->est);
+    t->recon = recon;
     t->steps++;
     t->batch_idx++;
     rbm_status result = RBM_OK;

@@ -93,3 +93,14 @@ rbm_status rbm_test_estimator(rbm_machine *m, rbm_estimator_kind kind, size_t k,
     }
     return st;
 }
+
+uint32_t rbm_test_crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}

@@ -57,4 +57,9 @@ typedef struct tbuf {
 /* Append n bytes of src (fails the test when out of memory). */
 void tbuf_put(tbuf *b, const void *src, size_t n);
 
+/* CRC-32 as docs/file-format.md specifies it (ISO-HDLC / zlib: reflected
+ * polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF); crc is the
+ * CRC of the preceding bytes (0 to start), as with zlib's crc32(). */
+uint32_t rbm_test_crc32(uint32_t crc, const unsigned char *p, size_t n);
+
 #endif
