@@ -125,6 +125,29 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
     rbm__estimator_write_state(t->est, w);
 }
 
+static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_dataset *data,
+                                rbm_trainer **out);
+
+/* A checkpoint is written only if it loads back: the state bytes are read
+ * by the loader itself into a probe trainer (so no second set of rules can
+ * disagree with it). What the public API can still put into a trainer that
+ * the loader refuses -- chains driven to Inf through rbm_estimator_sampler,
+ * say -- is reported here instead of being found at the next load. */
+static rbm_status verify_state(const rbm_trainer *t, const char *path, const unsigned char *p,
+                               size_t len)
+{
+    rbm__ckpt_in in = {t->ctx, path, rbm__rbuf_of(p, len)};
+    rbm_trainer *probe = NULL;
+    rbm_status st = restore_state(&in, t->m, t->data, &probe);
+    rbm_trainer_free(probe);
+    if (st == RBM_OK || st == RBM_ERR_NO_MEMORY)
+        return st;
+    char why[256];
+    snprintf(why, sizeof why, "%s", rbm_context_last_error(t->ctx));
+    return rbm__fail(t->ctx, RBM_ERR_STATE,
+                     "%s: not saved: the training state would not load back (%s)", path, why);
+}
+
 rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
 {
     if (!t)
@@ -134,7 +157,9 @@ rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
     rbm__wbuf w;
     rbm__wbuf_init(&w, t->ctx);
     write_state(t, &w);
-    rbm_status st = w.st ? w.st : rbm__io_save(t->m, path, tag_trns, w.p, w.len);
+    rbm_status st = w.st ? w.st : verify_state(t, path, w.p, w.len);
+    if (!st)
+        st = rbm__io_save(t->m, path, tag_trns, w.p, w.len);
     rbm__wbuf_free(&w);
     return st;
 }

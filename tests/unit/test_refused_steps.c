@@ -588,6 +588,46 @@ static void test_precision_limits(void **state)
     rbm_context_free(ctx);
 }
 
+/* A checkpoint that would not load is not written: chains driven to Inf
+ * through the estimator's public sampler make the save fail, and the old
+ * checkpoint stays. */
+static void test_save_refuses_unloadable_state(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    config c = {RBM_UNIT_GAUSSIAN, RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_PCD, RBM_OPTIMIZER_SGD,
+                RBM_PRECISION_FLOAT64, 0, 0};
+    rbm_dataset *d;
+    rbm_machine *m;
+    rbm_trainer *t;
+    make_run(ctx, &c, &d, &m, &t);
+    steps(ctx, t, 2);
+    char path[128];
+    snprintf(path, sizeof path, "%s/keep.ckpt", dir);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, path));
+    size_t n0, n1;
+    unsigned char *old = read_all(path, &n0);
+    double W[NV * NH], huge[NV * NH];
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, W, NV * NH));
+    for (int i = 0; i < NV * NH; i++)
+        huge[i] = 1e308;
+    RBM_OKAY(ctx, rbm_machine_set_weights(m, huge, NV * NH));
+    rbm_sampler *s = rbm_estimator_sampler(rbm_trainer_estimator(t));
+    assert_non_null(s);
+    RBM_OKAY(ctx, rbm_sampler_run(s, 1)); /* the public sweep does not judge the chains */
+    RBM_OKAY(ctx, rbm_machine_set_weights(m, W, NV * NH));
+    RBM_CHECK(ctx, rbm_trainer_save_checkpoint(t, path), RBM_ERR_STATE);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "chain visible state"));
+    unsigned char *now = read_all(path, &n1);
+    assert_same_state(old, n0, now, n1, "old checkpoint");
+    free(old);
+    free(now);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_adam_small_betas_resume),
         cmocka_unit_test(test_hostile_checkpoints),
         cmocka_unit_test(test_precision_limits),
+        cmocka_unit_test(test_save_refuses_unloadable_state),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
