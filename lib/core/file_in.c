@@ -55,6 +55,15 @@ rbm_status rbm__fin_open(rbm_context *ctx, const char *path, const char *what, i
     return RBM_OK;
 }
 
+rbm_status rbm__fin_name_error(rbm_context *ctx, rbm_status st, const char *what,
+                               const char *path)
+{
+    if (st == RBM_OK || !ctx || !path || ctx->last_status != st ||
+        strstr(ctx->last_error, path) != NULL)
+        return st;
+    return rbm__fail(ctx, st, "%s %s: %s", what, path, ctx->last_error);
+}
+
 char *rbm__quote_bytes(const void *s, size_t len, char *out, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";

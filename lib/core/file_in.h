@@ -20,6 +20,12 @@
 rbm_status rbm__fin_open(rbm_context *ctx, const char *path, const char *what, int *fd,
                          struct stat *sb);
 
+/* For a failed read of path: when the context's detail does not name path
+ * yet (an error from a lower layer, e.g. "dataset: cannot allocate N bytes"
+ * or a machine check), prefix it with "<what> <path>: ". Returns st. */
+rbm_status rbm__fin_name_error(rbm_context *ctx, rbm_status st, const char *what,
+                               const char *path);
+
 /* A short name of the file type of mode ("directory", "FIFO", ...). */
 const char *rbm__file_type_name(unsigned mode);
 

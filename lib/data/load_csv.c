@@ -222,6 +222,8 @@ static rbm_status csv_reserve(csv_rows *cr, size_t nf)
     size_t ncap = cr->vcap ? cr->vcap : 4096;
     while (ncap < need)
         ncap = ncap > maxv / 2 ? maxv : 2 * ncap;
+    if (ncap > maxv)
+        ncap = maxv;
     rbm_status st;
     double *nv = csv_regrow(cr->ctx, cr->vals, cr->nvals * sizeof(double), ncap * sizeof(double),
                             cr->path, &st);
@@ -378,7 +380,7 @@ rbm_status rbm_dataset_load_csv_ex(rbm_context *ctx, const char *path, uint32_t 
     rbm__free(ctx, cr.vals);
     rbm__free(ctx, lr.buf);
     fclose(f);
-    return st;
+    return rbm__fin_name_error(ctx, st, "csv file", path);
 }
 
 rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out)

@@ -400,5 +400,5 @@ rbm_status rbm_dataset_load_idx(rbm_context *ctx, const char *path, rbm_dataset 
     }
     rbm__free(ctx, buf);
     gzclose(gz);
-    return st;
+    return rbm__fin_name_error(ctx, st, "idx file", path);
 }

@@ -381,5 +381,5 @@ rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset 
     }
     rbm__free(ctx, raw);
     fclose(f);
-    return st;
+    return rbm__fin_name_error(ctx, st, "npy file", path);
 }

@@ -561,6 +561,7 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
     rbm_status st = load_file(&r, &m, extra ? want_tag : NULL, extra, extra_len);
     close(fd);
     if (st != RBM_OK) {
+        rbm__fin_name_error(ctx, st, "model file", path);
         rbm_machine_free(m);
         if (extra) {
             rbm__free(ctx, *extra);
