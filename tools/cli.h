@@ -105,12 +105,14 @@ extern const struct cli_choice CLI_UNIT_CHOICE;      /* rbm_unit_kind */
 extern const struct cli_choice CLI_ESTIMATOR_CHOICE; /* rbm_estimator_kind */
 extern const struct cli_choice CLI_OPTIMIZER_CHOICE; /* rbm_optimizer */
 extern const struct cli_choice CLI_PRECISION_CHOICE; /* rbm_precision */
+extern const struct cli_choice CLI_CSV_HEADER_CHOICE; /* uint32_t RBM_CSV_HEADER_* */
 
 enum cli_opt_type {
     OPT_FLAG,      /* no value: *(int *)dst = 1 */
     OPT_STRING,    /* non-empty string: *(const char **)dst */
     OPT_SIZE,      /* size_t >= min (and <= max when max is not 0) */
     OPT_U64,       /* uint64_t */
+    OPT_BYTES,     /* uint64_t byte count, optional suffix K/M/G/T (x 1024^n) */
     OPT_REAL,      /* double >= 0 */
     OPT_POSITIVE,  /* double > 0 */
     OPT_FRACTION,  /* double in (0, 1] */
@@ -140,7 +142,22 @@ struct cli_option {
         {"--help", .alias = "-h", .type = OPT_FLAG, .dst = (help)}
 #define CLI_DATA_OPTIONS(data, data_seed)                                      \
     {"--data", .type = OPT_STRING, .dst = (data), .expected = DATA_EXPECTED},  \
-        {"--data-seed", .type = OPT_U64, .dst = (data_seed)}
+        {"--data-seed", .type = OPT_U64, .dst = (data_seed)}, CLI_DATA_READ_OPTIONS
+/* How data files are read (every command that reads data): the settings of
+ * this run, in cli_data_read (cli_data.c). */
+#define CLI_DATA_READ_OPTIONS                                                   \
+    {"--max-data-bytes", .type = OPT_BYTES, .dst = &cli_data_read.max_bytes},   \
+        {"--csv-header", .type = OPT_CHOICE, .choice = &CLI_CSV_HEADER_CHOICE,  \
+         .dst = &cli_data_read.csv_header}
+/* Their lines of --help. */
+#define CLI_DATA_READ_HELP                                                      \
+    "  --max-data-bytes N    refuse a data file that decodes to more than N\n"  \
+    "                        bytes (suffix K, M, G, T: powers of 1024; 0: no\n" \
+    "                        limit; default 8G), checked before reading it\n"   \
+    "  --csv-header auto|yes|no   whether the first line of a CSV file is a\n"  \
+    "                        header: yes skips it, no reads it as data, auto\n" \
+    "                        (default) skips it when none of its fields is a\n" \
+    "                        number\n"
 
 /* The command line of one command: its options and what it does with the
  * other arguments. */
@@ -252,6 +269,14 @@ struct cli_data_info {
  * the visible unit kind (which decides the transform), --seed (which seeds
  * the synthetic data) and the dimension of synthetic data (0: the default
  * 100). */
+/* The data-reading options of this run (--max-data-bytes, --csv-header),
+ * applied by cli_load_data. */
+struct cli_data_read_opts {
+    uint64_t max_bytes; /* RBM_MAX_DATA_BYTES_DEFAULT unless given */
+    uint32_t csv_header; /* RBM_CSV_HEADER_* */
+};
+extern struct cli_data_read_opts cli_data_read;
+
 struct cli_data_spec {
     const char *data;
     enum cli_data_source source;

@@ -50,6 +50,15 @@ static int load_synthetic(rbm_context *ctx, const struct cli_data_spec *o, rbm_d
     return 0;
 }
 
+struct cli_data_read_opts cli_data_read = {RBM_MAX_DATA_BYTES_DEFAULT, RBM_CSV_HEADER_AUTO};
+
+static int ends_with_csv(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 4 && s[n - 4] == '.' && (s[n - 3] | 0x20) == 'c' && (s[n - 2] | 0x20) == 's' &&
+           (s[n - 1] | 0x20) == 'v';
+}
+
 /* Pixels binarised at 127 for bernoulli/ising units, scaled to [0,1] for
  * gaussian ones. */
 static int load_fashion_mnist(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds,
@@ -83,7 +92,9 @@ static int load_fashion_mnist(rbm_context *ctx, const struct cli_data_spec *o, r
 static int load_file(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds,
                      struct cli_data_info *info)
 {
-    rbm_status st = rbm_dataset_load(ctx, o->data, ds);
+    rbm_status st = ends_with_csv(o->data)
+                        ? rbm_dataset_load_csv_ex(ctx, o->data, cli_data_read.csv_header, ds)
+                        : rbm_dataset_load(ctx, o->data, ds);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot load data from '%s'", o->data);
         return -1;
@@ -129,6 +140,7 @@ int cli_load_data(rbm_context *ctx, const struct cli_data_spec *spec, rbm_datase
     *out = NULL;
     memset(info, 0, sizeof *info);
     snprintf(info->transform, sizeof info->transform, "none");
+    rbm_context_set_max_data_bytes(ctx, cli_data_read.max_bytes);
     int r;
     if (spec->source == DATA_SYNTHETIC)
         r = load_synthetic(ctx, spec, &ds);

@@ -48,6 +48,36 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
     return 0;
 }
 
+/* A byte count: a whole number with an optional binary suffix K, M, G or T
+ * (either case; 1K = 1024). */
+static int parse_bytes(const char *opt, const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+    unsigned shift = 0;
+    if (n > 1) {
+        switch (s[n - 1]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
+        default: break;
+        }
+    }
+    char digits[32];
+    size_t nd = shift ? n - 1 : n;
+    if (nd >= sizeof digits) {
+        cli_errorf("invalid value '%s' for %s: too large", s, opt);
+        return -1;
+    }
+    memcpy(digits, s, nd);
+    digits[nd] = '\0';
+    uint64_t v = 0;
+    if (parse_u64(opt, digits, 0, UINT64_MAX >> shift, &v) != 0)
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
 static int parse_size(const char *opt, const char *s, size_t min, size_t *out)
 {
     uint64_t v = 0;
@@ -169,6 +199,22 @@ const struct cli_choice CLI_ESTIMATOR_CHOICE = {
     "estimator", "cd, pcd, exact, mf, tap, tap2 or tap3", parse_estimator};
 const struct cli_choice CLI_OPTIMIZER_CHOICE = {"optimizer", "sgd, momentum or adam",
                                                 parse_optimizer};
+static int parse_csv_header(const char *s, void *dst)
+{
+    static const struct enum_name names[] = {
+        {"auto", RBM_CSV_HEADER_AUTO},
+        {"yes", RBM_CSV_HEADER_YES},
+        {"no", RBM_CSV_HEADER_NO},
+    };
+    int v;
+    if (find_name(names, ARRAY_LEN(names), s, &v) != 0)
+        return -1;
+    *(uint32_t *)dst = (uint32_t)v;
+    return 0;
+}
+
+const struct cli_choice CLI_CSV_HEADER_CHOICE = {"CSV header mode", "auto, yes or no",
+                                                 parse_csv_header};
 const struct cli_choice CLI_PRECISION_CHOICE = {"precision", "float32 or float64",
                                                 parse_precision};
 
@@ -289,6 +335,8 @@ static int store_option(const struct cli_option *s, const char *v)
         return 0;
     case OPT_U64:
         return parse_u64(s->name, v, 0, UINT64_MAX, (uint64_t *)s->dst);
+    case OPT_BYTES:
+        return parse_bytes(s->name, v, (uint64_t *)s->dst);
     case OPT_REAL:
     case OPT_POSITIVE:
     case OPT_FRACTION:

@@ -31,6 +31,7 @@ void cli_usage_spectrum(FILE *f)
           "                        synthetic: the built-in data of the model's visible\n"
           "                        kind and size, generated with --data-seed)\n"
           "  --data-seed S         the --seed of 'rbm train' for synthetic data (default 1)\n"
+          CLI_DATA_READ_HELP
           "  --modes K             modes compared with the top K principal directions\n"
           "                        (default 5, at most min(N_v, N_h))\n"
           "  --json                print one JSON object on stdout instead of the report\n"

@@ -36,6 +36,7 @@ static void usage_training(FILE *f)
           "                     midpoint of its range (127 for 8-bit data) and 8-bit\n"
           "                     data for gaussian units is scaled to [0,1]. Data in\n"
           "                     [0,1] for ising units is mapped to 2x-1.\n"
+          CLI_DATA_READ_HELP
           "\n"
           "machine:\n"
           "  --visible bernoulli|ising|gaussian   (default ising for synthetic data,\n"
@@ -205,6 +206,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--no-report", .type = OPT_FLAG, .dst = &o->no_report},
         {"--no-plots", .type = OPT_FLAG, .dst = &o->no_plots},
         {"--data", .type = OPT_STRING, .dst = &o->data, .expected = DATA_EXPECTED},
+        CLI_DATA_READ_OPTIONS,
         {"--visible", .type = OPT_CHOICE, .choice = &CLI_UNIT_CHOICE, .dst = &o->visible,
          .set = &o->visible_set, .config = 1},
         {"--hidden", .type = OPT_CHOICE, .choice = &CLI_UNIT_CHOICE, .dst = &o->hidden,

@@ -64,6 +64,25 @@ RBM_API size_t rbm_context_threads(const rbm_context *ctx);
  * or the number of online processors when it is 0 (at least 1). NULL gives 0. */
 RBM_API size_t rbm_context_effective_threads(const rbm_context *ctx);
 
+/* Default of rbm_context_max_data_bytes: 8 GiB. Far above the datasets
+ * librbm is made for (MNIST as float64 is 0.38 GB) and at or below the memory
+ * of the machines that train on it, so that a file whose header claims an
+ * absurd size is refused before the loader allocates instead of driving the
+ * process into swap or the OOM killer. */
+#define RBM_MAX_DATA_BYTES_DEFAULT ((uint64_t)8 << 30)
+
+/* Largest dataset, in bytes of its decoded elements (rows x columns x the
+ * element size of the dataset's type, e.g. 8 for values loaded as float64),
+ * that the file loaders (rbm_dataset_load*) of this context build. A file
+ * whose header (or, for CSV, whose content) implies more is refused with
+ * RBM_ERR_TOO_LARGE naming the file, the size and the limit, before the
+ * buffer is allocated. 0 means no limit beyond the address space. A new
+ * context has RBM_MAX_DATA_BYTES_DEFAULT. Datasets built from memory, the
+ * synthetic generator and transforms are not limited. Errors: RBM_ERR_NULL. */
+RBM_API rbm_status rbm_context_set_max_data_bytes(rbm_context *ctx, uint64_t max_bytes);
+/* The limit set by rbm_context_set_max_data_bytes (0: none). NULL gives 0. */
+RBM_API uint64_t rbm_context_max_data_bytes(const rbm_context *ctx);
+
 /* Forget the last error. NULL is a no-op. */
 RBM_API void rbm_context_clear_error(rbm_context *ctx);
 

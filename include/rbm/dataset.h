@@ -8,10 +8,18 @@
  * u1/f4/f8 little- or big-endian), and the synthetic cluster generator of
  * docs/theory.md §7.
  *
- * Every loader validates sizes before allocating: a header claiming more
- * data than the file holds gives RBM_ERR_BAD_FORMAT, a product of sizes that
- * overflows gives RBM_ERR_TOO_LARGE. Float input containing NaN or infinity
- * gives RBM_ERR_NOT_FINITE (with row and column in the detail).
+ * Every loader reads regular files only (a FIFO, device or directory gives
+ * RBM_ERR_IO naming the file type, and never blocks) and validates sizes
+ * before allocating: a header claiming more data than the file holds (for
+ * gzip: more than deflate can decode from its size), or a file holding
+ * bytes after the data, gives RBM_ERR_BAD_FORMAT; a product of sizes that
+ * overflows, or a decoded size above the context's data size limit
+ * (rbm_context_set_max_data_bytes), gives RBM_ERR_TOO_LARGE. The data buffer
+ * is allocated once at its final size (CSV: grown by doubling, within the
+ * limit). A failed load returns no dataset. Float input containing NaN or
+ * infinity gives RBM_ERR_NOT_FINITE (with row and column in the detail).
+ * File content quoted in a message has control bytes and bytes >= 0x80
+ * escaped as \xNN.
  *
  * THREAD SAFETY: a dataset belongs to its context's threading domain; const
  * functions may run concurrently with each other. A borrowed buffer must
@@ -59,19 +67,42 @@ RBM_API rbm_status rbm_dataset_from_memory(rbm_context *ctx, const void *data, r
  * type ubyte is kept as uint8; float and double are loaded as such; signed
  * and int types are converted to float64.
  * Errors: RBM_ERR_NULL, RBM_ERR_IO (cannot open/read, with the OS reason),
- * RBM_ERR_BAD_FORMAT (wrong magic, unknown type, ndim 0, truncated),
- * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY, RBM_ERR_NOT_FINITE. */
+ * RBM_ERR_BAD_FORMAT (wrong magic, unknown type, ndim 0, truncated, trailing
+ * bytes after the data, corrupt gzip), RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY,
+ * RBM_ERR_NOT_FINITE. */
 RBM_API rbm_status rbm_dataset_load_idx(rbm_context *ctx, const char *path, rbm_dataset **out);
 
-/* Load a CSV file of numbers (comma separated; a first line that does not
- * parse as numbers is taken as a header and skipped; blank lines ignored).
- * Every row must have the same number of fields. Values are float64.
- * Errors: RBM_ERR_IO, RBM_ERR_BAD_FORMAT (with line and field), others as
- * above. */
+/* Load a CSV file of numbers: comma separated, blank lines ignored, every
+ * row with the same number of fields, values float64 (C locale). The first
+ * non-blank line is a header when none of its fields is a number; a row
+ * with some numbers and a bad field is an error (as
+ * rbm_dataset_load_csv_ex with RBM_CSV_HEADER_AUTO).
+ * Errors: RBM_ERR_IO, RBM_ERR_BAD_FORMAT (with line and field),
+ * RBM_ERR_TOO_LARGE (the values exceed the context's data size limit),
+ * others as above. */
 RBM_API rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out);
 
+/* Header handling of rbm_dataset_load_csv_ex (flags; at most one of the
+ * two bits). */
+typedef enum rbm_csv_flag {
+    RBM_CSV_HEADER_AUTO = 0,     /* the first non-blank line is a header when
+                                    none of its fields is a number          */
+    RBM_CSV_HEADER_YES = 1u << 0, /* the first non-blank line is a header,
+                                    skipped whatever it holds               */
+    RBM_CSV_HEADER_NO = 1u << 1  /* no header: every line must be numbers */
+} rbm_csv_flag;
+
+/* rbm_dataset_load_csv with an explicit header mode. How many lines were
+ * skipped as a header (0 or 1) is rbm_dataset_header_rows(*out).
+ * Errors: as rbm_dataset_load_csv, and RBM_ERR_INVALID_ARGUMENT (unknown
+ * flag bits, or both RBM_CSV_HEADER_YES and RBM_CSV_HEADER_NO). */
+RBM_API rbm_status rbm_dataset_load_csv_ex(rbm_context *ctx, const char *path, uint32_t flags,
+                                           rbm_dataset **out);
+
 /* Load a 1-D or 2-D NPY array (1-D gives one row). dtypes u1, f4, f8 in
- * either byte order; fortran_order must be False. */
+ * either byte order; fortran_order must be False; each header key once.
+ * Errors: as rbm_dataset_load_idx (a duplicate key, truncation or trailing
+ * bytes give RBM_ERR_BAD_FORMAT). */
 RBM_API rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset **out);
 
 /* Load by file name: *.idx*, *-ubyte, *-ubyte.gz -> IDX; *.csv -> CSV;
@@ -133,6 +164,9 @@ RBM_API rbm_context *rbm_dataset_context(const rbm_dataset *ds);
 RBM_API size_t rbm_dataset_cols(const rbm_dataset *ds);
 RBM_API rbm_dtype rbm_dataset_dtype(const rbm_dataset *ds);
 RBM_API void rbm_dataset_image_shape(const rbm_dataset *ds, size_t *height, size_t *width);
+/* Lines the CSV loader skipped as a header (0 or 1); 0 for a dataset from
+ * any other source (and for slices and transforms) and for NULL. */
+RBM_API size_t rbm_dataset_header_rows(const rbm_dataset *ds);
 
 /* Declare the rows to be height x width images (height*width must equal
  * cols). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE. */

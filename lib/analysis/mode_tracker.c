@@ -263,7 +263,7 @@ rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *pat
     if (!path)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_mode_tracker_write_csv: path is NULL");
     char why[160];
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, "we");
     if (!f) {
         rbm__errno_text(errno, why, sizeof why);
         return rbm__fail(t->ctx, RBM_ERR_IO, "cannot open %s for writing: %s", path, why);

@@ -34,6 +34,7 @@ rbm_status rbm_context_new_with_allocator(rbm_alloc_fn alloc, rbm_free_fn free_f
     ctx->dealloc = free_fn;
     ctx->alloc_user = user;
     ctx->log_level = RBM_LOG_ERROR;
+    ctx->max_data_bytes = RBM_MAX_DATA_BYTES_DEFAULT;
     *out = ctx;
     return RBM_OK;
 }
@@ -183,4 +184,17 @@ size_t rbm_context_threads(const rbm_context *ctx)
 size_t rbm_context_effective_threads(const rbm_context *ctx)
 {
     return ctx ? rbm__threads(ctx) : 0;
+}
+
+rbm_status rbm_context_set_max_data_bytes(rbm_context *ctx, uint64_t max_bytes)
+{
+    if (!ctx)
+        return RBM_ERR_NULL;
+    ctx->max_data_bytes = max_bytes;
+    return RBM_OK;
+}
+
+uint64_t rbm_context_max_data_bytes(const rbm_context *ctx)
+{
+    return ctx ? ctx->max_data_bytes : 0;
 }

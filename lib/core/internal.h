@@ -26,6 +26,7 @@ struct rbm_context {
     rbm_status last_status;
     char last_error[RBM__ERRBUF];
     size_t threads; /* 0: online processors */
+    uint64_t max_data_bytes; /* largest dataset a loader builds; 0: no limit */
 };
 
 struct rbm_rng {

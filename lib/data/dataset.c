@@ -261,6 +261,11 @@ void rbm_dataset_image_shape(const rbm_dataset *ds, size_t *height, size_t *widt
         *width = ds ? ds->img_w : 0;
 }
 
+size_t rbm_dataset_header_rows(const rbm_dataset *ds)
+{
+    return ds ? ds->header_rows : 0;
+}
+
 rbm_status rbm_dataset_set_image_shape(rbm_dataset *ds, size_t height, size_t width)
 {
     if (!ds)

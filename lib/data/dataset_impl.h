@@ -16,6 +16,7 @@ struct rbm_dataset {
     const void *data; /* rows x cols elements of dtype */
     void *owned;      /* == data when owned, NULL when borrowed */
     size_t img_h, img_w;
+    size_t header_rows; /* lines a CSV loader skipped as a header */
 };
 
 /* Largest single buffer a dataset may use (as rbm__xcalloc). */

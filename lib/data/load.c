@@ -2,7 +2,11 @@
  * IDX, CSV and NPY readers share: the open prologue, byte order and growing
  * buffers. */
 #include "core/bytes.h"
+#include "core/file_in.h"
 #include "data/load.h"
+
+#include <inttypes.h>
+#include <stdio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,23 +27,9 @@ rbm_status rbm__data_open(rbm_context *ctx, const char *path, rbm_dataset **dsou
     if (!dsout || !path)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_dataset_load_%s: %s is NULL", kind,
                          !dsout ? "out" : "path");
-    char why[128];
-    int d = open(path, O_RDONLY);
-    if (d < 0) {
-        rbm__errno_text(errno, why, sizeof why);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot open %s file %s: %s", kind, path, why);
-    }
-    if (fstat(d, sb) != 0) {
-        rbm__errno_text(errno, why, sizeof why);
-        close(d);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot stat %s file %s: %s", kind, path, why);
-    }
-    if (S_ISDIR(sb->st_mode)) {
-        close(d);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot read %s file %s: it is a directory", kind, path);
-    }
-    *fd = d;
-    return RBM_OK;
+    char what[32];
+    snprintf(what, sizeof what, "%s file", kind);
+    return rbm__fin_open(ctx, path, what, fd, sb);
 }
 
 rbm_status rbm__data_open_stream(rbm_context *ctx, const char *path, rbm_dataset **dsout,
@@ -49,7 +39,7 @@ rbm_status rbm__data_open_stream(rbm_context *ctx, const char *path, rbm_dataset
     rbm_status st = rbm__data_open(ctx, path, dsout, kind, &fd, sb);
     if (st)
         return st;
-    *f = fdopen(fd, "rb");
+    *f = fdopen(fd, "rbe");
     if (!*f) {
         char why[128];
         rbm__errno_text(errno, why, sizeof why);
@@ -59,16 +49,20 @@ rbm_status rbm__data_open_stream(rbm_context *ctx, const char *path, rbm_dataset
     return RBM_OK;
 }
 
-void *rbm__data_regrow(rbm_context *ctx, void *old, size_t used, size_t cap, const char *what,
-                       rbm_status *st)
+rbm_status rbm__data_check_limit(rbm_context *ctx, const char *kind, const char *path,
+                                 uint64_t bytes, const char *claim)
 {
-    void *p = rbm__data_alloc(ctx, cap, what, st);
-    if (!p)
-        return NULL;
-    if (used)
-        memcpy(p, old, used);
-    rbm__free(ctx, old);
-    return p;
+    uint64_t limit = ctx->max_data_bytes;
+    if (limit != 0 && bytes > limit)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
+                         "%s file %s: %s is %" PRIu64 " bytes, over the data size limit of %" PRIu64
+                         " bytes (rbm_context_set_max_data_bytes)",
+                         kind, path, claim, bytes, limit);
+    if (bytes > (uint64_t)RBM__DS_MAX_BYTES)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
+                         "%s file %s: %s is %" PRIu64 " bytes, more than this process can address",
+                         kind, path, claim, bytes);
+    return RBM_OK;
 }
 
 bool rbm__host_little_endian(void)

@@ -2,20 +2,49 @@
  *
  * Lines are read through a growing buffer (a line may be any length up to
  * the dataset size limit) and split at commas; every field must parse as a
- * number in the C locale, whatever LC_NUMERIC the program has set. A first
- * non-blank line that does not parse is a header and is skipped; blank
- * lines are ignored; every row must have as many fields as the first. The
- * values are collected as float64 in one buffer that doubles as it fills. */
+ * number in the C locale, whatever LC_NUMERIC the program has set. The
+ * first non-blank line is a header by the caller's choice (flags
+ * RBM_CSV_HEADER_YES / _NO) or, by default, only when none of its fields is
+ * a number (a row with one bad number is an error naming line and field);
+ * blank lines are ignored; every row must have as many fields as the first.
+ * The values are collected as float64 in one buffer that doubles as it
+ * fills, never beyond the context's data size limit. */
 #include "core/bytes.h"
+#include "core/file_in.h"
 #include "data/dataset.h"
 #include "data/dataset_impl.h"
 #include "data/load.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The largest buffer the reader may hold: the context's data size limit
+ * (it bounds the line buffer and the values alike), or the address space. */
+static size_t csv_max_bytes(const rbm_context *ctx)
+{
+    uint64_t lim = ctx->max_data_bytes;
+    return lim != 0 && lim < (uint64_t)RBM__DS_MAX_BYTES ? (size_t)lim : RBM__DS_MAX_BYTES;
+}
+
+/* A buffer of cap bytes holding the first `used` bytes of old, which is
+ * freed; NULL (old kept, *st set) when out of memory. */
+static void *csv_regrow(rbm_context *ctx, void *old, size_t used, size_t cap, const char *path,
+                        rbm_status *st)
+{
+    char what[300];
+    snprintf(what, sizeof what, "csv file %s", path);
+    void *p = rbm__data_alloc(ctx, cap, what, st);
+    if (!p)
+        return NULL;
+    if (used)
+        memcpy(p, old, used);
+    rbm__free(ctx, old);
+    return p;
+}
 
 /* ------------------------------------------------------------------------ */
 /* lines                                                                     */
@@ -57,15 +86,19 @@ static rbm_status next_line(line_reader *lr, char **line, size_t *linelen)
             lr->pos = 0;
         }
         if (lr->len + 1 >= lr->cap) {
-            if (lr->cap > RBM__DS_MAX_BYTES / 2)
-                return rbm__fail(lr->ctx, RBM_ERR_TOO_LARGE, "csv file %s: line too long",
-                                 lr->path);
+            size_t max = csv_max_bytes(lr->ctx);
+            if (lr->cap >= max)
+                return rbm__fail(lr->ctx, RBM_ERR_TOO_LARGE,
+                                 "csv file %s: a line is longer than the data size limit of %zu "
+                                 "bytes (rbm_context_set_max_data_bytes)",
+                                 lr->path, max);
+            size_t ncap = lr->cap > max / 2 ? max : 2 * lr->cap;
             rbm_status st;
-            char *nb = rbm__data_regrow(lr->ctx, lr->buf, lr->len, lr->cap * 2, "csv file", &st);
+            char *nb = csv_regrow(lr->ctx, lr->buf, lr->len, ncap, lr->path, &st);
             if (!nb)
                 return st;
             lr->buf = nb;
-            lr->cap *= 2;
+            lr->cap = ncap;
         }
         size_t n = fread(lr->buf + lr->len, 1, lr->cap - 1 - lr->len, lr->f);
         lr->len += n;
@@ -163,23 +196,37 @@ typedef struct csv_rows {
     size_t vcap, nvals, rows, cols;
     size_t lineno, cols_line; /* current line; the line that fixed cols */
     bool first;               /* no non-blank line seen yet */
+    uint32_t flags;           /* RBM_CSV_HEADER_* */
+    size_t header_rows;       /* lines skipped as a header */
 } csv_rows;
 
-/* Room for nf more values. */
+/* Room for nf more values: the buffer doubles, capped by the data size
+ * limit, which the values may not exceed. */
 static rbm_status csv_reserve(csv_rows *cr, size_t nf)
 {
     if (cr->vcap - cr->nvals >= nf)
         return RBM_OK;
+    size_t maxv = csv_max_bytes(cr->ctx) / sizeof(double);
     size_t need;
-    if (__builtin_add_overflow(cr->nvals, nf, &need) || need > RBM__DS_MAX_BYTES / sizeof(double))
+    if (__builtin_add_overflow(cr->nvals, nf, &need) || need > maxv) {
+        uint64_t lim = cr->ctx->max_data_bytes;
+        if (lim != 0 && lim <= (uint64_t)RBM__DS_MAX_BYTES)
+            return rbm__fail(cr->ctx, RBM_ERR_TOO_LARGE,
+                             "csv file %s: line %zu: the values read so far are more than the "
+                             "data size limit of %" PRIu64
+                             " bytes (rbm_context_set_max_data_bytes)",
+                             cr->path, cr->lineno, lim);
         return rbm__fail(cr->ctx, RBM_ERR_TOO_LARGE, "csv file %s: too many values (line %zu)",
                          cr->path, cr->lineno);
+    }
     size_t ncap = cr->vcap ? cr->vcap : 4096;
     while (ncap < need)
-        ncap = ncap > RBM__DS_MAX_BYTES / sizeof(double) / 2 ? need : 2 * ncap;
+        ncap = ncap > maxv / 2 ? maxv : 2 * ncap;
+    if (ncap > maxv)
+        ncap = maxv;
     rbm_status st;
-    double *nv = rbm__data_regrow(cr->ctx, cr->vals, cr->nvals * sizeof(double),
-                                  ncap * sizeof(double), "csv file", &st);
+    double *nv = csv_regrow(cr->ctx, cr->vals, cr->nvals * sizeof(double), ncap * sizeof(double),
+                            cr->path, &st);
     if (!nv)
         return st;
     cr->vals = nv;
@@ -199,15 +246,39 @@ static rbm_status csv_bad_field(const csv_rows *cr, size_t bad, const char *s, s
     if (len == 0)
         return rbm__fail(cr->ctx, RBM_ERR_BAD_FORMAT, "csv file %s: line %zu, field %zu is empty",
                          cr->path, cr->lineno, bad);
+    char q[64];
+    rbm__quote_bytes(s, len, q, sizeof q);
     return rbm__fail(cr->ctx, RBM_ERR_BAD_FORMAT,
-                     "csv file %s: line %zu, field %zu: \"%.*s\" is not a number", cr->path,
-                     cr->lineno, bad, (int)(len > 40 ? 40 : len), s);
+                     "csv file %s: line %zu, field %zu: \"%s\" is not a number", cr->path,
+                     cr->lineno, bad, q);
+}
+
+/* True when no field of the line is a number. */
+static bool csv_no_numbers(char *line, size_t len)
+{
+    char *p = line, *end = line + len;
+    for (;;) {
+        char *c = memchr(p, ',', (size_t)(end - p));
+        char *fe = c ? c : end;
+        double v;
+        if (parse_field(p, fe, &v))
+            return false;
+        if (!c)
+            return true;
+        p = c + 1;
+    }
 }
 
 /* Append the nf fields of a non-blank line as a row (or skip it as the
  * header). */
 static rbm_status csv_add_line(csv_rows *cr, char *line, size_t len)
 {
+    if (cr->first && ((cr->flags & RBM_CSV_HEADER_YES) ||
+                      (!(cr->flags & RBM_CSV_HEADER_NO) && csv_no_numbers(line, len)))) {
+        cr->first = false;
+        cr->header_rows = 1;
+        return RBM_OK;
+    }
     size_t nf = count_fields(line, len);
     if (cr->cols != 0 && nf != cr->cols)
         return rbm__fail(cr->ctx, RBM_ERR_BAD_FORMAT,
@@ -220,13 +291,8 @@ static rbm_status csv_add_line(csv_rows *cr, char *line, size_t len)
     char *bad_s = NULL;
     size_t bad_len = 0, got;
     size_t bad = parse_line(line, len, row, nf, &got, &bad_s, &bad_len);
-    if (bad) {
-        if (cr->first) { /* a header line */
-            cr->first = false;
-            return RBM_OK;
-        }
+    if (bad)
         return csv_bad_field(cr, bad, bad_s, bad_len);
-    }
     cr->first = false;
     for (size_t j = 0; j < nf; j++)
         if (!isfinite(row[j]))
@@ -265,8 +331,21 @@ static rbm_status csv_read_rows(line_reader *lr, csv_rows *cr)
     return RBM_OK;
 }
 
-rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out)
+rbm_status rbm_dataset_load_csv_ex(rbm_context *ctx, const char *path, uint32_t flags,
+                                   rbm_dataset **out)
 {
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return RBM_ERR_NULL;
+    const uint32_t known = RBM_CSV_HEADER_YES | RBM_CSV_HEADER_NO;
+    if (flags & ~known)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_dataset_load_csv_ex: unknown flag bits 0x%" PRIx32, flags & ~known);
+    if ((flags & known) == known)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_dataset_load_csv_ex: RBM_CSV_HEADER_YES and RBM_CSV_HEADER_NO "
+                         "together");
     FILE *f;
     struct stat sb;
     rbm_status st = rbm__data_open_stream(ctx, path, out, "csv", &f, &sb);
@@ -274,16 +353,25 @@ rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset 
         return st;
 
     line_reader lr = {ctx, f, path, NULL, 1u << 16, 0, 0, false};
-    csv_rows cr = {ctx, path, NULL, 0, 0, 0, 0, 0, 0, true};
+    csv_rows cr = {ctx, path, NULL, 0, 0, 0, 0, 0, 0, true, flags, 0};
+    if (lr.cap > csv_max_bytes(ctx))
+        lr.cap = csv_max_bytes(ctx) < 64 ? 64 : csv_max_bytes(ctx);
     /* numbers always use '.', whatever LC_NUMERIC the program has set */
     locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     locale_t old_loc = cloc ? uselocale(cloc) : (locale_t)0;
-    lr.buf = rbm__data_alloc(ctx, lr.cap, "csv file", &st);
+    char what[300];
+    snprintf(what, sizeof what, "csv file %s", path);
+    lr.buf = rbm__data_alloc(ctx, lr.cap, what, &st);
     if (lr.buf)
         st = csv_read_rows(&lr, &cr);
     if (!st) {
-        st = rbm__dataset_wrap(ctx, cr.rows, cr.cols, RBM_DTYPE_FLOAT64, cr.vals, NULL, out);
+        rbm_dataset *ds = NULL;
+        st = rbm__dataset_wrap(ctx, cr.rows, cr.cols, RBM_DTYPE_FLOAT64, cr.vals, NULL, &ds);
         cr.vals = NULL;
+        if (!st) {
+            ds->header_rows = cr.header_rows;
+            *out = ds;
+        }
     }
     if (cloc) {
         uselocale(old_loc);
@@ -292,5 +380,10 @@ rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset 
     rbm__free(ctx, cr.vals);
     rbm__free(ctx, lr.buf);
     fclose(f);
-    return st;
+    return rbm__fin_name_error(ctx, st, "csv file", path);
+}
+
+rbm_status rbm_dataset_load_csv(rbm_context *ctx, const char *path, rbm_dataset **out)
+{
+    return rbm_dataset_load_csv_ex(ctx, path, RBM_CSV_HEADER_AUTO, out);
 }

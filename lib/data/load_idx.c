@@ -3,18 +3,26 @@
  * zlib reads both forms: a plain file passes through gzread unchanged
  * (gzdirect). The header is magic 0x00 0x00, an element type code, the
  * number of dimensions and the big-endian dimensions; the first dimension
- * is the rows, the others are flattened into columns. The payload goes into
- * one buffer, sized from the file when its size is known (a plain regular
- * file, checked against the header before allocating), otherwise started
- * small and grown as data arrives, so that a hostile header cannot make a
- * small or compressed input allocate much. Element types other than
- * unsigned byte, float and double become float64. */
+ * is the rows, the others are flattened into columns. Element types other
+ * than unsigned byte, float and double become float64.
+ *
+ * The data size follows from the header alone (overflow-checked). Before
+ * anything large is allocated it is checked against the context's data size
+ * limit and against what the file can hold: exactly the file's remaining
+ * bytes for a plain file, at most the deflate bound (1032 decoded bytes per
+ * compressed byte) for a gzip file. Then the dataset's buffer is allocated
+ * once, at its final size, and the payload is streamed into it (converted
+ * types are read into its tail and widened in place); a stream that ends
+ * early, or has bytes after the data, is refused. */
 #include "core/bytes.h"
+#include "core/file_in.h"
 #include "data/dataset.h"
 #include "data/dataset_impl.h"
 #include "data/load.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -37,6 +45,8 @@ typedef struct idx_header {
     size_t dims[255];
     size_t rows, cols;
     size_t total;     /* payload bytes */
+    size_t kept;      /* bytes of one element as loaded */
+    size_t out_bytes; /* bytes of the dataset: rows x cols x kept */
     size_t row_bytes; /* payload bytes of one row */
     size_t header_bytes;
 } idx_header;
@@ -77,6 +87,13 @@ static rbm_status gz_fail(rbm_context *ctx, gzFile gz, int zerr, int saved_errno
     char why[128];
     int dummy;
     const char *msg = gzerror(gz, &dummy);
+    /* zlib prefixes its message with the name it was given, which for
+     * gzdopen is "<fd:N>"; the message names the path instead */
+    if (msg && strncmp(msg, "<fd:", 4) == 0) {
+        const char *sep = strstr(msg, ">: ");
+        if (sep)
+            msg = sep + 3;
+    }
     switch (zerr) {
     case Z_ERRNO:
         rbm__errno_text(saved_errno, why, sizeof why);
@@ -165,14 +182,13 @@ static rbm_status idx_read_dims(rbm_context *ctx, gzFile gz, const char *path, i
             return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
                              "idx file %s: the product of the dimensions overflows", path);
     const idx_type *type = hd->type;
-    size_t kept = type->size == 1 || type->code == 0x0D || type->code == 0x0E ? type->size
-                                                                                : sizeof(double);
-    size_t out_bytes = 0;
-    if (rbm__dataset_size(ctx, hd->rows, hd->cols, type->size, &hd->total, "idx file") ||
-        rbm__dataset_size(ctx, hd->rows, hd->cols, kept, &out_bytes, "idx file"))
+    hd->kept = type->code == 0x08 ? 1 : type->code == 0x0D ? 4 : sizeof(double);
+    size_t n;
+    if (!rbm__mul_ok(hd->rows, hd->cols, &n) || !rbm__mul_ok(n, type->size, &hd->total) ||
+        !rbm__mul_ok(n, hd->kept, &hd->out_bytes))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
-                         "idx file %s: header says %zu rows x %zu columns of %zu-byte %s, which "
-                         "exceeds the size limit",
+                         "idx file %s: header says %zu rows x %zu columns of %zu-byte %s, whose "
+                         "size overflows",
                          path, hd->rows, hd->cols, type->size, type->name);
     hd->row_bytes = hd->cols * type->size;
     hd->header_bytes = 4 + 4 * ndim;
@@ -183,161 +199,155 @@ static rbm_status idx_read_dims(rbm_context *ctx, gzFile gz, const char *path, i
 /* payload                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* The first buffer size: the whole payload for a plain regular file (whose
- * size is checked against the header first), else a small multiple of the
- * file size, grown later as data arrives. */
-static rbm_status idx_first_capacity(rbm_context *ctx, const char *path, const idx_header *hd,
-                                     const struct stat *sb, bool direct, size_t *cap)
+/* Refuse, before allocating, a header claiming more than the file can hold:
+ * a plain file must hold exactly the header and the payload; a gzip file
+ * cannot decode to more than the deflate bound of its size. */
+static rbm_status idx_check_file_size(rbm_context *ctx, const char *path, const idx_header *hd,
+                                      const struct stat *sb, bool direct)
 {
-    if (direct && S_ISREG(sb->st_mode)) {
-        size_t avail = (uintmax_t)sb->st_size > hd->header_bytes
-                           ? (size_t)((uintmax_t)sb->st_size - hd->header_bytes)
-                           : 0;
+    uintmax_t fsize = (uintmax_t)sb->st_size;
+    if (direct) {
+        uintmax_t avail = fsize > hd->header_bytes ? fsize - hd->header_bytes : 0;
         if (avail < hd->total)
-            return idx_truncated(ctx, path, hd, avail);
-        *cap = hd->total;
+            return idx_truncated(ctx, path, hd, (size_t)avail);
+        if (avail > hd->total)
+            return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
+                             "idx file %s: %ju trailing bytes after the data (header says %zu "
+                             "rows x %zu columns of %s)",
+                             path, avail - hd->total, hd->rows, hd->cols, hd->type->name);
         return RBM_OK;
     }
-    /* a small multiple of the compressed size: a hostile header cannot make
-     * a small file allocate much */
-    *cap = RBM__DS_GROW_START;
-    if (S_ISREG(sb->st_mode) && (uintmax_t)sb->st_size < RBM__DS_MAX_BYTES / 4 &&
-        4 * (size_t)sb->st_size > *cap)
-        *cap = 4 * (size_t)sb->st_size;
-    if (*cap > hd->total)
-        *cap = hd->total;
+    /* deflate emits at least one bit per 258-byte match: no stream decodes
+     * to more than 1032 times its size (plus the gzip framing's slack) */
+    uintmax_t bound = fsize < UINTMAX_MAX / 1032 ? 1032 * fsize + 4096 : UINTMAX_MAX;
+    if ((uintmax_t)hd->total + hd->header_bytes > bound)
+        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
+                         "idx file %s: header says %zu rows x %zu columns of %s (%zu bytes), but "
+                         "a gzip file of %ju bytes decodes to at most %ju bytes",
+                         path, hd->rows, hd->cols, hd->type->name, hd->total, fsize, bound);
     return RBM_OK;
 }
 
-/* Read the hd->total payload bytes into *out, starting with a buffer of cap
- * bytes that doubles while more data is announced and arrives. */
-static rbm_status idx_read_payload(rbm_context *ctx, gzFile gz, const char *path,
-                                   const idx_header *hd, size_t cap, uint8_t **out)
+/* The context's data size limit against the dataset the header implies. */
+static rbm_status idx_check_limit(rbm_context *ctx, const char *path, const idx_header *hd)
 {
-    rbm_status st;
-    uint8_t *raw = rbm__data_alloc(ctx, cap, "idx file", &st);
-    if (!raw)
-        return st;
-    size_t have = 0;
-    for (;;) {
-        size_t got = 0;
-        errno = 0;
-        int zerr = gz_read_some(gz, raw + have, cap - have, &got);
-        have += got;
-        if (zerr != Z_OK && zerr != Z_BUF_ERROR) { /* Z_BUF_ERROR: gzip stream cut short */
-            st = gz_fail(ctx, gz, zerr, errno, path);
-            break;
-        }
-        if (zerr == Z_BUF_ERROR || have < cap) {
-            st = idx_truncated(ctx, path, hd, have);
-            break;
-        }
-        if (have == hd->total) {
-            *out = raw;
-            return RBM_OK;
-        }
-        size_t ncap = cap > hd->total / 2 ? hd->total : 2 * cap;
-        uint8_t *nraw = rbm__data_regrow(ctx, raw, have, ncap, "idx file", &st);
-        if (!nraw)
-            break;
-        raw = nraw;
-        cap = ncap;
-    }
-    rbm__free(ctx, raw);
-    return st;
+    char claim[160];
+    snprintf(claim, sizeof claim, "the header's %zu rows x %zu columns of %s (loaded as %s)",
+             hd->rows, hd->cols, hd->type->name,
+             hd->kept == 1 ? "uint8" : hd->kept == 4 ? "float32" : "float64");
+    return rbm__data_check_limit(ctx, "idx", path, hd->out_bytes, claim);
 }
 
-/* Read past the data so that zlib checks the gzip trailer (CRC). */
-static rbm_status idx_check_trailer(rbm_context *ctx, gzFile gz, const char *path)
+/* Stream the hd->total payload bytes into buf. */
+static rbm_status idx_read_payload(rbm_context *ctx, gzFile gz, const char *path,
+                                   const idx_header *hd, uint8_t *buf)
 {
-    uint8_t extra;
-    int n = gzread(gz, &extra, 1);
-    int e = Z_OK;
-    gzerror(gz, &e);
-    if (n >= 0 && !(n == 0 && e != Z_OK))
-        return RBM_OK;
-    if (e == Z_BUF_ERROR)
-        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
-                         "idx file %s: truncated gzip stream (the data is complete but the gzip "
-                         "trailer is missing)",
-                         path);
-    return gz_fail(ctx, gz, e == Z_OK ? Z_ERRNO : e, errno, path);
+    size_t got = 0;
+    errno = 0;
+    int zerr = gz_read_some(gz, buf, hd->total, &got);
+    if (zerr == Z_BUF_ERROR || (zerr == Z_OK && got < hd->total)) /* stream cut short */
+        return idx_truncated(ctx, path, hd, got);
+    if (zerr != Z_OK)
+        return gz_fail(ctx, gz, zerr, errno, path);
+    return RBM_OK;
+}
+
+/* Read past the data: it must end there, and zlib checks the gzip trailer
+ * (CRC, length) on the way. Counts trailing bytes up to a bound. */
+static rbm_status idx_check_end(rbm_context *ctx, gzFile gz, const char *path)
+{
+    uint8_t scratch[4096];
+    uint64_t extra = 0;
+    const uint64_t count_max = (uint64_t)1 << 26;
+    for (;;) {
+        int n = gzread(gz, scratch, sizeof scratch);
+        int e = Z_OK;
+        gzerror(gz, &e);
+        if (n < 0 || (n == 0 && e != Z_OK)) {
+            if (e == Z_BUF_ERROR)
+                return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
+                                 "idx file %s: truncated gzip stream (the data is complete but "
+                                 "the gzip trailer is missing)",
+                                 path);
+            return gz_fail(ctx, gz, e == Z_OK ? Z_ERRNO : e, errno, path);
+        }
+        if (n == 0)
+            break;
+        extra += (uint64_t)n;
+        if (extra >= count_max)
+            return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
+                             "idx file %s: at least %" PRIu64 " trailing bytes after the data",
+                             path, extra);
+    }
+    if (extra)
+        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "idx file %s: %" PRIu64
+                         " trailing bytes after the data", path, extra);
+    return RBM_OK;
 }
 
 /* ------------------------------------------------------------------------ */
 /* conversion                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Convert the raw big-endian IDX payload (n elements) to the dataset type.
- * Consumes raw: *data is raw itself or a new buffer, and raw is freed on
- * failure. */
-static rbm_status idx_convert(rbm_context *ctx, const char *path, uint8_t code, uint8_t *raw,
-                              size_t n, size_t rows, size_t cols, void **data, rbm_dtype *dtype)
+/* Convert, in place, the raw big-endian IDX payload of n elements held in
+ * the last n x type-size bytes of buf (hd->out_bytes) to the dataset type.
+ * Widening runs front to back: element i is read before its output slot
+ * [8i, 8i + 8) is written, and that slot ends at or before where element
+ * i + 1 starts, so no unread input is overwritten. */
+static void idx_convert(const idx_header *hd, uint8_t *buf, rbm_dtype *dtype)
 {
-    rbm_status st;
+    size_t n = hd->rows * hd->cols;
     bool little = rbm__host_little_endian();
-    switch (code) {
+    switch (hd->type->code) {
     case 0x08:
-        *data = raw;
         *dtype = RBM_DTYPE_UINT8;
-        return RBM_OK;
+        return;
     case 0x0D:
         if (little)
-            rbm__swap_bytes(raw, n, 4);
-        *data = raw;
+            rbm__swap_bytes(buf, n, 4);
         *dtype = RBM_DTYPE_FLOAT32;
-        break;
+        return;
     case 0x0E:
         if (little)
-            rbm__swap_bytes(raw, n, 8);
-        *data = raw;
+            rbm__swap_bytes(buf, n, 8);
         *dtype = RBM_DTYPE_FLOAT64;
+        return;
+    default:
         break;
-    default: {
-        double *d = rbm__data_alloc(ctx, n * sizeof(double), "idx file", &st);
-        if (!d) {
-            rbm__free(ctx, raw);
-            return st;
+    }
+    const uint8_t *raw = buf + (hd->out_bytes - hd->total);
+    uint8_t code = hd->type->code;
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        if (code == 0x09) {
+            v = (double)(int8_t)raw[i];
+        } else if (code == 0x0B) {
+            const uint8_t *p = raw + 2 * i;
+            v = (double)(int16_t)(uint16_t)(((unsigned)p[0] << 8) | p[1]);
+        } else {
+            v = (double)(int32_t)be32(raw + 4 * i);
         }
-        for (size_t i = 0; i < n; i++) {
-            if (code == 0x09) {
-                d[i] = (double)(int8_t)raw[i];
-            } else if (code == 0x0B) {
-                const uint8_t *p = raw + 2 * i;
-                d[i] = (double)(int16_t)(uint16_t)(((unsigned)p[0] << 8) | p[1]);
-            } else {
-                d[i] = (double)(int32_t)be32(raw + 4 * i);
-            }
-        }
-        rbm__free(ctx, raw);
-        *data = d;
-        *dtype = RBM_DTYPE_FLOAT64;
-        return RBM_OK;
+        memcpy(buf + 8 * i, &v, sizeof v);
     }
-    }
-    char what[64 + 256];
-    snprintf(what, sizeof what, "idx file %s", path);
-    st = rbm__dataset_check_finite(ctx, *data, *dtype, rows, cols, what);
-    if (st) {
-        rbm__free(ctx, raw);
-        *data = NULL;
-    }
-    return st;
+    *dtype = RBM_DTYPE_FLOAT64;
 }
 
-/* The dataset over the payload (consumed), with the image shape of a file
- * of n x height x width. */
-static rbm_status idx_make(rbm_context *ctx, const char *path, const idx_header *hd, uint8_t *raw,
+/* The dataset over buf (consumed), with the image shape of a file of
+ * n x height x width. */
+static rbm_status idx_make(rbm_context *ctx, const char *path, const idx_header *hd, uint8_t *buf,
                            rbm_dataset **out)
 {
-    void *data = NULL;
     rbm_dtype dtype = RBM_DTYPE_UINT8;
-    rbm_status st = idx_convert(ctx, path, hd->type->code, raw, hd->rows * hd->cols, hd->rows,
-                                hd->cols, &data, &dtype);
-    if (st)
+    idx_convert(hd, buf, &dtype);
+    char what[64 + 256];
+    snprintf(what, sizeof what, "idx file %s", path);
+    rbm_status st = rbm__dataset_check_finite(ctx, buf, dtype, hd->rows, hd->cols, what);
+    if (st) {
+        rbm__free(ctx, buf);
         return st;
+    }
     rbm_dataset *ds = NULL;
-    st = rbm__dataset_wrap(ctx, hd->rows, hd->cols, dtype, data, NULL, &ds);
+    st = rbm__dataset_wrap(ctx, hd->rows, hd->cols, dtype, buf, NULL, &ds);
     if (st)
         return st;
     if (hd->ndim == 3) {
@@ -363,24 +373,32 @@ rbm_status rbm_dataset_load_idx(rbm_context *ctx, const char *path, rbm_dataset 
     gzbuffer(gz, 1u << 17);
 
     idx_header hd;
-    uint8_t *raw = NULL;
-    size_t cap = 0;
+    memset(&hd, 0, sizeof hd);
+    uint8_t *buf = NULL;
     bool direct = false;
     st = idx_read_magic(ctx, gz, path, &hd);
     if (!st)
         st = idx_read_dims(ctx, gz, path, &hd);
     if (!st) {
         direct = gzdirect(gz) != 0;
-        st = idx_first_capacity(ctx, path, &hd, &sb, direct, &cap);
+        st = idx_check_file_size(ctx, path, &hd, &sb, direct);
     }
     if (!st)
-        st = idx_read_payload(ctx, gz, path, &hd, cap, &raw);
-    if (!st && !direct)
-        st = idx_check_trailer(ctx, gz, path);
+        st = idx_check_limit(ctx, path, &hd);
+    if (!st) {
+        char what[64 + 256];
+        snprintf(what, sizeof what, "idx file %s", path);
+        buf = rbm__data_alloc(ctx, hd.out_bytes, what, &st);
+    }
     if (!st)
-        st = idx_make(ctx, path, &hd, raw, out);
-    else
-        rbm__free(ctx, raw);
+        st = idx_read_payload(ctx, gz, path, &hd, buf + (hd.out_bytes - hd.total));
+    if (!st)
+        st = idx_check_end(ctx, gz, path);
+    if (!st) {
+        st = idx_make(ctx, path, &hd, buf, out);
+        buf = NULL;
+    }
+    rbm__free(ctx, buf);
     gzclose(gz);
-    return st;
+    return rbm__fin_name_error(ctx, st, "idx file", path);
 }

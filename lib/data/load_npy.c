@@ -3,10 +3,13 @@
  * An NPY file is the magic "\x93NUMPY", a version, the length of a header
  * that is a Python dictionary literal with the keys 'descr', 'fortran_order'
  * and 'shape', and the array's bytes. Accepted: 1-D (one row) and 2-D
- * C-order arrays of u1, f4 or f8 in either byte order. The payload is read
- * into one buffer, sized from the file for a regular file (checked against
- * the header first), else started small and grown as data arrives. */
+ * C-order arrays of u1, f4 or f8 in either byte order; every key exactly
+ * once. Only regular files are read: the data size from the header must
+ * equal what the file holds after the header (checked, like the context's
+ * data size limit, before allocating), and the payload is read into one
+ * buffer allocated at its final size. */
 #include "core/bytes.h"
+#include "core/file_in.h"
 #include "data/dataset.h"
 #include "data/dataset_impl.h"
 #include "data/load.h"
@@ -91,6 +94,10 @@ static const char *npy_parse_shape(const char **pp, npy_header *hd)
 static const char *npy_parse_value(const char *key, const char **pp, npy_header *hd)
 {
     const char *p = *pp;
+    if ((strcmp(key, "descr") == 0 && hd->have_descr) ||
+        (strcmp(key, "fortran_order") == 0 && hd->have_fortran) ||
+        (strcmp(key, "shape") == 0 && hd->have_shape))
+        return "header has a key twice";
     if (strcmp(key, "descr") == 0) {
         p = parse_pystr(p, hd->descr, sizeof hd->descr);
         if (!p)
@@ -117,7 +124,7 @@ static const char *npy_parse_value(const char *key, const char **pp, npy_header 
 }
 
 /* Returns NULL on success or a description of the problem. */
-static const char *npy_parse_header(const char *h, npy_header *hd)
+static const char *npy_parse_header(const char *h, npy_header *hd, char *dup, size_t dupcap)
 {
     memset(hd, 0, sizeof *hd);
     const char *p = skip_ws(h);
@@ -134,8 +141,13 @@ static const char *npy_parse_header(const char *h, npy_header *hd)
             return "expected ':' after a key in the header dictionary";
         p = skip_ws(p + 1);
         const char *problem = npy_parse_value(key, &p, hd);
-        if (problem)
+        if (problem) {
+            if (strcmp(problem, "header has a key twice") == 0) {
+                snprintf(dup, dupcap, "header has the key '%s' twice", key);
+                return dup;
+            }
             return problem;
+        }
         p = skip_ws(p);
         if (*p == ',')
             p = skip_ws(p + 1);
@@ -201,10 +213,13 @@ static rbm_status npy_read_header(rbm_context *ctx, FILE *f, const char *path, s
                                   npy_header *hd)
 {
     rbm_status st;
-    char *hbuf = rbm__data_alloc(ctx, hlen + 1, "npy header", &st);
+    char what[300];
+    snprintf(what, sizeof what, "npy file %s: header", path);
+    char *hbuf = rbm__data_alloc(ctx, hlen + 1, what, &st);
     if (!hbuf)
         return st;
     const char *problem = NULL;
+    char dup[64];
     if (fread(hbuf, 1, hlen, f) != hlen) {
         st = rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "npy file %s: truncated in the header", path);
     } else {
@@ -212,7 +227,7 @@ static rbm_status npy_read_header(rbm_context *ctx, FILE *f, const char *path, s
         if (strlen(hbuf) != hlen)
             st = rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "npy file %s: header contains a NUL byte",
                            path);
-        else if ((problem = npy_parse_header(hbuf, hd)) != NULL)
+        else if ((problem = npy_parse_header(hbuf, hd, dup, sizeof dup)) != NULL)
             st = rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "npy file %s: %s", path, problem);
     }
     rbm__free(ctx, hbuf);
@@ -257,43 +272,32 @@ static rbm_status npy_dtype(rbm_context *ctx, const char *path, const char *d, r
         *swap = (d[0] == '<' && !little) || (d[0] == '>' && little);
         return RBM_OK;
     }
+    char q[64];
+    rbm__quote_bytes(d, strlen(d), q, sizeof q);
     return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
                      "npy file %s: dtype '%s' is not supported (u1, f4 or f8, either byte order)",
-                     path, d);
+                     path, q);
 }
 
-/* The total bytes of the array into *out. A regular file holds them (its
- * size was checked); otherwise the buffer starts small and doubles as data
- * arrives. */
-static rbm_status npy_read_payload(rbm_context *ctx, FILE *f, const char *path, bool regular,
-                                   size_t total, uint8_t **out)
+/* The total bytes of the array into *out: one buffer of the final size
+ * (the file was checked to hold exactly that much). */
+static rbm_status npy_read_payload(rbm_context *ctx, FILE *f, const char *path, size_t total,
+                                   uint8_t **out)
 {
     rbm_status st;
-    size_t cap = regular || total < RBM__DS_GROW_START ? total : RBM__DS_GROW_START;
-    uint8_t *raw = rbm__data_alloc(ctx, cap, "npy file", &st);
+    char what[300];
+    snprintf(what, sizeof what, "npy file %s", path);
+    uint8_t *raw = rbm__data_alloc(ctx, total, what, &st);
     if (!raw)
         return st;
-    size_t n = 0;
-    for (;;) {
-        n += fread(raw + n, 1, cap - n, f);
-        if (n < cap || cap == total)
-            break;
-        size_t ncap = cap > total / 2 ? total : 2 * cap;
-        uint8_t *nraw = rbm__data_regrow(ctx, raw, n, ncap, "npy file", &st);
-        if (!nraw) {
-            rbm__free(ctx, raw);
-            return st;
-        }
-        raw = nraw;
-        cap = ncap;
-    }
+    size_t n = fread(raw, 1, total, f);
     if (n == total) {
         *out = raw;
         return RBM_OK;
     }
     if (ferror(f))
         st = npy_read_error(ctx, path);
-    else
+    else /* the file shrank after it was checked */
         st = rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
                        "npy file %s: truncated: header says %zu bytes of data, file has %zu", path,
                        total, n);
@@ -328,17 +332,26 @@ static rbm_status npy_read_layout(rbm_context *ctx, FILE *f, const char *path, u
     if (st)
         return st;
     const char *tname = rbm__dtype_name(lo->dtype);
-    if (rbm__dataset_size(ctx, lo->rows, lo->cols, rbm__dtype_size(lo->dtype), &lo->total,
-                          "npy file"))
+    size_t n;
+    if (!rbm__mul_ok(lo->rows, lo->cols, &n) ||
+        !rbm__mul_ok(n, rbm__dtype_size(lo->dtype), &lo->total))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
-                         "npy file %s: shape %zu x %zu of %s exceeds the size limit", path,
+                         "npy file %s: shape %zu x %zu of %s overflows the size limit", path,
                          lo->rows, lo->cols, tname);
-    if (fsize - (uintmax_t)data_off < (uintmax_t)lo->total)
+    uintmax_t avail = fsize - (uintmax_t)data_off;
+    if (avail < (uintmax_t)lo->total)
         return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
                          "npy file %s: truncated: header says %zu x %zu %s (%zu bytes of data), "
                          "file has %ju",
-                         path, lo->rows, lo->cols, tname, lo->total, fsize - (uintmax_t)data_off);
-    return RBM_OK;
+                         path, lo->rows, lo->cols, tname, lo->total, avail);
+    if (avail > (uintmax_t)lo->total)
+        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
+                         "npy file %s: %ju trailing bytes after the data (header says %zu x %zu "
+                         "%s, %zu bytes)",
+                         path, avail - (uintmax_t)lo->total, lo->rows, lo->cols, tname, lo->total);
+    char claim[128];
+    snprintf(claim, sizeof claim, "the header's %zu x %zu array of %s", lo->rows, lo->cols, tname);
+    return rbm__data_check_limit(ctx, "npy", path, lo->total, claim);
 }
 
 rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset **out)
@@ -348,14 +361,13 @@ rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset 
     rbm_status st = rbm__data_open_stream(ctx, path, out, "npy", &f, &sb);
     if (st)
         return st;
-    bool regular = S_ISREG(sb.st_mode);
-    uintmax_t fsize = regular ? (uintmax_t)sb.st_size : UINTMAX_MAX;
+    uintmax_t fsize = (uintmax_t)sb.st_size;
 
-    npy_layout lo;
+    npy_layout lo = {0, 0, 0, RBM_DTYPE_UINT8, false};
     uint8_t *raw = NULL;
     st = npy_read_layout(ctx, f, path, fsize, &lo);
     if (!st)
-        st = npy_read_payload(ctx, f, path, regular, lo.total, &raw);
+        st = npy_read_payload(ctx, f, path, lo.total, &raw);
     if (!st) {
         if (lo.swap)
             rbm__swap_bytes(raw, lo.rows * lo.cols, rbm__dtype_size(lo.dtype));
@@ -369,5 +381,5 @@ rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset 
     }
     rbm__free(ctx, raw);
     fclose(f);
-    return st;
+    return rbm__fin_name_error(ctx, st, "npy file", path);
 }

@@ -6,6 +6,7 @@
  * followed by a sequence of sections, each a 24-byte section header (tag,
  * flags, payload length, CRC-32) and its payload. */
 #include "core/bytes.h"
+#include "core/file_in.h"
 #include "core/file_out.h"
 #include "core/internal.h"
 #include "model/machine_impl.h"
@@ -557,19 +558,11 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
     if (!path)
         return rbm__fail(ctx, RBM_ERR_NULL, "rbm_machine_load: path is NULL");
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rbm__io_fail(ctx, errno, "cannot open", path);
+    int fd;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return rbm__io_fail(ctx, e, "cannot stat", path);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return rbm__fail(ctx, RBM_ERR_IO, "cannot load '%s': not a regular file", path);
-    }
+    rbm_status ost = rbm__fin_open(ctx, path, "model file", &fd, &sb);
+    if (ost)
+        return ost;
     reader r = {ctx, path, fd, (uint64_t)sb.st_size, 0};
     rbm_machine *m = NULL;
     if (extra) {
@@ -579,6 +572,7 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
     rbm_status st = load_file(&r, &m, extra ? want_tag : NULL, extra, extra_len);
     close(fd);
     if (st != RBM_OK) {
+        rbm__fin_name_error(ctx, st, "model file", path);
         rbm_machine_free(m);
         if (extra) {
             rbm__free(ctx, *extra);

@@ -247,6 +247,60 @@ expect_error 2 "infinite --lr" train --lr 1e999
 expect_error 2 "negative --lr" train --lr -0.1
 expect_error 2 "negative --l2" train --l2 -1
 expect_error 2 "empty --out" train --out=
+# --- hostile data files: the size limit, CSV header modes, FIFOs ---------------
+# bits.csv is 300 x 12 float64 = 28800 bytes
+run train --data "$tmp/bits.csv" --epochs 1 --n-hidden 4 --max-data-bytes 20K --json --quiet \
+    --out "$tmp/lim.rbm"
+check_error 1 "--max-data-bytes 20K refuses 28800 bytes of CSV data"
+if grep -q "data size limit of 20480 bytes" "$tmp/err"; then
+    ok "the limit error names the limit in bytes"
+else
+    fail "the limit error does not name 20480 bytes"
+fi
+run train --data "$tmp/bits.csv" --epochs 1 --n-hidden 4 --batch 30 --max-data-bytes 28800 \
+    --json --quiet --out "$tmp/lim.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_samples"] == 300' >"$tmp/py" 2>&1; then
+    ok "--max-data-bytes equal to the data size loads it"
+else
+    fail "--max-data-bytes 28800 (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+if [ -f "$tmp/lim.rbm" ]; then
+    run eval "$tmp/lim.rbm" --data "$tmp/bits.csv" --max-data-bytes 1k --json
+    check_error 1 "eval --max-data-bytes 1k refuses the data"
+fi
+expect_error 2 "--max-data-bytes with an unknown suffix" train --max-data-bytes 3X
+expect_error 2 "--max-data-bytes negative" train --max-data-bytes -1
+run train --data "$tmp/bits.csv" --csv-header no --epochs 1 --n-hidden 4 --json --quiet \
+    --out "$tmp/h.rbm"
+check_error 1 "--csv-header no reads the header as data" \
+    "cannot load data from '$tmp/bits.csv': csv file $tmp/bits.csv: line 1, field 1: \"c0\" is not a number (RBM_ERR_BAD_FORMAT)"
+run train --data "$tmp/bits.csv" --csv-header yes --epochs 1 --n-hidden 4 --batch 30 --json \
+    --quiet --out "$tmp/h.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_samples"] == 300' >"$tmp/py" 2>&1; then
+    ok "--csv-header yes skips the header"
+else
+    fail "--csv-header yes (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+tail -n +2 "$tmp/bits.csv" >"$tmp/nohead.csv"
+run train --data "$tmp/nohead.csv" --csv-header yes --epochs 1 --n-hidden 4 --batch 30 --json \
+    --quiet --out "$tmp/h.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_samples"] == 299' >"$tmp/py" 2>&1; then
+    ok "--csv-header yes skips a numeric first line"
+else
+    fail "--csv-header yes on numeric data (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "--csv-header with an unknown mode" train --csv-header maybe
+mkfifo "$tmp/fifo.csv"
+timeout 30 "$RBM" train --data "$tmp/fifo.csv" --epochs 1 >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+check_error 1 "--data on a FIFO without a writer fails at once" \
+    "cannot load data from '$tmp/fifo.csv': csv file $tmp/fifo.csv is not a regular file (FIFO) (RBM_ERR_IO)"
+if "$RBM" train --help | grep -q -- "--max-data-bytes N" && "$RBM" eval --help | grep -q -- "--csv-header auto|yes|no"; then
+    ok "--help documents --max-data-bytes and --csv-header"
+else
+    fail "--help lacks --max-data-bytes or --csv-header"
+fi
+
 expect_error 2 "stray argument" train data.csv
 expect_error 2 "batch larger than the data" train --batch 10001
 expect_error 2 "exact with too many hidden units" train --estimator exact --n-hidden 50

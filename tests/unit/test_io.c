@@ -894,6 +894,9 @@ static void test_bad_field_values(void **state)
     bb_f64(&b, 0.0);
     bb_end(&b, at);
     RBM_CHECK(ctx, load_bytes(ctx, &b, NULL), RBM_ERR_NOT_NORMALIZABLE);
+    /* the detail names the file */
+    if (!strstr(rbm_context_last_error(ctx), "crafted.rbm"))
+        fail_msg("detail '%s' does not name the file", rbm_context_last_error(ctx));
     /* ... and within it (w = 0.5) it loads */
     bb_patch_u64(&b, at + 24, bits_of(0.5));
     bb_end(&b, at);
