@@ -203,11 +203,16 @@ rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, void *us
 static rbm_status gradient_bound(rbm_trainer *t, const char *what, double *maxg)
 {
     *maxg = rbm__gradient_max_abs(t->g);
-    if (!isfinite(*maxg))
+    if (!isfinite(*maxg)) {
+        const rbm__machine_view *mv = rbm__machine_view_of(t->m);
+        double maxp = fmax(rbm__max_abs(mv->nv * mv->nh, mv->W),
+                           fmax(rbm__max_abs(mv->nv, mv->a), rbm__max_abs(mv->nh, mv->b)));
         return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
-                         "%s at step %llu is not finite; parameters, optimiser state, chains "
-                         "and rng streams left as they were (lower the learning rate?)",
-                         what, (unsigned long long)t->steps);
+                         "%s at step %llu is not finite (largest |parameter| %g: the machine's "
+                         "fields overflow; a smaller learning rate helps only before that); "
+                         "parameters, optimiser state, chains and rng streams left as they were",
+                         what, (unsigned long long)t->steps, maxp);
+    }
     return RBM_OK;
 }
 
