@@ -57,6 +57,10 @@ typedef struct tbuf {
 /* Append n bytes of src (fails the test when out of memory). */
 void tbuf_put(tbuf *b, const void *src, size_t n);
 
+/* The whole file at path in a malloc'd buffer (*len bytes; free it); fails
+ * the test when the file cannot be read. */
+unsigned char *rbm_test_read_file(const char *path, size_t *len);
+
 /* CRC-32 as docs/file-format.md specifies it (ISO-HDLC / zlib: reflected
  * polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF); crc is the
  * CRC of the preceding bytes (0 to start), as with zlib's crc32(). */

@@ -52,23 +52,6 @@ static void path_in(char *buf, size_t cap, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *n = 0;
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = xzalloc((size_t)len);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
 /* A scenario: unarmed set-up, then the calls under test with f->armed set
  * (stopping at the first error, which it returns), then unarmed checks and
  * clean-up of everything it made. */
@@ -249,12 +232,12 @@ static rbm_status train_and_checkpoint(rbm_context *ctx, fa *f, const void *arg)
         f->armed = false;
         RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, path)); /* the old file */
         size_t n0, n1;
-        unsigned char *old = read_all(path, &n0);
+        unsigned char *old = rbm_test_read_file(path, &n0);
         rbm_status sst = rbm_trainer_step(t);
         assert_true(sst == RBM_OK || sst == RBM_DONE);
         ARMED(f, rbm_trainer_save_checkpoint(t, path));
         if (st) {
-            unsigned char *now = read_all(path, &n1);
+            unsigned char *now = rbm_test_read_file(path, &n1);
             assert_int_equal(n0, n1);
             assert_memory_equal(old, now, n0);
             free(now);

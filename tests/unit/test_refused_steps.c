@@ -36,20 +36,6 @@ static int remove_dir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = xzalloc((size_t)len);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
 static void write_all(const char *path, const unsigned char *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -64,7 +50,7 @@ static unsigned char *state_of(rbm_context *ctx, rbm_trainer *t, size_t *n)
     char path[128];
     snprintf(path, sizeof path, "%s/state.ckpt", dir);
     RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, path));
-    unsigned char *p = read_all(path, n);
+    unsigned char *p = rbm_test_read_file(path, n);
     unlink(path);
     return p;
 }
@@ -606,7 +592,7 @@ static void test_save_refuses_unloadable_state(void **state)
     snprintf(path, sizeof path, "%s/keep.ckpt", dir);
     RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, path));
     size_t n0, n1;
-    unsigned char *old = read_all(path, &n0);
+    unsigned char *old = rbm_test_read_file(path, &n0);
     double W[NV * NH], huge[NV * NH];
     RBM_OKAY(ctx, rbm_machine_get_weights(m, W, NV * NH));
     for (int i = 0; i < NV * NH; i++)
@@ -618,7 +604,7 @@ static void test_save_refuses_unloadable_state(void **state)
     RBM_OKAY(ctx, rbm_machine_set_weights(m, W, NV * NH));
     RBM_CHECK(ctx, rbm_trainer_save_checkpoint(t, path), RBM_ERR_STATE);
     assert_non_null(strstr(rbm_context_last_error(ctx), "chain visible state"));
-    unsigned char *now = read_all(path, &n1);
+    unsigned char *now = rbm_test_read_file(path, &n1);
     assert_same_state(old, n0, now, n1, "old checkpoint");
     free(old);
     free(now);
