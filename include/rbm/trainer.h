@@ -158,8 +158,9 @@ RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
  * configuration (batch size, seed, estimator and k, optimiser and its
  * tunables, monitor period), counters, the epoch's row order, optimiser
  * moments, every rng state, and the persistent chains. The observer is not
- * saved. Atomic like rbm_machine_save. Errors: RBM_ERR_NULL, RBM_ERR_IO,
- * RBM_ERR_NO_MEMORY.
+ * saved. Atomic like rbm_machine_save (same temporaries, same rule that
+ * only a regular file, or a link to one, is replaced). Errors:
+ * RBM_ERR_NULL, RBM_ERR_IO, RBM_ERR_NO_MEMORY.
  *
  * rbm_trainer_load_checkpoint creates a machine and a trainer (both owned by
  * the caller; free the trainer first) that continue the saved run bit for
