@@ -757,5 +757,12 @@ int cli_cmd_train(int argc, char **argv)
     }
     if ((rc = cli_check_output_path(r.o.out, "the model")) != 0)
         return rc;
+    if (r.o.checkpoint_every > 0) {
+        char *ckpt = cli_path_suffix(r.o.out, ".ckpt");
+        rc = ckpt ? cli_check_output_path(ckpt, "the checkpoint") : 0;
+        free(ckpt);
+        if (rc != 0)
+            return rc;
+    }
     return cli_run_in_context(train, &r);
 }

@@ -251,6 +251,64 @@ expect_error 2 "stray argument" train data.csv
 expect_error 2 "batch larger than the data" train --batch 10001
 expect_error 2 "exact with too many hidden units" train --estimator exact --n-hidden 50
 
+# --- outputs that are not regular files are refused, never replaced ----------
+mkfifo "$tmp/fifo"
+mkdir "$tmp/adir"
+ln -s "$tmp/fifo" "$tmp/link-to-fifo"
+short="--epochs 1 --n-hidden 4 --quiet --no-report"
+# shellcheck disable=SC2086
+expect_message 1 "--out FIFO" "cannot save the model to '$tmp/fifo': it is a FIFO, not a regular file" \
+    train $short --out "$tmp/fifo"
+[ -p "$tmp/fifo" ] && ok "the FIFO is still a FIFO" || fail "the FIFO was replaced"
+# shellcheck disable=SC2086
+expect_message 1 "--out DIRECTORY" "cannot save the model to '$tmp/adir': it is a directory, not a regular file" \
+    train $short --out "$tmp/adir"
+# shellcheck disable=SC2086
+expect_message 1 "--out link to a FIFO" \
+    "cannot save the model to '$tmp/link-to-fifo': it is a symbolic link to a FIFO, not to a regular file" \
+    train $short --out "$tmp/link-to-fifo"
+[ -L "$tmp/link-to-fifo" ] && [ -p "$tmp/fifo" ] && ok "the link and its FIFO are untouched" ||
+    fail "the link or the FIFO was replaced"
+if [ "$(id -u)" -eq 0 ] && mknod "$tmp/devnull" c 1 3 2>/dev/null; then
+    # shellcheck disable=SC2086
+    expect_message 1 "--out character device (made with mknod in the scratch directory)" \
+        "cannot save the model to '$tmp/devnull': it is a character device, not a regular file" \
+        train $short --out "$tmp/devnull"
+    [ -c "$tmp/devnull" ] && ok "the device node is still a device node" || fail "the device node was replaced"
+else
+    echo "# skip: character device target (mknod needs root)"
+fi
+mkfifo "$tmp/m.rbm.ckpt"
+# shellcheck disable=SC2086
+expect_message 1 "--checkpoint-every with MODEL.ckpt a FIFO" \
+    "cannot save the checkpoint to '$tmp/m.rbm.ckpt': it is a FIFO, not a regular file" \
+    train $short --checkpoint-every 1 --out "$tmp/m.rbm"
+[ ! -e "$tmp/m.rbm" ] && ok "nothing trained or saved when MODEL.ckpt is a FIFO" ||
+    fail "a model was saved although MODEL.ckpt is a FIFO"
+# a link to a regular file is followed: the file gets the model, the link stays
+echo old >"$tmp/real.rbm"
+ln -s real.rbm "$tmp/link.rbm"
+# shellcheck disable=SC2086
+run train $short --out "$tmp/link.rbm"
+if [ "$rc" -eq 0 ] && [ -L "$tmp/link.rbm" ] && [ "$(head -c 3 "$tmp/real.rbm")" != old ] &&
+    "$RBM" eval "$tmp/real.rbm" --json --quiet >/dev/null 2>&1; then
+    ok "--out link to a regular file: the file is replaced, the link stays"
+else
+    fail "--out through a symbolic link (status $rc)"
+fi
+# a temporary left by a killed run (dead pid) goes at the next save; a live one stays
+dead=$(sh -c 'echo $$')
+echo partial >"$tmp/s.rbm.rbm-tmp.$dead.AbC123"
+echo partial >"$tmp/s.rbm.rbm-tmp.$$.XyZ789"
+# shellcheck disable=SC2086
+run train $short --out "$tmp/s.rbm"
+if [ "$rc" -eq 0 ] && [ ! -e "$tmp/s.rbm.rbm-tmp.$dead.AbC123" ] && [ -e "$tmp/s.rbm.rbm-tmp.$$.XyZ789" ]; then
+    ok "a stale temporary of a dead process is removed, a live one kept"
+else
+    fail "stale temporaries (status $rc): $(ls "$tmp" | grep rbm-tmp | tr '\n' ' ')"
+fi
+rm -f "$tmp/s.rbm.rbm-tmp.$$.XyZ789"
+
 # --- the exact log-likelihood per epoch of a small model -----------------------
 # a small bernoulli model on the 12-column CSV (4 hidden units: exact is cheap)
 run train --data "$tmp/bits.csv" --epochs 30 --n-hidden 4 --batch 30 --lr 0.1 --json --quiet \
