@@ -442,6 +442,15 @@ void cli_train_report(rbm_context *ctx, const struct cli_report_input *in);
 
 /* ---- cli_training.c ---- */
 
+/* The sane parameter range (docs/reliability.md "Sane parameter range"):
+ * trained weights and biases with |value| <= CLI_SANE_PARAM_MAX. */
+#define CLI_SANE_PARAM_MAX 1e3
+/* When a weight or bias of m is outside the sane range (or not finite),
+ * print one warning line on stderr naming the largest |W|, |a| and |b|;
+ * returns 1 then, 0 when all are inside (or m cannot be read). Never
+ * changes the exit status of a command. */
+int cli_warn_parameter_range(const rbm_machine *m, double lr);
+
 /* What the step loop is asked to do. */
 struct cli_training_plan {
     size_t epochs;           /* total, counting those before --resume */

@@ -715,6 +715,7 @@ static int run_train(struct train_run *r)
     r->res.total_steps = rbm_trainer_step_count(r->t);
     if ((rc = save_results(r)) != 0)
         return rc;
+    cli_warn_parameter_range(r->m, r->o.lr); /* a warning only: the exit status stays */
     double rate =
         r->res.train_seconds > 0 ? (double)r->res.samples / r->res.train_seconds : NAN;
     if (r->o.json)

@@ -309,6 +309,41 @@ else
 fi
 rm -f "$tmp/s.rbm.rbm-tmp.$$.XyZ789"
 
+# --- parameters outside the sane range: a warning, exit status 0 ---------------
+# max |parameter| of a model file, read independently of librbm (docs/file-format.md:
+# 24-byte header, sections of a 24-byte header + payload, PARM = float64 W, a, b)
+max_abs_param() {
+    "$PY" - "$1" <<'PYEOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", d, 12)[0]
+off = 24
+for _ in range(n):
+    tag = d[off:off + 4]
+    ln = struct.unpack_from("<Q", d, off + 8)[0]
+    if tag == b"PARM":
+        v = struct.unpack_from("<%dd" % (ln // 8), d, off + 24)
+        print("%.6g" % max(abs(x) for x in v))
+    off += 24 + ln
+PYEOF
+}
+run train --lr 1e300 --epochs 1 --n-hidden 4 --quiet --json --no-report --out "$tmp/lr.rbm"
+big=$(max_abs_param "$tmp/lr.rbm")
+if [ "$rc" -eq 0 ] && "$PY" -c "import sys; sys.exit(not float('$big') > 1e3)" &&
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+    grep -q "^rbm: warning: the trained parameters leave the sane range |W|, |a|, |b| <= 1000 (max |W| = " "$tmp/err"; then
+    ok "--lr 1e300: exit 0, max |parameter| $big, one warning line on stderr"
+else
+    fail "--lr 1e300 warning (status $rc, max |parameter| $big)"
+fi
+run train --epochs 2 --n-hidden 4 --quiet --json --no-report --out "$tmp/lr2.rbm"
+small=$(max_abs_param "$tmp/lr2.rbm")
+if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && "$PY" -c "import sys; sys.exit(not float('$small') <= 1e3)"; then
+    ok "default --lr: max |parameter| $small, no warning"
+else
+    fail "no warning inside the sane range (status $rc, max |parameter| $small)"
+fi
+
 # --- the exact log-likelihood per epoch of a small model -----------------------
 # a small bernoulli model on the 12-column CSV (4 hidden units: exact is cheap)
 run train --data "$tmp/bits.csv" --epochs 30 --n-hidden 4 --batch 30 --lr 0.1 --json --quiet \
