@@ -314,16 +314,20 @@ char *cli_default_plots_dir(const char *model);
 int cli_has_suffix(const char *s, const char *suffix);       /* ASCII case-insensitive */
 /* mkdir of one level (the parent must exist). 0, or -1 with note. */
 int cli_make_dir(const char *dir, char *note, size_t n);
-/* Fail early when `what` cannot be written to path (a directory, a missing
+/* Fail early when `what` cannot be written to path (not a regular file --
+ * a directory, FIFO, device, socket, or a link to one --, or in a missing
  * or unwritable directory): 0, or EXIT_RUNTIME after the error. */
 int cli_check_output_path(const char *path, const char *what);
 
 /* Atomic output of the files the library does not write: a temporary file
- * next to path (mode 0666 less the umask), renamed over path by
- * cli_finish_output after a complete write. */
+ * "<target>.rbm-tmp.<pid>.XXXXXX" next to path (mode 0666 less the umask),
+ * renamed over path by cli_finish_output after a complete write; only a
+ * regular file, or the regular file a symbolic link at path names, is
+ * replaced (as by the library's saves). */
 struct cli_outfile {
     FILE *f;
     char *tmp;
+    char *target; /* path, or the realpath of the link at path */
     const char *path;
 };
 int cli_start_output(struct cli_outfile *of, const char *path); /* 0, or -1 (printed) */
@@ -462,6 +466,15 @@ struct cli_report_input {
 void cli_train_report(rbm_context *ctx, const struct cli_report_input *in);
 
 /* ---- cli_training.c ---- */
+
+/* The sane parameter range (docs/reliability.md "Sane parameter range"):
+ * trained weights and biases with |value| <= CLI_SANE_PARAM_MAX. */
+#define CLI_SANE_PARAM_MAX 1e3
+/* When a weight or bias of m is outside the sane range (or not finite),
+ * print one warning line on stderr naming the largest |W|, |a| and |b|;
+ * returns 1 then, 0 when all are inside (or m cannot be read). Never
+ * changes the exit status of a command. */
+int cli_warn_parameter_range(const rbm_machine *m, double lr);
 
 /* What the step loop is asked to do. */
 struct cli_training_plan {

@@ -3,9 +3,14 @@
  * temporary renamed into place) for what the library does not write itself
  * (PNG grids, text samples; NPY is rbm_dataset_save_npy), and the text
  * writer of samples. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,13 +85,56 @@ int cli_make_dir(const char *dir, char *note, size_t n)
     return 0;
 }
 
-/* Before a long run: the path is a directory, or its directory does not
- * exist or is not writable. The save itself reports anything else. */
+/* What a non-regular file is, for messages. */
+static const char *file_type_name(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "directory";
+    if (S_ISFIFO(mode))
+        return "FIFO";
+    if (S_ISCHR(mode))
+        return "character device";
+    if (S_ISBLK(mode))
+        return "block device";
+    if (S_ISSOCK(mode))
+        return "socket";
+    return "special file";
+}
+
+/* The rule of the library's saves: only a regular file (absent, or a
+ * symbolic link to one) is replaced. 0, or -1 with the reason in note. */
+static int check_target_type(const char *path, char *note, size_t n)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return 0; /* absent (or unreadable: the save reports it) */
+    if (S_ISLNK(sb.st_mode)) {
+        if (stat(path, &sb) != 0) {
+            snprintf(note, n, "it is a symbolic link to a missing file");
+            return -1;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            snprintf(note, n, "it is a symbolic link to a %s, not to a regular file",
+                     file_type_name(sb.st_mode));
+            return -1;
+        }
+        return 0;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(note, n, "it is a %s, not a regular file", file_type_name(sb.st_mode));
+        return -1;
+    }
+    return 0;
+}
+
+/* Before a long run: the path is not a regular file, or its directory does
+ * not exist or is not writable. The save itself reports anything else. */
 int cli_check_output_path(const char *path, const char *what)
 {
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        cli_errorf("cannot save %s to '%s': it is a directory", what, path);
+    char note[160];
+    if (check_target_type(path, note, sizeof note) != 0) {
+        cli_errorf("cannot save %s to '%s': %s", what, path, note);
         return EXIT_RUNTIME;
     }
     char dir[4096];
@@ -114,23 +162,92 @@ int cli_check_output_path(const char *path, const char *what)
     return 0;
 }
 
-/* ---- atomic output files ---- */
+/* ---- atomic output files ----
+ * The same scheme as the library's saves (docs/reliability.md): the
+ * temporary is "<target>.rbm-tmp.<pid>.XXXXXX" beside the target, stale
+ * ones of dead processes are removed first, and only a regular file (or the
+ * regular file a symbolic link names) is replaced. */
+
+/* The pid in name when name is exactly "<base>.rbm-tmp.<pid>.<6 alnum>",
+ * else 0. */
+static long temp_pid(const char *name, const char *base)
+{
+    static const char mark[] = ".rbm-tmp.";
+    size_t bl = strlen(base), ml = sizeof mark - 1;
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, mark, ml) != 0)
+        return 0;
+    const char *p = name + bl + ml;
+    if (*p == '0')
+        return 0;
+    long pid = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
+        pid = pid * 10 + (*p - '0');
+    if (digits == 0 || *p != '.')
+        return 0;
+    p++;
+    for (int i = 0; i < 6; i++) {
+        char c = p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return p[6] == '\0' ? pid : 0;
+}
+
+static void remove_stale_temps(const char *target)
+{
+    const char *slash = strrchr(target, '/');
+    char *dir = slash ? path_prefix_suffix(target, slash == target ? 1 : (size_t)(slash - target), "")
+                      : path_prefix_suffix(".", 1, "");
+    const char *base = slash ? slash + 1 : target;
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            long pid = temp_pid(e->d_name, base);
+            if (pid <= 0 || pid == (long)getpid())
+                continue;
+            struct stat sb;
+            if ((kill((pid_t)pid, 0) != 0 && errno == ESRCH) &&
+                fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(sb.st_mode))
+                unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    free(dir);
+}
 
 int cli_start_output(struct cli_outfile *of, const char *path)
 {
     of->f = NULL;
     of->path = path;
-    of->tmp = cli_path_suffix(path, ".tmp.XXXXXX");
-    if (!of->tmp) {
-        cli_errorf("out of memory");
+    of->tmp = NULL;
+    of->target = NULL;
+    char note[160];
+    if (check_target_type(path, note, sizeof note) != 0) {
+        cli_errorf("cannot save to '%s': %s", path, note);
         return -1;
     }
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+        of->target = realpath(path, NULL);
+    else
+        of->target = cli_path_suffix(path, "");
+    char suffix[48];
+    snprintf(suffix, sizeof suffix, ".rbm-tmp.%ld.XXXXXX", (long)getpid());
+    of->tmp = of->target ? cli_path_suffix(of->target, suffix) : NULL;
+    if (!of->tmp) {
+        cli_errorf("cannot save to '%s': %s", path, of->target ? "out of memory" : strerror(errno));
+        free(of->target);
+        of->target = NULL;
+        return -1;
+    }
+    remove_stale_temps(of->target);
     int fd = mkstemp(of->tmp);
     if (fd < 0) {
         cli_errorf("cannot create '%s': %s", of->tmp, strerror(errno));
-        free(of->tmp);
-        of->tmp = NULL;
-        return -1;
+        goto fail;
     }
     mode_t mask = umask(0);
     umask(mask);
@@ -142,11 +259,15 @@ int cli_start_output(struct cli_outfile *of, const char *path)
         cli_errorf("cannot write '%s': %s", of->tmp, strerror(errno));
         close(fd);
         unlink(of->tmp);
-        free(of->tmp);
-        of->tmp = NULL;
-        return -1;
+        goto fail;
     }
     return 0;
+fail:
+    free(of->tmp);
+    free(of->target);
+    of->tmp = NULL;
+    of->target = NULL;
+    return -1;
 }
 
 int cli_finish_output(struct cli_outfile *of, int ok)
@@ -157,17 +278,22 @@ int cli_finish_output(struct cli_outfile *of, int ok)
     if (fclose(of->f) != 0 && ok && !err)
         err = errno ? errno : EIO;
     of->f = NULL;
-    if (ok && !err && rename(of->tmp, of->path) != 0)
+    char note[160] = "";
+    if (ok && !err && check_target_type(of->target, note, sizeof note) != 0)
+        err = -1; /* something not regular appeared at the target meanwhile */
+    if (ok && !err && rename(of->tmp, of->target) != 0)
         err = errno;
     int rc = 0;
     if (!ok || err) {
         unlink(of->tmp);
         if (ok)
-            cli_errorf("cannot write '%s': %s", of->path, strerror(err));
+            cli_errorf("cannot write '%s': %s", of->path, err < 0 ? note : strerror(err));
         rc = -1;
     }
     free(of->tmp);
+    free(of->target);
     of->tmp = NULL;
+    of->target = NULL;
     return rc;
 }
 

@@ -323,3 +323,47 @@ int cli_run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
     free(L.ckpt);
     return status;
 }
+
+/* ---- the sane parameter range ---- */
+
+/* max |x[i]|, +Inf when any is NaN. */
+static double max_abs(const double *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs(x[i]);
+        if (isnan(a))
+            return INFINITY;
+        if (a > m)
+            m = a;
+    }
+    return m;
+}
+
+int cli_warn_parameter_range(const rbm_machine *m, double lr)
+{
+    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    if (nv == 0 || nh == 0 || nv > SIZE_MAX / nh)
+        return 0;
+    size_t nw = nv * nh;
+    double *buf = malloc(sizeof(double) * (nw + nv + nh));
+    if (!buf)
+        return 0;
+    int out = 0;
+    if (rbm_machine_get_weights(m, buf, nw) == RBM_OK &&
+        rbm_machine_get_visible_bias(m, buf + nw, nv) == RBM_OK &&
+        rbm_machine_get_hidden_bias(m, buf + nw + nv, nh) == RBM_OK) {
+        double w = max_abs(buf, nw), a = max_abs(buf + nw, nv), b = max_abs(buf + nw + nv, nh);
+        if (!(w <= CLI_SANE_PARAM_MAX && a <= CLI_SANE_PARAM_MAX && b <= CLI_SANE_PARAM_MAX)) {
+            fprintf(stderr,
+                    "rbm: warning: the trained parameters leave the sane range |W|, |a|, |b| "
+                    "<= %g (max |W| = %.3g, max |a| = %.3g, max |b| = %.3g): every conditional "
+                    "is saturated: training has probably diverged (learning rate %g too large?); see "
+                    "docs/reliability.md\n",
+                    CLI_SANE_PARAM_MAX, w, a, b, lr);
+            out = 1;
+        }
+    }
+    free(buf);
+    return out;
+}

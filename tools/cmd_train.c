@@ -717,6 +717,7 @@ static int run_train(struct train_run *r)
     r->res.total_steps = rbm_trainer_step_count(r->t);
     if ((rc = save_results(r)) != 0)
         return rc;
+    cli_warn_parameter_range(r->m, r->o.lr); /* a warning only: the exit status stays */
     double rate =
         r->res.train_seconds > 0 ? (double)r->res.samples / r->res.train_seconds : NAN;
     if (r->o.json)
@@ -759,5 +760,12 @@ int cli_cmd_train(int argc, char **argv)
     }
     if ((rc = cli_check_output_path(r.o.out, "the model")) != 0)
         return rc;
+    if (r.o.checkpoint_every > 0) {
+        char *ckpt = cli_path_suffix(r.o.out, ".ckpt");
+        rc = ckpt ? cli_check_output_path(ckpt, "the checkpoint") : 0;
+        free(ckpt);
+        if (rc != 0)
+            return rc;
+    }
     return cli_run_in_context(train, &r);
 }

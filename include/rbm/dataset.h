@@ -113,12 +113,13 @@ RBM_API rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_data
  * float64 values whatever the element type (uint8 and float32 values are
  * exact in float64), so rbm_dataset_load_npy reads back the same values.
  * The file is replaced atomically: written to a temporary in the same
- * directory ("<path>.tmp.XXXXXX", mode 0666 less the umask), synced and
- * renamed over path; on failure the temporary is removed and path is left
- * as it was. Only reads ds; the caller keeps ownership of ds and path.
+ * directory ("<path>.rbm-tmp.<pid>.XXXXXX", mode 0666 less the umask),
+ * synced and renamed over path; on failure the temporary is removed and
+ * path is left as it was. Stale temporaries, targets that are not regular
+ * files and symbolic links are handled as by rbm_machine_save. Only reads ds; the caller keeps ownership of ds and path.
  * Errors, with the detail in the dataset's context: RBM_ERR_NULL (ds or path
  * NULL), RBM_ERR_IO (cannot create, write, sync or rename, naming the path
- * and the system's reason). Thread safety: as the other const functions of
+ * and the system's reason; path is not a regular file). Thread safety: as the other const functions of
  * a dataset; concurrent saves to one path leave one complete file. */
 RBM_API rbm_status rbm_dataset_save_npy(const rbm_dataset *ds, const char *path);
 

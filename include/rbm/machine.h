@@ -172,9 +172,16 @@ RBM_API rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, r
 /* Save a machine (shapes, unit kinds, sigmas, precision, W, a, b) to path
  * in the librbm model format (docs/file-format.md: little-endian whatever
  * the host, a CRC-32 per section). The write is atomic: the data goes to a
- * temporary file in the same directory which is renamed over path only
- * after a successful write and flush, so a failed save leaves any previous
- * file intact. Errors: RBM_ERR_NULL, RBM_ERR_IO (with the OS reason). */
+ * temporary file "<path>.rbm-tmp.<pid>.XXXXXX" in the same directory which
+ * is renamed over path only after a successful write and flush, so a failed
+ * save leaves any previous file intact and no temporary behind; temporaries
+ * of the same path left by processes that no longer exist (killed between
+ * write and rename) are removed first. Only a regular file is replaced: a
+ * directory, FIFO, device or socket at path is refused with RBM_ERR_IO
+ * naming path and its type; a symbolic link to a regular file is followed
+ * (that file is replaced, the link stays), any other link is refused.
+ * docs/reliability.md "Atomic saves" has the details. Errors: RBM_ERR_NULL,
+ * RBM_ERR_IO (with the OS reason). */
 RBM_API rbm_status rbm_machine_save(const rbm_machine *m, const char *path);
 
 /* Load a machine saved by rbm_machine_save into a new machine owned by the

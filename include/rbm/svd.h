@@ -159,7 +159,9 @@ RBM_API rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t
 
 /* Write all records as CSV (header "step,edge,n_outside,w0,w1,...", one
  * line per record, numbers with '.' whatever the locale, doubles with 17
- * significant digits). Errors: RBM_ERR_NULL, RBM_ERR_IO. */
+ * significant digits). The file is replaced atomically, as by
+ * rbm_machine_save (a failed write leaves any previous file intact; only a
+ * regular file is replaced). Errors: RBM_ERR_NULL, RBM_ERR_IO. */
 RBM_API rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *path);
 
 /* PCA initialisation: set W's first min(r, n_modes) modes to

@@ -163,12 +163,13 @@ RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
  * configuration (batch size, seed, estimator and k, optimiser and its
  * tunables, monitor period), counters, the epoch's row order, optimiser
  * moments, every rng state, and the persistent chains. The observer is not
- * saved. Atomic like rbm_machine_save. What is written is first read back
- * by the loader in memory, so a checkpoint that would not load is never
- * written (the old file at path, if any, stays). Errors: RBM_ERR_NULL,
- * RBM_ERR_IO, RBM_ERR_NO_MEMORY, RBM_ERR_STATE (the state would not load
- * back, e.g. chains driven to Inf through rbm_estimator_sampler; the detail
- * says which field).
+ * saved. Atomic like rbm_machine_save (same temporaries, same rule that
+ * only a regular file, or a link to one, is replaced). What is written is
+ * first read back by the loader in memory, so a checkpoint that would not
+ * load is never written (the old file at path, if any, stays). Errors:
+ * RBM_ERR_NULL, RBM_ERR_IO, RBM_ERR_NO_MEMORY, RBM_ERR_STATE (the state
+ * would not load back, e.g. chains driven to Inf through
+ * rbm_estimator_sampler; the detail says which field).
  *
  * rbm_trainer_load_checkpoint creates a machine and a trainer (both owned by
  * the caller; free the trainer first) that continue the saved run bit for

@@ -4,12 +4,14 @@
  * CSV export (docs/theory.md §6). */
 #include "analysis/svd_impl.h"
 #include "core/bytes.h"
+#include "core/file_out.h"
 
 #include <cblas.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -256,42 +258,47 @@ rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t k, uint
     return RBM_OK;
 }
 
+/* Append one printf-formatted field to w (fields are far below 64 bytes). */
+static void csv_put(rbm__fout *w, const char *fmt, ...) RBM__PRINTF(2, 3);
+
+static void csv_put(rbm__fout *w, const char *fmt, ...)
+{
+    char field[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(field, sizeof field, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        rbm__fout_write(w, field, (size_t)n < sizeof field ? (size_t)n : sizeof field - 1);
+}
+
 rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *path)
 {
     if (!t)
         return RBM_ERR_NULL;
     if (!path)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_mode_tracker_write_csv: path is NULL");
-    char why[160];
-    FILE *f = fopen(path, "we");
-    if (!f) {
-        rbm__errno_text(errno, why, sizeof why);
-        return rbm__fail(t->ctx, RBM_ERR_IO, "cannot open %s for writing: %s", path, why);
-    }
+    rbm__fout w;
+    rbm_status st = rbm__fout_open(t->ctx, path, &w);
+    if (st != RBM_OK)
+        return st;
     /* numbers always use '.', whatever LC_NUMERIC the program has set */
     locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     locale_t old_loc = cloc ? uselocale(cloc) : (locale_t)0;
-    int bad = fprintf(f, "step,edge,n_outside") < 0;
-    for (size_t id = 0; id < t->K && !bad; id++)
-        bad = fprintf(f, ",w%zu", id) < 0;
-    bad = bad || fputc('\n', f) == EOF;
-    for (size_t k = 0; k < t->n && !bad; k++) {
-        bad = fprintf(f, "%" PRIu64 ",%.17g,%zu", t->steps[k], t->edges[k], t->nouts[k]) < 0;
-        const double *w = t->ws + k * t->K;
-        for (size_t id = 0; id < t->K && !bad; id++)
-            bad = fprintf(f, ",%.17g", w[id]) < 0;
-        bad = bad || fputc('\n', f) == EOF;
+    csv_put(&w, "step,edge,n_outside");
+    for (size_t id = 0; id < t->K; id++)
+        csv_put(&w, ",w%zu", id);
+    csv_put(&w, "\n");
+    for (size_t k = 0; k < t->n; k++) {
+        csv_put(&w, "%" PRIu64 ",%.17g,%zu", t->steps[k], t->edges[k], t->nouts[k]);
+        const double *row = t->ws + k * t->K;
+        for (size_t id = 0; id < t->K; id++)
+            csv_put(&w, ",%.17g", row[id]);
+        csv_put(&w, "\n");
     }
-    int err = bad || ferror(f) ? (errno ? errno : EIO) : 0;
     if (cloc) {
         uselocale(old_loc);
         freelocale(cloc);
     }
-    if (fclose(f) != 0 && !err)
-        err = errno ? errno : EIO;
-    if (err) {
-        rbm__errno_text(err, why, sizeof why);
-        return rbm__fail(t->ctx, RBM_ERR_IO, "cannot write %s: %s", path, why);
-    }
-    return RBM_OK;
+    return rbm__fout_commit(t->ctx, &w, path);
 }

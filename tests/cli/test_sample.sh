@@ -84,8 +84,12 @@ if [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/s.txt")" -eq 3 ] &&
 else
     fail "sample text (status $rc)"
 fi
+mkfifo "$tmp/fifo.txt"
+expect_message 1 "sample --out FIFO" "cannot save the samples to '$tmp/fifo.txt': it is a FIFO, not a regular file" \
+    sample "$tmp/e.rbm" -n 3 --steps 5 --out "$tmp/fifo.txt" --quiet
+[ -p "$tmp/fifo.txt" ] && ok "sample: the FIFO is still a FIFO" || fail "sample replaced the FIFO"
 left=
-for f in "$tmp"/*.tmp.* "$tmp"/sd/*.tmp.*; do
+for f in "$tmp"/*.tmp.* "$tmp"/sd/*.tmp.* "$tmp"/*.rbm-tmp.* "$tmp"/sd/*.rbm-tmp.*; do
     [ -e "$f" ] && left="$left $f"
 done
 if [ -n "$left" ]; then

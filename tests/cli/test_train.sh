@@ -305,6 +305,108 @@ expect_error 2 "stray argument" train data.csv
 expect_error 2 "batch larger than the data" train --batch 10001
 expect_error 2 "exact with too many hidden units" train --estimator exact --n-hidden 50
 
+# --- outputs that are not regular files are refused, never replaced ----------
+mkfifo "$tmp/fifo"
+mkdir "$tmp/adir"
+ln -s "$tmp/fifo" "$tmp/link-to-fifo"
+short="--epochs 1 --n-hidden 4 --quiet --no-report"
+# shellcheck disable=SC2086
+expect_message 1 "--out FIFO" "cannot save the model to '$tmp/fifo': it is a FIFO, not a regular file" \
+    train $short --out "$tmp/fifo"
+[ -p "$tmp/fifo" ] && ok "the FIFO is still a FIFO" || fail "the FIFO was replaced"
+# shellcheck disable=SC2086
+expect_message 1 "--out DIRECTORY" "cannot save the model to '$tmp/adir': it is a directory, not a regular file" \
+    train $short --out "$tmp/adir"
+# shellcheck disable=SC2086
+expect_message 1 "--out link to a FIFO" \
+    "cannot save the model to '$tmp/link-to-fifo': it is a symbolic link to a FIFO, not to a regular file" \
+    train $short --out "$tmp/link-to-fifo"
+[ -L "$tmp/link-to-fifo" ] && [ -p "$tmp/fifo" ] && ok "the link and its FIFO are untouched" ||
+    fail "the link or the FIFO was replaced"
+if [ "$(id -u)" -eq 0 ] && mknod "$tmp/devnull" c 1 3 2>/dev/null; then
+    # shellcheck disable=SC2086
+    expect_message 1 "--out character device (made with mknod in the scratch directory)" \
+        "cannot save the model to '$tmp/devnull': it is a character device, not a regular file" \
+        train $short --out "$tmp/devnull"
+    [ -c "$tmp/devnull" ] && ok "the device node is still a device node" || fail "the device node was replaced"
+else
+    echo "# skip: character device target (mknod needs root)"
+fi
+mkfifo "$tmp/m.rbm.ckpt"
+# shellcheck disable=SC2086
+expect_message 1 "--checkpoint-every with MODEL.ckpt a FIFO" \
+    "cannot save the checkpoint to '$tmp/m.rbm.ckpt': it is a FIFO, not a regular file" \
+    train $short --checkpoint-every 1 --out "$tmp/m.rbm"
+[ ! -e "$tmp/m.rbm" ] && ok "nothing trained or saved when MODEL.ckpt is a FIFO" ||
+    fail "a model was saved although MODEL.ckpt is a FIFO"
+# a link to a regular file is followed: the file gets the model, the link stays
+echo old >"$tmp/real.rbm"
+ln -s real.rbm "$tmp/link.rbm"
+# shellcheck disable=SC2086
+run train $short --out "$tmp/link.rbm"
+if [ "$rc" -eq 0 ] && [ -L "$tmp/link.rbm" ] && [ "$(head -c 3 "$tmp/real.rbm")" != old ] &&
+    "$RBM" eval "$tmp/real.rbm" --json --quiet >/dev/null 2>&1; then
+    ok "--out link to a regular file: the file is replaced, the link stays"
+else
+    fail "--out through a symbolic link (status $rc)"
+fi
+# a temporary left by a killed run (dead pid) goes at the next save; a live one stays
+dead=$(sh -c 'echo $$')
+echo partial >"$tmp/s.rbm.rbm-tmp.$dead.AbC123"
+echo partial >"$tmp/s.rbm.rbm-tmp.$$.XyZ789"
+# shellcheck disable=SC2086
+run train $short --out "$tmp/s.rbm"
+if [ "$rc" -eq 0 ] && [ ! -e "$tmp/s.rbm.rbm-tmp.$dead.AbC123" ] && [ -e "$tmp/s.rbm.rbm-tmp.$$.XyZ789" ]; then
+    ok "a stale temporary of a dead process is removed, a live one kept"
+else
+    fail "stale temporaries (status $rc): $(ls "$tmp" | grep rbm-tmp | tr '\n' ' ')"
+fi
+rm -f "$tmp/s.rbm.rbm-tmp.$$.XyZ789"
+
+# --- parameters outside the sane range: a warning, exit status 0 ---------------
+# max |parameter| of a model file, read independently of librbm (docs/file-format.md:
+# 24-byte header, sections of a 24-byte header + payload, PARM = float64 W, a, b)
+max_abs_param() {
+    "$PY" - "$1" <<'PYEOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", d, 12)[0]
+off = 24
+for _ in range(n):
+    tag = d[off:off + 4]
+    ln = struct.unpack_from("<Q", d, off + 8)[0]
+    if tag == b"PARM":
+        v = struct.unpack_from("<%dd" % (ln // 8), d, off + 24)
+        print("%.6g" % max(abs(x) for x in v))
+    off += 24 + ln
+PYEOF
+}
+run train --lr 1e5 --epochs 1 --n-hidden 4 --quiet --json --no-report --out "$tmp/lr.rbm"
+big=$(max_abs_param "$tmp/lr.rbm")
+if [ "$rc" -eq 0 ] && "$PY" -c "import sys; sys.exit(not float('$big') > 1e3)" &&
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+    grep -q "^rbm: warning: the trained parameters leave the sane range |W|, |a|, |b| <= 1000 (max |W| = " "$tmp/err"; then
+    ok "--lr 1e5: exit 0, max |parameter| $big, one warning line on stderr"
+else
+    fail "--lr 1e5 warning (status $rc, max |parameter| $big)"
+fi
+# --lr 1e300 would move the weights beyond the float64 training limit (1e300):
+# the step is refused, the run fails with the reason, and no model is written
+run train --lr 1e300 --epochs 1 --n-hidden 4 --quiet --json --no-report --out "$tmp/lr300.rbm"
+if [ "$rc" -eq 1 ] && [ ! -e "$tmp/lr300.rbm" ] &&
+    grep -q "leave the float64 parameter limit 1e+300" "$tmp/err"; then
+    ok "--lr 1e300: exit 1, the step refused at the float64 parameter limit, no model"
+else
+    fail "--lr 1e300 (status $rc): $(cat "$tmp/err")"
+fi
+run train --epochs 2 --n-hidden 4 --quiet --json --no-report --out "$tmp/lr2.rbm"
+small=$(max_abs_param "$tmp/lr2.rbm")
+if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && "$PY" -c "import sys; sys.exit(not float('$small') <= 1e3)"; then
+    ok "default --lr: max |parameter| $small, no warning"
+else
+    fail "no warning inside the sane range (status $rc, max |parameter| $small)"
+fi
+
 # --- the exact log-likelihood per epoch of a small model -----------------------
 # a small bernoulli model on the 12-column CSV (4 hidden units: exact is cheap)
 run train --data "$tmp/bits.csv" --epochs 30 --n-hidden 4 --batch 30 --lr 0.1 --json --quiet \

@@ -387,7 +387,7 @@ static void test_roundtrip_all_kinds(void **state)
             rbm_machine_free(m);
         }
     }
-    assert_int_equal(count_entries_containing(".tmp."), 0);
+    assert_int_equal(count_entries_containing(".rbm-tmp."), 0);
     rbm_context_free(ctx);
 }
 
@@ -1064,7 +1064,7 @@ static void test_save_failure_leaves_no_trace(void **state)
     struct stat sb;
     assert_int_equal(stat(dirpath, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
-    assert_int_equal(count_entries_containing(".tmp."), 0);
+    assert_int_equal(count_entries_containing(".rbm-tmp."), 0);
 
     size_t n1 = 0;
     unsigned char *after = read_all(keep, &n1);
@@ -1113,7 +1113,7 @@ static void test_save_write_error_keeps_old_file(void **state)
     unsigned char *after = read_all(path, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(before, after, n0);
-    assert_int_equal(count_entries_containing(".tmp."), 0);
+    assert_int_equal(count_entries_containing(".rbm-tmp."), 0);
     rbm_machine *back = NULL;
     RBM_OKAY(ctx, rbm_machine_load(ctx, path, &back));
     assert_same_machine(small, back);
@@ -1144,7 +1144,7 @@ static void test_overwrite(void **state)
     RBM_OKAY(ctx, rbm_machine_load(ctx, path, &back));
     assert_same_machine(m1, back);
     rbm_machine_free(back);
-    assert_int_equal(count_entries_containing(".tmp."), 0);
+    assert_int_equal(count_entries_containing(".rbm-tmp."), 0);
     rbm_machine_free(m1);
     rbm_machine_free(m2);
     rbm_context_free(ctx);
