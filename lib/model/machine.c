@@ -551,7 +551,7 @@ rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *
             e += -m->b[j] * hr[j] + rbm__unit_phi(m->hk, m->sigma_h, hr[j]);
         e_all[r] = e;
     }
-    if (!(st = check_results(m, e_all, batch, 1, "energy")))
+    if (!(st = check_results(m, e_all, batch, 1, "energy")) && batch > 0) /* out NULL if 0 */
         memcpy(out, e_all, batch * sizeof(double));
     rbm__free(m->ctx, f);
     return st;
@@ -598,7 +598,7 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
             fe[r0 + r] = e - rbm__logpart_sum(kout, sout, wout, f + r * wout, 1.0);
         }
     }
-    if (!(st = check_results(m, fe, batch, 1, "free energy")))
+    if (!(st = check_results(m, fe, batch, 1, "free energy")) && batch > 0) /* out NULL if 0 */
         memcpy(out, fe, batch * sizeof(double));
     rbm__free(m->ctx, f);
     return st;
