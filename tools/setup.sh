@@ -4,7 +4,7 @@
 #   bash tools/setup.sh run [rbm train options]   install, build, `rbm train`
 #   bash tools/setup.sh test                      install, build, all tests
 #   bash tools/setup.sh deps | build              only those steps
-#   bash tools/setup.sh summary BUILD_DIR...      "N passed, N failed, N skipped"
+#   bash tools/setup.sh summary BUILD_DIR|LOG...  "N passed, N failed, N skipped"
 #
 # Needs root (or sudo) only when a Debian package is missing; when everything
 # is installed apt is not touched, so repeated runs are fast.
@@ -14,6 +14,8 @@
 #   RBM_MESON_ARGS    extra `meson setup` arguments for a new build directory
 #   RBM_NO_SUMMARY=1  `test` does not print the summary line (.ci/run prints
 #                     one line for all its test runs)
+#   RBM_CI_DEPS=1     also install the CI-only packages (abigail-tools,
+#                     valgrind)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +30,12 @@ packages=(
     python3 python3-numpy
     dataset-fashion-mnist gnuplot-nox
 )
+# Only for .ci/run (RBM_CI_DEPS=1): the ABI gate (abidw, abidiff) and the
+# memcheck step. Without them those tests are skipped.
+ci_packages=(abigail-tools valgrind)
+if [ "${RBM_CI_DEPS:-0}" = 1 ]; then
+    packages+=("${ci_packages[@]}")
+fi
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -65,7 +73,9 @@ build() {
     ninja -C "$build"
 }
 
-# summary DIR...: count meson's test results in DIR/meson-logs/testlog.json.
+# summary DIR|LOG...: count meson's test results in DIR/meson-logs/testlog.json,
+# or in LOG itself when it is a .json file (`meson test --setup X` writes
+# testlog-X.json).
 summary() {
     if [ ! -x /usr/bin/python3 ]; then   # setup failed before python3 was installed
         echo "0 passed, 1 failed, 0 skipped"
@@ -75,7 +85,7 @@ summary() {
 import json, os, sys
 passed = failed = skipped = 0
 for d in sys.argv[1:]:
-    log = os.path.join(d, "meson-logs", "testlog.json")
+    log = d if d.endswith(".json") else os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(log):
         print(f"{log}: missing (build or test run failed)", file=sys.stderr)
         failed += 1

@@ -62,14 +62,20 @@ RBM_API rbm_context *rbm_machine_context(const rbm_machine *m);
 
 /* Standard deviation of a Gaussian layer (1 by default; NaN for a NULL
  * machine; for discrete layers the stored value is unused).
+ * Accepted sigmas (every layer) are those whose sigma^2 and 1/sigma^2 are
+ * finite normal numbers of the machine's precision:
+ *   float64 machine: 2^-511 <= sigma <= 2^511 (about 1.49e-154 to 6.70e153),
+ *   float32 machine: 2^-63 <= sigma <= 2^63 (about 1.08e-19 to 9.22e18).
  * set_sigma errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (bad layer, or
- * sigma not finite and > 0), RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss). */
+ * sigma outside the range, NaN or infinite; the detail gives the range),
+ * RBM_ERR_NOT_NORMALIZABLE (Gauss-Gauss). On error nothing changes. */
 RBM_API double rbm_machine_sigma(const rbm_machine *m, rbm_layer layer);
 RBM_API rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma);
 
 /* Compute precision of the training kernels. Errors: RBM_ERR_NULL,
- * RBM_ERR_INVALID_ARGUMENT (unknown precision, or FLOAT32 for a machine
- * holding a parameter above FLT_MAX), RBM_ERR_NO_MEMORY. Changing it while a sampler,
+ * RBM_ERR_INVALID_ARGUMENT (unknown precision; a sigma outside the range of
+ * the new precision, see rbm_machine_sigma; or FLOAT32 for a machine holding
+ * a parameter above FLT_MAX), RBM_ERR_NO_MEMORY. Changing it while a sampler,
  * estimator or trainer uses the machine is allowed; they pick it up on
  * their next call only if they were created after the change
  * (RBM_ERR_STATE is returned by them otherwise). */
@@ -119,7 +125,10 @@ RBM_API rbm_status rbm_machine_init_visible_bias_from_data(rbm_machine *m, const
  * written). On error out is unchanged.
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (a length other than the expected
  * one; the detail names the argument, the expected and the given length),
- * RBM_ERR_NOT_FINITE, RBM_ERR_NO_MEMORY. */
+ * RBM_ERR_NOT_FINITE, RBM_ERR_NO_MEMORY, RBM_ERR_TOO_LARGE (batch),
+ * RBM_ERR_NUMERICAL (a result would not be finite in double, e.g. a
+ * Gaussian v^2/(2 sigma^2) beyond DBL_MAX; the detail names the row): a
+ * value returned with RBM_OK is always finite. */
 RBM_API rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v,
                                       size_t v_len, const double *h, size_t h_len, double *out,
                                       size_t out_len);
@@ -140,7 +149,10 @@ RBM_API rbm_status rbm_machine_free_energy_hidden(const rbm_machine *m, size_t b
 
 /* Conditional means: hidden_mean writes E[h|v] (batch x N_h) for batch
  * visible states; visible_mean writes E[v|h] (batch x N_v).
- * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE. */
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE,
+ * RBM_ERR_NUMERICAL (a mean would not be finite in double, e.g. a Gaussian
+ * sigma^2 u beyond DBL_MAX): a value returned with RBM_OK is always finite;
+ * after RBM_ERR_NUMERICAL the contents of out are unspecified. */
 RBM_API rbm_status rbm_machine_hidden_mean(const rbm_machine *m, size_t batch, const double *v,
                                            size_t v_len, double *out, size_t out_len);
 RBM_API rbm_status rbm_machine_visible_mean(const rbm_machine *m, size_t batch, const double *h,
@@ -148,7 +160,8 @@ RBM_API rbm_status rbm_machine_visible_mean(const rbm_machine *m, size_t batch, 
 
 /* Conditional samples h ~ p(h|v) and v ~ p(v|h), drawn with rng (unit
  * order: row by row, unit by unit, one deviate each).
- * Errors: as the means, plus RBM_ERR_NULL for rng. */
+ * Errors: as the means, plus RBM_ERR_NULL for rng. After RBM_ERR_NUMERICAL
+ * rng is left in the state it had before the call. */
 RBM_API rbm_status rbm_machine_sample_hidden(const rbm_machine *m, rbm_rng *rng, size_t batch,
                                              const double *v, size_t v_len, double *out,
                                              size_t out_len);
@@ -189,6 +202,8 @@ RBM_API rbm_status rbm_machine_save(const rbm_machine *m, const char *path);
  * (checksum mismatch) or hostile files give RBM_ERR_BAD_FORMAT with the
  * offset and field in the detail; sizes beyond what the file can hold give
  * RBM_ERR_BAD_FORMAT, products that overflow RBM_ERR_TOO_LARGE.
+ * A stored sigma outside the range of the stored precision (see
+ * rbm_machine_sigma) gives RBM_ERR_BAD_FORMAT.
  * Errors also: RBM_ERR_NULL, RBM_ERR_IO, RBM_ERR_NO_MEMORY,
  * RBM_ERR_NOT_NORMALIZABLE (a stored Gauss-Gauss machine that violates the
  * bound). */

@@ -13,8 +13,9 @@
  * every finite field in float32 and float64.
  *
  * sigma is the standard deviation of a Gaussian unit and is ignored (may be
- * anything) for the discrete kinds; for Gaussian units it must be finite and
- * > 0.
+ * anything) for the discrete kinds; for Gaussian units it must lie in
+ * [2^-511, 2^511] (about 1.49e-154 to 6.70e153), the float64 range of
+ * rbm_machine_sigma, so that sigma^2 and 1/sigma^2 are finite.
  *
  * THREAD SAFETY: functions without an rng are pure; those with an rng use it
  * exclusively for the duration of the call. */
@@ -44,7 +45,7 @@ RBM_API rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out);
  * detail message. On error no output is written.
  * Errors: RBM_ERR_NULL (field NULL with n > 0), RBM_ERR_SHAPE (an output
  * length != n), RBM_ERR_INVALID_ARGUMENT (unknown kind, or Gaussian with
- * sigma not finite and > 0), RBM_ERR_NOT_FINITE (a field is NaN or
+ * sigma outside [2^-511, 2^511]), RBM_ERR_NOT_FINITE (a field is NaN or
  * infinite). */
 RBM_API rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,
                                  double *mean, size_t mean_len, double *variance,

@@ -85,10 +85,10 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
     }
     rbm__free(mv->ctx, v);
     rbm__free(mv->ctx, f);
-    if (st)
+    if (st && st != RBM_ERR_NUMERICAL) /* NUMERICAL: a row's free energy overflows */
         return st;
     double mean = (double)(acc / (long double)rows);
-    if (!isfinite(mean))
+    if (st || !isfinite(mean))
         return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE,
                          "mean free energy of the data is not finite (data values too large for "
                          "the machine?)");

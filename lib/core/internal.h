@@ -101,6 +101,12 @@ double rbm__unit_var(rbm_unit_kind k, double sigma, double x);
 double rbm__unit_phi(rbm_unit_kind k, double sigma, double x); /* confinement */
 double rbm__unit_sample(rbm_unit_kind k, double sigma, double x, rbm_rng *rng);
 bool rbm__unit_kind_valid(rbm_unit_kind k);
+/* The sigmas a machine of precision prec accepts: [*lo, *hi] = [2^-511, 2^511]
+ * for float64, [2^-63, 2^63] for float32, so that sigma^2, 1/sigma^2 and
+ * 2 sigma^2 are finite normal numbers of that type (and log sigma, hence the
+ * Gaussian log-partition constant, is finite). */
+void rbm__sigma_range(rbm_precision prec, double *lo, double *hi);
+bool rbm__sigma_ok(double sigma, rbm_precision prec);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
 double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
 /* out[i] = sigm(scale * x[i]) (vectorised; out may alias x) */

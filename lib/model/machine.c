@@ -282,14 +282,31 @@ rbm_status rbm__machine_check_normalizable(const rbm_machine *m, const double *W
 
 /* ---- end of the workspace block ---- */
 
+/* RBM_ERR_INVALID_ARGUMENT unless sigma of `layer` lies in the accepted range
+ * of precision prec (rbm__sigma_range). */
+static rbm_status check_sigma(const rbm_machine *m, rbm_layer layer, double sigma,
+                              rbm_precision prec)
+{
+    if (rbm__sigma_ok(sigma, prec))
+        return RBM_OK;
+    double lo, hi;
+    rbm__sigma_range(prec, &lo, &hi);
+    bool f32 = prec == RBM_PRECISION_FLOAT32;
+    return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
+                     "sigma_%s = %g is outside the accepted range [%.17g, %.17g] (2^-%d to 2^%d) "
+                     "of a %s machine: sigma^2 and 1/sigma^2 must be finite",
+                     layer == RBM_LAYER_HIDDEN ? "h" : "v", sigma, lo, hi, f32 ? 63 : 511,
+                     f32 ? 63 : 511, f32 ? "float32" : "float64");
+}
+
 rbm_status rbm_machine_set_sigma(rbm_machine *m, rbm_layer layer, double sigma)
 {
     CHECK_M(m);
     if (layer != RBM_LAYER_VISIBLE && layer != RBM_LAYER_HIDDEN)
         return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown layer %d", (int)layer);
-    if (!(isfinite(sigma) && sigma > 0))
-        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
-                         "sigma must be finite and > 0 (got %g)", sigma);
+    rbm_status st0 = check_sigma(m, layer, sigma, m->prec);
+    if (st0)
+        return st0;
     double sv = layer == RBM_LAYER_VISIBLE ? sigma : m->sigma_v;
     double sh = layer == RBM_LAYER_HIDDEN ? sigma : m->sigma_h;
     rbm_status st = rbm__machine_check_normalizable(m, m->W, sv, sh);
@@ -322,12 +339,15 @@ rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision)
     CHECK_M(m);
     if (precision != RBM_PRECISION_FLOAT32 && precision != RBM_PRECISION_FLOAT64)
         return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "unknown precision %d", (int)precision);
-    rbm_status pst;
+    rbm_status sst;
+    if ((sst = check_sigma(m, RBM_LAYER_VISIBLE, m->sigma_v, precision)) ||
+        (sst = check_sigma(m, RBM_LAYER_HIDDEN, m->sigma_h, precision)))
+        return sst;
     if (precision == RBM_PRECISION_FLOAT32 &&
-        ((pst = rbm__machine_check_params(m->ctx, precision, m->W, m->nv * m->nh, "weights")) ||
-         (pst = rbm__machine_check_params(m->ctx, precision, m->a, m->nv, "visible bias")) ||
-         (pst = rbm__machine_check_params(m->ctx, precision, m->b, m->nh, "hidden bias"))))
-        return pst;
+        ((sst = rbm__machine_check_params(m->ctx, precision, m->W, m->nv * m->nh, "weights")) ||
+         (sst = rbm__machine_check_params(m->ctx, precision, m->a, m->nv, "visible bias")) ||
+         (sst = rbm__machine_check_params(m->ctx, precision, m->b, m->nh, "hidden bias"))))
+        return sst;
     if (precision == RBM_PRECISION_FLOAT32 && !m->Wf) {
         rbm_status st = alloc_mirror(m);
         if (st) {
@@ -507,6 +527,20 @@ static rbm_status check_batch(const rbm_machine *m, size_t batch, const double *
     return rbm__check_finite(m->ctx, x, n, what);
 }
 
+/* RBM_ERR_NUMERICAL unless the n results are finite: a value that overflows
+ * double is refused, never returned as +-Inf or NaN with RBM_OK. */
+static rbm_status check_results(const rbm_machine *m, const double *x, size_t n, size_t width,
+                                const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return rbm__fail(m->ctx, RBM_ERR_NUMERICAL,
+                             "%s of row %zu is %s: the parameters, sigmas or inputs are too large "
+                             "for double",
+                             what, i / width, isnan(x[i]) ? "NaN" : "infinite");
+    return RBM_OK;
+}
+
 rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *v, size_t v_len,
                               const double *h, size_t h_len, double *out, size_t out_len)
 {
@@ -516,9 +550,14 @@ rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *
         (st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")) ||
         (st = rbm__check_array(m->ctx, out, out_len, batch, "out")))
         return st;
+    /* f: the fields W h of one row, then the batch energies (out is written
+     * only when all are finite) */
     double *f;
-    if ((st = rbm__xcalloc(m->ctx, m->nv, sizeof(double), &f, "workspace")))
+    if (batch > SIZE_MAX - m->nv)
+        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "energy: batch %zu is too large", batch);
+    if ((st = rbm__xcalloc(m->ctx, m->nv + batch, sizeof(double), &f, "workspace")))
         return st;
+    double *e_all = f + m->nv;
     for (size_t r = 0; r < batch; r++) {
         const double *vr = v + r * m->nv, *hr = h + r * m->nh;
         for (size_t i = 0; i < m->nv; i++) {
@@ -533,10 +572,12 @@ rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *
             e += -vr[i] * (f[i] + m->a[i]) + rbm__unit_phi(m->vk, m->sigma_v, vr[i]);
         for (size_t j = 0; j < m->nh; j++)
             e += -m->b[j] * hr[j] + rbm__unit_phi(m->hk, m->sigma_h, hr[j]);
-        out[r] = e;
+        e_all[r] = e;
     }
+    if (!(st = check_results(m, e_all, batch, 1, "energy")) && batch > 0) /* out NULL if 0 */
+        memcpy(out, e_all, batch * sizeof(double));
     rbm__free(m->ctx, f);
-    return RBM_OK;
+    return st;
 }
 
 #define FE_BLOCK 256
@@ -556,10 +597,15 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
     if ((st = check_batch(m, batch, x, x_len, win, given ? "hidden batch" : "visible batch")) ||
         (st = rbm__check_array(m->ctx, out, out_len, batch, "out")))
         return st;
+    /* f: the fields of one block, then the batch free energies (out is
+     * written only when all are finite) */
     double *f;
-    size_t rows = batch < FE_BLOCK ? batch : FE_BLOCK;
-    if ((st = rbm__xcalloc(m->ctx, (rows ? rows : 1) * wout, sizeof(double), &f, "workspace")))
+    size_t rows = batch < FE_BLOCK ? batch : FE_BLOCK, nf = (rows ? rows : 1) * wout;
+    if (batch > SIZE_MAX - nf)
+        return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "free energy: batch %zu is too large", batch);
+    if ((st = rbm__xcalloc(m->ctx, nf + batch, sizeof(double), &f, "workspace")))
         return st;
+    double *fe = f + nf;
     for (size_t r0 = 0; r0 < batch; r0 += FE_BLOCK) {
         size_t n = batch - r0 < FE_BLOCK ? batch - r0 : FE_BLOCK;
         const double *xb = x + r0 * win;
@@ -572,11 +618,13 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
             double e = 0;
             for (size_t i = 0; i < win; i++)
                 e += -bias[i] * xr[i] + rbm__unit_phi(kin, sin, xr[i]);
-            out[r0 + r] = e - rbm__logpart_sum(kout, sout, wout, f + r * wout, 1.0);
+            fe[r0 + r] = e - rbm__logpart_sum(kout, sout, wout, f + r * wout, 1.0);
         }
     }
+    if (!(st = check_results(m, fe, batch, 1, "free energy")) && batch > 0) /* out NULL if 0 */
+        memcpy(out, fe, batch * sizeof(double));
     rbm__free(m->ctx, f);
-    return RBM_OK;
+    return st;
 }
 
 rbm_status rbm_machine_free_energy(const rbm_machine *m, size_t batch, const double *v,
@@ -614,10 +662,14 @@ static rbm_status conditional(const rbm_machine *m, rbm_rng *rng, int to_hidden,
         else
             rbm__kern_f64.visible_field(&m->view, n, x + r0 * win, out + r0 * wout);
     }
+    rbm_rng saved = rng ? *rng : (rbm_rng){0}; /* a refused sample leaves rng as it was */
     double *o = out;
     for (size_t i = 0; i < batch * wout; i++)
         o[i] = rng ? rbm__unit_sample(k, sigma, o[i], rng) : rbm__unit_mean(k, sigma, o[i]);
-    return RBM_OK;
+    st = check_results(m, out, batch * wout, wout, rng ? "sample" : "conditional mean");
+    if (st && rng)
+        *rng = saved;
+    return st;
 }
 
 rbm_status rbm_machine_hidden_mean(const rbm_machine *m, size_t batch, const double *v,

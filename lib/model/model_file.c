@@ -250,15 +250,18 @@ static rbm_status parse_model(reader *r, const unsigned char *p, uint64_t at, mo
     if (hk > RBM_UNIT_GAUSSIAN)
         return bad(r, "section 'model': hidden unit kind %" PRIu32 " (offset %" PRIu64
                       ") is not 0, 1 or 2", hk, at + 20);
-    if (!(isfinite(sv) && sv > 0))
-        return bad(r, "section 'model': sigma_v %g (offset %" PRIu64 ") is not finite and > 0",
-                   sv, at + 24);
-    if (!(isfinite(sh) && sh > 0))
-        return bad(r, "section 'model': sigma_h %g (offset %" PRIu64 ") is not finite and > 0",
-                   sh, at + 32);
     if (prec > RBM_PRECISION_FLOAT32)
         return bad(r, "section 'model': precision %" PRIu32 " (offset %" PRIu64
                       ") is not 0 or 1", prec, at + 40);
+    /* the range rbm_machine_set_sigma accepts for the stored precision */
+    double lo, hi;
+    rbm__sigma_range((rbm_precision)prec, &lo, &hi);
+    if (!rbm__sigma_ok(sv, (rbm_precision)prec))
+        return bad(r, "section 'model': sigma_v %g (offset %" PRIu64 ") is outside [%.17g, %.17g]",
+                   sv, at + 24, lo, hi);
+    if (!rbm__sigma_ok(sh, (rbm_precision)prec))
+        return bad(r, "section 'model': sigma_h %g (offset %" PRIu64 ") is outside [%.17g, %.17g]",
+                   sh, at + 32, lo, hi);
 
     /* 8 * (nv*nh + nv + nh) bytes of parameters must be representable. */
     uint64_t nw, count, bytes;

@@ -49,6 +49,22 @@ bool rbm__unit_kind_valid(rbm_unit_kind k)
     return k == RBM_UNIT_BERNOULLI || k == RBM_UNIT_ISING || k == RBM_UNIT_GAUSSIAN;
 }
 
+void rbm__sigma_range(rbm_precision prec, double *lo, double *hi)
+{
+    /* sigma = 2^e: sigma^2 = 2^(2e) and 1/sigma^2 = 2^(-2e) are normal when
+     * 2e <= 1022 (float64: DBL_MIN = 2^-1022) or 2e <= 126 (float32). */
+    int e = prec == RBM_PRECISION_FLOAT32 ? 63 : 511;
+    *lo = ldexp(1.0, -e);
+    *hi = ldexp(1.0, e);
+}
+
+bool rbm__sigma_ok(double sigma, rbm_precision prec)
+{
+    double lo, hi;
+    rbm__sigma_range(prec, &lo, &hi);
+    return sigma >= lo && sigma <= hi; /* false for NaN */
+}
+
 double rbm__unit_logpart(rbm_unit_kind k, double sigma, double x)
 {
     switch (k) {
@@ -128,9 +144,13 @@ static rbm_status check_unit_args(rbm_context *ctx, const char *fn, rbm_unit_kin
 {
     if (!rbm__unit_kind_valid(kind))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: unknown unit kind %d", fn, (int)kind);
-    if (kind == RBM_UNIT_GAUSSIAN && !(isfinite(sigma) && sigma > 0))
+    if (kind == RBM_UNIT_GAUSSIAN && !rbm__sigma_ok(sigma, RBM_PRECISION_FLOAT64)) {
+        double lo, hi;
+        rbm__sigma_range(RBM_PRECISION_FLOAT64, &lo, &hi);
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
-                         "%s: Gaussian sigma %g is not finite and positive", fn, sigma);
+                         "%s: Gaussian sigma %g is outside [%.17g, %.17g] (2^-511 to 2^511)", fn,
+                         sigma, lo, hi);
+    }
     if (n > 0 && !field)
         return rbm__fail(ctx, RBM_ERR_NULL, "%s: field is NULL", fn);
     for (size_t i = 0; i < n; i++)

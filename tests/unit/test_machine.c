@@ -1843,5 +1843,13 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_output_lengths),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Under valgrind (`meson test --setup valgrind` sets RBM_UNDER_VALGRIND)
+     * the first test, the long-double self-check of the reference integrator,
+     * is left out: valgrind computes long double with 64-bit doubles, so its
+     * 1e-14 bounds cannot hold there, while the tests after it use
+     * tolerances that double meets. (cmocka 1.1's skip() reports "not ok",
+     * which meson counts as a failure.) */
+    size_t first = getenv("RBM_UNDER_VALGRIND") ? 1 : 0;
+    return _cmocka_run_group_tests("tests", tests + first, sizeof tests / sizeof tests[0] - first,
+                                   NULL, NULL);
 }
