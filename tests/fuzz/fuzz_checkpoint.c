@@ -68,8 +68,8 @@ static void train_and_save(rbm_trainer *t, rbm_machine *m)
         fz_fail("a saved checkpoint does not load: %s: %s", rbm_status_name(st),
                 rbm_context_last_error(ctx));
     fz_same_machine("saved checkpoint", m, m2);
-    if (rbm_trainer_steps(t2) != rbm_trainer_steps(t) ||
-        rbm_trainer_epochs(t2) != rbm_trainer_epochs(t) ||
+    if (rbm_trainer_step_count(t2) != rbm_trainer_step_count(t) ||
+        rbm_trainer_epoch_count(t2) != rbm_trainer_epoch_count(t) ||
         rbm_trainer_batch_index(t2) != rbm_trainer_batch_index(t))
         fz_fail("a saved checkpoint reloads with other counters");
     if (rbm_trainer_save_checkpoint(t2, resave_path) != RBM_OK)

@@ -25,6 +25,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+/* Every helper is static; a target uses only some of them. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FZ_FN static __attribute__((unused))
+#else
+#define FZ_FN static
+#endif
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +45,7 @@ static rbm_context *fz_ctx;
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noreturn, format(printf, 1, 2)))
 #endif
-static void fz_fail(const char *fmt, ...)
+FZ_FN void fz_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -49,14 +56,14 @@ static void fz_fail(const char *fmt, ...)
     abort();
 }
 
-static void fz_discard_log(void *user, rbm_log_level level, const char *message)
+FZ_FN void fz_discard_log(void *user, rbm_log_level level, const char *message)
 {
     (void)user;
     (void)level;
     (void)message;
 }
 
-static void fz_cleanup(void)
+FZ_FN void fz_cleanup(void)
 {
     for (int i = 0; i < fz_n_paths; i++)
         unlink(fz_paths[i]);
@@ -64,7 +71,7 @@ static void fz_cleanup(void)
     fz_ctx = NULL;
 }
 
-static const char *fz_tmp_dir(void)
+FZ_FN const char *fz_tmp_dir(void)
 {
     struct stat st;
     if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0)
@@ -75,7 +82,7 @@ static const char *fz_tmp_dir(void)
 
 /* A new per-process temporary path "<dir>/rbm-fuzz-<name>-<pid>-<i><ext>",
  * removed at exit. */
-static const char *fz_new_path(const char *name, const char *ext)
+FZ_FN const char *fz_new_path(const char *name, const char *ext)
 {
     if (fz_n_paths >= FZ_MAX_PATHS)
         fz_fail("harness: too many temporary paths");
@@ -89,7 +96,7 @@ static const char *fz_new_path(const char *name, const char *ext)
 }
 
 /* Create the context once; returns it. */
-static rbm_context *fz_context(void)
+FZ_FN rbm_context *fz_context(void)
 {
     if (fz_ctx)
         return fz_ctx;
@@ -102,7 +109,7 @@ static rbm_context *fz_context(void)
 }
 
 /* Replace the file at path by exactly size bytes of data. */
-static void fz_write_file(const char *path, const uint8_t *data, size_t size)
+FZ_FN void fz_write_file(const char *path, const uint8_t *data, size_t size)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0)
@@ -121,7 +128,7 @@ static void fz_write_file(const char *path, const uint8_t *data, size_t size)
 }
 
 /* Read a whole (small) file into a malloc'd buffer; *size gets its length. */
-static uint8_t *fz_read_file(const char *path, size_t *size)
+FZ_FN uint8_t *fz_read_file(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -146,31 +153,25 @@ static uint8_t *fz_read_file(const char *path, size_t *size)
 }
 
 /* Before a call whose failure is checked: forget earlier errors. */
-static void fz_clear(void)
+FZ_FN void fz_clear(void)
 {
     rbm_context_clear_error(fz_context());
 }
 
-/* A call returned st. If it failed: st is one of allowed[0..n) (the
- * documented errors), *out was left NULL, and the context holds a non-empty
- * detail and the same status. If it succeeded: *out is set. */
-static void fz_check_status(const char *what, rbm_status st, const void *out,
-                            const rbm_status *allowed, size_t n)
+/* A call that has no output pointer returned st. If it failed: st is one of
+ * allowed[0..n) (the documented errors) and the context holds a non-empty
+ * detail and the same status. */
+FZ_FN void fz_check_error(const char *what, rbm_status st, const rbm_status *allowed, size_t n)
 {
     rbm_context *ctx = fz_context();
-    if (st == RBM_OK) {
-        if (!out)
-            fz_fail("%s: RBM_OK but *out is NULL", what);
+    if (st == RBM_OK)
         return;
-    }
     int known = 0;
     for (size_t i = 0; i < n; i++)
         known |= (allowed[i] == st);
     if (!known)
         fz_fail("%s: undocumented status %s (%d): %s", what, rbm_status_name(st), (int)st,
                 rbm_context_last_error(ctx));
-    if (out)
-        fz_fail("%s: failed with %s but *out is not NULL", what, rbm_status_name(st));
     const char *msg = rbm_context_last_error(ctx);
     if (!msg || !*msg)
         fz_fail("%s: failed with %s but rbm_context_last_error is empty", what,
@@ -180,7 +181,22 @@ static void fz_check_status(const char *what, rbm_status st, const void *out,
                 rbm_status_name(rbm_context_last_status(ctx)));
 }
 
-static void fz_check_finite(const char *what, const double *x, size_t n)
+/* A constructor returned st and *out: as fz_check_error, and besides: on
+ * failure *out was left NULL, on success it is set. */
+FZ_FN void fz_check_status(const char *what, rbm_status st, const void *out,
+                            const rbm_status *allowed, size_t n)
+{
+    if (st == RBM_OK) {
+        if (!out)
+            fz_fail("%s: RBM_OK but *out is NULL", what);
+        return;
+    }
+    fz_check_error(what, st, allowed, n);
+    if (out)
+        fz_fail("%s: failed with %s but *out is not NULL", what, rbm_status_name(st));
+}
+
+FZ_FN void fz_check_finite(const char *what, const double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
@@ -193,7 +209,7 @@ typedef struct fz_params {
     double *w, *a, *b;
 } fz_params;
 
-static void fz_params_free(fz_params *p)
+FZ_FN void fz_params_free(fz_params *p)
 {
     free(p->w);
     free(p->a);
@@ -204,7 +220,7 @@ static void fz_params_free(fz_params *p)
 /* Read a loaded machine's parameters and check what a load promises:
  * sizes >= 1, known unit kinds and precision, finite parameters, finite
  * positive sigmas. */
-static fz_params fz_check_machine(const char *what, const rbm_machine *m)
+FZ_FN fz_params fz_check_machine(const char *what, const rbm_machine *m)
 {
     fz_params p = {rbm_machine_n_visible(m), rbm_machine_n_hidden(m), NULL, NULL, NULL};
     if (p.nv < 1 || p.nh < 1)
@@ -240,7 +256,7 @@ static fz_params fz_check_machine(const char *what, const rbm_machine *m)
 
 /* Two machines hold the same model: shapes, kinds, sigmas, precision and
  * parameters bit for bit. */
-static void fz_same_machine(const char *what, const rbm_machine *x, const rbm_machine *y)
+FZ_FN void fz_same_machine(const char *what, const rbm_machine *x, const rbm_machine *y)
 {
     fz_params p = fz_check_machine(what, x), q = fz_check_machine(what, y);
     if (p.nv != q.nv || p.nh != q.nh)
@@ -266,7 +282,7 @@ enum { FZ_MAX_CHECKED_ELEMENTS = 1 << 20 };
 
 /* All values of a dataset (rows x cols doubles, malloc'd), NULL when the
  * dataset is too large to check cheaply. */
-static double *fz_dataset_values(const char *what, const rbm_dataset *ds)
+FZ_FN double *fz_dataset_values(const char *what, const rbm_dataset *ds)
 {
     size_t rows = rbm_dataset_rows(ds), cols = rbm_dataset_cols(ds);
     if (rows < 1 || cols < 1)
@@ -287,7 +303,7 @@ static double *fz_dataset_values(const char *what, const rbm_dataset *ds)
  * RBM_ERR_NOT_FINITE), uint8 values in 0..255 as integers; and that
  * rbm_dataset_save_npy + rbm_dataset_load_npy give back the same values.
  * npy_path is a scratch path. */
-static void fz_check_dataset(const char *what, const rbm_dataset *ds, const char *npy_path)
+FZ_FN void fz_check_dataset(const char *what, const rbm_dataset *ds, const char *npy_path)
 {
     rbm_dtype dt = rbm_dataset_dtype(ds);
     if (dt != RBM_DTYPE_UINT8 && dt != RBM_DTYPE_FLOAT32 && dt != RBM_DTYPE_FLOAT64)
@@ -333,7 +349,7 @@ static void fz_check_dataset(const char *what, const rbm_dataset *ds, const char
 }
 
 /* Two datasets hold the same values and shape. */
-static void fz_same_dataset(const char *what, const rbm_dataset *x, const rbm_dataset *y)
+FZ_FN void fz_same_dataset(const char *what, const rbm_dataset *x, const rbm_dataset *y)
 {
     if (rbm_dataset_rows(x) != rbm_dataset_rows(y) || rbm_dataset_cols(x) != rbm_dataset_cols(y) ||
         rbm_dataset_dtype(x) != rbm_dataset_dtype(y))
@@ -348,12 +364,12 @@ static void fz_same_dataset(const char *what, const rbm_dataset *x, const rbm_da
 
 /* ---- model files (docs/file-format.md) ---- */
 
-static uint32_t fz_get_u32(const uint8_t *p)
+FZ_FN uint32_t fz_get_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void fz_put_u32(uint8_t *p, uint32_t v)
+FZ_FN void fz_put_u32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
@@ -364,7 +380,7 @@ static void fz_put_u32(uint8_t *p, uint32_t v)
  * the model-file magic, recompute the header CRC and the CRC of every
  * section that lies inside the buffer, walking the sections by their
  * length fields. Returns 1 when a byte changed. */
-static int fz_fix_crcs(uint8_t *buf, size_t size)
+FZ_FN int fz_fix_crcs(uint8_t *buf, size_t size)
 {
     static const uint8_t magic[8] = {0x89, 'R', 'B', 'M', 0x0d, 0x0a, 0x1a, 0x0a};
     if (size < 24 || memcmp(buf, magic, 8) != 0)

@@ -1,4 +1,4 @@
-/* librbm fuzz target: IDX files, plain and gzip (rbm_dataset_load_idx).
+/* librbm fuzz target: plain IDX files (rbm_dataset_load_idx).
  *
  * Each input is loaded as it is; an input that does not start with the gzip
  * magic is also gzip-compressed in memory and loaded again: the loader

@@ -4,8 +4,10 @@
  * recomputed (fz_fix_crcs) so that mutations reach the field checks behind
  * the checksums. Checked: a failed load returns a documented status, leaves
  * *out NULL and a non-empty detail with the same status in the context; a
- * successful load gives a machine with finite parameters and sigmas, which
- * rbm_machine_save writes and rbm_machine_load reads back bit for bit. */
+ * successful load gives a machine with finite parameters and sigmas, whose
+ * free energy of one visible row (a pattern in the visible units' support)
+ * returns a documented status, and which rbm_machine_save writes and
+ * rbm_machine_load reads back bit for bit. */
 #include "fuzz_common.h"
 
 static const char *in_path, *fixed_path, *save_path;
@@ -21,6 +23,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* F(v) of one row v in the support of the visible units: Bernoulli
+ * 0,1,0,1,..., Ising -1,+1,-1,..., Gaussian 0.5 everywhere. The value may
+ * overflow for extreme parameters (that is not an error of the loader); the
+ * call must return a documented status and, on success, write its output. */
+static void free_energy_one(const rbm_machine *m)
+{
+    static const rbm_status allowed[] = {RBM_ERR_NOT_FINITE, RBM_ERR_NO_MEMORY};
+    size_t nv = rbm_machine_n_visible(m);
+    double *v = malloc(nv * sizeof(double));
+    if (!v)
+        fz_fail("harness: out of memory for a row of %zu", nv);
+    rbm_unit_kind k = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE);
+    for (size_t i = 0; i < nv; i++)
+        v[i] = k == RBM_UNIT_BERNOULLI ? (double)(i % 2)
+               : k == RBM_UNIT_ISING   ? (i % 2 ? 1.0 : -1.0)
+                                       : 0.5;
+    double f = NAN;
+    fz_clear();
+    rbm_status st = rbm_machine_free_energy(m, 1, v, nv, &f, 1);
+    fz_check_error("rbm_machine_free_energy", st, allowed, sizeof allowed / sizeof allowed[0]);
+    if (st == RBM_OK && isnan(f))
+        fz_fail("rbm_machine_free_energy: RBM_OK with NaN");
+    free(v);
+}
+
 static void load_one(const char *path)
 {
     static const rbm_status allowed[] = {RBM_ERR_IO, RBM_ERR_BAD_FORMAT, RBM_ERR_TOO_LARGE,
@@ -33,6 +60,7 @@ static void load_one(const char *path)
         return;
     fz_params p = fz_check_machine("rbm_machine_load", m);
     fz_params_free(&p);
+    free_energy_one(m);
     if (rbm_machine_save(m, save_path) != RBM_OK)
         fz_fail("rbm_machine_save of a loaded machine failed: %s",
                 rbm_context_last_error(fz_context()));
