@@ -7,7 +7,13 @@
  *   and its first rbm_trainer_step ran "forever" (fuzz_checkpoint timeout).
  *   The loader must refuse it with RBM_ERR_BAD_FORMAT, and
  *   rbm_trainer_set_estimator, which the loader goes through, must refuse
- *   such a k with RBM_ERR_INVALID_ARGUMENT and keep its estimator. */
+ *   such a k with RBM_ERR_INVALID_ARGUMENT and keep its estimator.
+ * - A checkpoint of an Adam run with a negative second moment (a running
+ *   mean of squares) loaded, and its next step returned RBM_OK with a NaN
+ *   weight (sqrt of a negative number): the cheap bound that lets Adam skip
+ *   the dry run of an update assumes moments built from zero. The loader
+ *   must refuse negative second moments and finite moments no run can
+ *   reach (m = 1e308 beside s = 1e-300), with RBM_ERR_BAD_FORMAT. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -50,10 +56,21 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* pcd.ckpt with the k field of its TRNS section (payload offset 64,
- * docs/file-format.md) set to k and the section's CRC-32 recomputed,
- * written to path. */
-static void write_pcd_with_k(const char *path, uint64_t k)
+typedef struct patch {
+    size_t at;      /* offset in the TRNS payload */
+    uint64_t bits;  /* little-endian u64 (or the bits of an f64) written there */
+} patch;
+
+static uint64_t f64_bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+/* pcd.ckpt with n patches applied to its TRNS section and the section's
+ * CRC-32 recomputed, written to path. */
+static void write_pcd_patched(const char *path, const patch *p, size_t np)
 {
     size_t n;
     unsigned char *b = slurp(RBM_TEST_DATA "/checkpoints/pcd.ckpt", &n);
@@ -64,8 +81,10 @@ static void write_pcd_with_k(const char *path, uint64_t k)
         for (int i = 7; i >= 0; i--)
             len = len << 8 | b[off + 8 + (size_t)i];
         if (memcmp(b + off, "TRNS", 4) == 0) {
-            assert_true(len >= 72);
-            put_u64(b + off + 24 + 64, k);
+            for (size_t i = 0; i < np; i++) {
+                assert_true(p[i].at + 8 <= len);
+                put_u64(b + off + 24 + p[i].at, p[i].bits);
+            }
             uint32_t c = crc32_of(0, b + off, 20);
             c = crc32_of(c, b + off + 24, (size_t)len);
             for (int i = 0; i < 4; i++)
@@ -79,6 +98,71 @@ static void write_pcd_with_k(const char *path, uint64_t k)
     assert_int_equal(fwrite(b, 1, n, f), n);
     assert_int_equal(fclose(f), 0);
     free(b);
+}
+
+/* pcd.ckpt with the k field of its TRNS section (payload offset 64,
+ * docs/file-format.md) set to k. */
+static void write_pcd_with_k(const char *path, uint64_t k)
+{
+    const patch p = {64, k};
+    write_pcd_patched(path, &p, 1);
+}
+
+/* TRNS payload offsets of pcd.ckpt (M = 100 rows, n = 12 x 6 + 12 + 6 = 90
+ * parameters; docs/file-format.md): the first moments of W start after the
+ * row order and the 'present' flag, the second moments after those. */
+enum { PCD_FIRST_W0 = 284 + 8 * 100 + 4, PCD_SECOND_W0 = PCD_FIRST_W0 + 8 * 90 + 4 };
+
+static void test_adam_moments(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 100, 0, 0, 12, 0.1, RBM_UNIT_BERNOULLI, 11, &d));
+    char dir[] = "/tmp/rbm-fuzz-found-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/adam.ckpt", dir);
+
+    /* The 'present' flags sit where the offsets above say. */
+    size_t n;
+    unsigned char *b = slurp(RBM_TEST_DATA "/checkpoints/pcd.ckpt", &n);
+    assert_true(n == 5764);
+    const size_t trns = 840 + 24; /* payload of pcd.ckpt's TRNS section */
+    assert_memory_equal(b + 840, "TRNS", 4);
+    assert_int_equal(b[trns + PCD_FIRST_W0 - 4], 1);
+    assert_int_equal(b[trns + PCD_SECOND_W0 - 4], 1);
+    free(b);
+
+    /* A negative second moment: refused by the loader. */
+    const patch neg = {PCD_SECOND_W0 + 8 * 32, f64_bits(-42463.0)};
+    write_pcd_patched(path, &neg, 1);
+    rbm_machine *m = NULL;
+    rbm_trainer *t = NULL;
+    RBM_CHECK(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t), RBM_ERR_BAD_FORMAT);
+    assert_null(m);
+    assert_null(t);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "second moment W[32]"));
+
+    /* m = 1e308 beside s = 1e-300 for W[0], learning rate 1 (payload offset
+     * 76): all finite, s >= 0, the rate within its bounds, but no Adam run
+     * grown from zero has |m| > K sqrt(s) (the bound that lets an update skip
+     * its dry run; with it the step would write an infinite weight): the
+     * loader refuses it. */
+    const patch big[3] = {{PCD_FIRST_W0, f64_bits(1e308)},
+                          {PCD_SECOND_W0, f64_bits(1e-300)},
+                          {76, f64_bits(1.0)}};
+    write_pcd_patched(path, big, 3);
+    m = (rbm_machine *)1;
+    t = (rbm_trainer *)1;
+    RBM_CHECK(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t), RBM_ERR_BAD_FORMAT);
+    assert_null(m);
+    assert_null(t);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "first moment W[0]"));
+
+    unlink(path);
+    rmdir(dir);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
 }
 
 static void test_checkpoint_k_bound(void **state)
@@ -162,6 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_k_bound),
         cmocka_unit_test(test_set_estimator_k_bound),
+        cmocka_unit_test(test_adam_moments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
