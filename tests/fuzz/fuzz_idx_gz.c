@@ -14,6 +14,7 @@
 static const char *in_path, *raw_path, *npy_path;
 
 enum { MAX_INFLATED = 4 << 20 };
+static uint8_t *inflated; /* MAX_INFLATED bytes, allocated once */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -23,6 +24,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     in_path = fz_new_path("idxgz", ".idx.gz");
     raw_path = fz_new_path("idxgz", ".idx");
     npy_path = fz_new_path("idxgz", ".npy");
+    inflated = malloc(MAX_INFLATED);
+    if (!inflated)
+        fz_fail("harness: out of memory");
     return 0;
 }
 
@@ -39,8 +43,8 @@ static rbm_status load_one(const char *path, rbm_dataset **out)
     return st;
 }
 
-/* The input inflated into a malloc'd buffer when it is exactly one gzip
- * member (nothing after its trailer) of at most MAX_INFLATED bytes; NULL
+/* The input inflated into `inflated` when it is exactly one gzip member
+ * (nothing after its trailer) of at most MAX_INFLATED bytes; NULL
  * otherwise. */
 static uint8_t *gunzip_exact(const uint8_t *data, size_t size, size_t *out_size)
 {
@@ -50,9 +54,7 @@ static uint8_t *gunzip_exact(const uint8_t *data, size_t size, size_t *out_size)
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 16 + 15) != Z_OK)
         fz_fail("harness: inflateInit2 failed");
-    uint8_t *buf = malloc(MAX_INFLATED);
-    if (!buf)
-        fz_fail("harness: out of memory");
+    uint8_t *buf = inflated;
     zs.next_in = (Bytef *)(uintptr_t)data;
     zs.avail_in = (uInt)size;
     zs.next_out = buf;
@@ -61,11 +63,7 @@ static uint8_t *gunzip_exact(const uint8_t *data, size_t size, size_t *out_size)
     int whole = zr == Z_STREAM_END && zs.avail_in == 0;
     *out_size = zs.total_out;
     inflateEnd(&zs);
-    if (!whole) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return whole ? buf : NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,7 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         rbm_dataset_free(plain);
     }
-    free(raw);
     rbm_dataset_free(packed);
     return 0;
 }

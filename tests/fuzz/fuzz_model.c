@@ -24,13 +24,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* F(v) of one row v in the support of the visible units: Bernoulli
- * 0,1,0,1,..., Ising -1,+1,-1,..., Gaussian 0.5 everywhere. The value may
- * overflow for extreme parameters (that is not an error of the loader); the
- * call must return a documented status and, on success, write its output. */
-static void free_energy_one(const rbm_machine *m)
+ * 0,1,0,1,..., Ising -1,+1,-1,..., Gaussian 0.5 everywhere. The call must
+ * return a documented status. The formula is evaluated as written, so for
+ * extreme parameters its terms overflow (e.g. sigma_v = 1e-305 gives
+ * v^2 / (2 sigma_v^2) = +inf, and huge weights a field term of +inf: F is
+ * then inf - inf = NaN); a NaN with RBM_OK is a failure only when every
+ * parameter is at most 1e50 in magnitude and both sigmas lie in
+ * [1e-50, 1e50], where no term can overflow for the sizes a fuzz input can
+ * describe. */
+static void free_energy_one(const rbm_machine *m, const fz_params *p)
 {
     static const rbm_status allowed[] = {RBM_ERR_NOT_FINITE, RBM_ERR_NO_MEMORY};
-    size_t nv = rbm_machine_n_visible(m);
+    size_t nv = p->nv;
     double *v = malloc(nv * sizeof(double));
     if (!v)
         fz_fail("harness: out of memory for a row of %zu", nv);
@@ -43,8 +48,19 @@ static void free_energy_one(const rbm_machine *m)
     fz_clear();
     rbm_status st = rbm_machine_free_energy(m, 1, v, nv, &f, 1);
     fz_check_error("rbm_machine_free_energy", st, allowed, sizeof allowed / sizeof allowed[0]);
-    if (st == RBM_OK && isnan(f))
-        fz_fail("rbm_machine_free_energy: RBM_OK with NaN");
+    int moderate = 1;
+    for (int l = 0; l < 2; l++) {
+        double s = rbm_machine_sigma(m, (rbm_layer)l);
+        moderate &= s >= 1e-50 && s <= 1e50;
+    }
+    for (size_t i = 0; i < p->nv * p->nh; i++)
+        moderate &= fabs(p->w[i]) <= 1e50;
+    for (size_t i = 0; i < p->nv; i++)
+        moderate &= fabs(p->a[i]) <= 1e50;
+    for (size_t j = 0; j < p->nh; j++)
+        moderate &= fabs(p->b[j]) <= 1e50;
+    if (st == RBM_OK && isnan(f) && moderate)
+        fz_fail("rbm_machine_free_energy: RBM_OK with NaN for moderate parameters");
     free(v);
 }
 
@@ -59,8 +75,8 @@ static void load_one(const char *path)
     if (st != RBM_OK)
         return;
     fz_params p = fz_check_machine("rbm_machine_load", m);
+    free_energy_one(m, &p);
     fz_params_free(&p);
-    free_energy_one(m);
     if (rbm_machine_save(m, save_path) != RBM_OK)
         fz_fail("rbm_machine_save of a loaded machine failed: %s",
                 rbm_context_last_error(fz_context()));

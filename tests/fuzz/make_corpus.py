@@ -22,11 +22,14 @@ bytes. Needs python3-numpy (np.save writes the NPY seeds). The sources:
 - fuzz_npy: np.save of u1/f4/f8 in both byte orders, 1-D and 2-D, format
   versions 1.0, 2.0 and 3.0, plus fortran_order, 3-D, an unsupported dtype,
   NaN, truncated data, bad magic and a huge shape.
+
+Files named found-* are inputs that the fuzzers found (crashes fixed since,
+or inputs worth keeping); they are not written here and are kept when the
+rest is written again.
 """
 import gzip
 import io
 import os
-import shutil
 import struct
 import sys
 import zlib
@@ -250,7 +253,11 @@ def npy_seeds():
 def main():
     for sub in ("fuzz_model", "fuzz_checkpoint", "fuzz_idx", "fuzz_idx_gz", "fuzz_csv",
                 "fuzz_npy"):
-        shutil.rmtree(os.path.join(OUT, sub), ignore_errors=True)
+        d = os.path.join(OUT, sub)
+        if os.path.isdir(d):
+            for f in os.listdir(d):
+                if not f.startswith("found-"):
+                    os.remove(os.path.join(d, f))
     model_seeds()
     checkpoint_seeds()
     idx_seeds()

@@ -64,10 +64,10 @@ RBM_FUZZ_TIME=$time meson test -C "$build" --no-rebuild --num-processes "$jobs" 
     --print-errorlogs --suite fuzz --suite fuzz-timed < /dev/null || rc=1
 
 say "replay figures (one run of every corpus file)"
-cat "$build"/artifacts/*.replay.stats 2> /dev/null >&2
+cat "$build"/artifacts/*.replay.stats 2> /dev/null
 if [ "$time" != 0 ]; then
     say "fuzzing figures ($time s per target)"
-    cat "$build"/artifacts/*.fuzz.stats 2> /dev/null >&2
+    cat "$build"/artifacts/*.fuzz.stats 2> /dev/null
 fi
 found=$(cd "$build/artifacts" && ls | grep -E -- '-(crash|leak|oom|timeout|slow-unit)-' || true)
 if [ -n "$found" ]; then
