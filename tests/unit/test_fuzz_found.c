@@ -13,7 +13,12 @@
  *   weight (sqrt of a negative number): the cheap bound that lets Adam skip
  *   the dry run of an update assumes moments built from zero. The loader
  *   must refuse negative second moments and finite moments no run can
- *   reach (m = 1e308 beside s = 1e-300), with RBM_ERR_BAD_FORMAT. */
+ *   reach (m = 1e308 beside s = 1e-300), with RBM_ERR_BAD_FORMAT.
+ * - A checkpoint of a float32 run whose persistent chain held a visible
+ *   state of 1.08e219 (finite as the f64 of the file, Inf as the float the
+ *   run keeps) loaded, and the trainer could then never be saved
+ *   (rbm_trainer_save_checkpoint: RBM_ERR_STATE, "chain visible state[73]
+ *   is not finite"). The loader must refuse it with RBM_ERR_BAD_FORMAT. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -111,7 +116,58 @@ static void write_pcd_with_k(const char *path, uint64_t k)
 /* TRNS payload offsets of pcd.ckpt (M = 100 rows, n = 12 x 6 + 12 + 6 = 90
  * parameters; docs/file-format.md): the first moments of W start after the
  * row order and the 'present' flag, the second moments after those. */
-enum { PCD_FIRST_W0 = 284 + 8 * 100 + 4, PCD_SECOND_W0 = PCD_FIRST_W0 + 8 * 90 + 4 };
+enum {
+    PCD_FIRST_W0 = 284 + 8 * 100 + 4,
+    PCD_SECOND_W0 = PCD_FIRST_W0 + 8 * 90 + 4,
+    PCD_CHAINS = PCD_SECOND_W0 + 8 * 90, /* C, then the chains' rng (48 bytes) */
+    PCD_CHAIN_V0 = PCD_CHAINS + 8 + 48   /* C x 12 visible states */
+};
+
+static void test_float32_chain_range(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 100, 0, 0, 12, 0.1, RBM_UNIT_BERNOULLI, 11, &d));
+    char dir[] = "/tmp/rbm-fuzz-found-XXXXXX", path[256], again[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/chain.ckpt", dir);
+    snprintf(again, sizeof again, "%s/again.ckpt", dir);
+
+    /* The offsets are right: pcd.ckpt is a float32 run with 16 chains, and
+     * visible state 73 (chain 6, unit 1) set to 1 loads and saves back. */
+    size_t n;
+    unsigned char *b = slurp(RBM_TEST_DATA "/checkpoints/pcd.ckpt", &n);
+    assert_int_equal(b[840 + 24 + PCD_CHAINS], 16);
+    free(b);
+    const patch one = {PCD_CHAIN_V0 + 8 * 73, f64_bits(1.0)};
+    write_pcd_patched(path, &one, 1);
+    rbm_machine *m = NULL;
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t));
+    assert_int_equal(rbm_machine_precision(m), RBM_PRECISION_FLOAT32);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, again));
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+
+    /* The value the fuzzer found, and the first double above FLT_MAX. */
+    const double bad[] = {1.0788590662033708e+219, 3.4028234663852886e+38 * (1 + 1e-15)};
+    for (size_t i = 0; i < 2; i++) {
+        const patch p = {PCD_CHAIN_V0 + 8 * 73, f64_bits(bad[i])};
+        write_pcd_patched(path, &p, 1);
+        m = (rbm_machine *)1;
+        t = (rbm_trainer *)1;
+        RBM_CHECK(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t), RBM_ERR_BAD_FORMAT);
+        assert_null(m);
+        assert_null(t);
+        assert_non_null(strstr(rbm_context_last_error(ctx), "chain visible state[73]"));
+    }
+    unlink(path);
+    unlink(again);
+    rmdir(dir);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
 
 static void test_adam_moments(void **state)
 {
@@ -247,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_k_bound),
         cmocka_unit_test(test_set_estimator_k_bound),
         cmocka_unit_test(test_adam_moments),
+        cmocka_unit_test(test_float32_chain_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
