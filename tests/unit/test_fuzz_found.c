@@ -18,7 +18,9 @@
  *   state of 1.08e219 (finite as the f64 of the file, Inf as the float the
  *   run keeps) loaded, and the trainer could then never be saved
  *   (rbm_trainer_save_checkpoint: RBM_ERR_STATE, "chain visible state[73]
- *   is not finite"). The loader must refuse it with RBM_ERR_BAD_FORMAT. */
+ *   is not finite"). The loader must refuse it with RBM_ERR_BAD_FORMAT.
+ * - A checkpoint whose TRNS section had the required bit set loaded as a
+ *   checkpoint but not as a model; both loaders must refuse it. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -122,6 +124,52 @@ enum {
     PCD_CHAINS = PCD_SECOND_W0 + 8 * 90, /* C, then the chains' rng (48 bytes) */
     PCD_CHAIN_V0 = PCD_CHAINS + 8 + 48   /* C x 12 visible states */
 };
+
+/* A TRNS section with the required bit set loaded as a checkpoint, while
+ * rbm_machine_load refuses the same file ("required but not supported"):
+ * the format makes TRNS optional so that every model reader can read a
+ * checkpoint as its model. Both loaders must refuse it. */
+static void test_trns_required_bit(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 100, 0, 0, 12, 0.1, RBM_UNIT_BERNOULLI, 11, &d));
+    char dir[] = "/tmp/rbm-fuzz-found-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/flags.ckpt", dir);
+    size_t n;
+    unsigned char *b = slurp(RBM_TEST_DATA "/checkpoints/pcd.ckpt", &n);
+    const size_t off = 840; /* pcd.ckpt's TRNS section header */
+    assert_memory_equal(b + off, "TRNS", 4);
+    assert_int_equal(b[off + 4], 0);
+    b[off + 4] = 1; /* the required bit */
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = len << 8 | b[off + 8 + (size_t)i];
+    uint32_t c = crc32_of(crc32_of(0, b + off, 20), b + off + 24, (size_t)len);
+    for (int i = 0; i < 4; i++)
+        b[off + 20 + (size_t)i] = (unsigned char)(c >> (8 * i));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    free(b);
+
+    rbm_machine *model = NULL;
+    RBM_CHECK(ctx, rbm_machine_load(ctx, path, &model), RBM_ERR_BAD_FORMAT);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "required"));
+    rbm_machine *m = (rbm_machine *)1;
+    rbm_trainer *t = (rbm_trainer *)1;
+    RBM_CHECK(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m, &t), RBM_ERR_BAD_FORMAT);
+    assert_null(m);
+    assert_null(t);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "required bit"));
+    unlink(path);
+    rmdir(dir);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
 
 static void test_float32_chain_range(void **state)
 {
@@ -304,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_set_estimator_k_bound),
         cmocka_unit_test(test_adam_moments),
         cmocka_unit_test(test_float32_chain_range),
+        cmocka_unit_test(test_trns_required_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
