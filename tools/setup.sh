@@ -4,6 +4,7 @@
 #   bash tools/setup.sh run [rbm train options]   install, build, `rbm train`
 #   bash tools/setup.sh test                      install, build, all tests
 #   bash tools/setup.sh deps | build              only those steps
+#   bash tools/setup.sh deps-fuzz                 the fuzzing toolchain (tests/fuzz/run.sh)
 #   bash tools/setup.sh summary BUILD_DIR|LOG...  "N passed, N failed, N skipped"
 #
 # Needs root (or sudo) only when a Debian package is missing; when everything
@@ -37,17 +38,25 @@ if [ "${RBM_CI_DEPS:-0}" = 1 ]; then
     packages+=("${ci_packages[@]}")
 fi
 
+# Only for tests/fuzz/run.sh (clang with libFuzzer); the plain build and
+# tests do not need them.
+fuzz_packages=(clang libclang-rt-14-dev libfuzzer-14-dev)
+
 say() { printf '==> %s\n' "$*" >&2; }
 
-deps() {
+deps() { install_missing "${packages[@]}"; }
+deps_fuzz() { install_missing "${fuzz_packages[@]}"; }
+
+# install_missing PACKAGE...: apt-get install those that are not installed.
+install_missing() {
     local missing=() p
-    for p in "${packages[@]}"; do
+    for p in "$@"; do
         if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
             missing+=("$p")
         fi
     done
     if [ ${#missing[@]} -eq 0 ]; then
-        say "all ${#packages[@]} Debian packages already installed"
+        say "all $# Debian packages already installed"
         return 0
     fi
     say "installing: ${missing[*]}"
@@ -58,7 +67,7 @@ deps() {
     fi
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -q
-    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}"
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "$@"
 }
 
 build() {
@@ -122,12 +131,13 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
     deps) deps ;;
+    deps-fuzz) deps_fuzz ;;
     build) deps; build ;;
     run) deps; build; say "rbm train $*"; exec "$build/tools/rbm" train "$@" ;;
     test) deps; build; run_tests ;;
     summary) summary "$@" ;;
     *)
-        sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+        sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
         exit 2
         ;;
 esac

@@ -519,6 +519,12 @@ static rbm_status read_section(reader *r, uint32_t i, uint32_t count, load_state
     if (memcmp(s, tag_params, 4) == 0)
         return read_params_section(r, &sec, ls);
     if (ls->want_tag && memcmp(s, ls->want_tag, 4) == 0) {
+        /* Optional by the format, so that every model reader skips it: with
+         * the required bit set, rbm_machine_load would refuse the file. */
+        if (sec.flags & IO_FLAG_REQUIRED)
+            return bad(r, "section '%s' at offset %" PRIu64 " has the required bit set (flags "
+                          "%" PRIu32 "); it must be clear",
+                       sec.name, sec.at, sec.flags);
         if (*ls->extra)
             return bad(r, "section '%s' appears a second time (section %" PRIu32 " of %" PRIu32
                           ", offset %" PRIu64 ")",

@@ -15,6 +15,7 @@
 #include "train/optimizer.h"
 #include "train/trainer_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,6 +90,11 @@ rbm_status rbm__ckpt_get_reals(rbm__ckpt_in *in, const rbm__kern *K, void *x, si
         rbm_status st = get_f64(in, &d, what, i);
         if (st)
             return st;
+        /* A float32 run keeps these in float: a larger value would become
+         * Inf there, and the state could not be saved back. */
+        if (K->elem == sizeof(float) && !(fabs(d) <= FLT_MAX))
+            return rbm__ckpt_bad(in, "training state: %s[%zu] = %g is beyond the float32 range",
+                                 what, i, d);
         K->from_f64(1, &d, (char *)x + i * K->elem);
     }
     return RBM_OK;
