@@ -25,16 +25,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* F(v) of one row v in the support of the visible units: Bernoulli
  * 0,1,0,1,..., Ising -1,+1,-1,..., Gaussian 0.5 everywhere. The call must
- * return a documented status. The formula is evaluated as written, so for
- * extreme parameters its terms overflow (e.g. sigma_v = 1e-305 gives
- * v^2 / (2 sigma_v^2) = +inf, and huge weights a field term of +inf: F is
- * then inf - inf = NaN); a NaN with RBM_OK is a failure only when every
- * parameter is at most 1e50 in magnitude and both sigmas lie in
- * [1e-50, 1e50], where no term can overflow for the sizes a fuzz input can
- * describe. */
+ * return a documented status, and a value returned with RBM_OK must be
+ * finite whatever the parameters (sigmas are limited to the range of
+ * rbm_machine_sigma, and a term that overflows gives RBM_ERR_NUMERICAL). */
 static void free_energy_one(const rbm_machine *m, const fz_params *p)
 {
-    static const rbm_status allowed[] = {RBM_ERR_NOT_FINITE, RBM_ERR_NO_MEMORY};
+    static const rbm_status allowed[] = {RBM_ERR_NOT_FINITE, RBM_ERR_NUMERICAL,
+                                         RBM_ERR_NO_MEMORY};
     size_t nv = p->nv;
     double *v = malloc(nv * sizeof(double));
     if (!v)
@@ -48,19 +45,8 @@ static void free_energy_one(const rbm_machine *m, const fz_params *p)
     fz_clear();
     rbm_status st = rbm_machine_free_energy(m, 1, v, nv, &f, 1);
     fz_check_error("rbm_machine_free_energy", st, allowed, sizeof allowed / sizeof allowed[0]);
-    int moderate = 1;
-    for (int l = 0; l < 2; l++) {
-        double s = rbm_machine_sigma(m, (rbm_layer)l);
-        moderate &= s >= 1e-50 && s <= 1e50;
-    }
-    for (size_t i = 0; i < p->nv * p->nh; i++)
-        moderate &= fabs(p->w[i]) <= 1e50;
-    for (size_t i = 0; i < p->nv; i++)
-        moderate &= fabs(p->a[i]) <= 1e50;
-    for (size_t j = 0; j < p->nh; j++)
-        moderate &= fabs(p->b[j]) <= 1e50;
-    if (st == RBM_OK && isnan(f) && moderate)
-        fz_fail("rbm_machine_free_energy: RBM_OK with NaN for moderate parameters");
+    if (st == RBM_OK && !isfinite(f))
+        fz_fail("rbm_machine_free_energy: RBM_OK with a non-finite value");
     free(v);
 }
 

@@ -28,18 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* CRC-32 (IEEE, reflected, as zlib's crc32), bit by bit. */
-static uint32_t crc32_of(uint32_t crc, const unsigned char *p, size_t n)
-{
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int b = 0; b < 8; b++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
 static unsigned char *slurp(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -92,8 +80,8 @@ static void write_pcd_patched(const char *path, const patch *p, size_t np)
                 assert_true(p[i].at + 8 <= len);
                 put_u64(b + off + 24 + p[i].at, p[i].bits);
             }
-            uint32_t c = crc32_of(0, b + off, 20);
-            c = crc32_of(c, b + off + 24, (size_t)len);
+            uint32_t c = rbm_test_crc32(0, b + off, 20);
+            c = rbm_test_crc32(c, b + off + 24, (size_t)len);
             for (int i = 0; i < 4; i++)
                 b[off + 20 + (size_t)i] = (unsigned char)(c >> (8 * i));
             break;
@@ -147,7 +135,7 @@ static void test_trns_required_bit(void **state)
     uint64_t len = 0;
     for (int i = 7; i >= 0; i--)
         len = len << 8 | b[off + 8 + (size_t)i];
-    uint32_t c = crc32_of(crc32_of(0, b + off, 20), b + off + 24, (size_t)len);
+    uint32_t c = rbm_test_crc32(rbm_test_crc32(0, b + off, 20), b + off + 24, (size_t)len);
     for (int i = 0; i < 4; i++)
         b[off + 20 + (size_t)i] = (unsigned char)(c >> (8 * i));
     FILE *f = fopen(path, "wb");

@@ -71,30 +71,6 @@ static void path_in_dir(char *out, size_t cap, const char *name)
     snprintf(out, cap, "%s/%s", g_dir, name);
 }
 
-/* Read a whole file into a malloc'd buffer. */
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s: %s", path, strerror(errno));
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 4096;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static void write_all(const char *path, const unsigned char *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -123,20 +99,6 @@ static int count_entries_containing(const char *s)
 /* ---------------------------------------------------------------------- */
 /* helpers: spec re-implementation                                         */
 /* ---------------------------------------------------------------------- */
-
-/* CRC-32 (ISO-HDLC / zlib): reflected polynomial 0xEDB88320, initial value
- * and final XOR 0xFFFFFFFF. crc is the CRC of the preceding bytes (0 to
- * start), as with zlib's crc32(). */
-static uint32_t spec_crc(uint32_t crc, const unsigned char *p, size_t n)
-{
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 static uint32_t rd_u32(const unsigned char *p)
 {
@@ -212,7 +174,7 @@ static void bb_header(bbuf *b, uint16_t major, uint16_t minor, uint32_t count)
     bb_u16(b, minor);
     bb_u32(b, count);
     bb_u32(b, 0);
-    bb_u32(b, spec_crc(0, b->p + at, 20));
+    bb_u32(b, rbm_test_crc32(0, b->p + at, 20));
 }
 
 /* Section header: tag, flags, length (patched by bb_end), reserved, CRC. */
@@ -233,8 +195,8 @@ static void bb_end_claim(bbuf *b, size_t at, uint64_t claim)
 {
     uint64_t len = b->n - at - 24;
     bb_patch_u64(b, at + 8, claim == UINT64_MAX ? len : claim);
-    uint32_t crc = spec_crc(0, b->p + at, 20);
-    crc = spec_crc(crc, b->p + at + 24, (size_t)len);
+    uint32_t crc = rbm_test_crc32(0, b->p + at, 20);
+    crc = rbm_test_crc32(crc, b->p + at + 24, (size_t)len);
     bb_patch_u32(b, at + 20, crc);
 }
 
@@ -429,7 +391,7 @@ static void test_roundtrip_large(void **state)
     path_in_dir(path, sizeof path, "large.rbm");
     RBM_OKAY(ctx, rbm_machine_save(m, path));
     size_t len = 0;
-    free(read_all(path, &len));
+    free(rbm_test_read_file(path, &len));
     assert_int_equal(len, 24 + 24 + 48 + 24 + 8 * (97 * 61 + 97 + 61));
     rbm_machine *back = NULL;
     RBM_OKAY(ctx, rbm_machine_load(ctx, path, &back));
@@ -461,7 +423,7 @@ static void test_documented_layout(void **state)
     path_in_dir(path, sizeof path, "layout.rbm");
     RBM_OKAY(ctx, rbm_machine_save(m, path));
     size_t n = 0;
-    unsigned char *f = read_all(path, &n);
+    unsigned char *f = rbm_test_read_file(path, &n);
 
     /* file header, 24 bytes */
     assert_int_equal(n, 24 + 24 + 48 + 24 + 8 * 11);
@@ -470,7 +432,7 @@ static void test_documented_layout(void **state)
     assert_int_equal(rd_u16(f + 10), 0); /* minor */
     assert_int_equal(rd_u32(f + 12), 2); /* section count */
     assert_int_equal(rd_u32(f + 16), 0); /* flags */
-    assert_int_equal(rd_u32(f + 20), spec_crc(0, f, 20));
+    assert_int_equal(rd_u32(f + 20), rbm_test_crc32(0, f, 20));
 
     /* section 1: 'model' at offset 24 */
     const unsigned char *s = f + 24;
@@ -478,7 +440,7 @@ static void test_documented_layout(void **state)
     assert_int_equal(rd_u32(s + 4), 1);  /* required */
     assert_int_equal(rd_u64(s + 8), 48); /* payload length */
     assert_int_equal(rd_u32(s + 16), 0); /* reserved */
-    assert_int_equal(rd_u32(s + 20), spec_crc(spec_crc(0, s, 20), s + 24, 48));
+    assert_int_equal(rd_u32(s + 20), rbm_test_crc32(rbm_test_crc32(0, s, 20), s + 24, 48));
     const unsigned char *p = s + 24;
     assert_int_equal(rd_u64(p + 0), 2);  /* n_visible */
     assert_int_equal(rd_u64(p + 8), 3);  /* n_hidden */
@@ -499,7 +461,7 @@ static void test_documented_layout(void **state)
     assert_int_equal(rd_u32(s + 4), 1);
     assert_int_equal(rd_u64(s + 8), 88);
     assert_int_equal(rd_u32(s + 16), 0);
-    assert_int_equal(rd_u32(s + 20), spec_crc(spec_crc(0, s, 20), s + 24, 88));
+    assert_int_equal(rd_u32(s + 20), rbm_test_crc32(rbm_test_crc32(0, s, 20), s + 24, 88));
     p = s + 24;
     for (int k = 0; k < 6; k++) /* W row-major: w_ij at i*N_h + j */
         assert_true(rd_u64(p + 8 * k) == bits_of(w[k]));
@@ -570,7 +532,7 @@ static void test_documented_example(void **state)
     path_in_dir(path, sizeof path, "example.rbm");
     RBM_OKAY(ctx, rbm_machine_save(m, path));
     size_t n = 0;
-    unsigned char *f = read_all(path, &n);
+    unsigned char *f = rbm_test_read_file(path, &n);
     assert_int_equal(n, sizeof example);
     assert_memory_equal(f, example, sizeof example);
     /* and the documented bytes load to the documented machine */
@@ -595,7 +557,7 @@ static unsigned char *small_model_file(rbm_context *ctx, size_t *n)
     path_in_dir(path, sizeof path, "small.rbm");
     RBM_OKAY(ctx, rbm_machine_save(m, path));
     rbm_machine_free(m);
-    return read_all(path, n);
+    return rbm_test_read_file(path, n);
 }
 
 static void test_truncation_every_offset(void **state)
@@ -1055,7 +1017,7 @@ static void test_save_failure_leaves_no_trace(void **state)
     path_in_dir(dirpath, sizeof dirpath, "a-directory");
     RBM_OKAY(ctx, rbm_machine_save(m1, keep));
     size_t n0 = 0;
-    unsigned char *before = read_all(keep, &n0);
+    unsigned char *before = rbm_test_read_file(keep, &n0);
     assert_int_equal(mkdir(dirpath, 0755), 0);
 
     /* The target is a directory: the rename fails after a complete write. */
@@ -1067,7 +1029,7 @@ static void test_save_failure_leaves_no_trace(void **state)
     assert_int_equal(count_entries_containing(".rbm-tmp."), 0);
 
     size_t n1 = 0;
-    unsigned char *after = read_all(keep, &n1);
+    unsigned char *after = rbm_test_read_file(keep, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(before, after, n0);
     free(after);
@@ -1095,7 +1057,7 @@ static void test_save_write_error_keeps_old_file(void **state)
     path_in_dir(path, sizeof path, "model.rbm");
     RBM_OKAY(ctx, rbm_machine_save(small, path));
     size_t n0 = 0;
-    unsigned char *before = read_all(path, &n0);
+    unsigned char *before = rbm_test_read_file(path, &n0);
 
     struct rlimit old;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -1110,7 +1072,7 @@ static void test_save_write_error_keeps_old_file(void **state)
     assert_non_null(strstr(rbm_context_last_error(ctx), strerror(EFBIG)));
 
     size_t n1 = 0;
-    unsigned char *after = read_all(path, &n1);
+    unsigned char *after = rbm_test_read_file(path, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(before, after, n0);
     assert_int_equal(count_entries_containing(".rbm-tmp."), 0);

@@ -128,17 +128,6 @@ static void test_set_sigma_bounds_float32(void **state)
 
 /* ---- the loader: a saved file with its sigma bytes rewritten ---- */
 
-static uint32_t crc32_bitwise(uint32_t crc, const unsigned char *p, size_t n)
-{
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
 static void put_le(unsigned char *p, uint64_t x, int n)
 {
     for (int i = 0; i < n; i++)
@@ -166,7 +155,7 @@ static void write_file(rbm_context *ctx, const char *path, double sv, double sh,
     memcpy(&bits, &sh, 8);
     put_le(buf + 48 + 32, bits, 8);
     put_le(buf + 48 + 40, prec, 4);
-    uint32_t crc = crc32_bitwise(crc32_bitwise(0, buf + 24, 20), buf + 48, 48);
+    uint32_t crc = rbm_test_crc32(rbm_test_crc32(0, buf + 24, 20), buf + 48, 48);
     put_le(buf + 24 + 20, crc, 4);
     assert_int_equal(fseek(f, 0, SEEK_SET), 0);
     assert_int_equal(fwrite(buf, 1, sizeof buf, f), sizeof buf);
