@@ -261,7 +261,11 @@ static double max_abs_params(const rbm_machine *m, const double *W, const double
 
 /* The Cauchy-Schwarz constant of Adam: for b1^2 < b2 and moments grown from
  * zero (or loaded within the bound, see rbm__optimizer_read_state),
- * |m_t| <= K sqrt(s_t) with K = (1-b1) / sqrt((1-b2)(1 - b1^2/b2)). */
+ * |m_t| <= K sqrt(s_t) with K = (1-b1) / sqrt((1-b2)(1 - b1^2/b2)) -- in
+ * exact arithmetic. In floating point d^2 underflows for |d| below about
+ * 1e-154 while d does not, so s can be 0 with m as large as about 1e-155:
+ * the bound used is |m| <= K sqrt(s) + ADAM_TINY_MOMENT. */
+#define ADAM_TINY_MOMENT 1e-150
 static double adam_ratio_bound(const rbm__optimizer *o)
 {
     return (1 - o->b1) / sqrt((1 - o->b2) * (1 - o->b1 * o->b1 / o->b2));
@@ -287,7 +291,8 @@ static bool update_provably_finite(const rbm__optimizer *o, double maxg, double 
     default:
         if (o->b1 * o->b1 >= o->b2 || !(c1 > 0))
             return false;
-        step = o->lr * adam_ratio_bound(o) * sqrt(c2) / c1;
+        /* |m/c1| / (sqrt(s/c2) + eps) <= (K sqrt(c2) + ADAM_TINY_MOMENT / eps) / c1 */
+        step = o->lr * (adam_ratio_bound(o) * sqrt(c2) + ADAM_TINY_MOMENT / o->eps) / c1;
         if (!(dmax < 1e150)) /* d^2 must not overflow */
             return false;
         break;
@@ -464,8 +469,9 @@ static rbm_status read_moments(rbm__optimizer *o, double *W, double *a, double *
 
 /* The invariants the update relies on, over one parameter block: second
  * moments >= 0, and for Adam with b1^2 < b2 the Cauchy-Schwarz bound
- * |m| <= K sqrt(s) of adam_ratio_bound (moments grown from zero satisfy it;
- * a slack of 1e-9 covers rounding), which update_provably_finite trusts. */
+ * |m| <= K sqrt(s) + ADAM_TINY_MOMENT of adam_ratio_bound (moments grown
+ * from zero satisfy it; a relative slack of 1e-9 covers rounding), which
+ * update_provably_finite trusts. */
 static rbm_status check_moments(const rbm__optimizer *o, size_t n, const double *u,
                                 const double *s, const char *block, rbm__ckpt_in *in)
 {
@@ -475,7 +481,7 @@ static rbm_status check_moments(const rbm__optimizer *o, size_t n, const double 
         if (!(s[i] >= 0))
             return rbm__ckpt_bad(in, "training state: Adam second moment %s[%zu] is %g (< 0)",
                                  block, i, s[i]);
-        if (bounded && !(fabs(u[i]) <= K * sqrt(s[i]) * (1 + 1e-9) + 1e-300))
+        if (bounded && !(fabs(u[i]) <= K * sqrt(s[i]) * (1 + 1e-9) + ADAM_TINY_MOMENT))
             return rbm__ckpt_bad(in,
                                  "training state: Adam first moment %s[%zu] = %g exceeds "
                                  "%g sqrt(second moment %g), impossible for these betas",

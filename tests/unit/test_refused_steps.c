@@ -359,6 +359,55 @@ static void test_adam_small_betas_resume(void **state)
     }
 }
 
+/* ... and for 10^6 steps: a checkpoint every 10^5 steps loads and its run
+ * continues as the straight one (a small machine, so this stays fast). */
+static void test_adam_million_steps(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d;
+    rbm_machine *m;
+    rbm_trainer *t;
+    RBM_OKAY(ctx, rbm_dataset_synthetic(ctx, 8, 2, 2, 3, 0.1, RBM_UNIT_BERNOULLI, 5, &d));
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.1, 3));
+    RBM_OKAY(ctx, rbm_trainer_new(m, d, 8, 77, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_CD, 1));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, RBM_OPTIMIZER_ADAM));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_ADAM_BETA1, 0.5));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_ADAM_BETA2, 0.3));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 1e-4));
+    char path[128];
+    snprintf(path, sizeof path, "%s/million.ckpt", dir);
+    for (int block = 0; block < 10; block++) {
+        steps(ctx, t, 100000);
+        RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, path));
+        rbm_machine *m2 = NULL;
+        rbm_trainer *t2 = NULL;
+        RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &m2, &t2));
+        steps(ctx, t2, 3);
+        rbm_trainer *probe = NULL;
+        rbm_machine *mp = NULL;
+        RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, path, d, &mp, &probe));
+        steps(ctx, probe, 3);
+        size_t n1, n2;
+        unsigned char *s1 = state_of(ctx, t2, &n1), *s2 = state_of(ctx, probe, &n2);
+        assert_same_state(s1, n1, s2, n2, "million-step resume");
+        free(s1);
+        free(s2);
+        rbm_trainer_free(probe);
+        rbm_machine_free(mp);
+        rbm_trainer_free(t2);
+        rbm_machine_free(m2);
+    }
+    assert_true(rbm_trainer_step_count(t) == 1000000);
+    unlink(path);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
 /* ---------------- hostile checkpoints ---------------- */
 
 static void put_u32(unsigned char *p, uint32_t x)
@@ -621,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_refused_statistics),
         cmocka_unit_test(test_refused_public_calls),
         cmocka_unit_test(test_adam_small_betas_resume),
+        cmocka_unit_test(test_adam_million_steps),
         cmocka_unit_test(test_hostile_checkpoints),
         cmocka_unit_test(test_precision_limits),
         cmocka_unit_test(test_save_refuses_unloadable_state),
