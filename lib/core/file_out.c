@@ -1,5 +1,6 @@
 /* librbm — file_out: atomic replacement of an output file. */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include "core/file_in.h"
 #include "core/file_out.h"
 
 #include "core/bytes.h"
@@ -27,24 +28,6 @@ rbm_status rbm__io_fail(rbm_context *ctx, int err, const char *what, const char 
     return rbm__fail(ctx, RBM_ERR_IO, "%s '%s': %s", what, path, msg);
 }
 
-/* What a non-regular file is, for messages. */
-static const char *file_type_name(mode_t mode)
-{
-    if (S_ISDIR(mode))
-        return "directory";
-    if (S_ISFIFO(mode))
-        return "FIFO";
-    if (S_ISCHR(mode))
-        return "character device";
-    if (S_ISBLK(mode))
-        return "block device";
-    if (S_ISSOCK(mode))
-        return "socket";
-    if (S_ISLNK(mode))
-        return "symbolic link";
-    return "special file";
-}
-
 /* Decide what saving to path replaces: path itself (absent or a regular
  * file) or the regular file a symbolic link at path names (its realpath),
  * into target. Anything else is refused with RBM_ERR_IO. */
@@ -65,7 +48,7 @@ static rbm_status resolve_target(rbm_context *ctx, const char *path, char *targe
         return rbm__fail(ctx, RBM_ERR_IO,
                          "cannot save to '%s': it is a %s, not a regular file (only a "
                          "regular file is replaced)",
-                         path, file_type_name(sb.st_mode));
+                         path, rbm__file_type_name((unsigned)sb.st_mode));
     if (stat(path, &sb) != 0)
         return rbm__fail(ctx, RBM_ERR_IO,
                          "cannot save to '%s': it is a symbolic link to a missing file (only a "
@@ -75,7 +58,7 @@ static rbm_status resolve_target(rbm_context *ctx, const char *path, char *targe
         return rbm__fail(ctx, RBM_ERR_IO,
                          "cannot save to '%s': it is a symbolic link to a %s, not to a regular "
                          "file (only a regular file is replaced)",
-                         path, file_type_name(sb.st_mode));
+                         path, rbm__file_type_name((unsigned)sb.st_mode));
     char real[PATH_MAX];
     if (!realpath(path, real))
         return rbm__io_fail(ctx, errno, "cannot resolve the symbolic link", path);
@@ -296,7 +279,7 @@ rbm_status rbm__fout_commit(rbm_context *ctx, rbm__fout *w, const char *path)
             return rbm__fail(ctx, RBM_ERR_IO,
                              "cannot save to '%s': it is now a %s, not a regular file (only a "
                              "regular file is replaced)",
-                             path, file_type_name(sb.st_mode));
+                             path, rbm__file_type_name((unsigned)sb.st_mode));
         }
     }
     if (!err && rename(w->tmp, w->target) != 0) {
