@@ -20,5 +20,6 @@
 #include "linear.h"
 #include "meanfield.h"
 #include "phase.h"
+#include "interop.h"
 
 #endif /* RBM_RBM_H */
