@@ -21,5 +21,6 @@
 #include "meanfield.h"
 #include "phase.h"
 #include "interop.h"
+#include "archive.h"
 
 #endif /* RBM_RBM_H */
