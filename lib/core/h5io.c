@@ -143,11 +143,17 @@ static rbm_status check_type(rbm__h5 *h, hid_t ds, const char *name, rbm__h5_mem
         H5Tclose(t);
     int is_int = cls == H5T_INTEGER && (sz == 1 || sz == 2 || sz == 4 || sz == 8);
     int is_float = cls == H5T_FLOAT && (sz == 4 || sz == 8);
+    static const char *const names[] = {"integer", "float", "time", "string", "bitfield",
+                                        "opaque", "compound", "reference", "enum",
+                                        "variable-length", "array"};
+    const char *cname = cls >= 0 && (size_t)cls < sizeof names / sizeof names[0]
+                            ? names[cls]
+                            : "unknown";
     if (!is_int && !is_float)
         return rbm__fail(h->ctx, RBM_ERR_UNSUPPORTED,
-                         "%s %s: dataset '%s' has an unsupported type (class %d, %zu bytes); "
+                         "%s %s: dataset '%s' has an unsupported type (%s of %zu bytes); "
                          "expected an integer or float32/float64",
-                         h->what, h->path, name, (int)cls, sz);
+                         h->what, h->path, name, cname, sz);
     a->file_bytes = sz;
     a->file_float = is_float;
     if (*mem == RBM__H5_AUTO)
