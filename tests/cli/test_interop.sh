@@ -181,6 +181,24 @@ else
     fail "exported archive read back (status $rc) $(cat "$tmp/py")"
 fi
 
+# sample and analyze take an rbms archive (and --update) as MODEL
+run sample "$fixture" --update 95 -n 6 --steps 2 --out "$tmp/s95.npy" --json
+if [ "$rc" -eq 0 ] && "$PY" -c '
+import sys, numpy as np
+x = np.load(sys.argv[1]); assert x.shape[1] == 784 and x.shape[0] == 6, x.shape
+assert set(np.unique(x)) <= {0.0, 1.0}' "$tmp/s95.npy" 2>"$tmp/py"; then
+    ok "sample FILE.h5 --update 95: 6 binary samples of 784 units"
+else
+    fail "sample rbms (status $rc) $(cat "$tmp/py")"
+fi
+run analyze "$fixture" --update 30 --no-data --starts 10 --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_visible"] == 784 and d["n_hidden"] == 20' \
+    'd["n_fixed_points"] >= 1' >"$tmp/py" 2>&1; then
+    ok "analyze FILE.h5 --update 30: TAP fixed points of the rbms checkpoint"
+else
+    fail "analyze rbms (status $rc) $(cat "$tmp/py")"
+fi
+
 # the real rbms archive: checkpoints, singular values at an update
 run spectrum --history "$fixture" --plots "$tmp/hist" --json
 if [ "$rc" -eq 0 ] && "$PY" - "$fixture" "$tmp/out" >"$tmp/py" 2>&1 <<'EOF'
