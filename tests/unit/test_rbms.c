@@ -20,30 +20,19 @@
 #ifdef RBM_HAVE_HDF5
 #include <hdf5.h>
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][256];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+#define tmp_path rbm_test_tmp_path
+#define tmpdir rbm_test_tmpdir()
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rbm-test-rbms-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return rbm_test_tmpdir_new("rbms");
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return rbm_test_tmpdir_remove();
 }
 
 /* ---- the real archive ---- */
