@@ -19,6 +19,7 @@
 
 #ifdef RBM_HAVE_HDF5
 #include <hdf5.h>
+#include <pthread.h>
 
 #define tmp_path rbm_test_tmp_path
 #define tmpdir rbm_test_tmpdir()
@@ -525,9 +526,49 @@ static void test_writer_roundtrip(void **state)
     rbm_context_free(ctx);
 }
 
+/* Threads, each with its own context, reading the fixture at once: libhdf5
+ * is not thread-safe, librbm serialises its calls (core/h5io.c). */
+struct reader_arg {
+    int ok;
+};
+
+static void *reader_thread(void *p)
+{
+    struct reader_arg *r = p;
+    rbm_context *ctx = NULL;
+    r->ok = rbm_context_new(&ctx) == RBM_OK;
+    for (int i = 0; r->ok && i < 10; i++) {
+        rbm_machine *m = NULL;
+        rbm_dataset *ch = NULL;
+        size_t n = 0;
+        r->ok = rbm_machine_load_rbms(ctx, FIXTURE, i % 2 ? 95 : RBM_RBMS_LAST, &m) == RBM_OK &&
+                rbm_rbms_load_chains(ctx, FIXTURE, &ch) == RBM_OK &&
+                rbm_rbms_list(ctx, FIXTURE, NULL, NULL, 0, &n, NULL, 0) == RBM_OK && n == 6 &&
+                rbm_machine_n_hidden(m) == 20 && rbm_dataset_rows(ch) == 500;
+        rbm_machine_free(m);
+        rbm_dataset_free(ch);
+    }
+    rbm_context_free(ctx);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    pthread_t th[4];
+    struct reader_arg r[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &r[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(r[i].ok);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_list_fixture),
         cmocka_unit_test(test_fixture_log_z_and_ll),
         cmocka_unit_test(test_last_and_missing_update),
