@@ -238,32 +238,36 @@ static void pl_fast_part(void *arg, size_t part, size_t parts)
 }
 
 /* Sets up the fast path (Gp, Gm, chunk in J, one allocation in *mem) when it
- * applies: discrete hidden units, every factor e^(span |w|) below e^350, and
- * the 2 N_v N_h doubles of Gp, Gm allocatable. Returns false otherwise
- * (the direct path is used). */
-static bool pl_fast_setup(pl_job *J, void **mem)
+ * applies: discrete hidden units and every factor e^(span |w|) below e^350;
+ * *fast false otherwise (the direct path is used). RBM_ERR_TOO_LARGE /
+ * RBM_ERR_NO_MEMORY when the 2 N_v N_h doubles cannot be had. */
+static rbm_status pl_fast_setup(pl_job *J, void **mem, bool *fast)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(J->m);
     size_t nv = mv->nv, nh = mv->nh;
     *mem = NULL;
-    if (mv->hk == RBM_UNIT_GAUSSIAN || nh > SIZE_MAX / 2 / nv / sizeof(double) - 1)
-        return false;
+    *fast = false;
+    if (mv->hk == RBM_UNIT_GAUSSIAN)
+        return RBM_OK;
     double span = J->hi - J->lo;
-    size_t bytes = 2 * nv * nh * sizeof(double) + nv * sizeof(size_t);
-    /* the caller's context owns allocation failures; a failed optional
-     * allocation must not leave an error message behind */
-    void *p = rbm__alloc(mv->ctx, bytes);
-    if (!p)
-        return false;
-    double *Gp = p, *Gm = Gp + nv * nh;
+    for (size_t i = 0; i < nv; i++)
+        if (!(span * rbm__max_abs(nh, mv->W + i * nh) <= 350.0))
+            return RBM_OK;
+    /* Gp, Gm (nv nh doubles each) and chunk (nv sizes, in double slots) */
+    _Static_assert(sizeof(size_t) <= sizeof(double), "chunk sizes fit double slots");
+    if (nh > (SIZE_MAX / sizeof(double) - nv) / nv / 2)
+        return rbm__fail(mv->ctx, RBM_ERR_TOO_LARGE,
+                         "pseudo-likelihood tables for %zu x %zu weights overflow size_t", nv, nh);
+    double *Gp;
+    rbm_status st = rbm__xcalloc(mv->ctx, 2 * nv * nh + nv, sizeof(double), &Gp,
+                                 "pseudo-likelihood tables");
+    if (st)
+        return st;
+    double *Gm = Gp + nv * nh;
     size_t *chunk = (size_t *)(Gm + nv * nh);
     for (size_t i = 0; i < nv; i++) {
-        double wmax = rbm__max_abs(nh, mv->W + i * nh), c = span * wmax;
-        if (!(c <= 350.0)) {
-            rbm__free(mv->ctx, p);
-            return false;
-        }
         /* each factor lies in [e^-c, e^c]; a product of chunk factors in e^+-700 */
+        double c = span * rbm__max_abs(nh, mv->W + i * nh);
         double ch = c > 0 ? floor(700.0 / c) : 1e9;
         chunk[i] = ch >= 1e9 ? (size_t)1e9 : (size_t)ch;
         for (size_t j = 0; j < nh; j++) {
@@ -275,8 +279,9 @@ static bool pl_fast_setup(pl_job *J, void **mem)
     J->Gp = Gp;
     J->Gm = Gm;
     J->chunk = chunk;
-    *mem = p;
-    return true;
+    *mem = Gp;
+    *fast = true;
+    return RBM_OK;
 }
 
 rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *data,
@@ -306,7 +311,9 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
         parts = 64;
     pl_job J = {.m = m, .d = data, .lo = lo, .hi = hi};
     void *gmem = NULL;
-    bool fast = pl_fast_setup(&J, &gmem);
+    bool fast = false;
+    if ((st = pl_fast_setup(&J, &gmem, &fast)))
+        return st;
     size_t per_part = fast ? PL_ROWS * (mv->nv + 3 * mv->nh) : 2 * mv->nh + mv->nv;
     if ((st = rbm__xcalloc(mv->ctx, parts * per_part, sizeof(double), &J.work, "workspace"))) {
         rbm__free(mv->ctx, gmem);
