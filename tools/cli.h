@@ -18,6 +18,10 @@
  *   cli_plots.c     the report's gnuplot plots, the PNG grid of samples
  *   cli_report.c    the spectral and thermodynamic report after 'rbm train'
  *   cli_training.c  train's step loop (progress, log-likelihood, checkpoints)
+ *   cli_interop.c   the model loader of every command (model files, librbm
+ *                   and rbms archives, --update), HDF5 --data, train's
+ *                   --init and --archive (docs/interop.md)
+ *   cli_history.c   spectrum --history
  *
  * Uses only the public librbm API (<rbm/rbm.h>). Output conventions
  * (README.md, "The `rbm` program"): results on stdout (a report, or with

@@ -6,6 +6,7 @@
  *   rbm spectrum MODEL [...]   singular values of W, noise bulk, PCA overlaps
  *   rbm analyze MODEL [...]    TAP fixed points, TAP log Z, phase of a model
  *   rbm phase [options]        replica-symmetric phase of the RBM ensemble
+ *   rbm export MODEL FILE      a model or archive as an rbms HDF5 archive
  *   rbm help [COMMAND]         usage
  *   rbm --version              version of the program and of the loaded library
  *

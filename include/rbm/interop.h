@@ -117,8 +117,9 @@ RBM_API rbm_status rbm_rbms_load_sampler(rbm_context *ctx, const char *path, rbm
  * write is atomic (a temporary renamed over path, as rbm_machine_save).
  * The random-number states of `rbms` are not written: load the archive
  * there with restore=False.
- * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n or n_chains 0, updates
- * not increasing, machines of different shapes or kinds, a parameter
+ * Errors: RBM_ERR_NULL (models NULL, n 0 or models[0] NULL: returned without
+ * a message, there is no context to report in; updates, chains or path
+ * NULL), RBM_ERR_INVALID_ARGUMENT (n_chains 0, updates not increasing, machines of different shapes or kinds, a parameter
  * beyond FLT_MAX with f32), RBM_ERR_UNSUPPORTED (unit kinds or a sigma no
  * `rbms` type has; no HDF5), RBM_ERR_SHAPE (chains_len != n_chains * N_v),
  * RBM_ERR_NOT_FINITE (chains), RBM_ERR_IO. */

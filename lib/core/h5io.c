@@ -34,12 +34,16 @@ static void section_begin(rbm_context *ctx, const char *path, const char *what, 
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-static hid_t strong_close_fapl(void)
+/* Open (create != 0: create, truncating) path with H5F_CLOSE_STRONG into
+ * h->file; H5I_INVALID_HID on failure. */
+static void open_strong(rbm__h5 *h, const char *path, int create)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+        h->file = create ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                         : H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (fapl >= 0)
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-    return fapl;
+        H5Pclose(fapl);
 }
 
 rbm_status rbm__h5_open(rbm_context *ctx, const char *path, const char *what, rbm__h5 *h)
@@ -57,10 +61,7 @@ rbm_status rbm__h5_open(rbm_context *ctx, const char *path, const char *what, rb
         rbm__h5_close(h);
         return rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "%s %s is not an HDF5 file", what, path);
     }
-    hid_t fapl = strong_close_fapl();
-    h->file = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : H5I_INVALID_HID;
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    open_strong(h, path, 0);
     if (h->file < 0) {
         rbm__h5_close(h);
         return rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "%s %s: libhdf5 cannot open it", what, path);
@@ -71,10 +72,7 @@ rbm_status rbm__h5_open(rbm_context *ctx, const char *path, const char *what, rb
 rbm_status rbm__h5_create(rbm_context *ctx, const char *path, const char *what, rbm__h5 *h)
 {
     section_begin(ctx, path, what, h);
-    hid_t fapl = strong_close_fapl();
-    h->file = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5I_INVALID_HID;
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    open_strong(h, path, 1);
     if (h->file < 0) {
         rbm__h5_close(h);
         return rbm__fail(ctx, RBM_ERR_IO, "cannot create %s %s (libhdf5)", what, path);
@@ -217,17 +215,29 @@ static rbm_status check_values(rbm__h5 *h, const char *name, const rbm__h5_array
     return RBM_OK;
 }
 
+/* Open the dataset at name: RBM_ERR_BAD_FORMAT when missing or not a
+ * dataset. */
+static rbm_status open_dataset(rbm__h5 *h, hid_t loc, const char *name, hid_t *ds)
+{
+    *ds = H5I_INVALID_HID;
+    if (!rbm__h5_exists(h, loc, name))
+        return rbm__fail(h->ctx, RBM_ERR_BAD_FORMAT, "%s %s: no dataset '%s'", h->what, h->path,
+                         name);
+    *ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (*ds < 0)
+        return rbm__fail(h->ctx, RBM_ERR_BAD_FORMAT, "%s %s: '%s' is not a dataset", h->what,
+                         h->path, name);
+    return RBM_OK;
+}
+
 rbm_status rbm__h5_read_numeric(rbm__h5 *h, hid_t loc, const char *name, unsigned max_rank,
                                 rbm__h5_mem mem, rbm__h5_array *out)
 {
     memset(out, 0, sizeof *out);
-    if (!rbm__h5_exists(h, loc, name))
-        return rbm__fail(h->ctx, RBM_ERR_BAD_FORMAT, "%s %s: no dataset '%s'", h->what, h->path,
-                         name);
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (ds < 0)
-        return rbm__fail(h->ctx, RBM_ERR_BAD_FORMAT, "%s %s: '%s' is not a dataset", h->what,
-                         h->path, name);
+    hid_t ds;
+    rbm_status st0 = open_dataset(h, loc, name, &ds);
+    if (st0)
+        return st0;
     rbm__h5_array a = {0};
     rbm_status st = check_type(h, ds, name, &mem, &a);
     if (!st)
@@ -316,13 +326,10 @@ static rbm_status read_string_of(rbm__h5 *h, hid_t ds, hid_t ft, const char *nam
 
 rbm_status rbm__h5_read_string(rbm__h5 *h, hid_t loc, const char *name, char *buf, size_t cap)
 {
-    if (!rbm__h5_exists(h, loc, name))
-        return rbm__fail(h->ctx, RBM_ERR_BAD_FORMAT, "%s %s: no dataset '%s'", h->what, h->path,
-                         name);
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (ds < 0)
-        return rbm__fail(h->ctx, RBM_ERR_BAD_FORMAT, "%s %s: '%s' is not a dataset", h->what,
-                         h->path, name);
+    hid_t ds;
+    rbm_status st0 = open_dataset(h, loc, name, &ds);
+    if (st0)
+        return st0;
     hid_t ft = H5Dget_type(ds), sp = H5Dget_space(ds);
     hssize_t npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     rbm_status st;

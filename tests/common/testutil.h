@@ -61,6 +61,19 @@ void tbuf_put(tbuf *b, const void *src, size_t n);
  * the test when the file cannot be read. */
 unsigned char *rbm_test_read_file(const char *path, size_t *len);
 
+/* Assert that two machines are identical, bit for bit: shapes, unit kinds,
+ * precision, Gaussian sigmas, W, a and b. */
+void rbm_assert_same_machine(const rbm_machine *x, const rbm_machine *y);
+
+/* A temporary directory for one test program: rbm_test_tmpdir_new makes
+ * /tmp/rbm-test-<name>-XXXXXX (0, or -1: use as a cmocka group setup's
+ * result), rbm_test_tmp_path names a file in it (one of 8 rotating
+ * buffers), rbm_test_tmpdir_remove deletes it with its contents. */
+int rbm_test_tmpdir_new(const char *name);
+const char *rbm_test_tmpdir(void);
+const char *rbm_test_tmp_path(const char *file);
+int rbm_test_tmpdir_remove(void);
+
 /* CRC-32 as docs/file-format.md specifies it (ISO-HDLC / zlib: reflected
  * polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF); crc is the
  * CRC of the preceding bytes (0 to start), as with zlib's crc32(). */

@@ -16,30 +16,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][256];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+#define tmp_path rbm_test_tmp_path
+#define tmpdir rbm_test_tmpdir()
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rbm-test-archive-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return rbm_test_tmpdir_new("archive");
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return rbm_test_tmpdir_remove();
 }
 
 /* A rank-one machine W = s u v^T (u, v unit vectors): its only nonzero
@@ -58,29 +47,7 @@ static rbm_machine *rank_one(rbm_context *ctx, size_t nv, size_t nh, double s, r
     return m;
 }
 
-static void assert_same_machine(const rbm_machine *x, const rbm_machine *y)
-{
-    size_t nv = rbm_machine_n_visible(x), nh = rbm_machine_n_hidden(x);
-    assert_int_equal(nv, rbm_machine_n_visible(y));
-    assert_int_equal(nh, rbm_machine_n_hidden(y));
-    for (int l = 0; l < 2; l++) {
-        assert_int_equal(rbm_machine_unit_kind(x, (rbm_layer)l), rbm_machine_unit_kind(y, (rbm_layer)l));
-        if (rbm_machine_unit_kind(x, (rbm_layer)l) == RBM_UNIT_GAUSSIAN)
-            assert_true(rbm_machine_sigma(x, (rbm_layer)l) == rbm_machine_sigma(y, (rbm_layer)l));
-    }
-    assert_int_equal(rbm_machine_precision(x), rbm_machine_precision(y));
-    double *a = xzalloc(nv * nh * sizeof *a), *b = xzalloc(nv * nh * sizeof *b);
-    rbm_machine_get_weights(x, a, nv * nh);
-    rbm_machine_get_weights(y, b, nv * nh);
-    assert_memory_equal(a, b, nv * nh * sizeof *a);
-    rbm_machine_get_visible_bias(x, a, nv);
-    rbm_machine_get_visible_bias(y, b, nv);
-    assert_memory_equal(a, b, nv * sizeof *a);
-    rbm_machine_get_hidden_bias(x, a, nh);
-    rbm_machine_get_hidden_bias(y, b, nh);
-    assert_memory_equal(a, b, nh * sizeof *a);
-    free(a), free(b);
-}
+#define assert_same_machine rbm_assert_same_machine
 
 static void test_roundtrip(void **state)
 {
