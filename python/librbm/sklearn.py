@@ -61,6 +61,8 @@ class _RBMBase(TransformerMixin, BaseEstimator):
     def _check_input(self, X, reset: bool):
         X = self._validate_data(X, accept_sparse="csr", dtype=(np.float64, np.float32),
                                 reset=reset)
+        if reset:   # float32 input trains in float32, as scikit-learn keeps the dtype
+            self._float32 = X.dtype == np.float32
         return np.ascontiguousarray(_dense(X), dtype=np.float64)
 
     # -- the parameters of the fitted machine, as scikit-learn names them
@@ -202,7 +204,8 @@ class BernoulliRBM(_RBMBase):
         return est.sampler.hidden
 
     def _start(self, n_features: int, rs) -> None:
-        m = Machine(n_features, int(self.n_components))
+        m = Machine(n_features, int(self.n_components),
+                    precision="float32" if self.__dict__.get("_float32") else "float64")
         m.weights = rs.normal(0, 0.01, (int(self.n_components), n_features)).T
         self.machine_ = m
         self._h_samples = np.zeros((int(self.batch_size), int(self.n_components)))

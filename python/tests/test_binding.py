@@ -225,3 +225,36 @@ def test_machine_outlives_context_reference():
     with librbm.Machine(3, 3) as m2:
         assert m2.n_hidden == 3
     assert m2.closed
+
+
+def test_enum_names_match_the_library():
+    pairs = [(librbm.UnitKind, lib.rbm_unit_kind_name, lib.rbm_unit_kind_parse, "rbm_unit_kind *"),
+             (librbm.EstimatorKind, lib.rbm_estimator_kind_name, lib.rbm_estimator_kind_parse,
+              "rbm_estimator_kind *"),
+             (librbm.Optimizer, lib.rbm_optimizer_name, lib.rbm_optimizer_parse, "rbm_optimizer *"),
+             (librbm.MFMethod, lib.rbm_mf_method_name, lib.rbm_mf_method_parse, "rbm_mf_method *"),
+             (librbm.ComponentLaw, lib.rbm_component_law_name, lib.rbm_component_law_parse,
+              "rbm_component_law *")]
+    for enum, name_fn, parse_fn, ctype in pairs:
+        for member in enum:
+            name = ffi.string(name_fn(member)).decode()
+            assert name == member.name.lower()
+            out = ffi.new(ctype)
+            assert parse_fn(name.encode(), out) == 0 and out[0] == member
+            assert enum.coerce(name) is member
+    for member in librbm.Phase:
+        want = member.name.lower()
+        assert ffi.string(lib.rbm_phase_name(member)).decode() == want
+    assert librbm.EstimatorKind.coerce("tap") is librbm.EstimatorKind.TAP2
+    with pytest.raises(librbm.InvalidArgumentError, match="expected one of"):
+        librbm.UnitKind.coerce("potts")
+
+
+def test_borrowed_accessors():
+    ctx = librbm.Context()
+    m = librbm.Machine(3, 2, context=ctx)
+    assert lib.rbm_machine_context(m.ptr) == ctx.ptr
+    d = librbm.Dataset([[0.0, 1.0, 1.0]], context=ctx)
+    assert lib.rbm_dataset_context(d.ptr) == ctx.ptr
+    t = librbm.Trainer(m, d, 1)
+    assert lib.rbm_trainer_machine(t.ptr) == m.ptr
