@@ -20,7 +20,7 @@ import numpy as np
 from . import errors
 from ._binding import check, ffi, lib, raise_for
 from .core import (ArrayLike, Dataset, Gradient, Layer, Machine, ParamBounds, Status, UnitKind,
-                   _NamedEnum, _batch, _bounds, _dataset, _dp, _f64, _Handle, _u64)
+                   _NamedEnum, _Tunables, _batch, _dataset, _dp, _f64, _Handle, _u64)
 
 # ---------------------------------------------------------------- metrics
 
@@ -490,9 +490,11 @@ class FixedPoints(_Handle):
         return float(lz[0]), float(best[0]), int(n[0])
 
 
-class MeanField(_Handle):
+class MeanField(_Tunables, _Handle):
     """Naive mean-field / TAP2 / TAP3 solver for a machine (borrowed; its
     current parameters are read at every call)."""
+
+    _tunable_prefix = "rbm_mf"
 
     def __init__(self, machine: Machine, method: Union[str, MFMethod] = "tap2", *,
                  damping: Optional[float] = None, tolerance: Optional[float] = None,
@@ -512,26 +514,6 @@ class MeanField(_Handle):
     @property
     def method(self) -> MFMethod:
         return MFMethod(lib.rbm_mf_method_of(self.ptr))
-
-    def set_real(self, key: int, value: float) -> None:
-        self._check(lib.rbm_mf_set_real(self.ptr, int(key), float(value)))
-
-    def get_real(self, key: int) -> float:
-        out = ffi.new("double *")
-        self._check(lib.rbm_mf_get_real(self.ptr, int(key), out))
-        return float(out[0])
-
-    def set_int(self, key: int, value: int) -> None:
-        self._check(lib.rbm_mf_set_int(self.ptr, int(key), int(value)))
-
-    def get_int(self, key: int) -> int:
-        out = ffi.new("int64_t *")
-        self._check(lib.rbm_mf_get_int(self.ptr, int(key), out))
-        return int(out[0])
-
-    @staticmethod
-    def param_bounds(key: int) -> ParamBounds:
-        return _bounds(lib.rbm_mf_param_bounds, key)
 
     def _m(self, mv, mh):
         a = _f64(mv).reshape(-1)
@@ -702,9 +684,11 @@ _ENSEMBLE_REAL = {"kappa": 400, "sigma": 401, "temperature": 402, "damping": 403
                   "q_threshold": 407}
 
 
-class Ensemble(_Handle):
+class Ensemble(_Tunables, _Handle):
     """The RBM ensemble of docs/theory.md §5 and its replica-symmetric
     solution; settings as attributes (kappa, sigma, temperature, ...)."""
+
+    _tunable_prefix = "rbm_ensemble"
 
     def __init__(self, modes: Optional[Sequence[float]] = None, *, context=None,
                  **settings: float) -> None:
@@ -730,27 +714,13 @@ class Ensemble(_Handle):
         e._init_handle(out[0], lib.rbm_ensemble_free, [machine.context], machine._ctxp)
         return e
 
-    def get_real(self, key: int) -> float:
-        out = ffi.new("double *")
-        self._check(lib.rbm_ensemble_get_real(self.ptr, int(key), out))
-        return float(out[0])
-
-    def set_real(self, key: int, value: float) -> None:
-        self._check(lib.rbm_ensemble_set_real(self.ptr, int(key), float(value)))
-
     @property
     def max_iterations(self) -> int:
-        out = ffi.new("int64_t *")
-        self._check(lib.rbm_ensemble_get_int(self.ptr, 450, out))
-        return int(out[0])
+        return self.get_int(lib.RBM_ENSEMBLE_MAX_ITERATIONS)
 
     @max_iterations.setter
     def max_iterations(self, n: int) -> None:
-        self._check(lib.rbm_ensemble_set_int(self.ptr, 450, int(n)))
-
-    @staticmethod
-    def param_bounds(key: int) -> ParamBounds:
-        return _bounds(lib.rbm_ensemble_param_bounds, key)
+        self.set_int(lib.RBM_ENSEMBLE_MAX_ITERATIONS, n)
 
     @property
     def modes(self) -> np.ndarray:
@@ -833,7 +803,13 @@ class Ensemble(_Handle):
 
 
 def _ensemble_real(key: int) -> property:
-    return property(lambda s: s.get_real(key), lambda s, v: s.set_real(key, v))
+    def get(self: Ensemble) -> float:
+        return self.get_real(key)
+
+    def set_(self: Ensemble, value: float) -> None:
+        self.set_real(key, value)
+
+    return property(get, set_, doc=f"Ensemble setting (rbm_ensemble_set_real, key {key}).")
 
 
 for _name, _key in _ENSEMBLE_REAL.items():

@@ -246,6 +246,38 @@ class _Handle:
         return check(status, self._ctxp)
 
 
+class _Tunables:
+    """get_real / set_real / get_int / set_int / param_bounds over the C
+    functions <prefix>_get_real, ... of one module (keys of common.h's
+    rbm_param_bounds scheme); ``_tunable_prefix`` names the module."""
+
+    _tunable_prefix = ""
+
+    def _fn(self, what: str):
+        return getattr(lib, f"{self._tunable_prefix}_{what}")
+
+    def get_real(self, key: int) -> float:
+        out = ffi.new("double *")
+        self._check(self._fn("get_real")(self.ptr, int(key), out))
+        return float(out[0])
+
+    def set_real(self, key: int, value: float) -> None:
+        self._check(self._fn("set_real")(self.ptr, int(key), float(value)))
+
+    def get_int(self, key: int) -> int:
+        out = ffi.new("int64_t *")
+        self._check(self._fn("get_int")(self.ptr, int(key), out))
+        return int(out[0])
+
+    def set_int(self, key: int, value: int) -> None:
+        self._check(self._fn("set_int")(self.ptr, int(key), int(value)))
+
+    @classmethod
+    def param_bounds(cls, key: int) -> ParamBounds:
+        """Bounds and type of a key of this module."""
+        return _bounds(getattr(lib, f"{cls._tunable_prefix}_param_bounds"), key)
+
+
 # ---------------------------------------------------------------- context
 
 _LOG_LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}
@@ -507,10 +539,23 @@ class Machine(_Handle):
     def set_sigma(self, layer: Union[str, Layer], sigma: float) -> None:
         self._check(lib.rbm_machine_set_sigma(self.ptr, Layer.coerce(layer), float(sigma)))
 
-    sigma_visible = property(lambda self: self.sigma(0), lambda self, s: self.set_sigma(0, s),
-                             doc="Standard deviation of a Gaussian visible layer.")
-    sigma_hidden = property(lambda self: self.sigma(1), lambda self, s: self.set_sigma(1, s),
-                            doc="Standard deviation of a Gaussian hidden layer.")
+    @property
+    def sigma_visible(self) -> float:
+        """Standard deviation of a Gaussian visible layer."""
+        return self.sigma(Layer.VISIBLE)
+
+    @sigma_visible.setter
+    def sigma_visible(self, s: float) -> None:
+        self.set_sigma(Layer.VISIBLE, s)
+
+    @property
+    def sigma_hidden(self) -> float:
+        """Standard deviation of a Gaussian hidden layer."""
+        return self.sigma(Layer.HIDDEN)
+
+    @sigma_hidden.setter
+    def sigma_hidden(self, s: float) -> None:
+        self.set_sigma(Layer.HIDDEN, s)
 
     @property
     def precision(self) -> Precision:
@@ -1038,15 +1083,32 @@ class Gradient(_Handle):
             raise _shape_error(f"{name} has shape {a.shape}, gradient expects {tuple(shape)}")
         self._check(fn(self.ptr, _dp(a), a.size))
 
-    weights = property(lambda s: s._get(lib.rbm_gradient_get_weights, s._shape),
-                       lambda s, v: s._set(lib.rbm_gradient_set_weights, v, s._shape, "weights"),
-                       doc="dW, (n_visible, n_hidden).")
-    visible_bias = property(lambda s: s._get(lib.rbm_gradient_get_visible_bias, (s._shape[0],)),
-                            lambda s, v: s._set(lib.rbm_gradient_set_visible_bias, v,
-                                                (s._shape[0],), "visible_bias"), doc="da.")
-    hidden_bias = property(lambda s: s._get(lib.rbm_gradient_get_hidden_bias, (s._shape[1],)),
-                           lambda s, v: s._set(lib.rbm_gradient_set_hidden_bias, v,
-                                               (s._shape[1],), "hidden_bias"), doc="db.")
+    @property
+    def weights(self) -> np.ndarray:
+        """dW, (n_visible, n_hidden) (a copy; assign to set)."""
+        return self._get(lib.rbm_gradient_get_weights, self._shape)
+
+    @weights.setter
+    def weights(self, v: ArrayLike) -> None:
+        self._set(lib.rbm_gradient_set_weights, v, self._shape, "weights")
+
+    @property
+    def visible_bias(self) -> np.ndarray:
+        """da, (n_visible,)."""
+        return self._get(lib.rbm_gradient_get_visible_bias, (self._shape[0],))
+
+    @visible_bias.setter
+    def visible_bias(self, v: ArrayLike) -> None:
+        self._set(lib.rbm_gradient_set_visible_bias, v, (self._shape[0],), "visible_bias")
+
+    @property
+    def hidden_bias(self) -> np.ndarray:
+        """db, (n_hidden,)."""
+        return self._get(lib.rbm_gradient_get_hidden_bias, (self._shape[1],))
+
+    @hidden_bias.setter
+    def hidden_bias(self, v: ArrayLike) -> None:
+        self._set(lib.rbm_gradient_set_hidden_bias, v, (self._shape[1],), "hidden_bias")
 
     def scale(self, alpha: float) -> None:
         self._check(lib.rbm_gradient_scale(self.ptr, float(alpha)))
@@ -1063,9 +1125,11 @@ class Gradient(_Handle):
 # ---------------------------------------------------------------- estimator
 
 
-class Estimator(_Handle):
+class Estimator(_Tunables, _Handle):
     """A gradient estimator (CD-k, PCD-k, exact, MF, TAP2, TAP3) for a
     machine; ``compute(v)`` estimates the gradient on a minibatch."""
+
+    _tunable_prefix = "rbm_estimator"
 
     def __init__(self, machine: Machine, kind: Union[str, EstimatorKind] = "pcd",
                  max_batch: int = 100, seed: int = 0, k: Optional[int] = None,
@@ -1094,24 +1158,23 @@ class Estimator(_Handle):
     def kind(self) -> EstimatorKind:
         return EstimatorKind(lib.rbm_estimator_kind_of(self.ptr))
 
-    def get_int(self, key: int) -> int:
-        out = ffi.new("int64_t *")
-        self._check(lib.rbm_estimator_get_int(self.ptr, int(key), out))
-        return int(out[0])
+    @property
+    def k(self) -> int:
+        """Gibbs sweeps (CD/PCD) or fixed-point iterations (MF/TAP) per call."""
+        return self.get_int(lib.RBM_ESTIMATOR_K)
 
-    def set_int(self, key: int, value: int) -> None:
-        self._check(lib.rbm_estimator_set_int(self.ptr, int(key), int(value)))
+    @k.setter
+    def k(self, v: int) -> None:
+        self.set_int(lib.RBM_ESTIMATOR_K, v)
 
-    k = property(lambda s: s.get_int(lib.RBM_ESTIMATOR_K),
-                 lambda s, v: s.set_int(lib.RBM_ESTIMATOR_K, v),
-                 doc="Gibbs sweeps (CD/PCD) or fixed-point iterations (MF/TAP) per call.")
-    chains = property(lambda s: s.get_int(lib.RBM_ESTIMATOR_CHAINS),
-                      lambda s, v: s.set_int(lib.RBM_ESTIMATOR_CHAINS, v),
-                      doc="Persistent chains or particles (0 on set: max_batch).")
+    @property
+    def chains(self) -> int:
+        """Persistent chains or particles in use (set 0: max_batch)."""
+        return self.get_int(lib.RBM_ESTIMATOR_CHAINS)
 
-    @staticmethod
-    def param_bounds(key: int) -> ParamBounds:
-        return _bounds(lib.rbm_estimator_param_bounds, key)
+    @chains.setter
+    def chains(self, v: int) -> None:
+        self.set_int(lib.RBM_ESTIMATOR_CHAINS, v)
 
     def compute(self, v: ArrayLike, gradient: Optional[Gradient] = None) -> Gradient:
         """Estimate the gradient on the minibatch v (batch, n_visible) into
@@ -1136,7 +1199,7 @@ _TRAINER_REAL = {
 }
 
 
-class Trainer(_Handle):
+class Trainer(_Tunables, _Handle):
     """Optimiser + estimator over shuffled minibatches of a dataset.
 
     ``step()`` makes one update and returns Status.OK, Status.DONE (the step
@@ -1145,6 +1208,8 @@ class Trainer(_Handle):
     ``observer``: a callable ``fn(trainer) -> bool | None`` called after
     every step (return True to stop); an exception raised in it stops the
     run and is re-raised by step()/run_epochs() after the C call returns."""
+
+    _tunable_prefix = "rbm_trainer"
 
     def __init__(self, machine: Machine, data: Union[Dataset, ArrayLike], batch_size: int = 100,
                  seed: int = 0, *, estimator: Union[str, EstimatorKind, None] = None,
@@ -1193,28 +1258,14 @@ class Trainer(_Handle):
     def optimizer(self, opt: Union[str, Optimizer]) -> None:
         self._check(lib.rbm_trainer_set_optimizer(self.ptr, Optimizer.coerce(opt)))
 
-    def get_real(self, key: int) -> float:
-        out = ffi.new("double *")
-        self._check(lib.rbm_trainer_get_real(self.ptr, int(key), out))
-        return float(out[0])
+    @property
+    def monitor_every(self) -> int:
+        """Reconstruction error every that many steps (0: never)."""
+        return self.get_int(lib.RBM_TRAINER_MONITOR_EVERY)
 
-    def set_real(self, key: int, value: float) -> None:
-        self._check(lib.rbm_trainer_set_real(self.ptr, int(key), float(value)))
-
-    def get_int(self, key: int) -> int:
-        out = ffi.new("int64_t *")
-        self._check(lib.rbm_trainer_get_int(self.ptr, int(key), out))
-        return int(out[0])
-
-    def set_int(self, key: int, value: int) -> None:
-        self._check(lib.rbm_trainer_set_int(self.ptr, int(key), int(value)))
-
-    monitor_every = property(lambda s: s.get_int(150), lambda s, v: s.set_int(150, v),
-                             doc="Reconstruction error every that many steps (0: never).")
-
-    @staticmethod
-    def param_bounds(key: int) -> ParamBounds:
-        return _bounds(lib.rbm_trainer_param_bounds, key)
+    @monitor_every.setter
+    def monitor_every(self, v: int) -> None:
+        self.set_int(lib.RBM_TRAINER_MONITOR_EVERY, v)
 
     def set_observer(self, fn: Optional[Callable[["Trainer"], Any]]) -> None:
         if fn is None:
@@ -1271,13 +1322,33 @@ class Trainer(_Handle):
         return t
 
     # -- queries
-    step_count = property(lambda s: int(lib.rbm_trainer_step_count(s.ptr)))
-    epoch_count = property(lambda s: int(lib.rbm_trainer_epoch_count(s.ptr)))
-    batch_index = property(lambda s: int(lib.rbm_trainer_batch_index(s.ptr)))
-    batches_per_epoch = property(lambda s: int(lib.rbm_trainer_batches_per_epoch(s.ptr)))
-    batch_size = property(lambda s: int(lib.rbm_trainer_batch_size(s.ptr)))
-    reconstruction_error = property(lambda s: float(lib.rbm_trainer_reconstruction_error(s.ptr)),
-                                    doc="Of the most recent monitored step (NaN before one).")
+    @property
+    def step_count(self) -> int:
+        """Updates done (steps and apply_gradient calls)."""
+        return int(lib.rbm_trainer_step_count(self.ptr))
+
+    @property
+    def epoch_count(self) -> int:
+        """Epochs completed."""
+        return int(lib.rbm_trainer_epoch_count(self.ptr))
+
+    @property
+    def batch_index(self) -> int:
+        """Minibatches done in the current epoch."""
+        return int(lib.rbm_trainer_batch_index(self.ptr))
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return int(lib.rbm_trainer_batches_per_epoch(self.ptr))
+
+    @property
+    def batch_size(self) -> int:
+        return int(lib.rbm_trainer_batch_size(self.ptr))
+
+    @property
+    def reconstruction_error(self) -> float:
+        """Of the most recent monitored step (NaN before one)."""
+        return float(lib.rbm_trainer_reconstruction_error(self.ptr))
 
     @property
     def gradient(self) -> Gradient:
@@ -1290,8 +1361,13 @@ class Trainer(_Handle):
 
 
 def _trainer_real(name: str, key: int) -> property:
-    return property(lambda s: s.get_real(key), lambda s, v: s.set_real(key, v),
-                    doc=f"The trainer's {name} (rbm_trainer_set_real).")
+    def get(self: Trainer) -> float:
+        return self.get_real(key)
+
+    def set_(self: Trainer, value: float) -> None:
+        self.set_real(key, value)
+
+    return property(get, set_, doc=f"The trainer's {name} (rbm_trainer_set_real, key {key}).")
 
 
 for _name, _key in _TRAINER_REAL.items():
