@@ -20,7 +20,7 @@ import numpy as np
 from . import errors
 from ._binding import check, ffi, lib, raise_for
 from .core import (ArrayLike, Dataset, Gradient, Layer, Machine, ParamBounds, Status, UnitKind,
-                   _NamedEnum, _Tunables, _batch, _dataset, _dp, _f64, _Handle, _u64)
+                   _NamedEnum, _Tunables, _batch, _real_property, _dataset, _dp, _f64, _Handle, _u64)
 
 # ---------------------------------------------------------------- metrics
 
@@ -802,18 +802,8 @@ class Ensemble(_Tunables, _Handle):
         return Diagram(ph, m, q, int(nu[0]))
 
 
-def _ensemble_real(key: int) -> property:
-    def get(self: Ensemble) -> float:
-        return self.get_real(key)
-
-    def set_(self: Ensemble, value: float) -> None:
-        self.set_real(key, value)
-
-    return property(get, set_, doc=f"Ensemble setting (rbm_ensemble_set_real, key {key}).")
-
-
 for _name, _key in _ENSEMBLE_REAL.items():
-    setattr(Ensemble, _name, _ensemble_real(_key))
+    setattr(Ensemble, _name, _real_property(_key, f"The ensemble's {_name} (key {_key})."))
 del _name, _key
 
 

@@ -1360,16 +1360,17 @@ class Trainer(_Tunables, _Handle):
         return Estimator._borrowed(lib.rbm_trainer_estimator(self.ptr), self, self.machine)
 
 
-def _trainer_real(name: str, key: int) -> property:
-    def get(self: Trainer) -> float:
+def _real_property(key: int, doc: str) -> property:
+    """A float attribute read and written through get_real / set_real."""
+    def get(self: _Tunables) -> float:
         return self.get_real(key)
 
-    def set_(self: Trainer, value: float) -> None:
+    def set_(self: _Tunables, value: float) -> None:
         self.set_real(key, value)
 
-    return property(get, set_, doc=f"The trainer's {name} (rbm_trainer_set_real, key {key}).")
+    return property(get, set_, doc=doc)
 
 
 for _name, _key in _TRAINER_REAL.items():
-    setattr(Trainer, _name, _trainer_real(_name, _key))
+    setattr(Trainer, _name, _real_property(_key, f"The trainer's {_name} (key {_key})."))
 del _name, _key
