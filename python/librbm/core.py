@@ -72,6 +72,9 @@ class Status(_NamedEnum):
     STOPPED = 2   #: an observer or progress callback asked to stop
 
 
+_STATUSES = (Status.OK, Status.DONE, Status.STOPPED)
+
+
 class UnitKind(_NamedEnum):
     BERNOULLI = 0  #: {0, 1}
     ISING = 1      #: {-1, +1}
@@ -1286,9 +1289,11 @@ class Trainer(_Tunables, _Handle):
 
     # -- running
     def _finish(self, st: int) -> Status:
-        exc, self._exc = self._exc, None
-        if exc is not None:
+        if self._exc is not None:
+            exc, self._exc = self._exc, None
             raise exc
+        if st < 100:
+            return _STATUSES[st]
         return Status(self._check(st))
 
     def step(self) -> Status:
