@@ -23,7 +23,12 @@ times; the table shows the best time of each:
 Only the training loop is timed (data loading and set-up are not). Ratios
 are to the C time. Usage:
 
-  bench/python_train.py [--repeat R] [--precision f32|f64] [--build DIR] [--json]
+  bench/python_train.py [--repeat R] [--precision f32|f64] [--threads N] [--build DIR] [--json]
+
+--threads N sets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS (and torch's
+thread count) to N in every measured process; with N = 1 the process CPU
+times (second column group) are a measure that other load on the machine
+barely disturbs (docs/performance.md, section A').
 
 DIR (default build) holds lib/librbm.so and bench/bench_train
 (nice ninja -C build bench/bench_train). Use /usr/bin/python3.
@@ -83,6 +88,8 @@ def worker(variant, precision, data_path):
         sys.path.insert(0, os.path.join(ROOT, "python"))
         import librbm
         x = librbm.Dataset.load(data_path).binarize(127).to_numpy()
+        if os.environ.get("OMP_NUM_THREADS"):
+            torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         dt = torch.float32 if precision == "f32" else torch.float64
         X = torch.from_numpy(x).to(dt)
         gen = torch.Generator().manual_seed(1234)
@@ -115,6 +122,8 @@ def worker(variant, precision, data_path):
 
 def measure(variant, args):
     env = dict(os.environ, LIBRBM_LIBRARY=os.path.join(args.build, "lib", "librbm.so"))
+    if args.threads:
+        env.update(OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     if variant == "c":
         cmd = [os.path.join(args.build, "bench", "bench_train"), "--data", DATA, "--what",
                "librbm", "--precision", args.precision]
@@ -137,6 +146,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--precision", choices=["f32", "f64"], default="f32")
+    p.add_argument("--threads", type=int, default=0, help="0: the libraries' defaults")
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--json", action="store_true")
     p.add_argument("--worker", choices=VARIANTS)
@@ -163,8 +173,11 @@ def main():
     best_cpu = {v: min(t) for v, t in cpus.items() if t}
     c = best.get("c")
     c_cpu = best_cpu.get("c")
-    out = {"precision": args.precision, "repeat": args.repeat, "best_seconds": best,
+    out = {"precision": args.precision, "repeat": args.repeat, "threads": args.threads,
+           "best_seconds": best,
            "all_seconds": runs, "ratio_to_c": {v: t / c for v, t in best.items()} if c else {},
+           "best_cpu_seconds": best_cpu, "all_cpu_seconds": cpus,
+           "cpu_ratio_to_c": {v: t / c_cpu for v, t in best_cpu.items()} if c_cpu else {},
            "recon_error": {v: n.get("recon_error") for v, n in notes.items()},
            "notes": {v: n for v, n in notes.items() if "seconds" not in n},
            "nproc": os.cpu_count(), "load_average": os.getloadavg()}

@@ -2,24 +2,30 @@
 
 NumPy arrays in and out, exceptions for errors (:class:`Error` and its
 subclasses), the GIL released during C calls, and scikit-learn estimators in
-:mod:`librbm.sklearn`. See docs/python.md.
+:mod:`librbm.sklearn`. Modules: base (contexts, rng, units, enums), machine,
+data, training, analysis (metrics, AIS, SVD, linear), meanfield, phase.
+See docs/python.md.
 """
 from ._binding import library_path, status_message, status_name
 from .errors import (Error, FormatError, InternalError, InvalidArgumentError, IOError,
                      NoMemoryError, NotConvergedError, NotFiniteError, NotNormalizableError,
                      NullError, NumericalError, OutOfRangeError, ShapeError, StateError,
                      TooLargeError, UnsupportedError)
-from .core import (BatchIterator, Context, Dataset, Estimator, EstimatorKind, Gradient, Layer,
-                   Machine, Optimizer, ParamBounds, Precision, Rng, Sampler, Status, Trainer,
-                   Transform, UnitKind, UnitValues, seed_derive, unit_eval, unit_sample, version,
-                   version_number)
-from .analysis import (AIS, SVD, ComponentLaw, Ensemble, FixedPoint, FixedPoints, MeanField,
-                       MFMethod, ModeTracker, Phase, PhaseResult, exact_log_likelihood,
-                       exact_log_z, free_energy_gap, linear_fixed_points, linear_gradient,
-                       linear_integrate, linear_mode_trajectory, linear_model_covariance,
-                       log_likelihood, machine_phase, mean_free_energy, phase_line_fsg,
-                       phase_line_pf, phase_line_psg, pseudo_log_likelihood,
-                       reconstruction_error)
+from .base import (Context, EstimatorKind, Layer, Optimizer, ParamBounds, Precision, Rng,
+                   Status, Transform, UnitKind, UnitValues, seed_derive, unit_eval, unit_sample,
+                   version, version_number)
+from .data import BatchIterator, Dataset
+from .machine import Machine
+from .training import Estimator, Gradient, Sampler, Trainer
+from .analysis import (AIS, SVD, AISResult, Bulk, ModeTracker, ProjectedGradient, Trajectory,
+                       exact_log_likelihood, exact_log_z, free_energy_gap, linear_fixed_points,
+                       linear_gradient, linear_integrate, linear_mode_trajectory,
+                       linear_model_covariance, log_likelihood, mean_free_energy,
+                       pseudo_log_likelihood, reconstruction_error)
+from .meanfield import FixedPoint, FixedPoints, MeanField, MFMethod, Solution
+from .phase import (ComponentLaw, Diagram, Ensemble, EnsembleSolution, MachinePhase, Phase,
+                    PhaseResult, component_law_kurtosis, machine_phase, phase_line_fsg,
+                    phase_line_pf, phase_line_psg)
 
 __version__ = "0.2.0"
 

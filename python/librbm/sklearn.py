@@ -43,7 +43,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .analysis import exact_log_z
-from .core import Estimator, Machine, Rng, Trainer, UnitKind
+from .base import Rng, UnitKind
+from .machine import Machine
+from .training import Estimator, Trainer
 
 __all__ = ["BernoulliRBM", "RBM"]
 

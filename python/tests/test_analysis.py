@@ -91,7 +91,7 @@ def test_svd_against_numpy():
     np.testing.assert_allclose(ov, np.abs(Us[:, :3].T @ evec[:, ::-1][:, :3]), atol=1e-9)
     m.init_zero()
     s.update(m)
-    assert s.bulk() == librbm.analysis.Bulk(0.0, 0.0, 0)
+    assert s.bulk() == librbm.Bulk(0.0, 0.0, 0)
 
 
 def test_mode_tracker_and_bulk(tmp_path):
@@ -262,7 +262,7 @@ def test_phase_lines_and_rs_solution():
     e.sigma = 2.0
     e.modes = [0.5]
     assert e.phase().phase == librbm.Phase.SPIN_GLASS
-    assert librbm.analysis.component_law_kurtosis("laplace") == pytest.approx(6.0)
+    assert librbm.component_law_kurtosis("laplace") == pytest.approx(6.0)
     e.set_law("visible", "ternary", 0.25)
     assert e.law("visible") == (librbm.ComponentLaw.TERNARY, 0.25)
     d = librbm.Ensemble([1.0], sigma=0.0).diagram("temperature", [0.5, 2.0], [0.2, 3.0])

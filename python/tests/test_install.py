@@ -5,7 +5,6 @@ has meson-python build librbm.so and bundle it in the package; then
 still overrides it)."""
 import os
 import subprocess
-import sys
 
 import pytest
 
