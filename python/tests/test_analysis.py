@@ -283,3 +283,48 @@ def test_machine_on_the_diagram():
     assert r.kurtosis[0] < 2   # Rademacher components
     e = librbm.Ensemble.from_machine(m)
     assert e.kappa == pytest.approx(1.0) and e.modes[0] == pytest.approx(r.modes[0])
+
+
+def test_remaining_wrappers():
+    # AIS: an explicit schedule equal to the uniform one gives the same estimate
+    m = ref.random_machine(librbm, 10, 6, scale=0.3, seed=9)
+    a1 = librbm.AIS(m, seed=5, runs=10, n_betas=300).run()
+    ais = librbm.AIS(m, seed=5, runs=10)
+    ais.set_schedule(np.linspace(0, 1, 300))
+    ais.set_reverse_burn_in(10)
+    a2 = ais.run()
+    assert a2.log_z == pytest.approx(a1.log_z, abs=1e-9) and not a2.stopped
+    with pytest.raises(librbm.InvalidArgumentError):
+        ais.set_schedule([0.0, 0.7, 0.5, 1.0])
+    # ensemble: the kurtosis criterion is kappa (K_u - 3) + (K_v - 3)
+    e = librbm.Ensemble([1.2], kappa=2.0)
+    e.set_law("visible", "laplace")
+    e.set_law("hidden", "ternary", 0.5)
+    want = 2.0 * (librbm.component_law_kurtosis("laplace") - 3) + \
+        (librbm.component_law_kurtosis("ternary", 0.5) - 3)
+    assert e.kurtosis_criterion() == pytest.approx(want, rel=1e-12)
+    assert want == pytest.approx(2 * 3 + (2 - 3))
+    e.solve([0.5], [0.5], 0.5, 0.5)
+    assert e.iteration_count > 0 and e.solution().q >= 0
+    assert np.isnan(e.machine_kurtosis("visible"))      # not built from a machine
+    assert librbm.Ensemble.param_bounds(400).lo_open
+    assert librbm.MeanField.param_bounds(350).is_integer
+
+
+def test_dataset_formats_and_limits(tmp_path):
+    x = np.arange(12.0).reshape(4, 3)
+    np.save(tmp_path / "x.data", x)                    # numpy adds .npy
+    p = tmp_path / "x.data.npy"
+    np.testing.assert_array_equal(librbm.Dataset.load(p, format="npy").to_numpy(), x)
+    np.savetxt(tmp_path / "x.txt", x, delimiter=",")
+    d = librbm.Dataset.load(tmp_path / "x.txt", format="csv", csv_header=False)
+    assert d.header_rows == 0 and d.shape == (4, 3)
+    d = librbm.Dataset.load(tmp_path / "x.txt", csv_header=True)
+    assert d.header_rows == 1 and d.rows == 3          # the first line skipped as a header
+    ctx = librbm.Context()
+    ctx.max_data_bytes = 64                            # 4 x 3 doubles = 96 bytes
+    with pytest.raises(librbm.TooLargeError, match="64"):
+        librbm.Dataset.load(p, ctx)
+    r = librbm.Rng(3)
+    z = r.normal(20000)
+    assert abs(z.mean()) < 0.05 and abs(z.std() - 1) < 0.05
