@@ -10,7 +10,7 @@ and re-acquires it in callbacks.
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Optional
 
 import cffi
 
@@ -55,7 +55,7 @@ def status_message(status: int) -> str:
     return _str(lib.rbm_status_message(status))
 
 
-def raise_for(status: int, ctx=None, detail: Optional[str] = None) -> None:
+def raise_for(status: int, ctx: Any = None, detail: Optional[str] = None) -> None:
     """Raise the exception of an error status (>= 100) with the context's
     detail text; return for OK, DONE and STOPPED."""
     if status < 100:
@@ -67,7 +67,7 @@ def raise_for(status: int, ctx=None, detail: Optional[str] = None) -> None:
     raise errors.error_class(status)(status, status_name(status), detail)
 
 
-def check(status: int, ctx=None) -> int:
+def check(status: int, ctx: Any = None) -> int:
     """raise_for, then return the status (for callers that need DONE)."""
     if status >= 100:
         raise_for(status, ctx)

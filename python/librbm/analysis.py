@@ -97,6 +97,8 @@ def _progress_cb(owner, fn: Optional[Callable[[float], Any]]):
 
 @dataclass(frozen=True)
 class AISResult:
+    """log Z estimate of an AIS run, its delta-method standard error, and
+    whether a progress callback cancelled it."""
     log_z: float
     stderr: float
     stopped: bool = False
@@ -180,6 +182,7 @@ class Bulk:
 
 @dataclass(frozen=True)
 class ProjectedGradient:
+    """A gradient projected on the first K singular modes (svd.h)."""
     G: np.ndarray        #: (K, K), G[a, b] = u^a . dW v^b
     omega_v: np.ndarray  #: (K, K) rotation of the left vectors
     omega_h: np.ndarray  #: (K, K) rotation of the right vectors
@@ -338,6 +341,7 @@ def linear_gradient(machine: Machine, C: ArrayLike) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Trajectory:
+    """Output times and singular values of a Gauss-Gauss integration."""
     times: np.ndarray            #: (n_out,)
     singular_values: np.ndarray  #: (n_out, r)
     stopped: bool

@@ -203,7 +203,7 @@ class _Handle:
             p._children += 1
 
     @property
-    def ptr(self):
+    def ptr(self) -> Any:
         """The C handle (for other bindings); ValueError once closed."""
         if self._closed:
             raise ValueError(f"{type(self).__name__} is closed")

@@ -39,6 +39,7 @@ class FixedPoint:
 
 @dataclass(frozen=True)
 class Solution:
+    """Result of one fixed-point iteration from a start."""
     mv: np.ndarray
     mh: np.ndarray
     iterations: int

@@ -59,6 +59,7 @@ def component_law_kurtosis(law: Union[str, ComponentLaw], sparsity: float = 1.0)
 
 @dataclass(frozen=True)
 class EnsembleSolution:
+    """An RS solution: magnetisations per mode, overlaps, free energy per L."""
     m: np.ndarray
     mbar: np.ndarray
     q: float
@@ -68,6 +69,8 @@ class EnsembleSolution:
 
 @dataclass(frozen=True)
 class PhaseResult:
+    """The phase at the current settings, the mixing of the selected state
+    and whether the solve converged."""
     phase: Phase
     mixing: float
     compositional: bool
@@ -76,6 +79,7 @@ class PhaseResult:
 
 @dataclass(frozen=True)
 class Diagram:
+    """A phase diagram on a (w1, x) grid: codes of Phase, max |m_a| and q."""
     phase: np.ndarray      #: (len(w1), len(x)) Phase codes
     m: np.ndarray          #: max_a |m_a| of the selected state
     q: np.ndarray
@@ -211,6 +215,7 @@ del _name, _key
 
 @dataclass(frozen=True)
 class MachinePhase:
+    """A trained machine on the ensemble's phase diagram (rbm_machine_phase)."""
     phase: Phase
     sigma: float
     modes: np.ndarray      #: de-biased strengths of the strong modes

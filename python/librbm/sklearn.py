@@ -80,7 +80,7 @@ class _RBMBase(TransformerMixin, BaseEstimator):
         return self._machine().weights.T.copy()
 
     @components_.setter
-    def components_(self, value) -> None:
+    def components_(self, value: Any) -> None:
         self._machine().weights = np.asarray(value, dtype=np.float64).T
 
     @property
@@ -89,7 +89,7 @@ class _RBMBase(TransformerMixin, BaseEstimator):
         return self._machine().hidden_bias
 
     @intercept_hidden_.setter
-    def intercept_hidden_(self, value) -> None:
+    def intercept_hidden_(self, value: Any) -> None:
         self._machine().hidden_bias = value
 
     @property
@@ -98,16 +98,16 @@ class _RBMBase(TransformerMixin, BaseEstimator):
         return self._machine().visible_bias
 
     @intercept_visible_.setter
-    def intercept_visible_(self, value) -> None:
+    def intercept_visible_(self, value: Any) -> None:
         self._machine().visible_bias = value
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         """E[h | v] for each row: shape (n_samples, n_components)."""
         check_is_fitted(self, "machine_")
         X = self._check_input(X, reset=False)
         return np.atleast_2d(self.machine_.hidden_mean(X)).reshape(len(X), -1)
 
-    def gibbs(self, v) -> np.ndarray:
+    def gibbs(self, v: Any) -> np.ndarray:
         """One Gibbs step from v: h ~ p(h | v), then v' ~ p(v | h).
         Bernoulli visible units give a bool array (as scikit-learn)."""
         check_is_fitted(self, "machine_")
@@ -130,7 +130,7 @@ class _RBMBase(TransformerMixin, BaseEstimator):
             total -= np.logaddexp(0.0, f - np.atleast_1d(m.free_energy(w)))
         return total
 
-    def score_samples(self, X, method: Optional[str] = None) -> np.ndarray:
+    def score_samples(self, X: Any, method: Optional[str] = None) -> np.ndarray:
         """Per-sample log-likelihood proxy in nats (see the module docstring
         for the methods): shape (n_samples,)."""
         check_is_fitted(self, "machine_")
@@ -230,7 +230,7 @@ class BernoulliRBM(_RBMBase):
         self._grad = g
         g.apply(self.machine_, float(self.learning_rate))
 
-    def partial_fit(self, X, y=None) -> "BernoulliRBM":
+    def partial_fit(self, X: Any, y: Any = None) -> "BernoulliRBM":
         """One PCD-1 update on X (all of it as one minibatch, as scikit-learn)."""
         first = not hasattr(self, "machine_")
         X = self._check_input(X, reset=first)
@@ -247,7 +247,7 @@ class BernoulliRBM(_RBMBase):
             self._fit_batch(est, X)
         return self
 
-    def fit(self, X, y=None) -> "BernoulliRBM":
+    def fit(self, X: Any, y: Any = None) -> "BernoulliRBM":
         """Train from scratch: n_iter passes of PCD-1 over X in batches."""
         X = self._check_input(X, reset=True)
         self.random_state_ = rs = check_random_state(self.random_state)
@@ -356,7 +356,7 @@ class RBM(_RBMBase):
         self._estimator = t
         return t
 
-    def fit(self, X, y=None) -> "RBM":
+    def fit(self, X: Any, y: Any = None) -> "RBM":
         """Train from scratch for n_iter epochs (one C call per epoch)."""
         X = self._check_input(X, reset=True)
         self.random_state_ = rs = check_random_state(self.random_state)
@@ -371,7 +371,7 @@ class RBM(_RBMBase):
         self.n_steps_ = t.step_count
         return self
 
-    def partial_fit(self, X, y=None) -> "RBM":
+    def partial_fit(self, X: Any, y: Any = None) -> "RBM":
         """One pass over X (a new trainer on X continuing the same machine;
         optimiser moments and chains start afresh for each call)."""
         first = not hasattr(self, "machine_")

@@ -258,3 +258,31 @@ def test_borrowed_accessors():
     assert lib.rbm_dataset_context(d.ptr) == ctx.ptr
     t = librbm.Trainer(m, d, 1)
     assert lib.rbm_trainer_machine(t.ptr) == m.ptr
+
+
+def test_public_api_is_annotated_and_documented():
+    """Item of docs/python.md: every public function and method carries type
+    annotations (parameters and return) and every public class a docstring."""
+    import ast
+    pkg = os.path.join(ROOT, "python", "librbm")
+    missing = []
+    for name in sorted(os.listdir(pkg)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(pkg, name), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                if ast.get_docstring(node) is None and not any(
+                        isinstance(b, ast.Name) and b.id.endswith("Enum") for b in node.bases):
+                    missing.append(f"{name}: class {node.name} has no docstring")
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            args = node.args.args + node.args.kwonlyargs
+            unannotated = [a.arg for a in args if a.annotation is None
+                           and a.arg not in ("self", "cls")]
+            if node.returns is None:
+                unannotated.append("return")
+            if unannotated:
+                missing.append(f"{name}:{node.lineno} {node.name}: {unannotated}")
+    assert missing == []
