@@ -207,11 +207,6 @@ class SVD(_Handle):
     def rank(self) -> int:
         return int(lib.rbm_svd_rank(self.ptr))
 
-    def _get(self, fn, shape):
-        out = np.empty(shape)
-        self._check(fn(self.ptr, _dp(out), out.size))
-        return out
-
     @property
     def singular_values(self) -> np.ndarray:
         """w, (r,), descending."""

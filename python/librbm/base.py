@@ -246,6 +246,24 @@ class _Handle:
     def _check(self, status: int) -> int:
         return check(status, self._ctxp)
 
+    def _get(self, fn, shape: Tuple[int, ...]) -> np.ndarray:
+        """A new float64 array of `shape` filled by fn(handle, out, len)."""
+        out = np.empty(shape)
+        self._check(fn(self.ptr, _dp(out), out.size))
+        return out
+
+    def _set(self, fn, value: ArrayLike, shape: Tuple[int, ...], name: str) -> None:
+        """fn(handle, value, len) with value as float64 of `shape` (a flat
+        array of the right size is reshaped)."""
+        a = _f64(value)
+        shape = tuple(shape)
+        if a.shape != shape and a.ndim == 1 and a.size == int(np.prod(shape)):
+            a = a.reshape(shape)
+        if a.shape != shape:
+            raise _shape_error(f"{name} has shape {a.shape}, "
+                               f"{type(self).__name__.lower()} expects {shape}")
+        self._check(fn(self.ptr, _dp(a), a.size))
+
 
 class _Tunables:
     """get_real / set_real / get_int / set_int / param_bounds over the C

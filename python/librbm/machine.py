@@ -11,7 +11,7 @@ import numpy as np
 from . import errors
 from ._binding import check, ffi, lib
 from .base import (ArrayLike, Context, Layer, Precision, Rng, UnitKind, _batch, _ctx, _dp,
-                   _f64, _Handle, _out, _rng_for, _shape_error, _squeeze, _u64)
+                   _Handle, _out, _rng_for, _squeeze, _u64)
 from .data import Dataset, _dataset
 
 
@@ -104,19 +104,6 @@ class Machine(_Handle):
         self._check(lib.rbm_machine_set_precision(self.ptr, Precision.coerce(p)))
 
     # -- parameters
-    def _get(self, fn, shape) -> np.ndarray:
-        out = np.empty(shape)
-        self._check(fn(self.ptr, _dp(out), out.size))
-        return out
-
-    def _set(self, fn, value: ArrayLike, shape, name: str) -> None:
-        a = _f64(value)
-        if a.shape != shape and a.size == int(np.prod(shape)) and a.ndim != len(shape):
-            a = a.reshape(shape)
-        if a.shape != shape:
-            raise _shape_error(f"{name} has shape {a.shape}, machine expects {shape}")
-        self._check(fn(self.ptr, _dp(a), a.size))
-
     @property
     def weights(self) -> np.ndarray:
         """W, shape (n_visible, n_hidden) (a copy; assign to set)."""

@@ -127,17 +127,6 @@ class Gradient(_Handle):
     def zero(self) -> None:
         self._check(lib.rbm_gradient_zero(self.ptr))
 
-    def _get(self, fn, shape):
-        out = np.empty(shape)
-        self._check(fn(self.ptr, _dp(out), out.size))
-        return out
-
-    def _set(self, fn, value, shape, name):
-        a = _f64(value)
-        if a.shape != tuple(shape):
-            raise _shape_error(f"{name} has shape {a.shape}, gradient expects {tuple(shape)}")
-        self._check(fn(self.ptr, _dp(a), a.size))
-
     @property
     def weights(self) -> np.ndarray:
         """dW, (n_visible, n_hidden) (a copy; assign to set)."""
