@@ -231,7 +231,10 @@ class BernoulliRBM(_RBMBase):
         g.apply(self.machine_, float(self.learning_rate))
 
     def partial_fit(self, X: Any, y: Any = None) -> "BernoulliRBM":
-        """One PCD-1 update on X (all of it as one minibatch, as scikit-learn)."""
+        """PCD-1 updates on X: one update when X has at most batch_size rows
+        (as scikit-learn, which takes all of X as one minibatch), otherwise
+        one per batch_size rows (the persistent chains hold batch_size
+        states)."""
         first = not hasattr(self, "machine_")
         X = self._check_input(X, reset=first)
         self.random_state_ = check_random_state(
