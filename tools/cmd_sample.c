@@ -45,6 +45,7 @@ void cli_usage_sample(FILE *f)
           "  --data-seed S         the --seed of 'rbm train' for synthetic data\n"
           "                        (default 1)\n"
           CLI_DATA_READ_HELP
+          CLI_MODEL_READ_HELP
           "  --out FILE.png|FILE.npy|FILE.txt   (default rbm-samples.png for image-\n"
           "                        shaped models, rbm-samples.npy otherwise)\n"
           "  --means               write the means E[v|h] of the last step to .npy/.txt\n"

@@ -503,6 +503,49 @@ typedef enum rbm_diagram_axis {
  rbm_status rbm_machine_phase(const rbm_machine *mach, size_t max_modes, rbm_phase *phase,
                                      double *sigma, size_t *n_modes, double *w, size_t w_len,
                                      double *kurtosis, size_t kurtosis_len, int *compositional);
+ int rbm_hdf5_available(void);
+ rbm_status rbm_rbms_list(rbm_context *ctx, const char *path, uint64_t *updates,
+                                 double *times, size_t cap, size_t *count, char *model_type,
+                                 size_t model_type_cap);
+ rbm_status rbm_machine_load_rbms(rbm_context *ctx, const char *path, uint64_t update,
+                                         rbm_machine **out);
+ rbm_status rbm_rbms_load_chains(rbm_context *ctx, const char *path, rbm_dataset **out);
+ rbm_status rbm_rbms_load_sampler(rbm_context *ctx, const char *path, rbm_machine *m,
+                                         uint64_t seed, rbm_sampler **out);
+ rbm_status rbm_rbms_save(const rbm_machine *const *models, const uint64_t *updates,
+                                 const double *times, size_t n, const double *chains,
+                                 size_t n_chains, size_t chains_len, size_t batch_size,
+                                 size_t gibbs_steps, double learning_rate, int f32,
+                                 const char *path);
+ rbm_status rbm_dataset_load_hdf5(rbm_context *ctx, const char *path,
+                                         const char *dataset, rbm_dataset **out);
+typedef struct rbm_archive rbm_archive;
+ rbm_status rbm_archive_open(rbm_context *ctx, const char *path, unsigned flags,
+                                    rbm_archive **out);
+ void rbm_archive_free(rbm_archive *a);
+ uint64_t rbm_archive_ignored_bytes(const rbm_archive *a);
+ size_t rbm_archive_count(const rbm_archive *a);
+ rbm_status rbm_archive_info(const rbm_archive *a, size_t i, uint64_t *step,
+                                    double *seconds);
+ rbm_status rbm_archive_load_machine(const rbm_archive *a, size_t i, rbm_machine **out);
+ rbm_status rbm_archive_append_machine(rbm_archive *a, const rbm_machine *m,
+                                              uint64_t step, double seconds);
+ size_t rbm_archive_spectrum_count(const rbm_archive *a);
+ rbm_status rbm_archive_spectrum_info(const rbm_archive *a, size_t i, uint64_t *step,
+                                             size_t *n_values);
+ rbm_status rbm_archive_get_spectrum(const rbm_archive *a, size_t i, double *out,
+                                            size_t len);
+ rbm_status rbm_archive_append_spectrum(rbm_archive *a, uint64_t step, const double *sv,
+                                               size_t n);
+ rbm_status rbm_archive_set_config(rbm_archive *a, const char *text);
+ rbm_status rbm_archive_get_config(const rbm_archive *a, char *buf, size_t cap,
+                                          size_t *len);
+ rbm_status rbm_archive_append_checkpoint(rbm_archive *a, const rbm_trainer *t);
+ size_t rbm_archive_checkpoint_count(const rbm_archive *a, uint64_t *step);
+ rbm_status rbm_archive_extract_checkpoint(const rbm_archive *a, const char *path);
+ rbm_status rbm_archive_log_schedule(rbm_context *ctx, uint64_t total_steps,
+                                            size_t n_saves, uint64_t *steps, size_t cap,
+                                            size_t *count);
 #define RBM_EXACT_MAX_UNITS 24
 #define RBM_EXACT_LOG_Z_MAX_UNITS 30
 #define RBM_AIS_EXACT_START_UNITS 20
