@@ -3,7 +3,8 @@
 NumPy arrays in and out, exceptions for errors (:class:`Error` and its
 subclasses), the GIL released during C calls, and scikit-learn estimators in
 :mod:`librbm.sklearn`. Modules: base (contexts, rng, units, enums), machine,
-data, training, analysis (metrics, AIS, SVD, linear), meanfield, phase.
+data, training, analysis (metrics, AIS, SVD, linear), meanfield, phase,
+interop (training archives, rbms archives, HDF5).
 See docs/python.md.
 """
 from ._binding import library_path, status_message, status_name
@@ -26,6 +27,9 @@ from .meanfield import FixedPoint, FixedPoints, MeanField, MFMethod, Solution
 from .phase import (ComponentLaw, Diagram, Ensemble, EnsembleSolution, MachinePhase, Phase,
                     PhaseResult, component_law_kurtosis, machine_phase, phase_line_fsg,
                     phase_line_pf, phase_line_psg)
+
+from .interop import (Archive, hdf5_available, load_hdf5, load_rbms, log_schedule,
+                      rbms_list, rbms_load_chains, rbms_load_sampler, rbms_save)
 
 __version__ = "0.2.0"
 
