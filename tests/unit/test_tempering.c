@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reference.h"
 
@@ -369,6 +370,155 @@ static void test_ptt(void **state)
     rbm_context_free(ctx);
 }
 
+
+/* ---------------- the PT estimator ---------------- */
+
+/* The PT gradient of a small machine agrees with the exact gradient
+ * (enumeration) within the Monte Carlo error of many chains. */
+static void test_pt_estimator_gradient(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    enum { NV = 10, NH = 1, B = 40 };
+    ref_rbm *r = bimodal_ref(NV, 1.0);
+    rbm_machine *m = ref_to_machine(ctx, r);
+    rbm_machine *mb = NULL;
+    rbm_machine_convert(m, RBM_UNIT_BERNOULLI, &mb, NULL);
+    rbm_dataset *d = two_mode_data(ctx, B, NV, 9);
+    double *X = xzalloc(B * NV * sizeof(double));
+    RBM_OKAY(ctx, rbm_dataset_get_rows(d, 0, B, X, B * NV));
+    rbm_estimator *ex = NULL, *pt = NULL;
+    rbm_gradient *ge = NULL, *gp = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(mb, RBM_ESTIMATOR_EXACT, B, 1, &ex));
+    RBM_OKAY(ctx, rbm_estimator_new(mb, RBM_ESTIMATOR_PT, B, 2, &pt));
+    RBM_OKAY(ctx, rbm_estimator_set_int(pt, RBM_ESTIMATOR_CHAINS, 4000));
+    RBM_OKAY(ctx, rbm_estimator_set_int(pt, RBM_ESTIMATOR_REPLICAS, 8));
+    RBM_OKAY(ctx, rbm_estimator_set_int(pt, RBM_ESTIMATOR_K, 200));
+    int64_t got = 0;
+    RBM_OKAY(ctx, rbm_estimator_get_int(pt, RBM_ESTIMATOR_REPLICAS, &got));
+    assert_int_equal(got, 8);
+    assert_non_null(rbm_estimator_tempering(pt));
+    assert_null(rbm_estimator_tempering(ex));
+    RBM_OKAY(ctx, rbm_gradient_new(mb, &ge));
+    RBM_OKAY(ctx, rbm_gradient_new(mb, &gp));
+    RBM_OKAY(ctx, rbm_estimator_compute(ex, B, X, B * NV, ge));
+    RBM_OKAY(ctx, rbm_estimator_compute(pt, B, X, B * NV, gp));
+    double we[NV * NH], wp[NV * NH], ae[NV], ap[NV];
+    RBM_OKAY(ctx, rbm_gradient_get_weights(ge, we, NV * NH));
+    RBM_OKAY(ctx, rbm_gradient_get_weights(gp, wp, NV * NH));
+    RBM_OKAY(ctx, rbm_gradient_get_visible_bias(ge, ae, NV));
+    RBM_OKAY(ctx, rbm_gradient_get_visible_bias(gp, ap, NV));
+    double worst = 0;
+    for (size_t i = 0; i < NV * NH; i++)
+        worst = fmax(worst, fabs(we[i] - wp[i]));
+    for (size_t i = 0; i < NV; i++)
+        worst = fmax(worst, fabs(ae[i] - ap[i]));
+    print_message("# PT vs exact gradient (bimodal 10x1, 4000 chains): max |diff| %.4f\n", worst);
+    assert_true(worst < 0.04); /* 1/sqrt(4000) = 0.016 per statistic */
+    RBM_CHECK(ctx, rbm_estimator_set_int(ex, RBM_ESTIMATOR_REPLICAS, 4), RBM_ERR_UNSUPPORTED);
+    RBM_CHECK(ctx, rbm_estimator_set_int(pt, RBM_ESTIMATOR_REPLICAS, 1),
+              RBM_ERR_INVALID_ARGUMENT);
+    RBM_CHECK(ctx, rbm_estimator_set_int(pt, RBM_ESTIMATOR_REPLICAS, 2000),
+              RBM_ERR_INVALID_ARGUMENT);
+    rbm_gradient_free(ge);
+    rbm_gradient_free(gp);
+    rbm_estimator_free(ex);
+    rbm_estimator_free(pt);
+    free(X);
+    rbm_dataset_free(d);
+    rbm_machine_free(mb);
+    rbm_machine_free(m);
+    ref_free(r);
+    rbm_context_free(ctx);
+}
+
+static void train_steps(rbm_context *ctx, rbm_trainer *t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("step %d: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+}
+
+static rbm_trainer *pt_trainer(rbm_context *ctx, rbm_dataset *d, rbm_machine **m)
+{
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 10, 4, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, m));
+    RBM_OKAY(ctx, rbm_machine_init_normal(*m, 0.1, 3));
+    rbm_trainer *t = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(*m, d, 20, 5, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PT, 2));
+    rbm_estimator *e = rbm_trainer_estimator(t);
+    RBM_OKAY(ctx, rbm_estimator_set_int(e, RBM_ESTIMATOR_REPLICAS, 5));
+    RBM_OKAY(ctx, rbm_estimator_set_int(e, RBM_ESTIMATOR_CHAINS, 7));
+    RBM_OKAY(ctx, rbm_estimator_set_int(e, RBM_ESTIMATOR_RETUNE_EVERY, 3));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, RBM_OPTIMIZER_ADAM));
+    return t;
+}
+
+/* 2N steps straight equal N steps, checkpoint, load, N steps, bit for bit
+ * (replicas, chains and retune period other than the defaults); and a
+ * refused step leaves the ladder exactly as it was. */
+static void test_pt_checkpoint_resume(void **state)
+{
+    (void)state;
+    enum { N = 9, P = 10 * 4 + 10 + 4 };
+    rbm_context *ctx = rbm_test_context();
+    rbm_dataset *d = two_mode_data(ctx, 100, 10, 4);
+    rbm_machine *m;
+    rbm_trainer *t = pt_trainer(ctx, d, &m);
+    train_steps(ctx, t, 2 * N);
+    double straight[P], resumed[P];
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, straight, 40));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, straight + 40, 10));
+    RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, straight + 50, 4));
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+
+    char dir[] = "/tmp/rbm-pt-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char ck[256];
+    snprintf(ck, sizeof ck, "%s/pt.ckpt", dir);
+    t = pt_trainer(ctx, d, &m);
+    train_steps(ctx, t, N);
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, ck));
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, ck, d, &m, &t));
+    int64_t R = 0, n = 0, every = 0;
+    rbm_estimator *e = rbm_trainer_estimator(t);
+    RBM_OKAY(ctx, rbm_estimator_get_int(e, RBM_ESTIMATOR_REPLICAS, &R));
+    RBM_OKAY(ctx, rbm_estimator_get_int(e, RBM_ESTIMATOR_CHAINS, &n));
+    RBM_OKAY(ctx, rbm_estimator_get_int(e, RBM_ESTIMATOR_RETUNE_EVERY, &every));
+    assert_true(R == 5 && n == 7 && every == 3);
+    train_steps(ctx, t, N);
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, resumed, 40));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, resumed + 40, 10));
+    RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, resumed + 50, 4));
+    assert_memory_equal(straight, resumed, sizeof straight);
+
+    /* a refused step: the ladder is restored bit for bit */
+    rbm_tempering *pt = rbm_estimator_tempering(e);
+    double before[7 * 10 * 5], after[7 * 10 * 5], bb[5], ba[5];
+    for (size_t r = 0; r < 5; r++)
+        RBM_OKAY(ctx, rbm_tempering_get_visible(pt, r, before + r * 70, 70));
+    RBM_OKAY(ctx, rbm_tempering_get_betas(pt, bb, 5));
+    RBM_OKAY(ctx, rbm_trainer_set_optimizer(t, RBM_OPTIMIZER_SGD));
+    RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_LEARNING_RATE, 1e305));
+    RBM_CHECK(ctx, rbm_trainer_step(t), RBM_ERR_NUMERICAL);
+    for (size_t r = 0; r < 5; r++)
+        RBM_OKAY(ctx, rbm_tempering_get_visible(pt, r, after + r * 70, 70));
+    RBM_OKAY(ctx, rbm_tempering_get_betas(pt, ba, 5));
+    assert_memory_equal(before, after, sizeof before);
+    assert_memory_equal(bb, ba, sizeof bb);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    remove(ck);
+    rmdir(dir);
+    rbm_dataset_free(d);
+    rbm_context_free(ctx);
+}
+
 /* ---------------- bad input ---------------- */
 
 static void test_bad_input(void **state)
@@ -434,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_tune),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_ptt),
+        cmocka_unit_test(test_pt_estimator_gradient),
+        cmocka_unit_test(test_pt_checkpoint_resume),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
