@@ -128,3 +128,12 @@ unsigned char *rbm_test_read_file(const char *path, size_t *len)
     *len = n;
     return buf;
 }
+
+void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("step %zu: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+}

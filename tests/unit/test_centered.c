@@ -47,14 +47,6 @@ static rbm_trainer *exact_trainer(rbm_context *ctx, rbm_dataset *d, size_t nh, i
     return t;
 }
 
-static void run(rbm_context *ctx, rbm_trainer *t, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        rbm_status st = rbm_trainer_step(t);
-        if (st != RBM_OK && st != RBM_DONE)
-            fail_msg("step %zu: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
-    }
-}
 
 static double exact_ll(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *d)
 {
@@ -110,7 +102,7 @@ static void test_transform(void **state)
         for (size_t i = 0; i < NV; i++)
             b2[j] -= w2[i * NH + j] * mu[i];
     }
-    run(ctx, t, 1);
+    rbm_test_steps(ctx, t, 1);
     const rbm_gradient *tg = rbm_trainer_gradient(t);
     double w3[NV * NH], a3[NV], b3[NH];
     RBM_OKAY(ctx, rbm_gradient_get_weights(tg, w3, NV * NH));
@@ -166,8 +158,8 @@ static void test_same_fixed_point(void **state)
     size_t done = 0;
     const size_t marks[] = {10, 100, 1000, 5000, 30000, 100000};
     for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
-        run(ctx, tp, marks[k] - done);
-        run(ctx, tc, marks[k] - done);
+        rbm_test_steps(ctx, tp, marks[k] - done);
+        rbm_test_steps(ctx, tc, marks[k] - done);
         done = marks[k];
         print_message("# exact-gradient LL after %5zu steps: plain %.6f, centred %.6f\n", done,
                       exact_ll(ctx, mp, d), exact_ll(ctx, mc, d));
@@ -190,7 +182,7 @@ static void test_same_fixed_point(void **state)
     double w0[NV * NH], w1[NV * NH];
     RBM_OKAY(ctx, rbm_machine_get_weights(mp, w0, NV * NH));
     RBM_OKAY(ctx, rbm_trainer_set_int(tp, RBM_TRAINER_CENTERED, 1));
-    run(ctx, tp, 200);
+    rbm_test_steps(ctx, tp, 200);
     RBM_OKAY(ctx, rbm_machine_get_weights(mp, w1, NV * NH));
     double moved = 0;
     for (size_t x = 0; x < NV * NH; x++)
@@ -222,7 +214,7 @@ static void test_checkpoint(void **state)
         RBM_OKAY(ctx, rbm_trainer_new(m, d, 16, 3, &t));
         RBM_OKAY(ctx, rbm_trainer_set_int(t, RBM_TRAINER_CENTERED, 1));
         RBM_OKAY(ctx, rbm_trainer_set_real(t, RBM_TRAINER_CENTERING_RATE, 0.05));
-        run(ctx, t, pass == 0 ? 2 * N : N);
+        rbm_test_steps(ctx, t, pass == 0 ? 2 * N : N);
         if (pass == 0) {
             RBM_OKAY(ctx, rbm_machine_get_weights(m, straight, NV * NH));
             rbm_trainer_free(t);
@@ -241,7 +233,7 @@ static void test_checkpoint(void **state)
     RBM_OKAY(ctx, rbm_trainer_get_int(t, RBM_TRAINER_CENTERED, &on));
     RBM_OKAY(ctx, rbm_trainer_get_real(t, RBM_TRAINER_CENTERING_RATE, &rate));
     assert_true(on == 1 && rate == 0.05);
-    run(ctx, t, N);
+    rbm_test_steps(ctx, t, N);
     RBM_OKAY(ctx, rbm_machine_get_weights(m, resumed, NV * NH));
     assert_memory_equal(straight, resumed, sizeof straight);
     rbm_trainer_free(t);

@@ -432,14 +432,6 @@ static void test_pt_estimator_gradient(void **state)
     rbm_context_free(ctx);
 }
 
-static void train_steps(rbm_context *ctx, rbm_trainer *t, int n)
-{
-    for (int i = 0; i < n; i++) {
-        rbm_status st = rbm_trainer_step(t);
-        if (st != RBM_OK && st != RBM_DONE)
-            fail_msg("step %d: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
-    }
-}
 
 static rbm_trainer *pt_trainer(rbm_context *ctx, rbm_dataset *d, rbm_machine **m)
 {
@@ -467,7 +459,7 @@ static void test_pt_checkpoint_resume(void **state)
     rbm_dataset *d = two_mode_data(ctx, 100, 10, 4);
     rbm_machine *m;
     rbm_trainer *t = pt_trainer(ctx, d, &m);
-    train_steps(ctx, t, 2 * N);
+    rbm_test_steps(ctx, t, 2 * N);
     double straight[P], resumed[P];
     RBM_OKAY(ctx, rbm_machine_get_weights(m, straight, 40));
     RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, straight + 40, 10));
@@ -480,7 +472,7 @@ static void test_pt_checkpoint_resume(void **state)
     char ck[256];
     snprintf(ck, sizeof ck, "%s/pt.ckpt", dir);
     t = pt_trainer(ctx, d, &m);
-    train_steps(ctx, t, N);
+    rbm_test_steps(ctx, t, N);
     RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, ck));
     rbm_trainer_free(t);
     rbm_machine_free(m);
@@ -491,7 +483,7 @@ static void test_pt_checkpoint_resume(void **state)
     RBM_OKAY(ctx, rbm_estimator_get_int(e, RBM_ESTIMATOR_CHAINS, &n));
     RBM_OKAY(ctx, rbm_estimator_get_int(e, RBM_ESTIMATOR_RETUNE_EVERY, &every));
     assert_true(R == 5 && n == 7 && every == 3);
-    train_steps(ctx, t, N);
+    rbm_test_steps(ctx, t, N);
     RBM_OKAY(ctx, rbm_machine_get_weights(m, resumed, 40));
     RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, resumed + 40, 10));
     RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, resumed + 50, 4));
