@@ -109,6 +109,10 @@ void rbm__sigma_range(rbm_precision prec, double *lo, double *hi);
 bool rbm__sigma_ok(double sigma, rbm_precision prec);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
 double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
+/* x[i] += delta col[i] for i < n (stored), then rbm__logpart_sum(k, sigma,
+ * n, x, 1): the Gray-code step of exact enumeration in one pass. */
+double rbm__logpart_sum_update(rbm_unit_kind k, double sigma, size_t n, double *x, double delta,
+                               const double *col);
 /* out[i] = sigm(scale * x[i]) (vectorised; out may alias x) */
 void rbm__sigmoid_d(size_t n, const double *x, double scale, double *out);
 void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out);

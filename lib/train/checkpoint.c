@@ -207,7 +207,13 @@ static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_
     uint32_t have = rbm__dataset_fingerprint(data);
     const size_t drows = rbm__dataset_rows(data), dcols = rbm__dataset_cols(data);
     const uint32_t ddtype = (uint32_t)rbm__dataset_dtype(data);
-    if (rows != drows || cols != dcols || dtype != ddtype || fp != have)
+    /* The same values in a narrower type (binarised data are uint8 since
+     * 0.2, float32 before): the minibatches, and so the run, are the same. */
+    bool same_values = rows == drows && cols == dcols && dtype != ddtype &&
+                       ddtype == RBM_DTYPE_UINT8 &&
+                       (dtype == RBM_DTYPE_FLOAT32 || dtype == RBM_DTYPE_FLOAT64) &&
+                       fp == rbm__dataset_fingerprint_as(data, (rbm_dtype)dtype);
+    if (!same_values && (rows != drows || cols != dcols || dtype != ddtype || fp != have))
         return rbm__fail(in->ctx, RBM_ERR_SHAPE,
                          "%s: checkpoint was made on a different dataset (%llu x %llu, dtype %u, "
                          "fingerprint %08x; given %zu x %zu, dtype %u, fingerprint %08x)",
