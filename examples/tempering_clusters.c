@@ -129,10 +129,10 @@ int main(int argc, char **argv)
     CHECK(rbm_sampler_new(final, CHAINS, 5, &g));
     CHECK(rbm_tempering_new(final, 2, NULL, CHAINS, 5, &pt));
     int32_t ok = 0;
-    CHECK(rbm_tempering_tune(pt, 0.3, 64, 6, 30, &ok));
+    CHECK(rbm_tempering_tune(pt, 0.3, 64, 10, 100, &ok));
     CHECK(rbm_tempering_new_models((const rbm_machine *const *)models, nm, CHAINS, 5, &ptt));
     size_t keep[MAXM + 1], nk = 0;
-    CHECK(rbm_tempering_select_models(ptt, 0.3, 20, keep, MAXM + 1, &nk));
+    CHECK(rbm_tempering_select_models(ptt, 0.3, 50, keep, MAXM + 1, &nk));
     printf("trained %zu steps; PT ladder %zu replicas (target %s), PTT kept %zu of %zu rungs\n",
            total, rbm_tempering_replica_count(pt), ok ? "reached" : "not reached", nk, nm + 1);
     /* the tuning and selection sweeps are not counted: the budget starts

@@ -11,6 +11,7 @@
 #define DIAG_MODES 2                 /* SVD modes whose projections are followed */
 #define DIAG_MAX_VALUES 200000000.0  /* recorded values (8 bytes each) at most */
 #define PT_TARGET 0.3                /* swap acceptance the ladder is tuned to */
+#define TAP_STARTS 100               /* random starts of the TAP2 fixed-point search */
 
 void cli_chains_free(struct cli_chains *c)
 {
@@ -21,7 +22,62 @@ void cli_chains_free(struct cli_chains *c)
     free(c->v);
     free(c->f);
     free(c->p);
+    free(c->basin_mv);
+    free(c->basin);
     memset(c, 0, sizeof *c);
+}
+
+/* The stable TAP2 fixed points of m (from TAP_STARTS random starts) as the
+ * basins chains move between; none (n_basins 0) when the solver does not
+ * apply to the units or finds fewer than two. 0 or EXIT_RUNTIME. */
+static int find_basins(rbm_context *ctx, rbm_machine *m, struct cli_chains *c)
+{
+    rbm_mf *s = NULL;
+    rbm_mf_points *p = NULL;
+    int rc = 0;
+    if (rbm_mf_new(m, RBM_MF_TAP2, &s) != RBM_OK ||
+        rbm_mf_fixed_points_random(s, TAP_STARTS, 17, &p) != RBM_OK)
+        goto done; /* no TAP states for these units: no basin rate */
+    size_t total = rbm_mf_points_count(p), stable = 0;
+    c->basin_mv = malloc((total ? total : 1) * c->nv * sizeof *c->basin_mv);
+    c->basin = calloc(c->n, sizeof *c->basin);
+    if (!c->basin_mv || !c->basin) {
+        cli_errorf("out of memory for the TAP basins");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    for (size_t k = 0; k < total; k++) {
+        int st = 0;
+        if (rbm_mf_points_properties(p, k, NULL, NULL, &st, NULL) == RBM_OK && st &&
+            rbm_mf_points_get_magnetizations(p, k, c->basin_mv + stable * c->nv, c->nv, NULL,
+                                             0) == RBM_OK)
+            stable++;
+    }
+    c->n_basins = stable >= 2 ? stable : 0;
+done:
+    (void)ctx;
+    rbm_mf_points_free(p);
+    rbm_mf_free(s);
+    return rc;
+}
+
+/* The basin of state v: the stable fixed point whose visible magnetisation
+ * m has the largest normalised overlap v.m / |m| (a point with m = 0 never
+ * wins). */
+static size_t basin_of(const struct cli_chains *c, const double *v)
+{
+    size_t best = 0;
+    double bd = -INFINITY;
+    for (size_t k = 0; k < c->n_basins; k++) {
+        const double *mk = c->basin_mv + k * c->nv;
+        double dot = 0, norm = 0;
+        for (size_t i = 0; i < c->nv; i++)
+            dot += v[i] * mk[i], norm += mk[i] * mk[i];
+        double o = norm > 0 ? dot / sqrt(norm) : -INFINITY;
+        if (o > bd)
+            bd = o, best = k;
+    }
+    return best;
 }
 
 /* Buffers of the diagnostics: steps x n values per observable. */
@@ -50,7 +106,7 @@ static int start_diagnostics(rbm_context *ctx, rbm_machine *m, struct cli_chains
         cli_errorf("out of memory for the diagnostics");
         return EXIT_RUNTIME;
     }
-    return 0;
+    return find_basins(ctx, m, c);
 }
 
 int cli_chains_start(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, size_t n,
@@ -112,6 +168,12 @@ static int record(rbm_context *ctx, struct cli_chains *c)
         cli_lib_errorf(ctx, st, "cannot record the diagnostics");
         return EXIT_RUNTIME;
     }
+    for (size_t k = 0; k < n && c->n_basins; k++) {
+        size_t b = basin_of(c, c->v + k * c->nv);
+        if (c->rec > 0 && b != c->basin[k])
+            c->basin_changes++;
+        c->basin[k] = b;
+    }
     for (size_t k = 0; k < n; k++) {
         c->series[(0 * c->cap + c->rec) * n + k] = c->f[k];
         for (size_t a = 0; a < c->modes; a++)
@@ -148,6 +210,13 @@ void cli_chains_diagnose(rbm_context *ctx, struct cli_chains *c)
     }
 }
 
+/* Basin changes per 10^4 sweeps per chain. */
+static double basin_rate(const struct cli_chains *c)
+{
+    return c->rec > 1 ? (double)c->basin_changes / (double)c->n * 1e4 / (double)(c->rec - 1)
+                      : 0.0;
+}
+
 static const char *obs_name(size_t o)
 {
     static const char *names[] = {"free_energy", "mode_1", "mode_2"};
@@ -173,6 +242,12 @@ void cli_chains_report(const struct cli_chains *c)
         printf("tau_int     %-12s %.2f sweeps%s, ESS %.0f of %zu\n", obs_name(o), c->tau[o],
                c->tau_short[o] ? " (lower bound: chain too short for the window)" : "",
                c->ess[o], c->rec * c->n);
+    if (c->series && c->n_basins)
+        printf("TAP basins  %zu stable TAP2 fixed points; %.2f basin changes per 10^4 sweeps "
+               "per chain\n",
+               c->n_basins, basin_rate(c));
+    else if (c->series)
+        printf("TAP basins  fewer than two stable TAP2 fixed points: no basin rate\n");
 }
 
 void cli_chains_json(FILE *f, int *first, const struct cli_chains *c)
@@ -204,6 +279,9 @@ void cli_chains_json(FILE *f, int *first, const struct cli_chains *c)
         fputs("}", f);
     }
     cli_json_bool(f, first, "tau_int_lower_bound", c->tau_short[0]);
+    cli_json_size(f, first, "tap_basins", c->n_basins);
+    if (c->n_basins)
+        cli_json_real(f, first, "tap_basin_changes_per_1e4_sweeps", basin_rate(c));
 }
 
 /* ---- log Z from a tuned temperature ladder ---- */

@@ -21,6 +21,12 @@ struct cli_chains {
     double *series, *v, *f, *p;
     double tau[CLI_MAX_OBS], ess[CLI_MAX_OBS];
     int tau_short[CLI_MAX_OBS];
+    /* TAP basins: the stable TAP2 fixed points (n_basins x nv visible
+     * magnetisations), each chain's current basin, and the basin changes */
+    size_t n_basins;
+    double *basin_mv;
+    size_t *basin;
+    uint64_t basin_changes;
 };
 
 /* n chains: Gibbs (replicas 0; from random states, or data rows when data
