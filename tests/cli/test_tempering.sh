@@ -13,7 +13,7 @@ train_bits_model "$tmp/e.rbm" "$tmp/bits.csv"
 run sample "$tmp/e.rbm" -n 40 --steps 400 --pt 5 --diagnostics --out "$tmp/s.npy" --json
 if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["sampler"] == "pt" and d["replicas"] == 5' \
     'len(d["swap_acceptance"]) == 4 and all(0 <= a <= 1 for a in d["swap_acceptance"])' \
-    'd["round_trips"] >= 1' 'd["tau_int"]["free_energy"] > 0' \
+    'd["round_trips"] >= 1' 'd["tau_int"]["free_energy"] > 0' 'd["tap_basins"] >= 0' \
     'abs(d["ess"]["free_energy"] - 40 * 400 / d["tau_int"]["free_energy"]) < 1e-6 * d["ess"]["free_energy"]' \
     >"$tmp/py" 2>&1; then
     ok "sample --pt --diagnostics: swap acceptances, round trips, tau_int, ESS in the JSON"
