@@ -78,7 +78,8 @@ RBM_API rbm_status rbm_tempering_new(rbm_machine *m, size_t n_replicas, const do
  * unit kinds and sigmas of models[0] (RBM_ERR_SHAPE /
  * RBM_ERR_INVALID_ARGUMENT naming the model otherwise).
  * Errors also: RBM_ERR_NULL (models or an entry), RBM_ERR_INVALID_ARGUMENT
- * (n_models 0 or too many, n_chains 0), RBM_ERR_TOO_LARGE,
+ * (n_models 0 -- returned without a message, there being no machine to
+ * take a context from -- or too many, n_chains 0), RBM_ERR_TOO_LARGE,
  * RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_tempering_new_models(const rbm_machine *const *models, size_t n_models,
                                             size_t n_chains, uint64_t seed,
@@ -141,8 +142,9 @@ RBM_API rbm_status rbm_tempering_reset_stats(rbm_tempering *t);
  * last round was >= target. target in (0, 1), default choice 0.3.
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (target, rounds 0,
  * sweeps_per_round 0, max_replicas 1 or above the maximum),
- * RBM_ERR_UNSUPPORTED (trajectory ladder), RBM_ERR_NO_MEMORY (the sampler
- * is then unchanged). */
+ * RBM_ERR_UNSUPPORTED (trajectory ladder), RBM_ERR_NO_MEMORY (the ladder
+ * is then that of the last completed round; the chains have moved by the
+ * sweeps already run). An invalid argument changes nothing. */
 RBM_API rbm_status rbm_tempering_tune(rbm_tempering *t, double target, size_t max_replicas,
                                       size_t rounds, size_t sweeps_per_round, int32_t *reached);
 
@@ -157,7 +159,8 @@ RBM_API rbm_status rbm_tempering_tune(rbm_tempering *t, double target, size_t ma
  * *n_kept their number. The statistics are reset.
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (target, sweeps 0),
  * RBM_ERR_SHAPE (keep_len), RBM_ERR_UNSUPPORTED (temperature ladder),
- * RBM_ERR_NO_MEMORY. */
+ * RBM_ERR_NO_MEMORY (the ladder is then unchanged, the chains possibly
+ * moved by the sweeps). Argument errors change nothing. */
 RBM_API rbm_status rbm_tempering_select_models(rbm_tempering *t, double target, size_t sweeps,
                                                size_t *keep, size_t keep_len, size_t *n_kept);
 

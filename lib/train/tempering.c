@@ -290,11 +290,12 @@ rbm_status rbm_tempering_new_models(const rbm_machine *const *models, size_t n_m
 {
     if (out)
         *out = NULL;
-    if (!models || n_models == 0 || !models[0])
-        return models && n_models == 0 && models[0]
-                   ? rbm__fail(rbm__machine_view_of(models[0])->ctx, RBM_ERR_INVALID_ARGUMENT,
-                               "a trajectory ladder needs >= 1 model")
-                   : RBM_ERR_NULL;
+    if (!models)
+        return RBM_ERR_NULL;
+    if (n_models == 0) /* no machine, hence no context for a message */
+        return RBM_ERR_INVALID_ARGUMENT;
+    if (!models[0])
+        return RBM_ERR_NULL;
     const rbm__machine_view *m0 = rbm__machine_view_of(models[0]);
     rbm_context *ctx = m0->ctx;
     if (!out)
