@@ -107,6 +107,14 @@ rbm_status rbm__estimator_pt_read_state(rbm_estimator *e, rbm__ckpt_in *in)
     rbm_status st = rbm__tempering_peek_shape(in, &R, &n);
     if (st)
         return st;
+    /* the states the block claims must be in the file before anything is
+     * allocated for them (R <= 1024 and n < 2^31, so the products fit) */
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
+    double need = (double)R * (double)n * (8.0 * (double)(mv->nv + 2 * mv->nh) + 20.0);
+    if (need > (double)rbm__rbuf_left(&in->r))
+        return rbm__ckpt_bad(in, "training state truncated: %llu x %llu tempering chains need "
+                             "%.0f bytes, %zu are left", (unsigned long long)R,
+                             (unsigned long long)n, need, rbm__rbuf_left(&in->r));
     rbm_tempering *pt = e->u.pt.pt;
     if (R != rbm_tempering_replica_count(pt) || n != rbm_tempering_chain_count(pt)) {
         rbm__pt_state old = e->u.pt;
