@@ -142,7 +142,8 @@ struct cli_option {
         {"--help", .alias = "-h", .type = OPT_FLAG, .dst = (help)}
 #define CLI_DATA_OPTIONS(data, data_seed)                                      \
     {"--data", .type = OPT_STRING, .dst = (data), .expected = DATA_EXPECTED},  \
-        {"--data-seed", .type = OPT_U64, .dst = (data_seed)}, CLI_DATA_READ_OPTIONS
+        {"--data-seed", .type = OPT_U64, .dst = (data_seed)}, CLI_DATA_READ_OPTIONS, \
+        CLI_MODEL_READ_OPTIONS
 /* How data files are read (every command that reads data): the settings of
  * this run, in cli_data_read (cli_data.c). */
 #define CLI_DATA_READ_OPTIONS                                                   \
@@ -157,7 +158,9 @@ struct cli_option {
     "  --csv-header auto|yes|no   whether the first line of a CSV file is a\n"  \
     "                        header: yes skips it, no reads it as data, auto\n" \
     "                        (default) skips it when none of its fields is a\n" \
-    "                        number\n"
+    "                        number\n"                                        \
+    "  --data FILE.h5[:/group/name]   a 2-D dataset of an HDF5 file (default\n"   \
+    "                        'samples', the rbms convention)\n"
 
 /* The command line of one command: its options and what it does with the
  * other arguments. */
@@ -305,6 +308,75 @@ void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
  * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form). */
 size_t cli_enum_units(const rbm_machine *m);
 
+/* ---- cli_interop.c, cli_history.c, cmd_export.c (docs/interop.md) ---- */
+
+int cli_cmd_export(int argc, char **argv);
+void cli_usage_export(FILE *f);
+/* The archive options' part of 'rbm help train'. */
+void cli_usage_train_archives(FILE *f);
+
+/* --update N of the commands that read a model (cli_load_model). */
+struct cli_model_read_opts {
+    uint64_t update;
+    int update_set;
+};
+extern struct cli_model_read_opts cli_model_read;
+#define CLI_MODEL_READ_OPTIONS                                                  \
+    {"--update", .type = OPT_U64, .dst = &cli_model_read.update,                \
+     .set = &cli_model_read.update_set}
+#define CLI_MODEL_READ_HELP                                                     \
+    "  --update N            MODEL is an archive (an rbms HDF5 file or a librbm\n" \
+    "                        training archive): the model saved at update/step N\n" \
+    "                        (default: the last)\n"
+
+/* What a model path holds, by its first bytes (HDF5 signature, librbm
+ * archive magic) or, for files that cannot be read yet, by its suffix. */
+enum cli_model_format { MODEL_FORMAT_RBM, MODEL_FORMAT_ARCHIVE, MODEL_FORMAT_RBMS };
+enum cli_model_format cli_model_format_of(const char *path);
+/* A model file, or the model of an archive at update (has_update) or the
+ * last. 0, or an exit status after the error. */
+int cli_load_model_at(rbm_context *ctx, const char *path, int has_update, uint64_t update,
+                      rbm_machine **out);
+/* --data file.h5 (the rbms dataset 'samples') or file.h5:/group/name. */
+int cli_data_is_hdf5(const char *data);
+rbm_status cli_load_hdf5_data(rbm_context *ctx, const char *data, rbm_dataset **out);
+/* --init ARCHIVE[:N]: the model (file receives ARCHIVE; *from_rbms when it
+ * is an rbms archive). 0, or an exit status after the error. */
+int cli_load_init(rbm_context *ctx, const char *spec, rbm_machine **out, int *from_rbms,
+                  char *file, size_t cap);
+/* train's --init: the model, and the units and size it decides. */
+int cli_train_init(rbm_context *ctx, const char *spec, rbm_machine **m, rbm_unit_kind *visible,
+                   rbm_unit_kind *hidden, size_t *n_hidden, rbm_precision *prec);
+/* Move the --init model *init into *m when it has cols visible units. */
+int cli_take_init(rbm_machine **init, size_t cols, rbm_machine **m);
+/* With PCD and an rbms archive: the persistent chains start from its
+ * parallel_chains (one chain per row). */
+int cli_train_init_chains(rbm_context *ctx, const char *spec, rbm_trainer *t, int quiet);
+
+/* train --archive FILE: models at log-spaced steps (n_saves over the run's
+ * epochs), the command line as configuration, the final model and
+ * checkpoint (n_saves 0: 20). An existing archive is appended to. */
+struct cli_archive_run;
+int cli_archive_start(rbm_context *ctx, const char *path, rbm_trainer *t, size_t epochs,
+                      size_t n_saves, int argc, char **argv, struct cli_archive_run **out);
+/* After a step: append the model when the schedule says so. */
+int cli_archive_step(rbm_context *ctx, struct cli_archive_run *r, rbm_trainer *t,
+                     double *extra_seconds);
+/* After the run: the final model (unless just saved) and checkpoint. */
+int cli_archive_finish(rbm_context *ctx, struct cli_archive_run *r, rbm_trainer *t);
+size_t cli_archive_saved(const struct cli_archive_run *r);
+void cli_archive_free(struct cli_archive_run *r);
+
+/* rbm spectrum --history ARCHIVE */
+struct cli_history_opts {
+    const char *archive;
+    const char *plots; /* NULL: ARCHIVE without its suffix + ".history" */
+    int no_plots;
+    size_t n_plot;     /* singular values drawn */
+    int json;
+};
+int cli_spectrum_history(rbm_context *ctx, const struct cli_history_opts *o);
+
 /* ---- cli_files.c ---- */
 
 char *cli_path_join(const char *dir, const char *name);      /* "DIR/name", malloc'd */
@@ -419,6 +491,10 @@ void cli_json_phase(FILE *f, int *first, const struct cli_phase *pi);
 
 /* ---- cli_plots.c ---- */
 
+/* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
+ * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
+int cli_run_gnuplot(const char *dir, const char *script);
+
 /* What the report's plots show. */
 struct cli_plot_input {
     const rbm_mode_tracker *tracker;   /* may be NULL */
@@ -482,6 +558,7 @@ struct cli_training_plan {
     size_t checkpoint_every; /* 0: no checkpoints */
     const char *out;         /* the model path (checkpoints go to OUT.ckpt) */
     int quiet;
+    struct cli_archive_run *archive; /* --archive, or NULL */
 };
 
 struct cli_train_result {

@@ -307,6 +307,9 @@ int cli_run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
         res->steps++;
         L.batch_in_epoch++;
         take_recon(&L, t);
+        if (plan->archive &&
+            (status = cli_archive_step(ctx, plan->archive, t, &L.extra_seconds)) != 0)
+            break;
         double now = cli_now_seconds();
         if (st == RBM_DONE &&
             (status = end_epoch(ctx, t, data, plan, res, tracker, &L, &now)) != 0)

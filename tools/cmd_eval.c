@@ -65,6 +65,7 @@ void cli_usage_eval(FILE *f)
           "  --data-seed S         the --seed the synthetic data was made with in 'rbm\n"
           "                        train' (default 1, its default)\n"
           CLI_DATA_READ_HELP
+          CLI_MODEL_READ_HELP
           "  --json                print one JSON object on stdout instead of the report\n"
           "  --quiet               no progress display on stderr\n"
           "  -h, --help            show this help\n"

@@ -88,8 +88,10 @@ void cli_usage_train(FILE *f)
           "                        --epochs epochs in total; give the same --data and\n"
           "                        --seed (the machine and training options come from\n"
           "                        the checkpoint)\n"
-          "\n"
-          "output:\n"
+          "\n",
+          f);
+    cli_usage_train_archives(f);
+    fputs("output:\n"
           "  --out MODEL           where to save the model (default " DEFAULT_MODEL_PATH ")\n"
           "  --json                print one JSON object on stdout instead of the report\n"
           "                        (no spectral/thermodynamic report, no plots)\n"
@@ -163,6 +165,10 @@ struct train_opts {
     const char *plots;       /* --plots DIR, or NULL: beside the model */
     int no_plots;            /* --no-plots */
     int report;              /* the spectral/thermodynamic report is printed */
+    const char *archive, *init; /* --archive FILE, --init ARCHIVE[:N] (or NULL) */
+    size_t archive_saves;       /* --archive-saves (0: the default) */
+    int argc;                   /* the command line, for the archive */
+    char **argv;
 };
 
 static void default_train_opts(struct train_opts *o)
@@ -240,6 +246,10 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
          .expected = "expected a checkpoint file"},
         {"--out", .type = OPT_STRING, .dst = &o->out, .expected = "expected a file name"},
         {"--plots", .type = OPT_STRING, .dst = &o->plots, .expected = "expected a directory"},
+        {"--archive", .type = OPT_STRING, .dst = &o->archive, .expected = "expected a file"},
+        {"--archive-saves", .type = OPT_SIZE, .dst = &o->archive_saves, .min = 2},
+        {"--init", .type = OPT_STRING, .dst = &o->init, .expected = "expected ARCHIVE[:N]",
+         .config = 1},
     };
     const struct cli_args args = {.cmd = "train",
                                   .opts = opts,
@@ -286,6 +296,8 @@ struct train_run {
     rbm_trainer *t;
     rbm_mode_tracker *tracker;
     char *spec_csv;
+    rbm_machine *init_m;               /* --init's model until new_machine takes it */
+    struct cli_archive_run *archive;   /* --archive */
     struct cli_data_info di;
     struct cli_train_result res;
     struct track_summary ts;
@@ -297,6 +309,8 @@ static void free_run(struct train_run *r)
     free(r->res.ll_history);
     free(r->spec_csv);
     rbm_mode_tracker_free(r->tracker);
+    cli_archive_free(r->archive);
+    rbm_machine_free(r->init_m);
     rbm_trainer_free(r->t);
     rbm_machine_free(r->m);
     rbm_dataset_free(r->data);
@@ -385,6 +399,8 @@ static int check_combination(const struct train_opts *o, size_t n_visible, size_
 static int new_machine(struct train_run *r)
 {
     const struct train_opts *o = &r->o;
+    if (r->init_m)
+        return cli_take_init(&r->init_m, r->di.cols, &r->m);
     rbm_status st = rbm_machine_new(r->ctx, r->di.cols, o->n_hidden, o->visible, o->hidden, &r->m);
     if (st != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot create a %zu x %zu machine", r->di.cols, o->n_hidden);
@@ -450,7 +466,7 @@ static int new_trainer(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot set L2 weight decay %g", o->l2);
         return refused(st);
     }
-    return 0;
+    return o->init ? cli_train_init_chains(r->ctx, o->init, r->t, o->quiet) : 0;
 }
 
 /* The exact log-likelihood after every epoch: when cheap, or forced. */
@@ -712,6 +728,10 @@ static int prepare(struct train_run *r)
     int rc;
     if (r->o.resume && (rc = probe_checkpoint(r, &ckpt_nv)) != 0)
         return rc;
+    if (r->o.init && (rc = cli_train_init(r->ctx, r->o.init, &r->init_m, &r->o.visible,
+                                          &r->o.hidden, &r->o.n_hidden,
+                                          &r->o.precision)) != 0)
+        return rc;
     struct cli_data_spec spec = {r->o.data, r->o.source, r->o.visible, r->o.seed, 0};
     if ((rc = cli_load_data(r->ctx, &spec, &r->data, &r->di)) != 0)
         return rc;
@@ -728,9 +748,15 @@ static int run_train(struct train_run *r)
         announce(r);
     if (r->o.track_spectrum && (rc = start_tracking(r)) != 0)
         return rc;
+    if (r->o.archive && (rc = cli_archive_start(r->ctx, r->o.archive, r->t, r->o.epochs,
+                                                r->o.archive_saves, r->o.argc, r->o.argv,
+                                                &r->archive)) != 0)
+        return rc;
     const struct cli_training_plan plan = {r->o.epochs, r->o.checkpoint_every, r->o.out,
-                                           r->o.quiet};
+                                           r->o.quiet, r->archive};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
+        return rc;
+    if (r->archive && (rc = cli_archive_finish(r->ctx, r->archive, r->t)) != 0)
         return rc;
     r->res.total_steps = rbm_trainer_step_count(r->t);
     if ((rc = save_results(r)) != 0)
@@ -765,6 +791,8 @@ int cli_cmd_train(int argc, char **argv)
     int rc = parse_train_opts(argc, argv, &r.o);
     if (rc != 0)
         return rc;
+    r.o.argc = argc;
+    r.o.argv = argv;
     if (r.o.help) {
         cli_usage_train(stdout);
         return EXIT_OK;

@@ -51,6 +51,8 @@ static const struct command COMMANDS[] = {
      "TAP fixed points of a saved model, TAP log Z, its phase"},
     {"phase", cli_cmd_phase, cli_usage_phase,
      "replica-symmetric phase of the RBM ensemble at one point"},
+    {"export", cli_cmd_export, cli_usage_export,
+     "write a model or archive as an rbms HDF5 archive or a librbm model"},
     {"help", cmd_help, print_usage,
      "show this help, or 'rbm help COMMAND' for one command"},
 };

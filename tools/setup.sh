@@ -30,6 +30,7 @@ packages=(
     libopenblas-dev liblapacke-dev libblas3 liblapack3 libcmocka-dev zlib1g-dev libpng-dev
     python3 python3-numpy
     dataset-fashion-mnist gnuplot-nox
+    libhdf5-dev python3-h5py
 )
 # Only for .ci/run (RBM_CI_DEPS=1): the ABI gate (abidw, abidiff) and the
 # memcheck step. Without them those tests are skipped.

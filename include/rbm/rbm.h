@@ -22,5 +22,7 @@
 #include "linear.h"
 #include "meanfield.h"
 #include "phase.h"
+#include "interop.h"
+#include "archive.h"
 
 #endif /* RBM_RBM_H */

@@ -82,7 +82,7 @@ static inline __attribute__((always_inline)) void vlin_exp(int ising, v4d x, v4d
     *e = vexp_neg(t);
 }
 
-static inline __attribute__((always_inline)) v4d vlog_pos(v4d z) /* log z, z in [1, 2^1023) */
+static inline __attribute__((always_inline)) v4d vlog_pos(v4d z) /* log z, z positive normal */
 {
     v4i bits = (v4i)z;
     v4i ex = (bits >> 52) - 1023;
@@ -194,4 +194,38 @@ double rbm__logpart_sum_update(rbm_unit_kind k, double sigma, size_t n, double *
         return sum_gaussian(sigma, n, x, 1.0);
     }
     return NAN;
+}
+
+/* ---- pseudo-likelihood: sums of log(alpha G + beta [Ginv]) for 4 rows ---- */
+
+RBM__CLONES
+void rbm__log_mix_sums4(int ising, size_t n, const double *const G[4],
+                        const double *const Ginv[4], const double *const alpha[4],
+                        const double *const beta[4], size_t chunk, double out[4])
+{
+    for (int r = 0; r < 4; r++) {
+        const double *g = G[r], *gi = Ginv[r], *al = alpha[r], *be = beta[r];
+        v4d lg = vsplat(0.0);
+        size_t j = 0;
+        while (j + 4 <= n) {
+            v4d prod = vsplat(1.0);
+            size_t end = (n - j) / 4 > chunk ? j + 4 * chunk : n;
+            for (; j + 4 <= end; j += 4) {
+                v4d gv = {g[j], g[j + 1], g[j + 2], g[j + 3]};
+                v4d av = {al[j], al[j + 1], al[j + 2], al[j + 3]};
+                v4d bv = {be[j], be[j + 1], be[j + 2], be[j + 3]};
+                if (ising) {
+                    v4d iv = {gi[j], gi[j + 1], gi[j + 2], gi[j + 3]};
+                    prod *= av * gv + bv * iv;
+                } else {
+                    prod *= bv + av * gv;
+                }
+            }
+            lg += vlog_pos(prod);
+        }
+        double s = (lg[0] + lg[1]) + (lg[2] + lg[3]);
+        for (; j < n; j++)
+            s += log(ising ? al[j] * g[j] + be[j] * gi[j] : be[j] + al[j] * g[j]);
+        out[r] = s;
+    }
 }
