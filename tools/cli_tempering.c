@@ -284,6 +284,43 @@ void cli_chains_json(FILE *f, int *first, const struct cli_chains *c)
         cli_json_real(f, first, "tap_basin_changes_per_1e4_sweeps", basin_rate(c));
 }
 
+/* ---- rbm train: the PT estimator and the centred gradient ---- */
+
+struct cli_train_tempering cli_train_tempering;
+
+void cli_usage_train_estimators(FILE *f)
+{
+    fputs("  --estimator cd|pcd|exact|mf|tap|tap2|tap3|pt   gradient estimator (default\n"
+          "                        pcd); exact enumerates a discrete layer of at most 24\n"
+          "                        units; mf, tap2 (= tap) and tap3 are the deterministic\n"
+          "                        mean-field/TAP (EMF) estimators with persistent\n"
+          "                        magnetisations (docs/meanfield.md); pt is parallel\n"
+          "                        tempering (docs/sampling.md)\n"
+          "  --replicas R          replicas of the pt estimator (default 10, >= 2)\n"
+          "  --centered            the centred gradient (offsets: running means of the\n"
+          "                        data and model, rate 0.01; docs/theory.md)\n"
+          "  -k K                  Gibbs sweeps per step for cd/pcd, PT sweeps for pt,\n"
+          "                        fixed-point iterations per step for mf/tap (default 1)\n",
+          f);
+}
+
+int cli_train_tempering_apply(rbm_context *ctx, rbm_trainer *t)
+{
+    const struct cli_train_tempering *o = &cli_train_tempering;
+    rbm_status st;
+    if (o->replicas && (st = rbm_estimator_set_int(rbm_trainer_estimator(t),
+                                                   RBM_ESTIMATOR_REPLICAS,
+                                                   (int64_t)o->replicas)) != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot use --replicas %zu", o->replicas);
+        return EXIT_USAGE;
+    }
+    if (o->centered && (st = rbm_trainer_set_int(t, RBM_TRAINER_CENTERED, 1)) != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot use --centered");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* ---- log Z from a tuned temperature ladder ---- */
 
 int cli_pt_log_z(rbm_context *ctx, rbm_machine *m, size_t chains, size_t sweeps, uint64_t seed,

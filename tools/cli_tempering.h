@@ -46,6 +46,22 @@ void cli_chains_report(const struct cli_chains *c);
 void cli_chains_json(FILE *f, int *first, const struct cli_chains *c);
 void cli_chains_free(struct cli_chains *c);
 
+/* 'rbm train' options of the PT estimator and the centred gradient (one
+ * run per process, like cli_data_read), their help (the estimator lines of
+ * 'rbm train --help') and their application to a trainer whose estimator is
+ * set: 0, or an exit status after the error. */
+struct cli_train_tempering {
+    size_t replicas; /* --replicas R (pt), 0: the library's default */
+    int centered;    /* --centered */
+};
+extern struct cli_train_tempering cli_train_tempering;
+#define CLI_TRAIN_TEMPERING_OPTIONS                                                         \
+    {"--replicas", .type = OPT_SIZE, .dst = &cli_train_tempering.replicas, .min = 2,        \
+     .max = RBM_TEMPERING_MAX_REPLICAS, .config = 1},                                        \
+        {"--centered", .type = OPT_FLAG, .dst = &cli_train_tempering.centered, .config = 1}
+void cli_usage_train_estimators(FILE *f);
+int cli_train_tempering_apply(rbm_context *ctx, rbm_trainer *t);
+
 struct cli_pt_log_z {
     double log_z, log_z_se, exp_forward, exp_reverse, base_log_z;
     size_t replicas;
