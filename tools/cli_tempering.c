@@ -109,9 +109,45 @@ static int start_diagnostics(rbm_context *ctx, rbm_machine *m, struct cli_chains
     return find_basins(ctx, m, c);
 }
 
+/* The trajectory ladder of the models of the librbm archive at path, n
+ * chains per rung, reduced by the automatic selection. */
+static int ptt_ladder(rbm_context *ctx, const char *path, size_t n, uint64_t seed,
+                      rbm_tempering **out, size_t *n_models, size_t *n_kept)
+{
+    rbm_archive *a = NULL;
+    rbm_machine **ms = NULL;
+    size_t K = 0;
+    rbm_status st = rbm_archive_open(ctx, path, RBM_ARCHIVE_READ, &a);
+    if (st == RBM_OK && (K = rbm_archive_count(a)) == 0) {
+        cli_errorf("'%s' holds no models: PTT needs a librbm training archive (rbm train "
+                   "--archive)", path);
+        rbm_archive_free(a);
+        return EXIT_USAGE;
+    }
+    if (st == RBM_OK && !(ms = calloc(K, sizeof *ms)))
+        st = RBM_ERR_NO_MEMORY;
+    for (size_t i = 0; st == RBM_OK && i < K; i++)
+        st = rbm_archive_load_machine(a, i, &ms[i]);
+    if (st == RBM_OK)
+        st = rbm_tempering_new_models((const rbm_machine *const *)ms, K, n, seed, out);
+    if (st == RBM_OK)
+        st = rbm_tempering_select_models(*out, PT_TARGET, 100, NULL, 0, n_kept);
+    for (size_t i = 0; ms && i < K; i++)
+        rbm_machine_free(ms[i]);
+    free(ms);
+    rbm_archive_free(a);
+    *n_models = K;
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot build the trajectory ladder of '%s' (a librbm training "
+                       "archive is needed)", path);
+        return st == RBM_ERR_BAD_FORMAT ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 int cli_chains_start(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, size_t n,
-                     size_t replicas, uint64_t seed, int diagnostics, size_t steps,
-                     struct cli_chains *c)
+                     size_t replicas, const char *ptt, uint64_t seed, int diagnostics,
+                     size_t steps, struct cli_chains *c)
 {
     memset(c, 0, sizeof *c);
     c->m = m;
@@ -119,7 +155,12 @@ int cli_chains_start(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, 
     c->nv = rbm_machine_n_visible(m);
     c->nh = rbm_machine_n_hidden(m);
     rbm_status st;
-    if (replicas) {
+    if (ptt) {
+        int rc = ptt_ladder(ctx, ptt, n, seed, &c->t, &c->ptt_models, &c->ptt_kept);
+        if (rc != 0)
+            return rc;
+        st = RBM_OK;
+    } else if (replicas) {
         st = rbm_tempering_new(m, replicas, NULL, n, seed, &c->t);
         if (st == RBM_OK) /* fixed R: re-space the betas to equal acceptance */
             st = rbm_tempering_tune(c->t, PT_TARGET, 0, 4, 100, NULL);
@@ -230,9 +271,14 @@ void cli_chains_report(const struct cli_chains *c)
         double acc[RBM_TEMPERING_MAX_REPLICAS], trip = NAN;
         uint64_t trips = 0;
         rbm_tempering_swap_stats(c->t, acc, R - 1, &trips, &trip);
-        printf("tempering   %zu replicas (betas tuned to equal swap acceptance), %llu round "
-               "trips (mean %.1f sweeps)\n",
-               R, (unsigned long long)trips, trip);
+        if (c->ptt_models)
+            printf("tempering   PTT: %zu rungs kept of the independent model and %zu archive "
+                   "models, %llu round trips (mean %.1f sweeps)\n",
+                   R, c->ptt_models, (unsigned long long)trips, trip);
+        else
+            printf("tempering   %zu replicas (betas tuned to equal swap acceptance), %llu round "
+                   "trips (mean %.1f sweeps)\n",
+                   R, (unsigned long long)trips, trip);
         printf("swap acc.  ");
         for (size_t r = 0; r + 1 < R; r++)
             printf(" %.2f", acc[r]);
@@ -252,7 +298,9 @@ void cli_chains_report(const struct cli_chains *c)
 
 void cli_chains_json(FILE *f, int *first, const struct cli_chains *c)
 {
-    cli_json_str(f, first, "sampler", c->t ? "pt" : "gibbs");
+    cli_json_str(f, first, "sampler", c->ptt_models ? "ptt" : c->t ? "pt" : "gibbs");
+    if (c->ptt_models)
+        cli_json_size(f, first, "ptt_archive_models", c->ptt_models);
     if (c->t) {
         size_t R = rbm_tempering_replica_count(c->t);
         double acc[RBM_TEMPERING_MAX_REPLICAS], trip = NAN;
@@ -323,14 +371,10 @@ int cli_train_tempering_apply(rbm_context *ctx, rbm_trainer *t)
 
 /* ---- log Z from a tuned temperature ladder ---- */
 
-int cli_pt_log_z(rbm_context *ctx, rbm_machine *m, size_t chains, size_t sweeps, uint64_t seed,
-                 struct cli_pt_log_z *out)
+/* Burn-in, then BAR on t (freed), into out. */
+static int ladder_log_z(rbm_context *ctx, rbm_tempering *t, rbm_status st, size_t sweeps,
+                        int reached, struct cli_pt_log_z *out)
 {
-    rbm_tempering *t = NULL;
-    int32_t reached = 0;
-    rbm_status st = rbm_tempering_new(m, 2, NULL, chains, seed, &t);
-    if (st == RBM_OK)
-        st = rbm_tempering_tune(t, PT_TARGET, 512, 10, 200, &reached);
     if (st == RBM_OK)
         st = rbm_tempering_run(t, sweeps / 4 + 1); /* burn-in on the final ladder */
     if (st == RBM_OK)
@@ -346,4 +390,34 @@ int cli_pt_log_z(rbm_context *ctx, rbm_machine *m, size_t chains, size_t sweeps,
     out->base_log_z = rbm_tempering_base_log_z(t);
     rbm_tempering_free(t);
     return 0;
+}
+
+int cli_pt_log_z(rbm_context *ctx, rbm_machine *m, size_t chains, size_t sweeps, uint64_t seed,
+                 struct cli_pt_log_z *out)
+{
+    rbm_tempering *t = NULL;
+    int32_t reached = 0;
+    rbm_status st = rbm_tempering_new(m, 2, NULL, chains, seed, &t);
+    if (st == RBM_OK)
+        st = rbm_tempering_tune(t, PT_TARGET, 512, 10, 200, &reached);
+    return ladder_log_z(ctx, t, st, sweeps, reached, out);
+}
+
+int cli_ptt_log_z(rbm_context *ctx, const char *path, size_t chains, size_t sweeps,
+                  uint64_t seed, struct cli_pt_log_z *out)
+{
+    rbm_tempering *t = NULL;
+    size_t models = 0, kept = 0;
+    int rc = ptt_ladder(ctx, path, chains, seed, &t, &models, &kept);
+    if (rc != 0)
+        return rc;
+    size_t R = rbm_tempering_replica_count(t);
+    double acc[RBM_TEMPERING_MAX_REPLICAS];
+    int reached = 1;
+    rbm_status st = rbm_tempering_run(t, 200);
+    if (st == RBM_OK)
+        st = rbm_tempering_swap_stats(t, acc, R - 1, NULL, NULL);
+    for (size_t r = 0; st == RBM_OK && r + 1 < R; r++)
+        reached = reached && acc[r] >= PT_TARGET;
+    return ladder_log_z(ctx, t, st, sweeps, reached, out);
 }

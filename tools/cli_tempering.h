@@ -27,6 +27,8 @@ struct cli_chains {
     double *basin_mv;
     size_t *basin;
     uint64_t basin_changes;
+    /* PTT: the archive's models and the rungs kept (0 for other samplers) */
+    size_t ptt_models, ptt_kept;
 };
 
 /* n chains: Gibbs (replicas 0; from random states, or data rows when data
@@ -34,9 +36,12 @@ struct cli_chains {
  * tuned (R fixed) to equal swap acceptance; diagnostics record the free
  * energy and the first SVD projections after each of up to `steps` sweeps.
  * 0, or an exit status after the error. */
+/* ptt (non-NULL: replicas ignored): a librbm training archive whose models
+ * make a trajectory ladder (PTT), the rungs kept by the automatic selection
+ * at swap acceptance 0.3; m is then its last model. */
 int cli_chains_start(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, size_t n,
-                     size_t replicas, uint64_t seed, int diagnostics, size_t steps,
-                     struct cli_chains *c);
+                     size_t replicas, const char *ptt, uint64_t seed, int diagnostics,
+                     size_t steps, struct cli_chains *c);
 int cli_chains_run(rbm_context *ctx, struct cli_chains *c, size_t k);
 /* Final visible (n x nv) and hidden (n x nh) states of the sampled chains. */
 int cli_chains_states(rbm_context *ctx, const struct cli_chains *c, double *v, double *h);
@@ -71,5 +76,9 @@ struct cli_pt_log_z {
  * `chains` chains per replica, `sweeps` recorded sweeps. */
 int cli_pt_log_z(rbm_context *ctx, rbm_machine *m, size_t chains, size_t sweeps, uint64_t seed,
                  struct cli_pt_log_z *out);
+/* The same on the trajectory ladder of the librbm training archive at path
+ * (its models, selected automatically; replicas = rungs kept). */
+int cli_ptt_log_z(rbm_context *ctx, const char *path, size_t chains, size_t sweeps,
+                  uint64_t seed, struct cli_pt_log_z *out);
 
 #endif

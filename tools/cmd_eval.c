@@ -14,7 +14,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x) /* the help text quotes the library's limits */
 
-enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS, METHOD_PT };
+enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS, METHOD_PT, METHOD_PTT };
 
 #define PT_SWEEPS 1000 /* recorded sweeps of --method pt */
 
@@ -42,7 +42,7 @@ void cli_usage_eval(FILE *f)
           "                        visible units as 'rbm train' does (default synthetic:\n"
           "                        the built-in synthetic data of the model's visible\n"
           "                        kind and size, generated with --data-seed)\n"
-          "  --method exact|ais    exact: enumerate the smaller bernoulli/ising layer\n"
+          "  --method exact|ais|pt|ptt   exact: enumerate the smaller bernoulli/ising layer\n"
           "                        (at most " STR(RBM_EXACT_LOG_Z_MAX_UNITS)
           " units; closed form for gauss-gauss\n"
           "                        machines). ais: annealed importance sampling, forward\n"
@@ -55,7 +55,9 @@ void cli_usage_eval(FILE *f)
           "                        of a parallel-tempering ladder (betas 0 to 1, placed\n"
           "                        automatically for swap acceptance 0.3), summed from\n"
           "                        the exact log Z of the beta = 0 model, with its\n"
-          "                        standard error; " STR(PT_SWEEPS) " recorded sweeps\n"
+          "                        standard error; " STR(PT_SWEEPS) " recorded sweeps.\n"
+          "                        ptt: the same along the models of MODEL, a librbm\n"
+          "                        training archive (rbm train --archive)\n"
           "  --runs R              AIS runs, or PT chains per replica (default 100, at\n"
           "                        least 2)\n"
           "  --betas N             AIS with N equally spaced inverse temperatures\n"
@@ -89,12 +91,14 @@ static int parse_method(const char *s, void *dst)
         *(enum eval_method *)dst = METHOD_AIS;
     else if (strcmp(s, "pt") == 0)
         *(enum eval_method *)dst = METHOD_PT;
+    else if (strcmp(s, "ptt") == 0)
+        *(enum eval_method *)dst = METHOD_PTT;
     else
         return -1;
     return 0;
 }
 
-static const struct cli_choice METHOD_CHOICE = {"method", "exact, ais or pt", parse_method};
+static const struct cli_choice METHOD_CHOICE = {"method", "exact, ais, pt or ptt", parse_method};
 
 static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
 {
@@ -128,7 +132,7 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
         return EXIT_USAGE;
     }
     if ((o->method == METHOD_EXACT && (o->runs_set || o->betas_set)) ||
-        (o->method == METHOD_PT && o->betas_set)) {
+        ((o->method == METHOD_PT || o->method == METHOD_PTT) && o->betas_set)) {
         cli_errorf("%s applies to --method ais only", o->runs_set && o->method == METHOD_EXACT
                                                           ? "--runs" : "--betas");
         return EXIT_USAGE;
@@ -342,9 +346,11 @@ static int eval_log_z(rbm_context *ctx, const rbm_machine *m, const rbm_dataset 
         r->log_z_se = 0;
         return 0;
     }
-    if (r->method == METHOD_PT) {
+    if (r->method == METHOD_PT || r->method == METHOD_PTT) {
         double t1 = cli_now_seconds();
-        int prc = cli_pt_log_z(ctx, (rbm_machine *)m, o->runs, PT_SWEEPS, o->seed, &r->pt);
+        int prc = r->method == METHOD_PT
+                      ? cli_pt_log_z(ctx, (rbm_machine *)m, o->runs, PT_SWEEPS, o->seed, &r->pt)
+                      : cli_ptt_log_z(ctx, o->model, o->runs, PT_SWEEPS, o->seed, &r->pt);
         r->seconds_log_z = cli_now_seconds() - t1;
         r->log_z = r->pt.log_z;
         r->log_z_se = r->pt.log_z_se;
@@ -412,9 +418,10 @@ static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                    r->enum_units);
         printf("log Z       %.6f\n", r->log_z);
         printf("log-lik     %.6f nats (mean over %zu rows)\n", r->ll, di->rows);
-    } else if (r->method == METHOD_PT) {
-        printf("method      parallel tempering + BAR (%zu replicas%s, %zu chains each, %d "
+    } else if (r->method == METHOD_PT || r->method == METHOD_PTT) {
+        printf("method      %s + BAR (%zu replicas%s, %zu chains each, %d "
                "sweeps, log Z_0 = %.4f)\n",
+               r->method == METHOD_PT ? "parallel tempering" : "PTT (archive models)",
                r->pt.replicas, r->pt.reached ? "" : ", target acceptance not reached", o->runs,
                PT_SWEEPS, r->pt.base_log_z);
         printf("log Z       %.6f +- %.6f (BAR); exponential averages %.6f forward, %.6f "
@@ -471,13 +478,16 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
     cli_json_str(f, &first, "transform", di->transform);
     cli_json_size(f, &first, "n_rows", di->rows);
     cli_json_str(f, &first, "method",
-                 r->method == METHOD_EXACT ? "exact" : r->method == METHOD_PT ? "pt" : "ais");
+                 r->method == METHOD_EXACT ? "exact"
+                 : r->method == METHOD_PT  ? "pt"
+                 : r->method == METHOD_PTT ? "ptt"
+                                           : "ais");
     cli_json_real(f, &first, "log_z", r->log_z);
     cli_json_real(f, &first, "log_z_stderr", r->method == METHOD_EXACT ? 0.0 : r->log_z_se);
     cli_json_real(f, &first, "log_likelihood", r->ll);
     if (r->method == METHOD_AIS)
         json_ais(f, &first, o, r);
-    else if (r->method == METHOD_PT) {
+    else if (r->method == METHOD_PT || r->method == METHOD_PTT) {
         cli_json_size(f, &first, "pt_replicas", r->pt.replicas);
         cli_json_size(f, &first, "pt_chains", o->runs);
         cli_json_bool(f, &first, "pt_target_reached", r->pt.reached);

@@ -24,6 +24,7 @@ struct sample_opts {
     uint64_t seed, data_seed;
     int means;
     size_t pt;        /* --pt R: replicas of a tempering ladder (0: Gibbs) */
+    int ptt;          /* --ptt: MODEL is a training archive, PTT over its models */
     int diagnostics;  /* --diagnostics */
     int json, quiet, help;
     double t0; /* start of the command */
@@ -55,6 +56,9 @@ void cli_usage_sample(FILE *f)
           "                        1, tuned to equal swap acceptance first); the samples\n"
           "                        are the beta = 1 replica's; a step is one PT sweep;\n"
           "                        the chains start from the independent beta = 0 model\n"
+          "  --ptt                 MODEL is a librbm training archive (rbm train\n"
+          "                        --archive): tempering along its models, those kept\n"
+          "                        chosen for swap acceptance 0.3; samples of the last\n"
           "  --diagnostics         integrated autocorrelation time (Sokal windowing) and\n"
           "                        effective sample size of the free energy and of the\n"
           "                        projections on the first two SVD modes of W, and with\n"
@@ -89,6 +93,7 @@ static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
         CLI_DATA_OPTIONS(&o->data, &o->data_seed),
         {"--means", .type = OPT_FLAG, .dst = &o->means},
         {"--pt", .type = OPT_SIZE, .dst = &o->pt, .min = 2, .max = RBM_TEMPERING_MAX_REPLICAS},
+        {"--ptt", .type = OPT_FLAG, .dst = &o->ptt},
         {"--diagnostics", .type = OPT_FLAG, .dst = &o->diagnostics},
         {"-n", .type = OPT_SIZE, .dst = &o->n, .min = 1, .max = SAMPLE_MAX_N},
         {"--steps", .type = OPT_SIZE, .dst = &o->steps, .min = 0},
@@ -201,7 +206,12 @@ static int plan_output(struct sample_run *r)
 static int start_chains(struct sample_run *r)
 {
     size_t n = r->o.n, nv = rbm_machine_n_visible(r->m), nh = rbm_machine_n_hidden(r->m);
-    int rc = cli_chains_start(r->ctx, r->m, r->data, n, r->o.pt, cli_derive_seed(r->o.seed, 4),
+    if (r->o.pt && r->o.ptt) {
+        cli_errorf("--pt and --ptt exclude each other");
+        return EXIT_USAGE;
+    }
+    int rc = cli_chains_start(r->ctx, r->m, r->data, n, r->o.pt, r->o.ptt ? r->o.model : NULL,
+                              cli_derive_seed(r->o.seed, 4),
                               r->o.diagnostics, r->o.steps, &r->c);
     if (rc != 0)
         return rc;
@@ -314,7 +324,7 @@ static void print_sample_json(const struct sample_run *r, double seconds)
     cli_json_size(f, &first, "n", o->n);
     cli_json_size(f, &first, "steps", o->steps);
     cli_json_u64(f, &first, "seed", o->seed);
-    cli_json_str(f, &first, "init", o->pt ? "beta0" : r->data ? "data" : "random");
+    cli_json_str(f, &first, "init", o->pt || o->ptt ? "beta0" : r->data ? "data" : "random");
     cli_json_str_or_null(f, &first, "data", r->data ? o->data : NULL);
     cli_json_str(f, &first, "out", o->out);
     cli_json_str(f, &first, "format",
@@ -343,8 +353,8 @@ static void print_sample_report(const struct sample_run *r, double seconds)
     const struct cli_grid *g = &r->g;
     cli_print_model_line(o->model, r->m);
     printf("chains      %zu, %zu %s step%s from %s (seed %llu)\n", o->n, o->steps,
-           o->pt ? "PT" : "Gibbs", o->steps == 1 ? "" : "s",
-           o->pt ? "the beta = 0 model" : r->data ? "data rows" : "random states",
+           o->ptt ? "PTT" : o->pt ? "PT" : "Gibbs", o->steps == 1 ? "" : "s",
+           o->pt || o->ptt ? "the independent model" : r->data ? "data rows" : "random states",
            (unsigned long long)o->seed);
     cli_chains_report(&r->c);
     if (r->data)

@@ -59,4 +59,24 @@ else
 fi
 expect_error 2 "train: --replicas with pcd" train --data "$tmp/bits.csv" --estimator pcd \
     --replicas 4 --epochs 1 --quiet --out "$tmp/x.rbm"
+# --- PTT from a training archive --------------------------------------------------
+run train --data "$tmp/bits.csv" --n-hidden 4 --epochs 30 --batch 30 --lr 0.1 --quiet \
+    --no-plots --no-report --archive "$tmp/traj.rbma" --archive-saves 60 --out "$tmp/traj.rbm"
+run eval "$tmp/traj.rbma" --data "$tmp/bits.csv" --method exact --json
+exact=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["log_z"])' "$tmp/out")
+run eval "$tmp/traj.rbma" --data "$tmp/bits.csv" --method ptt --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["method"] == "ptt" and d["log_z_stderr"] > 0' \
+    "abs(d['log_z'] - $exact) <= 3 * d['log_z_stderr'] + 1e-3" >"$tmp/py" 2>&1; then
+    ok "eval --method ptt: BAR along the archive's models within 3 stderr of exact $exact"
+else
+    fail "eval --method ptt (status $rc) $(cat "$tmp/py" "$tmp/err")"
+fi
+run sample "$tmp/traj.rbma" --ptt -n 30 --steps 200 --out "$tmp/p.npy" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["sampler"] == "ptt" and d["ptt_archive_models"] >= 2' \
+    'd["replicas"] >= 2' >"$tmp/py" 2>&1; then
+    ok "sample --ptt: samples along the archive's models"
+else
+    fail "sample --ptt (status $rc) $(cat "$tmp/py" "$tmp/err")"
+fi
+expect_error 2 "sample: --ptt on a model file" sample "$tmp/e.rbm" --ptt --out "$tmp/x.npy"
 finish
