@@ -171,10 +171,11 @@ RBM_API rbm_status rbm_tempering_select_models(rbm_tempering *t, double target, 
  * Delta f_r = log Z_r - log Z_{r+1} (Bennett 1976) and sums along the
  * ladder from the exact log Z of rung 0 (independent units):
  *   log Z = log Z_0 - sum_r Delta f_r.
- * log_z_stderr is the BAR asymptotic standard error (Shirts et al. 2003),
- * multiplied per pair by the statistical inefficiency 2 tau_int of the
- * chain-averaged work series (Sokal windowing, diagnostics.h), summed in
- * quadrature. exp_fwd / exp_rev: the exponential-average (Zwanzig)
+ * log_z_stderr is the larger of (a) the BAR asymptotic standard error
+ * (Shirts et al. 2003) multiplied per pair by the statistical inefficiency
+ * tau_int of the work series (Sokal windowing, diagnostics.h), summed in
+ * quadrature, and (b) with n_sweeps >= 100, the standard error of the mean
+ * of the whole ladder's estimate over 10 consecutive blocks of sweeps. exp_fwd / exp_rev: the exponential-average (Zwanzig)
  * estimates of log Z, forward (samples of r) and reverse (samples of
  * r+1), as a check. Any out pointer except log_z may be NULL.
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n_sweeps < 2),

@@ -338,6 +338,32 @@ static double inefficiency(const double *w, size_t T, size_t n, double *scratch)
     return fmax(tau, 1.0);
 }
 
+/* Variance of the BAR log Z from LOGZ_BLOCKS consecutive blocks of sweeps:
+ * the whole ladder's estimate (sum over pairs) per block, the variance of
+ * their mean. It sees correlations longer than the window of tau_int and
+ * between pairs; 0 with fewer than 10 sweeps per block. The work values of
+ * pair r, sweep s, chain c are W[(2r + dir) * T n + s n + c]. */
+#define LOGZ_BLOCKS 10
+static double block_variance(const double *W, size_t P, size_t T, size_t n)
+{
+    const size_t bs = T / LOGZ_BLOCKS, per = T * n, m = bs * n;
+    if (bs < 10)
+        return 0;
+    double est[LOGZ_BLOCKS], mean = 0, var = 0, v;
+    for (size_t b = 0; b < LOGZ_BLOCKS; b++) {
+        est[b] = 0;
+        for (size_t r = 0; r < P; r++) {
+            const double *wF = W + 2 * r * per + b * m, *wR = W + (2 * r + 1) * per + b * m;
+            double g = 0.5 * (-log_mean_exp_neg(wF, m) + log_mean_exp_neg(wR, m));
+            est[b] -= bar_solve(wF, wR, m, g, &v);
+        }
+        mean += est[b] / LOGZ_BLOCKS;
+    }
+    for (size_t b = 0; b < LOGZ_BLOCKS; b++)
+        var += (est[b] - mean) * (est[b] - mean);
+    return var / (LOGZ_BLOCKS - 1) / LOGZ_BLOCKS;
+}
+
 rbm_status rbm_tempering_log_z(rbm_tempering *t, size_t n_sweeps, double *log_z,
                                double *log_z_stderr, double *exp_fwd, double *exp_rev)
 {
@@ -380,6 +406,7 @@ rbm_status rbm_tempering_log_z(rbm_tempering *t, size_t n_sweeps, double *log_z,
         lr -= rev;
         var += v * g;
     }
+    var = fmax(var, block_variance(W, P, n_sweeps, n));
     rbm__free(t->ctx, W);
     rbm__free(t->ctx, scratch);
     if (!isfinite(lz) || !isfinite(var))
