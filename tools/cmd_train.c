@@ -3,6 +3,7 @@
  * (or one JSON object) followed by the spectral and thermodynamic report
  * of cli_report.c. The step loop is cli_training.c. */
 #include "cli.h"
+#include "cli_tempering.h"
 
 #include <math.h>
 #include <signal.h>
@@ -48,15 +49,10 @@ static void usage_training(FILE *f)
           "  --precision float32|float64   arithmetic of the training kernels\n"
           "                        (default float64)\n"
           "\n"
-          "training:\n"
-          "  --estimator cd|pcd|exact|mf|tap|tap2|tap3   gradient estimator (default\n"
-          "                        pcd); exact enumerates a discrete layer of at most 24\n"
-          "                        units; mf, tap2 (= tap) and tap3 are the deterministic\n"
-          "                        mean-field/TAP (EMF) estimators with persistent\n"
-          "                        magnetisations (docs/meanfield.md)\n"
-          "  -k K                  Gibbs sweeps per step for cd/pcd, fixed-point\n"
-          "                        iterations per step for mf/tap (default 1)\n"
-          "  --epochs E            passes over the data (default 50 for synthetic\n"
+          "training:\n",
+          f);
+    cli_usage_train_estimators(f);
+    fputs("  --epochs E            passes over the data (default 50 for synthetic\n"
           "                        data, 5 otherwise)\n"
           "  --batch B             minibatch size (default 100)\n"
           "  --lr X                learning rate (default 0.01)\n"
@@ -222,6 +218,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--estimator", .type = OPT_CHOICE, .choice = &CLI_ESTIMATOR_CHOICE,
          .dst = &o->estimator, .config = 1},
         {"-k", .type = OPT_SIZE, .dst = &o->k, .min = 1, .config = 1},
+        CLI_TRAIN_TEMPERING_OPTIONS,
         {"--epochs", .type = OPT_SIZE, .dst = &o->epochs, .min = 1, .set = &o->epochs_set},
         {"--batch", .type = OPT_SIZE, .dst = &o->batch, .min = 1, .set = &o->batch_set,
          .config = 1},
@@ -437,6 +434,8 @@ static int new_trainer(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot use estimator %s", cli_estimator_name(o->estimator));
         return st == RBM_ERR_UNSUPPORTED ? EXIT_USAGE : refused(st);
     }
+    if (cli_train_tempering_apply(r->ctx, r->t) != 0)
+        return EXIT_USAGE;
     if ((st = rbm_trainer_set_optimizer(r->t, o->optimizer)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot use optimizer %s", cli_optimizer_name(o->optimizer));
         return EXIT_RUNTIME;
@@ -615,6 +614,7 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_str(f, first, "precision", cli_precision_name(o->precision));
     cli_json_str(f, first, "estimator", cli_estimator_name(o->estimator));
     cli_json_size(f, first, "k", o->k);
+    cli_json_bool(f, first, "centered", cli_train_tempering.centered);
     cli_json_str(f, first, "optimizer", cli_optimizer_name(o->optimizer));
     cli_json_real(f, first, "learning_rate", o->lr);
     cli_json_real(f, first, "l2", o->l2);

@@ -12,6 +12,8 @@
 #include "machine.h"
 #include "dataset.h"
 #include "sampler.h"
+#include "tempering.h"
+#include "diagnostics.h"
 #include "gradient.h"
 #include "estimator.h"
 #include "trainer.h"

@@ -192,3 +192,12 @@ void rbm_assert_same_machine(const rbm_machine *x, const rbm_machine *y)
     free(vx);
     free(vy);
 }
+
+void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("step %zu: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+}

@@ -46,6 +46,10 @@ double r_norm(void);
 rbm_status rbm_test_estimator(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t chains,
                               size_t max_batch, uint64_t seed, rbm_estimator **out);
 
+/* n trainer steps; fails the test (with the context's detail) unless each
+ * returns RBM_OK or RBM_DONE. */
+void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n);
+
 /* calloc of n bytes (at least one) that fails the test when out of memory. */
 void *xzalloc(size_t n);
 
