@@ -14,6 +14,7 @@ typedef struct rbm_mode_tracker rbm_mode_tracker;
 typedef struct rbm_mf rbm_mf;
 typedef struct rbm_mf_points rbm_mf_points;
 typedef struct rbm_ensemble rbm_ensemble;
+typedef struct rbm_tempering rbm_tempering;
 typedef enum rbm_log_level {
     RBM_LOG_ERROR = 0,
     RBM_LOG_WARNING = 1,
@@ -215,6 +216,39 @@ typedef enum rbm_batch_flag {
  rbm_status rbm_sampler_get_hidden(const rbm_sampler *s, double *out, size_t len);
  rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len);
  rbm_rng *rbm_sampler_rng(rbm_sampler *s);
+ rbm_status rbm_tempering_new(rbm_machine *m, size_t n_replicas, const double *betas,
+                                     size_t n_chains, uint64_t seed, rbm_tempering **out);
+ rbm_status rbm_tempering_new_models(const rbm_machine *const *models, size_t n_models,
+                                            size_t n_chains, uint64_t seed,
+                                            rbm_tempering **out);
+ void rbm_tempering_free(rbm_tempering *t);
+ size_t rbm_tempering_replica_count(const rbm_tempering *t);
+ size_t rbm_tempering_chain_count(const rbm_tempering *t);
+ rbm_status rbm_tempering_get_betas(const rbm_tempering *t, double *out, size_t len);
+ rbm_status rbm_tempering_set_base_bias(rbm_tempering *t, const double *a, size_t len);
+ rbm_status rbm_tempering_refresh(rbm_tempering *t);
+ rbm_status rbm_tempering_run(rbm_tempering *t, size_t n_sweeps);
+ rbm_status rbm_tempering_get_visible(const rbm_tempering *t, size_t r, double *out,
+                                             size_t len);
+ rbm_status rbm_tempering_get_hidden(const rbm_tempering *t, size_t r, double *out,
+                                            size_t len);
+ rbm_status rbm_tempering_get_walkers(const rbm_tempering *t, size_t r, uint64_t *out,
+                                             size_t len);
+ rbm_status rbm_tempering_swap_stats(const rbm_tempering *t, double *acceptance,
+                                            size_t len, uint64_t *round_trips,
+                                            double *mean_trip);
+ rbm_status rbm_tempering_reset_stats(rbm_tempering *t);
+ rbm_status rbm_tempering_tune(rbm_tempering *t, double target, size_t max_replicas,
+                                      size_t rounds, size_t sweeps_per_round, int32_t *reached);
+ rbm_status rbm_tempering_select_models(rbm_tempering *t, double target, size_t sweeps,
+                                               size_t *keep, size_t keep_len, size_t *n_kept);
+ rbm_status rbm_tempering_log_z(rbm_tempering *t, size_t n_sweeps, double *log_z,
+                                       double *log_z_stderr, double *exp_fwd, double *exp_rev);
+ double rbm_tempering_base_log_z(const rbm_tempering *t);
+ rbm_rng *rbm_tempering_rng(rbm_tempering *t);
+ rbm_status rbm_autocorr_time(rbm_context *ctx, const double *x, size_t n_steps,
+                                     size_t n_series, double c, double *tau, double *ess,
+                                     size_t *window);
  rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out);
  void rbm_gradient_free(rbm_gradient *g);
  rbm_status rbm_gradient_zero(rbm_gradient *g);
@@ -233,13 +267,16 @@ typedef enum rbm_estimator_kind {
     RBM_ESTIMATOR_EXACT = 2,
     RBM_ESTIMATOR_MF = 3,
     RBM_ESTIMATOR_TAP2 = 4,
-    RBM_ESTIMATOR_TAP3 = 5
+    RBM_ESTIMATOR_TAP3 = 5,
+    RBM_ESTIMATOR_PT = 6
 } rbm_estimator_kind;
  const char *rbm_estimator_kind_name(rbm_estimator_kind kind);
  rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out);
 typedef enum rbm_estimator_param {
     RBM_ESTIMATOR_K = 250,
-    RBM_ESTIMATOR_CHAINS = 251
+    RBM_ESTIMATOR_CHAINS = 251,
+    RBM_ESTIMATOR_REPLICAS = 252,
+    RBM_ESTIMATOR_RETUNE_EVERY = 253
 } rbm_estimator_param;
  rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max_batch,
                                      uint64_t seed, rbm_estimator **out);
@@ -253,6 +290,7 @@ typedef enum rbm_estimator_param {
  rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v,
                                          size_t v_len, rbm_gradient *g);
  rbm_sampler *rbm_estimator_sampler(rbm_estimator *e);
+ rbm_tempering *rbm_estimator_tempering(rbm_estimator *e);
 typedef enum rbm_optimizer {
     RBM_OPTIMIZER_SGD = 0,
     RBM_OPTIMIZER_MOMENTUM = 1,
@@ -266,7 +304,9 @@ typedef enum rbm_trainer_param {
     RBM_TRAINER_ADAM_EPSILON = 104,
     RBM_TRAINER_L1 = 105,
     RBM_TRAINER_L2 = 106,
-    RBM_TRAINER_MONITOR_EVERY = 150
+    RBM_TRAINER_CENTERING_RATE = 107,
+    RBM_TRAINER_MONITOR_EVERY = 150,
+    RBM_TRAINER_CENTERED = 151
 } rbm_trainer_param;
  const char *rbm_optimizer_name(rbm_optimizer opt);
  rbm_status rbm_optimizer_parse(const char *name, rbm_optimizer *out);
@@ -547,8 +587,10 @@ typedef struct rbm_archive rbm_archive;
                                             size_t n_saves, uint64_t *steps, size_t cap,
                                             size_t *count);
 #define RBM_EXACT_MAX_UNITS 24
+#define RBM_ESTIMATOR_PT_DEFAULT_REPLICAS 10
 #define RBM_EXACT_LOG_Z_MAX_UNITS 30
 #define RBM_AIS_EXACT_START_UNITS 20
 #define RBM_ENSEMBLE_MAX_MODES 8
 #define RBM_RNG_STATE_BYTES 48
+#define RBM_TEMPERING_MAX_REPLICAS 1024
 #define RBM_SEED_STREAM_TRAINER_ESTIMATOR 6
