@@ -3,7 +3,8 @@
 NumPy arrays in and out, exceptions for errors (:class:`Error` and its
 subclasses), the GIL released during C calls, and scikit-learn estimators in
 :mod:`librbm.sklearn`. Modules: base (contexts, rng, units, enums), machine,
-data, training, analysis (metrics, AIS, SVD, linear), meanfield, phase,
+data, training, tempering (parallel tempering, autocorrelation
+times), analysis (metrics, AIS, SVD, linear), meanfield, phase,
 interop (training archives, rbms archives, HDF5).
 See docs/python.md.
 """
@@ -23,6 +24,8 @@ from .analysis import (AIS, SVD, AISResult, Bulk, ModeTracker, ProjectedGradient
                        linear_gradient, linear_integrate, linear_mode_trajectory,
                        linear_model_covariance, log_likelihood, mean_free_energy,
                        pseudo_log_likelihood, reconstruction_error)
+from .tempering import (MAX_REPLICAS, AutocorrTime, SwapStats, Tempering, TemperingLogZ,
+                        autocorr_time)
 from .meanfield import FixedPoint, FixedPoints, MeanField, MFMethod, Solution
 from .phase import (ComponentLaw, Diagram, Ensemble, EnsembleSolution, MachinePhase, Phase,
                     PhaseResult, component_law_kurtosis, machine_phase, phase_line_fsg,

@@ -103,10 +103,11 @@ class EstimatorKind(_NamedEnum):
     MF = 3
     TAP2 = 4
     TAP3 = 5
+    PT = 6  #: parallel tempering (librbm.tempering)
 
     @staticmethod
     def _aliases():
-        return {"tap": 4}
+        return {"tap": 4, "tempering": 6}
 
 
 class Optimizer(_NamedEnum):
