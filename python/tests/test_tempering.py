@@ -397,3 +397,24 @@ def test_centered_trainer_keys_round_trip_and_centre_the_gradient(tmp_path):
     np.testing.assert_array_equal(t2.machine.weights, m.weights)
     t.centered = False
     assert t.centered is False
+
+
+def test_sklearn_rbm_with_pt_and_centring():
+    from librbm.sklearn import RBM
+    rng = np.random.default_rng(9)
+    X = (rng.random((300, 6)) < np.array([0.9, 0.8, 0.1, 0.2, 0.5, 0.7])).astype(float)
+    r = RBM(n_components=3, estimator="pt", centered=True, k=2, batch_size=30, n_iter=15,
+            learning_rate=0.05, random_state=0)
+    assert r.get_params()["centered"] is True
+    r.fit(X)
+    assert r._estimator.centered is True
+    assert r._estimator.estimator.kind == librbm.EstimatorKind.PT
+    m = r.machine_
+    ll = librbm.exact_log_likelihood(m, X)[0]
+    # the independent-unit model with the data's means is the best model
+    # without couplings; training from it must not fall below it by much and
+    # must beat the uniform model clearly
+    p = X.mean(0)
+    ind = (X * np.log(p) + (1 - X) * np.log(1 - p)).sum(1).mean()
+    assert ll > ind - 0.1
+    assert ll > -6 * math.log(2) + 1.0
