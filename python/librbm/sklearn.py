@@ -307,7 +307,8 @@ class RBM(_RBMBase):
 
     def __init__(self, n_components: int = 256, *, visible: str = "bernoulli",
                  hidden: str = "bernoulli", estimator: str = "pcd", k: int = 1,
-                 centered: bool = False, optimizer: str = "sgd", learning_rate: float = 0.01, momentum: float = 0.9,
+                 centered: bool = False, optimizer: str = "sgd",
+                 learning_rate: float = 0.01, momentum: float = 0.9,
                  l1: float = 0.0, l2: float = 0.0, batch_size: int = 100, n_iter: int = 10,
                  precision: str = "float64", sigma_visible: float = 1.0,
                  sigma_hidden: float = 1.0, init_std: float = 0.01,

@@ -107,12 +107,16 @@ class Tempering(_Handle):
         out = ffi.new("rbm_tempering **")
         check(lib.rbm_tempering_new(machine.ptr, int(n_replicas), bp, int(n_chains), _u64(seed),
                                     out), machine._ctxp)
+        self._adopt(out[0], machine, machine, False, None, lib.rbm_tempering_free, [machine])
+
+    def _adopt(self, ptr, machine: Optional[Machine], first: Machine, trajectory: bool,
+               owner: Optional[_Handle], free_fn, parents: list) -> None:
         self.machine: Optional[Machine] = machine
-        self.context = machine.context
-        self._shape = machine.shape
-        self._trajectory = False
-        self._owner = None
-        self._init_handle(out[0], lib.rbm_tempering_free, [machine], machine._ctxp)
+        self.context = first.context
+        self._shape = first.shape
+        self._trajectory = trajectory
+        self._owner = owner
+        self._init_handle(ptr, free_fn, parents, first._ctxp)
 
     @classmethod
     def from_models(cls, models: Sequence[Machine], n_chains: int = 100,
@@ -133,26 +137,16 @@ class Tempering(_Handle):
                                            len(models), int(n_chains), _u64(seed), out),
               first._ctxp)
         t = cls.__new__(cls)
-        t.machine = None
-        t.context = first.context
-        t._shape = first.shape
-        t._trajectory = True
-        t._owner = None
         # the copies are clones, each in its model's context (rbm_machine_clone):
         # every one of those contexts must outlive the ladder
         ctxs = list({id(m.context): m.context for m in models}.values())
-        t._init_handle(out[0], lib.rbm_tempering_free, ctxs, first._ctxp)
+        t._adopt(out[0], None, first, True, None, lib.rbm_tempering_free, ctxs)
         return t
 
     @classmethod
     def _borrowed(cls, ptr, estimator: _Handle, machine: Machine) -> "Tempering":
         t = cls.__new__(cls)
-        t.machine = machine
-        t.context = machine.context
-        t._shape = machine.shape
-        t._trajectory = False
-        t._owner = estimator
-        t._init_handle(ptr, None, [estimator], estimator._ctxp)
+        t._adopt(ptr, machine, machine, False, estimator, None, [estimator])
         return t
 
     @property

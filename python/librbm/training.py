@@ -10,8 +10,8 @@ import numpy as np
 
 from ._binding import check, ffi, lib
 from .base import (ArrayLike, Context, EstimatorKind, Optimizer, Rng, Status, _STATUSES,
-                   _Tunables, _batch, _ctx, _dp, _f64, _Handle, _real_property, _shape_error,
-                   _u64)
+                   _Tunables, _batch, _ctx, _dp, _f64, _Handle, _int_property, _real_property,
+                   _shape_error, _u64)
 from .data import Dataset, _dataset
 from .machine import Machine
 
@@ -233,24 +233,13 @@ class Estimator(_Tunables, _Handle):
     def chains(self, v: int) -> None:
         self.set_int(lib.RBM_ESTIMATOR_CHAINS, v)
 
-    @property
-    def replicas(self) -> int:
-        """PT only: rungs of the ladder (set 0: the default 10; setting it
-        rebuilds the ladder, and an earlier ``tempering`` view goes stale)."""
-        return self.get_int(lib.RBM_ESTIMATOR_REPLICAS)
-
-    @replicas.setter
-    def replicas(self, v: int) -> None:
-        self.set_int(lib.RBM_ESTIMATOR_REPLICAS, v)
-
-    @property
-    def retune_every(self) -> int:
-        """PT only: re-place the betas every that many calls (0: never)."""
-        return self.get_int(lib.RBM_ESTIMATOR_RETUNE_EVERY)
-
-    @retune_every.setter
-    def retune_every(self, v: int) -> None:
-        self.set_int(lib.RBM_ESTIMATOR_RETUNE_EVERY, v)
+    replicas = _int_property(
+        lib.RBM_ESTIMATOR_REPLICAS,
+        "PT only: rungs of the ladder (set 0: the default 10; setting it rebuilds the "
+        "ladder, and an earlier ``tempering`` view goes stale).")
+    retune_every = _int_property(
+        lib.RBM_ESTIMATOR_RETUNE_EVERY,
+        "PT only: re-place the betas every that many calls (0: never).")
 
     @property
     def tempering(self) -> Optional["Tempering"]:
