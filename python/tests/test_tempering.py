@@ -241,6 +241,32 @@ def test_autocorr_time_of_ar1(phi):
     assert r.ess == pytest.approx(n / r.tau, rel=1e-12)
 
 
+def numpy_tau(x, c):
+    """Sokal's windowed tau_int in NumPy: autocovariances at lag t averaged
+    over the chains (each centred on its own mean), normalised by T - t."""
+    T = x.shape[0]
+    y = x - x.mean(0)
+    g = np.array([(y[t:] * y[:T - t]).mean() for t in range(T)])
+    tau = 1.0
+    for M in range(1, T):
+        tau += 2 * g[M] / g[0]
+        if M >= c * max(tau, 1.0):
+            return tau, M, True
+    return tau, T - 1, False
+
+
+@pytest.mark.parametrize("seed,n_steps,n_series,c", [(1, 300, 3, 5.0), (2, 40, 1, 3.0),
+                                                     (3, 1000, 2, 8.0), (4, 25, 2, 10.0)])
+def test_autocorr_time_matches_numpy(seed, n_steps, n_series, c):
+    rng = np.random.default_rng(seed)
+    x = ar1(0.7, n_steps, n_series, seed) + rng.normal(0, 0.3, (n_steps, n_series))
+    tau, M, ok = numpy_tau(x, c)
+    r = librbm.autocorr_time(x, c, strict=False)
+    assert r.tau == pytest.approx(tau, rel=1e-10, abs=1e-12)
+    assert r.window == M and r.converged == ok
+    assert r.ess == pytest.approx(n_steps * n_series / tau, rel=1e-10)
+
+
 def test_autocorr_time_edges_and_errors():
     r = librbm.autocorr_time(np.ones((10, 2)))
     assert r.tau == 1.0
