@@ -347,7 +347,18 @@ struct cli_spectrum {
     size_t k;          /* modes compared with the data's PCA (0: none) */
     double *overlaps;  /* k x k, |u^a . e_b| */
     double *eig;       /* k covariance eigenvalues, descending */
+    /* the census (data given; rbm_census_new, rbm_svd_significance) */
+    int have_census;
+    size_t n_components;  /* the data's significant principal components */
+    size_t n_significant; /* significant modes of W */
+    double *q;            /* r: share of u^a in the significant subspace */
+    uint8_t *sig;         /* r: mode a significant */
 };
+
+/* Column-shuffled copies of the data in the census (a 5% test per rank),
+ * and the seed of the shuffles. */
+#define CLI_CENSUS_NULLS 19
+#define CLI_CENSUS_SEED 1
 
 /* SVD of W, bulk analysis and (data not NULL, k > 0) overlaps of the first
  * k modes with the data's top principal directions. *svd_out (may be NULL)
@@ -482,6 +493,7 @@ struct cli_training_plan {
     size_t checkpoint_every; /* 0: no checkpoints */
     const char *out;         /* the model path (checkpoints go to OUT.ckpt) */
     int quiet;
+    size_t track_every;      /* also record the spectrum every this many steps (0: epochs only) */
 };
 
 struct cli_train_result {

@@ -16,6 +16,8 @@ void cli_spectrum_free(struct cli_spectrum *si)
     free(si->w);
     free(si->overlaps);
     free(si->eig);
+    free(si->q);
+    free(si->sig);
     memset(si, 0, sizeof *si);
 }
 
@@ -38,6 +40,31 @@ static int pca_overlaps(rbm_context *ctx, const rbm_svd *svd, const rbm_dataset 
         return -1;
     }
     si->k = k;
+    return 0;
+}
+
+/* The census of svd against data into si. 0, or -1 with note. */
+static int census(rbm_context *ctx, const rbm_svd *svd, const rbm_dataset *data,
+                  struct cli_spectrum *si, char *note, size_t note_len)
+{
+    si->q = malloc((si->r ? si->r : 1) * sizeof *si->q);
+    si->sig = malloc((si->r ? si->r : 1) * sizeof *si->sig);
+    if (!si->q || !si->sig) {
+        snprintf(note, note_len, "out of memory");
+        return -1;
+    }
+    rbm_census *c = NULL;
+    rbm_status st = rbm_census_new(data, CLI_CENSUS_NULLS, CLI_CENSUS_SEED, &c);
+    if (st == RBM_OK)
+        st = rbm_svd_significance(svd, c, si->q, si->r, si->sig, si->r, &si->n_significant);
+    if (st != RBM_OK) {
+        rbm_census_free(c);
+        cli_lib_note(note, note_len, ctx, st, "cannot run the census of the modes");
+        return -1;
+    }
+    si->n_components = rbm_census_n_components(c);
+    si->have_census = 1;
+    rbm_census_free(c);
     return 0;
 }
 
@@ -66,6 +93,8 @@ int cli_compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_datas
         goto fail;
     }
     if (data && k > 0 && pca_overlaps(ctx, svd, data, k, si, note, note_len) != 0)
+        goto fail;
+    if (data && census(ctx, svd, data, si, note, note_len) != 0)
         goto fail;
     if (svd_out)
         *svd_out = svd;

@@ -42,7 +42,11 @@ static void print_record(const rbm_mode_tracker *tr, size_t k, size_t bpe, size_
     printf("            epoch %5s:", ep);
     for (size_t i = 0; i < top && i < nm; i++)
         printf(" %6.3f", w[i]);
-    printf("   edge %.3f, %zu outside\n", edge, n_out);
+    printf("   edge %.3f, %zu outside", edge, n_out);
+    size_t n_sig;
+    if (rbm_mode_tracker_get_significant(tr, k, &n_sig) == RBM_OK)
+        printf(", %zu significant", n_sig);
+    printf("\n");
 }
 
 /* The spectrum now, up to six records of its history, the PCA overlaps. */
@@ -59,6 +63,10 @@ static void report_spectrum(int have_spec, const struct cli_spectrum *si, const 
         printf("            Marchenko-Pastur bulk edge %.4f (noise sigma %.4f): %zu mode%s "
                "outside the bulk\n",
                si->edge, si->sigma, si->n_outside, si->n_outside == 1 ? "" : "s");
+        if (si->have_census)
+            printf("            significant modes %zu: outside the bulk with more than half of u_a "
+                   "in the data's %zu significant principal directions (docs/spectral.md)\n",
+                   si->n_significant, si->n_components);
     } else {
         printf("spectrum    - (%s)\n", note);
     }

@@ -75,6 +75,16 @@ static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine
     cli_json_real(f, &first, "bulk_edge", si->edge);
     cli_json_real(f, &first, "sigma", si->sigma);
     cli_json_size(f, &first, "n_modes_outside_bulk", si->n_outside);
+    cli_json_size(f, &first, "n_significant_modes", si->n_significant);
+    cli_json_size(f, &first, "n_data_components", si->n_components);
+    cli_json_key(f, &first, "modes");
+    fputc('[', f);
+    for (size_t a = 0; a < si->r; a++)
+        fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s, \"subspace_overlap\": %.17g, "
+                   "\"significant\": %s}",
+                a ? ", " : "", si->w[a], a < si->n_outside ? "true" : "false", si->q[a],
+                si->sig[a] ? "true" : "false");
+    fputc(']', f);
     cli_json_size(f, &first, "pca_modes", si->k);
     cli_json_key(f, &first, "pca_overlaps");
     fputc('[', f);

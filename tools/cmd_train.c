@@ -95,10 +95,15 @@ void cli_usage_train(FILE *f)
           "spectrum, report and plots:\n"
           "  --track-spectrum      record the singular values of W (all modes up to 512,\n"
           "                        followed by identity), the Marchenko-Pastur bulk edge\n"
-          "                        and the number of modes outside the bulk at the start\n"
-          "                        and after every epoch; written to MODEL.spectrum.csv\n"
-          "                        (step,edge,n_outside,w0,w1,...). On by default with\n"
-          "                        the report\n"
+          "                        and the number of modes outside the bulk and of\n"
+          "                        significant modes (the census of docs/spectral.md\n"
+          "                        against the training data) at the start and after\n"
+          "                        every epoch; written to MODEL.spectrum.csv\n"
+          "                        (step,edge,n_outside,w0,w1,...,n_significant). On by\n"
+          "                        default with the report\n"
+          "  --track-every STEPS   also record every STEPS minibatch steps (implies\n"
+          "                        --track-spectrum; the linear regime can end inside\n"
+          "                        the first epoch)\n"
           "  --no-report           no spectral and thermodynamic report after training\n"
           "                        (the report is on by default unless --json): the\n"
           "                        spectrum and its history, overlaps with the data's\n"
@@ -153,6 +158,7 @@ struct train_opts {
     int log_likelihood;      /* --log-likelihood: exact log-likelihood every epoch */
     const char *config_opt;  /* first machine/training option given (for --resume) */
     int track_spectrum;      /* --track-spectrum (or implied by the report) */
+    size_t track_every;      /* --track-every STEPS (0: once per epoch) */
     int no_report;           /* --no-report */
     const char *plots;       /* --plots DIR, or NULL: beside the model */
     int no_plots;            /* --no-plots */
@@ -203,6 +209,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         {"--log-likelihood", .type = OPT_FLAG, .dst = &o->log_likelihood},
         {"--track-spectrum", .type = OPT_FLAG, .dst = &o->track_spectrum},
+        {"--track-every", .type = OPT_SIZE, .dst = &o->track_every, .min = 1},
         {"--no-report", .type = OPT_FLAG, .dst = &o->no_report},
         {"--no-plots", .type = OPT_FLAG, .dst = &o->no_plots},
         {"--data", .type = OPT_STRING, .dst = &o->data, .expected = DATA_EXPECTED},
@@ -244,7 +251,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
     data_defaults(o);
     /* the report (text output only) needs the spectrum history */
     o->report = !o->json && !o->no_report;
-    if (o->report)
+    if (o->report || o->track_every > 0)
         o->track_spectrum = 1;
     if (o->plots && (o->no_plots || !o->report)) {
         cli_errorf("--plots needs the report (it is off with %s)",
@@ -262,6 +269,7 @@ struct track_summary {
     size_t records;
     size_t n_modes;     /* tracked modes */
     size_t n_outside;   /* modes outside the bulk at the last record */
+    size_t n_significant; /* significant modes at the last record (census) */
     double edge;        /* bulk edge at the last record */
     double top[TRACK_MODES]; /* tracked singular values at the last record, descending */
     double seconds;     /* time spent recording */
@@ -276,6 +284,7 @@ struct train_run {
     rbm_machine *m;
     rbm_trainer *t;
     rbm_mode_tracker *tracker;
+    rbm_census *census; /* of the training data, for the tracker */
     char *spec_csv;
     struct cli_data_info di;
     struct cli_train_result res;
@@ -288,6 +297,7 @@ static void free_run(struct train_run *r)
     free(r->res.ll_history);
     free(r->spec_csv);
     rbm_mode_tracker_free(r->tracker);
+    rbm_census_free(r->census);
     rbm_trainer_free(r->t);
     rbm_machine_free(r->m);
     rbm_dataset_free(r->data);
@@ -489,9 +499,13 @@ static int start_tracking(struct train_run *r)
         cli_errorf("out of memory");
         return EXIT_RUNTIME;
     }
+    double tt = cli_now_seconds();
     rbm_status st = rbm_mode_tracker_new(r->m, nm, &r->tracker);
+    if (st == RBM_OK)
+        st = rbm_census_new(r->data, CLI_CENSUS_NULLS, CLI_CENSUS_SEED, &r->census);
+    if (st == RBM_OK)
+        st = rbm_mode_tracker_set_census(r->tracker, r->census);
     if (st == RBM_OK) {
-        double tt = cli_now_seconds();
         st = rbm_mode_tracker_record(r->tracker, rbm_trainer_step_count(r->t));
         r->res.track_seconds = cli_now_seconds() - tt;
     }
@@ -526,6 +540,8 @@ static int save_results(struct train_run *r)
         rbm_mode_tracker_get_record(r->tracker, ts->records - 1, NULL, ts->top, ts->n_modes,
                                     &ts->edge, &ts->n_outside) == RBM_OK)
         qsort(ts->top, ts->n_modes, sizeof ts->top[0], cli_cmp_desc);
+    if (ts->records > 0)
+        rbm_mode_tracker_get_significant(r->tracker, ts->records - 1, &ts->n_significant);
     return 0;
 }
 
@@ -534,9 +550,9 @@ static int save_results(struct train_run *r)
 static void print_track_summary(const struct track_summary *ts, const struct cli_train_result *res)
 {
     char time_s[32];
-    printf("spectrum    %zu mode%s outside the bulk at the end (edge %.4f); top singular "
-           "values",
-           ts->n_outside, ts->n_outside == 1 ? "" : "s", ts->edge);
+    printf("spectrum    %zu significant mode%s, %zu outside the bulk at the end (edge %.4f); "
+           "top singular values",
+           ts->n_significant, ts->n_significant == 1 ? "" : "s", ts->n_outside, ts->edge);
     for (size_t i = 0; i < ts->n_modes && i < 5; i++)
         printf(" %.3f", ts->top[i]);
     printf("\n");
@@ -617,6 +633,11 @@ static void json_track_summary(FILE *f, int *first, const struct track_summary *
     else
         fputs("null", f);
     cli_json_real(f, first, "bulk_edge", have ? ts->edge : NAN);
+    cli_json_key(f, first, "n_significant_modes");
+    if (have)
+        fprintf(f, "%zu", ts->n_significant);
+    else
+        fputs("null", f);
     cli_json_key(f, first, "top_singular_values");
     cli_json_numbers(f, ts->top, have ? ts->n_modes : 0);
     cli_json_real(f, first, "spectrum_seconds", ts->seconds);
@@ -711,7 +732,7 @@ static int run_train(struct train_run *r)
     if (r->o.track_spectrum && (rc = start_tracking(r)) != 0)
         return rc;
     const struct cli_training_plan plan = {r->o.epochs, r->o.checkpoint_every, r->o.out,
-                                           r->o.quiet};
+                                           r->o.quiet, r->o.track_every};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
         return rc;
     r->res.total_steps = rbm_trainer_step_count(r->t);
