@@ -54,6 +54,7 @@ struct eval_opts {
     size_t adaptive;       /* --adaptive MAX_BETAS (0: fixed schedule) */
     size_t burn_in;        /* --burn-in: reverse chains' sweeps when not exact */
     int base;              /* --ais-base (enum ais_base) */
+    size_t exact_units;    /* --exact-start-units */
     double t0; /* start of the command */
 };
 
@@ -91,11 +92,15 @@ void cli_usage_eval(FILE *f)
           "                        each round) and run both directions again, up to MAX\n"
           "                        temperatures\n"
           "  --burn-in N           Gibbs sweeps of the reverse chains from data rows\n"
-          "                        (default 1000; unused when a layer of at most 20\n"
-          "                        units gives exact starts)\n"
+          "                        (default 1000; unused with exact starts, see\n"
+          "                        --exact-start-units)\n"
           "  --ais-base data|uniform|model   base visible biases: the data's base rate,\n"
           "                        zero, or the model's own (default: uniform for ising\n"
           "                        visible units, data otherwise)\n"
+          "  --exact-start-units N exact reverse starts when a bernoulli/ising layer has\n"
+          "                        at most N units (default 20, at most 30; beyond 20\n"
+          "                        the layer is enumerated twice in blocks; 0: always\n"
+          "                        burn in)\n"
           "  --no-pl               skip the pseudo-likelihood\n"
           "  --data-seed S         the --seed the synthetic data was made with in 'rbm\n"
           "                        train' (default 1, its default)\n"
@@ -103,8 +108,9 @@ void cli_usage_eval(FILE *f)
           "  --json                print one JSON object on stdout instead of the report\n"
           "  --quiet               no progress display on stderr\n"
           "  -h, --help            show this help\n"
-          "\n"
-          "AIS starts from a base model with W = 0 (--ais-base); the reverse chains\n"
+          "\n",
+          f);
+    fputs("AIS starts from a base model with W = 0 (--ais-base); the reverse chains\n"
           "start from exact samples when a layer has at most 20 units, otherwise from\n"
           "data rows after --burn-in Gibbs sweeps. Every AIS result comes with its\n"
           "convergence evidence: the forward/reverse bracket, the effective sample\n"
@@ -144,6 +150,7 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
     o->data_seed = 1;
     o->tolerance = 1.0;
     o->burn_in = AIS_REVERSE_BURN_IN;
+    o->exact_units = RBM_AIS_EXACT_START_UNITS;
     const struct cli_option opts[] = {
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         CLI_DATA_OPTIONS(&o->data, &o->data_seed),
@@ -157,6 +164,8 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
         {"--ais-tolerance", .type = OPT_POSITIVE, .dst = &o->tolerance, .set = &o->ais_opt_set},
         {"--adaptive", .type = OPT_SIZE, .dst = &o->adaptive, .min = 2, .set = &o->ais_opt_set},
         {"--burn-in", .type = OPT_SIZE, .dst = &o->burn_in, .set = &o->ais_opt_set},
+        {"--exact-start-units", .type = OPT_SIZE, .dst = &o->exact_units,
+         .set = &o->ais_opt_set},
     };
     const struct cli_args args = {.cmd = "eval", .opts = opts, .n_opts = ARRAY_LEN(opts),
                                   .model = &o->model};
@@ -232,6 +241,7 @@ struct eval_result {
     double ess, ess_rev, lwvar, lwvar_rev; /* AIS convergence evidence */
     size_t betas_used;                     /* temperatures of the last pair */
     int base;                              /* enum ais_base used */
+    int exact_start;                       /* reverse chains start exact */
     double *zeros;                         /* N_v zeros (uniform base) */
     int converged;
     double pll;
@@ -264,6 +274,12 @@ static rbm_ais *new_ais(rbm_context *ctx, const rbm_machine *m, const rbm_datase
         cli_lib_errorf(ctx, st, "cannot set the AIS base biases");
     } else {
         rbm_ais_set_reverse_burn_in(ais, o->burn_in);
+        if ((st = rbm_ais_set_exact_start_units(ais, o->exact_units)) != RBM_OK) {
+            cli_lib_errorf(ctx, st, "invalid --exact-start-units");
+            rbm_ais_free(ais);
+            return NULL;
+        }
+        r->exact_start = rbm_ais_reverse_start_is_exact(ais);
         r->base_log_z = rbm_ais_base_log_z(ais);
         return ais;
     }
@@ -276,7 +292,8 @@ static rbm_ais *new_ais(rbm_context *ctx, const rbm_machine *m, const rbm_datase
 static int ais_direction(rbm_context *ctx, rbm_ais *ais, int reverse, struct ais_progress *ap,
                          const struct eval_opts *o, struct eval_result *r)
 {
-    double fwd = (double)(o->betas - 1), rev = (double)(o->burn_in + o->betas - 1);
+    double fwd = (double)(o->betas - 1);
+    double rev = (double)((r->exact_start ? 0 : o->burn_in) + o->betas - 1);
     ap->phase = reverse ? "reverse" : "forward";
     ap->base = reverse ? fwd / (fwd + rev) : 0;
     ap->weight = (reverse ? rev : fwd) / (fwd + rev);
@@ -557,7 +574,8 @@ static void json_ais(FILE *f, int *first, const struct eval_opts *o, const struc
     cli_json_real(f, first, "ais_base_log_z", r->base_log_z);
     cli_json_str(f, first, "ais_base", base_name(r->base));
     cli_json_key(f, first, "ais_reverse_burn_in");
-    fprintf(f, "%zu", o->burn_in);
+    fprintf(f, "%zu", r->exact_start ? (size_t)0 : o->burn_in);
+    cli_json_str(f, first, "ais_reverse_start", r->exact_start ? "exact" : "burn-in");
     cli_json_real(f, first, "seconds_reverse", r->seconds_reverse);
 }
 

@@ -123,6 +123,18 @@ RBM_API rbm_status rbm_ais_set_base_biases(rbm_ais *ais, const double *biases, s
 #define RBM_AIS_EXACT_START_UNITS 20
 RBM_API rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *ais, size_t sweeps);
 
+/* The largest discrete layer enumerated for exact reverse starts (default
+ * RBM_AIS_EXACT_START_UNITS, at most RBM_EXACT_LOG_Z_MAX_UNITS; 0: never,
+ * always burn in). Up to 20 units a table of 2^n weights is built; beyond,
+ * the layer is enumerated in blocks twice (log Z, then the R samples
+ * located by streaming: O(R) memory, about twice the time of
+ * rbm_exact_log_z, e.g. a few seconds at n = 24 for 100 units on the other
+ * side). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT. */
+RBM_API rbm_status rbm_ais_set_exact_start_units(rbm_ais *ais, size_t units);
+/* Whether reverse runs start from exact samples with the current setting
+ * (0 for NULL). */
+RBM_API int32_t rbm_ais_reverse_start_is_exact(const rbm_ais *ais);
+
 /* Progress callback (NULL removes it); called about 100 times per run. */
 RBM_API rbm_status rbm_ais_set_progress(rbm_ais *ais, rbm_progress_fn fn, void *user);
 

@@ -16,6 +16,7 @@ struct rbm_ais {
     const rbm_machine *m;
     rbm_rng rng;
     size_t R, burn_in;
+    size_t exact_units; /* exact reverse starts up to this many units */
     double *betas;
     size_t K; /* number of betas */
     double *aA; /* base visible biases */
@@ -141,6 +142,7 @@ rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
     a->m = m;
     a->R = 100;
     a->burn_in = 1000;
+    a->exact_units = RBM_AIS_EXACT_START_UNITS;
     rbm__rng_init(&a->rng, mv->ctx, seed);
     if ((st = rbm__xcalloc(mv->ctx, mv->nv, sizeof(double), &a->aA, "AIS base")) ||
         (st = set_schedule_default(a)) || (st = ais_alloc_work(a))) {
@@ -274,6 +276,24 @@ rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *a, size_t sweeps)
     return RBM_OK;
 }
 
+rbm_status rbm_ais_set_exact_start_units(rbm_ais *a, size_t units)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (units > RBM_EXACT_LOG_Z_MAX_UNITS)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "exact reverse starts enumerate at most %d units (got %zu)",
+                         RBM_EXACT_LOG_Z_MAX_UNITS, units);
+    a->exact_units = units;
+    return RBM_OK;
+}
+
+int32_t rbm_ais_reverse_start_is_exact(const rbm_ais *a)
+{
+    rbm_layer layer;
+    return a && a->exact_units > 0 && rbm__enum_pick_layer(a->m, a->exact_units, &layer);
+}
+
 rbm_status rbm_ais_set_progress(rbm_ais *a, rbm_progress_fn fn, void *user)
 {
     if (!a)
@@ -378,7 +398,7 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
     const size_t nv = mv->nv, R = a->R;
     rbm_layer layer;
     *burn = a->burn_in;
-    if (rbm__enum_pick_layer(m, RBM_AIS_EXACT_START_UNITS, &layer)) {
+    if (a->exact_units > 0 && rbm__enum_pick_layer(m, a->exact_units, &layer)) {
         *burn = 0;
         return rbm__enum_visible_samples(m, layer, &a->rng, R, a->V);
     }

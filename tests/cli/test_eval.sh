@@ -92,6 +92,40 @@ then
 else
     fail "eval ais vs exact (status $rc): $(cat "$tmp/py" 2>/dev/null)"
 fi
+# convergence evidence: the easy 4-hidden model converges, with its keys
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method ais --runs 100 --betas 3000 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(k in d for k in ("converged", "ais_ess", "ais_ess_reverse", "ais_log_weight_variance",
+        "ais_log_weight_variance_reverse", "ais_bracket_width", "ais_tolerance", "ais_base",
+        "ais_reverse_start"))' \
+    'd["converged"] is True and d["ais_tolerance"] == 1' \
+    '10 <= d["ais_ess"] <= 100 and 10 <= d["ais_ess_reverse"] <= 100' \
+    'd["ais_log_weight_variance"] >= 0 and abs(d["ais_bracket_width"] - (d["log_z_reverse"] - d["log_z"])) < 1e-9' \
+    'd["ais_reverse_start"] == "exact" and d["ais_reverse_burn_in"] == 0 and d["ais_base"] == "data"' \
+    >"$tmp/py" 2>&1; then
+    ok "eval --method ais: convergence evidence of an easy model (converged, ESS, Var(log w))"
+else
+    fail "eval ais evidence (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+# the adaptive schedule: a tolerance that cannot be met forces refinement
+# rounds 50 -> 99 -> 197 temperatures (the budget stops the fourth)
+run eval "$tmp/e.rbm" --data "$tmp/bits.csv" --method ais --betas 50 --adaptive 300 \
+    --ais-tolerance 1e-9 --no-pl --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["ais_betas"] == 197 and d["ais_schedule"] == "adapted"' \
+    'd["converged"] is False and d["pseudo_likelihood"] is None' \
+    '"--no-pl" in d["pseudo_likelihood_note"]' >"$tmp/py" 2>&1 &&
+    grep -q 'adapting the schedule to 99 temperatures' "$tmp/err" &&
+    grep -q 'adapting the schedule to 197 temperatures' "$tmp/err" &&
+    grep -q 'warning: AIS has not converged' "$tmp/err"; then
+    ok "eval --adaptive refines the schedule while not converged; --no-pl skips the pseudo-likelihood"
+else
+    fail "eval --adaptive (status $rc) $(cat "$tmp/py" "$tmp/err" 2>/dev/null | tail -5)"
+fi
+expect_error 2 "eval --ais-tolerance with --method exact" eval "$tmp/e.rbm" --data "$tmp/bits.csv" \
+    --method exact --ais-tolerance 0.5
+expect_error 2 "eval --ais-base bogus" eval "$tmp/e.rbm" --method ais --ais-base bogus
+expect_error 1 "eval --exact-start-units beyond 30" eval "$tmp/e.rbm" --data "$tmp/bits.csv" \
+    --method ais --betas 10 --exact-start-units 31
 # the report; the default method of a small model is exact
 run eval "$tmp/e.rbm" --data "$tmp/bits.csv"
 if [ "$rc" -eq 0 ] && grep -q '^log Z ' "$tmp/out" && grep -q '^method *exact' "$tmp/out" &&

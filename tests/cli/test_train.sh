@@ -142,6 +142,20 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"].endswith("tr.
 else
     fail "train --track-spectrum (status $rc) $(cat "$tmp/py" 2>/dev/null) $(head -c 300 "$csv" 2>&1)"
 fi
+# --track-every: records inside the epoch (100 minibatches per epoch), the
+# census in the last column and the JSON; early on it agrees with the MP count
+run train --epochs 1 --n-hidden 12 --track-every 10 --json --quiet --out "$tmp/te.rbm"
+csv="$tmp/te.rbm.spectrum.csv"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_records"] == 11' \
+    'isinstance(d["n_significant_modes"], int) and d["n_significant_modes"] <= d["n_modes_outside_bulk"]' \
+    >"$tmp/py" 2>&1 && head -n 1 "$csv" | grep -q '^step,edge,n_outside,w0,.*,w11,n_significant$' &&
+    [ "$(cut -d, -f1 "$csv" | tr '\n' ' ')" = "step 0 10 20 30 40 50 60 70 80 90 100 " ] &&
+    [ "$(sed -n 3p "$csv" | cut -d, -f3)" = "$(sed -n 3p "$csv" | awk -F, '{print $NF}')" ]; then
+    ok "train --track-every 10: 11 records, n_significant column, census = MP count at step 10"
+else
+    fail "train --track-every (status $rc) $(cat "$tmp/py" 2>/dev/null) $(cut -c1-60 "$csv" 2>&1 | head -4)"
+fi
+expect_error 2 "train --track-every 0" train --track-every 0
 run train --epochs 1 --n-hidden 8 --json --quiet --out "$tmp/nt.rbm"
 if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"] is None' \
     'd["n_modes_outside_bulk"] is None' >"$tmp/py" 2>&1 && [ ! -e "$tmp/nt.rbm.spectrum.csv" ]; then
