@@ -140,9 +140,19 @@ struct cli_option {
     {"--json", .type = OPT_FLAG, .dst = (json)},                               \
         {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = (quiet)},          \
         {"--help", .alias = "-h", .type = OPT_FLAG, .dst = (help)}
-#define CLI_DATA_OPTIONS(data, data_seed)                                      \
-    {"--data", .type = OPT_STRING, .dst = (data), .expected = DATA_EXPECTED},  \
-        {"--data-seed", .type = OPT_U64, .dst = (data_seed)}, CLI_DATA_READ_OPTIONS
+#define CLI_DATA_OPTIONS(data_dst, seed_dst)                                   \
+    {"--data", .type = OPT_STRING, .dst = (data_dst), .expected = DATA_EXPECTED, \
+     .set = &cli_data_given.data},                                             \
+        {"--data-seed", .type = OPT_U64, .dst = (seed_dst),                    \
+         .set = &cli_data_given.seed},                                         \
+        CLI_DATA_READ_OPTIONS
+/* Whether --data / --data-seed were given in this run (CLI_DATA_OPTIONS):
+ * if not, cli_load_model_data takes them from the model's provenance. */
+struct cli_data_given {
+    int data, seed;
+};
+extern struct cli_data_given cli_data_given;
+
 /* How data files are read (every command that reads data): the settings of
  * this run, in cli_data_read (cli_data.c). */
 #define CLI_DATA_READ_OPTIONS                                                   \
@@ -296,9 +306,18 @@ void cli_print_data_line(const char *data, enum cli_data_source source, rbm_unit
 /* The saved model of eval, sample, spectrum and analyze. */
 int cli_load_model(rbm_context *ctx, const char *path, rbm_machine **out);
 /* The data of --data (default synthetic: generated with the model's number
- * of visible units) prepared for the model's visible units. */
-int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char *data,
-                        uint64_t seed, rbm_dataset **out, struct cli_data_info *di);
+ * of visible units) prepared for the model's visible units. When --data
+ * (--data-seed) was not given and the model records its data's provenance,
+ * *data (*seed) is replaced by the recorded one first (a note on stderr). */
+int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char **data,
+                        uint64_t *seed, rbm_dataset **out, struct cli_data_info *di);
+/* The provenance text 'rbm train' records in a model (cli_census.c):
+ * "librbm-provenance 1" then key=value lines: data, data_seed, rows,
+ * cols, visible, transform. */
+void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
+                           rbm_unit_kind visible, const struct cli_data_info *di);
+/* The value of key in the provenance text (NULL if absent) into buf. */
+const char *cli_provenance_value(const char *prov, const char *key, char *buf, size_t len);
 void cli_print_model_line(const char *path, const rbm_machine *m);
 void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m);
 /* Units of the smaller discrete (bernoulli or ising) layer of m, the layer

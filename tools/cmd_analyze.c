@@ -139,7 +139,7 @@ static int analyze(rbm_context *ctx, struct analyze_opts *o, struct analysis *a)
     if ((rc = cli_load_model(ctx, o->model, &a->m)) != 0 || (rc = check_order(o, a->m)) != 0)
         return rc;
     if (!o->no_data &&
-        (rc = cli_load_model_data(ctx, a->m, o->data, o->data_seed, &a->data, &a->di)) != 0)
+        (rc = cli_load_model_data(ctx, a->m, &o->data, &o->data_seed, &a->data, &a->di)) != 0)
         return rc;
     if (cli_compute_spectrum(ctx, a->m, NULL, 0, &a->si, &a->svd, note, sizeof note) != 0) {
         cli_errorf("%s", note);

@@ -615,7 +615,7 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
 /* Model, data, log Z, log-likelihood, pseudo-likelihood, output. */
 static int evaluate(rbm_context *ctx, void *arg)
 {
-    const struct eval_opts *o = arg;
+    struct eval_opts *o = arg;
     rbm_machine *m = NULL;
     rbm_dataset *data = NULL;
     struct cli_data_info di;
@@ -626,7 +626,7 @@ static int evaluate(rbm_context *ctx, void *arg)
     if ((rc = cli_load_model(ctx, o->model, &m)) != 0 || (rc = choose_method(m, o, &r)) != 0)
         goto done;
     double tl = cli_now_seconds();
-    if ((rc = cli_load_model_data(ctx, m, o->data, o->data_seed, &data, &di)) != 0)
+    if ((rc = cli_load_model_data(ctx, m, &o->data, &o->data_seed, &data, &di)) != 0)
         goto done;
     r.seconds_data = cli_now_seconds() - tl;
     if ((rc = eval_log_z(ctx, m, data, o, &r)) != 0)

@@ -157,7 +157,7 @@ static int spectrum(rbm_context *ctx, void *arg)
         }
         o->modes = r;
     }
-    if ((rc = cli_load_model_data(ctx, m, o->data, o->data_seed, &data, &di)) != 0)
+    if ((rc = cli_load_model_data(ctx, m, &o->data, &o->data_seed, &data, &di)) != 0)
         goto done;
     if (cli_compute_spectrum(ctx, m, data, o->modes, &si, NULL, note, sizeof note) != 0) {
         cli_errorf("%s", note);

@@ -519,6 +519,7 @@ static int start_tracking(struct train_run *r)
 /* The model, and the spectrum history beside it with its summary. */
 static int save_results(struct train_run *r)
 {
+    cli_record_provenance(r->m, r->o.data, r->o.seed, r->o.visible, &r->di);
     rbm_status st = rbm_machine_save(r->m, r->o.out);
     if (st != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot save the model to '%s'", r->o.out);

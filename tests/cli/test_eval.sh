@@ -126,6 +126,23 @@ expect_error 2 "eval --ais-tolerance with --method exact" eval "$tmp/e.rbm" --da
 expect_error 2 "eval --ais-base bogus" eval "$tmp/e.rbm" --method ais --ais-base bogus
 expect_error 1 "eval --exact-start-units beyond 30" eval "$tmp/e.rbm" --data "$tmp/bits.csv" \
     --method ais --betas 10 --exact-start-units 31
+# data provenance: a model trained on the synthetic data of seed 3 is
+# evaluated on that data by default (note on stderr), --data-seed overrides
+run train --epochs 1 --n-hidden 6 --seed 3 --quiet --out "$tmp/p3.rbm"
+run eval "$tmp/p3.rbm" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["data_seed"] == 3 and d["data"] == "synthetic"' \
+    >"$tmp/py" 2>&1 && grep -q "note: data from the model's provenance: synthetic, seed 3" "$tmp/err"; then
+    ok "eval uses the data provenance recorded by train (seed 3)"
+else
+    fail "eval provenance (status $rc) $(cat "$tmp/py" "$tmp/err" 2>/dev/null)"
+fi
+run eval "$tmp/p3.rbm" --data-seed 1 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["data_seed"] == 1' >"$tmp/py" 2>&1 &&
+    ! grep -q "provenance" "$tmp/err"; then
+    ok "eval --data-seed overrides the provenance"
+else
+    fail "eval provenance override (status $rc) $(cat "$tmp/py" "$tmp/err" 2>/dev/null)"
+fi
 # the report; the default method of a small model is exact
 run eval "$tmp/e.rbm" --data "$tmp/bits.csv"
 if [ "$rc" -eq 0 ] && grep -q '^log Z ' "$tmp/out" && grep -q '^method *exact' "$tmp/out" &&
