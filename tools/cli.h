@@ -67,12 +67,14 @@ int cli_cmd_sample(int argc, char **argv);
 int cli_cmd_spectrum(int argc, char **argv);
 int cli_cmd_analyze(int argc, char **argv);
 int cli_cmd_phase(int argc, char **argv);
+int cli_cmd_linear(int argc, char **argv);
 void cli_usage_train(FILE *f);
 void cli_usage_eval(FILE *f);
 void cli_usage_sample(FILE *f);
 void cli_usage_spectrum(FILE *f);
 void cli_usage_analyze(FILE *f);
 void cli_usage_phase(FILE *f);
+void cli_usage_linear(FILE *f);
 
 /* ---- cli_error.c ---- */
 
@@ -316,6 +318,14 @@ int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char **dat
  * cols, visible, transform. */
 void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
                            rbm_unit_kind visible, const struct cli_data_info *di);
+/* 'rbm train' (cli_census.c): combinations the library would refuse as
+ * usage errors (EXIT_USAGE after the message, else 0); the sigmas of
+ * --sigma-v/--sigma-h (NaN: not given) on a new machine (0, or -1 after
+ * the message). */
+int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
+                                rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
+                                size_t batch, size_t rows);
+int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, double sigma_h);
 /* The value of key in the provenance text (NULL if absent) into buf. */
 const char *cli_provenance_value(const char *prov, const char *key, char *buf, size_t len);
 void cli_print_model_line(const char *path, const rbm_machine *m);

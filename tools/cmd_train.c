@@ -43,6 +43,7 @@ static void usage_training(FILE *f)
           "                                        bernoulli otherwise)\n"
           "  --hidden bernoulli|ising|gaussian    (default: the visible kind, or\n"
           "                                        bernoulli for gaussian visible)\n"
+          "  --sigma-v S, --sigma-h S   standard deviation of a gaussian layer (default 1)\n"
           "  --n-hidden N          hidden units (default 50; 500 for fashion-mnist;\n"
           "                        10 with --estimator exact)\n"
           "  --precision float32|float64   arithmetic of the training kernels\n"
@@ -159,6 +160,7 @@ struct train_opts {
     const char *config_opt;  /* first machine/training option given (for --resume) */
     int track_spectrum;      /* --track-spectrum (or implied by the report) */
     size_t track_every;      /* --track-every STEPS (0: once per epoch) */
+    double sigma_v, sigma_h; /* --sigma-v, --sigma-h (NaN: not given) */
     int no_report;           /* --no-report */
     const char *plots;       /* --plots DIR, or NULL: beside the model */
     int no_plots;            /* --no-plots */
@@ -178,6 +180,7 @@ static void default_train_opts(struct train_opts *o)
     o->seed = 1;
     o->precision = RBM_PRECISION_FLOAT64;
     o->out = DEFAULT_MODEL_PATH;
+    o->sigma_v = o->sigma_h = NAN;
 }
 
 /* Data-dependent defaults. The synthetic data of the papers is +-1
@@ -210,6 +213,8 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--log-likelihood", .type = OPT_FLAG, .dst = &o->log_likelihood},
         {"--track-spectrum", .type = OPT_FLAG, .dst = &o->track_spectrum},
         {"--track-every", .type = OPT_SIZE, .dst = &o->track_every, .min = 1},
+        {"--sigma-v", .type = OPT_POSITIVE, .dst = &o->sigma_v, .config = 1},
+        {"--sigma-h", .type = OPT_POSITIVE, .dst = &o->sigma_h, .config = 1},
         {"--no-report", .type = OPT_FLAG, .dst = &o->no_report},
         {"--no-plots", .type = OPT_FLAG, .dst = &o->no_plots},
         {"--data", .type = OPT_STRING, .dst = &o->data, .expected = DATA_EXPECTED},
@@ -359,29 +364,6 @@ static int resume_trainer(struct train_run *r, size_t ckpt_nv)
     return 0;
 }
 
-/* Before building anything: combinations the library would refuse, turned
- * into usage errors with a specific message. */
-static int check_combination(const struct train_opts *o, size_t n_visible, size_t rows)
-{
-    if (o->estimator == RBM_ESTIMATOR_EXACT) {
-        int v_ok = o->visible != RBM_UNIT_GAUSSIAN && n_visible <= RBM_EXACT_MAX_UNITS;
-        int h_ok = o->hidden != RBM_UNIT_GAUSSIAN && o->n_hidden <= RBM_EXACT_MAX_UNITS;
-        if (!v_ok && !h_ok) {
-            cli_errorf("--estimator exact enumerates a bernoulli or ising layer of at most %d "
-                       "units, but the machine has %zu %s visible and %zu %s hidden units "
-                       "(try --n-hidden 10)",
-                       RBM_EXACT_MAX_UNITS, n_visible, cli_unit_name(o->visible), o->n_hidden,
-                       cli_unit_name(o->hidden));
-            return EXIT_USAGE;
-        }
-    }
-    if (o->batch > rows) {
-        cli_errorf("--batch %zu is larger than the data set (%zu samples)", o->batch, rows);
-        return EXIT_USAGE;
-    }
-    return 0;
-}
-
 /* A new machine: N(0, 0.01^2) weights, visible biases from the data. */
 static int new_machine(struct train_run *r)
 {
@@ -391,6 +373,8 @@ static int new_machine(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot create a %zu x %zu machine", r->di.cols, o->n_hidden);
         return EXIT_RUNTIME;
     }
+    if (cli_train_set_sigmas(r->ctx, r->m, o->sigma_v, o->sigma_h) != 0)
+        return EXIT_USAGE;
     if ((st = rbm_machine_set_precision(r->m, o->precision)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot set precision %s", cli_precision_name(o->precision));
         return EXIT_RUNTIME;
@@ -419,7 +403,8 @@ static int new_trainer(struct train_run *r)
     /* a small data set and the default batch size: use the whole set */
     if (!o->batch_set && o->batch > r->di.rows)
         o->batch = r->di.rows;
-    int rc = check_combination(o, r->di.cols, r->di.rows);
+    int rc = cli_train_check_combination(o->estimator, o->visible, o->hidden, r->di.cols,
+                                         o->n_hidden, o->batch, r->di.rows);
     if (rc != 0 || (rc = new_machine(r)) != 0)
         return rc;
     rbm_status st = rbm_trainer_new(r->m, r->data, o->batch, cli_derive_seed(o->seed, 2), &r->t);
@@ -613,6 +598,8 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_size(f, first, "n_hidden", o->n_hidden);
     cli_json_str(f, first, "visible", cli_unit_name(o->visible));
     cli_json_str(f, first, "hidden", cli_unit_name(o->hidden));
+    cli_json_real(f, first, "sigma_v", rbm_machine_sigma(r->m, RBM_LAYER_VISIBLE));
+    cli_json_real(f, first, "sigma_h", rbm_machine_sigma(r->m, RBM_LAYER_HIDDEN));
     cli_json_str(f, first, "precision", cli_precision_name(o->precision));
     cli_json_str(f, first, "estimator", cli_estimator_name(o->estimator));
     cli_json_size(f, first, "k", o->k);

@@ -156,6 +156,18 @@ else
     fail "train --track-every (status $rc) $(cat "$tmp/py" 2>/dev/null) $(cut -c1-60 "$csv" 2>&1 | head -4)"
 fi
 expect_error 2 "train --track-every 0" train --track-every 0
+# gauss-gauss: the exact (closed-form) estimator and the sigmas
+run train --visible gaussian --hidden gaussian --estimator exact --epochs 2 --sigma-v 0.8 \
+    --sigma-h 0.5 --json --quiet --out "$tmp/gg.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["estimator"] == "exact" and d["sigma_v"] == 0.8' \
+    'd["sigma_h"] == 0.5 and d["visible"] == "gaussian" and d["hidden"] == "gaussian"' \
+    >"$tmp/py" 2>&1; then
+    ok "train gauss-gauss --estimator exact --sigma-v 0.8 --sigma-h 0.5"
+else
+    fail "train gauss-gauss exact (status $rc) $(cat "$tmp/py" "$tmp/err" 2>/dev/null | tail -3)"
+fi
+expect_error 2 "train --sigma-v on an ising layer" train --visible ising --sigma-v 2 --epochs 1
+expect_error 2 "train --sigma-h 0" train --visible gaussian --hidden gaussian --sigma-h 0
 run train --epochs 1 --n-hidden 8 --json --quiet --out "$tmp/nt.rbm"
 if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"] is None' \
     'd["n_modes_outside_bulk"] is None' >"$tmp/py" 2>&1 && [ ! -e "$tmp/nt.rbm.spectrum.csv" ]; then
