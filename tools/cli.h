@@ -413,6 +413,8 @@ struct cli_fixed_points {
     double log_z, best;
     size_t n_used;
     double seconds;
+    double *mv, *mh;        /* count x N_v, count x N_h when asked for, else NULL */
+    size_t nv, nh;
 };
 
 /* What to search: the solver's order, starts, projections. */
@@ -424,6 +426,7 @@ struct cli_fp_search {
     uint64_t seed;          /* random starts and the choice of rows */
     const rbm_svd *svd;     /* projections on its first kp modes, or NULL */
     size_t kp;
+    int magnetizations;     /* keep every point's m^v, m^h (fi->mv, fi->mh) */
 };
 
 /* Run the solver from the random starts (uniform {0,1} for bernoulli, +-1

@@ -211,7 +211,7 @@ void cli_train_report(rbm_context *ctx, const struct cli_report_input *in)
     int gg = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_GAUSSIAN &&
              rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) == RBM_UNIT_GAUSSIAN;
     struct cli_fp_search q = {gg ? RBM_MF_NAIVE : RBM_MF_TAP2, NAN, in->data, 0, n_data, 11, svd,
-                              have_spec ? (si.r < 5 ? si.r : 5) : 0};
+                              have_spec ? (si.r < 5 ? si.r : 5) : 0, 0};
     double damping = NAN;
     int have_fp = cli_find_fixed_points(ctx, m, &q, &fi, &damping, fp_note, sizeof fp_note) == 0;
     report_fixed_points(have_fp, &fi, damping, gg, fp_note, in);
