@@ -326,6 +326,30 @@ int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
                                 rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
                                 size_t batch, size_t rows);
 int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, double sigma_h);
+/* --track-fixed-points (cli_census.c): the number of TAP states (TAP2, or
+ * naive mean field for gauss-gauss machines; CLI_FP_TRACK_STARTS random
+ * starts and as many data rows) at every spectrum record. */
+#define CLI_FP_TRACK_STARTS 20
+struct cli_fp_track {
+    const rbm_dataset *data;
+    uint64_t seed;
+    size_t n, cap;
+    uint64_t *steps;
+    size_t *count, *stable;
+    double seconds;
+    char *csv; /* where cli_fp_track_save wrote the history */
+};
+/* One record for the machine now. 0, or -1 after the error message. */
+int cli_fp_track_record(rbm_context *ctx, const rbm_machine *m, uint64_t step,
+                        struct cli_fp_track *ft);
+/* CSV "step,n_fixed_points,n_stable". 0, or -1 after the error message. */
+int cli_fp_track_write_csv(const struct cli_fp_track *ft, const char *path);
+void cli_fp_track_free(struct cli_fp_track *ft);
+/* OUT.fixed_points.csv (0, or EXIT_RUNTIME after the message); the report
+ * line and the JSON members (nothing without records). */
+int cli_fp_track_save(struct cli_fp_track *ft, const char *out);
+void cli_fp_track_print(const struct cli_fp_track *ft);
+void cli_fp_track_json(FILE *f, int *first, const struct cli_fp_track *ft);
 /* The value of key in the provenance text (NULL if absent) into buf. */
 const char *cli_provenance_value(const char *prov, const char *key, char *buf, size_t len);
 void cli_print_model_line(const char *path, const rbm_machine *m);
@@ -526,6 +550,7 @@ struct cli_training_plan {
     const char *out;         /* the model path (checkpoints go to OUT.ckpt) */
     int quiet;
     size_t track_every;      /* also record the spectrum every this many steps (0: epochs only) */
+    struct cli_fp_track *fp_track; /* --track-fixed-points at every record, or NULL */
 };
 
 struct cli_train_result {

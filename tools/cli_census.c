@@ -3,7 +3,9 @@
  * lookup of its keys by the analysis commands (cli_data.c). */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
@@ -88,4 +90,110 @@ int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, doubl
         set_sigma(ctx, m, RBM_LAYER_HIDDEN, sigma_h, "--sigma-h") != 0)
         return -1;
     return 0;
+}
+
+int cli_fp_track_record(rbm_context *ctx, const rbm_machine *m, uint64_t step,
+                        struct cli_fp_track *ft)
+{
+    if (ft->n == ft->cap) {
+        size_t cap = ft->cap ? 2 * ft->cap : 64;
+        uint64_t *s = realloc(ft->steps, cap * sizeof *s);
+        if (s)
+            ft->steps = s;
+        size_t *c = realloc(ft->count, cap * sizeof *c);
+        if (c)
+            ft->count = c;
+        size_t *b = realloc(ft->stable, cap * sizeof *b);
+        if (b)
+            ft->stable = b;
+        if (!s || !c || !b) {
+            cli_errorf("out of memory");
+            return -1;
+        }
+        ft->cap = cap;
+    }
+    double t0 = cli_now_seconds();
+    int gg = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_GAUSSIAN &&
+             rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) == RBM_UNIT_GAUSSIAN;
+    size_t n_data = ft->data ? rbm_dataset_rows(ft->data) : 0;
+    if (n_data > CLI_FP_TRACK_STARTS)
+        n_data = CLI_FP_TRACK_STARTS;
+    struct cli_fp_search q = {gg ? RBM_MF_NAIVE : RBM_MF_TAP2, NAN, ft->data,
+                              CLI_FP_TRACK_STARTS, n_data, ft->seed, NULL, 0, 0};
+    struct cli_fixed_points fi;
+    memset(&fi, 0, sizeof fi);
+    double damping;
+    char note[1024];
+    if (cli_find_fixed_points(ctx, m, &q, &fi, &damping, note, sizeof note) != 0) {
+        cli_errorf("cannot track the fixed points at step %" PRIu64 ": %s", step, note);
+        return -1;
+    }
+    ft->steps[ft->n] = step;
+    ft->count[ft->n] = fi.count;
+    ft->stable[ft->n] = fi.n_stable;
+    ft->n++;
+    cli_fixed_points_free(&fi);
+    ft->seconds += cli_now_seconds() - t0;
+    return 0;
+}
+
+int cli_fp_track_write_csv(const struct cli_fp_track *ft, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_errorf("cannot write '%s'", path);
+        return -1;
+    }
+    fputs("step,n_fixed_points,n_stable\n", f);
+    for (size_t k = 0; k < ft->n; k++)
+        fprintf(f, "%" PRIu64 ",%zu,%zu\n", ft->steps[k], ft->count[k], ft->stable[k]);
+    if (fclose(f) != 0) {
+        cli_errorf("cannot write '%s'", path);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_fp_track_save(struct cli_fp_track *ft, const char *out)
+{
+    free(ft->csv);
+    ft->csv = cli_path_suffix(out, ".fixed_points.csv");
+    if (!ft->csv) {
+        cli_errorf("out of memory");
+        return EXIT_RUNTIME;
+    }
+    return cli_fp_track_write_csv(ft, ft->csv) == 0 ? 0 : EXIT_RUNTIME;
+}
+
+void cli_fp_track_print(const struct cli_fp_track *ft)
+{
+    if (ft->n == 0 || !ft->csv)
+        return;
+    printf("TAP states ");
+    for (size_t k = 0; k < ft->n && k < 12; k++)
+        printf(" %zu", ft->count[k]);
+    printf("%s over training (TAP2 fixed points at each record; %s, %.3g s)\n",
+           ft->n > 12 ? " ..." : "", ft->csv, ft->seconds);
+}
+
+void cli_fp_track_json(FILE *f, int *first, const struct cli_fp_track *ft)
+{
+    if (ft->n == 0 || !ft->csv)
+        return;
+    cli_json_str(f, first, "fixed_points_history", ft->csv);
+    cli_json_key(f, first, "n_fixed_points_per_record");
+    fputc('[', f);
+    for (size_t k = 0; k < ft->n; k++)
+        fprintf(f, "%s%zu", k ? ", " : "", ft->count[k]);
+    fputc(']', f);
+    cli_json_real(f, first, "fixed_points_seconds", ft->seconds);
+}
+
+void cli_fp_track_free(struct cli_fp_track *ft)
+{
+    free(ft->csv);
+    free(ft->steps);
+    free(ft->count);
+    free(ft->stable);
+    memset(ft, 0, sizeof *ft);
 }

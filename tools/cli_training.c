@@ -24,6 +24,7 @@ struct loop {
     double t0, epoch_start;
     double extra_seconds;  /* log-likelihoods, records and checkpoints */
     char *ckpt;            /* checkpoint path, or NULL */
+    struct cli_fp_track *fp_track; /* the plan's, or NULL */
 };
 
 /* Reconstruction error: one monitored minibatch costs two extra matrix
@@ -108,6 +109,11 @@ static int track_record(rbm_context *ctx, rbm_trainer *t, struct cli_train_resul
         cli_progress_close(&L->p);
         cli_lib_errorf(ctx, st, "cannot record the spectrum at step %llu",
                        (unsigned long long)rbm_trainer_step_count(t));
+        return EXIT_RUNTIME;
+    }
+    if (L->fp_track && cli_fp_track_record(ctx, rbm_trainer_machine(t), rbm_trainer_step_count(t),
+                                           L->fp_track) != 0) {
+        cli_progress_close(&L->p);
         return EXIT_RUNTIME;
     }
     return 0;
@@ -270,6 +276,7 @@ static int start_loop(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
         (double)(plan->epochs - start_epoch) * (double)L->batches - (double)L->batch_in_epoch;
     L->latest = NAN;
     L->every = monitor_interval(L->batches);
+    L->fp_track = plan->fp_track;
     rbm_status st = rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, L->every);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot configure the reconstruction monitor");

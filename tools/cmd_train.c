@@ -105,6 +105,9 @@ void cli_usage_train(FILE *f)
           "  --track-every STEPS   also record every STEPS minibatch steps (implies\n"
           "                        --track-spectrum; the linear regime can end inside\n"
           "                        the first epoch)\n"
+          "  --track-fixed-points  count the TAP2 states (20 random starts and 20 data\n"
+          "                        rows) at every spectrum record: MODEL.fixed_points.csv\n"
+          "                        (step,n_fixed_points,n_stable; implies --track-spectrum)\n"
           "  --no-report           no spectral and thermodynamic report after training\n"
           "                        (the report is on by default unless --json): the\n"
           "                        spectrum and its history, overlaps with the data's\n"
@@ -160,6 +163,7 @@ struct train_opts {
     const char *config_opt;  /* first machine/training option given (for --resume) */
     int track_spectrum;      /* --track-spectrum (or implied by the report) */
     size_t track_every;      /* --track-every STEPS (0: once per epoch) */
+    int track_fp;            /* --track-fixed-points */
     double sigma_v, sigma_h; /* --sigma-v, --sigma-h (NaN: not given) */
     int no_report;           /* --no-report */
     const char *plots;       /* --plots DIR, or NULL: beside the model */
@@ -213,6 +217,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--log-likelihood", .type = OPT_FLAG, .dst = &o->log_likelihood},
         {"--track-spectrum", .type = OPT_FLAG, .dst = &o->track_spectrum},
         {"--track-every", .type = OPT_SIZE, .dst = &o->track_every, .min = 1},
+        {"--track-fixed-points", .type = OPT_FLAG, .dst = &o->track_fp},
         {"--sigma-v", .type = OPT_POSITIVE, .dst = &o->sigma_v, .config = 1},
         {"--sigma-h", .type = OPT_POSITIVE, .dst = &o->sigma_h, .config = 1},
         {"--no-report", .type = OPT_FLAG, .dst = &o->no_report},
@@ -256,7 +261,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
     data_defaults(o);
     /* the report (text output only) needs the spectrum history */
     o->report = !o->json && !o->no_report;
-    if (o->report || o->track_every > 0)
+    if (o->report || o->track_every > 0 || o->track_fp)
         o->track_spectrum = 1;
     if (o->plots && (o->no_plots || !o->report)) {
         cli_errorf("--plots needs the report (it is off with %s)",
@@ -290,6 +295,7 @@ struct train_run {
     rbm_trainer *t;
     rbm_mode_tracker *tracker;
     rbm_census *census; /* of the training data, for the tracker */
+    struct cli_fp_track fpt; /* --track-fixed-points */
     char *spec_csv;
     struct cli_data_info di;
     struct cli_train_result res;
@@ -303,6 +309,7 @@ static void free_run(struct train_run *r)
     free(r->spec_csv);
     rbm_mode_tracker_free(r->tracker);
     rbm_census_free(r->census);
+    cli_fp_track_free(&r->fpt);
     rbm_trainer_free(r->t);
     rbm_machine_free(r->m);
     rbm_dataset_free(r->data);
@@ -494,6 +501,11 @@ static int start_tracking(struct train_run *r)
         st = rbm_mode_tracker_record(r->tracker, rbm_trainer_step_count(r->t));
         r->res.track_seconds = cli_now_seconds() - tt;
     }
+    r->fpt.data = r->data;
+    r->fpt.seed = cli_derive_seed(r->o.seed, 6);
+    if (st == RBM_OK && r->o.track_fp &&
+        cli_fp_track_record(r->ctx, r->m, rbm_trainer_step_count(r->t), &r->fpt) != 0)
+        return EXIT_RUNTIME;
     if (st != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot track the spectrum of W");
         return EXIT_RUNTIME;
@@ -504,6 +516,7 @@ static int start_tracking(struct train_run *r)
 /* The model, and the spectrum history beside it with its summary. */
 static int save_results(struct train_run *r)
 {
+    int rc_fp;
     cli_record_provenance(r->m, r->o.data, r->o.seed, r->o.visible, &r->di);
     rbm_status st = rbm_machine_save(r->m, r->o.out);
     if (st != RBM_OK) {
@@ -517,6 +530,8 @@ static int save_results(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot write the spectrum history '%s'", r->spec_csv);
         return EXIT_RUNTIME;
     }
+    if (r->o.track_fp && (rc_fp = cli_fp_track_save(&r->fpt, r->o.out)) != 0)
+        return rc_fp;
     struct track_summary *ts = &r->ts;
     ts->csv = r->spec_csv;
     ts->records = rbm_mode_tracker_record_count(r->tracker);
@@ -584,6 +599,7 @@ static void print_report(const struct train_run *r, double rate)
                o->checkpoint_every, o->checkpoint_every == 1 ? "" : "s", res->checkpoints);
     if (r->ts.csv && r->ts.records > 0)
         print_track_summary(&r->ts, res);
+    cli_fp_track_print(&r->fpt);
     printf("model       %s\n", o->out);
 }
 
@@ -662,6 +678,7 @@ static void print_json(const struct train_run *r, double rate)
     if (res->interrupted)
         cli_json_str(f, &first, "signal", res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
     json_track_summary(f, &first, &r->ts);
+    cli_fp_track_json(f, &first, &r->fpt);
     cli_json_str(f, &first, "model_path", o->out);
     fputs("\n}\n", f);
 }
@@ -720,7 +737,8 @@ static int run_train(struct train_run *r)
     if (r->o.track_spectrum && (rc = start_tracking(r)) != 0)
         return rc;
     const struct cli_training_plan plan = {r->o.epochs, r->o.checkpoint_every, r->o.out,
-                                           r->o.quiet, r->o.track_every};
+                                           r->o.quiet, r->o.track_every,
+                                           r->o.track_fp ? &r->fpt : NULL};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
         return rc;
     r->res.total_steps = rbm_trainer_step_count(r->t);

@@ -168,6 +168,19 @@ else
 fi
 expect_error 2 "train --sigma-v on an ising layer" train --visible ising --sigma-v 2 --epochs 1
 expect_error 2 "train --sigma-h 0" train --visible gaussian --hidden gaussian --sigma-h 0
+# --track-fixed-points: TAP states at every record; at W(0) ~ 0.01 N(0,1)
+# the paramagnetic solution is the only one
+run train --epochs 2 --n-hidden 12 --track-fixed-points --json --quiet --out "$tmp/fp.rbm"
+fcsv="$tmp/fp.rbm.fixed_points.csv"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["fixed_points_history"].endswith("fp.rbm.fixed_points.csv")' \
+    'len(d["n_fixed_points_per_record"]) == d["spectrum_records"] == 3' \
+    'd["n_fixed_points_per_record"][0] == 1 and all(n >= 1 for n in d["n_fixed_points_per_record"])' \
+    >"$tmp/py" 2>&1 && [ "$(head -n 1 "$fcsv")" = "step,n_fixed_points,n_stable" ] &&
+    [ "$(wc -l <"$fcsv")" -eq 4 ] && [ "$(sed -n 2p "$fcsv")" = "0,1,1" ]; then
+    ok "train --track-fixed-points: MODEL.fixed_points.csv and the JSON ($(tail -n 1 "$fcsv"))"
+else
+    fail "train --track-fixed-points (status $rc) $(cat "$tmp/py" "$fcsv" 2>/dev/null)"
+fi
 run train --epochs 1 --n-hidden 8 --json --quiet --out "$tmp/nt.rbm"
 if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"] is None' \
     'd["n_modes_outside_bulk"] is None' >"$tmp/py" 2>&1 && [ ! -e "$tmp/nt.rbm.spectrum.csv" ]; then
