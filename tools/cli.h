@@ -499,6 +499,14 @@ struct cli_plot_input {
 
 /* Write the CSV files, the gnuplot script and the PNGs into dir. On
  * success *n_png PNGs were made (names in pngs); note says why not. */
+/* Run gnuplot on script inside dir (output to dir/gnuplot.log); its exit
+ * status (127: gnuplot not found). */
+int cli_run_gnuplot(const char *dir, const char *script);
+/* 'rbm phase --grid DIR' (cli_phase_grid.c): the diagram over (T, w) at the
+ * ensemble's sigma and kappa on an n x n grid, its lines and the AT line;
+ * 0 or an exit status after the message. */
+int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma,
+                   rbm_component_law law, const char *dir, size_t n, int json);
 int cli_write_plots(const char *dir, const struct cli_plot_input *in, char pngs[2][64],
                     size_t *n_png, char *note, size_t nn);
 

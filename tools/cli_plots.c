@@ -39,7 +39,7 @@ static int close_plot_file(FILE **f, const char *path, char *note, size_t nn)
 
 /* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
  * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
-static int run_gnuplot(const char *dir, const char *script)
+int cli_run_gnuplot(const char *dir, const char *script)
 {
     fflush(stdout);
     fflush(stderr);
@@ -253,7 +253,7 @@ static int gnuplot_script(FILE *f, const struct cli_plot_input *in, char *note, 
 static int make_pngs(const char *dir, int have_spec, int have_fp, char pngs[2][64],
                      size_t *n_png, char *note, size_t nn)
 {
-    int g = run_gnuplot(dir, "plots.gp");
+    int g = cli_run_gnuplot(dir, "plots.gp");
     if (g == 127) {
         snprintf(note, nn, "skipped: gnuplot not found (Debian package gnuplot-nox); the data "
                            "and plots.gp are in %s",
