@@ -473,19 +473,33 @@ static rbm_status read_params_section(reader *r, const section *sec, load_state 
 
 /* The optional section the caller asked for: len is already known to fit in
  * the rest of the file. */
-static rbm_status read_extra_section(reader *r, const section *sec, load_state *ls)
+/* The payload of sec (len already known to fit in the rest of the file)
+ * into a new zeroed buffer of len + 1 bytes (so a text payload is
+ * NUL-terminated), CRC checked; *out is NULL on failure. */
+static rbm_status read_payload(reader *r, const section *sec, unsigned char **out)
 {
-    if (sec->len > SIZE_MAX)
+    *out = NULL;
+    if (sec->len >= SIZE_MAX)
         return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE, "%s: section '%s' is too large", r->path,
                          sec->name);
     size_t len = (size_t)sec->len;
-    rbm_status st = rbm__xcalloc(r->ctx, len ? len : 1, 1, ls->extra, "file section");
+    rbm_status st = rbm__xcalloc(r->ctx, len + 1, 1, out, "file section");
     if (st == RBM_OK)
-        st = r_read(r, *ls->extra, len);
+        st = r_read(r, *out, len);
     if (st == RBM_OK)
-        st = check_crc(r, sec->name, sec->at, sec->stored, rbm__crc32(sec->crc, *ls->extra, len));
+        st = check_crc(r, sec->name, sec->at, sec->stored, rbm__crc32(sec->crc, *out, len));
+    if (st != RBM_OK) {
+        rbm__free(r->ctx, *out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static rbm_status read_extra_section(reader *r, const section *sec, load_state *ls)
+{
+    rbm_status st = read_payload(r, sec, ls->extra);
     if (st == RBM_OK)
-        *ls->extra_len = len;
+        *ls->extra_len = (size_t)sec->len;
     return st;
 }
 
@@ -503,14 +517,12 @@ static rbm_status read_prov_section(reader *r, const section *sec, load_state *l
                       " bytes, expected 1 to %d",
                    sec->at, sec->len, RBM_PROVENANCE_MAX);
     size_t len = (size_t)sec->len;
-    char *text;
-    rbm_status st = rbm__xcalloc(r->ctx, len + 1, 1, &text, "provenance");
-    if (st == RBM_OK)
-        st = r_read(r, (unsigned char *)text, len);
-    if (st == RBM_OK)
-        st = check_crc(r, sec->name, sec->at, sec->stored,
-                       rbm__crc32(sec->crc, (const unsigned char *)text, len));
-    if (st == RBM_OK && strlen(text) != len)
+    unsigned char *bytes;
+    rbm_status st = read_payload(r, sec, &bytes);
+    if (st)
+        return st;
+    char *text = (char *)bytes;
+    if (strlen(text) != len)
         st = bad(r, "section 'provenance' at offset %" PRIu64 " holds a NUL byte at offset %" PRIu64,
                  sec->at, sec->at + IO_SECTION_BYTES + strlen(text));
     if (st != RBM_OK) {
