@@ -22,7 +22,10 @@ void cli_usage_spectrum(FILE *f)
           "\n"
           "The singular value decomposition of a saved model's W (docs/spectral.md): the\n"
           "singular values, the Marchenko-Pastur edge of the noise bulk with the noise\n"
-          "sigma estimated from the bulk, the modes outside the bulk, and the overlaps\n"
+          "sigma estimated from the bulk, the modes outside the bulk, the significant\n"
+          "modes (outside the bulk and mostly in the data's significant principal\n"
+          "subspace, found by a column-shuffle null: the count that holds after\n"
+          "training; JSON n_significant_modes and per-mode evidence), and the overlaps\n"
           "|u_a . e_b| of the first modes with the data's principal directions (and the\n"
           "covariance eigenvalues).\n"
           "\n"
@@ -120,6 +123,15 @@ static void print_spectrum_report(const struct spectrum_opts *o, const rbm_machi
             printf(" ...");
     }
     printf("\n");
+    if (si->have_census) {
+        printf("significant %zu mode%s: outside the bulk with more than half of u_a in the data's "
+               "%zu significant principal directions (docs/spectral.md)\n",
+               si->n_significant, si->n_significant == 1 ? "" : "s", si->n_components);
+        printf("            share of u_a in them:");
+        for (size_t a = 0; a < si->r && a < 16; a++)
+            printf(" %.2f%s", si->q[a], si->sig[a] ? "*" : "");
+        printf("%s\n", si->r > 16 ? " ..." : "");
+    }
     if (si->k > 0) {
         cli_print_pca_lines(si);
         printf("            |u_a . e_b| (rows: modes a, columns: principal directions b):\n");
