@@ -502,11 +502,13 @@ struct cli_plot_input {
 /* Run gnuplot on script inside dir (output to dir/gnuplot.log); its exit
  * status (127: gnuplot not found). */
 int cli_run_gnuplot(const char *dir, const char *script);
-/* 'rbm phase --grid DIR' (cli_phase_grid.c): the diagram over (T, w) at the
- * ensemble's sigma and kappa on an n x n grid, its lines and the AT line;
+/* 'rbm phase --grid DIR' (cli_phase_grid.c): the diagram over (T, w) at
+ * sigma (sig_axis 0) or over (sigma, w) at the temperature (sig_axis 1),
+ * kappa fixed, on an n x n grid, its lines and the AT line;
  * 0 or an exit status after the message. */
 int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma,
-                   rbm_component_law law, const char *dir, size_t n, int json);
+                   double temperature, int sig_axis, rbm_component_law law, const char *dir,
+                   size_t n, int json);
 int cli_write_plots(const char *dir, const struct cli_plot_input *in, char pngs[2][64],
                     size_t *n_png, char *note, size_t nn);
 

@@ -108,4 +108,29 @@ else
     fail "phase --grid (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
 expect_error 2 "phase --grid-points 2" phase --grid "$tmp/pg2" --grid-points 2
+# the (sigma, w) diagram at T = 1: the same physics by the scaling of the RS
+# equations (phases depend on T/sigma and w/sigma only)
+run phase --grid "$tmp/ps" --grid-axis sigma --temperature 1 --grid-points 8 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["grid_axis"] == "sigma" and d["grid_points"] == 64' \
+    'min(d["n_paramagnetic"], d["n_ferromagnetic"], d["n_spin_glass"]) > 0' >"$tmp/py" 2>&1 &&
+    "$PY" - "$tmp/ps" >>"$tmp/py" 2>&1 <<'PYEOF'
+import csv, sys
+at = [(float(r["w"]), float(r["sigma_AT"])) for r in csv.DictReader(open(sys.argv[1] + "/at_line.csv"))]
+assert all(abs(s - 1) < 1e-12 for w, s in at if w <= 1), at
+hi = [s for w, s in at if w > 1]
+assert hi and all(s > 1 for s in hi) and hi == sorted(hi), hi
+for r in csv.DictReader(open(sys.argv[1] + "/phase_grid.csv")):
+    sg, w, ph = float(r["sigma"]), float(r["w"]), int(r["phase"])
+    if sg < 0.9 and w < 0.8:
+        assert ph == 0, r
+    if sg < 0.9 and w > 1.2:
+        assert ph == 1, r
+PYEOF
+then
+    ok "phase --grid --grid-axis sigma: the (sigma, w) diagram and its AT line"
+else
+    fail "phase --grid-axis sigma (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "phase --grid-axis bogus" phase --grid "$tmp/pg3" --grid-axis bogus
+
 finish
