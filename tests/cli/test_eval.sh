@@ -143,7 +143,7 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["data_seed"] == 1' >"$tmp/py" 2>&
 else
     fail "eval provenance override (status $rc) $(cat "$tmp/py" "$tmp/err" 2>/dev/null)"
 fi
-# issue 16's case: an ising-ising machine with 20 hidden units trained on
+# the reported case: an ising-ising machine with 20 hidden units trained on
 # the synthetic data, exact log Z known. With the data's base rate (the old
 # default) reverse AIS from exact starts is several nats high with small
 # reported errors; with the uniform base (the ising default now) it is much
@@ -169,7 +169,7 @@ assert abs(ru) < rd / 2 and abs(fu) < 1.5
 assert dd["converged"] is False and u["converged"] is False  # and the evidence says so
 PYEOF
 then
-    ok "eval: the ising reverse-AIS bias of issue 16 comes from the data-rate base ($(cat "$tmp/py"))"
+    ok "eval: the ising reverse-AIS bias comes from the data-rate base ($(cat "$tmp/py"))"
 else
     fail "eval ising base (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
