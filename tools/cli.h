@@ -18,6 +18,10 @@
  *   cli_plots.c     the report's gnuplot plots, the PNG grid of samples
  *   cli_report.c    the spectral and thermodynamic report after 'rbm train'
  *   cli_training.c  train's step loop (progress, log-likelihood, checkpoints)
+ *   cli_interop.c   the model loader of every command (model files, librbm
+ *                   and rbms archives, --update), HDF5 --data, train's
+ *                   --init and --archive (docs/interop.md)
+ *   cli_history.c   spectrum --history
  *
  * Uses only the public librbm API (<rbm/rbm.h>). Output conventions
  * (README.md, "The `rbm` program"): results on stdout (a report, or with
@@ -147,7 +151,7 @@ struct cli_option {
      .set = &cli_data_given.data},                                             \
         {"--data-seed", .type = OPT_U64, .dst = (seed_dst),                    \
          .set = &cli_data_given.seed},                                         \
-        CLI_DATA_READ_OPTIONS
+        CLI_DATA_READ_OPTIONS, CLI_MODEL_READ_OPTIONS
 /* Whether --data / --data-seed were given in this run (CLI_DATA_OPTIONS):
  * if not, cli_load_model_data takes them from the model's provenance. */
 struct cli_data_given {
@@ -169,7 +173,9 @@ extern struct cli_data_given cli_data_given;
     "  --csv-header auto|yes|no   whether the first line of a CSV file is a\n"  \
     "                        header: yes skips it, no reads it as data, auto\n" \
     "                        (default) skips it when none of its fields is a\n" \
-    "                        number\n"
+    "                        number\n"                                        \
+    "  --data FILE.h5[:/group/name]   a 2-D dataset of an HDF5 file (default\n"   \
+    "                        'samples', the rbms convention)\n"
 
 /* The command line of one command: its options and what it does with the
  * other arguments. */
@@ -326,6 +332,31 @@ int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
                                 rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
                                 size_t batch, size_t rows);
 int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, double sigma_h);
+/* --track-spectrum's start: the tracker of the first n_modes modes with the
+ * census of the training data, its first record at step, and (fpt not
+ * NULL) the first fixed-point record; *seconds gets the time taken.
+ * 0, or EXIT_RUNTIME after the message. */
+/* What --track-spectrum recorded (rbm train). */
+struct cli_track_summary {
+    const char *csv;    /* the history beside the model, or NULL (no tracking) */
+    size_t records;
+    size_t n_modes;     /* tracked modes */
+    size_t n_outside;   /* modes outside the bulk at the last record */
+    size_t n_significant; /* significant modes at the last record (census) */
+    double edge;        /* bulk edge at the last record */
+    double top[TRACK_MODES]; /* tracked singular values at the last record, descending */
+    double seconds;     /* time spent recording */
+};
+
+/* The report lines and the JSON members of the summary (cli_census.c). */
+struct cli_train_result;
+void cli_print_track_summary(const struct cli_track_summary *ts,
+                             const struct cli_train_result *res);
+void cli_json_track_summary(FILE *f, int *first, const struct cli_track_summary *ts);
+struct cli_fp_track;
+int cli_start_tracking(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, size_t n_modes,
+                       uint64_t step, rbm_mode_tracker **tracker, rbm_census **census,
+                       struct cli_fp_track *fpt, double *seconds);
 /* --track-fixed-points (cli_census.c): the number of TAP states (TAP2, or
  * naive mean field for gauss-gauss machines; CLI_FP_TRACK_STARTS random
  * starts and as many data rows) at every spectrum record. */
@@ -357,6 +388,75 @@ void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
 /* Units of the smaller discrete (bernoulli or ising) layer of m, the layer
  * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form). */
 size_t cli_enum_units(const rbm_machine *m);
+
+/* ---- cli_interop.c, cli_history.c, cmd_export.c (docs/interop.md) ---- */
+
+int cli_cmd_export(int argc, char **argv);
+void cli_usage_export(FILE *f);
+/* The archive options' part of 'rbm help train'. */
+void cli_usage_train_archives(FILE *f);
+
+/* --update N of the commands that read a model (cli_load_model). */
+struct cli_model_read_opts {
+    uint64_t update;
+    int update_set;
+};
+extern struct cli_model_read_opts cli_model_read;
+#define CLI_MODEL_READ_OPTIONS                                                  \
+    {"--update", .type = OPT_U64, .dst = &cli_model_read.update,                \
+     .set = &cli_model_read.update_set}
+#define CLI_MODEL_READ_HELP                                                     \
+    "  --update N            MODEL is an archive (an rbms HDF5 file or a librbm\n" \
+    "                        training archive): the model saved at update/step N\n" \
+    "                        (default: the last)\n"
+
+/* What a model path holds, by its first bytes (HDF5 signature, librbm
+ * archive magic) or, for files that cannot be read yet, by its suffix. */
+enum cli_model_format { MODEL_FORMAT_RBM, MODEL_FORMAT_ARCHIVE, MODEL_FORMAT_RBMS };
+enum cli_model_format cli_model_format_of(const char *path);
+/* A model file, or the model of an archive at update (has_update) or the
+ * last. 0, or an exit status after the error. */
+int cli_load_model_at(rbm_context *ctx, const char *path, int has_update, uint64_t update,
+                      rbm_machine **out);
+/* --data file.h5 (the rbms dataset 'samples') or file.h5:/group/name. */
+int cli_data_is_hdf5(const char *data);
+rbm_status cli_load_hdf5_data(rbm_context *ctx, const char *data, rbm_dataset **out);
+/* --init ARCHIVE[:N]: the model (file receives ARCHIVE; *from_rbms when it
+ * is an rbms archive). 0, or an exit status after the error. */
+int cli_load_init(rbm_context *ctx, const char *spec, rbm_machine **out, int *from_rbms,
+                  char *file, size_t cap);
+/* train's --init: the model, and the units and size it decides. */
+int cli_train_init(rbm_context *ctx, const char *spec, rbm_machine **m, rbm_unit_kind *visible,
+                   rbm_unit_kind *hidden, size_t *n_hidden, rbm_precision *prec);
+/* Move the --init model *init into *m when it has cols visible units. */
+int cli_take_init(rbm_machine **init, size_t cols, rbm_machine **m);
+/* With PCD and an rbms archive: the persistent chains start from its
+ * parallel_chains (one chain per row). */
+int cli_train_init_chains(rbm_context *ctx, const char *spec, rbm_trainer *t, int quiet);
+
+/* train --archive FILE: models at log-spaced steps (n_saves over the run's
+ * epochs), the command line as configuration, the final model and
+ * checkpoint (n_saves 0: 20). An existing archive is appended to. */
+struct cli_archive_run;
+int cli_archive_start(rbm_context *ctx, const char *path, rbm_trainer *t, size_t epochs,
+                      size_t n_saves, int argc, char **argv, struct cli_archive_run **out);
+/* After a step: append the model when the schedule says so. */
+int cli_archive_step(rbm_context *ctx, struct cli_archive_run *r, rbm_trainer *t,
+                     double *extra_seconds);
+/* After the run: the final model (unless just saved) and checkpoint. */
+int cli_archive_finish(rbm_context *ctx, struct cli_archive_run *r, rbm_trainer *t);
+size_t cli_archive_saved(const struct cli_archive_run *r);
+void cli_archive_free(struct cli_archive_run *r);
+
+/* rbm spectrum --history ARCHIVE */
+struct cli_history_opts {
+    const char *archive;
+    const char *plots; /* NULL: ARCHIVE without its suffix + ".history" */
+    int no_plots;
+    size_t n_plot;     /* singular values drawn */
+    int json;
+};
+int cli_spectrum_history(rbm_context *ctx, const struct cli_history_opts *o);
 
 /* ---- cli_files.c ---- */
 
@@ -486,6 +586,10 @@ void cli_json_phase(FILE *f, int *first, const struct cli_phase *pi);
 
 /* ---- cli_plots.c ---- */
 
+/* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
+ * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
+int cli_run_gnuplot(const char *dir, const char *script);
+
 /* What the report's plots show. */
 struct cli_plot_input {
     const rbm_mode_tracker *tracker;   /* may be NULL */
@@ -497,11 +601,6 @@ struct cli_plot_input {
     const char *title;                 /* e.g. the data and machine */
 };
 
-/* Write the CSV files, the gnuplot script and the PNGs into dir. On
- * success *n_png PNGs were made (names in pngs); note says why not. */
-/* Run gnuplot on script inside dir (output to dir/gnuplot.log); its exit
- * status (127: gnuplot not found). */
-int cli_run_gnuplot(const char *dir, const char *script);
 /* 'rbm phase --grid DIR' (cli_phase_grid.c): the diagram over (T, w) at
  * sigma (sig_axis 0) or over (sigma, w) at the temperature (sig_axis 1),
  * kappa fixed, on an n x n grid, its lines and the AT line;
@@ -509,6 +608,8 @@ int cli_run_gnuplot(const char *dir, const char *script);
 int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma,
                    double temperature, int sig_axis, rbm_component_law law, const char *dir,
                    size_t n, int json);
+/* Write the CSV files, the gnuplot script and the PNGs into dir. On
+ * success *n_png PNGs were made (names in pngs); note says why not. */
 int cli_write_plots(const char *dir, const struct cli_plot_input *in, char pngs[2][64],
                     size_t *n_png, char *note, size_t nn);
 
@@ -559,6 +660,7 @@ struct cli_training_plan {
     size_t checkpoint_every; /* 0: no checkpoints */
     const char *out;         /* the model path (checkpoints go to OUT.ckpt) */
     int quiet;
+    struct cli_archive_run *archive; /* --archive, or NULL */
     size_t track_every;      /* also record the spectrum every this many steps (0: epochs only) */
     struct cli_fp_track *fp_track; /* --track-fixed-points at every record, or NULL */
 };

@@ -197,3 +197,63 @@ void cli_fp_track_free(struct cli_fp_track *ft)
     free(ft->stable);
     memset(ft, 0, sizeof *ft);
 }
+
+int cli_start_tracking(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, size_t n_modes,
+                       uint64_t step, rbm_mode_tracker **tracker, rbm_census **census,
+                       struct cli_fp_track *fpt, double *seconds)
+{
+    double tt = cli_now_seconds();
+    rbm_status st = rbm_mode_tracker_new(m, n_modes, tracker);
+    if (st == RBM_OK)
+        st = rbm_census_new(data, CLI_CENSUS_NULLS, CLI_CENSUS_SEED, census);
+    if (st == RBM_OK)
+        st = rbm_mode_tracker_set_census(*tracker, *census);
+    if (st == RBM_OK) {
+        st = rbm_mode_tracker_record(*tracker, step);
+        *seconds = cli_now_seconds() - tt;
+    }
+    if (st != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot track the spectrum of W");
+        return EXIT_RUNTIME;
+    }
+    if (fpt && cli_fp_track_record(ctx, m, step, fpt) != 0)
+        return EXIT_RUNTIME;
+    return 0;
+}
+
+void cli_print_track_summary(const struct cli_track_summary *ts,
+                             const struct cli_train_result *res)
+{
+    char time_s[32];
+    printf("spectrum    %zu significant mode%s, %zu outside the bulk at the end (edge %.4f); "
+           "top singular values",
+           ts->n_significant, ts->n_significant == 1 ? "" : "s", ts->n_outside, ts->edge);
+    for (size_t i = 0; i < ts->n_modes && i < 5; i++)
+        printf(" %.3f", ts->top[i]);
+    printf("\n");
+    cli_fmt_seconds(time_s, sizeof time_s, ts->seconds);
+    printf("            history of %zu records in %s (%s, %.1f%% of the training time)\n",
+           ts->records, ts->csv, time_s,
+           res->train_seconds > 0 ? 100 * ts->seconds / res->train_seconds : 0.0);
+}
+
+void cli_json_track_summary(FILE *f, int *first, const struct cli_track_summary *ts)
+{
+    int have = ts->csv && ts->records > 0;
+    cli_json_str_or_null(f, first, "spectrum_history", ts->csv);
+    cli_json_size(f, first, "spectrum_records", ts->records);
+    cli_json_key(f, first, "n_modes_outside_bulk");
+    if (have)
+        fprintf(f, "%zu", ts->n_outside);
+    else
+        fputs("null", f);
+    cli_json_real(f, first, "bulk_edge", have ? ts->edge : NAN);
+    cli_json_key(f, first, "n_significant_modes");
+    if (have)
+        fprintf(f, "%zu", ts->n_significant);
+    else
+        fputs("null", f);
+    cli_json_key(f, first, "top_singular_values");
+    cli_json_numbers(f, ts->top, have ? ts->n_modes : 0);
+    cli_json_real(f, first, "spectrum_seconds", ts->seconds);
+}

@@ -93,7 +93,8 @@ static int load_fashion_mnist(rbm_context *ctx, const struct cli_data_spec *o, r
 static int load_file(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds,
                      struct cli_data_info *info)
 {
-    rbm_status st = ends_with_csv(o->data)
+    rbm_status st = cli_data_is_hdf5(o->data) ? cli_load_hdf5_data(ctx, o->data, ds)
+                    : ends_with_csv(o->data)
                         ? rbm_dataset_load_csv_ex(ctx, o->data, cli_data_read.csv_header, ds)
                         : rbm_dataset_load(ctx, o->data, ds);
     if (st != RBM_OK) {
@@ -184,12 +185,7 @@ void cli_print_data_line(const char *data, enum cli_data_source source, rbm_unit
 
 int cli_load_model(rbm_context *ctx, const char *path, rbm_machine **out)
 {
-    rbm_status st = rbm_machine_load(ctx, path, out);
-    if (st != RBM_OK) {
-        cli_lib_errorf(ctx, st, "cannot load the model '%s'", path);
-        return EXIT_RUNTIME;
-    }
-    return 0;
+    return cli_load_model_at(ctx, path, cli_model_read.update_set, cli_model_read.update, out);
 }
 
 /* The default synthetic data is generated with the model's number of

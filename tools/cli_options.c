@@ -196,7 +196,7 @@ static int parse_precision(const char *s, void *dst)
 const struct cli_choice CLI_UNIT_CHOICE = {"unit kind", "bernoulli, ising or gaussian",
                                            parse_unit};
 const struct cli_choice CLI_ESTIMATOR_CHOICE = {
-    "estimator", "cd, pcd, exact, mf, tap, tap2 or tap3", parse_estimator};
+    "estimator", "cd, pcd, exact, mf, tap, tap2, tap3 or pt", parse_estimator};
 const struct cli_choice CLI_OPTIMIZER_CHOICE = {"optimizer", "sgd, momentum or adam",
                                                 parse_optimizer};
 static int parse_csv_header(const char *s, void *dst)

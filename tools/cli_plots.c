@@ -37,8 +37,6 @@ static int close_plot_file(FILE **f, const char *path, char *note, size_t nn)
     return -1;
 }
 
-/* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
- * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
 int cli_run_gnuplot(const char *dir, const char *script)
 {
     fflush(stdout);

@@ -328,6 +328,9 @@ int cli_run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
                 break;
             L.extra_seconds += cli_now_seconds() - t_in;
         }
+        if (plan->archive &&
+            (status = cli_archive_step(ctx, plan->archive, t, &L.extra_seconds)) != 0)
+            break;
         double now = cli_now_seconds();
         if (st == RBM_DONE &&
             (status = end_epoch(ctx, t, data, plan, res, tracker, &L, &now)) != 0)

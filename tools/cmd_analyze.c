@@ -39,6 +39,7 @@ void cli_usage_analyze(FILE *f)
           "  --no-data             random starts only\n"
           "  --data-seed S         the --seed of 'rbm train' for synthetic data (default 1)\n"
           CLI_DATA_READ_HELP
+          CLI_MODEL_READ_HELP
           "  --starts N            N random starts plus N data rows (default 100)\n"
           "  --order mf|tap2|tap3  order of the expansion of the free energy (default\n"
           "                        tap2; 'tap' is tap2, 'mf' naive mean field)\n"

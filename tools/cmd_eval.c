@@ -2,6 +2,7 @@
  * or forward and reverse AIS), the mean log-likelihood of data under it and
  * the exact pseudo-log-likelihood (docs/likelihoods.md). */
 #include "cli.h"
+#include "cli_tempering.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #define STR_(x) #x
 #define STR(x) STR_(x) /* the help text quotes the library's limits */
 
-enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS };
+enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS, METHOD_PT, METHOD_PTT };
+
+#define PT_SWEEPS 1000 /* recorded sweeps of --method pt */
 /* AIS base visible biases: the data's base rate, zero (uniform), or the
  * machine's own visible biases; AUTO: uniform for ising visible units,
  * the data's base rate otherwise (docs/likelihoods.md) */
@@ -71,7 +74,7 @@ void cli_usage_eval(FILE *f)
           "                        visible units as 'rbm train' does (default synthetic:\n"
           "                        the built-in synthetic data of the model's visible\n"
           "                        kind and size, generated with --data-seed)\n"
-          "  --method exact|ais    exact: enumerate the smaller bernoulli/ising layer\n"
+          "  --method exact|ais|pt|ptt   exact: enumerate the smaller bernoulli/ising layer\n"
           "                        (at most " STR(RBM_EXACT_LOG_Z_MAX_UNITS)
           " units; closed form for gauss-gauss\n"
           "                        machines). ais: annealed importance sampling, forward\n"
@@ -80,12 +83,21 @@ void cli_usage_eval(FILE *f)
           "                        Default: exact when that layer has at most "
           STR(RBM_EXACT_MAX_UNITS) " units\n"
           "                        and neither --runs nor --betas is given, ais otherwise\n"
-          "  --runs R              AIS runs (default 100, at least 2)\n"
+          "                        pt: Bennett's acceptance ratio between the replicas\n"
+          "                        of a parallel-tempering ladder (betas 0 to 1, placed\n"
+          "                        automatically for swap acceptance 0.3), summed from\n"
+          "                        the exact log Z of the beta = 0 model, with its\n"
+          "                        standard error; " STR(PT_SWEEPS) " recorded sweeps.\n"
+          "                        ptt: the same along the models of MODEL, a librbm\n"
+          "                        training archive (rbm train --archive)\n"
+          "  --runs R              AIS runs, or PT chains per replica (default 100, at\n"
+          "                        least 2)\n"
           "  --betas N             AIS with N equally spaced inverse temperatures\n"
           "                        (default: 14501 temperatures, 0 to 0.5 step 1e-3, to\n"
           "                        0.9 step 1e-4, to 1 step 1e-5)\n"
-          "  --seed S              seeds AIS (default 1)\n"
-          "  --ais-tolerance T     widest forward/reverse bracket (nats) that counts as\n"
+          "  --seed S              seeds AIS (default 1)\n",
+          f);
+    fputs("  --ais-tolerance T     widest forward/reverse bracket (nats) that counts as\n"
           "                        converged (default 1); see 'converged' below\n"
           "  --adaptive MAX        while not converged, refine the temperatures where\n"
           "                        the log-weight variance concentrates (2K-1 of them\n"
@@ -105,6 +117,7 @@ void cli_usage_eval(FILE *f)
           "  --data-seed S         the --seed the synthetic data was made with in 'rbm\n"
           "                        train' (default 1, its default)\n"
           CLI_DATA_READ_HELP
+          CLI_MODEL_READ_HELP
           "  --json                print one JSON object on stdout instead of the report\n"
           "  --quiet               no progress display on stderr\n"
           "  -h, --help            show this help\n"
@@ -132,12 +145,16 @@ static int parse_method(const char *s, void *dst)
         *(enum eval_method *)dst = METHOD_EXACT;
     else if (strcmp(s, "ais") == 0)
         *(enum eval_method *)dst = METHOD_AIS;
+    else if (strcmp(s, "pt") == 0)
+        *(enum eval_method *)dst = METHOD_PT;
+    else if (strcmp(s, "ptt") == 0)
+        *(enum eval_method *)dst = METHOD_PTT;
     else
         return -1;
     return 0;
 }
 
-static const struct cli_choice METHOD_CHOICE = {"method", "exact or ais", parse_method};
+static const struct cli_choice METHOD_CHOICE = {"method", "exact, ais, pt or ptt", parse_method};
 
 static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
 {
@@ -181,9 +198,13 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
         cli_errorf("invalid value '%zu' for --betas: too large (at most 100000000)", o->betas);
         return EXIT_USAGE;
     }
-    if (o->method == METHOD_EXACT && (o->runs_set || o->betas_set || o->ais_opt_set)) {
+    if ((o->method == METHOD_EXACT && (o->runs_set || o->betas_set || o->ais_opt_set)) ||
+        ((o->method == METHOD_PT || o->method == METHOD_PTT) &&
+         (o->betas_set || o->ais_opt_set))) {
         cli_errorf("%s applies to --method ais only",
-                   o->runs_set ? "--runs" : o->betas_set ? "--betas" : "an AIS option");
+                   o->runs_set && o->method == METHOD_EXACT ? "--runs"
+                   : o->betas_set                           ? "--betas"
+                                                            : "an AIS option");
         return EXIT_USAGE;
     }
     if (o->adaptive > 100000000) {
@@ -249,6 +270,7 @@ struct eval_result {
     double seconds, seconds_log_z, seconds_reverse;
     double seconds_data, seconds_ll, seconds_pll;
     size_t enum_units;
+    struct cli_pt_log_z pt;
 };
 
 /* An AIS estimator configured from the options and the data's base rate;
@@ -450,6 +472,16 @@ static int eval_log_z(rbm_context *ctx, const rbm_machine *m, const rbm_dataset 
         r->log_z_se = 0;
         return 0;
     }
+    if (r->method == METHOD_PT || r->method == METHOD_PTT) {
+        double t1 = cli_now_seconds();
+        int prc = r->method == METHOD_PT
+                      ? cli_pt_log_z(ctx, (rbm_machine *)m, o->runs, PT_SWEEPS, o->seed, &r->pt)
+                      : cli_ptt_log_z(ctx, o->model, o->runs, PT_SWEEPS, o->seed, &r->pt);
+        r->seconds_log_z = cli_now_seconds() - t1;
+        r->log_z = r->pt.log_z;
+        r->log_z_se = r->pt.log_z_se;
+        return prc;
+    }
     int rc = eval_ais(ctx, m, data, o, r);
     if (rc != 0)
         return rc;
@@ -524,6 +556,16 @@ static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                    r->enum_units);
         printf("log Z       %.6f\n", r->log_z);
         printf("log-lik     %.6f nats (mean over %zu rows)\n", r->ll, di->rows);
+    } else if (r->method == METHOD_PT || r->method == METHOD_PTT) {
+        printf("method      %s + BAR (%zu replicas%s, %zu chains each, %d "
+               "sweeps, log Z_0 = %.4f)\n",
+               r->method == METHOD_PT ? "parallel tempering" : "PTT (archive models)",
+               r->pt.replicas, r->pt.reached ? "" : ", target acceptance not reached", o->runs,
+               PT_SWEEPS, r->pt.base_log_z);
+        printf("log Z       %.6f +- %.6f (BAR); exponential averages %.6f forward, %.6f "
+               "reverse\n",
+               r->log_z, r->log_z_se, r->pt.exp_forward, r->pt.exp_reverse);
+        printf("log-lik     %.6f nats (mean over %zu rows)\n", r->ll, di->rows);
     } else {
         printf("method      AIS (%zu runs, %zu temperatures%s, %s base, log Z_A = %.4f)\n",
                o->runs, r->betas_used,
@@ -589,13 +631,23 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
     cli_json_str(f, &first, "data", o->data);
     cli_json_str(f, &first, "transform", di->transform);
     cli_json_size(f, &first, "n_rows", di->rows);
-    cli_json_str(f, &first, "method", r->method == METHOD_EXACT ? "exact" : "ais");
+    cli_json_str(f, &first, "method",
+                 r->method == METHOD_EXACT ? "exact"
+                 : r->method == METHOD_PT  ? "pt"
+                 : r->method == METHOD_PTT ? "ptt"
+                                           : "ais");
     cli_json_real(f, &first, "log_z", r->log_z);
     cli_json_real(f, &first, "log_z_stderr", r->method == METHOD_EXACT ? 0.0 : r->log_z_se);
     cli_json_real(f, &first, "log_likelihood", r->ll);
     if (r->method == METHOD_AIS)
         json_ais(f, &first, o, r);
-    else
+    else if (r->method == METHOD_PT || r->method == METHOD_PTT) {
+        cli_json_size(f, &first, "pt_replicas", r->pt.replicas);
+        cli_json_size(f, &first, "pt_chains", o->runs);
+        cli_json_bool(f, &first, "pt_target_reached", r->pt.reached);
+        cli_json_real(f, &first, "log_z_exp_forward", r->pt.exp_forward);
+        cli_json_real(f, &first, "log_z_exp_reverse", r->pt.exp_reverse);
+    } else
         cli_json_size(f, &first, "enumerated_units", r->enum_units);
     cli_json_real(f, &first, "pseudo_likelihood", r->pll);
     if (isnan(r->pll))

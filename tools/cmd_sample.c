@@ -2,6 +2,7 @@
  * model, written as a PNG grid of images (image-shaped models), a NumPy
  * .npy file (rbm_dataset_save_npy) or a text file. */
 #include "cli.h"
+#include "cli_tempering.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,6 +23,9 @@ struct sample_opts {
     size_t n, steps;
     uint64_t seed, data_seed;
     int means;
+    size_t pt;        /* --pt R: replicas of a tempering ladder (0: Gibbs) */
+    int ptt;          /* --ptt: MODEL is a training archive, PTT over its models */
+    int diagnostics;  /* --diagnostics */
     int json, quiet, help;
     double t0; /* start of the command */
 };
@@ -45,8 +49,23 @@ void cli_usage_sample(FILE *f)
           "  --data-seed S         the --seed of 'rbm train' for synthetic data\n"
           "                        (default 1)\n"
           CLI_DATA_READ_HELP
+          CLI_MODEL_READ_HELP
           "  --out FILE.png|FILE.npy|FILE.txt   (default rbm-samples.png for image-\n"
           "                        shaped models, rbm-samples.npy otherwise)\n"
+          "  --pt R                parallel tempering with R >= 2 replicas (betas from 0 to\n"
+          "                        1, tuned to equal swap acceptance first); the samples\n"
+          "                        are the beta = 1 replica's; a step is one PT sweep;\n"
+          "                        the chains start from the independent beta = 0 model\n"
+          "  --ptt                 MODEL is a librbm training archive (rbm train\n"
+          "                        --archive): tempering along its models, those kept\n"
+          "                        chosen for swap acceptance 0.3; samples of the last\n"
+          "  --diagnostics         integrated autocorrelation time (Sokal windowing) and\n"
+          "                        effective sample size of the free energy and of the\n"
+          "                        projections on the first two SVD modes of W, and with\n"
+          "                        --pt the swap acceptances and round trips; and the\n"
+          "                        rate of moves between the basins of the stable TAP2\n"
+          "                        fixed points (largest normalised overlap; from\n"
+          "                        100 random starts) when there are two or more\n"
           "  --means               write the means E[v|h] of the last step to .npy/.txt\n"
           "                        instead of the sampled states (PNG images always\n"
           "                        show the means)\n"
@@ -73,6 +92,9 @@ static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         CLI_DATA_OPTIONS(&o->data, &o->data_seed),
         {"--means", .type = OPT_FLAG, .dst = &o->means},
+        {"--pt", .type = OPT_SIZE, .dst = &o->pt, .min = 2, .max = RBM_TEMPERING_MAX_REPLICAS},
+        {"--ptt", .type = OPT_FLAG, .dst = &o->ptt},
+        {"--diagnostics", .type = OPT_FLAG, .dst = &o->diagnostics},
         {"-n", .type = OPT_SIZE, .dst = &o->n, .min = 1, .max = SAMPLE_MAX_N},
         {"--steps", .type = OPT_SIZE, .dst = &o->steps, .min = 0},
         {"--seed", .type = OPT_U64, .dst = &o->seed},
@@ -114,7 +136,7 @@ struct sample_run {
     rbm_context *ctx;
     rbm_machine *m;
     rbm_dataset *data;
-    rbm_sampler *s;
+    struct cli_chains c;
     double *v, *h, *mean; /* n x N_v states, n x N_h states, n x N_v means */
     struct cli_data_info di;
     struct cli_grid g;
@@ -126,7 +148,7 @@ static void free_run(struct sample_run *r)
     free(r->v);
     free(r->h);
     free(r->mean);
-    rbm_sampler_free(r->s);
+    cli_chains_free(&r->c);
     rbm_dataset_free(r->data);
     rbm_machine_free(r->m);
 }
@@ -184,15 +206,15 @@ static int plan_output(struct sample_run *r)
 static int start_chains(struct sample_run *r)
 {
     size_t n = r->o.n, nv = rbm_machine_n_visible(r->m), nh = rbm_machine_n_hidden(r->m);
-    rbm_status st = rbm_sampler_new(r->m, n, cli_derive_seed(r->o.seed, 4), &r->s);
-    if (st != RBM_OK) {
-        cli_lib_errorf(r->ctx, st, "cannot create %zu chains", n);
-        return EXIT_RUNTIME;
+    if (r->o.pt && r->o.ptt) {
+        cli_errorf("--pt and --ptt exclude each other");
+        return EXIT_USAGE;
     }
-    if (r->data && (st = rbm_sampler_init_from_data(r->s, r->data)) != RBM_OK) {
-        cli_lib_errorf(r->ctx, st, "cannot start the chains from the data");
-        return EXIT_RUNTIME;
-    }
+    int rc = cli_chains_start(r->ctx, r->m, r->data, n, r->o.pt, r->o.ptt ? r->o.model : NULL,
+                              cli_derive_seed(r->o.seed, 4),
+                              r->o.diagnostics, r->o.steps, &r->c);
+    if (rc != 0)
+        return rc;
     r->v = malloc(n * nv * sizeof *r->v);
     r->h = malloc(n * nh * sizeof *r->h);
     r->mean = malloc(n * nv * sizeof *r->mean);
@@ -216,11 +238,9 @@ static int run_chains(struct sample_run *r)
     cli_install_signal_handlers();
     for (size_t done = 0; done < steps && !cli_interrupted();) {
         size_t k = steps - done < chunk ? steps - done : chunk;
-        rbm_status st = rbm_sampler_run(r->s, k);
-        if (st != RBM_OK) {
+        if (cli_chains_run(r->ctx, &r->c, k) != 0) {
             cli_progress_close(&p);
             cli_restore_signal_handlers();
-            cli_lib_errorf(r->ctx, st, "Gibbs sampling failed");
             return EXIT_RUNTIME;
         }
         done += k;
@@ -266,9 +286,9 @@ static int write_samples(struct sample_run *r)
 {
     size_t n = r->o.n, nv = rbm_machine_n_visible(r->m), nh = rbm_machine_n_hidden(r->m);
     rbm_status st;
-    if ((st = rbm_sampler_get_visible(r->s, r->v, n * nv)) != RBM_OK ||
-        (st = rbm_sampler_get_hidden(r->s, r->h, n * nh)) != RBM_OK ||
-        (st = rbm_machine_visible_mean(r->m, n, r->h, n * nh, r->mean, n * nv)) != RBM_OK) {
+    if (cli_chains_states(r->ctx, &r->c, r->v, r->h) != 0)
+        return EXIT_RUNTIME;
+    if ((st = rbm_machine_visible_mean(r->m, n, r->h, n * nh, r->mean, n * nv)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot read the chains");
         return EXIT_RUNTIME;
     }
@@ -304,7 +324,7 @@ static void print_sample_json(const struct sample_run *r, double seconds)
     cli_json_size(f, &first, "n", o->n);
     cli_json_size(f, &first, "steps", o->steps);
     cli_json_u64(f, &first, "seed", o->seed);
-    cli_json_str(f, &first, "init", r->data ? "data" : "random");
+    cli_json_str(f, &first, "init", o->pt || o->ptt ? "beta0" : r->data ? "data" : "random");
     cli_json_str_or_null(f, &first, "data", r->data ? o->data : NULL);
     cli_json_str(f, &first, "out", o->out);
     cli_json_str(f, &first, "format",
@@ -321,6 +341,7 @@ static void print_sample_json(const struct sample_run *r, double seconds)
         cli_json_key(f, &first, "shape");
         fprintf(f, "[%zu, %zu]", o->n, rbm_machine_n_visible(r->m));
     }
+    cli_chains_json(f, &first, &r->c);
     cli_json_real(f, &first, "sampling_seconds", r->sample_seconds);
     cli_json_real(f, &first, "seconds", seconds);
     fputs("\n}\n", f);
@@ -331,9 +352,11 @@ static void print_sample_report(const struct sample_run *r, double seconds)
     const struct sample_opts *o = &r->o;
     const struct cli_grid *g = &r->g;
     cli_print_model_line(o->model, r->m);
-    printf("chains      %zu, %zu Gibbs step%s from %s (seed %llu)\n", o->n, o->steps,
-           o->steps == 1 ? "" : "s", r->data ? "data rows" : "random states",
+    printf("chains      %zu, %zu %s step%s from %s (seed %llu)\n", o->n, o->steps,
+           o->ptt ? "PTT" : o->pt ? "PT" : "Gibbs", o->steps == 1 ? "" : "s",
+           o->pt || o->ptt ? "the independent model" : r->data ? "data rows" : "random states",
            (unsigned long long)o->seed);
+    cli_chains_report(&r->c);
     if (r->data)
         cli_print_data_line(o->data, cli_data_source_of(o->data),
                             rbm_machine_unit_kind(r->m, RBM_LAYER_VISIBLE), &r->di);
@@ -360,6 +383,7 @@ static int run_sample(struct sample_run *r)
     if ((rc = plan_output(r)) != 0 || (rc = start_chains(r)) != 0 || (rc = run_chains(r)) != 0 ||
         (rc = write_samples(r)) != 0)
         return rc;
+    cli_chains_diagnose(r->ctx, &r->c);
     double seconds = cli_now_seconds() - r->o.t0;
     if (r->o.json)
         print_sample_json(r, seconds);

@@ -14,6 +14,7 @@ struct spectrum_opts {
     uint64_t data_seed;
     int json, quiet, help;
     double t0; /* start of the command */
+    struct cli_history_opts history; /* --history ARCHIVE (cli_history.c) */
 };
 
 void cli_usage_spectrum(FILE *f)
@@ -35,8 +36,15 @@ void cli_usage_spectrum(FILE *f)
           "                        kind and size, generated with --data-seed)\n"
           "  --data-seed S         the --seed of 'rbm train' for synthetic data (default 1)\n"
           CLI_DATA_READ_HELP
+          CLI_MODEL_READ_HELP
           "  --modes K             modes compared with the top K principal directions\n"
           "                        (default 5, at most min(N_v, N_h))\n"
+          "  --history ARCHIVE     instead of MODEL: the singular values of W at every\n"
+          "                        checkpoint of an archive (rbms HDF5 or librbm) with\n"
+          "                        the bulk edge, and their figure (spectrum_history.png\n"
+          "                        in --plots DIR, default ARCHIVE without suffix +\n"
+          "                        \".history\"; --no-plots: none; --plot-modes K: the K\n"
+          "                        largest, default 10)\n"
           "  --json                print one JSON object on stdout instead of the report\n"
           "  --quiet               nothing on stderr but errors\n"
           "  -h, --help            show this help\n"
@@ -55,6 +63,11 @@ static int parse_spectrum_opts(int argc, char **argv, struct spectrum_opts *o)
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         CLI_DATA_OPTIONS(&o->data, &o->data_seed),
         {"--modes", .type = OPT_SIZE, .dst = &o->modes, .min = 1, .set = &o->modes_set},
+        {"--history", .type = OPT_STRING, .dst = &o->history.archive,
+         .expected = "expected an archive"},
+        {"--plots", .type = OPT_STRING, .dst = &o->history.plots, .expected = "a directory"},
+        {"--no-plots", .type = OPT_FLAG, .dst = &o->history.no_plots},
+        {"--plot-modes", .type = OPT_SIZE, .dst = &o->history.n_plot, .min = 1},
     };
     const struct cli_args args = {.cmd = "spectrum", .opts = opts, .n_opts = ARRAY_LEN(opts),
                                   .model = &o->model};
@@ -190,6 +203,11 @@ done:
     return rc;
 }
 
+static int history_run(rbm_context *ctx, void *arg)
+{
+    return cli_spectrum_history(ctx, arg);
+}
+
 int cli_cmd_spectrum(int argc, char **argv)
 {
     struct spectrum_opts o;
@@ -199,6 +217,12 @@ int cli_cmd_spectrum(int argc, char **argv)
     if (o.help) {
         cli_usage_spectrum(stdout);
         return EXIT_OK;
+    }
+    if (o.history.archive) {
+        o.history.json = o.json;
+        if (o.history.n_plot == 0)
+            o.history.n_plot = PLOT_MODES;
+        return cli_run_in_context(history_run, &o.history);
     }
     if (cli_need_model("spectrum", o.model) != 0)
         return EXIT_USAGE;

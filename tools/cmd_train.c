@@ -3,6 +3,7 @@
  * (or one JSON object) followed by the spectral and thermodynamic report
  * of cli_report.c. The step loop is cli_training.c. */
 #include "cli.h"
+#include "cli_tempering.h"
 
 #include <math.h>
 #include <signal.h>
@@ -49,15 +50,10 @@ static void usage_training(FILE *f)
           "  --precision float32|float64   arithmetic of the training kernels\n"
           "                        (default float64)\n"
           "\n"
-          "training:\n"
-          "  --estimator cd|pcd|exact|mf|tap|tap2|tap3   gradient estimator (default\n"
-          "                        pcd); exact enumerates a discrete layer of at most 24\n"
-          "                        units; mf, tap2 (= tap) and tap3 are the deterministic\n"
-          "                        mean-field/TAP (EMF) estimators with persistent\n"
-          "                        magnetisations (docs/meanfield.md)\n"
-          "  -k K                  Gibbs sweeps per step for cd/pcd, fixed-point\n"
-          "                        iterations per step for mf/tap (default 1)\n"
-          "  --epochs E            passes over the data (default 50 for synthetic\n"
+          "training:\n",
+          f);
+    cli_usage_train_estimators(f);
+    fputs("  --epochs E            passes over the data (default 50 for synthetic\n"
           "                        data, 5 otherwise)\n"
           "  --batch B             minibatch size (default 100)\n"
           "  --lr X                learning rate (default 0.01)\n"
@@ -85,8 +81,10 @@ void cli_usage_train(FILE *f)
           "                        --epochs epochs in total; give the same --data and\n"
           "                        --seed (the machine and training options come from\n"
           "                        the checkpoint)\n"
-          "\n"
-          "output:\n"
+          "\n",
+          f);
+    cli_usage_train_archives(f);
+    fputs("output:\n"
           "  --out MODEL           where to save the model (default " DEFAULT_MODEL_PATH ")\n"
           "  --json                print one JSON object on stdout instead of the report\n"
           "                        (no spectral/thermodynamic report, no plots)\n"
@@ -169,6 +167,10 @@ struct train_opts {
     const char *plots;       /* --plots DIR, or NULL: beside the model */
     int no_plots;            /* --no-plots */
     int report;              /* the spectral/thermodynamic report is printed */
+    const char *archive, *init; /* --archive FILE, --init ARCHIVE[:N] (or NULL) */
+    size_t archive_saves;       /* --archive-saves (0: the default) */
+    int argc;                   /* the command line, for the archive */
+    char **argv;
 };
 
 static void default_train_opts(struct train_opts *o)
@@ -233,6 +235,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--estimator", .type = OPT_CHOICE, .choice = &CLI_ESTIMATOR_CHOICE,
          .dst = &o->estimator, .config = 1},
         {"-k", .type = OPT_SIZE, .dst = &o->k, .min = 1, .config = 1},
+        CLI_TRAIN_TEMPERING_OPTIONS,
         {"--epochs", .type = OPT_SIZE, .dst = &o->epochs, .min = 1, .set = &o->epochs_set},
         {"--batch", .type = OPT_SIZE, .dst = &o->batch, .min = 1, .set = &o->batch_set,
          .config = 1},
@@ -248,6 +251,10 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
          .expected = "expected a checkpoint file"},
         {"--out", .type = OPT_STRING, .dst = &o->out, .expected = "expected a file name"},
         {"--plots", .type = OPT_STRING, .dst = &o->plots, .expected = "expected a directory"},
+        {"--archive", .type = OPT_STRING, .dst = &o->archive, .expected = "expected a file"},
+        {"--archive-saves", .type = OPT_SIZE, .dst = &o->archive_saves, .min = 2},
+        {"--init", .type = OPT_STRING, .dst = &o->init, .expected = "expected ARCHIVE[:N]",
+         .config = 1},
     };
     const struct cli_args args = {.cmd = "train",
                                   .opts = opts,
@@ -273,18 +280,6 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
 
 /* ---- one run ---- */
 
-/* What --track-spectrum recorded. */
-struct track_summary {
-    const char *csv;    /* the history beside the model, or NULL (no tracking) */
-    size_t records;
-    size_t n_modes;     /* tracked modes */
-    size_t n_outside;   /* modes outside the bulk at the last record */
-    size_t n_significant; /* significant modes at the last record (census) */
-    double edge;        /* bulk edge at the last record */
-    double top[TRACK_MODES]; /* tracked singular values at the last record, descending */
-    double seconds;     /* time spent recording */
-};
-
 /* Everything a run of 'rbm train' holds (freed by free_run but the
  * context). */
 struct train_run {
@@ -297,9 +292,11 @@ struct train_run {
     rbm_census *census; /* of the training data, for the tracker */
     struct cli_fp_track fpt; /* --track-fixed-points */
     char *spec_csv;
+    rbm_machine *init_m;               /* --init's model until new_machine takes it */
+    struct cli_archive_run *archive;   /* --archive */
     struct cli_data_info di;
     struct cli_train_result res;
-    struct track_summary ts;
+    struct cli_track_summary ts;
 };
 
 static void free_run(struct train_run *r)
@@ -310,6 +307,8 @@ static void free_run(struct train_run *r)
     rbm_mode_tracker_free(r->tracker);
     rbm_census_free(r->census);
     cli_fp_track_free(&r->fpt);
+    cli_archive_free(r->archive);
+    rbm_machine_free(r->init_m);
     rbm_trainer_free(r->t);
     rbm_machine_free(r->m);
     rbm_dataset_free(r->data);
@@ -375,6 +374,8 @@ static int resume_trainer(struct train_run *r, size_t ckpt_nv)
 static int new_machine(struct train_run *r)
 {
     const struct train_opts *o = &r->o;
+    if (r->init_m)
+        return cli_take_init(&r->init_m, r->di.cols, &r->m);
     rbm_status st = rbm_machine_new(r->ctx, r->di.cols, o->n_hidden, o->visible, o->hidden, &r->m);
     if (st != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot create a %zu x %zu machine", r->di.cols, o->n_hidden);
@@ -423,6 +424,8 @@ static int new_trainer(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot use estimator %s", cli_estimator_name(o->estimator));
         return st == RBM_ERR_UNSUPPORTED ? EXIT_USAGE : refused(st);
     }
+    if (cli_train_tempering_apply(r->ctx, r->t) != 0)
+        return EXIT_USAGE;
     if ((st = rbm_trainer_set_optimizer(r->t, o->optimizer)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot use optimizer %s", cli_optimizer_name(o->optimizer));
         return EXIT_RUNTIME;
@@ -435,7 +438,7 @@ static int new_trainer(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot set L2 weight decay %g", o->l2);
         return refused(st);
     }
-    return 0;
+    return o->init ? cli_train_init_chains(r->ctx, o->init, r->t, o->quiet) : 0;
 }
 
 /* The exact log-likelihood after every epoch: when cheap, or forced. */
@@ -491,26 +494,11 @@ static int start_tracking(struct train_run *r)
         cli_errorf("out of memory");
         return EXIT_RUNTIME;
     }
-    double tt = cli_now_seconds();
-    rbm_status st = rbm_mode_tracker_new(r->m, nm, &r->tracker);
-    if (st == RBM_OK)
-        st = rbm_census_new(r->data, CLI_CENSUS_NULLS, CLI_CENSUS_SEED, &r->census);
-    if (st == RBM_OK)
-        st = rbm_mode_tracker_set_census(r->tracker, r->census);
-    if (st == RBM_OK) {
-        st = rbm_mode_tracker_record(r->tracker, rbm_trainer_step_count(r->t));
-        r->res.track_seconds = cli_now_seconds() - tt;
-    }
     r->fpt.data = r->data;
     r->fpt.seed = cli_derive_seed(r->o.seed, 6);
-    if (st == RBM_OK && r->o.track_fp &&
-        cli_fp_track_record(r->ctx, r->m, rbm_trainer_step_count(r->t), &r->fpt) != 0)
-        return EXIT_RUNTIME;
-    if (st != RBM_OK) {
-        cli_lib_errorf(r->ctx, st, "cannot track the spectrum of W");
-        return EXIT_RUNTIME;
-    }
-    return 0;
+    return cli_start_tracking(r->ctx, r->m, r->data, nm, rbm_trainer_step_count(r->t),
+                              &r->tracker, &r->census, r->o.track_fp ? &r->fpt : NULL,
+                              &r->res.track_seconds);
 }
 
 /* The model, and the spectrum history beside it with its summary. */
@@ -532,7 +520,7 @@ static int save_results(struct train_run *r)
     }
     if (r->o.track_fp && (rc_fp = cli_fp_track_save(&r->fpt, r->o.out)) != 0)
         return rc_fp;
-    struct track_summary *ts = &r->ts;
+    struct cli_track_summary *ts = &r->ts;
     ts->csv = r->spec_csv;
     ts->records = rbm_mode_tracker_record_count(r->tracker);
     ts->n_modes = rbm_mode_tracker_mode_count(r->tracker);
@@ -547,21 +535,6 @@ static int save_results(struct train_run *r)
 }
 
 /* ---- output ---- */
-
-static void print_track_summary(const struct track_summary *ts, const struct cli_train_result *res)
-{
-    char time_s[32];
-    printf("spectrum    %zu significant mode%s, %zu outside the bulk at the end (edge %.4f); "
-           "top singular values",
-           ts->n_significant, ts->n_significant == 1 ? "" : "s", ts->n_outside, ts->edge);
-    for (size_t i = 0; i < ts->n_modes && i < 5; i++)
-        printf(" %.3f", ts->top[i]);
-    printf("\n");
-    cli_fmt_seconds(time_s, sizeof time_s, ts->seconds);
-    printf("            history of %zu records in %s (%s, %.1f%% of the training time)\n",
-           ts->records, ts->csv, time_s,
-           res->train_seconds > 0 ? 100 * ts->seconds / res->train_seconds : 0.0);
-}
 
 static void print_report(const struct train_run *r, double rate)
 {
@@ -598,7 +571,7 @@ static void print_report(const struct train_run *r, double rate)
         printf("checkpoint  %s.ckpt (every %zu epoch%s, %zu written)\n", o->out,
                o->checkpoint_every, o->checkpoint_every == 1 ? "" : "s", res->checkpoints);
     if (r->ts.csv && r->ts.records > 0)
-        print_track_summary(&r->ts, res);
+        cli_print_track_summary(&r->ts, res);
     cli_fp_track_print(&r->fpt);
     printf("model       %s\n", o->out);
 }
@@ -619,32 +592,12 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_str(f, first, "precision", cli_precision_name(o->precision));
     cli_json_str(f, first, "estimator", cli_estimator_name(o->estimator));
     cli_json_size(f, first, "k", o->k);
+    cli_json_bool(f, first, "centered", cli_train_tempering.centered);
     cli_json_str(f, first, "optimizer", cli_optimizer_name(o->optimizer));
     cli_json_real(f, first, "learning_rate", o->lr);
     cli_json_real(f, first, "l2", o->l2);
     cli_json_size(f, first, "batch", o->batch);
     cli_json_u64(f, first, "seed", o->seed);
-}
-
-static void json_track_summary(FILE *f, int *first, const struct track_summary *ts)
-{
-    int have = ts->csv && ts->records > 0;
-    cli_json_str_or_null(f, first, "spectrum_history", ts->csv);
-    cli_json_size(f, first, "spectrum_records", ts->records);
-    cli_json_key(f, first, "n_modes_outside_bulk");
-    if (have)
-        fprintf(f, "%zu", ts->n_outside);
-    else
-        fputs("null", f);
-    cli_json_real(f, first, "bulk_edge", have ? ts->edge : NAN);
-    cli_json_key(f, first, "n_significant_modes");
-    if (have)
-        fprintf(f, "%zu", ts->n_significant);
-    else
-        fputs("null", f);
-    cli_json_key(f, first, "top_singular_values");
-    cli_json_numbers(f, ts->top, have ? ts->n_modes : 0);
-    cli_json_real(f, first, "spectrum_seconds", ts->seconds);
 }
 
 static void print_json(const struct train_run *r, double rate)
@@ -677,7 +630,7 @@ static void print_json(const struct train_run *r, double rate)
     cli_json_bool(f, &first, "interrupted", res->interrupted);
     if (res->interrupted)
         cli_json_str(f, &first, "signal", res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
-    json_track_summary(f, &first, &r->ts);
+    cli_json_track_summary(f, &first, &r->ts);
     cli_fp_track_json(f, &first, &r->fpt);
     cli_json_str(f, &first, "model_path", o->out);
     fputs("\n}\n", f);
@@ -720,6 +673,10 @@ static int prepare(struct train_run *r)
     int rc;
     if (r->o.resume && (rc = probe_checkpoint(r, &ckpt_nv)) != 0)
         return rc;
+    if (r->o.init && (rc = cli_train_init(r->ctx, r->o.init, &r->init_m, &r->o.visible,
+                                          &r->o.hidden, &r->o.n_hidden,
+                                          &r->o.precision)) != 0)
+        return rc;
     struct cli_data_spec spec = {r->o.data, r->o.source, r->o.visible, r->o.seed, 0};
     if ((rc = cli_load_data(r->ctx, &spec, &r->data, &r->di)) != 0)
         return rc;
@@ -736,10 +693,16 @@ static int run_train(struct train_run *r)
         announce(r);
     if (r->o.track_spectrum && (rc = start_tracking(r)) != 0)
         return rc;
+    if (r->o.archive && (rc = cli_archive_start(r->ctx, r->o.archive, r->t, r->o.epochs,
+                                                r->o.archive_saves, r->o.argc, r->o.argv,
+                                                &r->archive)) != 0)
+        return rc;
     const struct cli_training_plan plan = {r->o.epochs, r->o.checkpoint_every, r->o.out,
-                                           r->o.quiet, r->o.track_every,
+                                           r->o.quiet, r->archive, r->o.track_every,
                                            r->o.track_fp ? &r->fpt : NULL};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
+        return rc;
+    if (r->archive && (rc = cli_archive_finish(r->ctx, r->archive, r->t)) != 0)
         return rc;
     r->res.total_steps = rbm_trainer_step_count(r->t);
     if ((rc = save_results(r)) != 0)
@@ -774,6 +737,8 @@ int cli_cmd_train(int argc, char **argv)
     int rc = parse_train_opts(argc, argv, &r.o);
     if (rc != 0)
         return rc;
+    r.o.argc = argc;
+    r.o.argv = argv;
     if (r.o.help) {
         cli_usage_train(stdout);
         return EXIT_OK;

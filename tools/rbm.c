@@ -6,6 +6,7 @@
  *   rbm spectrum MODEL [...]   singular values of W, noise bulk, PCA overlaps
  *   rbm analyze MODEL [...]    TAP fixed points, TAP log Z, phase of a model
  *   rbm phase [options]        replica-symmetric phase of the RBM ensemble
+ *   rbm export MODEL FILE      a model or archive as an rbms HDF5 archive
  *   rbm help [COMMAND]         usage
  *   rbm --version              version of the program and of the loaded library
  *
@@ -53,6 +54,8 @@ static const struct command COMMANDS[] = {
      "replica-symmetric phase of the RBM ensemble at one point"},
     {"linear", cli_cmd_linear, cli_usage_linear,
      "exact learning dynamics of a gauss-gauss RBM on a data set"},
+    {"export", cli_cmd_export, cli_usage_export,
+     "write a model or archive as an rbms HDF5 archive or a librbm model"},
     {"help", cmd_help, print_usage,
      "show this help, or 'rbm help COMMAND' for one command"},
 };

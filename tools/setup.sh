@@ -29,7 +29,10 @@ packages=(
     build-essential meson ninja-build pkg-config
     libopenblas-dev liblapacke-dev libblas3 liblapack3 libcmocka-dev zlib1g-dev libpng-dev
     python3 python3-numpy
+    python3-cffi python3-pytest python3-mesonpy python3-pip python3-venv patchelf
+    python3-sklearn python3-matplotlib
     dataset-fashion-mnist gnuplot-nox
+    libhdf5-dev python3-h5py
 )
 # Only for .ci/run (RBM_CI_DEPS=1): the ABI gate (abidw, abidiff) and the
 # memcheck step. Without them those tests are skipped.

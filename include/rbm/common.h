@@ -42,6 +42,7 @@ typedef struct rbm_census rbm_census;             /* svd.h       */
 typedef struct rbm_mf rbm_mf;                     /* meanfield.h */
 typedef struct rbm_mf_points rbm_mf_points;       /* meanfield.h */
 typedef struct rbm_ensemble rbm_ensemble;         /* phase.h     */
+typedef struct rbm_tempering rbm_tempering;       /* tempering.h */
 
 /* Log levels, in increasing verbosity (context.h). */
 typedef enum rbm_log_level {

@@ -142,7 +142,10 @@ RBM_API rbm_status rbm_dataset_synthetic(rbm_context *ctx, size_t n_samples, siz
 /* Apply a transform, producing a new dataset (owned by the caller; the input
  * is unchanged). threshold is used by the BINARIZE transforms only and is
  * compared with the raw values (e.g. 127 for uint8 images, 0.5 after
- * SCALE01). Results are stored as float32 (float64 if the input is float64).
+ * SCALE01). Results are stored in the smallest type that holds them
+ * exactly: BINARIZE gives uint8 (0/1, a quarter of float32's memory; until
+ * 0.2 it gave float32, and checkpoints made on such data still resume on
+ * the uint8 one); the others give float32 (float64 if the input is float64).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown transform,
  * threshold not finite), RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_dataset_transform(const rbm_dataset *ds, rbm_transform transform,

@@ -26,7 +26,18 @@
  *          third cumulant of each unit, see meanfield.h). Supported for
  *          Bernoulli/Ising layers and one Gaussian layer (MF also on
  *          Gauss-Gauss machines).
- * Negative statistics of CD/PCD use the last visible state and E[h|v]
+ *   PT     parallel tempering (tempering.h): a temperature ladder of
+ *          RBM_ESTIMATOR_REPLICAS replicas (default 10, betas evenly spaced
+ *          from 0 to 1) of RBM_ESTIMATOR_CHAINS chains each, persistent
+ *          across calls; each call rebuilds the rungs from the machine's
+ *          current parameters, runs k PT sweeps (Gibbs on every replica,
+ *          then replica exchange between neighbours), and the model term is
+ *          that of the beta = 1 replica's chains. With
+ *          RBM_ESTIMATOR_RETUNE_EVERY = K > 0 the betas are re-placed every
+ *          K calls from the swap acceptances measured since the last
+ *          placement (rbm_tempering_tune's rule with R fixed, so no
+ *          allocation). PT computes in float64 whatever the precision.
+ * Negative statistics of CD/PCD/PT use the last visible state and E[h|v]
  * (Rao-Blackwell).
  *
  * THREAD SAFETY: estimators and gradients belong to their context's
@@ -48,13 +59,17 @@ typedef enum rbm_estimator_kind {
     RBM_ESTIMATOR_EXACT = 2,
     RBM_ESTIMATOR_MF = 3,   /* naive mean field (EMF, first order) */
     RBM_ESTIMATOR_TAP2 = 4, /* TAP, second order (EMF of Gabrie et al.) */
-    RBM_ESTIMATOR_TAP3 = 5  /* TAP, third order (the derived TAP3 field) */
+    RBM_ESTIMATOR_TAP3 = 5, /* TAP, third order (the derived TAP3 field) */
+    RBM_ESTIMATOR_PT = 6    /* parallel tempering (tempering.h) */
 } rbm_estimator_kind;
 
 /* Largest layer the EXACT estimator enumerates. */
 #define RBM_EXACT_MAX_UNITS 24
 
-/* Name ("cd", "pcd", "exact", "mf", "tap2", "tap3") or NULL; parse the
+/* Replicas of a PT estimator unless RBM_ESTIMATOR_REPLICAS is set. */
+#define RBM_ESTIMATOR_PT_DEFAULT_REPLICAS 10
+
+/* Name ("cd", "pcd", "exact", "mf", "tap2", "tap3", "pt") or NULL; parse the
  * same names, and "tap" for TAP2. */
 RBM_API const char *rbm_estimator_kind_name(rbm_estimator_kind kind);
 RBM_API rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out);
@@ -72,10 +87,20 @@ RBM_API rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind
  *                         seeded as at creation, so an estimator made and
  *                         then given K and CHAINS is the same, bit for bit,
  *                         whatever the order of the two calls. CD and EXACT
- *                         keep no chains (RBM_ERR_UNSUPPORTED; get_int reads 0). */
+ *                         keep no chains (RBM_ERR_UNSUPPORTED; get_int reads 0).
+ *                         For PT: chains per replica.
+ *   RBM_ESTIMATOR_REPLICAS   PT only: replicas of the ladder, in [0, 1024],
+ *                         0 meaning RBM_ESTIMATOR_PT_DEFAULT_REPLICAS, 1
+ *                         refused; setting it replaces the ladder by a fresh
+ *                         one, as CHAINS does. get_int reads the count in use.
+ *   RBM_ESTIMATOR_RETUNE_EVERY  PT only: re-place the betas every that many
+ *                         calls, in [0, 2^31 - 1], 0 never (default). Other
+ *                         kinds: RBM_ERR_UNSUPPORTED (get_int reads 0). */
 typedef enum rbm_estimator_param {
     RBM_ESTIMATOR_K = 250,
-    RBM_ESTIMATOR_CHAINS = 251
+    RBM_ESTIMATOR_CHAINS = 251,
+    RBM_ESTIMATOR_REPLICAS = 252,
+    RBM_ESTIMATOR_RETUNE_EVERY = 253
 } rbm_estimator_param;
 
 /* Create an estimator for machine m (borrowed; must outlive it) with k = 1
@@ -123,6 +148,12 @@ RBM_API rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const d
 /* The persistent chains of a PCD estimator (borrowed; valid while the
  * estimator lives), NULL for the other kinds. */
 RBM_API rbm_sampler *rbm_estimator_sampler(rbm_estimator *e);
+
+/* The ladder of a PT estimator (borrowed; valid until the estimator is
+ * freed or its REPLICAS / CHAINS are set), NULL for the other kinds. Use it
+ * to read swap statistics and chains; running or tuning it directly moves
+ * the estimator's state like a call of compute would. */
+RBM_API rbm_tempering *rbm_estimator_tempering(rbm_estimator *e);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@
 #include "machine.h"
 #include "dataset.h"
 #include "sampler.h"
+#include "tempering.h"
+#include "diagnostics.h"
 #include "gradient.h"
 #include "estimator.h"
 #include "trainer.h"
@@ -20,5 +22,7 @@
 #include "linear.h"
 #include "meanfield.h"
 #include "phase.h"
+#include "interop.h"
+#include "archive.h"
 
 #endif /* RBM_RBM_H */

@@ -74,13 +74,32 @@ typedef enum rbm_trainer_param {
     RBM_TRAINER_ADAM_EPSILON = 104,  /* > 0, finite              (1e-8)  */
     RBM_TRAINER_L1 = 105,            /* >= 0, finite             (0)     */
     RBM_TRAINER_L2 = 106,            /* >= 0, finite             (0)     */
+    RBM_TRAINER_CENTERING_RATE = 107, /* (0, 1]: rate nu of the centring
+                                        offsets' running means (0.01)      */
     /* the integer key, set with rbm_trainer_set_int: */
-    RBM_TRAINER_MONITOR_EVERY = 150  /* reconstruction error every that many
+    RBM_TRAINER_MONITOR_EVERY = 150, /* reconstruction error every that many
                                         steps, 0: never; in [0, 2^31 - 1] (1).
                                         The error of a minibatch v is
                                         mean_{rows,units} (v - E[v | h])^2 with
                                         h = E[h|v] (mean-field reconstruction) */
+    RBM_TRAINER_CENTERED = 151       /* boolean (0): the centred gradient
+                                        (Melchior, Fischer & Wiskott 2016),
+                                        below                              */
 } rbm_trainer_param;
+
+/* The centred gradient (RBM_TRAINER_CENTERED = 1; docs/theory.md §12). With
+ * offsets mu (N_v) and lambda (N_h) the estimator's direction (gW, ga, gb)
+ * becomes, in the stored uncentred parameters,
+ *   gW' = gW - mu gb^T - ga lambda^T,
+ *   ga' = ga - gW' lambda,  gb' = gb - gW'^T mu,
+ * which is a step of the centred machine -(v-mu)^T W (h-lambda) - ... mapped
+ * back to W, a, b (saved models stay ordinary RBMs). After every successful
+ * step the offsets move to (1 - nu) mu + nu m_v, m_v the mean of the
+ * batch's <v>_data and the model's <v> = <v>_data - ga (likewise lambda with
+ * E[h|v] and gb); the first step sets them to m_v, m_h. g' = 0 exactly when
+ * g = 0, so the fixed points are those of the plain gradient. The optimiser
+ * (and rbm_trainer_gradient) sees g'. rbm_trainer_apply_gradient does not
+ * centre. Offsets, rate and flag are saved in checkpoints. */
 
 /* Names ("sgd", "momentum", "adam") and parsing. */
 RBM_API const char *rbm_optimizer_name(rbm_optimizer opt);

@@ -137,10 +137,22 @@ typedef struct {
     const rbm_machine *m;
     const rbm_dataset *d;
     double lo, hi;
-    double *work; /* per part: nh + nh + nv */
+    double *work; /* per part: see pl_part (direct) and pl_fast_part */
     long double *acc;
+    /* fast path: Gp = exp(span W), Gm = exp(-span W), chunk per visible site */
+    const double *Gp, *Gm;
+    const size_t *chunk;
 } pl_job;
 
+/* log p(v_i | v_-i) from the free-energy change of flipping unit i:
+ * F(v') - F(v) = -a_i delta - dl, log p = -softplus(F(v) - F(v')). */
+static double pl_term(double a_i, double delta, double dl)
+{
+    return -rbm__softplus(a_i * delta + dl);
+}
+
+/* Direct path: for each row, the hidden fields after each flip and their
+ * log-partition sums (N_v N_h exp/log per row). Any hidden kind. */
 static void pl_part(void *arg, size_t part, size_t parts)
 {
     pl_job *J = arg;
@@ -164,12 +176,112 @@ static void pl_part(void *arg, size_t part, size_t parts)
             for (size_t j = 0; j < nh; j++)
                 Hf[j] = H[j] + delta * w[j];
             double dl = rbm__logpart_sum(mv->hk, mv->sigma_h, nh, Hf, 1.0) - sum_lam;
-            /* F(v') - F(v) = -a_i delta - dl ; log p(v_i|rest) = -softplus(F(v) - F(v')) */
-            double dF = -mv->a[i] * delta - dl;
-            acc -= rbm__softplus(-dF);
+            acc += pl_term(mv->a[i], delta, dl);
         }
     }
     J->acc[part] = acc;
+}
+
+/* Fast path for Bernoulli and Ising hidden units, PL_ROWS rows at a time. The
+ * change of a hidden log-partition when the field moves by d = delta w_ij
+ * is a log of positive terms (no cancellation):
+ *   Bernoulli  log(1 + e^(x+d)) - log(1 + e^x) = log(sigm(-x) + sigm(x) e^d)
+ *   Ising      log cosh(x+d) - log cosh x = log(sigm(2x) e^d + sigm(-2x) e^-d)
+ * and e^(+-span w_ij) is a property of the machine (Gp, Gm), so a flip
+ * costs N_h multiply-adds and N_h / (4 chunk) logs instead of N_h exps and
+ * logs; the product over j is renormalised by a log every chunk factors. */
+/* 16 rows share each pass over Gp, Gm (1 byte of G traffic per term) */
+enum { PL_ROWS = 16 };
+
+static void pl_fast_part(void *arg, size_t part, size_t parts)
+{
+    pl_job *J = arg;
+    const rbm__machine_view *mv = rbm__machine_view_of(J->m);
+    const rbm__kern *K = &rbm__kern_f64;
+    size_t nv = mv->nv, nh = mv->nh, rows = rbm__dataset_rows(J->d);
+    size_t r0 = rows / parts * part, r1 = part + 1 == parts ? rows : rows / parts * (part + 1);
+    double *v = J->work + part * PL_ROWS * (nv + 3 * nh), *H = v + PL_ROWS * nv,
+           *al = H + PL_ROWS * nh, *be = al + PL_ROWS * nh;
+    const int ising = mv->hk == RBM_UNIT_ISING;
+    const double sc = ising ? 2.0 : 1.0, span = J->hi - J->lo;
+    long double acc = 0;
+    for (size_t rb = r0; rb < r1; rb += PL_ROWS) {
+        size_t n = r1 - rb < PL_ROWS ? r1 - rb : PL_ROWS;
+        rbm__dataset_fetch(J->d, NULL, rb, n, false, v);
+        for (size_t r = n; r < PL_ROWS; r++) /* pad with copies of the first row */
+            memcpy(v + r * nv, v, nv * sizeof(double));
+        K->hidden_field(mv, PL_ROWS, v, H);
+        rbm__sigmoid_d(PL_ROWS * nh, H, sc, al);
+        rbm__sigmoid_d(PL_ROWS * nh, H, -sc, be);
+        const double *alpha[PL_ROWS], *beta[PL_ROWS];
+        for (size_t r = 0; r < PL_ROWS; r++) {
+            alpha[r] = al + r * nh;
+            beta[r] = be + r * nh;
+        }
+        for (size_t i = 0; i < nv; i++) {
+            const double *G[PL_ROWS], *Gi[PL_ROWS];
+            double delta[PL_ROWS], dl[PL_ROWS];
+            for (size_t r = 0; r < PL_ROWS; r++) {
+                bool up = v[r * nv + i] != J->hi; /* the flip moves v_i up by span */
+                delta[r] = up ? span : -span;
+                G[r] = (up ? J->Gp : J->Gm) + i * nh;
+                Gi[r] = (up ? J->Gm : J->Gp) + i * nh;
+            }
+            for (size_t r = 0; r < PL_ROWS; r += 4)
+                rbm__log_mix_sums4(ising, nh, G + r, Gi + r, alpha + r, beta + r, J->chunk[i],
+                                   dl + r);
+            for (size_t r = 0; r < n; r++)
+                acc += pl_term(mv->a[i], delta[r], dl[r]);
+        }
+    }
+    J->acc[part] = acc;
+}
+
+/* Sets up the fast path (Gp, Gm, chunk in J, one allocation in *mem) when it
+ * applies: discrete hidden units and every factor e^(span |w|) below e^350;
+ * *fast false otherwise (the direct path is used). RBM_ERR_TOO_LARGE /
+ * RBM_ERR_NO_MEMORY when the 2 N_v N_h doubles cannot be had. */
+static rbm_status pl_fast_setup(pl_job *J, void **mem, bool *fast)
+{
+    const rbm__machine_view *mv = rbm__machine_view_of(J->m);
+    size_t nv = mv->nv, nh = mv->nh;
+    *mem = NULL;
+    *fast = false;
+    if (mv->hk == RBM_UNIT_GAUSSIAN)
+        return RBM_OK;
+    double span = J->hi - J->lo;
+    for (size_t i = 0; i < nv; i++)
+        if (!(span * rbm__max_abs(nh, mv->W + i * nh) <= 350.0))
+            return RBM_OK;
+    /* Gp, Gm (nv nh doubles each) and chunk (nv sizes, in double slots) */
+    _Static_assert(sizeof(size_t) <= sizeof(double), "chunk sizes fit double slots");
+    if (nh > (SIZE_MAX / sizeof(double) - nv) / nv / 2)
+        return rbm__fail(mv->ctx, RBM_ERR_TOO_LARGE,
+                         "pseudo-likelihood tables for %zu x %zu weights overflow size_t", nv, nh);
+    double *Gp;
+    rbm_status st = rbm__xcalloc(mv->ctx, 2 * nv * nh + nv, sizeof(double), &Gp,
+                                 "pseudo-likelihood tables");
+    if (st)
+        return st;
+    double *Gm = Gp + nv * nh;
+    size_t *chunk = (size_t *)(Gm + nv * nh);
+    for (size_t i = 0; i < nv; i++) {
+        /* each factor lies in [e^-c, e^c]; a product of chunk factors in e^+-700 */
+        double c = span * rbm__max_abs(nh, mv->W + i * nh);
+        double ch = c > 0 ? floor(700.0 / c) : 1e9;
+        chunk[i] = ch >= 1e9 ? (size_t)1e9 : (size_t)ch;
+        for (size_t j = 0; j < nh; j++) {
+            double x = span * mv->W[i * nh + j];
+            Gp[i * nh + j] = exp(x);
+            Gm[i * nh + j] = exp(-x);
+        }
+    }
+    J->Gp = Gp;
+    J->Gm = Gm;
+    J->chunk = chunk;
+    *mem = Gp;
+    *fast = true;
+    return RBM_OK;
 }
 
 rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *data,
@@ -198,19 +310,27 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
     if (parts > 64)
         parts = 64;
     pl_job J = {.m = m, .d = data, .lo = lo, .hi = hi};
-    if ((st = rbm__xcalloc(mv->ctx, parts * (2 * mv->nh + mv->nv), sizeof(double), &J.work,
-                           "workspace")))
+    void *gmem = NULL;
+    bool fast = false;
+    if ((st = pl_fast_setup(&J, &gmem, &fast)))
         return st;
-    if ((st = rbm__xcalloc(mv->ctx, parts, sizeof(long double), &J.acc, "workspace"))) {
-        rbm__free(mv->ctx, J.work);
+    size_t per_part = fast ? PL_ROWS * (mv->nv + 3 * mv->nh) : 2 * mv->nh + mv->nv;
+    if ((st = rbm__xcalloc(mv->ctx, parts * per_part, sizeof(double), &J.work, "workspace"))) {
+        rbm__free(mv->ctx, gmem);
         return st;
     }
-    rbm__parallel(mv->ctx, parts, pl_part, &J);
+    if ((st = rbm__xcalloc(mv->ctx, parts, sizeof(long double), &J.acc, "workspace"))) {
+        rbm__free(mv->ctx, J.work);
+        rbm__free(mv->ctx, gmem);
+        return st;
+    }
+    rbm__parallel(mv->ctx, parts, fast ? pl_fast_part : pl_part, &J);
     long double acc = 0;
     for (size_t p = 0; p < parts; p++)
         acc += J.acc[p];
     rbm__free(mv->ctx, J.work);
     rbm__free(mv->ctx, J.acc);
+    rbm__free(mv->ctx, gmem);
     *mean_pll = (double)(acc / (long double)rbm__dataset_rows(data));
     return RBM_OK;
 }

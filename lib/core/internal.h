@@ -109,6 +109,19 @@ void rbm__sigma_range(rbm_precision prec, double *lo, double *hi);
 bool rbm__sigma_ok(double sigma, rbm_precision prec);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
 double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
+/* x[i] += delta col[i] for i < n (stored), then rbm__logpart_sum(k, sigma,
+ * n, x, 1): the Gray-code step of exact enumeration in one pass. */
+double rbm__logpart_sum_update(rbm_unit_kind k, double sigma, size_t n, double *x, double delta,
+                               const double *col);
+/* For r < 4: out[r] = sum_{j<n} log f_rj with f_rj = beta_r[j] + alpha_r[j]
+ * G_r[j] (ising 0) or alpha_r[j] G_r[j] + beta_r[j] Ginv_r[j] (ising 1;
+ * Ginv unused otherwise): the log-partition change of a Bernoulli or Ising
+ * hidden layer when one visible unit flips (metrics.c, pseudo-likelihood).
+ * Products of f are taken `chunk` factors per lane at a time: the caller
+ * guarantees every f lies in [e^-c, e^c] with chunk c <= 700. */
+void rbm__log_mix_sums4(int ising, size_t n, const double *const G[4],
+                        const double *const Ginv[4], const double *const alpha[4],
+                        const double *const beta[4], size_t chunk, double out[4]);
 /* out[i] = sigm(scale * x[i]) (vectorised; out may alias x) */
 void rbm__sigmoid_d(size_t n, const double *x, double scale, double *out);
 void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out);

@@ -75,6 +75,22 @@ uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds)
     return rbm__crc32(0, ds->data, ds->rows * ds->cols * rbm__dtype_size(ds->dtype));
 }
 
+uint32_t rbm__dataset_fingerprint_as(const rbm_dataset *ds, rbm_dtype as)
+{
+    if (as == ds->dtype || (as != RBM_DTYPE_FLOAT32 && as != RBM_DTYPE_FLOAT64))
+        return rbm__dataset_fingerprint(ds);
+    double buf[1024]; /* 8 KiB: 1024 doubles or 2048 floats */
+    const bool f32 = as == RBM_DTYPE_FLOAT32;
+    const size_t chunk = f32 ? 2048 : 1024, n = ds->rows * ds->cols;
+    uint32_t crc = 0;
+    for (size_t i = 0; i < n; i += chunk) {
+        size_t c = n - i < chunk ? n - i : chunk;
+        rbm__elems_convert(ds->data, ds->dtype, i, c, f32, buf);
+        crc = rbm__crc32(crc, buf, c * (f32 ? sizeof(float) : sizeof(double)));
+    }
+    return crc;
+}
+
 rbm_context *rbm__dataset_ctx(const rbm_dataset *ds)
 {
     return ds->ctx;

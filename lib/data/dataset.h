@@ -43,6 +43,11 @@ double rbm__dataset_at(const rbm_dataset *ds, size_t r, size_t c);
 /* CRC-32 of the stored elements (shape and dtype are not included): tells a
  * checkpoint whether it is resumed on the same data. */
 uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds);
+/* The fingerprint the elements would have if stored as `as` (float32 or
+ * float64): a checkpoint made when a dataset was held in a wider type (0.1
+ * and early 0.2 kept binarised data as float32) matches the same values
+ * held as uint8. RBM_DTYPE_UINT8 or ds's own dtype: rbm__dataset_fingerprint. */
+uint32_t rbm__dataset_fingerprint_as(const rbm_dataset *ds, rbm_dtype as);
 
 /* Read-only accessors (ds must not be NULL). */
 rbm_context *rbm__dataset_ctx(const rbm_dataset *ds);

@@ -24,7 +24,10 @@ rbm_status rbm_dataset_transform(const rbm_dataset *ds, rbm_transform transform,
     if (binarize && !isfinite(threshold))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "rbm_dataset_transform: threshold %g is not finite", threshold);
-    rbm_dtype odt = ds->dtype == RBM_DTYPE_FLOAT64 ? RBM_DTYPE_FLOAT64 : RBM_DTYPE_FLOAT32;
+    /* The smallest type that holds the results exactly: 0/1 in uint8. */
+    rbm_dtype odt = transform == RBM_TRANSFORM_BINARIZE ? RBM_DTYPE_UINT8
+                    : ds->dtype == RBM_DTYPE_FLOAT64  ? RBM_DTYPE_FLOAT64
+                                                      : RBM_DTYPE_FLOAT32;
     size_t n = ds->rows * ds->cols;
     size_t bytes = 0;
     rbm_status st = rbm__dataset_size(ctx, ds->rows, ds->cols, rbm__dtype_size(odt), &bytes,
@@ -55,7 +58,9 @@ rbm_status rbm_dataset_transform(const rbm_dataset *ds, rbm_transform transform,
         case RBM_TRANSFORM_TO_ISING: y = 2.0 * x - 1.0; break;
         default: y = x > threshold ? 1.0 : -1.0; break;
         }
-        if (odt == RBM_DTYPE_FLOAT64)
+        if (odt == RBM_DTYPE_UINT8)
+            ((uint8_t *)data)[i] = (uint8_t)y;
+        else if (odt == RBM_DTYPE_FLOAT64)
             ((double *)data)[i] = y;
         else
             ((float *)data)[i] = (float)y;

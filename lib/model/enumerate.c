@@ -230,18 +230,20 @@ static void gray_part(void *arg, size_t part, size_t parts)
     const double span = 1.0 - J->V.lo;
     for (uint64_t t = t0; t < t1; t++) {
         uint64_t g = t ^ (t >> 1);
+        double lp;
         if (t == t0 || ((t - t0) & 4095) == 0) {
             gray_fields_from_scratch(J, g, F, &edot);
+            lp = rbm__logpart_sum(J->V.ok, J->V.osig, J->V.o, F, 1.0);
         } else {
-            /* Gray code: state t differs from t-1 in bit ctz(t) */
+            /* Gray code: state t differs from t-1 in bit ctz(t); the column
+             * update and the log-partition sum are one pass over F */
             unsigned u = (unsigned)__builtin_ctzll(t);
             double delta = (g >> u) & 1 ? span : -span;
             const double *c = J->cols + (size_t)u * J->V.o;
-            for (size_t q = 0; q < J->V.o; q++)
-                F[q] += delta * c[q];
+            lp = rbm__logpart_sum_update(J->V.ok, J->V.osig, J->V.o, F, delta, c);
             edot += J->V.ebias[u] * delta;
         }
-        double lw = edot + rbm__logpart_sum(J->V.ok, J->V.osig, J->V.o, F, 1.0);
+        double lw = edot + lp;
         if (J->lws)
             J->lws[t] = lw;
         if (J->thr) {

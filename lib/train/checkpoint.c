@@ -20,7 +20,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define TRNS_VERSION 1u
+#define TRNS_VERSION 1u          /* without centring */
+#define TRNS_VERSION_CENTERED 2u /* version 1 + the centring block at the end */
 static const char tag_trns[4] = {'T', 'R', 'N', 'S'};
 
 /* ---------------- the shared pieces (checkpoint.h) ---------------- */
@@ -106,7 +107,7 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
 {
     const rbm_machine *m = t->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    rbm__wbuf_u32(w, TRNS_VERSION);
+    rbm__wbuf_u32(w, t->center.on ? TRNS_VERSION_CENTERED : TRNS_VERSION);
     rbm__wbuf_u64(w, mv->nv);
     rbm__wbuf_u64(w, mv->nh);
     rbm__wbuf_u64(w, rbm__dataset_rows(t->data));
@@ -129,6 +130,8 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
         rbm__wbuf_u64(w, t->perm[i]);
     rbm__optimizer_write_state(t->opt, w);
     rbm__estimator_write_state(t->est, w);
+    if (t->center.on)
+        rbm__centering_write_state(&t->center, w);
 }
 
 static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_dataset *data,
@@ -182,14 +185,16 @@ typedef struct trainer_config {
 } trainer_config;
 
 /* Version, shapes and the dataset the state was made on. */
-static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_dataset *data)
+static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_dataset *data,
+                              uint32_t *version_out)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__rbuf *r = &in->r;
     uint32_t version = rbm__rbuf_u32(r);
-    if (version != TRNS_VERSION)
-        return rbm__ckpt_bad(in, "training state version %u is not supported (expected %u)",
-                             version, TRNS_VERSION);
+    if (version != TRNS_VERSION && version != TRNS_VERSION_CENTERED)
+        return rbm__ckpt_bad(in, "training state version %u is not supported (expected %u or %u)",
+                             version, TRNS_VERSION, TRNS_VERSION_CENTERED);
+    *version_out = version;
     uint64_t nv = rbm__rbuf_u64(r), nh = rbm__rbuf_u64(r);
     uint64_t rows = rbm__rbuf_u64(r), cols = rbm__rbuf_u64(r);
     uint32_t dtype = rbm__rbuf_u32(r), fp = rbm__rbuf_u32(r);
@@ -202,7 +207,13 @@ static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_
     uint32_t have = rbm__dataset_fingerprint(data);
     const size_t drows = rbm__dataset_rows(data), dcols = rbm__dataset_cols(data);
     const uint32_t ddtype = (uint32_t)rbm__dataset_dtype(data);
-    if (rows != drows || cols != dcols || dtype != ddtype || fp != have)
+    /* The same values in a narrower type (binarised data are uint8 since
+     * 0.2, float32 before): the minibatches, and so the run, are the same. */
+    bool same_values = rows == drows && cols == dcols && dtype != ddtype &&
+                       ddtype == RBM_DTYPE_UINT8 &&
+                       (dtype == RBM_DTYPE_FLOAT32 || dtype == RBM_DTYPE_FLOAT64) &&
+                       fp == rbm__dataset_fingerprint_as(data, (rbm_dtype)dtype);
+    if (!same_values && (rows != drows || cols != dcols || dtype != ddtype || fp != have))
         return rbm__fail(in->ctx, RBM_ERR_SHAPE,
                          "%s: checkpoint was made on a different dataset (%llu x %llu, dtype %u, "
                          "fingerprint %08x; given %zu x %zu, dtype %u, fingerprint %08x)",
@@ -287,13 +298,14 @@ static rbm_status read_row_order(rbm_trainer *t, rbm__ckpt_in *in)
 }
 
 /* Everything after the configuration, in file order, then nothing more. */
-static rbm_status read_states(rbm_trainer *t, rbm__ckpt_in *in)
+static rbm_status read_states(rbm_trainer *t, rbm__ckpt_in *in, uint32_t version)
 {
     rbm_status st;
     if ((st = rbm__ckpt_get_rng(in, &t->rng, "trainer rng")) ||
         (st = rbm__estimator_read_rng(t->est, in)) || (st = read_row_order(t, in)) ||
         (st = rbm__optimizer_read_state(t->opt, in)) ||
-        (st = rbm__estimator_read_state(t->est, in)))
+        (st = rbm__estimator_read_state(t->est, in)) ||
+        (version == TRNS_VERSION_CENTERED && (st = rbm__centering_read_state(&t->center, in))))
         return st;
     if (rbm__rbuf_left(&in->r) != 0)
         return rbm__ckpt_bad(in, "training state has %zu unexpected trailing bytes",
@@ -306,13 +318,14 @@ static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_data
 {
     *out = NULL;
     trainer_config c;
+    uint32_t version = 0;
     rbm_status st;
-    if ((st = read_header(in, m, data)) || (st = read_config(in, data, &c)))
+    if ((st = read_header(in, m, data, &version)) || (st = read_config(in, data, &c)))
         return st;
     rbm_trainer *t = NULL;
     if ((st = rbm_trainer_new(m, data, (size_t)c.B, c.seed, &t)))
         return st;
-    if ((st = apply_config(t, &c, in)) || (st = read_states(t, in))) {
+    if ((st = apply_config(t, &c, in)) || (st = read_states(t, in, version))) {
         rbm_trainer_free(t);
         return st;
     }

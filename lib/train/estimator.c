@@ -25,6 +25,7 @@ static const rbm__estimator_ops *ops_of(rbm_estimator_kind kind)
     case RBM_ESTIMATOR_MF:
     case RBM_ESTIMATOR_TAP2:
     case RBM_ESTIMATOR_TAP3: return &rbm__estimator_emf_ops;
+    case RBM_ESTIMATOR_PT: return &rbm__estimator_pt_ops;
     }
     return NULL;
 }
@@ -38,6 +39,7 @@ const char *rbm_estimator_kind_name(rbm_estimator_kind kind)
     case RBM_ESTIMATOR_MF: return "mf";
     case RBM_ESTIMATOR_TAP2: return "tap2";
     case RBM_ESTIMATOR_TAP3: return "tap3";
+    case RBM_ESTIMATOR_PT: return "pt";
     }
     return NULL;
 }
@@ -46,7 +48,7 @@ rbm_status rbm_estimator_kind_parse(const char *name, rbm_estimator_kind *out)
 {
     if (!name || !out)
         return RBM_ERR_NULL;
-    for (int k = 0; k <= RBM_ESTIMATOR_TAP3; k++)
+    for (int k = 0; k <= RBM_ESTIMATOR_PT; k++)
         if (strcmp(name, rbm_estimator_kind_name((rbm_estimator_kind)k)) == 0) {
             *out = (rbm_estimator_kind)k;
             return RBM_OK;
@@ -165,19 +167,24 @@ rbm_estimator_kind rbm_estimator_kind_of(const rbm_estimator *e)
 static const rbm__param_spec estimator_specs[] = {
     {RBM_ESTIMATOR_K, "RBM_ESTIMATOR_K", RBM__PARAM_INT, 1, INT32_MAX, false, false},
     {RBM_ESTIMATOR_CHAINS, "RBM_ESTIMATOR_CHAINS", RBM__PARAM_INT, 0, INT32_MAX, false, false},
+    {RBM_ESTIMATOR_REPLICAS, "RBM_ESTIMATOR_REPLICAS", RBM__PARAM_INT, 0,
+     RBM_TEMPERING_MAX_REPLICAS, false, false},
+    {RBM_ESTIMATOR_RETUNE_EVERY, "RBM_ESTIMATOR_RETUNE_EVERY", RBM__PARAM_INT, 0, INT32_MAX,
+     false, false},
 };
 
 static const rbm__param_table estimator_params = {
     "estimator", "rbm_estimator", 200, estimator_specs,
     sizeof estimator_specs / sizeof estimator_specs[0]};
 
-/* Fresh chains or particles: n (0: max_batch), seeded as at creation. The
- * new family state is built beside the old one, so a failure leaves the
- * estimator as it was. */
-static rbm_status set_chains(rbm_estimator *e, size_t n)
+/* Fresh chains or particles: n (0: max_batch) and, for PT, `replicas`,
+ * seeded as at creation. The new family state is built beside the old one,
+ * so a failure leaves the estimator as it was. */
+static rbm_status set_chains(rbm_estimator *e, size_t n, size_t replicas)
 {
     rbm_estimator fresh = *e;
     memset(&fresh.u, 0, sizeof fresh.u);
+    fresh.replicas = replicas;
     rbm_status st = e->ops->init(&fresh, n, e->seed);
     if (st) {
         e->ops->release(&fresh);
@@ -186,7 +193,27 @@ static rbm_status set_chains(rbm_estimator *e, size_t n)
     e->ops->release(e);
     e->u = fresh.u;
     e->chains = n;
+    e->replicas = replicas;
     return RBM_OK;
+}
+
+/* The PT-only keys. */
+static rbm_status set_pt_key(rbm_estimator *e, rbm_estimator_param key, int64_t value)
+{
+    if (e->ops != &rbm__estimator_pt_ops)
+        return rbm__fail(e->ctx, RBM_ERR_UNSUPPORTED,
+                         "rbm_estimator_set_int: %s applies to PT estimators only, not %s",
+                         key == RBM_ESTIMATOR_REPLICAS ? "RBM_ESTIMATOR_REPLICAS"
+                                                       : "RBM_ESTIMATOR_RETUNE_EVERY",
+                         rbm_estimator_kind_name(e->kind));
+    if (key == RBM_ESTIMATOR_RETUNE_EVERY) {
+        e->retune = (size_t)value;
+        return RBM_OK;
+    }
+    if (value == 1)
+        return rbm__fail(e->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "RBM_ESTIMATOR_REPLICAS = 1: a ladder needs 2 or more replicas");
+    return set_chains(e, e->chains, (size_t)value);
 }
 
 rbm_status rbm_estimator_set_int(rbm_estimator *e, rbm_estimator_param key, int64_t value)
@@ -203,10 +230,12 @@ rbm_status rbm_estimator_set_int(rbm_estimator *e, rbm_estimator_param key, int6
         e->k = (size_t)value; /* EXACT keeps it and ignores it */
         return RBM_OK;
     }
+    if (key == RBM_ESTIMATOR_REPLICAS || key == RBM_ESTIMATOR_RETUNE_EVERY)
+        return set_pt_key(e, key, value);
     if (!e->ops->chains_are)
         return rbm__fail(e->ctx, RBM_ERR_UNSUPPORTED,
                          "rbm_estimator_set_int: %s estimators keep no persistent chains", kind);
-    return set_chains(e, (size_t)value);
+    return set_chains(e, (size_t)value, e->replicas);
 }
 
 rbm_status rbm_estimator_get_int(const rbm_estimator *e, rbm_estimator_param key, int64_t *out)
@@ -217,8 +246,13 @@ rbm_status rbm_estimator_get_int(const rbm_estimator *e, rbm_estimator_param key
                                          (int32_t)key, RBM__PARAM_INT, out);
     if (st)
         return st;
+    bool pt = e->ops == &rbm__estimator_pt_ops;
     if (key == RBM_ESTIMATOR_K)
         *out = (int64_t)e->k;
+    else if (key == RBM_ESTIMATOR_REPLICAS)
+        *out = pt ? (int64_t)rbm_tempering_replica_count(e->u.pt.pt) : 0;
+    else if (key == RBM_ESTIMATOR_RETUNE_EVERY)
+        *out = pt ? (int64_t)e->retune : 0;
     else
         *out = !e->ops->chains_are ? 0 : (int64_t)(e->chains ? e->chains : e->max_batch);
     return RBM_OK;
@@ -232,6 +266,11 @@ rbm_status rbm_estimator_param_bounds(rbm_estimator_param key, rbm_param_bounds 
 rbm_sampler *rbm_estimator_sampler(rbm_estimator *e)
 {
     return e && e->ops == &rbm__estimator_pcd_ops ? e->u.pcd.chains : NULL;
+}
+
+rbm_tempering *rbm_estimator_tempering(rbm_estimator *e)
+{
+    return e && e->ops == &rbm__estimator_pt_ops ? e->u.pt.pt : NULL;
 }
 
 /* The particles of an MF/TAP2/TAP3 estimator, NULL for the other kinds. */
@@ -407,6 +446,8 @@ void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w)
     if (s)
         rbm__sampler_write_state(s, w);
     write_particles(particles_of(e), mv->nv, mv->nh, w);
+    if (e->ops == &rbm__estimator_pt_ops)
+        rbm__estimator_pt_write_state(e, w);
 }
 
 rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
@@ -421,5 +462,7 @@ rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
     rbm_status st;
     if (s && (st = rbm__sampler_read_state(s, in)))
         return st;
-    return read_particles(particles_of(e), mv->nv, mv->nh, in);
+    if ((st = read_particles(particles_of(e), mv->nv, mv->nh, in)))
+        return st;
+    return e->ops == &rbm__estimator_pt_ops ? rbm__estimator_pt_read_state(e, in) : RBM_OK;
 }

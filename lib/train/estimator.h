@@ -45,7 +45,8 @@ void rbm__estimator_write_rng(const rbm_estimator *e, rbm__wbuf *w);
 rbm_status rbm__estimator_read_rng(rbm_estimator *e, rbm__ckpt_in *in);
 /* state: u64 persistent chains (0 unless PCD) and the chains
  * (rbm__sampler_write_state); u64 magnetisation particles (0 unless
- * MF/TAP), and if any, u32 started and, when started, m^v and m^h. */
+ * MF/TAP), and if any, u32 started and, when started, m^v and m^h; for PT
+ * only, then the ladder (rbm__estimator_pt_write_state). */
 void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w);
 rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in);
 

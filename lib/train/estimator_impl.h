@@ -17,7 +17,9 @@
 
 #include "core/internal.h"
 #include "model/enumerate.h"
+#include "train/checkpoint.h"
 #include "train/estimator_emf.h"
+#include "train/tempering.h"
 
 typedef struct rbm__estimator_ops {
     /* What k counts ("Gibbs sweeps"), for the k >= 1 check; NULL when the
@@ -49,6 +51,7 @@ extern const rbm__estimator_ops rbm__estimator_cd_ops;    /* estimator_gibbs.c *
 extern const rbm__estimator_ops rbm__estimator_pcd_ops;   /* estimator_gibbs.c */
 extern const rbm__estimator_ops rbm__estimator_exact_ops; /* estimator_exact.c */
 extern const rbm__estimator_ops rbm__estimator_emf_ops;   /* estimator_mf_ops.c */
+extern const rbm__estimator_ops rbm__estimator_pt_ops;    /* estimator_pt.c */
 
 /* CD: chains restarted at every batch (max_batch rows), compute type. */
 typedef struct rbm__cd_state {
@@ -80,6 +83,22 @@ typedef struct rbm__emf_state {
     rbm__mf_emf *particles;
 } rbm__emf_state;
 
+/* PT: a temperature ladder of persistent replicas, its undo copy, E[h|v] of
+ * the top replica's chains (n x nh, double), and the calls since creation
+ * (before the call awaiting commit in calls_prev). */
+typedef struct rbm__pt_state {
+    rbm_tempering *pt;
+    rbm__tempering_saved *undo;
+    double *h_mean;
+    uint64_t calls, calls_prev;
+    bool saved; /* undo holds the state before the call awaiting commit */
+} rbm__pt_state;
+
+/* Checkpoint part of a PT estimator (estimator_pt.c): u64 retune period,
+ * u64 calls, then the ladder (rbm__tempering_write_state). */
+void rbm__estimator_pt_write_state(const rbm_estimator *e, rbm__wbuf *w);
+rbm_status rbm__estimator_pt_read_state(rbm_estimator *e, rbm__ckpt_in *in);
+
 struct rbm_estimator {
     rbm_context *ctx;
     rbm_machine *m;
@@ -87,6 +106,8 @@ struct rbm_estimator {
     const rbm__estimator_ops *ops;
     size_t k, max_batch;
     size_t chains;  /* RBM_ESTIMATOR_CHAINS as set (0: max_batch) */
+    size_t replicas; /* RBM_ESTIMATOR_REPLICAS as set (0: the default; PT only) */
+    size_t retune;   /* RBM_ESTIMATOR_RETUNE_EVERY (PT only; 0: never) */
     uint64_t seed;  /* the seed given at creation: chains are re-made from it */
     rbm_precision prec;
     const rbm__kern *kern;
@@ -102,6 +123,7 @@ struct rbm_estimator {
         rbm__pcd_state pcd;
         rbm__exact_state exact;
         rbm__emf_state emf;
+        rbm__pt_state pt;
     } u;
 };
 

@@ -143,8 +143,11 @@ static const rbm__param_spec trainer_specs[] = {
      true},
     {RBM_TRAINER_L1, "RBM_TRAINER_L1", RBM__PARAM_REAL, 0, INFINITY, false, true},
     {RBM_TRAINER_L2, "RBM_TRAINER_L2", RBM__PARAM_REAL, 0, INFINITY, false, true},
+    {RBM_TRAINER_CENTERING_RATE, "RBM_TRAINER_CENTERING_RATE", RBM__PARAM_REAL, 0, 1, true,
+     false},
     {RBM_TRAINER_MONITOR_EVERY, "RBM_TRAINER_MONITOR_EVERY", RBM__PARAM_INT, 0, INT32_MAX, false,
      false},
+    {RBM_TRAINER_CENTERED, "RBM_TRAINER_CENTERED", RBM__PARAM_BOOL, 0, 1, false, false},
 };
 
 const rbm__param_table rbm__trainer_params = {"trainer", "rbm_trainer", 100, trainer_specs,
@@ -161,6 +164,8 @@ static double *real_slot(rbm__optimizer *o, rbm_trainer_param key)
     case RBM_TRAINER_ADAM_EPSILON: return &o->eps;
     case RBM_TRAINER_L1: return &o->l1;
     case RBM_TRAINER_L2: return &o->l2;
+    case RBM_TRAINER_CENTERING_RATE:
+    case RBM_TRAINER_CENTERED:
     case RBM_TRAINER_MONITOR_EVERY: break;
     }
     return NULL;

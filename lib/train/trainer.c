@@ -25,6 +25,7 @@ void rbm_trainer_free(rbm_trainer *t)
     rbm__free(ctx, t->perm);
     rbm__free(ctx, t->vbatch);
     rbm__free(ctx, t->rec);
+    rbm__centering_free(ctx, &t->center);
     rbm__free(ctx, t);
 }
 
@@ -134,6 +135,7 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
         (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->vbatch, "minibatch")) ||
         (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->rec, "reconstruction")) ||
         (st = rbm_gradient_new(m, &t->g)) ||
+        (st = rbm__centering_init(ctx, mv->nv, mv->nh, &t->center)) ||
         (st = rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1)) ||
         (st = rbm__optimizer_new(m, &t->opt))) {
         rbm_trainer_free(t);
@@ -148,7 +150,14 @@ rbm_status rbm_trainer_set_real(rbm_trainer *t, rbm_trainer_param key, double va
 {
     if (!t)
         return RBM_ERR_NULL;
-    return rbm__optimizer_set_real(t->opt, key, value);
+    if (key != RBM_TRAINER_CENTERING_RATE)
+        return rbm__optimizer_set_real(t->opt, key, value);
+    const rbm__param_spec *spec;
+    rbm_status st = rbm__param_check(t->ctx, &rbm__trainer_params, "rbm_trainer_set_real",
+                                     (int32_t)key, RBM__PARAM_REAL, value, &spec);
+    if (!st)
+        t->center.rate = value;
+    return st;
 }
 
 rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, double *out)
@@ -157,6 +166,10 @@ rbm_status rbm_trainer_get_real(const rbm_trainer *t, rbm_trainer_param key, dou
         return RBM_ERR_NULL;
     if (!out)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_get_real: out is NULL");
+    if (key == RBM_TRAINER_CENTERING_RATE) {
+        *out = t->center.rate;
+        return RBM_OK;
+    }
     return rbm__optimizer_get_real(t->opt, key, out);
 }
 
@@ -169,7 +182,10 @@ rbm_status rbm_trainer_set_int(rbm_trainer *t, rbm_trainer_param key, int64_t va
                                      (int32_t)key, RBM__PARAM_INT, (double)value, &spec);
     if (st)
         return st;
-    t->monitor_every = (size_t)value; /* the only integer key */
+    if (key == RBM_TRAINER_CENTERED)
+        t->center.on = value != 0;
+    else
+        t->monitor_every = (size_t)value;
     return RBM_OK;
 }
 
@@ -181,7 +197,7 @@ rbm_status rbm_trainer_get_int(const rbm_trainer *t, rbm_trainer_param key, int6
                                          (int32_t)key, RBM__PARAM_INT, out);
     if (st)
         return st;
-    *out = (int64_t)t->monitor_every;
+    *out = key == RBM_TRAINER_CENTERED ? (int64_t)t->center.on : (int64_t)t->monitor_every;
     return RBM_OK;
 }
 
@@ -243,6 +259,11 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     }
     if (!st)
         st = gradient_bound(t, "gradient estimate", &maxg);
+    if (!st && t->center.on) {
+        rbm__centering_apply(&t->center, K, n, t->vbatch, rbm__estimator_positive_hidden(t->est),
+                             t->g);
+        st = gradient_bound(t, "centred gradient", &maxg);
+    }
     if (!st && t->monitor_every && t->steps % t->monitor_every == 0) {
         K->visible_field(mv, n, rbm__estimator_positive_hidden(t->est), t->rec);
         K->mean(mv->vk, mv->sigma_v, n * mv->nv, t->rec, t->rec);
@@ -255,6 +276,8 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
         return st;
     }
     rbm__estimator_commit(t->est);
+    if (t->center.on)
+        rbm__centering_commit(&t->center);
     t->recon = recon;
     t->steps++;
     t->batch_idx++;

@@ -3,6 +3,7 @@
 #define RBM_TRAIN_TRAINER_IMPL_H
 
 #include "core/internal.h"
+#include "train/centering.h"
 #include "train/optimizer.h"
 
 struct rbm_trainer {
@@ -24,6 +25,7 @@ struct rbm_trainer {
     size_t *perm;
     void *vbatch, *rec; /* B x nv compute type */
     double recon;
+    rbm__centering center;
 };
 
 #endif /* RBM_TRAIN_TRAINER_IMPL_H */

@@ -236,7 +236,7 @@ head -c 100 "$tmp/e.rbm" >"$tmp/trunc.rbm"
 expect_error 1 "eval: truncated model" eval "$tmp/trunc.rbm"
 # the messages of the table-driven option parser
 expect_message 2 "eval --method tap: the message" \
-    "unknown method 'tap' for --method (expected exact or ais)" eval "$tmp/e.rbm" --method tap
+    "unknown method 'tap' for --method (expected exact, ais, pt or ptt)" eval "$tmp/e.rbm" --method tap
 expect_message 2 "eval --method without a value" "option '--method' requires a value" \
     eval "$tmp/e.rbm" --method
 expect_message 2 "eval --runs 1: the message" "invalid value '1' for --runs: must be at least 2" \

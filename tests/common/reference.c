@@ -172,3 +172,91 @@ void ref_rotate(double *x, double *y, size_t n, size_t inc, double c, double s)
         y[k * inc] = s * xk + c * yk;
     }
 }
+
+/* ---- statistics of samples against exact distributions ---- */
+
+/* Upper-tail standard normal quantile: z with P(Z > z) = alpha (bisection on
+ * erfc). */
+double ref_upper_normal_quantile(double alpha)
+{
+    double lo = -10.0, hi = 40.0;
+    for (int it = 0; it < 200; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(mid / sqrt(2.0)) > alpha) lo = mid;
+        else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Chi-square critical value for df degrees of freedom at upper-tail
+ * probability alpha (Wilson-Hilferty). */
+double ref_chi2_critical(double df, double alpha)
+{
+    double z = ref_upper_normal_quantile(alpha);
+    double c = 2.0 / (9.0 * df);
+    double t = 1.0 - c + z * sqrt(c);
+    return df * t * t * t;
+}
+
+/* Pearson chi-square of counts against probabilities p over nb bins, after
+ * pooling bins whose expected count is below 5 into one bin. Returns the
+ * statistic and stores the degrees of freedom. */
+double ref_chi2_stat(size_t nb, const double *p, const size_t *count, size_t n, double *df)
+{
+    double stat = 0.0, pool_e = 0.0, pool_o = 0.0;
+    size_t bins = 0;
+    for (size_t k = 0; k < nb; k++) {
+        double e = p[k] * (double)n;
+        if (e < 5.0) {
+            pool_e += e;
+            pool_o += (double)count[k];
+            continue;
+        }
+        stat += ((double)count[k] - e) * ((double)count[k] - e) / e;
+        bins++;
+    }
+    if (pool_e > 0.0) {
+        if (pool_e >= 1.0) {
+            stat += (pool_o - pool_e) * (pool_o - pool_e) / pool_e;
+            bins++;
+        } else if (pool_o > 5.0) {
+            stat += 1e300; /* many hits where almost nothing is expected */
+        }
+    }
+    *df = (double)(bins - 1);
+    return stat;
+}
+
+/* Index of a discrete configuration; fails if a value is outside the
+ * support. */
+uint64_t ref_config_index(rbm_unit_kind k, size_t n, const double *x)
+{
+    uint64_t idx = 0;
+    for (size_t i = 0; i < n; i++) {
+        int bit = 0;
+        if (x[i] == ref_bitval(k, 1)) bit = 1;
+        else if (x[i] == ref_bitval(k, 0)) bit = 0;
+        else fail_msg("unit %zu has value %.17g outside the support of %s", i, x[i],
+                      rbm_unit_kind_name(k));
+        idx |= (uint64_t)bit << i;
+    }
+    return idx;
+}
+
+/* Exact distribution of a discrete layer (2^n states) from its free energy. */
+void ref_exact_layer_probs(const ref_rbm *r, rbm_layer layer, double *p)
+{
+    size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;
+    rbm_unit_kind k = layer == RBM_LAYER_VISIBLE ? r->vk : r->hk;
+    double lz = ref_log_z(r);
+    double x[32];
+    double tot = 0.0;
+    for (uint64_t idx = 0; idx < ((uint64_t)1 << n); idx++) {
+        ref_state(k, n, idx, x);
+        double f = layer == RBM_LAYER_VISIBLE ? ref_free_energy_v(r, x) : ref_free_energy_h(r, x);
+        p[idx] = exp(-f - lz);
+        tot += p[idx];
+    }
+    rbm_assert_close(tot, 1.0, 1e-10, 0.0, "exact probabilities sum to one");
+}
+

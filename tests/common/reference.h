@@ -61,4 +61,20 @@ double ref_mean_ll(const ref_rbm *r, size_t M, const double *data);
  * x[k * inc] and y[k * inc], k < n: (x, y) <- (c x - s y, s x + c y). */
 void ref_rotate(double *x, double *y, size_t n, size_t inc, double c, double s);
 
+
+/* Statistics of samples against exact distributions (tests of samplers). */
+/* z with P(Z > z) = alpha for a standard normal Z. */
+double ref_upper_normal_quantile(double alpha);
+/* Chi-square critical value for df degrees of freedom at upper-tail
+ * probability alpha (Wilson-Hilferty). */
+double ref_chi2_critical(double df, double alpha);
+/* Pearson chi-square of counts against probabilities p over nb bins (bins
+ * with expected count < 5 pooled); *df receives the degrees of freedom. */
+double ref_chi2_stat(size_t nb, const double *p, const size_t *count, size_t n, double *df);
+/* Index (bit i = unit i) of a discrete configuration; fails the test for a
+ * value outside the support. */
+uint64_t ref_config_index(rbm_unit_kind k, size_t n, const double *x);
+/* Exact distribution of a discrete layer (2^n states) from its free energy. */
+void ref_exact_layer_probs(const ref_rbm *r, rbm_layer layer, double *p);
+
 #endif

@@ -128,3 +128,76 @@ unsigned char *rbm_test_read_file(const char *path, size_t *len)
     *len = n;
     return buf;
 }
+
+static char test_tmpdir[128];
+
+int rbm_test_tmpdir_new(const char *name)
+{
+    snprintf(test_tmpdir, sizeof test_tmpdir, "/tmp/rbm-test-%s-XXXXXX", name);
+    return mkdtemp(test_tmpdir) ? 0 : -1;
+}
+
+const char *rbm_test_tmpdir(void)
+{
+    return test_tmpdir;
+}
+
+const char *rbm_test_tmp_path(const char *file)
+{
+    static char buf[8][256];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir, file);
+    return buf[k];
+}
+
+int rbm_test_tmpdir_remove(void)
+{
+    char cmd[192];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir);
+    return test_tmpdir[0] && system(cmd) == 0 ? 0 : -1;
+}
+
+void rbm_assert_same_machine(const rbm_machine *x, const rbm_machine *y)
+{
+    size_t nv = rbm_machine_n_visible(x), nh = rbm_machine_n_hidden(x);
+    assert_int_equal(nv, rbm_machine_n_visible(y));
+    assert_int_equal(nh, rbm_machine_n_hidden(y));
+    assert_int_equal(rbm_machine_unit_kind(x, RBM_LAYER_VISIBLE),
+                     rbm_machine_unit_kind(y, RBM_LAYER_VISIBLE));
+    assert_int_equal(rbm_machine_unit_kind(x, RBM_LAYER_HIDDEN),
+                     rbm_machine_unit_kind(y, RBM_LAYER_HIDDEN));
+    assert_int_equal(rbm_machine_precision(x), rbm_machine_precision(y));
+    for (int l = 0; l < 2; l++) {
+        rbm_layer layer = (rbm_layer)l;
+        if (rbm_machine_unit_kind(x, layer) == RBM_UNIT_GAUSSIAN) {
+            double sx = rbm_machine_sigma(x, layer), sy = rbm_machine_sigma(y, layer);
+            assert_memory_equal(&sx, &sy, sizeof sx);
+        }
+    }
+    rbm_context *cx = rbm_machine_context(x), *cy = rbm_machine_context(y);
+    double *wx = malloc(nv * nh * sizeof(double)), *wy = malloc(nv * nh * sizeof(double));
+    double *vx = malloc((nv + nh) * sizeof(double)), *vy = malloc((nv + nh) * sizeof(double));
+    assert_true(wx && wy && vx && vy);
+    RBM_OKAY(cx, rbm_machine_get_weights(x, wx, nv * nh));
+    RBM_OKAY(cy, rbm_machine_get_weights(y, wy, nv * nh));
+    assert_memory_equal(wx, wy, nv * nh * sizeof(double));
+    RBM_OKAY(cx, rbm_machine_get_visible_bias(x, vx, nv));
+    RBM_OKAY(cy, rbm_machine_get_visible_bias(y, vy, nv));
+    RBM_OKAY(cx, rbm_machine_get_hidden_bias(x, vx + nv, nh));
+    RBM_OKAY(cy, rbm_machine_get_hidden_bias(y, vy + nv, nh));
+    assert_memory_equal(vx, vy, (nv + nh) * sizeof(double));
+    free(wx);
+    free(wy);
+    free(vx);
+    free(vy);
+}
+
+void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rbm_status st = rbm_trainer_step(t);
+        if (st != RBM_OK && st != RBM_DONE)
+            fail_msg("step %zu: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
+    }
+}

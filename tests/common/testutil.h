@@ -46,6 +46,10 @@ double r_norm(void);
 rbm_status rbm_test_estimator(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t chains,
                               size_t max_batch, uint64_t seed, rbm_estimator **out);
 
+/* n trainer steps; fails the test (with the context's detail) unless each
+ * returns RBM_OK or RBM_DONE. */
+void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n);
+
 /* calloc of n bytes (at least one) that fails the test when out of memory. */
 void *xzalloc(size_t n);
 
@@ -60,6 +64,19 @@ void tbuf_put(tbuf *b, const void *src, size_t n);
 /* The whole file at path in a malloc'd buffer (*len bytes; free it); fails
  * the test when the file cannot be read. */
 unsigned char *rbm_test_read_file(const char *path, size_t *len);
+
+/* Assert that two machines are identical, bit for bit: shapes, unit kinds,
+ * precision, Gaussian sigmas, W, a and b. */
+void rbm_assert_same_machine(const rbm_machine *x, const rbm_machine *y);
+
+/* A temporary directory for one test program: rbm_test_tmpdir_new makes
+ * /tmp/rbm-test-<name>-XXXXXX (0, or -1: use as a cmocka group setup's
+ * result), rbm_test_tmp_path names a file in it (one of 8 rotating
+ * buffers), rbm_test_tmpdir_remove deletes it with its contents. */
+int rbm_test_tmpdir_new(const char *name);
+const char *rbm_test_tmpdir(void);
+const char *rbm_test_tmp_path(const char *file);
+int rbm_test_tmpdir_remove(void);
 
 /* CRC-32 as docs/file-format.md specifies it (ISO-HDLC / zlib: reflected
  * polynomial 0xEDB88320, initial value and final XOR 0xFFFFFFFF); crc is the

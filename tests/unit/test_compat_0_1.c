@@ -5,8 +5,9 @@
  * byte for byte the step-13 file 0.1 wrote. Steps 10-13 stay inside one
  * epoch, so the comparison covers the estimators, samplers, particles,
  * optimisers and rng streams of 0.2 against 0.1, and not the epoch shuffle
- * (which 0.2 changed to the one unbiased Fisher-Yates). The byte comparison
- * assumes the arithmetic of the platform that wrote the files (x86-64
+ * (which 0.2 changed to the one unbiased Fisher-Yates); the exact
+ * estimator's run is compared to rounding, not bytes, since 0.2's
+ * log-partition sums round differently. The byte comparison assumes the arithmetic of the platform that wrote the files (x86-64
  * Debian 12, its default BLAS and libm). */
 #include "testutil.h"
 
@@ -101,7 +102,33 @@ static void compat_case(const compat *c)
     }
     assert_int_equal(rbm_trainer_step_count(t), 13);
     RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, later));
-    assert_same_bytes("4 steps after the step-9 checkpoint vs 0.1's step 13", at13, later);
+    if (c->est != RBM_ESTIMATOR_EXACT) {
+        assert_same_bytes("4 steps after the step-9 checkpoint vs 0.1's step 13", at13, later);
+    } else {
+        /* 0.2 sums the log-partitions of exact enumeration differently
+         * (numeric/logpart.c: products of 1 + e^-|x| under one log, with
+         * FMA), so its exact gradients differ from 0.1's in the last bits:
+         * the parameters after four steps agree to rounding, not bytes. */
+        rbm_machine *m13 = NULL;
+        rbm_trainer *t13 = NULL;
+        RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, at13, d, &m13, &t13));
+        assert_int_equal(rbm_trainer_step_count(t13), 13);
+        double w[72], w13[72], a[12], a13[12], b[6], b13[6];
+        RBM_OKAY(ctx, rbm_machine_get_weights(m, w, 72));
+        RBM_OKAY(ctx, rbm_machine_get_weights(m13, w13, 72));
+        RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, a, 12));
+        RBM_OKAY(ctx, rbm_machine_get_visible_bias(m13, a13, 12));
+        RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m, b, 6));
+        RBM_OKAY(ctx, rbm_machine_get_hidden_bias(m13, b13, 6));
+        for (int i = 0; i < 72; i++)
+            rbm_assert_close(w[i], w13[i], 1e-12, 1e-15, "W after 4 exact steps vs 0.1");
+        for (int i = 0; i < 12; i++)
+            rbm_assert_close(a[i], a13[i], 1e-12, 1e-15, "a after 4 exact steps vs 0.1");
+        for (int i = 0; i < 6; i++)
+            rbm_assert_close(b[i], b13[i], 1e-12, 1e-15, "b after 4 exact steps vs 0.1");
+        rbm_trainer_free(t13);
+        rbm_machine_free(m13);
+    }
 
     unlink(again);
     unlink(later);

@@ -1277,7 +1277,7 @@ static void test_transforms(void **state)
     size_t h, w;
     /* uint8 */
     RBM_OKAY(ctx, rbm_dataset_transform(du, RBM_TRANSFORM_BINARIZE, 127, &t));
-    assert_int_equal(rbm_dataset_dtype(t), RBM_DTYPE_FLOAT32);
+    assert_int_equal(rbm_dataset_dtype(t), RBM_DTYPE_UINT8); /* 0/1 held exactly in uint8 */
     rbm_dataset_image_shape(t, &h, &w);
     assert_true(h == 3 && w == 1);
     RBM_OKAY(ctx, rbm_dataset_get_rows(t, 0, 2, y, 6));
@@ -1308,6 +1308,7 @@ static void test_transforms(void **state)
         assert_true(y[i] == 2 * f64[i] - 1);
     rbm_dataset_free(t);
     RBM_OKAY(ctx, rbm_dataset_transform(dd, RBM_TRANSFORM_BINARIZE, 0.5, &t));
+    assert_int_equal(rbm_dataset_dtype(t), RBM_DTYPE_UINT8);
     RBM_OKAY(ctx, rbm_dataset_get_rows(t, 0, 3, y, 6));
     for (int i = 0; i < 6; i++)
         assert_true(y[i] == (f64[i] > 0.5 ? 1.0 : 0.0));

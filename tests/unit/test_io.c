@@ -285,41 +285,8 @@ static rbm_machine *random_machine(rbm_context *ctx, size_t nv, size_t nh, rbm_u
     return m;
 }
 
-/* Assert two machines are identical, bit for bit. */
-static void assert_same_machine(const rbm_machine *x, const rbm_machine *y)
-{
-    size_t nv = rbm_machine_n_visible(x), nh = rbm_machine_n_hidden(x);
-    assert_int_equal(nv, rbm_machine_n_visible(y));
-    assert_int_equal(nh, rbm_machine_n_hidden(y));
-    assert_int_equal(rbm_machine_unit_kind(x, RBM_LAYER_VISIBLE),
-                     rbm_machine_unit_kind(y, RBM_LAYER_VISIBLE));
-    assert_int_equal(rbm_machine_unit_kind(x, RBM_LAYER_HIDDEN),
-                     rbm_machine_unit_kind(y, RBM_LAYER_HIDDEN));
-    assert_int_equal(rbm_machine_precision(x), rbm_machine_precision(y));
-    for (int l = 0; l < 2; l++) {
-        rbm_layer layer = (rbm_layer)l;
-        if (rbm_machine_unit_kind(x, layer) == RBM_UNIT_GAUSSIAN) {
-            double sx = rbm_machine_sigma(x, layer), sy = rbm_machine_sigma(y, layer);
-            assert_memory_equal(&sx, &sy, sizeof sx);
-        }
-    }
-    rbm_context *cx = rbm_machine_context(x), *cy = rbm_machine_context(y);
-    double *wx = malloc(nv * nh * sizeof(double)), *wy = malloc(nv * nh * sizeof(double));
-    double *vx = malloc((nv + nh) * sizeof(double)), *vy = malloc((nv + nh) * sizeof(double));
-    assert_true(wx && wy && vx && vy);
-    RBM_OKAY(cx, rbm_machine_get_weights(x, wx, nv * nh));
-    RBM_OKAY(cy, rbm_machine_get_weights(y, wy, nv * nh));
-    assert_memory_equal(wx, wy, nv * nh * sizeof(double));
-    RBM_OKAY(cx, rbm_machine_get_visible_bias(x, vx, nv));
-    RBM_OKAY(cy, rbm_machine_get_visible_bias(y, vy, nv));
-    RBM_OKAY(cx, rbm_machine_get_hidden_bias(x, vx + nv, nh));
-    RBM_OKAY(cy, rbm_machine_get_hidden_bias(y, vy + nv, nh));
-    assert_memory_equal(vx, vy, (nv + nh) * sizeof(double));
-    free(wx);
-    free(wy);
-    free(vx);
-    free(vy);
-}
+/* Two machines identical, bit for bit (tests/common/testutil.c). */
+#define assert_same_machine rbm_assert_same_machine
 
 /* ---------------------------------------------------------------------- */
 /* round trips                                                             */

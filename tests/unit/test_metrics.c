@@ -1490,10 +1490,16 @@ static void test_pseudo_likelihood(void **state)
         {30, 12, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI},
         {10, 6, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI}, /* strong couplings (below) */
         {10, 6, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},
+        /* many hidden units with couplings of std 40: the fast path's products
+         * are renormalised every few factors, and N_h % 4 != 0 */
+        {12, 301, RBM_UNIT_BERNOULLI, RBM_UNIT_ISING},
+        {12, 258, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI},
+        /* couplings beyond the fast path's e^350 bound: the direct path */
+        {10, 7, RBM_UNIT_ISING, RBM_UNIT_ISING},
     };
     const size_t rows = 37;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        double wstd = c >= 7 ? 6.0 : 0.6;
+        double wstd = c >= 11 ? 150.0 : c >= 9 ? 40.0 : c >= 7 ? 6.0 : 0.6;
         ref_rbm R = ref_random(cases[c].nv, cases[c].nh, cases[c].vk, cases[c].hk, wstd, 0.5,
                                1000 + c);
         rbm_machine *m = ref_to_machine(ctx, &R);

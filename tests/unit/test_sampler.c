@@ -14,91 +14,6 @@
  * Statistics helpers
  * ------------------------------------------------------------------------- */
 
-/* Upper-tail standard normal quantile: z with P(Z > z) = alpha (bisection on
- * erfc). */
-static double upper_normal_quantile(double alpha)
-{
-    double lo = -10.0, hi = 40.0;
-    for (int it = 0; it < 200; it++) {
-        double mid = 0.5 * (lo + hi);
-        if (0.5 * erfc(mid / sqrt(2.0)) > alpha) lo = mid;
-        else hi = mid;
-    }
-    return 0.5 * (lo + hi);
-}
-
-/* Chi-square critical value for df degrees of freedom at upper-tail
- * probability alpha (Wilson-Hilferty). */
-static double chi2_critical(double df, double alpha)
-{
-    double z = upper_normal_quantile(alpha);
-    double c = 2.0 / (9.0 * df);
-    double t = 1.0 - c + z * sqrt(c);
-    return df * t * t * t;
-}
-
-/* Pearson chi-square of counts against probabilities p over nb bins, after
- * pooling bins whose expected count is below 5 into one bin. Returns the
- * statistic and stores the degrees of freedom. */
-static double chi2_stat(size_t nb, const double *p, const size_t *count, size_t n, double *df)
-{
-    double stat = 0.0, pool_e = 0.0, pool_o = 0.0;
-    size_t bins = 0;
-    for (size_t k = 0; k < nb; k++) {
-        double e = p[k] * (double)n;
-        if (e < 5.0) {
-            pool_e += e;
-            pool_o += (double)count[k];
-            continue;
-        }
-        stat += ((double)count[k] - e) * ((double)count[k] - e) / e;
-        bins++;
-    }
-    if (pool_e > 0.0) {
-        if (pool_e >= 1.0) {
-            stat += (pool_o - pool_e) * (pool_o - pool_e) / pool_e;
-            bins++;
-        } else if (pool_o > 5.0) {
-            stat += 1e300; /* many hits where almost nothing is expected */
-        }
-    }
-    *df = (double)(bins - 1);
-    return stat;
-}
-
-/* Index of a discrete configuration; fails if a value is outside the
- * support. */
-static uint64_t config_index(rbm_unit_kind k, size_t n, const double *x)
-{
-    uint64_t idx = 0;
-    for (size_t i = 0; i < n; i++) {
-        int bit = 0;
-        if (x[i] == ref_bitval(k, 1)) bit = 1;
-        else if (x[i] == ref_bitval(k, 0)) bit = 0;
-        else fail_msg("unit %zu has value %.17g outside the support of %s", i, x[i],
-                      rbm_unit_kind_name(k));
-        idx |= (uint64_t)bit << i;
-    }
-    return idx;
-}
-
-/* Exact distribution of a discrete layer (2^n states) from its free energy. */
-static void exact_layer_probs(const ref_rbm *r, rbm_layer layer, double *p)
-{
-    size_t n = layer == RBM_LAYER_VISIBLE ? r->nv : r->nh;
-    rbm_unit_kind k = layer == RBM_LAYER_VISIBLE ? r->vk : r->hk;
-    double lz = ref_log_z(r);
-    double x[32];
-    double tot = 0.0;
-    for (uint64_t idx = 0; idx < ((uint64_t)1 << n); idx++) {
-        ref_state(k, n, idx, x);
-        double f = layer == RBM_LAYER_VISIBLE ? ref_free_energy_v(r, x) : ref_free_energy_h(r, x);
-        p[idx] = exp(-f - lz);
-        tot += p[idx];
-    }
-    rbm_assert_close(tot, 1.0, 1e-10, 0.0, "exact probabilities sum to one");
-}
-
 /* Run n_chains independent chains for `steps` sweeps from random starts and
  * compare the histogram of the final states of `layer` with the exact
  * distribution (Pearson chi-square at upper-tail probability alpha). One
@@ -125,12 +40,12 @@ static void check_gibbs_layer(const ref_rbm *r, rbm_precision prec, rbm_layer la
     size_t *count = calloc(nb, sizeof(size_t));
     double *p = malloc(nb * sizeof(double));
     assert_true(count && p);
-    for (size_t c = 0; c < n_chains; c++) count[config_index(k, n, states + c * n)]++;
-    exact_layer_probs(r, layer, p);
+    for (size_t c = 0; c < n_chains; c++) count[ref_config_index(k, n, states + c * n)]++;
+    ref_exact_layer_probs(r, layer, p);
 
     double df = 0.0;
-    double stat = chi2_stat(nb, p, count, n_chains, &df);
-    double crit = chi2_critical(df, alpha);
+    double stat = ref_chi2_stat(nb, p, count, n_chains, &df);
+    double crit = ref_chi2_critical(df, alpha);
     print_message("# %s-%s %s layer, %s: chi2 = %.2f, df = %.0f, critical(%.0e) = %.2f\n",
                   rbm_unit_kind_name(r->vk), rbm_unit_kind_name(r->hk),
                   layer == RBM_LAYER_VISIBLE ? "visible" : "hidden",
@@ -154,15 +69,15 @@ static void test_chi2_helper_rejects(void **state)
     (void)state;
     /* Wilson-Hilferty against known tables: chi2(0.001; 10) = 29.588,
      * chi2(0.001; 31) = 61.098. */
-    rbm_assert_close(chi2_critical(10, 1e-3), 29.588, 1e-2, 0, "WH critical df=10");
-    rbm_assert_close(chi2_critical(31, 1e-3), 61.098, 3e-3, 0, "WH critical df=31");
+    rbm_assert_close(ref_chi2_critical(10, 1e-3), 29.588, 1e-2, 0, "WH critical df=10");
+    rbm_assert_close(ref_chi2_critical(31, 1e-3), 61.098, 3e-3, 0, "WH critical df=31");
     double p[4] = {0.1, 0.2, 0.3, 0.4};
     size_t good[4] = {1000, 2000, 3000, 4000};
     size_t bad[4] = {1200, 2000, 2800, 4000};
     double df;
-    assert_true(chi2_stat(4, p, good, 10000, &df) < chi2_critical(3, 1e-3));
+    assert_true(ref_chi2_stat(4, p, good, 10000, &df) < ref_chi2_critical(3, 1e-3));
     assert_true(df == 3.0);
-    assert_true(chi2_stat(4, p, bad, 10000, &df) > chi2_critical(3, 1e-3));
+    assert_true(ref_chi2_stat(4, p, bad, 10000, &df) > ref_chi2_critical(3, 1e-3));
 }
 
 /* ---------------------------------------------------------------------------
@@ -254,7 +169,7 @@ static void test_gibbs_gaussian_visible(void **state)
     assert_non_null(v);
     RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, nc * r->nv));
     double p[32], h[5], ev[4] = {0}, ev2[4] = {0};
-    exact_layer_probs(r, RBM_LAYER_HIDDEN, p);
+    ref_exact_layer_probs(r, RBM_LAYER_HIDDEN, p);
     for (uint64_t idx = 0; idx < 32; idx++) {
         ref_state(r->hk, r->nh, idx, h);
         for (size_t i = 0; i < r->nv; i++) {
@@ -307,12 +222,12 @@ static void test_gibbs_detects_wrong_distribution(void **state)
     assert_non_null(v);
     RBM_OKAY(ctx, rbm_sampler_get_visible(s, v, GIBBS_CHAINS * 5));
     size_t count[32] = {0};
-    for (size_t c = 0; c < GIBBS_CHAINS; c++) count[config_index(r->vk, 5, v + c * 5)]++;
+    for (size_t c = 0; c < GIBBS_CHAINS; c++) count[ref_config_index(r->vk, 5, v + c * 5)]++;
     r->a[2] += 0.15; /* the reference is now a different machine */
     double p[32], df;
-    exact_layer_probs(r, RBM_LAYER_VISIBLE, p);
-    double stat = chi2_stat(32, p, count, GIBBS_CHAINS, &df);
-    assert_true(stat > chi2_critical(df, 1e-3));
+    ref_exact_layer_probs(r, RBM_LAYER_VISIBLE, p);
+    double stat = ref_chi2_stat(32, p, count, GIBBS_CHAINS, &df);
+    assert_true(stat > ref_chi2_critical(df, 1e-3));
     free(v);
     rbm_sampler_free(s);
     rbm_machine_free(m);
@@ -580,8 +495,8 @@ static void test_init_from_data(void **state)
     }
     double p[ROWS], df;
     for (size_t k = 0; k < ROWS; k++) p[k] = 1.0 / ROWS;
-    double stat = chi2_stat(ROWS, p, count, NC, &df);
-    assert_true(stat < chi2_critical(df, 1e-3));
+    double stat = ref_chi2_stat(ROWS, p, count, NC, &df);
+    assert_true(stat < ref_chi2_critical(df, 1e-3));
 
     /* wrong columns */
     rbm_dataset *bad = NULL;
