@@ -71,12 +71,14 @@ int cli_cmd_sample(int argc, char **argv);
 int cli_cmd_spectrum(int argc, char **argv);
 int cli_cmd_analyze(int argc, char **argv);
 int cli_cmd_phase(int argc, char **argv);
+int cli_cmd_linear(int argc, char **argv);
 void cli_usage_train(FILE *f);
 void cli_usage_eval(FILE *f);
 void cli_usage_sample(FILE *f);
 void cli_usage_spectrum(FILE *f);
 void cli_usage_analyze(FILE *f);
 void cli_usage_phase(FILE *f);
+void cli_usage_linear(FILE *f);
 
 /* ---- cli_error.c ---- */
 
@@ -144,10 +146,19 @@ struct cli_option {
     {"--json", .type = OPT_FLAG, .dst = (json)},                               \
         {"--quiet", .alias = "-q", .type = OPT_FLAG, .dst = (quiet)},          \
         {"--help", .alias = "-h", .type = OPT_FLAG, .dst = (help)}
-#define CLI_DATA_OPTIONS(data, data_seed)                                      \
-    {"--data", .type = OPT_STRING, .dst = (data), .expected = DATA_EXPECTED},  \
-        {"--data-seed", .type = OPT_U64, .dst = (data_seed)}, CLI_DATA_READ_OPTIONS, \
-        CLI_MODEL_READ_OPTIONS
+#define CLI_DATA_OPTIONS(data_dst, seed_dst)                                   \
+    {"--data", .type = OPT_STRING, .dst = (data_dst), .expected = DATA_EXPECTED, \
+     .set = &cli_data_given.data},                                             \
+        {"--data-seed", .type = OPT_U64, .dst = (seed_dst),                    \
+         .set = &cli_data_given.seed},                                         \
+        CLI_DATA_READ_OPTIONS, CLI_MODEL_READ_OPTIONS
+/* Whether --data / --data-seed were given in this run (CLI_DATA_OPTIONS):
+ * if not, cli_load_model_data takes them from the model's provenance. */
+struct cli_data_given {
+    int data, seed;
+};
+extern struct cli_data_given cli_data_given;
+
 /* How data files are read (every command that reads data): the settings of
  * this run, in cli_data_read (cli_data.c). */
 #define CLI_DATA_READ_OPTIONS                                                   \
@@ -303,9 +314,75 @@ void cli_print_data_line(const char *data, enum cli_data_source source, rbm_unit
 /* The saved model of eval, sample, spectrum and analyze. */
 int cli_load_model(rbm_context *ctx, const char *path, rbm_machine **out);
 /* The data of --data (default synthetic: generated with the model's number
- * of visible units) prepared for the model's visible units. */
-int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char *data,
-                        uint64_t seed, rbm_dataset **out, struct cli_data_info *di);
+ * of visible units) prepared for the model's visible units. When --data
+ * (--data-seed) was not given and the model records its data's provenance,
+ * *data (*seed) is replaced by the recorded one first (a note on stderr). */
+int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char **data,
+                        uint64_t *seed, rbm_dataset **out, struct cli_data_info *di);
+/* The provenance text 'rbm train' records in a model (cli_census.c):
+ * "librbm-provenance 1" then key=value lines: data, data_seed, rows,
+ * cols, visible, transform. */
+void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
+                           rbm_unit_kind visible, const struct cli_data_info *di);
+/* 'rbm train' (cli_census.c): combinations the library would refuse as
+ * usage errors (EXIT_USAGE after the message, else 0); the sigmas of
+ * --sigma-v/--sigma-h (NaN: not given) on a new machine (0, or -1 after
+ * the message). */
+int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
+                                rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
+                                size_t batch, size_t rows);
+int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, double sigma_h);
+/* --track-spectrum's start: the tracker of the first n_modes modes with the
+ * census of the training data, its first record at step, and (fpt not
+ * NULL) the first fixed-point record; *seconds gets the time taken.
+ * 0, or EXIT_RUNTIME after the message. */
+/* What --track-spectrum recorded (rbm train). */
+struct cli_track_summary {
+    const char *csv;    /* the history beside the model, or NULL (no tracking) */
+    size_t records;
+    size_t n_modes;     /* tracked modes */
+    size_t n_outside;   /* modes outside the bulk at the last record */
+    size_t n_significant; /* significant modes at the last record (census) */
+    double edge;        /* bulk edge at the last record */
+    double top[TRACK_MODES]; /* tracked singular values at the last record, descending */
+    double seconds;     /* time spent recording */
+};
+
+/* The report lines and the JSON members of the summary (cli_census.c). */
+struct cli_train_result;
+void cli_print_track_summary(const struct cli_track_summary *ts,
+                             const struct cli_train_result *res);
+void cli_json_track_summary(FILE *f, int *first, const struct cli_track_summary *ts);
+struct cli_fp_track;
+int cli_start_tracking(rbm_context *ctx, rbm_machine *m, const rbm_dataset *data, size_t n_modes,
+                       uint64_t step, rbm_mode_tracker **tracker, rbm_census **census,
+                       struct cli_fp_track *fpt, double *seconds);
+/* --track-fixed-points (cli_census.c): the number of TAP states (TAP2, or
+ * naive mean field for gauss-gauss machines; CLI_FP_TRACK_STARTS random
+ * starts and as many data rows) at every spectrum record. */
+#define CLI_FP_TRACK_STARTS 20
+struct cli_fp_track {
+    const rbm_dataset *data;
+    uint64_t seed;
+    size_t n, cap;
+    uint64_t *steps;
+    size_t *count, *stable;
+    double seconds;
+    char *csv; /* where cli_fp_track_save wrote the history */
+};
+/* One record for the machine now. 0, or -1 after the error message. */
+int cli_fp_track_record(rbm_context *ctx, const rbm_machine *m, uint64_t step,
+                        struct cli_fp_track *ft);
+/* CSV "step,n_fixed_points,n_stable". 0, or -1 after the error message. */
+int cli_fp_track_write_csv(const struct cli_fp_track *ft, const char *path);
+void cli_fp_track_free(struct cli_fp_track *ft);
+/* OUT.fixed_points.csv (0, or EXIT_RUNTIME after the message); the report
+ * line and the JSON members (nothing without records). */
+int cli_fp_track_save(struct cli_fp_track *ft, const char *out);
+void cli_fp_track_print(const struct cli_fp_track *ft);
+void cli_fp_track_json(FILE *f, int *first, const struct cli_fp_track *ft);
+/* The value of key in the provenance text (NULL if absent) into buf. */
+const char *cli_provenance_value(const char *prov, const char *key, char *buf, size_t len);
 void cli_print_model_line(const char *path, const rbm_machine *m);
 void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m);
 /* Units of the smaller discrete (bernoulli or ising) layer of m, the layer
@@ -423,7 +500,18 @@ struct cli_spectrum {
     size_t k;          /* modes compared with the data's PCA (0: none) */
     double *overlaps;  /* k x k, |u^a . e_b| */
     double *eig;       /* k covariance eigenvalues, descending */
+    /* the census (data given; rbm_census_new, rbm_svd_significance) */
+    int have_census;
+    size_t n_components;  /* the data's significant principal components */
+    size_t n_significant; /* significant modes of W */
+    double *q;            /* r: share of u^a in the significant subspace */
+    uint8_t *sig;         /* r: mode a significant */
 };
+
+/* Column-shuffled copies of the data in the census (a 5% test per rank),
+ * and the seed of the shuffles. */
+#define CLI_CENSUS_NULLS 19
+#define CLI_CENSUS_SEED 1
 
 /* SVD of W, bulk analysis and (data not NULL, k > 0) overlaps of the first
  * k modes with the data's top principal directions. *svd_out (may be NULL)
@@ -449,6 +537,8 @@ struct cli_fixed_points {
     double log_z, best;
     size_t n_used;
     double seconds;
+    double *mv, *mh;        /* count x N_v, count x N_h when asked for, else NULL */
+    size_t nv, nh;
 };
 
 /* What to search: the solver's order, starts, projections. */
@@ -460,6 +550,7 @@ struct cli_fp_search {
     uint64_t seed;          /* random starts and the choice of rows */
     const rbm_svd *svd;     /* projections on its first kp modes, or NULL */
     size_t kp;
+    int magnetizations;     /* keep every point's m^v, m^h (fi->mv, fi->mh) */
 };
 
 /* Run the solver from the random starts (uniform {0,1} for bernoulli, +-1
@@ -510,6 +601,13 @@ struct cli_plot_input {
     const char *title;                 /* e.g. the data and machine */
 };
 
+/* 'rbm phase --grid DIR' (cli_phase_grid.c): the diagram over (T, w) at
+ * sigma (sig_axis 0) or over (sigma, w) at the temperature (sig_axis 1),
+ * kappa fixed, on an n x n grid, its lines and the AT line;
+ * 0 or an exit status after the message. */
+int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma,
+                   double temperature, int sig_axis, rbm_component_law law, const char *dir,
+                   size_t n, int json);
 /* Write the CSV files, the gnuplot script and the PNGs into dir. On
  * success *n_png PNGs were made (names in pngs); note says why not. */
 int cli_write_plots(const char *dir, const struct cli_plot_input *in, char pngs[2][64],
@@ -563,6 +661,8 @@ struct cli_training_plan {
     const char *out;         /* the model path (checkpoints go to OUT.ckpt) */
     int quiet;
     struct cli_archive_run *archive; /* --archive, or NULL */
+    size_t track_every;      /* also record the spectrum every this many steps (0: epochs only) */
+    struct cli_fp_track *fp_track; /* --track-fixed-points at every record, or NULL */
 };
 
 struct cli_train_result {

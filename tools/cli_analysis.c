@@ -16,6 +16,8 @@ void cli_spectrum_free(struct cli_spectrum *si)
     free(si->w);
     free(si->overlaps);
     free(si->eig);
+    free(si->q);
+    free(si->sig);
     memset(si, 0, sizeof *si);
 }
 
@@ -38,6 +40,31 @@ static int pca_overlaps(rbm_context *ctx, const rbm_svd *svd, const rbm_dataset 
         return -1;
     }
     si->k = k;
+    return 0;
+}
+
+/* The census of svd against data into si. 0, or -1 with note. */
+static int census(rbm_context *ctx, const rbm_svd *svd, const rbm_dataset *data,
+                  struct cli_spectrum *si, char *note, size_t note_len)
+{
+    si->q = malloc((si->r ? si->r : 1) * sizeof *si->q);
+    si->sig = malloc((si->r ? si->r : 1) * sizeof *si->sig);
+    if (!si->q || !si->sig) {
+        snprintf(note, note_len, "out of memory");
+        return -1;
+    }
+    rbm_census *c = NULL;
+    rbm_status st = rbm_census_new(data, CLI_CENSUS_NULLS, CLI_CENSUS_SEED, &c);
+    if (st == RBM_OK)
+        st = rbm_svd_significance(svd, c, si->q, si->r, si->sig, si->r, &si->n_significant);
+    if (st != RBM_OK) {
+        rbm_census_free(c);
+        cli_lib_note(note, note_len, ctx, st, "cannot run the census of the modes");
+        return -1;
+    }
+    si->n_components = rbm_census_n_components(c);
+    si->have_census = 1;
+    rbm_census_free(c);
     return 0;
 }
 
@@ -66,6 +93,8 @@ int cli_compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_datas
         goto fail;
     }
     if (data && k > 0 && pca_overlaps(ctx, svd, data, k, si, note, note_len) != 0)
+        goto fail;
+    if (data && census(ctx, svd, data, si, note, note_len) != 0)
         goto fail;
     if (svd_out)
         *svd_out = svd;
@@ -114,6 +143,8 @@ void cli_fixed_points_free(struct cli_fixed_points *fi)
     free(fi->mult);
     free(fi->stable);
     free(fi->proj);
+    free(fi->mv);
+    free(fi->mh);
     memset(fi, 0, sizeof *fi);
 }
 
@@ -209,6 +240,31 @@ static int read_points(rbm_context *ctx, const rbm_mf_points *p, struct cli_fixe
     return 0;
 }
 
+/* Every point's magnetisations into fi->mv, fi->mh. 0, or -1 with note. */
+static int keep_magnetizations(rbm_context *ctx, const rbm_machine *m, const rbm_mf_points *p,
+                               struct cli_fixed_points *fi, char *note, size_t note_len)
+{
+    fi->nv = rbm_machine_n_visible(m);
+    fi->nh = rbm_machine_n_hidden(m);
+    size_t c = fi->count ? fi->count : 1;
+    fi->mv = malloc(c * fi->nv * sizeof *fi->mv);
+    fi->mh = malloc(c * fi->nh * sizeof *fi->mh);
+    if (!fi->mv || !fi->mh) {
+        snprintf(note, note_len, "out of memory");
+        return -1;
+    }
+    if (fi->count == 0)
+        return 0;
+    rbm_status st = rbm_mf_points_get_all_visible(p, fi->mv, fi->count * fi->nv);
+    if (st == RBM_OK)
+        st = rbm_mf_points_get_all_hidden(p, fi->mh, fi->count * fi->nh);
+    if (st != RBM_OK) {
+        cli_lib_note(note, note_len, ctx, st, "cannot read the magnetisations");
+        return -1;
+    }
+    return 0;
+}
+
 /* TAP log Z over the points and their projections on the first q->kp modes
  * of q->svd. 0, or -1 with note. */
 static int summarize_points(rbm_context *ctx, const rbm_mf_points *p,
@@ -283,7 +339,8 @@ static int find_once(rbm_context *ctx, const rbm_machine *m, const struct cli_fp
     fi->n_random = q->n_random;
     fi->n_data = n_data;
     if (read_points(ctx, p, fi, note, note_len) != 0 ||
-        (fi->count > 0 && summarize_points(ctx, p, q, fi, note, note_len) != 0))
+        (fi->count > 0 && summarize_points(ctx, p, q, fi, note, note_len) != 0) ||
+        (q->magnetizations && keep_magnetizations(ctx, m, p, fi, note, note_len) != 0))
         goto out;
     fi->seconds = cli_now_seconds() - t0;
     rc = 0;

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Built-in synthetic data (docs/theory.md §7): 11 clusters in 5 dimensions
@@ -189,17 +190,54 @@ int cli_load_model(rbm_context *ctx, const char *path, rbm_machine **out)
 
 /* The default synthetic data is generated with the model's number of
  * visible units: 'rbm train's default data for a 100-unit model. */
-int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char *data,
-                        uint64_t seed, rbm_dataset **out, struct cli_data_info *di)
+struct cli_data_given cli_data_given;
+
+/* --data / --data-seed from the model's provenance when not given. */
+static void data_from_provenance(const rbm_machine *m, const char **data, uint64_t *seed)
+{
+    static char recorded[4096];
+    char buf[64];
+    const char *prov = rbm_machine_provenance(m);
+    if (!prov)
+        return;
+    const char *d = cli_data_given.data ? NULL
+                                        : cli_provenance_value(prov, "data", recorded,
+                                                               sizeof recorded);
+    const char *sd = cli_data_given.seed ? NULL
+                                         : cli_provenance_value(prov, "data_seed", buf, sizeof buf);
+    int changed = 0;
+    if (d) {
+        changed = strcmp(d, *data) != 0;
+        *data = d;
+    }
+    if (sd && cli_data_source_of(*data) == DATA_SYNTHETIC) {
+        char *end;
+        unsigned long long v = strtoull(sd, &end, 10);
+        if (*end == '\0' && end != sd) {
+            changed |= (uint64_t)v != *seed;
+            *seed = (uint64_t)v;
+        }
+    }
+    if (changed) {
+        fprintf(stderr, "rbm: note: data from the model's provenance: %s", *data);
+        if (cli_data_source_of(*data) == DATA_SYNTHETIC)
+            fprintf(stderr, ", seed %llu", (unsigned long long)*seed);
+        fputs(" (give --data / --data-seed to override)\n", stderr);
+    }
+}
+
+int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char **data,
+                        uint64_t *seed, rbm_dataset **out, struct cli_data_info *di)
 {
     size_t nv = rbm_machine_n_visible(m);
-    struct cli_data_spec spec = {data, cli_data_source_of(data),
-                                 rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), seed, nv};
+    data_from_provenance(m, data, seed);
+    struct cli_data_spec spec = {*data, cli_data_source_of(*data),
+                                 rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), *seed, nv};
     int rc = cli_load_data(ctx, &spec, out, di);
     if (rc != 0)
         return rc;
     if (di->cols != nv) {
-        cli_errorf("the data '%s' has %zu columns, the model has %zu visible units", data,
+        cli_errorf("the data '%s' has %zu columns, the model has %zu visible units", *data,
                    di->cols, nv);
         rbm_dataset_free(*out);
         *out = NULL;

@@ -42,7 +42,11 @@ static void print_record(const rbm_mode_tracker *tr, size_t k, size_t bpe, size_
     printf("            epoch %5s:", ep);
     for (size_t i = 0; i < top && i < nm; i++)
         printf(" %6.3f", w[i]);
-    printf("   edge %.3f, %zu outside\n", edge, n_out);
+    printf("   edge %.3f, %zu outside", edge, n_out);
+    size_t n_sig;
+    if (rbm_mode_tracker_get_significant(tr, k, &n_sig) == RBM_OK)
+        printf(", %zu significant", n_sig);
+    printf("\n");
 }
 
 /* The spectrum now, up to six records of its history, the PCA overlaps. */
@@ -59,6 +63,10 @@ static void report_spectrum(int have_spec, const struct cli_spectrum *si, const 
         printf("            Marchenko-Pastur bulk edge %.4f (noise sigma %.4f): %zu mode%s "
                "outside the bulk\n",
                si->edge, si->sigma, si->n_outside, si->n_outside == 1 ? "" : "s");
+        if (si->have_census)
+            printf("            significant modes %zu: outside the bulk with more than half of u_a "
+                   "in the data's %zu significant principal directions (docs/spectral.md)\n",
+                   si->n_significant, si->n_components);
     } else {
         printf("spectrum    - (%s)\n", note);
     }
@@ -203,7 +211,7 @@ void cli_train_report(rbm_context *ctx, const struct cli_report_input *in)
     int gg = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_GAUSSIAN &&
              rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) == RBM_UNIT_GAUSSIAN;
     struct cli_fp_search q = {gg ? RBM_MF_NAIVE : RBM_MF_TAP2, NAN, in->data, 0, n_data, 11, svd,
-                              have_spec ? (si.r < 5 ? si.r : 5) : 0};
+                              have_spec ? (si.r < 5 ? si.r : 5) : 0, 0};
     double damping = NAN;
     int have_fp = cli_find_fixed_points(ctx, m, &q, &fi, &damping, fp_note, sizeof fp_note) == 0;
     report_fixed_points(have_fp, &fi, damping, gg, fp_note, in);

@@ -24,6 +24,7 @@ struct loop {
     double t0, epoch_start;
     double extra_seconds;  /* log-likelihoods, records and checkpoints */
     char *ckpt;            /* checkpoint path, or NULL */
+    struct cli_fp_track *fp_track; /* the plan's, or NULL */
 };
 
 /* Reconstruction error: one monitored minibatch costs two extra matrix
@@ -97,23 +98,35 @@ static int checkpoint_due(const struct cli_training_plan *plan, const struct loo
     return L->ckpt && res->epochs_done % plan->checkpoint_every == 0;
 }
 
+/* A spectrum record now. 0, or EXIT_RUNTIME after the error. */
+static int track_record(rbm_context *ctx, rbm_trainer *t, struct cli_train_result *res,
+                        rbm_mode_tracker *tracker, struct loop *L)
+{
+    double tt = cli_now_seconds();
+    rbm_status st = rbm_mode_tracker_record(tracker, rbm_trainer_step_count(t));
+    res->track_seconds += cli_now_seconds() - tt;
+    if (st != RBM_OK) {
+        cli_progress_close(&L->p);
+        cli_lib_errorf(ctx, st, "cannot record the spectrum at step %llu",
+                       (unsigned long long)rbm_trainer_step_count(t));
+        return EXIT_RUNTIME;
+    }
+    if (L->fp_track && cli_fp_track_record(ctx, rbm_trainer_machine(t), rbm_trainer_step_count(t),
+                                           L->fp_track) != 0) {
+        cli_progress_close(&L->p);
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 /* The spectrum record and the checkpoint after an epoch. 0, or
  * EXIT_RUNTIME after the error. */
 static int epoch_records(rbm_context *ctx, rbm_trainer *t, const struct cli_training_plan *plan,
                          struct cli_train_result *res, rbm_mode_tracker *tracker, struct loop *L)
 {
     rbm_status st;
-    if (tracker) {
-        double tt = cli_now_seconds();
-        st = rbm_mode_tracker_record(tracker, rbm_trainer_step_count(t));
-        res->track_seconds += cli_now_seconds() - tt;
-        if (st != RBM_OK) {
-            cli_progress_close(&L->p);
-            cli_lib_errorf(ctx, st, "cannot record the spectrum after epoch %zu",
-                           res->epochs_done);
-            return EXIT_RUNTIME;
-        }
-    }
+    if (tracker && track_record(ctx, t, res, tracker, L) != 0)
+        return EXIT_RUNTIME;
     if (checkpoint_due(plan, L, res)) {
         st = rbm_trainer_save_checkpoint(t, L->ckpt);
         if (st != RBM_OK) {
@@ -263,6 +276,7 @@ static int start_loop(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
         (double)(plan->epochs - start_epoch) * (double)L->batches - (double)L->batch_in_epoch;
     L->latest = NAN;
     L->every = monitor_interval(L->batches);
+    L->fp_track = plan->fp_track;
     rbm_status st = rbm_trainer_set_int(t, RBM_TRAINER_MONITOR_EVERY, L->every);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot configure the reconstruction monitor");
@@ -307,6 +321,13 @@ int cli_run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
         res->steps++;
         L.batch_in_epoch++;
         take_recon(&L, t);
+        if (st != RBM_DONE && tracker && plan->track_every > 0 &&
+            rbm_trainer_step_count(t) % plan->track_every == 0) {
+            double t_in = cli_now_seconds();
+            if ((status = track_record(ctx, t, res, tracker, &L)) != 0)
+                break;
+            L.extra_seconds += cli_now_seconds() - t_in;
+        }
         if (plan->archive &&
             (status = cli_archive_step(ctx, plan->archive, t, &L.extra_seconds)) != 0)
             break;

@@ -14,6 +14,7 @@ struct analyze_opts {
     const char *data;
     uint64_t data_seed, seed;
     int json, quiet, help, no_data, modes_set;
+    int magnetizations; /* --magnetizations: every point's m^v, m^h in the JSON */
     size_t starts, modes;
     double damping; /* NaN: automatic */
     rbm_mf_method method;
@@ -43,6 +44,8 @@ void cli_usage_analyze(FILE *f)
           "  --order mf|tap2|tap3  order of the expansion of the free energy (default\n"
           "                        tap2; 'tap' is tap2, 'mf' naive mean field)\n"
           "  --modes K             projections on the first K modes (default 5)\n"
+          "  --magnetizations      list every fixed point's magnetisations m^v and m^h\n"
+          "                        in the JSON (keys \"mv\", \"mh\")\n"
           "  --damping L           damping of the fixed-point iteration, m <- (1-L) m +\n"
           "                        L F(m), in (0, 1]. Default: 0.5, and when more than a\n"
           "                        tenth of the starts do not converge (the iteration\n"
@@ -86,6 +89,7 @@ static int parse_analyze_opts(int argc, char **argv, struct analyze_opts *o)
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         CLI_DATA_OPTIONS(&o->data, &o->data_seed),
         {"--no-data", .type = OPT_FLAG, .dst = &o->no_data},
+        {"--magnetizations", .type = OPT_FLAG, .dst = &o->magnetizations},
         {"--starts", .type = OPT_SIZE, .dst = &o->starts, .min = 1, .max = 1000000},
         {"--modes", .type = OPT_SIZE, .dst = &o->modes, .min = 1, .set = &o->modes_set},
         {"--seed", .type = OPT_U64, .dst = &o->seed},
@@ -140,7 +144,7 @@ static int analyze(rbm_context *ctx, struct analyze_opts *o, struct analysis *a)
     if ((rc = cli_load_model(ctx, o->model, &a->m)) != 0 || (rc = check_order(o, a->m)) != 0)
         return rc;
     if (!o->no_data &&
-        (rc = cli_load_model_data(ctx, a->m, o->data, o->data_seed, &a->data, &a->di)) != 0)
+        (rc = cli_load_model_data(ctx, a->m, &o->data, &o->data_seed, &a->data, &a->di)) != 0)
         return rc;
     if (cli_compute_spectrum(ctx, a->m, NULL, 0, &a->si, &a->svd, note, sizeof note) != 0) {
         cli_errorf("%s", note);
@@ -163,7 +167,8 @@ static int analyze(rbm_context *ctx, struct analyze_opts *o, struct analysis *a)
         fflush(stderr);
     }
     struct cli_fp_search q = {o->method, o->damping, a->data, o->starts, n_data,
-                              cli_derive_seed(o->seed, 5), a->svd, o->modes};
+                              cli_derive_seed(o->seed, 5), a->svd, o->modes,
+                              o->magnetizations};
     if (cli_find_fixed_points(ctx, a->m, &q, &a->fi, &a->damping, note, sizeof note) != 0) {
         cli_errorf("%s", note);
         return EXIT_RUNTIME;
@@ -187,6 +192,12 @@ static void json_fixed_points(FILE *f, int *first, const struct cli_fixed_points
         cli_json_number(f, fi->min_eig[k]);
         fputs(", \"projections\": ", f);
         cli_json_numbers(f, fi->proj ? fi->proj + k * fi->kp : NULL, fi->kp);
+        if (fi->mv) {
+            fputs(", \"mv\": ", f);
+            cli_json_numbers(f, fi->mv + k * fi->nv, fi->nv);
+            fputs(", \"mh\": ", f);
+            cli_json_numbers(f, fi->mh + k * fi->nh, fi->nh);
+        }
         fputs("}", f);
     }
     fputs(fi->count ? "\n  ]" : "]", f);

@@ -5,6 +5,7 @@
 #include "cli_tempering.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AIS_DEFAULT_RUNS 100
@@ -17,15 +18,46 @@
 enum eval_method { METHOD_AUTO, METHOD_EXACT, METHOD_AIS, METHOD_PT, METHOD_PTT };
 
 #define PT_SWEEPS 1000 /* recorded sweeps of --method pt */
+/* AIS base visible biases: the data's base rate, zero (uniform), or the
+ * machine's own visible biases; AUTO: uniform for ising visible units,
+ * the data's base rate otherwise (docs/likelihoods.md) */
+enum ais_base { BASE_AUTO, BASE_DATA, BASE_UNIFORM, BASE_MODEL };
+
+static int parse_base(const char *s, void *dst)
+{
+    int *out = dst;
+    if (strcmp(s, "data") == 0)
+        *out = BASE_DATA;
+    else if (strcmp(s, "uniform") == 0)
+        *out = BASE_UNIFORM;
+    else if (strcmp(s, "model") == 0)
+        *out = BASE_MODEL;
+    else
+        return -1;
+    return 0;
+}
+
+static const struct cli_choice BASE_CHOICE = {"AIS base", "data, uniform or model", parse_base};
+
+static const char *base_name(int b)
+{
+    return b == BASE_DATA ? "data" : b == BASE_UNIFORM ? "uniform" : "model";
+}
 
 struct eval_opts {
     const char *model;
     const char *data;
     enum eval_method method;
     size_t runs, betas;
-    int runs_set, betas_set;
+    int runs_set, betas_set, ais_opt_set;
     uint64_t seed, data_seed;
     int json, quiet, help;
+    int no_pl;             /* --no-pl: skip the pseudo-likelihood */
+    double tolerance;      /* --ais-tolerance: widest bracket called converged */
+    size_t adaptive;       /* --adaptive MAX_BETAS (0: fixed schedule) */
+    size_t burn_in;        /* --burn-in: reverse chains' sweeps when not exact */
+    int base;              /* --ais-base (enum ais_base) */
+    size_t exact_units;    /* --exact-start-units */
     double t0; /* start of the command */
 };
 
@@ -63,7 +95,25 @@ void cli_usage_eval(FILE *f)
           "  --betas N             AIS with N equally spaced inverse temperatures\n"
           "                        (default: 14501 temperatures, 0 to 0.5 step 1e-3, to\n"
           "                        0.9 step 1e-4, to 1 step 1e-5)\n"
-          "  --seed S              seeds AIS (default 1)\n"
+          "  --seed S              seeds AIS (default 1)\n",
+          f);
+    fputs("  --ais-tolerance T     widest forward/reverse bracket (nats) that counts as\n"
+          "                        converged (default 1); see 'converged' below\n"
+          "  --adaptive MAX        while not converged, refine the temperatures where\n"
+          "                        the log-weight variance concentrates (2K-1 of them\n"
+          "                        each round) and run both directions again, up to MAX\n"
+          "                        temperatures\n"
+          "  --burn-in N           Gibbs sweeps of the reverse chains from data rows\n"
+          "                        (default 1000; unused with exact starts, see\n"
+          "                        --exact-start-units)\n"
+          "  --ais-base data|uniform|model   base visible biases: the data's base rate,\n"
+          "                        zero, or the model's own (default: uniform for ising\n"
+          "                        visible units, data otherwise)\n"
+          "  --exact-start-units N exact reverse starts when a bernoulli/ising layer has\n"
+          "                        at most N units (default 20, at most 30; beyond 20\n"
+          "                        the layer is enumerated twice in blocks; 0: always\n"
+          "                        burn in)\n"
+          "  --no-pl               skip the pseudo-likelihood\n"
           "  --data-seed S         the --seed the synthetic data was made with in 'rbm\n"
           "                        train' (default 1, its default)\n"
           CLI_DATA_READ_HELP
@@ -71,12 +121,18 @@ void cli_usage_eval(FILE *f)
           "  --json                print one JSON object on stdout instead of the report\n"
           "  --quiet               no progress display on stderr\n"
           "  -h, --help            show this help\n"
-          "\n"
-          "AIS starts from the base-rate model of the data (visible biases matching\n"
-          "the data means, W = 0); the reverse chains start from data rows and run\n"
-          "1000 Gibbs sweeps first. The pseudo-likelihood is exact (every unit of\n"
-          "every row) and needs binary data; it is skipped for gaussian visible\n"
-          "units.\n"
+          "\n",
+          f);
+    fputs("AIS starts from a base model with W = 0 (--ais-base); the reverse chains\n"
+          "start from exact samples when a layer has at most 20 units, otherwise from\n"
+          "data rows after --burn-in Gibbs sweeps. Every AIS result comes with its\n"
+          "convergence evidence: the forward/reverse bracket, the effective sample\n"
+          "size of the importance weights and the variance of the log-weights;\n"
+          "'converged' (JSON) is false and a warning is printed when the bracket is\n"
+          "wider than --ais-tolerance, inverted beyond the errors, or an ESS is below\n"
+          "10% of the runs: the standard errors are then not to be trusted.\n"
+          "The pseudo-likelihood is exact (every unit of every row) and needs binary\n"
+          "data; it is skipped for gaussian visible units and with --no-pl.\n"
           "\n"
           "Exit status: 0 success, 1 runtime error, 2 usage error, 130 (SIGINT) or\n"
           "143 (SIGTERM) when interrupted.\n",
@@ -109,6 +165,9 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
     o->betas = AIS_DEFAULT_BETAS;
     o->seed = 1;
     o->data_seed = 1;
+    o->tolerance = 1.0;
+    o->burn_in = AIS_REVERSE_BURN_IN;
+    o->exact_units = RBM_AIS_EXACT_START_UNITS;
     const struct cli_option opts[] = {
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         CLI_DATA_OPTIONS(&o->data, &o->data_seed),
@@ -116,6 +175,14 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
         {"--betas", .type = OPT_SIZE, .dst = &o->betas, .min = 2, .set = &o->betas_set},
         {"--seed", .type = OPT_U64, .dst = &o->seed},
         {"--method", .type = OPT_CHOICE, .choice = &METHOD_CHOICE, .dst = &o->method},
+        {"--no-pl", .type = OPT_FLAG, .dst = &o->no_pl},
+        {"--ais-base", .type = OPT_CHOICE, .choice = &BASE_CHOICE, .dst = &o->base,
+         .set = &o->ais_opt_set},
+        {"--ais-tolerance", .type = OPT_POSITIVE, .dst = &o->tolerance, .set = &o->ais_opt_set},
+        {"--adaptive", .type = OPT_SIZE, .dst = &o->adaptive, .min = 2, .set = &o->ais_opt_set},
+        {"--burn-in", .type = OPT_SIZE, .dst = &o->burn_in, .set = &o->ais_opt_set},
+        {"--exact-start-units", .type = OPT_SIZE, .dst = &o->exact_units,
+         .set = &o->ais_opt_set},
     };
     const struct cli_args args = {.cmd = "eval", .opts = opts, .n_opts = ARRAY_LEN(opts),
                                   .model = &o->model};
@@ -131,10 +198,18 @@ static int parse_eval_opts(int argc, char **argv, struct eval_opts *o)
         cli_errorf("invalid value '%zu' for --betas: too large (at most 100000000)", o->betas);
         return EXIT_USAGE;
     }
-    if ((o->method == METHOD_EXACT && (o->runs_set || o->betas_set)) ||
-        ((o->method == METHOD_PT || o->method == METHOD_PTT) && o->betas_set)) {
-        cli_errorf("%s applies to --method ais only", o->runs_set && o->method == METHOD_EXACT
-                                                          ? "--runs" : "--betas");
+    if ((o->method == METHOD_EXACT && (o->runs_set || o->betas_set || o->ais_opt_set)) ||
+        ((o->method == METHOD_PT || o->method == METHOD_PTT) &&
+         (o->betas_set || o->ais_opt_set))) {
+        cli_errorf("%s applies to --method ais only",
+                   o->runs_set && o->method == METHOD_EXACT ? "--runs"
+                   : o->betas_set                           ? "--betas"
+                                                            : "an AIS option");
+        return EXIT_USAGE;
+    }
+    if (o->adaptive > 100000000) {
+        cli_errorf("invalid value '%zu' for --adaptive: too large (at most 100000000)",
+                   o->adaptive);
         return EXIT_USAGE;
     }
     return 0;
@@ -184,6 +259,12 @@ struct eval_result {
     double log_z, log_z_se, ll;
     double log_z_rev, log_z_rev_se, ll_rev;
     double base_log_z;
+    double ess, ess_rev, lwvar, lwvar_rev; /* AIS convergence evidence */
+    size_t betas_used;                     /* temperatures of the last pair */
+    int base;                              /* enum ais_base used */
+    int exact_start;                       /* reverse chains start exact */
+    double *zeros;                         /* N_v zeros (uniform base) */
+    int converged;
     double pll;
     char pll_note[512];
     double seconds, seconds_log_z, seconds_reverse;
@@ -209,8 +290,18 @@ static rbm_ais *new_ais(rbm_context *ctx, const rbm_machine *m, const rbm_datase
         cli_lib_errorf(ctx, st, "cannot use %zu AIS temperatures", o->betas);
     } else if ((st = rbm_ais_set_base_from_data(ais, data)) != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot set the AIS base rate from the data");
+    } else if (r->base != BASE_DATA &&
+               (st = rbm_ais_set_base_biases(ais, r->base == BASE_UNIFORM ? r->zeros : NULL,
+                                             rbm_machine_n_visible(m))) != RBM_OK) {
+        cli_lib_errorf(ctx, st, "cannot set the AIS base biases");
     } else {
-        rbm_ais_set_reverse_burn_in(ais, AIS_REVERSE_BURN_IN);
+        rbm_ais_set_reverse_burn_in(ais, o->burn_in);
+        if ((st = rbm_ais_set_exact_start_units(ais, o->exact_units)) != RBM_OK) {
+            cli_lib_errorf(ctx, st, "invalid --exact-start-units");
+            rbm_ais_free(ais);
+            return NULL;
+        }
+        r->exact_start = rbm_ais_reverse_start_is_exact(ais);
         r->base_log_z = rbm_ais_base_log_z(ais);
         return ais;
     }
@@ -223,7 +314,8 @@ static rbm_ais *new_ais(rbm_context *ctx, const rbm_machine *m, const rbm_datase
 static int ais_direction(rbm_context *ctx, rbm_ais *ais, int reverse, struct ais_progress *ap,
                          const struct eval_opts *o, struct eval_result *r)
 {
-    double fwd = (double)(o->betas - 1), rev = (double)(AIS_REVERSE_BURN_IN + o->betas - 1);
+    double fwd = (double)(o->betas - 1);
+    double rev = (double)((r->exact_start ? 0 : o->burn_in) + o->betas - 1);
     ap->phase = reverse ? "reverse" : "forward";
     ap->base = reverse ? fwd / (fwd + rev) : 0;
     ap->weight = (reverse ? rev : fwd) / (fwd + rev);
@@ -246,6 +338,8 @@ static int ais_direction(rbm_context *ctx, rbm_ais *ais, int reverse, struct ais
         return EXIT_RUNTIME;
     }
     *(reverse ? &r->log_z_rev : &r->log_z) = lz;
+    rbm_ais_diagnostics(ais, reverse ? &r->ess_rev : &r->ess,
+                        reverse ? &r->lwvar_rev : &r->lwvar);
     *(reverse ? &r->log_z_rev_se : &r->log_z_se) = se;
     *(reverse ? &r->seconds_reverse : &r->seconds_log_z) = dt;
     if (ap->p.mode == PROGRESS_LINES) {
@@ -262,7 +356,17 @@ static int ais_direction(rbm_context *ctx, rbm_ais *ais, int reverse, struct ais
 static int eval_ais(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
                     const struct eval_opts *o, struct eval_result *r)
 {
+    r->base = o->base != BASE_AUTO ? o->base
+              : rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_ISING ? BASE_UNIFORM
+                                                                             : BASE_DATA;
+    r->zeros = calloc(rbm_machine_n_visible(m), sizeof *r->zeros);
+    if (!r->zeros) {
+        cli_errorf("out of memory");
+        return EXIT_RUNTIME;
+    }
     rbm_ais *ais = new_ais(ctx, m, data, o, r);
+    free(r->zeros);
+    r->zeros = NULL;
     if (!ais)
         return EXIT_RUNTIME;
     struct ais_progress ap;
@@ -277,8 +381,30 @@ static int eval_ais(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *d
     }
     cli_install_signal_handlers();
     int rc = 0;
-    for (int reverse = 0; rc == 0 && reverse <= 1; reverse++)
-        rc = ais_direction(ctx, ais, reverse, &ap, o, r);
+    for (int round = 0; rc == 0; round++) {
+        for (int reverse = 0; rc == 0 && reverse <= 1; reverse++)
+            rc = ais_direction(ctx, ais, reverse, &ap, o, r);
+        r->betas_used = rbm_ais_schedule_length(ais);
+        if (rc != 0)
+            break;
+        r->converged = rbm_ais_bracket_converged(r->log_z, r->log_z_se, r->ess, r->log_z_rev,
+                                                 r->log_z_rev_se, r->ess_rev, o->runs,
+                                                 o->tolerance);
+        size_t next = 2 * r->betas_used - 1;
+        if (r->converged || o->adaptive == 0 || next > o->adaptive)
+            break;
+        rbm_status st = rbm_ais_adapt_schedule(ais, next);
+        if (st != RBM_OK) {
+            cli_progress_close(&ap.p);
+            cli_lib_errorf(ctx, st, "cannot adapt the AIS schedule");
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        if (!o->quiet)
+            fprintf(stderr, "rbm: AIS not converged (bracket %.4g nats); adapting the schedule to "
+                            "%zu temperatures\n",
+                    r->log_z_rev - r->log_z, next);
+    }
     if (rc == 0)
         cli_progress_close(&ap.p);
     cli_restore_signal_handlers();
@@ -359,6 +485,13 @@ static int eval_log_z(rbm_context *ctx, const rbm_machine *m, const rbm_dataset 
     int rc = eval_ais(ctx, m, data, o, r);
     if (rc != 0)
         return rc;
+    if (!o->quiet && !r->converged)
+        fprintf(stderr,
+                "rbm: warning: AIS has not converged: forward %.4f +- %.4f (ESS %.1f of %zu), "
+                "reverse %.4f +- %.4f (ESS %.1f), bracket %.4g nats against the tolerance %g; "
+                "the standard errors do not cover the error then (docs/likelihoods.md)\n",
+                r->log_z, r->log_z_se, r->ess, o->runs, r->log_z_rev, r->log_z_rev_se,
+                r->ess_rev, r->log_z_rev - r->log_z, o->tolerance);
     if (!o->quiet && !ais_bracket_ok(r)) {
         fprintf(stderr,
                 "rbm: warning: reverse AIS (%.4f +- %.4f) is below forward AIS (%.4f +- "
@@ -379,6 +512,11 @@ static int eval_pll(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *d
                     const struct eval_opts *o, struct eval_result *r)
 {
     double tl = cli_now_seconds();
+    if (o->no_pl) {
+        snprintf(r->pll_note, sizeof r->pll_note, "not computed: --no-pl");
+        r->pll = NAN;
+        return 0;
+    }
     if (rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_GAUSSIAN) {
         snprintf(r->pll_note, sizeof r->pll_note,
                  "not computed: gaussian visible units have no pseudo-likelihood over "
@@ -429,13 +567,19 @@ static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                r->log_z, r->log_z_se, r->pt.exp_forward, r->pt.exp_reverse);
         printf("log-lik     %.6f nats (mean over %zu rows)\n", r->ll, di->rows);
     } else {
-        printf("method      AIS (%zu runs, %zu temperatures%s, base rate from the data, "
-               "log Z_A = %.4f)\n",
-               o->runs, o->betas, o->betas_set ? " uniform" : "", r->base_log_z);
+        printf("method      AIS (%zu runs, %zu temperatures%s, %s base, log Z_A = %.4f)\n",
+               o->runs, r->betas_used,
+               r->betas_used != o->betas ? " adapted" : o->betas_set ? " uniform" : "",
+               base_name(r->base), r->base_log_z);
         printf("log Z       %.6f +- %.6f forward (stochastic lower bound)\n", r->log_z,
                r->log_z_se);
         printf("            %.6f +- %.6f reverse (stochastic upper bound)\n", r->log_z_rev,
                r->log_z_rev_se);
+        printf("evidence    bracket %.4g nats (tolerance %g): %s; ESS %.1f / %.1f of %zu "
+               "runs, Var(log w) %.3g / %.3g (forward / reverse)\n",
+               r->log_z_rev - r->log_z, o->tolerance,
+               r->converged ? "converged" : "NOT converged, the errors do not cover the error",
+               r->ess, r->ess_rev, o->runs, r->lwvar, r->lwvar_rev);
         if (!ais_bracket_ok(r))
             printf("            inverted bracket: reverse below forward by %.3g nats, so at "
                    "least one is off (see docs/likelihoods.md)\n",
@@ -459,11 +603,21 @@ static void json_ais(FILE *f, int *first, const struct eval_opts *o, const struc
     cli_json_real(f, first, "log_likelihood_reverse", r->ll_rev);
     cli_json_bool(f, first, "ais_bracket_consistent", ais_bracket_ok(r));
     cli_json_size(f, first, "ais_runs", o->runs);
-    cli_json_size(f, first, "ais_betas", o->betas);
-    cli_json_str(f, first, "ais_schedule", o->betas_set ? "uniform" : "default");
+    cli_json_size(f, first, "ais_betas", r->betas_used);
+    cli_json_str(f, first, "ais_schedule",
+                 r->betas_used != o->betas ? "adapted" : o->betas_set ? "uniform" : "default");
+    cli_json_bool(f, first, "converged", r->converged);
+    cli_json_real(f, first, "ais_tolerance", o->tolerance);
+    cli_json_real(f, first, "ais_bracket_width", r->log_z_rev - r->log_z);
+    cli_json_real(f, first, "ais_ess", r->ess);
+    cli_json_real(f, first, "ais_ess_reverse", r->ess_rev);
+    cli_json_real(f, first, "ais_log_weight_variance", r->lwvar);
+    cli_json_real(f, first, "ais_log_weight_variance_reverse", r->lwvar_rev);
     cli_json_real(f, first, "ais_base_log_z", r->base_log_z);
+    cli_json_str(f, first, "ais_base", base_name(r->base));
     cli_json_key(f, first, "ais_reverse_burn_in");
-    fprintf(f, "%d", AIS_REVERSE_BURN_IN);
+    fprintf(f, "%zu", r->exact_start ? (size_t)0 : o->burn_in);
+    cli_json_str(f, first, "ais_reverse_start", r->exact_start ? "exact" : "burn-in");
     cli_json_real(f, first, "seconds_reverse", r->seconds_reverse);
 }
 
@@ -513,7 +667,7 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
 /* Model, data, log Z, log-likelihood, pseudo-likelihood, output. */
 static int evaluate(rbm_context *ctx, void *arg)
 {
-    const struct eval_opts *o = arg;
+    struct eval_opts *o = arg;
     rbm_machine *m = NULL;
     rbm_dataset *data = NULL;
     struct cli_data_info di;
@@ -524,7 +678,7 @@ static int evaluate(rbm_context *ctx, void *arg)
     if ((rc = cli_load_model(ctx, o->model, &m)) != 0 || (rc = choose_method(m, o, &r)) != 0)
         goto done;
     double tl = cli_now_seconds();
-    if ((rc = cli_load_model_data(ctx, m, o->data, o->data_seed, &data, &di)) != 0)
+    if ((rc = cli_load_model_data(ctx, m, &o->data, &o->data_seed, &data, &di)) != 0)
         goto done;
     r.seconds_data = cli_now_seconds() - tl;
     if ((rc = eval_log_z(ctx, m, data, o, &r)) != 0)

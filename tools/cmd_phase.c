@@ -7,11 +7,27 @@
 #include <math.h>
 #include <string.h>
 
+static int parse_axis(const char *s, void *dst)
+{
+    if (strcmp(s, "temperature") == 0)
+        *(int *)dst = 0;
+    else if (strcmp(s, "sigma") == 0)
+        *(int *)dst = 1;
+    else
+        return -1;
+    return 0;
+}
+
+static const struct cli_choice AXIS_CHOICE = {"grid axis", "temperature or sigma", parse_axis};
+
 struct phase_opts {
     double kappa, sigma, temp, sparsity;
     double w[RBM_ENSEMBLE_MAX_MODES];
     size_t k; /* modes given */
     int json, help, quiet, sparsity_set;
+    const char *grid; /* --grid DIR, or NULL */
+    size_t grid_n;    /* --grid-points */
+    int grid_sigma;   /* --grid-axis sigma */
     rbm_component_law law;
     double t0; /* start of the command */
 };
@@ -34,6 +50,13 @@ void cli_usage_phase(FILE *f)
           "  --law rademacher|gaussian|laplace|ternary   law of the components of the\n"
           "                        modes on both layers (default rademacher)\n"
           "  --sparsity P          P in (0, 1] for --law ternary (default 0.5)\n"
+          "  --grid DIR            the phase diagram over (T, w_1) at this sigma and kappa\n"
+          "                        instead of one point: phase_grid.csv, lines.csv (P-F,\n"
+          "                        F-SG, P-SG), at_line.csv (de Almeida-Thouless line of\n"
+          "                        the RS solution), phase_diagram.gp and .png (gnuplot)\n"
+          "  --grid-points N       N x N grid points (default 40)\n"
+          "  --grid-axis temperature|sigma   (T, w_1) at --sigma (default), or\n"
+          "                        (sigma, w_1) at --temperature\n"
           "  --json                print one JSON object on stdout instead of the report\n"
           "  -h, --help            show this help\n"
           "\n"
@@ -71,6 +94,9 @@ static int parse_phase_opts(int argc, char **argv, struct phase_opts *o)
         {"--w", .type = OPT_REAL_LIST, .dst = o->w, .count = &o->k,
          .max = RBM_ENSEMBLE_MAX_MODES, .expected = "modes"},
         {"--law", .type = OPT_CHOICE, .choice = &LAW_CHOICE, .dst = &o->law},
+        {"--grid", .type = OPT_STRING, .dst = &o->grid, .expected = "expected a directory"},
+        {"--grid-points", .type = OPT_SIZE, .dst = &o->grid_n, .min = 3, .max = 400},
+        {"--grid-axis", .type = OPT_CHOICE, .choice = &AXIS_CHOICE, .dst = &o->grid_sigma},
     };
     const struct cli_args args = {.cmd = "phase", .opts = opts, .n_opts = ARRAY_LEN(opts)};
     return cli_parse_args(&args, argc, argv);
@@ -227,7 +253,13 @@ static int phase(rbm_context *ctx, void *arg)
     struct phase_result r;
     memset(&r, 0, sizeof r);
     int rc;
-    if ((rc = set_up(ctx, o, &e)) == 0 && (rc = solve(ctx, e, o, &r)) == 0) {
+    if (o->grid) {
+        if ((rc = set_up(ctx, o, &e)) == 0)
+            rc = cli_phase_grid(ctx, e, o->kappa, o->sigma, o->temp, o->grid_sigma, o->law,
+                                o->grid, o->grid_n ? o->grid_n : 40, o->json);
+        if (rc == 0)
+            rc = cli_flush_stdout() != 0 ? EXIT_RUNTIME : EXIT_OK;
+    } else if ((rc = set_up(ctx, o, &e)) == 0 && (rc = solve(ctx, e, o, &r)) == 0) {
         double seconds = cli_now_seconds() - o->t0;
         if (o->json)
             print_phase_json(o, &r, seconds);

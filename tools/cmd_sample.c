@@ -377,7 +377,7 @@ static int run_sample(struct sample_run *r)
     int rc;
     if ((rc = cli_load_model(r->ctx, r->o.model, &r->m)) != 0)
         return rc;
-    if (r->o.data && (rc = cli_load_model_data(r->ctx, r->m, r->o.data, r->o.data_seed, &r->data,
+    if (r->o.data && (rc = cli_load_model_data(r->ctx, r->m, &r->o.data, &r->o.data_seed, &r->data,
                                                &r->di)) != 0)
         return rc;
     if ((rc = plan_output(r)) != 0 || (rc = start_chains(r)) != 0 || (rc = run_chains(r)) != 0 ||

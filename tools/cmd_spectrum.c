@@ -23,7 +23,10 @@ void cli_usage_spectrum(FILE *f)
           "\n"
           "The singular value decomposition of a saved model's W (docs/spectral.md): the\n"
           "singular values, the Marchenko-Pastur edge of the noise bulk with the noise\n"
-          "sigma estimated from the bulk, the modes outside the bulk, and the overlaps\n"
+          "sigma estimated from the bulk, the modes outside the bulk, the significant\n"
+          "modes (outside the bulk and mostly in the data's significant principal\n"
+          "subspace, found by a column-shuffle null: the count that holds after\n"
+          "training; JSON n_significant_modes and per-mode evidence), and the overlaps\n"
           "|u_a . e_b| of the first modes with the data's principal directions (and the\n"
           "covariance eigenvalues).\n"
           "\n"
@@ -88,6 +91,16 @@ static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine
     cli_json_real(f, &first, "bulk_edge", si->edge);
     cli_json_real(f, &first, "sigma", si->sigma);
     cli_json_size(f, &first, "n_modes_outside_bulk", si->n_outside);
+    cli_json_size(f, &first, "n_significant_modes", si->n_significant);
+    cli_json_size(f, &first, "n_data_components", si->n_components);
+    cli_json_key(f, &first, "modes");
+    fputc('[', f);
+    for (size_t a = 0; a < si->r; a++)
+        fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s, \"subspace_overlap\": %.17g, "
+                   "\"significant\": %s}",
+                a ? ", " : "", si->w[a], a < si->n_outside ? "true" : "false", si->q[a],
+                si->sig[a] ? "true" : "false");
+    fputc(']', f);
     cli_json_size(f, &first, "pca_modes", si->k);
     cli_json_key(f, &first, "pca_overlaps");
     fputc('[', f);
@@ -123,6 +136,15 @@ static void print_spectrum_report(const struct spectrum_opts *o, const rbm_machi
             printf(" ...");
     }
     printf("\n");
+    if (si->have_census) {
+        printf("significant %zu mode%s: outside the bulk with more than half of u_a in the data's "
+               "%zu significant principal directions (docs/spectral.md)\n",
+               si->n_significant, si->n_significant == 1 ? "" : "s", si->n_components);
+        printf("            share of u_a in them:");
+        for (size_t a = 0; a < si->r && a < 16; a++)
+            printf(" %.2f%s", si->q[a], si->sig[a] ? "*" : "");
+        printf("%s\n", si->r > 16 ? " ..." : "");
+    }
     if (si->k > 0) {
         cli_print_pca_lines(si);
         printf("            |u_a . e_b| (rows: modes a, columns: principal directions b):\n");
@@ -160,7 +182,7 @@ static int spectrum(rbm_context *ctx, void *arg)
         }
         o->modes = r;
     }
-    if ((rc = cli_load_model_data(ctx, m, o->data, o->data_seed, &data, &di)) != 0)
+    if ((rc = cli_load_model_data(ctx, m, &o->data, &o->data_seed, &data, &di)) != 0)
         goto done;
     if (cli_compute_spectrum(ctx, m, data, o->modes, &si, NULL, note, sizeof note) != 0) {
         cli_errorf("%s", note);

@@ -44,6 +44,7 @@ static void usage_training(FILE *f)
           "                                        bernoulli otherwise)\n"
           "  --hidden bernoulli|ising|gaussian    (default: the visible kind, or\n"
           "                                        bernoulli for gaussian visible)\n"
+          "  --sigma-v S, --sigma-h S   standard deviation of a gaussian layer (default 1)\n"
           "  --n-hidden N          hidden units (default 50; 500 for fashion-mnist;\n"
           "                        10 with --estimator exact)\n"
           "  --precision float32|float64   arithmetic of the training kernels\n"
@@ -93,10 +94,18 @@ void cli_usage_train(FILE *f)
           "spectrum, report and plots:\n"
           "  --track-spectrum      record the singular values of W (all modes up to 512,\n"
           "                        followed by identity), the Marchenko-Pastur bulk edge\n"
-          "                        and the number of modes outside the bulk at the start\n"
-          "                        and after every epoch; written to MODEL.spectrum.csv\n"
-          "                        (step,edge,n_outside,w0,w1,...). On by default with\n"
-          "                        the report\n"
+          "                        and the number of modes outside the bulk and of\n"
+          "                        significant modes (the census of docs/spectral.md\n"
+          "                        against the training data) at the start and after\n"
+          "                        every epoch; written to MODEL.spectrum.csv\n"
+          "                        (step,edge,n_outside,w0,w1,...,n_significant). On by\n"
+          "                        default with the report\n"
+          "  --track-every STEPS   also record every STEPS minibatch steps (implies\n"
+          "                        --track-spectrum; the linear regime can end inside\n"
+          "                        the first epoch)\n"
+          "  --track-fixed-points  count the TAP2 states (20 random starts and 20 data\n"
+          "                        rows) at every spectrum record: MODEL.fixed_points.csv\n"
+          "                        (step,n_fixed_points,n_stable; implies --track-spectrum)\n"
           "  --no-report           no spectral and thermodynamic report after training\n"
           "                        (the report is on by default unless --json): the\n"
           "                        spectrum and its history, overlaps with the data's\n"
@@ -151,6 +160,9 @@ struct train_opts {
     int log_likelihood;      /* --log-likelihood: exact log-likelihood every epoch */
     const char *config_opt;  /* first machine/training option given (for --resume) */
     int track_spectrum;      /* --track-spectrum (or implied by the report) */
+    size_t track_every;      /* --track-every STEPS (0: once per epoch) */
+    int track_fp;            /* --track-fixed-points */
+    double sigma_v, sigma_h; /* --sigma-v, --sigma-h (NaN: not given) */
     int no_report;           /* --no-report */
     const char *plots;       /* --plots DIR, or NULL: beside the model */
     int no_plots;            /* --no-plots */
@@ -174,6 +186,7 @@ static void default_train_opts(struct train_opts *o)
     o->seed = 1;
     o->precision = RBM_PRECISION_FLOAT64;
     o->out = DEFAULT_MODEL_PATH;
+    o->sigma_v = o->sigma_h = NAN;
 }
 
 /* Data-dependent defaults. The synthetic data of the papers is +-1
@@ -205,6 +218,10 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         CLI_OUTPUT_FLAGS(&o->json, &o->quiet, &o->help),
         {"--log-likelihood", .type = OPT_FLAG, .dst = &o->log_likelihood},
         {"--track-spectrum", .type = OPT_FLAG, .dst = &o->track_spectrum},
+        {"--track-every", .type = OPT_SIZE, .dst = &o->track_every, .min = 1},
+        {"--track-fixed-points", .type = OPT_FLAG, .dst = &o->track_fp},
+        {"--sigma-v", .type = OPT_POSITIVE, .dst = &o->sigma_v, .config = 1},
+        {"--sigma-h", .type = OPT_POSITIVE, .dst = &o->sigma_h, .config = 1},
         {"--no-report", .type = OPT_FLAG, .dst = &o->no_report},
         {"--no-plots", .type = OPT_FLAG, .dst = &o->no_plots},
         {"--data", .type = OPT_STRING, .dst = &o->data, .expected = DATA_EXPECTED},
@@ -251,7 +268,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
     data_defaults(o);
     /* the report (text output only) needs the spectrum history */
     o->report = !o->json && !o->no_report;
-    if (o->report)
+    if (o->report || o->track_every > 0 || o->track_fp)
         o->track_spectrum = 1;
     if (o->plots && (o->no_plots || !o->report)) {
         cli_errorf("--plots needs the report (it is off with %s)",
@@ -263,17 +280,6 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
 
 /* ---- one run ---- */
 
-/* What --track-spectrum recorded. */
-struct track_summary {
-    const char *csv;    /* the history beside the model, or NULL (no tracking) */
-    size_t records;
-    size_t n_modes;     /* tracked modes */
-    size_t n_outside;   /* modes outside the bulk at the last record */
-    double edge;        /* bulk edge at the last record */
-    double top[TRACK_MODES]; /* tracked singular values at the last record, descending */
-    double seconds;     /* time spent recording */
-};
-
 /* Everything a run of 'rbm train' holds (freed by free_run but the
  * context). */
 struct train_run {
@@ -283,12 +289,14 @@ struct train_run {
     rbm_machine *m;
     rbm_trainer *t;
     rbm_mode_tracker *tracker;
+    rbm_census *census; /* of the training data, for the tracker */
+    struct cli_fp_track fpt; /* --track-fixed-points */
     char *spec_csv;
     rbm_machine *init_m;               /* --init's model until new_machine takes it */
     struct cli_archive_run *archive;   /* --archive */
     struct cli_data_info di;
     struct cli_train_result res;
-    struct track_summary ts;
+    struct cli_track_summary ts;
 };
 
 static void free_run(struct train_run *r)
@@ -297,6 +305,8 @@ static void free_run(struct train_run *r)
     free(r->res.ll_history);
     free(r->spec_csv);
     rbm_mode_tracker_free(r->tracker);
+    rbm_census_free(r->census);
+    cli_fp_track_free(&r->fpt);
     cli_archive_free(r->archive);
     rbm_machine_free(r->init_m);
     rbm_trainer_free(r->t);
@@ -360,29 +370,6 @@ static int resume_trainer(struct train_run *r, size_t ckpt_nv)
     return 0;
 }
 
-/* Before building anything: combinations the library would refuse, turned
- * into usage errors with a specific message. */
-static int check_combination(const struct train_opts *o, size_t n_visible, size_t rows)
-{
-    if (o->estimator == RBM_ESTIMATOR_EXACT) {
-        int v_ok = o->visible != RBM_UNIT_GAUSSIAN && n_visible <= RBM_EXACT_MAX_UNITS;
-        int h_ok = o->hidden != RBM_UNIT_GAUSSIAN && o->n_hidden <= RBM_EXACT_MAX_UNITS;
-        if (!v_ok && !h_ok) {
-            cli_errorf("--estimator exact enumerates a bernoulli or ising layer of at most %d "
-                       "units, but the machine has %zu %s visible and %zu %s hidden units "
-                       "(try --n-hidden 10)",
-                       RBM_EXACT_MAX_UNITS, n_visible, cli_unit_name(o->visible), o->n_hidden,
-                       cli_unit_name(o->hidden));
-            return EXIT_USAGE;
-        }
-    }
-    if (o->batch > rows) {
-        cli_errorf("--batch %zu is larger than the data set (%zu samples)", o->batch, rows);
-        return EXIT_USAGE;
-    }
-    return 0;
-}
-
 /* A new machine: N(0, 0.01^2) weights, visible biases from the data. */
 static int new_machine(struct train_run *r)
 {
@@ -394,6 +381,8 @@ static int new_machine(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot create a %zu x %zu machine", r->di.cols, o->n_hidden);
         return EXIT_RUNTIME;
     }
+    if (cli_train_set_sigmas(r->ctx, r->m, o->sigma_v, o->sigma_h) != 0)
+        return EXIT_USAGE;
     if ((st = rbm_machine_set_precision(r->m, o->precision)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot set precision %s", cli_precision_name(o->precision));
         return EXIT_RUNTIME;
@@ -422,7 +411,8 @@ static int new_trainer(struct train_run *r)
     /* a small data set and the default batch size: use the whole set */
     if (!o->batch_set && o->batch > r->di.rows)
         o->batch = r->di.rows;
-    int rc = check_combination(o, r->di.cols, r->di.rows);
+    int rc = cli_train_check_combination(o->estimator, o->visible, o->hidden, r->di.cols,
+                                         o->n_hidden, o->batch, r->di.rows);
     if (rc != 0 || (rc = new_machine(r)) != 0)
         return rc;
     rbm_status st = rbm_trainer_new(r->m, r->data, o->batch, cli_derive_seed(o->seed, 2), &r->t);
@@ -504,22 +494,18 @@ static int start_tracking(struct train_run *r)
         cli_errorf("out of memory");
         return EXIT_RUNTIME;
     }
-    rbm_status st = rbm_mode_tracker_new(r->m, nm, &r->tracker);
-    if (st == RBM_OK) {
-        double tt = cli_now_seconds();
-        st = rbm_mode_tracker_record(r->tracker, rbm_trainer_step_count(r->t));
-        r->res.track_seconds = cli_now_seconds() - tt;
-    }
-    if (st != RBM_OK) {
-        cli_lib_errorf(r->ctx, st, "cannot track the spectrum of W");
-        return EXIT_RUNTIME;
-    }
-    return 0;
+    r->fpt.data = r->data;
+    r->fpt.seed = cli_derive_seed(r->o.seed, 6);
+    return cli_start_tracking(r->ctx, r->m, r->data, nm, rbm_trainer_step_count(r->t),
+                              &r->tracker, &r->census, r->o.track_fp ? &r->fpt : NULL,
+                              &r->res.track_seconds);
 }
 
 /* The model, and the spectrum history beside it with its summary. */
 static int save_results(struct train_run *r)
 {
+    int rc_fp;
+    cli_record_provenance(r->m, r->o.data, r->o.seed, r->o.visible, &r->di);
     rbm_status st = rbm_machine_save(r->m, r->o.out);
     if (st != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot save the model to '%s'", r->o.out);
@@ -532,7 +518,9 @@ static int save_results(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot write the spectrum history '%s'", r->spec_csv);
         return EXIT_RUNTIME;
     }
-    struct track_summary *ts = &r->ts;
+    if (r->o.track_fp && (rc_fp = cli_fp_track_save(&r->fpt, r->o.out)) != 0)
+        return rc_fp;
+    struct cli_track_summary *ts = &r->ts;
     ts->csv = r->spec_csv;
     ts->records = rbm_mode_tracker_record_count(r->tracker);
     ts->n_modes = rbm_mode_tracker_mode_count(r->tracker);
@@ -541,25 +529,12 @@ static int save_results(struct train_run *r)
         rbm_mode_tracker_get_record(r->tracker, ts->records - 1, NULL, ts->top, ts->n_modes,
                                     &ts->edge, &ts->n_outside) == RBM_OK)
         qsort(ts->top, ts->n_modes, sizeof ts->top[0], cli_cmp_desc);
+    if (ts->records > 0)
+        rbm_mode_tracker_get_significant(r->tracker, ts->records - 1, &ts->n_significant);
     return 0;
 }
 
 /* ---- output ---- */
-
-static void print_track_summary(const struct track_summary *ts, const struct cli_train_result *res)
-{
-    char time_s[32];
-    printf("spectrum    %zu mode%s outside the bulk at the end (edge %.4f); top singular "
-           "values",
-           ts->n_outside, ts->n_outside == 1 ? "" : "s", ts->edge);
-    for (size_t i = 0; i < ts->n_modes && i < 5; i++)
-        printf(" %.3f", ts->top[i]);
-    printf("\n");
-    cli_fmt_seconds(time_s, sizeof time_s, ts->seconds);
-    printf("            history of %zu records in %s (%s, %.1f%% of the training time)\n",
-           ts->records, ts->csv, time_s,
-           res->train_seconds > 0 ? 100 * ts->seconds / res->train_seconds : 0.0);
-}
 
 static void print_report(const struct train_run *r, double rate)
 {
@@ -596,7 +571,8 @@ static void print_report(const struct train_run *r, double rate)
         printf("checkpoint  %s.ckpt (every %zu epoch%s, %zu written)\n", o->out,
                o->checkpoint_every, o->checkpoint_every == 1 ? "" : "s", res->checkpoints);
     if (r->ts.csv && r->ts.records > 0)
-        print_track_summary(&r->ts, res);
+        cli_print_track_summary(&r->ts, res);
+    cli_fp_track_print(&r->fpt);
     printf("model       %s\n", o->out);
 }
 
@@ -611,6 +587,8 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_size(f, first, "n_hidden", o->n_hidden);
     cli_json_str(f, first, "visible", cli_unit_name(o->visible));
     cli_json_str(f, first, "hidden", cli_unit_name(o->hidden));
+    cli_json_real(f, first, "sigma_v", rbm_machine_sigma(r->m, RBM_LAYER_VISIBLE));
+    cli_json_real(f, first, "sigma_h", rbm_machine_sigma(r->m, RBM_LAYER_HIDDEN));
     cli_json_str(f, first, "precision", cli_precision_name(o->precision));
     cli_json_str(f, first, "estimator", cli_estimator_name(o->estimator));
     cli_json_size(f, first, "k", o->k);
@@ -620,22 +598,6 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_real(f, first, "l2", o->l2);
     cli_json_size(f, first, "batch", o->batch);
     cli_json_u64(f, first, "seed", o->seed);
-}
-
-static void json_track_summary(FILE *f, int *first, const struct track_summary *ts)
-{
-    int have = ts->csv && ts->records > 0;
-    cli_json_str_or_null(f, first, "spectrum_history", ts->csv);
-    cli_json_size(f, first, "spectrum_records", ts->records);
-    cli_json_key(f, first, "n_modes_outside_bulk");
-    if (have)
-        fprintf(f, "%zu", ts->n_outside);
-    else
-        fputs("null", f);
-    cli_json_real(f, first, "bulk_edge", have ? ts->edge : NAN);
-    cli_json_key(f, first, "top_singular_values");
-    cli_json_numbers(f, ts->top, have ? ts->n_modes : 0);
-    cli_json_real(f, first, "spectrum_seconds", ts->seconds);
 }
 
 static void print_json(const struct train_run *r, double rate)
@@ -668,7 +630,8 @@ static void print_json(const struct train_run *r, double rate)
     cli_json_bool(f, &first, "interrupted", res->interrupted);
     if (res->interrupted)
         cli_json_str(f, &first, "signal", res->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
-    json_track_summary(f, &first, &r->ts);
+    cli_json_track_summary(f, &first, &r->ts);
+    cli_fp_track_json(f, &first, &r->fpt);
     cli_json_str(f, &first, "model_path", o->out);
     fputs("\n}\n", f);
 }
@@ -735,7 +698,8 @@ static int run_train(struct train_run *r)
                                                 &r->archive)) != 0)
         return rc;
     const struct cli_training_plan plan = {r->o.epochs, r->o.checkpoint_every, r->o.out,
-                                           r->o.quiet, r->archive};
+                                           r->o.quiet, r->archive, r->o.track_every,
+                                           r->o.track_fp ? &r->fpt : NULL};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
         return rc;
     if (r->archive && (rc = cli_archive_finish(r->ctx, r->archive, r->t)) != 0)

@@ -52,6 +52,8 @@ static const struct command COMMANDS[] = {
      "TAP fixed points of a saved model, TAP log Z, its phase"},
     {"phase", cli_cmd_phase, cli_usage_phase,
      "replica-symmetric phase of the RBM ensemble at one point"},
+    {"linear", cli_cmd_linear, cli_usage_linear,
+     "exact learning dynamics of a gauss-gauss RBM on a data set"},
     {"export", cli_cmd_export, cli_usage_export,
      "write a model or archive as an rbms HDF5 archive or a librbm model"},
     {"help", cmd_help, print_usage,

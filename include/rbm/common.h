@@ -38,6 +38,7 @@ typedef struct rbm_trainer rbm_trainer;
 typedef struct rbm_ais rbm_ais;                   /* metrics.h   */
 typedef struct rbm_svd rbm_svd;                   /* svd.h       */
 typedef struct rbm_mode_tracker rbm_mode_tracker; /* svd.h       */
+typedef struct rbm_census rbm_census;             /* svd.h       */
 typedef struct rbm_mf rbm_mf;                     /* meanfield.h */
 typedef struct rbm_mf_points rbm_mf_points;       /* meanfield.h */
 typedef struct rbm_ensemble rbm_ensemble;         /* phase.h     */

@@ -209,6 +209,20 @@ RBM_API rbm_status rbm_machine_save(const rbm_machine *m, const char *path);
  * bound). */
 RBM_API rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out);
 
+/* Provenance: a free-form text (e.g. "key=value" lines) describing where
+ * the machine's training data came from (source, generator parameters and
+ * seed, transform), saved with the machine in the optional 'provenance'
+ * section (docs/file-format.md; files without it load as before, and older
+ * readers skip it) and copied by rbm_machine_clone. text is copied; NULL or
+ * "" removes it; at most RBM_PROVENANCE_MAX bytes. The library does not
+ * interpret it ('rbm train' writes it and the analysis commands read their
+ * default data from it). rbm_machine_provenance returns the machine's copy
+ * (valid until the next set or free) or NULL when there is none.
+ * Errors: RBM_ERR_NULL, RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
+#define RBM_PROVENANCE_MAX 65536
+RBM_API rbm_status rbm_machine_set_provenance(rbm_machine *m, const char *text);
+RBM_API const char *rbm_machine_provenance(const rbm_machine *m);
+
 #ifdef __cplusplus
 }
 #endif

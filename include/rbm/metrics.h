@@ -106,6 +106,14 @@ RBM_API rbm_status rbm_ais_set_uniform_schedule(rbm_ais *ais, size_t n);
  * the uniform base. Errors: RBM_ERR_SHAPE. */
 RBM_API rbm_status rbm_ais_set_base_from_data(rbm_ais *ais, const rbm_dataset *data);
 
+/* Base visible biases given directly (N_v values, copied), or, with
+ * biases NULL, the machine's own visible biases a: the base is then the
+ * machine without couplings and hidden biases, and the path anneals only
+ * the couplings (and b). The reverse-start data set of
+ * rbm_ais_set_base_from_data is kept. Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
+ * RBM_ERR_NOT_FINITE. */
+RBM_API rbm_status rbm_ais_set_base_biases(rbm_ais *ais, const double *biases, size_t len);
+
 /* Reverse AIS needs chains at equilibrium under the machine. When a
  * discrete layer has at most RBM_AIS_EXACT_START_UNITS units they are exact
  * samples (enumeration of that layer; no burn-in). Otherwise they start
@@ -114,6 +122,18 @@ RBM_API rbm_status rbm_ais_set_base_from_data(rbm_ais *ais, const rbm_dataset *d
  * estimate is an upper bound only as far as the chains have mixed. */
 #define RBM_AIS_EXACT_START_UNITS 20
 RBM_API rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *ais, size_t sweeps);
+
+/* The largest discrete layer enumerated for exact reverse starts (default
+ * RBM_AIS_EXACT_START_UNITS, at most RBM_EXACT_LOG_Z_MAX_UNITS; 0: never,
+ * always burn in). Up to 20 units a table of 2^n weights is built; beyond,
+ * the layer is enumerated in blocks twice (log Z, then the R samples
+ * located by streaming: O(R) memory, about twice the time of
+ * rbm_exact_log_z, e.g. a few seconds at n = 24 for 100 units on the other
+ * side). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT. */
+RBM_API rbm_status rbm_ais_set_exact_start_units(rbm_ais *ais, size_t units);
+/* Whether reverse runs start from exact samples with the current setting
+ * (0 for NULL). */
+RBM_API int32_t rbm_ais_reverse_start_is_exact(const rbm_ais *ais);
 
 /* Progress callback (NULL removes it); called about 100 times per run. */
 RBM_API rbm_status rbm_ais_set_progress(rbm_ais *ais, rbm_progress_fn fn, void *user);
@@ -128,6 +148,70 @@ RBM_API rbm_status rbm_ais_run(rbm_ais *ais, int reverse, double *log_z, double 
 
 /* log Z of the base model of the last configuration. */
 RBM_API double rbm_ais_base_log_z(const rbm_ais *ais);
+
+/* ---- AIS convergence evidence (docs/likelihoods.md) ----
+ * The standard error of rbm_ais_run is the delta-method error of the
+ * sample mean of the importance weights: honest only when the weights are
+ * not heavy-tailed, i.e. when the estimate has converged. The evidence
+ * that says whether it has:
+ *   ESS = (sum w)^2 / sum w^2 in [1, R]: the number of runs that carry the
+ *       estimate (ESS near 1: one run dominates and the error is void);
+ *   Var(log w) across runs: for log-normal weights the bias of
+ *       log mean(w) is about Var(log w) / 2 when R is well below
+ *       exp(Var(log w)), so a variance of more than a few nats^2 means
+ *       the estimate is still moving with R;
+ *   the bracket: forward AIS is a stochastic lower bound and reverse AIS
+ *       (from chains at equilibrium) an upper bound; both converge to
+ *       log Z, so the width reverse - forward is a direct measure of what
+ *       is left.
+ * The evidence of the last rbm_ais_run (ess, log_weight_var; either may be
+ * NULL). Errors: RBM_ERR_NULL, RBM_ERR_STATE (no completed run). */
+RBM_API rbm_status rbm_ais_diagnostics(const rbm_ais *ais, double *ess, double *log_weight_var);
+
+/* Number of inverse temperatures of the current schedule (0 for NULL),
+ * and a copy of them (len must be that number). */
+RBM_API size_t rbm_ais_schedule_length(const rbm_ais *ais);
+RBM_API rbm_status rbm_ais_get_schedule(const rbm_ais *ais, double *betas, size_t len);
+
+/* Per temperature step k (from betas[k] to betas[k+1]; len = schedule
+ * length - 1): the variance across runs of the log-weight increment,
+ * averaged over the runs (either direction) made since the schedule was
+ * set. Where it concentrates, the schedule is too coarse. Errors:
+ * RBM_ERR_NULL, RBM_ERR_STATE (no run with this schedule), RBM_ERR_SHAPE. */
+RBM_API rbm_status rbm_ais_get_step_variance(const rbm_ais *ais, double *var, size_t len);
+
+/* Whether a forward/reverse pair has converged: reverse - forward is at
+ * most tol nats and not below -2 sqrt(se_fwd^2 + se_rev^2) (an inverted
+ * bracket beyond the errors means one of them is off), and both ESS are at
+ * least RBM_AIS_MIN_ESS_FRACTION * runs. 1 or 0 (0 for non-finite input,
+ * tol < 0 or runs < 2). Pure function, thread-safe. */
+#define RBM_AIS_MIN_ESS_FRACTION 0.1
+RBM_API int32_t rbm_ais_bracket_converged(double log_z_fwd, double se_fwd, double ess_fwd,
+                                          double log_z_rev, double se_rev, double ess_rev,
+                                          size_t runs, double tol);
+
+/* Replace the schedule by n temperatures (2..RBM_AIS_MAX_BETAS) placed
+ * where the step variances of the runs made with the current schedule
+ * concentrate: equal increments of the thermodynamic length
+ * sum_k sqrt(Var_k) (+ a uniform tenth of it, so no interval is left
+ * empty). For AIS with steps dbeta, Var(log w) ~ sum dbeta^2 V(beta),
+ * which for a fixed number of steps is smallest with dbeta ~ V^{-1/2}.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT, RBM_ERR_STATE (no run
+ * with the current schedule), RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
+#define RBM_AIS_MAX_BETAS 100000000
+RBM_API rbm_status rbm_ais_adapt_schedule(rbm_ais *ais, size_t n);
+
+/* Forward and reverse AIS with the current schedule; while the pair has not
+ * converged (rbm_ais_bracket_converged with tol) and a schedule of
+ * 2K - 1 temperatures fits in max_betas, adapt the schedule to 2K - 1
+ * temperatures (rbm_ais_adapt_schedule on the runs of the last pair) and
+ * run the pair again. The results of the last pair; the final schedule
+ * stays set. Any output may be NULL. Errors: those of rbm_ais_run and
+ * rbm_ais_adapt_schedule, RBM_ERR_INVALID_ARGUMENT (tol, max_betas);
+ * RBM_STOPPED when the progress callback cancels. */
+RBM_API rbm_status rbm_ais_run_adaptive(rbm_ais *ais, double tol, size_t max_betas,
+                                        double *log_z_fwd, double *se_fwd, double *log_z_rev,
+                                        double *se_rev, int32_t *converged);
 
 #ifdef __cplusplus
 }

@@ -117,6 +117,61 @@ RBM_API rbm_status rbm_svd_project_gradient(const rbm_svd *s, const rbm_gradient
 RBM_API rbm_status rbm_svd_bulk(const rbm_svd *s, double *sigma, double *edge,
                                 size_t *n_outside);
 
+/* ---- the census: which modes are significant (docs/spectral.md) ----
+ * The Marchenko-Pastur count above is valid while the small modes of W are
+ * still the random part of §5.1 (at initialisation and through the linear
+ * regime); after training they are not, and it counts grown noise. The
+ * census adds evidence from the data that holds at every stage:
+ *  1. the data's significant principal subspace E_k: the eigenvalues
+ *     lambda_1 >= ... of the centred covariance of the data are compared,
+ *     rank by rank, with those of n_null copies of the data in which every
+ *     column is permuted on its own (marginals kept, correlations
+ *     destroyed: permutation parallel analysis); k is the number of leading
+ *     ranks whose lambda_j exceeds the largest null eigenvalue of rank j
+ *     (a test at level 1/(n_null + 1) per rank);
+ *  2. for each mode, q_alpha = |P_k u^alpha|^2, the share of u^alpha in
+ *     E_k (0 <= q <= 1; a random direction has q ~ k / N_v);
+ *  3. mode alpha is significant when it is outside the bulk
+ *     (rbm_svd_bulk) and q_alpha > 1/2: its direction is mostly the data's
+ *     structure rather than noise.
+ * At most 2k modes can pass (sum_alpha q_alpha <= k). For a planted
+ * W = sum s_a x_a y_a^T + noise of the bulk's normalisation, a spike is
+ * outside the bulk for s_a > sigma (the BBP threshold), and q > 1/2 from
+ * s_a / sigma > t_half(kappa) (docs/spectral.md derives both).
+ * The covariance uses at most max(2 N_v, 1e9 / N_v^2) rows (every
+ * stride-th row; all of them for 100 columns up to 1e5 rows); the cost is
+ * n_null + 1 covariances and symmetric eigenvalue problems of N_v x N_v.
+ * The result depends only on the data, n_null and seed. */
+
+/* Run the data side (1.) on data (values as stored; non-finite values are
+ * refused) into a new census owned by the caller, in data's context.
+ * n_null in 1..10000 (19 gives a 5% test per rank). Errors: RBM_ERR_NULL,
+ * RBM_ERR_INVALID_ARGUMENT (n_null), RBM_ERR_SHAPE (fewer than 2 rows),
+ * RBM_ERR_NOT_FINITE, RBM_ERR_NUMERICAL (LAPACK), RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_census_new(const rbm_dataset *data, size_t n_null, uint64_t seed,
+                                  rbm_census **out);
+RBM_API void rbm_census_free(rbm_census *c);
+/* k, the number of significant principal components (0 for NULL). */
+RBM_API size_t rbm_census_n_components(const rbm_census *c);
+/* Columns N_v of the data (0 for NULL). */
+RBM_API size_t rbm_census_cols(const rbm_census *c);
+/* Rows used for the covariances (0 for NULL). */
+RBM_API size_t rbm_census_rows(const rbm_census *c);
+/* The N_v data eigenvalues (descending) and, per rank, the largest null
+ * eigenvalue of that rank; either may be NULL, len must be N_v.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE. */
+RBM_API rbm_status rbm_census_get_eigenvalues(const rbm_census *c, double *eig,
+                                              double *null_max, size_t len);
+
+/* Steps 2-3 for the decomposition s: overlap (r values q_alpha, may be
+ * NULL), significant (r flags 0/1, may be NULL) and their count (may be
+ * NULL). The census must have N_v columns. Errors: RBM_ERR_NULL,
+ * RBM_ERR_SHAPE, RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_svd_significance(const rbm_svd *s, const rbm_census *c, double *overlap,
+                                        size_t overlap_len, uint8_t *significant,
+                                        size_t sig_len, size_t *n_significant);
+
 /* ---- mode tracking during training ----
  * A tracker records the spectrum of a machine's W at the steps the caller
  * chooses (rbm_mode_tracker_record), keeping each mode's identity across
@@ -157,7 +212,19 @@ RBM_API rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t
                                                double *w, size_t w_len, double *edge,
                                                size_t *n_outside);
 
-/* Write all records as CSV (header "step,edge,n_outside,w0,w1,...", one
+/* Count significant modes at every record (rbm_svd_significance against
+ * c, which is borrowed and must outlive the tracker; NULL removes it).
+ * Only before the first record. Costs O(N_v r k) more per record.
+ * Errors: RBM_ERR_NULL, RBM_ERR_STATE (records exist), RBM_ERR_SHAPE,
+ * RBM_ERR_NO_MEMORY. */
+RBM_API rbm_status rbm_mode_tracker_set_census(rbm_mode_tracker *t, const rbm_census *c);
+/* The number of significant modes at record k. Errors: RBM_ERR_NULL,
+ * RBM_ERR_STATE (no census), RBM_ERR_INVALID_ARGUMENT (k). */
+RBM_API rbm_status rbm_mode_tracker_get_significant(const rbm_mode_tracker *t, size_t k,
+                                                    size_t *n_significant);
+
+/* Write all records as CSV (header "step,edge,n_outside,w0,w1,...", with
+ * a last column n_significant when the tracker has a census; one
  * line per record, numbers with '.' whatever the locale, doubles with 17
  * significant digits). The file is replaced atomically, as by
  * rbm_machine_save (a failed write leaves any previous file intact; only a

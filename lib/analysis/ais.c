@@ -16,6 +16,7 @@ struct rbm_ais {
     const rbm_machine *m;
     rbm_rng rng;
     size_t R, burn_in;
+    size_t exact_units; /* exact reverse starts up to this many units */
     double *betas;
     size_t K; /* number of betas */
     double *aA; /* base visible biases */
@@ -25,6 +26,15 @@ struct rbm_ais {
     void *puser;
     /* work (R rows) */
     double *V, *Hf, *Hs, *Fv, *lw;
+    /* per temperature step k (K - 1 values, step k-1 goes from betas[k-1]
+     * to betas[k]): the variance of the log-weight increment across runs,
+     * summed over the runs made since the schedule was set (vsum), and
+     * the running sums of the current run (dsum, dsq) */
+    double *vsum, *dsum, *dsq;
+    size_t n_var; /* runs summed into vsum */
+    /* the last run: effective sample size and variance of log w */
+    int ran;
+    double ess, lwvar;
 };
 
 static void ais_release_work(rbm_ais *a)
@@ -42,6 +52,7 @@ void rbm_ais_free(rbm_ais *a)
         return;
     ais_release_work(a);
     rbm__free(a->ctx, a->betas);
+    rbm__free(a->ctx, a->vsum);
     rbm__free(a->ctx, a->aA);
     rbm__free(a->ctx, a);
 }
@@ -55,6 +66,27 @@ static void ais_base_log_z(rbm_ais *a)
         lz += rbm__unit_logpart(mv->vk, mv->sigma_v, a->aA[i]);
     lz += (double)mv->nh * rbm__unit_logpart(mv->hk, mv->sigma_h, 0.0);
     a->log_za = lz;
+}
+
+/* Make b (K values, allocated by the caller) the schedule with fresh step
+ * statistics; frees b on failure. */
+static rbm_status install_schedule(rbm_ais *a, double *b, size_t K)
+{
+    double *v;
+    rbm_status st = rbm__xcalloc(a->ctx, 3 * (K - 1), sizeof(double), &v, "AIS step statistics");
+    if (st) {
+        rbm__free(a->ctx, b);
+        return st;
+    }
+    rbm__free(a->ctx, a->betas);
+    rbm__free(a->ctx, a->vsum);
+    a->betas = b;
+    a->K = K;
+    a->vsum = v;
+    a->dsum = v + (K - 1);
+    a->dsq = v + 2 * (K - 1);
+    a->n_var = 0;
+    return RBM_OK;
 }
 
 static rbm_status set_schedule_default(rbm_ais *a)
@@ -72,10 +104,7 @@ static rbm_status set_schedule_default(rbm_ais *a)
     for (size_t i = 0; i < 10000; i++)
         b[k++] = 0.9 + 1e-5 * (double)i;
     b[k++] = 1.0;
-    rbm__free(a->ctx, a->betas);
-    a->betas = b;
-    a->K = K;
-    return RBM_OK;
+    return install_schedule(a, b, K);
 }
 
 static rbm_status ais_alloc_work(rbm_ais *a)
@@ -113,6 +142,7 @@ rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
     a->m = m;
     a->R = 100;
     a->burn_in = 1000;
+    a->exact_units = RBM_AIS_EXACT_START_UNITS;
     rbm__rng_init(&a->rng, mv->ctx, seed);
     if ((st = rbm__xcalloc(mv->ctx, mv->nv, sizeof(double), &a->aA, "AIS base")) ||
         (st = set_schedule_default(a)) || (st = ais_alloc_work(a))) {
@@ -163,10 +193,7 @@ rbm_status rbm_ais_set_schedule(rbm_ais *a, const double *betas, size_t n)
     if (st)
         return st;
     memcpy(b, betas, n * sizeof(double));
-    rbm__free(a->ctx, a->betas);
-    a->betas = b;
-    a->K = n;
-    return RBM_OK;
+    return install_schedule(a, b, n);
 }
 
 rbm_status rbm_ais_set_uniform_schedule(rbm_ais *a, size_t n)
@@ -182,10 +209,7 @@ rbm_status rbm_ais_set_uniform_schedule(rbm_ais *a, size_t n)
     for (size_t k = 0; k < n; k++)
         b[k] = (double)k / (double)(n - 1);
     b[n - 1] = 1.0;
-    rbm__free(a->ctx, a->betas);
-    a->betas = b;
-    a->K = n;
-    return RBM_OK;
+    return install_schedule(a, b, n);
 }
 
 rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
@@ -227,12 +251,47 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
     return RBM_OK;
 }
 
+rbm_status rbm_ais_set_base_biases(rbm_ais *a, const double *biases, size_t len)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    const rbm__machine_view *mv = rbm__machine_view_of(a->m);
+    const double *src = biases ? biases : mv->a;
+    rbm_status st;
+    if (biases && (st = rbm__check_array(a->ctx, biases, len, mv->nv,
+                                         "rbm_ais_set_base_biases: biases")))
+        return st;
+    if ((st = rbm__check_finite(a->ctx, src, mv->nv, "rbm_ais_set_base_biases: biases")))
+        return st;
+    memcpy(a->aA, src, mv->nv * sizeof(double));
+    ais_base_log_z(a);
+    return RBM_OK;
+}
+
 rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *a, size_t sweeps)
 {
     if (!a)
         return RBM_ERR_NULL;
     a->burn_in = sweeps;
     return RBM_OK;
+}
+
+rbm_status rbm_ais_set_exact_start_units(rbm_ais *a, size_t units)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (units > RBM_EXACT_LOG_Z_MAX_UNITS)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "exact reverse starts enumerate at most %d units (got %zu)",
+                         RBM_EXACT_LOG_Z_MAX_UNITS, units);
+    a->exact_units = units;
+    return RBM_OK;
+}
+
+int32_t rbm_ais_reverse_start_is_exact(const rbm_ais *a)
+{
+    rbm_layer layer;
+    return a && a->exact_units > 0 && rbm__enum_pick_layer(a->m, a->exact_units, &layer);
 }
 
 rbm_status rbm_ais_set_progress(rbm_ais *a, rbm_progress_fn fn, void *user)
@@ -256,8 +315,10 @@ static void ais_hidden_field(rbm_ais *a)
 }
 
 /* log p*_beta1(v) - log p*_beta0(v) for every run, added to lw (sign +1) or
- * subtracted (sign -1). Needs Hf of the current V. */
-static void ais_weight(rbm_ais *a, double beta1, double beta0, double sign)
+ * subtracted (sign -1), for temperature step `step` (from betas[step] to
+ * betas[step + 1]), whose increment statistics it accumulates. Needs Hf
+ * of the current V. */
+static void ais_weight(rbm_ais *a, size_t step, double beta1, double beta0, double sign)
 {
     const rbm_machine *m = a->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
@@ -271,6 +332,8 @@ static void ais_weight(rbm_ais *a, double beta1, double beta0, double sign)
         d += rbm__logpart_sum(mv->hk, mv->sigma_h, nh, h, beta1) -
              rbm__logpart_sum(mv->hk, mv->sigma_h, nh, h, beta0);
         a->lw[r] += sign * d;
+        a->dsum[step] += d;
+        a->dsq[step] += d * d;
     }
 }
 
@@ -315,7 +378,7 @@ static rbm_status ais_forward(rbm_ais *a)
         a->V[x] = rbm__unit_sample(mv->vk, mv->sigma_v, a->aA[x % nv], &a->rng);
     for (size_t k = 1; k < K; k++) {
         ais_hidden_field(a);
-        ais_weight(a, beta[k], beta[k - 1], +1.0);
+        ais_weight(a, k - 1, beta[k], beta[k - 1], +1.0);
         if (k + 1 < K)
             ais_transition(a, beta[k]);
         if (ais_report(a, k, K - 1))
@@ -335,7 +398,7 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
     const size_t nv = mv->nv, R = a->R;
     rbm_layer layer;
     *burn = a->burn_in;
-    if (rbm__enum_pick_layer(m, RBM_AIS_EXACT_START_UNITS, &layer)) {
+    if (a->exact_units > 0 && rbm__enum_pick_layer(m, a->exact_units, &layer)) {
         *burn = 0;
         return rbm__enum_visible_samples(m, layer, &a->rng, R, a->V);
     }
@@ -370,7 +433,7 @@ static rbm_status ais_reverse(rbm_ais *a)
     }
     for (size_t k = K - 1; k >= 1; k--) {
         ais_hidden_field(a);
-        ais_weight(a, beta[k], beta[k - 1], -1.0);
+        ais_weight(a, k - 1, beta[k], beta[k - 1], -1.0);
         if (k - 1 >= 1)
             ais_transition(a, beta[k - 1]);
         if (ais_report(a, burn + (K - k), total))
@@ -379,12 +442,37 @@ static rbm_status ais_reverse(rbm_ais *a)
     return RBM_OK;
 }
 
+/* The convergence evidence of the run just made: ESS from the scaled
+ * weight sums, the variance of log w, and the step variances added to
+ * vsum. */
+static void ais_finish_diagnostics(rbm_ais *a, double s1, double s2)
+{
+    const size_t R = a->R;
+    double m = 0, q = 0;
+    for (size_t r = 0; r < R; r++)
+        m += a->lw[r];
+    m /= (double)R;
+    for (size_t r = 0; r < R; r++)
+        q += (a->lw[r] - m) * (a->lw[r] - m);
+    a->lwvar = q / (double)(R - 1);
+    a->ess = s1 * s1 / s2;
+    for (size_t k = 0; k + 1 < a->K; k++) {
+        double mk = a->dsum[k] / (double)R;
+        double vk = (a->dsq[k] - (double)R * mk * mk) / (double)(R - 1);
+        a->vsum[k] += vk > 0 ? vk : 0;
+    }
+    a->n_var++;
+    a->ran = 1;
+}
+
 rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_stderr)
 {
     if (!a)
         return RBM_ERR_NULL;
     const size_t R = a->R;
     memset(a->lw, 0, R * sizeof(double));
+    memset(a->dsum, 0, 2 * (a->K - 1) * sizeof(double));
+    a->ran = 0;
     rbm_status st = reverse ? ais_reverse(a) : ais_forward(a);
     if (st)
         return st;
@@ -406,9 +494,176 @@ rbm_status rbm_ais_run(rbm_ais *a, int reverse, double *log_z, double *log_z_std
         var = 0;
     double lmean = M + log(mean);
     double se = sqrt(var * (double)R / (double)(R - 1) / (double)R) / mean;
+    ais_finish_diagnostics(a, s1, s2);
     if (log_z)
         *log_z = reverse ? a->log_za - lmean : a->log_za + lmean;
     if (log_z_stderr)
         *log_z_stderr = se;
+    return RBM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* convergence evidence and the adaptive schedule                           */
+
+rbm_status rbm_ais_diagnostics(const rbm_ais *a, double *ess, double *log_weight_var)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (!a->ran)
+        return rbm__fail(a->ctx, RBM_ERR_STATE, "rbm_ais_diagnostics: no completed AIS run");
+    if (ess)
+        *ess = a->ess;
+    if (log_weight_var)
+        *log_weight_var = a->lwvar;
+    return RBM_OK;
+}
+
+size_t rbm_ais_schedule_length(const rbm_ais *a)
+{
+    return a ? a->K : 0;
+}
+
+rbm_status rbm_ais_get_schedule(const rbm_ais *a, double *betas, size_t len)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    rbm_status st = rbm__check_array(a->ctx, betas, len, a->K, "rbm_ais_get_schedule: betas");
+    if (st)
+        return st;
+    memcpy(betas, a->betas, a->K * sizeof(double));
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_get_step_variance(const rbm_ais *a, double *var, size_t len)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (a->n_var == 0)
+        return rbm__fail(a->ctx, RBM_ERR_STATE,
+                         "rbm_ais_get_step_variance: no AIS run with the current schedule");
+    rbm_status st =
+        rbm__check_array(a->ctx, var, len, a->K - 1, "rbm_ais_get_step_variance: var");
+    if (st)
+        return st;
+    for (size_t k = 0; k + 1 < a->K; k++)
+        var[k] = a->vsum[k] / (double)a->n_var;
+    return RBM_OK;
+}
+
+int32_t rbm_ais_bracket_converged(double log_z_fwd, double se_fwd, double ess_fwd,
+                                  double log_z_rev, double se_rev, double ess_rev, size_t runs,
+                                  double tol)
+{
+    if (!isfinite(log_z_fwd) || !isfinite(log_z_rev) || !isfinite(se_fwd) ||
+        !isfinite(se_rev) || !(tol >= 0) || runs < 2)
+        return 0;
+    double se = sqrt(se_fwd * se_fwd + se_rev * se_rev);
+    double width = log_z_rev - log_z_fwd;
+    double ess_min = RBM_AIS_MIN_ESS_FRACTION * (double)runs;
+    return width >= -2 * se && width <= tol && ess_fwd >= ess_min && ess_rev >= ess_min;
+}
+
+rbm_status rbm_ais_adapt_schedule(rbm_ais *a, size_t n)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (n < 2 || n > RBM_AIS_MAX_BETAS)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_ais_adapt_schedule: n must be in 2..%d (got %zu)",
+                         RBM_AIS_MAX_BETAS, n);
+    if (a->n_var == 0)
+        return rbm__fail(a->ctx, RBM_ERR_STATE,
+                         "rbm_ais_adapt_schedule: no AIS run with the current schedule");
+    const size_t S = a->K - 1;
+    /* thermodynamic length per step: sqrt(Var_k) = sqrt(V(beta)) dbeta,
+     * plus a uniform tenth so that no interval is left empty */
+    double total = 0;
+    for (size_t k = 0; k < S; k++)
+        total += sqrt(a->vsum[k] / (double)a->n_var);
+    if (!isfinite(total))
+        return rbm__fail(a->ctx, RBM_ERR_NUMERICAL,
+                         "rbm_ais_adapt_schedule: the step variances are not finite");
+    double floor_density = total > 0 ? 0.1 * total : 1.0;
+    double *b;
+    rbm_status st = rbm__xcalloc(a->ctx, n, sizeof(double), &b, "AIS schedule");
+    if (st)
+        return st;
+    double Ltot = total + floor_density, acc = 0;
+    size_t k = 0, j = 1;
+    b[0] = 0.0;
+    for (; k < S && j + 1 < n; k++) {
+        double b0 = a->betas[k], b1 = a->betas[k + 1];
+        double len = sqrt(a->vsum[k] / (double)a->n_var) + floor_density * (b1 - b0);
+        while (j + 1 < n && (double)j * Ltot / (double)(n - 1) <= acc + len) {
+            double f = len > 0 ? ((double)j * Ltot / (double)(n - 1) - acc) / len : 1.0;
+            double x = b0 + f * (b1 - b0);
+            /* strictly increasing, inside (0, 1) */
+            double lo = nextafter(b[j - 1], 2.0);
+            b[j++] = x > lo ? x : lo;
+        }
+        acc += len;
+    }
+    while (j + 1 < n) { /* rounding left targets: spread them up to 1 */
+        b[j] = b[j - 1] + (1.0 - b[j - 1]) / (double)(n - j);
+        j++;
+    }
+    b[n - 1] = 1.0;
+    for (size_t i = 1; i < n; i++)
+        if (!(b[i] > b[i - 1])) {
+            rbm__free(a->ctx, b);
+            return rbm__fail(a->ctx, RBM_ERR_NUMERICAL,
+                             "rbm_ais_adapt_schedule: %zu temperatures cannot resolve the "
+                             "variance profile",
+                             n);
+        }
+    return install_schedule(a, b, n);
+}
+
+/* Forward then reverse with the current schedule, and their diagnostics. */
+static rbm_status run_pair(rbm_ais *a, double out[6])
+{
+    rbm_status st;
+    if ((st = rbm_ais_run(a, 0, &out[0], &out[1])))
+        return st;
+    out[2] = a->ess;
+    if ((st = rbm_ais_run(a, 1, &out[3], &out[4])))
+        return st;
+    out[5] = a->ess;
+    return RBM_OK;
+}
+
+rbm_status rbm_ais_run_adaptive(rbm_ais *a, double tol, size_t max_betas, double *log_z_fwd,
+                                double *se_fwd, double *log_z_rev, double *se_rev,
+                                int32_t *converged)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (!(tol >= 0) || !isfinite(tol))
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_ais_run_adaptive: tol must be finite and >= 0 (got %g)", tol);
+    if (max_betas < 2 || max_betas > RBM_AIS_MAX_BETAS)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_ais_run_adaptive: max_betas must be in 2..%d (got %zu)",
+                         RBM_AIS_MAX_BETAS, max_betas);
+    double r[6];
+    rbm_status st = run_pair(a, r);
+    int32_t ok = st ? 0 : rbm_ais_bracket_converged(r[0], r[1], r[2], r[3], r[4], r[5], a->R, tol);
+    while (!st && !ok && 2 * a->K - 1 <= max_betas) {
+        if ((st = rbm_ais_adapt_schedule(a, 2 * a->K - 1)) || (st = run_pair(a, r)))
+            break;
+        ok = rbm_ais_bracket_converged(r[0], r[1], r[2], r[3], r[4], r[5], a->R, tol);
+    }
+    if (st)
+        return st;
+    if (log_z_fwd)
+        *log_z_fwd = r[0];
+    if (se_fwd)
+        *se_fwd = r[1];
+    if (log_z_rev)
+        *log_z_rev = r[3];
+    if (se_rev)
+        *se_rev = r[4];
+    if (converged)
+        *converged = ok;
     return RBM_OK;
 }

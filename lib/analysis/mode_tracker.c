@@ -32,6 +32,10 @@ struct rbm_mode_tracker {
     double *edges;
     size_t *nouts;
     double *ws; /* cap x K */
+    /* census (rbm_mode_tracker_set_census; borrowed), NULL if none */
+    const rbm_census *census;
+    double *q;      /* r: subspace overlaps of the current record */
+    size_t *nsigs;  /* cap: significant modes per record */
 };
 
 void rbm_mode_tracker_free(rbm_mode_tracker *t)
@@ -49,6 +53,8 @@ void rbm_mode_tracker_free(rbm_mode_tracker *t)
     rbm__free(ctx, t->edges);
     rbm__free(ctx, t->nouts);
     rbm__free(ctx, t->ws);
+    rbm__free(ctx, t->q);
+    rbm__free(ctx, t->nsigs);
     rbm__free(ctx, t);
 }
 
@@ -104,9 +110,10 @@ static rbm_status tracker_reserve(rbm_mode_tracker *t)
                          t->n);
     uint64_t *steps = NULL;
     double *edges = NULL, *ws = NULL;
-    size_t *nouts = NULL;
+    size_t *nouts = NULL, *nsigs = NULL;
     rbm_status st;
-    if ((st = rbm__xcalloc(t->ctx, cap, sizeof *steps, &steps, "mode tracker records")) ||
+    if ((st = rbm__xcalloc(t->ctx, cap, sizeof *nsigs, &nsigs, "mode tracker records")) ||
+        (st = rbm__xcalloc(t->ctx, cap, sizeof *steps, &steps, "mode tracker records")) ||
         (st = rbm__xcalloc(t->ctx, cap, sizeof *edges, &edges, "mode tracker records")) ||
         (st = rbm__xcalloc(t->ctx, cap, sizeof *nouts, &nouts, "mode tracker records")) ||
         (st = rbm__xcalloc(t->ctx, cap * t->K, sizeof *ws, &ws, "mode tracker records"))) {
@@ -114,9 +121,11 @@ static rbm_status tracker_reserve(rbm_mode_tracker *t)
         rbm__free(t->ctx, edges);
         rbm__free(t->ctx, nouts);
         rbm__free(t->ctx, ws);
+        rbm__free(t->ctx, nsigs);
         return st;
     }
     if (t->n) {
+        memcpy(nsigs, t->nsigs, t->n * sizeof *nsigs);
         memcpy(steps, t->steps, t->n * sizeof *steps);
         memcpy(edges, t->edges, t->n * sizeof *edges);
         memcpy(nouts, t->nouts, t->n * sizeof *nouts);
@@ -126,6 +135,8 @@ static rbm_status tracker_reserve(rbm_mode_tracker *t)
     rbm__free(t->ctx, t->edges);
     rbm__free(t->ctx, t->nouts);
     rbm__free(t->ctx, t->ws);
+    rbm__free(t->ctx, t->nsigs);
+    t->nsigs = nsigs;
     t->steps = steps;
     t->edges = edges;
     t->nouts = nouts;
@@ -219,6 +230,11 @@ rbm_status rbm_mode_tracker_record(rbm_mode_tracker *t, uint64_t step)
     }
     double sigma;
     rbm__svd_bulk(s->w, r, s->nv, s->nh, &sigma, &t->edges[t->n], &t->nouts[t->n]);
+    t->nsigs[t->n] = 0;
+    if (t->census) {
+        rbm__census_overlaps(t->census, s->U, r, t->q);
+        t->nsigs[t->n] = rbm__census_count(t->q, t->nouts[t->n], NULL, r);
+    }
     t->steps[t->n] = step;
     t->n++;
     return RBM_OK;
@@ -258,6 +274,49 @@ rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t k, uint
     return RBM_OK;
 }
 
+rbm_status rbm_mode_tracker_set_census(rbm_mode_tracker *t, const rbm_census *c)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    if (t->n > 0)
+        return rbm__fail(t->ctx, RBM_ERR_STATE,
+                         "rbm_mode_tracker_set_census: %zu records exist already", t->n);
+    if (!c) {
+        t->census = NULL;
+        return RBM_OK;
+    }
+    const rbm_svd *s = t->svd;
+    if (rbm_census_cols(c) != s->nv)
+        return rbm__fail(t->ctx, RBM_ERR_SHAPE,
+                         "rbm_mode_tracker_set_census: the census has %zu columns, the machine "
+                         "%zu visible units",
+                         rbm_census_cols(c), s->nv);
+    if (!t->q) {
+        rbm_status st = rbm__xcalloc(t->ctx, s->r, sizeof(double), &t->q, "mode tracker census");
+        if (st)
+            return st;
+    }
+    t->census = c;
+    return RBM_OK;
+}
+
+rbm_status rbm_mode_tracker_get_significant(const rbm_mode_tracker *t, size_t k,
+                                            size_t *n_significant)
+{
+    if (!t)
+        return RBM_ERR_NULL;
+    if (!t->census)
+        return rbm__fail(t->ctx, RBM_ERR_STATE,
+                         "rbm_mode_tracker_get_significant: the tracker has no census");
+    if (k >= t->n)
+        return rbm__fail(t->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_mode_tracker_get_significant: record %zu requested, %zu recorded",
+                         k, t->n);
+    if (n_significant)
+        *n_significant = t->nsigs[k];
+    return RBM_OK;
+}
+
 /* Append one printf-formatted field to w (fields are far below 64 bytes). */
 static void csv_put(rbm__fout *w, const char *fmt, ...) RBM__PRINTF(2, 3);
 
@@ -288,12 +347,16 @@ rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *pat
     csv_put(&w, "step,edge,n_outside");
     for (size_t id = 0; id < t->K; id++)
         csv_put(&w, ",w%zu", id);
+    if (t->census)
+        csv_put(&w, ",n_significant");
     csv_put(&w, "\n");
     for (size_t k = 0; k < t->n; k++) {
         csv_put(&w, "%" PRIu64 ",%.17g,%zu", t->steps[k], t->edges[k], t->nouts[k]);
         const double *row = t->ws + k * t->K;
         for (size_t id = 0; id < t->K; id++)
             csv_put(&w, ",%.17g", row[id]);
+        if (t->census)
+            csv_put(&w, ",%zu", t->nsigs[k]);
         csv_put(&w, "\n");
     }
     if (cloc) {

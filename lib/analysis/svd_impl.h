@@ -45,4 +45,10 @@ rbm_status rbm__svd_check_dataset(const rbm_svd *s, const rbm_dataset *data, siz
 void rbm__svd_bulk(const double *w, size_t r, size_t nv, size_t nh, double *sigma_out,
                    double *edge_out, size_t *nout_out);
 
+/* q[a] = |P_k u^a|^2 for the r columns of U (nv x r) (census.c). */
+void rbm__census_overlaps(const rbm_census *c, const double *U, size_t r, double *q);
+/* Significance flags (may be NULL) and their count: outside the bulk
+ * (a < n_outside) and q[a] > 1/2. */
+size_t rbm__census_count(const double *q, size_t n_outside, uint8_t *significant, size_t r);
+
 #endif /* RBM_ANALYSIS_SVD_IMPL_H */

@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool rbm__enum_pick_layer(const rbm_machine *m, size_t max_units, rbm_layer *layer)
@@ -194,6 +195,13 @@ typedef struct {
     double *F;            /* per part: o fields */
     double *M, *Z;        /* per part results */
     double *lws;          /* optional: log weight of every state, by Gray index */
+    /* optional (one part only): sorted thresholds thr[0..n_thr) in (0, 1);
+     * the Gray index at which the running sum of exp(lw - lz) first
+     * exceeds thr[k] goes to picked[k] */
+    const double *thr;
+    size_t n_thr, next_thr;
+    uint64_t *picked;
+    double lz, acc;
 } gray_job;
 
 static void gray_fields_from_scratch(const gray_job *J, uint64_t g, double *F, double *edot)
@@ -238,6 +246,11 @@ static void gray_part(void *arg, size_t part, size_t parts)
         double lw = edot + lp;
         if (J->lws)
             J->lws[t] = lw;
+        if (J->thr) {
+            J->acc += exp(lw - J->lz);
+            while (J->next_thr < J->n_thr && J->thr[J->next_thr] < J->acc)
+                J->picked[J->next_thr++] = t;
+        }
         if (lw > M) {
             Z = Z * exp(M - lw) + 1.0;
             M = lw;
@@ -249,11 +262,14 @@ static void gray_part(void *arg, size_t part, size_t parts)
     J->Z[part] = Z;
 }
 
-rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, double *log_z)
+/* Run the Gray-code pass of J (V, lws and the thresholds set) on `parts`
+ * parts (0: the context's threads) into *log_z. */
+static rbm_status gray_run(const rbm_machine *m, gray_job *Jp, size_t parts, double *log_z)
 {
-    gray_job J = {.V = view_of(m, layer), .lws = lws};
+    gray_job J = *Jp;
     J.states = (uint64_t)1 << J.V.n;
-    size_t parts = rbm__threads(m->ctx);
+    if (parts == 0)
+        parts = rbm__threads(m->ctx);
     if (J.states < 8192)
         parts = 1;
     if (parts > 64)
@@ -289,10 +305,81 @@ rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, d
     rbm__free(m->ctx, cols);
     rbm__free(m->ctx, buf);
     double lz = M + log(Z);
+    Jp->next_thr = J.next_thr;
     if (!isfinite(lz))
         return rbm__fail(m->ctx, RBM_ERR_NUMERICAL, "exact log Z is not finite");
     *log_z = lz;
     return RBM_OK;
+}
+
+rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, double *log_z)
+{
+    gray_job J = {.V = view_of(m, layer), .lws = lws};
+    return gray_run(m, &J, 0, log_z);
+}
+
+/* Visible sample r of V from the enumerated state at Gray index t. */
+static void emit_sample(const rbm_machine *m, const enum_view *E, uint64_t t, rbm_rng *rng,
+                        double *v)
+{
+    uint64_t g = t ^ (t >> 1);
+    if (!E->hid) {
+        for (size_t i = 0; i < m->nv; i++)
+            v[i] = (g >> i) & 1 ? 1.0 : E->lo;
+        return;
+    }
+    for (size_t i = 0; i < m->nv; i++) {
+        double f = m->a[i];
+        for (size_t j = 0; j < m->nh; j++)
+            f += m->W[i * m->nh + j] * ((g >> j) & 1 ? 1.0 : E->lo);
+        v[i] = rbm__unit_sample(m->vk, m->sigma_v, f, rng);
+    }
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Streaming inverse-CDF sampling: log Z by a (parallel) Gray pass, then R
+ * sorted uniforms located by a second, sequential pass. O(R) memory. */
+static rbm_status stream_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng, size_t R,
+                                 double *V)
+{
+    const enum_view E = view_of(m, layer);
+    double *thr;
+    uint64_t *picked;
+    rbm_status st;
+    if ((st = rbm__xcalloc(m->ctx, R, sizeof *thr, &thr, "exact samples")))
+        return st;
+    if ((st = rbm__xcalloc(m->ctx, R, sizeof *picked, &picked, "exact samples"))) {
+        rbm__free(m->ctx, thr);
+        return st;
+    }
+    gray_job J = {.V = E};
+    double lz;
+    if ((st = gray_run(m, &J, 0, &lz)))
+        goto done;
+    for (size_t r = 0; r < R; r++)
+        thr[r] = rbm__rng_uniform(rng);
+    qsort(thr, R, sizeof *thr, cmp_double);
+    J.thr = thr;
+    J.n_thr = R;
+    J.picked = picked;
+    J.lz = lz;
+    double lz2;
+    if ((st = gray_run(m, &J, 1, &lz2)))
+        goto done;
+    /* rounding can leave the total a little below 1: the last state */
+    for (size_t r = J.next_thr; r < R; r++)
+        picked[r] = ((uint64_t)1 << E.n) - 1;
+    for (size_t r = 0; r < R; r++)
+        emit_sample(m, &E, picked[r], rng, V + r * m->nv);
+done:
+    rbm__free(m->ctx, thr);
+    rbm__free(m->ctx, picked);
+    return st;
 }
 
 /* ---------------- exact samples ---------------- */
@@ -301,6 +388,8 @@ rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_
                                       size_t R, double *V)
 {
     const enum_view E = view_of(m, layer);
+    if (E.n > RBM__ENUM_TABLE_UNITS)
+        return stream_samples(m, layer, rng, R, V);
     uint64_t states = (uint64_t)1 << E.n;
     double *cdf, lz;
     rbm_status st = rbm__xcalloc(m->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
@@ -325,19 +414,7 @@ rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_
             else
                 a = mid + 1;
         }
-        uint64_t g = a ^ (a >> 1);
-        double *v = V + r * m->nv;
-        if (!E.hid) {
-            for (size_t i = 0; i < m->nv; i++)
-                v[i] = (g >> i) & 1 ? 1.0 : E.lo;
-            continue;
-        }
-        for (size_t i = 0; i < m->nv; i++) {
-            double f = m->a[i];
-            for (size_t j = 0; j < m->nh; j++)
-                f += m->W[i * m->nh + j] * ((g >> j) & 1 ? 1.0 : E.lo);
-            v[i] = rbm__unit_sample(m->vk, m->sigma_v, f, rng);
-        }
+        emit_sample(m, &E, a, rng, V + r * m->nv);
     }
     rbm__free(m->ctx, cdf);
     return RBM_OK;

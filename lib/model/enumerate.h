@@ -54,8 +54,13 @@ rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, d
 /* R exact samples of the visible layer into V (R x nv), for a machine with a
  * small discrete `layer` (as chosen by rbm__enum_pick_layer): the
  * enumerated state is drawn from its exact marginal by inverse-CDF sampling;
- * for an enumerated hidden layer v then follows p(v | h). Allocates 2^n
- * doubles. Errors: RBM_ERR_NO_MEMORY, RBM_ERR_NUMERICAL. */
+ * for an enumerated hidden layer v then follows p(v | h). Up to
+ * RBM__ENUM_TABLE_UNITS units a table of 2^n cumulative weights is built
+ * (one pass, allocates 2^n doubles); beyond, the samples are located by
+ * streaming: a (threaded) pass for log Z, then R sorted uniforms found in a
+ * second, sequential Gray-code pass (O(R) memory, about 2^n O(other layer)
+ * time). Errors: RBM_ERR_NO_MEMORY, RBM_ERR_NUMERICAL. */
+#define RBM__ENUM_TABLE_UNITS 20
 rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
                                      size_t R, double *V);
 

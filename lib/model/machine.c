@@ -24,6 +24,7 @@ static void machine_release(rbm_machine *m)
     rbm__free(ctx, m->Wf);
     rbm__free(ctx, m->af);
     rbm__free(ctx, m->bf);
+    rbm__free(ctx, m->provenance);
     rbm__free(ctx, m);
 }
 
@@ -132,6 +133,10 @@ rbm_status rbm_machine_clone(const rbm_machine *m, rbm_machine **out)
     memcpy(c->b, m->b, m->nh * sizeof(double));
     c->sigma_v = m->sigma_v;
     c->sigma_h = m->sigma_h;
+    if (m->provenance && (st = rbm_machine_set_provenance(c, m->provenance))) {
+        rbm_machine_free(c);
+        return st;
+    }
     if (m->prec == RBM_PRECISION_FLOAT32) {
         if ((st = rbm_machine_set_precision(c, RBM_PRECISION_FLOAT32))) {
             rbm_machine_free(c);

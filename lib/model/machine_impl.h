@@ -32,6 +32,7 @@ struct rbm_machine {
     double *a; /* nv */
     double *b; /* nh */
     float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
+    char *provenance; /* rbm_machine_set_provenance text, or NULL (model_file.c) */
 };
 _Static_assert(offsetof(struct rbm_machine, prec) == offsetof(rbm__machine_view, prec),
                "the named scalars of a machine are its view's");

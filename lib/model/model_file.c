@@ -40,6 +40,7 @@ enum {
 
 static const unsigned char tag_model[4] = {'M', 'O', 'D', 'L'};
 static const unsigned char tag_params[4] = {'P', 'A', 'R', 'M'};
+static const unsigned char tag_prov[4] = {'P', 'R', 'O', 'V'};
 
 /* Printable name of a section tag: the known names, else the tag itself with
  * non-printable bytes shown as '?'. buf needs 5 bytes. */
@@ -49,6 +50,8 @@ static const char *section_name(const unsigned char tag[4], char *buf)
         return "model";
     if (memcmp(tag, tag_params, 4) == 0)
         return "params";
+    if (memcmp(tag, tag_prov, 4) == 0)
+        return "provenance";
     for (int i = 0; i < 4; i++)
         buf[i] = (tag[i] >= 0x20 && tag[i] < 0x7F && tag[i] != '\'') ? (char)tag[i] : '?';
     buf[4] = '\0';
@@ -129,7 +132,8 @@ static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag
     memcpy(h, io_magic, IO_MAGIC_LEN);
     rbm__put_u16(h + 8, IO_MAJOR);
     rbm__put_u16(h + 10, IO_MINOR);
-    rbm__put_u32(h + 12, extra_tag ? 3 : 2); /* section count */
+    size_t plen = m->provenance ? strlen(m->provenance) : 0;
+    rbm__put_u32(h + 12, 2 + (plen > 0) + (extra_tag != NULL)); /* section count */
     rbm__put_u32(h + 16, 0); /* flags */
     rbm__put_u32(h + 20, rbm__crc32(0, h, 20));
     w_bytes(w, h, sizeof h);
@@ -155,6 +159,11 @@ static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag
     w_doubles(w, m->b, m->nh);
     w_section_end(w);
 
+    if (plen > 0) { /* optional: the data's provenance */
+        w_section_begin(w, tag_prov, 0, plen);
+        w_payload(w, (const unsigned char *)m->provenance, plen);
+        w_section_end(w);
+    }
     if (extra_tag) { /* an optional section (training state) */
         w_section_begin(w, (const unsigned char *)extra_tag, 0, extra_len);
         w_payload(w, extra, extra_len);
@@ -422,7 +431,7 @@ typedef struct section {
 /* What the sections seen so far have given. */
 typedef struct load_state {
     model_info mi;
-    bool have_model, have_params;
+    bool have_model, have_params, have_prov;
     rbm_machine **out;
     const char *want_tag;
     unsigned char **extra;
@@ -464,20 +473,66 @@ static rbm_status read_params_section(reader *r, const section *sec, load_state 
 
 /* The optional section the caller asked for: len is already known to fit in
  * the rest of the file. */
-static rbm_status read_extra_section(reader *r, const section *sec, load_state *ls)
+/* The payload of sec (len already known to fit in the rest of the file)
+ * into a new zeroed buffer of len + 1 bytes (so a text payload is
+ * NUL-terminated), CRC checked; *out is NULL on failure. */
+static rbm_status read_payload(reader *r, const section *sec, unsigned char **out)
 {
-    if (sec->len > SIZE_MAX)
+    *out = NULL;
+    if (sec->len >= SIZE_MAX)
         return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE, "%s: section '%s' is too large", r->path,
                          sec->name);
     size_t len = (size_t)sec->len;
-    rbm_status st = rbm__xcalloc(r->ctx, len ? len : 1, 1, ls->extra, "file section");
+    rbm_status st = rbm__xcalloc(r->ctx, len + 1, 1, out, "file section");
     if (st == RBM_OK)
-        st = r_read(r, *ls->extra, len);
+        st = r_read(r, *out, len);
     if (st == RBM_OK)
-        st = check_crc(r, sec->name, sec->at, sec->stored, rbm__crc32(sec->crc, *ls->extra, len));
-    if (st == RBM_OK)
-        *ls->extra_len = len;
+        st = check_crc(r, sec->name, sec->at, sec->stored, rbm__crc32(sec->crc, *out, len));
+    if (st != RBM_OK) {
+        rbm__free(r->ctx, *out);
+        *out = NULL;
+    }
     return st;
+}
+
+static rbm_status read_extra_section(reader *r, const section *sec, load_state *ls)
+{
+    rbm_status st = read_payload(r, sec, ls->extra);
+    if (st == RBM_OK)
+        *ls->extra_len = (size_t)sec->len;
+    return st;
+}
+
+/* The provenance text: at most RBM_PROVENANCE_MAX bytes, no NUL, attached
+ * to the machine (which the params section has made). */
+static rbm_status read_prov_section(reader *r, const section *sec, load_state *ls)
+{
+    if (ls->have_prov)
+        return bad(r, "second section 'provenance' at offset %" PRIu64, sec->at);
+    if (!ls->have_params)
+        return bad(r, "section 'provenance' at offset %" PRIu64 " comes before section 'params'",
+                   sec->at);
+    if (sec->len == 0 || sec->len > RBM_PROVENANCE_MAX)
+        return bad(r, "section 'provenance' at offset %" PRIu64 " has %" PRIu64
+                      " bytes, expected 1 to %d",
+                   sec->at, sec->len, RBM_PROVENANCE_MAX);
+    size_t len = (size_t)sec->len;
+    unsigned char *bytes;
+    rbm_status st = read_payload(r, sec, &bytes);
+    if (st)
+        return st;
+    char *text = (char *)bytes;
+    if (strlen(text) != len)
+        st = bad(r, "section 'provenance' at offset %" PRIu64 " holds a NUL byte at offset %" PRIu64,
+                 sec->at, sec->at + IO_SECTION_BYTES + strlen(text));
+    if (st != RBM_OK) {
+        rbm__free(r->ctx, text);
+        return st;
+    }
+    rbm__free(r->ctx, (*ls->out)->provenance);
+    (*ls->out)->provenance = text;
+    ls->have_prov = true;
+    return RBM_OK;
 }
 
 /* Unknown section: verify it, then skip it unless it is required. */
@@ -518,6 +573,8 @@ static rbm_status read_section(reader *r, uint32_t i, uint32_t count, load_state
         return read_model_section(r, &sec, ls);
     if (memcmp(s, tag_params, 4) == 0)
         return read_params_section(r, &sec, ls);
+    if (memcmp(s, tag_prov, 4) == 0 && !(sec.flags & IO_FLAG_REQUIRED))
+        return read_prov_section(r, &sec, ls);
     if (ls->want_tag && memcmp(s, ls->want_tag, 4) == 0) {
         /* Optional by the format, so that every model reader skips it: with
          * the required bit set, rbm_machine_load would refuse the file. */
@@ -596,6 +653,34 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
 rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
 {
     return rbm__io_save(m, path, NULL, NULL, 0);
+}
+
+rbm_status rbm_machine_set_provenance(rbm_machine *m, const char *text)
+{
+    if (!m)
+        return RBM_ERR_NULL;
+    char *copy = NULL;
+    if (text) {
+        size_t len = strlen(text);
+        if (len > RBM_PROVENANCE_MAX)
+            return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE,
+                             "rbm_machine_set_provenance: %zu bytes, at most %d", len,
+                             RBM_PROVENANCE_MAX);
+        if (len > 0) {
+            rbm_status st = rbm__xcalloc(m->ctx, len + 1, 1, &copy, "provenance");
+            if (st)
+                return st;
+            memcpy(copy, text, len);
+        }
+    }
+    rbm__free(m->ctx, m->provenance);
+    m->provenance = copy;
+    return RBM_OK;
+}
+
+const char *rbm_machine_provenance(const rbm_machine *m)
+{
+    return m ? m->provenance : NULL;
 }
 
 rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out)

@@ -11,6 +11,7 @@ typedef struct rbm_trainer rbm_trainer;
 typedef struct rbm_ais rbm_ais;
 typedef struct rbm_svd rbm_svd;
 typedef struct rbm_mode_tracker rbm_mode_tracker;
+typedef struct rbm_census rbm_census;
 typedef struct rbm_mf rbm_mf;
 typedef struct rbm_mf_points rbm_mf_points;
 typedef struct rbm_ensemble rbm_ensemble;
@@ -150,6 +151,8 @@ typedef enum rbm_status {
                                        double *log_z_shift);
  rbm_status rbm_machine_save(const rbm_machine *m, const char *path);
  rbm_status rbm_machine_load(rbm_context *ctx, const char *path, rbm_machine **out);
+ rbm_status rbm_machine_set_provenance(rbm_machine *m, const char *text);
+ const char *rbm_machine_provenance(const rbm_machine *m);
 typedef enum rbm_ownership {
     RBM_COPY = 0,
     RBM_BORROW = 1
@@ -358,10 +361,24 @@ typedef enum rbm_trainer_param {
  rbm_status rbm_ais_set_schedule(rbm_ais *ais, const double *betas, size_t n);
  rbm_status rbm_ais_set_uniform_schedule(rbm_ais *ais, size_t n);
  rbm_status rbm_ais_set_base_from_data(rbm_ais *ais, const rbm_dataset *data);
+ rbm_status rbm_ais_set_base_biases(rbm_ais *ais, const double *biases, size_t len);
  rbm_status rbm_ais_set_reverse_burn_in(rbm_ais *ais, size_t sweeps);
+ rbm_status rbm_ais_set_exact_start_units(rbm_ais *ais, size_t units);
+ int32_t rbm_ais_reverse_start_is_exact(const rbm_ais *ais);
  rbm_status rbm_ais_set_progress(rbm_ais *ais, rbm_progress_fn fn, void *user);
  rbm_status rbm_ais_run(rbm_ais *ais, int reverse, double *log_z, double *log_z_stderr);
  double rbm_ais_base_log_z(const rbm_ais *ais);
+ rbm_status rbm_ais_diagnostics(const rbm_ais *ais, double *ess, double *log_weight_var);
+ size_t rbm_ais_schedule_length(const rbm_ais *ais);
+ rbm_status rbm_ais_get_schedule(const rbm_ais *ais, double *betas, size_t len);
+ rbm_status rbm_ais_get_step_variance(const rbm_ais *ais, double *var, size_t len);
+ int32_t rbm_ais_bracket_converged(double log_z_fwd, double se_fwd, double ess_fwd,
+                                          double log_z_rev, double se_rev, double ess_rev,
+                                          size_t runs, double tol);
+ rbm_status rbm_ais_adapt_schedule(rbm_ais *ais, size_t n);
+ rbm_status rbm_ais_run_adaptive(rbm_ais *ais, double tol, size_t max_betas,
+                                        double *log_z_fwd, double *se_fwd, double *log_z_rev,
+                                        double *se_rev, int32_t *converged);
  rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out);
  rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m);
  void rbm_svd_free(rbm_svd *s);
@@ -386,6 +403,17 @@ typedef enum rbm_trainer_param {
                                             size_t oh_len);
  rbm_status rbm_svd_bulk(const rbm_svd *s, double *sigma, double *edge,
                                 size_t *n_outside);
+ rbm_status rbm_census_new(const rbm_dataset *data, size_t n_null, uint64_t seed,
+                                  rbm_census **out);
+ void rbm_census_free(rbm_census *c);
+ size_t rbm_census_n_components(const rbm_census *c);
+ size_t rbm_census_cols(const rbm_census *c);
+ size_t rbm_census_rows(const rbm_census *c);
+ rbm_status rbm_census_get_eigenvalues(const rbm_census *c, double *eig,
+                                              double *null_max, size_t len);
+ rbm_status rbm_svd_significance(const rbm_svd *s, const rbm_census *c, double *overlap,
+                                        size_t overlap_len, uint8_t *significant,
+                                        size_t sig_len, size_t *n_significant);
  rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes,
                                         rbm_mode_tracker **out);
  void rbm_mode_tracker_free(rbm_mode_tracker *t);
@@ -395,6 +423,9 @@ typedef enum rbm_trainer_param {
  rbm_status rbm_mode_tracker_get_record(const rbm_mode_tracker *t, size_t k, uint64_t *step,
                                                double *w, size_t w_len, double *edge,
                                                size_t *n_outside);
+ rbm_status rbm_mode_tracker_set_census(rbm_mode_tracker *t, const rbm_census *c);
+ rbm_status rbm_mode_tracker_get_significant(const rbm_mode_tracker *t, size_t k,
+                                                    size_t *n_significant);
  rbm_status rbm_mode_tracker_write_csv(const rbm_mode_tracker *t, const char *path);
  rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t n_modes,
                                         double scale);
@@ -588,8 +619,10 @@ typedef struct rbm_archive rbm_archive;
                                             size_t *count);
 #define RBM_EXACT_MAX_UNITS 24
 #define RBM_ESTIMATOR_PT_DEFAULT_REPLICAS 10
+#define RBM_PROVENANCE_MAX 65536
 #define RBM_EXACT_LOG_Z_MAX_UNITS 30
 #define RBM_AIS_EXACT_START_UNITS 20
+#define RBM_AIS_MAX_BETAS 100000000
 #define RBM_ENSEMBLE_MAX_MODES 8
 #define RBM_RNG_STATE_BYTES 48
 #define RBM_TEMPERING_MAX_REPLICAS 1024

@@ -90,4 +90,23 @@ else
 fi
 
 
+# --magnetizations: every point's m^v (N_v) and m^h (N_h), inside [-1, 1]
+# for ising units; the TAP equations tie them: m^h_j = tanh(b_j + (W^T m^v)_j)
+# is not checked here (no W in the JSON), the shapes and ranges are
+run analyze "$dmodel" --starts 10 --magnetizations --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'len(d["fixed_points"]) >= 1' \
+    'all(len(p["mv"]) == 100 and len(p["mh"]) == 50 for p in d["fixed_points"])' \
+    'all(-1 <= x <= 1 for p in d["fixed_points"] for x in p["mv"] + p["mh"])' \
+    'max(abs(x) for x in d["fixed_points"][0]["mv"]) > 0.1' >"$tmp/py" 2>&1; then
+    ok "analyze --magnetizations lists m^v and m^h of every fixed point"
+else
+    fail "analyze --magnetizations (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run analyze "$dmodel" --starts 5 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'all("mv" not in p for p in d["fixed_points"])' \
+    >"$tmp/py" 2>&1; then
+    ok "analyze without --magnetizations: projections only"
+else
+    fail "analyze default keys (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
 finish

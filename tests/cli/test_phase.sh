@@ -75,4 +75,62 @@ PHASE_EXPR='d["w"] == [1.5, 1.2] and d["law"] == "ternary" and d["sparsity"] == 
 phase_check "--w=, --law=, --sparsity= and --kappa= spellings" --w=1.5 --w=1.2 --law=ternary --sparsity=0.25 --kappa=2
 
 
+# --grid: the diagram over (T, w), its lines and the de Almeida-Thouless line
+run phase --grid "$tmp/pg" --grid-points 12 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["grid_points"] == 144' \
+    'd["n_paramagnetic"] + d["n_ferromagnetic"] + d["n_spin_glass"] == 144' \
+    'min(d["n_paramagnetic"], d["n_ferromagnetic"], d["n_spin_glass"]) > 0' \
+    'd["at_line_points"] == 12' >"$tmp/py" 2>&1 &&
+    [ -s "$tmp/pg/phase_grid.csv" ] && [ -s "$tmp/pg/lines.csv" ] && [ -s "$tmp/pg/phase_diagram.gp" ] &&
+    "$PY" - "$tmp/pg" >>"$tmp/py" 2>&1 <<'PYEOF'
+import csv, sys
+d = sys.argv[1]
+at = [(float(r["w"]), float(r["T_AT"])) for r in csv.DictReader(open(d + "/at_line.csv"))]
+# w <= sigma: the AT line is the P-SG line T = sigma; above, it falls inside the F phase
+assert all(abs(t - 1) < 1e-12 for w, t in at if w <= 1), at
+hi = [t for w, t in at if w > 1]
+assert hi and all(0 < t < 1 for t in hi) and hi == sorted(hi, reverse=True), hi
+grid = list(csv.DictReader(open(d + "/phase_grid.csv")))
+# the P-F line T = w for T > sigma: points well above it are P, well below F
+for r in grid:
+    T, w, ph = float(r["T"]), float(r["w"]), int(r["phase"])
+    if T > 1.05 and w < T - 0.2:
+        assert ph == 0, r
+    if T > 1.05 and w > T + 0.2:
+        assert ph == 1, r
+    if T < 0.95 and w < 0.9:
+        assert ph == 2, r
+print("AT line", " ".join("%.3f" % t for t in hi))
+PYEOF
+then
+    ok "phase --grid: phases on both sides of the lines, AT line from the triple point down ($(tail -n 1 "$tmp/py"))"
+else
+    fail "phase --grid (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "phase --grid-points 2" phase --grid "$tmp/pg2" --grid-points 2
+# the (sigma, w) diagram at T = 1: the same physics by the scaling of the RS
+# equations (phases depend on T/sigma and w/sigma only)
+run phase --grid "$tmp/ps" --grid-axis sigma --temperature 1 --grid-points 8 --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["grid_axis"] == "sigma" and d["grid_points"] == 64' \
+    'min(d["n_paramagnetic"], d["n_ferromagnetic"], d["n_spin_glass"]) > 0' >"$tmp/py" 2>&1 &&
+    "$PY" - "$tmp/ps" >>"$tmp/py" 2>&1 <<'PYEOF'
+import csv, sys
+at = [(float(r["w"]), float(r["sigma_AT"])) for r in csv.DictReader(open(sys.argv[1] + "/at_line.csv"))]
+assert all(abs(s - 1) < 1e-12 for w, s in at if w <= 1), at
+hi = [s for w, s in at if w > 1]
+assert hi and all(s > 1 for s in hi) and hi == sorted(hi), hi
+for r in csv.DictReader(open(sys.argv[1] + "/phase_grid.csv")):
+    sg, w, ph = float(r["sigma"]), float(r["w"]), int(r["phase"])
+    if sg < 0.9 and w < 0.8:
+        assert ph == 0, r
+    if sg < 0.9 and w > 1.2:
+        assert ph == 1, r
+PYEOF
+then
+    ok "phase --grid --grid-axis sigma: the (sigma, w) diagram and its AT line"
+else
+    fail "phase --grid-axis sigma (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+expect_error 2 "phase --grid-axis bogus" phase --grid "$tmp/pg3" --grid-axis bogus
+
 finish

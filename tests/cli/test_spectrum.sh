@@ -29,6 +29,20 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
 else
     fail "spectrum --json (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+# the census: significant modes, per-mode evidence
+if check_json "$tmp/out" \
+    'all(k in d for k in ("n_significant_modes", "n_data_components", "modes"))' \
+    'len(d["modes"]) == 50 and all(set(m) == {"w", "outside_bulk", "subspace_overlap", "significant"} for m in d["modes"])' \
+    'all(m["outside_bulk"] and m["subspace_overlap"] > 0.5 for m in d["modes"] if m["significant"])' \
+    'sum(m["significant"] for m in d["modes"]) == d["n_significant_modes"]' \
+    'sum(m["outside_bulk"] for m in d["modes"]) == d["n_modes_outside_bulk"]' \
+    'all(0 <= m["subspace_overlap"] <= 1 + 1e-12 for m in d["modes"])' \
+    '8 <= d["n_data_components"] <= 11 and 8 <= d["n_significant_modes"] <= 11' \
+    'd["n_significant_modes"] <= 2 * d["n_data_components"]' >"$tmp/py" 2>&1; then
+    ok "spectrum --json: the census ($(grep -E '"(n_significant_modes|n_data_components)"' "$tmp/out" | tr -d '\n '))"
+else
+    fail "spectrum census $(cat "$tmp/py" 2>/dev/null)"
+fi
 run spectrum "$dmodel" --modes 3
 if [ "$rc" -eq 0 ] && grep -q '^bulk  *Marchenko-Pastur edge' "$tmp/out" && grep -q '^outside ' "$tmp/out" &&
     grep -q '^PCA ' "$tmp/out"; then

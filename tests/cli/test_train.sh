@@ -142,6 +142,45 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"].endswith("tr.
 else
     fail "train --track-spectrum (status $rc) $(cat "$tmp/py" 2>/dev/null) $(head -c 300 "$csv" 2>&1)"
 fi
+# --track-every: records inside the epoch (100 minibatches per epoch), the
+# census in the last column and the JSON; early on it agrees with the MP count
+run train --epochs 1 --n-hidden 12 --track-every 10 --json --quiet --out "$tmp/te.rbm"
+csv="$tmp/te.rbm.spectrum.csv"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_records"] == 11' \
+    'isinstance(d["n_significant_modes"], int) and d["n_significant_modes"] <= d["n_modes_outside_bulk"]' \
+    >"$tmp/py" 2>&1 && head -n 1 "$csv" | grep -q '^step,edge,n_outside,w0,.*,w11,n_significant$' &&
+    [ "$(cut -d, -f1 "$csv" | tr '\n' ' ')" = "step 0 10 20 30 40 50 60 70 80 90 100 " ] &&
+    [ "$(sed -n 3p "$csv" | cut -d, -f3)" = "$(sed -n 3p "$csv" | awk -F, '{print $NF}')" ]; then
+    ok "train --track-every 10: 11 records, n_significant column, census = MP count at step 10"
+else
+    fail "train --track-every (status $rc) $(cat "$tmp/py" 2>/dev/null) $(cut -c1-60 "$csv" 2>&1 | head -4)"
+fi
+expect_error 2 "train --track-every 0" train --track-every 0
+# gauss-gauss: the exact (closed-form) estimator and the sigmas
+run train --visible gaussian --hidden gaussian --estimator exact --epochs 2 --sigma-v 0.8 \
+    --sigma-h 0.5 --json --quiet --out "$tmp/gg.rbm"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["estimator"] == "exact" and d["sigma_v"] == 0.8' \
+    'd["sigma_h"] == 0.5 and d["visible"] == "gaussian" and d["hidden"] == "gaussian"' \
+    >"$tmp/py" 2>&1; then
+    ok "train gauss-gauss --estimator exact --sigma-v 0.8 --sigma-h 0.5"
+else
+    fail "train gauss-gauss exact (status $rc) $(cat "$tmp/py" "$tmp/err" 2>/dev/null | tail -3)"
+fi
+expect_error 2 "train --sigma-v on an ising layer" train --visible ising --sigma-v 2 --epochs 1
+expect_error 2 "train --sigma-h 0" train --visible gaussian --hidden gaussian --sigma-h 0
+# --track-fixed-points: TAP states at every record; at W(0) ~ 0.01 N(0,1)
+# the paramagnetic solution is the only one
+run train --epochs 2 --n-hidden 12 --track-fixed-points --json --quiet --out "$tmp/fp.rbm"
+fcsv="$tmp/fp.rbm.fixed_points.csv"
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["fixed_points_history"].endswith("fp.rbm.fixed_points.csv")' \
+    'len(d["n_fixed_points_per_record"]) == d["spectrum_records"] == 3' \
+    'd["n_fixed_points_per_record"][0] == 1 and all(n >= 1 for n in d["n_fixed_points_per_record"])' \
+    >"$tmp/py" 2>&1 && [ "$(head -n 1 "$fcsv")" = "step,n_fixed_points,n_stable" ] &&
+    [ "$(wc -l <"$fcsv")" -eq 4 ] && [ "$(sed -n 2p "$fcsv")" = "0,1,1" ]; then
+    ok "train --track-fixed-points: MODEL.fixed_points.csv and the JSON ($(tail -n 1 "$fcsv"))"
+else
+    fail "train --track-fixed-points (status $rc) $(cat "$tmp/py" "$fcsv" 2>/dev/null)"
+fi
 run train --epochs 1 --n-hidden 8 --json --quiet --out "$tmp/nt.rbm"
 if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["spectrum_history"] is None' \
     'd["n_modes_outside_bulk"] is None' >"$tmp/py" 2>&1 && [ ! -e "$tmp/nt.rbm.spectrum.csv" ]; then

@@ -1179,11 +1179,80 @@ static void test_fixtures_from_0_1(void **state)
         unsigned char *b1 = slurp(path, &n1), *b2 = slurp(again, &n2);
         assert_int_equal(n1, n2);
         assert_memory_equal(b1, b2, n1);
+        assert_null(rbm_machine_provenance(m)); /* files before provenance */
         free(b1);
         free(b2);
         remove(again);
         rbm_machine_free(m);
     }
+    rbm_context_free(ctx);
+}
+
+/* The optional provenance section: round trip, clone, hand-built files. */
+static void test_provenance(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *m = NULL, *l = NULL, *c = NULL;
+    RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_ISING, RBM_UNIT_BERNOULLI, &m));
+    assert_null(rbm_machine_provenance(m));
+    const char *text = "librbm-provenance 1\ndata=synthetic\ndata_seed=3\n";
+    RBM_OKAY(ctx, rbm_machine_set_provenance(m, text));
+    assert_string_equal(rbm_machine_provenance(m), text);
+    char path[4096], plain[4096];
+    snprintf(path, sizeof path, "%s/prov.rbm", g_dir);
+    snprintf(plain, sizeof plain, "%s/plain.rbm", g_dir);
+    RBM_OKAY(ctx, rbm_machine_save(m, path));
+    RBM_OKAY(ctx, rbm_machine_load(ctx, path, &l));
+    assert_string_equal(rbm_machine_provenance(l), text);
+    RBM_OKAY(ctx, rbm_machine_clone(l, &c));
+    assert_string_equal(rbm_machine_provenance(c), text);
+    /* removed: the file is exactly the one without the section */
+    RBM_OKAY(ctx, rbm_machine_set_provenance(c, NULL));
+    assert_null(rbm_machine_provenance(c));
+    RBM_OKAY(ctx, rbm_machine_save(c, plain));
+    size_t n1, n2;
+    unsigned char *b1 = slurp(path, &n1), *b2 = slurp(plain, &n2);
+    assert_int_equal(n1, n2 + 24 + strlen(text));
+    assert_int_equal(b2[12], 2); /* two sections */
+    assert_int_equal(b1[12], 3);
+    free(b1);
+    free(b2);
+    RBM_OKAY(ctx, rbm_machine_set_provenance(c, ""));
+    assert_null(rbm_machine_provenance(c));
+    char *big = malloc(RBM_PROVENANCE_MAX + 2);
+    memset(big, 'x', RBM_PROVENANCE_MAX + 1);
+    big[RBM_PROVENANCE_MAX + 1] = '\0';
+    RBM_CHECK(ctx, rbm_machine_set_provenance(c, big), RBM_ERR_TOO_LARGE);
+    big[RBM_PROVENANCE_MAX] = '\0';
+    RBM_OKAY(ctx, rbm_machine_set_provenance(c, big));
+    free(big);
+    assert_int_equal(rbm_machine_set_provenance(NULL, text), RBM_ERR_NULL);
+    assert_null(rbm_machine_provenance(NULL));
+    /* hand-built files */
+    bbuf b = {0};
+    build_with_extra(&b, 2, "PROV", 0, 13, 0); /* after params: read */
+    rbm_machine *h = NULL;
+    RBM_OKAY(ctx, load_bytes(ctx, &b, &h));
+    assert_int_equal(strlen(rbm_machine_provenance(h)), 13);
+    assert_int_equal((unsigned char)rbm_machine_provenance(h)[1], 8);
+    rbm_machine_free(h);
+    build_with_extra(&b, 0, "PROV", 0, 13, 0); /* before the machine */
+    RBM_CHECK(ctx, load_bytes(ctx, &b, NULL), RBM_ERR_BAD_FORMAT);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "before section 'params'"));
+    build_with_extra(&b, 2, "PROV", 0, 80, 0); /* byte 73 is 73 * 7 + 1 = 0 mod 256 */
+    RBM_CHECK(ctx, load_bytes(ctx, &b, NULL), RBM_ERR_BAD_FORMAT);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "NUL"));
+    build_with_extra(&b, 2, "PROV", 0, 0, 0);
+    RBM_CHECK(ctx, load_bytes(ctx, &b, NULL), RBM_ERR_BAD_FORMAT);
+    build_with_extra(&b, 2, "PROV", 1, 13, 0); /* required bit: refused as unknown */
+    RBM_CHECK(ctx, load_bytes(ctx, &b, NULL), RBM_ERR_BAD_FORMAT);
+    free(b.p);
+    remove(path);
+    remove(plain);
+    rbm_machine_free(c);
+    rbm_machine_free(l);
+    rbm_machine_free(m);
     rbm_context_free(ctx);
 }
 
@@ -1202,6 +1271,7 @@ int main(void)
         cmocka_unit_test(test_crc_message_names_section),
         cmocka_unit_test(test_not_a_model_file),
         cmocka_unit_test(test_unknown_sections),
+        cmocka_unit_test(test_provenance),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_bad_field_values),
         cmocka_unit_test(test_hostile_sizes),

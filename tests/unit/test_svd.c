@@ -911,8 +911,10 @@ static void test_linear_regime_item8(void **state)
 /* ---------------------------------------------------------------------- */
 /* Marchenko-Pastur bulk and BBP outliers (§5.1, §9 items 12, 13)          */
 
-/* W = sum_k w_k u^k v^kT + R, R_ij ~ N(0, sigma^2 / sqrt(nv nh)). */
-static double *spiked(size_t nv, size_t nh, double sigma, const double *w, size_t K)
+/* W = sum_k w_k u^k v^kT + R, R_ij ~ N(0, sigma^2 / sqrt(nv nh)); the
+ * planted u^k into Uout (nv x K) when not NULL. */
+static double *spiked_u(size_t nv, size_t nh, double sigma, const double *w, size_t K,
+                        double *Uout)
 {
     double *W = dalloc(nv * nh);
     double sd = sigma / sqrt(sqrt((double)nv * (double)nh));
@@ -929,10 +931,17 @@ static double *spiked(size_t nv, size_t nh, double sigma, const double *w, size_
                     acc += w[k] * U[i * K + k] * V[j * K + k];
                 W[i * nh + j] += acc;
             }
+        if (Uout)
+            memcpy(Uout, U, nv * K * sizeof *U);
         free(U);
         free(V);
     }
     return W;
+}
+
+static double *spiked(size_t nv, size_t nh, double sigma, const double *w, size_t K)
+{
+    return spiked_u(nv, nh, sigma, w, K, NULL);
 }
 
 static double mp_edge(size_t nv, size_t nh, double sigma)
@@ -1602,6 +1611,254 @@ static void test_allocation_failures(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* the census: significant modes (docs/spectral.md)                        */
+
+/* M rows x = sum_k l_k g_k U_k + noise * eps (U: nv x K columns, g, eps
+ * standard normal), with column scales 1 + (i % 4) / 2 on the noise. */
+static rbm_dataset *factor_data(rbm_context *ctx, size_t M, size_t nv, const double *U, size_t K,
+                                const double *l, double noise)
+{
+    double *x = dalloc(M * nv);
+    for (size_t r = 0; r < M; r++) {
+        for (size_t i = 0; i < nv; i++)
+            x[r * nv + i] = noise * (1.0 + (double)(i % 4) / 2) * r_norm();
+        for (size_t k = 0; k < K; k++) {
+            double g = l[k] * r_norm();
+            for (size_t i = 0; i < nv; i++)
+                x[r * nv + i] += g * U[i * K + k];
+        }
+    }
+    rbm_dataset *ds = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, x, RBM_DTYPE_FLOAT64, M, nv, RBM_COPY, &ds));
+    free(x);
+    return ds;
+}
+
+/* Parallel analysis alone: independent columns of unequal variance have no
+ * significant component; K planted factors give exactly K. */
+static void test_census_parallel_analysis(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t M = 1500, nv = 60, K = 3;
+    const double l[3] = {6.0, 5.0, 4.0};
+    double *U = dalloc(nv * K), *eig = dalloc(nv), *thr = dalloc(nv);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        r_seed(700 + seed);
+        random_orthonormal(nv, K, U);
+        rbm_dataset *iid = factor_data(ctx, M, nv, U, 0, l, 1.0);
+        rbm_dataset *fac = factor_data(ctx, M, nv, U, K, l, 1.0);
+        rbm_census *c0 = NULL, *c1 = NULL;
+        RBM_OKAY(ctx, rbm_census_new(iid, 99, seed, &c0));
+        RBM_OKAY(ctx, rbm_census_new(fac, 99, seed, &c1));
+        RBM_OKAY(ctx, rbm_census_get_eigenvalues(c1, eig, thr, nv));
+        print_message("# census seed %llu: iid %zu components, factors %zu; lambda %.3f %.3f "
+                      "%.3f %.3f vs null %.3f %.3f %.3f %.3f\n",
+                      (unsigned long long)seed, rbm_census_n_components(c0),
+                      rbm_census_n_components(c1), eig[0], eig[1], eig[2], eig[3], thr[0],
+                      thr[1], thr[2], thr[3]);
+        assert_int_equal(rbm_census_n_components(c0), 0);
+        assert_int_equal(rbm_census_n_components(c1), K);
+        assert_int_equal(rbm_census_rows(c1), M);
+        assert_int_equal(rbm_census_cols(c1), nv);
+        /* the null keeps the marginals: for independent columns its
+         * eigenvalues lie within the range of the column variances
+         * (1 .. 2.5^2) widened by the MP spread (1 +- sqrt(nv / M))^2 */
+        double spread = 1 + sqrt((double)nv / (double)M);
+        RBM_OKAY(ctx, rbm_census_get_eigenvalues(c0, NULL, thr, nv));
+        assert_true(thr[0] < 6.25 * spread * spread);
+        assert_true(thr[nv - 1] > 1.0 * (2 - spread) * (2 - spread));
+        RBM_OKAY(ctx, rbm_census_get_eigenvalues(c1, NULL, thr, nv));
+        for (size_t j = 1; j < nv; j++)
+            assert_true(eig[j] <= eig[j - 1] && thr[j] <= thr[j - 1] + 1e-12);
+        /* deterministic given the seed */
+        rbm_census *c2 = NULL;
+        RBM_OKAY(ctx, rbm_census_new(fac, 99, seed, &c2));
+        double *thr2 = dalloc(nv);
+        RBM_OKAY(ctx, rbm_census_get_eigenvalues(c2, NULL, thr2, nv));
+        assert_memory_equal(thr, thr2, nv * sizeof *thr);
+        free(thr2);
+        rbm_census_free(c2);
+        rbm_census_free(c0);
+        rbm_census_free(c1);
+        rbm_dataset_free(iid);
+        rbm_dataset_free(fac);
+    }
+    free(U);
+    free(eig);
+    free(thr);
+    rbm_context_free(ctx);
+}
+
+/* Share of a planted left vector in the data subspace that the SVD
+ * recovers, for a spike t = s / sigma above the BBP threshold t = 1
+ * (Benaych-Georges & Nadakuditi 2012 in the normalisation of svd.h):
+ * q(t) = sqrt(kappa) (t^4 - 1) / (t^2 (1 + sqrt(kappa) t^2)); q = 1/2 at
+ * t_half^2 = (1 + sqrt(1 + 8 kappa)) / (2 sqrt(kappa)). */
+static double census_t_half(double kappa)
+{
+    return sqrt((1 + sqrt(1 + 8 * kappa)) / (2 * sqrt(kappa)));
+}
+
+/* Planted low rank plus noise: at every noise level the census counts the
+ * spikes with t above t_half, none below; only levels with a spike within
+ * 25% of t_half (finite-size fluctuations of q, sd 0.04-0.1 at 200 x 100)
+ * allow either count. */
+static void test_census_planted(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 200, nh = 100, K = 3, M = 2000, r = 100;
+    const double s_planted[3] = {8.0, 5.0, 3.0}, l[3] = {6.0, 5.0, 4.0};
+    const double sigmas[] = {0.5, 1.0, 1.25, 1.6, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0};
+    const double th = census_t_half((double)nh / (double)nv);
+    rbm_assert_close(th, 1.5126948, 1e-6, 0, "t_half(1/2)");
+    double *U = dalloc(nv * K), *q = dalloc(r);
+    uint8_t sig[100];
+    size_t decided = 0, extra = 0;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        for (size_t n = 0; n < sizeof sigmas / sizeof sigmas[0]; n++) {
+            r_seed(900 + 100 * seed + n);
+            double *W = spiked_u(nv, nh, sigmas[n], s_planted, K, U);
+            rbm_dataset *ds = factor_data(ctx, M, nv, U, K, l, 0.5);
+            rbm_machine *m = machine_with(ctx, nv, nh, W);
+            rbm_svd *sv = NULL;
+            rbm_census *c = NULL;
+            RBM_OKAY(ctx, rbm_svd_new(m, &sv));
+            RBM_OKAY(ctx, rbm_census_new(ds, 19, seed, &c));
+            /* a 5% test per rank: now and then one noise rank more */
+            size_t kd = rbm_census_n_components(c);
+            assert_true(kd == K || kd == K + 1);
+            extra += kd > K;
+            size_t count = 0, lo = 0, hi = 0;
+            RBM_OKAY(ctx, rbm_svd_significance(sv, c, q, r, sig, r, &count));
+            for (size_t k = 0; k < K; k++) {
+                double t = s_planted[k] / sigmas[n];
+                lo += t > 1.25 * th;
+                hi += t > th / 1.25;
+            }
+            print_message("# planted sigma %.2f: t = %.2f %.2f %.2f, q = %.3f %.3f %.3f %.3f, "
+                          "%zu significant (expected %zu..%zu)\n",
+                          sigmas[n], s_planted[0] / sigmas[n], s_planted[1] / sigmas[n],
+                          s_planted[2] / sigmas[n], q[0], q[1], q[2], q[3], count, lo, hi);
+            if (count < lo || count > hi)
+                fail_msg("sigma %g seed %llu: %zu significant modes, identifiable %zu..%zu",
+                         sigmas[n], (unsigned long long)seed, count, lo, hi);
+            decided += lo == hi;
+            /* the significant modes are the leading ones */
+            for (size_t a = 0; a < r; a++)
+                assert_int_equal(sig[a], a < count);
+            rbm_census_free(c);
+            rbm_svd_free(sv);
+            rbm_machine_free(m);
+            rbm_dataset_free(ds);
+            free(W);
+        }
+    }
+    /* most levels are decided (a count of 3, 2, 1 or 0 is forced) */
+    assert_true(decided >= 18);
+    assert_true(extra <= 4);
+    free(U);
+    free(q);
+    rbm_context_free(ctx);
+}
+
+/* The tracker counts significant modes when it has a census; argument
+ * errors of the census functions. */
+static void test_census_tracker_and_errors(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 40, nh = 20, K = 2;
+    const double s_planted[2] = {4.0, 2.5}, l[2] = {2.0, 1.5};
+    double *U = dalloc(nv * K);
+    r_seed(77);
+    double *W = spiked_u(nv, nh, 0.3, s_planted, K, U);
+    rbm_dataset *ds = factor_data(ctx, 800, nv, U, K, l, 0.5);
+    rbm_machine *m = machine_with(ctx, nv, nh, NULL);
+    rbm_mode_tracker *t = NULL;
+    rbm_census *c = NULL;
+    RBM_OKAY(ctx, rbm_census_new(ds, 19, 5, &c));
+    RBM_OKAY(ctx, rbm_mode_tracker_new(m, 5, &t));
+    size_t n_sig = 99;
+    expect_error(ctx, rbm_mode_tracker_get_significant(t, 0, &n_sig), RBM_ERR_STATE,
+                 "no census");
+    RBM_OKAY(ctx, rbm_mode_tracker_set_census(t, c));
+    RBM_OKAY(ctx, rbm_mode_tracker_record(t, 0)); /* W = 0: nothing */
+    RBM_OKAY(ctx, rbm_machine_set_weights(m, W, nv * nh));
+    RBM_OKAY(ctx, rbm_mode_tracker_record(t, 10));
+    RBM_OKAY(ctx, rbm_mode_tracker_get_significant(t, 0, &n_sig));
+    assert_int_equal(n_sig, 0);
+    RBM_OKAY(ctx, rbm_mode_tracker_get_significant(t, 1, &n_sig));
+    assert_int_equal(n_sig, 2);
+    expect_error(ctx, rbm_mode_tracker_get_significant(t, 2, &n_sig), RBM_ERR_INVALID_ARGUMENT,
+                 "record out of range");
+    expect_error(ctx, rbm_mode_tracker_set_census(t, c), RBM_ERR_STATE, "census after records");
+    /* CSV: the last column */
+    char path[] = "/tmp/rbm_census_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    RBM_OKAY(ctx, rbm_mode_tracker_write_csv(t, path));
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "step,edge,n_outside,w0,w1,w2,w3,w4,n_significant\n");
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(fgets(line, sizeof line, f));
+    size_t len = strlen(line);
+    assert_true(len > 3 && strcmp(line + len - 3, ",2\n") == 0);
+    fclose(f);
+    unlink(path);
+    /* errors */
+    rbm_census *bad = (rbm_census *)1;
+    assert_int_equal(rbm_census_new(NULL, 19, 1, &bad), RBM_ERR_NULL);
+    assert_null(bad);
+    expect_error(ctx, rbm_census_new(ds, 19, 1, NULL), RBM_ERR_NULL, "census out NULL");
+    expect_error(ctx, rbm_census_new(ds, 0, 1, &bad), RBM_ERR_INVALID_ARGUMENT, "n_null 0");
+    rbm_dataset *one = NULL;
+    RBM_OKAY(ctx, rbm_dataset_slice(ds, 0, 1, &one));
+    expect_error(ctx, rbm_census_new(one, 19, 1, &bad), RBM_ERR_SHAPE, "one row");
+    rbm_dataset_free(one);
+    rbm_svd *sv = NULL;
+    RBM_OKAY(ctx, rbm_svd_new(m, &sv));
+    double q[20], eig[40];
+    uint8_t flags[20];
+    expect_error(ctx, rbm_svd_significance(sv, NULL, q, 20, flags, 20, NULL), RBM_ERR_NULL,
+                 "census NULL");
+    expect_error(ctx, rbm_svd_significance(sv, c, q, 19, flags, 20, NULL), RBM_ERR_SHAPE,
+                 "overlap length");
+    expect_error(ctx, rbm_svd_significance(sv, c, q, 20, flags, 21, NULL), RBM_ERR_SHAPE,
+                 "flag length");
+    assert_int_equal(rbm_svd_significance(NULL, c, q, 20, flags, 20, NULL), RBM_ERR_NULL);
+    expect_error(ctx, rbm_census_get_eigenvalues(c, eig, NULL, 39), RBM_ERR_SHAPE,
+                 "eigenvalue length");
+    rbm_machine *other = machine_with(ctx, 30, 20, NULL);
+    rbm_svd *so = NULL;
+    RBM_OKAY(ctx, rbm_svd_new(other, &so));
+    expect_error(ctx, rbm_svd_significance(so, c, NULL, 0, NULL, 0, NULL), RBM_ERR_SHAPE,
+                 "census of another width");
+    rbm_mode_tracker *t2 = NULL;
+    RBM_OKAY(ctx, rbm_mode_tracker_new(other, 3, &t2));
+    expect_error(ctx, rbm_mode_tracker_set_census(t2, c), RBM_ERR_SHAPE, "tracker width");
+    assert_int_equal(rbm_census_n_components(NULL), 0);
+    assert_int_equal(rbm_census_rows(NULL), 0);
+    assert_int_equal(rbm_census_get_eigenvalues(NULL, eig, NULL, 40), RBM_ERR_NULL);
+    rbm_census_free(NULL);
+    rbm_mode_tracker_free(t2);
+    rbm_svd_free(so);
+    rbm_machine_free(other);
+    rbm_svd_free(sv);
+    rbm_mode_tracker_free(t);
+    rbm_census_free(c);
+    rbm_machine_free(m);
+    rbm_dataset_free(ds);
+    free(W);
+    free(U);
+    rbm_context_free(ctx);
+}
+
+/* ---------------------------------------------------------------------- */
 /* remaining argument errors                                              */
 
 static void test_bad_input(void **state)
@@ -1650,6 +1907,9 @@ int main(void)
         cmocka_unit_test(test_init_pca),
         cmocka_unit_test(test_tracker_crossing),
         cmocka_unit_test(test_tracker_below_boundary),
+        cmocka_unit_test(test_census_parallel_analysis),
+        cmocka_unit_test(test_census_planted),
+        cmocka_unit_test(test_census_tracker_and_errors),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_bad_input),
     };
