@@ -19,7 +19,9 @@ from .base import (Context, EstimatorKind, Layer, Optimizer, ParamBounds, Precis
 from .data import BatchIterator, Dataset
 from .machine import Machine
 from .training import Estimator, Gradient, Sampler, Trainer
-from .analysis import (AIS, SVD, AISResult, Bulk, ModeTracker, ProjectedGradient, Trajectory,
+from .analysis import (AIS, AIS_MIN_ESS_FRACTION, SVD, AdaptiveAISResult, AISDiagnostics,
+                       AISResult, Bulk, Census, ModeTracker, ProjectedGradient, Significance,
+                       Trajectory, ais_bracket_converged,
                        exact_log_likelihood, exact_log_z, free_energy_gap, linear_fixed_points,
                        linear_gradient, linear_integrate, linear_mode_trajectory,
                        linear_model_covariance, log_likelihood, mean_free_energy,
