@@ -42,6 +42,8 @@ def cycle(i, x):
         pt.compute(x[:10])
         acc = pt.tempering.swap_stats().acceptance
         librbm.autocorr_time(x[:, :2], strict=False, context=ctx)
+        census = librbm.Census(d, n_null=2, seed=i)
+        n_sig = librbm.SVD(m).significance(census).n_significant
         try:
             m.free_energy(np.ones((2, 19)))
         except librbm.ShapeError:
@@ -52,7 +54,7 @@ def cycle(i, x):
             s.close()
         # otherwise left to reference counting / the garbage collector
         svd = librbm.SVD(m if not m.closed else t.machine) if not t.closed else None
-        del svd, g, tp, ptt, pt, acc
+        del svd, g, tp, ptt, pt, acc, census, n_sig
 
 
 def test_rss_stays_flat():
