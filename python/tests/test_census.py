@@ -136,14 +136,14 @@ def test_ais_evidence_and_schedule():
     ais.adapt_schedule(300)
     b = ais.schedule
     assert b.shape == (300,) and b[0] == 0 and b[-1] == 1 and np.all(np.diff(b) > 0)
-    # the new temperatures are denser where the old step variance was large:
-    # compare the widths of the new steps covering the old steps of largest
-    # and smallest variance
+    # reference placement from metrics.h: equal increments of the cumulative
+    # length sum_k sqrt(Var_k) plus a uniform tenth of the total, piecewise
+    # linear in beta over the old schedule
     old = np.linspace(0, 1, 500)
-    hi, lo = int(np.argmax(v)), int(np.argmin(v))
-    width = lambda x: np.diff(b)[min(np.searchsorted(b, x), len(b) - 1) - 1]
-    if v[hi] > 4 * v[lo] > 0:
-        assert width(old[hi] + 1e-9) < width(old[lo] + 1e-9)
+    step = np.sqrt(v) + 0.1 * np.sqrt(v).sum() / len(v)
+    cum = np.concatenate([[0.0], np.cumsum(step)])
+    want = np.interp(np.linspace(0, cum[-1], 300), cum, old)
+    np.testing.assert_allclose(b, want, atol=1e-12)
     with pytest.raises(librbm.InvalidArgumentError):
         ais.adapt_schedule(1)
 
