@@ -136,11 +136,11 @@ def test_tune_places_an_increasing_ladder():
     b = t.betas
     assert b[0] == 0.0 and b[-1] == 1.0 and np.all(np.diff(b) > 0)
     assert len(b) == t.n_replicas
+    assert reached and t.n_replicas > 3  # 3 rungs are too few at this coupling
     t.run(200)
-    acc = t.swap_stats().acceptance
-    if reached:
-        # measured again on fresh sweeps: near the target (sampling noise)
-        assert np.all(acc > 0.35)
+    # measured again on fresh sweeps: at the target up to sampling noise
+    # (100 chains x 100 proposals per pair: the standard error is < 0.01)
+    assert np.all(t.swap_stats().acceptance > 0.45)
     with pytest.raises(librbm.InvalidArgumentError):
         t.tune(target=1.5)
     with pytest.raises(librbm.InvalidArgumentError):
