@@ -30,15 +30,10 @@
 
 #include "numeric/vec4d.h"
 
-/* log1p(y) for y in [0, 1]: z = 1 + y in [1, 2]; z = 2^e f with f in
- * [sqrt(1/2), sqrt(2)); log f = 2 atanh(s), s = (f-1)/(f+1), |s| < 0.172,
- * by its series to s^23; the rounding of 1 + y is added back. */
-static inline __attribute__((always_inline)) v4d vlog1p_unit(v4d y)
+/* 2 atanh(s) = log f for s = (f-1)/(f+1), f in [sqrt(1/2), sqrt(2)):
+ * |s| < 0.172, by its series to s^23. */
+static inline __attribute__((always_inline)) v4d vlog_reduced(v4d f)
 {
-    v4d z = 1.0 + y;
-    v4i big = z > 1.4142135623730951;
-    v4d e = vselect(big, vsplat(1.0), vsplat(0.0));
-    v4d f = z * (1.0 - 0.5 * e);
     v4d s = (f - 1.0) / (f + 1.0), s2 = s * s;
     v4d p = vsplat(1.0 / 23);
     p = p * s2 + 1.0 / 21;
@@ -52,37 +47,26 @@ static inline __attribute__((always_inline)) v4d vlog1p_unit(v4d y)
     p = p * s2 + 1.0 / 5;
     p = p * s2 + 1.0 / 3;
     p = p * s2 + 1.0;
+    return 2.0 * s * p;
+}
+
+/* log1p(y) for y in [0, 1]: z = 1 + y in [1, 2]; z = 2^e f with f in
+ * [sqrt(1/2), sqrt(2)); the rounding of 1 + y is added back. */
+static inline __attribute__((always_inline)) v4d vlog1p_unit(v4d y)
+{
+    v4d z = 1.0 + y;
+    v4i big = z > 1.4142135623730951;
+    v4d e = vselect(big, vsplat(1.0), vsplat(0.0));
+    v4d f = z * (1.0 - 0.5 * e);
     /* (y - (z-1)) / z: the numerator is below 1.2e-16, so 1/z on [1, 2] is
      * replaced by the chord 1.5 - z/2 (relative error < 13%, absolute
      * error < 2e-17) to save a division */
     v4d corr = (y - (z - 1.0)) * (1.5 - 0.5 * z);
-    return e * LN2_HI + (2.0 * s * p + (e * LN2_LO + corr));
+    return e * LN2_HI + (vlog_reduced(f) + (e * LN2_LO + corr));
 }
 
-
-/* Lambda for four fields: Bernoulli max(x,0) + log1p(exp(-|x|)), Ising
- * |x| + log1p(exp(-2|x|)). */
-static inline __attribute__((always_inline)) v4d vlogpart(int ising, v4d x)
-{
-    v4d a = vselect(x < 0.0, -x, x);
-    v4d t = vmax(ising ? -2.0 * a : -a, vsplat(-700.0));
-    v4d lin = ising ? a : vmax(x, vsplat(0.0));
-    return lin + vlog1p_unit(vexp_neg(t));
-}
-
-/* Sum of Lambda over n fields as  sum lin_i + log prod (1 + e_i),  e_i in
- * (0, 1]: the products of at most 512 factors in (1, 2] per lane cannot
- * overflow, and one log per lane per block replaces n log1p calls. */
-#define PROD_BLOCK 512
-static inline __attribute__((always_inline)) void vlin_exp(int ising, v4d x, v4d *lin, v4d *e)
-{
-    v4d a = vselect(x < 0.0, -x, x);
-    v4d t = vmax(ising ? -2.0 * a : -a, vsplat(-700.0));
-    *lin = ising ? a : vmax(x, vsplat(0.0));
-    *e = vexp_neg(t);
-}
-
-static inline __attribute__((always_inline)) v4d vlog_pos(v4d z) /* log z, z positive normal */
+/* log z for z a positive normal number: z = 2^e f, f in [sqrt(1/2), sqrt(2)). */
+static inline __attribute__((always_inline)) v4d vlog_pos(v4d z)
 {
     v4i bits = (v4i)z;
     v4i ex = (bits >> 52) - 1023;
@@ -91,21 +75,30 @@ static inline __attribute__((always_inline)) v4d vlog_pos(v4d z) /* log z, z pos
     f = vselect(big, f * 0.5, f);
     v4d e = (v4d){(double)ex[0], (double)ex[1], (double)ex[2], (double)ex[3]};
     e = vselect(big, e + 1.0, e);
-    v4d s = (f - 1.0) / (f + 1.0), s2 = s * s;
-    v4d p = vsplat(1.0 / 23);
-    p = p * s2 + 1.0 / 21;
-    p = p * s2 + 1.0 / 19;
-    p = p * s2 + 1.0 / 17;
-    p = p * s2 + 1.0 / 15;
-    p = p * s2 + 1.0 / 13;
-    p = p * s2 + 1.0 / 11;
-    p = p * s2 + 1.0 / 9;
-    p = p * s2 + 1.0 / 7;
-    p = p * s2 + 1.0 / 5;
-    p = p * s2 + 1.0 / 3;
-    p = p * s2 + 1.0;
-    return e * LN2_HI + (2.0 * s * p + e * LN2_LO);
+    return e * LN2_HI + (vlog_reduced(f) + e * LN2_LO);
 }
+
+/* Lambda(x) = lin(x) + log(1 + e(x)) for four fields: Bernoulli
+ * lin = max(x, 0), e = exp(-|x|); Ising lin = |x|, e = exp(-2|x|). */
+static inline __attribute__((always_inline)) void vlin_exp(int ising, v4d x, v4d *lin, v4d *e)
+{
+    v4d a = vselect(x < 0.0, -x, x);
+    v4d t = vmax(ising ? -2.0 * a : -a, vsplat(-700.0));
+    *lin = ising ? a : vmax(x, vsplat(0.0));
+    *e = vexp_neg(t);
+}
+
+static inline __attribute__((always_inline)) v4d vlogpart(int ising, v4d x)
+{
+    v4d lin, e;
+    vlin_exp(ising, x, &lin, &e);
+    return lin + vlog1p_unit(e);
+}
+
+/* Sum of Lambda over n fields as  sum lin_i + log prod (1 + e_i),  e_i in
+ * (0, 1]: the products of at most 512 factors in (1, 2] per lane cannot
+ * overflow, and one log per lane per block replaces n log1p calls. */
+#define PROD_BLOCK 512
 
 /* sum Lambda(scale x_i); with col, first x_i += delta col_i (stored). */
 static inline __attribute__((always_inline)) double sum_body(int ising, size_t n, double *x,
