@@ -3,7 +3,8 @@
 NumPy arrays in and out, exceptions for errors (:class:`Error` and its
 subclasses), the GIL released during C calls, and scikit-learn estimators in
 :mod:`librbm.sklearn`. Modules: base (contexts, rng, units, enums), machine,
-data, training, analysis (metrics, AIS, SVD, linear), meanfield, phase,
+data, training, tempering (parallel tempering, autocorrelation
+times), analysis (metrics, AIS, SVD, linear), meanfield, phase,
 interop (training archives, rbms archives, HDF5).
 See docs/python.md.
 """
@@ -18,11 +19,15 @@ from .base import (Context, EstimatorKind, Layer, Optimizer, ParamBounds, Precis
 from .data import BatchIterator, Dataset
 from .machine import Machine
 from .training import Estimator, Gradient, Sampler, Trainer
-from .analysis import (AIS, SVD, AISResult, Bulk, ModeTracker, ProjectedGradient, Trajectory,
+from .analysis import (AIS, AIS_MIN_ESS_FRACTION, SVD, AdaptiveAISResult, AISDiagnostics,
+                       AISResult, Bulk, Census, ModeTracker, ProjectedGradient, Significance,
+                       Trajectory, ais_bracket_converged,
                        exact_log_likelihood, exact_log_z, free_energy_gap, linear_fixed_points,
                        linear_gradient, linear_integrate, linear_mode_trajectory,
                        linear_model_covariance, log_likelihood, mean_free_energy,
                        pseudo_log_likelihood, reconstruction_error)
+from .tempering import (MAX_REPLICAS, AutocorrTime, SwapStats, Tempering, TemperingLogZ,
+                        autocorr_time)
 from .meanfield import FixedPoint, FixedPoints, MeanField, MFMethod, Solution
 from .phase import (ComponentLaw, Diagram, Ensemble, EnsembleSolution, MachinePhase, Phase,
                     PhaseResult, component_law_kurtosis, machine_phase, phase_line_fsg,

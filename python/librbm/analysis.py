@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Tuple, Union
 import numpy as np
 
 from ._binding import check, ffi, lib, raise_for
-from .base import ArrayLike, _batch, _dp, _f64, _Handle, _u64
+from .base import ArrayLike, Context, _batch, _dp, _f64, _Handle, _u64
 from .data import Dataset, _dataset
 from .machine import Machine
 from .training import Gradient
@@ -104,6 +104,40 @@ class AISResult:
     stopped: bool = False
 
 
+@dataclass(frozen=True)
+class AISDiagnostics:
+    """Convergence evidence of an AIS run: ess = (sum w)^2 / sum w^2 in
+    [1, runs]; log_weight_var = Var(log w) across runs (nats^2)."""
+    ess: float
+    log_weight_var: float
+
+
+@dataclass(frozen=True)
+class AdaptiveAISResult:
+    """The last forward/reverse pair of AIS.run_adaptive (nats)."""
+    log_z_fwd: float
+    se_fwd: float
+    log_z_rev: float
+    se_rev: float
+    converged: bool
+    stopped: bool
+
+
+def ais_bracket_converged(log_z_fwd: float, se_fwd: float, ess_fwd: float, log_z_rev: float,
+                          se_rev: float, ess_rev: float, runs: int, tol: float) -> bool:
+    """Whether a forward/reverse AIS pair has converged: 0 <= reverse -
+    forward <= tol up to -2 sqrt(se_fwd^2 + se_rev^2), both ESS >=
+    AIS_MIN_ESS_FRACTION * runs."""
+    return bool(lib.rbm_ais_bracket_converged(float(log_z_fwd), float(se_fwd), float(ess_fwd),
+                                              float(log_z_rev), float(se_rev), float(ess_rev),
+                                              int(runs), float(tol)))
+
+
+AIS_MIN_ESS_FRACTION: float = 0.1
+"""RBM_AIS_MIN_ESS_FRACTION of metrics.h (a float macro, which cffi does not
+read; test_census checks it against the header)."""
+
+
 class AIS(_Handle):
     """Annealed importance sampling of log Z (forward: a lower bound in
     expectation; reverse: an upper bound from equilibrated chains)."""
@@ -149,6 +183,60 @@ class AIS(_Handle):
     @property
     def base_log_z(self) -> float:
         return float(lib.rbm_ais_base_log_z(self.ptr))
+
+    def set_base_biases(self, biases: Optional[ArrayLike] = None) -> None:
+        """Base visible biases (n_visible,) given directly, or None for the
+        machine's own a (the path then anneals only W and b)."""
+        if biases is None:
+            self._check(lib.rbm_ais_set_base_biases(self.ptr, ffi.NULL, 0))
+            return
+        b = _f64(biases).reshape(-1)
+        self._check(lib.rbm_ais_set_base_biases(self.ptr, _dp(b), b.size))
+
+    def set_exact_start_units(self, units: int) -> None:
+        """Largest discrete layer enumerated for exact reverse starts (0:
+        always burn in)."""
+        self._check(lib.rbm_ais_set_exact_start_units(self.ptr, int(units)))
+
+    @property
+    def reverse_start_is_exact(self) -> bool:
+        """Whether reverse runs start from exact samples."""
+        return bool(lib.rbm_ais_reverse_start_is_exact(self.ptr))
+
+    def diagnostics(self) -> AISDiagnostics:
+        """Convergence evidence of the last run (StateError before one)."""
+        ess = ffi.new("double *")
+        var = ffi.new("double *")
+        self._check(lib.rbm_ais_diagnostics(self.ptr, ess, var))
+        return AISDiagnostics(float(ess[0]), float(var[0]))
+
+    @property
+    def schedule(self) -> np.ndarray:
+        """The current inverse temperatures (n_betas,)."""
+        return self._get(lib.rbm_ais_get_schedule, (int(lib.rbm_ais_schedule_length(self.ptr)),))
+
+    def step_variance(self) -> np.ndarray:
+        """(n_betas - 1,) variance across runs of the log-weight increment
+        of each temperature step, averaged over the runs made with this
+        schedule (StateError before one)."""
+        return self._get(lib.rbm_ais_get_step_variance,
+                         (int(lib.rbm_ais_schedule_length(self.ptr)) - 1,))
+
+    def adapt_schedule(self, n: int) -> None:
+        """Replace the schedule by n temperatures at equal increments of the
+        thermodynamic length of the runs made with the current one."""
+        self._check(lib.rbm_ais_adapt_schedule(self.ptr, int(n)))
+
+    def run_adaptive(self, tol: float = 0.1, max_betas: int = 100000) -> AdaptiveAISResult:
+        """Forward and reverse AIS, doubling and re-placing the schedule
+        until the pair converges (ais_bracket_converged with tol) or the
+        schedule would exceed max_betas."""
+        out = ffi.new("double[4]")
+        conv = ffi.new("int32_t *")
+        st = self._check(lib.rbm_ais_run_adaptive(self.ptr, float(tol), int(max_betas), out,
+                                                  out + 1, out + 2, out + 3, conv))
+        return AdaptiveAISResult(float(out[0]), float(out[1]), float(out[2]), float(out[3]),
+                                 bool(conv[0]), st == lib.RBM_STOPPED)
 
     def run(self, reverse: bool = False,
             progress: Optional[Callable[[float], Any]] = None) -> AISResult:
@@ -264,12 +352,70 @@ class SVD(_Handle):
                                                  G.size, _dp(ov), ov.size, _dp(oh), oh.size))
         return ProjectedGradient(G, ov, oh)
 
+    def significance(self, census: Census) -> Significance:
+        """Which modes are significant against the data's census (its
+        columns must be n_visible)."""
+        r = self.rank
+        q = np.empty(r)
+        sig = np.empty(r, dtype=np.uint8)
+        n = ffi.new("size_t *")
+        self._check(lib.rbm_svd_significance(self.ptr, census.ptr, _dp(q), r,
+                                             ffi.cast("uint8_t *", ffi.from_buffer(sig)), r, n))
+        return Significance(q, sig.astype(bool), int(n[0]))
+
     def bulk(self) -> Bulk:
         s = ffi.new("double *")
         e = ffi.new("double *")
         n = ffi.new("size_t *")
         self._check(lib.rbm_svd_bulk(self.ptr, s, e, n))
         return Bulk(float(s[0]), float(e[0]), int(n[0]))
+
+
+@dataclass(frozen=True)
+class Significance:
+    """The census of one decomposition: overlap (r,) q_alpha = |P_k
+    u^alpha|^2 with the data's significant subspace, significant (r,) bool
+    (outside the bulk and q > 1/2), n_significant their count."""
+    overlap: np.ndarray
+    significant: np.ndarray
+    n_significant: int
+
+
+class Census(_Handle):
+    """The data side of the significant-mode census (svd.h): permutation
+    parallel analysis of the data's centred covariance against ``n_null``
+    column-permuted copies (19: a 5% test per rank). Use it with
+    ``SVD.significance`` or ``ModeTracker.set_census``."""
+
+    def __init__(self, data: Union[Dataset, ArrayLike], n_null: int = 19, seed: int = 0,
+                 context: Optional[Context] = None) -> None:
+        ds = _dataset(data, context)
+        out = ffi.new("rbm_census **")
+        check(lib.rbm_census_new(ds.ptr, int(n_null), _u64(seed), out), ds._ctxp)
+        self.context = ds.context
+        self._init_handle(out[0], lib.rbm_census_free, [ds], ds._ctxp)
+
+    @property
+    def n_components(self) -> int:
+        """k, the number of significant principal components."""
+        return int(lib.rbm_census_n_components(self.ptr))
+
+    @property
+    def cols(self) -> int:
+        return int(lib.rbm_census_cols(self.ptr))
+
+    @property
+    def rows(self) -> int:
+        """Rows used for the covariances."""
+        return int(lib.rbm_census_rows(self.ptr))
+
+    def eigenvalues(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(data eigenvalues descending, largest null eigenvalue per rank),
+        each (cols,)."""
+        e = np.empty(self.cols)
+        n = np.empty(self.cols)
+        self._check(lib.rbm_census_get_eigenvalues(self.ptr, _dp(e), _dp(n), e.size))
+        return e, n
 
 
 class ModeTracker(_Handle):
@@ -309,6 +455,20 @@ class ModeTracker(_Handle):
             self._check(lib.rbm_mode_tracker_get_record(self.ptr, i, st, _dp(row), k, e, n))
             steps[i], edge[i], nout[i] = st[0], e[0], n[0]
         return steps, w, edge, nout
+
+    def set_census(self, census: Optional[Census]) -> None:
+        """Count significant modes at every record against ``census`` (kept
+        alive by the tracker; None removes it). Only before the first
+        record (StateError after)."""
+        self._check(lib.rbm_mode_tracker_set_census(self.ptr,
+                                                    ffi.NULL if census is None else census.ptr))
+        self._census = census
+
+    def significant(self, k: int) -> int:
+        """Significant modes at record k (StateError without a census)."""
+        n = ffi.new("size_t *")
+        self._check(lib.rbm_mode_tracker_get_significant(self.ptr, int(k), n))
+        return int(n[0])
 
     def write_csv(self, path: Union[str, os.PathLike]) -> None:
         self._check(lib.rbm_mode_tracker_write_csv(self.ptr, os.fsencode(path)))

@@ -103,10 +103,11 @@ class EstimatorKind(_NamedEnum):
     MF = 3
     TAP2 = 4
     TAP3 = 5
+    PT = 6  #: parallel tempering (librbm.tempering)
 
     @staticmethod
     def _aliases():
-        return {"tap": 4}
+        return {"tap": 4, "tempering": 6}
 
 
 class Optimizer(_NamedEnum):
@@ -297,15 +298,29 @@ class _Tunables:
         return _bounds(getattr(lib, f"{cls._tunable_prefix}_param_bounds"), key)
 
 
-def _real_property(key: int, doc: str) -> property:
-    """A float attribute read and written through get_real / set_real."""
-    def get(self: _Tunables) -> float:
-        return self.get_real(key)
+def _key_property(key: int, doc: str, integer: bool) -> property:
+    """An attribute read and written through get_real / set_real (or
+    get_int / set_int when ``integer``) of one key."""
+    def get(self: _Tunables) -> Union[int, float]:
+        return self.get_int(key) if integer else self.get_real(key)
 
-    def set_(self: _Tunables, value: float) -> None:
-        self.set_real(key, value)
+    def set_(self: _Tunables, value: Union[int, float]) -> None:
+        if integer:
+            self.set_int(key, int(value))
+        else:
+            self.set_real(key, float(value))
 
     return property(get, set_, doc=doc)
+
+
+def _real_property(key: int, doc: str) -> property:
+    """A float attribute read and written through get_real / set_real."""
+    return _key_property(key, doc, False)
+
+
+def _int_property(key: int, doc: str) -> property:
+    """An int attribute read and written through get_int / set_int."""
+    return _key_property(key, doc, True)
 
 
 

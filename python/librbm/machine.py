@@ -77,6 +77,19 @@ class Machine(_Handle):
         self._check(lib.rbm_machine_set_sigma(self.ptr, Layer.coerce(layer), float(sigma)))
 
     @property
+    def provenance(self) -> Optional[str]:
+        """Free-form text on where the training data came from, saved with
+        the machine (None when there is none); assign a str (at most 65536
+        bytes) or None to remove it."""
+        p = lib.rbm_machine_provenance(self.ptr)
+        return None if p == ffi.NULL else ffi.string(p).decode("utf-8", "replace")
+
+    @provenance.setter
+    def provenance(self, text: Optional[str]) -> None:
+        self._check(lib.rbm_machine_set_provenance(
+            self.ptr, ffi.NULL if text is None else text.encode("utf-8")))
+
+    @property
     def sigma_visible(self) -> float:
         """Standard deviation of a Gaussian visible layer."""
         return self.sigma(Layer.VISIBLE)

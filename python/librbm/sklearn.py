@@ -11,7 +11,7 @@ the start. The arithmetic runs in C (one estimator call and one update call
 per minibatch).
 
 :class:`RBM` is the general estimator: unit kinds per layer, the gradient
-estimator (cd, pcd, exact, mf, tap2, tap3), the optimiser (sgd, momentum,
+estimator (cd, pcd, exact, mf, tap2, tap3, pt), the optimiser (sgd, momentum,
 adam), weight decay, precision, driven by librbm's trainer (shuffled
 minibatches, whole epochs in one C call).
 
@@ -283,8 +283,9 @@ class RBM(_RBMBase):
     ----------
     n_components : int, default 256        hidden units
     visible, hidden : "bernoulli" | "ising" | "gaussian"  unit kinds
-    estimator : "cd" | "pcd" | "exact" | "mf" | "tap2" | "tap3", default "pcd"
+    estimator : "cd" | "pcd" | "exact" | "mf" | "tap2" | "tap3" | "pt", default "pcd"
     k : int, default 1                     sweeps / iterations per estimate
+    centered : bool, default False         the centred gradient (trainer.h)
     optimizer : "sgd" | "momentum" | "adam", default "sgd"
     learning_rate : float, default 0.01
     momentum : float, default 0.9          (optimizer="momentum")
@@ -306,7 +307,8 @@ class RBM(_RBMBase):
 
     def __init__(self, n_components: int = 256, *, visible: str = "bernoulli",
                  hidden: str = "bernoulli", estimator: str = "pcd", k: int = 1,
-                 optimizer: str = "sgd", learning_rate: float = 0.01, momentum: float = 0.9,
+                 centered: bool = False, optimizer: str = "sgd",
+                 learning_rate: float = 0.01, momentum: float = 0.9,
                  l1: float = 0.0, l2: float = 0.0, batch_size: int = 100, n_iter: int = 10,
                  precision: str = "float64", sigma_visible: float = 1.0,
                  sigma_hidden: float = 1.0, init_std: float = 0.01,
@@ -317,6 +319,7 @@ class RBM(_RBMBase):
         self.hidden = hidden
         self.estimator = estimator
         self.k = k
+        self.centered = centered
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -353,7 +356,8 @@ class RBM(_RBMBase):
         t = Trainer(self.machine_, X, bs, seed=int(rs.randint(_SEED_MAX)),
                     estimator=self.estimator, k=int(self.k), optimizer=self.optimizer,
                     learning_rate=float(self.learning_rate), l1=float(self.l1),
-                    l2=float(self.l2), monitor_every=1 if self.verbose else 0)
+                    l2=float(self.l2), monitor_every=1 if self.verbose else 0,
+                    centered=bool(self.centered))
         if t.optimizer.name.lower() == "momentum":
             t.momentum = float(self.momentum)
         self._estimator = t

@@ -4,16 +4,19 @@ checkpoints."""
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import numpy as np
 
 from ._binding import check, ffi, lib
 from .base import (ArrayLike, Context, EstimatorKind, Optimizer, Rng, Status, _STATUSES,
-                   _Tunables, _batch, _ctx, _dp, _f64, _Handle, _real_property, _shape_error,
-                   _u64)
+                   _Tunables, _batch, _ctx, _dp, _f64, _Handle, _int_property, _real_property,
+                   _shape_error, _u64)
 from .data import Dataset, _dataset
 from .machine import Machine
+
+if TYPE_CHECKING:
+    from .tempering import Tempering
 
 
 class Sampler(_Handle):
@@ -170,14 +173,20 @@ class Gradient(_Handle):
 
 
 class Estimator(_Tunables, _Handle):
-    """A gradient estimator (CD-k, PCD-k, exact, MF, TAP2, TAP3) for a
-    machine; ``compute(v)`` estimates the gradient on a minibatch."""
+    """A gradient estimator (CD-k, PCD-k, exact, MF, TAP2, TAP3, PT) for a
+    machine; ``compute(v)`` estimates the gradient on a minibatch.
+
+    PT: a temperature ladder of ``replicas`` rungs (default 10, evenly
+    spaced betas) of ``chains`` chains, k PT sweeps per call, the model
+    term from the beta = 1 rung; ``retune_every`` K > 0 re-places the betas
+    every K calls. ``tempering`` is the ladder (librbm.tempering)."""
 
     _tunable_prefix = "rbm_estimator"
 
     def __init__(self, machine: Machine, kind: Union[str, EstimatorKind] = "pcd",
                  max_batch: int = 100, seed: int = 0, k: Optional[int] = None,
-                 chains: Optional[int] = None) -> None:
+                 chains: Optional[int] = None, replicas: Optional[int] = None,
+                 retune_every: Optional[int] = None) -> None:
         out = ffi.new("rbm_estimator **")
         check(lib.rbm_estimator_new(machine.ptr, EstimatorKind.coerce(kind), int(max_batch),
                                     _u64(seed), out), machine._ctxp)
@@ -188,6 +197,10 @@ class Estimator(_Tunables, _Handle):
             self.k = k
         if chains is not None:
             self.chains = chains
+        if replicas is not None:
+            self.replicas = replicas
+        if retune_every is not None:
+            self.retune_every = retune_every
 
     @classmethod
     def _borrowed(cls, ptr, owner: _Handle, machine: Machine) -> "Estimator":
@@ -220,6 +233,22 @@ class Estimator(_Tunables, _Handle):
     def chains(self, v: int) -> None:
         self.set_int(lib.RBM_ESTIMATOR_CHAINS, v)
 
+    replicas = _int_property(
+        lib.RBM_ESTIMATOR_REPLICAS,
+        "PT only: rungs of the ladder (set 0: the default 10; setting it rebuilds the "
+        "ladder, and an earlier ``tempering`` view goes stale).")
+    retune_every = _int_property(
+        lib.RBM_ESTIMATOR_RETUNE_EVERY,
+        "PT only: re-place the betas every that many calls (0: never).")
+
+    @property
+    def tempering(self) -> Optional["Tempering"]:
+        """The ladder of a PT estimator (a view: swap statistics, chains;
+        running it moves the estimator's state), None for other kinds."""
+        from .tempering import Tempering
+        p = lib.rbm_estimator_tempering(self.ptr)
+        return None if p == ffi.NULL else Tempering._borrowed(p, self, self.machine)
+
     def compute(self, v: ArrayLike, gradient: Optional[Gradient] = None) -> Gradient:
         """Estimate the gradient on the minibatch v (batch, n_visible) into
         ``gradient`` (a new one when None); returns it."""
@@ -239,7 +268,7 @@ class Estimator(_Tunables, _Handle):
 
 _TRAINER_REAL = {
     "learning_rate": 100, "momentum": 101, "adam_beta1": 102, "adam_beta2": 103,
-    "adam_epsilon": 104, "l1": 105, "l2": 106,
+    "adam_epsilon": 104, "l1": 105, "l2": 106, "centering_rate": 107,
 }
 
 
@@ -260,7 +289,8 @@ class Trainer(_Tunables, _Handle):
                  k: int = 1, optimizer: Union[str, Optimizer, None] = None,
                  learning_rate: Optional[float] = None, momentum: Optional[float] = None,
                  l1: Optional[float] = None, l2: Optional[float] = None,
-                 monitor_every: Optional[int] = None,
+                 monitor_every: Optional[int] = None, centered: Optional[bool] = None,
+                 centering_rate: Optional[float] = None,
                  observer: Optional[Callable[["Trainer"], Any]] = None) -> None:
         ds = _dataset(data, machine.context)
         out = ffi.new("rbm_trainer **")
@@ -277,6 +307,10 @@ class Trainer(_Tunables, _Handle):
                 setattr(self, name, value)
         if monitor_every is not None:
             self.monitor_every = monitor_every
+        if centering_rate is not None:
+            self.centering_rate = centering_rate
+        if centered is not None:
+            self.centered = centered
         if observer is not None:
             self.set_observer(observer)
 
@@ -310,6 +344,16 @@ class Trainer(_Tunables, _Handle):
     @monitor_every.setter
     def monitor_every(self, v: int) -> None:
         self.set_int(lib.RBM_TRAINER_MONITOR_EVERY, v)
+
+    @property
+    def centered(self) -> bool:
+        """The centred gradient (Melchior, Fischer & Wiskott 2016; offsets
+        move at ``centering_rate``, default 0.01); off by default."""
+        return bool(self.get_int(lib.RBM_TRAINER_CENTERED))
+
+    @centered.setter
+    def centered(self, v: bool) -> None:
+        self.set_int(lib.RBM_TRAINER_CENTERED, 1 if v else 0)
 
     def set_observer(self, fn: Optional[Callable[["Trainer"], Any]]) -> None:
         if fn is None:

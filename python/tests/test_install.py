@@ -42,3 +42,15 @@ def test_pip_install_into_venv(tmp_path):
         r = subprocess.run([py, "-c", "import librbm; print(librbm.library_path)"], cwd=tmp_path,
                            env=dict(env, LIBRBM_LIBRARY=other), capture_output=True, text=True)
         assert r.stdout.strip() == other
+
+
+def test_every_module_is_installed():
+    """Every file of python/librbm is listed in python/meson.build's
+    install_sources (a module missing there imports in-tree but not from
+    the wheel)."""
+    with open(os.path.join(ROOT, "python", "meson.build"), encoding="utf-8") as fh:
+        listed = fh.read()
+    pkg = os.path.join(ROOT, "python", "librbm")
+    missing = [n for n in sorted(os.listdir(pkg))
+               if n.endswith((".py", ".h", ".typed")) and f"'librbm/{n}'" not in listed]
+    assert missing == []

@@ -34,6 +34,16 @@ def cycle(i, x):
         g = t.gradient.weights
         e = librbm.Estimator(m, "cd", 10)
         e.compute(x[:10])
+        tp = librbm.Tempering(m, 3, n_chains=2, seed=i)  # ladders, estimator views
+        tp.run(1)
+        ptt = librbm.Tempering.from_models([m, m], n_chains=2, seed=i)
+        ptt.run(1)
+        pt = librbm.Estimator(m, "pt", 10, k=1, replicas=3)
+        pt.compute(x[:10])
+        acc = pt.tempering.swap_stats().acceptance
+        librbm.autocorr_time(x[:, :2], strict=False, context=ctx)
+        census = librbm.Census(d, n_null=2, seed=i)
+        n_sig = librbm.SVD(m).significance(census).n_significant
         try:
             m.free_energy(np.ones((2, 19)))
         except librbm.ShapeError:
@@ -44,7 +54,7 @@ def cycle(i, x):
             s.close()
         # otherwise left to reference counting / the garbage collector
         svd = librbm.SVD(m if not m.closed else t.machine) if not t.closed else None
-        del svd, g
+        del svd, g, tp, ptt, pt, acc, census, n_sig
 
 
 def test_rss_stays_flat():
