@@ -480,6 +480,22 @@ static int eval_log_z(rbm_context *ctx, const rbm_machine *m, const rbm_dataset 
         r->seconds_log_z = cli_now_seconds() - t1;
         r->log_z = r->pt.log_z;
         r->log_z_se = r->pt.log_z_se;
+        if (prc == 0 && !o->quiet &&
+            (!r->pt.reached || !(r->log_z_se < 1.0) ||
+             !(fabs(r->pt.exp_forward - r->pt.exp_reverse) < 1.0 + 3 * r->log_z_se))) {
+            fprintf(stderr,
+                    "rbm: warning: the %s ladder is not converged (%s; BAR %.4f +- %.4g, "
+                    "exponential averages %.4f forward, %.4f reverse): log Z is not reliable%s "
+                    "(docs/sampling.md)\n",
+                    r->method == METHOD_PT ? "temperature" : "trajectory",
+                    r->pt.reached ? "every pair reached the target acceptance"
+                                  : "some neighbour pairs stay below the target acceptance",
+                    r->log_z, r->log_z_se, r->pt.exp_forward, r->pt.exp_reverse,
+                    r->method == METHOD_PTT ? "; an archive with more saves (rbm train "
+                                              "--archive-saves N) gives closer neighbours"
+                                            : "");
+            fflush(stderr);
+        }
         return prc;
     }
     int rc = eval_ais(ctx, m, data, o, r);
