@@ -35,7 +35,9 @@ extern "C" {
  * chains), ess = n_steps * n_series / tau, window = the M chosen; any of
  * them may be NULL. When no M < n_steps satisfies the window rule the chain
  * is too short: RBM_ERR_NOT_CONVERGED, with the outputs set from M =
- * n_steps - 1 (a lower bound of tau). A constant series has tau = 1.
+ * n_steps - 1 (a lower bound of tau). A window that closes on an estimate
+ * tau <= 0 (a short periodic or strongly anticorrelated series) is also
+ * RBM_ERR_NOT_CONVERGED, outputs set. A constant series has tau = 1.
  * ctx receives the error detail (and provides the allocator for n_series
  * doubles of scratch).
  * Errors: RBM_ERR_NULL (ctx, x), RBM_ERR_INVALID_ARGUMENT (n_steps < 2,

@@ -73,7 +73,10 @@ RBM_API rbm_status rbm_tempering_new(rbm_machine *m, size_t n_replicas, const do
                                      size_t n_chains, uint64_t seed, rbm_tempering **out);
 
 /* Create a trajectory ladder (PTT) over n_models >= 1 models (copied; the
- * caller keeps ownership of its machines): R = n_models + 1 rungs, rung 0
+ * caller keeps ownership of its machines and may free them, but each copy
+ * lives in the context of its model, so every model's context must outlive
+ * the ladder; the ladder reports errors to models[0]'s context): R =
+ * n_models + 1 rungs, rung 0
  * the independent-site model of models[0]. All models must have the shape,
  * unit kinds and sigmas of models[0] (RBM_ERR_SHAPE /
  * RBM_ERR_INVALID_ARGUMENT naming the model otherwise).

@@ -81,6 +81,12 @@ rbm_status rbm_autocorr_time(rbm_context *ctx, const double *x, size_t n_steps, 
         *ess = (double)total / t;
     if (window)
         *window = M;
+    if (ok && !(t > 0))
+        return rbm__fail(ctx, RBM_ERR_NOT_CONVERGED,
+                         "rbm_autocorr_time: the windowed estimate tau = %g at M = %zu is not "
+                         "positive: %zu steps of a periodic or strongly anticorrelated series "
+                         "are too few",
+                         t, M, n_steps);
     if (!ok)
         return rbm__fail(ctx, RBM_ERR_NOT_CONVERGED,
                          "rbm_autocorr_time: %zu steps are too few for the window rule "

@@ -175,6 +175,16 @@ static void test_bad_input(void **state)
     double lin[4] = {0, 1, 2, 3};
     RBM_CHECK(ctx, rbm_autocorr_time(ctx, lin, 4, 1, 5, &tau, NULL, NULL),
               RBM_ERR_NOT_CONVERGED);
+    /* ten steps of a sine of period 3: the window closes at M = 5 on the
+     * negative estimate tau(5) = -0.817 (computed by hand from the same
+     * formula): refused, tau set */
+    double sine[10];
+    for (int t = 0; t < 10; t++)
+        sine[t] = sin(2.0943951023931953 * t);
+    tau = 0;
+    RBM_CHECK(ctx, rbm_autocorr_time(ctx, sine, 10, 1, 5, &tau, NULL, NULL),
+              RBM_ERR_NOT_CONVERGED);
+    rbm_assert_close(tau, -0.8174603174603177, 1e-12, 0, "tau of the short sine");
     rbm_context_free(ctx);
 }
 
