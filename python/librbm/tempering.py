@@ -69,12 +69,12 @@ class TemperingLogZ:
 class AutocorrTime:
     """Integrated autocorrelation time of an observable.
 
-    tau: tau_int (below 1 for anticorrelated chains; the autocovariance at
-    lag t is normalised by n_steps - t, so on very short series tau, and
-    ess with it, can even come out negative); ess: effective
+    tau: tau_int (below 1 for anticorrelated chains); ess: effective
     sample size n_steps * n_series / tau; window: Sokal's cut M; converged:
     False when no M < n_steps met the window rule (tau is then a lower
-    bound from M = n_steps - 1)."""
+    bound from M = n_steps - 1) or when the window closed on an estimate
+    tau <= 0 (a short periodic or strongly anticorrelated series: the
+    numbers are then meaningless)."""
     tau: float
     ess: float
     window: int
