@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
@@ -202,6 +203,25 @@ class _Handle:
         self._parents = [p for p in parents if p is not None]
         for p in self._parents:
             p._children += 1
+            if free_fn is None:  # a view of part of p: p can invalidate it
+                if "_views" not in p.__dict__:
+                    p._views = weakref.WeakSet()
+                p._views.add(self)
+
+    def _invalidate_views(self, kind: Optional[type] = None) -> None:
+        """Close the borrowed views of this handle (of one class, or all)
+        whose C object this handle's last call freed: using them afterwards
+        raises ValueError instead of reaching freed memory."""
+        for v in list(self.__dict__.get("_views", ())):
+            if kind is None or isinstance(v, kind):
+                v._invalidate_views()
+                v._closed = True
+                v._ptr = None
+                parents, v._parents = v._parents, []
+                for p in parents:
+                    p._children -= 1
+                    if p._closed:
+                        p._release()
 
     @property
     def ptr(self) -> Any:

@@ -326,7 +326,11 @@ class Trainer(_Tunables, _Handle):
 
     # -- configuration
     def set_estimator(self, kind: Union[str, EstimatorKind], k: int = 1) -> None:
+        """Replace the trainer's estimator (kind, k sweeps). The C call frees
+        the old estimator: Estimator views taken from ``trainer.estimator``
+        before are closed (ValueError on use)."""
         self._check(lib.rbm_trainer_set_estimator(self.ptr, EstimatorKind.coerce(kind), int(k)))
+        self._invalidate_views(Estimator)
 
     @property
     def optimizer(self) -> Optimizer:

@@ -151,3 +151,31 @@ def test_sampler_chains():
     assert len(st) == 48
     s.init_from_data(np.zeros((3, 5)))
     assert not s.visible.any()
+
+
+def test_estimator_view_closed_when_trainer_replaces_it():
+    """rbm_trainer_set_estimator frees the old estimator: a view taken
+    before (and the chains view under it) must refuse use, not read freed
+    memory; a view taken after works, and a refused replacement keeps the
+    old view usable."""
+    data = librbm.Dataset.synthetic(100, n_dims=8, seed=1)
+    m = librbm.Machine(8, 4)
+    m.init_normal(0.1, 1)
+    t = librbm.Trainer(m, data, 20, seed=2, estimator="pcd", k=1)
+    old = t.estimator
+    chains = old.sampler
+    assert old.kind == librbm.EstimatorKind.PCD and chains is not None
+    with pytest.raises(librbm.Error):
+        t.set_estimator("pcd", 0)  # k = 0 is refused: nothing replaced
+    assert old.k == 1 and not old.closed
+    t.set_estimator("cd", 3)
+    assert old.closed and chains.closed
+    with pytest.raises(ValueError):
+        old.kind
+    with pytest.raises(ValueError):
+        chains.n_chains
+    new = t.estimator
+    assert new.kind == librbm.EstimatorKind.CD and new.k == 3
+    t.step()
+    t.close()
+    m.close()
