@@ -217,11 +217,7 @@ class _Handle:
                 v._invalidate_views()
                 v._closed = True
                 v._ptr = None
-                parents, v._parents = v._parents, []
-                for p in parents:
-                    p._children -= 1
-                    if p._closed:
-                        p._release()
+                v._detach()
 
     @property
     def ptr(self) -> Any:
@@ -246,6 +242,11 @@ class _Handle:
         ptr, self._ptr = self._ptr, None
         if self._free_fn is not None:
             self._free_fn(ptr)
+        self._detach()
+
+    def _detach(self) -> None:
+        """Stop counting as a child of the parents (releasing a closed one
+        whose last child this was)."""
         parents, self._parents = self._parents, []
         for p in parents:
             p._children -= 1
