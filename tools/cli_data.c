@@ -82,6 +82,7 @@ static int load_fashion_mnist(rbm_context *ctx, const struct cli_data_spec *o, r
     case RBM_UNIT_GAUSSIAN:
         return apply_transform(ctx, ds, RBM_TRANSFORM_SCALE01, 0, "scale to [0,1]", info,
                                "scale01");
+    case RBM_UNIT_POTTS: break; /* state indices, used as they are */
     }
     return 0;
 }
@@ -131,6 +132,7 @@ static int load_file(rbm_context *ctx, const struct cli_data_spec *o, rbm_datase
             return 0;
         return apply_transform(ctx, ds, RBM_TRANSFORM_SCALE01, 0, "scale to [0,1]", info,
                                "scale01");
+    case RBM_UNIT_POTTS: break; /* state indices, used as they are */
     }
     return 0;
 }

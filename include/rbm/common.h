@@ -98,7 +98,9 @@ typedef struct rbm_param_bounds {
 typedef enum rbm_unit_kind {
     RBM_UNIT_BERNOULLI = 0, /* values in {0,1}                          */
     RBM_UNIT_ISING = 1,     /* values in {-1,+1}                        */
-    RBM_UNIT_GAUSSIAN = 2   /* real values, confinement x^2/(2 sigma^2) */
+    RBM_UNIT_GAUSSIAN = 2,  /* real values, confinement x^2/(2 sigma^2) */
+    RBM_UNIT_POTTS = 3      /* categorical: one of q states per site (visible layer
+                             * only; docs/potts.md, rbm_machine_new_potts) */
 } rbm_unit_kind;
 
 /* The two layers of a machine. */

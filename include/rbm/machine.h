@@ -15,6 +15,25 @@
  * with its length in elements, which must equal the documented size
  * (RBM_ERR_SHAPE otherwise, with the expected size in the error detail).
  *
+ * Potts machines (rbm_machine_new_potts): the visible layer has N sites,
+ * each in one of q states c = 0..q-1 (2 <= q <= 255). A visible
+ * configuration is N numbers per row, the state index of each site stored as
+ * a double (integral, in [0, q); anything else is RBM_ERR_INVALID_ARGUMENT),
+ * so a visible batch is B x N and rbm_machine_n_visible returns N. The
+ * parameters act on the one-hot encoding sigma_ic = [v_i == c]: W has
+ * rbm_machine_weight_rows = N*q rows, row i*q + c (site-major) for site i
+ * in state c, so W is exchanged as an (N*q) x N_h array and a as N*q
+ * fields a_ic at a[i*q + c]; b is N_h as usual. Then
+ *   E(v, h) = -sum_i a_{i,v_i} - sum_ij W_{i v_i, j} h_j - b.h + sum_j phi_h(h_j),
+ *   F(v) = -sum_i a_{i,v_i} - sum_j Lambda_h(b_j + sum_i W_{i v_i, j}),
+ *   p(v_i = c | h) = exp(a_ic + (W h)_ic) / sum_c' exp(a_ic' + (W h)_ic'),
+ * and the free energy of a hidden state sums log sum_c exp(...) over sites,
+ * evaluated max-shifted (finite for finite fields). rbm_machine_visible_mean
+ * of a Potts machine writes the B x (N*q) probabilities p(v_i = c | h);
+ * rbm_machine_sample_visible writes B x N sampled states (one uniform per
+ * site, in site order). The hidden layer is bernoulli, ising or gaussian.
+ * The parametrisation has a gauge freedom (rbm_machine_set_gauge).
+ *
  * Precision: parameters are stored in double. rbm_machine_set_precision()
  * selects the arithmetic of the heavy training kernels (samplers,
  * estimators, trainers): float64 (default) or float32. The batch functions
@@ -45,6 +64,46 @@ extern "C" {
 RBM_API rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
                                    rbm_unit_kind visible, rbm_unit_kind hidden,
                                    rbm_machine **out);
+
+/* Create a Potts machine (see the top of this header): n_sites sites of
+ * n_states states, n_hidden hidden units of kind hidden; all parameters
+ * zero. Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (a size 0, n_states
+ * outside [2, 255], hidden RBM_UNIT_POTTS or unknown), RBM_ERR_TOO_LARGE
+ * (N*q*N_h overflows or N*q or N_h exceeds INT_MAX), RBM_ERR_NO_MEMORY.
+ * rbm_machine_new refuses RBM_UNIT_POTTS (it has no q). The caller owns *out. */
+RBM_API rbm_status rbm_machine_new_potts(rbm_context *ctx, size_t n_sites, size_t n_states,
+                                         size_t n_hidden, rbm_unit_kind hidden,
+                                         rbm_machine **out);
+
+/* q of a Potts layer; 0 for any other layer (and for a NULL machine). */
+RBM_API size_t rbm_machine_n_states(const rbm_machine *m, rbm_layer layer);
+
+/* Rows of W and length of a: N_v, or N*q for a Potts machine (0 for NULL). */
+RBM_API size_t rbm_machine_weight_rows(const rbm_machine *m);
+
+/* Gauges of a Potts layer. The energy is unchanged by W_icj -> W_icj - r_ij,
+ * b_j -> b_j + sum_i r_ij (any r), and a_ic -> a_ic - s_i changes it by the
+ * constant sum_i s_i; a gauge fixes r and s:
+ *   ZERO_SUM:    r_ij = mean_c W_icj, s_i = mean_c a_ic, so that
+ *                sum_c W_icj = 0 and sum_c a_ic = 0 (the choice of rbms and
+ *                PGM);
+ *   FIRST_STATE: r_ij = W_i0j, s_i = a_i0, so that W_i0j = a_i0 = 0. */
+typedef enum rbm_gauge {
+    RBM_GAUGE_ZERO_SUM = 0,
+    RBM_GAUGE_FIRST_STATE = 1
+} rbm_gauge;
+
+/* Bring a Potts machine's W, a and b to a gauge. p(v, h), hence p(v), every
+ * conditional and every free-energy difference, is unchanged; log Z
+ * changes: log Z(before) = log Z(after) + *log_z_shift (log_z_shift may be
+ * NULL). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (not a Potts machine,
+ * unknown gauge, a float32 machine whose new parameters exceed FLT_MAX),
+ * RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY; on error nothing changes. */
+RBM_API rbm_status rbm_machine_set_gauge(rbm_machine *m, rbm_gauge gauge, double *log_z_shift);
+
+/* Pseudo-count lambda of rbm_machine_init_visible_bias_from_data on a Potts
+ * machine: site frequencies f_ic = (1 - lambda) n_ic / n + lambda / q. */
+#define RBM_POTTS_PSEUDO_COUNT 1e-3
 
 /* Deep copy (parameters, sigmas, precision) into a new machine owned by the
  * caller. Errors: RBM_ERR_NULL, RBM_ERR_NO_MEMORY. */
@@ -98,8 +157,9 @@ RBM_API rbm_precision rbm_machine_precision(const rbm_machine *m);
  * validate: lengths (RBM_ERR_SHAPE), finiteness (RBM_ERR_NOT_FINITE, with the
  * index in the detail), for a FLOAT32 machine magnitude (RBM_ERR_INVALID_ARGUMENT
  * above FLT_MAX), Gauss-Gauss
- * normalisability. On error nothing changes. W has n_visible*n_hidden
- * elements, a n_visible, b n_hidden. */
+ * normalisability. On error nothing changes. W has weight_rows*n_hidden
+ * elements, a weight_rows, b n_hidden (weight_rows = n_visible, or N*q for
+ * a Potts machine). */
 RBM_API rbm_status rbm_machine_get_weights(const rbm_machine *m, double *w, size_t len);
 RBM_API rbm_status rbm_machine_set_weights(rbm_machine *m, const double *w, size_t len);
 RBM_API rbm_status rbm_machine_get_visible_bias(const rbm_machine *m, double *a, size_t len);
@@ -112,7 +172,10 @@ RBM_API rbm_status rbm_machine_set_hidden_bias(rbm_machine *m, const double *b, 
  * and zeroes a and b. init_visible_bias_from_data sets a_i so that a free
  * visible unit has the data mean <v_i> of column i:
  * Bernoulli logit(p) (p clipped to [1e-3, 1-1e-3]), Ising atanh(m) (m clipped
- * to [-1+2e-3, 1-2e-3]), Gaussian mean/sigma_v^2.
+ * to [-1+2e-3, 1-2e-3]), Gaussian mean/sigma_v^2; Potts (the dataset holds
+ * state indices) a_ic = log f_ic - mean_c log f_ic with the site
+ * frequencies f_ic of RBM_POTTS_PSEUDO_COUNT (a value that is no state:
+ * RBM_ERR_INVALID_ARGUMENT).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (std < 0 or not finite),
  * RBM_ERR_SHAPE (dataset columns != n_visible), RBM_ERR_NOT_NORMALIZABLE. */
 RBM_API rbm_status rbm_machine_init_zero(rbm_machine *m);

@@ -17,6 +17,12 @@
  * [2^-511, 2^511] (about 1.49e-154 to 6.70e153), the float64 range of
  * rbm_machine_sigma, so that sigma^2 and 1/sigma^2 are finite.
  *
+ * A Potts unit (RBM_UNIT_POTTS, visible layer only) takes one of q states
+ * c = 0..q-1 in q fields x_c: p(c) = exp(x_c) / sum_c' exp(x_c'), log-partition
+ * log sum_c exp(x_c) (evaluated as max + log sum exp(x_c - max), finite for
+ * finite fields in both precisions). Its fields come from a machine
+ * (machine.h), so rbm_unit_eval and rbm_unit_sample refuse it.
+ *
  * THREAD SAFETY: functions without an rng are pure; those with an rng use it
  * exclusively for the duration of the call. */
 #ifndef RBM_UNITS_H
@@ -29,7 +35,7 @@
 extern "C" {
 #endif
 
-/* Name of a unit kind ("bernoulli", "ising", "gaussian"), or NULL for an
+/* Name of a unit kind ("bernoulli", "ising", "gaussian", "potts"), or NULL for an
  * unknown value. Static storage. */
 RBM_API const char *rbm_unit_kind_name(rbm_unit_kind kind);
 
@@ -44,7 +50,8 @@ RBM_API rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out);
  * n. Output arrays may alias field. There is no context, so errors carry no
  * detail message. On error no output is written.
  * Errors: RBM_ERR_NULL (field NULL with n > 0), RBM_ERR_SHAPE (an output
- * length != n), RBM_ERR_INVALID_ARGUMENT (unknown kind, or Gaussian with
+ * length != n), RBM_ERR_INVALID_ARGUMENT (unknown kind, RBM_UNIT_POTTS -- a
+ * Potts unit has q fields, see rbm_machine_new_potts --, or Gaussian with
  * sigma outside [2^-511, 2^511]), RBM_ERR_NOT_FINITE (a field is NaN or
  * infinite). */
 RBM_API rbm_status rbm_unit_eval(rbm_unit_kind kind, double sigma, size_t n, const double *field,

@@ -127,6 +127,9 @@ rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_ais_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

@@ -28,6 +28,9 @@ static rbm_status check_gauss_gauss(const rbm_machine *m, const char *fn)
 
 rbm_status rbm_linear_model_covariance(const rbm_machine *m, double *out, size_t len)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_linear_model_covariance");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -95,6 +98,9 @@ static bool flow_eval(void *user, double t, const double *W, double *dW)
 rbm_status rbm_linear_gradient(const rbm_machine *m, const double *C, size_t c_len, double *dW,
                                size_t dw_len)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_linear_gradient");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -260,6 +266,9 @@ rbm_status rbm_linear_integrate(rbm_machine *m, const double *C, size_t c_len, d
                                 size_t times_len, double *w_out, size_t w_len,
                                 int (*progress)(void *user, double fraction), void *user)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_linear_integrate");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;

@@ -17,6 +17,9 @@
 
 rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_exact_log_z");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -63,6 +66,9 @@ static rbm_status metrics_begin(const rbm_machine *m, const rbm_dataset *data, c
 
 rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, double *out)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_mean_free_energy");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st = metrics_begin(m, data, out);
     if (st)
@@ -99,6 +105,9 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
 rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double log_z,
                               double *out)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_log_likelihood");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -117,6 +126,9 @@ rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, dou
 rbm_status rbm_exact_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double *mean_ll,
                                     double *log_z)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_exact_log_likelihood");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -287,6 +299,9 @@ static rbm_status pl_fast_setup(pl_job *J, void **mem, bool *fast)
 rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *data,
                                      double *mean_pll)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_pseudo_log_likelihood");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st = metrics_begin(m, data, mean_pll);
     if (st)
@@ -337,6 +352,9 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
 
 rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *data, double *out)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_reconstruction_error");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st = metrics_begin(m, data, out);
     if (st)
@@ -378,6 +396,9 @@ rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *dat
 rbm_status rbm_free_energy_gap(const rbm_machine *m, const rbm_dataset *train,
                                const rbm_dataset *heldout, double *gap)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_free_energy_gap");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;

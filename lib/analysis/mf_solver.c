@@ -39,6 +39,9 @@ rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
     const rbm__machine_view *view = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_mf_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = view->ctx;

@@ -63,6 +63,9 @@ rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes, rbm_mode_t
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_mode_tracker_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = mv->ctx;

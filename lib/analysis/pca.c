@@ -110,6 +110,9 @@ done:
 rbm_status rbm_machine_init_pca(rbm_machine *m, const rbm_dataset *data, size_t n_modes,
                                 double scale)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_machine_init_pca");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;

@@ -561,6 +561,9 @@ rbm_status rbm_ensemble_from_machine(const rbm_machine *mach, size_t max_modes, 
     const rbm__machine_view *mv = rbm__machine_view_of(mach);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(mach, "rbm_ensemble_from_machine");
+    if (potts_st)
+        return potts_st;
     if (!mach)
         return RBM_ERR_NULL;
     rbm_context *ctx = mv->ctx;
@@ -657,6 +660,9 @@ rbm_status rbm_machine_phase(const rbm_machine *mach, size_t max_modes, rbm_phas
                              double *sigma, size_t *n_modes, double *w, size_t w_len,
                              double *kurtosis, size_t kurtosis_len, int *compositional)
 {
+    rbm_status potts_st = rbm__refuse_potts(mach, "rbm_machine_phase");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(mach);
     if (!mach)
         return RBM_ERR_NULL;

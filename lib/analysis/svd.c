@@ -148,6 +148,9 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_svd_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -166,6 +169,9 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 
 rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_svd_update");
+    if (potts_st)
+        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!s)
         return RBM_ERR_NULL;

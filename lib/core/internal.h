@@ -47,7 +47,9 @@ typedef struct rbm__machine_view {
     rbm_unit_kind vk, hk;
     double sigma_v, sigma_h;
     rbm_precision prec;
-    const double *W, *a, *b; /* nv x nh, nv, nh */
+    size_t nq;  /* states per visible unit: q for a Potts layer, 1 otherwise */
+    size_t nvw; /* rows of W and length of a: nv * nq (one-hot width of the visible layer) */
+    const double *W, *a, *b; /* nvw x nh, nvw, nh */
     const float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
 } rbm__machine_view;
 
@@ -107,6 +109,20 @@ bool rbm__unit_kind_valid(rbm_unit_kind k);
  * Gaussian log-partition constant, is finite). */
 void rbm__sigma_range(rbm_precision prec, double *lo, double *hi);
 bool rbm__sigma_ok(double sigma, rbm_precision prec);
+/* ---- Potts units (potts.c): q states c in fields x[0..q), q >= 1 ----
+ * log sum_c exp(x_c) overflow-free (max-shifted), its sum over n_sites
+ * consecutive blocks of q, the softmax p_c (p may alias x), one
+ * inverse-CDF draw with the uniform u, and a check that n values are states
+ * in {0..q-1} (RBM_ERR_INVALID_ARGUMENT naming what and the index). */
+double rbm__potts_lse(size_t q, const double *x);
+float rbm__potts_lsef(size_t q, const float *x);
+double rbm__potts_lse_sum(size_t n_sites, size_t q, const double *x);
+void rbm__potts_softmax(size_t q, const double *x, double *p);
+void rbm__potts_softmaxf(size_t q, const float *x, float *p);
+size_t rbm__potts_draw(size_t q, const double *x, double u);
+size_t rbm__potts_drawf(size_t q, const float *x, double u);
+rbm_status rbm__potts_check_states(rbm_context *ctx, const double *x, size_t n, size_t q,
+                                   const char *what);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
 double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
 /* x[i] += delta col[i] for i < n (stored), then rbm__logpart_sum(k, sigma,
@@ -140,6 +156,16 @@ static inline double rbm__param_limit(rbm_precision p)
 /* ---- machine (machine.c) ---- */
 /* The read-only view of m (NULL for a NULL m). */
 const rbm__machine_view *rbm__machine_view_of(const rbm_machine *m);
+/* RBM_ERR_INVALID_ARGUMENT (named after fn) for a machine with a Potts
+ * visible layer: for the entry points that do not handle one (yet). */
+static inline rbm_status rbm__refuse_potts(const rbm_machine *m, const char *fn)
+{
+    const rbm__machine_view *v = rbm__machine_view_of(m);
+    if (v && v->vk == RBM_UNIT_POTTS)
+        return rbm__fail(v->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "%s: machines with a Potts visible layer are not supported here", fn);
+    return RBM_OK;
+}
 /* x[0..n) finite (RBM_ERR_NOT_FINITE) and, for FLOAT32, representable as a
  * float (RBM_ERR_INVALID_ARGUMENT), the detail naming what[i]. */
 rbm_status rbm__machine_check_params(rbm_context *ctx, rbm_precision prec, const double *x,
@@ -161,9 +187,10 @@ static inline double rbm__sigma(const rbm_machine *m, rbm_layer l)
  * Buffers are arrays of the machine's compute type ("real"). */
 typedef struct rbm__kern {
     size_t elem; /* sizeof(real) */
-    /* H (B x nh) = X (B x nv) W + b */
+    /* H (B x nh) = X (B x nv) W + b; for a Potts visible layer X holds
+     * state indices and H = b + the sum of the rows i*nq + X[r,i] of W */
     void (*hidden_field)(const rbm__machine_view *m, size_t B, const void *X, void *H);
-    /* F (B x nv) = Y (B x nh) W^T + a */
+    /* F (B x nvw) = Y (B x nh) W^T + a */
     void (*visible_field)(const rbm__machine_view *m, size_t B, const void *Y, void *F);
     /* out[i] = mean of unit in field[i] (out may alias field) */
     void (*mean)(rbm_unit_kind k, double sigma, size_t n, const void *field, void *out);
@@ -176,6 +203,20 @@ typedef struct rbm__kern {
                   double beta, void *Gr);
     /* out[j] (double) = alpha * sum_rows X[r, j] + beta * out[j] */
     void (*colsum)(size_t B, size_t n, double alpha, const void *X, double beta, double *out);
+    /* The visible layer of any kind (Potts included), B rows; fields are
+     * B x nvw. visible_mean: B x nv means, or for Potts B x nvw state
+     * probabilities (out may alias field). visible_sample: B x nv values,
+     * Potts state indices (out may alias field). visible_outer: G (nvw x nh,
+     * real) = alpha onehot(X)^T Y + beta G. visible_colsum: out (nvw) =
+     * alpha column sums of onehot(X) + beta out. onehot is the identity
+     * for a scalar kind. */
+    void (*visible_mean)(const rbm__machine_view *m, size_t B, const void *field, void *out);
+    void (*visible_sample)(const rbm__machine_view *m, size_t B, const void *field, void *out,
+                           rbm_rng *rng);
+    void (*visible_outer)(const rbm__machine_view *m, size_t B, double alpha, const void *X,
+                          const void *Y, double beta, void *G);
+    void (*visible_colsum)(const rbm__machine_view *m, size_t B, double alpha, const void *X,
+                           double beta, double *out);
     /* conversions */
     void (*from_f64)(size_t n, const double *src, void *dst);
     void (*to_f64)(size_t n, const void *src, double *dst);

@@ -88,6 +88,9 @@ rbm_status rbm_rbms_load_sampler(rbm_context *ctx, const char *path, rbm_machine
 {
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_rbms_load_sampler");
+    if (potts_st)
+        return potts_st;
     if (!ctx)
         return RBM_ERR_NULL;
     if (!m || !out)

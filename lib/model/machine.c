@@ -37,10 +37,45 @@ void rbm_machine_free(rbm_machine *m)
 static rbm_status alloc_mirror(rbm_machine *m)
 {
     rbm_status st;
-    if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(float), &m->Wf, "float32 weights")) ||
-        (st = rbm__xcalloc(m->ctx, m->nv, sizeof(float), &m->af, "float32 visible bias")) ||
+    if ((st = rbm__xcalloc(m->ctx, m->nvw * m->nh, sizeof(float), &m->Wf, "float32 weights")) ||
+        (st = rbm__xcalloc(m->ctx, m->nvw, sizeof(float), &m->af, "float32 visible bias")) ||
         (st = rbm__xcalloc(m->ctx, m->nh, sizeof(float), &m->bf, "float32 hidden bias")))
         return st;
+    return RBM_OK;
+}
+
+rbm_status rbm__machine_alloc(rbm_context *ctx, size_t n_visible, size_t n_states,
+                              size_t n_hidden, rbm_unit_kind visible, rbm_unit_kind hidden,
+                              rbm_machine **out)
+{
+    size_t nvw, nw;
+    if (!rbm__mul_ok(n_visible, n_states, &nvw) || !rbm__mul_ok(nvw, n_hidden, &nw) ||
+        !rbm__mul_ok(nw, sizeof(double), &nw) || nvw > INT_MAX || n_hidden > INT_MAX)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
+                         "machine of %zu (x %zu states) x %zu units is too large (sizes must fit "
+                         "a BLAS int and the weight matrix must fit in memory)",
+                         n_visible, n_states, n_hidden);
+    rbm_machine *m;
+    rbm_status st = rbm__xcalloc(ctx, 1, sizeof *m, &m, "machine");
+    if (st)
+        return st;
+    m->ctx = ctx;
+    m->nv = n_visible;
+    m->nq = n_states;
+    m->nvw = nvw;
+    m->nh = n_hidden;
+    m->vk = visible;
+    m->hk = hidden;
+    m->sigma_v = m->sigma_h = 1.0;
+    m->prec = RBM_PRECISION_FLOAT64;
+    if ((st = rbm__xcalloc(ctx, nvw * n_hidden, sizeof(double), &m->W, "weights")) ||
+        (st = rbm__xcalloc(ctx, nvw, sizeof(double), &m->a, "visible bias")) ||
+        (st = rbm__xcalloc(ctx, n_hidden, sizeof(double), &m->b, "hidden bias"))) {
+        machine_release(m);
+        return st;
+    }
+    rbm__machine_publish(m);
+    *out = m;
     return RBM_OK;
 }
 
@@ -57,36 +92,13 @@ rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "machine sizes must be >= 1 (got %zu visible, %zu hidden)", n_visible,
                          n_hidden);
+    if (visible == RBM_UNIT_POTTS || hidden == RBM_UNIT_POTTS)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "a Potts layer needs its number of states: use rbm_machine_new_potts");
     if (!rbm__unit_kind_valid(visible) || !rbm__unit_kind_valid(hidden))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "unknown unit kind (visible %d, hidden %d)",
                          (int)visible, (int)hidden);
-    size_t nw;
-    if (!rbm__mul_ok(n_visible, n_hidden, &nw) || !rbm__mul_ok(nw, sizeof(double), &nw) ||
-        n_visible > INT_MAX || n_hidden > INT_MAX)
-        return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
-                         "machine of %zu x %zu units is too large (sizes must fit a BLAS int and "
-                         "the weight matrix must fit in memory)",
-                         n_visible, n_hidden);
-    rbm_machine *m;
-    rbm_status st = rbm__xcalloc(ctx, 1, sizeof *m, &m, "machine");
-    if (st)
-        return st;
-    m->ctx = ctx;
-    m->nv = n_visible;
-    m->nh = n_hidden;
-    m->vk = visible;
-    m->hk = hidden;
-    m->sigma_v = m->sigma_h = 1.0;
-    m->prec = RBM_PRECISION_FLOAT64;
-    if ((st = rbm__xcalloc(ctx, n_visible * n_hidden, sizeof(double), &m->W, "weights")) ||
-        (st = rbm__xcalloc(ctx, n_visible, sizeof(double), &m->a, "visible bias")) ||
-        (st = rbm__xcalloc(ctx, n_hidden, sizeof(double), &m->b, "hidden bias"))) {
-        machine_release(m);
-        return st;
-    }
-    rbm__machine_publish(m);
-    *out = m;
-    return RBM_OK;
+    return rbm__machine_alloc(ctx, n_visible, 1, n_hidden, visible, hidden, out);
 }
 
 const rbm__machine_view *rbm__machine_view_of(const rbm_machine *m)
@@ -108,10 +120,10 @@ void rbm__machine_sync(rbm_machine *m)
 {
     if (m->prec != RBM_PRECISION_FLOAT32 || !m->Wf)
         return;
-    size_t n = m->nv * m->nh;
+    size_t n = m->nvw * m->nh;
     for (size_t i = 0; i < n; i++)
         m->Wf[i] = (float)m->W[i];
-    for (size_t i = 0; i < m->nv; i++)
+    for (size_t i = 0; i < m->nvw; i++)
         m->af[i] = (float)m->a[i];
     for (size_t j = 0; j < m->nh; j++)
         m->bf[j] = (float)m->b[j];
@@ -125,11 +137,11 @@ rbm_status rbm_machine_clone(const rbm_machine *m, rbm_machine **out)
     if (!out)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_clone: out is NULL");
     rbm_machine *c;
-    rbm_status st = rbm_machine_new(m->ctx, m->nv, m->nh, m->vk, m->hk, &c);
+    rbm_status st = rbm__machine_alloc(m->ctx, m->nv, m->nq, m->nh, m->vk, m->hk, &c);
     if (st)
         return st;
-    memcpy(c->W, m->W, m->nv * m->nh * sizeof(double));
-    memcpy(c->a, m->a, m->nv * sizeof(double));
+    memcpy(c->W, m->W, m->nvw * m->nh * sizeof(double));
+    memcpy(c->a, m->a, m->nvw * sizeof(double));
     memcpy(c->b, m->b, m->nh * sizeof(double));
     c->sigma_v = m->sigma_v;
     c->sigma_h = m->sigma_h;
@@ -195,7 +207,7 @@ void rbm__singular_ws_free(rbm_context *ctx, rbm__singular_ws *ws)
 rbm_status rbm__singular_ws_init(const rbm_machine *m, rbm__singular_ws *ws)
 {
     memset(ws, 0, sizeof *ws);
-    size_t nv = m->nv, nh = m->nh, r = nv < nh ? nv : nh;
+    size_t nv = m->nvw, nh = m->nh, r = nv < nh ? nv : nh;
     if (nv > (size_t)INT32_MAX || nh > (size_t)INT32_MAX)
         return rbm__fail(m->ctx, RBM_ERR_TOO_LARGE, "%zu x %zu weights exceed the LAPACK limit",
                          nv, nh);
@@ -349,8 +361,8 @@ rbm_status rbm_machine_set_precision(rbm_machine *m, rbm_precision precision)
         (sst = check_sigma(m, RBM_LAYER_HIDDEN, m->sigma_h, precision)))
         return sst;
     if (precision == RBM_PRECISION_FLOAT32 &&
-        ((sst = rbm__machine_check_params(m->ctx, precision, m->W, m->nv * m->nh, "weights")) ||
-         (sst = rbm__machine_check_params(m->ctx, precision, m->a, m->nv, "visible bias")) ||
+        ((sst = rbm__machine_check_params(m->ctx, precision, m->W, m->nvw * m->nh, "weights")) ||
+         (sst = rbm__machine_check_params(m->ctx, precision, m->a, m->nvw, "visible bias")) ||
          (sst = rbm__machine_check_params(m->ctx, precision, m->b, m->nh, "hidden bias"))))
         return sst;
     if (precision == RBM_PRECISION_FLOAT32 && !m->Wf) {
@@ -389,13 +401,13 @@ static rbm_status get_array(const rbm_machine *m, const double *src, size_t n, d
 rbm_status rbm_machine_get_weights(const rbm_machine *m, double *w, size_t len)
 {
     CHECK_M(m);
-    return get_array(m, m->W, m->nv * m->nh, w, len, "weight buffer");
+    return get_array(m, m->W, m->nvw * m->nh, w, len, "weight buffer");
 }
 
 rbm_status rbm_machine_get_visible_bias(const rbm_machine *m, double *a, size_t len)
 {
     CHECK_M(m);
-    return get_array(m, m->a, m->nv, a, len, "visible bias buffer");
+    return get_array(m, m->a, m->nvw, a, len, "visible bias buffer");
 }
 
 rbm_status rbm_machine_get_hidden_bias(const rbm_machine *m, double *b, size_t len)
@@ -408,7 +420,7 @@ rbm_status rbm_machine_set_weights(rbm_machine *m, const double *w, size_t len)
 {
     CHECK_M(m);
     rbm_status st;
-    if ((st = rbm__check_array(m->ctx, w, len, m->nv * m->nh, "weights")) ||
+    if ((st = rbm__check_array(m->ctx, w, len, m->nvw * m->nh, "weights")) ||
         (st = rbm__machine_check_params(m->ctx, m->prec, w, len, "weights")) ||
         (st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h)))
         return st;
@@ -432,7 +444,7 @@ static rbm_status set_bias(rbm_machine *m, double *dst, size_t n, const double *
 rbm_status rbm_machine_set_visible_bias(rbm_machine *m, const double *a, size_t len)
 {
     CHECK_M(m);
-    return set_bias(m, m->a, m->nv, a, len, "visible bias");
+    return set_bias(m, m->a, m->nvw, a, len, "visible bias");
 }
 
 rbm_status rbm_machine_set_hidden_bias(rbm_machine *m, const double *b, size_t len)
@@ -444,8 +456,8 @@ rbm_status rbm_machine_set_hidden_bias(rbm_machine *m, const double *b, size_t l
 rbm_status rbm_machine_init_zero(rbm_machine *m)
 {
     CHECK_M(m);
-    memset(m->W, 0, m->nv * m->nh * sizeof(double));
-    memset(m->a, 0, m->nv * sizeof(double));
+    memset(m->W, 0, m->nvw * m->nh * sizeof(double));
+    memset(m->a, 0, m->nvw * sizeof(double));
     memset(m->b, 0, m->nh * sizeof(double));
     rbm__machine_sync(m);
     return RBM_OK;
@@ -457,7 +469,7 @@ rbm_status rbm_machine_init_normal(rbm_machine *m, double std, uint64_t seed)
     if (!(isfinite(std) && std >= 0))
         return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
                          "initial weight std must be finite and >= 0 (got %g)", std);
-    size_t n = m->nv * m->nh;
+    size_t n = m->nvw * m->nh;
     double *w;
     rbm_status st = rbm__xcalloc(m->ctx, n, sizeof(double), &w, "initial weights");
     if (st)
@@ -469,7 +481,7 @@ rbm_status rbm_machine_init_normal(rbm_machine *m, double std, uint64_t seed)
     st = rbm__machine_check_normalizable(m, w, m->sigma_v, m->sigma_h);
     if (!st) {
         memcpy(m->W, w, n * sizeof(double));
-        memset(m->a, 0, m->nv * sizeof(double));
+        memset(m->a, 0, m->nvw * sizeof(double));
         memset(m->b, 0, m->nh * sizeof(double));
         rbm__machine_sync(m);
     }
@@ -482,6 +494,8 @@ rbm_status rbm_machine_init_visible_bias_from_data(rbm_machine *m, const rbm_dat
     CHECK_M(m);
     if (!data)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "dataset is NULL");
+    if (m->vk == RBM_UNIT_POTTS)
+        return rbm__potts_bias_from_data(m, data);
     if (rbm_dataset_cols(data) != m->nv)
         return rbm__fail(m->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
                          rbm_dataset_cols(data), m->nv);
@@ -550,6 +564,8 @@ rbm_status rbm_machine_energy(const rbm_machine *m, size_t batch, const double *
                               const double *h, size_t h_len, double *out, size_t out_len)
 {
     CHECK_M(m);
+    if (m->vk == RBM_UNIT_POTTS)
+        return rbm__potts_energy(m, batch, v, v_len, h, h_len, out, out_len);
     rbm_status st;
     if ((st = check_batch(m, batch, v, v_len, m->nv, "visible batch")) ||
         (st = check_batch(m, batch, h, h_len, m->nh, "hidden batch")) ||
@@ -594,6 +610,8 @@ static rbm_status free_energy_of(const rbm_machine *m, int given, size_t batch, 
                                  size_t x_len, double *out, size_t out_len)
 {
     CHECK_M(m);
+    if (m->vk == RBM_UNIT_POTTS)
+        return rbm__potts_free_energy(m, given, batch, x, x_len, out, out_len);
     size_t win = given ? m->nh : m->nv, wout = given ? m->nv : m->nh;
     const double *bias = given ? m->b : m->a;
     rbm_unit_kind kin = given ? m->hk : m->vk, kout = given ? m->vk : m->hk;
@@ -650,6 +668,8 @@ static rbm_status conditional(const rbm_machine *m, rbm_rng *rng, int to_hidden,
                               const double *x, size_t x_len, double *out, size_t out_len)
 {
     CHECK_M(m);
+    if (m->vk == RBM_UNIT_POTTS)
+        return rbm__potts_conditional(m, rng, to_hidden, batch, x, x_len, out, out_len);
     size_t win = to_hidden ? m->nv : m->nh, wout = to_hidden ? m->nh : m->nv;
     rbm_unit_kind k = to_hidden ? m->hk : m->vk;
     double sigma = to_hidden ? m->sigma_h : m->sigma_v;
@@ -722,6 +742,10 @@ rbm_status rbm_machine_convert(const rbm_machine *m, rbm_unit_kind to, rbm_machi
     CHECK_M(m);
     if (!out)
         return rbm__fail(m->ctx, RBM_ERR_NULL, "rbm_machine_convert: out is NULL");
+    if (m->vk == RBM_UNIT_POTTS)
+        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_machine_convert: a Potts layer has no Bernoulli/Ising form "
+                         "(its gauge is changed by rbm_machine_set_gauge)");
     if (to != RBM_UNIT_BERNOULLI && to != RBM_UNIT_ISING)
         return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT,
                          "conversion target must be bernoulli or ising (got %d)", (int)to);

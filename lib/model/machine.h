@@ -41,4 +41,22 @@ rbm_status rbm__machine_check_normalizable_ws(const rbm_machine *m, const double
                                               double sigma_v, double sigma_h,
                                               rbm__singular_ws *ws);
 
+/* A zeroed machine of n_visible units with n_states (1 for scalar kinds)
+ * states each and n_hidden hidden units; kinds not checked. Errors:
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
+rbm_status rbm__machine_alloc(rbm_context *ctx, size_t n_visible, size_t n_states,
+                              size_t n_hidden, rbm_unit_kind visible, rbm_unit_kind hidden,
+                              rbm_machine **out);
+
+/* The batch functions of machine.h for a Potts visible layer
+ * (machine_potts.c), same contracts; given / to_hidden as in machine.c. */
+rbm_status rbm__potts_energy(const rbm_machine *m, size_t batch, const double *v, size_t v_len,
+                             const double *h, size_t h_len, double *out, size_t out_len);
+rbm_status rbm__potts_free_energy(const rbm_machine *m, int given, size_t batch, const double *x,
+                                  size_t x_len, double *out, size_t out_len);
+rbm_status rbm__potts_conditional(const rbm_machine *m, rbm_rng *rng, int to_hidden,
+                                  size_t batch, const double *x, size_t x_len, double *out,
+                                  size_t out_len);
+rbm_status rbm__potts_bias_from_data(rbm_machine *m, const rbm_dataset *data);
+
 #endif /* RBM_MODEL_MACHINE_H */

@@ -26,15 +26,17 @@ struct rbm_machine {
             rbm_unit_kind vk, hk;
             double sigma_v, sigma_h;
             rbm_precision prec;
+            size_t nq, nvw;
         };
     };
-    double *W; /* nv x nh */
-    double *a; /* nv */
+    double *W; /* nvw x nh (row i*nq + c for site i, state c) */
+    double *a; /* nvw */
     double *b; /* nh */
     float *Wf, *af, *bf; /* float32 mirror (prec == FLOAT32), else NULL */
     char *provenance; /* rbm_machine_set_provenance text, or NULL (model_file.c) */
 };
-_Static_assert(offsetof(struct rbm_machine, prec) == offsetof(rbm__machine_view, prec),
+_Static_assert(offsetof(struct rbm_machine, prec) == offsetof(rbm__machine_view, prec) &&
+                   offsetof(struct rbm_machine, nvw) == offsetof(rbm__machine_view, nvw),
                "the named scalars of a machine are its view's");
 
 /* Copy the array pointers into the view (after any of them changes). */

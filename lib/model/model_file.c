@@ -652,6 +652,9 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
 
 rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_machine_save");
+    if (potts_st)
+        return potts_st;
     return rbm__io_save(m, path, NULL, NULL, 0);
 }
 

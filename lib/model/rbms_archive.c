@@ -399,6 +399,9 @@ rbm_status rbm_rbms_save(const rbm_machine *const *models, const uint64_t *updat
     if (!models || n == 0 || !models[0])
         return RBM_ERR_NULL;
     rbm_context *ctx = rbm__machine_view_of(models[0])->ctx;
+    rbm_status potts_st = rbm__refuse_potts(models[0], "rbm_rbms_save");
+    if (potts_st)
+        return potts_st;
     if (!updates || !chains || !path)
         return null_fail(ctx, "rbm_rbms_save", !updates ? "updates" : !chains ? "chains" : "path");
     const rbms_type *t;

@@ -6,4 +6,6 @@
 #define MA(m) ((m)->af)
 #define MB(m) ((m)->bf)
 #define SIGMOID_ARRAY rbm__sigmoid_f
+#define POTTS_SOFTMAX rbm__potts_softmaxf
+#define POTTS_DRAW rbm__potts_drawf
 #include "numeric/kernels_impl.h"

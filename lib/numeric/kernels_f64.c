@@ -6,4 +6,6 @@
 #define MA(m) ((m)->a)
 #define MB(m) ((m)->b)
 #define SIGMOID_ARRAY rbm__sigmoid_d
+#define POTTS_SOFTMAX rbm__potts_softmax
+#define POTTS_DRAW rbm__potts_draw
 #include "numeric/kernels_impl.h"

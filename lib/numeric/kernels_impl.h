@@ -18,6 +18,19 @@ static void K(hidden_field)(const rbm__machine_view *m, size_t B, const void *Xv
     const REAL *b = MB(m);
     for (size_t r = 0; r < B; r++)
         memcpy(H + r * m->nh, b, m->nh * sizeof(REAL));
+    if (m->vk == RBM_UNIT_POTTS) { /* one-hot input: a gather-sum of N rows of W */
+        const REAL *W = MW(m);
+        for (size_t r = 0; r < B; r++) {
+            REAL *h = H + r * m->nh;
+            const REAL *x = X + r * m->nv;
+            for (size_t i = 0; i < m->nv; i++) {
+                const REAL *row = W + (i * m->nq + (size_t)x[i]) * m->nh;
+                for (size_t j = 0; j < m->nh; j++)
+                    h[j] += row[j];
+            }
+        }
+        return;
+    }
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)m->nh, (int)m->nv, (REAL)1, X,
          (int)m->nv, MW(m), (int)m->nh, (REAL)1, H, (int)m->nh);
 }
@@ -28,9 +41,9 @@ static void K(visible_field)(const rbm__machine_view *m, size_t B, const void *Y
     REAL *F = Fv;
     const REAL *a = MA(m);
     for (size_t r = 0; r < B; r++)
-        memcpy(F + r * m->nv, a, m->nv * sizeof(REAL));
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)m->nv, (int)m->nh, (REAL)1, Y,
-         (int)m->nh, MW(m), (int)m->nh, (REAL)1, F, (int)m->nv);
+        memcpy(F + r * m->nvw, a, m->nvw * sizeof(REAL));
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)m->nvw, (int)m->nh, (REAL)1, Y,
+         (int)m->nh, MW(m), (int)m->nh, (REAL)1, F, (int)m->nvw);
 }
 
 static void K(mean)(rbm_unit_kind k, double sigma, size_t n, const void *fv, void *ov)
@@ -52,6 +65,7 @@ static void K(mean)(rbm_unit_kind k, double sigma, size_t n, const void *fv, voi
             o[i] = s2 * f[i];
         break;
     }
+    case RBM_UNIT_POTTS: break; /* q fields per unit: visible_mean */
     }
 }
 
@@ -77,6 +91,7 @@ static void K(sample)(rbm_unit_kind k, double sigma, size_t n, const void *fv, v
             o[i] = (REAL)(s2 * (double)f[i] + sigma * rbm__rng_normal(rng));
         break;
     }
+    case RBM_UNIT_POTTS: break; /* q fields per unit: visible_sample */
     }
 }
 
@@ -97,6 +112,81 @@ static void K(colsum)(size_t B, size_t n, double alpha, const void *Xv, double b
         for (size_t j = 0; j < n; j++)
             out[j] += alpha * (double)row[j];
     }
+}
+
+/* ---- the visible layer of any kind: B rows of fields (B x nvw) ---- */
+
+/* Means: B x nv for a scalar kind; for Potts the B x nvw probabilities
+ * p(v_i = c) (softmax per site). out may alias field. */
+static void K(visible_mean)(const rbm__machine_view *m, size_t B, const void *fv, void *ov)
+{
+    if (m->vk != RBM_UNIT_POTTS) {
+        K(mean)(m->vk, m->sigma_v, B * m->nv, fv, ov);
+        return;
+    }
+    const REAL *f = fv;
+    REAL *o = ov;
+    for (size_t s = 0; s < B * m->nv; s++)
+        POTTS_SOFTMAX(m->nq, f + s * m->nq, o + s * m->nq);
+}
+
+/* Samples: B x nv values (Potts: state indices, one uniform per site in
+ * site order). out may alias field: site s is written after its q fields
+ * are read, and s <= s * q. */
+static void K(visible_sample)(const rbm__machine_view *m, size_t B, const void *fv, void *ov,
+                              rbm_rng *rng)
+{
+    if (m->vk != RBM_UNIT_POTTS) {
+        K(sample)(m->vk, m->sigma_v, B * m->nv, fv, ov, rng);
+        return;
+    }
+    const REAL *f = fv;
+    REAL *o = ov;
+    for (size_t s = 0; s < B * m->nv; s++) {
+        double u = rbm__rng_uniform(rng);
+        o[s] = (REAL)POTTS_DRAW(m->nq, f + s * m->nq, u);
+    }
+}
+
+/* G (nvw x nh) = alpha * onehot(X)^T Y + beta * G for B visible rows X
+ * (B x nv) and Y (B x nh): a scatter-add of alpha Y_r into the rows
+ * i*q + x_ri for Potts; the GEMM of outer otherwise. */
+static void K(visible_outer)(const rbm__machine_view *m, size_t B, double alpha, const void *Xv,
+                             const void *Yv, double beta, void *Gv)
+{
+    if (m->vk != RBM_UNIT_POTTS) {
+        K(outer)(B, m->nv, m->nh, alpha, Xv, Yv, beta, Gv);
+        return;
+    }
+    const REAL *X = Xv, *Y = Yv;
+    REAL *G = Gv;
+    size_t n = m->nvw * m->nh;
+    for (size_t k = 0; k < n; k++)
+        G[k] = beta == 0.0 ? (REAL)0 : (REAL)(beta * (double)G[k]); /* as BLAS */
+    for (size_t r = 0; r < B; r++) {
+        const REAL *y = Y + r * m->nh;
+        for (size_t i = 0; i < m->nv; i++) {
+            REAL *row = G + (i * m->nq + (size_t)X[r * m->nv + i]) * m->nh;
+            for (size_t j = 0; j < m->nh; j++)
+                row[j] += (REAL)alpha * y[j];
+        }
+    }
+}
+
+/* out (nvw doubles) = alpha * column sums of onehot(X) + beta * out. */
+static void K(visible_colsum)(const rbm__machine_view *m, size_t B, double alpha, const void *Xv,
+                              double beta, double *out)
+{
+    if (m->vk != RBM_UNIT_POTTS) {
+        K(colsum)(B, m->nv, alpha, Xv, beta, out);
+        return;
+    }
+    const REAL *X = Xv;
+    for (size_t k = 0; k < m->nvw; k++)
+        out[k] = beta == 0.0 ? 0.0 : out[k] * beta;
+    for (size_t r = 0; r < B; r++)
+        for (size_t i = 0; i < m->nv; i++)
+            out[i * m->nq + (size_t)X[r * m->nv + i]] += alpha;
 }
 
 static void K(from_f64)(size_t n, const double *src, void *dst)
@@ -141,6 +231,10 @@ const rbm__kern K(rbm__kern) = {
     .sample = K(sample),
     .outer = K(outer),
     .colsum = K(colsum),
+    .visible_mean = K(visible_mean),
+    .visible_sample = K(visible_sample),
+    .visible_outer = K(visible_outer),
+    .visible_colsum = K(visible_colsum),
     .from_f64 = K(from_f64),
     .to_f64 = K(to_f64),
     .msd = K(msd),

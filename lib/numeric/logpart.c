@@ -171,6 +171,7 @@ double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x
     case RBM_UNIT_BERNOULLI: return sum_discrete(0, n, x, scale);
     case RBM_UNIT_ISING: return sum_discrete(1, n, x, scale);
     case RBM_UNIT_GAUSSIAN: return sum_gaussian(sigma, n, x, scale);
+    case RBM_UNIT_POTTS: break; /* rbm__potts_lse_sum */
     }
     return NAN;
 }
@@ -185,6 +186,7 @@ double rbm__logpart_sum_update(rbm_unit_kind k, double sigma, size_t n, double *
         for (size_t i = 0; i < n; i++)
             x[i] += delta * col[i];
         return sum_gaussian(sigma, n, x, 1.0);
+    case RBM_UNIT_POTTS: break;
     }
     return NAN;
 }

@@ -72,6 +72,7 @@ double rbm__unit_logpart(rbm_unit_kind k, double sigma, double x)
     case RBM_UNIT_ISING: return rbm__log2cosh(x);
     case RBM_UNIT_GAUSSIAN:
         return 0.5 * sigma * sigma * x * x + 0.5 * (LOG_2PI + 2.0 * log(sigma));
+    case RBM_UNIT_POTTS: break; /* q fields: numeric/potts.c */
     }
     return NAN;
 }
@@ -82,6 +83,7 @@ double rbm__unit_mean(rbm_unit_kind k, double sigma, double x)
     case RBM_UNIT_BERNOULLI: return rbm__sigmoid(x);
     case RBM_UNIT_ISING: return tanh(x);
     case RBM_UNIT_GAUSSIAN: return sigma * sigma * x;
+    case RBM_UNIT_POTTS: break;
     }
     return NAN;
 }
@@ -97,6 +99,7 @@ double rbm__unit_var(rbm_unit_kind k, double sigma, double x)
         return 4.0 * e / ((1.0 + e) * (1.0 + e));
     }
     case RBM_UNIT_GAUSSIAN: return sigma * sigma;
+    case RBM_UNIT_POTTS: break;
     }
     return NAN;
 }
@@ -112,6 +115,7 @@ double rbm__unit_sample(rbm_unit_kind k, double sigma, double x, rbm_rng *rng)
     case RBM_UNIT_BERNOULLI: return rbm__rng_uniform(rng) < rbm__sigmoid(x) ? 1.0 : 0.0;
     case RBM_UNIT_ISING: return rbm__rng_uniform(rng) < rbm__sigmoid(2.0 * x) ? 1.0 : -1.0;
     case RBM_UNIT_GAUSSIAN: return sigma * sigma * x + sigma * rbm__rng_normal(rng);
+    case RBM_UNIT_POTTS: break;
     }
     return NAN;
 }
@@ -122,6 +126,7 @@ const char *rbm_unit_kind_name(rbm_unit_kind kind)
     case RBM_UNIT_BERNOULLI: return "bernoulli";
     case RBM_UNIT_ISING: return "ising";
     case RBM_UNIT_GAUSSIAN: return "gaussian";
+    case RBM_UNIT_POTTS: return "potts";
     }
     return NULL;
 }
@@ -130,7 +135,7 @@ rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out)
 {
     if (!name || !out)
         return RBM_ERR_NULL;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k <= (int)RBM_UNIT_POTTS; k++)
         if (strcmp(name, rbm_unit_kind_name((rbm_unit_kind)k)) == 0) {
             *out = (rbm_unit_kind)k;
             return RBM_OK;
@@ -142,6 +147,10 @@ rbm_status rbm_unit_kind_parse(const char *name, rbm_unit_kind *out)
 static rbm_status check_unit_args(rbm_context *ctx, const char *fn, rbm_unit_kind kind,
                                   double sigma, size_t n, const double *field)
 {
+    if (kind == RBM_UNIT_POTTS)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "%s: a Potts unit has q states, not one field: evaluate it through a "
+                         "Potts machine (rbm_machine_new_potts)", fn);
     if (!rbm__unit_kind_valid(kind))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: unknown unit kind %d", fn, (int)kind);
     if (kind == RBM_UNIT_GAUSSIAN && !rbm__sigma_ok(sigma, RBM_PRECISION_FLOAT64)) {

@@ -420,6 +420,9 @@ static rbm_status singular_values(rbm_archive *a, const rbm_machine *m, double *
 rbm_status rbm_archive_append_machine(rbm_archive *a, const rbm_machine *m, uint64_t step,
                                       double seconds)
 {
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_archive_append_machine");
+    if (potts_st)
+        return potts_st;
     if (!a)
         return RBM_ERR_NULL;
     if (!m)

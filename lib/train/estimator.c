@@ -140,6 +140,9 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max
 {
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_estimator_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

@@ -48,6 +48,9 @@ rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_gradient_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

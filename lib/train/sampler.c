@@ -63,6 +63,9 @@ rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_s
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_sampler_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)

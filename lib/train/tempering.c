@@ -215,6 +215,9 @@ rbm_status rbm_tempering_new(rbm_machine *m, size_t n_replicas, const double *be
 {
     if (out)
         *out = NULL;
+    rbm_status potts_st = rbm__refuse_potts(m, "rbm_tempering_new");
+    if (potts_st)
+        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
@@ -296,6 +299,9 @@ rbm_status rbm_tempering_new_models(const rbm_machine *const *models, size_t n_m
         return RBM_ERR_INVALID_ARGUMENT;
     if (!models[0])
         return RBM_ERR_NULL;
+    rbm_status potts_st = rbm__refuse_potts(models[0], "rbm_tempering_new_models");
+    if (potts_st) /* the models share models[0]'s kinds (checked below) */
+        return potts_st;
     const rbm__machine_view *m0 = rbm__machine_view_of(models[0]);
     rbm_context *ctx = m0->ctx;
     if (!out)

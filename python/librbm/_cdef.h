@@ -37,7 +37,8 @@ typedef struct rbm_param_bounds {
 typedef enum rbm_unit_kind {
     RBM_UNIT_BERNOULLI = 0,
     RBM_UNIT_ISING = 1,
-    RBM_UNIT_GAUSSIAN = 2
+    RBM_UNIT_GAUSSIAN = 2,
+    RBM_UNIT_POTTS = 3
 } rbm_unit_kind;
 typedef enum rbm_layer {
     RBM_LAYER_VISIBLE = 0,
@@ -110,6 +111,16 @@ typedef enum rbm_status {
  rbm_status rbm_machine_new(rbm_context *ctx, size_t n_visible, size_t n_hidden,
                                    rbm_unit_kind visible, rbm_unit_kind hidden,
                                    rbm_machine **out);
+ rbm_status rbm_machine_new_potts(rbm_context *ctx, size_t n_sites, size_t n_states,
+                                         size_t n_hidden, rbm_unit_kind hidden,
+                                         rbm_machine **out);
+ size_t rbm_machine_n_states(const rbm_machine *m, rbm_layer layer);
+ size_t rbm_machine_weight_rows(const rbm_machine *m);
+typedef enum rbm_gauge {
+    RBM_GAUGE_ZERO_SUM = 0,
+    RBM_GAUGE_FIRST_STATE = 1
+} rbm_gauge;
+ rbm_status rbm_machine_set_gauge(rbm_machine *m, rbm_gauge gauge, double *log_z_shift);
  rbm_status rbm_machine_clone(const rbm_machine *m, rbm_machine **out);
  void rbm_machine_free(rbm_machine *m);
  size_t rbm_machine_n_visible(const rbm_machine *m);

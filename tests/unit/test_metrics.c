@@ -143,6 +143,7 @@ static long double lam(rbm_unit_kind k, double sigma, long double x)
         long double s2 = (long double)sigma * sigma;
         return 0.5L * s2 * x * x + 0.5L * logl(2.0L * PI_L * s2);
     }
+    case RBM_UNIT_POTTS: break;
     }
     fail_msg("bad unit kind");
     return 0;

@@ -109,7 +109,8 @@ static void test_kind_names(void **state)
         assert_int_equal(rbm_unit_kind_parse(n, &k), RBM_OK);
         assert_int_equal(k, kinds[i]);
     }
-    assert_null(rbm_unit_kind_name((rbm_unit_kind)3));
+    assert_string_equal(rbm_unit_kind_name(RBM_UNIT_POTTS), "potts");
+    assert_null(rbm_unit_kind_name((rbm_unit_kind)4));
     assert_null(rbm_unit_kind_name((rbm_unit_kind)-1));
     rbm_unit_kind k = RBM_UNIT_ISING;
     const char *bad[] = {"Bernoulli", "ISING", "gauss", "", "bernoulli ", " ising", "binary"};
