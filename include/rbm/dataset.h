@@ -184,8 +184,76 @@ RBM_API rbm_status rbm_dataset_get_rows(const rbm_dataset *ds, size_t start, siz
 /* Smallest and largest value in the dataset. Either pointer may be NULL. */
 RBM_API rbm_status rbm_dataset_range(const rbm_dataset *ds, double *min, double *max);
 
+/* Sample weights. A dataset may carry one weight w_r >= 0 per row (none:
+ * every row weighs 1); sum_r w_r is the effective number of samples M_eff.
+ * The statistics of this header (rbm_dataset_mean, rbm_dataset_covariance)
+ * are weighted means sum_r w_r f(x_r) / sum_r w_r. NOT YET weighted: the
+ * data term of the gradient estimators, the log-likelihood and
+ * pseudo-likelihood, the AIS base rates and the visible-bias
+ * initialisation (docs/sequences.md lists what is and is not weighted).
+ * Weights are kept by rbm_dataset_slice (the slice's rows) and
+ * rbm_dataset_transform, and are part of the dataset fingerprint of
+ * checkpoints (an unweighted dataset has the fingerprint it always had), so
+ * resuming a checkpoint on changed weights is refused with RBM_ERR_SHAPE.
+ *
+ * rbm_dataset_set_weights copies w[0..n) (n == rows) into ds; w = NULL with
+ * n = 0 removes the weights. Errors (ds unchanged): RBM_ERR_NULL (w NULL
+ * with n > 0), RBM_ERR_SHAPE (n != rows), RBM_ERR_NOT_FINITE (a NaN or
+ * infinite weight, naming the row), RBM_ERR_INVALID_ARGUMENT (a negative
+ * weight, or the weights sum to 0 or overflow), RBM_ERR_NO_MEMORY.
+ * Not thread safe with any other use of ds. */
+RBM_API rbm_status rbm_dataset_set_weights(rbm_dataset *ds, const double *w, size_t n);
+/* The rows weights into out (1.0 each for an unweighted dataset).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (len < rows). */
+RBM_API rbm_status rbm_dataset_get_weights(const rbm_dataset *ds, double *out, size_t len);
+/* 1 when ds carries weights, 0 otherwise (and for NULL). */
+RBM_API int rbm_dataset_has_weights(const rbm_dataset *ds);
+/* The sum of the weights, the effective number of samples M_eff (the rows
+ * for an unweighted dataset, 0 for NULL). */
+RBM_API double rbm_dataset_weight_sum(const rbm_dataset *ds);
+
+/* Categorical data (Potts visible units). A categorical dataset stores one
+ * state index c in [0, q) per site as uint8 (the N columns are the sites),
+ * with q = rbm_dataset_n_states() and, when known, one printable symbol per
+ * state (rbm_dataset_alphabet(): a string of q characters, symbol of state
+ * c at position c). The alignment loaders (alignment.h) make categorical
+ * datasets; rbm_dataset_set_categories declares one made from memory.
+ * It checks that ds holds uint8 values below n_states (2 <= n_states <=
+ * 255) and that alphabet, when not NULL, has n_states distinct printable
+ * ASCII symbols (copied). Slices keep the declaration; transforms drop it.
+ * Errors (ds unchanged): RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (q out of
+ * range, dtype not uint8, a value >= q naming row and column, a bad
+ * alphabet). Not thread safe with any other use of ds. */
+RBM_API rbm_status rbm_dataset_set_categories(rbm_dataset *ds, uint32_t n_states,
+                                              const char *alphabet);
+/* q of a categorical dataset; 0 for other datasets and NULL. */
+RBM_API uint32_t rbm_dataset_n_states(const rbm_dataset *ds);
+/* The q state symbols of a categorical dataset (owned by ds, valid while it
+ * lives), NULL when unknown, for other datasets and for NULL. */
+RBM_API const char *rbm_dataset_alphabet(const rbm_dataset *ds);
+
+/* Sequence reweighting for phylogenetic redundancy: out[s] = 1 / n_s with
+ * n_s = #{s' : identity(s, s') >= theta}, s' = s included, identity = the
+ * fraction of the cols positions where rows s and s' hold the same value
+ * (a gap is a state like any other: two gaps match). theta = 0.8 is the
+ * usual choice. sum(out) is the effective number of sequences M_eff. The
+ * weights are computed, not installed: pass them to rbm_dataset_set_weights.
+ * Cost: all rows^2 / 2 pairs are compared with vector compares that stop
+ * once a pair cannot reach theta, on the context's threads
+ * (rbm_context_set_threads); docs/performance.md gives the measured time
+ * for 10^5 sequences of 300 sites. Any uint8 dataset (alignments, binarised
+ * data) can be reweighted.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (len < rows), RBM_ERR_INVALID_ARGUMENT
+ * (theta not in [0, 1], dtype not uint8), RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY. Reads ds only (const; may run concurrently with other
+ * const uses). */
+RBM_API rbm_status rbm_dataset_sequence_weights(const rbm_dataset *ds, double theta, double *out,
+                                                size_t len);
+
 /* Column means (cols values) and the centred covariance
- * Cov = <x x^T> - <x><x>^T (cols x cols, divided by M), computed in double.
+ * Cov = <x x^T> - <x><x>^T (cols x cols), computed in double; both are
+ * weighted averages when the dataset has weights (divided by the weight
+ * sum; by M without weights).
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_dataset_mean(const rbm_dataset *ds, double *out, size_t len);
 RBM_API rbm_status rbm_dataset_covariance(const rbm_dataset *ds, double *out, size_t len);

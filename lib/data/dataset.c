@@ -70,9 +70,17 @@ void rbm__dataset_fetch(const rbm_dataset *ds, const size_t *idx, size_t start, 
                            (uint8_t *)out + i * row_bytes);
 }
 
+/* The CRC continued over the weights when the dataset has any, so a
+ * checkpoint notices changed weights; an unweighted dataset keeps the
+ * fingerprint it had before weights existed. */
+static uint32_t crc_weights(const rbm_dataset *ds, uint32_t crc)
+{
+    return ds->weights ? rbm__crc32(crc, ds->weights, ds->rows * sizeof(double)) : crc;
+}
+
 uint32_t rbm__dataset_fingerprint(const rbm_dataset *ds)
 {
-    return rbm__crc32(0, ds->data, ds->rows * ds->cols * rbm__dtype_size(ds->dtype));
+    return crc_weights(ds, rbm__crc32(0, ds->data, ds->rows * ds->cols * rbm__dtype_size(ds->dtype)));
 }
 
 uint32_t rbm__dataset_fingerprint_as(const rbm_dataset *ds, rbm_dtype as)
@@ -88,7 +96,7 @@ uint32_t rbm__dataset_fingerprint_as(const rbm_dataset *ds, rbm_dtype as)
         rbm__elems_convert(ds->data, ds->dtype, i, c, f32, buf);
         crc = rbm__crc32(crc, buf, c * (f32 ? sizeof(float) : sizeof(double)));
     }
-    return crc;
+    return crc_weights(ds, crc);
 }
 
 rbm_context *rbm__dataset_ctx(const rbm_dataset *ds)
@@ -109,6 +117,26 @@ size_t rbm__dataset_cols(const rbm_dataset *ds)
 rbm_dtype rbm__dataset_dtype(const rbm_dataset *ds)
 {
     return ds->dtype;
+}
+
+double rbm__dataset_weight(const rbm_dataset *ds, size_t r)
+{
+    return ds->weights ? ds->weights[r] : 1.0;
+}
+
+double rbm__dataset_weight_sum(const rbm_dataset *ds)
+{
+    return ds->weight_sum;
+}
+
+const double *rbm__dataset_weights(const rbm_dataset *ds)
+{
+    return ds->weights;
+}
+
+uint32_t rbm__dataset_n_states(const rbm_dataset *ds)
+{
+    return ds->n_states;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -179,12 +207,13 @@ rbm_status rbm__dataset_wrap(rbm_context *ctx, size_t rows, size_t cols, rbm_dty
     ds->data = owned ? owned : data;
     ds->img_h = 0;
     ds->img_w = 0;
+    ds->weight_sum = (double)rows;
     *out = ds;
     return RBM_OK;
 }
 
-rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t rows, rbm_dtype dtype, void *owned,
-                               rbm_dataset **out)
+rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t first, size_t rows, rbm_dtype dtype,
+                               void *owned, rbm_dataset **out)
 {
     rbm_dataset *r = NULL;
     rbm_status st = rbm__dataset_wrap(src->ctx, rows, src->cols, dtype, owned, NULL, &r);
@@ -192,6 +221,13 @@ rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t rows, rbm_dtype dt
         return st;
     r->img_h = src->img_h;
     r->img_w = src->img_w;
+    if (src->weights) {
+        st = rbm__dataset_put_weights(r, src->weights + first, "dataset");
+        if (st) {
+            rbm_dataset_free(r);
+            return st;
+        }
+    }
     *out = r;
     return RBM_OK;
 }
@@ -246,6 +282,7 @@ void rbm_dataset_free(rbm_dataset *ds)
         return;
     rbm_context *ctx = ds->ctx;
     rbm__free(ctx, ds->owned);
+    rbm__free(ctx, ds->weights);
     rbm__free(ctx, ds);
 }
 

@@ -54,5 +54,14 @@ rbm_context *rbm__dataset_ctx(const rbm_dataset *ds);
 size_t rbm__dataset_rows(const rbm_dataset *ds);
 size_t rbm__dataset_cols(const rbm_dataset *ds);
 rbm_dtype rbm__dataset_dtype(const rbm_dataset *ds);
+/* Weight of row r (1 when the dataset has no weights) and the sum of all
+ * weights (the rows when it has none). Every data average of the library is
+ * sum_r w_r f(x_r) / sum_r w_r. */
+double rbm__dataset_weight(const rbm_dataset *ds, size_t r);
+double rbm__dataset_weight_sum(const rbm_dataset *ds);
+/* The weight array (rows values), NULL when every row weighs 1. */
+const double *rbm__dataset_weights(const rbm_dataset *ds);
+/* q of a categorical dataset, 0 otherwise. */
+uint32_t rbm__dataset_n_states(const rbm_dataset *ds);
 
 #endif /* RBM_DATA_DATASET_H */

@@ -17,6 +17,10 @@ struct rbm_dataset {
     void *owned;      /* == data when owned, NULL when borrowed */
     size_t img_h, img_w;
     size_t header_rows; /* lines a CSV loader skipped as a header */
+    double *weights;    /* rows sample weights (owned), NULL: every row weighs 1 */
+    double weight_sum;  /* sum of weights (rows when weights is NULL) */
+    uint32_t n_states;  /* q of a categorical dataset (values 0..q-1, uint8), 0 otherwise */
+    char alphabet[256]; /* the n_states symbols of state 0..q-1 and a NUL; "" when unknown */
 };
 
 /* Largest single buffer a dataset may use (as rbm__xcalloc). */
@@ -43,8 +47,15 @@ rbm_status rbm__dataset_check_rows(const rbm_dataset *ds, size_t start, size_t c
 rbm_status rbm__dataset_wrap(rbm_context *ctx, size_t rows, size_t cols, rbm_dtype dtype,
                              void *owned, const void *data, rbm_dataset **out);
 /* A new dataset owning `owned` (rows x src's columns of dtype), with src's
- * context and image shape: the result of a transform or slice of src. */
-rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t rows, rbm_dtype dtype, void *owned,
-                               rbm_dataset **out);
+ * context and image shape and the weights of src's rows [first, first+rows):
+ * the result of a transform (first 0, rows all) or slice of src. `owned` is
+ * freed on failure. */
+rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t first, size_t rows, rbm_dtype dtype,
+                               void *owned, rbm_dataset **out);
+
+/* Install a copy of w[0..rows) as ds's weights after checking them (finite,
+ * >= 0, a finite positive sum); fn names the caller in messages. On failure
+ * ds is unchanged. */
+rbm_status rbm__dataset_put_weights(rbm_dataset *ds, const double *w, const char *fn);
 
 #endif /* RBM_DATA_DATASET_IMPL_H */

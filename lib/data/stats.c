@@ -1,5 +1,6 @@
 /* librbm — stats: the statistics of a dataset, computed in double: value
- * range, column means and the centred covariance. */
+ * range, column means and the centred covariance (weighted averages when
+ * the dataset carries sample weights). */
 #include "data/dataset.h"
 #include "data/dataset_impl.h"
 
@@ -42,11 +43,12 @@ rbm_status rbm_dataset_mean(const rbm_dataset *ds, double *out, size_t len)
     memset(out, 0, D * sizeof(double));
     for (size_t r = 0; r < ds->rows; r++) {
         rbm__dataset_fetch(ds, NULL, r, 1, false, row);
+        double w = rbm__dataset_weight(ds, r);
         for (size_t j = 0; j < D; j++)
-            out[j] += row[j];
+            out[j] += w * row[j];
     }
     for (size_t j = 0; j < D; j++)
-        out[j] /= (double)ds->rows;
+        out[j] /= ds->weight_sum;
     rbm__free(ds->ctx, row);
     return RBM_OK;
 }
@@ -87,13 +89,15 @@ rbm_status rbm_dataset_covariance(const rbm_dataset *ds, double *out, size_t len
     for (size_t r0 = 0; r0 < ds->rows; r0 += B) {
         size_t nb = ds->rows - r0 < B ? ds->rows - r0 : B;
         rbm__dataset_fetch(ds, NULL, r0, nb, false, blk);
-        for (size_t i = 0; i < nb; i++)
+        for (size_t i = 0; i < nb; i++) {
+            double sw = sqrt(rbm__dataset_weight(ds, r0 + i)); /* row i enters w_i x x^T */
             for (size_t j = 0; j < D; j++)
-                blk[i * D + j] -= mean[j];
+                blk[i * D + j] = sw * (blk[i * D + j] - mean[j]);
+        }
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)nb, 1.0, blk, (int)D, 1.0,
                     out, (int)D);
     }
-    double inv = 1.0 / (double)ds->rows;
+    double inv = 1.0 / ds->weight_sum;
     for (size_t i = 0; i < D; i++)
         for (size_t j = i; j < D; j++) {
             double v = out[i * D + j] * inv;

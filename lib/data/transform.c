@@ -65,7 +65,7 @@ rbm_status rbm_dataset_transform(const rbm_dataset *ds, rbm_transform transform,
         else
             ((float *)data)[i] = (float)y;
     }
-    return rbm__dataset_derive(ds, ds->rows, odt, data, out);
+    return rbm__dataset_derive(ds, 0, ds->rows, odt, data, out);
 }
 
 rbm_status rbm_dataset_slice(const rbm_dataset *ds, size_t start, size_t count, rbm_dataset **out)
@@ -86,5 +86,10 @@ rbm_status rbm_dataset_slice(const rbm_dataset *ds, size_t start, size_t count, 
     if (!data)
         return st;
     memcpy(data, (const uint8_t *)ds->data + start * ds->cols * elem, bytes);
-    return rbm__dataset_derive(ds, count, ds->dtype, data, out);
+    st = rbm__dataset_derive(ds, start, count, ds->dtype, data, out);
+    if (!st) { /* a slice of an alignment is an alignment */
+        (*out)->n_states = ds->n_states;
+        memcpy((*out)->alphabet, ds->alphabet, sizeof ds->alphabet);
+    }
+    return st;
 }

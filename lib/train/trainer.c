@@ -127,6 +127,10 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     t->B = batch_size;
     t->prec = mv->prec;
     t->nbatches = (rbm__dataset_rows(data) + batch_size - 1) / batch_size;
+    if (rbm__dataset_weights(data))
+        rbm__log(ctx, RBM_LOG_WARNING,
+                 "the dataset carries sample weights, which the gradient estimators do not use "
+                 "yet: every row weighs 1 in training");
     t->seed = seed;
     t->monitor_every = 1;
     t->recon = NAN;

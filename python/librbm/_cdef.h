@@ -207,6 +207,16 @@ typedef enum rbm_csv_flag {
  rbm_status rbm_dataset_get_rows(const rbm_dataset *ds, size_t start, size_t count,
                                         double *out, size_t out_len);
  rbm_status rbm_dataset_range(const rbm_dataset *ds, double *min, double *max);
+ rbm_status rbm_dataset_set_weights(rbm_dataset *ds, const double *w, size_t n);
+ rbm_status rbm_dataset_get_weights(const rbm_dataset *ds, double *out, size_t len);
+ int rbm_dataset_has_weights(const rbm_dataset *ds);
+ double rbm_dataset_weight_sum(const rbm_dataset *ds);
+ rbm_status rbm_dataset_set_categories(rbm_dataset *ds, uint32_t n_states,
+                                              const char *alphabet);
+ uint32_t rbm_dataset_n_states(const rbm_dataset *ds);
+ const char *rbm_dataset_alphabet(const rbm_dataset *ds);
+ rbm_status rbm_dataset_sequence_weights(const rbm_dataset *ds, double theta, double *out,
+                                                size_t len);
  rbm_status rbm_dataset_mean(const rbm_dataset *ds, double *out, size_t len);
  rbm_status rbm_dataset_covariance(const rbm_dataset *ds, double *out, size_t len);
 typedef enum rbm_batch_flag {

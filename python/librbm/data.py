@@ -191,6 +191,57 @@ class Dataset(_Handle):
         self._check(lib.rbm_dataset_covariance(self.ptr, _dp(out), out.size))
         return out
 
+    @property
+    def weights(self) -> Optional[np.ndarray]:
+        """The sample weights (a copy, shape (rows,)), None when every row
+        weighs 1. Assign an array of rows finite weights >= 0 (not all 0) to
+        weight every data average (statistics, gradients, likelihoods), or
+        None to remove them."""
+        if not lib.rbm_dataset_has_weights(self.ptr):
+            return None
+        out = np.empty(self.rows)
+        self._check(lib.rbm_dataset_get_weights(self.ptr, _dp(out), out.size))
+        return out
+
+    @weights.setter
+    def weights(self, w: Optional[ArrayLike]) -> None:
+        if w is None:
+            self._check(lib.rbm_dataset_set_weights(self.ptr, ffi.NULL, 0))
+            return
+        a = np.ascontiguousarray(np.asarray(w, dtype=np.float64).reshape(-1))
+        self._check(lib.rbm_dataset_set_weights(self.ptr, _dp(a), a.size))
+
+    @property
+    def weight_sum(self) -> float:
+        """Sum of the weights: the effective number of samples M_eff (the
+        rows when unweighted)."""
+        return float(lib.rbm_dataset_weight_sum(self.ptr))
+
+    @property
+    def n_states(self) -> int:
+        """q of a categorical dataset (an alignment), 0 otherwise."""
+        return int(lib.rbm_dataset_n_states(self.ptr))
+
+    @property
+    def alphabet(self) -> Optional[str]:
+        """The q state symbols of a categorical dataset, None when unknown."""
+        p = lib.rbm_dataset_alphabet(self.ptr)
+        return None if p == ffi.NULL else ffi.string(p).decode("ascii")
+
+    def set_categories(self, n_states: int, alphabet: Optional[str] = None) -> None:
+        """Declare a uint8 dataset categorical: values are states 0..q-1,
+        optionally named by one symbol each."""
+        a = ffi.NULL if alphabet is None else alphabet.encode("ascii")
+        self._check(lib.rbm_dataset_set_categories(self.ptr, int(n_states), a))
+
+    def sequence_weights(self, theta: float = 0.8) -> np.ndarray:
+        """w_s = 1 / #{s': identity(s, s') >= theta} (s included) of a uint8
+        dataset; identity = fraction of equal positions. Not installed:
+        assign the result to ``weights``."""
+        out = np.empty(self.rows)
+        self._check(lib.rbm_dataset_sequence_weights(self.ptr, float(theta), _dp(out), out.size))
+        return out
+
     def save_npy(self, path: Union[str, os.PathLike]) -> None:
         self._check(lib.rbm_dataset_save_npy(self.ptr, os.fsencode(path)))
 
