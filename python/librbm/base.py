@@ -78,6 +78,7 @@ class UnitKind(_NamedEnum):
     BERNOULLI = 0  #: {0, 1}
     ISING = 1      #: {-1, +1}
     GAUSSIAN = 2   #: real, confinement x^2 / (2 sigma^2)
+    POTTS = 3      #: one of q states per site (visible layer; Machine.potts)
 
 
 class Layer(_NamedEnum):

@@ -39,6 +39,45 @@ class Machine(_Handle):
         if precision is not None:
             self.precision = precision
 
+    @classmethod
+    def potts(cls, n_sites: int, n_states: int, n_hidden: int,
+              hidden: Union[str, UnitKind] = "bernoulli", *,
+              context: Optional[Context] = None) -> "Machine":
+        """A machine with a Potts visible layer: ``n_sites`` sites of
+        ``n_states`` states (visible configurations are state indices, shape
+        (batch, n_sites)); W has shape (n_sites * n_states, n_hidden), row
+        i * q + c for site i in state c (include/rbm/machine.h)."""
+        if min(int(n_sites), int(n_states), int(n_hidden)) < 0:
+            raise errors.InvalidArgumentError(lib.RBM_ERR_INVALID_ARGUMENT,
+                                              "RBM_ERR_INVALID_ARGUMENT", "sizes must be >= 0")
+        ctx = _ctx(context)
+        out = ffi.new("rbm_machine **")
+        check(lib.rbm_machine_new_potts(ctx.ptr, int(n_sites), int(n_states), int(n_hidden),
+                                        UnitKind.coerce(hidden), out), ctx.ptr)
+        return cls._wrap(out[0], ctx)
+
+    @property
+    def n_states(self) -> int:
+        """q of a Potts visible layer, 0 otherwise."""
+        return int(lib.rbm_machine_n_states(self.ptr, 0))
+
+    @property
+    def weight_rows(self) -> int:
+        """Rows of W and length of a: n_visible, or n_sites * q (Potts)."""
+        return int(lib.rbm_machine_weight_rows(self.ptr))
+
+    def set_gauge(self, gauge: str = "zero_sum") -> float:
+        """Bring a Potts machine to the "zero_sum" or "first_state" gauge;
+        p(v) is unchanged. Returns the shift with log Z(before) = log
+        Z(after) + shift."""
+        g = {"zero_sum": lib.RBM_GAUGE_ZERO_SUM, "first_state": lib.RBM_GAUGE_FIRST_STATE}
+        if gauge not in g:
+            raise errors.InvalidArgumentError(lib.RBM_ERR_INVALID_ARGUMENT,
+                                              "RBM_ERR_INVALID_ARGUMENT", f"unknown gauge {gauge!r}")
+        shift = ffi.new("double *")
+        self._check(lib.rbm_machine_set_gauge(self.ptr, g[gauge], shift))
+        return float(shift[0])
+
     def _adopt(self, ptr, ctx: Context) -> None:
         self.context = ctx
         self._init_handle(ptr, lib.rbm_machine_free, [ctx], ctx.ptr)
@@ -120,20 +159,20 @@ class Machine(_Handle):
     @property
     def weights(self) -> np.ndarray:
         """W, shape (n_visible, n_hidden) (a copy; assign to set)."""
-        return self._get(lib.rbm_machine_get_weights, self.shape)
+        return self._get(lib.rbm_machine_get_weights, (self.weight_rows, self.n_hidden))
 
     @weights.setter
     def weights(self, w: ArrayLike) -> None:
-        self._set(lib.rbm_machine_set_weights, w, self.shape, "weights")
+        self._set(lib.rbm_machine_set_weights, w, (self.weight_rows, self.n_hidden), "weights")
 
     @property
     def visible_bias(self) -> np.ndarray:
         """a, shape (n_visible,)."""
-        return self._get(lib.rbm_machine_get_visible_bias, (self.n_visible,))
+        return self._get(lib.rbm_machine_get_visible_bias, (self.weight_rows,))
 
     @visible_bias.setter
     def visible_bias(self, a: ArrayLike) -> None:
-        self._set(lib.rbm_machine_set_visible_bias, a, (self.n_visible,), "visible_bias")
+        self._set(lib.rbm_machine_set_visible_bias, a, (self.weight_rows,), "visible_bias")
 
     @property
     def hidden_bias(self) -> np.ndarray:
@@ -189,8 +228,9 @@ class Machine(_Handle):
         return self._batch_call(lib.rbm_machine_hidden_mean, v, "v", self.n_hidden)
 
     def visible_mean(self, h: ArrayLike) -> np.ndarray:
-        """E[v | h]: (batch, n_visible)."""
-        return self._batch_call(lib.rbm_machine_visible_mean, h, "h", self.n_visible)
+        """E[v | h]: (batch, n_visible); for Potts the probabilities
+        p(v_i = c | h), (batch, n_sites * q)."""
+        return self._batch_call(lib.rbm_machine_visible_mean, h, "h", self.weight_rows)
 
     def _sample(self, fn, x, rng, name, n_out):
         r = _rng_for(rng, self)

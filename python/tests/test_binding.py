@@ -247,7 +247,7 @@ def test_enum_names_match_the_library():
         assert ffi.string(lib.rbm_phase_name(member)).decode() == want
     assert librbm.EstimatorKind.coerce("tap") is librbm.EstimatorKind.TAP2
     with pytest.raises(librbm.InvalidArgumentError, match="expected one of"):
-        librbm.UnitKind.coerce("potts")
+        librbm.UnitKind.coerce("softmax")
 
 
 def test_borrowed_accessors():
