@@ -51,8 +51,8 @@ fi
 census_counts=""
 for s in 1 2 3; do
     setup_model "20-epoch model, seed $s" train --visible ising --hidden ising --n-hidden 50 \
-        --epochs 20 --seed "$s" --no-report --quiet --out "$tmp/issue16-$s.rbm"
-    run spectrum "$tmp/issue16-$s.rbm" --json
+        --epochs 20 --seed "$s" --no-report --quiet --out "$tmp/census-$s.rbm"
+    run spectrum "$tmp/census-$s.rbm" --json
     if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
         '9 <= d["n_significant_modes"] <= 11' \
         'd["n_modes_outside_bulk"] >= 20' \
