@@ -273,6 +273,17 @@ static void exact_samples(const model_stats *ms, size_t R, uint8_t *out)
     }
 }
 
+/* R exact samples of a random planted machine (2 hidden units). */
+static uint8_t *planted_samples(uint64_t seed, double scale, size_t R, params *planted)
+{
+    random_params(planted, 2, seed, scale);
+    model_stats ms;
+    enumerate_model(planted, &ms);
+    uint8_t *X = xzalloc(R * N);
+    exact_samples(&ms, R, X);
+    return X;
+}
+
 static double mean_ll(const params *p, size_t R, const uint8_t *X)
 {
     model_stats ms;
@@ -302,12 +313,8 @@ static void test_pcd_training_raises_ll(void **state)
     (void)state;
     rbm_context *ctx = rbm_test_context();
     params planted;
-    random_params(&planted, 2, 41, 1.5);
-    model_stats ms;
-    enumerate_model(&planted, &ms);
     enum { R = 4000 };
-    uint8_t *X = xzalloc(R * N);
-    exact_samples(&ms, R, X);
+    uint8_t *X = planted_samples(41, 1.5, R, &planted);
     double ll_planted = mean_ll(&planted, R, X);
     for (int prec = 0; prec < 2; prec++) {
         rbm_dataset *d = categorical(ctx, X, R);
@@ -409,12 +416,8 @@ static void test_model_file_and_resume(void **state)
     rbm_context *ctx = rbm_test_context();
     assert_int_equal(rbm_test_tmpdir_new("potts-train"), 0);
     params planted;
-    random_params(&planted, 2, 61, 1.2);
-    model_stats ms;
-    enumerate_model(&planted, &ms);
     enum { R = 300 };
-    uint8_t *X = xzalloc(R * N);
-    exact_samples(&ms, R, X);
+    uint8_t *X = planted_samples(61, 1.2, R, &planted);
     for (int prec = 0; prec < 2; prec++) {
         rbm_machine *m = potts_machine(ctx, &planted), *l;
         if (prec)
