@@ -43,6 +43,37 @@ if check_json "$tmp/out" \
 else
     fail "spectrum census $(cat "$tmp/py" 2>/dev/null)"
 fi
+# The census acceptance case (docs/spectral.md): 20 epochs of a 100 x 50 ising machine for
+# training seeds 1, 2, 3 (the data of each seed comes from the model's
+# provenance). The Marchenko-Pastur count then counts grown noise (>= 20 modes);
+# the census must count 9-11 significant modes, within one of each other, and
+# only modes whose direction lies mostly in the data's significant subspace.
+census_counts=""
+for s in 1 2 3; do
+    setup_model "20-epoch model, seed $s" train --visible ising --hidden ising --n-hidden 50 \
+        --epochs 20 --seed "$s" --no-report --quiet --out "$tmp/census-$s.rbm"
+    run spectrum "$tmp/census-$s.rbm" --json
+    if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+        '9 <= d["n_significant_modes"] <= 11' \
+        'd["n_modes_outside_bulk"] >= 20' \
+        'all(m["subspace_overlap"] > 0.5 for m in d["modes"] if m["significant"])' \
+        'sum(m["subspace_overlap"] > 0.5 and m["outside_bulk"] for m in d["modes"]) == d["n_significant_modes"]' \
+        >"$tmp/py" 2>&1; then
+        census_counts="$census_counts $("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%d/%d" % (d["n_significant_modes"], d["n_modes_outside_bulk"]))' "$tmp/out")"
+        ok "trained-census case, seed $s: census 9-11 while MP counts >= 20"
+    else
+        fail "trained-census case, seed $s (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+done
+# stable across seeds: the three counts (significant/MP) within one of each other
+if "$PY" -c '
+import sys
+c = [int(x.split("/")[0]) for x in sys.argv[1:]]
+sys.exit(len(c) != 3 or max(c) - min(c) > 1)' $census_counts; then
+    ok "trained-census case: census stable across training seeds (significant/MP:$census_counts)"
+else
+    fail "trained-census case: census across seeds (significant/MP:$census_counts)"
+fi
 run spectrum "$dmodel" --modes 3
 if [ "$rc" -eq 0 ] && grep -q '^bulk  *Marchenko-Pastur edge' "$tmp/out" && grep -q '^outside ' "$tmp/out" &&
     grep -q '^PCA ' "$tmp/out"; then
