@@ -37,6 +37,14 @@
  *          K calls from the swap acceptances measured since the last
  *          placement (rbm_tempering_tune's rule with R fixed, so no
  *          allocation). PT computes in float64 whatever the precision.
+ * Potts visible layers (docs/potts.md): CD, PCD and EXACT only (the other
+ * kinds: RBM_ERR_INVALID_ARGUMENT). v in the formulas above reads as the
+ * one-hot encoding sigma_ic = [v_i = c], so dW is (N*q) x N_h and da has
+ * N*q values; a minibatch holds N state indices per row (each checked to be
+ * an integer in 0..q-1, RBM_ERR_INVALID_ARGUMENT). EXACT enumerates the
+ * 2^N_h hidden states (discrete hidden layer, N_h <= RBM_EXACT_MAX_UNITS)
+ * or the q^N visible configurations (q^N <= 2^RBM_EXACT_MAX_UNITS),
+ * whichever are fewer.
  * Negative statistics of CD/PCD/PT use the last visible state and E[h|v]
  * (Rao-Blackwell).
  *

@@ -20,7 +20,9 @@
  * theta += lr * g is gradient ascent on the mean log-likelihood.
  *
  * A gradient is made for a shape, not for one machine: it can be applied to
- * any machine with the same N_v and N_h.
+ * any machine with the same N_v and N_h. For a machine with a Potts visible
+ * layer (N sites, q states; docs/potts.md) N_v below reads as the N*q rows
+ * of W: dW is (N*q) x N_h and da has N*q values, indexed as W and a.
  *
  * THREAD SAFETY: a gradient belongs to its context's threading domain (the
  * context of the machine it was made from). */

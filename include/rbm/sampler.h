@@ -26,7 +26,9 @@ extern "C" {
 #endif
 
 /* Create n_chains chains started from random states: each visible unit
- * uniform on {0,1} / {-1,+1}, or N(0, sigma_v^2) for Gaussian units; then
+ * uniform on {0,1} / {-1,+1}, N(0, sigma_v^2) for Gaussian units, uniform
+ * on the q states of a Potts site (a chain's visible state is then N state
+ * indices; set_visible checks each is an integer in 0..q-1); then
  * h ~ p(h|v). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n_chains 0),
  * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. The caller owns *out; the machine
  * must outlive it. */

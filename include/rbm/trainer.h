@@ -22,6 +22,18 @@
  * 0.9, Adam b1 0.9 b2 0.999 eps 1e-8, l1 = l2 = 0, reconstruction error
  * computed every step (RBM_TRAINER_MONITOR_EVERY = 1).
  *
+ * Sample weights (rbm_dataset_set_weights): the data term of a minibatch is
+ * its rows' mean weighted by w_r / (sum of the batch's weights), and the
+ * whole gradient is then scaled by (sum of the batch's weights) / (B x the
+ * dataset's mean weight), so that its expectation over the batches is the
+ * gradient of sum_s w_s log p(v_s) / sum_s w_s (docs/sequences.md). An
+ * unweighted dataset is trained exactly as before.
+ *
+ * Potts visible layers (docs/potts.md): the data must hold states 0..q-1
+ * (else RBM_ERR_OUT_OF_RANGE); CD, PCD and EXACT estimators; the
+ * reconstruction error is the mean over sites of sum_c (sigma_ic - p_ic)^2;
+ * RBM_TRAINER_CENTERED is refused (RBM_ERR_UNSUPPORTED).
+ *
  * Reproducing a trainer with the building blocks. A trainer made with
  * rbm_trainer_new(m, data, B, seed, &t) and rbm_trainer_set_estimator(t,
  * kind, k) takes its minibatches in the order of

@@ -64,4 +64,20 @@ rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, d
 rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
                                      size_t R, double *V);
 
+/* ---- Potts visible layers (enumerate_potts.c) ----
+ * The layer to enumerate for a machine with a Potts visible layer: the
+ * hidden layer when discrete with at most max_bits units, the visible one
+ * when q^N <= 2^max_bits; of two candidates the one with fewer states.
+ * false when neither qualifies. */
+bool rbm__potts_enum_pick(const rbm_machine *m, size_t max_bits, rbm_layer *layer);
+/* Doubles of workspace rbm__potts_exact_stats needs. */
+size_t rbm__potts_enum_ws_len(const rbm_machine *m);
+/* log Z (when log_z is non-NULL) and, when vh is non-NULL, the model
+ * statistics <sigma h^T> ((N*q) x nh), <sigma> (N*q) and <h> (nh) of the
+ * one-hot visible encoding sigma, by enumerating `layer` (as picked above);
+ * ws has rbm__potts_enum_ws_len doubles. No allocation.
+ * Errors: RBM_ERR_NUMERICAL (a log weight not finite). */
+rbm_status rbm__potts_exact_stats(const rbm_machine *m, rbm_layer layer, double *ws,
+                                  double *log_z, double *vh, double *v, double *h);
+
 #endif /* RBM_MODEL_ENUMERATE_H */

@@ -29,7 +29,8 @@ static const unsigned char io_magic[IO_MAGIC_LEN] = {0x89, 'R', 'B', 'M', 0x0D, 
 
 enum {
     IO_MAJOR = 1,
-    IO_MINOR = 0,
+    IO_MINOR = 0,       /* machines with scalar unit kinds */
+    IO_MINOR_POTTS = 1, /* a Potts visible layer: q in the model section */
     IO_HEADER_BYTES = 24,
     IO_SECTION_BYTES = 24, /* section header */
     IO_MODEL_BYTES = 48,   /* payload of the 'model' section */
@@ -131,7 +132,7 @@ static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag
     unsigned char h[IO_HEADER_BYTES];
     memcpy(h, io_magic, IO_MAGIC_LEN);
     rbm__put_u16(h + 8, IO_MAJOR);
-    rbm__put_u16(h + 10, IO_MINOR);
+    rbm__put_u16(h + 10, m->vk == RBM_UNIT_POTTS ? IO_MINOR_POTTS : IO_MINOR);
     size_t plen = m->provenance ? strlen(m->provenance) : 0;
     rbm__put_u32(h + 12, 2 + (plen > 0) + (extra_tag != NULL)); /* section count */
     rbm__put_u32(h + 16, 0); /* flags */
@@ -146,16 +147,16 @@ static void write_machine(writer *w, const rbm_machine *m, const char *extra_tag
     rbm__put_f64(p + 24, stored_sigma(m->sigma_v));
     rbm__put_f64(p + 32, stored_sigma(m->sigma_h));
     rbm__put_u32(p + 40, (uint32_t)m->prec);
-    rbm__put_u32(p + 44, 0); /* reserved */
+    rbm__put_u32(p + 44, m->vk == RBM_UNIT_POTTS ? (uint32_t)m->nq : 0); /* 0: reserved */
     w_section_begin(w, tag_model, IO_FLAG_REQUIRED, sizeof p);
     w_payload(w, p, sizeof p);
     w_section_end(w);
 
     /* The machine exists in memory, so these products cannot overflow. */
-    uint64_t count = (uint64_t)m->nv * m->nh + m->nv + m->nh;
+    uint64_t count = (uint64_t)m->nvw * m->nh + m->nvw + m->nh;
     w_section_begin(w, tag_params, IO_FLAG_REQUIRED, 8 * count);
-    w_doubles(w, m->W, m->nv * m->nh);
-    w_doubles(w, m->a, m->nv);
+    w_doubles(w, m->W, m->nvw * m->nh);
+    w_doubles(w, m->a, m->nvw);
     w_doubles(w, m->b, m->nh);
     w_section_end(w);
 
@@ -236,6 +237,7 @@ static rbm_status r_read(reader *r, unsigned char *p, size_t n)
 /* Model description from the 'model' section. */
 typedef struct model_info {
     size_t nv, nh;
+    size_t nq, nvw; /* states per visible unit (1 unless Potts), nv * nq */
     rbm_unit_kind vk, hk;
     double sigma_v, sigma_h;
     rbm_precision prec;
@@ -248,14 +250,18 @@ static rbm_status parse_model(reader *r, const unsigned char *p, uint64_t at, mo
     uint32_t vk = rbm__get_u32(p + 16), hk = rbm__get_u32(p + 20);
     double sv = rbm__get_f64(p + 24), sh = rbm__get_f64(p + 32);
     uint32_t prec = rbm__get_u32(p + 40);
+    uint32_t nq = vk == RBM_UNIT_POTTS ? rbm__get_u32(p + 44) : 1;
 
     if (nv == 0)
         return bad(r, "section 'model': n_visible (offset %" PRIu64 ") is 0", at);
     if (nh == 0)
         return bad(r, "section 'model': n_hidden (offset %" PRIu64 ") is 0", at + 8);
-    if (vk > RBM_UNIT_GAUSSIAN)
+    if (vk > RBM_UNIT_POTTS)
         return bad(r, "section 'model': visible unit kind %" PRIu32 " (offset %" PRIu64
-                      ") is not 0, 1 or 2", vk, at + 16);
+                      ") is not 0, 1, 2 or 3", vk, at + 16);
+    if (vk == RBM_UNIT_POTTS && (nq < 2 || nq > 255))
+        return bad(r, "section 'model': %" PRIu32 " Potts states (offset %" PRIu64
+                      ") is not in 2..255", nq, at + 44);
     if (hk > RBM_UNIT_GAUSSIAN)
         return bad(r, "section 'model': hidden unit kind %" PRIu32 " (offset %" PRIu64
                       ") is not 0, 1 or 2", hk, at + 20);
@@ -272,10 +278,12 @@ static rbm_status parse_model(reader *r, const unsigned char *p, uint64_t at, mo
         return bad(r, "section 'model': sigma_h %g (offset %" PRIu64 ") is outside [%.17g, %.17g]",
                    sh, at + 32, lo, hi);
 
-    /* 8 * (nv*nh + nv + nh) bytes of parameters must be representable. */
-    uint64_t nw, count, bytes;
-    if (nv > SIZE_MAX || nh > SIZE_MAX || __builtin_mul_overflow(nv, nh, &nw) ||
-        __builtin_add_overflow(nw, nv, &count) || __builtin_add_overflow(count, nh, &count) ||
+    /* 8 * (nvw*nh + nvw + nh) bytes of parameters must be representable,
+     * nvw = nv * q the rows of W. */
+    uint64_t nvw, nw, count, bytes;
+    if (nv > SIZE_MAX || nh > SIZE_MAX || __builtin_mul_overflow(nv, (uint64_t)nq, &nvw) ||
+        __builtin_mul_overflow(nvw, nh, &nw) ||
+        __builtin_add_overflow(nw, nvw, &count) || __builtin_add_overflow(count, nh, &count) ||
         __builtin_mul_overflow(count, (uint64_t)8, &bytes) || bytes > SIZE_MAX)
         return rbm__fail(r->ctx, RBM_ERR_TOO_LARGE,
                          "%s: section 'model': a %" PRIu64 " x %" PRIu64
@@ -283,6 +291,8 @@ static rbm_status parse_model(reader *r, const unsigned char *p, uint64_t at, mo
 
     mi->nv = (size_t)nv;
     mi->nh = (size_t)nh;
+    mi->nq = nq;
+    mi->nvw = (size_t)nvw;
     mi->vk = (rbm_unit_kind)vk;
     mi->hk = (rbm_unit_kind)hk;
     mi->sigma_v = sv;
@@ -308,7 +318,9 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
                               uint64_t at, rbm_machine **out)
 {
     rbm_machine *m = NULL;
-    rbm_status st = rbm_machine_new(r->ctx, mi->nv, mi->nh, mi->vk, mi->hk, &m);
+    rbm_status st = mi->vk == RBM_UNIT_POTTS
+                        ? rbm_machine_new_potts(r->ctx, mi->nv, mi->nq, mi->nh, mi->hk, &m)
+                        : rbm_machine_new(r->ctx, mi->nv, mi->nh, mi->vk, mi->hk, &m);
     if (st != RBM_OK)
         return st;
     *out = m;
@@ -320,8 +332,8 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
             return st;
     }
 
-    const size_t nw = mi->nv * mi->nh;
-    const size_t total = nw + mi->nv + mi->nh;
+    const size_t nw = mi->nvw * mi->nh;
+    const size_t total = nw + mi->nvw + mi->nh;
     size_t bad_index = SIZE_MAX;
     double bad_value = 0;
     const bool f32 = mi->prec == RBM_PRECISION_FLOAT32;
@@ -341,20 +353,20 @@ static rbm_status load_params(reader *r, const model_info *mi, uint32_t crc, uin
             }
             if (k < nw)
                 m->W[k] = x;
-            else if (k < nw + mi->nv)
+            else if (k < nw + mi->nvw)
                 m->a[k - nw] = x;
             else
-                m->b[k - nw - mi->nv] = x;
+                m->b[k - nw - mi->nvw] = x;
         }
     }
     st = check_crc(r, "params", at, stored, crc);
     if (st != RBM_OK)
         return st;
     if (bad_index != SIZE_MAX) {
-        const char *arr = bad_index < nw ? "W" : bad_index < nw + mi->nv ? "a" : "b";
+        const char *arr = bad_index < nw ? "W" : bad_index < nw + mi->nvw ? "a" : "b";
         size_t idx = bad_index < nw ? bad_index
-                     : bad_index < nw + mi->nv ? bad_index - nw
-                                               : bad_index - nw - mi->nv;
+                     : bad_index < nw + mi->nvw ? bad_index - nw
+                                                : bad_index - nw - mi->nvw;
         if (isfinite(bad_value))
             return bad(r,
                        "section 'params': %s[%zu] (offset %" PRIu64 ") is %g, beyond the "
@@ -652,9 +664,6 @@ rbm_status rbm__io_load(rbm_context *ctx, const char *path, rbm_machine **out,
 
 rbm_status rbm_machine_save(const rbm_machine *m, const char *path)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_machine_save");
-    if (potts_st)
-        return potts_st;
     return rbm__io_save(m, path, NULL, NULL, 0);
 }
 

@@ -307,6 +307,8 @@ static rbm_status read_states(rbm_trainer *t, rbm__ckpt_in *in, uint32_t version
         (st = rbm__estimator_read_state(t->est, in)) ||
         (version == TRNS_VERSION_CENTERED && (st = rbm__centering_read_state(&t->center, in))))
         return st;
+    if (version == TRNS_VERSION_CENTERED && rbm__machine_view_of(t->m)->vk == RBM_UNIT_POTTS)
+        return rbm__ckpt_bad(in, "training state: a centred gradient on a Potts machine");
     if (rbm__rbuf_left(&in->r) != 0)
         return rbm__ckpt_bad(in, "training state has %zu unexpected trailing bytes",
                              rbm__rbuf_left(&in->r));

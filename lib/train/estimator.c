@@ -68,6 +68,8 @@ void rbm_estimator_free(rbm_estimator *e)
     e->ops->release(e);
     rbm__free(ctx, e->vin);
     rbm__free(ctx, e->ph);
+    rbm__free(ctx, e->phw);
+    rbm__free(ctx, e->bwn);
     rbm__free(ctx, e->gw);
     rbm_gradient_free(e->gs);
     rbm__free(ctx, e);
@@ -87,13 +89,19 @@ static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
     if (k > (size_t)INT32_MAX) /* the bounds of RBM_ESTIMATOR_K */
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "k = %zu exceeds the limit %d of %s", k,
                          INT32_MAX, rbm_estimator_kind_name(kind));
+    if (mv->vk == RBM_UNIT_POTTS && kind != RBM_ESTIMATOR_CD && kind != RBM_ESTIMATOR_PCD &&
+        kind != RBM_ESTIMATOR_EXACT)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "the %s estimator does not support a Potts visible layer yet (cd, pcd "
+                         "and exact do)",
+                         rbm_estimator_kind_name(kind));
     if (max_batch == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_batch must be >= 1");
     if (max_batch > (size_t)INT32_MAX)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "max_batch %zu exceeds the BLAS limit",
                          max_batch);
     size_t bv, bh;
-    if (!rbm__mul_ok(max_batch, mv->nv, &bv) || !rbm__mul_ok(max_batch, mv->nh, &bh))
+    if (!rbm__mul_ok(max_batch, mv->nvw, &bv) || !rbm__mul_ok(max_batch, mv->nh, &bh))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "batch of %zu rows overflows", max_batch);
     return RBM_OK;
 }
@@ -125,8 +133,10 @@ rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t
     size_t el = e->kern->elem;
     if ((st = rbm__xcalloc(ctx, max_batch * mv->nv, el, &e->vin, "estimator batch")) ||
         (st = rbm__xcalloc(ctx, max_batch * mv->nh, el, &e->ph, "estimator batch")) ||
+        (st = rbm__xcalloc(ctx, max_batch * mv->nh, el, &e->phw, "estimator batch")) ||
+        (st = rbm__xcalloc(ctx, max_batch, sizeof(double), &e->bwn, "batch weights")) ||
         (mv->prec == RBM_PRECISION_FLOAT32 &&
-         (st = rbm__xcalloc(ctx, mv->nv * mv->nh, el, &e->gw, "gradient scratch"))) ||
+         (st = rbm__xcalloc(ctx, mv->nvw * mv->nh, el, &e->gw, "gradient scratch"))) ||
         (st = ops->init(e, n_chains, seed))) {
         rbm_estimator_free(e);
         return st;
@@ -140,9 +150,6 @@ rbm_status rbm_estimator_new(rbm_machine *m, rbm_estimator_kind kind, size_t max
 {
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_estimator_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -287,7 +294,53 @@ const void *rbm__estimator_positive_hidden(const rbm_estimator *e)
     return e->ph;
 }
 
-/* e->ph = E[h|v]; G = <v ph^T>, g->da = <v>, g->db = <ph> over the batch. */
+void rbm__estimator_set_batch_weights(rbm_estimator *e, const double *w)
+{
+    e->bw = w;
+}
+
+/* Row r of the B x n real array X times s[r], into Y. */
+static void scale_rows(const rbm__kern *K, size_t B, size_t n, const double *s, const void *Xv,
+                       void *Yv)
+{
+    if (K->elem == sizeof(float)) {
+        const float *X = Xv;
+        float *Y = Yv;
+        for (size_t r = 0; r < B; r++)
+            for (size_t j = 0; j < n; j++)
+                Y[r * n + j] = (float)s[r] * X[r * n + j];
+    } else {
+        const double *X = Xv;
+        double *Y = Yv;
+        for (size_t r = 0; r < B; r++)
+            for (size_t j = 0; j < n; j++)
+                Y[r * n + j] = s[r] * X[r * n + j];
+    }
+}
+
+/* The data term with sample weights e->bw (B values, sum > 0): the batch
+ * mean weighted by w_r / sum_r w_r; e->phw holds the weighted E[h|v]. */
+static void weighted_data_term(rbm_estimator *e, size_t B, const void *v, void *G,
+                               rbm_gradient *g)
+{
+    const rbm__machine_view *mv = rbm__machine_view_of(e->m);
+    const rbm__kern *K = e->kern;
+    double sum = 0;
+    for (size_t r = 0; r < B; r++)
+        sum += e->bw[r];
+    double *wn = e->bwn;
+    for (size_t r = 0; r < B; r++)
+        wn[r] = e->bw[r] / sum;
+    scale_rows(K, B, mv->nh, wn, e->ph, e->phw);
+    K->visible_outer(mv, B, 1.0, v, e->phw, 0.0, G);
+    const char *row = v;
+    for (size_t r = 0; r < B; r++)
+        K->visible_colsum(mv, 1, wn[r], row + r * mv->nv * K->elem, r ? 1.0 : 0.0, g->da);
+    K->colsum(B, mv->nh, 1.0, e->phw, 0.0, g->db);
+}
+
+/* e->ph = E[h|v]; G = <onehot(v) ph^T>, g->da = <onehot(v)>, g->db = <ph>
+ * over the batch (weighted when batch weights are set). */
 static void positive_phase(rbm_estimator *e, size_t B, const void *v, void *G, rbm_gradient *g)
 {
     const rbm_machine *m = e->m;
@@ -300,8 +353,12 @@ static void positive_phase(rbm_estimator *e, size_t B, const void *v, void *G, r
         K->hidden_field(mv, B, v, e->ph);
         K->mean(mv->hk, mv->sigma_h, B * mv->nh, e->ph, e->ph);
     }
-    K->outer(B, mv->nv, mv->nh, inv, v, e->ph, 0.0, G);
-    K->colsum(B, mv->nv, inv, v, 0.0, g->da);
+    if (e->bw) {
+        weighted_data_term(e, B, v, G, g);
+        return;
+    }
+    K->visible_outer(mv, B, inv, v, e->ph, 0.0, G);
+    K->visible_colsum(mv, B, inv, v, 0.0, g->da);
     K->colsum(B, mv->nh, inv, e->ph, 0.0, g->db);
 }
 
@@ -312,10 +369,10 @@ rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t B, const void *v
     if (mv->prec != e->prec)
         return rbm__fail(e->ctx, RBM_ERR_STATE,
                          "machine precision changed since the estimator was created");
-    if (g->nv != mv->nv || g->nh != mv->nh)
+    if (g->nv != mv->nvw || g->nh != mv->nh)
         return rbm__fail(e->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         mv->nv, mv->nh);
+                         mv->nvw, mv->nh);
     /* The real-typed weight accumulator: the gradient itself in float64. */
     void *G = e->gw ? e->gw : (void *)g->dW;
     e->rng_prev = e->rng;
@@ -324,7 +381,7 @@ rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t B, const void *v
     if (e->ops->negative_real)
         e->ops->negative_real(e, B, G, g);
     if (e->gw)
-        e->kern->to_f64(mv->nv * mv->nh, e->gw, g->dW);
+        e->kern->to_f64(mv->nvw * mv->nh, e->gw, g->dW);
     return e->ops->negative_f64 ? e->ops->negative_f64(e, B, v, g) : RBM_OK;
 }
 
@@ -341,12 +398,14 @@ rbm_status rbm_estimator_compute(rbm_estimator *e, size_t batch, const double *v
                          batch, e->max_batch);
     rbm_status st;
     if ((st = rbm__check_array(e->ctx, v, v_len, batch * mv->nv, "minibatch")) ||
-        (st = rbm__check_finite(e->ctx, v, v_len, "minibatch")))
+        (st = rbm__check_finite(e->ctx, v, v_len, "minibatch")) ||
+        (mv->vk == RBM_UNIT_POTTS &&
+         (st = rbm__potts_check_states(e->ctx, v, v_len, mv->nq, "minibatch"))))
         return st;
-    if (g->nv != mv->nv || g->nh != mv->nh)
+    if (g->nv != mv->nvw || g->nh != mv->nh)
         return rbm__fail(e->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         mv->nv, mv->nh);
+                         mv->nvw, mv->nh);
     e->kern->from_f64(v_len, v, e->vin);
     st = rbm__estimator_compute_real(e, batch, e->vin, e->gs);
     if (!st && !isfinite(rbm__gradient_max_abs(e->gs)))

@@ -25,6 +25,11 @@ rbm_status rbm__estimator_create(rbm_machine *m, rbm_estimator_kind kind, size_t
  * RBM_ERR_NOT_NORMALIZABLE). */
 rbm_status rbm__estimator_compute_real(rbm_estimator *e, size_t batch, const void *v,
                                        rbm_gradient *g);
+/* Sample weights of the rows of the batches given to compute from now on
+ * (batch values, borrowed: the caller keeps them valid and current; sum > 0
+ * is the caller's check), or NULL for unweighted batches. The data term is
+ * then the batch mean weighted by w_r / sum_r w_r. */
+void rbm__estimator_set_batch_weights(rbm_estimator *e, const double *w);
 void rbm__estimator_commit(rbm_estimator *e);
 void rbm__estimator_rollback(rbm_estimator *e);
 

@@ -16,7 +16,18 @@ static rbm_status exact_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
     const rbm_machine *m = e->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st;
-    if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN) {
+    if (mv->vk == RBM_UNIT_POTTS) {
+        if (!rbm__potts_enum_pick(m, RBM_EXACT_MAX_UNITS, &x->layer))
+            return rbm__fail(e->ctx, RBM_ERR_UNSUPPORTED,
+                             "exact gradient of a Potts machine needs q^N <= 2^%d visible "
+                             "configurations or a discrete hidden layer of at most %d units "
+                             "(machine has %zu sites of %zu states and %zu %s hidden units)",
+                             RBM_EXACT_MAX_UNITS, RBM_EXACT_MAX_UNITS, mv->nv, mv->nq, mv->nh,
+                             rbm_unit_kind_name(mv->hk));
+        x->method = RBM__EXACT_POTTS;
+        st = rbm__xcalloc(e->ctx, rbm__potts_enum_ws_len(m), sizeof(double), &x->gg_ws,
+                          "Potts enumeration workspace");
+    } else if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN) {
         x->method = RBM__EXACT_GAUSS_GAUSS;
         st = rbm__xcalloc(e->ctx, rbm__gauss_gauss_ws_len(m), sizeof(double), &x->gg_ws,
                           "Gauss-Gauss workspace");
@@ -31,8 +42,9 @@ static rbm_status exact_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
         st = rbm__enum_ws_init(e->ctx, m, x->layer, &x->ws);
     }
     if (st ||
-        (st = rbm__xcalloc(e->ctx, mv->nv * mv->nh, sizeof(double), &x->vh, "model statistics")) ||
-        (st = rbm__xcalloc(e->ctx, mv->nv, sizeof(double), &x->v, "model statistics")) ||
+        (st = rbm__xcalloc(e->ctx, mv->nvw * mv->nh, sizeof(double), &x->vh,
+                           "model statistics")) ||
+        (st = rbm__xcalloc(e->ctx, mv->nvw, sizeof(double), &x->v, "model statistics")) ||
         (st = rbm__xcalloc(e->ctx, mv->nh, sizeof(double), &x->h, "model statistics")))
         return st;
     return RBM_OK;
@@ -63,12 +75,15 @@ static rbm_status exact_negative(rbm_estimator *e, size_t B, const void *v, rbm_
     case RBM__EXACT_ENUMERATE:
         st = rbm__exact_stats(m, x->layer, &x->ws, NULL, x->vh, x->v, x->h);
         break;
+    case RBM__EXACT_POTTS:
+        st = rbm__potts_exact_stats(m, x->layer, x->gg_ws, NULL, x->vh, x->v, x->h);
+        break;
     }
     if (st)
         return st;
-    for (size_t i = 0; i < mv->nv * mv->nh; i++)
+    for (size_t i = 0; i < mv->nvw * mv->nh; i++)
         g->dW[i] -= x->vh[i];
-    for (size_t i = 0; i < mv->nv; i++)
+    for (size_t i = 0; i < mv->nvw; i++)
         g->da[i] -= x->v[i];
     for (size_t j = 0; j < mv->nh; j++)
         g->db[j] -= x->h[j];

@@ -8,17 +8,17 @@
 #include "train/estimator_impl.h"
 #include "train/sampler.h"
 
-/* G -= (1/n) v^T hmean, da -= mean of v, db -= mean of hmean, over n chains. */
+/* G -= (1/n) onehot(v)^T hmean, da -= mean of onehot(v), db -= mean of
+ * hmean, over n chains (onehot(v) = v for a scalar visible kind). */
 static void subtract_chains(const rbm_estimator *e, size_t n, const void *v, const void *hmean,
                             void *G, rbm_gradient *g)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(e->m);
     const rbm__kern *K = e->kern;
-    const size_t nv = mv->nv, nh = mv->nh;
     const double inv = 1.0 / (double)n;
-    K->outer(n, nv, nh, -inv, v, hmean, 1.0, G);
-    K->colsum(n, nv, -inv, v, 1.0, g->da);
-    K->colsum(n, nh, -inv, hmean, 1.0, g->db);
+    K->visible_outer(mv, n, -inv, v, hmean, 1.0, G);
+    K->visible_colsum(mv, n, -inv, v, 1.0, g->da);
+    K->colsum(n, mv->nh, -inv, hmean, 1.0, g->db);
 }
 
 /* ---------------- CD-k ---------------- */
@@ -29,12 +29,14 @@ static rbm_status cd_init(rbm_estimator *e, size_t n_chains, uint64_t seed)
     (void)n_chains;
     (void)seed;
     rbm__cd_state *c = &e->u.cd;
-    const size_t bv = e->max_batch * mv->nv, bh = e->max_batch * mv->nh;
+    /* v holds nv values a row, its field fv nvw (q per site for Potts) */
+    const size_t bv = e->max_batch * mv->nv, bvw = e->max_batch * mv->nvw;
+    const size_t bh = e->max_batch * mv->nh;
     const size_t el = e->kern->elem;
     rbm_status st;
     if ((st = rbm__xcalloc(e->ctx, bv, el, &c->v, "CD chains")) ||
         (st = rbm__xcalloc(e->ctx, bh, el, &c->h, "CD chains")) ||
-        (st = rbm__xcalloc(e->ctx, bv, el, &c->fv, "CD chains")) ||
+        (st = rbm__xcalloc(e->ctx, bvw, el, &c->fv, "CD chains")) ||
         (st = rbm__xcalloc(e->ctx, bh, el, &c->fh, "CD chains")))
         return st;
     return RBM_OK;

@@ -67,14 +67,15 @@ typedef struct rbm__pcd_state {
 /* EXACT: how the model statistics are computed. */
 typedef enum rbm__exact_method {
     RBM__EXACT_ENUMERATE,  /* sum over the states of one discrete layer */
-    RBM__EXACT_GAUSS_GAUSS /* closed form of the joint Gaussian (linear.c) */
+    RBM__EXACT_GAUSS_GAUSS, /* closed form of the joint Gaussian (linear.c) */
+    RBM__EXACT_POTTS        /* a Potts visible layer: rbm__potts_exact_stats */
 } rbm__exact_method;
 
 typedef struct rbm__exact_state {
     rbm__exact_method method;
     rbm_layer layer;       /* ENUMERATE: the enumerated layer */
     rbm__enum_ws ws;       /* ENUMERATE: rbm__exact_stats workspace */
-    double *gg_ws;         /* GAUSS_GAUSS: rbm__gauss_gauss_stats workspace */
+    double *gg_ws;         /* GAUSS_GAUSS: rbm__gauss_gauss_stats workspace; POTTS: its */
     double *vh, *v, *h;    /* model statistics <v h^T>, <v>, <h> */
 } rbm__exact_state;
 
@@ -116,6 +117,9 @@ struct rbm_estimator {
     bool pending;     /* a computation awaits commit or rollback */
     void *vin; /* max_batch x nv: input converted to the compute type */
     void *ph;  /* max_batch x nh: E[h|v] of the data */
+    void *phw; /* max_batch x nh: E[h|v] times the normalised batch weights */
+    const double *bw; /* weights of the next batch (borrowed), NULL: every row 1 */
+    double *bwn;      /* max_batch: bw / sum(bw) */
     void *gw;  /* nv x nh weight accumulator in float32 (NULL for float64) */
     rbm_gradient *gs; /* rbm_estimator_compute's scratch: g is written only on success */
     union {

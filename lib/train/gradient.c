@@ -33,7 +33,7 @@ static rbm_status scratch_new(const rbm_machine *m, struct rbm__gradient_scratch
     rbm_status st = rbm__xcalloc(mv->ctx, 1, sizeof *gg, &gg, "gradient scratch");
     if (st)
         return st;
-    if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &gg->candW,
+    if ((st = rbm__xcalloc(mv->ctx, mv->nvw * mv->nh, sizeof(double), &gg->candW,
                            "candidate weights")) ||
         (st = rbm__singular_ws_init(m, &gg->sws))) {
         scratch_free(mv->ctx, gg);
@@ -48,9 +48,6 @@ rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_gradient_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -60,10 +57,10 @@ rbm_status rbm_gradient_new(const rbm_machine *m, rbm_gradient **out)
     if (st)
         return st;
     g->ctx = mv->ctx;
-    g->nv = mv->nv;
+    g->nv = mv->nvw;
     g->nh = mv->nh;
-    if ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &g->dW, "gradient")) ||
-        (st = rbm__xcalloc(mv->ctx, mv->nv, sizeof(double), &g->da, "gradient")) ||
+    if ((st = rbm__xcalloc(mv->ctx, mv->nvw * mv->nh, sizeof(double), &g->dW, "gradient")) ||
+        (st = rbm__xcalloc(mv->ctx, mv->nvw, sizeof(double), &g->da, "gradient")) ||
         (st = rbm__xcalloc(mv->ctx, mv->nh, sizeof(double), &g->db, "gradient")) ||
         (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN &&
          (st = scratch_new(m, &g->gg)))) {
@@ -232,7 +229,7 @@ static rbm_status apply_weights_checked(const rbm_gradient *g, rbm_machine *m, d
         return st;
     if (!gg)
         gg = tmp;
-    const size_t n = mv->nv * mv->nh;
+    const size_t n = mv->nvw * mv->nh;
     for (size_t i = 0; i < n; i++)
         gg->candW[i] = mv->W[i] + step * g->dW[i];
     st = rbm__machine_check_normalizable_ws(m, gg->candW, mv->sigma_v, mv->sigma_h, &gg->sws);
@@ -253,19 +250,19 @@ rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step
     if (!g || !m)
         return rbm__fail(g ? g->ctx : mv->ctx, RBM_ERR_NULL, "rbm_gradient_apply: %s is NULL",
                          g ? "machine" : "gradient");
-    if (g->nv != mv->nv || g->nh != mv->nh)
+    if (g->nv != mv->nvw || g->nh != mv->nh)
         return rbm__fail(mv->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         mv->nv, mv->nh);
+                         mv->nvw, mv->nh);
     if (!isfinite(step))
         return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE, "step size is not finite");
-    size_t n = mv->nv * mv->nh;
+    size_t n = mv->nvw * mv->nh;
     double *W, *a, *b;
     rbm__machine_params_mut(m, &W, &a, &b);
     /* Check before writing: every new parameter finite and within the limit. */
     const double lim = rbm__param_limit(mv->prec);
     const double *P[3] = {W, a, b}, *D[3] = {g->dW, g->da, g->db};
-    const size_t len[3] = {n, mv->nv, mv->nh};
+    const size_t len[3] = {n, mv->nvw, mv->nh};
     for (size_t part = 0; part < 3; part++)
         for (size_t i = 0; i < len[part]; i++)
             if (!(fabs(P[part][i] + step * D[part][i]) <= lim))
@@ -283,7 +280,7 @@ rbm_status rbm_gradient_apply(const rbm_gradient *g, rbm_machine *m, double step
         for (size_t i = 0; i < n; i++)
             W[i] += step * g->dW[i];
     }
-    for (size_t i = 0; i < mv->nv; i++)
+    for (size_t i = 0; i < mv->nvw; i++)
         a[i] += step * g->da[i];
     for (size_t j = 0; j < mv->nh; j++)
         b[j] += step * g->db[j];

@@ -7,7 +7,7 @@
 
 struct rbm_gradient {
     rbm_context *ctx;
-    size_t nv, nh;
+    size_t nv, nh; /* nv: rows of W (the machine's nvw: N*q for Potts) */
     double *dW, *da, *db; /* nv x nh row-major, nv, nh */
     struct rbm__gradient_scratch *gg; /* Gauss-Gauss apply scratch, or NULL */
 };

@@ -86,7 +86,7 @@ rbm_status rbm__optimizer_new(rbm_machine *m, rbm__optimizer **out)
     o->eps = 1e-8;
     o->b1t = o->b2t = 1.0;
     if (mv->vk == RBM_UNIT_GAUSSIAN && mv->hk == RBM_UNIT_GAUSSIAN &&
-        ((st = rbm__xcalloc(mv->ctx, mv->nv * mv->nh, sizeof(double), &o->candW,
+        ((st = rbm__xcalloc(mv->ctx, mv->nvw * mv->nh, sizeof(double), &o->candW,
                             "candidate weights")) ||
          (st = rbm__singular_ws_init(m, &o->sws)))) {
         rbm__optimizer_free(o);
@@ -100,8 +100,8 @@ static rbm_status alloc_moments(rbm__optimizer *o, double **W, double **a, doubl
 {
     const rbm__machine_view *mv = rbm__machine_view_of(o->m);
     rbm_status st;
-    if ((st = rbm__xcalloc(o->ctx, mv->nv * mv->nh, sizeof(double), W, "optimiser state")) ||
-        (st = rbm__xcalloc(o->ctx, mv->nv, sizeof(double), a, "optimiser state")) ||
+    if ((st = rbm__xcalloc(o->ctx, mv->nvw * mv->nh, sizeof(double), W, "optimiser state")) ||
+        (st = rbm__xcalloc(o->ctx, mv->nvw, sizeof(double), a, "optimiser state")) ||
         (st = rbm__xcalloc(o->ctx, mv->nh, sizeof(double), b, "optimiser state")))
         return st;
     return RBM_OK;
@@ -260,8 +260,8 @@ static double max_abs_params(const rbm_machine *m, const double *W, const double
                              const double *b)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    return fmax(rbm__max_abs(mv->nv * mv->nh, W),
-                fmax(rbm__max_abs(mv->nv, a), rbm__max_abs(mv->nh, b)));
+    return fmax(rbm__max_abs(mv->nvw * mv->nh, W),
+                fmax(rbm__max_abs(mv->nvw, a), rbm__max_abs(mv->nh, b)));
 }
 
 /* The Cauchy-Schwarz constant of Adam: for b1^2 < b2 and moments grown from
@@ -315,9 +315,9 @@ static bool update_finite(const rbm__optimizer *o, const rbm_gradient *g, double
         return true;
     double *W, *a, *b; /* UPD_CHECK writes nothing */
     rbm__machine_params_mut(o->m, &W, &a, &b);
-    return update(o, mv->nv * mv->nh, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, UPD_CHECK,
+    return update(o, mv->nvw * mv->nh, W, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, UPD_CHECK,
                   NULL) &&
-           update(o, mv->nv, a, g->da, o->ua, o->sa, 0, 0, c1, c2, UPD_CHECK, NULL) &&
+           update(o, mv->nvw, a, g->da, o->ua, o->sa, 0, 0, c1, c2, UPD_CHECK, NULL) &&
            update(o, mv->nh, b, g->db, o->ub, o->sb, 0, 0, c1, c2, UPD_CHECK, NULL);
 }
 
@@ -344,7 +344,7 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
         c1 = 1 - b1t;
         c2 = 1 - b2t;
     }
-    size_t nw = mv->nv * mv->nh;
+    size_t nw = mv->nvw * mv->nh;
     double *mW, *ma, *mb;
     rbm__machine_params_mut(m, &mW, &ma, &mb);
     if (!update_finite(o, g, maxg, c1, c2))
@@ -363,7 +363,7 @@ rbm_status rbm__optimizer_step(rbm__optimizer *o, const rbm_gradient *g, double 
             return st;
     }
     update(o, nw, mW, g->dW, o->uW, o->sW, o->l1, o->l2, c1, c2, UPD_APPLY, NULL);
-    update(o, mv->nv, ma, g->da, o->ua, o->sa, 0, 0, c1, c2, UPD_APPLY, NULL);
+    update(o, mv->nvw, ma, g->da, o->ua, o->sa, 0, 0, c1, c2, UPD_APPLY, NULL);
     update(o, mv->nh, mb, g->db, o->ub, o->sb, 0, 0, c1, c2, UPD_APPLY, NULL);
     o->b1t = b1t;
     o->b2t = b2t;
@@ -405,8 +405,8 @@ static void write_moments(const rbm__optimizer *o, const double *W, const double
     const rbm__machine_view *mv = rbm__machine_view_of(o->m);
     rbm__wbuf_u32(w, W ? 1 : 0);
     if (W) {
-        rbm__wbuf_f64s(w, W, mv->nv * mv->nh);
-        rbm__wbuf_f64s(w, a, mv->nv);
+        rbm__wbuf_f64s(w, W, mv->nvw * mv->nh);
+        rbm__wbuf_f64s(w, a, mv->nvw);
         rbm__wbuf_f64s(w, b, mv->nh);
     }
 }
@@ -465,8 +465,8 @@ static rbm_status read_moments(rbm__optimizer *o, double *W, double *a, double *
     snprintf(what[1], sizeof what[1], "%s moment a", which);
     snprintf(what[2], sizeof what[2], "%s moment b", which);
     rbm_status st;
-    if ((st = rbm__ckpt_get_f64s(in, W, mv->nv * mv->nh, what[0])) ||
-        (st = rbm__ckpt_get_f64s(in, a, mv->nv, what[1])) ||
+    if ((st = rbm__ckpt_get_f64s(in, W, mv->nvw * mv->nh, what[0])) ||
+        (st = rbm__ckpt_get_f64s(in, a, mv->nvw, what[1])) ||
         (st = rbm__ckpt_get_f64s(in, b, mv->nh, what[2])))
         return st;
     return RBM_OK;
@@ -504,8 +504,8 @@ rbm_status rbm__optimizer_read_state(rbm__optimizer *o, rbm__ckpt_in *in)
         return st;
     if (o->kind != RBM_OPTIMIZER_ADAM)
         return RBM_OK;
-    if ((st = check_moments(o, mv->nv * mv->nh, o->uW, o->sW, "W", in)) ||
-        (st = check_moments(o, mv->nv, o->ua, o->sa, "a", in)) ||
+    if ((st = check_moments(o, mv->nvw * mv->nh, o->uW, o->sW, "W", in)) ||
+        (st = check_moments(o, mv->nvw, o->ua, o->sa, "a", in)) ||
         (st = check_moments(o, mv->nh, o->ub, o->sb, "b", in)))
         return st;
     return RBM_OK;

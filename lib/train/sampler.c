@@ -15,7 +15,7 @@ void rbm__gibbs(const rbm_machine *m, const rbm__kern *k, rbm_rng *rng, size_t n
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     for (size_t t = 0; t < sweeps; t++) {
         k->visible_field(mv, n, t == 0 ? h_in : h, fv);
-        k->sample(mv->vk, mv->sigma_v, n * mv->nv, fv, v, rng);
+        k->visible_sample(mv, n, fv, v, rng);
         k->hidden_field(mv, n, v, fh);
         k->sample(mv->hk, mv->sigma_h, n * mv->nh, fh, h, rng);
     }
@@ -50,6 +50,7 @@ static void random_visible(rbm_sampler *s)
     for (size_t i = 0; i < total; i++) {
         double x;
         switch (mv->vk) {
+        case RBM_UNIT_POTTS: x = (double)rbm__rng_index(&s->rng, mv->nq); break;
         case RBM_UNIT_BERNOULLI: x = rbm__rng_uniform(&s->rng) < 0.5 ? 1.0 : 0.0; break;
         case RBM_UNIT_ISING: x = rbm__rng_uniform(&s->rng) < 0.5 ? 1.0 : -1.0; break;
         default: x = mv->sigma_v * rbm__rng_normal(&s->rng); break;
@@ -58,14 +59,28 @@ static void random_visible(rbm_sampler *s)
     }
 }
 
+/* For a Potts visible layer: every chain value a state in 0..q-1 (what the
+ * field gathers rely on), checked on values from outside (a checkpoint). */
+static rbm_status check_potts_chains(const rbm_sampler *s, const char *what)
+{
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    if (mv->vk != RBM_UNIT_POTTS)
+        return RBM_OK;
+    for (size_t i = 0; i < s->n * mv->nv; i++) {
+        double x;
+        s->k->to_f64(1, (const char *)s->v + i * s->k->elem, &x);
+        rbm_status st = rbm__potts_check_states(s->ctx, &x, 1, mv->nq, what);
+        if (st)
+            return st;
+    }
+    return RBM_OK;
+}
+
 rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_sampler **out)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_sampler_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -84,15 +99,16 @@ rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed, rbm_s
     s->k = rbm__kern_for(mv->prec);
     s->n = n_chains;
     rbm__rng_init(&s->rng, mv->ctx, seed);
-    size_t nvn, nhn;
-    if (!rbm__mul_ok(n_chains, mv->nv, &nvn) || !rbm__mul_ok(n_chains, mv->nh, &nhn)) {
+    size_t nvn, nhn, nfv;
+    if (!rbm__mul_ok(n_chains, mv->nv, &nvn) || !rbm__mul_ok(n_chains, mv->nh, &nhn) ||
+        !rbm__mul_ok(n_chains, mv->nvw, &nfv)) {
         rbm_sampler_free(s);
         return rbm__fail(mv->ctx, RBM_ERR_TOO_LARGE, "%zu chains of this machine overflow",
                          n_chains);
     }
     if ((st = rbm__xcalloc(mv->ctx, nvn, s->k->elem, &s->v, "chain states")) ||
         (st = rbm__xcalloc(mv->ctx, nhn, s->k->elem, &s->h, "chain states")) ||
-        (st = rbm__xcalloc(mv->ctx, nvn, s->k->elem, &s->fv, "chain fields")) ||
+        (st = rbm__xcalloc(mv->ctx, nfv, s->k->elem, &s->fv, "chain fields")) ||
         (st = rbm__xcalloc(mv->ctx, nhn, s->k->elem, &s->fh, "chain fields"))) {
         rbm_sampler_free(s);
         return st;
@@ -145,8 +161,18 @@ rbm_status rbm_sampler_init_from_data(rbm_sampler *s, const rbm_dataset *data)
     size_t *idx;
     if ((st = rbm__xcalloc(s->ctx, s->n, sizeof(size_t), &idx, "row indices")))
         return st;
+    rbm_rng rng = s->rng; /* kept only when the rows are accepted */
     for (size_t c = 0; c < s->n; c++)
-        idx[c] = rbm__rng_index(&s->rng, rbm__dataset_rows(data));
+        idx[c] = rbm__rng_index(&rng, rbm__dataset_rows(data));
+    for (size_t c = 0; c < s->n && mv->vk == RBM_UNIT_POTTS; c++)
+        for (size_t i = 0; i < mv->nv; i++) {
+            double x = rbm__dataset_at(data, idx[c], i);
+            if ((st = rbm__potts_check_states(s->ctx, &x, 1, mv->nq, "dataset value"))) {
+                rbm__free(s->ctx, idx);
+                return st;
+            }
+        }
+    s->rng = rng;
     rbm__dataset_fetch(data, idx, 0, s->n, s->prec == RBM_PRECISION_FLOAT32, s->v);
     rbm__free(s->ctx, idx);
     resample_hidden(s);
@@ -196,7 +222,9 @@ rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len)
     rbm_status st;
     if ((st = check_state(s)) ||
         (st = rbm__check_array(s->ctx, v, len, s->n * mv->nv, "visible states")) ||
-        (st = rbm__check_finite(s->ctx, v, len, "visible states")))
+        (st = rbm__check_finite(s->ctx, v, len, "visible states")) ||
+        (mv->vk == RBM_UNIT_POTTS &&
+         (st = rbm__potts_check_states(s->ctx, v, len, mv->nq, "visible states"))))
         return st;
     s->k->from_f64(len, v, s->v);
     resample_hidden(s);
@@ -288,7 +316,8 @@ rbm_status rbm__sampler_read_state(rbm_sampler *s, rbm__ckpt_in *in)
     rbm_status st;
     if ((st = rbm__ckpt_get_rng(in, &s->rng, "chain rng")) ||
         (st = rbm__ckpt_get_reals(in, s->k, s->v, s->n * mv->nv, "chain visible state")) ||
-        (st = rbm__ckpt_get_reals(in, s->k, s->h, s->n * mv->nh, "chain hidden state")))
+        (st = rbm__ckpt_get_reals(in, s->k, s->h, s->n * mv->nh, "chain hidden state")) ||
+        (st = check_potts_chains(s, "chain visible state")))
         return st;
     return RBM_OK;
 }

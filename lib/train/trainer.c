@@ -25,6 +25,7 @@ void rbm_trainer_free(rbm_trainer *t)
     rbm__free(ctx, t->perm);
     rbm__free(ctx, t->vbatch);
     rbm__free(ctx, t->rec);
+    rbm__free(ctx, t->bw);
     rbm__centering_free(ctx, &t->center);
     rbm__free(ctx, t);
 }
@@ -39,6 +40,18 @@ static rbm_status validate_data(rbm_trainer *t)
         return rbm__fail(t->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
                          rbm__dataset_cols(d), mv->nv);
     double lo, hi;
+    if (mv->vk == RBM_UNIT_POTTS) {
+        for (size_t r = 0; r < rbm__dataset_rows(d); r++)
+            for (size_t c = 0; c < rbm__dataset_cols(d); c++) {
+                double x = rbm__dataset_at(d, r, c);
+                if (!(x >= 0 && x < (double)mv->nq && x == floor(x)))
+                    return rbm__fail(t->ctx, RBM_ERR_OUT_OF_RANGE,
+                                     "dataset value %g at row %zu column %zu is not a Potts "
+                                     "state in {0..%zu}",
+                                     x, r, c, mv->nq - 1);
+            }
+        return RBM_OK;
+    }
     switch (mv->vk) {
     case RBM_UNIT_BERNOULLI: lo = 0; hi = 1; break;
     case RBM_UNIT_ISING: lo = -1; hi = 1; break;
@@ -103,9 +116,6 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_trainer_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = mv->ctx;
@@ -127,10 +137,7 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     t->B = batch_size;
     t->prec = mv->prec;
     t->nbatches = (rbm__dataset_rows(data) + batch_size - 1) / batch_size;
-    if (rbm__dataset_weights(data))
-        rbm__log(ctx, RBM_LOG_WARNING,
-                 "the dataset carries sample weights, which the gradient estimators do not use "
-                 "yet: every row weighs 1 in training");
+    t->mean_w = rbm__dataset_weight_sum(data) / (double)rbm__dataset_rows(data);
     t->seed = seed;
     t->monitor_every = 1;
     t->recon = NAN;
@@ -140,7 +147,9 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
         (st = rbm__xcalloc(ctx, rbm__dataset_rows(data), sizeof(size_t), &t->perm,
                            "row permutation")) ||
         (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->vbatch, "minibatch")) ||
-        (st = rbm__xcalloc(ctx, batch_size * mv->nv, el, &t->rec, "reconstruction")) ||
+        (st = rbm__xcalloc(ctx, batch_size * mv->nvw, el, &t->rec, "reconstruction")) ||
+        (rbm__dataset_weights(data) &&
+         (st = rbm__xcalloc(ctx, batch_size, sizeof(double), &t->bw, "batch weights"))) ||
         (st = rbm_gradient_new(m, &t->g)) ||
         (st = rbm__centering_init(ctx, mv->nv, mv->nh, &t->center)) ||
         (st = rbm_trainer_set_estimator(t, RBM_ESTIMATOR_PCD, 1)) ||
@@ -189,6 +198,10 @@ rbm_status rbm_trainer_set_int(rbm_trainer *t, rbm_trainer_param key, int64_t va
                                      (int32_t)key, RBM__PARAM_INT, (double)value, &spec);
     if (st)
         return st;
+    if (key == RBM_TRAINER_CENTERED && value && rbm__machine_view_of(t->m)->vk == RBM_UNIT_POTTS)
+        return rbm__fail(t->ctx, RBM_ERR_UNSUPPORTED,
+                         "RBM_TRAINER_CENTERED: the centred gradient is not defined for a Potts "
+                         "visible layer");
     if (key == RBM_TRAINER_CENTERED)
         t->center.on = value != 0;
     else
@@ -228,8 +241,8 @@ static rbm_status gradient_bound(rbm_trainer *t, const char *what, double *maxg)
     *maxg = rbm__gradient_max_abs(t->g);
     if (!isfinite(*maxg)) {
         const rbm__machine_view *mv = rbm__machine_view_of(t->m);
-        double maxp = fmax(rbm__max_abs(mv->nv * mv->nh, mv->W),
-                           fmax(rbm__max_abs(mv->nv, mv->a), rbm__max_abs(mv->nh, mv->b)));
+        double maxp = fmax(rbm__max_abs(mv->nvw * mv->nh, mv->W),
+                           fmax(rbm__max_abs(mv->nvw, mv->a), rbm__max_abs(mv->nh, mv->b)));
         return rbm__fail(t->ctx, RBM_ERR_NUMERICAL,
                          "%s at step %llu is not finite (largest |parameter| %g: the machine's "
                          "fields overflow; a smaller learning rate helps only before that); "
@@ -237,6 +250,26 @@ static rbm_status gradient_bound(rbm_trainer *t, const char *what, double *maxg)
                          what, (unsigned long long)t->steps, maxp);
     }
     return RBM_OK;
+}
+
+/* The Potts reconstruction error: the mean over the n x N sites of
+ * sum_c (onehot(v)_c - p_c)^2, p the reconstruction's state probabilities. */
+static double potts_recon(const rbm__kern *K, const rbm__machine_view *mv, size_t n,
+                          const void *v, const void *p)
+{
+    const size_t q = mv->nq, el = K->elem;
+    double acc = 0;
+    for (size_t s = 0; s < n * mv->nv; s++) {
+        double x;
+        K->to_f64(1, (const char *)v + s * el, &x);
+        for (size_t c = 0; c < q; c++) {
+            double pc;
+            K->to_f64(1, (const char *)p + (s * q + c) * el, &pc);
+            double d = (c == (size_t)x ? 1.0 : 0.0) - pc;
+            acc += d * d;
+        }
+    }
+    return acc / (double)(n * mv->nv);
 }
 
 rbm_status rbm_trainer_step(rbm_trainer *t)
@@ -254,8 +287,21 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     rbm__dataset_fetch(t->data, t->perm + off, 0, n, mv->prec == RBM_PRECISION_FLOAT32, t->vbatch);
     /* The estimator moves its chains tentatively: they are kept only when
      * the whole step succeeds, so a refused step changes nothing. */
-    double maxg = 0, recon = t->recon;
+    double maxg = 0, recon = t->recon, wfrac = 1;
+    if (t->bw) { /* docs/sequences.md: weighted minibatches */
+        double sum = 0;
+        for (size_t r = 0; r < n; r++)
+            sum += t->bw[r] = rbm__dataset_weight(t->data, t->perm[off + r]);
+        wfrac = sum / ((double)n * t->mean_w);
+        if (sum == 0) /* no weight: the data term is 0, the whole gradient scaled to 0 below */
+            for (size_t r = 0; r < n; r++)
+                t->bw[r] = 1;
+    }
+    rbm__estimator_set_batch_weights(t->est, t->bw);
     rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
+    rbm__estimator_set_batch_weights(t->est, NULL);
+    if (!st && wfrac != 1)
+        rbm_gradient_scale(t->g, wfrac);
     if (st) { /* the estimator's own message, with what the step kept */
         char why[200];
         snprintf(why, sizeof why, "%s", rbm_context_last_error(t->ctx));
@@ -273,8 +319,9 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     }
     if (!st && t->monitor_every && t->steps % t->monitor_every == 0) {
         K->visible_field(mv, n, rbm__estimator_positive_hidden(t->est), t->rec);
-        K->mean(mv->vk, mv->sigma_v, n * mv->nv, t->rec, t->rec);
-        recon = K->msd(n * mv->nv, t->vbatch, t->rec);
+        K->visible_mean(mv, n, t->rec, t->rec);
+        recon = mv->vk == RBM_UNIT_POTTS ? potts_recon(K, mv, n, t->vbatch, t->rec)
+                                         : K->msd(n * mv->nv, t->vbatch, t->rec);
     }
     if (!st)
         st = rbm__optimizer_step(t->opt, t->g, maxg, t->steps);
@@ -308,13 +355,13 @@ rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient *g)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "rbm_trainer_apply_gradient: gradient is NULL");
     rbm_machine *m = t->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    if (g->nv != mv->nv || g->nh != mv->nh)
+    if (g->nv != mv->nvw || g->nh != mv->nh)
         return rbm__fail(t->ctx, RBM_ERR_SHAPE,
                          "gradient is for a %zu x %zu machine, machine is %zu x %zu", g->nv, g->nh,
-                         mv->nv, mv->nh);
+                         mv->nvw, mv->nh);
     if (t->g != g) {
-        memcpy(t->g->dW, g->dW, mv->nv * mv->nh * sizeof(double));
-        memcpy(t->g->da, g->da, mv->nv * sizeof(double));
+        memcpy(t->g->dW, g->dW, mv->nvw * mv->nh * sizeof(double));
+        memcpy(t->g->da, g->da, mv->nvw * sizeof(double));
         memcpy(t->g->db, g->db, mv->nh * sizeof(double));
     }
     double maxg;

@@ -23,7 +23,9 @@ struct rbm_trainer {
     uint64_t steps, epochs;
     size_t batch_idx;
     size_t *perm;
-    void *vbatch, *rec; /* B x nv compute type */
+    void *vbatch, *rec; /* B x nv and B x nvw, compute type */
+    double *bw;         /* B: the sample weights of the batch's rows (weighted data only) */
+    double mean_w;      /* mean sample weight of the dataset (1 when unweighted) */
     double recon;
     rbm__centering center;
 };

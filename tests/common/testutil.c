@@ -160,8 +160,10 @@ int rbm_test_tmpdir_remove(void)
 
 void rbm_assert_same_machine(const rbm_machine *x, const rbm_machine *y)
 {
-    size_t nv = rbm_machine_n_visible(x), nh = rbm_machine_n_hidden(x);
-    assert_int_equal(nv, rbm_machine_n_visible(y));
+    /* nv: the rows of W and length of a (N*q for a Potts visible layer) */
+    size_t nv = rbm_machine_weight_rows(x), nh = rbm_machine_n_hidden(x);
+    assert_int_equal(rbm_machine_n_visible(x), rbm_machine_n_visible(y));
+    assert_int_equal(nv, rbm_machine_weight_rows(y));
     assert_int_equal(nh, rbm_machine_n_hidden(y));
     assert_int_equal(rbm_machine_unit_kind(x, RBM_LAYER_VISIBLE),
                      rbm_machine_unit_kind(y, RBM_LAYER_VISIBLE));

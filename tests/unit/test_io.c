@@ -772,7 +772,9 @@ static void test_bad_field_values(void **state)
     } cases[] = {
         {0, 1, 0, 0, 1, 1, 0, "n_visible"},
         {1, 0, 0, 0, 1, 1, 0, "n_hidden"},
-        {2, 1, 3, 0, 1, 1, 0, "visible unit kind 3"},
+        {2, 1, 4, 0, 1, 1, 0, "visible unit kind 4"},
+        {2, 1, 3, 0, 1, 1, 0, "0 Potts states"}, /* Potts without q (offset 44 is 0) */
+        {2, 1, 0, 3, 1, 1, 0, "hidden unit kind 3"}, /* Potts hidden units */
         {2, 1, 0, 0xFFFFFFFFu, 1, 1, 0, "hidden unit kind"},
         {2, 1, 2, 0, 0.0, 1, 0, "sigma_v"},
         {2, 1, 2, 0, -1.0, 1, 0, "sigma_v"},

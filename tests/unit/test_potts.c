@@ -316,8 +316,8 @@ static void test_refusals(void **state)
     assert_memory_equal(W2, p.W, sizeof W2);
     rbm_machine_free(c);
     /* entry points without Potts support refuse instead of misreading W */
-    rbm_sampler *s = NULL;
-    RBM_CHECK(ctx, rbm_sampler_new(m, 4, 1, &s), RBM_ERR_INVALID_ARGUMENT);
+    rbm_mode_tracker *s = NULL;
+    RBM_CHECK(ctx, rbm_mode_tracker_new(m, 2, &s), RBM_ERR_INVALID_ARGUMENT);
     assert_null(s);
     double lz;
     RBM_CHECK(ctx, rbm_exact_log_z(m, &lz), RBM_ERR_INVALID_ARGUMENT);
