@@ -173,6 +173,52 @@ then
 else
     fail "eval ising base (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+# A machine of the reported class (ising-ising, 20 hidden units, 20 epochs on
+# the synthetic data of seed 5: exact log Z about 310). Over AIS seeds 1-5
+# with the default (uniform) base and 1-3 with the data's base rate: every
+# run either says it has not converged (JSON and the stderr warning) or its
+# bracket [forward - 3 se, reverse + 3 se] contains the exact log Z.
+run train --visible ising --hidden ising --n-hidden 20 --epochs 20 --seed 5 --quiet --no-report \
+    --out "$tmp/h20.rbm"
+run eval "$tmp/h20.rbm" --method exact --no-pl --json --quiet
+cp "$tmp/out" "$tmp/h20.exact.json"
+h20_files=""
+for base in uniform data; do
+    for s in 1 2 3 4 5; do
+        [ "$base" = data ] && [ "$s" -gt 3 ] && continue
+        run eval "$tmp/h20.rbm" --method ais --ais-base "$base" --seed "$s" --no-pl --json
+        warned=0
+        grep -q 'warning: AIS has not converged' "$tmp/err" && warned=1
+        cp "$tmp/out" "$tmp/h20.$base.$s.$warned.json"
+        h20_files="$h20_files $tmp/h20.$base.$s.$warned.json"
+    done
+done
+if "$PY" - "$tmp/h20.exact.json" $h20_files >"$tmp/py" 2>&1 <<'PYEOF'
+import json, os, sys
+lz = json.load(open(sys.argv[1]))["log_z"]
+assert 300 < lz < 320, lz
+cover = {"uniform": [0, 0, 0], "data": [0, 0, 0]}  # forward, reverse within 2 se; converged
+for p in sys.argv[2:]:
+    base, seed, warned = os.path.basename(p).split(".")[1:4]
+    d = json.load(open(p))
+    f, sf = d["log_z"] - lz, d["log_z_stderr"]
+    r, sr = d["log_z_reverse"] - lz, d["log_z_reverse_stderr"]
+    c = cover[base]
+    c[0] += abs(f) <= 2 * sf
+    c[1] += abs(r) <= 2 * sr
+    c[2] += d["converged"]
+    assert d["converged"] == (warned == "0"), (p, d["converged"], warned)
+    if d["converged"]:
+        assert f - 3 * sf <= 0 <= r + 3 * sr, (p, f, sf, r, sr)
+    assert d["ais_base"] == base and d["ais_reverse_start"] == "exact"
+print("exact %.4f; uniform base: fwd/rev within 2 se %d/%d of 5, converged %d; "
+      "data base: %d/%d of 3, converged %d" % ((lz,) + tuple(cover["uniform"]) + tuple(cover["data"])))
+PYEOF
+then
+    ok "eval: AIS on the 20-hidden ising machine is covered by its bracket or flagged ($(cat "$tmp/py"))"
+else
+    fail "eval: AIS coverage on the 20-hidden ising machine (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
 # the report; the default method of a small model is exact
 run eval "$tmp/e.rbm" --data "$tmp/bits.csv"
 if [ "$rc" -eq 0 ] && grep -q '^log Z ' "$tmp/out" && grep -q '^method *exact' "$tmp/out" &&
