@@ -80,19 +80,12 @@ rbm_status rbm__potts_pseudo_log_likelihood(const rbm_machine *m, const rbm_data
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     const size_t rows = rbm__dataset_rows(data);
-    for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < rbm__dataset_cols(data); c++) {
-            double x = rbm__dataset_at(data, r, c);
-            if (!(x >= 0 && x < (double)mv->nq && x == floor(x)))
-                return rbm__fail(mv->ctx, RBM_ERR_OUT_OF_RANGE,
-                                 "pseudo-likelihood: row %zu column %zu is %g, not a Potts state "
-                                 "in {0..%zu}",
-                                 r, c, x, mv->nq - 1);
-        }
+    rbm_status st = rbm__dataset_check_states(data, mv->nq, mv->ctx, "pseudo-likelihood");
+    if (st)
+        return st;
     size_t parts = rbm__threads(mv->ctx);
     parts = parts > rows ? rows : parts > 64 ? 64 : parts;
     potts_pl_job J = {.m = m, .d = data};
-    rbm_status st;
     if ((st = rbm__xcalloc(mv->ctx, parts * (mv->nv + 2 * mv->nh + mv->nq), sizeof(double),
                            &J.work, "workspace")))
         return st;
