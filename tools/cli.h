@@ -123,6 +123,7 @@ enum cli_opt_type {
     OPT_POSITIVE,  /* double > 0 */
     OPT_FRACTION,  /* double in (0, 1] */
     OPT_REAL_LIST, /* repeatable double >= 0 appended to dst[*count], at most max */
+    OPT_STRING_LIST, /* repeatable non-empty string appended to ((const char **)dst)[*count] */
     OPT_CHOICE     /* one of the names of *choice */
 };
 
@@ -132,11 +133,11 @@ struct cli_option {
     enum cli_opt_type type;
     void *dst;
     int *set;             /* set to 1 when the option is given, or NULL */
-    size_t min, max;      /* OPT_SIZE bounds (max 0: none); OPT_REAL_LIST capacity */
+    size_t min, max;      /* OPT_SIZE bounds (max 0: none); OPT_*_LIST capacity */
     const char *expected; /* OPT_STRING: what the value should be, for an empty one;
-                             OPT_REAL_LIST: what max counts ("modes") */
+                             OPT_*_LIST: what max counts ("modes") */
     const struct cli_choice *choice; /* OPT_CHOICE */
-    size_t *count;        /* OPT_REAL_LIST: values stored so far */
+    size_t *count;        /* OPT_*_LIST: values stored so far */
     int config;           /* a machine/training option (train's --resume check) */
 };
 
@@ -507,6 +508,31 @@ struct cli_spectrum {
     double *q;            /* r: share of u^a in the significant subspace */
     uint8_t *sig;         /* r: mode a significant */
 };
+
+/* ---- cli_compare.c: reproducibility of modes across models ---- */
+
+/* A mode counts as reproduced by another model when more than this share of
+ * its left singular vector lies in the span of that model's significant
+ * modes. */
+#define CLI_REPRODUCED_SHARE 0.5
+/* At most this many --compare models. */
+#define CLI_MAX_COMPARE 16
+
+struct cli_compare {
+    size_t n_models;       /* models compared with */
+    size_t r;              /* modes of the model */
+    double *repro;         /* r: the smallest share over the other models */
+    double *best;          /* r: the smallest best single overlap over them */
+    size_t *n_b;           /* n_models: significant modes of each other model */
+    size_t n_reproducible; /* significant modes with repro > CLI_REPRODUCED_SHARE */
+};
+/* Compare svd (of m, with its spectrum si against data) with the models at
+ * paths (same visible units; their census uses data too). 0, or an exit
+ * status after printing the error. */
+int cli_compare_modes(rbm_context *ctx, const rbm_svd *svd, const rbm_machine *m,
+                      const rbm_dataset *data, const char *const *paths, size_t n_paths,
+                      const struct cli_spectrum *si, struct cli_compare *out);
+void cli_compare_free(struct cli_compare *c);
 
 /* Column-shuffled copies of the data in the census (a 5% test per rank),
  * and the seed of the shuffles. */

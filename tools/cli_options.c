@@ -325,6 +325,17 @@ static int store_option(const struct cli_option *s, const char *v)
         }
         *(const char **)s->dst = v;
         return 0;
+    case OPT_STRING_LIST:
+        if (*v == '\0') {
+            cli_errorf("empty value for %s (expected a file)", s->name);
+            return -1;
+        }
+        if (*s->count == s->max) {
+            cli_errorf("too many %s values (at most %zu %s)", s->name, s->max, s->expected);
+            return -1;
+        }
+        ((const char **)s->dst)[(*s->count)++] = v;
+        return 0;
     case OPT_SIZE:
         if (parse_size(s->name, v, s->min, (size_t *)s->dst) != 0)
             return -1;

@@ -14,6 +14,8 @@ struct spectrum_opts {
     uint64_t data_seed;
     int json, quiet, help;
     double t0; /* start of the command */
+    const char *compare[CLI_MAX_COMPARE]; /* --compare OTHER (repeatable) */
+    size_t n_compare;
     struct cli_history_opts history; /* --history ARCHIVE (cli_history.c) */
 };
 
@@ -39,6 +41,14 @@ void cli_usage_spectrum(FILE *f)
           CLI_MODEL_READ_HELP
           "  --modes K             modes compared with the top K principal directions\n"
           "                        (default 5, at most min(N_v, N_h))\n"
+          "  --compare OTHER       (repeatable, up to 16) per-mode reproducibility: the\n"
+          "                        share of each mode's u_a in the span of OTHER's\n"
+          "                        significant modes (other training seeds or chains on\n"
+          "                        the same data, same visible units; the smallest\n"
+          "                        over the models given) and the best single overlap;\n"
+          "                        JSON: per mode reproducibility and best_overlap,\n"
+          "                        n_reproducible_modes (significant and reproduced:\n"
+          "                        share > 1/2)\n"
           "  --history ARCHIVE     instead of MODEL: the singular values of W at every\n"
           "                        checkpoint of an archive (rbms HDF5 or librbm) with\n"
           "                        the bulk edge, and their figure (spectrum_history.png\n"
@@ -68,6 +78,8 @@ static int parse_spectrum_opts(int argc, char **argv, struct spectrum_opts *o)
         {"--plots", .type = OPT_STRING, .dst = &o->history.plots, .expected = "a directory"},
         {"--no-plots", .type = OPT_FLAG, .dst = &o->history.no_plots},
         {"--plot-modes", .type = OPT_SIZE, .dst = &o->history.n_plot, .min = 1},
+        {"--compare", .type = OPT_STRING_LIST, .dst = o->compare, .count = &o->n_compare,
+         .max = CLI_MAX_COMPARE, .expected = "models"},
     };
     const struct cli_args args = {.cmd = "spectrum", .opts = opts, .n_opts = ARRAY_LEN(opts),
                                   .model = &o->model};
@@ -76,7 +88,7 @@ static int parse_spectrum_opts(int argc, char **argv, struct spectrum_opts *o)
 
 static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine *m,
                                 const struct cli_data_info *di, const struct cli_spectrum *si,
-                                double kappa, double seconds)
+                                const struct cli_compare *cmp, double kappa, double seconds)
 {
     FILE *f = stdout;
     int first = 1;
@@ -95,12 +107,28 @@ static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine
     cli_json_size(f, &first, "n_data_components", si->n_components);
     cli_json_key(f, &first, "modes");
     fputc('[', f);
-    for (size_t a = 0; a < si->r; a++)
+    for (size_t a = 0; a < si->r; a++) {
         fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s, \"subspace_overlap\": %.17g, "
-                   "\"significant\": %s}",
+                   "\"significant\": %s",
                 a ? ", " : "", si->w[a], a < si->n_outside ? "true" : "false", si->q[a],
                 si->sig[a] ? "true" : "false");
+        if (cmp->n_models)
+            fprintf(f, ", \"reproducibility\": %.17g, \"best_overlap\": %.17g", cmp->repro[a],
+                    cmp->best[a]);
+        fputc('}', f);
+    }
     fputc(']', f);
+    if (cmp->n_models) {
+        cli_json_size(f, &first, "n_reproducible_modes", cmp->n_reproducible);
+        cli_json_key(f, &first, "compared");
+        fputc('[', f);
+        for (size_t i = 0; i < cmp->n_models; i++) {
+            fputs(i ? ", {\"model\": " : "{\"model\": ", f);
+            cli_json_string(f, o->compare[i]);
+            fprintf(f, ", \"n_significant_modes\": %zu}", cmp->n_b[i]);
+        }
+        fputc(']', f);
+    }
     cli_json_size(f, &first, "pca_modes", si->k);
     cli_json_key(f, &first, "pca_overlaps");
     fputc('[', f);
@@ -117,7 +145,7 @@ static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine
 
 static void print_spectrum_report(const struct spectrum_opts *o, const rbm_machine *m,
                                   const struct cli_data_info *di, const struct cli_spectrum *si,
-                                  double kappa, double seconds)
+                                  const struct cli_compare *cmp, double kappa, double seconds)
 {
     cli_print_model_line(o->model, m);
     cli_print_data_line(o->data, cli_data_source_of(o->data),
@@ -145,6 +173,15 @@ static void print_spectrum_report(const struct spectrum_opts *o, const rbm_machi
             printf(" %.2f%s", si->q[a], si->sig[a] ? "*" : "");
         printf("%s\n", si->r > 16 ? " ..." : "");
     }
+    if (cmp->n_models) {
+        printf("reproduced  %zu of the significant modes: more than half of u_a in the span of "
+               "the significant\n            modes of each of %zu other model%s; share "
+               "(smallest over them):",
+               cmp->n_reproducible, cmp->n_models, cmp->n_models == 1 ? "" : "s");
+        for (size_t a = 0; a < si->r && a < 16; a++)
+            printf(" %.2f", cmp->repro[a]);
+        printf("%s\n", si->r > 16 ? " ..." : "");
+    }
     if (si->k > 0) {
         cli_print_pca_lines(si);
         printf("            |u_a . e_b| (rows: modes a, columns: principal directions b):\n");
@@ -167,6 +204,9 @@ static int spectrum(rbm_context *ctx, void *arg)
     struct cli_data_info di;
     struct cli_spectrum si;
     memset(&si, 0, sizeof si);
+    struct cli_compare cmp;
+    memset(&cmp, 0, sizeof cmp);
+    rbm_svd *svd = NULL;
     char note[1024];
     int rc;
     if ((rc = cli_load_model(ctx, o->model, &m)) != 0)
@@ -184,19 +224,24 @@ static int spectrum(rbm_context *ctx, void *arg)
     }
     if ((rc = cli_load_model_data(ctx, m, &o->data, &o->data_seed, &data, &di)) != 0)
         goto done;
-    if (cli_compute_spectrum(ctx, m, data, o->modes, &si, NULL, note, sizeof note) != 0) {
+    if (cli_compute_spectrum(ctx, m, data, o->modes, &si, &svd, note, sizeof note) != 0) {
         cli_errorf("%s", note);
         rc = EXIT_RUNTIME;
         goto done;
     }
+    if (o->n_compare &&
+        (rc = cli_compare_modes(ctx, svd, m, data, o->compare, o->n_compare, &si, &cmp)) != 0)
+        goto done;
     double kappa = (double)nh / (double)nv;
     double seconds = cli_now_seconds() - o->t0;
     if (o->json)
-        print_spectrum_json(o, m, &di, &si, kappa, seconds);
+        print_spectrum_json(o, m, &di, &si, &cmp, kappa, seconds);
     else
-        print_spectrum_report(o, m, &di, &si, kappa, seconds);
+        print_spectrum_report(o, m, &di, &si, &cmp, kappa, seconds);
     rc = cli_flush_stdout() != 0 ? EXIT_RUNTIME : EXIT_OK;
 done:
+    cli_compare_free(&cmp);
+    rbm_svd_free(svd);
     cli_spectrum_free(&si);
     rbm_dataset_free(data);
     rbm_machine_free(m);

@@ -172,6 +172,29 @@ RBM_API rbm_status rbm_svd_significance(const rbm_svd *s, const rbm_census *c, d
                                         size_t overlap_len, uint8_t *significant,
                                         size_t sig_len, size_t *n_significant);
 
+/* ---- reproducibility of modes across machines (docs/spectral.md) ----
+ * Compare the modes of decomposition a with those of b (another machine
+ * with the same visible units: a second training seed, a second chain
+ * set). For each mode alpha of a (r_a = rbm_svd_rank(a) values each):
+ *   share[alpha]      = sum_{beta < n_b} (u_a^alpha . u_b^beta)^2, the share
+ *                       of u_a^alpha in the span of b's first n_b modes
+ *                       (0..1; a random direction has about n_b / N_v);
+ *   best[alpha]       = max_beta |u_a^alpha . u_b^beta| over all r_b modes;
+ *   best_index[alpha] = the beta that attains it (the lowest on a tie).
+ * The share is the robust measure: modes of nearly equal w are defined only
+ * up to a rotation of their subspace (see the sign convention above), so a
+ * reproduced mode of a near-degenerate group can have best well below 1
+ * while its share in b's group is near 1. With n_b = b's number of
+ * significant modes, share asks "does this mode lie in the significant
+ * subspace that the other run found?". Any output may be NULL.
+ * Cost: O(N_v r_a r_b), one temporary r_a x r_b array.
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (different N_v),
+ * RBM_ERR_INVALID_ARGUMENT (n_b not in 1..r_b), RBM_ERR_TOO_LARGE,
+ * RBM_ERR_NO_MEMORY; the outputs are untouched on error. */
+RBM_API rbm_status rbm_svd_mode_overlaps(const rbm_svd *a, const rbm_svd *b, size_t n_b,
+                                         double *share, size_t share_len, double *best,
+                                         size_t best_len, size_t *best_index, size_t index_len);
+
 /* ---- mode tracking during training ----
  * A tracker records the spectrum of a machine's W at the steps the caller
  * chooses (rbm_mode_tracker_record), keeping each mode's identity across

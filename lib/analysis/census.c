@@ -308,3 +308,68 @@ rbm_status rbm_svd_significance(const rbm_svd *s, const rbm_census *c, double *o
     rbm__free(s->ctx, q);
     return RBM_OK;
 }
+
+/* ---- reproducibility of modes across decompositions ---- */
+
+rbm_status rbm_svd_mode_overlaps(const rbm_svd *a, const rbm_svd *b, size_t n_b, double *share,
+                                 size_t share_len, double *best, size_t best_len,
+                                 size_t *best_index, size_t index_len)
+{
+    if (!a)
+        return RBM_ERR_NULL;
+    if (!b)
+        return rbm__fail(a->ctx, RBM_ERR_NULL, "rbm_svd_mode_overlaps: second decomposition is NULL");
+    if (b->nv != a->nv)
+        return rbm__fail(a->ctx, RBM_ERR_SHAPE,
+                         "rbm_svd_mode_overlaps: the decompositions have %zu and %zu visible "
+                         "units",
+                         a->nv, b->nv);
+    if (n_b < 1 || n_b > b->r)
+        return rbm__fail(a->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "rbm_svd_mode_overlaps: n_b = %zu, must be in 1..%zu (the second "
+                         "decomposition's rank)",
+                         n_b, b->r);
+    rbm_status st;
+    if (share && (st = rbm__check_array(a->ctx, share, share_len, a->r,
+                                        "rbm_svd_mode_overlaps: share")))
+        return st;
+    if (best && (st = rbm__check_array(a->ctx, best, best_len, a->r,
+                                       "rbm_svd_mode_overlaps: best")))
+        return st;
+    if (best_index && (st = rbm__check_array(a->ctx, best_index, index_len, a->r,
+                                             "rbm_svd_mode_overlaps: best_index")))
+        return st;
+    if (!rbm__blas_int_ok(a->nv) || !rbm__blas_int_ok(a->r) || !rbm__blas_int_ok(b->r))
+        return rbm__fail(a->ctx, RBM_ERR_TOO_LARGE, "rbm_svd_mode_overlaps: too large for BLAS");
+    size_t n;
+    if (!rbm__mul_ok(a->r, b->r, &n))
+        return rbm__fail(a->ctx, RBM_ERR_TOO_LARGE, "rbm_svd_mode_overlaps: %zu x %zu overlaps",
+                         a->r, b->r);
+    double *O;
+    if ((st = rbm__xcalloc(a->ctx, n, sizeof(double), &O, "mode overlaps")))
+        return st;
+    /* O = U_a^T U_b (r_a x r_b): O[i*r_b + j] = u_a^i . u_b^j */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)a->r, (int)b->r, (int)a->nv, 1.0,
+                a->U, (int)a->r, b->U, (int)b->r, 0.0, O, (int)b->r);
+    for (size_t i = 0; i < a->r; i++) {
+        const double *row = O + i * b->r;
+        double ss = 0, mx = -1;
+        size_t arg = 0;
+        for (size_t j = 0; j < b->r; j++) {
+            if (j < n_b)
+                ss += row[j] * row[j];
+            if (fabs(row[j]) > mx) {
+                mx = fabs(row[j]);
+                arg = j;
+            }
+        }
+        if (share)
+            share[i] = ss > 1 ? 1 : ss;
+        if (best)
+            best[i] = mx > 1 ? 1 : mx;
+        if (best_index)
+            best_index[i] = arg;
+    }
+    rbm__free(a->ctx, O);
+    return RBM_OK;
+}

@@ -435,6 +435,9 @@ typedef enum rbm_trainer_param {
  rbm_status rbm_svd_significance(const rbm_svd *s, const rbm_census *c, double *overlap,
                                         size_t overlap_len, uint8_t *significant,
                                         size_t sig_len, size_t *n_significant);
+ rbm_status rbm_svd_mode_overlaps(const rbm_svd *a, const rbm_svd *b, size_t n_b,
+                                         double *share, size_t share_len, double *best,
+                                         size_t best_len, size_t *best_index, size_t index_len);
  rbm_status rbm_mode_tracker_new(const rbm_machine *m, size_t n_modes,
                                         rbm_mode_tracker **out);
  void rbm_mode_tracker_free(rbm_mode_tracker *t);

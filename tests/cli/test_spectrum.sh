@@ -74,6 +74,56 @@ sys.exit(len(c) != 3 or max(c) - min(c) > 1)' $census_counts; then
 else
     fail "trained-census case: census across seeds (significant/MP:$census_counts)"
 fi
+# --compare: reproducibility of modes across training seeds on the same data
+# (6 planted +-1 clusters, 15% flips, written here by NumPy). The significant
+# modes must lie in the other runs' significant span (share > 0.9), the modes
+# inside the bulk must not (< 0.1); a model compared with itself reproduces
+# exactly its own significant span (share 1 there, 0 beyond).
+"$PY" -c '
+import sys, numpy as np
+r = np.random.default_rng(5)
+C = r.choice([-1.0, 1.0], size=(6, 100))
+lab = r.integers(0, 6, 4000)
+np.save(sys.argv[1], C[lab] * np.where(r.random((4000, 100)) < 0.15, -1.0, 1.0))' "$tmp/clusters.npy"
+for s in 1 2 3; do
+    setup_model "cluster model, seed $s" train --data "$tmp/clusters.npy" --visible ising \
+        --hidden ising --n-hidden 30 --epochs 10 --seed "$s" --no-report --quiet \
+        --out "$tmp/cl-$s.rbm"
+done
+run spectrum "$tmp/cl-1.rbm" --compare "$tmp/cl-2.rbm" --compare "$tmp/cl-3.rbm" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'len(d["compared"]) == 2 and all(c["n_significant_modes"] >= 1 for c in d["compared"])' \
+    'd["n_significant_modes"] >= 4 and d["n_reproducible_modes"] == d["n_significant_modes"]' \
+    'all(m["reproducibility"] > 0.9 for m in d["modes"] if m["significant"])' \
+    'all(m["reproducibility"] < 0.1 for m in d["modes"] if not m["outside_bulk"])' \
+    'all(0 <= m["best_overlap"] <= 1 and m["best_overlap"] ** 2 <= 1 + 1e-12 for m in d["modes"])' \
+    >"$tmp/py" 2>&1; then
+    ok "spectrum --compare: significant modes reproduced across seeds ($(grep -E '^ *"n_(significant|reproducible)_modes"' "$tmp/out" | tr -d '\n '))"
+else
+    fail "spectrum --compare (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run spectrum "$tmp/cl-1.rbm" --compare "$tmp/cl-1.rbm" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(abs(m["reproducibility"] - (1 if a < d["compared"][0]["n_significant_modes"] else 0)) < 1e-9 for a, m in enumerate(d["modes"]))' \
+    'all(abs(m["best_overlap"] - 1) < 1e-9 for m in d["modes"])' >"$tmp/py" 2>&1; then
+    ok "spectrum --compare with itself: share 1 in its own significant span, 0 beyond"
+else
+    fail "spectrum --compare with itself (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+fi
+run spectrum "$tmp/cl-1.rbm" --compare "$tmp/cl-2.rbm" --quiet
+if [ "$rc" -eq 0 ] && grep -q '^reproduced ' "$tmp/out"; then
+    ok "spectrum --compare report"
+else
+    fail "spectrum --compare report (status $rc)"
+fi
+expect_error 1 "spectrum --compare: missing model" spectrum "$tmp/cl-1.rbm" --data "$tmp/clusters.npy" --compare "$tmp/none.rbm"
+printf '0,1,1\n1,0,1\n1,1,0\n0,0,1\n' >"$tmp/three4.csv"
+setup_model "3-unit model" train --data "$tmp/three4.csv" --n-hidden 2 --epochs 1 --batch 2 --quiet --no-report --out "$tmp/three.rbm"
+expect_message 1 "spectrum --compare: different visible units" \
+    "--compare $tmp/three.rbm: 3 visible units, the model has 100" \
+    spectrum "$tmp/cl-1.rbm" --data "$tmp/clusters.npy" --compare "$tmp/three.rbm"
+expect_message 2 "spectrum --compare empty" "empty value for --compare (expected a file)" \
+    spectrum "$tmp/cl-1.rbm" --compare=
 run spectrum "$dmodel" --modes 3
 if [ "$rc" -eq 0 ] && grep -q '^bulk  *Marchenko-Pastur edge' "$tmp/out" && grep -q '^outside ' "$tmp/out" &&
     grep -q '^PCA ' "$tmp/out"; then

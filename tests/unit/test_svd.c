@@ -911,10 +911,11 @@ static void test_linear_regime_item8(void **state)
 /* ---------------------------------------------------------------------- */
 /* Marchenko-Pastur bulk and BBP outliers (§5.1, §9 items 12, 13)          */
 
-/* W = sum_k w_k u^k v^kT + R, R_ij ~ N(0, sigma^2 / sqrt(nv nh)); the
- * planted u^k into Uout (nv x K) when not NULL. */
-static double *spiked_u(size_t nv, size_t nh, double sigma, const double *w, size_t K,
-                        double *Uout)
+/* W = sum_k w_k u^k v^kT + R, R_ij ~ N(0, sigma^2 / sqrt(nv nh)), with the
+ * given u^k (Uin, nv x K) or random ones; fresh random v^k. The planted u^k
+ * into Uout (nv x K) when not NULL. */
+static double *spiked_with(size_t nv, size_t nh, double sigma, const double *w, size_t K,
+                           const double *Uin, double *Uout)
 {
     double *W = dalloc(nv * nh);
     double sd = sigma / sqrt(sqrt((double)nv * (double)nh));
@@ -922,7 +923,10 @@ static double *spiked_u(size_t nv, size_t nh, double sigma, const double *w, siz
         W[i] = sd * r_norm();
     if (K) {
         double *U = dalloc(nv * K), *V = dalloc(nh * K);
-        random_orthonormal(nv, K, U);
+        if (Uin)
+            memcpy(U, Uin, nv * K * sizeof *U);
+        else
+            random_orthonormal(nv, K, U);
         random_orthonormal(nh, K, V);
         for (size_t i = 0; i < nv; i++)
             for (size_t j = 0; j < nh; j++) {
@@ -937,6 +941,12 @@ static double *spiked_u(size_t nv, size_t nh, double sigma, const double *w, siz
         free(V);
     }
     return W;
+}
+
+static double *spiked_u(size_t nv, size_t nh, double sigma, const double *w, size_t K,
+                        double *Uout)
+{
+    return spiked_with(nv, nh, sigma, w, K, NULL, Uout);
 }
 
 static double *spiked(size_t nv, size_t nh, double sigma, const double *w, size_t K)
@@ -1861,6 +1871,112 @@ static void test_census_tracker_and_errors(void **state)
 /* ---------------------------------------------------------------------- */
 /* remaining argument errors                                              */
 
+/* Reproducibility across machines: two machines that share planted visible
+ * directions (a near-degenerate pair and two more) but have independent
+ * hidden directions and noise, as two training runs on the same data.
+ * Reference: plain loops over the left vectors of both decompositions;
+ * physics: the planted modes lie in the other's planted span (share near
+ * 1, the BBP share q(t) of each side), the noise modes do not (share below
+ * n_b / N_v), while the single best overlap of the degenerate pair may be
+ * anything from 1/sqrt(2) to 1. */
+static void test_mode_overlaps(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    const size_t nv = 200, nh = 100, K = 4, r = 100;
+    const double s_planted[4] = {10.0, 9.9, 8.0, 7.0};
+    double *U = dalloc(nv * K), *Ua = dalloc(nv * r), *Ub = dalloc(nv * r);
+    double *share = dalloc(r), *best = dalloc(r);
+    size_t idx[100];
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        r_seed(7000 + seed);
+        double *Wa = spiked_u(nv, nh, 1.0, s_planted, K, U);
+        double *Wb = spiked_with(nv, nh, 1.0, s_planted, K, U, NULL);
+        rbm_machine *ma = machine_with(ctx, nv, nh, Wa), *mb = machine_with(ctx, nv, nh, Wb);
+        rbm_svd *a = NULL, *b = NULL;
+        RBM_OKAY(ctx, rbm_svd_new(ma, &a));
+        RBM_OKAY(ctx, rbm_svd_new(mb, &b));
+        RBM_OKAY(ctx, rbm_svd_get_left_vectors(a, Ua, nv * r));
+        RBM_OKAY(ctx, rbm_svd_get_left_vectors(b, Ub, nv * r));
+        RBM_OKAY(ctx, rbm_svd_mode_overlaps(a, b, K, share, r, best, r, idx, r));
+        double noise_max = 0, noise_mean = 0;
+        for (size_t al = 0; al < r; al++) {
+            double ss = 0, mx = 0;
+            size_t arg = 0;
+            for (size_t be = 0; be < r; be++) {
+                double o = 0;
+                for (size_t i = 0; i < nv; i++)
+                    o += Ua[i * r + al] * Ub[i * r + be];
+                if (be < K)
+                    ss += o * o;
+                if (fabs(o) > mx) {
+                    mx = fabs(o);
+                    arg = be;
+                }
+            }
+            rbm_assert_close(share[al], ss, 1e-12, 1e-12, "share vs loops");
+            rbm_assert_close(best[al], mx, 1e-12, 1e-12, "best vs loops");
+            assert_int_equal(idx[al], arg);
+            if (al < K) {
+                /* t = s / sigma >= 7 at kappa 1/2: q(t) >= 0.95 per side */
+                if (share[al] < 0.85)
+                    fail_msg("seed %llu: planted mode %zu has share %.3f in the other's span",
+                             (unsigned long long)seed, al, share[al]);
+            } else {
+                noise_max = share[al] > noise_max ? share[al] : noise_max;
+                noise_mean += share[al] / (double)(r - K);
+            }
+        }
+        print_message("# reproducibility seed %llu: planted share %.3f %.3f %.3f %.3f, best %.3f "
+                      "%.3f %.3f %.3f; noise share mean %.4f max %.4f\n",
+                      (unsigned long long)seed, share[0], share[1], share[2], share[3], best[0],
+                      best[1], best[2], best[3], noise_mean, noise_max);
+        /* a random direction would have n_b / N_v = 0.02; a noise mode of a is
+         * also orthogonal to a's planted modes, which nearly span b's */
+        assert_true(noise_mean < 0.01);
+        assert_true(noise_max < 0.05);
+        /* the isolated planted modes are matched one to one */
+        assert_true(best[2] > 0.9 && idx[2] == 2);
+        assert_true(best[3] > 0.9 && idx[3] == 3);
+        /* errors leave the outputs untouched */
+        double keep = share[0];
+        expect_error(ctx, rbm_svd_mode_overlaps(a, b, 0, share, r, NULL, 0, NULL, 0),
+                     RBM_ERR_INVALID_ARGUMENT, "n_b 0");
+        expect_error(ctx, rbm_svd_mode_overlaps(a, b, r + 1, share, r, NULL, 0, NULL, 0),
+                     RBM_ERR_INVALID_ARGUMENT, "n_b beyond the rank");
+        expect_error(ctx, rbm_svd_mode_overlaps(a, b, K, share, r - 1, NULL, 0, NULL, 0),
+                     RBM_ERR_SHAPE, "short share");
+        expect_error(ctx, rbm_svd_mode_overlaps(a, NULL, K, share, r, NULL, 0, NULL, 0),
+                     RBM_ERR_NULL, "NULL b");
+        assert_int_equal(rbm_svd_mode_overlaps(NULL, b, K, share, r, NULL, 0, NULL, 0),
+                         RBM_ERR_NULL);
+        assert_true(share[0] == keep);
+        rbm_svd_free(a);
+        rbm_svd_free(b);
+        rbm_machine_free(ma);
+        rbm_machine_free(mb);
+        free(Wa);
+        free(Wb);
+    }
+    /* different visible sizes */
+    rbm_machine *m1 = machine_with(ctx, 30, 10, NULL), *m2 = machine_with(ctx, 31, 10, NULL);
+    rbm_svd *s1 = NULL, *s2 = NULL;
+    RBM_OKAY(ctx, rbm_svd_new(m1, &s1));
+    RBM_OKAY(ctx, rbm_svd_new(m2, &s2));
+    expect_error(ctx, rbm_svd_mode_overlaps(s1, s2, 1, NULL, 0, NULL, 0, NULL, 0), RBM_ERR_SHAPE,
+                 "different N_v");
+    rbm_svd_free(s1);
+    rbm_svd_free(s2);
+    rbm_machine_free(m1);
+    rbm_machine_free(m2);
+    free(U);
+    free(Ua);
+    free(Ub);
+    free(share);
+    free(best);
+    rbm_context_free(ctx);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -1911,6 +2027,7 @@ int main(void)
         cmocka_unit_test(test_census_planted),
         cmocka_unit_test(test_census_tracker_and_errors),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_mode_overlaps),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
