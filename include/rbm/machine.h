@@ -102,7 +102,8 @@ typedef enum rbm_gauge {
 RBM_API rbm_status rbm_machine_set_gauge(rbm_machine *m, rbm_gauge gauge, double *log_z_shift);
 
 /* Pseudo-count lambda of rbm_machine_init_visible_bias_from_data on a Potts
- * machine: site frequencies f_ic = (1 - lambda) n_ic / n + lambda / q. */
+ * machine: site frequencies f_ic = (1 - lambda) n_ic / n + lambda / q (n_ic,
+ * n weighted by the dataset's sample weights). */
 #define RBM_POTTS_PSEUDO_COUNT 1e-3
 
 /* Deep copy (parameters, sigmas, precision) into a new machine owned by the
@@ -174,7 +175,8 @@ RBM_API rbm_status rbm_machine_set_hidden_bias(rbm_machine *m, const double *b, 
  * Bernoulli logit(p) (p clipped to [1e-3, 1-1e-3]), Ising atanh(m) (m clipped
  * to [-1+2e-3, 1-2e-3]), Gaussian mean/sigma_v^2; Potts (the dataset holds
  * state indices) a_ic = log f_ic - mean_c log f_ic with the site
- * frequencies f_ic of RBM_POTTS_PSEUDO_COUNT (a value that is no state:
+ * frequencies f_ic of RBM_POTTS_PSEUDO_COUNT, n_ic and n counted with the
+ * dataset's sample weights when it has them (a value that is no state:
  * RBM_ERR_INVALID_ARGUMENT).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (std < 0 or not finite),
  * RBM_ERR_SHAPE (dataset columns != n_visible), RBM_ERR_NOT_NORMALIZABLE. */

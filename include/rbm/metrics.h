@@ -34,10 +34,19 @@ extern "C" {
 
 /* Exact log Z. Enumerates the smaller discrete layer (at most
  * RBM_EXACT_LOG_Z_MAX_UNITS units); a
- * Gauss-Gauss machine uses the closed form of docs/theory.md §1.5.
+ * Gauss-Gauss machine uses the closed form of docs/theory.md §1.5. A
+ * Potts visible layer (docs/potts.md): the 2^N_h states of a discrete
+ * hidden layer (N_h <= RBM_EXACT_LOG_Z_MAX_UNITS) or the q^N visible
+ * configurations (q^N <= 2^RBM_EXACT_LOG_Z_MAX_UNITS), whichever are fewer.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (no discrete layer small
  * enough), RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z);
+
+/* Sample weights: every data average below (mean free energy,
+ * log-likelihood, pseudo-likelihood) is the weighted mean
+ * sum_r w_r x_r / sum_r w_r when the dataset has weights
+ * (rbm_dataset_set_weights); the reconstruction error is unweighted.
+ * Potts visible layers take rows of N state indices. */
 
 /* Mean free energy <F(v)>_data of the rows of data (cols == N_v).
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE (the mean
@@ -57,8 +66,9 @@ RBM_API rbm_status rbm_exact_log_likelihood(const rbm_machine *m, const rbm_data
 
 /* Mean over rows of the exact log pseudo-likelihood
  * sum_i log p(v_i | v_{-i}) (all N_v units, each conditional normalised over
- * the unit's two values). Discrete visible units only, data exactly in
- * {0,1} (Bernoulli) or {-1,+1} (Ising).
+ * the unit's two values, or over the q states of a Potts site). Discrete
+ * visible units only, data exactly in {0,1} (Bernoulli), {-1,+1} (Ising)
+ * or {0..q-1} (Potts: N q N_h hidden log-partitions per row).
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_UNSUPPORTED (Gaussian
  * visible), RBM_ERR_OUT_OF_RANGE (non-binary data, with row and column). */
 RBM_API rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *data,
@@ -103,10 +113,15 @@ RBM_API rbm_status rbm_ais_set_uniform_schedule(rbm_ais *ais, size_t n);
  * probability; Gaussian mean / sigma_v^2). Also used by reverse AIS to start
  * its chains from data rows (drawn with the AIS rng) unless
  * rbm_ais_set_reverse_burn_in says otherwise. data may be NULL to go back to
- * the uniform base. Errors: RBM_ERR_SHAPE. */
+ * the uniform base. A Potts visible layer: the fields of the weighted site
+ * frequencies with RBM_POTTS_PSEUDO_COUNT (as
+ * rbm_machine_init_visible_bias_from_data sets them; docs/potts.md), and
+ * its reverse runs never start from exact samples.
+ * Errors: RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT (Potts data that are not
+ * states). */
 RBM_API rbm_status rbm_ais_set_base_from_data(rbm_ais *ais, const rbm_dataset *data);
 
-/* Base visible biases given directly (N_v values, copied), or, with
+/* Base visible biases given directly (N_v values, N*q for Potts, copied), or, with
  * biases NULL, the machine's own visible biases a: the base is then the
  * machine without couplings and hidden biases, and the path anneals only
  * the couplings (and b). The reverse-start data set of

@@ -6,6 +6,7 @@
 #include "data/dataset.h"
 #include "model/enumerate.h"
 #include "model/gauss_gauss.h"
+#include "model/machine.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -19,7 +20,7 @@ struct rbm_ais {
     size_t exact_units; /* exact reverse starts up to this many units */
     double *betas;
     size_t K; /* number of betas */
-    double *aA; /* base visible biases */
+    double *aA; /* base visible biases (nvw: q per site for Potts) */
     double log_za;
     const rbm_dataset *data; /* reverse chains start from its rows when set */
     rbm_progress_fn progress;
@@ -62,7 +63,9 @@ static void ais_base_log_z(rbm_ais *a)
     const rbm_machine *m = a->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     double lz = 0;
-    for (size_t i = 0; i < mv->nv; i++)
+    if (mv->vk == RBM_UNIT_POTTS)
+        lz = rbm__potts_lse_sum(mv->nv, mv->nq, a->aA);
+    for (size_t i = 0; i < mv->nv && mv->vk != RBM_UNIT_POTTS; i++)
         lz += rbm__unit_logpart(mv->vk, mv->sigma_v, a->aA[i]);
     lz += (double)mv->nh * rbm__unit_logpart(mv->hk, mv->sigma_h, 0.0);
     a->log_za = lz;
@@ -116,7 +119,7 @@ static rbm_status ais_alloc_work(rbm_ais *a)
     if ((st = rbm__xcalloc(a->ctx, a->R * mv->nv, sizeof(double), &a->V, "AIS states")) ||
         (st = rbm__xcalloc(a->ctx, a->R * mv->nh, sizeof(double), &a->Hf, "AIS states")) ||
         (st = rbm__xcalloc(a->ctx, a->R * mv->nh, sizeof(double), &a->Hs, "AIS states")) ||
-        (st = rbm__xcalloc(a->ctx, a->R * mv->nv, sizeof(double), &a->Fv, "AIS states")) ||
+        (st = rbm__xcalloc(a->ctx, a->R * mv->nvw, sizeof(double), &a->Fv, "AIS states")) ||
         (st = rbm__xcalloc(a->ctx, a->R, sizeof(double), &a->lw, "AIS weights")))
         ais_release_work(a);
     return st;
@@ -127,9 +130,6 @@ rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_ais_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -147,7 +147,7 @@ rbm_status rbm_ais_new(const rbm_machine *m, uint64_t seed, rbm_ais **out)
     a->burn_in = 1000;
     a->exact_units = RBM_AIS_EXACT_START_UNITS;
     rbm__rng_init(&a->rng, mv->ctx, seed);
-    if ((st = rbm__xcalloc(mv->ctx, mv->nv, sizeof(double), &a->aA, "AIS base")) ||
+    if ((st = rbm__xcalloc(mv->ctx, mv->nvw, sizeof(double), &a->aA, "AIS base")) ||
         (st = set_schedule_default(a)) || (st = ais_alloc_work(a))) {
         rbm_ais_free(a);
         return st;
@@ -222,7 +222,7 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
     const rbm_machine *m = a->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!data) {
-        memset(a->aA, 0, mv->nv * sizeof(double));
+        memset(a->aA, 0, mv->nvw * sizeof(double));
         a->data = NULL;
         ais_base_log_z(a);
         return RBM_OK;
@@ -230,6 +230,13 @@ rbm_status rbm_ais_set_base_from_data(rbm_ais *a, const rbm_dataset *data)
     rbm_status st = rbm__metrics_check_data(m, data, "base");
     if (st)
         return st;
+    if (mv->vk == RBM_UNIT_POTTS) { /* weighted site frequencies, pseudo-count */
+        if ((st = rbm__potts_site_fields(a->ctx, data, mv->nv, mv->nq, a->aA)))
+            return st;
+        a->data = data;
+        ais_base_log_z(a);
+        return RBM_OK;
+    }
     if ((st = rbm_dataset_mean(data, a->aA, mv->nv)))
         return rbm__fail(a->ctx, st, "cannot compute data means: %s",
                          rbm_context_last_error(rbm__dataset_ctx(data)));
@@ -261,12 +268,12 @@ rbm_status rbm_ais_set_base_biases(rbm_ais *a, const double *biases, size_t len)
     const rbm__machine_view *mv = rbm__machine_view_of(a->m);
     const double *src = biases ? biases : mv->a;
     rbm_status st;
-    if (biases && (st = rbm__check_array(a->ctx, biases, len, mv->nv,
+    if (biases && (st = rbm__check_array(a->ctx, biases, len, mv->nvw,
                                          "rbm_ais_set_base_biases: biases")))
         return st;
-    if ((st = rbm__check_finite(a->ctx, src, mv->nv, "rbm_ais_set_base_biases: biases")))
+    if ((st = rbm__check_finite(a->ctx, src, mv->nvw, "rbm_ais_set_base_biases: biases")))
         return st;
-    memcpy(a->aA, src, mv->nv * sizeof(double));
+    memcpy(a->aA, src, mv->nvw * sizeof(double));
     ais_base_log_z(a);
     return RBM_OK;
 }
@@ -294,7 +301,8 @@ rbm_status rbm_ais_set_exact_start_units(rbm_ais *a, size_t units)
 int32_t rbm_ais_reverse_start_is_exact(const rbm_ais *a)
 {
     rbm_layer layer;
-    return a && a->exact_units > 0 && rbm__enum_pick_layer(a->m, a->exact_units, &layer);
+    return a && a->exact_units > 0 && rbm__machine_view_of(a->m)->vk != RBM_UNIT_POTTS &&
+           rbm__enum_pick_layer(a->m, a->exact_units, &layer);
 }
 
 rbm_status rbm_ais_set_progress(rbm_ais *a, rbm_progress_fn fn, void *user)
@@ -330,8 +338,14 @@ static void ais_weight(rbm_ais *a, size_t step, double beta1, double beta0, doub
     for (size_t r = 0; r < a->R; r++) {
         const double *v = a->V + r * nv, *h = a->Hf + r * nh;
         double d = 0;
-        for (size_t i = 0; i < nv; i++)
-            d += db * (mv->a[i] - a->aA[i]) * v[i];
+        if (mv->vk == RBM_UNIT_POTTS)
+            for (size_t i = 0; i < nv; i++) {
+                size_t k = i * mv->nq + (size_t)v[i];
+                d += db * (mv->a[k] - a->aA[k]);
+            }
+        else
+            for (size_t i = 0; i < nv; i++)
+                d += db * (mv->a[i] - a->aA[i]) * v[i];
         d += rbm__logpart_sum(mv->hk, mv->sigma_h, nh, h, beta1) -
              rbm__logpart_sum(mv->hk, mv->sigma_h, nh, h, beta0);
         a->lw[r] += sign * d;
@@ -350,8 +364,22 @@ static void ais_transition(rbm_ais *a, double beta)
     for (size_t x = 0; x < R * nh; x++)
         a->Hs[x] = rbm__unit_sample(mv->hk, mv->sigma_h, beta * a->Hf[x], &a->rng);
     /* Fv = Hs W^T (no bias), then field (1-beta) aA + beta (a + Fv) */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)nv, (int)nh, 1.0, a->Hs,
-                (int)nh, mv->W, (int)nh, 0.0, a->Fv, (int)nv);
+    const size_t nvw = mv->nvw;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)nvw, (int)nh, 1.0, a->Hs,
+                (int)nh, mv->W, (int)nh, 0.0, a->Fv, (int)nvw);
+    if (mv->vk == RBM_UNIT_POTTS) { /* each site from its softmax, in place in Fv */
+        for (size_t r = 0; r < R; r++)
+            for (size_t i = 0; i < nv; i++) {
+                double *f = a->Fv + r * nvw + i * mv->nq;
+                for (size_t c = 0; c < mv->nq; c++) {
+                    size_t k = i * mv->nq + c;
+                    f[c] = (1 - beta) * a->aA[k] + beta * (mv->a[k] + f[c]);
+                }
+                a->V[r * nv + i] =
+                    (double)rbm__potts_draw(mv->nq, f, rbm__rng_uniform(&a->rng));
+            }
+        return;
+    }
     for (size_t r = 0; r < R; r++)
         for (size_t i = 0; i < nv; i++) {
             double f = (1 - beta) * a->aA[i] + beta * (mv->a[i] + a->Fv[r * nv + i]);
@@ -369,16 +397,25 @@ static int ais_report(rbm_ais *a, size_t done, size_t total)
     return a->progress(a->puser, (double)done / (double)total);
 }
 
+/* The R states drawn from the factorised base. */
+static void base_samples(rbm_ais *a)
+{
+    const rbm__machine_view *mv = rbm__machine_view_of(a->m);
+    const size_t nv = mv->nv, q = mv->nq;
+    for (size_t x = 0; x < a->R * nv; x++)
+        a->V[x] = mv->vk == RBM_UNIT_POTTS
+                      ? (double)rbm__potts_draw(q, a->aA + (x % nv) * q,
+                                                rbm__rng_uniform(&a->rng))
+                      : rbm__unit_sample(mv->vk, mv->sigma_v, a->aA[x % nv], &a->rng);
+}
+
 /* Forward runs: v from the base, then the weight of every temperature step
  * with a transition at each intermediate beta. */
 static rbm_status ais_forward(rbm_ais *a)
 {
-    const rbm_machine *m = a->m;
-    const rbm__machine_view *mv = rbm__machine_view_of(m);
-    const size_t nv = mv->nv, K = a->K;
+    const size_t K = a->K;
     const double *beta = a->betas;
-    for (size_t x = 0; x < a->R * nv; x++)
-        a->V[x] = rbm__unit_sample(mv->vk, mv->sigma_v, a->aA[x % nv], &a->rng);
+    base_samples(a);
     for (size_t k = 1; k < K; k++) {
         ais_hidden_field(a);
         ais_weight(a, k - 1, beta[k], beta[k - 1], +1.0);
@@ -401,7 +438,7 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
     const size_t nv = mv->nv, R = a->R;
     rbm_layer layer;
     *burn = a->burn_in;
-    if (a->exact_units > 0 && rbm__enum_pick_layer(m, a->exact_units, &layer)) {
+    if (rbm_ais_reverse_start_is_exact(a) && rbm__enum_pick_layer(m, a->exact_units, &layer)) {
         *burn = 0;
         return rbm__enum_visible_samples(m, layer, &a->rng, R, a->V);
     }
@@ -411,8 +448,7 @@ static rbm_status ais_reverse_start(rbm_ais *a, size_t *burn)
             rbm__dataset_fetch(a->data, NULL, row, 1, false, a->V + r * nv);
         }
     } else {
-        for (size_t x = 0; x < R * nv; x++)
-            a->V[x] = rbm__unit_sample(mv->vk, mv->sigma_v, a->aA[x % nv], &a->rng);
+        base_samples(a);
     }
     return RBM_OK;
 }

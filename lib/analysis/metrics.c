@@ -17,14 +17,13 @@
 
 rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_exact_log_z");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
     if (!log_z)
         return rbm__fail(mv->ctx, RBM_ERR_NULL, "log_z is NULL");
+    if (mv->vk == RBM_UNIT_POTTS)
+        return rbm__potts_exact_log_z(m, log_z);
     if (rbm__gauss_gauss(m))
         return rbm__gauss_gauss_log_z(m, log_z);
     rbm_layer layer;
@@ -66,9 +65,6 @@ static rbm_status metrics_begin(const rbm_machine *m, const rbm_dataset *data, c
 
 rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, double *out)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_mean_free_energy");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st = metrics_begin(m, data, out);
     if (st)
@@ -87,13 +83,13 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
         rbm__dataset_fetch(data, NULL, r0, n, false, v);
         st = rbm_machine_free_energy(m, n, v, n * mv->nv, f, n);
         for (size_t r = 0; r < n && !st; r++)
-            acc += f[r];
+            acc += (long double)rbm__dataset_weight(data, r0 + r) * f[r];
     }
     rbm__free(mv->ctx, v);
     rbm__free(mv->ctx, f);
     if (st && st != RBM_ERR_NUMERICAL) /* NUMERICAL: a row's free energy overflows */
         return st;
-    double mean = (double)(acc / (long double)rows);
+    double mean = (double)(acc / (long double)rbm__dataset_weight_sum(data));
     if (st || !isfinite(mean))
         return rbm__fail(mv->ctx, RBM_ERR_NOT_FINITE,
                          "mean free energy of the data is not finite (data values too large for "
@@ -105,9 +101,6 @@ rbm_status rbm_mean_free_energy(const rbm_machine *m, const rbm_dataset *data, d
 rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double log_z,
                               double *out)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_log_likelihood");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -126,9 +119,6 @@ rbm_status rbm_log_likelihood(const rbm_machine *m, const rbm_dataset *data, dou
 rbm_status rbm_exact_log_likelihood(const rbm_machine *m, const rbm_dataset *data, double *mean_ll,
                                     double *log_z)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_exact_log_likelihood");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;
@@ -182,14 +172,16 @@ static void pl_part(void *arg, size_t part, size_t parts)
                 cblas_daxpy((int)nh, v[i], mv->W + i * nh, 1, H, 1);
         double sum_lam = rbm__logpart_sum(mv->hk, mv->sigma_h, nh, H, 1.0);
         double *Hf = lam; /* hidden field after flipping unit i */
+        long double row_pl = 0;
         for (size_t i = 0; i < nv; i++) {
             double delta = (v[i] == J->hi ? J->lo : J->hi) - v[i];
             const double *w = mv->W + i * nh;
             for (size_t j = 0; j < nh; j++)
                 Hf[j] = H[j] + delta * w[j];
             double dl = rbm__logpart_sum(mv->hk, mv->sigma_h, nh, Hf, 1.0) - sum_lam;
-            acc += pl_term(mv->a[i], delta, dl);
+            row_pl += pl_term(mv->a[i], delta, dl);
         }
+        acc += (long double)rbm__dataset_weight(J->d, r) * row_pl;
     }
     J->acc[part] = acc;
 }
@@ -243,7 +235,8 @@ static void pl_fast_part(void *arg, size_t part, size_t parts)
                 rbm__log_mix_sums4(ising, nh, G + r, Gi + r, alpha + r, beta + r, J->chunk[i],
                                    dl + r);
             for (size_t r = 0; r < n; r++)
-                acc += pl_term(mv->a[i], delta[r], dl[r]);
+                acc += (long double)rbm__dataset_weight(J->d, rb + r) *
+                       pl_term(mv->a[i], delta[r], dl[r]);
         }
     }
     J->acc[part] = acc;
@@ -299,13 +292,12 @@ static rbm_status pl_fast_setup(pl_job *J, void **mem, bool *fast)
 rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *data,
                                      double *mean_pll)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_pseudo_log_likelihood");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_status st = metrics_begin(m, data, mean_pll);
     if (st)
         return st;
+    if (mv->vk == RBM_UNIT_POTTS)
+        return rbm__potts_pseudo_log_likelihood(m, data, mean_pll);
     if (mv->vk == RBM_UNIT_GAUSSIAN)
         return rbm__fail(mv->ctx, RBM_ERR_UNSUPPORTED,
                          "pseudo-likelihood needs discrete visible units (machine has gaussian)");
@@ -346,7 +338,7 @@ rbm_status rbm_pseudo_log_likelihood(const rbm_machine *m, const rbm_dataset *da
     rbm__free(mv->ctx, J.work);
     rbm__free(mv->ctx, J.acc);
     rbm__free(mv->ctx, gmem);
-    *mean_pll = (double)(acc / (long double)rbm__dataset_rows(data));
+    *mean_pll = (double)(acc / (long double)rbm__dataset_weight_sum(data));
     return RBM_OK;
 }
 
@@ -396,9 +388,6 @@ rbm_status rbm_reconstruction_error(const rbm_machine *m, const rbm_dataset *dat
 rbm_status rbm_free_energy_gap(const rbm_machine *m, const rbm_dataset *train,
                                const rbm_dataset *heldout, double *gap)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_free_energy_gap");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!m)
         return RBM_ERR_NULL;

@@ -61,6 +61,11 @@ double rbm__dataset_weight(const rbm_dataset *ds, size_t r);
 double rbm__dataset_weight_sum(const rbm_dataset *ds);
 /* The weight array (rows values), NULL when every row weighs 1. */
 const double *rbm__dataset_weights(const rbm_dataset *ds);
+/* Every value of ds a Potts state in 0..q-1 (immediate for a categorical
+ * dataset of at most q states), else RBM_ERR_OUT_OF_RANGE naming `what`,
+ * the value, row and column (in ctx). */
+rbm_status rbm__dataset_check_states(const rbm_dataset *ds, size_t q, rbm_context *ctx,
+                                     const char *what);
 /* q of a categorical dataset, 0 otherwise. */
 uint32_t rbm__dataset_n_states(const rbm_dataset *ds);
 

@@ -134,3 +134,20 @@ const char *rbm_dataset_alphabet(const rbm_dataset *ds)
 {
     return ds && ds->alphabet[0] ? ds->alphabet : NULL;
 }
+
+rbm_status rbm__dataset_check_states(const rbm_dataset *ds, size_t q, rbm_context *ctx,
+                                     const char *what)
+{
+    if (ds->n_states >= 2 && ds->n_states <= q) /* checked when declared */
+        return RBM_OK;
+    for (size_t r = 0; r < ds->rows; r++)
+        for (size_t c = 0; c < ds->cols; c++) {
+            double x = rbm__dataset_at(ds, r, c);
+            if (!(x >= 0 && x < (double)q && x == floor(x)))
+                return rbm__fail(ctx, RBM_ERR_OUT_OF_RANGE,
+                                 "%s: dataset value %g at row %zu column %zu is not a Potts "
+                                 "state in {0..%zu}",
+                                 what, x, r, c, q - 1);
+        }
+    return RBM_OK;
+}

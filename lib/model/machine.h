@@ -58,5 +58,12 @@ rbm_status rbm__potts_conditional(const rbm_machine *m, rbm_rng *rng, int to_hid
                                   size_t batch, const double *x, size_t x_len, double *out,
                                   size_t out_len);
 rbm_status rbm__potts_bias_from_data(rbm_machine *m, const rbm_dataset *data);
+/* The independent-site fields of the weighted site frequencies of data (N
+ * = nv sites of q states; regularised by RBM_POTTS_PSEUDO_COUNT; docs/potts.md)
+ * into out (nv * q, written only on success). Errors: RBM_ERR_SHAPE,
+ * RBM_ERR_INVALID_ARGUMENT (no rows, a value that is not a state),
+ * RBM_ERR_NO_MEMORY. */
+rbm_status rbm__potts_site_fields(rbm_context *ctx, const rbm_dataset *data, size_t nv, size_t q,
+                                  double *out);
 
 #endif /* RBM_MODEL_MACHINE_H */

@@ -256,45 +256,59 @@ rbm_status rbm__potts_conditional(const rbm_machine *m, rbm_rng *rng, int to_hid
     return st;
 }
 
-/* a_ic = log f_ic - mean_c log f_ic, f_ic = (1 - lambda) n_ic / n + lambda / q
- * with lambda = RBM_POTTS_PSEUDO_COUNT: the independent-site model whose
- * marginals are the (regularised) site frequencies when W = 0. */
-rbm_status rbm__potts_bias_from_data(rbm_machine *m, const rbm_dataset *data)
+/* out_ic = log f_ic - mean_c log f_ic, f_ic = (1 - lambda) n_ic / n + lambda / q
+ * with lambda = RBM_POTTS_PSEUDO_COUNT and n_ic the (weighted) count of
+ * state c at site i: the fields of the independent-site model whose
+ * marginals are the regularised site frequencies. */
+rbm_status rbm__potts_site_fields(rbm_context *ctx, const rbm_dataset *data, size_t nv, size_t q,
+                                  double *out)
 {
-    size_t rows = rbm_dataset_rows(data), q = m->nq;
-    if (rbm_dataset_cols(data) != m->nv)
-        return rbm__fail(m->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu sites",
-                         rbm_dataset_cols(data), m->nv);
+    size_t rows = rbm_dataset_rows(data);
+    if (rbm_dataset_cols(data) != nv)
+        return rbm__fail(ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu sites",
+                         rbm_dataset_cols(data), nv);
     if (rows == 0)
-        return rbm__fail(m->ctx, RBM_ERR_INVALID_ARGUMENT, "dataset has no rows");
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "dataset has no rows");
+    const bool weighted = rbm_dataset_has_weights(data);
     double *cnt;
-    rbm_status st = rbm__xcalloc(m->ctx, m->nvw + m->nv, sizeof(double), &cnt, "site counts");
+    rbm_status st = rbm__xcalloc(ctx, nv * q + nv + (weighted ? rows : 0), sizeof(double), &cnt,
+                                 "site counts");
     if (st)
         return st;
-    double *row = cnt + m->nvw;
+    double *row = cnt + nv * q, *w = weighted ? row + nv : NULL;
+    if (w && (st = rbm_dataset_get_weights(data, w, rows)))
+        st = rbm__fail(ctx, st, "cannot read the weights: %s",
+                       rbm_context_last_error(rbm_dataset_context(data)));
     for (size_t r = 0; r < rows && !st; r++) {
-        if ((st = rbm_dataset_get_rows(data, r, 1, row, m->nv))) {
-            st = rbm__fail(m->ctx, st, "cannot read the dataset: %s",
+        if ((st = rbm_dataset_get_rows(data, r, 1, row, nv))) {
+            st = rbm__fail(ctx, st, "cannot read the dataset: %s",
                            rbm_context_last_error(rbm_dataset_context(data)));
             break;
         }
-        if ((st = rbm__potts_check_states(m->ctx, row, m->nv, q, "dataset row")))
+        if ((st = rbm__potts_check_states(ctx, row, nv, q, "dataset row")))
             break;
-        for (size_t i = 0; i < m->nv; i++)
-            cnt[i * q + (size_t)row[i]] += 1;
+        for (size_t i = 0; i < nv; i++)
+            cnt[i * q + (size_t)row[i]] += w ? w[r] : 1.0;
     }
     if (!st) {
-        double lam = RBM_POTTS_PSEUDO_COUNT;
-        for (size_t i = 0; i < m->nv; i++) {
+        double lam = RBM_POTTS_PSEUDO_COUNT, n = rbm_dataset_weight_sum(data);
+        for (size_t i = 0; i < nv; i++) {
             double *ci = cnt + i * q, mean = 0;
             for (size_t c = 0; c < q; c++)
-                mean += ci[c] = log((1 - lam) * ci[c] / (double)rows + lam / (double)q);
+                mean += ci[c] = log((1 - lam) * ci[c] / n + lam / (double)q);
             mean /= (double)q;
             for (size_t c = 0; c < q; c++)
-                m->a[i * q + c] = ci[c] - mean;
+                out[i * q + c] = ci[c] - mean;
         }
-        rbm__machine_sync(m);
     }
-    rbm__free(m->ctx, cnt);
+    rbm__free(ctx, cnt);
+    return st;
+}
+
+rbm_status rbm__potts_bias_from_data(rbm_machine *m, const rbm_dataset *data)
+{
+    rbm_status st = rbm__potts_site_fields(m->ctx, data, m->nv, m->nq, m->a);
+    if (!st)
+        rbm__machine_sync(m);
     return st;
 }

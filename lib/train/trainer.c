@@ -40,18 +40,8 @@ static rbm_status validate_data(rbm_trainer *t)
         return rbm__fail(t->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
                          rbm__dataset_cols(d), mv->nv);
     double lo, hi;
-    if (mv->vk == RBM_UNIT_POTTS) {
-        for (size_t r = 0; r < rbm__dataset_rows(d); r++)
-            for (size_t c = 0; c < rbm__dataset_cols(d); c++) {
-                double x = rbm__dataset_at(d, r, c);
-                if (!(x >= 0 && x < (double)mv->nq && x == floor(x)))
-                    return rbm__fail(t->ctx, RBM_ERR_OUT_OF_RANGE,
-                                     "dataset value %g at row %zu column %zu is not a Potts "
-                                     "state in {0..%zu}",
-                                     x, r, c, mv->nq - 1);
-            }
-        return RBM_OK;
-    }
+    if (mv->vk == RBM_UNIT_POTTS)
+        return rbm__dataset_check_states(d, mv->nq, t->ctx, "rbm_trainer_new");
     switch (mv->vk) {
     case RBM_UNIT_BERNOULLI: lo = 0; hi = 1; break;
     case RBM_UNIT_ISING: lo = -1; hi = 1; break;

@@ -319,8 +319,6 @@ static void test_refusals(void **state)
     rbm_mode_tracker *s = NULL;
     RBM_CHECK(ctx, rbm_mode_tracker_new(m, 2, &s), RBM_ERR_INVALID_ARGUMENT);
     assert_null(s);
-    double lz;
-    RBM_CHECK(ctx, rbm_exact_log_z(m, &lz), RBM_ERR_INVALID_ARGUMENT);
     rbm_machine *g;
     RBM_OKAY(ctx, rbm_machine_new(ctx, 3, 2, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &g));
     RBM_CHECK(ctx, rbm_machine_set_gauge(g, RBM_GAUGE_ZERO_SUM, NULL), RBM_ERR_INVALID_ARGUMENT);
