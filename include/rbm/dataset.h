@@ -72,7 +72,7 @@ RBM_API rbm_status rbm_dataset_from_memory(rbm_context *ctx, const void *data, r
  * RBM_ERR_NOT_FINITE. */
 RBM_API rbm_status rbm_dataset_load_idx(rbm_context *ctx, const char *path, rbm_dataset **out);
 
-/* Load a CSV file of numbers: comma separated, blank lines ignored, every
+/* Load a CSV file of numbers (plain or gzip, told from the content): comma separated, blank lines ignored, every
  * row with the same number of fields, values float64 (C locale). The first
  * non-blank line is a header when none of its fields is a number; a row
  * with some numbers and a bad field is an error (as
@@ -106,7 +106,9 @@ RBM_API rbm_status rbm_dataset_load_csv_ex(rbm_context *ctx, const char *path, u
 RBM_API rbm_status rbm_dataset_load_npy(rbm_context *ctx, const char *path, rbm_dataset **out);
 
 /* Load by file name: *.idx*, *-ubyte, *-ubyte.gz -> IDX; *.csv -> CSV;
- * *.npy -> NPY; otherwise RBM_ERR_BAD_FORMAT naming the accepted forms. */
+ * *.npy -> NPY; the alignment names of rbm_dataset_load_alignment (*.fasta,
+ * *.sto, ...) -> that reader with the protein alphabet and no flags
+ * (alignment.h); otherwise RBM_ERR_BAD_FORMAT naming the accepted forms. */
 RBM_API rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_dataset **out);
 
 /* Save ds as a 2-D NPY file (format 1.0, dtype '<f8', C order): rows x cols

@@ -11,6 +11,7 @@
 #include "units.h"
 #include "machine.h"
 #include "dataset.h"
+#include "alignment.h"
 #include "sampler.h"
 #include "tempering.h"
 #include "diagnostics.h"

@@ -21,6 +21,7 @@ struct rbm_dataset {
     double weight_sum;  /* sum of weights (rows when weights is NULL) */
     uint32_t n_states;  /* q of a categorical dataset (values 0..q-1, uint8), 0 otherwise */
     char alphabet[256]; /* the n_states symbols of state 0..q-1 and a NUL; "" when unknown */
+    uint64_t unknown_symbols; /* symbols an alignment reader mapped to the gap state */
 };
 
 /* Largest single buffer a dataset may use (as rbm__xcalloc). */
@@ -57,5 +58,10 @@ rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t first, size_t rows
  * >= 0, a finite positive sum); fn names the caller in messages. On failure
  * ds is unchanged. */
 rbm_status rbm__dataset_put_weights(rbm_dataset *ds, const double *w, const char *fn);
+
+/* RBM_ERR_INVALID_ARGUMENT "<fn>: ..." unless 2 <= n_states <= 255 and
+ * alphabet (when not NULL) has n_states distinct printable ASCII symbols. */
+rbm_status rbm__alphabet_check(rbm_context *ctx, const char *fn, size_t n_states,
+                               const char *alphabet);
 
 #endif /* RBM_DATA_DATASET_IMPL_H */

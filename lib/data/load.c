@@ -3,7 +3,9 @@
  * buffers. */
 #include "core/bytes.h"
 #include "core/file_in.h"
+#include "data/alignment_impl.h"
 #include "data/load.h"
+#include "rbm/alignment.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -63,6 +65,174 @@ rbm_status rbm__data_check_limit(rbm_context *ctx, const char *kind, const char 
                          "%s file %s: %s is %" PRIu64 " bytes, more than this process can address",
                          kind, path, claim, bytes);
     return RBM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* reading through zlib                                                      */
+/* ------------------------------------------------------------------------ */
+
+int rbm__gz_read_some(gzFile gz, void *buf, size_t len, size_t *got)
+{
+    uint8_t *b = buf;
+    *got = 0;
+    while (*got < len) {
+        size_t want = len - *got;
+        if (want > ((size_t)1 << 30))
+            want = (size_t)1 << 30;
+        int n = gzread(gz, b + *got, (unsigned)want);
+        if (n < 0) {
+            int err = Z_ERRNO;
+            gzerror(gz, &err);
+            return err == Z_OK ? Z_ERRNO : err;
+        }
+        if (n == 0)
+            break;
+        *got += (size_t)n;
+    }
+    return Z_OK;
+}
+
+rbm_status rbm__gz_fail(rbm_context *ctx, gzFile gz, int zerr, int saved_errno, const char *kind,
+                        const char *path)
+{
+    char why[128];
+    int dummy;
+    const char *msg = gzerror(gz, &dummy);
+    /* zlib prefixes its message with the name it was given, which for
+     * gzdopen is "<fd:N>"; the message names the path instead */
+    if (msg && strncmp(msg, "<fd:", 4) == 0) {
+        const char *sep = strstr(msg, ">: ");
+        if (sep)
+            msg = sep + 3;
+    }
+    switch (zerr) {
+    case Z_ERRNO:
+        rbm__errno_text(saved_errno, why, sizeof why);
+        return rbm__fail(ctx, RBM_ERR_IO, "%s file %s: read failed: %s", kind, path, why);
+    case Z_MEM_ERROR:
+        return rbm__fail(ctx, RBM_ERR_NO_MEMORY, "%s file %s: zlib is out of memory", kind, path);
+    default:
+        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "%s file %s: corrupt gzip data: %s", kind, path,
+                         msg && *msg ? msg : "unknown zlib error");
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* text lines                                                                */
+/* ------------------------------------------------------------------------ */
+
+enum { TEXT_FIRST_CAP = 1 << 16 };
+
+rbm_status rbm__text_open(rbm_context *ctx, const char *path, rbm_dataset **dsout,
+                          const char *kind, size_t max_line, const char *limit_name,
+                          rbm__text_reader *tr)
+{
+    memset(tr, 0, sizeof *tr);
+    int fd;
+    struct stat sb;
+    rbm_status st = rbm__data_open(ctx, path, dsout, kind, &fd, &sb);
+    if (st)
+        return st;
+    tr->ctx = ctx;
+    tr->kind = kind;
+    tr->path = path;
+    tr->limit_name = limit_name;
+    tr->max_line = max_line;
+    /* room for the longest line, its newline and the terminating NUL */
+    tr->cap = max_line < TEXT_FIRST_CAP ? max_line + 2 : TEXT_FIRST_CAP;
+    char what[300];
+    snprintf(what, sizeof what, "%s file %s", kind, path);
+    tr->buf = rbm__data_alloc(ctx, tr->cap, what, &st);
+    if (!tr->buf) {
+        close(fd);
+        return st;
+    }
+    tr->gz = gzdopen(fd, "rb");
+    if (!tr->gz) {
+        close(fd);
+        rbm__free(ctx, tr->buf);
+        tr->buf = NULL;
+        return rbm__fail(ctx, RBM_ERR_NO_MEMORY, "%s: cannot set up the reader", what);
+    }
+    gzbuffer(tr->gz, 1u << 17);
+    return RBM_OK;
+}
+
+void rbm__text_close(rbm__text_reader *tr)
+{
+    if (tr->gz)
+        gzclose(tr->gz);
+    tr->gz = NULL;
+    if (tr->buf)
+        rbm__free(tr->ctx, tr->buf);
+    tr->buf = NULL;
+}
+
+/* Make room for more input: move the unread part to the front, and double
+ * the buffer (up to max_line + 2 bytes) when it is full. */
+static rbm_status text_make_room(rbm__text_reader *tr)
+{
+    size_t avail = tr->len - tr->pos;
+    if (tr->pos > 0) {
+        memmove(tr->buf, tr->buf + tr->pos, avail);
+        tr->len = avail;
+        tr->pos = 0;
+    }
+    if (tr->len + 1 < tr->cap)
+        return RBM_OK;
+    size_t max = tr->max_line + 2;
+    if (tr->cap >= max)
+        return rbm__fail(tr->ctx, RBM_ERR_TOO_LARGE,
+                         "%s file %s: line %zu is longer than %zu bytes (%s)", tr->kind, tr->path,
+                         tr->lineno + 1, tr->max_line, tr->limit_name);
+    size_t ncap = tr->cap > max / 2 ? max : 2 * tr->cap;
+    char what[300];
+    snprintf(what, sizeof what, "%s file %s", tr->kind, tr->path);
+    rbm_status st;
+    char *nb = rbm__data_alloc(tr->ctx, ncap, what, &st);
+    if (!nb)
+        return st;
+    memcpy(nb, tr->buf, tr->len);
+    rbm__free(tr->ctx, tr->buf);
+    tr->buf = nb;
+    tr->cap = ncap;
+    return RBM_OK;
+}
+
+rbm_status rbm__text_next_line(rbm__text_reader *tr, char **line, size_t *len)
+{
+    for (;;) {
+        char *start = tr->buf + tr->pos;
+        size_t avail = tr->len - tr->pos;
+        char *nl = avail ? memchr(start, '\n', avail) : NULL;
+        if (nl || (tr->eof && avail > 0)) {
+            size_t n = nl ? (size_t)(nl - start) : avail;
+            if (n > tr->max_line)
+                return rbm__fail(tr->ctx, RBM_ERR_TOO_LARGE,
+                                 "%s file %s: line %zu is longer than %zu bytes (%s)", tr->kind,
+                                 tr->path, tr->lineno + 1, tr->max_line, tr->limit_name);
+            tr->pos += nl ? n + 1 : n;
+            tr->lineno++;
+            if (n > 0 && start[n - 1] == '\r')
+                n--;
+            start[n] = '\0'; /* the buffer keeps one spare byte beyond len */
+            *line = start;
+            *len = n;
+            return RBM_OK;
+        }
+        if (tr->eof)
+            return RBM_DONE;
+        rbm_status st = text_make_room(tr);
+        if (st)
+            return st;
+        size_t got;
+        int zerr = rbm__gz_read_some(tr->gz, tr->buf + tr->len, tr->cap - 1 - tr->len, &got);
+        if (zerr != Z_OK)
+            return rbm__gz_fail(tr->ctx, tr->gz, zerr, errno, tr->kind, tr->path);
+        tr->len += got;
+        if (got == 0)
+            tr->eof = true;
+    }
 }
 
 bool rbm__host_little_endian(void)
@@ -138,8 +308,11 @@ rbm_status rbm_dataset_load(rbm_context *ctx, const char *path, rbm_dataset **ou
         return rbm_dataset_load_csv(ctx, path, out);
     if (ends_with_ci(base, ".npy"))
         return rbm_dataset_load_npy(ctx, path, out);
+    if (rbm__alignment_name(base))
+        return rbm_dataset_load_alignment(ctx, path, NULL, 0, out);
     return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
                      "cannot tell the format of %s from its name: expected *.idx*, *-ubyte, "
-                     "*-ubyte.gz (IDX), *.csv (CSV) or *.npy (NPY)",
+                     "*-ubyte.gz (IDX), *.csv (CSV), *.npy (NPY) or an alignment (*.fasta, "
+                     "*.fa, *.a2m, *.sto, ... and their .gz; alignment.h)",
                      path);
 }

@@ -1,7 +1,8 @@
 /* librbm — load_csv: CSV files of numbers.
  *
- * Lines are read through a growing buffer (a line may be any length up to
- * the dataset size limit) and split at commas; every field must parse as a
+ * Lines are read through the shared text reader of data/load.h (plain or
+ * gzip; a line may be any length up to the dataset size limit) and split
+ * at commas; every field must parse as a
  * number in the C locale, whatever LC_NUMERIC the program has set. The
  * first non-blank line is a header by the caller's choice (flags
  * RBM_CSV_HEADER_YES / _NO) or, by default, only when none of its fields is
@@ -44,74 +45,6 @@ static void *csv_regrow(rbm_context *ctx, void *old, size_t used, size_t cap, co
         memcpy(p, old, used);
     rbm__free(ctx, old);
     return p;
-}
-
-/* ------------------------------------------------------------------------ */
-/* lines                                                                     */
-/* ------------------------------------------------------------------------ */
-
-typedef struct line_reader {
-    rbm_context *ctx;
-    FILE *f;
-    const char *path;
-    char *buf;
-    size_t cap, len, pos;
-    bool eof;
-} line_reader;
-
-/* Next line (without its '\n' and any '\r'), NUL-terminated in the reader's
- * buffer. Returns RBM_OK with *line set, RBM_DONE at the end, or an error. */
-static rbm_status next_line(line_reader *lr, char **line, size_t *linelen)
-{
-    for (;;) {
-        char *start = lr->buf + lr->pos;
-        size_t avail = lr->len - lr->pos;
-        char *nl = avail ? memchr(start, '\n', avail) : NULL;
-        if (nl || (lr->eof && avail > 0)) {
-            size_t n = nl ? (size_t)(nl - start) : avail;
-            lr->pos += nl ? n + 1 : n;
-            if (n > 0 && start[n - 1] == '\r')
-                n--;
-            start[n] = '\0'; /* buf has one spare byte beyond len */
-            *line = start;
-            *linelen = n;
-            return RBM_OK;
-        }
-        if (lr->eof)
-            return RBM_DONE;
-        /* move the partial line to the front, grow if full, read more */
-        if (lr->pos > 0) {
-            memmove(lr->buf, start, avail);
-            lr->len = avail;
-            lr->pos = 0;
-        }
-        if (lr->len + 1 >= lr->cap) {
-            size_t max = csv_max_bytes(lr->ctx);
-            if (lr->cap >= max)
-                return rbm__fail(lr->ctx, RBM_ERR_TOO_LARGE,
-                                 "csv file %s: a line is longer than the data size limit of %zu "
-                                 "bytes (rbm_context_set_max_data_bytes)",
-                                 lr->path, max);
-            size_t ncap = lr->cap > max / 2 ? max : 2 * lr->cap;
-            rbm_status st;
-            char *nb = csv_regrow(lr->ctx, lr->buf, lr->len, ncap, lr->path, &st);
-            if (!nb)
-                return st;
-            lr->buf = nb;
-            lr->cap = ncap;
-        }
-        size_t n = fread(lr->buf + lr->len, 1, lr->cap - 1 - lr->len, lr->f);
-        lr->len += n;
-        if (n == 0) {
-            if (ferror(lr->f)) {
-                char why[128];
-                rbm__errno_text(errno, why, sizeof why);
-                return rbm__fail(lr->ctx, RBM_ERR_IO, "csv file %s: read failed: %s", lr->path,
-                                 why);
-            }
-            lr->eof = true;
-        }
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -309,12 +242,12 @@ static rbm_status csv_add_line(csv_rows *cr, char *line, size_t len)
 }
 
 /* Every line of the file into cr. */
-static rbm_status csv_read_rows(line_reader *lr, csv_rows *cr)
+static rbm_status csv_read_rows(rbm__text_reader *lr, csv_rows *cr)
 {
     for (;;) {
         char *line = NULL;
         size_t len = 0;
-        rbm_status st = next_line(lr, &line, &len);
+        rbm_status st = rbm__text_next_line(lr, &line, &len);
         if (st == RBM_DONE)
             break;
         if (st)
@@ -346,24 +279,19 @@ rbm_status rbm_dataset_load_csv_ex(rbm_context *ctx, const char *path, uint32_t 
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "rbm_dataset_load_csv_ex: RBM_CSV_HEADER_YES and RBM_CSV_HEADER_NO "
                          "together");
-    FILE *f;
-    struct stat sb;
-    rbm_status st = rbm__data_open_stream(ctx, path, out, "csv", &f, &sb);
+    rbm__text_reader lr;
+    /* even under a tiny data size limit a short line is read, and the
+     * values it holds are refused by csv_reserve instead */
+    size_t max_line = csv_max_bytes(ctx) < 62 ? 62 : csv_max_bytes(ctx);
+    rbm_status st = rbm__text_open(ctx, path, out, "csv", max_line,
+                                   "the data size limit, rbm_context_set_max_data_bytes", &lr);
     if (st)
         return st;
-
-    line_reader lr = {ctx, f, path, NULL, 1u << 16, 0, 0, false};
     csv_rows cr = {ctx, path, NULL, 0, 0, 0, 0, 0, 0, true, flags, 0};
-    if (lr.cap > csv_max_bytes(ctx))
-        lr.cap = csv_max_bytes(ctx) < 64 ? 64 : csv_max_bytes(ctx);
     /* numbers always use '.', whatever LC_NUMERIC the program has set */
     locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     locale_t old_loc = cloc ? uselocale(cloc) : (locale_t)0;
-    char what[300];
-    snprintf(what, sizeof what, "csv file %s", path);
-    lr.buf = rbm__data_alloc(ctx, lr.cap, what, &st);
-    if (lr.buf)
-        st = csv_read_rows(&lr, &cr);
+    st = csv_read_rows(&lr, &cr);
     if (!st) {
         rbm_dataset *ds = NULL;
         st = rbm__dataset_wrap(ctx, cr.rows, cr.cols, RBM_DTYPE_FLOAT64, cr.vals, NULL, &ds);
@@ -378,8 +306,7 @@ rbm_status rbm_dataset_load_csv_ex(rbm_context *ctx, const char *path, uint32_t 
         freelocale(cloc);
     }
     rbm__free(ctx, cr.vals);
-    rbm__free(ctx, lr.buf);
-    fclose(f);
+    rbm__text_close(&lr);
     return rbm__fin_name_error(ctx, st, "csv file", path);
 }
 

@@ -60,52 +60,6 @@ static uint32_t be32(const uint8_t *p)
 /* reading through zlib                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Read up to len bytes. Returns Z_OK with *got < len only at the end of the
- * data (or a truncated gzip stream), or a zlib error code. */
-static int gz_read_some(gzFile gz, uint8_t *buf, size_t len, size_t *got)
-{
-    *got = 0;
-    while (*got < len) {
-        size_t want = len - *got;
-        if (want > ((size_t)1 << 30))
-            want = (size_t)1 << 30;
-        int n = gzread(gz, buf + *got, (unsigned)want);
-        if (n < 0) {
-            int err = Z_ERRNO;
-            gzerror(gz, &err);
-            return err == Z_OK ? Z_ERRNO : err;
-        }
-        if (n == 0)
-            break;
-        *got += (size_t)n;
-    }
-    return Z_OK;
-}
-
-static rbm_status gz_fail(rbm_context *ctx, gzFile gz, int zerr, int saved_errno, const char *path)
-{
-    char why[128];
-    int dummy;
-    const char *msg = gzerror(gz, &dummy);
-    /* zlib prefixes its message with the name it was given, which for
-     * gzdopen is "<fd:N>"; the message names the path instead */
-    if (msg && strncmp(msg, "<fd:", 4) == 0) {
-        const char *sep = strstr(msg, ">: ");
-        if (sep)
-            msg = sep + 3;
-    }
-    switch (zerr) {
-    case Z_ERRNO:
-        rbm__errno_text(saved_errno, why, sizeof why);
-        return rbm__fail(ctx, RBM_ERR_IO, "idx file %s: read failed: %s", path, why);
-    case Z_MEM_ERROR:
-        return rbm__fail(ctx, RBM_ERR_NO_MEMORY, "idx file %s: zlib is out of memory", path);
-    default:
-        return rbm__fail(ctx, RBM_ERR_BAD_FORMAT, "idx file %s: corrupt gzip data: %s", path,
-                         msg && *msg ? msg : "unknown zlib error");
-    }
-}
-
 /* The payload ended after `bytes` bytes. */
 static rbm_status idx_truncated(rbm_context *ctx, const char *path, const idx_header *hd,
                                 size_t bytes)
@@ -126,9 +80,9 @@ static rbm_status idx_read_magic(rbm_context *ctx, gzFile gz, const char *path, 
     uint8_t head[4];
     size_t got = 0;
     errno = 0;
-    int zerr = gz_read_some(gz, head, 4, &got);
+    int zerr = rbm__gz_read_some(gz, head, 4, &got);
     if (zerr != Z_OK)
-        return gz_fail(ctx, gz, zerr, errno, path);
+        return rbm__gz_fail(ctx, gz, zerr, errno, "idx", path);
     if (got < 4)
         return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
                          "idx file %s: truncated: %zu bytes, an idx header needs at least 4", path,
@@ -160,9 +114,9 @@ static rbm_status idx_read_dims(rbm_context *ctx, gzFile gz, const char *path, i
     size_t ndim = hd->ndim, got = 0;
     uint8_t dimbytes[4 * 255];
     errno = 0;
-    int zerr = gz_read_some(gz, dimbytes, 4 * ndim, &got);
+    int zerr = rbm__gz_read_some(gz, dimbytes, 4 * ndim, &got);
     if (zerr != Z_OK)
-        return gz_fail(ctx, gz, zerr, errno, path);
+        return rbm__gz_fail(ctx, gz, zerr, errno, "idx", path);
     if (got < 4 * ndim)
         return rbm__fail(ctx, RBM_ERR_BAD_FORMAT,
                          "idx file %s: truncated header: %zu dimensions declared, file ends after "
@@ -244,11 +198,11 @@ static rbm_status idx_read_payload(rbm_context *ctx, gzFile gz, const char *path
 {
     size_t got = 0;
     errno = 0;
-    int zerr = gz_read_some(gz, buf, hd->total, &got);
+    int zerr = rbm__gz_read_some(gz, buf, hd->total, &got);
     if (zerr == Z_BUF_ERROR || (zerr == Z_OK && got < hd->total)) /* stream cut short */
         return idx_truncated(ctx, path, hd, got);
     if (zerr != Z_OK)
-        return gz_fail(ctx, gz, zerr, errno, path);
+        return rbm__gz_fail(ctx, gz, zerr, errno, "idx", path);
     return RBM_OK;
 }
 
@@ -269,7 +223,7 @@ static rbm_status idx_check_end(rbm_context *ctx, gzFile gz, const char *path)
                                  "idx file %s: truncated gzip stream (the data is complete but "
                                  "the gzip trailer is missing)",
                                  path);
-            return gz_fail(ctx, gz, e == Z_OK ? Z_ERRNO : e, errno, path);
+            return rbm__gz_fail(ctx, gz, e == Z_OK ? Z_ERRNO : e, errno, "idx", path);
         }
         if (n == 0)
             break;

@@ -82,35 +82,44 @@ double rbm_dataset_weight_sum(const rbm_dataset *ds)
 /* categorical datasets                                                      */
 /* ------------------------------------------------------------------------ */
 
+rbm_status rbm__alphabet_check(rbm_context *ctx, const char *fn, size_t n_states,
+                               const char *alphabet)
+{
+    if (n_states < 2 || n_states > 255)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: %zu states; q must be in [2, 255]", fn,
+                         n_states);
+    if (!alphabet)
+        return RBM_OK;
+    size_t len = strlen(alphabet);
+    if (len != n_states)
+        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "%s: alphabet \"%.40s\" has %zu symbols for %zu states", fn, alphabet, len,
+                         n_states);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)alphabet[i];
+        if (c <= 0x20 || c >= 0x7f || memchr(alphabet, c, i))
+            return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                             "%s: alphabet symbol %zu (0x%02x) is %s", fn, i, c,
+                             c <= 0x20 || c >= 0x7f ? "not a printable ASCII character"
+                                                    : "repeated");
+    }
+    return RBM_OK;
+}
+
 rbm_status rbm_dataset_set_categories(rbm_dataset *ds, uint32_t n_states, const char *alphabet)
 {
     if (!ds)
         return RBM_ERR_NULL;
     rbm_context *ctx = ds->ctx;
     const char *fn = "rbm_dataset_set_categories";
-    if (n_states < 2 || n_states > 255)
-        return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "%s: %u states; q must be in [2, 255]", fn,
-                         (unsigned)n_states);
     if (ds->dtype != RBM_DTYPE_UINT8)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
                          "%s: the dataset holds %s; a categorical dataset holds uint8 state "
                          "indices",
                          fn, rbm__dtype_name(ds->dtype));
-    if (alphabet) {
-        size_t len = strlen(alphabet);
-        if (len != n_states)
-            return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
-                             "%s: alphabet \"%.40s\" has %zu symbols for %u states", fn, alphabet,
-                             len, (unsigned)n_states);
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)alphabet[i];
-            if (c <= 0x20 || c >= 0x7f || memchr(alphabet, c, i))
-                return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
-                                 "%s: alphabet symbol %zu (0x%02x) is %s", fn, i, c,
-                                 c <= 0x20 || c >= 0x7f ? "not a printable ASCII character"
-                                                        : "repeated");
-        }
-    }
+    rbm_status st = rbm__alphabet_check(ctx, fn, n_states, alphabet);
+    if (st)
+        return st;
     const uint8_t *v = ds->data;
     size_t n = ds->rows * ds->cols;
     for (size_t i = 0; i < n; i++)
