@@ -1,6 +1,7 @@
 """What the Python peers of the training benchmark (bench/sklearn_rbm.py,
 bench/torch_rbm.py) share: the IDX reader, the mean-field reconstruction error
 that bench_train also prints for librbm, and the median."""
+import argparse
 import gzip
 import struct
 
@@ -48,3 +49,19 @@ def recon_error(W, a, b, X, rows):
         r = sigmoid(h @ W.T + a)
         acc += float(((v - r) ** 2).sum())
     return acc / (X.shape[0] * X.shape[1])
+
+
+def problem_arguments(doc):
+    """The argument parser with the options of the benchmark problem that
+    every peer script takes (each adds its own)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--threshold", type=float, default=127)
+    ap.add_argument("--hidden", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--recon-rows", type=int, default=10000, help="0: all")
+    ap.add_argument("--precision", choices=["f32", "f64", "both"], default="both")
+    return ap

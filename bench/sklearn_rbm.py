@@ -11,7 +11,6 @@ bench_train prints for librbm.
 Prints one JSON object per measurement on stdout and progress on stderr.
 Uses Debian's python3-sklearn: run with /usr/bin/python3.
 """
-import argparse
 import json
 import sys
 import time
@@ -20,7 +19,7 @@ import numpy as np
 from sklearn import __version__ as sklearn_version
 from sklearn.neural_network import BernoulliRBM
 
-from peer_common import DEFAULT_DATA, load_idx_images, median, recon_error
+from peer_common import load_idx_images, median, problem_arguments, recon_error
 
 
 def blas_info():
@@ -36,18 +35,9 @@ def blas_info():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--threshold", type=float, default=127)
-    ap.add_argument("--hidden", type=int, default=500)
-    ap.add_argument("--batch", type=int, default=100)
+    ap = problem_arguments(__doc__)
     ap.add_argument("--batches", type=int, default=0,
                     help="train on the first N minibatches' rows only (smoke runs); 0: all")
-    ap.add_argument("--lr", type=float, default=0.01)
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--recon-rows", type=int, default=10000, help="0: all")
-    ap.add_argument("--precision", choices=["f32", "f64", "both"], default="both")
     args = ap.parse_args()
 
     X8 = load_idx_images(args.data)

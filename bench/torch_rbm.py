@@ -21,7 +21,6 @@ rows is computed in float64 (bench/peer_common.py), as for the other rows.
 Prints one JSON object per measurement on stdout, progress on stderr.
 Uses Debian's python3-torch: run with /usr/bin/python3.
 """
-import argparse
 import json
 import os
 import sys
@@ -30,7 +29,7 @@ import time
 import numpy as np
 import torch
 
-from peer_common import DEFAULT_DATA, load_idx_images, median, recon_error
+from peer_common import load_idx_images, median, problem_arguments, recon_error
 
 
 def one_epoch(X, nh, bs, lr, nbatches, seed, dt):
@@ -72,18 +71,9 @@ def one_epoch(X, nh, bs, lr, nbatches, seed, dt):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--threshold", type=float, default=127)
-    ap.add_argument("--hidden", type=int, default=500)
-    ap.add_argument("--batch", type=int, default=100)
+    ap = problem_arguments(__doc__)
     ap.add_argument("--batches", type=int, default=0, help="minibatches to run; 0: one epoch")
-    ap.add_argument("--lr", type=float, default=0.01)
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--recon-rows", type=int, default=10000, help="0: all")
-    ap.add_argument("--precision", choices=["f32", "f64", "both"], default="both")
     args = ap.parse_args()
 
     threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
