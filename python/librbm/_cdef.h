@@ -229,6 +229,23 @@ typedef enum rbm_batch_flag {
                                        size_t *rows);
  size_t rbm_batch_iter_batches_per_epoch(const rbm_batch_iter *it);
  void rbm_batch_iter_free(rbm_batch_iter *it);
+typedef enum rbm_alignment_flag {
+    RBM_ALIGNMENT_STRICT_SYMBOLS = 1u << 0,
+    RBM_ALIGNMENT_DROP_INSERTS = 1u << 1
+} rbm_alignment_flag;
+ const char *rbm_alphabet_symbols(const char *name);
+ rbm_status rbm_dataset_load_fasta(rbm_context *ctx, const char *path,
+                                          const char *alphabet, uint32_t flags,
+                                          rbm_dataset **out);
+ rbm_status rbm_dataset_load_stockholm(rbm_context *ctx, const char *path,
+                                              const char *alphabet, uint32_t flags,
+                                              rbm_dataset **out);
+ rbm_status rbm_dataset_load_alignment(rbm_context *ctx, const char *path,
+                                              const char *alphabet, uint32_t flags,
+                                              rbm_dataset **out);
+ uint64_t rbm_alignment_unknown_symbols(const rbm_dataset *ds);
+ rbm_status rbm_dataset_save_fasta(const rbm_dataset *ds, const char *path,
+                                          const char *prefix);
  rbm_status rbm_sampler_new(rbm_machine *m, size_t n_chains, uint64_t seed,
                                    rbm_sampler **out);
  void rbm_sampler_free(rbm_sampler *s);
