@@ -3,7 +3,12 @@
  *
  *   bench_train [--data PATH] [--hidden N] [--batch B] [--lr X] [--repeat R]
  *               [--batches N] [--precision f32|f64|both] [--what all|librbm|gemm]
- *               [--seed S] [--recon-rows N]
+ *               [--seed S] [--recon-rows N] [--threads N]
+ *
+ * --threads N (default 0: leave both as they are) sets librbm's context
+ * threads (rbm_context_set_threads) and OpenBLAS's thread count
+ * (openblas_set_num_threads, looked up at run time so that another CBLAS
+ * still links) to N.
  *
  * librbm part (public API only): load the IDX file, binarise at 127 into
  * {0,1}, machine Bernoulli-Bernoulli N_v x N_h, init_normal(0.01),
@@ -32,8 +37,9 @@
  * Build without librbm (GEMM bound only):
  *   cc -O2 -DBENCH_GEMM_ONLY bench/bench_train.c -lopenblas -o bench_gemm
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <cblas.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,7 +55,7 @@
 
 typedef struct options {
     const char *data;
-    size_t nv, nh, batch, rows, repeat, batches, recon_rows;
+    size_t nv, nh, batch, rows, repeat, batches, recon_rows, threads;
     double lr, threshold;
     int do_f32, do_f64, do_librbm, do_gemm;
     uint64_t seed;
@@ -123,6 +129,19 @@ static void print_times_json(const double *t, size_t n, const double *c)
     for (size_t i = 0; i < n; i++)
         printf("%s%.6f", i ? ", " : "", t[i]);
     printf("], \"cpu_seconds\": %.6f, \"cpu_seconds_median\": %.6f", cbest, cmedian);
+}
+
+/* OpenBLAS's thread count, where the CBLAS is OpenBLAS; returns whether it
+ * could be set. */
+static int set_blas_threads(size_t n)
+{
+    void (*set)(int) = NULL;
+    void *sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    memcpy(&set, &sym, sizeof set);
+    if (!set)
+        return 0;
+    set((int)n);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- GEMM bound */
@@ -316,7 +335,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_train [--data PATH] [--hidden N] [--batch B] [--lr X] [--repeat R]\n"
             "                   [--batches N] [--precision f32|f64|both] "
-            "[--what all|librbm|gemm]\n                   [--seed S] [--recon-rows N]\n");
+            "[--what all|librbm|gemm]\n                   [--seed S] [--recon-rows N] "
+            "[--threads N]\n");
     exit(2);
 }
 
@@ -356,6 +376,8 @@ int main(int argc, char **argv)
             o.batches = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--recon-rows"))
             o.recon_rows = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--threads"))
+            o.threads = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--seed"))
             o.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--precision")) {
@@ -372,6 +394,8 @@ int main(int argc, char **argv)
         !(o.do_librbm || o.do_gemm))
         usage();
 
+    if (o.threads && !set_blas_threads(o.threads))
+        fprintf(stderr, "bench_train: the CBLAS is not OpenBLAS: BLAS threads left as they are\n");
 #ifdef BENCH_GEMM_ONLY
     if (o.do_librbm && !o.do_gemm)
         die("built with BENCH_GEMM_ONLY: no librbm part");
@@ -381,6 +405,8 @@ int main(int argc, char **argv)
     rbm_dataset *raw = NULL, *data = NULL;
     if (rbm_context_new(&ctx) != RBM_OK)
         die("rbm_context_new failed");
+    if (o.threads)
+        check(ctx, rbm_context_set_threads(ctx, o.threads), "context_set_threads");
     check(ctx, rbm_dataset_load_idx(ctx, o.data, &raw), o.data);
     check(ctx, rbm_dataset_transform(raw, RBM_TRANSFORM_BINARIZE, o.threshold, &data),
           "dataset_transform");
@@ -395,8 +421,8 @@ int main(int argc, char **argv)
         o.batches = per_epoch;
     fprintf(stderr,
             "bench_train: %zu x %zu, N_h = %zu, batch %zu, %zu minibatches, lr %g, "
-            "%zu repeat(s)\n",
-            o.rows, o.nv, o.nh, o.batch, o.batches, o.lr, o.repeat);
+            "%zu repeat(s), %zu thread(s) (0: defaults)\n",
+            o.rows, o.nv, o.nh, o.batch, o.batches, o.lr, o.repeat, o.threads);
 
     for (int p = 0; p < 2; p++) {
         int f32 = p == 0;

@@ -1,16 +1,23 @@
 #!/usr/bin/python3
-"""librbm training benchmark: one command, one run, one table.
+"""librbm training benchmark: one command, one run, one table per configuration.
 
 Trains one epoch of Fashion-MNIST (60000 x 784, binarised at 127 into {0,1},
 N_h = 500, batch 100, PCD-1, learning rate 0.01) with
   * librbm in float32 and float64       (bench/bench_train.c, public API),
+  * a tight PyTorch CPU loop, both      (bench/torch_rbm.py, Debian's
+    python3-torch),
   * scikit-learn's BernoulliRBM, both   (bench/sklearn_rbm.py, Debian's
     python3-sklearn),
   * the same five CBLAS GEMMs per minibatch alone, sgemm and dgemm (the
     bound, also in bench_train.c),
-and prints a table of times and ratios.
+and prints a table of times, ratios to the bound and ratios of each peer to
+librbm, for each configuration:
+  1    one thread everywhere (OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1,
+       librbm's context threads, torch.set_num_threads), process CPU time
+       (user + system): barely disturbed by other load on the machine;
+  all  every CPU (the same settings = nproc), wall time.
 
-Each measurement runs in its own process, round-robin over the six
+Each measurement runs in its own process, round-robin over the eight
 (program, precision) pairs, --repeat times. Before each one the script waits
 (up to --wait-idle s) for the machine to be idle, and it measures how much
 CPU other processes used while it ran; a measurement during which others
@@ -18,10 +25,14 @@ used more than --max-other CPUs is "disturbed" and is retried (up to
 --retries times per pair). The table shows the best undisturbed time of
 each pair (or the best disturbed one, flagged with *, if there is none).
 
-Usage: bench/run.sh [--repeat R] [--json] [--markdown] [--wait-idle S]
-Builds librbm and bench_train in build-bench/ (meson, release) when needed.
-If librbm does not build, the GEMM bound is compiled by hand and the librbm
-rows are reported as missing.
+Usage: bench/run.sh [--repeat R] [--configs 1,all] [--batches N] [--json]
+                    [--markdown] [--wait-idle S] [--bench-exe PATH]
+--batches N runs N minibatches instead of the epoch (a smoke run: the
+meson test bench_smoke does this). Builds librbm and bench_train in
+build-bench/ (meson, release) unless --bench-exe is given. If librbm does
+not build, the GEMM bound is compiled by hand and the librbm rows are
+reported as missing. Exit status 0, 1 when a row is missing, 77 when the
+data set is not installed.
 """
 import argparse
 import json
@@ -64,7 +75,7 @@ def build():
     exe = os.path.join(BUILD, "bench_gemm_only")
     cc = os.environ.get("CC", "cc")
     r = sh([cc, "-O2", "-std=c11", "-DBENCH_GEMM_ONLY", "bench/bench_train.c", "-o", exe,
-            "-lopenblas", "-lm"], stdout=sys.stderr)
+            "-lopenblas", "-lm", "-ldl"], stdout=sys.stderr)
     if r.returncode != 0:
         sys.exit("run: cannot compile the GEMM bound either")
     return exe, False
@@ -159,52 +170,38 @@ def ratio(a, b):
     return a / b if (a is not None and b) else None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3, help="undisturbed runs per measurement")
-    ap.add_argument("--retries", type=int, default=4,
-                    help="extra runs allowed per measurement when disturbed")
-    ap.add_argument("--wait-idle", type=float, default=60,
-                    help="wait up to this many seconds for an idle machine before each run")
-    ap.add_argument("--max-other", type=float, default=0.15,
-                    help="CPUs other processes may use during a run before it is disturbed")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="BLAS threads for every program (OPENBLAS_NUM_THREADS; 0: default)")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="tabulate process CPU time (user + system) instead of wall time; "
-                         "meaningful with --threads 1 on a loaded machine")
-    ap.add_argument("--json", action="store_true", help="also print all results as JSON")
-    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    ap.add_argument("--data", default=DATA)
-    args = ap.parse_args()
+PROGRAMS = ("librbm", "gemm", "torch", "sklearn")
+PEER_SCRIPTS = {"torch": "torch_rbm.py", "sklearn": "sklearn_rbm.py"}
 
-    exe, with_librbm = build()
-    info = machine_info()
-    log(f"run: {info['nproc']} CPUs, {info['cpu']}, {info.get('openblas_package', 'OpenBLAS ?')}")
-    if info["openblas_env"]:
-        log(f"run: environment {info['openblas_env']} (left as it is)")
 
-    env = None
-    if args.threads > 0:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
-        info["blas_threads"] = args.threads
-    tkey = "cpu_seconds" if args.cpu_time else "seconds"
+def jobs_for(exe, with_librbm, args, threads):
+    """The (program, precision, command) triples of one configuration."""
     jobs = []
+    smoke = ["--batches", str(args.batches)] if args.batches else []
+    recon = ["--recon-rows", str(args.recon_rows)]
     for prec, p in (("float32", "f32"), ("float64", "f64")):
-        if with_librbm:
-            jobs.append(("librbm", prec, [exe, "--data", args.data, "--what", "librbm",
-                                          "--precision", p]))
-        jobs.append(("gemm", prec, [exe, "--data", args.data, "--what", "gemm",
-                                    "--precision", p]))
-        if os.path.exists(PY):
-            jobs.append(("sklearn", prec, [PY, os.path.join("bench", "sklearn_rbm.py"),
-                                           "--data", args.data, "--precision", p]))
-    if not os.path.exists(PY):
-        log(f"run: {PY} not found; no sklearn rows")
+        for name in PROGRAMS:
+            if name in ("librbm", "gemm"):
+                if name == "librbm" and not with_librbm:
+                    continue
+                cmd = [exe, "--data", args.data, "--what", name, "--precision", p,
+                       "--threads", str(threads)] + smoke + (recon if name == "librbm" else [])
+            elif os.path.exists(PY):
+                cmd = [PY, os.path.join("bench", PEER_SCRIPTS[name]), "--data", args.data,
+                       "--precision", p] + smoke + recon
+                if name == "torch":
+                    cmd += ["--threads", str(threads)]
+            else:
+                continue
+            jobs.append((name, prec, cmd))
+    return jobs
 
-    runs = {(n, pr): [] for n, pr, _ in jobs}  # list of (seconds, others, record)
+
+def measure(jobs, env, args, tkey, info):
+    """Run the jobs round-robin until each has --repeat undisturbed runs (or
+    has used its retries); return {(name, prec): [(time, others, record)]}."""
+    runs = {(n, pr): [] for n, pr, _ in jobs}
     failed = set()
-    sk_info = None
 
     def wanted(key):
         clean = sum(1 for r in runs[key] if r[1] <= args.max_other)
@@ -214,7 +211,7 @@ def main():
     while True:
         todo = [j for j in jobs if wanted(j[:2])]
         if not todo:
-            break
+            return runs
         for name, prec, cmd in todo:
             key = (name, prec)
             if args.wait_idle > 0:
@@ -222,8 +219,9 @@ def main():
             rc, recs, others = run_child(cmd, env)
             rec = next((x for x in recs if x.get("name") == name
                         and x.get("precision") == prec), None)
-            if name == "sklearn" and sk_info is None:
-                sk_info = next((x for x in recs if x.get("name") == "sklearn-info"), None)
+            for x in recs:
+                if x.get("name") in ("sklearn-info", "torch-info"):
+                    info.setdefault(x["name"], x)
             if rc != 0 or rec is None:
                 log(f"run: {name} {prec} failed (exit {rc})")
                 failed.add(key)
@@ -233,61 +231,58 @@ def main():
             log(f"run: {name:7s} {prec}: {rec['seconds']:.3f} s wall, {rec['cpu_seconds']:.3f} s CPU"
                 + (f"  (others used {others:.2f} CPUs: disturbed)" if disturbed else ""))
 
-    def best(name, prec):
-        rs = runs.get((name, prec)) or []
-        if not rs:
-            return None, None, True, None
-        clean = [r for r in rs if r[1] <= args.max_other]
-        pool = clean or rs
-        r = min(pool, key=lambda x: x[0])
-        secs = sorted(x[0] for x in pool)
-        med = secs[len(secs) // 2] if len(secs) % 2 else 0.5 * (
-            secs[len(secs) // 2 - 1] + secs[len(secs) // 2])
-        return r[0], med, not clean, r[2]
 
-    if sk_info:
-        blas = [b for b in (sk_info.get("blas") or []) if b.get("internal_api") == "openblas"]
-        if blas:
-            info["openblas_numpy"] = (f"{blas[0]['version']} ({blas[0]['architecture']} kernel, "
-                                      f"{blas[0]['num_threads']} threads)")
+def best(runs, name, prec, max_other):
+    """(best time, median, all disturbed?, record of the best) of one pair."""
+    rs = runs.get((name, prec)) or []
+    if not rs:
+        return None, None, True, None
+    clean = [r for r in rs if r[1] <= max_other]
+    pool = clean or rs
+    r = min(pool, key=lambda x: x[0])
+    secs = sorted(x[0] for x in pool)
+    med = secs[len(secs) // 2] if len(secs) % 2 else 0.5 * (
+        secs[len(secs) // 2 - 1] + secs[len(secs) // 2])
+    return r[0], med, not clean, r[2]
 
+
+def table_rows(runs, args, threads, tkey):
     rows = []
     for prec in ("float32", "float64"):
-        t_lib, m_lib, d_lib, lib = best("librbm", prec)
-        t_sk, m_sk, d_sk, sk = best("sklearn", prec)
-        t_gm, m_gm, d_gm, gm = best("gemm", prec)
-        rows.append({
-            "precision": prec, "librbm": t_lib, "sklearn": t_sk, "gemm_bound": t_gm,
-            "librbm_over_bound": ratio(t_lib, t_gm), "sklearn_over_librbm": ratio(t_sk, t_lib),
-            "sklearn_over_bound": ratio(t_sk, t_gm),
-            "librbm_median": m_lib, "sklearn_median": m_sk, "gemm_median": m_gm,
-            "disturbed": {"librbm": d_lib, "sklearn": d_sk, "gemm": d_gm},
-            "recon_librbm": lib["recon_error"] if lib else None,
-            "recon_librbm_init": lib["recon_error_init"] if lib else None,
-            "recon_rows": lib["recon_rows"] if lib else None,
-            "recon_sklearn": sk["recon_error"] if sk else None,
-            "gemm_gflops": gm["gflops"] if gm else None,
-        })
+        row = {"precision": prec, "threads": threads, "time": tkey, "disturbed": {}}
+        for name in PROGRAMS:
+            t, med, dist, rec = best(runs, name, prec, args.max_other)
+            row[name], row[name + "_median"], row["disturbed"][name] = t, med, dist
+            if name != "gemm":
+                row["recon_" + name] = rec["recon_error"] if rec else None
+            if name == "librbm":
+                row["recon_librbm_init"] = rec["recon_error_init"] if rec else None
+                row["recon_rows"] = rec["recon_rows"] if rec else None
+            if name == "gemm":
+                row["gemm_gflops"] = rec["gflops"] if rec else None
+        row["gemm_bound"] = row["gemm"]
+        for name in ("librbm", "torch", "sklearn"):
+            row[name + "_over_bound"] = ratio(row[name], row["gemm"])
+        for peer in ("torch", "sklearn"):
+            row[peer + "_over_librbm"] = ratio(row[peer], row["librbm"])
+        rows.append(row)
+    return rows
 
-    def tcell(r, key, name):
-        v = fmt(r[key])
-        return v + ("*" if r[key] is not None and r["disturbed"][name] else "")
 
-    head = ["precision", "librbm (s)", "sklearn (s)", "GEMM bound (s)", "librbm / bound",
-            "sklearn / librbm", "sklearn / bound", "recon err librbm", "recon err sklearn"]
-    table = [[r["precision"], tcell(r, "librbm", "librbm"), tcell(r, "sklearn", "sklearn"),
-              tcell(r, "gemm_bound", "gemm"), fmt(r["librbm_over_bound"]),
-              fmt(r["sklearn_over_librbm"]), fmt(r["sklearn_over_bound"]),
-              fmt(r["recon_librbm"], ".4f"), fmt(r["recon_sklearn"], ".4f")] for r in rows]
+def print_table(rows, args, title):
+    def tcell(r, name):
+        v = fmt(r[name], ".3f")
+        return v + ("*" if r[name] is not None and r["disturbed"][name] else "")
 
-    print(f"One epoch of Fashion-MNIST 60000 x 784 (binarised at 127), N_h = 500, batch 100, "
-          f"PCD-1, lr 0.01; best of {args.repeat} undisturbed run(s); "
-          + ("process CPU time" if args.cpu_time else "wall time")
-          + (f"; {args.threads} BLAS thread(s)" if args.threads > 0 else "; default BLAS threads"))
-    print(f"Machine: {info['nproc']} CPUs, {info['cpu']}; "
-          f"{info.get('openblas_package', 'OpenBLAS version unknown')}"
-          + (f"; numpy's OpenBLAS {info['openblas_numpy']}" if "openblas_numpy" in info else "")
-          + (f"; librbm {info['librbm_source']}" if "librbm_source" in info else ""))
+    head = ["precision", "GEMM bound (s)", "librbm (s)", "torch (s)", "sklearn (s)",
+            "librbm / bound", "torch / bound", "sklearn / bound", "torch / librbm",
+            "sklearn / librbm", "recon librbm", "recon torch", "recon sklearn"]
+    table = [[r["precision"], tcell(r, "gemm"), tcell(r, "librbm"), tcell(r, "torch"),
+              tcell(r, "sklearn"), fmt(r["librbm_over_bound"]), fmt(r["torch_over_bound"]),
+              fmt(r["sklearn_over_bound"]), fmt(r["torch_over_librbm"]),
+              fmt(r["sklearn_over_librbm"]), fmt(r["recon_librbm"], ".4f"),
+              fmt(r["recon_torch"], ".4f"), fmt(r["recon_sklearn"], ".4f")] for r in rows]
+    print(title)
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "|".join("---" for _ in head) + "|")
@@ -299,24 +294,110 @@ def main():
         for t in table:
             print("  ".join(c.rjust(w[i]) for i, c in enumerate(t)))
     print("medians (s): " + "; ".join(
-        f"{r['precision']}: librbm {fmt(r['librbm_median'])}, sklearn {fmt(r['sklearn_median'])}, "
-        f"GEMM {fmt(r['gemm_median'])}" for r in rows))
-    init = next((r for r in rows if r["recon_librbm_init"] is not None), None)
-    if init is not None:
-        print(f"reconstruction error at initialisation: {init['recon_librbm_init']:.4f} "
-              f"(mean-field, first {init['recon_rows']} rows; lower after the epoch = "
-              "the trainer learns)")
+        f"{r['precision']}: " + ", ".join(f"{n} {fmt(r[n + '_median'])}" for n in PROGRAMS)
+        for r in rows))
     if any(any(r["disturbed"].values()) for r in rows):
         print(f"* no run without other load (> {args.max_other} CPUs used by other "
               "processes): timing disturbed")
+
+
+def configurations(args, nproc):
+    """(threads, time key) of each configuration to run."""
+    if args.threads > 0:
+        return [(args.threads, "cpu_seconds" if args.cpu_time else "seconds")]
+    out = []
+    for c in args.configs.split(","):
+        c = c.strip()
+        if c == "1":
+            out.append((1, "cpu_seconds"))
+        elif c == "all":
+            out.append((nproc, "seconds"))
+        elif c:
+            sys.exit(f"run: unknown configuration {c!r} (1 or all)")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="undisturbed runs per measurement")
+    ap.add_argument("--retries", type=int, default=4,
+                    help="extra runs allowed per measurement when disturbed")
+    ap.add_argument("--wait-idle", type=float, default=60,
+                    help="wait up to this many seconds for an idle machine before each run")
+    ap.add_argument("--max-other", type=float, default=0.15,
+                    help="CPUs other processes may use during a run before it is disturbed")
+    ap.add_argument("--configs", default="1,all",
+                    help="comma-separated configurations: 1 (one thread everywhere, process "
+                         "CPU time) and all (every CPU, wall time)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="instead of --configs: this many threads everywhere (wall time unless "
+                         "--cpu-time)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="with --threads: tabulate process CPU time instead of wall time")
+    ap.add_argument("--batches", type=int, default=0,
+                    help="run only this many minibatches in every program (smoke runs); "
+                         "0: one epoch")
+    ap.add_argument("--recon-rows", type=int, default=10000,
+                    help="rows of the reconstruction-error check (0: all)")
+    ap.add_argument("--json", action="store_true", help="also print all results as JSON")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--bench-exe", help="use this bench_train instead of building build-bench/")
+    args = ap.parse_args()
+
+    if args.bench_exe:
+        exe, with_librbm = os.path.abspath(args.bench_exe), True
+    else:
+        exe, with_librbm = build()
+    if not os.path.exists(args.data):
+        log(f"run: {args.data} not found (Debian: apt-get install dataset-fashion-mnist)")
+        return 77
+    info = machine_info()
+    log(f"run: {info['nproc']} CPUs, {info['cpu']}, {info.get('openblas_package', 'OpenBLAS ?')}")
+    if info["openblas_env"]:
+        log(f"run: environment {info['openblas_env']} (overridden per configuration)")
+    if not os.path.exists(PY):
+        log(f"run: {PY} not found; no torch or sklearn rows")
+
+    epoch = (f"{args.batches} minibatches (smoke run) of" if args.batches else "One epoch of")
+    print(f"{epoch} Fashion-MNIST 60000 x 784 (binarised at 127), N_h = 500, batch 100, "
+          f"PCD-1, lr 0.01; best of {args.repeat} undisturbed run(s)")
+    print(f"Machine: {info['nproc']} CPUs, {info['cpu']}; "
+          f"{info.get('openblas_package', 'OpenBLAS version unknown')}"
+          + (f"; librbm {info['librbm_source']}" if "librbm_source" in info else ""))
+    all_rows, all_runs = [], {}
+    for threads, tkey in configurations(args, info["nproc"] or 1):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        runs = measure(jobs_for(exe, with_librbm, args, threads), env, args, tkey, info)
+        rows = table_rows(runs, args, threads, tkey)
+        all_rows += rows
+        all_runs.update({f"{k[0]} {k[1]} threads={threads}":
+                         [{"seconds": s, "others_cpus": round(o, 3)} for s, o, _ in v]
+                         for k, v in runs.items()})
+        print_table(rows, args, f"\n{threads} thread(s) (BLAS, OpenMP, librbm context, torch); "
+                    + ("process CPU time" if tkey == "cpu_seconds" else "wall time"))
+    peers = []
+    sk = info.get("sklearn-info")
+    if sk:
+        blas = [b for b in (sk.get("blas") or []) if b.get("internal_api") == "openblas"]
+        peers.append(f"scikit-learn {sk['sklearn']}, numpy {sk['numpy']}"
+                     + (f" (OpenBLAS {blas[0]['version']}, {blas[0]['architecture']} kernel)"
+                        if blas else ""))
+    if info.get("torch-info"):
+        peers.append(f"torch {info['torch-info']['torch']}")
+    if peers:
+        print("Peers: " + "; ".join(peers))
+    init = next((r for r in all_rows if r["recon_librbm_init"] is not None), None)
+    if init is not None:
+        print(f"reconstruction error at initialisation: {init['recon_librbm_init']:.4f} "
+              f"(mean-field, first {init['recon_rows']} rows; lower after training = "
+              "the trainer learns)")
     if not with_librbm:
         print("librbm rows missing: the library did not build")
     if args.json:
-        print(json.dumps({"machine": info, "rows": rows,
-                          "runs": {f"{k[0]} {k[1]}": [{"seconds": s, "others_cpus": round(o, 3)}
-                                                      for s, o, _ in v]
-                                   for k, v in runs.items()}}, indent=1))
-    missing = any(r[k] is None for r in rows for k in ("librbm", "sklearn", "gemm_bound"))
+        print(json.dumps({"machine": info, "rows": all_rows, "runs": all_runs}, indent=1))
+    need = ["librbm", "gemm"] + (["torch", "sklearn"] if os.path.exists(PY) else [])
+    missing = any(r[k] is None for r in all_rows for k in need)
     return 1 if missing else 0
 
 

@@ -11,10 +11,7 @@ bench_train prints for librbm.
 Prints one JSON object per measurement on stdout and progress on stderr.
 Uses Debian's python3-sklearn: run with /usr/bin/python3.
 """
-import argparse
-import gzip
 import json
-import struct
 import sys
 import time
 
@@ -22,42 +19,7 @@ import numpy as np
 from sklearn import __version__ as sklearn_version
 from sklearn.neural_network import BernoulliRBM
 
-DEFAULT_DATA = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
-
-
-def load_idx_images(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype != 0x08 or ndim < 2:
-        raise SystemExit(f"{path}: not an IDX ubyte file")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    rows = dims[0]
-    cols = int(np.prod(dims[1:]))
-    if data.size != rows * cols:
-        raise SystemExit(f"{path}: truncated IDX file")
-    return data.reshape(rows, cols)
-
-
-def sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def recon_error(rbm, X, rows):
-    W = rbm.components_.astype(np.float64)  # n_components x n_features
-    b = rbm.intercept_hidden_.astype(np.float64)
-    a = rbm.intercept_visible_.astype(np.float64)
-    X = X[:rows]
-    acc = 0.0
-    for s in range(0, X.shape[0], 5000):
-        v = X[s:s + 5000].astype(np.float64)
-        h = sigmoid(v @ W.T + b)
-        r = sigmoid(h @ W + a)
-        acc += float(((v - r) ** 2).sum())
-    return acc / X.size
+from peer_common import load_idx_images, median, problem_arguments, recon_error
 
 
 def blas_info():
@@ -73,19 +35,14 @@ def blas_info():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--threshold", type=float, default=127)
-    ap.add_argument("--hidden", type=int, default=500)
-    ap.add_argument("--batch", type=int, default=100)
-    ap.add_argument("--lr", type=float, default=0.01)
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--recon-rows", type=int, default=10000, help="0: all")
-    ap.add_argument("--precision", choices=["f32", "f64", "both"], default="both")
+    ap = problem_arguments(__doc__)
+    ap.add_argument("--batches", type=int, default=0,
+                    help="train on the first N minibatches' rows only (smoke runs); 0: all")
     args = ap.parse_args()
 
     X8 = load_idx_images(args.data)
+    if args.batches > 0:
+        X8 = X8[:args.batches * args.batch]
     Xb = X8 > args.threshold
     print(f"sklearn_rbm: sklearn {sklearn_version}, numpy {np.__version__}, "
           f"data {X8.shape[0]} x {X8.shape[1]}, density {Xb.mean():.4f}", file=sys.stderr)
@@ -111,16 +68,14 @@ def main():
             print(f"  sklearn {pname}: fit {times[-1]:.3f} s", file=sys.stderr)
         assert rbm.components_.dtype == dt, "sklearn changed the dtype"
         rows = args.recon_rows if 0 < args.recon_rows < X.shape[0] else X.shape[0]
-        err = recon_error(rbm, X, rows)
+        err = recon_error(rbm.components_.T, rbm.intercept_visible_, rbm.intercept_hidden_, X,
+                          rows)
         print(f"  sklearn {pname}: reconstruction error {err:.5f}", file=sys.stderr)
-        srt = sorted(times)
-        n = len(srt)
-        median = srt[n // 2] if n % 2 else 0.5 * (srt[n // 2 - 1] + srt[n // 2])
         print(json.dumps({"name": "sklearn", "precision": pname,
                           "batches": -(-X.shape[0] // args.batch),
-                          "seconds": srt[0], "seconds_median": median,
+                          "seconds": min(times), "seconds_median": median(times),
                           "seconds_all": times, "cpu_seconds": min(cpu),
-                          "cpu_seconds_median": sorted(cpu)[len(cpu) // 2],
+                          "cpu_seconds_median": median(cpu),
                           "recon_error": err,
                           "recon_rows": rows}), flush=True)
 
