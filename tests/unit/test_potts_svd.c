@@ -8,34 +8,13 @@
  * norms and per-state weights are then computed from U0 by the test's own
  * loops, and projections of states by the dense one-hot product. */
 #include "testutil.h"
+#include "reference.h" /* ref_random_orthonormal */
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { N = 4, Q = 3, NH = 5, K = 3, NR = N * Q };
-
-/* Gram-Schmidt on n x k Gaussian columns (row-major, column a = vector a). */
-static void orthonormal(size_t n, size_t k, double *X)
-{
-    for (size_t t = 0; t < n * k; t++)
-        X[t] = r_norm();
-    for (size_t a = 0; a < k; a++) {
-        for (int pass = 0; pass < 2; pass++)
-            for (size_t b = 0; b < a; b++) {
-                double d = 0;
-                for (size_t i = 0; i < n; i++)
-                    d += X[i * k + a] * X[i * k + b];
-                for (size_t i = 0; i < n; i++)
-                    X[i * k + a] -= d * X[i * k + b];
-            }
-        double nn = 0;
-        for (size_t i = 0; i < n; i++)
-            nn += X[i * k + a] * X[i * k + a];
-        for (size_t i = 0; i < n; i++)
-            X[i * k + a] /= sqrt(nn);
-    }
-}
 
 static void test_site_norms_exact(void **state)
 {
@@ -44,8 +23,8 @@ static void test_site_norms_exact(void **state)
     const double w0[K] = {3.0, 1.7, 0.6};
     double U0[NR * K], V0[NH * K], W[NR * NH] = {0};
     r_seed(131);
-    orthonormal(NR, K, U0);
-    orthonormal(NH, K, V0);
+    ref_random_orthonormal(NR, K, U0);
+    ref_random_orthonormal(NH, K, V0);
     for (size_t r = 0; r < NR; r++)
         for (size_t j = 0; j < NH; j++)
             for (size_t a = 0; a < K; a++)
