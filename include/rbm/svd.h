@@ -30,6 +30,17 @@
  * The smallest mode always stays in the bulk (so the bulk is never empty),
  * and W = 0 gives sigma = edge = 0 and no mode outside.
  *
+ * Potts visible layers (docs/potts.md): W is the (N q) x N_h array of the
+ * one-hot encoding, so N_v above means N q (the rows of W: u^alpha has N q
+ * entries, row i*q + c for site i in state c, and the bulk is that of an
+ * (N q) x N_h matrix), while a visible state is N state indices: the
+ * projections of states and datasets take B x N indices and gather
+ * s_alpha = sum_i u^alpha_{i, v_i}. The decomposition is of W as stored:
+ * it depends on the gauge (rbm_machine_set_gauge), and per-site offsets
+ * shared by all states of a site appear as modes; the zero-sum gauge
+ * removes them and is the one to read modes in. The PCA overlaps and the
+ * significance census refuse a Potts decomposition (RBM_ERR_UNSUPPORTED).
+ *
  * THREAD SAFETY: an rbm_svd or a tracker belongs to its context's threading
  * domain; const functions on one rbm_svd may run concurrently. */
 #ifndef RBM_SVD_H
@@ -64,9 +75,27 @@ RBM_API rbm_status rbm_svd_get_singular_values(const rbm_svd *s, double *w, size
 RBM_API rbm_status rbm_svd_get_left_vectors(const rbm_svd *s, double *U, size_t len);
 RBM_API rbm_status rbm_svd_get_right_vectors(const rbm_svd *s, double *V, size_t len);
 
+/* The per-site view of u^alpha (any machine; q = 1 unless the visible layer
+ * is Potts, and then the entries below are |u^alpha_i| and u^alpha_i).
+ * rbm_svd_site_shape: N (visible units or sites) and q (states per unit);
+ *   either output may be NULL.
+ * rbm_svd_site_norms: out (n_modes x N, out[alpha*N + i]) receives
+ *   ||u^alpha_i|| = sqrt(sum_c (u^alpha_{i,c})^2), the weight of site i in
+ *   mode alpha (sum_i ||u^alpha_i||^2 = 1).
+ * rbm_svd_site_weights: out (N x q, out[i*q + c]) receives u^alpha_{i,c}
+ *   of mode alpha = `mode` (0-based): the per-state values of a sequence
+ *   logo of the mode (w_alpha u^alpha_{i,c} is its share of W).
+ * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE (out_len), RBM_ERR_INVALID_ARGUMENT
+ * (n_modes 0 or > r, mode >= r). */
+RBM_API rbm_status rbm_svd_site_shape(const rbm_svd *s, size_t *n_sites, size_t *n_states);
+RBM_API rbm_status rbm_svd_site_norms(const rbm_svd *s, size_t n_modes, double *out, size_t len);
+RBM_API rbm_status rbm_svd_site_weights(const rbm_svd *s, size_t mode, double *out, size_t len);
+
 /* Projections s_alpha = u^alpha . x of B visible states x (B x N_v) onto the
  * first n_modes modes (out: B x n_modes), and sigma_alpha = v^alpha . h of
- * hidden states (B x N_h). batch 0 is allowed (nothing to do).
+ * hidden states (B x N_h). batch 0 is allowed (nothing to do). For a Potts
+ * decomposition x is B x N state indices (RBM_ERR_INVALID_ARGUMENT, naming
+ * the element, for a value that is not a state in 0..q-1).
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_INVALID_ARGUMENT (n_modes 0
  * or > r), RBM_ERR_NOT_FINITE, RBM_ERR_TOO_LARGE. */
 RBM_API rbm_status rbm_svd_project_visible(const rbm_svd *s, size_t batch, const double *x,

@@ -281,6 +281,10 @@ rbm_status rbm_svd_significance(const rbm_svd *s, const rbm_census *c, double *o
         return RBM_ERR_NULL;
     if (!c)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_svd_significance: census is NULL");
+    if (s->nq > 1)
+        return rbm__fail(s->ctx, RBM_ERR_UNSUPPORTED,
+                         "rbm_svd_significance: not available for a Potts visible layer (the "
+                         "census is of real-valued data columns)");
     if (c->nv != s->nv)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
                          "rbm_svd_significance: the census has %zu columns, W has %zu visible "

@@ -80,6 +80,11 @@ rbm_status rbm_svd_pca_overlaps(const rbm_svd *s, const rbm_dataset *data, size_
 {
     if (!s)
         return RBM_ERR_NULL;
+    if (s->nq > 1)
+        return rbm__fail(s->ctx, RBM_ERR_UNSUPPORTED,
+                         "rbm_svd_pca_overlaps: not available for a Potts visible layer (the "
+                         "principal directions are of the data columns, not of the one-hot "
+                         "encoding)");
     rbm_status st = rbm__svd_check_dataset(s, data, n_modes, "rbm_svd_pca_overlaps");
     if (st)
         return st;

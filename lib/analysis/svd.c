@@ -68,7 +68,7 @@ rbm_status rbm__svd_alloc(const rbm_machine *m, rbm_svd **out)
 {
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm_context *ctx = mv->ctx;
-    size_t nv = mv->nv, nh = mv->nh, r = nv < nh ? nv : nh, nw, nu, nvv, ni;
+    size_t nv = mv->nvw, nh = mv->nh, r = nv < nh ? nv : nh, nw, nu, nvv, ni;
     /* the machine guarantees nv, nh <= INT_MAX and nv * nh * 8 fits */
     if (!rbm__mul_ok(nv, nh, &nw) || !rbm__mul_ok(nv, r, &nu) || !rbm__mul_ok(nh, r, &nvv) ||
         !rbm__mul_ok(r, 8, &ni) || ni > (size_t)INT_MAX || !rbm__blas_int_ok(nv) ||
@@ -81,6 +81,8 @@ rbm_status rbm__svd_alloc(const rbm_machine *m, rbm_svd **out)
         return st;
     s->ctx = ctx;
     s->nv = nv;
+    s->nsites = mv->nv;
+    s->nq = mv->nq;
     s->nh = nh;
     s->r = r;
     if ((st = rbm__xcalloc(ctx, r, sizeof(double), &s->w, "singular values")) ||
@@ -148,9 +150,6 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_svd_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     if (!out)
@@ -169,19 +168,16 @@ rbm_status rbm_svd_new(const rbm_machine *m, rbm_svd **out)
 
 rbm_status rbm_svd_update(rbm_svd *s, const rbm_machine *m)
 {
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_svd_update");
-    if (potts_st)
-        return potts_st;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     if (!s)
         return RBM_ERR_NULL;
     if (!m)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "rbm_svd_update: machine is NULL");
-    if (mv->nv != s->nv || mv->nh != s->nh)
+    if (mv->nvw != s->nv || mv->nh != s->nh || mv->nq != s->nq)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
-                         "rbm_svd_update: machine is %zu x %zu, the decomposition was made for "
-                         "%zu x %zu",
-                         mv->nv, mv->nh, s->nv, s->nh);
+                         "rbm_svd_update: machine's W is %zu x %zu (%zu states per visible "
+                         "unit), the decomposition was made for %zu x %zu (%zu)",
+                         mv->nvw, mv->nh, mv->nq, s->nv, s->nh, s->nq);
     return rbm__svd_compute(s, mv->W);
 }
 
@@ -243,10 +239,10 @@ rbm_status rbm__svd_check_dataset(const rbm_svd *s, const rbm_dataset *data, siz
         return rbm__fail(s->ctx, RBM_ERR_NULL, "%s: dataset is NULL", what);
     if ((st = check_modes(s, n_modes, what)))
         return st;
-    if (rbm__dataset_cols(data) != s->nv)
+    if (rbm__dataset_cols(data) != s->nsites)
         return rbm__fail(s->ctx, RBM_ERR_SHAPE,
-                         "%s: dataset has %zu columns, W has %zu rows (visible units)", what,
-                         rbm__dataset_cols(data), s->nv);
+                         "%s: dataset has %zu columns, the machine has %zu visible units", what,
+                         rbm__dataset_cols(data), s->nsites);
     return RBM_OK;
 }
 
@@ -256,6 +252,22 @@ static void project_rows(size_t B, size_t n, const double *X, const double *Y, s
 {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)K, (int)n, 1.0, X,
                 (int)n, Y, (int)r, 0.0, out, (int)K);
+}
+
+/* out (B x K): s_alpha = sum_i U[i*q + x_i, alpha] for B rows x of N Potts
+ * states (the one-hot product without the one-hot vector). */
+static void project_potts(const rbm_svd *s, size_t B, const double *x, size_t K, double *out)
+{
+    const size_t N = s->nsites, q = s->nq, r = s->r;
+    for (size_t b = 0; b < B; b++) {
+        double *o = out + b * K;
+        memset(o, 0, K * sizeof(double));
+        for (size_t i = 0; i < N; i++) {
+            const double *u = s->U + (i * q + (size_t)x[b * N + i]) * r;
+            for (size_t a = 0; a < K; a++)
+                o[a] += u[a];
+        }
+    }
 }
 
 static rbm_status project_layer(const rbm_svd *s, const double *Y, size_t width, size_t batch,
@@ -278,6 +290,12 @@ static rbm_status project_layer(const rbm_svd *s, const double *Y, size_t width,
         return st;
     if (batch == 0)
         return RBM_OK;
+    if (Y == s->U && s->nq > 1) {
+        if ((st = rbm__potts_check_states(s->ctx, x, nx, s->nq, what)))
+            return st;
+        project_potts(s, batch, x, n_modes, out);
+        return RBM_OK;
+    }
     project_rows(batch, width, x, Y, s->r, n_modes, out);
     return RBM_OK;
 }
@@ -287,7 +305,7 @@ rbm_status rbm_svd_project_visible(const rbm_svd *s, size_t batch, const double 
 {
     if (!s)
         return RBM_ERR_NULL;
-    return project_layer(s, s->U, s->nv, batch, x, x_len, n_modes, out, out_len,
+    return project_layer(s, s->U, s->nsites, batch, x, x_len, n_modes, out, out_len,
                          "rbm_svd_project_visible");
 }
 
@@ -318,15 +336,22 @@ rbm_status rbm_svd_project_dataset(const rbm_svd *s, const rbm_dataset *data, si
         return st;
     size_t block = nrows < DATA_BLOCK ? nrows : DATA_BLOCK;
     double *buf;
-    if ((st = rbm__xcalloc(s->ctx, block * s->nv, sizeof(double), &buf, "dataset rows")))
+    if ((st = rbm__xcalloc(s->ctx, block * s->nsites, sizeof(double), &buf, "dataset rows")))
         return st;
     for (size_t start = 0; start < nrows; start += block) {
         size_t n = nrows - start < block ? nrows - start : block;
         rbm__dataset_fetch(data, NULL, start, n, false, buf);
-        project_rows(n, s->nv, buf, s->U, s->r, n_modes, out + start * n_modes);
+        if (s->nq > 1) {
+            if ((st = rbm__potts_check_states(s->ctx, buf, n * s->nsites, s->nq,
+                                              "rbm_svd_project_dataset")))
+                break;
+            project_potts(s, n, buf, n_modes, out + start * n_modes);
+        } else {
+            project_rows(n, s->nv, buf, s->U, s->r, n_modes, out + start * n_modes);
+        }
     }
     rbm__free(s->ctx, buf);
-    return RBM_OK;
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -10,7 +10,8 @@
 
 struct rbm_svd {
     rbm_context *ctx;
-    size_t nv, nh, r;
+    size_t nv, nh, r; /* nv: rows of W (N*q for a Potts visible layer) */
+    size_t nsites, nq; /* visible units (sites) and states per unit (1 unless Potts) */
     double *w;  /* r, descending */
     double *U;  /* nv x r row-major, u^alpha in column alpha */
     double *V;  /* nh x r row-major */

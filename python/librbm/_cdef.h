@@ -424,6 +424,9 @@ typedef enum rbm_trainer_param {
  rbm_status rbm_svd_get_singular_values(const rbm_svd *s, double *w, size_t len);
  rbm_status rbm_svd_get_left_vectors(const rbm_svd *s, double *U, size_t len);
  rbm_status rbm_svd_get_right_vectors(const rbm_svd *s, double *V, size_t len);
+ rbm_status rbm_svd_site_shape(const rbm_svd *s, size_t *n_sites, size_t *n_states);
+ rbm_status rbm_svd_site_norms(const rbm_svd *s, size_t n_modes, double *out, size_t len);
+ rbm_status rbm_svd_site_weights(const rbm_svd *s, size_t mode, double *out, size_t len);
  rbm_status rbm_svd_project_visible(const rbm_svd *s, size_t batch, const double *x,
                                            size_t x_len, size_t n_modes, double *out,
                                            size_t out_len);

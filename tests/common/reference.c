@@ -1,6 +1,7 @@
 /* Independent reference (no librbm arithmetic): a copy of the parameters and
  * brute-force enumeration written from docs/theory.md §1.1-§1.3. See reference.h. */
 #include "reference.h"
+#include "testutil.h" /* r_norm */
 
 #include <math.h>
 #include <stdlib.h>
@@ -260,3 +261,26 @@ void ref_exact_layer_probs(const ref_rbm *r, rbm_layer layer, double *p)
     rbm_assert_close(tot, 1.0, 1e-10, 0.0, "exact probabilities sum to one");
 }
 
+
+void ref_random_orthonormal(size_t d, size_t n, double *Q)
+{
+    for (size_t i = 0; i < d * n; i++)
+        Q[i] = r_norm();
+    for (size_t a = 0; a < n; a++) {
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t b = 0; b < a; b++) {
+                double dot = 0;
+                for (size_t i = 0; i < d; i++)
+                    dot += Q[i * n + a] * Q[i * n + b];
+                for (size_t i = 0; i < d; i++)
+                    Q[i * n + a] -= dot * Q[i * n + b];
+            }
+        }
+        double nrm = 0;
+        for (size_t i = 0; i < d; i++)
+            nrm += Q[i * n + a] * Q[i * n + a];
+        nrm = sqrt(nrm);
+        for (size_t i = 0; i < d; i++)
+            Q[i * n + a] /= nrm;
+    }
+}

@@ -13,6 +13,9 @@
 /* Plane (Jacobi/Givens) rotation of two strided vectors, element k at
  * x[k * inc] and y[k * inc], k < n: (x, y) <- (c x - s y, s x + c y). */
 void ref_rotate(double *x, double *y, size_t n, size_t inc, double c, double s);
+/* n random orthonormal vectors of R^d (columns of Q, d x n row-major):
+ * Gram-Schmidt (twice) of Gaussian vectors drawn with r_norm (testutil.h). */
+void ref_random_orthonormal(size_t d, size_t n, double *Q);
 
 #endif
 

@@ -62,31 +62,6 @@ static rbm_machine *machine_with(rbm_context *ctx, size_t nv, size_t nh, const d
     return m;
 }
 
-/* n random orthonormal vectors of R^d (columns of Q, d x n row-major),
- * Gram-Schmidt (twice) of Gaussian vectors. */
-static void random_orthonormal(size_t d, size_t n, double *Q)
-{
-    for (size_t i = 0; i < d * n; i++)
-        Q[i] = r_norm();
-    for (size_t a = 0; a < n; a++) {
-        for (int pass = 0; pass < 2; pass++) {
-            for (size_t b = 0; b < a; b++) {
-                double dot = 0;
-                for (size_t i = 0; i < d; i++)
-                    dot += Q[i * n + a] * Q[i * n + b];
-                for (size_t i = 0; i < d; i++)
-                    Q[i * n + a] -= dot * Q[i * n + b];
-            }
-        }
-        double nrm = 0;
-        for (size_t i = 0; i < d; i++)
-            nrm += Q[i * n + a] * Q[i * n + a];
-        nrm = sqrt(nrm);
-        for (size_t i = 0; i < d; i++)
-            Q[i * n + a] /= nrm;
-    }
-}
-
 /* ---------------------------------------------------------------------- */
 /* reference SVD: one-sided Jacobi                                          */
 
@@ -761,8 +736,8 @@ static void test_gradient_degenerate(void **state)
     r_seed(41);
     double Uq[24], Vq[16], W[24], dW[24], data[M * 6];
     const double sv[4] = {3, 2, 2, 1};
-    random_orthonormal(nv, r, Uq);
-    random_orthonormal(nh, r, Vq);
+    ref_random_orthonormal(nv, r, Uq);
+    ref_random_orthonormal(nh, r, Vq);
     for (size_t i = 0; i < nv; i++)
         for (size_t j = 0; j < nh; j++) {
             double acc = 0;
@@ -926,8 +901,8 @@ static double *spiked_with(size_t nv, size_t nh, double sigma, const double *w, 
         if (Uin)
             memcpy(U, Uin, nv * K * sizeof *U);
         else
-            random_orthonormal(nv, K, U);
-        random_orthonormal(nh, K, V);
+            ref_random_orthonormal(nv, K, U);
+        ref_random_orthonormal(nh, K, V);
         for (size_t i = 0; i < nv; i++)
             for (size_t j = 0; j < nh; j++) {
                 double acc = 0;
@@ -1080,7 +1055,7 @@ static pca_ref make_pca_data(size_t M, size_t nv, uint64_t seed)
     r_seed(seed);
     pca_ref R = {M, nv, dalloc(M * nv), dalloc(nv * nv), dalloc(nv)};
     double *Q = dalloc(nv * nv), *mean = dalloc(nv), *C = dalloc(nv * nv), *Vt = dalloc(nv * nv);
-    random_orthonormal(nv, nv, Q);
+    ref_random_orthonormal(nv, nv, Q);
     for (size_t i = 0; i < nv; i++)
         mean[i] = r_norm();
     for (size_t mu = 0; mu < M; mu++)
@@ -1344,8 +1319,8 @@ static void test_tracker_crossing(void **state)
     const double noise = 1e-3;
     r_seed(91);
     double U[90], V[60], W[600];
-    random_orthonormal(nv, 3, U);
-    random_orthonormal(nh, 3, V);
+    ref_random_orthonormal(nv, 3, U);
+    ref_random_orthonormal(nh, 3, V);
     rbm_machine *m = machine_with(ctx, nv, nh, NULL);
     rbm_mode_tracker *t1 = NULL, *t2 = NULL, *t3 = NULL;
     RBM_OKAY(ctx, rbm_mode_tracker_new(m, 1, &t1));
@@ -1481,8 +1456,8 @@ static void test_tracker_below_boundary(void **state)
     const size_t nv = 16, nh = 12;
     r_seed(95);
     double U[48], V[36], W[192];
-    random_orthonormal(nv, 3, U);
-    random_orthonormal(nh, 3, V);
+    ref_random_orthonormal(nv, 3, U);
+    ref_random_orthonormal(nh, 3, V);
     rbm_machine *m = machine_with(ctx, nv, nh, NULL);
     rbm_mode_tracker *t = NULL;
     RBM_OKAY(ctx, rbm_mode_tracker_new(m, 1, &t));
@@ -1655,7 +1630,7 @@ static void test_census_parallel_analysis(void **state)
     double *U = dalloc(nv * K), *eig = dalloc(nv), *thr = dalloc(nv);
     for (uint64_t seed = 1; seed <= 3; seed++) {
         r_seed(700 + seed);
-        random_orthonormal(nv, K, U);
+        ref_random_orthonormal(nv, K, U);
         rbm_dataset *iid = factor_data(ctx, M, nv, U, 0, l, 1.0);
         rbm_dataset *fac = factor_data(ctx, M, nv, U, K, l, 1.0);
         rbm_census *c0 = NULL, *c1 = NULL;
