@@ -75,6 +75,34 @@ RBM_API rbm_status rbm_machine_new_potts(rbm_context *ctx, size_t n_sites, size_
                                          size_t n_hidden, rbm_unit_kind hidden,
                                          rbm_machine **out);
 
+/* A planted Potts machine, the source of synthetic alignments with known
+ * modes (docs/potts.md, "Planted alignments"): n_sites sites of n_states
+ * states and n_modes hidden units of kind hidden, with
+ *   W = sum_alpha strengths[alpha] u^alpha e_alpha^T,
+ * so the singular values of W are the strengths (in any order) with the
+ * hidden units e_alpha as right singular vectors. Mode alpha owns
+ * sites_per_mode sites, disjoint between modes, and at each of them two
+ * distinct states A_i, B_i: u^alpha_{i,A_i} = +1/sqrt(2 S),
+ * u^alpha_{i,B_i} = -1/sqrt(2 S) (S = sites_per_mode), 0 elsewhere, so the
+ * u^alpha are orthonormal and every site is in the zero-sum gauge. The
+ * sites no mode owns get zero-sum fields a_ic = background * (x_ic -
+ * mean_c x_ic), x_ic ~ N(0, 1); mode sites get a = 0, and b = 0. With
+ * Ising hidden units p(v) is then symmetric under A_i <-> B_i on each
+ * mode's sites (two states per mode); with Bernoulli units a mode is on
+ * (h = 1) or off. Sites, states and fields come from one rbm_rng seeded
+ * with seed (same arguments, same machine). The machine's provenance
+ * records the arguments. Sample it with rbm_sampler_draw_dataset.
+ * Errors: RBM_ERR_NULL (ctx, strengths or out), RBM_ERR_INVALID_ARGUMENT
+ * (n_modes or sites_per_mode 0, n_modes * sites_per_mode > n_sites, a
+ * strength not in (0, 1e6], background not in [0, 1e6], and the errors of
+ * rbm_machine_new_potts), RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. The caller
+ * owns *out (NULL on error). */
+RBM_API rbm_status rbm_machine_new_planted_potts(rbm_context *ctx, size_t n_sites,
+                                                 size_t n_states, const double *strengths,
+                                                 size_t n_modes, size_t sites_per_mode,
+                                                 double background, rbm_unit_kind hidden,
+                                                 uint64_t seed, rbm_machine **out);
+
 /* q of a Potts layer; 0 for any other layer (and for a NULL machine). */
 RBM_API size_t rbm_machine_n_states(const rbm_machine *m, rbm_layer layer);
 

@@ -61,6 +61,25 @@ RBM_API rbm_status rbm_sampler_get_hidden(const rbm_sampler *s, double *out, siz
  * Errors: RBM_ERR_NULL, RBM_ERR_SHAPE, RBM_ERR_NOT_FINITE. */
 RBM_API rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len);
 
+/* Draw a dataset of n_rows visible samples from the chains (e.g. a
+ * synthetic alignment from rbm_machine_new_planted_potts, docs/potts.md):
+ * burn_in Gibbs steps on every chain, then the chains' visible states are
+ * taken as rows (chain order), thin steps between takes, until n_rows rows
+ * are stored; the last take may use only the first chains. Rows from one
+ * chain are correlated unless thin exceeds its mixing time; one chain per
+ * row (n_chains = n_rows) gives independent rows, whose quality rests on
+ * burn_in alone. Types: Potts states as a categorical uint8 dataset (q =
+ * the machine's, no alphabet: add one with rbm_dataset_set_categories),
+ * Bernoulli {0,1} as uint8, Ising +-1 as float32, Gaussian values as
+ * float64. The chains are left where the last take found them; the same
+ * sampler seed and calls give the same dataset (as rbm_sampler_run).
+ * The caller owns *out (NULL on error).
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n_rows 0; n_rows >
+ * n_chains with thin 0), RBM_ERR_STATE (as rbm_sampler_run),
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY; on error no chain has moved. */
+RBM_API rbm_status rbm_sampler_draw_dataset(rbm_sampler *s, size_t n_rows, size_t burn_in,
+                                            size_t thin, rbm_dataset **out);
+
 /* The sampler's generator (borrowed; valid while the sampler lives), e.g.
  * to save or restore its state with rbm_rng_get_state/set_state. */
 RBM_API rbm_rng *rbm_sampler_rng(rbm_sampler *s);

@@ -212,6 +212,20 @@ rbm_status rbm__dataset_wrap(rbm_context *ctx, size_t rows, size_t cols, rbm_dty
     return RBM_OK;
 }
 
+rbm_status rbm__dataset_new_zeroed(rbm_context *ctx, size_t rows, size_t cols, rbm_dtype dtype,
+                                   uint32_t n_states, void **data, rbm_dataset **out)
+{
+    size_t bytes = 0;
+    rbm_status st = rbm__dataset_size(ctx, rows, cols, rbm__dtype_size(dtype), &bytes, "dataset");
+    void *buf = NULL;
+    if (st || (st = rbm__xcalloc(ctx, bytes ? bytes : 1, 1, &buf, "dataset")) ||
+        (st = rbm__dataset_wrap(ctx, rows, cols, dtype, buf, NULL, out)))
+        return st;
+    (*out)->n_states = n_states;
+    *data = buf;
+    return RBM_OK;
+}
+
 rbm_status rbm__dataset_derive(const rbm_dataset *src, size_t first, size_t rows, rbm_dtype dtype,
                                void *owned, rbm_dataset **out)
 {

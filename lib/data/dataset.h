@@ -69,4 +69,12 @@ rbm_status rbm__dataset_check_states(const rbm_dataset *ds, size_t q, rbm_contex
 /* q of a categorical dataset, 0 otherwise. */
 uint32_t rbm__dataset_n_states(const rbm_dataset *ds);
 
+/* A new dataset owning rows x cols zeroed elements of dtype, for a
+ * generator outside lib/data (rbm_sampler_draw_dataset) that fills *data
+ * before it hands the dataset out; n_states > 0 declares it categorical
+ * with that q (no alphabet), which the values written must respect.
+ * Errors: RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY (nothing allocated then). */
+rbm_status rbm__dataset_new_zeroed(rbm_context *ctx, size_t rows, size_t cols, rbm_dtype dtype,
+                                   uint32_t n_states, void **data, rbm_dataset **out);
+
 #endif /* RBM_DATA_DATASET_H */

@@ -321,3 +321,71 @@ rbm_status rbm__sampler_read_state(rbm_sampler *s, rbm__ckpt_in *in)
         return st;
     return RBM_OK;
 }
+
+/* ---------------- a dataset of chain samples ---------------- */
+
+/* The dataset type of a visible layer's samples: states and {0,1} as
+ * uint8, +-1 as float32, Gaussian values as float64 (all exact). */
+static rbm_dtype sample_dtype(rbm_unit_kind k)
+{
+    switch (k) {
+    case RBM_UNIT_POTTS:
+    case RBM_UNIT_BERNOULLI: return RBM_DTYPE_UINT8;
+    case RBM_UNIT_ISING: return RBM_DTYPE_FLOAT32;
+    default: return RBM_DTYPE_FLOAT64;
+    }
+}
+
+/* Rows first .. first+n-1 of the dataset storage `out` (dtype) from the
+ * first n chains' visible states. */
+static void store_chains(const rbm_sampler *s, rbm_dtype dtype, size_t first, size_t n, void *out)
+{
+    size_t nv = rbm__machine_view_of(s->m)->nv;
+    for (size_t e = 0; e < n * nv; e++) {
+        double x;
+        s->k->to_f64(1, (const char *)s->v + e * s->k->elem, &x);
+        size_t at = first * nv + e;
+        switch (dtype) {
+        case RBM_DTYPE_UINT8: ((uint8_t *)out)[at] = (uint8_t)x; break;
+        case RBM_DTYPE_FLOAT32: ((float *)out)[at] = (float)x; break;
+        case RBM_DTYPE_FLOAT64: ((double *)out)[at] = x; break;
+        }
+    }
+}
+
+rbm_status rbm_sampler_draw_dataset(rbm_sampler *s, size_t n_rows, size_t burn_in, size_t thin,
+                                    rbm_dataset **out)
+{
+    if (out)
+        *out = NULL;
+    if (!s)
+        return RBM_ERR_NULL;
+    const char *fn = "rbm_sampler_draw_dataset";
+    if (!out)
+        return rbm__fail(s->ctx, RBM_ERR_NULL, "%s: out is NULL", fn);
+    if (n_rows == 0)
+        return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "%s: n_rows is 0", fn);
+    if (n_rows > s->n && thin == 0)
+        return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT,
+                         "%s: %zu rows from %zu chains need thin >= 1 sweeps between takes", fn,
+                         n_rows, s->n);
+    const rbm__machine_view *mv = rbm__machine_view_of(s->m);
+    rbm_dtype dtype = sample_dtype(mv->vk);
+    rbm_status st = check_state(s);
+    void *data;
+    rbm_dataset *ds;
+    if (st || (st = rbm__dataset_new_zeroed(s->ctx, n_rows, mv->nv, dtype,
+                                            mv->vk == RBM_UNIT_POTTS ? (uint32_t)mv->nq : 0,
+                                            &data, &ds)))
+        return st;
+    rbm__sampler_sweep(s, burn_in);
+    for (size_t done = 0;;) {
+        size_t take = n_rows - done < s->n ? n_rows - done : s->n;
+        store_chains(s, dtype, done, take, data);
+        if ((done += take) == n_rows)
+            break;
+        rbm__sampler_sweep(s, thin);
+    }
+    *out = ds;
+    return RBM_OK;
+}

@@ -114,6 +114,11 @@ typedef enum rbm_status {
  rbm_status rbm_machine_new_potts(rbm_context *ctx, size_t n_sites, size_t n_states,
                                          size_t n_hidden, rbm_unit_kind hidden,
                                          rbm_machine **out);
+ rbm_status rbm_machine_new_planted_potts(rbm_context *ctx, size_t n_sites,
+                                                 size_t n_states, const double *strengths,
+                                                 size_t n_modes, size_t sites_per_mode,
+                                                 double background, rbm_unit_kind hidden,
+                                                 uint64_t seed, rbm_machine **out);
  size_t rbm_machine_n_states(const rbm_machine *m, rbm_layer layer);
  size_t rbm_machine_weight_rows(const rbm_machine *m);
 typedef enum rbm_gauge {
@@ -256,6 +261,8 @@ typedef enum rbm_alignment_flag {
  rbm_status rbm_sampler_get_visible(const rbm_sampler *s, double *out, size_t len);
  rbm_status rbm_sampler_get_hidden(const rbm_sampler *s, double *out, size_t len);
  rbm_status rbm_sampler_set_visible(rbm_sampler *s, const double *v, size_t len);
+ rbm_status rbm_sampler_draw_dataset(rbm_sampler *s, size_t n_rows, size_t burn_in,
+                                            size_t thin, rbm_dataset **out);
  rbm_rng *rbm_sampler_rng(rbm_sampler *s);
  rbm_status rbm_tempering_new(rbm_machine *m, size_t n_replicas, const double *betas,
                                      size_t n_chains, uint64_t seed, rbm_tempering **out);
