@@ -120,7 +120,6 @@ double rbm__potts_lse_sum(size_t n_sites, size_t q, const double *x);
 void rbm__potts_softmax(size_t q, const double *x, double *p);
 void rbm__potts_softmaxf(size_t q, const float *x, float *p);
 size_t rbm__potts_draw(size_t q, const double *x, double u);
-size_t rbm__potts_drawf(size_t q, const float *x, double u);
 rbm_status rbm__potts_check_states(rbm_context *ctx, const double *x, size_t n, size_t q,
                                    const char *what);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
@@ -145,6 +144,14 @@ void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out);
 void rbm__sgd_update(size_t n, double *theta, const double *g, double lr, double l1, double l2);
 /* max |x[i]|, or +Inf when any element is NaN or infinite (vectorised) */
 double rbm__max_abs(size_t n, const double *x);
+/* y[i] += alpha x[i] for i < n (vectorised; the scalar loop's arithmetic) */
+void rbm__axpy_f(size_t n, float alpha, const float *x, float *y);
+void rbm__axpy_d(size_t n, double alpha, const double *x, double *y);
+/* out[s] = the state drawn at site s < n from its q <= 255 fields x[s q ..]
+ * with the uniform u[s], by inverse CDF over exp(x_c - max) as
+ * rbm__potts_draw (exps vectorised; out may alias x) */
+void rbm__potts_draw_sites_f(size_t n, size_t q, const float *x, const double *u, float *out);
+void rbm__potts_draw_sites_d(size_t n, size_t q, const double *x, const double *u, double *out);
 
 /* Largest |parameter| a training step (optimiser, rbm_gradient_apply) may
  * produce for precision p: RBM_TRAIN_PARAM_MAX_F32 / _F64 of machine.h. */

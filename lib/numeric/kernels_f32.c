@@ -7,5 +7,6 @@
 #define MB(m) ((m)->bf)
 #define SIGMOID_ARRAY rbm__sigmoid_f
 #define POTTS_SOFTMAX rbm__potts_softmaxf
-#define POTTS_DRAW rbm__potts_drawf
+#define AXPY rbm__axpy_f
+#define POTTS_DRAW_SITES rbm__potts_draw_sites_f
 #include "numeric/kernels_impl.h"

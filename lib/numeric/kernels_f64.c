@@ -7,5 +7,6 @@
 #define MB(m) ((m)->b)
 #define SIGMOID_ARRAY rbm__sigmoid_d
 #define POTTS_SOFTMAX rbm__potts_softmax
-#define POTTS_DRAW rbm__potts_draw
+#define AXPY rbm__axpy_d
+#define POTTS_DRAW_SITES rbm__potts_draw_sites_d
 #include "numeric/kernels_impl.h"

@@ -23,11 +23,8 @@ static void K(hidden_field)(const rbm__machine_view *m, size_t B, const void *Xv
         for (size_t r = 0; r < B; r++) {
             REAL *h = H + r * m->nh;
             const REAL *x = X + r * m->nv;
-            for (size_t i = 0; i < m->nv; i++) {
-                const REAL *row = W + (i * m->nq + (size_t)x[i]) * m->nh;
-                for (size_t j = 0; j < m->nh; j++)
-                    h[j] += row[j];
-            }
+            for (size_t i = 0; i < m->nv; i++)
+                AXPY(m->nh, (REAL)1, W + (i * m->nq + (size_t)x[i]) * m->nh, h);
         }
         return;
     }
@@ -131,8 +128,8 @@ static void K(visible_mean)(const rbm__machine_view *m, size_t B, const void *fv
 }
 
 /* Samples: B x nv values (Potts: state indices, one uniform per site in
- * site order). out may alias field: site s is written after its q fields
- * are read, and s <= s * q. */
+ * site order, drawn for blocks of up to 256 sites at a time). out may alias
+ * field: site s is written after its q fields are read, and s <= s * q. */
 static void K(visible_sample)(const rbm__machine_view *m, size_t B, const void *fv, void *ov,
                               rbm_rng *rng)
 {
@@ -142,9 +139,12 @@ static void K(visible_sample)(const rbm__machine_view *m, size_t B, const void *
     }
     const REAL *f = fv;
     REAL *o = ov;
-    for (size_t s = 0; s < B * m->nv; s++) {
-        double u = rbm__rng_uniform(rng);
-        o[s] = (REAL)POTTS_DRAW(m->nq, f + s * m->nq, u);
+    double u[256];
+    for (size_t s = 0, n = B * m->nv; s < n; s += 256) {
+        size_t k = n - s < 256 ? n - s : 256;
+        for (size_t t = 0; t < k; t++)
+            u[t] = rbm__rng_uniform(rng);
+        POTTS_DRAW_SITES(k, m->nq, f + s * m->nq, u, o + s);
     }
 }
 
@@ -165,11 +165,8 @@ static void K(visible_outer)(const rbm__machine_view *m, size_t B, double alpha,
         G[k] = beta == 0.0 ? (REAL)0 : (REAL)(beta * (double)G[k]); /* as BLAS */
     for (size_t r = 0; r < B; r++) {
         const REAL *y = Y + r * m->nh;
-        for (size_t i = 0; i < m->nv; i++) {
-            REAL *row = G + (i * m->nq + (size_t)X[r * m->nv + i]) * m->nh;
-            for (size_t j = 0; j < m->nh; j++)
-                row[j] += (REAL)alpha * y[j];
-        }
+        for (size_t i = 0; i < m->nv; i++)
+            AXPY(m->nh, (REAL)alpha, y, G + (i * m->nq + (size_t)X[r * m->nv + i]) * m->nh);
     }
 }
 

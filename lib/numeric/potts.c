@@ -81,23 +81,6 @@ size_t rbm__potts_draw(size_t q, const double *x, double u)
     return q - 1;
 }
 
-size_t rbm__potts_drawf(size_t q, const float *x, double u)
-{
-    float mx = x[0];
-    for (size_t c = 1; c < q; c++)
-        mx = x[c] > mx ? x[c] : mx;
-    float s = 0;
-    for (size_t c = 0; c < q; c++)
-        s += expf(x[c] - mx);
-    float t = (float)u * s, cum = 0;
-    for (size_t c = 0; c + 1 < q; c++) {
-        cum += expf(x[c] - mx);
-        if (t < cum)
-            return c;
-    }
-    return q - 1;
-}
-
 rbm_status rbm__potts_check_states(rbm_context *ctx, const double *x, size_t n, size_t q,
                                    const char *what)
 {

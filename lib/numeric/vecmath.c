@@ -1,5 +1,6 @@
 /* librbm — vectorised elementwise kernels of a training step: sigmoid
- * (float64 and float32), max |x| and the plain SGD update. The exp is the
+ * (float64 and float32), max |x|, the plain SGD update, and the one-hot
+ * kernels of Potts layers (row adds, site draws). The exp is the
  * branch-free one of numeric/vec4d.h; target_clones adds an AVX2 version
  * chosen at load time. Floating-point contraction stays off here (c_std=c11)
  * so training arithmetic is the same in both clones. */
@@ -7,6 +8,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "numeric/vec4d.h"
 
@@ -132,5 +134,124 @@ void rbm__sgd_update(size_t n, double *theta, const double *g, double lr, double
     for (; i < n; i++) {
         double s = (double)((theta[i] > 0) - (theta[i] < 0));
         theta[i] += lr * (g[i] - l2 * theta[i] - l1 * s);
+    }
+}
+
+/* ---- the one-hot kernels of Potts layers ---- */
+
+/* y[i] += alpha x[i], eight or four at a time: per element the arithmetic
+ * of the scalar loop (one product, one sum, no contraction), so results do
+ * not depend on the vector width. */
+RBM__CLONES
+void rbm__axpy_f(size_t n, float alpha, const float *x, float *y)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f xv, yv;
+        for (int k = 0; k < 8; k++) {
+            xv[k] = x[i + k];
+            yv[k] = y[i + k];
+        }
+        yv = yv + alpha * xv;
+        for (int k = 0; k < 8; k++)
+            y[i + k] = yv[k];
+    }
+    for (; i < n; i++)
+        y[i] = y[i] + alpha * x[i];
+}
+
+RBM__CLONES
+void rbm__axpy_d(size_t n, double alpha, const double *x, double *y)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d xv = {x[i], x[i + 1], x[i + 2], x[i + 3]};
+        v4d yv = {y[i], y[i + 1], y[i + 2], y[i + 3]};
+        yv = yv + alpha * xv;
+        y[i] = yv[0];
+        y[i + 1] = yv[1];
+        y[i + 2] = yv[2];
+        y[i + 3] = yv[3];
+    }
+    for (; i < n; i++)
+        y[i] = y[i] + alpha * x[i];
+}
+
+/* Inverse-CDF draws at n sites of q <= 255 states: site s takes the first
+ * state whose cumulative weight exceeds u[s] times the total (the last one
+ * if rounding leaves none), weights e_c = exp(x_c - max_c x_c) computed
+ * once per state, eight (four) at a time with the exps above; t = x - max
+ * is clamped at -87 (-700), where the weight is below 1e-37 (1e-304) of the
+ * largest; the total is summed lane by lane. out may alias x: site s is
+ * written after its fields are read, and s <= s q. */
+RBM__CLONES
+void rbm__potts_draw_sites_f(size_t n, size_t q, const float *x, const double *u, float *out)
+{
+    float e[256 + 8];
+    for (size_t s = 0; s < n; s++) {
+        const float *f = x + s * q;
+        float mx = f[0];
+        for (size_t c = 1; c < q; c++)
+            mx = f[c] > mx ? f[c] : mx;
+        memcpy(e, f, q * sizeof *e);
+        for (size_t c = q; c % 8; c++)
+            e[c] = mx - 87.0f; /* padding: exp(-87), left out of the sum */
+        v8f acc = fsplat(0.0f);
+        for (size_t c = 0; c < q; c += 8) {
+            v8f t;
+            memcpy(&t, e + c, sizeof t);
+            t = t - mx;
+            t = fselect(t < -87.0f, fsplat(-87.0f), t);
+            v8f r = vexpf_neg(t);
+            if (c + 8 > q)
+                for (size_t k = q - c; k < 8; k++)
+                    r[k] = 0.0f;
+            memcpy(e + c, &r, sizeof r);
+            acc += r;
+        }
+        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        float t = (float)u[s] * sum, cum = 0;
+        size_t c = 0;
+        for (; c + 1 < q; c++) {
+            cum += e[c];
+            if (t < cum)
+                break;
+        }
+        out[s] = (float)c;
+    }
+}
+
+RBM__CLONES
+void rbm__potts_draw_sites_d(size_t n, size_t q, const double *x, const double *u, double *out)
+{
+    double e[256 + 4];
+    for (size_t s = 0; s < n; s++) {
+        const double *f = x + s * q;
+        double mx = f[0];
+        for (size_t c = 1; c < q; c++)
+            mx = f[c] > mx ? f[c] : mx;
+        memcpy(e, f, q * sizeof *e);
+        for (size_t c = q; c % 4; c++)
+            e[c] = mx - 700.0;
+        v4d acc = vsplat(0.0);
+        for (size_t c = 0; c < q; c += 4) {
+            v4d t;
+            memcpy(&t, e + c, sizeof t);
+            v4d r = vexp_neg(vmax(t - mx, vsplat(-700.0)));
+            if (c + 4 > q)
+                for (size_t k = q - c; k < 4; k++)
+                    r[k] = 0.0;
+            memcpy(e + c, &r, sizeof r);
+            acc += r;
+        }
+        double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        double t = u[s] * sum, cum = 0;
+        size_t c = 0;
+        for (; c + 1 < q; c++) {
+            cum += e[c];
+            if (t < cum)
+                break;
+        }
+        out[s] = (double)c;
     }
 }

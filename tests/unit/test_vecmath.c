@@ -3,7 +3,10 @@
  * arrays of every length class (below one vector, around the 512-factor
  * product blocks of each lane, several blocks) and field ranges from 1e-8
  * to 700, with the scale argument, and at the overflow edge; and the fused
- * Gray-code step rbm__logpart_sum_update. */
+ * Gray-code step rbm__logpart_sum_update; the one-hot kernels of Potts
+ * layers: rbm__axpy_f/_d bit for bit against the scalar loop, and the site
+ * draws rbm__potts_draw_sites_f/_d against an inverse CDF of the test's
+ * own (long double) softmax. */
 #include "testutil.h"
 
 #include "core/internal.h" /* white-box: rbm__logpart_sum */
@@ -132,12 +135,103 @@ static void test_fused_update(void **state)
     free(want);
 }
 
+/* y += alpha x for every length class: the scalar loop's bits. */
+static void test_axpy(void **state)
+{
+    (void)state;
+    uint64_t s = 5;
+    for (size_t n = 0; n < 40; n++) {
+        float xf[40] = {0}, yf[40] = {0}, rf[40] = {0};
+        double xd[40] = {0}, yd[40] = {0}, rd[40] = {0};
+        for (size_t i = 0; i < n; i++) {
+            xd[i] = unit_uniform(&s);
+            yd[i] = unit_uniform(&s);
+            xf[i] = (float)xd[i];
+            yf[i] = (float)yd[i];
+            rf[i] = yf[i] + 0.3f * xf[i];
+            rd[i] = yd[i] + -1.7 * xd[i];
+        }
+        rbm__axpy_f(n, 0.3f, xf, yf);
+        rbm__axpy_d(n, -1.7, xd, yd);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(yf[i] == rf[i]);
+            assert_true(yd[i] == rd[i]);
+        }
+    }
+}
+
+/* The drawn state is the first c with u < P(0..c) of the exact softmax,
+ * except where u lies within 1e-5 (float) / 1e-12 (double) of a boundary;
+ * q from 2 to 255 (every vector tail), fields up to +-40 and one site with
+ * a field 200 below the rest (its weight clamps to 0 in float32). */
+static void test_potts_draws(void **state)
+{
+    (void)state;
+    const size_t qs[6] = {2, 3, 8, 21, 33, 255};
+    uint64_t s = 11;
+    for (int k = 0; k < 6; k++)
+        for (int f32 = 0; f32 < 2; f32++) {
+            size_t q = qs[k], n = 400;
+            double *x = malloc(n * q * sizeof *x), *u = malloc(n * sizeof *u);
+            float *xf = malloc(n * q * sizeof *xf), *of = malloc(n * sizeof *of);
+            double *od = malloc(n * sizeof *od);
+            assert_non_null(x);
+            assert_non_null(u);
+            assert_non_null(xf);
+            assert_non_null(of);
+            assert_non_null(od);
+            for (size_t i = 0; i < n * q; i++) {
+                x[i] = 40 * unit_uniform(&s) * (i % 7 == 0 ? 1 : 0.1);
+                xf[i] = (float)x[i];
+                if (f32)
+                    x[i] = xf[i];
+            }
+            x[q - 1] -= 200;
+            xf[q - 1] = (float)x[q - 1];
+            for (size_t i = 0; i < n; i++)
+                u[i] = 0.5 * (1 + unit_uniform(&s));
+            if (f32)
+                rbm__potts_draw_sites_f(n, q, xf, u, of);
+            else
+                rbm__potts_draw_sites_d(n, q, x, u, od);
+            double tol = f32 ? 1e-5 : 1e-12;
+            for (size_t i = 0; i < n; i++) {
+                const double *f = x + i * q;
+                long double mx = f[0], z = 0, cum = 0;
+                for (size_t c = 1; c < q; c++)
+                    mx = f[c] > mx ? f[c] : mx;
+                for (size_t c = 0; c < q; c++)
+                    z += expl(f[c] - mx);
+                size_t want = q - 1, got = f32 ? (size_t)of[i] : (size_t)od[i];
+                int near = 0;
+                for (size_t c = 0; c < q; c++) {
+                    cum += expl(f[c] - mx) / z;
+                    near |= fabsl(cum - u[i]) < tol;
+                    if (u[i] < cum && want == q - 1 && c < q - 1) {
+                        want = c;
+                        break;
+                    }
+                }
+                if (got != want && !near)
+                    fail_msg("q %zu %s site %zu: drew %zu, the softmax gives %zu", q,
+                             f32 ? "float" : "double", i, got, want);
+            }
+            free(x);
+            free(u);
+            free(xf);
+            free(of);
+            free(od);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sums_match_long_double),
         cmocka_unit_test(test_product_blocks_do_not_overflow),
         cmocka_unit_test(test_fused_update),
+        cmocka_unit_test(test_axpy),
+        cmocka_unit_test(test_potts_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
