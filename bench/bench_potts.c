@@ -45,6 +45,9 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "bench_potts"
+#include "bench_util.h"
+
 typedef struct options {
     size_t rows, sites, q, nh, batch, repeat, batches, threads;
     double lr;
@@ -52,76 +55,6 @@ typedef struct options {
     uint64_t seed;
     const char *write_data, *data;
 } options;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_potts: %s\n", what);
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        die("out of memory");
-    return p;
-}
-
-static void check(rbm_context *ctx, rbm_status st, const char *what)
-{
-    if (st != RBM_OK && st != RBM_DONE) {
-        fprintf(stderr, "bench_potts: %s: %s (%s)\n", what, rbm_status_name(st),
-                rbm_context_last_error(ctx));
-        exit(1);
-    }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* One JSON record of n timings (best and median of wall and CPU time). */
-static void print_record(const char *name, const char *prec, size_t batches, const double *t,
-                         const double *c, size_t n, const char *extra)
-{
-    double *s = xmalloc(2 * n * sizeof *s);
-    memcpy(s, t, n * sizeof *s);
-    memcpy(s + n, c, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
-    qsort(s + n, n, sizeof *s, cmp_double);
-    printf("{\"name\": \"%s\", \"precision\": \"%s\", \"batches\": %zu, \"seconds\": %.6f, "
-           "\"seconds_median\": %.6f, \"cpu_seconds\": %.6f, \"cpu_seconds_median\": %.6f%s}\n",
-           name, prec, batches, s[0], s[n / 2], s[n], s[n + n / 2], extra);
-    fflush(stdout);
-    free(s);
-}
-
-static int set_blas_threads(size_t n)
-{
-    void (*set)(int) = NULL;
-    void *sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    memcpy(&set, &sym, sizeof set);
-    if (!set)
-        return 0;
-    set((int)n);
-    return 1;
-}
 
 /* ---------------------------------------------------------------- data */
 
@@ -203,7 +136,11 @@ static void run_bound(const options *o, int f32)
         t[r] = f32 ? bound_f32(o, o->batches, &c[r]) : bound_f64(o, o->batches, &c[r]);
     fprintf(stderr, "  bound %s: %zu visible-field GEMMs: %.3f s\n", f32 ? "float32" : "float64",
             o->batches, t[0]);
-    print_record("bound", f32 ? "float32" : "float64", o->batches, t, c, o->repeat, "");
+    printf("{\"name\": \"bound\", \"precision\": \"%s\", \"batches\": %zu, ",
+           f32 ? "float32" : "float64", o->batches);
+    print_times_json(t, o->repeat, c);
+    printf("}\n");
+    fflush(stdout);
     free(t);
     free(c);
 }
@@ -266,22 +203,10 @@ static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *d,
         check(ctx,
               rbm_machine_set_precision(m, f32 ? RBM_PRECISION_FLOAT32 : RBM_PRECISION_FLOAT64),
               "precision");
-        check(ctx, rbm_trainer_new(m, d, o->batch, o->seed, &tr), "trainer");
-        check(ctx, rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_PCD, 1), "estimator");
-        check(ctx, rbm_trainer_set_optimizer(tr, RBM_OPTIMIZER_SGD), "optimizer");
-        check(ctx, rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, o->lr), "lr");
-        check(ctx, rbm_trainer_set_int(tr, RBM_TRAINER_MONITOR_EVERY, 0), "monitor");
+        tr = pcd1_trainer(ctx, m, d, o->batch, o->seed, o->lr);
         if (r == 0)
             err0 = gap(ctx, m, d, rows);
-        rbm_status st = RBM_OK;
-        steps = 0;
-        double t0 = now_seconds(), c0 = cpu_seconds();
-        while (st == RBM_OK && steps < o->batches) {
-            st = rbm_trainer_step(tr);
-            steps++;
-        }
-        t[r] = now_seconds() - t0;
-        c[r] = cpu_seconds() - c0;
+        rbm_status st = timed_steps(tr, o->batches, &steps, &t[r], &c[r]);
         check(ctx, st, "trainer_step");
         fprintf(stderr, "  librbm %s: %zu steps: %.3f s wall, %.3f s CPU\n", pname, steps, t[r],
                 c[r]);
@@ -291,9 +216,10 @@ static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *d,
         rbm_machine_free(m);
     }
     fprintf(stderr, "  librbm %s: free-energy gap %.5f (at init %.5f)\n", pname, err, err0);
-    char extra[128];
-    snprintf(extra, sizeof extra, ", \"gap\": %.6f, \"gap_init\": %.6f", err, err0);
-    print_record("librbm", pname, steps, t, c, o->repeat, extra);
+    printf("{\"name\": \"librbm\", \"precision\": \"%s\", \"batches\": %zu, ", pname, steps);
+    print_times_json(t, o->repeat, c);
+    printf(", \"gap\": %.6f, \"gap_init\": %.6f}\n", err, err0);
+    fflush(stdout);
     if (!(err > err0))
         die("the free-energy gap did not grow: the trainer is broken");
     free(t);

@@ -52,6 +52,8 @@
 #endif
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+#define BENCH_NAME "bench_train"
+#include "bench_util.h"
 
 typedef struct options {
     const char *data;
@@ -60,34 +62,6 @@ typedef struct options {
     int do_f32, do_f64, do_librbm, do_gemm;
     uint64_t seed;
 } options;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_train: %s\n", what);
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        die("out of memory");
-    return p;
-}
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -100,48 +74,6 @@ static uint64_t splitmix(uint64_t *s)
 static double uniform01(uint64_t *s)
 {
     return (double)(splitmix(s) >> 11) * 0x1.0p-53;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Summary of repeated timings: best and median. */
-static void summarise(const double *t, size_t n, double *best, double *median)
-{
-    double *s = xmalloc(n * sizeof *s);
-    memcpy(s, t, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
-    *best = s[0];
-    *median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-}
-
-/* Wall times t and process CPU times c (user + system, all threads) of n runs. */
-static void print_times_json(const double *t, size_t n, const double *c)
-{
-    double best, median, cbest, cmedian;
-    summarise(t, n, &best, &median);
-    summarise(c, n, &cbest, &cmedian);
-    printf("\"seconds\": %.6f, \"seconds_median\": %.6f, \"seconds_all\": [", best, median);
-    for (size_t i = 0; i < n; i++)
-        printf("%s%.6f", i ? ", " : "", t[i]);
-    printf("], \"cpu_seconds\": %.6f, \"cpu_seconds_median\": %.6f", cbest, cmedian);
-}
-
-/* OpenBLAS's thread count, where the CBLAS is OpenBLAS; returns whether it
- * could be set. */
-static int set_blas_threads(size_t n)
-{
-    void (*set)(int) = NULL;
-    void *sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    memcpy(&set, &sym, sizeof set);
-    if (!set)
-        return 0;
-    set((int)n);
-    return 1;
 }
 
 /* ---------------------------------------------------------------- GEMM bound */
@@ -220,15 +152,6 @@ static void run_gemm(const options *o, int f32)
 /* ---------------------------------------------------------------- librbm */
 
 #ifndef BENCH_GEMM_ONLY
-static void check(rbm_context *ctx, rbm_status st, const char *what)
-{
-    if (st != RBM_OK && st != RBM_DONE) {
-        fprintf(stderr, "bench_train: %s: %s (%s)\n", what, rbm_status_name(st),
-                rbm_context_last_error(ctx));
-        exit(1);
-    }
-}
-
 static double sigmoid(double x)
 {
     return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
@@ -288,23 +211,10 @@ static void run_librbm(const options *o, rbm_context *ctx, const rbm_dataset *da
         check(ctx,
               rbm_machine_set_precision(m, f32 ? RBM_PRECISION_FLOAT32 : RBM_PRECISION_FLOAT64),
               "set_precision");
-        check(ctx, rbm_trainer_new(m, data, o->batch, o->seed, &tr), "trainer_new");
-        check(ctx, rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_PCD, 1), "set_estimator");
-        check(ctx, rbm_trainer_set_optimizer(tr, RBM_OPTIMIZER_SGD), "set_optimizer");
-        check(ctx, rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, o->lr), "set_real");
-        check(ctx, rbm_trainer_set_int(tr, RBM_TRAINER_MONITOR_EVERY, 0), "set_monitor_every");
+        tr = pcd1_trainer(ctx, m, data, o->batch, o->seed, o->lr);
         if (r == 0)
             err0 = recon_error(ctx, m, data, o->recon_rows);
-
-        rbm_status st = RBM_OK;
-        steps = 0;
-        double t0 = now_seconds(), c0 = cpu_seconds();
-        while (st == RBM_OK && steps < o->batches) {
-            st = rbm_trainer_step(tr);
-            steps++;
-        }
-        t[r] = now_seconds() - t0;
-        c[r] = cpu_seconds() - c0;
+        rbm_status st = timed_steps(tr, o->batches, &steps, &t[r], &c[r]);
         check(ctx, st, "trainer_step");
         if (o->batches >= rbm_trainer_batches_per_epoch(tr) && st != RBM_DONE)
             die("the epoch did not end where expected");

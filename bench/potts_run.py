@@ -35,7 +35,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import (BUILD, PY, ROOT, configurations, fmt, log, machine_info,  # noqa: E402
-                 ratio, run_child, wait_idle)
+                 print_cells, ratio, run_child, wait_idle)
 
 PEERS = ("numpy-dense", "numpy-gather", "torch-dense", "torch-gather")
 PROGRAMS = ("librbm", "bound") + PEERS
@@ -108,16 +108,7 @@ def table(best, threads, tkey, args):
                      **{f"{n}_over_librbm": ratio(t[n][0], t["librbm"][0]) for n in PEERS}})
     print(f"\n{threads} thread(s); " + ("process CPU time" if tkey == "cpu_seconds"
                                        else "wall time"))
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" for _ in head) + "|")
-        for r in rows:
-            print("| " + " | ".join(r) + " |")
-    else:
-        w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-        print("  ".join(h.rjust(w[i]) for i, h in enumerate(head)))
-        for r in rows:
-            print("  ".join(c.rjust(w[i]) for i, c in enumerate(r)))
+    print_cells(head, rows, args.markdown)
     if any(v[1] for v in best.values()):
         print(f"* other processes used more than {args.max_other} CPUs during the best run")
     return recs

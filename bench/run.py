@@ -269,6 +269,20 @@ def table_rows(runs, args, threads, tkey):
     return rows
 
 
+def print_cells(head, table, markdown):
+    """A table of strings: Markdown, or right-aligned columns."""
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join("---" for _ in head) + "|")
+        for t in table:
+            print("| " + " | ".join(t) + " |")
+    else:
+        w = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
+        print("  ".join(h.rjust(w[i]) for i, h in enumerate(head)))
+        for t in table:
+            print("  ".join(c.rjust(w[i]) for i, c in enumerate(t)))
+
+
 def print_table(rows, args, title):
     def tcell(r, name):
         v = fmt(r[name], ".3f")
@@ -283,16 +297,7 @@ def print_table(rows, args, title):
               fmt(r["sklearn_over_librbm"]), fmt(r["recon_librbm"], ".4f"),
               fmt(r["recon_torch"], ".4f"), fmt(r["recon_sklearn"], ".4f")] for r in rows]
     print(title)
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" for _ in head) + "|")
-        for t in table:
-            print("| " + " | ".join(t) + " |")
-    else:
-        w = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
-        print("  ".join(h.rjust(w[i]) for i, h in enumerate(head)))
-        for t in table:
-            print("  ".join(c.rjust(w[i]) for i, c in enumerate(t)))
+    print_cells(head, table, args.markdown)
     print("medians (s): " + "; ".join(
         f"{r['precision']}: " + ", ".join(f"{n} {fmt(r[n + '_median'])}" for n in PROGRAMS)
         for r in rows))

@@ -182,76 +182,62 @@ void rbm__axpy_d(size_t n, double alpha, const double *x, double *y)
  * if rounding leaves none), weights e_c = exp(x_c - max_c x_c) computed
  * once per state, eight (four) at a time with the exps above; t = x - max
  * is clamped at -87 (-700), where the weight is below 1e-37 (1e-304) of the
- * largest; the total is summed lane by lane. out may alias x: site s is
+ * largest; the total is summed over the lanes. out may alias x: site s is
  * written after its fields are read, and s <= s q. */
+/* exp(t) of t <= 0 clamped at -87 (float) or -700 (double). */
+static inline __attribute__((always_inline)) v8f expf_clamped(v8f t)
+{
+    return vexpf_neg(fselect(t < -87.0f, fsplat(-87.0f), t));
+}
+
+static inline __attribute__((always_inline)) v4d exp_clamped(v4d t)
+{
+    return vexp_neg(vmax(t, vsplat(-700.0)));
+}
+
+/* The body of both draws: REAL fields, VEC vectors of W lanes, EXPV the
+ * clamped exp, FLOOR its clamp (the padding lanes, zeroed after the exp). */
+#define POTTS_DRAW_SITES(REAL, VEC, W, EXPV, FLOOR)                                           \
+    REAL e[256 + W];                                                                           \
+    for (size_t s = 0; s < n; s++) {                                                           \
+        const REAL *f = x + s * q;                                                             \
+        REAL mx = f[0];                                                                        \
+        for (size_t c = 1; c < q; c++)                                                         \
+            mx = f[c] > mx ? f[c] : mx;                                                        \
+        memcpy(e, f, q * sizeof *e);                                                           \
+        for (size_t c = q; c % W; c++)                                                         \
+            e[c] = mx + FLOOR;                                                                 \
+        VEC acc = {0};                                                                         \
+        for (size_t c = 0; c < q; c += W) {                                                    \
+            VEC t;                                                                             \
+            memcpy(&t, e + c, sizeof t);                                                       \
+            VEC r = EXPV(t - mx);                                                              \
+            for (size_t k = c + W > q ? q - c : W; k < W; k++)                                 \
+                r[k] = 0;                                                                      \
+            memcpy(e + c, &r, sizeof r);                                                       \
+            acc += r;                                                                          \
+        }                                                                                      \
+        REAL sum = 0;                                                                          \
+        for (int k = 0; k < W; k++)                                                            \
+            sum += acc[k];                                                                     \
+        REAL t = (REAL)u[s] * sum, cum = 0;                                                    \
+        size_t c = 0;                                                                          \
+        for (; c + 1 < q; c++) {                                                               \
+            cum += e[c];                                                                       \
+            if (t < cum)                                                                       \
+                break;                                                                         \
+        }                                                                                      \
+        out[s] = (REAL)c;                                                                      \
+    }
+
 RBM__CLONES
 void rbm__potts_draw_sites_f(size_t n, size_t q, const float *x, const double *u, float *out)
 {
-    float e[256 + 8];
-    for (size_t s = 0; s < n; s++) {
-        const float *f = x + s * q;
-        float mx = f[0];
-        for (size_t c = 1; c < q; c++)
-            mx = f[c] > mx ? f[c] : mx;
-        memcpy(e, f, q * sizeof *e);
-        for (size_t c = q; c % 8; c++)
-            e[c] = mx - 87.0f; /* padding: exp(-87), left out of the sum */
-        v8f acc = fsplat(0.0f);
-        for (size_t c = 0; c < q; c += 8) {
-            v8f t;
-            memcpy(&t, e + c, sizeof t);
-            t = t - mx;
-            t = fselect(t < -87.0f, fsplat(-87.0f), t);
-            v8f r = vexpf_neg(t);
-            if (c + 8 > q)
-                for (size_t k = q - c; k < 8; k++)
-                    r[k] = 0.0f;
-            memcpy(e + c, &r, sizeof r);
-            acc += r;
-        }
-        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        float t = (float)u[s] * sum, cum = 0;
-        size_t c = 0;
-        for (; c + 1 < q; c++) {
-            cum += e[c];
-            if (t < cum)
-                break;
-        }
-        out[s] = (float)c;
-    }
+    POTTS_DRAW_SITES(float, v8f, 8, expf_clamped, -87.0f)
 }
 
 RBM__CLONES
 void rbm__potts_draw_sites_d(size_t n, size_t q, const double *x, const double *u, double *out)
 {
-    double e[256 + 4];
-    for (size_t s = 0; s < n; s++) {
-        const double *f = x + s * q;
-        double mx = f[0];
-        for (size_t c = 1; c < q; c++)
-            mx = f[c] > mx ? f[c] : mx;
-        memcpy(e, f, q * sizeof *e);
-        for (size_t c = q; c % 4; c++)
-            e[c] = mx - 700.0;
-        v4d acc = vsplat(0.0);
-        for (size_t c = 0; c < q; c += 4) {
-            v4d t;
-            memcpy(&t, e + c, sizeof t);
-            v4d r = vexp_neg(vmax(t - mx, vsplat(-700.0)));
-            if (c + 4 > q)
-                for (size_t k = q - c; k < 4; k++)
-                    r[k] = 0.0;
-            memcpy(e + c, &r, sizeof r);
-            acc += r;
-        }
-        double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        double t = u[s] * sum, cum = 0;
-        size_t c = 0;
-        for (; c + 1 < q; c++) {
-            cum += e[c];
-            if (t < cum)
-                break;
-        }
-        out[s] = (double)c;
-    }
+    POTTS_DRAW_SITES(double, v4d, 4, exp_clamped, -700.0)
 }
