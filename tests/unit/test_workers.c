@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define NV 9
 #define NH 5
@@ -77,48 +76,21 @@ static void params(const rbm_machine *m, double *p)
 
 static void assert_same_machine(const rbm_machine *a, const rbm_machine *b, const char *what)
 {
-    double pa[NP], pb[NP];
-    params(a, pa);
-    params(b, pb);
-    for (size_t i = 0; i < NP; i++)
-        if (memcmp(&pa[i], &pb[i], sizeof(double)) != 0)
-            fail_msg("%s: parameter %zu differs: %.17g vs %.17g", what, i, pa[i], pb[i]);
-}
-
-static unsigned char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = xzalloc((size_t)len + 1);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
+    (void)what;
+    rbm_assert_same_machine(a, b);
 }
 
 static void assert_same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    unsigned char *pa = read_file(a, &na), *pb = read_file(b, &nb);
+    unsigned char *pa = rbm_test_read_file(a, &na), *pb = rbm_test_read_file(b, &nb);
     if (na != nb || memcmp(pa, pb, na) != 0)
         fail_msg("%s (%zu bytes) and %s (%zu bytes) differ", a, na, b, nb);
     free(pa);
     free(pb);
 }
 
-static char tmpdir[64];
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][128];
-    static int i;
-    i = (i + 1) % 8;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
-    return buf[i];
-}
+#define tmp rbm_test_tmp_path
 
 /* ---------------- one worker is the plain trainer ---------------- */
 
@@ -548,11 +520,20 @@ static void test_bad_arguments(void **state)
     free(x);
 }
 
+static int setup(void **state)
+{
+    (void)state;
+    return rbm_test_tmpdir_new("workers");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rbm_test_tmpdir_remove();
+}
+
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rbm-workers-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_worker_is_plain),
         cmocka_unit_test(test_virtual_workers_match_reference),
@@ -561,10 +542,5 @@ int main(void)
         cmocka_unit_test(test_failing_collective_changes_nothing),
         cmocka_unit_test(test_bad_arguments),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        rc = rc ? rc : 1;
-    return rc;
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
