@@ -49,7 +49,8 @@ static rbm_machine *pmachine(rbm_context *ctx, const pmodel *p, double eps)
     return m;
 }
 
-/* log of the hidden partition of one unit in field x (sigma = 1) and its mean */
+/* log of the hidden partition of one unit in field x (sigma = 1; Bernoulli
+ * or Gaussian) and its mean (also Ising) */
 static double hid_logpart(rbm_unit_kind k, double x)
 {
     if (k == RBM_UNIT_GAUSSIAN)
@@ -58,6 +59,8 @@ static double hid_logpart(rbm_unit_kind k, double x)
 }
 static double hid_mean(rbm_unit_kind k, double x)
 {
+    if (k == RBM_UNIT_ISING)
+        return tanh(x);
     return k == RBM_UNIT_GAUSSIAN ? x : 1.0 / (1.0 + exp(-x));
 }
 
@@ -486,6 +489,143 @@ static void test_refusals(void **state)
     rbm_context_free(ctx);
 }
 
+/* The MF and TAP2 estimators on a Potts machine: with enough iterations
+ * every particle reaches the (unique, weak-coupling) fixed point, so the
+ * gradient is the data term, computed here, minus d log Z_TAP / d theta at
+ * that point, which must also equal the finite difference of
+ * log Z_TAP = -Gamma(m*(theta)) re-solved at theta +- h (the total
+ * derivative, stationarity doing the rest). */
+static void check_estimator(rbm_unit_kind hk, rbm_estimator_kind kind, rbm_mf_method method)
+{
+    rbm_context *ctx = rbm_test_context();
+    pmodel p;
+    random_pmodel(&p, 3, 3, 2, hk, 8, 0.6);
+    const double eps = hk == RBM_UNIT_GAUSSIAN ? 0.3 : 0.6;
+    rbm_machine *m = pmachine(ctx, &p, eps);
+    const size_t B = 4, nw = p.n * p.q, nwh = nw * p.nh;
+    const double v[12] = {0, 1, 2, 2, 2, 0, 1, 1, 1, 0, 2, 1};
+    rbm_estimator *e = NULL;
+    RBM_OKAY(ctx, rbm_estimator_new(m, kind, B, 1, &e));
+    RBM_OKAY(ctx, rbm_estimator_set_int(e, RBM_ESTIMATOR_K, 400));
+    rbm_gradient *g = NULL;
+    RBM_OKAY(ctx, rbm_gradient_new(m, &g));
+    RBM_OKAY(ctx, rbm_estimator_compute(e, B, v, B * p.n, g));
+    double dW[MAXW * MAXH], da[MAXW], db[MAXH];
+    RBM_OKAY(ctx, rbm_gradient_get_weights(g, dW, nwh));
+    RBM_OKAY(ctx, rbm_gradient_get_visible_bias(g, da, nw));
+    RBM_OKAY(ctx, rbm_gradient_get_hidden_bias(g, db, p.nh));
+    /* data term: <sigma_ic E[h_j | v]>, <sigma_ic>, <E[h_j | v]> */
+    double tW[MAXW * MAXH] = {0}, ta[MAXW] = {0}, tb[MAXH] = {0};
+    for (size_t r = 0; r < B; r++)
+        for (size_t j = 0; j < p.nh; j++) {
+            double x = p.b[j];
+            for (size_t i = 0; i < p.n; i++)
+                x += eps * p.W[(i * p.q + (size_t)v[r * p.n + i]) * p.nh + j];
+            double h = hid_mean(hk, x) / (double)B;
+            tb[j] += h;
+            for (size_t i = 0; i < p.n; i++) {
+                size_t row = i * p.q + (size_t)v[r * p.n + i];
+                tW[row * p.nh + j] += h;
+                if (j == 0)
+                    ta[row] += 1.0 / (double)B;
+            }
+        }
+    /* model term at the fixed point */
+    rbm_mf *s = NULL;
+    RBM_OKAY(ctx, rbm_mf_new(m, method, &s));
+    double mv[MAXW], mh[MAXH], dw[MAXW * MAXH];
+    solve(ctx, s, &p, mv, mh);
+    RBM_OKAY(ctx, rbm_mf_weight_gradient(s, mv, nw, mh, p.nh, dw, nwh));
+    for (size_t k = 0; k < nwh; k++)
+        rbm_assert_close(dW[k], tW[k] - dw[k], 0, 1e-9, "estimator dW = data - model");
+    for (size_t k = 0; k < nw; k++)
+        rbm_assert_close(da[k], ta[k] - mv[k], 0, 1e-9, "estimator da = data - model");
+    for (size_t j = 0; j < p.nh; j++)
+        rbm_assert_close(db[j], tb[j] - mh[j], 0, 1e-9, "estimator db = data - model");
+    /* the model term is the total derivative of log Z_TAP */
+    double W[MAXW * MAXH];
+    const double h = 1e-5;
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, W, nwh));
+    for (size_t k = 0; k < nwh; k += 2) {
+        double lz[2], w0 = W[k], x[MAXW], y[MAXH];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            W[k] = w0 + (sgn ? -h : h);
+            RBM_OKAY(ctx, rbm_machine_set_weights(m, W, nwh));
+            lz[sgn] = -solve(ctx, s, &p, x, y);
+        }
+        W[k] = w0;
+        RBM_OKAY(ctx, rbm_machine_set_weights(m, W, nwh));
+        rbm_assert_close(tW[k] - dW[k], (lz[0] - lz[1]) / (2 * h), 1e-6, 1e-8,
+                         "model term = d log Z_TAP / dW (finite difference)");
+    }
+    rbm_mf_free(s);
+    rbm_gradient_free(g);
+    rbm_estimator_free(e);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+}
+
+static void test_estimators(void **state)
+{
+    (void)state;
+    check_estimator(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_MF, RBM_MF_NAIVE);
+    check_estimator(RBM_UNIT_BERNOULLI, RBM_ESTIMATOR_TAP2, RBM_MF_TAP2);
+    check_estimator(RBM_UNIT_ISING, RBM_ESTIMATOR_TAP2, RBM_MF_TAP2);
+    check_estimator(RBM_UNIT_GAUSSIAN, RBM_ESTIMATOR_TAP2, RBM_MF_TAP2);
+    rbm_context *ctx = rbm_test_context();
+    rbm_machine *m = NULL;
+    rbm_estimator *e = NULL;
+    RBM_OKAY(ctx, rbm_machine_new_potts(ctx, 3, 3, 2, RBM_UNIT_BERNOULLI, &m));
+    RBM_CHECK(ctx, rbm_estimator_new(m, RBM_ESTIMATOR_TAP3, 4, 1, &e), RBM_ERR_INVALID_ARGUMENT);
+    assert_null(e);
+    rbm_machine_free(m);
+    rbm_context_free(ctx);
+}
+
+/* The trainer with the TAP2 estimator on categorical data: a checkpoint
+ * taken mid-run (the persistent Potts particles included) resumes bit for
+ * bit. */
+static void test_trainer_resume(void **state)
+{
+    (void)state;
+    rbm_context *ctx = rbm_test_context();
+    assert_int_equal(rbm_test_tmpdir_new("mf-potts"), 0);
+    enum { R = 40 };
+    uint8_t X[R * 4];
+    r_seed_offset(3, 99);
+    for (size_t k = 0; k < R * 4; k++)
+        X[k] = (uint8_t)(r_u64() % 3);
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, X, RBM_DTYPE_UINT8, R, 4, RBM_COPY, &d));
+    RBM_OKAY(ctx, rbm_dataset_set_categories(d, 3, "ACG"));
+    pmodel p;
+    random_pmodel(&p, 4, 3, 3, RBM_UNIT_BERNOULLI, 2, 0.3);
+    rbm_machine *m = pmachine(ctx, &p, 0.2), *m2 = NULL;
+    rbm_trainer *t = NULL, *t2 = NULL;
+    RBM_OKAY(ctx, rbm_trainer_new(m, d, 8, 5, &t));
+    RBM_OKAY(ctx, rbm_trainer_set_estimator(t, RBM_ESTIMATOR_TAP2, 3));
+    rbm_test_steps(ctx, t, 7); /* mid-epoch */
+    const char *ck = rbm_test_tmp_path("ck.rbm");
+    RBM_OKAY(ctx, rbm_trainer_save_checkpoint(t, ck));
+    rbm_test_steps(ctx, t, 9);
+    RBM_OKAY(ctx, rbm_trainer_load_checkpoint(ctx, ck, d, &m2, &t2));
+    rbm_test_steps(ctx, t2, 9);
+    double w1[MAXW * MAXH], w2[MAXW * MAXH], a1[MAXW], a2[MAXW];
+    RBM_OKAY(ctx, rbm_machine_get_weights(m, w1, 36));
+    RBM_OKAY(ctx, rbm_machine_get_weights(m2, w2, 36));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m, a1, 12));
+    RBM_OKAY(ctx, rbm_machine_get_visible_bias(m2, a2, 12));
+    assert_memory_equal(w1, w2, 36 * sizeof(double));
+    assert_memory_equal(a1, a2, 12 * sizeof(double));
+    rbm_trainer_free(t2);
+    rbm_machine_free(m2);
+    rbm_trainer_free(t);
+    rbm_machine_free(m);
+    rbm_dataset_free(d);
+    rbm_test_tmpdir_remove();
+    rbm_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_derivatives),
         cmocka_unit_test(test_gauge),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_estimators),
+        cmocka_unit_test(test_trainer_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
