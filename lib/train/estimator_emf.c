@@ -75,18 +75,6 @@ void rbm__mf_emf_free(rbm__mf_emf *p)
     rbm__free(ctx, p);
 }
 
-/* Site states x[0..n) (checked to be in 0..q-1) expanded in place into
- * their n q one-hot indicators: from the last site down, so that each state
- * is read before its block is written. */
-static void one_hot_in_place(double *x, size_t n, size_t q)
-{
-    for (size_t i = n; i-- > 0;) {
-        size_t c = (size_t)x[i];
-        memset(x + i * q, 0, q * sizeof(double));
-        x[i * q + c] = 1.0;
-    }
-}
-
 /* First call: the particles start at the minibatch rows (cycled, clamped to
  * the units' range; the one-hot indicators of a Potts row), hidden
  * magnetisations at E[h|v]. */
@@ -99,7 +87,7 @@ static void start_particles(rbm__mf_emf *p, size_t B, const void *v, const rbm__
         double *x = p->mv + r * mv->nvw;
         K->to_f64(nv, (const char *)v + (r % B) * nv * K->elem, x);
         if (mv->vk == RBM_UNIT_POTTS)
-            one_hot_in_place(x, nv, mv->nq);
+            rbm__potts_one_hot_in_place(x, nv, mv->nq);
         for (size_t i = 0; i < nv; i++) {
             if (mv->vk == RBM_UNIT_ISING)
                 x[i] = x[i] < -1 ? -1 : x[i] > 1 ? 1 : x[i];

@@ -52,7 +52,7 @@ class FixedPoints(_Handle):
     """The distinct converged fixed points of a search, sorted by Gamma."""
 
     def _adopt(self, ptr, solver: "MeanField") -> None:
-        self._nv, self._nh = solver.machine.shape
+        self._nv, self._nh = solver.machine.weight_rows, solver.machine.n_hidden
         self.context = solver.context
         self._init_handle(ptr, lib.rbm_mf_points_free, [solver.context], solver._ctxp)
 

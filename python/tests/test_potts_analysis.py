@@ -107,13 +107,38 @@ def test_tap2_beats_naive_against_exact_marginals():
     assert err["tap2"][1] < err["naive"][1] / 5
 
 
+def test_fixed_points_of_a_potts_machine():
+    m = machine(9, 0.3)
+    s = librbm.MeanField(m, "tap2")
+    sol = s.solve(np.full(N * Q, 1.0 / Q))
+    pts = s.fixed_points_random(5, seed=3)
+    assert len(pts) == 1 and pts.visible.shape == (1, N * Q)
+    (p,) = list(pts)
+    assert p.stable and p.multiplicity == 5
+    np.testing.assert_allclose(p.mv, sol.mv, atol=1e-8)
+    assert pts.log_z()[0] == pytest.approx(-s.free_energy(sol.mv, sol.mh), abs=1e-9)
+    # on the tangent space of the simplexes the Hessian is positive definite
+    H = s.hessian(sol.mv, sol.mh)
+    T = np.zeros((N * Q + NH, N * (Q - 1) + NH))
+    for i in range(N):
+        for c in range(1, Q):
+            T[i * Q + c, i * (Q - 1) + c - 1] = 1
+            T[i * Q, i * (Q - 1) + c - 1] = -1
+    T[N * Q:, N * (Q - 1):] = np.eye(NH)
+    assert np.linalg.eigvalsh(T.T @ H @ T).min() > 0
+    svd = librbm.SVD(m)
+    pv, _ = pts.project(svd, 2)
+    want = [(p.mv * svd.site_weights(a).reshape(-1)).sum() for a in range(2)]
+    np.testing.assert_allclose(pv[0], want, atol=1e-12)
+
+
 def test_potts_refusals_in_mean_field():
     m = machine(1, 0.3)
     with pytest.raises(librbm.errors.UnsupportedError):
         librbm.MeanField(m, "tap3")
     s = librbm.MeanField(m, "tap2")
     with pytest.raises(librbm.errors.UnsupportedError):
-        s.fixed_points_random(4)
+        s.dynamics_step(np.zeros((2, N)), 2, 0.1)
     bad = np.full(N * Q, 0.3)  # sites sum to 0.9
     with pytest.raises(librbm.errors.OutOfRangeError):
         s.free_energy(bad, np.full(NH, 0.5))

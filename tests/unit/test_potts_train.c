@@ -316,7 +316,8 @@ static void test_model_file_and_resume(void **state)
 }
 
 /* Potts states are checked at every door: sampler states, the trainer's
- * data; TAP3 and PT estimators refuse (MF and TAP2: test_meanfield_potts.c). */
+ * data; TAP3 and PT estimators refuse (MF and TAP2:
+ * test_meanfield_potts_points.c). */
 static void test_refusals(void **state)
 {
     (void)state;
