@@ -8,7 +8,13 @@
  * (MPI_Iallgatherv). So every rank gets ((b_0 + b_1) + b_2) + ... bit for
  * bit as virtual workers compute it, with the traffic of a ring allreduce.
  * Every exchange is non-blocking and polled: when it has not completed
- * after the timeout, the rank prints why and calls MPI_Abort. */
+ * after the timeout, the rank prints why and calls MPI_Abort.
+ *
+ * RBM_MPI_SIMULATE_NETWORK="ALPHA,BETA" (seconds per message, bytes per
+ * second) adds to every allreduce the time the cost model of
+ * docs/scaling.md gives a network of that latency and bandwidth,
+ * 2 (P-1) ALPHA + 2 (P-1)/P 8n / BETA, as a sleep: the measurement of that
+ * page checks the model against it. */
 #include "cli.h"
 #include "cli_parallel.h"
 
@@ -23,6 +29,18 @@ static double timeout_;
 static double *scratch;  /* P x the largest chunk */
 static size_t scratch_n; /* doubles allocated */
 static int *counts;      /* 4 x P: send counts, send offsets, receive counts, offsets */
+static double sim_alpha, sim_beta; /* RBM_MPI_SIMULATE_NETWORK (0: none) */
+
+/* The simulated network's time for an allreduce of n doubles, slept. */
+static void simulate_network(size_t n)
+{
+    if (sim_beta <= 0)
+        return;
+    double P = (double)size_;
+    double s = 2 * (P - 1) * sim_alpha + 2 * (P - 1) / P * 8.0 * (double)n / sim_beta;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
 
 /* Wait for req, polling; abort the job after the timeout. */
 static int wait_for(MPI_Request *req, const char *what)
@@ -89,6 +107,7 @@ static int mpi_allreduce(void *user, double *buf, size_t n)
                         &req) != MPI_SUCCESS ||
         wait_for(&req, "sharing the summed gradients") != 0)
         return -1;
+    simulate_network(n);
     return 0;
 }
 
@@ -117,6 +136,14 @@ int cli_mpi_init(double timeout, size_t *rank, size_t *size)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     timeout_ = timeout;
+    const char *sim = getenv("RBM_MPI_SIMULATE_NETWORK");
+    if (sim && (sscanf(sim, "%lf,%lf", &sim_alpha, &sim_beta) != 2 || !(sim_alpha >= 0) ||
+                !(sim_beta > 0))) {
+        cli_errorf("RBM_MPI_SIMULATE_NETWORK='%s': expected ALPHA,BETA (seconds per message, "
+                   "bytes per second)", sim);
+        MPI_Abort(MPI_COMM_WORLD, EXIT_USAGE);
+        return EXIT_USAGE;
+    }
     counts = calloc(4 * (size_t)size_, sizeof *counts);
     if (!counts) {
         cli_errorf("out of memory");
