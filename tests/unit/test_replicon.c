@@ -88,20 +88,6 @@ static double esech4_law(rbm_component_law law, double p, double A, double B)
     return NAN;
 }
 
-static rbm_ensemble *ensemble(rbm_context *ctx, double kappa, double sigma, double T,
-                              const double *w, size_t k, rbm_component_law law, double p)
-{
-    rbm_ensemble *e = NULL;
-    RBM_OKAY(ctx, rbm_ensemble_new(ctx, &e));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_KAPPA, kappa));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_SIGMA, sigma));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, T));
-    RBM_OKAY(ctx, rbm_ensemble_set_modes(e, w, k));
-    RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_VISIBLE, law, p));
-    RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, law, p));
-    return e;
-}
-
 static const struct {
     rbm_component_law law;
     double p;
@@ -117,7 +103,7 @@ static void test_errors(void **state)
     (void)state;
     rbm_context *ctx = rbm_test_context();
     double w = 1.5, lambda = -7;
-    rbm_ensemble *e = ensemble(ctx, 1, 1, 0.5, &w, 1, RBM_LAW_RADEMACHER, 1);
+    rbm_ensemble *e = rbm_test_ensemble(ctx, 1, 1, 0.5, &w, 1, RBM_LAW_RADEMACHER, 1);
     assert_int_equal(rbm_ensemble_replicon(NULL, &lambda), RBM_ERR_NULL);
     assert_int_equal(rbm_ensemble_replicon(e, NULL), RBM_ERR_NULL);
     assert_int_equal(rbm_ensemble_replicon(e, &lambda), RBM_ERR_STATE);
@@ -141,7 +127,7 @@ static void test_paramagnet(void **state)
     for (size_t l = 0; l < sizeof LAWS / sizeof LAWS[0]; l++) {
         double w = 0.5, lambda;
         rbm_phase ph;
-        rbm_ensemble *e = ensemble(ctx, 0.3, 0.8, 1.1, &w, 1, LAWS[l].law, LAWS[l].p);
+        rbm_ensemble *e = rbm_test_ensemble(ctx, 0.3, 0.8, 1.1, &w, 1, LAWS[l].law, LAWS[l].p);
         RBM_OKAY(ctx, rbm_ensemble_phase(e, &ph, NULL, NULL));
         assert_int_equal(ph, RBM_PHASE_PARAMAGNETIC);
         RBM_OKAY(ctx, rbm_ensemble_replicon(e, &lambda));
@@ -165,7 +151,7 @@ static void test_laws_against_definition(void **state)
     for (size_t l = 0; l < sizeof LAWS / sizeof LAWS[0]; l++) {
         double m, mbar, q, qbar, lambda;
         rbm_phase ph;
-        rbm_ensemble *e = ensemble(ctx, kappa, sigma, T, &w, 1, LAWS[l].law, LAWS[l].p);
+        rbm_ensemble *e = rbm_test_ensemble(ctx, kappa, sigma, T, &w, 1, LAWS[l].law, LAWS[l].p);
         RBM_OKAY(ctx, rbm_ensemble_phase(e, &ph, NULL, NULL));
         assert_int_equal(ph, RBM_PHASE_FERROMAGNETIC);
         RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mbar, 1, &q, &qbar, NULL));
@@ -187,7 +173,7 @@ static void test_laws_against_definition(void **state)
     for (size_t l = 0; l < sizeof LAWS / sizeof LAWS[0]; l++) {
         double w0 = 0.5, q, qbar;
         rbm_phase ph;
-        rbm_ensemble *e = ensemble(ctx, kappa, sigma, 0.6, &w0, 1, LAWS[l].law, LAWS[l].p);
+        rbm_ensemble *e = rbm_test_ensemble(ctx, kappa, sigma, 0.6, &w0, 1, LAWS[l].law, LAWS[l].p);
         RBM_OKAY(ctx, rbm_ensemble_phase(e, &ph, NULL, NULL));
         assert_int_equal(ph, RBM_PHASE_SPIN_GLASS);
         RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, &q, &qbar, NULL));
@@ -210,7 +196,7 @@ static void test_two_modes(void **state)
     (void)state;
     rbm_context *ctx = rbm_test_context();
     const double kappa = 2, sigma = 1, T = 0.5, w[2] = {1.7, 1.6}, p = 0.25;
-    rbm_ensemble *e = ensemble(ctx, kappa, sigma, T, w, 2, RBM_LAW_TERNARY, p);
+    rbm_ensemble *e = rbm_test_ensemble(ctx, kappa, sigma, T, w, 2, RBM_LAW_TERNARY, p);
     const double m0[2] = {0.6, 0.5};
     RBM_OKAY(ctx, rbm_ensemble_solve(e, m0, 2, m0, 2, 0.8, 0.8));
     double m[2], mbar[2], q, qbar, lambda;
@@ -269,7 +255,7 @@ static void test_sk_at_line(void **state)
     double prev = 2;
     for (int k = 0; k < 3; k++) {
         double w = ws[k];
-        rbm_ensemble *e = ensemble(ctx, 1, 1, 0.5, &w, 1, RBM_LAW_RADEMACHER, 1);
+        rbm_ensemble *e = rbm_test_ensemble(ctx, 1, 1, 0.5, &w, 1, RBM_LAW_RADEMACHER, 1);
         /* stable (excess < 0) at T = 0.95, unstable at T = 0.05 */
         double a = 0.05, b = 0.95, sa = 0.05, sb = 0.95;
         assert_true(sk_at_excess(a, w) > 0 && sk_at_excess(b, w) < 0);
