@@ -82,6 +82,15 @@ if [ -s "$csv" ] && head -n 1 "$csv" | grep -q '^step,edge,n_outside,w0,w1' &&
 else
     fail "default run: spectrum history missing or wrong length"
 fi
+# the plot of the counts draws the census column of the history beside the MP count
+gp="$tmp/default/rbm-model.plots/plots.gp"
+ncol=$(head -n 1 "$tmp/default/rbm-model.plots/spectrum.csv" | tr ',' '\n' | grep -n '^n_significant$' | cut -d: -f1)
+if [ -n "$ncol" ] && grep -q "spectrum.csv\" skip 1 using (\$1/bpe):$ncol with steps .*title \"significant\"" "$gp" &&
+    grep -q 'using ($1/bpe):3 with steps .*title "outside the bulk"' "$gp"; then
+    ok "default run: the plot of the counts shows the census (column $ncol, n_significant) and the MP count"
+else
+    fail "default run: census not in the plot script (column '$ncol') $(grep -n 'with steps' "$gp" 2>&1)"
+fi
 if command -v gnuplot >/dev/null 2>&1; then
     pngs_ok=1
     for png in spectrum.png fixed_points.png; do
