@@ -212,6 +212,18 @@ if [ "$rc" -eq 0 ] && grep -q '^TAP states' "$tmp/out" && [ -s "$tmp/myplots/plo
 else
     fail "train --plots DIR (status $rc)"
 fi
+# --track-fixed-points with the report: the TAP states over training in the
+# counts panel, from a copy of the history in the plots directory
+run train --epochs 2 --n-hidden 8 --quiet --track-fixed-points --plots "$tmp/fpplots" \
+    --out "$tmp/fpp.rbm"
+if [ "$rc" -eq 0 ] && cmp -s "$tmp/fpplots/tap_states.csv" "$tmp/fpp.rbm.fixed_points.csv" &&
+    [ "$(wc -l <"$tmp/fpplots/tap_states.csv")" -eq 4 ] &&
+    grep -q '"tap_states.csv" skip 1 using ($1/bpe):2 with steps .*title "TAP states"' \
+        "$tmp/fpplots/plots.gp" && ! grep -q tap_states "$tmp/myplots/plots.gp"; then
+    ok "train --track-fixed-points: the TAP states over training in the plot ($(tail -n 1 "$tmp/fpplots/tap_states.csv"))"
+else
+    fail "train --track-fixed-points plot (status $rc) $(ls "$tmp/fpplots" 2>&1 | tr '\n' ' ')"
+fi
 expect_error 2 "--plots with --json" train --json --plots "$tmp/x"
 expect_error 2 "--plots with --no-report" train --no-report --plots "$tmp/x"
 expect_error 2 "empty --plots" train --plots=
