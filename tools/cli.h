@@ -374,7 +374,9 @@ struct cli_fp_track {
 /* One record for the machine now. 0, or -1 after the error message. */
 int cli_fp_track_record(rbm_context *ctx, const rbm_machine *m, uint64_t step,
                         struct cli_fp_track *ft);
-/* CSV "step,n_fixed_points,n_stable". 0, or -1 after the error message. */
+/* CSV "step,n_fixed_points,n_stable" into f (put) or path (write: 0, or -1
+ * after the error message). */
+void cli_fp_track_put(FILE *f, const struct cli_fp_track *ft);
 int cli_fp_track_write_csv(const struct cli_fp_track *ft, const char *path);
 void cli_fp_track_free(struct cli_fp_track *ft);
 /* OUT.fixed_points.csv (0, or EXIT_RUNTIME after the message); the report
@@ -625,6 +627,7 @@ struct cli_plot_input {
     const double *data_proj;           /* n_data_proj x 2: data rows on the first two modes */
     size_t n_data_proj;
     const char *title;                 /* e.g. the data and machine */
+    const struct cli_fp_track *fp_track; /* TAP states over training, or NULL */
 };
 
 /* 'rbm phase --grid DIR' (cli_phase_grid.c): the diagram over (T, w) at
@@ -664,6 +667,7 @@ struct cli_report_input {
     size_t batches_per_epoch;
     const char *plots_dir;       /* NULL: no plots */
     const char *title;           /* of the plots */
+    const struct cli_fp_track *fp_track; /* --track-fixed-points history, or NULL */
 };
 
 /* Print the spectral and thermodynamic report of a trained machine. */

@@ -137,6 +137,13 @@ int cli_fp_track_record(rbm_context *ctx, const rbm_machine *m, uint64_t step,
     return 0;
 }
 
+void cli_fp_track_put(FILE *f, const struct cli_fp_track *ft)
+{
+    fputs("step,n_fixed_points,n_stable\n", f);
+    for (size_t k = 0; k < ft->n; k++)
+        fprintf(f, "%" PRIu64 ",%zu,%zu\n", ft->steps[k], ft->count[k], ft->stable[k]);
+}
+
 int cli_fp_track_write_csv(const struct cli_fp_track *ft, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -144,9 +151,7 @@ int cli_fp_track_write_csv(const struct cli_fp_track *ft, const char *path)
         cli_errorf("cannot write '%s'", path);
         return -1;
     }
-    fputs("step,n_fixed_points,n_stable\n", f);
-    for (size_t k = 0; k < ft->n; k++)
-        fprintf(f, "%" PRIu64 ",%zu,%zu\n", ft->steps[k], ft->count[k], ft->stable[k]);
+    cli_fp_track_put(f, ft);
     if (fclose(f) != 0) {
         cli_errorf("cannot write '%s'", path);
         return -1;

@@ -2,38 +2,24 @@
  * diagram over (T, w) at fixed sigma and kappa (docs/phase.md): the phase
  * of every grid point (rbm_ensemble_diagram), the three transition lines
  * (P-F: T = w; P-SG: T = sigma; F-SG: rbm_phase_line_fsg) and the de
- * Almeida-Thouless line of the RS solution, where
- *   lambda_AT = beta^4 sigma^4 E[sech^4 H_v] E[sech^4 H_h]
- * (docs/theory.md §5.4, by analogy with SK) crosses 1, as CSV files, a
- * gnuplot script and, when gnuplot is installed, phase_diagram.png. */
+ * Almeida-Thouless line of the RS solution, where the replicon eigenvalue
+ * of rbm_ensemble_replicon (docs/theory.md §5.4, by analogy with SK)
+ * crosses 1, for any component law, as CSV files, a gnuplot script and,
+ * when gnuplot is installed, phase_diagram.png. */
 #include "cli.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define AT_Z_POINTS 801 /* Simpson points of the Gaussian average, z in [-12, 12] */
 #define AT_BISECT 14
 
-/* E_z sech^4(a + b z), z ~ N(0, 1), composite Simpson on [-12, 12]. */
-static double mean_sech4(double a, double b)
+/* lambda_AT at (T, w) for one mode of the ensemble's laws: the RS state of
+ * rbm_ensemble_phase there and its replicon eigenvalue. NaN when the solve
+ * fails. */
+static double at_lambda(rbm_ensemble *e, double sigma, double T, double w)
 {
-    const double L = 12.0, h = 2 * L / (AT_Z_POINTS - 1);
-    double s = 0;
-    for (int k = 0; k < AT_Z_POINTS; k++) {
-        double z = -L + h * k, c = cosh(a + b * z);
-        double f = exp(-0.5 * z * z) / (c * c * c * c);
-        s += (k == 0 || k == AT_Z_POINTS - 1 ? 1 : k % 2 ? 4 : 2) * f;
-    }
-    return s * h / 3 / sqrt(2 * 3.14159265358979323846);
-}
-
-/* lambda_AT at (T, w) for one Rademacher mode: the RS state of
- * rbm_ensemble_phase there, then the two Gaussian averages (ut, vt = +-1
- * drop out since sech^4 is even). NaN when the solve fails. */
-static double at_lambda(rbm_ensemble *e, double kappa, double sigma, double T, double w)
-{
-    double m, mbar, q, qbar;
+    double lambda;
     rbm_phase ph;
     if (rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, T) != RBM_OK ||
         rbm_ensemble_set_real(e, RBM_ENSEMBLE_SIGMA, sigma) != RBM_OK ||
@@ -41,36 +27,31 @@ static double at_lambda(rbm_ensemble *e, double kappa, double sigma, double T, d
         return NAN;
     rbm_status st = rbm_ensemble_phase(e, &ph, NULL, NULL);
     if ((st != RBM_OK && st != RBM_ERR_NOT_CONVERGED) ||
-        rbm_ensemble_get_solution(e, &m, 1, &mbar, 1, &q, &qbar, NULL) != RBM_OK)
+        rbm_ensemble_replicon(e, &lambda) != RBM_OK)
         return NAN;
-    double beta = 1 / T, rk = sqrt(kappa), qk = sqrt(rk);
-    double av = mean_sech4(beta * rk * w * mbar, beta * sigma * qk * sqrt(qbar));
-    double ah = mean_sech4(beta * w * m / rk, beta * sigma * sqrt(q) / qk);
-    double bs = beta * sigma;
-    return bs * bs * bs * bs * av * ah;
+    return lambda;
 }
 
 /* lambda_AT - 1 at parameter p: the temperature (vary_sigma 0) or sigma
  * (vary_sigma 1), the other fixed at `fixed`. */
-static double at_excess(rbm_ensemble *e, double kappa, int vary_sigma, double fixed, double p,
-                        double w)
+static double at_excess(rbm_ensemble *e, int vary_sigma, double fixed, double p, double w)
 {
-    return vary_sigma ? at_lambda(e, kappa, p, fixed, w) - 1 : at_lambda(e, kappa, fixed, p, w) - 1;
+    return vary_sigma ? at_lambda(e, p, fixed, w) - 1 : at_lambda(e, fixed, p, w) - 1;
 }
 
 /* The first p from `from` towards `to` where lambda_AT reaches 1 (scan of
  * `scan` steps, then bisection); NaN if none. */
-static double at_crossing(rbm_ensemble *e, double kappa, int vary_sigma, double fixed, double w,
-                          double from, double to, size_t scan)
+static double at_crossing(rbm_ensemble *e, int vary_sigma, double fixed, double w, double from,
+                          double to, size_t scan)
 {
-    double prev_p = from, prev = at_excess(e, kappa, vary_sigma, fixed, from, w);
+    double prev_p = from, prev = at_excess(e, vary_sigma, fixed, from, w);
     for (size_t k = 1; k <= scan; k++) {
         double p = from + (to - from) * (double)k / (double)scan;
-        double v = at_excess(e, kappa, vary_sigma, fixed, p, w);
+        double v = at_excess(e, vary_sigma, fixed, p, w);
         if (!isnan(prev) && !isnan(v) && prev < 0 && v >= 0) {
             double a = p, b = prev_p; /* lambda - 1 >= 0 at a, < 0 at b */
             for (int i = 0; i < AT_BISECT; i++) {
-                double mid = 0.5 * (a + b), fm = at_excess(e, kappa, vary_sigma, fixed, mid, w);
+                double mid = 0.5 * (a + b), fm = at_excess(e, vary_sigma, fixed, mid, w);
                 if (isnan(fm))
                     break;
                 if (fm >= 0)
@@ -209,9 +190,8 @@ int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma
         (rc = lines_csv(dir, kappa, s, T, n, sig_axis)) != 0)
         goto done;
     rc = EXIT_RUNTIME;
-    /* the AT line (one Rademacher mode): from the triple point down */
-    int have_at = law == RBM_LAW_RADEMACHER;
-    if (have_at) {
+    /* the AT line (one mode of the ensemble's laws): from the triple point down */
+    {
         FILE *f = open_in(dir, "at_line.csv", path, sizeof path);
         if (!f)
             goto done;
@@ -222,8 +202,8 @@ int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma
              * line there; beyond, from the stable side (high T or small
              * sigma) towards the unstable one */
             t_at[iw] = w[iw] <= s ? s
-                       : sig_axis ? at_crossing(e, kappa, 1, s, w[iw], 0.05 * s, x_hi * s, 24)
-                                  : at_crossing(e, kappa, 0, s, w[iw], s, 0.05 * s, 12);
+                       : sig_axis ? at_crossing(e, 1, s, w[iw], 0.05 * s, x_hi * s, 24)
+                                  : at_crossing(e, 0, s, w[iw], s, 0.05 * s, 12);
             if (!isnan(t_at[iw])) {
                 fprintf(f, "%.10g,%.10g\n", w[iw], t_at[iw]);
                 n_at++;
@@ -235,7 +215,7 @@ int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma
     FILE *g = open_in(dir, "phase_diagram.gp", path, sizeof path);
     if (!g)
         goto done;
-    write_script(g, s, kappa, have_at, sig_axis);
+    write_script(g, s, kappa, n_at > 0, sig_axis);
     if (fclose(g) != 0)
         goto done;
     int png = cli_run_gnuplot(dir, "phase_diagram.gp") == 0;
@@ -257,10 +237,7 @@ int cli_phase_grid(rbm_context *ctx, rbm_ensemble *e, double kappa, double sigma
                n, n, sig_axis ? "sigma/T" : "T/sigma", x_hi, sig_axis ? "T" : "sigma", kappa,
                rbm_component_law_name(law), counts[0], counts[1], counts[2]);
         printf("lines       P-F, F-SG (RS), P-SG in %s/lines.csv", dir);
-        if (have_at)
-            printf("; de Almeida-Thouless line (%zu points) in %s/at_line.csv", n_at, dir);
-        else
-            printf("; no de Almeida-Thouless line (computed for --law rademacher only)");
+        printf("; de Almeida-Thouless line (%zu points) in %s/at_line.csv", n_at, dir);
         printf("\nfigure      %s/phase_diagram.%s\n", dir, png ? "png" : "gp (gnuplot not found)");
     }
     rc = 0;

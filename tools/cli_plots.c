@@ -81,6 +81,12 @@ static int has_fixed_points(const struct cli_plot_input *in)
     return in->fp && in->fp->count > 0 && in->fp->kp >= 2;
 }
 
+/* the number of TAP states at the spectrum records (--track-fixed-points) */
+static int has_tap_states(const struct cli_plot_input *in)
+{
+    return has_spectrum(in) && in->fp_track && in->fp_track->n > 0;
+}
+
 /* What goes into one file: 0, or -1 with note. */
 typedef int (*plot_body)(FILE *f, const struct cli_plot_input *in, char *note, size_t nn);
 
@@ -106,6 +112,12 @@ static int fixed_points_csv(FILE *f, const struct cli_plot_input *in, char *note
     for (size_t k = 0; k < fp->count; k++)
         fprintf(f, "%zu,%.10g,%zu,%d,%.10g,%.10g\n", k + 1, fp->gamma[k], fp->mult[k],
                 fp->stable[k], fp->proj[k * fp->kp], fp->proj[k * fp->kp + 1]);
+    return 0;
+}
+
+static int tap_states_csv(FILE *f, const struct cli_plot_input *in, char *note, size_t nn)
+{
+    cli_fp_track_put(f, in->fp_track);
     return 0;
 }
 
@@ -165,13 +177,15 @@ static void script_header(FILE *f)
 }
 
 /* spectrum.png: the singular values over training with the bulk edge, and
- * the modes outside the bulk. 0, or -1 with note. */
+ * the modes outside the bulk (and the significant ones, when the tracker
+ * has a census). 0, or -1 with note. */
 static int script_spectrum(FILE *f, const struct cli_plot_input *in, char *note, size_t nn)
 {
-    size_t cols[PLOT_MODES];
+    size_t cols[PLOT_MODES], n_sig;
     size_t np = largest_modes(in->tracker, cols, note, nn);
     if (np == 0)
         return -1;
+    int census = rbm_mode_tracker_get_significant(in->tracker, 0, &n_sig) == RBM_OK;
     fprintf(f, "cols = \"");
     for (size_t i = 0; i < np; i++)
         fprintf(f, "%s%zu", i ? " " : "", cols[i]);
@@ -195,18 +209,30 @@ static int script_spectrum(FILE *f, const struct cli_plot_input *in, char *note,
             "     \"spectrum.csv\" skip 1 using ($1/bpe):2 with lines lw 3 dt 2 lc rgb \"black\" "
             "title \"bulk edge\"\n"
             "set size 1,0.30; set origin 0,0\n"
-            "set title \"Modes outside the Marchenko-Pastur bulk\"\n"
+            "set title \"Modes outside the Marchenko-Pastur bulk%s\"\n"
             "set xlabel \"epoch\"\n"
             "unset logscale y\n"
-            "set ylabel \"modes\"\n"
+            "set ylabel \"count\"\n"
             "set yrange [0:*]\n"
-            "set key off\n"
-            "plot \"spectrum.csv\" skip 1 using ($1/bpe):3 with steps lw 2 lc rgb \"#c0392b\"\n"
-            "unset multiplot\n"
-            "set yrange [*:*]; set lmargin -1; set rmargin -1; set key title \"\"\n",
+            "set key %s\n"
+            "plot \"spectrum.csv\" skip 1 using ($1/bpe):3 with steps lw 2 lc rgb \"#c0392b\" "
+            "title \"outside the bulk\"",
             in->batches_per_epoch ? in->batches_per_epoch : (size_t)1, in->title ? in->title : "",
             np,
-            rbm_mode_tracker_record_count(in->tracker) <= 20 ? "linespoints pt 7 ps 0.7" : "lines");
+            rbm_mode_tracker_record_count(in->tracker) <= 20 ? "linespoints pt 7 ps 0.7" : "lines",
+            census ? " and significant modes (census, docs/spectral.md)" : "",
+            census || has_tap_states(in) ? "outside right top title \"\"" : "off");
+    /* the census column, after step, edge, n_outside and the K modes */
+    if (census)
+        fprintf(f, ", \\\n     \"spectrum.csv\" skip 1 using ($1/bpe):%zu with steps lw 2 "
+                   "lc rgb \"#2471a3\" title \"significant\"",
+                rbm_mode_tracker_mode_count(in->tracker) + 4);
+    /* the papers' figure: the number of TAP states over training */
+    if (has_tap_states(in))
+        fprintf(f, ", \\\n     \"tap_states.csv\" skip 1 using ($1/bpe):2 with steps lw 2 "
+                   "lc rgb \"#27ae60\" title \"TAP states\"");
+    fprintf(f, "\nunset multiplot\n"
+               "set yrange [*:*]; set lmargin -1; set rmargin -1; set key title \"\"\n");
     return 0;
 }
 
@@ -299,6 +325,9 @@ int cli_write_plots(const char *dir, const struct cli_plot_input *in, char pngs[
         if (bad)
             return -1;
     }
+    if (has_tap_states(in) &&
+        write_plot_file(dir, "tap_states.csv", tap_states_csv, in, note, nn) != 0)
+        return -1;
     if (have_fp && (write_plot_file(dir, "fixed_points.csv", fixed_points_csv, in, note, nn) != 0 ||
                     write_plot_file(dir, "data_projections.csv", data_projections_csv, in, note,
                                     nn) != 0))

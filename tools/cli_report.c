@@ -169,7 +169,7 @@ static void report_plots(const struct cli_report_input *in, const rbm_svd *svd,
     size_t n_dproj = 0;
     double *dproj = have_spec && si->r >= 2 ? project_data(svd, in->data, &n_dproj) : NULL;
     struct cli_plot_input pin = {in->tracker, in->batches_per_epoch, have_spec ? si->edge : NAN,
-                                 fi, dproj, n_dproj, in->title};
+                                 fi, dproj, n_dproj, in->title, in->fp_track};
     char pngs[2][64], note[1024];
     size_t n_png = 0;
     if (cli_write_plots(in->plots_dir, &pin, pngs, &n_png, note, sizeof note) == 0) {

@@ -670,7 +670,7 @@ static int report(struct train_run *r)
     fflush(stdout);
     struct cli_report_input in = {r->m, r->data, o->source == DATA_SYNTHETIC, o->quiet,
                                   r->tracker, rbm_trainer_batches_per_epoch(r->t), plots_dir,
-                                  title};
+                                  title, r->o.track_fp ? &r->fpt : NULL};
     cli_train_report(r->ctx, &in);
     free(plots_dir);
     return 0;

@@ -215,6 +215,19 @@ RBM_API size_t rbm_ensemble_iteration_count(const rbm_ensemble *e);
 RBM_API rbm_status rbm_ensemble_phase(rbm_ensemble *e, rbm_phase *phase, double *mixing,
                                       int *compositional);
 
+/* The replicon (de Almeida-Thouless) eigenvalue of the current solution
+ * (docs/theory.md §5.4, an approximation by analogy with SK):
+ *   lambda_AT = beta^4 sigma^4 E[sech^4 H_v] E[sech^4 H_h],
+ * H_v, H_h the fields of the RS equations above at the solution's m, mbar,
+ * q, qbar, the expectations over z and over the components of each layer's
+ * law (enumerated, in closed form or by quadrature as for the RS
+ * equations). The RS solution is stable for lambda_AT < 1; the AT line is
+ * where it reaches 1. The paramagnet has lambda_AT = (sigma / T)^4.
+ * Nothing is changed in e. Errors: RBM_ERR_NULL, RBM_ERR_STATE (nothing
+ * solved since the last change), RBM_ERR_NOT_CONVERGED (a quadrature missed
+ * its tolerance; *lambda is still written). */
+RBM_API rbm_status rbm_ensemble_replicon(const rbm_ensemble *e, double *lambda);
+
 /* Phase diagram: for every grid point (x[ix], w1[iw]) set the axis
  * quantity (T or sigma) to x[ix] and scale the modes so that the largest is
  * w1[iw] (relative strengths kept; all equal to w1[iw] if every mode is 0),

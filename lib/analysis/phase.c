@@ -303,12 +303,26 @@ rbm_status rbm_ensemble_kurtosis_criterion(const rbm_ensemble *e, double *criter
     return RBM_OK;
 }
 
+static rbm_status quad_missed(const rbm_ensemble *e)
+{
+    return rbm__fail(e->ctx, RBM_ERR_NOT_CONVERGED,
+                     "a quadrature missed its tolerance %g (raise RBM_ENSEMBLE_QUAD_TOLERANCE)",
+                     e->p.qtol);
+}
+
+/* RBM_OK when e holds a solution, else RBM_ERR_STATE with its message. */
+static rbm_status need_solution(const rbm_ensemble *e)
+{
+    if (e->have_sol)
+        return RBM_OK;
+    return rbm__fail(e->ctx, RBM_ERR_STATE, "no solution: call rbm_ensemble_solve or "
+                                            "rbm_ensemble_phase after the last change");
+}
+
 static rbm_status not_converged(rbm_ensemble *e, const rbm__rs_solution *s, bool quad_ok)
 {
     if (!quad_ok)
-        return rbm__fail(e->ctx, RBM_ERR_NOT_CONVERGED,
-                         "a quadrature missed its tolerance %g (raise RBM_ENSEMBLE_QUAD_TOLERANCE)",
-                         e->p.qtol);
+        return quad_missed(e);
     return rbm__fail(e->ctx, RBM_ERR_NOT_CONVERGED,
                      "RS iteration not converged after %zu sweeps (tolerance %g)", s->iters,
                      e->p.tol);
@@ -351,11 +365,10 @@ rbm_status rbm_ensemble_get_solution(const rbm_ensemble *e, double *m, size_t m_
 {
     if (!e)
         return RBM_ERR_NULL;
-    if (!e->have_sol)
-        return rbm__fail(e->ctx, RBM_ERR_STATE, "no solution: call rbm_ensemble_solve or "
-                                                "rbm_ensemble_phase after the last change");
+    rbm_status st = need_solution(e);
+    if (st)
+        return st;
     size_t K = e->p.K;
-    rbm_status st;
     if (m && (st = rbm__check_array(e->ctx, m, m_len, K, "m")))
         return st;
     if (mbar && (st = rbm__check_array(e->ctx, mbar, mbar_len, K, "mbar")))
@@ -399,6 +412,18 @@ rbm_status rbm_ensemble_phase(rbm_ensemble *e, rbm_phase *phase, double *mixing,
                          "tolerance %g); the phase is from the last iterates",
                          e->p.max_iter, e->p.tol, e->p.qtol);
     return RBM_OK;
+}
+
+rbm_status rbm_ensemble_replicon(const rbm_ensemble *e, double *lambda)
+{
+    if (!e || !lambda)
+        return RBM_ERR_NULL;
+    rbm_status st = need_solution(e);
+    if (st)
+        return st;
+    bool ok;
+    *lambda = rbm__rs_replicon(&e->p, &e->sol, &ok);
+    return ok ? RBM_OK : quad_missed(e);
 }
 
 /* ------------------------------------------------------------------------ */

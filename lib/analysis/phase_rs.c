@@ -15,11 +15,11 @@
 #define KMAX RBM_ENSEMBLE_MAX_MODES
 
 /* ------------------------------------------------------------------------ */
-/* Gaussian expectations E_z g(c + B z), g = tanh, tanh^2, ln 2cosh         */
+/* Gaussian expectations E_z g(c + B z), g = tanh, tanh^2, ln 2cosh, sech^4 */
 
 typedef struct {
     double c, B;
-    int nf; /* 2: tanh, tanh^2; 3: + ln 2cosh */
+    int nf; /* 2: tanh, tanh^2; 3: + ln 2cosh; 4: + sech^4 */
 } gz_ctx;
 
 static void gz_fun(double z, double *out, void *vctx)
@@ -32,25 +32,30 @@ static void gz_fun(double z, double *out, void *vctx)
     out[1] = w * t * t;
     if (g->nf > 2)
         out[2] = w * rbm__log2cosh(x);
+    if (g->nf > 3)
+        out[3] = w * (1 - t * t) * (1 - t * t);
 }
 
 typedef struct {
     double tol;
     bool ok;     /* every quadrature met its tolerance */
     bool want_l; /* compute E ln 2cosh */
+    bool want_s4; /* compute E sech^4 (and E ln 2cosh with it) */
 } qopts;
 
-/* r[0] = E tanh(c + Bz), r[1] = E tanh^2, r[2] = E ln 2cosh (if want_l). */
-static void gauss_expect(double c, double B, qopts *o, double r[3])
+/* r[0] = E tanh(c + Bz), r[1] = E tanh^2, r[2] = E ln 2cosh (if want_l or
+ * want_s4), r[3] = E sech^4 (if want_s4). */
+static void gauss_expect(double c, double B, qopts *o, double r[4])
 {
     if (!(B > 1e-300)) {
         double t = tanh(c);
         r[0] = t;
         r[1] = t * t;
         r[2] = o->want_l ? rbm__log2cosh(c) : 0;
+        r[3] = (1 - t * t) * (1 - t * t);
         return;
     }
-    gz_ctx g = {c, B, o->want_l ? 3 : 2};
+    gz_ctx g = {c, B, o->want_s4 ? 4 : o->want_l ? 3 : 2};
     double z0 = -c / B;
     double brk[9];
     size_t nb = 0;
@@ -63,7 +68,7 @@ static void gauss_expect(double c, double B, qopts *o, double r[3])
         }
         brk[nb++] = fixed[i];
     }
-    double out[3] = {0, 0, 0};
+    double out[4] = {0, 0, 0, 0};
     if (c == 0) {
         /* symmetric: E tanh = 0, even parts from [0, Z_MAX] */
         const double half[4] = {0, 3, 10, Z_MAX};
@@ -72,6 +77,7 @@ static void gauss_expect(double c, double B, qopts *o, double r[3])
         r[0] = 0;
         r[1] = 2 * out[1];
         r[2] = o->want_l ? 2 * out[2] : 0;
+        r[3] = 2 * out[3];
         return;
     }
     if (!rbm__quad(gz_fun, &g, (size_t)g.nf, brk, nb, o->tol, out))
@@ -79,11 +85,13 @@ static void gauss_expect(double c, double B, qopts *o, double r[3])
     r[0] = out[0];
     r[1] = out[1];
     r[2] = o->want_l ? out[2] : 0;
+    r[3] = out[3];
 }
 
 /* ------------------------------------------------------------------------ */
-/* one layer: M_a = E[x_a tanh H], Q = E tanh^2 H, Lg = E ln 2cosh H with    */
-/* H = sum_g A_g x_g + B z, x_g iid from the layer's law                     */
+/* one layer: M_a = E[x_a tanh H], Q = E tanh^2 H, Lg = E ln 2cosh H and    */
+/* (with want_s4) S4 = E sech^4 H, H = sum_g A_g x_g + B z, x_g iid from the */
+/* layer's law                                                               */
 
 typedef struct {
     size_t n;          /* active modes */
@@ -103,7 +111,7 @@ static void lap_fun(double u, double *out, void *vctx)
     lap_ctx *L = vctx;
     double wt = 2 * u * exp(-u * u);
     L->V[L->lev] = u * u;
-    size_t nf = L->n + 2;
+    size_t nf = L->n + (L->o->want_s4 ? 3 : 2);
     if (L->lev + 1 < L->n) {
         L->lev++;
         if (!rbm__quad(lap_fun, L, nf, U_BRK, 5, L->o->tol, out))
@@ -116,16 +124,18 @@ static void lap_fun(double u, double *out, void *vctx)
     double S = L->B * L->B;
     for (size_t g = 0; g < L->n; g++)
         S += L->A[g] * L->A[g] * L->V[g];
-    double r[3];
+    double r[4];
     gauss_expect(0, sqrt(S), L->o, r);
     for (size_t g = 0; g < L->n; g++)
         out[g] = wt * L->V[g] * (1.0 - r[1]);
     out[L->n] = wt * r[1];
     out[L->n + 1] = wt * r[2];
+    if (L->o->want_s4)
+        out[L->n + 2] = wt * r[3];
 }
 
 static void layer_expect(const rbm__rs_law *law, size_t K, const double *A, double B, qopts *o,
-                         double *M, double *Q, double *Lg)
+                         double *M, double *Q, double *Lg, double *S4)
 {
     size_t act[KMAX], n = 0;
     for (size_t g = 0; g < K; g++) {
@@ -133,11 +143,13 @@ static void layer_expect(const rbm__rs_law *law, size_t K, const double *A, doub
         if (A[g] != 0)
             act[n++] = g;
     }
-    double r[3];
+    double r[4];
+    *S4 = 0;
     if (n == 0) {
         gauss_expect(0, B, o, r);
         *Q = r[1];
         *Lg = r[2];
+        *S4 = r[3];
         return;
     }
     switch (law->law) {
@@ -150,19 +162,21 @@ static void layer_expect(const rbm__rs_law *law, size_t K, const double *A, doub
             M[act[i]] = A[act[i]] * (1.0 - r[1]);
         *Q = r[1];
         *Lg = r[2];
+        *S4 = r[3];
         return;
     }
     case RBM_LAW_LAPLACE: {
         lap_ctx L = {.n = n, .B = B, .lev = 0, .o = o};
         for (size_t i = 0; i < n; i++)
             L.A[i] = A[act[i]];
-        double out[KMAX + 2];
-        if (!rbm__quad(lap_fun, &L, n + 2, U_BRK, 5, o->tol, out))
+        double out[KMAX + 3];
+        if (!rbm__quad(lap_fun, &L, n + (o->want_s4 ? 3 : 2), U_BRK, 5, o->tol, out))
             o->ok = false;
         for (size_t i = 0; i < n; i++)
             M[act[i]] = A[act[i]] * out[i];
         *Q = out[n];
         *Lg = out[n + 1];
+        *S4 = o->want_s4 ? out[n + 2] : 0;
         return;
     }
     case RBM_LAW_RADEMACHER:
@@ -174,7 +188,7 @@ static void layer_expect(const rbm__rs_law *law, size_t K, const double *A, doub
         size_t base = tern ? 3 : 2, total = 1;
         for (size_t i = 0; i < n; i++)
             total *= base;
-        double q = 0, lg = 0;
+        double q = 0, lg = 0, s4 = 0;
         int digit[KMAX];
         for (size_t code = 0; code < total; code++) {
             /* digits: Rademacher 0 -> +1, 1 -> -1; ternary 0 -> 0, 1 -> +, 2 -> - */
@@ -199,9 +213,11 @@ static void layer_expect(const rbm__rs_law *law, size_t K, const double *A, doub
                 M[act[i]] += wgt * amp * digit[i] * r[0];
             q += wgt * r[1];
             lg += wgt * r[2];
+            s4 += wgt * r[3];
         }
         *Q = q;
         *Lg = lg;
+        *S4 = s4;
         return;
     }
     }
@@ -211,33 +227,33 @@ static void layer_expect(const rbm__rs_law *law, size_t K, const double *A, doub
 /* the RS solver on plain parameters                                        */
 
 static void visible_side(const rbm__rs_params *P, const double *mbar, double qbar, qopts *o,
-                         double *m, double *q, double *lg)
+                         double *m, double *q, double *lg, double *s4)
 {
     double beta = 1.0 / P->T, A[KMAX];
     double sk = sqrt(P->kappa);
     for (size_t g = 0; g < P->K; g++)
         A[g] = beta * sk * P->w[g] * mbar[g];
     double B = beta * P->sigma * pow(P->kappa, 0.25) * sqrt(fmax(qbar, 0));
-    layer_expect(&P->law[0], P->K, A, B, o, m, q, lg);
+    layer_expect(&P->law[0], P->K, A, B, o, m, q, lg, s4);
 }
 
 static void hidden_side(const rbm__rs_params *P, const double *m, double q, qopts *o, double *mbar,
-                        double *qbar, double *lg)
+                        double *qbar, double *lg, double *s4)
 {
     double beta = 1.0 / P->T, A[KMAX];
     double sk = 1.0 / sqrt(P->kappa);
     for (size_t g = 0; g < P->K; g++)
         A[g] = beta * sk * P->w[g] * m[g];
     double B = beta * P->sigma * pow(P->kappa, -0.25) * sqrt(fmax(q, 0));
-    layer_expect(&P->law[1], P->K, A, B, o, mbar, qbar, lg);
+    layer_expect(&P->law[1], P->K, A, B, o, mbar, qbar, lg, s4);
 }
 
 static double free_energy(const rbm__rs_params *P, const rbm__rs_solution *s, qopts *o)
 {
-    double beta = 1.0 / P->T, mv[KMAX], mh[KMAX], qv, qh, lv, lh;
+    double beta = 1.0 / P->T, mv[KMAX], mh[KMAX], qv, qh, lv, lh, s4;
     o->want_l = true;
-    visible_side(P, s->mbar, s->qbar, o, mv, &qv, &lv);
-    hidden_side(P, s->m, s->q, o, mh, &qh, &lh);
+    visible_side(P, s->mbar, s->qbar, o, mv, &qv, &lv, &s4);
+    hidden_side(P, s->m, s->q, o, mh, &qh, &lh, &s4);
     o->want_l = false;
     double mb = 0;
     for (size_t g = 0; g < P->K; g++)
@@ -269,14 +285,14 @@ bool rbm__rs_solve(const rbm__rs_params *P, rbm__rs_solution *s, bool *quad_ok)
 {
     qopts o = {.tol = P->qtol, .ok = true, .want_l = false};
     double d = P->damping;
-    double nm[KMAX], nq, lg;
+    double nm[KMAX], nq, lg, s4;
     s->converged = false;
     s->iters = 0;
     while (s->iters < P->max_iter) {
         double change = 0;
-        visible_side(P, s->mbar, s->qbar, &o, nm, &nq, &lg);
+        visible_side(P, s->mbar, s->qbar, &o, nm, &nq, &lg, &s4);
         change = damp(P->K, d, nm, nq, s->m, &s->q, change);
-        hidden_side(P, s->m, s->q, &o, nm, &nq, &lg);
+        hidden_side(P, s->m, s->q, &o, nm, &nq, &lg, &s4);
         change = damp(P->K, d, nm, nq, s->mbar, &s->qbar, change);
         s->iters++;
         if (!isfinite(change))
@@ -302,14 +318,14 @@ typedef struct {
 
 static double sg_qbar(sg_ctx *c, double q)
 {
-    double r[3];
+    double r[4];
     gauss_expect(0, c->bh * sqrt(q), &c->o, r);
     return r[1];
 }
 
 static double sg_h(sg_ctx *c, double q)
 {
-    double r[3];
+    double r[4];
     gauss_expect(0, c->bv * sqrt(sg_qbar(c, q)), &c->o, r);
     return r[1] - q;
 }
@@ -476,4 +492,18 @@ rbm_status rbm_phase_line_fsg(double kappa, double sigma, double temperature, do
     if (qbar)
         *qbar = qb;
     return ok ? RBM_OK : RBM_ERR_NOT_CONVERGED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* replicon (de Almeida-Thouless) eigenvalue of an RS solution (§5.4)       */
+
+double rbm__rs_replicon(const rbm__rs_params *P, const rbm__rs_solution *s, bool *quad_ok)
+{
+    qopts o = {.tol = P->qtol, .ok = true, .want_l = false, .want_s4 = true};
+    double mv[KMAX], mh[KMAX], qv, qh, lv, lh, sv, sh;
+    visible_side(P, s->mbar, s->qbar, &o, mv, &qv, &lv, &sv);
+    hidden_side(P, s->m, s->q, &o, mh, &qh, &lh, &sh);
+    double bs = P->sigma / P->T;
+    *quad_ok = o.ok;
+    return bs * bs * bs * bs * sv * sh;
 }

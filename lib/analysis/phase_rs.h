@@ -39,6 +39,11 @@ bool rbm__rs_solve(const rbm__rs_params *P, rbm__rs_solution *s, bool *quad_ok);
 /* The phase at P: the spin-glass solution and the ferromagnetic solutions
  * from one start per mode (and all modes) compared by free energy. */
 void rbm__rs_phase_of(const rbm__rs_params *P, rbm__rs_phase *R);
+/* The replicon eigenvalue of s at P, lambda_AT = (sigma/T)^4 E[sech^4 H_v]
+ * E[sech^4 H_h] (docs/theory.md §5.4), the expectations over z and the
+ * components of each layer's law as in the RS equations; *quad_ok: every
+ * quadrature met its tolerance. */
+double rbm__rs_replicon(const rbm__rs_params *P, const rbm__rs_solution *s, bool *quad_ok);
 /* The two largest |m[g]|. */
 void rbm__rs_top2(const double *m, size_t K, double *top, double *second);
 

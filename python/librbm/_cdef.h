@@ -624,6 +624,7 @@ typedef enum rbm_diagram_axis {
  size_t rbm_ensemble_iteration_count(const rbm_ensemble *e);
  rbm_status rbm_ensemble_phase(rbm_ensemble *e, rbm_phase *phase, double *mixing,
                                       int *compositional);
+ rbm_status rbm_ensemble_replicon(const rbm_ensemble *e, double *lambda);
  rbm_status rbm_ensemble_diagram(rbm_ensemble *e, rbm_diagram_axis axis, const double *x,
                                         size_t nx, const double *w1, size_t nw, int32_t *phase,
                                         size_t phase_len, double *m, size_t m_len, double *q,

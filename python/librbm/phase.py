@@ -188,6 +188,13 @@ class Ensemble(_Tunables, _Handle):
             self._check(st)
         return PhaseResult(Phase(ph[0]), float(mix[0]), bool(comp[0]), st == lib.RBM_OK)
 
+    def replicon(self) -> float:
+        """The replicon (de Almeida-Thouless) eigenvalue of the current
+        solution; the RS solution is stable below 1 (rbm_ensemble_replicon)."""
+        lam = ffi.new("double *")
+        self._check(lib.rbm_ensemble_replicon(self.ptr, lam))
+        return float(lam[0])
+
     def diagram(self, axis: str, x: ArrayLike, w1: ArrayLike) -> Diagram:
         """Phases on the grid (x, w1), axis "temperature" or "sigma"."""
         ax = {"temperature": 0, "sigma": 1}.get(axis)

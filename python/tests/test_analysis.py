@@ -265,6 +265,23 @@ def test_phase_lines_and_rs_solution():
     assert librbm.component_law_kurtosis("laplace") == pytest.approx(6.0)
     e.set_law("visible", "ternary", 0.25)
     assert e.law("visible") == (librbm.ComponentLaw.TERNARY, 0.25)
+    # replicon: the paramagnet's (sigma/T)^4, and a Gaussian-law ferromagnet
+    # against its Stein form (kappa 1: H ~ N(0, s^2), E tanh^2(s z) = q)
+    e = librbm.Ensemble([0.5], sigma=0.8, temperature=1.1)
+    assert e.phase().phase == librbm.Phase.PARAMAGNETIC
+    assert e.replicon() == pytest.approx((0.8 / 1.1) ** 4, rel=1e-12)
+    e = librbm.Ensemble([1.6], sigma=1.0, temperature=0.5)
+    e.set_law("visible", "gaussian")
+    e.set_law("hidden", "gaussian")
+    assert e.phase().phase == librbm.Phase.FERROMAGNETIC
+    sol = e.solution()
+    s = np.sqrt((1.6 * sol.mbar[0]) ** 2 + sol.qbar) / 0.5
+    z, dz = np.linspace(-12, 12, 24001, retstep=True)
+    es4 = np.sum(np.cosh(s * z) ** -4 * np.exp(-z * z / 2)) * dz / np.sqrt(2 * np.pi)
+    assert e.replicon() == pytest.approx(es4 ** 2 / 0.5 ** 4, rel=1e-8)
+    e.modes = [1.2]
+    with pytest.raises(librbm.StateError):
+        e.replicon()
     d = librbm.Ensemble([1.0], sigma=0.0).diagram("temperature", [0.5, 2.0], [0.2, 3.0])
     # P-F line w_c = T: (T=0.5, w=3) and (T=2, w=3) ferro; (T=0.5, w=0.2), (T=2, w=0.2) para
     np.testing.assert_array_equal(d.phase, [[0, 0], [1, 1]])

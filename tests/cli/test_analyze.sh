@@ -102,6 +102,49 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'len(d["fixed_points"]) >= 1' \
 else
     fail "analyze --magnetizations (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+# ... and the listed magnetisations solve the TAP2 equations of the machine
+# (docs/theory.md §4.2), with W, a, b read from the training archive by
+# tools/rbm_archive.py (no librbm); Gamma is the TAP2 free energy of (m^v,
+# m^h) and the projections are u_a . m^v with NumPy's SVD of W (sign: the
+# largest entry of u_a positive, svd.h).
+root=${RBM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+setup_model "ising model with an archive" train --visible ising --hidden ising --n-hidden 20 \
+    --epochs 3 --no-report --quiet --archive "$tmp/tap.rbma" --out "$tmp/tap.rbm"
+run analyze "$tmp/tap.rbm" --starts 10 --modes 3 --magnetizations --json --quiet
+if [ "$rc" -eq 0 ] && "$PY" - "$root/tools/rbm_archive.py" "$tmp/tap.rbma" "$tmp/out" \
+    >"$tmp/py" 2>&1 <<'PYEOF'; then
+import importlib.util, json, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("rbm_archive", sys.argv[1])
+ra = importlib.util.module_from_spec(spec); spec.loader.exec_module(ra)
+M = ra.read(sys.argv[2]).models[-1]
+W, a, b = M.W, M.a, M.b
+d = json.load(open(sys.argv[3]))
+assert d["n_visible"] == W.shape[0] and d["n_hidden"] == W.shape[1] and d["order"] == "tap2"
+U, S, Vt = np.linalg.svd(W, full_matrices=False)
+for k in range(3):
+    if U[np.argmax(np.abs(U[:, k])), k] < 0:
+        U[:, k] = -U[:, k]
+W2 = W * W
+ent = lambda m: -np.sum((1 + m) / 2 * np.log((1 + m) / 2) + (1 - m) / 2 * np.log((1 - m) / 2))
+worst = [0.0, 0.0, 0.0]
+for p in d["fixed_points"]:
+    mv, mh = np.array(p["mv"]), np.array(p["mh"])
+    rv = mv - np.tanh(a + W @ mh - mv * (W2 @ (1 - mh * mh)))
+    rh = mh - np.tanh(b + W.T @ mv - mh * (W2.T @ (1 - mv * mv)))
+    neg_gamma = (ent(mv) + ent(mh) + a @ mv + b @ mh + mv @ W @ mh
+                 + 0.5 * (1 - mv * mv) @ W2 @ (1 - mh * mh))
+    worst[0] = max(worst[0], np.abs(rv).max(), np.abs(rh).max())
+    worst[1] = max(worst[1], abs(-neg_gamma - p["gamma"]) / max(1.0, abs(p["gamma"])))
+    worst[2] = max(worst[2], np.abs(U[:, :3].T @ mv - np.array(p["projections"])).max())
+assert len(d["fixed_points"]) >= 1 and max(abs(x) for x in d["fixed_points"][0]["mv"]) > 0.1
+assert worst[0] < 1e-6 and worst[1] < 1e-9 and worst[2] < 1e-9, worst
+print("%d points: TAP2 residual %.1e, Gamma %.1e, projections %.1e" % ((len(d["fixed_points"]),) + tuple(worst)))
+PYEOF
+    ok "analyze --magnetizations: the points solve the TAP2 equations ($(tail -n 1 "$tmp/py"))"
+else
+    fail "analyze --magnetizations against the TAP2 equations (status $rc) $(tail -n 5 "$tmp/py" 2>/dev/null)"
+fi
 run analyze "$dmodel" --starts 5 --json --quiet
 if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'all("mv" not in p for p in d["fixed_points"])' \
     >"$tmp/py" 2>&1; then

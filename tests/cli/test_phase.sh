@@ -107,6 +107,60 @@ then
 else
     fail "phase --grid (status $rc) $(cat "$tmp/py" 2>/dev/null)"
 fi
+# The AT line against references computed here (kappa 1, sigma 1). Rademacher
+# components: the SK model (J0 = w, J = sigma), RS ferromagnet iterated and
+# beta^2 E sech^4 = 1 bisected. Gaussian components (not Rademacher-only any
+# more): by Stein's lemma the symmetric RS ferromagnet has q = 1 - T/w and
+# H ~ N(0, s^2) with E tanh^2(s z) = q, so lambda_AT = (E sech^4(s z) / T^2)^2.
+run phase --grid "$tmp/pgg" --grid-points 12 --law gaussian --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["at_line_points"] == 12' >"$tmp/py" 2>&1 &&
+    grep -q "de Almeida-Thouless" "$tmp/pgg/phase_diagram.gp" &&
+    "$PY" - "$tmp/pg" "$tmp/pgg" >>"$tmp/py" 2>&1 <<'PYEOF'
+import csv, sys
+import numpy as np
+z = np.linspace(-12, 12, 4801)
+wz = np.full(z.size, 2.0); wz[1::2] = 4.0; wz[0] = wz[-1] = 1.0
+wz *= (z[1] - z[0]) / 3 * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+E = lambda f: float(np.dot(wz, f))
+def bisect(f, a, b, n=50):  # f(a) > 0 > f(b)
+    for _ in range(n):
+        m = 0.5 * (a + b)
+        a, b = (m, b) if f(m) > 0 else (a, m)
+    return 0.5 * (a + b)
+def sk_excess(T, w):
+    b, m, q = 1 / T, 1.0, 1.0
+    for _ in range(20000):
+        t = np.tanh(b * (w * m + np.sqrt(q) * z))
+        nm, nq = E(t), E(t * t)
+        done = abs(nm - m) + abs(nq - q) < 1e-14
+        m, q = nm, nq
+        if done:
+            break
+    t = np.tanh(b * (w * m + np.sqrt(q) * z))
+    return b * b * E((1 - t * t) ** 2) - 1
+def gauss_excess(T, w):
+    q = 1 - T / w
+    s = bisect(lambda s: q - E(np.tanh(s * z) ** 2), 1e-6, 1e3, 80)
+    assert s * s * T * T > q  # m^2 = (s^2 T^2 - q) / w^2 > 0: a ferromagnet
+    t = np.tanh(s * z)
+    return (E((1 - t * t) ** 2) / T ** 2) ** 2 - 1
+out = []
+for d, ex in ((sys.argv[1], sk_excess), (sys.argv[2], gauss_excess)):
+    at = [(float(r["w"]), float(r["T_AT"])) for r in csv.DictReader(open(d + "/at_line.csv"))]
+    assert all(abs(t - 1) < 1e-12 for w, t in at if w <= 1), at
+    hi = [(w, t) for w, t in at if w > 1]
+    assert len(hi) == 6, hi
+    for w, t in hi:
+        ref = bisect(lambda T: ex(T, w), 0.05, 0.999)
+        assert abs(t - ref) < 2e-5, (d, w, t, ref)
+    out.append(" ".join("%.4f" % t for w, t in hi))
+print("T_AT at w = 1.09 ... 2: SK/rademacher %s; gaussian %s" % tuple(out))
+PYEOF
+then
+    ok "phase --grid: AT line = SK's (rademacher) and the gaussian closed form ($(tail -n 1 "$tmp/py"))"
+else
+    fail "phase --grid AT line references (status $rc) $(tail -n 5 "$tmp/py" 2>/dev/null)"
+fi
 expect_error 2 "phase --grid-points 2" phase --grid "$tmp/pg2" --grid-points 2
 # the (sigma, w) diagram at T = 1: the same physics by the scaling of the RS
 # equations (phases depend on T/sigma and w/sigma only)

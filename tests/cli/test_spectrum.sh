@@ -74,6 +74,41 @@ sys.exit(len(c) != 3 or max(c) - min(c) > 1)' $census_counts; then
 else
     fail "trained-census case: census across seeds (significant/MP:$census_counts)"
 fi
+# Early in training the census agrees with the MP count (docs/spectral.md,
+# "Validity window"): the first epoch of the same three runs (the same
+# trajectory: same seeds), recorded every 10 of its 100 steps. While the
+# modes leave the bulk one after another (steps 10-30) the two counts are
+# equal; through the epoch the MP count leads by at most 2 (the BBP band and
+# the component the permutation null shadows); by the end of the epoch the
+# census has its final value (within 1 of the 20-epoch count) while the MP
+# count has not yet started to count grown noise (>= 10 more after 20 epochs).
+for s in 1 2 3; do
+    setup_model "1-epoch tracked model, seed $s" train --visible ising --hidden ising \
+        --n-hidden 50 --epochs 1 --seed "$s" --track-every 10 --no-report --quiet \
+        --out "$tmp/early-$s.rbm" || continue
+    run spectrum "$tmp/census-$s.rbm" --json
+    cp "$tmp/out" "$tmp/late-$s.json"
+    if [ "$rc" -eq 0 ] && "$PY" - "$tmp/early-$s.rbm.spectrum.csv" "$tmp/late-$s.json" \
+        >"$tmp/py" 2>&1 <<'PYEOF'; then
+import csv, json, sys
+rows = [(int(r["step"]), int(r["n_outside"]), int(r["n_significant"]))
+        for r in csv.DictReader(open(sys.argv[1]))]
+late = json.load(open(sys.argv[2]))
+print(" ".join("%d:%d/%d" % r for r in rows))
+assert [r[0] for r in rows] == list(range(0, 101, 10)), rows
+assert rows[0][1:] == (0, 0), rows[0]                       # W(0): all bulk
+assert all(mp == c for st, mp, c in rows if st <= 30), rows  # modes leaving one by one
+assert all(0 <= mp - c <= 2 for st, mp, c in rows), rows
+assert rows[1][1] >= 3 and rows[3][1] >= 6, rows             # and they do leave
+final = rows[-1][2]
+assert abs(final - late["n_significant_modes"]) <= 1, (final, late["n_significant_modes"])
+assert late["n_modes_outside_bulk"] - late["n_significant_modes"] >= 10
+PYEOF
+        ok "census early in training, seed $s: = MP count to step 30, within 2 through epoch 1 ($(tail -n 1 "$tmp/py"))"
+    else
+        fail "census early in training, seed $s (status $rc) $(cat "$tmp/py" 2>/dev/null)"
+    fi
+done
 # --compare: reproducibility of modes across training seeds on the same data
 # (6 planted +-1 clusters, 15% flips, written here by NumPy). The significant
 # modes must lie in the other runs' significant span (share > 0.9), the modes

@@ -82,6 +82,15 @@ if [ -s "$csv" ] && head -n 1 "$csv" | grep -q '^step,edge,n_outside,w0,w1' &&
 else
     fail "default run: spectrum history missing or wrong length"
 fi
+# the plot of the counts draws the census column of the history beside the MP count
+gp="$tmp/default/rbm-model.plots/plots.gp"
+ncol=$(head -n 1 "$tmp/default/rbm-model.plots/spectrum.csv" | tr ',' '\n' | grep -n '^n_significant$' | cut -d: -f1)
+if [ -n "$ncol" ] && grep -q "spectrum.csv\" skip 1 using (\$1/bpe):$ncol with steps .*title \"significant\"" "$gp" &&
+    grep -q 'using ($1/bpe):3 with steps .*title "outside the bulk"' "$gp"; then
+    ok "default run: the plot of the counts shows the census (column $ncol, n_significant) and the MP count"
+else
+    fail "default run: census not in the plot script (column '$ncol') $(grep -n 'with steps' "$gp" 2>&1)"
+fi
 if command -v gnuplot >/dev/null 2>&1; then
     pngs_ok=1
     for png in spectrum.png fixed_points.png; do
@@ -202,6 +211,18 @@ if [ "$rc" -eq 0 ] && grep -q '^TAP states' "$tmp/out" && [ -s "$tmp/myplots/plo
     ok "train --plots DIR: report, plot data and script in DIR"
 else
     fail "train --plots DIR (status $rc)"
+fi
+# --track-fixed-points with the report: the TAP states over training in the
+# counts panel, from a copy of the history in the plots directory
+run train --epochs 2 --n-hidden 8 --quiet --track-fixed-points --plots "$tmp/fpplots" \
+    --out "$tmp/fpp.rbm"
+if [ "$rc" -eq 0 ] && cmp -s "$tmp/fpplots/tap_states.csv" "$tmp/fpp.rbm.fixed_points.csv" &&
+    [ "$(wc -l <"$tmp/fpplots/tap_states.csv")" -eq 4 ] &&
+    grep -q '"tap_states.csv" skip 1 using ($1/bpe):2 with steps .*title "TAP states"' \
+        "$tmp/fpplots/plots.gp" && ! grep -q tap_states "$tmp/myplots/plots.gp"; then
+    ok "train --track-fixed-points: the TAP states over training in the plot ($(tail -n 1 "$tmp/fpplots/tap_states.csv"))"
+else
+    fail "train --track-fixed-points plot (status $rc) $(ls "$tmp/fpplots" 2>&1 | tr '\n' ' ')"
 fi
 expect_error 2 "--plots with --json" train --json --plots "$tmp/x"
 expect_error 2 "--plots with --no-report" train --no-report --plots "$tmp/x"

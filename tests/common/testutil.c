@@ -203,3 +203,17 @@ void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n)
             fail_msg("step %zu: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
     }
 }
+
+rbm_ensemble *rbm_test_ensemble(rbm_context *ctx, double kappa, double sigma, double T,
+                                const double *w, size_t k, rbm_component_law law, double p)
+{
+    rbm_ensemble *e = NULL;
+    RBM_OKAY(ctx, rbm_ensemble_new(ctx, &e));
+    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_KAPPA, kappa));
+    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_SIGMA, sigma));
+    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, T));
+    RBM_OKAY(ctx, rbm_ensemble_set_modes(e, w, k));
+    RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_VISIBLE, law, p));
+    RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, law, p));
+    return e;
+}

@@ -46,6 +46,11 @@ double r_norm(void);
 rbm_status rbm_test_estimator(rbm_machine *m, rbm_estimator_kind kind, size_t k, size_t chains,
                               size_t max_batch, uint64_t seed, rbm_estimator **out);
 
+/* An ensemble (phase.h) at (kappa, sigma, T) with the k modes w and the
+ * same component law (sparsity p) on both layers; fails the test on error. */
+rbm_ensemble *rbm_test_ensemble(rbm_context *ctx, double kappa, double sigma, double T,
+                                const double *w, size_t k, rbm_component_law law, double p);
+
 /* n trainer steps; fails the test (with the context's detail) unless each
  * returns RBM_OK or RBM_DONE. */
 void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n);

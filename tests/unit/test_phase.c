@@ -36,20 +36,6 @@ static double r_sign(void)
     return (r_u64() >> 63) ? 1.0 : -1.0;
 }
 
-static rbm_ensemble *ensemble(rbm_context *ctx, double kappa, double sigma, double T,
-                              const double *w, size_t k, rbm_component_law law, double p)
-{
-    rbm_ensemble *e = NULL;
-    RBM_OKAY(ctx, rbm_ensemble_new(ctx, &e));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_KAPPA, kappa));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_SIGMA, sigma));
-    RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_TEMPERATURE, T));
-    RBM_OKAY(ctx, rbm_ensemble_set_modes(e, w, k));
-    RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_VISIBLE, law, p));
-    RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, law, p));
-    return e;
-}
-
 /* ---------------------------------------------------------------------- */
 /* names and laws                                                          */
 
@@ -174,7 +160,7 @@ static void test_solver_lines(void **state)
     for (int k = 0; k < 3; k++)
         for (int l = 0; l < 3; l++) {
             double w = 0.9;
-            rbm_ensemble *e = ensemble(ctx, kap[k], 0.5, 1.0, &w, 1, laws[l], 0.3);
+            rbm_ensemble *e = rbm_test_ensemble(ctx, kap[k], 0.5, 1.0, &w, 1, laws[l], 0.3);
             RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 1, 1));
             RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, &q, &qb, NULL));
             assert_true(fabs(m) < 1e-9 && fabs(mb) < 1e-9);
@@ -191,7 +177,7 @@ static void test_solver_lines(void **state)
         }
     /* q = 0 for beta sigma < 1 (w = 0) */
     double w0 = 0;
-    rbm_ensemble *e = ensemble(ctx, 1, 0.9, 1.0, &w0, 1, RBM_LAW_RADEMACHER, 1);
+    rbm_ensemble *e = rbm_test_ensemble(ctx, 1, 0.9, 1.0, &w0, 1, RBM_LAW_RADEMACHER, 1);
     RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 1, 1));
     RBM_OKAY(ctx, rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, &q, &qb, NULL));
     assert_true(q < 1e-9 && qb < 1e-9);
@@ -229,7 +215,8 @@ static void test_solver_lines(void **state)
         {0.25, 0.8, 1.025, RBM_PHASE_FERROMAGNETIC},
     };
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
-        e = ensemble(ctx, pts[i].kappa, 1.0, pts[i].T, &pts[i].w, 1, RBM_LAW_RADEMACHER, 1);
+        e = rbm_test_ensemble(ctx, pts[i].kappa, 1.0, pts[i].T, &pts[i].w, 1,
+                              RBM_LAW_RADEMACHER, 1);
         rbm_phase ph;
         double mix = -1;
         int comp = -1;
@@ -279,7 +266,7 @@ static void test_ferromagnet_table(void **state)
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
         /* beta w = bw at T = 0.5 (w = bw / 2): only beta w matters */
         double w = 0.5 * tab[i].bw, one = 1, m, mb, q, qb, f;
-        rbm_ensemble *e = ensemble(ctx, tab[i].kappa, 0.0, 0.5, &w, 1, tab[i].law, 1);
+        rbm_ensemble *e = rbm_test_ensemble(ctx, tab[i].kappa, 0.0, 0.5, &w, 1, tab[i].law, 1);
         RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 0, 0));
         RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, &q, &qb, &f));
         char what[96];
@@ -328,7 +315,7 @@ static void test_other_laws_sigma0(void **state)
         mbr = sqrt(p) * tanh(bw / sqrt(kappa) * mr / sqrt(p));
     }
     double w = bw, one = 1, m, mb;
-    rbm_ensemble *e = ensemble(ctx, kappa, 0.0, 1.0, &w, 1, RBM_LAW_TERNARY, p);
+    rbm_ensemble *e = rbm_test_ensemble(ctx, kappa, 0.0, 1.0, &w, 1, RBM_LAW_TERNARY, p);
     RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 0, 0));
     RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, NULL, NULL, NULL));
     rbm_assert_close(m, mr, 0, 1e-9, "ternary m");
@@ -338,7 +325,7 @@ static void test_other_laws_sigma0(void **state)
     mr = 0.5;
     for (int it = 0; it < 60; it++)
         mr = laplace_mtanh(bw * mr);
-    e = ensemble(ctx, 1, 0.0, 1.0, &w, 1, RBM_LAW_LAPLACE, 1);
+    e = rbm_test_ensemble(ctx, 1, 0.0, 1.0, &w, 1, RBM_LAW_LAPLACE, 1);
     RBM_OKAY(ctx, rbm_ensemble_solve(e, &one, 1, &one, 1, 0, 0));
     RBM_OKAY(ctx, rbm_ensemble_get_solution(e, &m, 1, &mb, 1, NULL, NULL, NULL));
     rbm_assert_close(m, mr, 0, 2e-6, "laplace m");
@@ -357,7 +344,7 @@ static void test_free_energy(void **state)
                                        RBM_LAW_TERNARY};
     for (int l = 0; l < 4; l++) {
         double w[2] = {0.4, 0.3}, f, T = 1.25, sigma = 0.8, kappa = 2.5, beta = 1 / T;
-        rbm_ensemble *e = ensemble(ctx, kappa, sigma, T, w, 2, laws[l], 0.5);
+        rbm_ensemble *e = rbm_test_ensemble(ctx, kappa, sigma, T, w, 2, laws[l], 0.5);
         assert_int_equal(rbm_ensemble_get_solution(e, NULL, 0, NULL, 0, NULL, NULL, &f),
                          RBM_ERR_STATE);
         RBM_OKAY(ctx, rbm_ensemble_solve(e, NULL, 0, NULL, 0, 0, 0));
@@ -518,7 +505,8 @@ static void test_compositional_rs(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double w[2] = {1.2, 1.2}, crit, mix, m[2];
-        rbm_ensemble *e = ensemble(ctx, cases[i].kappa, 0.0, 1.0, w, 2, cases[i].u, cases[i].p);
+        rbm_ensemble *e =
+            rbm_test_ensemble(ctx, cases[i].kappa, 0.0, 1.0, w, 2, cases[i].u, cases[i].p);
         RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, cases[i].v, cases[i].p));
         if (cases[i].u == RBM_LAW_LAPLACE)
             RBM_OKAY(ctx, rbm_ensemble_set_real(e, RBM_ENSEMBLE_QUAD_TOLERANCE, 1e-7));
@@ -852,7 +840,7 @@ static void test_diagram(void **state)
     (void)state;
     rbm_context *ctx = rbm_test_context();
     double w1 = 1;
-    rbm_ensemble *e = ensemble(ctx, 1, 1.0, 1.0, &w1, 1, RBM_LAW_RADEMACHER, 1);
+    rbm_ensemble *e = rbm_test_ensemble(ctx, 1, 1.0, 1.0, &w1, 1, RBM_LAW_RADEMACHER, 1);
     const double T[4] = {0.3, 0.7, 1.2, 1.6};
     const double W[4] = {0.4, 1.0, 1.3, 1.8};
     int32_t ph[16];
@@ -876,7 +864,8 @@ static void test_diagram(void **state)
             assert_true((q[at] > 1e-3) == (want != RBM_PHASE_PARAMAGNETIC));
             /* the same point through rbm_ensemble_phase */
             if (iw == 2) {
-                rbm_ensemble *e2 = ensemble(ctx, 1, 1.0, T[ix], &W[iw], 1, RBM_LAW_RADEMACHER, 1);
+                rbm_ensemble *e2 =
+                    rbm_test_ensemble(ctx, 1, 1.0, T[ix], &W[iw], 1, RBM_LAW_RADEMACHER, 1);
                 rbm_phase p2;
                 RBM_OKAY(ctx, rbm_ensemble_phase(e2, &p2, NULL, NULL));
                 assert_int_equal((int32_t)p2, ph[at]);
