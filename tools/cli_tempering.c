@@ -378,8 +378,9 @@ static int ladder_log_z(rbm_context *ctx, rbm_tempering *t, rbm_status st, size_
     if (st == RBM_OK)
         st = rbm_tempering_run(t, sweeps / 4 + 1); /* burn-in on the final ladder */
     if (st == RBM_OK)
-        st = rbm_tempering_log_z(t, sweeps, &out->log_z, &out->log_z_se, &out->exp_forward,
-                                 &out->exp_reverse);
+        st = rbm_tempering_log_z_estimates(t, sweeps, &out->log_z, &out->log_z_se,
+                                           &out->exp_forward, &out->exp_forward_se,
+                                           &out->exp_reverse, &out->exp_reverse_se);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "log Z by parallel tempering failed");
         rbm_tempering_free(t);

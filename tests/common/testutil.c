@@ -203,3 +203,24 @@ void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n)
             fail_msg("step %zu: %s (%s)", i, rbm_status_name(st), rbm_context_last_error(ctx));
     }
 }
+
+rbm_dataset *rbm_test_prototype_data(rbm_context *ctx, size_t rows, size_t nv, size_t n_proto,
+                                     int (*bit)(size_t proto, size_t j), double flip,
+                                     uint64_t seed)
+{
+    double *X = xzalloc(rows * nv * sizeof(double));
+    r_seed(seed);
+    for (size_t i = 0; i < rows; i++) {
+        size_t proto = (size_t)(r_unif() * (double)n_proto);
+        for (size_t j = 0; j < nv; j++) {
+            int b = bit(proto, j);
+            if (r_unif() < flip)
+                b ^= 1;
+            X[i * nv + j] = b;
+        }
+    }
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, X, RBM_DTYPE_FLOAT64, rows, nv, RBM_COPY, &d));
+    free(X);
+    return d;
+}
