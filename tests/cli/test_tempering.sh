@@ -85,7 +85,7 @@ for every in "" --archive-every-epoch; do
         --no-plots --no-report --archive "$tmp/ep.rbma" --archive-saves 2 $every --out "$tmp/ep.rbm"
     run sample "$tmp/ep.rbma" --ptt -n 10 --steps 20 --out "$tmp/p.npy" --json
     n=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ptt_archive_models"])' "$tmp/out")
-    eval "models_${every:+epoch}=$n"
+    if [ -n "$every" ]; then models_epoch=$n; else models=$n; fi
 done
 # a short run: every tau_int is positive or null (no estimate), never negative
 run sample "$tmp/ep.rbma" --ptt -n 10 --steps 20 --diagnostics --out "$tmp/p.npy" --json
