@@ -442,7 +442,8 @@ int cli_train_init_chains(rbm_context *ctx, const char *spec, rbm_trainer *t, in
  * checkpoint (n_saves 0: 20). An existing archive is appended to. */
 struct cli_archive_run;
 int cli_archive_start(rbm_context *ctx, const char *path, rbm_trainer *t, size_t epochs,
-                      size_t n_saves, int argc, char **argv, struct cli_archive_run **out);
+                      size_t n_saves, int every_epoch, int argc, char **argv,
+                      struct cli_archive_run **out);
 /* After a step: append the model when the schedule says so. */
 int cli_archive_step(rbm_context *ctx, struct cli_archive_run *r, rbm_trainer *t,
                      double *extra_seconds);

@@ -189,8 +189,32 @@ static char *config_text(int argc, char **argv)
     return s;
 }
 
+/* Add the end of every epoch (multiples of per_epoch up to total) to the
+ * sorted schedule r->steps, keeping it sorted and without repeats. */
+static rbm_status add_epoch_ends(struct cli_archive_run *r, uint64_t per_epoch, uint64_t total)
+{
+    size_t extra = per_epoch ? (size_t)(total / per_epoch) : 0, n = 0, i = 0;
+    uint64_t *m = calloc(r->n_steps + extra + 1, sizeof *m);
+    if (!m)
+        return RBM_ERR_NO_MEMORY;
+    for (size_t e = 1; e <= extra || i < r->n_steps;) {
+        uint64_t x;
+        if (e <= extra && (i >= r->n_steps || (uint64_t)e * per_epoch <= r->steps[i]))
+            x = (uint64_t)e++ * per_epoch;
+        else
+            x = r->steps[i++];
+        if (n == 0 || m[n - 1] != x)
+            m[n++] = x;
+    }
+    free(r->steps);
+    r->steps = m;
+    r->n_steps = n;
+    return RBM_OK;
+}
+
 int cli_archive_start(rbm_context *ctx, const char *path, rbm_trainer *t, size_t epochs,
-                      size_t n_saves, int argc, char **argv, struct cli_archive_run **out)
+                      size_t n_saves, int every_epoch, int argc, char **argv,
+                      struct cli_archive_run **out)
 {
     struct cli_archive_run *r = calloc(1, sizeof *r);
     char *cfg = config_text(argc, argv);
@@ -219,6 +243,8 @@ int cli_archive_start(rbm_context *ctx, const char *path, rbm_trainer *t, size_t
                                                  n, &r->n_steps)
                       : RBM_ERR_NO_MEMORY;
     }
+    if (st == RBM_OK && every_epoch)
+        st = add_epoch_ends(r, rbm_trainer_batches_per_epoch(t), total);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot use the archive '%s'", path);
         cli_archive_free(r);
@@ -363,6 +389,7 @@ void cli_usage_train_archives(FILE *f)
           "                        command line, the final model and checkpoint; an\n"
           "                        existing archive is appended to (a resumed run)\n"
           "  --archive-saves N     models saved along the run (at least 2)\n"
+          "  --archive-every-epoch also save the model at the end of every epoch\n"
           "  --init ARCHIVE[:N]    start from the model saved at update/step N (default the\n"
           "                        last) of an rbms HDF5 archive, a librbm archive or a\n"
           "                        model file; it decides the units, sizes and precision\n"

@@ -248,6 +248,10 @@ void cli_chains_diagnose(rbm_context *ctx, struct cli_chains *c)
         rbm_status st = rbm_autocorr_time(ctx, c->series + o * c->cap * c->n, c->rec, c->n, 5.0,
                                           &c->tau[o], &c->ess[o], NULL);
         c->tau_short[o] = st == RBM_ERR_NOT_CONVERGED;
+        if (!(c->tau[o] > 0)) { /* a window closed on tau <= 0: no estimate at all */
+            c->tau[o] = c->ess[o] = NAN;
+            c->tau_short[o] = 0;
+        }
     }
 }
 
@@ -285,9 +289,15 @@ void cli_chains_report(const struct cli_chains *c)
         printf("\n");
     }
     for (size_t o = 0; c->series && o < c->n_obs; o++)
-        printf("tau_int     %-12s %.2f sweeps%s, ESS %.0f of %zu\n", obs_name(o), c->tau[o],
-               c->tau_short[o] ? " (lower bound: chain too short for the window)" : "",
-               c->ess[o], c->rec * c->n);
+        if (isnan(c->tau[o]))
+            printf("tau_int     %-12s no estimate (the window closed on tau <= 0: too few "
+                   "sweeps for an anticorrelated series)\n",
+                   obs_name(o));
+        else
+            printf("tau_int     %-12s %.2f sweeps%s, ESS %.0f of %zu\n", obs_name(o),
+                   c->tau[o],
+                   c->tau_short[o] ? " (lower bound: chain too short for the window)" : "",
+                   c->ess[o], c->rec * c->n);
     if (c->series && c->n_basins)
         printf("TAP basins  %zu stable TAP2 fixed points; %.2f basin changes per 10^4 sweeps "
                "per chain\n",
@@ -378,8 +388,9 @@ static int ladder_log_z(rbm_context *ctx, rbm_tempering *t, rbm_status st, size_
     if (st == RBM_OK)
         st = rbm_tempering_run(t, sweeps / 4 + 1); /* burn-in on the final ladder */
     if (st == RBM_OK)
-        st = rbm_tempering_log_z(t, sweeps, &out->log_z, &out->log_z_se, &out->exp_forward,
-                                 &out->exp_reverse);
+        st = rbm_tempering_log_z_estimates(t, sweeps, &out->log_z, &out->log_z_se,
+                                           &out->exp_forward, &out->exp_forward_se,
+                                           &out->exp_reverse, &out->exp_reverse_se);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "log Z by parallel tempering failed");
         rbm_tempering_free(t);

@@ -69,6 +69,7 @@ int cli_train_tempering_apply(rbm_context *ctx, rbm_trainer *t);
 
 struct cli_pt_log_z {
     double log_z, log_z_se, exp_forward, exp_reverse, base_log_z;
+    double exp_forward_se, exp_reverse_se; /* jackknife errors of the exponential averages */
     size_t replicas;
     int reached; /* every pair reached the target acceptance */
 };

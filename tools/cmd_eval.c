@@ -578,9 +578,10 @@ static void print_eval_report(const struct eval_opts *o, const rbm_machine *m,
                r->method == METHOD_PT ? "parallel tempering" : "PTT (archive models)",
                r->pt.replicas, r->pt.reached ? "" : ", target acceptance not reached", o->runs,
                PT_SWEEPS, r->pt.base_log_z);
-        printf("log Z       %.6f +- %.6f (BAR); exponential averages %.6f forward, %.6f "
-               "reverse\n",
-               r->log_z, r->log_z_se, r->pt.exp_forward, r->pt.exp_reverse);
+        printf("log Z       %.6f +- %.6f (BAR); exponential averages %.6f +- %.6f forward, "
+               "%.6f +- %.6f reverse (jackknife errors over chains)\n",
+               r->log_z, r->log_z_se, r->pt.exp_forward, r->pt.exp_forward_se,
+               r->pt.exp_reverse, r->pt.exp_reverse_se);
         printf("log-lik     %.6f nats (mean over %zu rows)\n", r->ll, di->rows);
     } else {
         printf("method      AIS (%zu runs, %zu temperatures%s, %s base, log Z_A = %.4f)\n",
@@ -663,6 +664,8 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
         cli_json_bool(f, &first, "pt_target_reached", r->pt.reached);
         cli_json_real(f, &first, "log_z_exp_forward", r->pt.exp_forward);
         cli_json_real(f, &first, "log_z_exp_reverse", r->pt.exp_reverse);
+        cli_json_real(f, &first, "log_z_exp_forward_stderr", r->pt.exp_forward_se);
+        cli_json_real(f, &first, "log_z_exp_reverse_stderr", r->pt.exp_reverse_se);
     } else
         cli_json_size(f, &first, "enumerated_units", r->enum_units);
     cli_json_real(f, &first, "pseudo_likelihood", r->pll);

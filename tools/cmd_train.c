@@ -171,6 +171,7 @@ struct train_opts {
     int report;              /* the spectral/thermodynamic report is printed */
     const char *archive, *init; /* --archive FILE, --init ARCHIVE[:N] (or NULL) */
     size_t archive_saves;       /* --archive-saves (0: the default) */
+    int archive_every_epoch;    /* --archive-every-epoch */
     int argc;                   /* the command line, for the archive */
     char **argv;
 };
@@ -256,6 +257,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
         {"--plots", .type = OPT_STRING, .dst = &o->plots, .expected = "expected a directory"},
         {"--archive", .type = OPT_STRING, .dst = &o->archive, .expected = "expected a file"},
         {"--archive-saves", .type = OPT_SIZE, .dst = &o->archive_saves, .min = 2},
+        {"--archive-every-epoch", .type = OPT_FLAG, .dst = &o->archive_every_epoch},
         {"--init", .type = OPT_STRING, .dst = &o->init, .expected = "expected ARCHIVE[:N]",
          .config = 1},
     };
@@ -706,7 +708,8 @@ static int run_train(struct train_run *r)
     if (r->o.track_spectrum && (rc = start_tracking(r)) != 0)
         return rc;
     if (r->o.archive && (rc = cli_archive_start(r->ctx, r->o.archive, r->t, r->o.epochs,
-                                                r->o.archive_saves, r->o.argc, r->o.argv,
+                                                r->o.archive_saves,
+                                                r->o.archive_every_epoch, r->o.argc, r->o.argv,
                                                 &r->archive)) != 0)
         return rc;
     const struct cli_training_plan plan = {r->o.epochs, r->o.checkpoint_every, r->o.out,

@@ -173,17 +173,32 @@ RBM_API rbm_status rbm_tempering_select_models(rbm_tempering *t, double target, 
  * F_{r+1}(v_{r+1}); solves Bennett's acceptance-ratio equation for
  * Delta f_r = log Z_r - log Z_{r+1} (Bennett 1976) and sums along the
  * ladder from the exact log Z of rung 0 (independent units):
- *   log Z = log Z_0 - sum_r Delta f_r.
- * log_z_stderr is the larger of (a) the BAR asymptotic standard error
- * (Shirts et al. 2003) multiplied per pair by the statistical inefficiency
- * tau_int of the work series (Sokal windowing, diagnostics.h), summed in
- * quadrature, and (b) with n_sweeps >= 100, the standard error of the mean
- * of the whole ladder's estimate over 10 consecutive blocks of sweeps. exp_fwd / exp_rev: the exponential-average (Zwanzig)
- * estimates of log Z, forward (samples of r) and reverse (samples of
- * r+1), as a check. Any out pointer except log_z may be NULL.
+ *   log Z = log Z_0 - sum_r Delta f_r   (*log_z).
+ * exp_fwd / exp_rev: the exponential-average (Zwanzig) estimates of log Z,
+ * forward (samples of r) and reverse (samples of r+1), as a check.
+ * Standard errors (nats): a delete-one-group jackknife over the chains.
+ * Chain c of every rung only ever swaps with chain c of the neighbours, so
+ * each chain index is an independent Markov chain over the whole ladder;
+ * the n chains are cut into G = min(n, 32) contiguous groups (sizes
+ * differing by at most one), each estimate is recomputed without each
+ * group, and SE^2 = (G-1)/G sum_g (est_g - mean)^2. This accounts for
+ * the correlation of consecutive sweeps and between the pairs of a chain;
+ * it has G - 1 degrees of freedom, so use n >= 10 chains (with one chain
+ * every standard error is NaN). It does not see a bias common to all
+ * chains (a ladder not yet at equilibrium, neighbours that do not
+ * overlap): check the swap acceptances and that the three estimates
+ * agree. Any out pointer except log_z may be NULL. The sampler moves by
+ * n_sweeps sweeps (the statistics count them).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (n_sweeps < 2),
- * RBM_ERR_NO_MEMORY (2 (R-1) n n_sweeps doubles are allocated),
- * RBM_ERR_NUMERICAL. */
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY (2 (R-1) n n_sweeps doubles are
+ * allocated), RBM_ERR_NUMERICAL (an estimate or error is not finite). */
+RBM_API rbm_status rbm_tempering_log_z_estimates(rbm_tempering *t, size_t n_sweeps,
+                                                 double *log_z, double *log_z_stderr,
+                                                 double *exp_fwd, double *exp_fwd_stderr,
+                                                 double *exp_rev, double *exp_rev_stderr);
+
+/* rbm_tempering_log_z_estimates without the errors of the exponential
+ * averages (same sweeps, same numbers). */
 RBM_API rbm_status rbm_tempering_log_z(rbm_tempering *t, size_t n_sweeps, double *log_z,
                                        double *log_z_stderr, double *exp_fwd, double *exp_rev);
 

@@ -291,6 +291,10 @@ typedef enum rbm_alignment_flag {
                                       size_t rounds, size_t sweeps_per_round, int32_t *reached);
  rbm_status rbm_tempering_select_models(rbm_tempering *t, double target, size_t sweeps,
                                                size_t *keep, size_t keep_len, size_t *n_kept);
+ rbm_status rbm_tempering_log_z_estimates(rbm_tempering *t, size_t n_sweeps,
+                                                 double *log_z, double *log_z_stderr,
+                                                 double *exp_fwd, double *exp_fwd_stderr,
+                                                 double *exp_rev, double *exp_rev_stderr);
  rbm_status rbm_tempering_log_z(rbm_tempering *t, size_t n_sweeps, double *log_z,
                                        double *log_z_stderr, double *exp_fwd, double *exp_rev);
  double rbm_tempering_base_log_z(const rbm_tempering *t);

@@ -56,13 +56,17 @@ class SwapStats:
 class TemperingLogZ:
     """log Z of the top rung from the ladder (Bennett acceptance ratio).
 
-    log_z, stderr (nats; the larger of the inefficiency-corrected BAR error
-    and, with >= 100 sweeps, the block error), exp_fwd / exp_rev: the
-    forward and reverse exponential-average (Zwanzig) estimates."""
+    log_z, stderr (nats), exp_fwd / exp_rev: the forward and reverse
+    exponential-average (Zwanzig) estimates, exp_fwd_stderr /
+    exp_rev_stderr their errors. Every error is a jackknife over groups of
+    chains (each chain index is an independent Markov chain of the ladder);
+    NaN with one chain."""
     log_z: float
     stderr: float
     exp_fwd: float
     exp_rev: float
+    exp_fwd_stderr: float
+    exp_rev_stderr: float
 
 
 @dataclass(frozen=True)
@@ -278,9 +282,11 @@ class Tempering(_Handle):
     def log_z(self, n_sweeps: int = 200) -> TemperingLogZ:
         """log Z of the top rung by BAR along the ladder over n_sweeps
         (>= 2) further sweeps (GIL released)."""
-        lz = ffi.new("double[4]")
-        self._check(lib.rbm_tempering_log_z(self.ptr, int(n_sweeps), lz, lz + 1, lz + 2, lz + 3))
-        return TemperingLogZ(float(lz[0]), float(lz[1]), float(lz[2]), float(lz[3]))
+        lz = ffi.new("double[6]")
+        self._check(lib.rbm_tempering_log_z_estimates(self.ptr, int(n_sweeps), lz, lz + 1, lz + 2,
+                                                      lz + 3, lz + 4, lz + 5))
+        return TemperingLogZ(float(lz[0]), float(lz[1]), float(lz[2]), float(lz[4]),
+                             float(lz[3]), float(lz[5]))
 
 
 def autocorr_time(x: ArrayLike, c: float = 5.0, *, strict: bool = True,

@@ -127,6 +127,10 @@ def test_bar_log_z_matches_enumeration():
     # the stderr is informative (not a huge number that always passes)
     assert r.stderr < 0.1
     assert abs(r.exp_fwd - exact) < 0.5 and abs(r.exp_rev - exact) < 0.5
+    # the exponential averages carry their own (jackknife) errors
+    assert 0 < r.exp_fwd_stderr < 0.5 and 0 < r.exp_rev_stderr < 0.5
+    assert abs(r.exp_fwd - exact) < 4 * r.exp_fwd_stderr
+    assert abs(r.exp_rev - exact) < 4 * r.exp_rev_stderr
 
 
 def test_tune_places_an_increasing_ladder():

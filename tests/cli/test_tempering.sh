@@ -78,5 +78,29 @@ if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["sampler"] == "ptt" and d["ptt_ar
 else
     fail "sample --ptt (status $rc) $(cat "$tmp/py" "$tmp/err")"
 fi
+# --archive-every-epoch adds the end of every epoch to the log-spaced saves
+for every in "" --archive-every-epoch; do
+    rm -f "$tmp/ep.rbma"
+    run train --data "$tmp/bits.csv" --n-hidden 4 --epochs 6 --batch 30 --lr 0.1 --quiet \
+        --no-plots --no-report --archive "$tmp/ep.rbma" --archive-saves 2 $every --out "$tmp/ep.rbm"
+    run sample "$tmp/ep.rbma" --ptt -n 10 --steps 20 --out "$tmp/p.npy" --json
+    n=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ptt_archive_models"])' "$tmp/out")
+    if [ -n "$every" ]; then models_epoch=$n; else models=$n; fi
+done
+# a short run: every tau_int is positive or null (no estimate), never negative
+run sample "$tmp/ep.rbma" --ptt -n 10 --steps 20 --diagnostics --out "$tmp/p.npy" --json
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" \
+    'all(t is None or t > 0 for t in d["tau_int"].values())' \
+    'all((e is None) == (t is None) for e, t in zip(d["ess"].values(), d["tau_int"].values()))' \
+    >"$tmp/py" 2>&1; then
+    ok "sample --diagnostics on 20 sweeps: tau_int positive or null"
+else
+    fail "sample --diagnostics short run (status $rc) $(cat "$tmp/py" "$tmp/out")"
+fi
+if [ "${models_epoch:-0}" -ge 6 ] && [ "${models_epoch:-0}" -gt "${models:-99}" ]; then
+    ok "train --archive-every-epoch: $models_epoch models saved (log-spaced alone: $models)"
+else
+    fail "train --archive-every-epoch: ${models_epoch:-?} models, without it ${models:-?}"
+fi
 expect_error 2 "sample: --ptt on a model file" sample "$tmp/e.rbm" --ptt --out "$tmp/x.npy"
 finish

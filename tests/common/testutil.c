@@ -217,3 +217,24 @@ rbm_ensemble *rbm_test_ensemble(rbm_context *ctx, double kappa, double sigma, do
     RBM_OKAY(ctx, rbm_ensemble_set_law(e, RBM_LAYER_HIDDEN, law, p));
     return e;
 }
+
+rbm_dataset *rbm_test_prototype_data(rbm_context *ctx, size_t rows, size_t nv, size_t n_proto,
+                                     int (*bit)(size_t proto, size_t j), double flip,
+                                     uint64_t seed)
+{
+    double *X = xzalloc(rows * nv * sizeof(double));
+    r_seed(seed);
+    for (size_t i = 0; i < rows; i++) {
+        size_t proto = (size_t)(r_unif() * (double)n_proto);
+        for (size_t j = 0; j < nv; j++) {
+            int b = bit(proto, j);
+            if (r_unif() < flip)
+                b ^= 1;
+            X[i * nv + j] = b;
+        }
+    }
+    rbm_dataset *d = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, X, RBM_DTYPE_FLOAT64, rows, nv, RBM_COPY, &d));
+    free(X);
+    return d;
+}

@@ -55,6 +55,13 @@ rbm_ensemble *rbm_test_ensemble(rbm_context *ctx, double kappa, double sigma, do
  * returns RBM_OK or RBM_DONE. */
 void rbm_test_steps(rbm_context *ctx, rbm_trainer *t, size_t n);
 
+/* Noisy prototype data, rows x nv in {0, 1} (a float64 copy): each row
+ * draws its prototype p = floor(u n_proto), u ~ U(0, 1) from r_unif after
+ * r_seed(seed), then bit j = bit(p, j), flipped with probability flip. */
+rbm_dataset *rbm_test_prototype_data(rbm_context *ctx, size_t rows, size_t nv, size_t n_proto,
+                                     int (*bit)(size_t proto, size_t j), double flip,
+                                     uint64_t seed);
+
 /* calloc of n bytes (at least one) that fails the test when out of memory. */
 void *xzalloc(size_t n);
 

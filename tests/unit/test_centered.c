@@ -12,24 +12,14 @@
 #include <unistd.h>
 
 /* Bernoulli rows near three prototypes (10% flips). */
+static int three_proto_bit(size_t proto, size_t j)
+{
+    return (j * 7 + proto * 3) % 5 < 2;
+}
+
 static rbm_dataset *make_data(rbm_context *ctx, size_t rows, size_t nv, uint64_t seed)
 {
-    double *X = calloc(rows * nv, sizeof(double));
-    assert_non_null(X);
-    r_seed(seed);
-    for (size_t i = 0; i < rows; i++) {
-        size_t proto = (size_t)(r_unif() * 3);
-        for (size_t j = 0; j < nv; j++) {
-            int bit = (j * 7 + proto * 3) % 5 < 2;
-            if (r_unif() < 0.1)
-                bit ^= 1;
-            X[i * nv + j] = bit;
-        }
-    }
-    rbm_dataset *d = NULL;
-    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, X, RBM_DTYPE_FLOAT64, rows, nv, RBM_COPY, &d));
-    free(X);
-    return d;
+    return rbm_test_prototype_data(ctx, rows, nv, 3, three_proto_bit, 0.1, seed);
 }
 
 static rbm_trainer *exact_trainer(rbm_context *ctx, rbm_dataset *d, size_t nh, int centered,

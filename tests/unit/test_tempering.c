@@ -12,29 +12,7 @@
 #include <unistd.h>
 
 #include "reference.h"
-
-/* A random Bernoulli machine small enough to enumerate. */
-static ref_rbm *random_ref(size_t nv, size_t nh, rbm_unit_kind vk, rbm_unit_kind hk,
-                           uint64_t seed, double wstd)
-{
-    ref_rbm *r = ref_new(nv, nh, vk, hk);
-    ref_randomize(r, seed, wstd, 0.5);
-    return r;
-}
-
-/* Two-mode Ising machine: one hidden unit coupled with w to every visible
- * unit, zero biases. p(v) ~ cosh(w sum_i v_i): the modes are v = +1...1 and
- * -1...-1, separated by a barrier of about log cosh(w nv) nats. */
-static ref_rbm *bimodal_ref(size_t nv, double w)
-{
-    ref_rbm *r = ref_new(nv, 1, RBM_UNIT_ISING, RBM_UNIT_ISING);
-    for (size_t i = 0; i < nv; i++) {
-        r->W[i] = w;
-        r->a[i] = 0;
-    }
-    r->b[0] = 0;
-    return r;
-}
+#include "tempering_ref.h"
 
 /* Chi-square of the n visible states in V (n x nv) against the exact
  * marginal of r; fails above the critical value at alpha. */
@@ -268,55 +246,6 @@ static void test_determinism(void **state)
 }
 
 /* ---------------- trajectory ladders (PTT) ---------------- */
-
-/* Two-prototype Bernoulli data with 5% flips: the data of the bimodal
- * problem. */
-static rbm_dataset *two_mode_data(rbm_context *ctx, size_t rows, size_t nv, uint64_t seed)
-{
-    double *X = xzalloc(rows * nv * sizeof(double));
-    r_seed(seed);
-    for (size_t i = 0; i < rows; i++) {
-        int proto = r_unif() < 0.5;
-        for (size_t j = 0; j < nv; j++) {
-            int bit = (int)(j % 2 == 0) ^ proto;
-            if (r_unif() < 0.05)
-                bit ^= 1;
-            X[i * nv + j] = bit;
-        }
-    }
-    rbm_dataset *d = NULL;
-    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, X, RBM_DTYPE_FLOAT64, rows, nv, RBM_COPY, &d));
-    free(X);
-    return d;
-}
-
-/* Train a machine and keep copies at steps 0, 1, 2, 4, ..., 2^(K-1). */
-static size_t train_trajectory(rbm_context *ctx, size_t nv, size_t nh, rbm_machine **models,
-                               size_t K)
-{
-    rbm_dataset *d = two_mode_data(ctx, 500, nv, 3);
-    rbm_machine *m = NULL;
-    RBM_OKAY(ctx, rbm_machine_new(ctx, nv, nh, RBM_UNIT_BERNOULLI, RBM_UNIT_BERNOULLI, &m));
-    RBM_OKAY(ctx, rbm_machine_init_normal(m, 0.01, 5));
-    rbm_trainer *tr = NULL;
-    RBM_OKAY(ctx, rbm_trainer_new(m, d, 50, 7, &tr));
-    RBM_OKAY(ctx, rbm_trainer_set_estimator(tr, RBM_ESTIMATOR_EXACT, 1));
-    RBM_OKAY(ctx, rbm_trainer_set_real(tr, RBM_TRAINER_LEARNING_RATE, 0.1));
-    size_t kept = 0;
-    uint64_t next = 0;
-    for (uint64_t step = 0; kept < K; step++) {
-        if (step == next) {
-            RBM_OKAY(ctx, rbm_machine_clone(m, &models[kept++]));
-            next = next ? 2 * next : 1;
-        }
-        rbm_status st = rbm_trainer_step(tr);
-        assert_true(st == RBM_OK || st == RBM_DONE);
-    }
-    rbm_trainer_free(tr);
-    rbm_machine_free(m);
-    rbm_dataset_free(d);
-    return kept;
-}
 
 static void test_ptt(void **state)
 {
