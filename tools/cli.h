@@ -17,11 +17,13 @@
  *                   the phase of a machine: train's report, spectrum, analyze
  *   cli_plots.c     the report's gnuplot plots, the PNG grid of samples
  *   cli_report.c    the spectral and thermodynamic report after 'rbm train'
+ *   cli_logo.c      its modes of a Potts machine per site, sequence logos
  *   cli_training.c  train's step loop (progress, log-likelihood, checkpoints)
  *   cli_interop.c   the model loader of every command (model files, librbm
  *                   and rbms archives, --update), HDF5 --data, train's
  *                   --init and --archive (docs/interop.md)
  *   cli_history.c   spectrum --history
+ *   cli_seq.c       alignments (--data FILE.sto --visible potts), Potts machines
  *
  * Uses only the public librbm API (<rbm/rbm.h>). Output conventions
  * (README.md, "The `rbm` program"): results on stdout (a report, or with
@@ -165,7 +167,8 @@ extern struct cli_data_given cli_data_given;
 #define CLI_DATA_READ_OPTIONS                                                   \
     {"--max-data-bytes", .type = OPT_BYTES, .dst = &cli_data_read.max_bytes},   \
         {"--csv-header", .type = OPT_CHOICE, .choice = &CLI_CSV_HEADER_CHOICE,  \
-         .dst = &cli_data_read.csv_header}
+         .dst = &cli_data_read.csv_header},                                     \
+        CLI_ALIGNMENT_OPTIONS
 /* Their lines of --help. */
 #define CLI_DATA_READ_HELP                                                      \
     "  --max-data-bytes N    refuse a data file that decodes to more than N\n"  \
@@ -282,6 +285,14 @@ struct cli_data_info {
     char transform[160]; /* what was done to the raw values ("none" if nothing) */
     size_t rows, cols;
     double min, max; /* range after the transform */
+    /* an alignment (n_states > 0: categorical data for Potts units) */
+    uint32_t n_states;
+    char alphabet[256];   /* the q symbols */
+    uint32_t flags;       /* rbm_alignment_flag bits it was read with */
+    uint64_t unknown;     /* unknown symbols read as gaps */
+    double theta;         /* reweighting threshold (NaN: not reweighted) */
+    double m_eff;         /* sum of the weights (rows when not reweighted) */
+    double reweight_seconds;
 };
 
 /* Where data comes from and for which units: the --data value, its kind,
@@ -293,6 +304,12 @@ struct cli_data_info {
 struct cli_data_read_opts {
     uint64_t max_bytes; /* RBM_MAX_DATA_BYTES_DEFAULT unless given */
     uint32_t csv_header; /* RBM_CSV_HEADER_* */
+    /* alignments (cli_seq.c): --alphabet, --drop-inserts, --strict-symbols,
+     * --reweight THETA, --no-reweight; *_set: given in this run */
+    const char *alphabet; /* a name or the symbols; NULL: not given */
+    int drop_inserts, strict_symbols, no_reweight;
+    double reweight;
+    int reweight_set;
 };
 extern struct cli_data_read_opts cli_data_read;
 
@@ -302,6 +319,7 @@ struct cli_data_spec {
     rbm_unit_kind visible;
     uint64_t seed;
     size_t synth_dims;
+    int visible_auto; /* visible not chosen: an alignment file makes it potts */
 };
 
 /* Load or generate the data of spec and bring it into the support of the
@@ -330,8 +348,8 @@ void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
  * --sigma-v/--sigma-h (NaN: not given) on a new machine (0, or -1 after
  * the message). */
 int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
-                                rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
-                                size_t batch, size_t rows);
+                                rbm_unit_kind hidden, size_t n_visible, size_t n_states,
+                                size_t n_hidden, size_t batch, size_t rows);
 int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, double sigma_h);
 /* --track-spectrum's start: the tracker of the first n_modes modes with the
  * census of the training data, its first record at step, and (fpt not
@@ -387,8 +405,74 @@ const char *cli_provenance_value(const char *prov, const char *key, char *buf, s
 void cli_print_model_line(const char *path, const rbm_machine *m);
 void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m);
 /* Units of the smaller discrete (bernoulli or ising) layer of m, the layer
- * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form). */
+ * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form).
+ * A Potts layer of N sites of q states counts as ceil(N log2 q) units. */
 size_t cli_enum_units(const rbm_machine *m);
+/* Whether an exact computation on m is cheap enough to do unasked: always
+ * for scalar machines (cli_enum_units decides), and for a Potts machine
+ * when 2^units x N q N_h is at most CLI_POTTS_EXACT_OPS (each enumerated
+ * state costs N q N_h operations). */
+#define CLI_POTTS_EXACT_OPS 2e9
+int cli_exact_is_cheap(const rbm_machine *m);
+
+/* ---- cli_seq.c: alignments and Potts machines (docs/sequences.md) ---- */
+
+/* The alignment options of every command that reads data (in
+ * cli_data_read), and their help. */
+#define CLI_ALIGNMENT_OPTIONS                                                   \
+    {"--alphabet", .type = OPT_STRING, .dst = &cli_data_read.alphabet,          \
+     .expected = "expected protein, dna, rna or the symbols"},                  \
+        {"--drop-inserts", .type = OPT_FLAG, .dst = &cli_data_read.drop_inserts}, \
+        {"--strict-symbols", .type = OPT_FLAG, .dst = &cli_data_read.strict_symbols}, \
+        {"--reweight", .type = OPT_FRACTION, .dst = &cli_data_read.reweight,    \
+         .set = &cli_data_read.reweight_set},                                   \
+        {"--no-reweight", .type = OPT_FLAG, .dst = &cli_data_read.no_reweight}
+/* Their lines of --help (train, eval, sample, spectrum). */
+void cli_usage_alignment(FILE *f);
+#define CLI_ALIGNMENT_HELP                                                      \
+    "  alignments (FASTA .fa .fasta .afa .a2m, Stockholm .sto .stk, plain or .gz;\n" \
+    "  read for --visible potts, docs/sequences.md):\n"                          \
+    "  --alphabet protein|dna|rna|SYMBOLS   the states (default protein:\n"      \
+    "                        -ACDEFGHIKLMNPQRSTVWY; the model's own for a saved\n" \
+    "                        Potts model)\n"                                     \
+    "  --drop-inserts        remove insert states (lowercase letters and '.')\n"  \
+    "                        instead of reading them as aligned columns\n"       \
+    "  --strict-symbols      refuse an unknown symbol instead of reading it as\n" \
+    "                        the gap '-'\n"                                       \
+    "  --reweight THETA      sequence weights 1 / #{neighbours with identity >=\n" \
+    "                        THETA} (default 0.8); --no-reweight: weights 1\n"
+
+/* True when one of the alignment options was given. */
+int cli_alignment_options_given(void);
+/* Read the alignment at path with the alignment options (flags and the
+ * reweighting into info); *ds is replaced. 0, or an exit status after the
+ * error. */
+int cli_load_alignment(rbm_context *ctx, const char *path, rbm_dataset **ds,
+                       struct cli_data_info *info);
+/* A categorical dataset *ds read from path without options: its counts,
+ * weights and info as cli_load_alignment gives them. */
+int cli_prepare_alignment(rbm_context *ctx, const char *path, rbm_dataset *ds,
+                          struct cli_data_info *info);
+/* The part of the data line after "FILE, M x L": alphabet, unknown
+ * symbols, weights. */
+void cli_print_alignment_info(const struct cli_data_info *di);
+void cli_json_alignment(FILE *f, int *first, const struct cli_data_info *di);
+/* The provenance lines of an alignment (appended to text of size cap). */
+void cli_alignment_provenance(char *text, size_t cap, const struct cli_data_info *di);
+/* Before reading the data of a saved Potts model: the alignment settings
+ * it records (alphabet, inserts, symbols, reweighting) become the defaults
+ * of those not given. */
+void cli_alignment_defaults_from(const rbm_machine *m);
+/* The symbols of a Potts model's states: --alphabet, or the ones its
+ * provenance records, into buf. NULL (nothing printed) when neither. */
+const char *cli_model_alphabet(const rbm_machine *m, char *buf, size_t n);
+/* A new machine for data of di: rbm_machine_new, or rbm_machine_new_potts
+ * with di->n_states states for a Potts visible layer. */
+rbm_status cli_new_machine(rbm_context *ctx, const struct cli_data_info *di, size_t n_hidden,
+                           rbm_unit_kind visible, rbm_unit_kind hidden, rbm_machine **m);
+/* train's --track-* options with a Potts machine: EXIT_USAGE after the
+ * error. */
+int cli_potts_refuse_tracking(void);
 
 /* ---- cli_interop.c, cli_history.c, cmd_export.c (docs/interop.md) ---- */
 
@@ -541,7 +625,9 @@ void cli_compare_free(struct cli_compare *c);
 
 /* SVD of W, bulk analysis and (data not NULL, k > 0) overlaps of the first
  * k modes with the data's top principal directions. *svd_out (may be NULL)
- * receives the decomposition. Returns 0, or -1 with the reason in note. */
+ * receives the decomposition. A Potts machine is decomposed in the
+ * zero-sum gauge, without overlaps or census. Returns 0, or -1 with the
+ * reason in note. */
 int cli_compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
                          size_t k, struct cli_spectrum *si, rbm_svd **svd_out, char *note,
                          size_t note_len);
@@ -615,6 +701,8 @@ void cli_json_phase(FILE *f, int *first, const struct cli_phase *pi);
 /* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
  * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
 int cli_run_gnuplot(const char *dir, const char *script);
+/* The same for "PROGRAM SCRIPT" (found on PATH) with its output in dir/log. */
+int cli_run_plotter(const char *dir, const char *program, const char *script, const char *log);
 
 /* What the report's plots show. */
 struct cli_plot_input {
@@ -666,8 +754,14 @@ struct cli_report_input {
     const char *title;           /* of the plots */
 };
 
-/* Print the spectral and thermodynamic report of a trained machine. */
+/* Print the spectral and thermodynamic report of a trained machine (of a
+ * Potts machine: the spectrum, its modes per site, log Z). */
 void cli_train_report(rbm_context *ctx, const struct cli_report_input *in);
+/* cli_logo.c: the per-site norms of the leading modes of a Potts machine's
+ * decomposition svd (spectrum si), and with in->plots_dir the plots
+ * site_norms.png and logos.png (matplotlib). */
+void cli_potts_modes(rbm_context *ctx, const struct cli_report_input *in, const rbm_svd *svd,
+                     const struct cli_spectrum *si);
 
 /* ---- cli_training.c ---- */
 

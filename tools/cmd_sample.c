@@ -48,8 +48,10 @@ void cli_usage_sample(FILE *f)
           "                        default: random states\n"
           "  --data-seed S         the --seed of 'rbm train' for synthetic data\n"
           "                        (default 1)\n"
-          CLI_DATA_READ_HELP
-          CLI_MODEL_READ_HELP
+          CLI_DATA_READ_HELP,
+          f);
+    cli_usage_alignment(f);
+    fputs(CLI_MODEL_READ_HELP
           "  --out FILE.png|FILE.npy|FILE.txt   (default rbm-samples.png for image-\n"
           "                        shaped models, rbm-samples.npy otherwise)\n"
           "  --pt R                parallel tempering with R >= 2 replicas (betas from 0 to\n"
