@@ -63,6 +63,8 @@ enum {
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #else
 #define PRINTF_LIKE(f, a)
+#include "cli_seq.h"
+
 #endif
 
 /* ---- commands (cmd_*.c): argv after the command name ---- */
@@ -408,71 +410,9 @@ void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
  * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form).
  * A Potts layer of N sites of q states counts as ceil(N log2 q) units. */
 size_t cli_enum_units(const rbm_machine *m);
-/* Whether an exact computation on m is cheap enough to do unasked: always
- * for scalar machines (cli_enum_units decides), and for a Potts machine
- * when 2^units x N q N_h is at most CLI_POTTS_EXACT_OPS (each enumerated
- * state costs N q N_h operations). */
-#define CLI_POTTS_EXACT_OPS 2e9
-int cli_exact_is_cheap(const rbm_machine *m);
 
-/* ---- cli_seq.c: alignments and Potts machines (docs/sequences.md) ---- */
 
-/* The alignment options of every command that reads data (in
- * cli_data_read), and their help. */
-#define CLI_ALIGNMENT_OPTIONS                                                   \
-    {"--alphabet", .type = OPT_STRING, .dst = &cli_data_read.alphabet,          \
-     .expected = "expected protein, dna, rna or the symbols"},                  \
-        {"--drop-inserts", .type = OPT_FLAG, .dst = &cli_data_read.drop_inserts}, \
-        {"--strict-symbols", .type = OPT_FLAG, .dst = &cli_data_read.strict_symbols}, \
-        {"--reweight", .type = OPT_FRACTION, .dst = &cli_data_read.reweight,    \
-         .set = &cli_data_read.reweight_set},                                   \
-        {"--no-reweight", .type = OPT_FLAG, .dst = &cli_data_read.no_reweight}
-/* Their lines of --help (train, eval, sample, spectrum). */
-void cli_usage_alignment(FILE *f);
-#define CLI_ALIGNMENT_HELP                                                      \
-    "  alignments (FASTA .fa .fasta .afa .a2m, Stockholm .sto .stk, plain or .gz;\n" \
-    "  read for --visible potts, docs/sequences.md):\n"                          \
-    "  --alphabet protein|dna|rna|SYMBOLS   the states (default protein:\n"      \
-    "                        -ACDEFGHIKLMNPQRSTVWY; the model's own for a saved\n" \
-    "                        Potts model)\n"                                     \
-    "  --drop-inserts        remove insert states (lowercase letters and '.')\n"  \
-    "                        instead of reading them as aligned columns\n"       \
-    "  --strict-symbols      refuse an unknown symbol instead of reading it as\n" \
-    "                        the gap '-'\n"                                       \
-    "  --reweight THETA      sequence weights 1 / #{neighbours with identity >=\n" \
-    "                        THETA} (default 0.8); --no-reweight: weights 1\n"
-
-/* True when one of the alignment options was given. */
-int cli_alignment_options_given(void);
-/* Read the alignment at path with the alignment options (flags and the
- * reweighting into info); *ds is replaced. 0, or an exit status after the
- * error. */
-int cli_load_alignment(rbm_context *ctx, const char *path, rbm_dataset **ds,
-                       struct cli_data_info *info);
-/* A categorical dataset *ds read from path without options: its counts,
- * weights and info as cli_load_alignment gives them. */
-int cli_prepare_alignment(rbm_context *ctx, const char *path, rbm_dataset *ds,
-                          struct cli_data_info *info);
-/* The part of the data line after "FILE, M x L": alphabet, unknown
- * symbols, weights. */
-void cli_print_alignment_info(const struct cli_data_info *di);
-void cli_json_alignment(FILE *f, int *first, const struct cli_data_info *di);
-/* The provenance lines of an alignment (appended to text of size cap). */
-void cli_alignment_provenance(char *text, size_t cap, const struct cli_data_info *di);
-/* Before reading the data of a saved Potts model: the alignment settings
- * it records (alphabet, inserts, symbols, reweighting) become the defaults
- * of those not given. */
-void cli_alignment_defaults_from(const rbm_machine *m);
-/* The symbols of a Potts model's states: --alphabet, or the ones its
- * provenance records, into buf. NULL (nothing printed) when neither. */
-const char *cli_model_alphabet(const rbm_machine *m, char *buf, size_t n);
-/* A new machine for data of di: rbm_machine_new, or rbm_machine_new_potts
- * with di->n_states states for a Potts visible layer. */
-rbm_status cli_new_machine(rbm_context *ctx, const struct cli_data_info *di, size_t n_hidden,
-                           rbm_unit_kind visible, rbm_unit_kind hidden, rbm_machine **m);
-/* train's --track-* options with a Potts machine: EXIT_USAGE after the
- * error. */
-int cli_potts_refuse_tracking(void);
+/* cli_seq.c and cli_logo.c (alignments, Potts machines): cli_seq.h. */
 
 /* ---- cli_interop.c, cli_history.c, cmd_export.c (docs/interop.md) ---- */
 
@@ -757,11 +697,7 @@ struct cli_report_input {
 /* Print the spectral and thermodynamic report of a trained machine (of a
  * Potts machine: the spectrum, its modes per site, log Z). */
 void cli_train_report(rbm_context *ctx, const struct cli_report_input *in);
-/* cli_logo.c: the per-site norms of the leading modes of a Potts machine's
- * decomposition svd (spectrum si), and with in->plots_dir the plots
- * site_norms.png and logos.png (matplotlib). */
-void cli_potts_modes(rbm_context *ctx, const struct cli_report_input *in, const rbm_svd *svd,
-                     const struct cli_spectrum *si);
+
 
 /* ---- cli_training.c ---- */
 
@@ -814,5 +750,7 @@ struct cli_train_result {
 int cli_run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
                      const struct cli_training_plan *plan, struct cli_train_result *res,
                      rbm_mode_tracker *tracker);
+
+#include "cli_seq.h"
 
 #endif

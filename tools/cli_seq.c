@@ -209,3 +209,45 @@ void cli_usage_alignment(FILE *f)
 {
     fputs(CLI_ALIGNMENT_HELP, f);
 }
+
+int cli_sample_alphabet(const rbm_machine *m, char *buf, size_t n)
+{
+    size_t q = rbm_machine_n_states(m, RBM_LAYER_VISIBLE);
+    const char *a = cli_model_alphabet(m, buf, n);
+    if (!a) {
+        cli_errorf("the model records no alphabet of its %zu states (it was not trained on an "
+                   "alignment by 'rbm train'): give --alphabet protein|dna|rna|SYMBOLS",
+                   q);
+        return EXIT_USAGE;
+    }
+    if (strlen(a) != q) {
+        cli_errorf("the alphabet \"%s\" has %zu symbols, the model has %zu states per site", a,
+                   strlen(a), q);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cli_write_fasta(rbm_context *ctx, const rbm_machine *m, const double *states, size_t n,
+                    const char *alphabet, const char *path)
+{
+    size_t nv = rbm_machine_n_visible(m), q = rbm_machine_n_states(m, RBM_LAYER_VISIBLE);
+    unsigned char *u = malloc(n * nv);
+    if (!u) {
+        cli_errorf("out of memory for %zu sequences of %zu sites", n, nv);
+        return EXIT_RUNTIME;
+    }
+    for (size_t i = 0; i < n * nv; i++) /* states of the sampler: integers in [0, q) */
+        u[i] = (unsigned char)(states[i] >= 0 && states[i] < (double)q ? states[i] : 0);
+    rbm_dataset *ds = NULL;
+    rbm_status st = rbm_dataset_from_memory(ctx, u, RBM_DTYPE_UINT8, n, nv, RBM_BORROW, &ds);
+    if (st == RBM_OK)
+        st = rbm_dataset_set_categories(ds, (uint32_t)q, alphabet);
+    if (st == RBM_OK)
+        st = rbm_dataset_save_fasta(ds, path, "sample");
+    if (st != RBM_OK)
+        cli_lib_errorf(ctx, st, "cannot write the sequences to '%s'", path);
+    rbm_dataset_free(ds);
+    free(u);
+    return st == RBM_OK ? 0 : EXIT_RUNTIME;
+}

@@ -650,6 +650,7 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
     cli_json_str(f, &first, "data", o->data);
     cli_json_str(f, &first, "transform", di->transform);
     cli_json_size(f, &first, "n_rows", di->rows);
+    cli_json_alignment(f, &first, di);
     cli_json_str(f, &first, "method",
                  r->method == METHOD_EXACT ? "exact"
                  : r->method == METHOD_PT  ? "pt"

@@ -110,10 +110,11 @@ static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine
     cli_json_key(f, &first, "modes");
     fputc('[', f);
     for (size_t a = 0; a < si->r; a++) {
-        fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s, \"subspace_overlap\": %.17g, "
-                   "\"significant\": %s",
-                a ? ", " : "", si->w[a], a < si->n_outside ? "true" : "false", si->q[a],
-                si->sig[a] ? "true" : "false");
+        fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s", a ? ", " : "", si->w[a],
+                a < si->n_outside ? "true" : "false");
+        if (si->have_census) /* not for a Potts machine */
+            fprintf(f, ", \"subspace_overlap\": %.17g, \"significant\": %s", si->q[a],
+                    si->sig[a] ? "true" : "false");
         if (cmp->n_models)
             fprintf(f, ", \"reproducibility\": %.17g, \"best_overlap\": %.17g", cmp->repro[a],
                     cmp->best[a]);

@@ -207,4 +207,149 @@ sys.exit(0 if ok else 1)' "$tmp/fn3.plots/site_norms.csv"; then
     fi
 fi
 
+# --- sample: FASTA in the model's alphabet --------------------------------------
+# write_model.py OUT N Q NH ALPHABET SEED [FIELDS.json]: a Potts model file
+# written here from docs/file-format.md (version 1.1, W = 0, fields a drawn
+# uniformly in [-2, 2] with SEED, or a (N x Q) from FIELDS.json), with the
+# alphabet in its provenance; prints a as JSON.
+cat >"$tmp/write_model.py" <<'PYEOF'
+import json, struct, sys, zlib
+import numpy as np
+out, n, q, nh, alphabet, seed = sys.argv[1], *map(int, sys.argv[2:5]), sys.argv[5], int(sys.argv[6])
+a = (np.random.default_rng(seed).uniform(-2, 2, (n, q)) if len(sys.argv) < 8
+     else np.array(json.load(open(sys.argv[7]))))
+def section(tag, payload, required):
+    head = tag + struct.pack("<IQI", 1 if required else 0, len(payload), 0)
+    return head + struct.pack("<I", zlib.crc32(head + payload)) + payload
+model = struct.pack("<QQIIddII", n, nh, 3, 0, 1.0, 1.0, 0, q)
+params = np.concatenate([np.zeros(n * q * nh), a.ravel(), np.zeros(nh)]).astype("<f8").tobytes()
+prov = ("librbm-provenance 1\nalphabet=%s\n" % alphabet).encode()
+body = section(b"MODL", model, 1) + section(b"PARM", params, 1) + section(b"PROV", prov, 0)
+head = b"\x89RBM\r\n\x1a\n" + struct.pack("<HHII", 1, 1, 3, 0)
+open(out, "wb").write(head + struct.pack("<I", zlib.crc32(head)) + body)
+print(json.dumps(a.tolist()))
+PYEOF
+# fasta.py FILE ALPHABET: the records of a FASTA file as JSON {"n", "lengths",
+# "symbols", "freq"} (freq: the site frequencies, L x q).
+cat >"$tmp/fasta.py" <<'PYEOF'
+import json, sys
+import numpy as np
+seqs, cur = [], None
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith(">"):
+        seqs.append("")
+    else:
+        seqs[-1] += line
+alphabet = sys.argv[2]
+L = len(seqs[0]) if seqs else 0
+freq = np.zeros((L, len(alphabet)))
+for s in seqs:
+    if len(s) == L and set(s) <= set(alphabet):
+        freq[np.arange(L), [alphabet.index(c) for c in s]] += 1
+print(json.dumps({"n": len(seqs), "lengths": sorted(set(map(len, seqs))),
+                  "symbols": "".join(sorted(set("".join(seqs)))),
+                  "freq": (freq / max(len(seqs), 1)).tolist()}))
+PYEOF
+
+# W = 0: one Gibbs step draws every site from softmax(a_i); 20000 chains'
+# site frequencies within 5 standard errors of it
+"$PY" "$tmp/write_model.py" "$tmp/zero.rbm" 6 5 3 -ACGT 11 >"$tmp/zero.a"
+run sample "$tmp/zero.rbm" -n 20000 --steps 2 --out "$tmp/zero.fasta" --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["format"] == "fasta" and d["alphabet"] == "-ACGT"' \
+    'd["shape"] == [20000, 6]' >"$tmp/py" 2>&1 &&
+    "$PY" "$tmp/fasta.py" "$tmp/zero.fasta" -ACGT >"$tmp/zero.freq" &&
+    "$PY" - "$tmp/zero.a" "$tmp/zero.freq" >"$tmp/py" 2>&1 <<'PYEOF'
+import json, sys
+import numpy as np
+a = np.array(json.load(open(sys.argv[1])))
+f = json.load(open(sys.argv[2]))
+p = np.exp(a - a.max(axis=1, keepdims=True))
+p /= p.sum(axis=1, keepdims=True)
+freq = np.array(f["freq"])
+z = np.abs(freq - p) / np.sqrt(p * (1 - p) / f["n"])
+assert f["n"] == 20000 and f["lengths"] == [6], f
+print("max |z| %.2f" % z.max())
+sys.exit(0 if z.max() < 5 else 1)
+PYEOF
+then
+    ok "sample a W = 0 model as FASTA: site frequencies match softmax(a) ($(cat "$tmp/py"))"
+else
+    fail "sample W = 0 model (exit $rc): $(cat "$tmp/py")"
+fi
+expect_error 2 "sample --out x.png of a Potts model" sample "$tmp/zero.rbm" --out "$tmp/z.png"
+expect_error 2 "sample --means of a Potts model" sample "$tmp/zero.rbm" --means --out "$tmp/z.npy"
+expect_error 2 "sample FASTA with an alphabet of the wrong length" \
+    sample "$tmp/zero.rbm" --alphabet protein --out "$tmp/z.fasta"
+setup_model "ising model" train --epochs 1 --n-hidden 4 --no-report --quiet --out "$tmp/ising.rbm"
+expect_error 2 "sample FASTA of an ising model" sample "$tmp/ising.rbm" --out "$tmp/z.fa"
+
+# the trained fn3 model: its samples re-read as an alignment of its shape and alphabet
+run sample "$tmp/fn3.rbm" -n 50 --steps 100 --out "$tmp/fn3-samples.fasta" --json --quiet
+if [ "$rc" -eq 0 ] && "$PY" "$tmp/fasta.py" "$tmp/fn3-samples.fasta" "$PROTEIN" >"$tmp/fs.json" &&
+    check_json "$tmp/fs.json" 'd["n"] == 50 and d["lengths"] == [117]' \
+        'set(d["symbols"]) <= set("-ACDEFGHIKLMNPQRSTVWY")' >"$tmp/py" 2>&1; then
+    ok "sample the fn3 model: 50 FASTA records of 117 protein symbols"
+else
+    fail "sample fn3 model (exit $rc): $(cat "$tmp/py")"
+fi
+run eval "$tmp/fn3.rbm" --data "$tmp/fn3-samples.fasta" --no-reweight --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["n_rows"] == 50 and d["n_visible"] == 117' \
+    'd["n_states"] == 21 and d["alphabet"] == "-ACDEFGHIKLMNPQRSTVWY"' \
+    'd["method"] == "exact" and d["log_likelihood"] < 0' >"$tmp/py" 2>&1; then
+    ok "eval reads the sampled FASTA back with the model's alphabet (50 x 117, q = 21)"
+else
+    fail "eval of the sampled FASTA (exit $rc): $(cat "$tmp/py")"
+fi
+
+# --- eval: exact and AIS log-likelihoods against the independent-site model --------
+# the independent-site model of fn3: W = 0, a = log f (weighted site
+# frequencies with rbm's pseudo-count 1e-3); its log-likelihood in closed form
+"$PY" "$tmp/ref.py" "$FN3" "$PROTEIN" 0.8 >"$tmp/fn3.ref"
+"$PY" - "$tmp/fn3.ref" "$tmp/fn3.fields" "$tmp/fn3.ll" <<'PYEOF'
+import json, sys
+import numpy as np
+r = json.load(open(sys.argv[1]))
+f = 0.999 * np.array(r["freq"]) + 1e-3 / 21
+json.dump((np.log(f) - np.log(f).mean(axis=1, keepdims=True)).tolist(), open(sys.argv[2], "w"))
+# weighted mean of sum_i log f_i(v_i) = sum_i sum_c freq_ic log f_ic
+open(sys.argv[3], "w").write(repr(float((np.array(r["freq"]) * np.log(f)).sum())))
+PYEOF
+"$PY" "$tmp/write_model.py" "$tmp/ind.rbm" 117 21 1 "$PROTEIN" 0 "$tmp/fn3.fields" >/dev/null
+ll_ind=$(cat "$tmp/fn3.ll")
+run eval "$tmp/ind.rbm" --data "$FN3" --method exact --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" "abs(d['log_likelihood'] - ($ll_ind)) < 1e-6" \
+    "d['effective_sequences'] == 98" >"$tmp/py" 2>&1; then
+    ok "eval --method exact of the independent-site model: log-likelihood $ll_ind as in closed form"
+else
+    fail "eval independent-site model (exit $rc): $(cat "$tmp/py")"
+fi
+run eval "$tmp/fn3.rbm" --method exact --json --quiet
+if [ "$rc" -eq 0 ] && cp "$tmp/out" "$tmp/fn3.exact" &&
+    check_json "$tmp/out" "d['log_likelihood'] > ($ll_ind) + 1" >"$tmp/py" 2>&1; then
+    ok "the trained Potts RBM (8 hidden) beats the independent-site model: exact log-likelihood $("$PY" -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["log_likelihood"])' "$tmp/out") > $ll_ind"
+else
+    fail "trained vs independent (exit $rc): $(cat "$tmp/py")"
+fi
+run eval "$tmp/fn3.rbm" --method ais --runs 64 --json --quiet
+if [ "$rc" -eq 0 ] && "$PY" - "$tmp/fn3.exact" "$tmp/out" >"$tmp/py" 2>&1 <<'PYEOF'
+import json, sys
+e, a = (json.load(open(p)) for p in sys.argv[1:3])
+d = abs(a["log_z"] - e["log_z"])
+print("AIS log Z %.4f +- %.4f, exact %.4f" % (a["log_z"], a["log_z_stderr"], e["log_z"]))
+sys.exit(0 if d < 4 * a["log_z_stderr"] + 0.05 else 1)
+PYEOF
+then
+    ok "eval --method ais on the fn3 model agrees with exact log Z ($(cat "$tmp/py"))"
+else
+    fail "AIS vs exact (exit $rc): $(cat "$tmp/py")"
+fi
+run spectrum "$tmp/fn3.rbm" --json --quiet
+if [ "$rc" -eq 0 ] && check_json "$tmp/out" 'd["rank"] == 8 and len(d["singular_values"]) == 8' \
+    'abs(d["kappa"] - 8 / (117 * 21)) < 1e-12 and d["pca_modes"] == 0' >"$tmp/py" 2>&1; then
+    ok "spectrum of a Potts model: 8 modes of a 2457 x 8 W, no PCA overlaps"
+else
+    fail "spectrum of a Potts model (exit $rc): $(cat "$tmp/py")"
+fi
+
 finish
