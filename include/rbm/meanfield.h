@@ -31,6 +31,27 @@
  * RBM_ERR_UNSUPPORTED. TAP on a Gaussian layer needs S_i < 1/sigma^2 for every
  * Gaussian unit (RBM_ERR_NUMERICAL otherwise).
  *
+ * Potts visible layer (docs/theory.md §4.7, docs/potts.md): naive MF and
+ * TAP2 with any hidden kind. The visible magnetisations are the N q
+ * probabilities m_ic = p(v_i = c), row i q + c (the layout of a), each
+ * site's q values in [0, 1] summing to 1 (within 1e-9; otherwise
+ * RBM_ERR_OUT_OF_RANGE naming the site). With wbar_ij = sum_c m_ic W_icj
+ * and V_ij = sum_c m_ic W_icj^2 - wbar_ij^2 (the variance of W_i.j under
+ * m_i):
+ *   -Gamma = sum_i S(m_i) + sum_j S_h(m_j) + a.m + b.m^h + sum_icj W_icj m_ic m_j
+ *            + [TAP2] (1/2) sum_ij c_j V_ij,      S(m_i) = -sum_c m_ic log m_ic,
+ *   m_ic = softmax_c( a_ic + sum_j W_icj m_j
+ *                     + [TAP2] (1/2) sum_j c_j (W_icj^2 - 2 W_icj wbar_ij) ),
+ *   m_j  = f( b_j + sum_ic W_icj m_ic + [TAP2] (1/2) c'(m_j) sum_i V_ij ).
+ * For q = 2 these are the Bernoulli equations (tested). Potts lengths:
+ * mv, gv and cv have N q entries, dw (N q) x N_h. rbm_mf_gradient returns
+ * dGamma/dm projected on the simplexes (the mean over each site's states
+ * subtracted); rbm_mf_variances the indicator variances m_ic (1 - m_ic).
+ * TAP3 (rbm_mf_new), rbm_mf_hessian, the fixed-point search
+ * (rbm_mf_fixed_points*) and rbm_mf_dynamics_step refuse a Potts visible
+ * layer with RBM_ERR_UNSUPPORTED; -Gamma at an rbm_mf_solve fixed point is
+ * the TAP estimate of log Z.
+ *
  * Solver (docs/theory.md §4.5): alternating damped updates, hidden from the
  * current visible then visible from the new hidden,
  *   m <- (1 - lambda) m + lambda F(m),
@@ -109,7 +130,8 @@ RBM_API rbm_status rbm_mf_method_parse(const char *name, rbm_mf_method *out);
 
 /* A solver for machine m (borrowed; must outlive the solver).
  * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (unknown method),
- * RBM_ERR_UNSUPPORTED (TAP on a Gauss-Gauss machine), RBM_ERR_TOO_LARGE,
+ * RBM_ERR_UNSUPPORTED (TAP on a Gauss-Gauss machine, TAP3 on a Potts
+ * visible layer), RBM_ERR_TOO_LARGE,
  * RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out);
 RBM_API void rbm_mf_free(rbm_mf *s);
@@ -153,7 +175,8 @@ RBM_API rbm_status rbm_mf_gradient(rbm_mf *s, const double *mv, size_t mv_len, c
                                    size_t gh_len);
 
 /* Hessian d^2 Gamma / dm dm' ((N_v + N_h)^2, visible units first). Errors
- * as rbm_mf_gradient, plus RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
+ * as rbm_mf_gradient, plus RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY,
+ * RBM_ERR_UNSUPPORTED (a Potts visible layer). */
 RBM_API rbm_status rbm_mf_hessian(rbm_mf *s, const double *mv, size_t mv_len, const double *mh,
                                   size_t mh_len, double *hess, size_t hess_len);
 
@@ -185,7 +208,8 @@ RBM_API rbm_status rbm_mf_weight_gradient(rbm_mf *s, const double *mv, size_t mv
  *                             once when n_starts >= rows, otherwise n_starts
  *                             distinct rows drawn with seed.
  * Starts that do not converge are counted, not kept. Returns RBM_OK even
- * when no start converged (count 0). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
+ * when no start converged (count 0). Errors: RBM_ERR_UNSUPPORTED (a Potts
+ * visible layer: no Hessian, so no stability), RBM_ERR_NULL, RBM_ERR_SHAPE,
  * RBM_ERR_INVALID_ARGUMENT (n_starts 0), RBM_ERR_OUT_OF_RANGE,
  * RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. The caller owns *out. */
 RBM_API rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0,
@@ -263,7 +287,8 @@ RBM_API rbm_status rbm_mf_points_log_z(const rbm_mf_points *p, double *log_z, do
  *   used.)
  * Then W += dt (G_data - G_model). s must have been made for m.
  * n_states (may be NULL) receives the number of states used (1 in the
- * paramagnetic case). Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (s
+ * paramagnetic case). Errors: RBM_ERR_UNSUPPORTED (a Potts visible
+ * layer), RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (s
  * made for another machine, dt not finite and > 0, n_starts 0),
  * RBM_ERR_SHAPE, RBM_ERR_NOT_CONVERGED (no start converged; W unchanged),
  * RBM_ERR_NUMERICAL, RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NO_MEMORY. */

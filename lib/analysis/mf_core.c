@@ -40,13 +40,15 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
     for (size_t l = 0; l < 2; l++) {
         const bool hid = l == 1;
         rbm_unit_kind k = hid ? view->hk : view->vk;
-        size_t n = hid ? view->nh : view->nv;
+        size_t n = hid ? view->nh : view->nvw;
         const double *mx = hid ? mh : mv;
         const double *cc = q->side[hid ? RBM_LAYER_HIDDEN : RBM_LAYER_VISIBLE].c;
         const double *bias = hid ? view->b : view->a;
         double sg = hid ? view->sigma_h : view->sigma_v, s2 = sg * sg;
         for (size_t i = 0; i < n; i++) {
-            if (rbm__mf_discrete(k))
+            if (k == RBM_UNIT_POTTS)
+                mg -= xlogx(mx[i]); /* the site entropies -sum_c m_ic log m_ic */
+            else if (rbm__mf_discrete(k))
                 mg += unit_entropy(k, mx[i]);
             else
                 mg += 0.5 * (LOG_2PI_E + log(cc[i])) - (mx[i] * mx[i] + cc[i]) / (2.0 * s2);
@@ -55,9 +57,15 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
     }
     const rbm__mf_side *vis = &q->side[RBM_LAYER_VISIBLE];
     rbm__mf_eq_fields(q, RBM_LAYER_VISIBLE, mh); /* fv = a + W mh */
-    for (size_t i = 0; i < view->nv; i++)
+    for (size_t i = 0; i < view->nvw; i++)
         mg += mv[i] * (vis->f[i] - view->a[i]);
-    if (q->order >= RBM__MF_TAP2) {
+    if (q->order >= RBM__MF_TAP2 && view->vk == RBM_UNIT_POTTS) {
+        /* (1/2) sum_j c_j sum_i Var_{m_i}(W_i.j) (docs/theory.md §4.7) */
+        const rbm__mf_side *hs = &q->side[RBM_LAYER_HIDDEN];
+        rbm__mf_eq_reaction(q, RBM_LAYER_HIDDEN);
+        for (size_t j = 0; j < view->nh; j++)
+            mg += 0.5 * hs->c[j] * hs->S[j];
+    } else if (q->order >= RBM__MF_TAP2) {
         rbm__mf_eq_reaction(q, RBM_LAYER_VISIBLE); /* Sv = W2 ch, Tv = W3 kh */
         for (size_t i = 0; i < view->nv; i++) {
             mg += 0.5 * vis->c[i] * vis->S[i];
@@ -69,6 +77,30 @@ rbm_status rbm__mf_gamma(rbm__mf_eq *q, const double *mv, const double *mh, doub
         return rbm__fail(view->ctx, RBM_ERR_NUMERICAL, "Gamma is not finite");
     *gamma = -mg;
     return RBM_OK;
+}
+
+/* dGamma/dm of a Potts visible layer (fields and reaction sums current):
+ * log m_ic - f_ic - S_ic / 2, projected on the tangent space of the
+ * simplexes (the mean over the states of each site subtracted), where the
+ * constraint sum_c m_ic = 1 leaves the derivative defined. */
+static void potts_gradient(const rbm__mf_eq *q, const double *mv, double *g)
+{
+    const rbm__machine_view *view = rbm__machine_view_of(q->m);
+    const rbm__mf_side *vs = &q->side[RBM_LAYER_VISIBLE];
+    const size_t nq = view->nq;
+    for (size_t i = 0; i < view->nv; i++) {
+        double mean = 0.0;
+        for (size_t c = i * nq; c < (i + 1) * nq; c++) {
+            double x = log(mv[c]) - vs->f[c];
+            if (q->order >= RBM__MF_TAP2)
+                x -= 0.5 * vs->S[c];
+            g[c] = x;
+            mean += x;
+        }
+        mean /= (double)nq;
+        for (size_t c = i * nq; c < (i + 1) * nq; c++)
+            g[c] -= mean;
+    }
 }
 
 rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double *gv,
@@ -91,6 +123,10 @@ rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double 
         if (rbm__mf_discrete(k))
             rbm__mf_eq_reaction(q, layer);
         const double *f = q->side[layer].f, *S = q->side[layer].S, *T = q->side[layer].T;
+        if (k == RBM_UNIT_POTTS) {
+            potts_gradient(q, mv, g);
+            continue;
+        }
         for (size_t i = 0; i < n; i++) {
             if (!rbm__mf_discrete(k)) {
                 g[i] = mx[i] / s2 - f[i];
@@ -234,14 +270,14 @@ size_t rbm__mf_hessian_ws_len(const rbm_machine *m)
     return view->nv + view->nh + ng * nq + nq * nq;
 }
 
-void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double *mh,
-                             double scale, double *dw)
+void rbm__mf_weight_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double scale,
+                             double *dw)
 {
     const rbm__machine_view *view = rbm__machine_view_of(q->m);
-    const size_t nv = view->nv, nh = view->nh;
+    const size_t nh = view->nh;
     const double *W = view->W;
     const rbm__mf_side *vs = &q->side[RBM_LAYER_VISIBLE], *hs = &q->side[RBM_LAYER_HIDDEN];
-    for (size_t i = 0; i < nv; i++)
+    for (size_t i = 0; i < view->nvw; i++)
         for (size_t j = 0; j < nh; j++) {
             double w = W[i * nh + j];
             double x = mv[i] * mh[j];
@@ -251,4 +287,6 @@ void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double
                 x += 0.5 * w * w * vs->k3[i] * hs->k3[j];
             dw[i * nh + j] += scale * x;
         }
+    if (q->order >= RBM__MF_TAP2 && view->vk == RBM_UNIT_POTTS)
+        rbm__mf_eq_potts_weight_term(q, mv, scale, dw);
 }

@@ -126,6 +126,9 @@ static rbm_status check_step(const rbm_mf *s, const rbm_machine *m, const rbm_da
         return rbm__fail(ctx, RBM_ERR_NULL, "data is NULL");
     if (s->m != m)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "the solver was made for another machine");
+    rbm_status st = rbm__mf_refuse_potts(s, "rbm_mf_dynamics_step");
+    if (st)
+        return st;
     if (!(dt > 0 && isfinite(dt)))
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "dt = %g must be finite and > 0", dt);
     if (n_starts == 0)

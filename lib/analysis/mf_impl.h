@@ -37,15 +37,22 @@ rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bo
                            double *H, double *ws);
 size_t rbm__mf_hessian_ws_len(const rbm_machine *m);
 /* dw += scale * (-dGamma/dW) at (mv, mh); the stats of q must be current. */
-void rbm__mf_weight_gradient(const rbm__mf_eq *q, const double *mv, const double *mh,
-                             double scale, double *dw);
+void rbm__mf_weight_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double scale,
+                             double *dw);
 
 /* ---- mf_solver.c ---- */
 /* Iterate from (mv, mh) to a fixed point with the solver's settings (w^2,
  * w^3 must be prepared): RBM_OK, RBM_ERR_NOT_CONVERGED or an error. */
 rbm_status rbm__mf_iterate(rbm_mf *s, double *mv, double *mh, size_t *iters, double *resid);
-/* Magnetisations in the units' range; interior: strictly inside. */
+/* Magnetisations in the units' range; interior: strictly inside. Potts
+ * entries are probabilities ([0, 1]); rbm__mf_check_visible also checks
+ * that the states of every Potts site sum to 1 (rows of nvw entries). */
 rbm_status rbm__mf_check_mags(rbm_context *ctx, rbm_unit_kind k, const double *x, size_t n,
                               bool interior, const char *what);
+rbm_status rbm__mf_check_visible(const rbm_mf *s, const double *x, size_t rows, bool interior,
+                                 const char *what);
+/* RBM_ERR_UNSUPPORTED (naming fn) for a Potts visible layer: the entry
+ * points that need the Hessian of Gamma (docs/theory.md §4.7). */
+rbm_status rbm__mf_refuse_potts(const rbm_mf *s, const char *fn);
 
 #endif /* RBM_ANALYSIS_MF_IMPL_H */

@@ -234,6 +234,9 @@ static rbm_status check_starts(const rbm_mf *s, size_t n_starts, rbm_mf_points *
     if (!out)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "out is NULL");
     *out = NULL;
+    rbm_status st = rbm__mf_refuse_potts(s, "the fixed-point search");
+    if (st)
+        return st;
     if (n_starts == 0)
         return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
     return RBM_OK;

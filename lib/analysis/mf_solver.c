@@ -7,6 +7,9 @@
 #include <math.h>
 #include <string.h>
 
+/* How far from 1 the state probabilities of a Potts site may sum. */
+#define POTTS_SUM_TOLERANCE 1e-9
+
 const char *rbm_mf_method_name(rbm_mf_method method)
 {
     switch (method) {
@@ -39,9 +42,6 @@ rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
     const rbm__machine_view *view = rbm__machine_view_of(m);
     if (out)
         *out = NULL;
-    rbm_status potts_st = rbm__refuse_potts(m, "rbm_mf_new");
-    if (potts_st)
-        return potts_st;
     if (!m)
         return RBM_ERR_NULL;
     rbm_context *ctx = view->ctx;
@@ -53,7 +53,7 @@ rbm_status rbm_mf_new(const rbm_machine *m, rbm_mf_method method, rbm_mf **out)
     if (method != RBM_MF_NAIVE && !rbm__mf_discrete(view->vk) && !rbm__mf_discrete(view->hk))
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "TAP needs a discrete layer (Gauss-Gauss: use naive MF, exact there)");
-    if (view->nv > (size_t)INT32_MAX || view->nh > (size_t)INT32_MAX)
+    if (view->nvw > (size_t)INT32_MAX || view->nh > (size_t)INT32_MAX)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "layer too large for BLAS");
     rbm_mf *s;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *s, &s, "mean-field solver");
@@ -182,7 +182,7 @@ rbm_status rbm__mf_check_mags(rbm_context *ctx, rbm_unit_kind k, const double *x
         bool ok = isfinite(v);
         if (ok && k == RBM_UNIT_ISING)
             ok = interior ? (v > -1 && v < 1) : (v >= -1 && v <= 1);
-        else if (ok && k == RBM_UNIT_BERNOULLI)
+        else if (ok && (k == RBM_UNIT_BERNOULLI || k == RBM_UNIT_POTTS))
             ok = interior ? (v > 0 && v < 1) : (v >= 0 && v <= 1);
         if (!ok)
             return rbm__fail(ctx, isfinite(v) ? RBM_ERR_OUT_OF_RANGE : RBM_ERR_NOT_FINITE,
@@ -192,16 +192,47 @@ rbm_status rbm__mf_check_mags(rbm_context *ctx, rbm_unit_kind k, const double *x
     return RBM_OK;
 }
 
+rbm_status rbm__mf_check_visible(const rbm_mf *s, const double *x, size_t rows, bool interior,
+                                 const char *what)
+{
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
+    rbm_status st = rbm__mf_check_mags(s->ctx, view->vk, x, rows * view->nvw, interior, what);
+    if (st || view->vk != RBM_UNIT_POTTS)
+        return st;
+    const size_t q = view->nq;
+    for (size_t site = 0; site < rows * view->nv; site++) {
+        double sum = 0.0;
+        for (size_t c = 0; c < q; c++)
+            sum += x[site * q + c];
+        if (!(fabs(sum - 1.0) <= POTTS_SUM_TOLERANCE))
+            return rbm__fail(s->ctx, RBM_ERR_OUT_OF_RANGE,
+                             "%s: the %zu states of Potts site %zu (row %zu) sum to %.17g, not 1",
+                             what, q, site % view->nv, site / view->nv, sum);
+    }
+    return RBM_OK;
+}
+
+rbm_status rbm__mf_refuse_potts(const rbm_mf *s, const char *fn)
+{
+    const rbm__machine_view *view = rbm__machine_view_of(s->m);
+    if (view->vk != RBM_UNIT_POTTS)
+        return RBM_OK;
+    return rbm__fail(s->ctx, RBM_ERR_UNSUPPORTED,
+                     "%s: not available for a Potts visible layer (rbm_mf_solve, "
+                     "rbm_mf_free_energy, rbm_mf_gradient, rbm_mf_variances and "
+                     "rbm_mf_weight_gradient are)",
+                     fn);
+}
+
 static rbm_status check_pair(const rbm_mf *s, const double *mv, size_t mv_len, const double *mh,
                              size_t mh_len, bool interior)
 {
     const rbm_machine *m = s->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_status st;
-    if ((st = rbm__check_array(s->ctx, mv, mv_len, view->nv, "visible magnetisations")) ||
+    if ((st = rbm__check_array(s->ctx, mv, mv_len, view->nvw, "visible magnetisations")) ||
         (st = rbm__check_array(s->ctx, mh, mh_len, view->nh, "hidden magnetisations")) ||
-        (st = rbm__mf_check_mags(s->ctx, view->vk, mv, view->nv, interior,
-                                 "visible magnetisations")) ||
+        (st = rbm__mf_check_visible(s, mv, 1, interior, "visible magnetisations")) ||
         (st = rbm__mf_check_mags(s->ctx, view->hk, mh, view->nh, interior,
                                  "hidden magnetisations")))
         return st;
@@ -244,8 +275,8 @@ rbm_status rbm_mf_solve(rbm_mf *s, double *mv, size_t mv_len, double *mh, size_t
     const rbm_machine *m = s->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
     rbm_status st;
-    if ((st = rbm__check_array(s->ctx, mv, mv_len, view->nv, "visible magnetisations")) ||
-        (st = rbm__mf_check_mags(s->ctx, view->vk, mv, view->nv, false, "visible magnetisations")))
+    if ((st = rbm__check_array(s->ctx, mv, mv_len, view->nvw, "visible magnetisations")) ||
+        (st = rbm__mf_check_visible(s, mv, 1, false, "visible magnetisations")))
         return st;
     if (iterations)
         *iterations = 0;
@@ -302,7 +333,7 @@ rbm_status rbm_mf_gradient(rbm_mf *s, const double *mv, size_t mv_len, const dou
     const rbm__machine_view *view = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_pair(s, mv, mv_len, mh, mh_len, true)) ||
-        (st = rbm__check_array(s->ctx, gv, gv_len, view->nv, "visible gradient")) ||
+        (st = rbm__check_array(s->ctx, gv, gv_len, view->nvw, "visible gradient")) ||
         (st = rbm__check_array(s->ctx, gh, gh_len, view->nh, "hidden gradient")))
         return st;
     rbm__mf_eq_prepare(&s->eq);
@@ -319,7 +350,8 @@ rbm_status rbm_mf_hessian(rbm_mf *s, const double *mv, size_t mv_len, const doub
     if (!rbm__mul_ok(N, N, &NN))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "Hessian size overflows");
     rbm_status st;
-    if ((st = check_pair(s, mv, mv_len, mh, mh_len, true)) ||
+    if ((st = rbm__mf_refuse_potts(s, "rbm_mf_hessian")) ||
+        (st = check_pair(s, mv, mv_len, mh, mh_len, true)) ||
         (st = rbm__check_array(s->ctx, hess, hess_len, NN, "Hessian")))
         return st;
     double *ws;
@@ -340,14 +372,17 @@ rbm_status rbm_mf_variances(rbm_mf *s, const double *mv, size_t mv_len, const do
     const rbm__machine_view *view = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_pair(s, mv, mv_len, mh, mh_len, false)) ||
-        (cv && (st = rbm__check_array(s->ctx, cv, cv_len, view->nv, "visible variances"))) ||
+        (cv && (st = rbm__check_array(s->ctx, cv, cv_len, view->nvw, "visible variances"))) ||
         (ch && (st = rbm__check_array(s->ctx, ch, ch_len, view->nh, "hidden variances"))))
         return st;
     rbm__mf_eq *q = &s->eq;
     rbm__mf_eq_prepare(q);
     if ((st = rbm__mf_eq_stats(q, mv, mh)))
         return st;
-    if (cv)
+    if (cv && view->vk == RBM_UNIT_POTTS) /* the variance of the indicator [v_i = c] */
+        for (size_t i = 0; i < view->nvw; i++)
+            cv[i] = mv[i] * (1.0 - mv[i]);
+    else if (cv)
         memcpy(cv, q->side[RBM_LAYER_VISIBLE].c, view->nv * sizeof(double));
     if (ch)
         memcpy(ch, q->side[RBM_LAYER_HIDDEN].c, view->nh * sizeof(double));
@@ -362,7 +397,7 @@ rbm_status rbm_mf_weight_gradient(rbm_mf *s, const double *mv, size_t mv_len, co
     const rbm__machine_view *view = rbm__machine_view_of(s->m);
     rbm_status st;
     if ((st = check_pair(s, mv, mv_len, mh, mh_len, false)) ||
-        (st = rbm__check_array(s->ctx, dw, dw_len, view->nv * view->nh, "weight gradient")))
+        (st = rbm__check_array(s->ctx, dw, dw_len, view->nvw * view->nh, "weight gradient")))
         return st;
     rbm__mf_eq_prepare(&s->eq);
     if ((st = rbm__mf_eq_stats(&s->eq, mv, mh)))

@@ -10,6 +10,8 @@
 #include <cblas.h>
 #include <string.h>
 
+#define MF_MAX_STATES 255 /* the largest q of a Potts layer (machine.h) */
+
 rbm__mf_order rbm__mf_order_of_method(rbm_mf_method method)
 {
     switch (method) {
@@ -27,14 +29,27 @@ rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, rbm__mf_order
     q->order = order;
     q->n = n;
     q->batched = batched;
-    size_t nvh, lvh, per;
-    if (!rbm__mul_ok(m->nv, m->nh, &nvh))
-        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu x %zu couplings overflow", m->nv, m->nh);
+    q->nq = m->nq;
+    const bool potts = m->vk == RBM_UNIT_POTTS;
+    if (potts && order >= RBM__MF_TAP3)
+        return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
+                         "TAP3 is not available for a Potts visible layer (naive MF and TAP2 "
+                         "are; docs/theory.md section 4.7)");
+    size_t nvh, lvh, per, extra = 0;
+    if (!rbm__mul_ok(m->nvw, m->nh, &nvh))
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu x %zu couplings overflow", m->nvw, m->nh);
     size_t mats = order >= RBM__MF_TAP3 ? 2 : order == RBM__MF_TAP2 ? 1 : 0;
-    if (!rbm__mul_ok(n, m->nv + m->nh, &lvh) || !rbm__mul_ok(lvh, 5, &per) ||
-        nvh > (SIZE_MAX / sizeof(double) - per) / (mats ? mats : 1))
+    bool big = !rbm__mul_ok(n, m->nvw + m->nh, &lvh) || !rbm__mul_ok(lvh, 5, &per);
+    if (!big && potts && order >= RBM__MF_TAP2) { /* wbar (n nv nh), wbar2 and y (n nh each) */
+        size_t sites, hid2;
+        big = !rbm__mul_ok(n, m->nv * m->nh, &sites) || !rbm__mul_ok(n, 2 * m->nh, &hid2) ||
+              sites > SIZE_MAX - hid2;
+        extra = big ? 0 : sites + hid2;
+    }
+    if (big || per > SIZE_MAX / sizeof(double) - extra ||
+        nvh > (SIZE_MAX / sizeof(double) - per - extra) / (mats ? mats : 1))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "mean-field workspace overflows");
-    rbm_status st = rbm__xcalloc(ctx, mats * nvh + per, sizeof(double), &q->block,
+    rbm_status st = rbm__xcalloc(ctx, mats * nvh + per + extra, sizeof(double), &q->block,
                                  "mean-field workspace");
     if (st)
         return st;
@@ -50,12 +65,17 @@ rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, rbm__mf_order
     const rbm_layer layers[2] = {RBM_LAYER_VISIBLE, RBM_LAYER_HIDDEN};
     for (size_t l = 0; l < 2; l++) {
         rbm__mf_side *sd = &q->side[layers[l]];
-        const size_t len = n * (layers[l] == RBM_LAYER_HIDDEN ? m->nh : m->nv);
+        const size_t len = n * (layers[l] == RBM_LAYER_HIDDEN ? m->nh : m->nvw);
         double **arrays[] = {&sd->c, &sd->k3, &sd->S, &sd->T, &sd->f};
         for (size_t k = 0; k < 5; k++) {
             *arrays[k] = p;
             p += len;
         }
+    }
+    if (extra) {
+        q->wbar = p;
+        q->wbar2 = q->wbar + n * m->nv * m->nh;
+        q->y = q->wbar2 + n * m->nh;
     }
     return RBM_OK;
 }
@@ -68,7 +88,7 @@ void rbm__mf_eq_free(rbm_context *ctx, rbm__mf_eq *q)
 
 void rbm__mf_eq_prepare(rbm__mf_eq *q)
 {
-    size_t n = q->m->nv * q->m->nh;
+    size_t n = q->m->nvw * q->m->nh;
     const double *W = q->m->W;
     if (q->W2)
         for (size_t i = 0; i < n; i++)
@@ -78,11 +98,11 @@ void rbm__mf_eq_prepare(rbm__mf_eq *q)
             q->W3[i] = W[i] * W[i] * W[i];
 }
 
-/* out (n x N_layer) = A (n x N_other) M_{other, layer} + beta out, M nv x nh. */
+/* out (n x N_layer) = A (n x N_other) M_{other, layer} + beta out, M nvw x nh. */
 static void eq_prod(const rbm__mf_eq *q, rbm_layer layer, const double *A, const double *M,
                     double beta, double *out)
 {
-    const int n = (int)q->n, nv = (int)q->m->nv, nh = (int)q->m->nh;
+    const int n = (int)q->n, nv = (int)q->m->nvw, nh = (int)q->m->nh;
     const bool hid = layer == RBM_LAYER_HIDDEN;
     if (!q->batched) {
         cblas_dgemv(CblasRowMajor, hid ? CblasTrans : CblasNoTrans, nv, nh, 1.0, M, nh, A, 1,
@@ -96,21 +116,71 @@ static void eq_prod(const rbm__mf_eq *q, rbm_layer layer, const double *A, const
     }
 }
 
+/* y (n x nh) = c_h o wbar_i. for site i, every state. */
+static void potts_y(rbm__mf_eq *q, size_t i)
+{
+    const size_t n = q->n, nv = q->m->nv, nh = q->m->nh;
+    const double *ch = q->side[RBM_LAYER_HIDDEN].c;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < nh; j++)
+            q->y[r * nh + j] = ch[r * nh + j] * q->wbar[(r * nv + i) * nh + j];
+}
+
+/* Potts visible layer: S_ic -= 2 sum_j W_icj c_j wbar_ij (y = c o wbar_i, one
+ * site at a time, for all n states in one product). */
+static void potts_visible_reaction(rbm__mf_eq *q)
+{
+    const rbm_machine *m = q->m;
+    const size_t n = q->n, nv = m->nv, nh = m->nh, nq = q->nq;
+    double *S = q->side[RBM_LAYER_VISIBLE].S;
+    for (size_t i = 0; i < nv; i++) {
+        potts_y(q, i);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nq, (int)nh, -2.0, q->y,
+                    (int)nh, m->W + i * nq * nh, (int)nh, 1.0, S + i * nq, (int)m->nvw);
+    }
+}
+
+/* S of `layer` from the other layer's c (c = m for a Potts visible layer),
+ * corrected for a Potts visible layer as in mf_equations.h. */
+static void reaction_sum(rbm__mf_eq *q, rbm_layer layer, double *S)
+{
+    eq_prod(q, layer, q->side[rbm__layer_other(layer)].c, q->W2, 0.0, S);
+    if (!q->wbar)
+        return;
+    if (layer == RBM_LAYER_HIDDEN) {
+        for (size_t k = 0; k < q->n * q->m->nh; k++)
+            S[k] -= q->wbar2[k];
+    } else {
+        potts_visible_reaction(q);
+    }
+}
+
 void rbm__mf_eq_reaction(rbm__mf_eq *q, rbm_layer layer)
 {
     if (q->order < RBM__MF_TAP2)
         return;
     const rbm__mf_side *o = &q->side[rbm__layer_other(layer)];
-    eq_prod(q, layer, o->c, q->W2, 0.0, q->side[layer].S);
+    reaction_sum(q, layer, q->side[layer].S);
     if (q->order >= RBM__MF_TAP3)
         eq_prod(q, layer, o->k3, q->W3, 0.0, q->side[layer].T);
+}
+
+void rbm__mf_eq_potts_weight_term(rbm__mf_eq *q, const double *mv, double scale, double *dw)
+{
+    const rbm_machine *m = q->m;
+    const size_t n = q->n, nv = m->nv, nh = m->nh, nq = q->nq;
+    for (size_t i = 0; i < nv; i++) {
+        potts_y(q, i);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nq, (int)nh, (int)n, -scale,
+                    mv + i * nq, (int)m->nvw, q->y, (int)nh, 1.0, dw + i * nq * nh, (int)nh);
+    }
 }
 
 void rbm__mf_eq_fields(rbm__mf_eq *q, rbm_layer layer, const double *mother)
 {
     const rbm_machine *m = q->m;
     const bool hid = layer == RBM_LAYER_HIDDEN;
-    const size_t nx = hid ? m->nh : m->nv;
+    const size_t nx = hid ? m->nh : m->nvw;
     const double *bias = hid ? m->b : m->a;
     double *f = q->side[layer].f;
     for (size_t r = 0; r < q->n; r++)
@@ -142,6 +212,32 @@ static bool stats_simple(rbm_unit_kind k, double sigma, rbm__mf_order order, siz
     return false;
 }
 
+/* The statistics of a Potts visible layer (mf_equations.h): c = m, k3 = 0,
+ * and at TAP order wbar_ij = sum_c m_ic W_icj and sum_i wbar_ij^2. */
+static void potts_stats(rbm__mf_eq *q, const double *mv)
+{
+    const rbm_machine *m = q->m;
+    const size_t n = q->n, nv = m->nv, nh = m->nh, nq = q->nq;
+    rbm__mf_side *sd = &q->side[RBM_LAYER_VISIBLE];
+    memcpy(sd->c, mv, n * m->nvw * sizeof(double));
+    memset(sd->k3, 0, n * m->nvw * sizeof(double));
+    if (!q->wbar)
+        return;
+    for (size_t i = 0; i < nv; i++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)nh, (int)nq, 1.0,
+                    mv + i * nq, (int)m->nvw, m->W + i * nq * nh, (int)nh, 0.0,
+                    q->wbar + i * nh, (int)(nv * nh));
+    for (size_t r = 0; r < n; r++) {
+        double *w2 = q->wbar2 + r * nh;
+        memset(w2, 0, nh * sizeof(double));
+        for (size_t i = 0; i < nv; i++) {
+            const double *wb = q->wbar + (r * nv + i) * nh;
+            for (size_t j = 0; j < nh; j++)
+                w2[j] += wb[j] * wb[j];
+        }
+    }
+}
+
 /* c and k3 of `layer`; a Gaussian TAP layer gets c = 1 / (1/sigma^2 - S).
  * False when that precision is not positive. */
 static bool layer_stats(rbm__mf_eq *q, rbm_layer layer, const double *mx)
@@ -153,10 +249,14 @@ static bool layer_stats(rbm__mf_eq *q, rbm_layer layer, const double *mx)
     rbm__mf_side *sd = &q->side[layer];
     double *cc = sd->c;
     double sg = rbm__sigma(m, layer), s2 = sg * sg;
+    if (k == RBM_UNIT_POTTS) {
+        potts_stats(q, mx);
+        return true;
+    }
     if (stats_simple(k, sg, q->order, cnt, mx, cc, sd->k3))
         return true;
     double *S = sd->S;
-    eq_prod(q, layer, q->side[rbm__layer_other(layer)].c, q->W2, 0.0, S);
+    reaction_sum(q, layer, S);
     for (size_t i = 0; i < cnt; i++) {
         double prec = 1.0 / s2 - S[i];
         if (!(prec > 0))
@@ -185,12 +285,51 @@ rbm_status rbm__mf_eq_stats(rbm__mf_eq *q, const double *mv, const double *mh)
     return RBM_OK;
 }
 
+/* *m += lambda (target - *m), *r = max(*r, |target - *m|) before the step;
+ * false (nothing changed) when the difference is not finite. */
+static bool damp_step(double *m, double target, double lambda, double *r)
+{
+    double d = target - *m;
+    if (!isfinite(d))
+        return false;
+    if (fabs(d) > *r)
+        *r = fabs(d);
+    *m += lambda * d;
+    return true;
+}
+
+/* The damped update of a Potts visible layer: m_i. <- m_i. + lambda
+ * (softmax_c(f_ic + S_ic / 2) - m_i.), site by site; fields and reaction
+ * sums current. Residual as rbm__mf_eq_update. */
+static double potts_update(rbm__mf_eq *q, double *mx, double lambda)
+{
+    const size_t nq = q->nq, sites = q->n * q->m->nv;
+    const rbm__mf_side *sd = &q->side[RBM_LAYER_VISIBLE];
+    double x[MF_MAX_STATES];
+    double r = 0.0;
+    for (size_t s = 0; s < sites; s++) {
+        const double *f = sd->f + s * nq, *S = sd->S + s * nq;
+        for (size_t c = 0; c < nq; c++)
+            x[c] = q->order >= RBM__MF_TAP2 ? f[c] + 0.5 * S[c] : f[c];
+        rbm__potts_softmax(nq, x, x);
+        for (size_t c = 0; c < nq; c++)
+            if (!damp_step(mx + s * nq + c, x[c], lambda, &r))
+                return NAN;
+    }
+    return r;
+}
+
 double rbm__mf_eq_update(rbm__mf_eq *q, rbm_layer layer, double *mx, const double *mother,
                          double lambda)
 {
     const rbm_machine *m = q->m;
     const bool hid = layer == RBM_LAYER_HIDDEN;
     rbm_unit_kind k = hid ? m->hk : m->vk;
+    if (k == RBM_UNIT_POTTS) {
+        rbm__mf_eq_fields(q, layer, mother);
+        rbm__mf_eq_reaction(q, layer);
+        return potts_update(q, mx, lambda);
+    }
     size_t cnt = q->n * (hid ? m->nh : m->nv);
     double sg = rbm__sigma(m, layer), s2 = sg * sg;
     rbm__mf_eq_fields(q, layer, mother);
@@ -208,12 +347,8 @@ double rbm__mf_eq_update(rbm__mf_eq *q, rbm_layer layer, double *mx, const doubl
             if (q->order >= RBM__MF_TAP3)
                 x += rbm__mf_k3d1(k, mx[i]) * T[i] / 6.0;
         }
-        double nw = rbm__mf_mean(k, s2, x), d = nw - mx[i];
-        if (!isfinite(d))
+        if (!damp_step(mx + i, rbm__mf_mean(k, s2, x), lambda, &r))
             return NAN;
-        if (fabs(d) > r)
-            r = fabs(d);
-        mx[i] += lambda * d;
     }
     return r;
 }

@@ -64,14 +64,23 @@ typedef enum rbm__mf_order {
 /* The order of an analysis method (rbm_mf_method). */
 rbm__mf_order rbm__mf_order_of_method(rbm_mf_method method);
 
-/* One layer's arrays for the n states (n x N_layer each). They are the
- * outputs of the functions below: the callers read them and never write
- * them. */
+/* One layer's arrays for the n states (n x N_layer each; a Potts visible
+ * layer has N_layer = N q entries, one per site and state, row i q + c).
+ * They are the outputs of the functions below: the callers read them and
+ * never write them. */
 typedef struct rbm__mf_side {
     double *c, *k3; /* variances c and third cumulants k3 of the layer's units */
     double *S, *T;  /* reaction sums S = w^2 c, T = w^3 k3 of the other layer */
     double *f;      /* fields: bias + W m of the other layer */
 } rbm__mf_side;
+/* A Potts visible layer (docs/theory.md §4.7) has no variance per entry:
+ * its c holds the magnetisations m_ic themselves (the weights of w^2 in the
+ * hidden reaction sum), k3 and T are zero (no TAP3), and
+ *   hidden S_j   = sum_i Var_{m_i}(W_i.j) = sum_ic m_ic W_icj^2 - sum_i wbar_ij^2,
+ *   visible S_ic = sum_j c_j dVar_{m_i}(W_i.j)/dm_ic
+ *                = sum_j c_j W_icj^2 - 2 sum_j W_icj c_j wbar_ij,
+ * with wbar_ij = sum_c m_ic W_icj, so that the update is
+ * m_i. = softmax_c(f_ic + S_ic / 2). */
 
 typedef struct rbm__mf_eq {
     const rbm_machine *m;
@@ -79,8 +88,12 @@ typedef struct rbm__mf_eq {
     size_t n;               /* states */
     bool batched;           /* matrix-matrix products over the n states; else n == 1 and
                                matrix-vector products */
-    double *W2, *W3;        /* w^2 (order >= 2), w^3 (order >= 3), nv x nh */
+    double *W2, *W3;        /* w^2 (order >= 2), w^3 (order >= 3), nvw x nh */
     rbm__mf_side side[2];   /* indexed by rbm_layer */
+    size_t nq;              /* states per visible site: q (Potts), else 1 */
+    double *wbar;           /* Potts, order >= 2: n x nv x nh, wbar_ij = sum_c m_ic W_icj */
+    double *wbar2;          /* Potts, order >= 2: n x nh, sum_i wbar_ij^2 */
+    double *y;              /* Potts, order >= 2: n x nh scratch */
     double *block;          /* the single allocation */
 } rbm__mf_eq;
 
@@ -90,7 +103,8 @@ static inline rbm_layer rbm__layer_other(rbm_layer l)
 }
 
 /* Workspace for n states of m at `order`. Errors: RBM_ERR_TOO_LARGE,
- * RBM_ERR_NO_MEMORY. */
+ * RBM_ERR_NO_MEMORY; RBM_ERR_UNSUPPORTED for TAP3 of a Potts visible
+ * layer. */
 rbm_status rbm__mf_eq_init(rbm_context *ctx, const rbm_machine *m, rbm__mf_order order, size_t n,
                            bool batched, rbm__mf_eq *q);
 void rbm__mf_eq_free(rbm_context *ctx, rbm__mf_eq *q);
@@ -118,5 +132,10 @@ rbm_status rbm__mf_eq_sweep(rbm__mf_eq *q, double *mv, double *mh, double lambda
                             double *resid);
 /* Hidden start E[h | v = mv] (naive conditional mean). */
 void rbm__mf_eq_hidden_start(rbm__mf_eq *q, const double *mv, double *mh);
+/* Potts visible layer, order >= 2 (wbar and the hidden c current):
+ * dw_icj -= scale * sum_r m_r,ic c_rj wbar_rij over the n states (dw: nvw x
+ * nh). With it, -dGamma/dW = MV^T MH + W o (MV^T CH) + this term, MV^T CH
+ * being the generic c_v^T c_h product (c_v = m for a Potts layer). */
+void rbm__mf_eq_potts_weight_term(rbm__mf_eq *q, const double *mv, double scale, double *dw);
 
 #endif /* RBM_MODEL_MF_EQUATIONS_H */
