@@ -331,7 +331,7 @@ if [ "$rc" -eq 0 ] && cp "$tmp/out" "$tmp/fn3.exact" &&
 else
     fail "trained vs independent (exit $rc): $(cat "$tmp/py")"
 fi
-run eval "$tmp/fn3.rbm" --method ais --runs 64 --json --quiet
+run eval "$tmp/fn3.rbm" --method ais --runs 16 --json --quiet
 if [ "$rc" -eq 0 ] && "$PY" - "$tmp/fn3.exact" "$tmp/out" >"$tmp/py" 2>&1 <<'PYEOF'
 import json, sys
 e, a = (json.load(open(p)) for p in sys.argv[1:3])
