@@ -3,6 +3,7 @@
  * (or one JSON object) followed by the spectral and thermodynamic report
  * of cli_report.c. The step loop is cli_training.c. */
 #include "cli.h"
+#include "cli_parallel.h"
 #include "cli_tempering.h"
 
 #include <math.h>
@@ -85,6 +86,7 @@ void cli_usage_train(FILE *f)
           "                        the checkpoint)\n"
           "\n",
           f);
+    cli_usage_train_parallel(f);
     cli_usage_train_archives(f);
     fputs("output:\n"
           "  --out MODEL           where to save the model (default " DEFAULT_MODEL_PATH ")\n"
@@ -241,6 +243,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
          .dst = &o->estimator, .config = 1},
         {"-k", .type = OPT_SIZE, .dst = &o->k, .min = 1, .config = 1},
         CLI_TRAIN_TEMPERING_OPTIONS,
+        CLI_TRAIN_PARALLEL_OPTIONS,
         {"--epochs", .type = OPT_SIZE, .dst = &o->epochs, .min = 1, .set = &o->epochs_set},
         {"--batch", .type = OPT_SIZE, .dst = &o->batch, .min = 1, .set = &o->batch_set,
          .config = 1},
@@ -364,6 +367,9 @@ static int resume_trainer(struct train_run *r, size_t ckpt_nv)
                    o->resume, done_epochs, done_epochs == 1 ? "" : "s");
         return EXIT_USAGE;
     }
+    int rc = cli_train_parallel_apply(r->ctx, r->t);
+    if (rc != 0)
+        return rc;
     o->batch = rbm_trainer_batch_size(r->t);
     rbm_trainer_get_real(r->t, RBM_TRAINER_LEARNING_RATE, &o->lr);
     rbm_trainer_get_real(r->t, RBM_TRAINER_L2, &o->l2);
@@ -444,6 +450,8 @@ static int new_trainer(struct train_run *r)
         cli_lib_errorf(r->ctx, st, "cannot set L2 weight decay %g", o->l2);
         return refused(st);
     }
+    if ((rc = cli_train_parallel_apply(r->ctx, r->t)) != 0)
+        return rc;
     return o->init ? cli_train_init_chains(r->ctx, o->init, r->t, o->quiet) : 0;
 }
 
@@ -559,7 +567,10 @@ static void print_report(const struct train_run *r, double rate)
     printf("estimator   %s, %s lr %g", est, cli_optimizer_name(o->optimizer), o->lr);
     if (o->l2 > 0)
         printf(", l2 %g", o->l2);
-    printf(", batch %zu, seed %llu\n", o->batch, (unsigned long long)o->seed);
+    printf(", batch %zu, seed %llu", o->batch, (unsigned long long)o->seed);
+    if (rbm_trainer_worker_count(r->t) > 1)
+        printf(", %zu workers", rbm_trainer_worker_count(r->t));
+    printf("\n");
     printf("epochs      %zu of %zu (%llu steps)%s\n", res->epochs_done, o->epochs,
            (unsigned long long)res->total_steps, res->interrupted ? ", interrupted" : "");
     if (o->resume)
@@ -607,6 +618,7 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_real(f, first, "l2", o->l2);
     cli_json_size(f, first, "batch", o->batch);
     cli_json_u64(f, first, "seed", o->seed);
+    cli_json_size(f, first, "workers", rbm_trainer_worker_count(r->t));
 }
 
 static void print_json(const struct train_run *r, double rate)
@@ -714,6 +726,8 @@ static int run_train(struct train_run *r)
                                            r->o.track_fp ? &r->fpt : NULL};
     if ((rc = cli_run_training(r->ctx, r->t, r->data, &plan, &r->res, r->tracker)) != 0)
         return rc;
+    if (!cli_train_parallel_root()) /* MPI rank > 0: rank 0 saves and reports */
+        return r->res.interrupted ? 128 + r->res.interrupted : EXIT_OK;
     if (r->archive && (rc = cli_archive_finish(r->ctx, r->archive, r->t)) != 0)
         return rc;
     r->res.total_steps = rbm_trainer_step_count(r->t);
@@ -771,5 +785,11 @@ int cli_cmd_train(int argc, char **argv)
         if (rc != 0)
             return rc;
     }
-    return cli_run_in_context(train, &r);
+    if ((rc = cli_train_parallel_start(r.o.archive, r.o.init)) != 0)
+        return rc;
+    if (!cli_train_parallel_root()) { /* MPI rank > 0: a silent worker */
+        r.o.quiet = 1;
+        r.o.json = r.o.report = r.o.track_spectrum = r.o.track_fp = r.o.log_likelihood = 0;
+    }
+    return cli_train_parallel_finish(cli_run_in_context(train, &r));
 }

@@ -33,6 +33,7 @@ packages=(
     python3-sklearn python3-matplotlib
     dataset-fashion-mnist gnuplot-nox
     libhdf5-dev python3-h5py
+    libopenmpi-dev openmpi-bin
     hmmer-examples
 )
 # Only for .ci/run (RBM_CI_DEPS=1): the ABI gate (abidw, abidiff) and the

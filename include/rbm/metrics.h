@@ -2,9 +2,10 @@
  * §1.5, §8).
  *
  *   exact log Z      enumeration of the smaller discrete layer (at most
- *                    RBM_EXACT_LOG_Z_MAX_UNITS units), Gray-code field updates,
+ *                    RBM_EXACT_LOG_Z_MAX_UNITS units) in blocks of states,
  *                    log-sum-exp accumulation, split over the context's
- *                    threads; Gauss-Gauss machines in closed form.
+ *                    threads with the same result for every thread count;
+ *                    Gauss-Gauss machines in closed form.
  *   AIS              annealed importance sampling from a base machine with
  *                    W = 0 (visible biases from data means, or zero) to the
  *                    machine, forward (a stochastic lower bound of log Z in
@@ -38,6 +39,8 @@ extern "C" {
  * Potts visible layer (docs/potts.md): the 2^N_h states of a discrete
  * hidden layer (N_h <= RBM_EXACT_LOG_Z_MAX_UNITS) or the q^N visible
  * configurations (q^N <= 2^RBM_EXACT_LOG_Z_MAX_UNITS), whichever are fewer.
+ * Exact up to rounding, with the error bound of docs/likelihoods.md
+ * ("Exact log Z"); the result does not depend on the context's thread count.
  * Errors: RBM_ERR_NULL, RBM_ERR_UNSUPPORTED (no discrete layer small
  * enough), RBM_ERR_NOT_NORMALIZABLE, RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z);

@@ -45,6 +45,10 @@ typedef enum rbm_status {
     RBM_ERR_NUMERICAL = 402,      /* a computation produced NaN/Inf or a LAPACK
                                      routine failed                            */
 
+    /* distributed training: 500-599 */
+    RBM_ERR_COLLECTIVE = 500,     /* a caller-supplied collective operation
+                                     (rbm_trainer_set_collective) failed     */
+
     RBM_ERR_INTERNAL = 900        /* a librbm bug: please report               */
 } rbm_status;
 

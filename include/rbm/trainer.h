@@ -161,7 +161,8 @@ RBM_API rbm_status rbm_trainer_set_observer(rbm_trainer *t, rbm_observer_fn fn, 
  * gradient estimate or the update would contain NaN/Inf, or the update would
  * move a parameter beyond RBM_TRAIN_PARAM_MAX_F32 / _F64 of machine.h),
  * RBM_ERR_NOT_NORMALIZABLE (a Gauss-Gauss step would cross the
- * normalisability bound), RBM_ERR_STATE. A step that fails changes nothing:
+ * normalisability bound), RBM_ERR_STATE, RBM_ERR_COLLECTIVE (the collective
+ * of rbm_trainer_set_collective failed). A step that fails changes nothing:
  * parameters, optimiser moments and bias-correction powers, step and batch
  * counters, the row order, the estimator's chains or particles and every rng
  * stream are bit for bit as before the call (the estimator works on a spare
@@ -188,6 +189,121 @@ RBM_API rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient
  * completed. Returns RBM_OK, RBM_STOPPED or the first error. */
 RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
 
+/* ---- Data-parallel training: workers and a collective (docs/scaling.md) ----
+ *
+ * A run can be split over P workers that each estimate the gradient on
+ * their share of every minibatch and sum the shares before the one
+ * optimiser update that every worker then applies, so that all workers
+ * hold the same machine after every step. The library contains no
+ * communication code: the caller supplies the sum (MPI, sockets, ...), or
+ * lets one trainer simulate all P workers in turn ("virtual workers"),
+ * which gives, bit for bit, the same machine, counters and checkpoints as
+ * P processes whose collective follows the summation order below.
+ *
+ * The partition, for N rows, batch size B and P workers (1 <= P <= B):
+ *   - worker r owns the contiguous rows [floor(r N / P), floor((r+1) N / P))
+ *     and takes B_r = floor((r+1) B / P) - floor(r B / P) >= 1 of them into
+ *     each minibatch (so when P does not divide B the later workers take
+ *     one row more);
+ *   - each epoch, the trainer's rng draws one permutation per worker's rows,
+ *     worker 0's first, then worker 1's, ... (rbm__shuffle of each block in
+ *     turn; every worker draws all of them, so all agree);
+ *   - minibatch b holds, of worker r, rows b B_r .. min(N_r, (b+1) B_r) - 1
+ *     of its permutation; an epoch has max_r ceil(N_r / B_r) minibatches,
+ *     and a worker whose rows are used up contributes none to the last ones.
+ *     For P = 1 this is exactly the plain trainer's order.
+ *   - worker r estimates with its own estimator of B_r chains or particles
+ *     (kind and k of the trainer; every other estimator tunable at its
+ *     default), seeded with rbm_seed_derive(seed,
+ *     RBM_SEED_STREAM_TRAINER_ESTIMATOR) for r = 0 (the plain trainer's
+ *     seed) and rbm_seed_derive(rbm_seed_derive(seed,
+ *     RBM_SEED_STREAM_TRAINER_WORKER), r) for r >= 1;
+ *   - with n_r rows of worker r in a minibatch of n = sum n_r rows, worker
+ *     r contributes (n_r / n) g_r (a double multiplication of each element,
+ *     skipped for a factor of exactly 1), g_r its estimator's gradient on
+ *     its rows (sample weights as above, within its rows); the data term of
+ *     the sum is the data term of the whole minibatch, the model term the
+ *     average of the workers' chains weighted by their row shares (for full
+ *     minibatches, the average over all B chains). A worker without rows
+ *     contributes zeros and its chains do not move.
+ *   - the reconstruction error is sum_r (n_r / n) err_r.
+ * The centred gradient (RBM_TRAINER_CENTERED) needs the whole minibatch on
+ * one worker: P > 1 and centring refuse each other (RBM_ERR_UNSUPPORTED).
+ * Estimator tunables set through rbm_trainer_estimator (e.g. chains,
+ * replicas) apply to that one estimator only: leave them at their defaults
+ * when P > 1.
+ *
+ * The exchange of one step is one call of allreduce_sum on a buffer of
+ * n = N_v' N_h + N_v' + N_h + 1 + P doubles (N_v' = N_v q for Potts): the
+ * worker's weighted gradient (W row-major, a, b), its weighted
+ * reconstruction error, and in slot r of the last P its own step status
+ * (0, or the rbm_status of a refused estimate), so that every worker
+ * refuses a step that one of them could not estimate.
+ *
+ * allreduce_sum(user, buf, n) must replace buf, on every worker, by the
+ * element-wise sum of the P workers' buffers evaluated in rank order,
+ *     ((buf_0 + buf_1) + buf_2) + ... + buf_{P-1}
+ * in IEEE double arithmetic, starting from buf_0 (not from 0: -0.0 stays
+ * -0.0), identical on every worker; return 0 on success, anything else on
+ * failure (the step then fails with RBM_ERR_COLLECTIVE and, as every failed
+ * step, changes nothing). Virtual workers sum in exactly this order. A
+ * reduction tree or MPI_Allreduce does not guarantee the order; an
+ * allgather followed by the ordered sum, or a reduce-scatter of fixed chunks
+ * each summed in rank order, does (tools/cli_mpi.c).
+ *
+ * gather(user, send, n, recv) is needed by rbm_trainer_save_checkpoint only
+ * (NULL: such a trainer refuses to save, RBM_ERR_UNSUPPORTED): every worker
+ * sends the same number n of bytes; worker 0 receives the P sends
+ * concatenated in rank order into recv (P n bytes), on the other workers
+ * recv is NULL. Returns 0 on success.
+ *
+ * Both are called from inside rbm_trainer_step / rbm_trainer_save_checkpoint
+ * of the calling thread, by every worker at the same step (every worker
+ * must call these functions the same number of times), and must not call
+ * back into this trainer. */
+typedef struct rbm_collective_ops {
+    int (*allreduce_sum)(void *user, double *buf, size_t n);
+    int (*gather)(void *user, const void *send, size_t n, void *recv);
+} rbm_collective_ops;
+
+/* The stream of the trainer's seed from which workers 1..P-1 derive their
+ * estimators' seeds (above). */
+#define RBM_SEED_STREAM_TRAINER_WORKER 7
+
+/* Split the run over n_workers virtual workers simulated in turn by this
+ * trainer (the partition above; 1 = the plain trainer). A new count gives
+ * every worker fresh chains and draws the current epoch's row order afresh
+ * from the trainer's rng, so it is allowed only at an epoch boundary
+ * (batch index 0, e.g. right after creation or after a checkpoint written
+ * at the end of an epoch: that is how a run continues on another number of
+ * workers); the same count as now changes nothing. Parameters, optimiser
+ * state and counters are kept.
+ * Errors: RBM_ERR_NULL, RBM_ERR_INVALID_ARGUMENT (0, or more workers than
+ * the batch size), RBM_ERR_STATE (within an epoch, or a collective is
+ * installed), RBM_ERR_UNSUPPORTED (P > 1 with the centred gradient),
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY; on error nothing changes. */
+RBM_API rbm_status rbm_trainer_set_workers(rbm_trainer *t, size_t n_workers);
+
+/* Make this trainer worker `rank` of its rbm_trainer_worker_count(t)
+ * workers, the others running elsewhere and reached through ops (copied;
+ * user is borrowed and passed back to every call). The trainer keeps the
+ * chains of worker `rank` (fresh, or restored by
+ * rbm_trainer_load_checkpoint) and drops the other workers' estimators;
+ * from then on every step, and every rbm_trainer_save_checkpoint, is a
+ * collective call. Each worker's trainer must be made the same way (same
+ * machine, data, batch size, seed, configuration, worker count), with its
+ * own rank. This cannot be undone, and the worker count is then fixed.
+ * The whole dataset is read by every worker (each estimates on its rows).
+ * rbm_trainer_estimator(t) is then worker `rank`'s estimator.
+ * Errors: RBM_ERR_NULL (t, ops or ops->allreduce_sum), RBM_ERR_INVALID_ARGUMENT
+ * (rank >= worker count), RBM_ERR_STATE (already installed),
+ * RBM_ERR_NO_MEMORY; on error nothing changes. */
+RBM_API rbm_status rbm_trainer_set_collective(rbm_trainer *t, const rbm_collective_ops *ops,
+                                              void *user, size_t rank);
+
+/* The number of workers (1 for the plain trainer; 0 for NULL). */
+RBM_API size_t rbm_trainer_worker_count(const rbm_trainer *t);
+
 /* Checkpoints. rbm_trainer_save_checkpoint writes the machine exactly as
  * rbm_machine_save does (so rbm_machine_load reads a checkpoint as a model)
  * plus an optional section 'TRNS' holding the complete training state:
@@ -201,6 +317,18 @@ RBM_API rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
  * RBM_ERR_NULL, RBM_ERR_IO, RBM_ERR_NO_MEMORY, RBM_ERR_STATE (the state
  * would not load back, e.g. chains driven to Inf through
  * rbm_estimator_sampler; the detail says which field).
+ *
+ * With P > 1 workers the state also holds P and every worker's estimator
+ * (rng and chains), so a checkpoint of virtual workers and one of P
+ * processes are the same bytes. With a collective, saving is a collective
+ * call: every worker calls it at the same step; the worker states are
+ * gathered to worker 0, which alone writes path (path is ignored, and may
+ * be NULL, on the other workers); every worker returns its own failure or
+ * else worker 0's status (RBM_ERR_COLLECTIVE if an exchange failed,
+ * RBM_ERR_UNSUPPORTED without ops->gather). A checkpoint of P workers loads as a trainer of P virtual
+ * workers; rbm_trainer_set_collective then continues one worker's part bit
+ * for bit, and rbm_trainer_set_workers at an epoch boundary continues on
+ * another worker count (fresh chains, a fresh row order).
  *
  * rbm_trainer_load_checkpoint creates a machine and a trainer (both owned by
  * the caller; free the trainer first) that continue the saved run bit for

@@ -33,7 +33,7 @@ rbm_status rbm_exact_log_z(const rbm_machine *m, double *log_z)
                          "%s visible and %zu %s hidden units); use AIS",
                          RBM_EXACT_LOG_Z_MAX_UNITS, mv->nv, rbm_unit_kind_name(mv->vk), mv->nh,
                          rbm_unit_kind_name(mv->hk));
-    return rbm__enum_log_z(m, layer, NULL, log_z);
+    return rbm__enum_log_z(m, layer, log_z);
 }
 
 /* ---------------- dataset-wide quantities ---------------- */

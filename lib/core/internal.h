@@ -138,6 +138,23 @@ double rbm__logpart_sum_update(rbm_unit_kind k, double sigma, size_t n, double *
 void rbm__log_mix_sums4(int ising, size_t n, const double *const G[4],
                         const double *const Ginv[4], const double *const alpha[4],
                         const double *const beta[4], size_t chunk, double out[4]);
+/* Blocked enumeration (model/enumerate_block.c). rbm__softplus_factors:
+ * for i < n, alpha[i] = e^max(min(x_i, 0), -clamp), beta[i] =
+ * e^-min(max(x_i, 0), clamp); returns sum_i max(x_i, 0) (clamp <= 700).
+ * rbm__logpart_block: for rows h < `rows` (a multiple of 4) of alpha, beta
+ * (row h at alpha + h o) and the 8 strips-columns l of the table T (strip s,
+ * row q, lane k at T[(s o + q) 8 + k], column l = 8 s + k), out[h (8 strips)
+ * + l] = sum_{q<o} log(beta_hq + alpha_hq T_ql), or with gaussian set
+ * sum_q (alpha_hq + T_ql)^2 (beta unused). Products are renormalised by
+ * powers of two every `chunk` factors: the caller guarantees every factor
+ * lies in [e^-c, 2 e^c] with chunk (c + 1) <= 700. rbm__exp_sum_shifted:
+ * sum_i exp(max(x_i - M, -700)) in a fixed order. */
+double rbm__softplus_factors(size_t n, const double *x, double clamp, double *alpha,
+                             double *beta);
+void rbm__logpart_block(int gaussian, size_t o, size_t rows, const double *alpha,
+                        const double *beta, size_t strips, const double *T, size_t chunk,
+                        double *out);
+double rbm__exp_sum_shifted(size_t n, const double *x, double M);
 /* out[i] = sigm(scale * x[i]) (vectorised; out may alias x) */
 void rbm__sigmoid_d(size_t n, const double *x, double scale, double *out);
 void rbm__sigmoid_f(size_t n, const float *x, float scale, float *out);

@@ -18,6 +18,9 @@ enum rbm__seed_stream {
     /* seed of the trainer's estimator; the trainer's own rng is seeded with
      * the seed itself, whose state words are streams 1..4 */
     RBM__STREAM_TRAINER_ESTIMATOR = 6,
+    /* workers 1..P-1 of a data-parallel trainer: stream r of this stream's
+     * seed seeds worker r's estimator (trainer.h) */
+    RBM__STREAM_TRAINER_WORKER = 7,
 };
 
 static inline uint64_t rbm__seed_mix(uint64_t seed, uint64_t stream)

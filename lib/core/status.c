@@ -21,6 +21,7 @@ const char *rbm_status_name(rbm_status status)
     case RBM_ERR_NOT_NORMALIZABLE: return "RBM_ERR_NOT_NORMALIZABLE";
     case RBM_ERR_NOT_CONVERGED: return "RBM_ERR_NOT_CONVERGED";
     case RBM_ERR_NUMERICAL: return "RBM_ERR_NUMERICAL";
+    case RBM_ERR_COLLECTIVE: return "RBM_ERR_COLLECTIVE";
     case RBM_ERR_INTERNAL: return "RBM_ERR_INTERNAL";
     }
     return "RBM_UNKNOWN_STATUS";
@@ -46,6 +47,7 @@ const char *rbm_status_message(rbm_status status)
     case RBM_ERR_NOT_NORMALIZABLE: return "the Gaussian model has no finite partition function";
     case RBM_ERR_NOT_CONVERGED: return "an iterative method did not converge";
     case RBM_ERR_NUMERICAL: return "a computation produced NaN or infinity or a LAPACK routine failed";
+    case RBM_ERR_COLLECTIVE: return "a collective operation between workers failed";
     case RBM_ERR_INTERNAL: return "internal error in librbm (please report)";
     }
     return "unknown status code";

@@ -48,21 +48,10 @@ void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-/* One enumeration: the machine seen from the enumerated layer. */
-typedef struct enum_view {
-    const rbm_machine *m;
-    bool hid;                  /* the hidden layer is enumerated */
-    size_t n, o;               /* enumerated / other layer sizes */
-    rbm_unit_kind ok;          /* other layer's kind */
-    double osig;               /* and its sigma */
-    const double *ebias, *obias;
-    double lo;                 /* value of a 0 bit: -1 (Ising) or 0 */
-} enum_view;
-
-static enum_view view_of(const rbm_machine *m, rbm_layer layer)
+rbm__enum_view rbm__enum_view_of(const rbm_machine *m, rbm_layer layer)
 {
     const bool hid = layer == RBM_LAYER_HIDDEN;
-    enum_view V = {
+    rbm__enum_view V = {
         .m = m,
         .hid = hid,
         .n = hid ? m->nh : m->nv,
@@ -76,10 +65,29 @@ static enum_view view_of(const rbm_machine *m, rbm_layer layer)
     return V;
 }
 
+rbm_status rbm__enum_columns(const rbm_machine *m, const rbm__enum_view *V, double **mem,
+                             const double **cols)
+{
+    *mem = NULL;
+    if (!V->hid) { /* visible enumerated: the rows of W */
+        *cols = m->W;
+        return RBM_OK;
+    }
+    /* hidden enumerated: columns of W, stored contiguously */
+    rbm_status st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), mem, "enumeration");
+    if (st)
+        return st;
+    for (size_t i = 0; i < m->nv; i++)
+        for (size_t j = 0; j < m->nh; j++)
+            (*mem)[j * m->nv + i] = m->W[i * m->nh + j];
+    *cols = *mem;
+    return RBM_OK;
+}
+
 /* States t0 .. t0+c-1 into ws->S and their fields on the other layer into
  * ws->F; returns the largest log weight of the chunk, with the log weights
  * in ws->lw. */
-static double chunk_log_weights(const enum_view *V, rbm__enum_ws *ws, uint64_t t0, size_t c)
+static double chunk_log_weights(const rbm__enum_view *V, rbm__enum_ws *ws, uint64_t t0, size_t c)
 {
     const rbm_machine *m = V->m;
     const size_t n = V->n, o = V->o, nv = m->nv, nh = m->nh;
@@ -112,7 +120,7 @@ static double chunk_log_weights(const enum_view *V, rbm__enum_ws *ws, uint64_t t
 
 /* Add the chunk's weights exp(lw - M) to *zacc and, with stats, its
  * weighted states and other-layer means to the accumulators. */
-static void chunk_accumulate(const enum_view *V, rbm__enum_ws *ws, size_t c, double M,
+static void chunk_accumulate(const rbm__enum_view *V, rbm__enum_ws *ws, size_t c, double M,
                              double *zacc, double *vh, double *v, double *h)
 {
     const size_t n = V->n, o = V->o, nv = V->m->nv, nh = V->m->nh;
@@ -152,7 +160,7 @@ static void scale_stats(const rbm_machine *m, double alpha, double *vh, double *
 rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws *ws,
                             double *log_z, double *vh, double *v, double *h)
 {
-    const enum_view V = view_of(m, layer);
+    const rbm__enum_view V = rbm__enum_view_of(m, layer);
     const uint64_t states = (uint64_t)1 << V.n;
     const size_t C = ws->chunk;
     double M = -INFINITY, zacc = 0.0;
@@ -189,7 +197,7 @@ rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws 
  * split over the context's threads. */
 
 typedef struct {
-    enum_view V;
+    rbm__enum_view V;
     const double *cols;   /* n x o: coupling of enumerated unit u to other units */
     uint64_t states;
     double *F;            /* per part: o fields */
@@ -274,21 +282,13 @@ static rbm_status gray_run(const rbm_machine *m, gray_job *Jp, size_t parts, dou
         parts = 1;
     if (parts > 64)
         parts = 64;
-    double *cols = NULL, *buf;
+    double *cols, *buf;
     rbm_status st;
     if ((st = rbm__xcalloc(m->ctx, parts * (J.V.o + 2), sizeof(double), &buf, "enumeration")))
         return st;
-    if (J.V.hid) { /* hidden enumerated: columns of W, stored contiguously */
-        if ((st = rbm__xcalloc(m->ctx, m->nv * m->nh, sizeof(double), &cols, "enumeration"))) {
-            rbm__free(m->ctx, buf);
-            return st;
-        }
-        for (size_t i = 0; i < m->nv; i++)
-            for (size_t j = 0; j < m->nh; j++)
-                cols[j * m->nv + i] = m->W[i * m->nh + j];
-        J.cols = cols;
-    } else {
-        J.cols = m->W;
+    if ((st = rbm__enum_columns(m, &J.V, &cols, &J.cols))) {
+        rbm__free(m->ctx, buf);
+        return st;
     }
     J.F = buf;
     J.M = buf + parts * J.V.o;
@@ -312,14 +312,15 @@ static rbm_status gray_run(const rbm_machine *m, gray_job *Jp, size_t parts, dou
     return RBM_OK;
 }
 
-rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, double *log_z)
+rbm_status rbm__enum_log_z_gray(const rbm_machine *m, rbm_layer layer, double *lws,
+                                double *log_z)
 {
-    gray_job J = {.V = view_of(m, layer), .lws = lws};
+    gray_job J = {.V = rbm__enum_view_of(m, layer), .lws = lws};
     return gray_run(m, &J, 0, log_z);
 }
 
 /* Visible sample r of V from the enumerated state at Gray index t. */
-static void emit_sample(const rbm_machine *m, const enum_view *E, uint64_t t, rbm_rng *rng,
+static void emit_sample(const rbm_machine *m, const rbm__enum_view *E, uint64_t t, rbm_rng *rng,
                         double *v)
 {
     uint64_t g = t ^ (t >> 1);
@@ -347,7 +348,7 @@ static int cmp_double(const void *x, const void *y)
 static rbm_status stream_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng, size_t R,
                                  double *V)
 {
-    const enum_view E = view_of(m, layer);
+    const rbm__enum_view E = rbm__enum_view_of(m, layer);
     double *thr;
     uint64_t *picked;
     rbm_status st;
@@ -387,7 +388,7 @@ done:
 rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_rng *rng,
                                       size_t R, double *V)
 {
-    const enum_view E = view_of(m, layer);
+    const rbm__enum_view E = rbm__enum_view_of(m, layer);
     if (E.n > RBM__ENUM_TABLE_UNITS)
         return stream_samples(m, layer, rng, R, V);
     uint64_t states = (uint64_t)1 << E.n;
@@ -395,7 +396,7 @@ rbm_status rbm__enum_visible_samples(const rbm_machine *m, rbm_layer layer, rbm_
     rbm_status st = rbm__xcalloc(m->ctx, (size_t)states, sizeof(double), &cdf, "exact samples");
     if (st)
         return st;
-    if ((st = rbm__enum_log_z(m, layer, cdf, &lz))) {
+    if ((st = rbm__enum_log_z_gray(m, layer, cdf, &lz))) {
         rbm__free(m->ctx, cdf);
         return st;
     }

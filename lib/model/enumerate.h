@@ -39,17 +39,53 @@ void rbm__enum_ws_free(rbm_context *ctx, rbm__enum_ws *ws);
 rbm_status rbm__exact_stats(const rbm_machine *m, rbm_layer layer, rbm__enum_ws *ws,
                             double *log_z, double *vh, double *v, double *h);
 
+/* One enumeration: the machine seen from the enumerated layer. */
+typedef struct rbm__enum_view {
+    const rbm_machine *m;
+    bool hid;                  /* the hidden layer is enumerated */
+    size_t n, o;               /* enumerated / other layer sizes */
+    rbm_unit_kind ok;          /* other layer's kind */
+    double osig;               /* and its sigma */
+    const double *ebias, *obias;
+    double lo;                 /* value of a 0 bit: -1 (Ising) or 0 */
+} rbm__enum_view;
+rbm__enum_view rbm__enum_view_of(const rbm_machine *m, rbm_layer layer);
+/* The couplings of enumerated unit u to the other layer's units at
+ * *cols + u o: W itself for an enumerated visible layer, else W transposed
+ * into a new allocation *mem (to free; NULL when none was needed).
+ * Errors: RBM_ERR_NO_MEMORY. */
+rbm_status rbm__enum_columns(const rbm_machine *m, const rbm__enum_view *V, double **mem,
+                             const double **cols);
+
+/* log Z of m into *log_z by enumerating every state of the discrete
+ * `layer` in blocks (enumerate_block.c): the states are split into their
+ * low b bits (b <= RBM__ENUM_LOW_BITS, a table of 2^b partial fields y and
+ * their exponentials made once) and their high bits (a group of 16 states
+ * at a time, fields x from scratch), so a block's log weights are
+ *   c.s + sum_q Lambda(x_q + y_q) = linear terms + sum_q log(beta_q + alpha_q e^y_q)
+ * (Bernoulli; Ising as softplus(2z) - z; Gaussian as (x + y)^2), a
+ * product of positive factors renormalised by powers of two: one
+ * multiply-add and one multiply per state and other unit, no exp or log.
+ * The groups are split over the context's threads and their partial sums
+ * reduced in a fixed order, so the result is the same bits for every
+ * thread count. Error bound: docs/likelihoods.md ("Exact log Z").
+ * Allocates O(2^b o + threads 16 o). Errors: RBM_ERR_NO_MEMORY,
+ * RBM_ERR_NUMERICAL (a log weight or log Z not finite). */
+#define RBM__ENUM_LOW_BITS 8
+rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *log_z);
+
 /* log Z of m into *log_z by enumerating every state of the discrete
  * `layer` in Gray-code order: consecutive states differ in one unit, so the
  * other layer's fields move by one column of W (recomputed from scratch
  * every 4096 states against drift), split over the context's threads.
- * O(o) per state instead of a product, which is why log Z alone (up to
- * RBM_EXACT_LOG_Z_MAX_UNITS) goes this way and the statistics above go by
- * chunks. When lws is non-NULL (2^n values) the log weight of state t of the
+ * O(o) per state; the exact samples below use it (the Gray index orders
+ * the states), and it is the reference the blocked enumeration is tested
+ * against. When lws is non-NULL (2^n values) the log weight of state t of the
  * Gray sequence (state bits t ^ (t >> 1)) is stored at lws[t]. Allocates
  * O(threads x o) (+ n x o for an enumerated hidden layer).
  * Errors: RBM_ERR_NO_MEMORY, RBM_ERR_NUMERICAL (log Z not finite). */
-rbm_status rbm__enum_log_z(const rbm_machine *m, rbm_layer layer, double *lws, double *log_z);
+rbm_status rbm__enum_log_z_gray(const rbm_machine *m, rbm_layer layer, double *lws,
+                                double *log_z);
 
 /* R exact samples of the visible layer into V (R x nv), for a machine with a
  * small discrete `layer` (as chosen by rbm__enum_pick_layer): the

@@ -224,3 +224,127 @@ void rbm__log_mix_sums4(int ising, size_t n, const double *const G[4],
         out[r] = s;
     }
 }
+
+/* ---- blocked enumeration (model/enumerate_block.c) ----
+ * A log-partition sum over fields x + y, with x fixed for a group of states
+ * and y one of a table, as a log of a product of positive factors
+ * (Bernoulli: 1 + e^(x+y) = e^max(x,0) (beta + alpha e^y), alpha =
+ * e^min(x,0), beta = e^-max(x,0)): no exp and no log per term. */
+
+/* p = 2^e m with m in [1, 2) for a positive normal p: m returned, e added
+ * to *ex (exact: a power-of-two rescaling). */
+static inline __attribute__((always_inline)) v4d vsplit_exp(v4d p, v4d *ex)
+{
+    v4i bits = (v4i)p;
+    v4i e = ((bits >> 52) & 0x7ff) - 1023;
+    *ex += __builtin_convertvector(e, v4d);
+    return (v4d)((bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL);
+}
+
+/* log(2^ex p) for a positive normal p. */
+static inline __attribute__((always_inline)) v4d vlog_scaled(v4d p, v4d ex)
+{
+    p = vsplit_exp(p, &ex);
+    v4i big = p > 1.4142135623730951;
+    p = vselect(big, p * 0.5, p);
+    ex = vselect(big, ex + 1.0, ex);
+    return ex * LN2_HI + (vlog_reduced(p) + ex * LN2_LO);
+}
+
+static inline __attribute__((always_inline)) v4d vload(const double *p)
+{
+    v4d v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+RBM__CLONES
+double rbm__softplus_factors(size_t n, const double *x, double clamp, double *alpha, double *beta)
+{
+    v4d lin = vsplat(0.0);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d v = vload(x + i);
+        v4d pos = vmax(v, vsplat(0.0)), neg = v - pos; /* max(x, 0), min(x, 0) */
+        lin += pos;
+        v4d a = vexp_neg(vmax(neg, vsplat(-clamp))), b = vexp_neg(vmax(-pos, vsplat(-clamp)));
+        __builtin_memcpy(alpha + i, &a, sizeof a);
+        __builtin_memcpy(beta + i, &b, sizeof b);
+    }
+    double s = (lin[0] + lin[1]) + (lin[2] + lin[3]);
+    for (; i < n; i++) {
+        double pos = x[i] > 0 ? x[i] : 0.0, neg = x[i] - pos;
+        s += pos;
+        alpha[i] = exp(neg > -clamp ? neg : -clamp);
+        beta[i] = exp(-pos > -clamp ? -pos : -clamp);
+    }
+    return s;
+}
+
+/* Four rows h0..h0+3 against one strip of 8 table columns. */
+static inline __attribute__((always_inline)) void block_tile(int gaussian, size_t o,
+                                                             const double *alpha,
+                                                             const double *beta,
+                                                             const double *t, size_t chunk,
+                                                             double *out, size_t ldo)
+{
+    v4d p[4][2], ex[4][2];
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 2; k++) {
+            p[r][k] = vsplat(gaussian ? 0.0 : 1.0);
+            ex[r][k] = vsplat(0.0);
+        }
+    size_t q = 0;
+    while (q < o) {
+        size_t end = o - q > chunk ? q + chunk : o;
+        for (; q < end; q++) {
+            v4d t0 = vload(t + q * 8), t1 = vload(t + q * 8 + 4);
+            for (int r = 0; r < 4; r++) {
+                double a = alpha[r * o + q];
+                if (gaussian) {
+                    v4d z0 = t0 + a, z1 = t1 + a;
+                    p[r][0] += z0 * z0;
+                    p[r][1] += z1 * z1;
+                } else {
+                    double b = beta[r * o + q];
+                    p[r][0] *= b + a * t0;
+                    p[r][1] *= b + a * t1;
+                }
+            }
+        }
+        if (!gaussian)
+            for (int r = 0; r < 4; r++)
+                for (int k = 0; k < 2; k++)
+                    p[r][k] = vsplit_exp(p[r][k], &ex[r][k]);
+    }
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 2; k++) {
+            v4d v = gaussian ? p[r][k] : vlog_scaled(p[r][k], ex[r][k]);
+            __builtin_memcpy(out + r * ldo + 4 * k, &v, sizeof v);
+        }
+}
+
+RBM__CLONES
+void rbm__logpart_block(int gaussian, size_t o, size_t rows, const double *alpha,
+                        const double *beta, size_t strips, const double *T, size_t chunk,
+                        double *out)
+{
+    const size_t ldo = 8 * strips;
+    for (size_t s = 0; s < strips; s++)
+        for (size_t h = 0; h < rows; h += 4)
+            block_tile(gaussian, o, alpha + h * o, beta + h * o, T + s * o * 8, chunk,
+                       out + h * ldo + s * 8, ldo);
+}
+
+RBM__CLONES
+double rbm__exp_sum_shifted(size_t n, const double *x, double M)
+{
+    v4d acc = vsplat(0.0);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        acc += vexp_neg(vmax(vload(x + i) - M, vsplat(-700.0)));
+    double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (; i < n; i++)
+        s += exp(x[i] - M);
+    return s;
+}

@@ -22,6 +22,8 @@
 
 #define TRNS_VERSION 1u          /* without centring */
 #define TRNS_VERSION_CENTERED 2u /* version 1 + the centring block at the end */
+#define TRNS_VERSION_WORKERS 3u  /* version 1 + the worker count after the seed and
+                                    the states of workers 1..P-1 at the end */
 static const char tag_trns[4] = {'T', 'R', 'N', 'S'};
 
 /* ---------------- the shared pieces (checkpoint.h) ---------------- */
@@ -107,7 +109,10 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
 {
     const rbm_machine *m = t->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    rbm__wbuf_u32(w, t->center.on ? TRNS_VERSION_CENTERED : TRNS_VERSION);
+    const bool workers = t->wk.n > 1;
+    rbm__wbuf_u32(w, workers        ? TRNS_VERSION_WORKERS
+                     : t->center.on ? TRNS_VERSION_CENTERED
+                                    : TRNS_VERSION);
     rbm__wbuf_u64(w, mv->nv);
     rbm__wbuf_u64(w, mv->nh);
     rbm__wbuf_u64(w, rbm__dataset_rows(t->data));
@@ -116,6 +121,8 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
     rbm__wbuf_u32(w, rbm__dataset_fingerprint(t->data));
     rbm__wbuf_u64(w, t->B);
     rbm__wbuf_u64(w, t->seed);
+    if (workers)
+        rbm__wbuf_u64(w, t->wk.n);
     rbm__estimator_write_config(t->est, w);
     rbm__optimizer_write_config(t->opt, w);
     rbm__wbuf_u64(w, t->monitor_every);
@@ -132,6 +139,11 @@ static void write_state(const rbm_trainer *t, rbm__wbuf *w)
     rbm__estimator_write_state(t->est, w);
     if (t->center.on)
         rbm__centering_write_state(&t->center, w);
+    if (workers) { /* with a collective: every worker takes part, worker 0 gets the bytes */
+        rbm_status st = rbm__workers_write_state(t, w);
+        if (st && !w->st)
+            w->st = st;
+    }
 }
 
 static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_dataset *data,
@@ -161,16 +173,22 @@ rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
 {
     if (!t)
         return RBM_ERR_NULL;
-    if (!path)
+    /* with a collective, every worker makes every exchange whatever fails */
+    const bool writer = !t->wk.remote || t->wk.rank == 0;
+    if (!path && !t->wk.remote)
         return rbm__fail(t->ctx, RBM_ERR_NULL, "checkpoint path is NULL");
     rbm__wbuf w;
     rbm__wbuf_init(&w, t->ctx);
     write_state(t, &w);
-    rbm_status st = w.st ? w.st : verify_state(t, path, w.p, w.len);
-    if (!st)
+    rbm_status st = w.st;
+    if (!st && writer && !path)
+        st = rbm__fail(t->ctx, RBM_ERR_NULL, "checkpoint path is NULL");
+    if (!st && writer)
+        st = verify_state(t, path, w.p, w.len);
+    if (!st && writer)
         st = rbm__io_save(t->m, path, tag_trns, w.p, w.len);
     rbm__wbuf_free(&w);
-    return st;
+    return rbm__workers_agree(t, st);
 }
 
 /* ---------------- reading ---------------- */
@@ -178,7 +196,7 @@ rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path)
 /* The trainer's configuration and counters, read before the trainer is
  * made. */
 typedef struct trainer_config {
-    uint64_t B, seed, monitor, steps, epochs, batch_idx;
+    uint64_t B, seed, workers, monitor, steps, epochs, batch_idx;
     double recon;
     rbm__estimator_config est;
     rbm__optimizer_config opt;
@@ -191,9 +209,10 @@ static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     rbm__rbuf *r = &in->r;
     uint32_t version = rbm__rbuf_u32(r);
-    if (version != TRNS_VERSION && version != TRNS_VERSION_CENTERED)
-        return rbm__ckpt_bad(in, "training state version %u is not supported (expected %u or %u)",
-                             version, TRNS_VERSION, TRNS_VERSION_CENTERED);
+    if (version != TRNS_VERSION && version != TRNS_VERSION_CENTERED &&
+        version != TRNS_VERSION_WORKERS)
+        return rbm__ckpt_bad(in, "training state version %u is not supported (expected %u to %u)",
+                             version, TRNS_VERSION, TRNS_VERSION_WORKERS);
     *version_out = version;
     uint64_t nv = rbm__rbuf_u64(r), nh = rbm__rbuf_u64(r);
     uint64_t rows = rbm__rbuf_u64(r), cols = rbm__rbuf_u64(r);
@@ -222,11 +241,13 @@ static rbm_status read_header(rbm__ckpt_in *in, const rbm_machine *m, const rbm_
     return RBM_OK;
 }
 
-static rbm_status read_config(rbm__ckpt_in *in, const rbm_dataset *data, trainer_config *c)
+static rbm_status read_config(rbm__ckpt_in *in, const rbm_dataset *data, uint32_t version,
+                              trainer_config *c)
 {
     rbm__rbuf *r = &in->r;
     c->B = rbm__rbuf_u64(r);
     c->seed = rbm__rbuf_u64(r);
+    c->workers = version == TRNS_VERSION_WORKERS ? rbm__rbuf_u64(r) : 1;
     rbm__estimator_read_config(in, &c->est);
     rbm__optimizer_read_config(in, &c->opt);
     c->monitor = rbm__rbuf_u64(r);
@@ -240,6 +261,9 @@ static rbm_status read_config(rbm__ckpt_in *in, const rbm_dataset *data, trainer
     if (c->B == 0 || c->B > rbm__dataset_rows(data))
         return rbm__ckpt_bad(in, "training state: batch size %llu invalid for %zu rows",
                              (unsigned long long)c->B, rbm__dataset_rows(data));
+    if (c->workers < (version == TRNS_VERSION_WORKERS ? 2 : 1) || c->workers > c->B)
+        return rbm__ckpt_bad(in, "training state: %llu workers invalid for batch size %llu",
+                             (unsigned long long)c->workers, (unsigned long long)c->B);
     if (c->monitor > INT32_MAX) /* the bounds of RBM_TRAINER_MONITOR_EVERY */
         return rbm__ckpt_bad(in, "training state: monitor interval %llu exceeds %d",
                              (unsigned long long)c->monitor, INT32_MAX);
@@ -282,6 +306,8 @@ static rbm_status read_row_order(rbm_trainer *t, rbm__ckpt_in *in)
                                  in->r.short_read ? "missing (truncated)" : "out of range");
         t->perm[i] = (size_t)v;
     }
+    if (!rbm__workers_order_valid(t))
+        return rbm__ckpt_bad(in, "training state: row order mixes the workers' rows");
     uint64_t *seen;
     rbm_status st = rbm__xcalloc(t->ctx, (rows + 63) / 64, sizeof(uint64_t), &seen,
                                  "permutation check");
@@ -305,7 +331,8 @@ static rbm_status read_states(rbm_trainer *t, rbm__ckpt_in *in, uint32_t version
         (st = rbm__estimator_read_rng(t->est, in)) || (st = read_row_order(t, in)) ||
         (st = rbm__optimizer_read_state(t->opt, in)) ||
         (st = rbm__estimator_read_state(t->est, in)) ||
-        (version == TRNS_VERSION_CENTERED && (st = rbm__centering_read_state(&t->center, in))))
+        (version == TRNS_VERSION_CENTERED && (st = rbm__centering_read_state(&t->center, in))) ||
+        (st = rbm__workers_read_state(t, in)))
         return st;
     if (version == TRNS_VERSION_CENTERED && rbm__machine_view_of(t->m)->vk == RBM_UNIT_POTTS)
         return rbm__ckpt_bad(in, "training state: a centred gradient on a Potts machine");
@@ -322,12 +349,12 @@ static rbm_status restore_state(rbm__ckpt_in *in, rbm_machine *m, const rbm_data
     trainer_config c;
     uint32_t version = 0;
     rbm_status st;
-    if ((st = read_header(in, m, data, &version)) || (st = read_config(in, data, &c)))
+    if ((st = read_header(in, m, data, &version)) || (st = read_config(in, data, version, &c)))
         return st;
     rbm_trainer *t = NULL;
     if ((st = rbm_trainer_new(m, data, (size_t)c.B, c.seed, &t)))
         return st;
-    if ((st = apply_config(t, &c, in)) || (st = read_states(t, in, version))) {
+    if ((st = rbm__workers_restore(t, (size_t)c.workers)) || (st = apply_config(t, &c, in)) || (st = read_states(t, in, version))) {
         rbm_trainer_free(t);
         return st;
     }

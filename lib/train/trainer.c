@@ -27,6 +27,7 @@ void rbm_trainer_free(rbm_trainer *t)
     rbm__free(ctx, t->rec);
     rbm__free(ctx, t->bw);
     rbm__centering_free(ctx, &t->center);
+    rbm__workers_free(ctx, &t->wk);
     rbm__free(ctx, t);
 }
 
@@ -63,11 +64,6 @@ static rbm_status validate_data(rbm_trainer *t)
     return RBM_OK;
 }
 
-static void shuffle(rbm_trainer *t)
-{
-    rbm__shuffle(&t->rng, t->perm, rbm__dataset_rows(t->data));
-}
-
 /* The public face of the seed derivation, with the stream trainer.h names
  * for the estimator of a trainer. */
 _Static_assert(RBM_SEED_STREAM_TRAINER_ESTIMATOR == RBM__STREAM_TRAINER_ESTIMATOR,
@@ -82,15 +78,7 @@ rbm_status rbm_trainer_set_estimator(rbm_trainer *t, rbm_estimator_kind kind, si
 {
     if (!t)
         return RBM_ERR_NULL;
-    rbm_estimator *e;
-    rbm_status st = rbm__estimator_create(t->m, kind, k, t->B, t->B,
-                                          rbm__seed_mix(t->seed, RBM__STREAM_TRAINER_ESTIMATOR),
-                                          &e);
-    if (st)
-        return st;
-    rbm_estimator_free(t->est);
-    t->est = e;
-    return RBM_OK;
+    return rbm__workers_set_estimator(t, kind, k);
 }
 
 rbm_status rbm_trainer_set_optimizer(rbm_trainer *t, rbm_optimizer opt)
@@ -131,6 +119,7 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
     t->seed = seed;
     t->monitor_every = 1;
     t->recon = NAN;
+    t->wk.n = 1;
     rbm__rng_init(&t->rng, ctx, seed);
     size_t el = rbm__kern_for(mv->prec)->elem;
     if ((st = validate_data(t)) ||
@@ -147,7 +136,7 @@ rbm_status rbm_trainer_new(rbm_machine *m, const rbm_dataset *data, size_t batch
         rbm_trainer_free(t);
         return st;
     }
-    shuffle(t);
+    rbm__workers_shuffle(t);
     *out = t;
     return RBM_OK;
 }
@@ -192,6 +181,10 @@ rbm_status rbm_trainer_set_int(rbm_trainer *t, rbm_trainer_param key, int64_t va
         return rbm__fail(t->ctx, RBM_ERR_UNSUPPORTED,
                          "RBM_TRAINER_CENTERED: the centred gradient is not defined for a Potts "
                          "visible layer");
+    if (key == RBM_TRAINER_CENTERED && value && t->wk.n > 1)
+        return rbm__fail(t->ctx, RBM_ERR_UNSUPPORTED,
+                         "RBM_TRAINER_CENTERED: the centred gradient needs the whole minibatch on "
+                         "one worker (%zu workers)", t->wk.n);
     if (key == RBM_TRAINER_CENTERED)
         t->center.on = value != 0;
     else
@@ -262,6 +255,55 @@ static double potts_recon(const rbm__kern *K, const rbm__machine_view *mv, size_
     return acc / (double)(n * mv->nv);
 }
 
+rbm_status rbm__trainer_estimate(rbm_trainer *t, rbm_estimator *e, const size_t *idx, size_t n,
+                                 rbm_gradient *g, bool monitor, double *recon)
+{
+    const rbm__machine_view *mv = rbm__machine_view_of(t->m);
+    const rbm__kern *K = rbm__kern_for(mv->prec);
+    rbm__dataset_fetch(t->data, idx, 0, n, mv->prec == RBM_PRECISION_FLOAT32, t->vbatch);
+    double wfrac = 1;
+    if (t->bw) { /* docs/sequences.md: weighted minibatches */
+        double sum = 0;
+        for (size_t r = 0; r < n; r++)
+            sum += t->bw[r] = rbm__dataset_weight(t->data, idx[r]);
+        wfrac = sum / ((double)n * t->mean_w);
+        if (sum == 0) /* no weight: the data term is 0, the whole gradient scaled to 0 below */
+            for (size_t r = 0; r < n; r++)
+                t->bw[r] = 1;
+    }
+    rbm__estimator_set_batch_weights(e, t->bw);
+    rbm_status st = rbm__estimator_compute_real(e, n, t->vbatch, g);
+    rbm__estimator_set_batch_weights(e, NULL);
+    if (st) { /* the estimator's own message, with what the step kept */
+        char why[200];
+        snprintf(why, sizeof why, "%s", rbm_context_last_error(t->ctx));
+        return rbm__fail(t->ctx, st,
+                         "step %llu refused: %s; parameters, optimiser state, chains and rng "
+                         "streams left as they were",
+                         (unsigned long long)t->steps, why);
+    }
+    if (wfrac != 1)
+        rbm_gradient_scale(g, wfrac);
+    if (monitor) {
+        K->visible_field(mv, n, rbm__estimator_positive_hidden(e), t->rec);
+        K->visible_mean(mv, n, t->rec, t->rec);
+        *recon = mv->vk == RBM_UNIT_POTTS ? potts_recon(K, mv, n, t->vbatch, t->rec)
+                                          : K->msd(n * mv->nv, t->vbatch, t->rec);
+    }
+    return RBM_OK;
+}
+
+/* Commit or roll back the estimators that moved in this step. */
+static void end_step(rbm_trainer *t, bool keep)
+{
+    if (rbm__workers_active(t))
+        rbm__workers_end(t, keep);
+    else if (keep)
+        rbm__estimator_commit(t->est);
+    else
+        rbm__estimator_rollback(t->est);
+}
+
 rbm_status rbm_trainer_step(rbm_trainer *t)
 {
     if (!t)
@@ -272,54 +314,32 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     if (mv->prec != t->prec)
         return rbm__fail(t->ctx, RBM_ERR_STATE,
                          "machine precision changed since the trainer was created");
-    size_t off = t->batch_idx * t->B;
-    size_t n = rbm__dataset_rows(t->data) - off < t->B ? rbm__dataset_rows(t->data) - off : t->B;
-    rbm__dataset_fetch(t->data, t->perm + off, 0, n, mv->prec == RBM_PRECISION_FLOAT32, t->vbatch);
-    /* The estimator moves its chains tentatively: they are kept only when
+    /* The estimators move their chains tentatively: they are kept only when
      * the whole step succeeds, so a refused step changes nothing. */
-    double maxg = 0, recon = t->recon, wfrac = 1;
-    if (t->bw) { /* docs/sequences.md: weighted minibatches */
-        double sum = 0;
-        for (size_t r = 0; r < n; r++)
-            sum += t->bw[r] = rbm__dataset_weight(t->data, t->perm[off + r]);
-        wfrac = sum / ((double)n * t->mean_w);
-        if (sum == 0) /* no weight: the data term is 0, the whole gradient scaled to 0 below */
-            for (size_t r = 0; r < n; r++)
-                t->bw[r] = 1;
-    }
-    rbm__estimator_set_batch_weights(t->est, t->bw);
-    rbm_status st = rbm__estimator_compute_real(t->est, n, t->vbatch, t->g);
-    rbm__estimator_set_batch_weights(t->est, NULL);
-    if (!st && wfrac != 1)
-        rbm_gradient_scale(t->g, wfrac);
-    if (st) { /* the estimator's own message, with what the step kept */
-        char why[200];
-        snprintf(why, sizeof why, "%s", rbm_context_last_error(t->ctx));
-        st = rbm__fail(t->ctx, st,
-                       "step %llu refused: %s; parameters, optimiser state, chains and rng "
-                       "streams left as they were",
-                       (unsigned long long)t->steps, why);
+    double maxg = 0, recon = t->recon;
+    const bool monitor = t->monitor_every && t->steps % t->monitor_every == 0;
+    rbm_status st;
+    if (rbm__workers_active(t)) {
+        st = rbm__workers_estimate(t, monitor, &recon);
+    } else {
+        size_t off = t->batch_idx * t->B, rows = rbm__dataset_rows(t->data);
+        size_t n = rows - off < t->B ? rows - off : t->B;
+        st = rbm__trainer_estimate(t, t->est, t->perm + off, n, t->g, monitor, &recon);
+        if (!st && t->center.on) {
+            if (!(st = gradient_bound(t, "gradient estimate", &maxg)))
+                rbm__centering_apply(&t->center, K, n, t->vbatch,
+                                     rbm__estimator_positive_hidden(t->est), t->g);
+        }
     }
     if (!st)
-        st = gradient_bound(t, "gradient estimate", &maxg);
-    if (!st && t->center.on) {
-        rbm__centering_apply(&t->center, K, n, t->vbatch, rbm__estimator_positive_hidden(t->est),
-                             t->g);
-        st = gradient_bound(t, "centred gradient", &maxg);
-    }
-    if (!st && t->monitor_every && t->steps % t->monitor_every == 0) {
-        K->visible_field(mv, n, rbm__estimator_positive_hidden(t->est), t->rec);
-        K->visible_mean(mv, n, t->rec, t->rec);
-        recon = mv->vk == RBM_UNIT_POTTS ? potts_recon(K, mv, n, t->vbatch, t->rec)
-                                         : K->msd(n * mv->nv, t->vbatch, t->rec);
-    }
+        st = gradient_bound(t, t->center.on ? "centred gradient" : "gradient estimate", &maxg);
     if (!st)
         st = rbm__optimizer_step(t->opt, t->g, maxg, t->steps);
     if (st) {
-        rbm__estimator_rollback(t->est);
+        end_step(t, false);
         return st;
     }
-    rbm__estimator_commit(t->est);
+    end_step(t, true);
     if (t->center.on)
         rbm__centering_commit(&t->center);
     t->recon = recon;
@@ -329,7 +349,7 @@ rbm_status rbm_trainer_step(rbm_trainer *t)
     if (t->batch_idx == t->nbatches) {
         t->batch_idx = 0;
         t->epochs++;
-        shuffle(t);
+        rbm__workers_shuffle(t);
         result = RBM_DONE;
     }
     if (t->obs && t->obs(t->obs_user, t) != 0)

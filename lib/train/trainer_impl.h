@@ -5,6 +5,7 @@
 #include "core/internal.h"
 #include "train/centering.h"
 #include "train/optimizer.h"
+#include "train/workers.h"
 
 struct rbm_trainer {
     rbm_context *ctx;
@@ -28,6 +29,7 @@ struct rbm_trainer {
     double mean_w;      /* mean sample weight of the dataset (1 when unweighted) */
     double recon;
     rbm__centering center;
+    rbm__workers wk; /* data-parallel workers (workers.c) */
 };
 
 #endif /* RBM_TRAIN_TRAINER_IMPL_H */

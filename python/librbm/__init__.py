@@ -9,8 +9,8 @@ interop (training archives, rbms archives, HDF5).
 See docs/python.md.
 """
 from ._binding import library_path, status_message, status_name
-from .errors import (Error, FormatError, InternalError, InvalidArgumentError, IOError,
-                     NoMemoryError, NotConvergedError, NotFiniteError, NotNormalizableError,
+from .errors import (CollectiveError, Error, FormatError, InternalError, InvalidArgumentError,
+                     IOError, NoMemoryError, NotConvergedError, NotFiniteError, NotNormalizableError,
                      NullError, NumericalError, OutOfRangeError, ShapeError, StateError,
                      TooLargeError, UnsupportedError)
 from .base import (Context, EstimatorKind, Layer, Optimizer, ParamBounds, Precision, Rng,

@@ -71,6 +71,7 @@ typedef enum rbm_status {
     RBM_ERR_NOT_NORMALIZABLE = 400,
     RBM_ERR_NOT_CONVERGED = 401,
     RBM_ERR_NUMERICAL = 402,
+    RBM_ERR_COLLECTIVE = 500,
     RBM_ERR_INTERNAL = 900
 } rbm_status;
  const char *rbm_status_name(rbm_status status);
@@ -366,6 +367,14 @@ typedef enum rbm_trainer_param {
  rbm_status rbm_trainer_step(rbm_trainer *t);
  rbm_status rbm_trainer_apply_gradient(rbm_trainer *t, const rbm_gradient *g);
  rbm_status rbm_trainer_run_epochs(rbm_trainer *t, size_t n_epochs);
+typedef struct rbm_collective_ops {
+    int (*allreduce_sum)(void *user, double *buf, size_t n);
+    int (*gather)(void *user, const void *send, size_t n, void *recv);
+} rbm_collective_ops;
+ rbm_status rbm_trainer_set_workers(rbm_trainer *t, size_t n_workers);
+ rbm_status rbm_trainer_set_collective(rbm_trainer *t, const rbm_collective_ops *ops,
+                                              void *user, size_t rank);
+ size_t rbm_trainer_worker_count(const rbm_trainer *t);
  rbm_status rbm_trainer_save_checkpoint(const rbm_trainer *t, const char *path);
  rbm_status rbm_trainer_load_checkpoint(rbm_context *ctx, const char *path,
                                                const rbm_dataset *data, rbm_machine **machine_out,
@@ -671,3 +680,4 @@ typedef struct rbm_archive rbm_archive;
 #define RBM_RNG_STATE_BYTES 48
 #define RBM_TEMPERING_MAX_REPLICAS 1024
 #define RBM_SEED_STREAM_TRAINER_ESTIMATOR 6
+#define RBM_SEED_STREAM_TRAINER_WORKER 7

@@ -84,6 +84,10 @@ class NotConvergedError(NumericalError):
     """RBM_ERR_NOT_CONVERGED: an iterative method hit its cap."""
 
 
+class CollectiveError(Error, RuntimeError):
+    """RBM_ERR_COLLECTIVE: a collective operation between workers failed."""
+
+
 class InternalError(Error, RuntimeError):
     """RBM_ERR_INTERNAL (or an unknown status): a librbm bug."""
 
@@ -103,6 +107,7 @@ STATUS_CLASSES: Dict[int, Type[Error]] = {
     400: NotNormalizableError,
     401: NotConvergedError,
     402: NumericalError,
+    500: CollectiveError,
     900: InternalError,
 }
 

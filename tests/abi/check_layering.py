@@ -25,6 +25,7 @@ WHITE_BOX = {
     "tests/unit/test_ode.c",
     "tests/unit/test_quadrature.c",
     "tests/unit/test_vecmath.c",
+    "tests/unit/test_enumerate.c",
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')
 

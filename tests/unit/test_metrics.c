@@ -574,8 +574,9 @@ static void test_log_z_threads(void **state)
         char what[96];
         snprintf(what, sizeof what, "log Z %s%s %zux%zu", kn(R.vk), kn(R.hk), R.nv, R.nh);
         rbm_assert_close(lz1, (double)ref, 1e-12, 0, what);
-        rbm_assert_close(lz2, lz1, 1e-12, 0, "log Z with 2 threads vs 1");
-        rbm_assert_close(lz3, lz1, 1e-12, 0, "log Z with 3 threads vs 1");
+        /* partial sums reduced in a fixed order: the same bits */
+        if (memcmp(&lz1, &lz2, sizeof lz1) || memcmp(&lz1, &lz3, sizeof lz1))
+            fail_msg("%s: log Z with 1, 2, 3 threads: %.17g %.17g %.17g", what, lz1, lz2, lz3);
         rbm_machine_free(m);
         ref_free(&R);
     }

@@ -32,13 +32,14 @@ static const struct {
     ENTRY(RBM_ERR_NOT_NORMALIZABLE),
     ENTRY(RBM_ERR_NOT_CONVERGED),
     ENTRY(RBM_ERR_NUMERICAL),
+    ENTRY(RBM_ERR_COLLECTIVE),
     ENTRY(RBM_ERR_INTERNAL),
 };
 #define N_STATUS (sizeof all_statuses / sizeof all_statuses[0])
 
 /* Values that are not in the enum (including neighbours of real values). */
 static const int unknown_values[] = {-1, 3, 4, 99, 108, 150, 199, 201, 299, 302, 399,
-                                     403, 499, 899, 901, 1000, 123456, -100};
+                                     403, 499, 501, 599, 899, 901, 1000, 123456, -100};
 #define N_UNKNOWN (sizeof unknown_values / sizeof unknown_values[0])
 
 static void test_status_values_are_documented(void **state)
@@ -62,6 +63,7 @@ static void test_status_values_are_documented(void **state)
     assert_int_equal(RBM_ERR_NOT_NORMALIZABLE, 400);
     assert_int_equal(RBM_ERR_NOT_CONVERGED, 401);
     assert_int_equal(RBM_ERR_NUMERICAL, 402);
+    assert_int_equal(RBM_ERR_COLLECTIVE, 500);
     assert_int_equal(RBM_ERR_INTERNAL, 900);
 }
 
