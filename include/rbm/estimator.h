@@ -37,8 +37,11 @@
  *          K calls from the swap acceptances measured since the last
  *          placement (rbm_tempering_tune's rule with R fixed, so no
  *          allocation). PT computes in float64 whatever the precision.
- * Potts visible layers (docs/potts.md): CD, PCD and EXACT only (the other
- * kinds: RBM_ERR_INVALID_ARGUMENT). v in the formulas above reads as the
+ * Potts visible layers (docs/potts.md): CD, PCD, EXACT, MF and TAP2 (TAP3
+ * and PT: RBM_ERR_INVALID_ARGUMENT). MF/TAP2 particles hold the N*q site
+ * probabilities m_ic, start at the one-hot rows, and their model term is
+ * m_ic m_j [+ c_j m_ic (W_icj - sum_c' m_ic' W_ic'j) for TAP2]
+ * (docs/theory.md §4.7). v in the formulas above reads as the
  * one-hot encoding sigma_ic = [v_i = c], so dW is (N*q) x N_h and da has
  * N*q values; a minibatch holds N state indices per row (each checked to be
  * an integer in 0..q-1, RBM_ERR_INVALID_ARGUMENT). EXACT enumerates the

@@ -44,13 +44,20 @@
  *                     + [TAP2] (1/2) sum_j c_j (W_icj^2 - 2 W_icj wbar_ij) ),
  *   m_j  = f( b_j + sum_ic W_icj m_ic + [TAP2] (1/2) c'(m_j) sum_i V_ij ).
  * For q = 2 these are the Bernoulli equations (tested). Potts lengths:
- * mv, gv and cv have N q entries, dw (N q) x N_h. rbm_mf_gradient returns
- * dGamma/dm projected on the simplexes (the mean over each site's states
- * subtracted); rbm_mf_variances the indicator variances m_ic (1 - m_ic).
- * TAP3 (rbm_mf_new), rbm_mf_hessian, the fixed-point search
- * (rbm_mf_fixed_points*) and rbm_mf_dynamics_step refuse a Potts visible
- * layer with RBM_ERR_UNSUPPORTED; -Gamma at an rbm_mf_solve fixed point is
- * the TAP estimate of log Z.
+ * mv, gv and cv have N q entries (so do the visible rows of starts and
+ * points), dw (N q) x N_h, the Hessian (N q + N_h)^2. rbm_mf_gradient
+ * returns dGamma/dm projected on the simplexes (the mean over each site's
+ * states subtracted); rbm_mf_variances the indicator variances
+ * m_ic (1 - m_ic); rbm_mf_hessian the second derivatives in the N q entries
+ * taken as independent. Stability is decided on that Hessian restricted to
+ * the simplexes' tangent space (each site's most probable state
+ * eliminated), scaled by sqrt(m_ic (1 - m_ic)) and sqrt(c_j)
+ * (docs/theory.md §4.7); the dedup distance averages over the N q + N_h
+ * entries. Random starts draw a uniform state per site (one-hot); data
+ * starts are rows of states (RBM_ERR_INVALID_ARGUMENT for a value that is
+ * not a state), one-hot. rbm_mf_points_project gives sum_ic m_ic
+ * u^alpha_{i,c}. TAP3 (rbm_mf_new) and rbm_mf_dynamics_step refuse a Potts
+ * visible layer with RBM_ERR_UNSUPPORTED.
  *
  * Solver (docs/theory.md §4.5): alternating damped updates, hidden from the
  * current visible then visible from the new hidden,
@@ -174,9 +181,9 @@ RBM_API rbm_status rbm_mf_gradient(rbm_mf *s, const double *mv, size_t mv_len, c
                                    size_t mh_len, double *gv, size_t gv_len, double *gh,
                                    size_t gh_len);
 
-/* Hessian d^2 Gamma / dm dm' ((N_v + N_h)^2, visible units first). Errors
- * as rbm_mf_gradient, plus RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY,
- * RBM_ERR_UNSUPPORTED (a Potts visible layer). */
+/* Hessian d^2 Gamma / dm dm' ((N_v + N_h)^2, visible units first; Potts:
+ * (N q + N_h)^2, see above). Errors as rbm_mf_gradient, plus
+ * RBM_ERR_TOO_LARGE, RBM_ERR_NO_MEMORY. */
 RBM_API rbm_status rbm_mf_hessian(rbm_mf *s, const double *mv, size_t mv_len, const double *mh,
                                   size_t mh_len, double *hess, size_t hess_len);
 
@@ -208,8 +215,7 @@ RBM_API rbm_status rbm_mf_weight_gradient(rbm_mf *s, const double *mv, size_t mv
  *                             once when n_starts >= rows, otherwise n_starts
  *                             distinct rows drawn with seed.
  * Starts that do not converge are counted, not kept. Returns RBM_OK even
- * when no start converged (count 0). Errors: RBM_ERR_UNSUPPORTED (a Potts
- * visible layer: no Hessian, so no stability), RBM_ERR_NULL, RBM_ERR_SHAPE,
+ * when no start converged (count 0). Errors: RBM_ERR_NULL, RBM_ERR_SHAPE,
  * RBM_ERR_INVALID_ARGUMENT (n_starts 0), RBM_ERR_OUT_OF_RANGE,
  * RBM_ERR_NUMERICAL, RBM_ERR_NO_MEMORY. The caller owns *out. */
 RBM_API rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0,

@@ -236,12 +236,111 @@ static void hessian_gaussian_reaction(const rbm__mf_eq *q, const double *mv, con
         }
 }
 
+/* A Gaussian hidden layer g under TAP couples all Potts entries:
+ * H_ic,i'c' -= (1/2) sum_g c_g^2 D_icg D_i'c'g, D_icg = dS_g/dm_ic =
+ * W_icg^2 - 2 W_icg wbar_ig (ws: nh x nvw + nvw x nvw). */
+static void potts_gaussian_reaction(const rbm__mf_eq *q, double *H, double *ws)
+{
+    const rbm__machine_view *view = rbm__machine_view_of(q->m);
+    const size_t nw = view->nvw, nh = view->nh, nq = view->nq, N = nw + nh;
+    const double *ch = q->side[RBM_LAYER_HIDDEN].c, *W = view->W;
+    for (size_t g = 0; g < nh; g++)
+        for (size_t u = 0; u < nw; u++) {
+            double w = W[u * nh + g], wb = q->wbar[(u / nq) * nh + g];
+            ws[g * nw + u] = ch[g] * (w * w - 2.0 * w * wb);
+        }
+    double *B = ws + nh * nw;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nw, (int)nw, (int)nh, 1.0, ws,
+                (int)nw, ws, (int)nw, 0.0, B, (int)nw);
+    for (size_t u = 0; u < nw; u++)
+        for (size_t r = 0; r < nw; r++)
+            H[u * N + r] -= 0.5 * B[u * nw + r];
+}
+
+/* The Hessian of Gamma for a Potts visible layer in the N q + N_h
+ * magnetisations taken as independent (docs/theory.md §4.7), unscaled:
+ *   d2/dm_ic dm_ic' = [c = c'] / m_ic + [TAP2] sum_j c_j W_icj W_ic'j,
+ *   d2/dm_ic dm_j   = -W_icj - [TAP2] (1/2) c'(m_j) (W_icj^2 - 2 W_icj wbar_ij),
+ *   d2/dm_j^2       = 1/c_j + [TAP2] S_j (1/sigma^2 for a Gaussian unit),
+ * and the Gaussian reaction above. Zero between different sites. */
+static void potts_hessian(rbm__mf_eq *q, const double *mv, const double *mh, double *H,
+                          double *ws)
+{
+    const rbm__machine_view *view = rbm__machine_view_of(q->m);
+    const size_t nw = view->nvw, nh = view->nh, nq = view->nq, N = nw + nh;
+    const bool tap = q->order >= RBM__MF_TAP2, gauss = !rbm__mf_discrete(view->hk);
+    const rbm__mf_side *hs = &q->side[RBM_LAYER_HIDDEN];
+    const double *W = view->W;
+    for (size_t u = 0; u < nw; u++) {
+        size_t first = u - u % nq;
+        for (size_t r = first; r < first + nq; r++) {
+            double x = r == u ? 1.0 / mv[u] : 0.0;
+            for (size_t j = 0; tap && j < nh; j++)
+                x += hs->c[j] * W[u * nh + j] * W[r * nh + j];
+            H[u * N + r] = x;
+        }
+        for (size_t j = 0; j < nh; j++) {
+            double w = W[u * nh + j], x = -w;
+            if (tap && !gauss)
+                x -= 0.5 * rbm__mf_c1(view->hk, mh[j]) *
+                     (w * w - 2.0 * w * q->wbar[(u / nq) * nh + j]);
+            H[u * N + nw + j] = x;
+            H[(nw + j) * N + u] = x;
+        }
+    }
+    double s2 = view->sigma_h * view->sigma_h;
+    for (size_t j = 0; j < nh; j++)
+        H[(nw + j) * N + nw + j] = gauss ? 1.0 / s2 : 1.0 / hs->c[j] + (tap ? hs->S[j] : 0.0);
+    if (tap && gauss)
+        potts_gaussian_reaction(q, H, ws);
+}
+
+void rbm__mf_potts_reduce(const rbm__mf_eq *q, const double *mv, const double *H, double *R,
+                          size_t *map, double *scale)
+{
+    const rbm__machine_view *view = rbm__machine_view_of(q->m);
+    const size_t nw = view->nvw, nh = view->nh, nq = view->nq, N = nw + nh;
+    const size_t nr = view->nv * (nq - 1) + nh;
+    size_t *full = map, *ref = map + nr; /* reduced coordinate -> entry, its reference (N: none) */
+    size_t a = 0;
+    for (size_t i = 0; i < view->nv; i++) {
+        size_t best = i * nq;
+        for (size_t c = i * nq + 1; c < (i + 1) * nq; c++)
+            if (mv[c] > mv[best])
+                best = c;
+        for (size_t c = i * nq; c < (i + 1) * nq; c++)
+            if (c != best) {
+                full[a] = c;
+                ref[a] = best;
+                scale[a++] = sqrt(mv[c] * (1.0 - mv[c]));
+            }
+    }
+    double s2 = view->sigma_h * view->sigma_h;
+    for (size_t j = 0; j < nh; j++, a++) {
+        full[a] = nw + j;
+        ref[a] = N;
+        scale[a] = sqrt(rbm__mf_discrete(view->hk) ? q->side[RBM_LAYER_HIDDEN].c[j] : s2);
+    }
+    for (size_t x = 0; x < nr; x++)
+        for (size_t y = 0; y < nr; y++) {
+            size_t u = full[x], r = full[y], ur = ref[x], rr = ref[y];
+            double h = H[u * N + r];
+            if (ur < N)
+                h -= H[ur * N + r];
+            if (rr < N)
+                h -= H[u * N + rr];
+            if (ur < N && rr < N)
+                h += H[ur * N + rr];
+            R[x * nr + y] = h * scale[x] * scale[y];
+        }
+}
+
 rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bool scaled,
                            double *H, double *ws)
 {
     const rbm_machine *m = q->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
-    const size_t N = view->nv + view->nh;
+    const size_t N = view->nvw + view->nh;
     rbm_status st = rbm__mf_eq_stats(q, mv, mh);
     if (st)
         return st;
@@ -249,9 +348,14 @@ rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bo
     rbm__mf_eq_reaction(q, RBM_LAYER_HIDDEN);
     double *D = ws; /* then the Gaussian reaction's scratch */
     memset(H, 0, N * N * sizeof(double));
-    hessian_diagonal(q, mv, mh, scaled, H, D);
-    hessian_coupling(q, mv, mh, scaled, H, D);
-    if (q->order >= RBM__MF_TAP2 && rbm__mf_discrete(view->vk) != rbm__mf_discrete(view->hk))
+    if (view->vk == RBM_UNIT_POTTS) {
+        potts_hessian(q, mv, mh, H, ws);
+    } else {
+        hessian_diagonal(q, mv, mh, scaled, H, D);
+        hessian_coupling(q, mv, mh, scaled, H, D);
+    }
+    if (view->vk != RBM_UNIT_POTTS && q->order >= RBM__MF_TAP2 &&
+        rbm__mf_discrete(view->vk) != rbm__mf_discrete(view->hk))
         hessian_gaussian_reaction(q, mv, mh, scaled, H, D, ws + N);
     for (size_t i = 0; i < N * N; i++)
         if (!isfinite(H[i]))
@@ -266,8 +370,8 @@ size_t rbm__mf_hessian_ws_len(const rbm_machine *m)
     if (!rbm__mf_discrete(view->vk) && rbm__mf_discrete(view->hk))
         ng = view->nv, nq = view->nh;
     else if (rbm__mf_discrete(view->vk) && !rbm__mf_discrete(view->hk))
-        ng = view->nh, nq = view->nv;
-    return view->nv + view->nh + ng * nq + nq * nq;
+        ng = view->nh, nq = view->nvw;
+    return view->nvw + view->nh + ng * nq + nq * nq;
 }
 
 void rbm__mf_weight_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double scale,

@@ -18,7 +18,8 @@ struct rbm_mf {
 
 struct rbm_mf_points {
     rbm_context *ctx;
-    size_t nv, nh, count, n_starts, n_failed;
+    size_t nv, nh, count, n_starts, n_failed; /* nv: entries of a visible row (N q, Potts) */
+    size_t nq;                                /* states per visible unit (1 unless Potts) */
     double *mv, *mh, *gamma, *mineig; /* one row / value per point (room for n_starts) */
     size_t *mult;
     int *stable;
@@ -36,6 +37,15 @@ rbm_status rbm__mf_gamma_gradient(rbm__mf_eq *q, const double *mv, const double 
 rbm_status rbm__mf_hessian(rbm__mf_eq *q, const double *mv, const double *mh, bool scaled,
                            double *H, double *ws);
 size_t rbm__mf_hessian_ws_len(const rbm_machine *m);
+/* Potts visible layer: the Hessian H (unscaled, N q + N_h square, from
+ * rbm__mf_hessian) restricted to the tangent space of the simplexes and
+ * scaled, into R (nr x nr, nr = N (q - 1) + N_h): each site's most probable
+ * state is eliminated (dm_ir = -sum_{c != r} dm_ic), the other states'
+ * coordinates are scaled by sqrt(m_ic (1 - m_ic)) and the hidden ones by
+ * sqrt(c_j) (sigma for a Gaussian unit). Stability: R positive definite.
+ * map: 2 nr, scale: nr scratch. The stats of q must be current. */
+void rbm__mf_potts_reduce(const rbm__mf_eq *q, const double *mv, const double *H, double *R,
+                          size_t *map, double *scale);
 /* dw += scale * (-dGamma/dW) at (mv, mh); the stats of q must be current. */
 void rbm__mf_weight_gradient(rbm__mf_eq *q, const double *mv, const double *mh, double scale,
                              double *dw);
@@ -51,8 +61,8 @@ rbm_status rbm__mf_check_mags(rbm_context *ctx, rbm_unit_kind k, const double *x
                               bool interior, const char *what);
 rbm_status rbm__mf_check_visible(const rbm_mf *s, const double *x, size_t rows, bool interior,
                                  const char *what);
-/* RBM_ERR_UNSUPPORTED (naming fn) for a Potts visible layer: the entry
- * points that need the Hessian of Gamma (docs/theory.md §4.7). */
+/* RBM_ERR_UNSUPPORTED (naming fn) for a Potts visible layer: the TAP
+ * learning dynamics (docs/theory.md §4.7). */
 rbm_status rbm__mf_refuse_potts(const rbm_mf *s, const char *fn);
 
 #endif /* RBM_ANALYSIS_MF_IMPL_H */

@@ -7,6 +7,7 @@
 #include "core/shuffle.h"
 #include "data/dataset.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -24,9 +25,10 @@ void rbm_mf_points_free(rbm_mf_points *p)
     rbm__free(ctx, p);
 }
 
-static rbm_status points_alloc(rbm_context *ctx, size_t nv, size_t nh, size_t cap,
+static rbm_status points_alloc(rbm_context *ctx, const rbm__machine_view *view, size_t cap,
                                rbm_mf_points **out)
 {
+    const size_t nv = view->nvw, nh = view->nh;
     rbm_mf_points *p;
     rbm_status st = rbm__xcalloc(ctx, 1, sizeof *p, &p, "fixed points");
     if (st)
@@ -34,6 +36,7 @@ static rbm_status points_alloc(rbm_context *ctx, size_t nv, size_t nh, size_t ca
     p->ctx = ctx;
     p->nv = nv;
     p->nh = nh;
+    p->nq = view->nq;
     size_t cv, chh;
     if (!rbm__mul_ok(cap, nv, &cv) || !rbm__mul_ok(cap, nh, &chh)) {
         rbm_mf_points_free(p);
@@ -52,15 +55,31 @@ static rbm_status points_alloc(rbm_context *ctx, size_t nv, size_t nh, size_t ca
     return RBM_OK;
 }
 
-/* Smallest eigenvalue of the scaled Hessian at (mv, mh). H: N*N, eig: N. */
-static rbm_status min_eigenvalue(rbm_mf *s, const double *mv, const double *mh, double *H,
-                                 double *eig, double *ws, double *out)
+/* The Hessian buffers of a search: H (N x N, N = nvw + nh) and, for a
+ * Potts visible layer, the reduced matrix R (nr x nr) with its map and
+ * scales (docs/theory.md §4.7); eig: N; ws: rbm__mf_hessian_ws_len. */
+typedef struct hess_bufs {
+    double *H, *R, *eig, *ws, *scale;
+    size_t *map;
+} hess_bufs;
+
+/* Smallest eigenvalue of the scaled Hessian at (mv, mh) (Potts: of its
+ * scaled restriction to the simplexes' tangent space). */
+static rbm_status min_eigenvalue(rbm_mf *s, const double *mv, const double *mh,
+                                 const hess_bufs *hb, double *out)
 {
     const rbm__machine_view *view = rbm__machine_view_of(s->m);
-    size_t N = view->nv + view->nh;
-    rbm_status st = rbm__mf_hessian(&s->eq, mv, mh, true, H, ws);
+    const bool potts = view->vk == RBM_UNIT_POTTS;
+    size_t N = potts ? view->nv * (view->nq - 1) + view->nh : view->nv + view->nh;
+    rbm_status st = rbm__mf_hessian(&s->eq, mv, mh, !potts, hb->H, hb->ws);
     if (st)
         return st;
+    double *H = hb->H;
+    if (potts) {
+        rbm__mf_potts_reduce(&s->eq, mv, hb->H, hb->R, hb->map, hb->scale);
+        H = hb->R;
+    }
+    double *eig = hb->eig;
     lapack_int info = rbm__lapack_sym_eigenvalues(N, H, eig);
     if (info != 0)
         return rbm__fail(s->ctx, RBM_ERR_NUMERICAL, "LAPACKE_dsyev failed (info %d)", (int)info);
@@ -124,15 +143,14 @@ static rbm_status solve_starts(rbm_mf *s, size_t n, const double *mv0, const dou
 }
 
 /* Gamma, the smallest eigenvalue of the scaled Hessian and stability of
- * every point. H: N x N, eig: N, ws: Hessian scratch. */
-static rbm_status classify_points(rbm_mf *s, rbm_mf_points *p, double *H, double *eig,
-                                  double *ws)
+ * every point. */
+static rbm_status classify_points(rbm_mf *s, rbm_mf_points *p, const hess_bufs *hb)
 {
     rbm_status st;
     for (size_t k = 0; k < p->count; k++) {
         const double *qv = p->mv + k * p->nv, *qh = p->mh + k * p->nh;
         if ((st = rbm__mf_gamma(&s->eq, qv, qh, &p->gamma[k])) ||
-            (st = min_eigenvalue(s, qv, qh, H, eig, ws, &p->mineig[k])))
+            (st = min_eigenvalue(s, qv, qh, hb, &p->mineig[k])))
             return st;
         p->stable[k] = p->mineig[k] > s->stab_tol;
     }
@@ -190,34 +208,42 @@ static rbm_status find_points(rbm_mf *s, size_t n, const double *mv0, const doub
     rbm_context *ctx = s->ctx;
     const rbm_machine *m = s->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
-    const size_t nv = view->nv, nh = view->nh, N = nv + nh;
+    const size_t nv = view->nvw, nh = view->nh, N = nv + nh;
+    const bool potts = view->vk == RBM_UNIT_POTTS;
+    const size_t nr = potts ? view->nv * (view->nq - 1) + nh : 0;
     rbm_mf_points *p = NULL;
-    double *mv = NULL, *mh = NULL, *H = NULL, *eig = NULL, *ws = NULL;
+    double *mv = NULL, *mh = NULL;
+    hess_bufs hb = {0};
     size_t *perm = NULL;
     size_t NN;
     rbm_status st;
     if (!rbm__mul_ok(N, N, &NN))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "Hessian size overflows");
-    if ((st = points_alloc(ctx, nv, nh, n, &p)) ||
+    if ((st = points_alloc(ctx, view, n, &p)) ||
         (st = rbm__xcalloc(ctx, nv, sizeof(double), &mv, "magnetisations")) ||
         (st = rbm__xcalloc(ctx, nh, sizeof(double), &mh, "magnetisations")) ||
-        (st = rbm__xcalloc(ctx, NN, sizeof(double), &H, "Hessian")) ||
-        (st = rbm__xcalloc(ctx, N, sizeof(double), &eig, "Hessian eigenvalues")) ||
-        (st = rbm__xcalloc(ctx, rbm__mf_hessian_ws_len(m), sizeof(double), &ws,
+        (st = rbm__xcalloc(ctx, NN, sizeof(double), &hb.H, "Hessian")) ||
+        (st = rbm__xcalloc(ctx, N, sizeof(double), &hb.eig, "Hessian eigenvalues")) ||
+        (st = rbm__xcalloc(ctx, rbm__mf_hessian_ws_len(m), sizeof(double), &hb.ws,
                            "Hessian scratch")) ||
+        (potts && ((st = rbm__xcalloc(ctx, nr * nr, sizeof(double), &hb.R, "Hessian")) ||
+                   (st = rbm__xcalloc(ctx, nr, sizeof(double), &hb.scale, "Hessian")) ||
+                   (st = rbm__xcalloc(ctx, 2 * nr, sizeof(size_t), &hb.map, "Hessian")))) ||
         (st = rbm__xcalloc(ctx, n, sizeof(size_t), &perm, "fixed points")))
         goto done;
     rbm__mf_eq_prepare(&s->eq);
-    if ((st = solve_starts(s, n, mv0, mh0, p, mv, mh)) ||
-        (st = classify_points(s, p, H, eig, ws)))
+    if ((st = solve_starts(s, n, mv0, mh0, p, mv, mh)) || (st = classify_points(s, p, &hb)))
         goto done;
     sort_points(p, perm, mv, mh);
 done:
     rbm__free(ctx, mv);
     rbm__free(ctx, mh);
-    rbm__free(ctx, H);
-    rbm__free(ctx, eig);
-    rbm__free(ctx, ws);
+    rbm__free(ctx, hb.H);
+    rbm__free(ctx, hb.R);
+    rbm__free(ctx, hb.eig);
+    rbm__free(ctx, hb.ws);
+    rbm__free(ctx, hb.scale);
+    rbm__free(ctx, hb.map);
     rbm__free(ctx, perm);
     if (st) {
         rbm_mf_points_free(p);
@@ -234,9 +260,6 @@ static rbm_status check_starts(const rbm_mf *s, size_t n_starts, rbm_mf_points *
     if (!out)
         return rbm__fail(s->ctx, RBM_ERR_NULL, "out is NULL");
     *out = NULL;
-    rbm_status st = rbm__mf_refuse_potts(s, "the fixed-point search");
-    if (st)
-        return st;
     if (n_starts == 0)
         return rbm__fail(s->ctx, RBM_ERR_INVALID_ARGUMENT, "n_starts must be >= 1");
     return RBM_OK;
@@ -255,10 +278,10 @@ rbm_status rbm_mf_fixed_points(rbm_mf *s, size_t n_starts, const double *mv0, si
     const rbm_machine *m = s->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
     size_t lv, lh;
-    if (!rbm__mul_ok(n_starts, view->nv, &lv) || !rbm__mul_ok(n_starts, view->nh, &lh))
+    if (!rbm__mul_ok(n_starts, view->nvw, &lv) || !rbm__mul_ok(n_starts, view->nh, &lh))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n_starts);
     if ((st = rbm__check_array(s->ctx, mv0, mv0_len, lv, "visible starts")) ||
-        (st = rbm__mf_check_mags(s->ctx, view->vk, mv0, lv, false, "visible starts")))
+        (st = rbm__mf_check_visible(s, mv0, n_starts, false, "visible starts")))
         return st;
     if (mh0 || mh0_len) {
         if ((st = rbm__check_array(s->ctx, mh0, mh0_len, lh, "hidden starts")) ||
@@ -280,11 +303,11 @@ rbm_status rbm_mf_fixed_points_random(rbm_mf *s, size_t n_starts, uint64_t seed,
         return st;
     const rbm_machine *m = s->m;
     const rbm__machine_view *view = rbm__machine_view_of(m);
-    size_t lv;
-    if (!rbm__mul_ok(n_starts, view->nv, &lv))
+    size_t lv, lw;
+    if (!rbm__mul_ok(n_starts, view->nv, &lv) || !rbm__mul_ok(n_starts, view->nvw, &lw))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n_starts);
     double *v;
-    if ((st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "random starts")))
+    if ((st = rbm__xcalloc(s->ctx, lw, sizeof(double), &v, "random starts")))
         return st;
     rbm_rng rng;
     rbm__rng_init(&rng, s->ctx, seed);
@@ -292,9 +315,12 @@ rbm_status rbm_mf_fixed_points_random(rbm_mf *s, size_t n_starts, uint64_t seed,
         switch (view->vk) {
         case RBM_UNIT_BERNOULLI: v[i] = rbm__rng_uniform(&rng) < 0.5 ? 0.0 : 1.0; break;
         case RBM_UNIT_ISING: v[i] = rbm__rng_uniform(&rng) < 0.5 ? -1.0 : 1.0; break;
+        case RBM_UNIT_POTTS: v[i] = (double)rbm__rng_index(&rng, view->nq); break;
         default: v[i] = view->sigma_v * rbm__rng_normal(&rng); break;
         }
     }
+    if (view->vk == RBM_UNIT_POTTS) /* a uniform state per site, one-hot */
+        rbm__potts_one_hot_in_place(v, lv, view->nq);
     st = find_points(s, n_starts, v, NULL, out);
     rbm__free(s->ctx, v);
     return st;
@@ -310,13 +336,13 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
         return rbm__fail(s->ctx, RBM_ERR_SHAPE, "dataset has %zu columns, machine expects %zu",
                          rbm__dataset_cols(data), view->nv);
     const size_t nrows = rbm__dataset_rows(data);
-    size_t n = n_starts < nrows ? n_starts : nrows, lv;
-    if (!rbm__mul_ok(n, view->nv, &lv))
+    size_t n = n_starts < nrows ? n_starts : nrows, lv, lw;
+    if (!rbm__mul_ok(n, view->nv, &lv) || !rbm__mul_ok(n, view->nvw, &lw))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "%zu starts overflow", n);
     double *v = NULL;
     size_t *idx = NULL;
     rbm_status st;
-    if ((st = rbm__xcalloc(s->ctx, lv, sizeof(double), &v, "data starts")))
+    if ((st = rbm__xcalloc(s->ctx, lw, sizeof(double), &v, "data starts")))
         return st;
     if (n < nrows) {
         if ((st = rbm__xcalloc(s->ctx, nrows, sizeof(size_t), &idx, "data starts"))) {
@@ -329,11 +355,16 @@ static rbm_status data_starts(rbm_mf *s, const rbm_dataset *data, size_t n_start
     }
     rbm__dataset_fetch(data, idx, 0, n, false, v);
     rbm__free(s->ctx, idx);
-    if ((st = rbm__check_finite(s->ctx, v, lv, "data starts")) ||
-        (st = rbm__mf_check_mags(s->ctx, view->vk, v, lv, false, "data starts"))) {
+    if (view->vk == RBM_UNIT_POTTS) /* rows of states: their one-hot indicators */
+        st = rbm__potts_check_states(s->ctx, v, lv, view->nq, "data starts");
+    else if (!(st = rbm__check_finite(s->ctx, v, lv, "data starts")))
+        st = rbm__mf_check_mags(s->ctx, view->vk, v, lv, false, "data starts");
+    if (st) {
         rbm__free(s->ctx, v);
         return st;
     }
+    if (view->vk == RBM_UNIT_POTTS)
+        rbm__potts_one_hot_in_place(v, lv, view->nq);
     *out = v;
     *n_out = n;
     return RBM_OK;
@@ -440,6 +471,37 @@ rbm_status rbm_mf_points_get_all_hidden(const rbm_mf_points *p, double *mh, size
     return copy_all(p, p->mh, p->nh, mh, len, "hidden magnetisations");
 }
 
+/* pv = M U_k for Potts points: the site probabilities (count x N q) on the
+ * first k left singular vectors (N q entries each, rbm_svd_get_left_vectors
+ * of a decomposition of the same shape). */
+static rbm_status project_potts(const rbm_mf_points *p, const rbm_svd *svd, size_t k,
+                                double *pv, size_t pv_len)
+{
+    size_t sites = 0, q = 0, r = rbm_svd_rank(svd), len;
+    rbm_status st = rbm_svd_site_shape(svd, &sites, &q);
+    if (st)
+        return st;
+    if (q != p->nq || sites * q != p->nv)
+        return rbm__fail(p->ctx, RBM_ERR_SHAPE,
+                         "the decomposition is of %zu sites x %zu states, the points have %zu x "
+                         "%zu",
+                         sites, q, p->nv / p->nq, p->nq);
+    if (k == 0 || k > r)
+        return rbm__fail(p->ctx, RBM_ERR_INVALID_ARGUMENT, "n_modes = %zu is outside [1, %zu]",
+                         k, r);
+    if (!rbm__mul_ok(p->count, k, &len) || (st = rbm__check_array(p->ctx, pv, pv_len, len,
+                                                                   "visible projections")))
+        return st ? st : rbm__fail(p->ctx, RBM_ERR_TOO_LARGE, "projection size overflows");
+    double *U;
+    if ((st = rbm__xcalloc(p->ctx, p->nv * r, sizeof(double), &U, "left singular vectors")))
+        return st;
+    if (!(st = rbm_svd_get_left_vectors(svd, U, p->nv * r)))
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->count, (int)k, (int)p->nv,
+                    1.0, p->mv, (int)p->nv, U, (int)r, 0.0, pv, (int)k);
+    rbm__free(p->ctx, U);
+    return st;
+}
+
 rbm_status rbm_mf_points_project(const rbm_mf_points *p, const rbm_svd *svd, size_t n_modes,
                                  double *pv, size_t pv_len, double *ph, size_t ph_len)
 {
@@ -450,8 +512,11 @@ rbm_status rbm_mf_points_project(const rbm_mf_points *p, const rbm_svd *svd, siz
     if (p->count == 0)
         return rbm__fail(p->ctx, RBM_ERR_STATE, "no fixed point to project");
     rbm_status st;
-    if (pv && (st = rbm_svd_project_visible(svd, p->count, p->mv, p->count * p->nv, n_modes, pv,
-                                            pv_len)))
+    if (pv && p->nq > 1)
+        st = project_potts(p, svd, n_modes, pv, pv_len);
+    else if (pv)
+        st = rbm_svd_project_visible(svd, p->count, p->mv, p->count * p->nv, n_modes, pv, pv_len);
+    if (pv && st)
         return st;
     if (ph && (st = rbm_svd_project_hidden(svd, p->count, p->mh, p->count * p->nh, n_modes, ph,
                                            ph_len)))

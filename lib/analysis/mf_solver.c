@@ -218,9 +218,8 @@ rbm_status rbm__mf_refuse_potts(const rbm_mf *s, const char *fn)
     if (view->vk != RBM_UNIT_POTTS)
         return RBM_OK;
     return rbm__fail(s->ctx, RBM_ERR_UNSUPPORTED,
-                     "%s: not available for a Potts visible layer (rbm_mf_solve, "
-                     "rbm_mf_free_energy, rbm_mf_gradient, rbm_mf_variances and "
-                     "rbm_mf_weight_gradient are)",
+                     "%s: not available for a Potts visible layer (the solver, Gamma, its "
+                     "derivatives and the fixed-point search are)",
                      fn);
 }
 
@@ -346,12 +345,11 @@ rbm_status rbm_mf_hessian(rbm_mf *s, const double *mv, size_t mv_len, const doub
     if (!s)
         return RBM_ERR_NULL;
     const rbm__machine_view *view = rbm__machine_view_of(s->m);
-    size_t N = view->nv + view->nh, NN;
+    size_t N = view->nvw + view->nh, NN;
     if (!rbm__mul_ok(N, N, &NN))
         return rbm__fail(s->ctx, RBM_ERR_TOO_LARGE, "Hessian size overflows");
     rbm_status st;
-    if ((st = rbm__mf_refuse_potts(s, "rbm_mf_hessian")) ||
-        (st = check_pair(s, mv, mv_len, mh, mh_len, true)) ||
+    if ((st = check_pair(s, mv, mv_len, mh, mh_len, true)) ||
         (st = rbm__check_array(s->ctx, hess, hess_len, NN, "Hessian")))
         return st;
     double *ws;

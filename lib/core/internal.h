@@ -123,6 +123,10 @@ size_t rbm__potts_draw(size_t q, const double *x, double u);
 size_t rbm__potts_drawf(size_t q, const float *x, double u);
 rbm_status rbm__potts_check_states(rbm_context *ctx, const double *x, size_t n, size_t q,
                                    const char *what);
+/* The n states x[0..n) (checked states) expanded in place into their n q
+ * one-hot indicators (x has room for n q): from the last down, so each
+ * state is read before its block is written. */
+void rbm__potts_one_hot_in_place(double *x, size_t n, size_t q);
 /* sum_i Lambda(scale * x[i]) (vecmath.c: vectorised, |error| < 1e-15 per term) */
 double rbm__logpart_sum(rbm_unit_kind k, double sigma, size_t n, const double *x, double scale);
 /* x[i] += delta col[i] for i < n (stored), then rbm__logpart_sum(k, sigma,

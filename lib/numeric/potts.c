@@ -3,6 +3,7 @@
 #include "core/internal.h"
 
 #include <math.h>
+#include <string.h>
 
 /* log sum_c exp(x_c) as max + log sum_c exp(x_c - max): every term of the
  * sum lies in (0, 1] and one is 1, so the sum lies in [1, q] and neither
@@ -107,4 +108,13 @@ rbm_status rbm__potts_check_states(rbm_context *ctx, const double *x, size_t n, 
                              "%s: element %zu is %g, not a Potts state in {0..%zu}", what, i, x[i],
                              q - 1);
     return RBM_OK;
+}
+
+void rbm__potts_one_hot_in_place(double *x, size_t n, size_t q)
+{
+    for (size_t i = n; i-- > 0;) {
+        size_t c = (size_t)x[i];
+        memset(x + i * q, 0, q * sizeof(double));
+        x[i * q + c] = 1.0;
+    }
 }

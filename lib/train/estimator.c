@@ -90,10 +90,10 @@ static rbm_status check_new(const rbm_machine *m, rbm_estimator_kind kind,
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "k = %zu exceeds the limit %d of %s", k,
                          INT32_MAX, rbm_estimator_kind_name(kind));
     if (mv->vk == RBM_UNIT_POTTS && kind != RBM_ESTIMATOR_CD && kind != RBM_ESTIMATOR_PCD &&
-        kind != RBM_ESTIMATOR_EXACT)
+        kind != RBM_ESTIMATOR_EXACT && kind != RBM_ESTIMATOR_MF && kind != RBM_ESTIMATOR_TAP2)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
-                         "the %s estimator does not support a Potts visible layer yet (cd, pcd "
-                         "and exact do)",
+                         "the %s estimator does not support a Potts visible layer yet (cd, pcd, "
+                         "exact, mf and tap2 do)",
                          rbm_estimator_kind_name(kind));
     if (max_batch == 0)
         return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT, "max_batch must be >= 1");
@@ -507,7 +507,7 @@ void rbm__estimator_write_state(const rbm_estimator *e, rbm__wbuf *w)
     rbm__wbuf_u64(w, s ? rbm_sampler_chain_count(s) : 0);
     if (s)
         rbm__sampler_write_state(s, w);
-    write_particles(particles_of(e), mv->nv, mv->nh, w);
+    write_particles(particles_of(e), mv->nvw, mv->nh, w);
     if (e->ops == &rbm__estimator_pt_ops)
         rbm__estimator_pt_write_state(e, w);
 }
@@ -524,7 +524,7 @@ rbm_status rbm__estimator_read_state(rbm_estimator *e, rbm__ckpt_in *in)
     rbm_status st;
     if (s && (st = rbm__sampler_read_state(s, in)))
         return st;
-    if ((st = read_particles(particles_of(e), mv->nv, mv->nh, in)))
+    if ((st = read_particles(particles_of(e), mv->nvw, mv->nh, in)))
         return st;
     return e->ops == &rbm__estimator_pt_ops ? rbm__estimator_pt_read_state(e, in) : RBM_OK;
 }

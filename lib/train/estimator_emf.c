@@ -17,11 +17,11 @@ struct rbm__mf_emf {
     size_t n;
     rbm__mf_order order;
     bool ready;
-    double *mv, *mh; /* n x nv, n x nh persistent magnetisations */
+    double *mv, *mh; /* n x nvw, n x nh persistent magnetisations */
     /* Undo: the particles before the negative phase awaiting commit. */
     double *mv_prev, *mh_prev;
     bool ready_prev, pending;
-    double *C;       /* nv x nh: a sum over particles (c_v c_h^T or k3_v k3_h^T) */
+    double *C;       /* nvw x nh: a sum over particles (c_v c_h^T or k3_v k3_h^T) */
     double *block;   /* mv, mh, mv_prev, mh_prev and C */
     rbm__mf_eq eq;   /* the equations of the n particles */
 };
@@ -35,12 +35,12 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_p
     if (order >= RBM__MF_TAP2 && !rbm__mf_discrete(mv->vk) && !rbm__mf_discrete(mv->hk))
         return rbm__fail(ctx, RBM_ERR_UNSUPPORTED,
                          "TAP estimators need a discrete layer (Gauss-Gauss: use naive MF)");
-    if (mv->nv > (size_t)INT32_MAX || mv->nh > (size_t)INT32_MAX ||
+    if (mv->nvw > (size_t)INT32_MAX || mv->nh > (size_t)INT32_MAX ||
         n_particles > (size_t)INT32_MAX)
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "sizes too large for BLAS");
     size_t lvh, nvh;
-    if (!rbm__mul_ok(n_particles, 2 * (mv->nv + mv->nh), &lvh) ||
-        !rbm__mul_ok(mv->nv, mv->nh, &nvh) || lvh > SIZE_MAX - nvh ||
+    if (!rbm__mul_ok(n_particles, 2 * (mv->nvw + mv->nh), &lvh) ||
+        !rbm__mul_ok(mv->nvw, mv->nh, &nvh) || lvh > SIZE_MAX - nvh ||
         lvh + nvh > SIZE_MAX / sizeof(double))
         return rbm__fail(ctx, RBM_ERR_TOO_LARGE, "%zu particles overflow", n_particles);
     rbm__mf_emf *p;
@@ -57,9 +57,9 @@ rbm_status rbm__mf_emf_new(const rbm_machine *m, rbm__mf_order order, size_t n_p
         return st;
     }
     p->mv = p->block;
-    p->mh = p->mv + n_particles * mv->nv;
+    p->mh = p->mv + n_particles * mv->nvw;
     p->mv_prev = p->mh + n_particles * mv->nh;
-    p->mh_prev = p->mv_prev + n_particles * mv->nv;
+    p->mh_prev = p->mv_prev + n_particles * mv->nvw;
     p->C = p->mh_prev + n_particles * mv->nh;
     *out = p;
     return RBM_OK;
@@ -76,15 +76,18 @@ void rbm__mf_emf_free(rbm__mf_emf *p)
 }
 
 /* First call: the particles start at the minibatch rows (cycled, clamped to
- * the units' range), hidden magnetisations at E[h|v]. */
+ * the units' range; the one-hot indicators of a Potts row), hidden
+ * magnetisations at E[h|v]. */
 static void start_particles(rbm__mf_emf *p, size_t B, const void *v, const rbm__kern *K)
 {
     const rbm_machine *m = p->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
     const size_t nv = mv->nv;
     for (size_t r = 0; r < p->n; r++) {
-        double *x = p->mv + r * nv;
+        double *x = p->mv + r * mv->nvw;
         K->to_f64(nv, (const char *)v + (r % B) * nv * K->elem, x);
+        if (mv->vk == RBM_UNIT_POTTS)
+            rbm__potts_one_hot_in_place(x, nv, mv->nq);
         for (size_t i = 0; i < nv; i++) {
             if (mv->vk == RBM_UNIT_ISING)
                 x[i] = x[i] < -1 ? -1 : x[i] > 1 ? 1 : x[i];
@@ -98,13 +101,14 @@ static void start_particles(rbm__mf_emf *p, size_t B, const void *v, const rbm__
 
 /* g -= (1/n) sum over particles of d log Z_TAP / d theta:
  * dW -= (1/n) [MV^T MH + W o (CV^T CH) + (1/2) W^2 o (KV^T KH)],
- * da -= mean of m^v, db -= mean of m^h. */
+ * da -= mean of m^v, db -= mean of m^h. A Potts visible layer (CV = MV)
+ * adds the -sum m c wbar part of its reaction term (docs/theory.md §4.7). */
 static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
 {
     const rbm_machine *m = p->m;
     const rbm__machine_view *mv = rbm__machine_view_of(m);
-    const rbm__mf_eq *q = &p->eq;
-    const size_t nv = mv->nv, nh = mv->nh, nvh = nv * nh, n = p->n;
+    rbm__mf_eq *q = &p->eq;
+    const size_t nv = mv->nvw, nh = mv->nh, nvh = nv * nh, n = p->n;
     const int inv_ = (int)nv, inh = (int)nh, in = (int)n;
     const double ninv = 1.0 / (double)n;
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, -ninv, p->mv, inv_, p->mh,
@@ -115,6 +119,8 @@ static void subtract_model_term(rbm__mf_emf *p, rbm_gradient *g)
                     hs->c, inh, 0.0, p->C, inh);
         for (size_t i = 0; i < nvh; i++)
             g->dW[i] -= ninv * mv->W[i] * p->C[i];
+        if (mv->vk == RBM_UNIT_POTTS)
+            rbm__mf_eq_potts_weight_term(q, p->mv, -ninv, g->dW);
     }
     if (p->order >= RBM__MF_TAP3) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, inv_, inh, in, 1.0, vs->k3, inv_,
@@ -148,7 +154,7 @@ rbm_status rbm__mf_emf_negative(rbm__mf_emf *p, size_t B, const void *v, const r
     p->ready_prev = p->ready;
     p->pending = true;
     if (p->ready) {
-        memcpy(p->mv, p->mv_prev, p->n * view->nv * sizeof(double));
+        memcpy(p->mv, p->mv_prev, p->n * view->nvw * sizeof(double));
         memcpy(p->mh, p->mh_prev, p->n * view->nh * sizeof(double));
     }
     rbm__mf_eq_prepare(&p->eq);

@@ -284,7 +284,7 @@ class SVD(_Handle):
     def __init__(self, machine: Machine) -> None:
         out = ffi.new("rbm_svd **")
         check(lib.rbm_svd_new(machine.ptr, out), machine._ctxp)
-        self._shape = machine.shape
+        self._shape = (machine.weight_rows, machine.n_hidden)
         self.context = machine.context
         self._init_handle(out[0], lib.rbm_svd_free, [machine.context], machine._ctxp)
 
@@ -302,8 +302,32 @@ class SVD(_Handle):
 
     @property
     def left_vectors(self) -> np.ndarray:
-        """U, (n_visible, r)."""
+        """U, (n_visible, r); (n_sites * q, r) for a Potts machine."""
         return self._get(lib.rbm_svd_get_left_vectors, (self._shape[0], self.rank))
+
+    @property
+    def site_shape(self) -> Tuple[int, int]:
+        """(N, q): visible units or Potts sites, and states per site (1
+        unless Potts)."""
+        n = ffi.new("size_t *")
+        q = ffi.new("size_t *")
+        self._check(lib.rbm_svd_site_shape(self.ptr, n, q))
+        return int(n[0]), int(q[0])
+
+    def site_norms(self, n_modes: Optional[int] = None) -> np.ndarray:
+        """||u^a_i|| = sqrt(sum_c u^a_{i,c}^2), (n_modes, N): the weight of
+        site i in mode a (each row sums to 1 in squares)."""
+        k = self.rank if n_modes is None else int(n_modes)
+        out = np.empty((k, self.site_shape[0]))
+        self._check(lib.rbm_svd_site_norms(self.ptr, k, _dp(out), out.size))
+        return out
+
+    def site_weights(self, mode: int) -> np.ndarray:
+        """u^a_{i,c} of mode a = ``mode`` (0-based), (N, q): the letters of
+        a sequence logo of the mode."""
+        out = np.empty(self.site_shape)
+        self._check(lib.rbm_svd_site_weights(self.ptr, int(mode), _dp(out), out.size))
+        return out
 
     @property
     def right_vectors(self) -> np.ndarray:

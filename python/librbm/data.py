@@ -88,6 +88,43 @@ class Dataset(_Handle):
         return cls._wrap(out[0], ctx)
 
     @classmethod
+    def load_alignment(cls, path: Union[str, os.PathLike], alphabet: Optional[str] = None,
+                       format: Optional[str] = None, strict: bool = False,
+                       drop_inserts: bool = False,
+                       context: Optional[Context] = None) -> "Dataset":
+        """Read an aligned FASTA or Stockholm file (plain or .gz) as a
+        categorical uint8 dataset of M sequences x L columns
+        (include/rbm/alignment.h, docs/sequences.md). ``alphabet``: "protein"
+        (the default, 21 states, gap first), "dna", "rna" or the symbols
+        themselves. ``format``: "fasta" or "stockholm" (None: by name, then
+        content). ``strict``: an unknown symbol is an error instead of a
+        gap; ``drop_inserts``: lowercase letters and '.' are removed (A2M)."""
+        readers = {None: lib.rbm_dataset_load_alignment, "fasta": lib.rbm_dataset_load_fasta,
+                   "stockholm": lib.rbm_dataset_load_stockholm}
+        if format not in readers:
+            raise errors.InvalidArgumentError(lib.RBM_ERR_INVALID_ARGUMENT,
+                                              "RBM_ERR_INVALID_ARGUMENT",
+                                              f"unknown format {format!r} (fasta or stockholm)")
+        flags = (lib.RBM_ALIGNMENT_STRICT_SYMBOLS if strict else 0) | \
+            (lib.RBM_ALIGNMENT_DROP_INSERTS if drop_inserts else 0)
+        ctx = _ctx(context)
+        out = ffi.new("rbm_dataset **")
+        a = ffi.NULL if alphabet is None else alphabet.encode("ascii")
+        check(readers[format](ctx.ptr, os.fsencode(path), a, flags, out), ctx.ptr)
+        return cls._wrap(out[0], ctx)
+
+    @property
+    def unknown_symbols(self) -> int:
+        """How many unknown symbols the alignment reader mapped to the gap."""
+        return int(lib.rbm_alignment_unknown_symbols(self.ptr))
+
+    def save_fasta(self, path: Union[str, os.PathLike], prefix: Optional[str] = None) -> None:
+        """Write the rows of a categorical dataset with an alphabet as FASTA
+        (records ">prefix1", ">prefix2", ...; prefix None: "seq")."""
+        pre = ffi.NULL if prefix is None else prefix.encode("ascii")
+        self._check(lib.rbm_dataset_save_fasta(self.ptr, os.fsencode(path), pre))
+
+    @classmethod
     def synthetic(cls, n_samples: int, n_clusters: int = 0, intrinsic_dim: int = 0,
                   n_dims: int = 0, noise: float = 0.1, kind: Union[str, UnitKind] = "bernoulli",
                   seed: int = 0, context: Optional[Context] = None) -> "Dataset":

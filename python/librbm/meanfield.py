@@ -11,7 +11,8 @@ import numpy as np
 
 from ._binding import check, ffi, lib
 from .analysis import SVD
-from .base import ArrayLike, _NamedEnum, _Tunables, _batch, _dp, _f64, _Handle, _u64
+from .base import (ArrayLike, UnitKind, _NamedEnum, _Tunables, _batch, _dp, _f64, _Handle, _u64,
+                   unit_eval)
 from .data import Dataset, _dataset
 from .machine import Machine
 
@@ -51,7 +52,7 @@ class FixedPoints(_Handle):
     """The distinct converged fixed points of a search, sorted by Gamma."""
 
     def _adopt(self, ptr, solver: "MeanField") -> None:
-        self._nv, self._nh = solver.machine.shape
+        self._nv, self._nh = solver.machine.weight_rows, solver.machine.n_hidden
         self.context = solver.context
         self._init_handle(ptr, lib.rbm_mf_points_free, [solver.context], solver._ctxp)
 
@@ -147,13 +148,23 @@ class MeanField(_Tunables, _Handle):
         b = _f64(mh).reshape(-1)
         return a, b
 
+    def _hidden_start(self, mv: np.ndarray) -> np.ndarray:
+        m = self.machine
+        if m.visible != UnitKind.POTTS:
+            return m.hidden_mean(mv)
+        # Potts: mv holds probabilities, not states; E[h] in the mean field
+        field = m.hidden_bias + mv @ m.weights
+        return unit_eval(m.hidden, field, m.sigma_hidden).mean
+
     def solve(self, mv: ArrayLike, mh: Optional[ArrayLike] = None) -> Solution:
         """Iterate from (mv, mh) (mh None: E[h | mv]) to a fixed point;
-        converged=False when the iteration cap was reached."""
+        converged=False when the iteration cap was reached. For a Potts
+        visible layer mv holds the n_sites * q probabilities m_ic = p(v_i =
+        c), each site's summing to 1 (docs/theory.md §4.7)."""
         a = _f64(mv).reshape(-1).copy()
         # the C default start for mh is E[h | mv]: pass it explicitly so that
         # the hidden result comes back too
-        b = (self.machine.hidden_mean(a) if mh is None else _f64(mh)).reshape(-1).copy()
+        b = (self._hidden_start(a) if mh is None else _f64(mh)).reshape(-1).copy()
         it = ffi.new("size_t *")
         res = ffi.new("double *")
         st = lib.rbm_mf_solve(self.ptr, _dp(a), a.size, _dp(b), b.size, it, res)
@@ -193,9 +204,9 @@ class MeanField(_Tunables, _Handle):
         return cv, ch
 
     def weight_gradient(self, mv: ArrayLike, mh: ArrayLike) -> np.ndarray:
-        """d log Z_TAP / dW at fixed magnetisations, (N_v, N_h)."""
+        """d log Z_TAP / dW at fixed magnetisations, (weight_rows, N_h)."""
         a, b = self._m(mv, mh)
-        out = np.empty(self.machine.shape)
+        out = np.empty((self.machine.weight_rows, self.machine.n_hidden))
         self._check(lib.rbm_mf_weight_gradient(self.ptr, _dp(a), a.size, _dp(b), b.size,
                                                _dp(out), out.size))
         return out

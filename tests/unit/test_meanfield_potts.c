@@ -6,133 +6,14 @@
  * (each hidden unit summed out in closed form), a q = 2 Potts machine mapped
  * to the Bernoulli machine with the same distribution, and finite
  * differences of Gamma. */
+#include "mf_potts_ref.h"
 #include "testutil.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { MAXN = 5, MAXQ = 3, MAXW = MAXN * MAXQ, MAXH = 4 };
-
-typedef struct {
-    size_t n, q, nh;
-    rbm_unit_kind hk;
-    double W[MAXW * MAXH], a[MAXW], b[MAXH];
-} pmodel;
-
-/* Independent Gaussian couplings of unit scale and fields of scale fs. */
-static void random_pmodel(pmodel *p, size_t n, size_t q, size_t nh, rbm_unit_kind hk,
-                          uint64_t seed, double fs)
-{
-    r_seed_offset(seed, 4242);
-    *p = (pmodel){.n = n, .q = q, .nh = nh, .hk = hk};
-    double *arrays[3] = {p->W, p->a, p->b};
-    const size_t lens[3] = {n * q * nh, n * q, nh};
-    const double scales[3] = {1.0, fs, fs};
-    for (size_t t = 0; t < 3; t++)
-        for (size_t k = 0; k < lens[t]; k++)
-            arrays[t][k] = scales[t] * r_norm();
-}
-
-/* The machine of p with couplings eps W. */
-static rbm_machine *pmachine(rbm_context *ctx, const pmodel *p, double eps)
-{
-    rbm_machine *m = NULL;
-    RBM_OKAY(ctx, rbm_machine_new_potts(ctx, p->n, p->q, p->nh, p->hk, &m));
-    double w[MAXW * MAXH];
-    for (size_t k = 0; k < p->n * p->q * p->nh; k++)
-        w[k] = eps * p->W[k];
-    RBM_OKAY(ctx, rbm_machine_set_weights(m, w, p->n * p->q * p->nh));
-    RBM_OKAY(ctx, rbm_machine_set_visible_bias(m, p->a, p->n * p->q));
-    RBM_OKAY(ctx, rbm_machine_set_hidden_bias(m, p->b, p->nh));
-    return m;
-}
-
-/* log of the hidden partition of one unit in field x (sigma = 1) and its mean */
-static double hid_logpart(rbm_unit_kind k, double x)
-{
-    if (k == RBM_UNIT_GAUSSIAN)
-        return 0.5 * x * x + 0.91893853320467274178 /* log(2 pi) / 2 */;
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-static double hid_mean(rbm_unit_kind k, double x)
-{
-    return k == RBM_UNIT_GAUSSIAN ? x : 1.0 / (1.0 + exp(-x));
-}
-
-typedef struct {
-    double log_z;
-    double pv[MAXW], mh[MAXH]; /* p(v_i = c), <h_j> */
-} exact_t;
-
-/* Enumerate the q^N configurations of p with couplings eps W. */
-static void enumerate(const pmodel *p, double eps, exact_t *e)
-{
-    size_t total = 1;
-    for (size_t i = 0; i < p->n; i++)
-        total *= p->q;
-    double *lw = xzalloc(total * sizeof(double));
-    
-    double mx = -INFINITY;
-    for (size_t code = 0; code < total; code++) {
-        size_t v[MAXN], c = code;
-        for (size_t i = 0; i < p->n; i++, c /= p->q)
-            v[i] = c % p->q;
-        double l = 0;
-        for (size_t i = 0; i < p->n; i++)
-            l += p->a[i * p->q + v[i]];
-        for (size_t j = 0; j < p->nh; j++) {
-            double x = p->b[j];
-            for (size_t i = 0; i < p->n; i++)
-                x += eps * p->W[(i * p->q + v[i]) * p->nh + j];
-            l += hid_logpart(p->hk, x);
-        }
-        lw[code] = l;
-        if (l > mx)
-            mx = l;
-    }
-    long double z = 0;
-    long double pv[MAXW] = {0}, mh[MAXH] = {0};
-    for (size_t code = 0; code < total; code++) {
-        size_t v[MAXN], c = code;
-        for (size_t i = 0; i < p->n; i++, c /= p->q)
-            v[i] = c % p->q;
-        long double w = expl((long double)(lw[code] - mx));
-        z += w;
-        for (size_t i = 0; i < p->n; i++)
-            pv[i * p->q + v[i]] += w;
-        for (size_t j = 0; j < p->nh; j++) {
-            double x = p->b[j];
-            for (size_t i = 0; i < p->n; i++)
-                x += eps * p->W[(i * p->q + v[i]) * p->nh + j];
-            mh[j] += w * hid_mean(p->hk, x);
-        }
-    }
-    e->log_z = mx + (double)logl(z);
-    for (size_t k = 0; k < p->n * p->q; k++)
-        e->pv[k] = (double)(pv[k] / z);
-    for (size_t j = 0; j < p->nh; j++)
-        e->mh[j] = (double)(mh[j] / z);
-    free(lw);
-}
-
-/* Solve from the uniform start; returns Gamma, mags in mv (N q), mh. */
-static double solve(rbm_context *ctx, rbm_mf *s, const pmodel *p, double *mv, double *mh)
-{
-    for (size_t k = 0; k < p->n * p->q; k++)
-        mv[k] = 1.0 / (double)p->q;
-    size_t it = 0;
-    double res = 0;
-    RBM_OKAY(ctx, rbm_mf_solve(s, mv, p->n * p->q, NULL, 0, &it, &res));
-    for (size_t j = 0; j < p->nh; j++)
-        mh[j] = p->hk == RBM_UNIT_GAUSSIAN ? 0.0 : 0.5;
-    RBM_OKAY(ctx, rbm_mf_solve(s, mv, p->n * p->q, mh, p->nh, &it, &res));
-    assert_true(res < 1e-10);
-    double g;
-    RBM_OKAY(ctx, rbm_mf_free_energy(s, mv, p->n * p->q, mh, p->nh, &g));
-    return g;
-}
 
 typedef struct {
     double mag, logz; /* Euclidean norm of the magnetisation errors (both layers); |log Z error| */
@@ -140,13 +21,13 @@ typedef struct {
 
 static errs_t errors_at(rbm_context *ctx, const pmodel *p, rbm_mf_method method, double eps)
 {
-    rbm_machine *m = pmachine(ctx, p, eps);
+    rbm_machine *m = mfp_machine(ctx, p, eps);
     rbm_mf *s = NULL;
     RBM_OKAY(ctx, rbm_mf_new(m, method, &s));
     double mv[MAXW], mh[MAXH];
-    double g = solve(ctx, s, p, mv, mh);
-    exact_t e;
-    enumerate(p, eps, &e);
+    double g = mfp_solve(ctx, s, p, mv, mh);
+    mfp_exact e;
+    mfp_enumerate(p, eps, &e);
     double lz = 0;
     if (p->hk != RBM_UNIT_GAUSSIAN) { /* the library's exact log Z agrees with ours */
         RBM_OKAY(ctx, rbm_exact_log_z(m, &lz));
@@ -180,7 +61,7 @@ static void check_order(rbm_unit_kind hk, rbm_mf_method method, double eps, doub
     for (uint64_t seed = 1; seed <= 6; seed++) {
         pmodel p;
         double fs = hk == RBM_UNIT_GAUSSIAN ? 0.5 : 1.5;
-        random_pmodel(&p, 4, 3, 3, hk, seed, fs);
+        mfp_random_model(&p, 4, 3, 3, hk, seed, fs);
         errs_t e1 = errors_at(ctx, &p, method, eps), e2 = errors_at(ctx, &p, method, eps / 2);
         double rm = e1.mag / e2.mag, rz = e1.logz / e2.logz;
         print_message("# %s seed %d: eps %g mag err %.3e -> %.3e (ratio %.2f), log Z err "
@@ -219,28 +100,6 @@ static void test_order(void **state)
     check_order(c->hk, c->method, c->eps, c->lo, c->hi, c->lo_z, c->hi_z, c->name);
 }
 
-/* A random interior point: site distributions and hidden means. */
-static void random_point(const pmodel *p, double *mv, double *mh)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        double sum = 0;
-        for (size_t c = 0; c < p->q; c++)
-            sum += (mv[i * p->q + c] = 0.2 + r_unif());
-        for (size_t c = 0; c < p->q; c++)
-            mv[i * p->q + c] /= sum;
-    }
-    for (size_t j = 0; j < p->nh; j++)
-        mh[j] = p->hk == RBM_UNIT_GAUSSIAN ? r_norm() : 0.1 + 0.8 * r_unif();
-}
-
-static double gamma_at(rbm_context *ctx, rbm_mf *s, const pmodel *p, const double *mv,
-                       const double *mh)
-{
-    double g;
-    RBM_OKAY(ctx, rbm_mf_free_energy(s, mv, p->n * p->q, mh, p->nh, &g));
-    return g;
-}
-
 /* q = 2: a Potts machine in a random gauge and the Bernoulli machine with
  * w = W_1 - W_0, a = a_1 - a_0, b' = b + sum_i W_i0 have the same p(v), and
  * their Gammas agree up to the constant sum_i a_i0 at every point; so do
@@ -249,9 +108,9 @@ static void check_q2(rbm_unit_kind hk, rbm_mf_method method)
 {
     rbm_context *ctx = rbm_test_context();
     pmodel p;
-    random_pmodel(&p, 4, 2, 3, hk, 11, 0.7);
+    mfp_random_model(&p, 4, 2, 3, hk, 11, 0.7);
     const double eps = hk == RBM_UNIT_GAUSSIAN ? 0.3 : 0.8;
-    rbm_machine *pm = pmachine(ctx, &p, eps), *bm = NULL;
+    rbm_machine *pm = mfp_machine(ctx, &p, eps), *bm = NULL;
     RBM_OKAY(ctx, rbm_machine_new(ctx, 4, 3, RBM_UNIT_BERNOULLI, hk, &bm));
     double w[12], a[4], b[3], shift = 0;
     for (size_t j = 0; j < 3; j++)
@@ -273,15 +132,15 @@ static void check_q2(rbm_unit_kind hk, rbm_mf_method method)
     /* the same Gamma at random points */
     double mv[8], mh[3], mb[4];
     for (int t = 0; t < 5; t++) {
-        random_point(&p, mv, mh);
+        mfp_random_point(&p, mv, mh);
         for (size_t i = 0; i < 4; i++)
             mb[i] = mv[2 * i + 1];
-        double gp = gamma_at(ctx, ps, &p, mv, mh), gb;
+        double gp = mfp_gamma(ctx, ps, &p, mv, mh), gb;
         RBM_OKAY(ctx, rbm_mf_free_energy(bs, mb, 4, mh, 3, &gb));
         rbm_assert_close(gp, gb - shift, 1e-12, 1e-12, "q = 2 Gamma vs Bernoulli Gamma");
     }
     /* the same fixed point */
-    double gp = solve(ctx, ps, &p, mv, mh), mhb[3], gb;
+    double gp = mfp_solve(ctx, ps, &p, mv, mh), mhb[3], gb;
     for (size_t i = 0; i < 4; i++)
         mb[i] = 0.5;
     for (size_t j = 0; j < 3; j++)
@@ -325,16 +184,16 @@ static void test_q2_is_bernoulli(void **state)
  * fixed magnetisations; the gradient vanishes at a fixed point. */
 static void check_derivatives(rbm_unit_kind hk, rbm_mf_method method)
 {
-    rbm_context *ctx = rbm_test_context();
-    pmodel p;
-    random_pmodel(&p, 3, 3, 2, hk, 5, 0.6);
-    const double eps = hk == RBM_UNIT_GAUSSIAN ? 0.3 : 0.7, h = 1e-5;
-    rbm_machine *m = pmachine(ctx, &p, eps);
-    rbm_mf *s = NULL;
-    RBM_OKAY(ctx, rbm_mf_new(m, method, &s));
+    mfp_fixture f;
+    mfp_fixture_new(&f, 3, 3, 2, hk, 5, 0.6, hk == RBM_UNIT_GAUSSIAN ? 0.3 : 0.7, method);
+    rbm_context *ctx = f.ctx;
+    const pmodel p = f.p;
+    rbm_machine *m = f.m;
+    rbm_mf *s = f.s;
+    const double h = 1e-5;
     const size_t nw = p.n * p.q;
-    double mv[MAXW], mh[MAXH], gv[MAXW], gh[MAXH], dv[MAXW], dh[MAXH], x[MAXW], y[MAXH];
-    random_point(&p, mv, mh);
+    double mv[MAXW], mh[MAXH], gv[MAXW], gh[MAXH], d[MAXW + MAXH], x[MAXW], y[MAXH];
+    mfp_random_point(&p, mv, mh);
     RBM_OKAY(ctx, rbm_mf_gradient(s, mv, nw, mh, p.nh, gv, nw, gh, p.nh));
     for (size_t i = 0; i < p.n; i++) {
         double sum = 0;
@@ -343,28 +202,16 @@ static void check_derivatives(rbm_unit_kind hk, rbm_mf_method method)
         rbm_assert_close(sum, 0, 0, 1e-12, "projected gradient sums to 0 over a site");
     }
     for (int t = 0; t < 4; t++) {
-        for (size_t i = 0; i < p.n; i++) {
-            double mean = 0;
-            for (size_t c = 0; c < p.q; c++)
-                mean += (dv[i * p.q + c] = r_norm()) / (double)p.q;
-            for (size_t c = 0; c < p.q; c++)
-                dv[i * p.q + c] -= mean;
-        }
-        for (size_t j = 0; j < p.nh; j++)
-            dh[j] = r_norm();
+        mfp_direction(&p, d);
         double g[2], dot = 0;
         for (int sgn = 0; sgn < 2; sgn++) {
-            double st = sgn ? -h : h;
-            for (size_t k = 0; k < nw; k++)
-                x[k] = mv[k] + st * dv[k];
-            for (size_t j = 0; j < p.nh; j++)
-                y[j] = mh[j] + st * dh[j];
-            g[sgn] = gamma_at(ctx, s, &p, x, y);
+            mfp_shift(&p, mv, mh, d, sgn ? -h : h, x, y);
+            g[sgn] = mfp_gamma(ctx, s, &p, x, y);
         }
         for (size_t k = 0; k < nw; k++)
-            dot += gv[k] * dv[k];
+            dot += gv[k] * d[k];
         for (size_t j = 0; j < p.nh; j++)
-            dot += gh[j] * dh[j];
+            dot += gh[j] * d[nw + j];
         rbm_assert_close((g[0] - g[1]) / (2 * h), dot, 1e-6, 1e-7, "dGamma/dm . d");
     }
     /* -dGamma/dW at fixed magnetisations */
@@ -376,14 +223,14 @@ static void check_derivatives(rbm_unit_kind hk, rbm_mf_method method)
         for (int sgn = 0; sgn < 2; sgn++) {
             W[k] = w0 + (sgn ? -h : h);
             RBM_OKAY(ctx, rbm_machine_set_weights(m, W, nw * p.nh));
-            g[sgn] = gamma_at(ctx, s, &p, mv, mh);
+            g[sgn] = mfp_gamma(ctx, s, &p, mv, mh);
         }
         W[k] = w0;
         RBM_OKAY(ctx, rbm_machine_set_weights(m, W, nw * p.nh));
         rbm_assert_close(-(g[0] - g[1]) / (2 * h), dw[k], 1e-6, 1e-7, "-dGamma/dW");
     }
     /* at the fixed point */
-    solve(ctx, s, &p, mv, mh);
+    mfp_solve(ctx, s, &p, mv, mh);
     RBM_OKAY(ctx, rbm_mf_gradient(s, mv, nw, mh, p.nh, gv, nw, gh, p.nh));
     for (size_t k = 0; k < nw; k++)
         rbm_assert_close(gv[k], 0, 0, 1e-8, "visible gradient at the fixed point");
@@ -394,9 +241,7 @@ static void check_derivatives(rbm_unit_kind hk, rbm_mf_method method)
     RBM_OKAY(ctx, rbm_mf_variances(s, mv, nw, mh, p.nh, cv, nw, NULL, 0));
     for (size_t k = 0; k < nw; k++)
         rbm_assert_close(cv[k], mv[k] * (1 - mv[k]), 1e-15, 0, "indicator variance");
-    rbm_mf_free(s);
-    rbm_machine_free(m);
-    rbm_context_free(ctx);
+    mfp_fixture_free(&f);
 }
 
 static void test_derivatives(void **state)
@@ -416,8 +261,8 @@ static void test_gauge(void **state)
     (void)state;
     rbm_context *ctx = rbm_test_context();
     pmodel p;
-    random_pmodel(&p, 4, 3, 3, RBM_UNIT_BERNOULLI, 21, 0.8);
-    rbm_machine *m = pmachine(ctx, &p, 0.6), *g = NULL;
+    mfp_random_model(&p, 4, 3, 3, RBM_UNIT_BERNOULLI, 21, 0.8);
+    rbm_machine *m = mfp_machine(ctx, &p, 0.6), *g = NULL;
     RBM_OKAY(ctx, rbm_machine_clone(m, &g));
     double shift = 0;
     RBM_OKAY(ctx, rbm_machine_set_gauge(g, RBM_GAUGE_ZERO_SUM, &shift));
@@ -425,7 +270,7 @@ static void test_gauge(void **state)
     RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP2, &s));
     RBM_OKAY(ctx, rbm_mf_new(g, RBM_MF_TAP2, &sg));
     double mv[12], mh[3], mv2[12], mh2[3];
-    double g1 = solve(ctx, s, &p, mv, mh), g2 = solve(ctx, sg, &p, mv2, mh2);
+    double g1 = mfp_solve(ctx, s, &p, mv, mh), g2 = mfp_solve(ctx, sg, &p, mv2, mh2);
     assert_true(fabs(shift) > 0.1);
     rbm_assert_close(-g1, -g2 + shift, 1e-12, 1e-10,
                      "log Z_TAP(before) = log Z_TAP(after) + shift");
@@ -444,27 +289,34 @@ static void test_gauge(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    rbm_context *ctx = rbm_test_context();
-    pmodel p;
-    random_pmodel(&p, 3, 3, 2, RBM_UNIT_BERNOULLI, 3, 0.5);
-    rbm_machine *m = pmachine(ctx, &p, 0.5);
+    mfp_fixture f;
+    mfp_fixture_new(&f, 3, 3, 2, RBM_UNIT_BERNOULLI, 3, 0.5, 0.5, RBM_MF_TAP2);
+    rbm_context *ctx = f.ctx;
+    rbm_machine *m = f.m;
     rbm_mf *s = NULL;
     RBM_CHECK(ctx, rbm_mf_new(m, RBM_MF_TAP3, &s), RBM_ERR_UNSUPPORTED);
     assert_null(s);
-    RBM_OKAY(ctx, rbm_mf_new(m, RBM_MF_TAP2, &s));
-    double mv[9], mh[2] = {0.5, 0.5}, keep[9], H[25] = {0};
+    s = f.s;
+    double mv[9], mh[2] = {0.5, 0.5}, keep[9], H[121] = {0};
     for (size_t k = 0; k < 9; k++)
         mv[k] = 1.0 / 3;
-    RBM_CHECK(ctx, rbm_mf_hessian(s, mv, 9, mh, 2, H, 25), RBM_ERR_UNSUPPORTED);
+    RBM_CHECK(ctx, rbm_mf_hessian(s, mv, 9, mh, 2, H, 25), RBM_ERR_SHAPE);
     rbm_mf_points *pts = NULL;
-    RBM_CHECK(ctx, rbm_mf_fixed_points_random(s, 4, 1, &pts), RBM_ERR_UNSUPPORTED);
-    assert_non_null(strstr(rbm_context_last_error(ctx), "Potts"));
-    RBM_CHECK(ctx, rbm_mf_fixed_points(s, 1, mv, 9, NULL, 0, &pts), RBM_ERR_UNSUPPORTED);
+    mv[0] = 0.5; /* site 0 sums to 1.1667 */
+    RBM_CHECK(ctx, rbm_mf_fixed_points(s, 1, mv, 9, NULL, 0, &pts), RBM_ERR_OUT_OF_RANGE);
     assert_null(pts);
+    mv[0] = 1.0 / 3;
     uint8_t rows[3] = {0, 1, 2};
     rbm_dataset *d = NULL;
     RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, rows, RBM_DTYPE_UINT8, 1, 3, RBM_COPY, &d));
     RBM_CHECK(ctx, rbm_mf_dynamics_step(s, m, d, 1, 1, 0.1, NULL), RBM_ERR_UNSUPPORTED);
+    assert_non_null(strstr(rbm_context_last_error(ctx), "Potts"));
+    uint8_t bad[3] = {0, 3, 2}; /* a start that is not a state (the dataset is not categorical) */
+    rbm_dataset *db = NULL;
+    RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, bad, RBM_DTYPE_UINT8, 1, 3, RBM_COPY, &db));
+    RBM_CHECK(ctx, rbm_mf_fixed_points_data(s, db, 1, 1, &pts), RBM_ERR_INVALID_ARGUMENT);
+    assert_null(pts);
+    rbm_dataset_free(db);
     double g = 0;
     RBM_CHECK(ctx, rbm_mf_free_energy(s, mv, 3, mh, 2, &g), RBM_ERR_SHAPE);
     mv[4] = 0.2; /* site 1 sums to 0.8667 */
@@ -481,9 +333,53 @@ static void test_refusals(void **state)
     double gv[9], gh[2];
     RBM_CHECK(ctx, rbm_mf_gradient(s, mv, 9, mh, 2, gv, 9, gh, 2), RBM_ERR_OUT_OF_RANGE);
     rbm_dataset_free(d);
-    rbm_mf_free(s);
-    rbm_machine_free(m);
-    rbm_context_free(ctx);
+    mfp_fixture_free(&f);
+}
+
+/* The Hessian of Gamma (N q + N_h square, the entries taken as
+ * independent) against central differences of the gradient: along a
+ * direction d that keeps the sites on their simplexes, the projected
+ * gradient moves by P H d (P: the mean over each site's states removed). */
+static void check_hessian(rbm_unit_kind hk, rbm_mf_method method)
+{
+    mfp_fixture f;
+    mfp_fixture_new(&f, 3, 3, 2, hk, 9, 0.6, hk == RBM_UNIT_GAUSSIAN ? 0.3 : 0.7, method);
+    const pmodel p = f.p;
+    const double h = 1e-5;
+    const size_t nw = p.n * p.q, N = nw + p.nh;
+    double mv[MAXW], mh[MAXH], H[(MAXW + MAXH) * (MAXW + MAXH)];
+    mfp_random_point(&p, mv, mh);
+    RBM_OKAY(f.ctx, rbm_mf_hessian(f.s, mv, nw, mh, p.nh, H, N * N));
+    for (size_t x = 0; x < N; x++)
+        for (size_t y = 0; y < x; y++)
+            rbm_assert_close(H[x * N + y], H[y * N + x], 0, 1e-13, "symmetric Hessian");
+    for (int t = 0; t < 3; t++) {
+        double d[MAXW + MAXH], Hd[MAXW + MAXH] = {0}, g[2][MAXW + MAXH];
+        mfp_direction(&p, d);
+        for (size_t x = 0; x < N; x++)
+            for (size_t y = 0; y < N; y++)
+                Hd[x] += H[x * N + y] * d[y];
+        mfp_site_center(&p, Hd); /* the visible rows, projected */
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double x[MAXW], y[MAXH];
+            mfp_shift(&p, mv, mh, d, sgn ? -h : h, x, y);
+            RBM_OKAY(f.ctx, rbm_mf_gradient(f.s, x, nw, y, p.nh, g[sgn], nw, g[sgn] + nw, p.nh));
+        }
+        for (size_t k = 0; k < N; k++)
+            rbm_assert_close((g[0][k] - g[1][k]) / (2 * h), Hd[k], 1e-6, 1e-6,
+                             "Hessian . d vs finite difference of the gradient");
+    }
+    mfp_fixture_free(&f);
+}
+
+static void test_hessian(void **state)
+{
+    (void)state;
+    check_hessian(RBM_UNIT_BERNOULLI, RBM_MF_NAIVE);
+    check_hessian(RBM_UNIT_BERNOULLI, RBM_MF_TAP2);
+    check_hessian(RBM_UNIT_ISING, RBM_MF_TAP2);
+    check_hessian(RBM_UNIT_GAUSSIAN, RBM_MF_NAIVE);
+    check_hessian(RBM_UNIT_GAUSSIAN, RBM_MF_TAP2);
 }
 
 int main(void)
@@ -497,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_derivatives),
         cmocka_unit_test(test_gauge),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_hessian),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

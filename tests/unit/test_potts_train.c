@@ -316,7 +316,8 @@ static void test_model_file_and_resume(void **state)
 }
 
 /* Potts states are checked at every door: sampler states, the trainer's
- * data; MF/TAP/PT estimators refuse. */
+ * data; TAP3 and PT estimators refuse (MF and TAP2:
+ * test_meanfield_potts_points.c). */
 static void test_refusals(void **state)
 {
     (void)state;
@@ -337,8 +338,7 @@ static void test_refusals(void **state)
     RBM_CHECK(ctx, rbm_sampler_set_visible(s, v, 4 * N), RBM_ERR_INVALID_ARGUMENT);
     rbm_sampler_free(s);
     rbm_estimator *e = NULL;
-    const rbm_estimator_kind no[] = {RBM_ESTIMATOR_MF, RBM_ESTIMATOR_TAP2, RBM_ESTIMATOR_TAP3,
-                                     RBM_ESTIMATOR_PT};
+    const rbm_estimator_kind no[] = {RBM_ESTIMATOR_TAP3, RBM_ESTIMATOR_PT};
     for (size_t k = 0; k < sizeof no / sizeof no[0]; k++) {
         RBM_CHECK(ctx, rbm_estimator_new(m, no[k], 4, 1, &e), RBM_ERR_INVALID_ARGUMENT);
         assert_null(e);
