@@ -201,7 +201,7 @@ static void report_plots(const struct cli_report_input *in, const rbm_svd *svd,
 }
 
 /* A Potts machine: the spectrum in the zero-sum gauge, its modes per site
- * (cli_logo.c) and log Z; no fixed-point search yet. */
+ * (cli_logo.c) and log Z; no TAP fixed points yet. */
 static void potts_report(rbm_context *ctx, const struct cli_report_input *in)
 {
     char note[1024];
@@ -217,7 +217,7 @@ static void potts_report(rbm_context *ctx, const struct cli_report_input *in)
     report_spectrum(have_spec, &si, note, in);
     if (have_spec)
         cli_potts_modes(ctx, in, svd, &si);
-    printf("TAP states  - (the fixed-point search does not take a Potts machine yet)\n");
+    printf("TAP states  - (not searched for a Potts machine by this report yet)\n");
     report_exact_log_z(ctx, in->m, in->data, "log Z       ");
     if (have_spec)
         cli_spectrum_free(&si);

@@ -169,8 +169,8 @@ expect_error 2 "train --alphabet with image data" train --alphabet dna --visible
 expect_error 2 "train --reweight with --no-reweight" \
     train --data "$FN3" --reweight 0.7 --no-reweight --quiet
 expect_error 2 "train --alphabet with a repeated symbol" train --data "$FN3" --alphabet AAC --quiet
-expect_error 2 "train --estimator tap2 on a Potts machine" \
-    train --data "$FN3" --estimator tap2 --quiet
+expect_error 2 "train --estimator tap3 on a Potts machine" \
+    train --data "$FN3" --estimator tap3 --quiet
 expect_error 2 "train --track-spectrum on a Potts machine" \
     train --data "$FN3" --track-spectrum --quiet
 expect_error 2 "train --reweight 1.5" train --data "$FN3" --reweight 1.5 --quiet
