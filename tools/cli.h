@@ -17,11 +17,13 @@
  *                   the phase of a machine: train's report, spectrum, analyze
  *   cli_plots.c     the report's gnuplot plots, the PNG grid of samples
  *   cli_report.c    the spectral and thermodynamic report after 'rbm train'
+ *   cli_logo.c      its modes of a Potts machine per site, sequence logos
  *   cli_training.c  train's step loop (progress, log-likelihood, checkpoints)
  *   cli_interop.c   the model loader of every command (model files, librbm
  *                   and rbms archives, --update), HDF5 --data, train's
  *                   --init and --archive (docs/interop.md)
  *   cli_history.c   spectrum --history
+ *   cli_seq.c       alignments (--data FILE.sto --visible potts), Potts machines
  *
  * Uses only the public librbm API (<rbm/rbm.h>). Output conventions
  * (README.md, "The `rbm` program"): results on stdout (a report, or with
@@ -61,6 +63,8 @@ enum {
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #else
 #define PRINTF_LIKE(f, a)
+#include "cli_seq.h"
+
 #endif
 
 /* ---- commands (cmd_*.c): argv after the command name ---- */
@@ -165,7 +169,8 @@ extern struct cli_data_given cli_data_given;
 #define CLI_DATA_READ_OPTIONS                                                   \
     {"--max-data-bytes", .type = OPT_BYTES, .dst = &cli_data_read.max_bytes},   \
         {"--csv-header", .type = OPT_CHOICE, .choice = &CLI_CSV_HEADER_CHOICE,  \
-         .dst = &cli_data_read.csv_header}
+         .dst = &cli_data_read.csv_header},                                     \
+        CLI_ALIGNMENT_OPTIONS
 /* Their lines of --help. */
 #define CLI_DATA_READ_HELP                                                      \
     "  --max-data-bytes N    refuse a data file that decodes to more than N\n"  \
@@ -282,6 +287,14 @@ struct cli_data_info {
     char transform[160]; /* what was done to the raw values ("none" if nothing) */
     size_t rows, cols;
     double min, max; /* range after the transform */
+    /* an alignment (n_states > 0: categorical data for Potts units) */
+    uint32_t n_states;
+    char alphabet[256];   /* the q symbols */
+    uint32_t flags;       /* rbm_alignment_flag bits it was read with */
+    uint64_t unknown;     /* unknown symbols read as gaps */
+    double theta;         /* reweighting threshold (NaN: not reweighted) */
+    double m_eff;         /* sum of the weights (rows when not reweighted) */
+    double reweight_seconds;
 };
 
 /* Where data comes from and for which units: the --data value, its kind,
@@ -293,6 +306,12 @@ struct cli_data_info {
 struct cli_data_read_opts {
     uint64_t max_bytes; /* RBM_MAX_DATA_BYTES_DEFAULT unless given */
     uint32_t csv_header; /* RBM_CSV_HEADER_* */
+    /* alignments (cli_seq.c): --alphabet, --drop-inserts, --strict-symbols,
+     * --reweight THETA, --no-reweight; *_set: given in this run */
+    const char *alphabet; /* a name or the symbols; NULL: not given */
+    int drop_inserts, strict_symbols, no_reweight;
+    double reweight;
+    int reweight_set;
 };
 extern struct cli_data_read_opts cli_data_read;
 
@@ -302,6 +321,7 @@ struct cli_data_spec {
     rbm_unit_kind visible;
     uint64_t seed;
     size_t synth_dims;
+    int visible_auto; /* visible not chosen: an alignment file makes it potts */
 };
 
 /* Load or generate the data of spec and bring it into the support of the
@@ -330,8 +350,8 @@ void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
  * --sigma-v/--sigma-h (NaN: not given) on a new machine (0, or -1 after
  * the message). */
 int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
-                                rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
-                                size_t batch, size_t rows);
+                                rbm_unit_kind hidden, size_t n_visible, size_t n_states,
+                                size_t n_hidden, size_t batch, size_t rows);
 int cli_train_set_sigmas(rbm_context *ctx, rbm_machine *m, double sigma_v, double sigma_h);
 /* --track-spectrum's start: the tracker of the first n_modes modes with the
  * census of the training data, its first record at step, and (fpt not
@@ -389,8 +409,12 @@ const char *cli_provenance_value(const char *prov, const char *key, char *buf, s
 void cli_print_model_line(const char *path, const rbm_machine *m);
 void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m);
 /* Units of the smaller discrete (bernoulli or ising) layer of m, the layer
- * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form). */
+ * exact computations enumerate; 0 for a Gauss-Gauss machine (closed form).
+ * A Potts layer of N sites of q states counts as ceil(N log2 q) units. */
 size_t cli_enum_units(const rbm_machine *m);
+
+
+/* cli_seq.c and cli_logo.c (alignments, Potts machines): cli_seq.h. */
 
 /* ---- cli_interop.c, cli_history.c, cmd_export.c (docs/interop.md) ---- */
 
@@ -544,7 +568,9 @@ void cli_compare_free(struct cli_compare *c);
 
 /* SVD of W, bulk analysis and (data not NULL, k > 0) overlaps of the first
  * k modes with the data's top principal directions. *svd_out (may be NULL)
- * receives the decomposition. Returns 0, or -1 with the reason in note. */
+ * receives the decomposition. A Potts machine is decomposed in the
+ * zero-sum gauge, without overlaps or census. Returns 0, or -1 with the
+ * reason in note. */
 int cli_compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
                          size_t k, struct cli_spectrum *si, rbm_svd **svd_out, char *note,
                          size_t note_len);
@@ -618,6 +644,8 @@ void cli_json_phase(FILE *f, int *first, const struct cli_phase *pi);
 /* Run "gnuplot SCRIPT" in dir with its output in dir/gnuplot.log.
  * Returns 0, 127 when gnuplot cannot be run, another value on failure. */
 int cli_run_gnuplot(const char *dir, const char *script);
+/* The same for "PROGRAM SCRIPT" (found on PATH) with its output in dir/log. */
+int cli_run_plotter(const char *dir, const char *program, const char *script, const char *log);
 
 /* What the report's plots show. */
 struct cli_plot_input {
@@ -671,8 +699,10 @@ struct cli_report_input {
     const struct cli_fp_track *fp_track; /* --track-fixed-points history, or NULL */
 };
 
-/* Print the spectral and thermodynamic report of a trained machine. */
+/* Print the spectral and thermodynamic report of a trained machine (of a
+ * Potts machine: the spectrum, its modes per site, log Z). */
 void cli_train_report(rbm_context *ctx, const struct cli_report_input *in);
+
 
 /* ---- cli_training.c ---- */
 
@@ -725,5 +755,7 @@ struct cli_train_result {
 int cli_run_training(rbm_context *ctx, rbm_trainer *t, const rbm_dataset *data,
                      const struct cli_training_plan *plan, struct cli_train_result *res,
                      rbm_mode_tracker *tracker);
+
+#include "cli_seq.h"
 
 #endif

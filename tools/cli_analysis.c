@@ -76,7 +76,18 @@ int cli_compute_spectrum(rbm_context *ctx, const rbm_machine *m, const rbm_datas
     if (svd_out)
         *svd_out = NULL;
     rbm_svd *svd = NULL;
-    rbm_status st = rbm_svd_new(m, &svd);
+    rbm_machine *gauged = NULL;
+    rbm_status st = RBM_OK;
+    if (rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_POTTS) {
+        /* modes are read in the zero-sum gauge (docs/potts.md); the PCA
+         * overlaps and the census compare with real-valued columns */
+        data = NULL;
+        if ((st = rbm_machine_clone(m, &gauged)) == RBM_OK)
+            st = rbm_machine_set_gauge(gauged, RBM_GAUGE_ZERO_SUM, NULL);
+    }
+    if (st == RBM_OK)
+        st = rbm_svd_new(gauged ? gauged : m, &svd);
+    rbm_machine_free(gauged);
     if (st != RBM_OK) {
         cli_lib_note(note, note_len, ctx, st, "cannot decompose W");
         return -1;

@@ -17,6 +17,7 @@ void cli_record_provenance(rbm_machine *m, const char *data, uint64_t seed,
              "transform=%s\n",
              data, (unsigned long long)seed, di->rows, di->cols, cli_unit_name(visible),
              di->transform);
+    cli_alignment_provenance(text, sizeof text, di);
     /* optional metadata: a failure only loses it */
     rbm_machine_set_provenance(m, text);
 }
@@ -41,12 +42,19 @@ const char *cli_provenance_value(const char *prov, const char *key, char *buf, s
 }
 
 int cli_train_check_combination(rbm_estimator_kind est, rbm_unit_kind visible,
-                                rbm_unit_kind hidden, size_t n_visible, size_t n_hidden,
-                                size_t batch, size_t rows)
+                                rbm_unit_kind hidden, size_t n_visible, size_t n_states,
+                                size_t n_hidden, size_t batch, size_t rows)
 {
     int gauss_gauss = visible == RBM_UNIT_GAUSSIAN && hidden == RBM_UNIT_GAUSSIAN;
+    if (hidden == RBM_UNIT_POTTS) {
+        cli_errorf("--hidden potts: Potts units are visible units only (docs/potts.md); use "
+                   "bernoulli, ising or gaussian hidden units");
+        return EXIT_USAGE;
+    }
+    /* the enumerated visible layer of a Potts machine has q^N states */
+    double v_bits = n_states > 1 ? (double)n_visible * log2((double)n_states) : (double)n_visible;
     if (est == RBM_ESTIMATOR_EXACT && !gauss_gauss) {
-        int v_ok = visible != RBM_UNIT_GAUSSIAN && n_visible <= RBM_EXACT_MAX_UNITS;
+        int v_ok = visible != RBM_UNIT_GAUSSIAN && v_bits <= RBM_EXACT_MAX_UNITS + 1e-9;
         int h_ok = hidden != RBM_UNIT_GAUSSIAN && n_hidden <= RBM_EXACT_MAX_UNITS;
         if (!v_ok && !h_ok) {
             cli_errorf("--estimator exact enumerates a bernoulli or ising layer of at most %d "

@@ -51,7 +51,8 @@ static int load_synthetic(rbm_context *ctx, const struct cli_data_spec *o, rbm_d
     return 0;
 }
 
-struct cli_data_read_opts cli_data_read = {RBM_MAX_DATA_BYTES_DEFAULT, RBM_CSV_HEADER_AUTO};
+struct cli_data_read_opts cli_data_read = {.max_bytes = RBM_MAX_DATA_BYTES_DEFAULT,
+                                           .csv_header = RBM_CSV_HEADER_AUTO};
 
 static int ends_with_csv(const char *s)
 {
@@ -94,19 +95,36 @@ static int load_fashion_mnist(rbm_context *ctx, const struct cli_data_spec *o, r
 static int load_file(rbm_context *ctx, const struct cli_data_spec *o, rbm_dataset **ds,
                      struct cli_data_info *info)
 {
+    if (o->visible == RBM_UNIT_POTTS || (o->visible_auto && cli_alignment_options_given()))
+        return cli_load_alignment(ctx, o->data, ds, info);
+    if (cli_alignment_options_given()) {
+        cli_errorf("the alignment options (--alphabet, --drop-inserts, --strict-symbols, "
+                   "--reweight, --no-reweight) apply to alignments read for potts visible "
+                   "units, not to %s ones",
+                   cli_unit_name(o->visible));
+        return EXIT_USAGE;
+    }
     rbm_status st = cli_data_is_hdf5(o->data) ? cli_load_hdf5_data(ctx, o->data, ds)
                     : ends_with_csv(o->data)
                         ? rbm_dataset_load_csv_ex(ctx, o->data, cli_data_read.csv_header, ds)
                         : rbm_dataset_load(ctx, o->data, ds);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot load data from '%s'", o->data);
-        return -1;
+        return EXIT_RUNTIME;
+    }
+    if (rbm_dataset_n_states(*ds) > 0) { /* an alignment, told by its name */
+        if (o->visible_auto)
+            return cli_prepare_alignment(ctx, o->data, *ds, info);
+        cli_errorf("'%s' is an alignment of %u states: it needs potts visible units "
+                   "(--visible potts), not %s ones",
+                   o->data, rbm_dataset_n_states(*ds), cli_unit_name(o->visible));
+        return EXIT_USAGE;
     }
     double lo = 0, hi = 0;
     st = rbm_dataset_range(*ds, &lo, &hi);
     if (st != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot read the range of '%s'", o->data);
-        return -1;
+        return EXIT_RUNTIME;
     }
     int is_u8 = rbm_dataset_dtype(*ds) == RBM_DTYPE_UINT8;
     double mid = is_u8 ? 127.0 : lo + 0.5 * (hi - lo);
@@ -146,6 +164,19 @@ int cli_load_data(rbm_context *ctx, const struct cli_data_spec *spec, rbm_datase
     snprintf(info->transform, sizeof info->transform, "none");
     rbm_context_set_max_data_bytes(ctx, cli_data_read.max_bytes);
     int r;
+    if (spec->visible == RBM_UNIT_POTTS &&
+        (spec->source != DATA_FILE || cli_data_is_hdf5(spec->data))) {
+        cli_errorf("potts visible units read an alignment (--data FILE.fasta or FILE.sto, "
+                   "docs/sequences.md), not %s",
+                   spec->source == DATA_FILE ? "an HDF5 dataset" : spec->data);
+        return EXIT_USAGE;
+    }
+    if (spec->source != DATA_FILE && cli_alignment_options_given()) {
+        cli_errorf("the alignment options (--alphabet, --drop-inserts, --strict-symbols, "
+                   "--reweight, --no-reweight) apply to alignment files, not to %s data",
+                   spec->data);
+        return EXIT_USAGE;
+    }
     if (spec->source == DATA_SYNTHETIC)
         r = load_synthetic(ctx, spec, &ds);
     else if (spec->source == DATA_FASHION_MNIST)
@@ -154,7 +185,7 @@ int cli_load_data(rbm_context *ctx, const struct cli_data_spec *spec, rbm_datase
         r = load_file(ctx, spec, &ds, info);
     if (r != 0) {
         rbm_dataset_free(ds);
-        return EXIT_RUNTIME;
+        return r < 0 ? EXIT_RUNTIME : r;
     }
     info->rows = rbm_dataset_rows(ds);
     info->cols = rbm_dataset_cols(ds);
@@ -175,7 +206,9 @@ void cli_print_data_line(const char *data, enum cli_data_source source, rbm_unit
         printf("fashion-mnist, %zu x %zu", di->rows, di->cols);
     else
         printf("%s, %zu x %zu", data, di->rows, di->cols);
-    if (source != DATA_SYNTHETIC) {
+    if (di->n_states > 0)
+        cli_print_alignment_info(di);
+    else if (source != DATA_SYNTHETIC) {
         if (strcmp(di->transform, "none") == 0)
             printf(" (values used as they are)\n");
         else
@@ -231,16 +264,22 @@ static void data_from_provenance(const rbm_machine *m, const char **data, uint64
 int cli_load_model_data(rbm_context *ctx, const rbm_machine *m, const char **data,
                         uint64_t *seed, rbm_dataset **out, struct cli_data_info *di)
 {
-    size_t nv = rbm_machine_n_visible(m);
+    size_t nv = rbm_machine_n_visible(m), q = rbm_machine_n_states(m, RBM_LAYER_VISIBLE);
     data_from_provenance(m, data, seed);
+    cli_alignment_defaults_from(m);
     struct cli_data_spec spec = {*data, cli_data_source_of(*data),
-                                 rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), *seed, nv};
+                                 rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE), *seed, nv, 0};
     int rc = cli_load_data(ctx, &spec, out, di);
     if (rc != 0)
         return rc;
-    if (di->cols != nv) {
-        cli_errorf("the data '%s' has %zu columns, the model has %zu visible units", *data,
-                   di->cols, nv);
+    if (di->cols != nv || di->n_states != q) {
+        if (di->cols != nv)
+            cli_errorf("the data '%s' has %zu columns, the model has %zu visible units", *data,
+                       di->cols, nv);
+        else
+            cli_errorf("the alignment '%s' has %u states per site (alphabet \"%s\"), the model "
+                       "has %zu (give the model's --alphabet)",
+                       *data, di->n_states, di->alphabet, q);
         rbm_dataset_free(*out);
         *out = NULL;
         return EXIT_RUNTIME;
@@ -264,9 +303,21 @@ void cli_json_model(FILE *f, int *first, const char *path, const rbm_machine *m)
     cli_json_str(f, first, "hidden", cli_unit_name(rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN)));
 }
 
+int cli_exact_is_cheap(const rbm_machine *m)
+{
+    if (rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) != RBM_UNIT_POTTS)
+        return 1;
+    size_t eu = cli_enum_units(m);
+    return eu <= 62 && ldexp((double)rbm_machine_weight_rows(m) * (double)rbm_machine_n_hidden(m),
+                             (int)eu) <= CLI_POTTS_EXACT_OPS;
+}
+
 size_t cli_enum_units(const rbm_machine *m)
 {
     size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    size_t q = rbm_machine_n_states(m, RBM_LAYER_VISIBLE);
+    if (q > 1) /* q^N visible states */
+        nv = (size_t)ceil((double)nv * log2((double)q) - 1e-9);
     int vd = rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) != RBM_UNIT_GAUSSIAN;
     int hd = rbm_machine_unit_kind(m, RBM_LAYER_HIDDEN) != RBM_UNIT_GAUSSIAN;
     if (vd && hd)

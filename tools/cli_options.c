@@ -132,6 +132,7 @@ static const struct enum_name UNIT_NAMES[] = {
     {"bernoulli", RBM_UNIT_BERNOULLI},
     {"ising", RBM_UNIT_ISING},
     {"gaussian", RBM_UNIT_GAUSSIAN},
+    {"potts", RBM_UNIT_POTTS},
 };
 static const struct enum_name OPTIMIZER_NAMES[] = {
     {"sgd", RBM_OPTIMIZER_SGD},
@@ -193,7 +194,7 @@ static int parse_precision(const char *s, void *dst)
     return 0;
 }
 
-const struct cli_choice CLI_UNIT_CHOICE = {"unit kind", "bernoulli, ising or gaussian",
+const struct cli_choice CLI_UNIT_CHOICE = {"unit kind", "bernoulli, ising, gaussian or potts",
                                            parse_unit};
 const struct cli_choice CLI_ESTIMATOR_CHOICE = {
     "estimator", "cd, pcd, exact, mf, tap, tap2, tap3 or pt", parse_estimator};

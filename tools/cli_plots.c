@@ -39,6 +39,11 @@ static int close_plot_file(FILE **f, const char *path, char *note, size_t nn)
 
 int cli_run_gnuplot(const char *dir, const char *script)
 {
+    return cli_run_plotter(dir, "gnuplot", script, "gnuplot.log");
+}
+
+int cli_run_plotter(const char *dir, const char *program, const char *script, const char *log)
+{
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -47,7 +52,7 @@ int cli_run_gnuplot(const char *dir, const char *script)
     if (pid == 0) {
         if (chdir(dir) != 0)
             _exit(126);
-        int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
@@ -58,7 +63,7 @@ int cli_run_gnuplot(const char *dir, const char *script)
             dup2(in, STDIN_FILENO);
             close(in);
         }
-        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        execlp(program, program, script, (char *)NULL);
         _exit(127);
     }
     int status = 0;

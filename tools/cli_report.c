@@ -110,6 +110,9 @@ static void report_fixed_points(int have_fp, const struct cli_fixed_points *fi, 
     }
 }
 
+static void report_exact_log_z(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
+                               const char *lead);
+
 /* log Z from the fixed points, and the exact one when the smaller layer
  * has at most 20 units. */
 static void report_log_z(rbm_context *ctx, const rbm_machine *m, int have_fp,
@@ -122,22 +125,36 @@ static void report_log_z(rbm_context *ctx, const rbm_machine *m, int have_fp,
                fi->best);
     else
         printf("log Z       TAP - (no fixed point)\n");
+    report_exact_log_z(ctx, m, NULL, "            ");
+}
+
+/* The exact log Z when the smaller layer has at most 20 units (and with
+ * data, the exact mean log-likelihood). */
+static void report_exact_log_z(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *data,
+                               const char *lead)
+{
     size_t eu = cli_enum_units(m);
-    if (eu > 20) {
-        printf("            exact: not cheap (the smaller layer has %zu units); 'rbm eval "
+    if (eu > 20 || !cli_exact_is_cheap(m)) {
+        printf("%sexact: not cheap (the smaller layer has %zu units%s); 'rbm eval "
                "--method ais' estimates it\n",
-               eu);
+               lead, eu, eu > 20 ? "" : " of N q N_h operations each");
         return;
     }
     double lz = NAN;
     rbm_status st = rbm_exact_log_z(m, &lz);
+    double ll = NAN;
+    if (st == RBM_OK && data)
+        st = rbm_log_likelihood(m, data, lz, &ll);
     if (st == RBM_OK) {
-        printf("            exact %.4f (%s)\n", lz,
+        printf("%sexact %.4f (%s)", lead, lz,
                eu == 0 ? "gauss-gauss closed form" : "enumeration of the smaller layer");
+        if (data)
+            printf("; mean log-likelihood of the data %.4f nats", ll);
+        printf("\n");
     } else {
         char note[1024];
         cli_lib_note(note, sizeof note, ctx, st, "exact log Z");
-        printf("            %s\n", note);
+        printf("%s%s\n", lead, note);
     }
 }
 
@@ -183,9 +200,37 @@ static void report_plots(const struct cli_report_input *in, const rbm_svd *svd,
     free(dproj);
 }
 
+/* A Potts machine: the spectrum in the zero-sum gauge, its modes per site
+ * (cli_logo.c) and log Z; no TAP fixed points yet. */
+static void potts_report(rbm_context *ctx, const struct cli_report_input *in)
+{
+    char note[1024];
+    struct cli_spectrum si;
+    rbm_svd *svd = NULL;
+    if (!in->quiet) {
+        fprintf(stderr, "rbm: report: spectrum, modes per site%s\n",
+                in->plots_dir ? ", plots" : "");
+        fflush(stderr);
+    }
+    printf("\n-- spectral report of a Potts machine (docs/potts.md, docs/spectral.md) --\n");
+    int have_spec = cli_compute_spectrum(ctx, in->m, NULL, 0, &si, &svd, note, sizeof note) == 0;
+    report_spectrum(have_spec, &si, note, in);
+    if (have_spec)
+        cli_potts_modes(ctx, in, svd, &si);
+    printf("TAP states  - (not searched for a Potts machine by this report yet)\n");
+    report_exact_log_z(ctx, in->m, in->data, "log Z       ");
+    if (have_spec)
+        cli_spectrum_free(&si);
+    rbm_svd_free(svd);
+}
+
 void cli_train_report(rbm_context *ctx, const struct cli_report_input *in)
 {
     const rbm_machine *m = in->m;
+    if (rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_POTTS) {
+        potts_report(ctx, in);
+        return;
+    }
     char note[1024], fp_note[1024];
     struct cli_spectrum si;
     struct cli_fixed_points fi;

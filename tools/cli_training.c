@@ -366,7 +366,7 @@ static double max_abs(const double *x, size_t n)
 
 int cli_warn_parameter_range(const rbm_machine *m, double lr)
 {
-    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    size_t nv = rbm_machine_weight_rows(m), nh = rbm_machine_n_hidden(m);
     if (nv == 0 || nh == 0 || nv > SIZE_MAX / nh)
         return 0;
     size_t nw = nv * nh;

@@ -116,8 +116,10 @@ void cli_usage_eval(FILE *f)
           "  --no-pl               skip the pseudo-likelihood\n"
           "  --data-seed S         the --seed the synthetic data was made with in 'rbm\n"
           "                        train' (default 1, its default)\n"
-          CLI_DATA_READ_HELP
-          CLI_MODEL_READ_HELP
+          CLI_DATA_READ_HELP,
+          f);
+    cli_usage_alignment(f);
+    fputs(CLI_MODEL_READ_HELP
           "  --json                print one JSON object on stdout instead of the report\n"
           "  --quiet               no progress display on stderr\n"
           "  -h, --help            show this help\n"
@@ -292,7 +294,7 @@ static rbm_ais *new_ais(rbm_context *ctx, const rbm_machine *m, const rbm_datase
         cli_lib_errorf(ctx, st, "cannot set the AIS base rate from the data");
     } else if (r->base != BASE_DATA &&
                (st = rbm_ais_set_base_biases(ais, r->base == BASE_UNIFORM ? r->zeros : NULL,
-                                             rbm_machine_n_visible(m))) != RBM_OK) {
+                                             rbm_machine_weight_rows(m))) != RBM_OK) {
         cli_lib_errorf(ctx, st, "cannot set the AIS base biases");
     } else {
         rbm_ais_set_reverse_burn_in(ais, o->burn_in);
@@ -359,7 +361,7 @@ static int eval_ais(rbm_context *ctx, const rbm_machine *m, const rbm_dataset *d
     r->base = o->base != BASE_AUTO ? o->base
               : rbm_machine_unit_kind(m, RBM_LAYER_VISIBLE) == RBM_UNIT_ISING ? BASE_UNIFORM
                                                                              : BASE_DATA;
-    r->zeros = calloc(rbm_machine_n_visible(m), sizeof *r->zeros);
+    r->zeros = calloc(rbm_machine_weight_rows(m), sizeof *r->zeros);
     if (!r->zeros) {
         cli_errorf("out of memory");
         return EXIT_RUNTIME;
@@ -433,7 +435,8 @@ static int choose_method(const rbm_machine *m, const struct eval_opts *o, struct
     int gauss_gauss = vk == RBM_UNIT_GAUSSIAN && hk == RBM_UNIT_GAUSSIAN;
     r->method = o->method;
     if (r->method == METHOD_AUTO)
-        r->method = gauss_gauss || (eu <= RBM_EXACT_MAX_UNITS && !o->runs_set && !o->betas_set)
+        r->method = gauss_gauss || (eu <= RBM_EXACT_MAX_UNITS && cli_exact_is_cheap(m) &&
+                                    !o->runs_set && !o->betas_set)
                         ? METHOD_EXACT
                         : METHOD_AIS;
     if (r->method == METHOD_EXACT && eu > RBM_EXACT_LOG_Z_MAX_UNITS) {
@@ -648,6 +651,7 @@ static void print_eval_json(const struct eval_opts *o, const rbm_machine *m,
     cli_json_str(f, &first, "data", o->data);
     cli_json_str(f, &first, "transform", di->transform);
     cli_json_size(f, &first, "n_rows", di->rows);
+    cli_json_alignment(f, &first, di);
     cli_json_str(f, &first, "method",
                  r->method == METHOD_EXACT ? "exact"
                  : r->method == METHOD_PT  ? "pt"

@@ -107,7 +107,7 @@ static void linear_free(struct linear_run *L)
 static int linear_setup(rbm_context *ctx, const struct linear_opts *o, struct linear_run *L)
 {
     struct cli_data_spec spec = {o->data, cli_data_source_of(o->data), RBM_UNIT_GAUSSIAN,
-                                 o->seed, 0};
+                                 o->seed, 0, 0};
     int rc = cli_load_data(ctx, &spec, &L->data, &L->di);
     if (rc != 0)
         return rc;

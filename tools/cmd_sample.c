@@ -1,6 +1,7 @@
 /* cmd_sample.c — 'rbm sample MODEL': persistent Gibbs chains of a saved
  * model, written as a PNG grid of images (image-shaped models), a NumPy
- * .npy file (rbm_dataset_save_npy) or a text file. */
+ * .npy file (rbm_dataset_save_npy), a text file, or for a Potts model
+ * sequences as FASTA (cli_seq.c). */
 #include "cli.h"
 #include "cli_tempering.h"
 
@@ -14,7 +15,7 @@
 #define SAMPLE_MAX_N 1000000
 #define PNG_MAX_SIDE 1000000 /* libpng's limit on the width and height */
 
-enum sample_format { FORMAT_PNG, FORMAT_NPY, FORMAT_TXT };
+enum sample_format { FORMAT_PNG, FORMAT_NPY, FORMAT_TXT, FORMAT_FASTA };
 
 struct sample_opts {
     const char *model;
@@ -48,10 +49,15 @@ void cli_usage_sample(FILE *f)
           "                        default: random states\n"
           "  --data-seed S         the --seed of 'rbm train' for synthetic data\n"
           "                        (default 1)\n"
-          CLI_DATA_READ_HELP
-          CLI_MODEL_READ_HELP
-          "  --out FILE.png|FILE.npy|FILE.txt   (default rbm-samples.png for image-\n"
-          "                        shaped models, rbm-samples.npy otherwise)\n"
+          CLI_DATA_READ_HELP,
+          f);
+    cli_usage_alignment(f);
+    fputs(CLI_MODEL_READ_HELP
+          "  --out FILE.png|FILE.npy|FILE.txt|FILE.fasta   (default rbm-samples.png\n"
+          "                        for image-shaped models, rbm-samples.fasta for\n"
+          "                        Potts models, rbm-samples.npy otherwise); FASTA: the\n"
+          "                        sequences of a Potts model in its alphabet (the one\n"
+          "                        recorded by 'rbm train', or --alphabet)\n"
           "  --pt R                parallel tempering with R >= 2 replicas (betas from 0 to\n"
           "                        1, tuned to equal swap acceptance first); the samples\n"
           "                        are the beta = 1 replica's; a step is one PT sweep;\n"
@@ -99,7 +105,7 @@ static int parse_sample_opts(int argc, char **argv, struct sample_opts *o)
         {"--steps", .type = OPT_SIZE, .dst = &o->steps, .min = 0},
         {"--seed", .type = OPT_U64, .dst = &o->seed},
         {"--out", .type = OPT_STRING, .dst = &o->out,
-         .expected = "expected FILE.png, FILE.npy or FILE.txt"},
+         .expected = "expected FILE.png, FILE.npy, FILE.txt or FILE.fasta"},
     };
     const struct cli_args args = {.cmd = "sample", .opts = opts, .n_opts = ARRAY_LEN(opts),
                                   .model = &o->model};
@@ -119,9 +125,11 @@ static int format_of(const char *out, enum sample_format *fmt)
         *fmt = FORMAT_NPY;
     else if (cli_has_suffix(out, ".txt"))
         *fmt = FORMAT_TXT;
+    else if (cli_has_suffix(out, ".fasta") || cli_has_suffix(out, ".fa"))
+        *fmt = FORMAT_FASTA;
     else {
-        cli_errorf("unknown output type for --out '%s' (expected FILE.png, FILE.npy or "
-                   "FILE.txt)",
+        cli_errorf("unknown output type for --out '%s' (expected FILE.png, FILE.npy, FILE.txt "
+                   "or FILE.fasta)",
                    out);
         return EXIT_USAGE;
     }
@@ -141,6 +149,7 @@ struct sample_run {
     struct cli_data_info di;
     struct cli_grid g;
     double sample_seconds;
+    char alphabet[260]; /* FASTA: the symbols of the states */
 };
 
 static void free_run(struct sample_run *r)
@@ -176,8 +185,29 @@ static size_t image_side(const struct sample_run *r, size_t *ih, size_t *iw)
 static int plan_output(struct sample_run *r)
 {
     size_t ih, iw, nv = rbm_machine_n_visible(r->m);
-    int image = image_side(r, &ih, &iw) > 0;
+    int potts = rbm_machine_unit_kind(r->m, RBM_LAYER_VISIBLE) == RBM_UNIT_POTTS;
+    int image = !potts && image_side(r, &ih, &iw) > 0;
     int rc;
+    if (potts && !r->o.out) {
+        r->o.out = "rbm-samples.fasta";
+        r->fmt = FORMAT_FASTA;
+        if ((rc = cli_check_output_path(r->o.out, "the samples")) != 0)
+            return rc;
+    }
+    if (r->fmt == FORMAT_FASTA && !potts) {
+        cli_errorf("FASTA output holds the sequences of a Potts model; this model's visible "
+                   "units are %s (use FILE.npy or FILE.txt)",
+                   cli_unit_name(rbm_machine_unit_kind(r->m, RBM_LAYER_VISIBLE)));
+        return EXIT_USAGE;
+    }
+    if (potts && (r->fmt == FORMAT_PNG || r->o.means)) {
+        cli_errorf("%s a Potts model's samples: they are sequences (use FILE.fasta, or FILE.npy "
+                   "or FILE.txt for the state indices)",
+                   r->o.means ? "--means does not apply to" : "no PNG image of");
+        return EXIT_USAGE;
+    }
+    if (r->fmt == FORMAT_FASTA)
+        return cli_sample_alphabet(r->m, r->alphabet, sizeof r->alphabet);
     if (!r->o.out) {
         r->o.out = image ? "rbm-samples.png" : "rbm-samples.npy";
         r->fmt = image ? FORMAT_PNG : FORMAT_NPY;
@@ -217,7 +247,7 @@ static int start_chains(struct sample_run *r)
         return rc;
     r->v = malloc(n * nv * sizeof *r->v);
     r->h = malloc(n * nh * sizeof *r->h);
-    r->mean = malloc(n * nv * sizeof *r->mean);
+    r->mean = malloc(n * rbm_machine_weight_rows(r->m) * sizeof *r->mean); /* N q for Potts */
     if (!r->v || !r->h || !r->mean) {
         cli_errorf("out of memory for %zu chains of %zu + %zu units", n, nv, nh);
         return EXIT_RUNTIME;
@@ -288,13 +318,16 @@ static int write_samples(struct sample_run *r)
     rbm_status st;
     if (cli_chains_states(r->ctx, &r->c, r->v, r->h) != 0)
         return EXIT_RUNTIME;
-    if ((st = rbm_machine_visible_mean(r->m, n, r->h, n * nh, r->mean, n * nv)) != RBM_OK) {
+    size_t nm = n * rbm_machine_weight_rows(r->m);
+    if ((st = rbm_machine_visible_mean(r->m, n, r->h, n * nh, r->mean, nm)) != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot read the chains");
         return EXIT_RUNTIME;
     }
     const double *x = r->o.means ? r->mean : r->v;
     if (r->fmt == FORMAT_NPY)
         return write_npy(r, x);
+    if (r->fmt == FORMAT_FASTA)
+        return cli_write_fasta(r->ctx, r->m, r->v, n, r->alphabet, r->o.out);
     struct cli_outfile of;
     if (cli_start_output(&of, r->o.out) != 0)
         return EXIT_RUNTIME;
@@ -328,7 +361,12 @@ static void print_sample_json(const struct sample_run *r, double seconds)
     cli_json_str_or_null(f, &first, "data", r->data ? o->data : NULL);
     cli_json_str(f, &first, "out", o->out);
     cli_json_str(f, &first, "format",
-                 r->fmt == FORMAT_PNG ? "png" : r->fmt == FORMAT_NPY ? "npy" : "txt");
+                 r->fmt == FORMAT_PNG     ? "png"
+                 : r->fmt == FORMAT_NPY   ? "npy"
+                 : r->fmt == FORMAT_FASTA ? "fasta"
+                                          : "txt");
+    if (r->fmt == FORMAT_FASTA)
+        cli_json_str(f, &first, "alphabet", r->alphabet);
     cli_json_str(f, &first, "values", values_name(r));
     if (r->fmt == FORMAT_PNG) {
         cli_json_size(f, &first, "image_height", r->g.img_h);
@@ -364,6 +402,9 @@ static void print_sample_report(const struct sample_run *r, double seconds)
         printf("output      %s: %zu x %zu grid of %zu x %zu images (%zu x %zu pixels, grey "
                "levels from E[v|h])\n",
                o->out, g->rows, g->cols, g->img_h, g->img_w, g->height, g->width);
+    else if (r->fmt == FORMAT_FASTA)
+        printf("output      %s: %zu sequences of %zu sites (FASTA, alphabet \"%s\")\n", o->out,
+               o->n, rbm_machine_n_visible(r->m), r->alphabet);
     else
         printf("output      %s: %zu x %zu %s (%s)\n", o->out, o->n, rbm_machine_n_visible(r->m),
                r->fmt == FORMAT_NPY ? "float64 NPY" : "text", values_name(r));

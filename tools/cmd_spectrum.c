@@ -37,8 +37,10 @@ void cli_usage_spectrum(FILE *f)
           "                        synthetic: the built-in data of the model's visible\n"
           "                        kind and size, generated with --data-seed)\n"
           "  --data-seed S         the --seed of 'rbm train' for synthetic data (default 1)\n"
-          CLI_DATA_READ_HELP
-          CLI_MODEL_READ_HELP
+          CLI_DATA_READ_HELP,
+          f);
+    cli_usage_alignment(f);
+    fputs(CLI_MODEL_READ_HELP
           "  --modes K             modes compared with the top K principal directions\n"
           "                        (default 5, at most min(N_v, N_h))\n"
           "  --compare OTHER       (repeatable, up to 16) per-mode reproducibility: the\n"
@@ -108,10 +110,11 @@ static void print_spectrum_json(const struct spectrum_opts *o, const rbm_machine
     cli_json_key(f, &first, "modes");
     fputc('[', f);
     for (size_t a = 0; a < si->r; a++) {
-        fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s, \"subspace_overlap\": %.17g, "
-                   "\"significant\": %s",
-                a ? ", " : "", si->w[a], a < si->n_outside ? "true" : "false", si->q[a],
-                si->sig[a] ? "true" : "false");
+        fprintf(f, "%s{\"w\": %.17g, \"outside_bulk\": %s", a ? ", " : "", si->w[a],
+                a < si->n_outside ? "true" : "false");
+        if (si->have_census) /* not for a Potts machine */
+            fprintf(f, ", \"subspace_overlap\": %.17g, \"significant\": %s", si->q[a],
+                    si->sig[a] ? "true" : "false");
         if (cmp->n_models)
             fprintf(f, ", \"reproducibility\": %.17g, \"best_overlap\": %.17g", cmp->repro[a],
                     cmp->best[a]);
@@ -211,7 +214,8 @@ static int spectrum(rbm_context *ctx, void *arg)
     int rc;
     if ((rc = cli_load_model(ctx, o->model, &m)) != 0)
         goto done;
-    size_t nv = rbm_machine_n_visible(m), nh = rbm_machine_n_hidden(m);
+    /* the rows of W: N q for a Potts machine */
+    size_t nv = rbm_machine_weight_rows(m), nh = rbm_machine_n_hidden(m);
     size_t r = nv < nh ? nv : nh;
     if (o->modes > r) {
         if (o->modes_set) {

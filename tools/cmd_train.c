@@ -38,13 +38,15 @@ static void usage_training(FILE *f)
           "                     midpoint of its range (127 for 8-bit data) and 8-bit\n"
           "                     data for gaussian units is scaled to [0,1]. Data in\n"
           "                     [0,1] for ising units is mapped to 2x-1.\n"
-          CLI_DATA_READ_HELP
-          "\n"
+          CLI_DATA_READ_HELP,
+          f);
+    cli_usage_alignment(f);
+    fputs("\n"
           "machine:\n"
-          "  --visible bernoulli|ising|gaussian   (default ising for synthetic data,\n"
-          "                                        bernoulli otherwise)\n"
+          "  --visible bernoulli|ising|gaussian|potts   (default ising for synthetic\n"
+          "                        data, potts for an alignment, bernoulli otherwise)\n"
           "  --hidden bernoulli|ising|gaussian    (default: the visible kind, or\n"
-          "                                        bernoulli for gaussian visible)\n"
+          "                                        bernoulli for gaussian/potts visible)\n"
           "  --sigma-v S, --sigma-h S   standard deviation of a gaussian layer (default 1)\n"
           "  --n-hidden N          hidden units (default 50; 500 for fashion-mnist;\n"
           "                        10 with --estimator exact)\n"
@@ -164,6 +166,7 @@ struct train_opts {
     int track_spectrum;      /* --track-spectrum (or implied by the report) */
     size_t track_every;      /* --track-every STEPS (0: once per epoch) */
     int track_fp;            /* --track-fixed-points */
+    int track_given;         /* one of the three --track-* options was given */
     double sigma_v, sigma_h; /* --sigma-v, --sigma-h (NaN: not given) */
     int no_report;           /* --no-report */
     const char *plots;       /* --plots DIR, or NULL: beside the model */
@@ -202,7 +205,9 @@ static void data_defaults(struct train_opts *o)
     if (!o->visible_set)
         o->visible = o->source == DATA_SYNTHETIC ? RBM_UNIT_ISING : RBM_UNIT_BERNOULLI;
     if (!o->hidden_set)
-        o->hidden = o->visible == RBM_UNIT_GAUSSIAN ? RBM_UNIT_BERNOULLI : o->visible;
+        o->hidden = o->visible == RBM_UNIT_GAUSSIAN || o->visible == RBM_UNIT_POTTS
+                        ? RBM_UNIT_BERNOULLI
+                        : o->visible;
     if (!o->n_hidden_set) {
         if (o->estimator == RBM_ESTIMATOR_EXACT)
             o->n_hidden = 10; /* 2^10 states per gradient: about 1 s per epoch */
@@ -273,6 +278,7 @@ static int parse_train_opts(int argc, char **argv, struct train_opts *o)
     data_defaults(o);
     /* the report (text output only) needs the spectrum history */
     o->report = !o->json && !o->no_report;
+    o->track_given = o->track_spectrum || o->track_every > 0 || o->track_fp;
     if (o->report || o->track_every > 0 || o->track_fp)
         o->track_spectrum = 1;
     if (o->plots && (o->no_plots || !o->report)) {
@@ -384,7 +390,7 @@ static int new_machine(struct train_run *r)
     const struct train_opts *o = &r->o;
     if (r->init_m)
         return cli_take_init(&r->init_m, r->di.cols, &r->m);
-    rbm_status st = rbm_machine_new(r->ctx, r->di.cols, o->n_hidden, o->visible, o->hidden, &r->m);
+    rbm_status st = cli_new_machine(r->ctx, &r->di, o->n_hidden, o->visible, o->hidden, &r->m);
     if (st != RBM_OK) {
         cli_lib_errorf(r->ctx, st, "cannot create a %zu x %zu machine", r->di.cols, o->n_hidden);
         return EXIT_RUNTIME;
@@ -420,7 +426,7 @@ static int new_trainer(struct train_run *r)
     if (!o->batch_set && o->batch > r->di.rows)
         o->batch = r->di.rows;
     int rc = cli_train_check_combination(o->estimator, o->visible, o->hidden, r->di.cols,
-                                         o->n_hidden, o->batch, r->di.rows);
+                                         r->di.n_states, o->n_hidden, o->batch, r->di.rows);
     if (rc != 0 || (rc = new_machine(r)) != 0)
         return rc;
     rbm_status st = rbm_trainer_new(r->m, r->data, o->batch, cli_derive_seed(o->seed, 2), &r->t);
@@ -457,7 +463,7 @@ static int plan_log_likelihood(struct train_run *r)
     const struct train_opts *o = &r->o;
     size_t eu = cli_enum_units(r->m);
     if (!o->log_likelihood) {
-        r->res.ll_enabled = eu <= 16 && r->di.rows <= 100000 &&
+        r->res.ll_enabled = eu <= 16 && r->di.rows <= 100000 && cli_exact_is_cheap(r->m) &&
                             (eu > 0 || r->di.cols + o->n_hidden <= 2000);
         return 0;
     }
@@ -497,6 +503,8 @@ static void announce(const struct train_run *r)
 /* --track-spectrum: the tracker and its first record. */
 static int start_tracking(struct train_run *r)
 {
+    if (r->o.visible == RBM_UNIT_POTTS) /* the mode tracker refuses Potts machines */
+        return r->o.track_given ? cli_potts_refuse_tracking() : 0;
     size_t rk = r->di.cols < r->o.n_hidden ? r->di.cols : r->o.n_hidden;
     size_t nm = rk < TRACK_MODES ? rk : TRACK_MODES;
     r->spec_csv = cli_path_suffix(r->o.out, ".spectrum.csv");
@@ -597,6 +605,7 @@ static void json_config(FILE *f, int *first, const struct train_run *r)
     cli_json_str(f, first, "transform", r->di.transform);
     cli_json_size(f, first, "n_samples", r->di.rows);
     cli_json_size(f, first, "n_visible", r->di.cols);
+    cli_json_alignment(f, first, &r->di);
     cli_json_size(f, first, "n_hidden", o->n_hidden);
     cli_json_str(f, first, "visible", cli_unit_name(o->visible));
     cli_json_str(f, first, "hidden", cli_unit_name(o->hidden));
@@ -691,9 +700,12 @@ static int prepare(struct train_run *r)
                                           &r->o.hidden, &r->o.n_hidden,
                                           &r->o.precision)) != 0)
         return rc;
-    struct cli_data_spec spec = {r->o.data, r->o.source, r->o.visible, r->o.seed, 0};
+    struct cli_data_spec spec = {r->o.data, r->o.source, r->o.visible, r->o.seed, 0,
+                                 !r->o.visible_set && !r->o.resume && !r->o.init};
     if ((rc = cli_load_data(r->ctx, &spec, &r->data, &r->di)) != 0)
         return rc;
+    if (r->di.n_states > 0)
+        r->o.visible = RBM_UNIT_POTTS;
     return r->o.resume ? resume_trainer(r, ckpt_nv) : new_trainer(r);
 }
 

@@ -121,7 +121,10 @@ RBM_API uint64_t rbm_alignment_unknown_symbols(const rbm_dataset *ds);
  * atomically (as rbm_dataset_save_npy). Only reads ds.
  * Errors: RBM_ERR_NULL (ds or path NULL), RBM_ERR_INVALID_ARGUMENT (ds not
  * categorical or without an alphabet; a prefix with whitespace or control
- * bytes, or longer than 200 bytes), RBM_ERR_IO. */
+ * bytes, or longer than 200 bytes; a row whose first symbol is '>' or ';',
+ * which FASTA reads as a header or comment line), RBM_ERR_TOO_LARGE (more
+ * than RBM_ALIGNMENT_MAX_LINE columns), RBM_ERR_IO; nothing is written
+ * then. */
 RBM_API rbm_status rbm_dataset_save_fasta(const rbm_dataset *ds, const char *path,
                                           const char *prefix);
 

@@ -393,11 +393,27 @@ rbm_status rbm_dataset_save_fasta(const rbm_dataset *ds, const char *path, const
                          "%s: the dataset is not categorical with an alphabet "
                          "(rbm_dataset_set_categories)",
                          fn);
+    /* what the FASTA reader would not give back: a line too long for it, a
+     * sequence line that starts like a header or a comment */
+    if (ds->cols > RBM_ALIGNMENT_MAX_LINE)
+        return rbm__fail(ctx, RBM_ERR_TOO_LARGE,
+                         "%s: %zu columns, more than the %u of a line the FASTA reader takes "
+                         "(RBM_ALIGNMENT_MAX_LINE)",
+                         fn, ds->cols, RBM_ALIGNMENT_MAX_LINE);
+    const uint8_t *v = ds->data;
+    for (size_t r = 0; r < ds->rows; r++) {
+        char first = ds->alphabet[v[r * ds->cols]];
+        if (first == '>' || first == ';')
+            return rbm__fail(ctx, RBM_ERR_INVALID_ARGUMENT,
+                             "%s: row %zu starts with the symbol '%c' of state %u, which FASTA "
+                             "reads as the start of a %s line",
+                             fn, r, first, (unsigned)v[r * ds->cols],
+                             first == '>' ? "header" : "comment");
+    }
     rbm__fout w;
     rbm_status st = rbm__fout_open(ctx, path, &w);
     if (st)
         return st;
-    const uint8_t *v = ds->data;
     char head[240], line[4096];
     for (size_t r = 0; r < ds->rows; r++) {
         int hn = snprintf(head, sizeof head, ">%s%zu\n", prefix, r + 1);

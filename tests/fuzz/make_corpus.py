@@ -19,6 +19,10 @@ bytes. Needs python3-numpy (np.save writes the NPY seeds). The sources:
   dimensions, NaN float, a truncated gzip stream and a gzip CRC error;
 - fuzz_csv: small CSV files (header, blank lines, CRLF, exponents,
   negative numbers), plus ragged rows, NaN, an empty file, junk fields;
+- fuzz_alignment: small FASTA and Stockholm files (comments, blank lines,
+  markup, multi-block, inserts, gzip, the named and caller alphabets),
+  plus ragged, empty, headerless, NUL and high bytes, truncated, two
+  alignments, bad gzip and a long line, each after its mode byte;
 - fuzz_npy: np.save of u1/f4/f8 in both byte orders, 1-D and 2-D, format
   versions 1.0, 2.0 and 3.0, plus fortran_order, 3-D, an unsupported dtype,
   NaN, truncated data, bad magic and a huge shape.
@@ -250,9 +254,44 @@ def npy_seeds():
     put(t, "edge_huge_shape.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + b"\0" * 16)
 
 
+def alignment_seeds():
+    """fuzz_alignment: the first byte picks reader, flags and alphabet
+    (fuzz_alignment.c): bits 0-1 FASTA / Stockholm / by content, bit 2
+    strict, bit 3 drop inserts, bits 4-6 the alphabet."""
+    t = "fuzz_alignment"
+    fasta = b">s1 first\nACDEF-GHIK\n>s2\nAC-EFYGHIK\n; a comment\n\n>s3\nACDEF GHIW\n"
+    sto = (b"# STOCKHOLM 1.0\n#=GF ID test\n#=GS a/1-10 AC X\n"
+           b"a/1-10 ACDE.FGH\nb/2-9  ACdE-FGH\n#=GR a/1-10 SS ..HH.HH.\n#=GC RF xxxx.xxx\n\n"
+           b"a/1-10 IKLM\nb/2-9  IK-M\n//\n")
+    put(t, "fasta_protein", b"\x00" + fasta)
+    put(t, "fasta_strict", b"\x04" + fasta)
+    put(t, "fasta_auto_gz", b"\x02" + gz(fasta))
+    put(t, "sto_protein", b"\x01" + sto)
+    put(t, "sto_drop", b"\x09" + sto)
+    put(t, "sto_auto_strict", b"\x07" + sto)
+    put(t, "sto_gz", b"\x01" + gz(sto))
+    dna = b">x\nACGT-acgtN\n>y\nAC.TTacg-A\n"
+    put(t, "fasta_dna", b"\x10" + dna)
+    put(t, "fasta_rna_drop", b"\x28" + dna.replace(b"T", b"U"))
+    put(t, "fasta_custom_lower", b"\x50" + dna)
+    put(t, "fasta_custom_gt", b"\x60" + b">r\n>AB;-\n>s\n;;AB\n")
+    put(t, "fasta_custom_nogap", b"\x70" + b">r\nxyzq\n>s\nzyxx\n")
+    put(t, "fasta_custom_ab", b"\x40" + b">1\nab-ab\n>2\nba-BA\n")
+    put(t, "edge_ragged", b"\x00" + b">a\nACD\n>b\nAC\n")
+    put(t, "edge_empty_seq", b"\x00" + b">a\n>b\n")
+    put(t, "edge_no_header", b"\x00" + b"ACDE\n>a\nACDE\n")
+    put(t, "edge_nul", b"\x00" + b">a\nAC\x00D\n")
+    put(t, "edge_high_byte", b"\x01" + b"# STOCKHOLM 1.0\na \xc3\xa9AC\n//\n")
+    put(t, "edge_sto_truncated", b"\x01" + sto[:-3])
+    put(t, "edge_sto_two", b"\x01" + sto + sto)
+    put(t, "edge_sto_three_fields", b"\x01" + b"# STOCKHOLM 1.0\na AC DE\n//\n")
+    put(t, "edge_bad_gzip", b"\x00" + gz(fasta)[:-6])
+    put(t, "edge_long_line", b"\x00" + b">a\n" + b"A" * 70000 + b"\n")
+
+
 def main():
     for sub in ("fuzz_model", "fuzz_checkpoint", "fuzz_idx", "fuzz_idx_gz", "fuzz_csv",
-                "fuzz_npy"):
+                "fuzz_npy", "fuzz_alignment"):
         d = os.path.join(OUT, sub)
         if os.path.isdir(d):
             for f in os.listdir(d):
@@ -263,6 +302,7 @@ def main():
     idx_seeds()
     csv_seeds()
     npy_seeds()
+    alignment_seeds()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 #
 #   --time S   seconds of fuzzing per target (default $RBM_FUZZ_TIME, else 60);
 #              0 only replays the corpora. A longer run: --time 3600
-#              (7 targets, 2 at a time: 4 hours on 2 CPUs).
+#              (8 targets, 2 at a time: 4 hours on 2 CPUs).
 #   --jobs N   targets fuzzed at once (default 2)
 #   --build D  build directory (default build-fuzz, beside the sources)
 #

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static const char *put_file(const char *name, const void *text, size_t n)
@@ -376,6 +377,31 @@ static void test_save_fasta_round_trip(void **state)
     assert_states(back, v, 3, 7);
     rbm_dataset_free(back);
     rbm_dataset_free(ds);
+    /* a row starting with '>' or ';' would read back as a header or a
+     * comment (found by fuzz_alignment): refused, nothing written */
+    const char *gt = ">;AB-";
+    for (int first = 0; first < 2; first++) {
+        uint8_t w[2 * 3] = {2, 0, 4, (uint8_t)first, 3, 2};
+        RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, w, RBM_DTYPE_UINT8, 2, 3, RBM_COPY, &ds));
+        RBM_OKAY(ctx, rbm_dataset_set_categories(ds, 5, gt));
+        const char *p2 = rbm_test_tmp_path(first ? "semi.fasta" : "gt.fasta");
+        RBM_CHECK(ctx, rbm_dataset_save_fasta(ds, p2, NULL), RBM_ERR_INVALID_ARGUMENT);
+        assert_detail(ctx, first ? "row 1 starts with the symbol ';' of state 1, which FASTA "
+                                   "reads as the start of a comment line"
+                                 : "row 1 starts with the symbol '>' of state 0, which FASTA "
+                                   "reads as the start of a header line");
+        assert_int_equal(access(p2, F_OK), -1);
+        /* inside a row they are plain symbols */
+        w[3] = 2;
+        rbm_dataset_free(ds);
+        RBM_OKAY(ctx, rbm_dataset_from_memory(ctx, w, RBM_DTYPE_UINT8, 2, 3, RBM_COPY, &ds));
+        RBM_OKAY(ctx, rbm_dataset_set_categories(ds, 5, gt));
+        RBM_OKAY(ctx, rbm_dataset_save_fasta(ds, p2, NULL));
+        RBM_OKAY(ctx, rbm_dataset_load_fasta(ctx, p2, gt, RBM_ALIGNMENT_STRICT_SYMBOLS, &back));
+        assert_states(back, w, 2, 3);
+        rbm_dataset_free(back);
+        rbm_dataset_free(ds);
+    }
     rbm_context_free(ctx);
 }
 
